@@ -1,0 +1,186 @@
+package store
+
+import "time"
+
+// Organization roles.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// Workspace roles (bound to groups).
+const (
+	RoleWorkspaceAdmin = "workspace-admin"
+	RoleDeveloper      = "developer"
+	RoleViewer         = "viewer"
+)
+
+// Workspace plans.
+const (
+	PlanShared    = "shared"
+	PlanDedicated = "dedicated"
+)
+
+// Workspace statuses.
+const (
+	WorkspacePending      = "pending"
+	WorkspaceProvisioning = "provisioning"
+	WorkspaceRunning      = "running"
+	WorkspaceDeleting     = "deleting"
+	WorkspaceDeleted      = "deleted"
+	WorkspaceFailed       = "failed"
+)
+
+// Task statuses.
+const (
+	TaskQueued    = "queued"
+	TaskRunning   = "running"
+	TaskSucceeded = "succeeded"
+	TaskFailed    = "failed"
+)
+
+type User struct {
+	ID            string
+	Email         string // stored as given; lookups are case-insensitive
+	PasswordHash  string // PHC-formatted argon2id hash; "" for users without a local password
+	PlatformAdmin bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type Session struct {
+	ID          string
+	UserID      string
+	UserAgent   string
+	IP          string
+	Fingerprint string // hash of device attributes
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
+}
+
+type RefreshToken struct {
+	TokenHash string // hex sha256 of the token; primary key
+	SessionID string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+type SigningKey struct {
+	ID         string // JWK kid
+	Algorithm  string // "RS256"
+	PrivateKey []byte // sealed by the caller
+	PublicKey  []byte // PKIX DER
+	CreatedAt  time.Time
+	// RetiredAt: no longer used to sign; still served in JWKS until
+	// every token it signed has expired.
+	RetiredAt *time.Time
+}
+
+type Organization struct {
+	ID           string
+	Name         string
+	Slug         string // unique across the platform
+	BillingEmail string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+type OrgMember struct {
+	OrgID     string
+	UserID    string
+	Email     string // filled in by list/get from the users table; ignored on write
+	Role      string // owner | admin | member
+	CreatedAt time.Time
+}
+
+type Invitation struct {
+	ID         string
+	OrgID      string
+	Email      string
+	Role       string
+	TokenHash  string
+	InvitedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	AcceptedAt *time.Time
+}
+
+type Workspace struct {
+	ID           string
+	OrgID        string
+	Name         string
+	Plan         string
+	Status       string
+	StatusReason string
+	CreatedBy    string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+type WorkspaceMember struct {
+	WorkspaceID string
+	UserID      string
+	Email       string // filled in on read
+	CreatedAt   time.Time
+}
+
+// Quota is a project's resource quota spec, in Kubernetes quantity syntax
+// ("500m", "2Gi"); "" means unlimited. Pods is a count; 0 means unlimited.
+type Quota struct {
+	CPU     string
+	Memory  string
+	Storage string
+	Pods    int
+}
+
+type Project struct {
+	ID          string
+	WorkspaceID string
+	Name        string
+	ParentID    string // "" for a top-level project
+	Quota       Quota
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type Group struct {
+	ID          string
+	WorkspaceID string
+	Name        string
+	ParentID    string // "" for a root group
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type GroupMember struct {
+	GroupID   string
+	UserID    string
+	Email     string // filled in on read
+	CreatedAt time.Time
+}
+
+type RoleBinding struct {
+	ID          string
+	WorkspaceID string
+	GroupID     string
+	Role        string // workspace-admin | developer | viewer
+	ProjectID   string // "" = the whole workspace
+	CreatedAt   time.Time
+}
+
+type Task struct {
+	ID         string
+	Kind       string // e.g. "workspace.provision"
+	OrgID      string // "" for platform tasks
+	Payload    []byte // JSON
+	Status     string // queued | running | succeeded | failed
+	Attempts   int
+	Reason     string // last error, or the terminal failure reason
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time
+}
