@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hexabase/hexabase-ai/internal/server"
+)
+
+func adminCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "admin", Short: "Administer a platform's data directly (server stopped or running)"}
+	var dataDir, dbURL, email string
+	var stdin, platformAdmin bool
+	create := &cobra.Command{
+		Use:   "create-user",
+		Short: "Create a local user",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !stdin {
+				return errors.New("--password-stdin is required: pass the password on standard input")
+			}
+			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("read password: %w", err)
+			}
+			pw := strings.TrimRight(line, "\r\n")
+			u, err := server.CreateUser(cmd.Context(), server.AdminOptions{DataDir: dataDir, DatabaseURL: dbURL, MasterKey: os.Getenv("HKS_MASTER_KEY")},
+				email, pw, platformAdmin)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s)\n", u.Email, u.ID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&dataDir, "data-dir", envOr("HKS_DATA_DIR", "./.hks"), "data directory of the platform (env HKS_DATA_DIR)")
+	create.Flags().StringVar(&dbURL, "database-url", os.Getenv("HKS_DATABASE_URL"), "postgres://… when the platform uses PostgreSQL (env HKS_DATABASE_URL)")
+	create.Flags().StringVar(&email, "email", "", "email of the new user")
+	create.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
+	create.Flags().BoolVar(&platformAdmin, "platform-admin", false, "make the user a platform administrator")
+	_ = create.MarkFlagRequired("email")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,194 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// ErrNotMember: the user is not a member of the organization.
+var ErrNotMember = errors.New("not a member of the organization")
+
+// Level orders workspace roles by what they allow.
+type Level int
+
+const (
+	None Level = iota
+	View
+	Develop
+	Admin
+)
+
+func (l Level) String() string {
+	switch l {
+	case View:
+		return store.RoleViewer
+	case Develop:
+		return store.RoleDeveloper
+	case Admin:
+		return store.RoleWorkspaceAdmin
+	}
+	return "none"
+}
+
+// LevelOf returns the level of a workspace role name.
+func LevelOf(role string) Level {
+	switch role {
+	case store.RoleViewer:
+		return View
+	case store.RoleDeveloper:
+		return Develop
+	case store.RoleWorkspaceAdmin:
+		return Admin
+	}
+	return None
+}
+
+// OrgLevel orders organization roles.
+func OrgLevel(role string) int {
+	switch role {
+	case store.RoleOwner:
+		return 3
+	case store.RoleAdmin:
+		return 2
+	case store.RoleMember:
+		return 1
+	}
+	return 0
+}
+
+// Authorizer answers authorization questions from the store.
+type Authorizer struct {
+	st store.Store
+}
+
+// New returns an Authorizer.
+func New(st store.Store) (*Authorizer, error) {
+	if st == nil {
+		return nil, errors.New("authz: Store is required")
+	}
+	return &Authorizer{st: st}, nil
+}
+
+// OrgRole returns the user's role in the organization, or ErrNotMember.
+func (a *Authorizer) OrgRole(ctx context.Context, userID, orgID string) (string, error) {
+	m, err := a.st.GetOrgMember(ctx, orgID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrNotMember
+	}
+	if err != nil {
+		return "", fmt.Errorf("get org member: %w", err)
+	}
+	return m.Role, nil
+}
+
+// WorkspaceAccess is what one user may do in one workspace.
+type WorkspaceAccess struct {
+	OrgRole string
+	// Workspace is the workspace-wide level: from workspace-wide bindings of
+	// the user's groups (and their ancestors), or Admin for org owners/admins.
+	Workspace Level
+	// Projects holds project-scoped levels by project id, as bound; use
+	// ProjectLevel to include inheritance from parent projects.
+	Projects map[string]Level
+	// Groups are the names of the user's effective groups (direct groups
+	// and their ancestors), sorted by the tree walk.
+	Groups []string
+}
+
+// Visible reports whether the workspace is visible to the user at all.
+func (w WorkspaceAccess) Visible() bool {
+	if w.Workspace > None {
+		return true
+	}
+	for _, l := range w.Projects {
+		if l > None {
+			return true
+		}
+	}
+	return false
+}
+
+// ProjectLevel returns the user's level in a project whose id chain (the
+// project first, then its parent, grandparent …) is given.
+func (w WorkspaceAccess) ProjectLevel(chain ...string) Level {
+	l := w.Workspace
+	for _, id := range chain {
+		if pl := w.Projects[id]; pl > l {
+			l = pl
+		}
+	}
+	return l
+}
+
+// Workspace computes the user's access to ws. orgRole must be the user's
+// role in ws's organization (from OrgRole).
+func (a *Authorizer) Workspace(ctx context.Context, userID, orgRole string, ws store.Workspace) (WorkspaceAccess, error) {
+	acc := WorkspaceAccess{OrgRole: orgRole, Projects: map[string]Level{}}
+	if orgRole == store.RoleOwner || orgRole == store.RoleAdmin {
+		acc.Workspace = Admin
+	}
+	direct, err := a.st.UserGroupIDs(ctx, ws.ID, userID)
+	if err != nil {
+		return acc, fmt.Errorf("user groups: %w", err)
+	}
+	if len(direct) == 0 {
+		return acc, nil
+	}
+	groups, err := a.st.AllGroups(ctx, ws.ID)
+	if err != nil {
+		return acc, fmt.Errorf("all groups: %w", err)
+	}
+	effective := EffectiveGroups(groups, direct)
+	bindings, err := a.st.AllRoleBindings(ctx, ws.ID)
+	if err != nil {
+		return acc, fmt.Errorf("role bindings: %w", err)
+	}
+	byID := make(map[string]store.Group, len(groups))
+	for _, g := range groups {
+		byID[g.ID] = g
+	}
+	for id := range effective {
+		acc.Groups = append(acc.Groups, byID[id].Name)
+	}
+	for _, b := range bindings {
+		if !effective[b.GroupID] {
+			continue
+		}
+		l := LevelOf(b.Role)
+		if b.ProjectID == "" {
+			if l > acc.Workspace {
+				acc.Workspace = l
+			}
+		} else if l > acc.Projects[b.ProjectID] {
+			acc.Projects[b.ProjectID] = l
+		}
+	}
+	slices.Sort(acc.Groups)
+	return acc, nil
+}
+
+// EffectiveGroups returns the set of groups a member of the direct groups
+// belongs to: the direct groups and all their ancestors (roles bound to a
+// group are inherited by the groups below it). Broken or cyclic parent
+// links stop the walk instead of looping.
+func EffectiveGroups(all []store.Group, direct []string) map[string]bool {
+	parent := make(map[string]string, len(all))
+	for _, g := range all {
+		parent[g.ID] = g.ParentID
+	}
+	out := make(map[string]bool, len(direct)*2)
+	for _, id := range direct {
+		for steps := 0; id != "" && !out[id] && steps <= len(all); steps++ {
+			if _, ok := parent[id]; !ok {
+				break
+			}
+			out[id] = true
+			id = parent[id]
+		}
+	}
+	return out
+}

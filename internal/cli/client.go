@@ -1,0 +1,257 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Credentials are what `hks login` stores.
+type Credentials struct {
+	Server       string    `json:"server"`
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+}
+
+// ConfigDir is where the CLI keeps its files: $HKS_CONFIG_DIR, or hks in the
+// user config dir.
+func ConfigDir() (string, error) {
+	if d := os.Getenv("HKS_CONFIG_DIR"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user config dir: %w", err)
+	}
+	return filepath.Join(d, "hks"), nil
+}
+
+func credentialsPath() (string, error) {
+	d, err := ConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "credentials.json"), nil
+}
+
+// LoadCredentials reads the stored credentials.
+func LoadCredentials() (Credentials, error) {
+	var c Credentials
+	p, err := credentialsPath()
+	if err != nil {
+		return c, err
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, errors.New("not logged in: run `hks login` first")
+	}
+	if err != nil {
+		return c, fmt.Errorf("read credentials: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("read credentials %s: %w", p, err)
+	}
+	return c, nil
+}
+
+// SaveCredentials writes credentials with mode 0600 (dir 0700), atomically.
+func SaveCredentials(c Credentials) error {
+	p, err := credentialsPath()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("create config dir: %w", err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".credentials-*")
+	if err != nil {
+		return fmt.Errorf("write credentials: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write credentials: %w", err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write credentials: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write credentials: %w", err)
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// RemoveCredentials deletes the stored credentials.
+func RemoveCredentials() error {
+	p, err := credentialsPath()
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// APIError is a problem+json answer.
+type APIError struct {
+	Status int
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+	RequestID string `json:"request_id"`
+}
+
+func (e *APIError) Error() string {
+	msg := e.Detail
+	if msg == "" {
+		msg = e.Title
+	}
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	if len(e.Errors) > 1 {
+		var parts []string
+		for _, fe := range e.Errors {
+			parts = append(parts, fe.Field+": "+fe.Message)
+		}
+		msg += " (" + strings.Join(parts, "; ") + ")"
+	}
+	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
+}
+
+// Client calls the hks API with stored credentials, refreshing them when
+// the access token has expired.
+type Client struct {
+	HTTP  *http.Client
+	Creds Credentials
+	// Save persists refreshed credentials (SaveCredentials by default).
+	Save func(Credentials) error
+}
+
+// NewClient loads the stored credentials; server, if set, overrides theirs.
+func NewClient(server string) (*Client, error) {
+	c, err := LoadCredentials()
+	if err != nil {
+		return nil, err
+	}
+	if server != "" && strings.TrimSuffix(server, "/") != c.Server {
+		return nil, fmt.Errorf("logged in to %s, not %s: run `hks login --server %s`", c.Server, server, server)
+	}
+	return &Client{HTTP: &http.Client{Timeout: 60 * time.Second}, Creds: c, Save: SaveCredentials}, nil
+}
+
+// TokenResponse is the answer of /auth/login and /auth/refresh.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// Login signs in with email and password and returns credentials.
+func Login(ctx context.Context, hc *http.Client, server, email, password string) (Credentials, error) {
+	server = strings.TrimSuffix(server, "/")
+	var tr TokenResponse
+	if err := do(ctx, hc, server, http.MethodPost, "/auth/login", "", map[string]string{"email": email, "password": password}, &tr); err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{Server: server, AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken,
+		ExpiresAt: time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)}, nil
+}
+
+func (c *Client) refresh(ctx context.Context) error {
+	var tr TokenResponse
+	if err := do(ctx, c.HTTP, c.Creds.Server, http.MethodPost, "/auth/refresh", "", map[string]string{"refresh_token": c.Creds.RefreshToken}, &tr); err != nil {
+		return fmt.Errorf("refresh the session (run `hks login` again): %w", err)
+	}
+	c.Creds.AccessToken, c.Creds.RefreshToken = tr.AccessToken, tr.RefreshToken
+	c.Creds.ExpiresAt = time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
+	if c.Save != nil {
+		return c.Save(c.Creds)
+	}
+	return nil
+}
+
+// Do calls the API; out, if non-nil, receives the JSON answer.
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	if time.Until(c.Creds.ExpiresAt) < 30*time.Second {
+		if err := c.refresh(ctx); err != nil {
+			return err
+		}
+	}
+	err := do(ctx, c.HTTP, c.Creds.Server, method, path, c.Creds.AccessToken, in, out)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		if rerr := c.refresh(ctx); rerr != nil {
+			return rerr
+		}
+		err = do(ctx, c.HTTP, c.Creds.Server, method, path, c.Creds.AccessToken, in, out)
+	}
+	return err
+}
+
+func do(ctx context.Context, hc *http.Client, server, method, path, token string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	u, err := url.Parse(server + path)
+	if err != nil {
+		return fmt.Errorf("server URL: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("call %s: %w", server, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode >= 400 {
+		ae := &APIError{Status: resp.StatusCode}
+		_ = json.Unmarshal(b, ae)
+		return ae
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("decode answer: %w", err)
+		}
+	}
+	return nil
+}

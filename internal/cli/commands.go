@@ -1,0 +1,420 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Options are the CLI's global flags.
+type Options struct {
+	Server string
+	Output string
+}
+
+// AddCommands adds the client commands to root.
+func AddCommands(root *cobra.Command) {
+	o := &Options{}
+	root.PersistentFlags().StringVar(&o.Server, "server", os.Getenv("HKS_SERVER"), "API server URL (env HKS_SERVER; default: the one you logged in to)")
+	root.PersistentFlags().StringVarP(&o.Output, "output", "o", "table", "output format: json, yaml or table")
+	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o))
+}
+
+func loginCmd(o *Options) *cobra.Command {
+	var email string
+	var stdin bool
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Sign in and store the tokens in the user config dir (mode 0600)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			server := o.Server
+			if server == "" {
+				server = "http://127.0.0.1:8080"
+			}
+			if _, err := url.ParseRequestURI(server); err != nil {
+				return fmt.Errorf("--server: %q is not a URL", server)
+			}
+			if email == "" {
+				return errors.New("--email is required")
+			}
+			pw, err := readPassword(cmd, stdin)
+			if err != nil {
+				return err
+			}
+			creds, err := Login(cmd.Context(), &http.Client{Timeout: 30 * time.Second}, server, email, pw)
+			if err != nil {
+				return fmt.Errorf("login: %w", err)
+			}
+			if err := SaveCredentials(creds); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Logged in to %s as %s\n", creds.Server, email)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "account email")
+	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
+	return cmd
+}
+
+func readPassword(cmd *cobra.Command, stdin bool) (string, error) {
+	in := cmd.InOrStdin()
+	if f, ok := in.(*os.File); ok && !stdin && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(cmd.ErrOrStderr(), "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(cmd.ErrOrStderr())
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password given on standard input")
+	}
+	return pw, nil
+}
+
+func logoutCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout",
+		Short: "End the session and forget the stored tokens",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, err := NewClient(o.Server); err == nil {
+				_ = c.Do(cmd.Context(), http.MethodPost, "/auth/logout", map[string]string{"refresh_token": c.Creds.RefreshToken}, nil)
+			}
+			return RemoveCredentials()
+		},
+	}
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// listAll follows next_cursor through every page.
+func listAll(ctx context.Context, c *Client, path string) ([]map[string]any, error) {
+	var all []map[string]any
+	cursor := ""
+	for {
+		p := path + "?limit=500"
+		if cursor != "" {
+			p += "&cursor=" + url.QueryEscape(cursor)
+		}
+		var page struct {
+			Items      []map[string]any `json:"items"`
+			NextCursor string           `json:"next_cursor"`
+		}
+		if err := c.Do(ctx, http.MethodGet, p, nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// resolve turns a name (or slug) into an id by listing; ids pass through.
+func resolve(ctx context.Context, c *Client, listPath, ref, what string, keys ...string) (string, error) {
+	if ref == "" {
+		return "", fmt.Errorf("no %s given", what)
+	}
+	if uuidRE.MatchString(ref) {
+		return ref, nil
+	}
+	items, err := listAll(ctx, c, listPath)
+	if err != nil {
+		return "", err
+	}
+	for _, it := range items {
+		for _, k := range keys {
+			if s, _ := it[k].(string); s == ref {
+				id, _ := it["id"].(string)
+				return id, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no %s named %q", what, ref)
+}
+
+// scope holds the --org/--workspace flags of nested commands.
+type scope struct{ org, workspace string }
+
+func (s *scope) orgFlag(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&s.org, "org", os.Getenv("HKS_ORG"), "organization id or slug (env HKS_ORG)")
+}
+
+func (s *scope) wsFlag(cmd *cobra.Command) {
+	s.orgFlag(cmd)
+	cmd.PersistentFlags().StringVar(&s.workspace, "workspace", os.Getenv("HKS_WORKSPACE"), "workspace id or name (env HKS_WORKSPACE)")
+}
+
+func (s *scope) orgPath(ctx context.Context, c *Client) (string, error) {
+	if s.org == "" {
+		return "", errors.New("--org is required (or set HKS_ORG)")
+	}
+	id, err := resolve(ctx, c, "/api/v1/organizations", s.org, "organization", "slug", "name")
+	if err != nil {
+		return "", err
+	}
+	return "/api/v1/organizations/" + id, nil
+}
+
+func (s *scope) wsPath(ctx context.Context, c *Client) (string, error) {
+	op, err := s.orgPath(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if s.workspace == "" {
+		return "", errors.New("--workspace is required (or set HKS_WORKSPACE)")
+	}
+	id, err := resolve(ctx, c, op+"/workspaces", s.workspace, "workspace", "name")
+	if err != nil {
+		return "", err
+	}
+	return op + "/workspaces/" + id, nil
+}
+
+// resource describes one kind of resource for the generic commands.
+type resource struct {
+	use, short string
+	cols       []Column
+	// base returns the collection path.
+	base func(ctx context.Context, c *Client) (string, error)
+	// nameKeys are the fields a name argument may match.
+	nameKeys []string
+	// create builds the create command.
+	create func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command
+}
+
+func (rs resource) command(o *Options, flags func(*cobra.Command), aliases ...string) *cobra.Command {
+	cmd := &cobra.Command{Use: rs.use, Short: rs.short, Aliases: aliases}
+	flags(cmd)
+	cmd.AddCommand(rs.create(o, rs.base),
+		&cobra.Command{
+			Use: "list", Short: "List " + rs.use + "s", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				c, base, err := rs.client(cmd, o)
+				if err != nil {
+					return err
+				}
+				items, err := listAll(cmd.Context(), c, base)
+				if err != nil {
+					return err
+				}
+				if items == nil {
+					items = []map[string]any{}
+				}
+				return Print(cmd.OutOrStdout(), o.Output, items, rs.cols)
+			},
+		},
+		&cobra.Command{
+			Use: "get ID|NAME", Short: "Show one " + rs.use, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, base, err := rs.client(cmd, o)
+				if err != nil {
+					return err
+				}
+				id, err := resolve(cmd.Context(), c, base, args[0], rs.use, rs.nameKeys...)
+				if err != nil {
+					return err
+				}
+				var out map[string]any
+				if err := c.Do(cmd.Context(), http.MethodGet, base+"/"+id, nil, &out); err != nil {
+					return err
+				}
+				return Print(cmd.OutOrStdout(), o.Output, out, rs.cols)
+			},
+		},
+		&cobra.Command{
+			Use: "delete ID|NAME", Short: "Delete a " + rs.use, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, base, err := rs.client(cmd, o)
+				if err != nil {
+					return err
+				}
+				id, err := resolve(cmd.Context(), c, base, args[0], rs.use, rs.nameKeys...)
+				if err != nil {
+					return err
+				}
+				var out map[string]any
+				if err := c.Do(cmd.Context(), http.MethodDelete, base+"/"+id, nil, &out); err != nil {
+					return err
+				}
+				if out != nil {
+					return Print(cmd.OutOrStdout(), o.Output, out, rs.cols)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s deleted\n", rs.use, args[0])
+				return nil
+			},
+		})
+	return cmd
+}
+
+func (rs resource) client(cmd *cobra.Command, o *Options) (*Client, string, error) {
+	c, err := NewClient(o.Server)
+	if err != nil {
+		return nil, "", err
+	}
+	base, err := rs.base(cmd.Context(), c)
+	return c, base, err
+}
+
+// createCmd is a create command posting the body built by build.
+func createCmd(o *Options, base func(context.Context, *Client) (string, error), cols []Column, use, short string,
+	flags func(*cobra.Command), build func(name string) (any, error)) *cobra.Command {
+	cmd := &cobra.Command{
+		Use: "create NAME", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := NewClient(o.Server)
+			if err != nil {
+				return err
+			}
+			path, err := base(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			body, err := build(args[0])
+			if err != nil {
+				return err
+			}
+			var out map[string]any
+			if err := c.Do(cmd.Context(), http.MethodPost, path, body, &out); err != nil {
+				return err
+			}
+			return Print(cmd.OutOrStdout(), o.Output, out, cols)
+		},
+	}
+	_ = use
+	if flags != nil {
+		flags(cmd)
+	}
+	return cmd
+}
+
+func orgCmd(o *Options) *cobra.Command {
+	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"SLUG", "slug"}, {"ROLE", "role"}}
+	var slug, billing string
+	rs := resource{use: "org", short: "Manage organizations", cols: cols, nameKeys: []string{"slug", "name"},
+		base: func(context.Context, *Client) (string, error) { return "/api/v1/organizations", nil }}
+	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
+		return createCmd(o, base, cols, "org", "Create an organization (you become its owner)",
+			func(cmd *cobra.Command) {
+				cmd.Flags().StringVar(&slug, "slug", "", "URL-safe unique slug (default: from the name)")
+				cmd.Flags().StringVar(&billing, "billing-email", "", "billing contact")
+			},
+			func(name string) (any, error) {
+				return map[string]any{"name": name, "slug": slug, "billing_email": billing}, nil
+			})
+	}
+	return rs.command(o, func(*cobra.Command) {}, "orgs", "organization")
+}
+
+func workspaceCmd(o *Options) *cobra.Command {
+	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PLAN", "plan"}, {"STATUS", "status"}, {"ROLE", "role"}}
+	s := &scope{}
+	var plan string
+	rs := resource{use: "workspace", short: "Manage workspaces", cols: cols, nameKeys: []string{"name"},
+		base: func(ctx context.Context, c *Client) (string, error) {
+			op, err := s.orgPath(ctx, c)
+			return op + "/workspaces", err
+		}}
+	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
+		return createCmd(o, base, cols, "workspace", "Create a workspace",
+			func(cmd *cobra.Command) {
+				cmd.Flags().StringVar(&plan, "plan", "shared", "shared or dedicated")
+			},
+			func(name string) (any, error) { return map[string]any{"name": name, "plan": plan}, nil })
+	}
+	return rs.command(o, s.orgFlag, "workspaces", "ws")
+}
+
+func projectCmd(o *Options) *cobra.Command {
+	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PARENT", "parent_id"}, {"CPU", "quota.cpu"}, {"MEMORY", "quota.memory"}, {"STORAGE", "quota.storage"}, {"PODS", "quota.pods"}}
+	s := &scope{}
+	var parent, cpu, mem, storage string
+	var pods int
+	rs := resource{use: "project", short: "Manage projects (namespaces) of a workspace", cols: cols, nameKeys: []string{"name"},
+		base: func(ctx context.Context, c *Client) (string, error) {
+			wp, err := s.wsPath(ctx, c)
+			return wp + "/projects", err
+		}}
+	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
+		var c *Client
+		return createCmd(o, func(ctx context.Context, cl *Client) (string, error) { c = cl; return base(ctx, cl) }, cols, "project", "Create a project",
+			func(cmd *cobra.Command) {
+				cmd.Flags().StringVar(&parent, "parent", "", "parent project id or name")
+				cmd.Flags().StringVar(&cpu, "cpu", "", "CPU quota, e.g. 2 or 500m")
+				cmd.Flags().StringVar(&mem, "memory", "", "memory quota, e.g. 4Gi")
+				cmd.Flags().StringVar(&storage, "storage", "", "storage quota, e.g. 100Gi")
+				cmd.Flags().IntVar(&pods, "pods", 0, "pod count quota")
+			},
+			func(name string) (any, error) {
+				body := map[string]any{"name": name, "quota": map[string]any{"cpu": cpu, "memory": mem, "storage": storage, "pods": pods}}
+				if parent != "" {
+					b, err := base(context.Background(), c)
+					if err != nil {
+						return nil, err
+					}
+					id, err := resolve(context.Background(), c, b, parent, "project", "name")
+					if err != nil {
+						return nil, err
+					}
+					body["parent_id"] = id
+				}
+				return body, nil
+			})
+	}
+	return rs.command(o, s.wsFlag, "projects")
+}
+
+func groupCmd(o *Options) *cobra.Command {
+	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PARENT", "parent_id"}}
+	s := &scope{}
+	var parent string
+	rs := resource{use: "group", short: "Manage groups of a workspace", cols: cols, nameKeys: []string{"name"},
+		base: func(ctx context.Context, c *Client) (string, error) {
+			wp, err := s.wsPath(ctx, c)
+			return wp + "/groups", err
+		}}
+	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
+		var c *Client
+		return createCmd(o, func(ctx context.Context, cl *Client) (string, error) { c = cl; return base(ctx, cl) }, cols, "group", "Create a group",
+			func(cmd *cobra.Command) {
+				cmd.Flags().StringVar(&parent, "parent", "", "parent group id or name")
+			},
+			func(name string) (any, error) {
+				body := map[string]any{"name": name}
+				if parent != "" {
+					b, err := base(context.Background(), c)
+					if err != nil {
+						return nil, err
+					}
+					id, err := resolve(context.Background(), c, b, parent, "group", "name")
+					if err != nil {
+						return nil, err
+					}
+					body["parent_id"] = id
+				}
+				return body, nil
+			})
+	}
+	return rs.command(o, s.wsFlag, "groups")
+}

@@ -1,0 +1,4 @@
+// Package cli owns the client side of the hks command: sign-in and stored
+// credentials, an API client that refreshes tokens, and the resource
+// commands (org, workspace, project, group) with json, yaml and table output.
+package cli

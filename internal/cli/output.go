@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Column is one column of table output: a header and a JSON field.
+type Column struct{ Header, Field string }
+
+// Print writes v (a JSON object or a list of them) in format.
+func Print(w io.Writer, format string, v any, cols []Column) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		y, err := yaml.JSONToYAML(b)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(y)
+		return err
+	case "table", "":
+		rows, ok := v.([]map[string]any)
+		if !ok {
+			m, _ := v.(map[string]any)
+			rows = []map[string]any{m}
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		hs := make([]string, len(cols))
+		for i, c := range cols {
+			hs[i] = c.Header
+		}
+		fmt.Fprintln(tw, strings.Join(hs, "\t"))
+		for _, r := range rows {
+			vals := make([]string, len(cols))
+			for i, c := range cols {
+				vals[i] = cell(r, c.Field)
+			}
+			fmt.Fprintln(tw, strings.Join(vals, "\t"))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("unknown output format %q: use json, yaml or table", format)
+}
+
+// cell reads a possibly dotted field ("quota.cpu") as text.
+func cell(m map[string]any, field string) string {
+	var v any = m
+	for _, part := range strings.Split(field, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = mm[part]
+	}
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return fmt.Sprintf("%g", x)
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}

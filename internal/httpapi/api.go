@@ -1,0 +1,302 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Authenticator verifies a bearer token. Any error means "not
+// authenticated"; its text is logged, never sent.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (Principal, error)
+}
+
+// Config carries the API's dependencies.
+type Config struct {
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Auth     Authenticator
+	// RequestTimeout bounds every request's context (default 30s).
+	RequestTimeout time.Duration
+	// MaxBodyBytes limits request bodies (default MaxBodyBytes).
+	MaxBodyBytes int64
+	// TrustForwardedFor makes the real-IP middleware believe the
+	// X-Forwarded-For header (only behind a trusted proxy).
+	TrustForwardedFor bool
+}
+
+// API is the router: it serves the route table with the shared middleware.
+type API struct {
+	cfg      Config
+	mux      *http.ServeMux
+	routes   []Route
+	duration *prometheus.HistogramVec
+	inflight prometheus.Gauge
+}
+
+// New builds an API.
+func New(cfg Config) (*API, error) {
+	if cfg.Logger == nil {
+		return nil, errors.New("httpapi: Logger is required")
+	}
+	if cfg.Registry == nil {
+		return nil, errors.New("httpapi: Registry is required")
+	}
+	if cfg.Auth == nil {
+		return nil, errors.New("httpapi: Auth is required")
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = MaxBodyBytes
+	}
+	a := &API{cfg: cfg, mux: http.NewServeMux()}
+	a.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hks_http_request_duration_seconds",
+		Help:    "Latency of HTTP requests by route, method and status code.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"method", "route", "code"})
+	a.inflight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hks_http_requests_in_flight", Help: "HTTP requests being served.",
+	})
+	if err := cfg.Registry.Register(a.duration); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	if err := cfg.Registry.Register(a.inflight); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	return a, nil
+}
+
+var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// Mount adds routes to the table and the router.
+func (a *API) Mount(routes ...Route) {
+	for _, rt := range routes {
+		if rt.Handle == nil || rt.Method == "" || !strings.HasPrefix(rt.Path, "/") {
+			panic(fmt.Sprintf("httpapi: incomplete route %s %s", rt.Method, rt.Path))
+		}
+		a.routes = append(a.routes, rt)
+		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
+	}
+}
+
+// Handle mounts a plain handler outside the route table (health, metrics,
+// documents). It still gets request ids, logging and metrics.
+func (a *API) Handle(method, path string, h http.Handler) {
+	rt := Route{Method: method, Path: path}
+	a.mux.Handle(method+" "+path, a.instrument(rt.Method+" "+rt.Path, h))
+}
+
+// Routes returns the route table.
+func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
+
+func (a *API) wrap(rt Route) http.Handler {
+	var h http.Handler = http.HandlerFunc(rt.serve)
+	if !rt.Public {
+		h = a.authenticate(h)
+	}
+	h = a.limits(h)
+	return a.instrument(rt.Method+" "+rt.Path, h)
+}
+
+// instrument records per-route latency and adds org/workspace to the log.
+func (a *API) instrument(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		log := Logger(r.Context())
+		for _, k := range []string{"org", "ws", "project"} {
+			if v := r.PathValue(k); v != "" {
+				log = log.With(slog.String(k, v))
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), keyLogger, log))
+		sw := &statusWriter{ResponseWriter: w}
+		a.inflight.Inc()
+		defer a.inflight.Dec()
+		next.ServeHTTP(sw, r)
+		d := time.Since(start)
+		a.duration.WithLabelValues(r.Method, route, strconv.Itoa(sw.code())).Observe(d.Seconds())
+		log.Info("request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("route", route), slog.Int("status", sw.code()), slog.Int64("bytes", sw.n),
+			slog.Duration("duration", d))
+	})
+}
+
+func (a *API) limits(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		scheme, token, ok := strings.Cut(h, " ")
+		if h == "" {
+			WriteError(w, r, Unauthorized("authentication required: send an access token as \"Authorization: Bearer <token>\""))
+			return
+		}
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			WriteError(w, r, Unauthorized("the Authorization header must be \"Bearer <token>\""))
+			return
+		}
+		p, err := a.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			e := Unauthorized("the access token is invalid, expired or revoked")
+			e.Header = http.Header{"WWW-Authenticate": {`Bearer realm="hks", error="invalid_token"`}}
+			e.Cause = err
+			WriteError(w, r, e)
+			return
+		}
+		ctx := context.WithValue(r.Context(), keyPrincipal, p)
+		ctx = context.WithValue(ctx, keyLogger, Logger(ctx).With(slog.String("user", p.UserID)))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// Handler returns the complete HTTP handler: request id, real IP, panic
+// recovery and problem+json for unknown routes around the router.
+func (a *API) Handler() http.Handler {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := a.mux.Handler(r); pattern == "" {
+			a.noRoute(w, r)
+			return
+		}
+		a.mux.ServeHTTP(w, r)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rid := r.Header.Get("X-Request-Id")
+		if !validRequestID(rid) {
+			rid = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", rid)
+		ip := clientIP(r, a.cfg.TrustForwardedFor)
+		log := a.cfg.Logger.With(slog.String("request_id", rid), slog.String("ip", ip))
+		ctx := context.WithValue(r.Context(), keyRequestID, rid)
+		ctx = context.WithValue(ctx, keyClientIP, ip)
+		ctx = context.WithValue(ctx, keyLogger, log)
+		r = r.WithContext(ctx)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic serving request", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				WriteError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		inner.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := a.mux.Handler(probe); p != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		WriteError(w, r, &Error{Status: http.StatusMethodNotAllowed, Type: "method-not-allowed", Title: "Method not allowed",
+			Detail: r.Method + " is not allowed here; allowed: " + strings.Join(allowed, ", ")})
+		return
+	}
+	WriteError(w, r, &Error{Status: http.StatusNotFound, Type: "not-found", Title: "Not found", Detail: "no such route"})
+}
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func clientIP(r *http.Request, trustXFF bool) string {
+	if trustXFF {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

@@ -1,0 +1,218 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// HandlerFunc handles one API call. It returns the response body (encoded as
+// JSON with the route's success status) or an error (written as
+// problem+json). A *Response return value controls status and headers.
+type HandlerFunc func(r *http.Request) (any, error)
+
+// Response lets a handler choose the status and headers of a success.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   any // nil writes no body
+}
+
+// Param documents a query parameter in the OpenAPI document.
+type Param struct {
+	Name        string
+	Description string
+	Type        string // "string" or "integer"
+}
+
+// Route is one entry of the route table. Every route served under /api/v1
+// and /auth is described by a Route, and the OpenAPI document is generated
+// from the same table.
+type Route struct {
+	Method  string
+	Path    string // ServeMux pattern path, e.g. /api/v1/organizations/{org}
+	Summary string
+	Tag     string
+	Public  bool // no authentication required
+	// Request and Response are zero values of the body types; they drive the
+	// OpenAPI schemas. nil means no body.
+	Request  any
+	Response any
+	Status   int // success status; default 200
+	Query    []Param
+	// Errors lists the problem statuses the route documents besides the
+	// common ones (400, 401, 404, 422, 500).
+	Errors []int
+	Handle HandlerFunc
+}
+
+func (rt Route) successStatus() int {
+	if rt.Status == 0 {
+		return http.StatusOK
+	}
+	return rt.Status
+}
+
+// List is the envelope of every paginated list.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// NewList builds a List, never with a nil Items slice.
+func NewList[T any](items []T, next string) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return List[T]{Items: items, NextCursor: next}
+}
+
+// PageQuery documents the pagination query parameters.
+var PageQuery = []Param{
+	{Name: "limit", Type: "integer", Description: "page size, 1 to 500 (default 50)"},
+	{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
+}
+
+// PageFromQuery reads ?limit= and ?cursor=.
+func PageFromQuery(r *http.Request) (store.Page, error) {
+	q := r.URL.Query()
+	p := store.Page{After: q.Get("cursor")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > store.MaxLimit {
+			return p, Invalid(Field("limit", "must be an integer from 1 to 500"))
+		}
+		p.Limit = n
+	}
+	if len(p.After) > 512 {
+		return p, Invalid(Field("cursor", "not a cursor returned by this list"))
+	}
+	return p, nil
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if v != nil {
+		enc := json.NewEncoder(w)
+		_ = enc.Encode(v)
+	}
+}
+
+// WriteError writes err as problem+json and logs internal causes.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := toError(err)
+	log := Logger(r.Context())
+	if e.Status >= 500 {
+		log.Error("request failed", slog.Int("status", e.Status), slog.Any("error", err))
+	} else if e.Cause != nil {
+		log.Debug("request refused", slog.Int("status", e.Status), slog.Any("error", err))
+	}
+	for k, vs := range e.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	p := Problem{
+		Type: ProblemTypeBase + e.Type, Title: e.Title, Status: e.Status, Detail: e.Detail,
+		Instance: r.URL.Path, RequestID: RequestID(r.Context()), Errors: e.Fields,
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// serve adapts a HandlerFunc to http.Handler.
+func (rt Route) serve(w http.ResponseWriter, r *http.Request) {
+	v, err := rt.Handle(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if resp, ok := v.(*Response); ok {
+		for k, vs := range resp.Header {
+			for _, hv := range vs {
+				w.Header().Add(k, hv)
+			}
+		}
+		status := resp.Status
+		if status == 0 {
+			status = rt.successStatus()
+		}
+		if resp.Body == nil {
+			w.WriteHeader(status)
+			return
+		}
+		writeJSON(w, status, resp.Body)
+		return
+	}
+	status := rt.successStatus()
+	if v == nil || status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyLogger
+	keyPrincipal
+	keyClientIP
+)
+
+// RequestID returns the request id of ctx.
+func RequestID(ctx context.Context) string {
+	s, _ := ctx.Value(keyRequestID).(string)
+	return s
+}
+
+// Logger returns the request-scoped logger.
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// ClientIP returns the client address the real-IP middleware settled on.
+func ClientIP(ctx context.Context) string {
+	s, _ := ctx.Value(keyClientIP).(string)
+	return s
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	UserID        string
+	Email         string
+	SessionID     string
+	PlatformAdmin bool
+}
+
+// PrincipalFrom returns the caller of an authenticated route.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(keyPrincipal).(Principal)
+	return p, ok
+}
+
+// WithPrincipal returns ctx carrying p (for tests and internal callers).
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, keyPrincipal, p)
+}
+
+// MustPrincipal returns the caller or an Unauthorized error.
+func MustPrincipal(r *http.Request) (Principal, error) {
+	p, ok := PrincipalFrom(r.Context())
+	if !ok {
+		return Principal{}, Unauthorized("authentication required")
+	}
+	return p, nil
+}

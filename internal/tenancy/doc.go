@@ -1,0 +1,5 @@
+// Package tenancy owns organizations, their members and invitations,
+// workspaces, projects, workspace members, groups and role bindings: the
+// validation of their names and specs, the authorization of every call
+// (through package authz) and the HTTP routes under /api/v1/organizations.
+package tenancy

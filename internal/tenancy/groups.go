@@ -1,0 +1,380 @@
+package tenancy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+func (s *Service) groupFor(r *http.Request, wc wsCtx) (store.Group, error) {
+	g, err := s.st.GetGroup(r.Context(), r.PathValue("group"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wc.ws.ID) {
+		return g, httpapi.NotFound("group")
+	}
+	return g, err
+}
+
+func (s *Service) parentGroup(r *http.Request, wsID, id string) error {
+	if id == "" {
+		return nil
+	}
+	g, err := s.st.GetGroup(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wsID) {
+		return httpapi.Invalid(httpapi.Field("parent_id", "is not a group of this workspace"))
+	}
+	return err
+}
+
+func (s *Service) createGroup(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	var req CreateGroupRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if err := collect(checkLabel("name", req.Name)); err != nil {
+		return nil, err
+	}
+	if err := s.parentGroup(r, wc.ws.ID, req.ParentID); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	g := store.Group{ID: store.NewID(), WorkspaceID: wc.ws.ID, Name: req.Name, ParentID: req.ParentID, CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateGroup(r.Context(), g); err != nil {
+		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", g.Name))
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "group.created", g.ID, map[string]string{"workspace_id": wc.ws.ID})
+	return &httpapi.Response{Status: http.StatusCreated, Body: groupOut(g)}, nil
+}
+
+func (s *Service) listGroups(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.View); err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	gs, next, err := s.st.ListGroups(r.Context(), wc.ws.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(mapSlice(gs, groupOut), next), nil
+}
+
+func (s *Service) getGroup(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.View); err != nil {
+		return nil, err
+	}
+	g, err := s.groupFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	return groupOut(g), nil
+}
+
+func (s *Service) updateGroup(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	g, err := s.groupFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	var req UpdateGroupRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Name != nil {
+		g.Name = *req.Name
+		if err := collect(checkLabel("name", g.Name)); err != nil {
+			return nil, err
+		}
+	}
+	if req.ParentID != nil {
+		if err := s.parentGroup(r, wc.ws.ID, *req.ParentID); err != nil {
+			return nil, err
+		}
+		g.ParentID = *req.ParentID
+	}
+	g.UpdatedAt = s.clock()
+	err = s.st.UpdateGroup(r.Context(), g)
+	switch {
+	case errors.Is(err, store.ErrCycle):
+		return nil, httpapi.Invalid(httpapi.Field("parent_id", "would make the group its own ancestor"))
+	case err != nil:
+		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", g.Name))
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "group.updated", g.ID, map[string]string{"workspace_id": wc.ws.ID})
+	return groupOut(g), nil
+}
+
+func (s *Service) deleteGroup(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	g, err := s.groupFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.DeleteGroup(r.Context(), g.ID); err != nil {
+		return nil, conflictField(err, "", "the group has child groups; delete or move them first")
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "group.deleted", g.ID, map[string]string{"workspace_id": wc.ws.ID})
+	return nil, nil
+}
+
+func (s *Service) listGroupMembers(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.View); err != nil {
+		return nil, err
+	}
+	g, err := s.groupFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	ms, next, err := s.st.ListGroupMembers(r.Context(), g.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(mapSlice(ms, func(m store.GroupMember) User {
+		return User{UserID: m.UserID, Email: m.Email, CreatedAt: m.CreatedAt}
+	}), next), nil
+}
+
+func (s *Service) addGroupMember(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	g, err := s.groupFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	var req AddUserRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	u, err := s.userByRef(r.Context(), wc.org.ID, req)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	// Group members are workspace members; admit the user if needed.
+	if err := s.st.AddWorkspaceMember(r.Context(), store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, CreatedAt: now}); err != nil && !errors.Is(err, store.ErrConflict) {
+		return nil, err
+	}
+	if err := s.st.AddGroupMember(r.Context(), store.GroupMember{GroupID: g.ID, UserID: u.ID, CreatedAt: now}); err != nil {
+		return nil, conflictField(err, "user_id", "is in the group already")
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "group.member_added", g.ID, map[string]string{"workspace_id": wc.ws.ID, "user_id": u.ID})
+	return &httpapi.Response{Status: http.StatusCreated, Body: User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
+}
+
+func (s *Service) removeGroupMember(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	g, err := s.groupFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	err = s.st.RemoveGroupMember(r.Context(), g.ID, r.PathValue("user"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, httpapi.NotFound("group member")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "group.member_removed", g.ID, map[string]string{"workspace_id": wc.ws.ID, "user_id": r.PathValue("user")})
+	return nil, nil
+}
+
+func (s *Service) listWorkspaceMembers(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.View); err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	ms, next, err := s.st.ListWorkspaceMembers(r.Context(), wc.ws.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(mapSlice(ms, func(m store.WorkspaceMember) User {
+		return User{UserID: m.UserID, Email: m.Email, CreatedAt: m.CreatedAt}
+	}), next), nil
+}
+
+func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	var req AddUserRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	u, err := s.userByRef(r.Context(), wc.org.ID, req)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	if err := s.st.AddWorkspaceMember(r.Context(), store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, CreatedAt: now}); err != nil {
+		return nil, conflictField(err, "user_id", "is a member of the workspace already")
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "workspace.member_added", wc.ws.ID, map[string]string{"user_id": u.ID})
+	return &httpapi.Response{Status: http.StatusCreated, Body: User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
+}
+
+func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	err = s.st.RemoveWorkspaceMember(r.Context(), wc.ws.ID, r.PathValue("user"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, httpapi.NotFound("workspace member")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "workspace.member_removed", wc.ws.ID, map[string]string{"user_id": r.PathValue("user")})
+	return nil, nil
+}
+
+func (s *Service) createRoleBinding(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	var req CreateRoleBindingRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	var fes []*httpapi.FieldError
+	if authz.LevelOf(req.Role) == authz.None {
+		fes = append(fes, &httpapi.FieldError{Field: "role", Message: "must be workspace-admin, developer or viewer"})
+	}
+	if req.GroupID == "" {
+		fes = append(fes, &httpapi.FieldError{Field: "group_id", Message: "is required"})
+	}
+	if req.ProjectID != "" && req.Role == store.RoleWorkspaceAdmin {
+		fes = append(fes, &httpapi.FieldError{Field: "role", Message: "workspace-admin can only be bound to the whole workspace"})
+	}
+	if err := collect(fes...); err != nil {
+		return nil, err
+	}
+	if g, err := s.st.GetGroup(r.Context(), req.GroupID); errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wc.ws.ID) {
+		return nil, httpapi.Invalid(httpapi.Field("group_id", "is not a group of this workspace"))
+	} else if err != nil {
+		return nil, err
+	}
+	if req.ProjectID != "" {
+		if p, err := s.st.GetProject(r.Context(), req.ProjectID); errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wc.ws.ID) {
+			return nil, httpapi.Invalid(httpapi.Field("project_id", "is not a project of this workspace"))
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	b := store.RoleBinding{ID: store.NewID(), WorkspaceID: wc.ws.ID, GroupID: req.GroupID, Role: req.Role, ProjectID: req.ProjectID, CreatedAt: s.clock()}
+	if err := s.st.CreateRoleBinding(r.Context(), b); err != nil {
+		return nil, conflictField(err, "role", "this group has this role here already")
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "rolebinding.created", b.ID, map[string]string{"workspace_id": wc.ws.ID})
+	return &httpapi.Response{Status: http.StatusCreated, Body: bindingOut(b)}, nil
+}
+
+func (s *Service) listRoleBindings(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.View); err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	bs, next, err := s.st.ListRoleBindings(r.Context(), wc.ws.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(mapSlice(bs, bindingOut), next), nil
+}
+
+func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	b, err := s.st.GetRoleBinding(r.Context(), r.PathValue("binding"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && b.WorkspaceID != wc.ws.ID) {
+		return nil, httpapi.NotFound("role binding")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.DeleteRoleBinding(r.Context(), b.ID); err != nil {
+		return nil, err
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "rolebinding.deleted", b.ID, map[string]string{"workspace_id": wc.ws.ID})
+	return nil, nil
+}

@@ -1,0 +1,378 @@
+package tenancy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+func (s *Service) createOrg(r *http.Request) (any, error) {
+	p, err := httpapi.MustPrincipal(r)
+	if err != nil {
+		return nil, err
+	}
+	var req CreateOrganizationRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	o := store.Organization{ID: store.NewID(), Name: req.Name, Slug: req.Slug, BillingEmail: req.BillingEmail, CreatedAt: now, UpdatedAt: now}
+	owner := store.OrgMember{OrgID: o.ID, UserID: p.UserID, Role: store.RoleOwner, CreatedAt: now}
+	if err := s.st.CreateOrganization(r.Context(), o, owner); err != nil {
+		return nil, conflictField(err, "slug", fmt.Sprintf("the slug %q is taken", o.Slug))
+	}
+	s.events.Notify(r.Context(), o.ID, "organization.created", o.ID, nil)
+	return orgOut(o, store.RoleOwner), nil
+}
+
+func (req *CreateOrganizationRequest) validate() error {
+	if req.Slug == "" && checkDisplayName("name", req.Name) == nil {
+		req.Slug = slugify(req.Name)
+		if req.Slug == "" {
+			return httpapi.Invalid(httpapi.Field("slug", "cannot be derived from the name; give a slug"))
+		}
+	}
+	return collect(checkDisplayName("name", req.Name), checkLabel("slug", req.Slug), checkEmail("billing_email", req.BillingEmail, false))
+}
+
+func (s *Service) listOrgs(r *http.Request) (any, error) {
+	p, err := httpapi.MustPrincipal(r)
+	if err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	orgs, next, err := s.st.ListUserOrganizations(r.Context(), p.UserID, page)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Organization, 0, len(orgs))
+	for _, o := range orgs {
+		role, err := s.az.OrgRole(r.Context(), p.UserID, o.ID)
+		if err != nil {
+			continue // left since the page was read
+		}
+		out = append(out, orgOut(o, role))
+	}
+	return httpapi.NewList(out, next), nil
+}
+
+func (s *Service) getOrg(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	return orgOut(oc.org, oc.role), nil
+}
+
+func (s *Service) updateOrg(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oc.require(store.RoleAdmin); err != nil {
+		return nil, err
+	}
+	var req UpdateOrganizationRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	o := oc.org
+	var fes []*httpapi.FieldError
+	if req.Name != nil {
+		o.Name = *req.Name
+		fes = append(fes, checkDisplayName("name", o.Name))
+	}
+	if req.Slug != nil {
+		o.Slug = *req.Slug
+		fes = append(fes, checkLabel("slug", o.Slug))
+	}
+	if req.BillingEmail != nil {
+		o.BillingEmail = *req.BillingEmail
+		fes = append(fes, checkEmail("billing_email", o.BillingEmail, false))
+	}
+	if err := collect(fes...); err != nil {
+		return nil, err
+	}
+	o.UpdatedAt = s.clock()
+	if err := s.st.UpdateOrganization(r.Context(), o); err != nil {
+		return nil, conflictField(err, "slug", fmt.Sprintf("the slug %q is taken", o.Slug))
+	}
+	s.events.Notify(r.Context(), o.ID, "organization.updated", o.ID, nil)
+	return orgOut(o, oc.role), nil
+}
+
+func (s *Service) deleteOrg(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oc.require(store.RoleOwner); err != nil {
+		return nil, err
+	}
+	ws, _, err := s.st.ListWorkspaces(r.Context(), oc.org.ID, store.Page{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(ws) > 0 {
+		return nil, httpapi.Conflict("", "the organization still has workspaces; delete them first")
+	}
+	if err := s.st.DeleteOrganization(r.Context(), oc.org.ID); err != nil {
+		return nil, err
+	}
+	s.events.Notify(r.Context(), oc.org.ID, "organization.deleted", oc.org.ID, nil)
+	return nil, nil
+}
+
+func (s *Service) listMembers(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	ms, next, err := s.st.ListOrgMembers(r.Context(), oc.org.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(mapSlice(ms, memberOut), next), nil
+}
+
+func checkOrgRole(field, role string) *httpapi.FieldError {
+	switch role {
+	case store.RoleOwner, store.RoleAdmin, store.RoleMember:
+		return nil
+	case "":
+		return &httpapi.FieldError{Field: field, Message: "is required"}
+	}
+	return &httpapi.FieldError{Field: field, Message: "must be owner, admin or member"}
+}
+
+// memberFor resolves {user} as a member of the organization.
+func (s *Service) memberFor(r *http.Request, oc orgCtx) (store.OrgMember, error) {
+	m, err := s.st.GetOrgMember(r.Context(), oc.org.ID, r.PathValue("user"))
+	if errors.Is(err, store.ErrNotFound) {
+		return m, httpapi.NotFound("member")
+	}
+	return m, err
+}
+
+// lastOwner refuses a change that would leave the organization ownerless.
+func (s *Service) lastOwner(r *http.Request, oc orgCtx, m store.OrgMember) error {
+	if m.Role != store.RoleOwner {
+		return nil
+	}
+	n, err := s.st.CountOrgMembersWithRole(r.Context(), oc.org.ID, store.RoleOwner)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return httpapi.Conflict("", "an organization must keep at least one owner")
+	}
+	return nil
+}
+
+func (s *Service) updateMember(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oc.require(store.RoleAdmin); err != nil {
+		return nil, err
+	}
+	var req UpdateMemberRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if err := collect(checkOrgRole("role", req.Role)); err != nil {
+		return nil, err
+	}
+	m, err := s.memberFor(r, oc)
+	if err != nil {
+		return nil, err
+	}
+	if (req.Role == store.RoleOwner || m.Role == store.RoleOwner) && oc.role != store.RoleOwner {
+		return nil, httpapi.Forbidden("only an owner can grant or take away the owner role")
+	}
+	if req.Role != store.RoleOwner {
+		if err := s.lastOwner(r, oc, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.st.UpdateOrgMemberRole(r.Context(), oc.org.ID, m.UserID, req.Role); err != nil {
+		return nil, err
+	}
+	m.Role = req.Role
+	s.events.Notify(r.Context(), oc.org.ID, "member.updated", m.UserID, map[string]string{"role": req.Role})
+	return memberOut(m), nil
+}
+
+func (s *Service) removeMember(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	self := r.PathValue("user") == oc.p.UserID
+	if !self {
+		if err := oc.require(store.RoleAdmin); err != nil {
+			return nil, err
+		}
+	}
+	m, err := s.memberFor(r, oc)
+	if err != nil {
+		return nil, err
+	}
+	if m.Role == store.RoleOwner && oc.role != store.RoleOwner {
+		return nil, httpapi.Forbidden("only an owner can remove an owner")
+	}
+	if err := s.lastOwner(r, oc, m); err != nil {
+		return nil, err
+	}
+	if err := s.st.RemoveOrgMember(r.Context(), oc.org.ID, m.UserID); err != nil {
+		return nil, err
+	}
+	s.events.Notify(r.Context(), oc.org.ID, "member.removed", m.UserID, nil)
+	return nil, nil
+}
+
+const (
+	defaultInviteTTL = 7 * 24 * time.Hour
+	maxInviteHours   = 720
+)
+
+func (s *Service) createInvitation(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oc.require(store.RoleAdmin); err != nil {
+		return nil, err
+	}
+	var req CreateInvitationRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Role == "" {
+		req.Role = store.RoleMember
+	}
+	var hoursErr *httpapi.FieldError
+	if req.ExpiresInHours < 0 || req.ExpiresInHours > maxInviteHours {
+		hoursErr = &httpapi.FieldError{Field: "expires_in_hours", Message: "must be from 1 to 720"}
+	}
+	if err := collect(checkEmail("email", req.Email, true), checkOrgRole("role", req.Role), hoursErr); err != nil {
+		return nil, err
+	}
+	if req.Role == store.RoleOwner && oc.role != store.RoleOwner {
+		return nil, httpapi.Forbidden("only an owner can invite an owner")
+	}
+	if u, err := s.st.GetUserByEmail(r.Context(), req.Email); err == nil {
+		if _, err := s.st.GetOrgMember(r.Context(), oc.org.ID, u.ID); err == nil {
+			return nil, httpapi.Conflict("email", "is already a member of the organization")
+		}
+	}
+	ttl := defaultInviteTTL
+	if req.ExpiresInHours > 0 {
+		ttl = time.Duration(req.ExpiresInHours) * time.Hour
+	}
+	now := s.clock()
+	token, hash := newSecret()
+	inv := store.Invitation{ID: store.NewID(), OrgID: oc.org.ID, Email: req.Email, Role: req.Role, TokenHash: hash,
+		InvitedBy: oc.p.UserID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := s.st.CreateInvitation(r.Context(), inv); err != nil {
+		return nil, conflictField(err, "email", "has a pending invitation already")
+	}
+	out := invitationOut(inv)
+	out.Token = token
+	s.events.Notify(r.Context(), oc.org.ID, "invitation.created", inv.ID, nil)
+	return out, nil
+}
+
+func (s *Service) listInvitations(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oc.require(store.RoleAdmin); err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	invs, next, err := s.st.ListInvitations(r.Context(), oc.org.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(mapSlice(invs, invitationOut), next), nil
+}
+
+func (s *Service) deleteInvitation(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oc.require(store.RoleAdmin); err != nil {
+		return nil, err
+	}
+	inv, err := s.st.GetInvitation(r.Context(), r.PathValue("invitation"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && inv.OrgID != oc.org.ID) {
+		return nil, httpapi.NotFound("invitation")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.st.DeleteInvitation(r.Context(), inv.ID)
+}
+
+func (s *Service) acceptInvitation(r *http.Request) (any, error) {
+	p, err := httpapi.MustPrincipal(r)
+	if err != nil {
+		return nil, err
+	}
+	var req AcceptInvitationRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Token == "" || len(req.Token) > 128 {
+		return nil, httpapi.Invalid(httpapi.Field("token", "is required"))
+	}
+	inv, err := s.st.GetInvitationByTokenHash(r.Context(), hashSecret(req.Token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, httpapi.Invalid(httpapi.Field("token", "is not a valid invitation token"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	switch {
+	case inv.AcceptedAt != nil:
+		return nil, httpapi.Conflict("token", "the invitation was accepted already")
+	case !now.Before(inv.ExpiresAt):
+		return nil, &httpapi.Error{Status: http.StatusGone, Type: "invitation-expired", Title: "Invitation expired",
+			Detail: "the invitation expired; ask for a new one"}
+	case !strings.EqualFold(inv.Email, p.Email):
+		return nil, httpapi.Forbidden("the invitation was sent to another email address")
+	}
+	m := store.OrgMember{OrgID: inv.OrgID, UserID: p.UserID, Role: inv.Role, CreatedAt: now}
+	if err := s.st.AcceptInvitation(r.Context(), inv.ID, m, now); err != nil {
+		return nil, conflictField(err, "token", "the invitation was accepted already, or you are a member already")
+	}
+	o, err := s.st.GetOrganization(r.Context(), inv.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	s.events.Notify(r.Context(), o.ID, "member.added", p.UserID, map[string]string{"role": inv.Role})
+	return orgOut(o, inv.Role), nil
+}

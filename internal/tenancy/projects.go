@@ -1,0 +1,183 @@
+package tenancy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+func checkQuota(q *Quota) error {
+	if q == nil {
+		return nil
+	}
+	var podsErr *httpapi.FieldError
+	if q.Pods < 0 || q.Pods > 1_000_000 {
+		podsErr = &httpapi.FieldError{Field: "quota.pods", Message: "must be from 0 to 1000000"}
+	}
+	return collect(checkQuantity("quota.cpu", q.CPU), checkQuantity("quota.memory", q.Memory),
+		checkQuantity("quota.storage", q.Storage), podsErr)
+}
+
+func quotaIn(q *Quota) store.Quota {
+	if q == nil {
+		return store.Quota{}
+	}
+	return store.Quota{CPU: q.CPU, Memory: q.Memory, Storage: q.Storage, Pods: q.Pods}
+}
+
+// parentProject checks that id names a project of the workspace.
+func (s *Service) parentProject(r *http.Request, wsID, id string) error {
+	if id == "" {
+		return nil
+	}
+	p, err := s.st.GetProject(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wsID) {
+		return httpapi.Invalid(httpapi.Field("parent_id", "is not a project of this workspace"))
+	}
+	return err
+}
+
+func (s *Service) createProject(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	var req CreateProjectRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if err := collect(checkProjectName(req.Name)); err != nil {
+		return nil, err
+	}
+	if err := checkQuota(req.Quota); err != nil {
+		return nil, err
+	}
+	if err := s.parentProject(r, wc.ws.ID, req.ParentID); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	p := store.Project{ID: store.NewID(), WorkspaceID: wc.ws.ID, Name: req.Name, ParentID: req.ParentID, Quota: quotaIn(req.Quota), CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateProject(r.Context(), p); err != nil {
+		return nil, conflictField(err, "name", fmt.Sprintf("a project named %q exists in this workspace", p.Name))
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "project.created", p.ID, map[string]string{"workspace_id": wc.ws.ID})
+	return &httpapi.Response{Status: http.StatusCreated, Body: projectOut(p)}, nil
+}
+
+func (s *Service) listProjects(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	ps, next, err := s.st.ListProjects(r.Context(), wc.ws.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Project, 0, len(ps))
+	for _, p := range ps {
+		if wc.acc.Workspace < authz.View {
+			chain, err := s.projectChain(r.Context(), p)
+			if err != nil {
+				return nil, err
+			}
+			if wc.acc.ProjectLevel(chain...) == authz.None {
+				continue
+			}
+		}
+		out = append(out, projectOut(p))
+	}
+	return httpapi.NewList(out, next), nil
+}
+
+func (s *Service) getProject(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := s.projectFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	return projectOut(p), nil
+}
+
+func (s *Service) updateProject(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := s.projectFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	var req UpdateProjectRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if err := checkQuota(req.Quota); err != nil {
+		return nil, err
+	}
+	if req.Quota != nil {
+		p.Quota = quotaIn(req.Quota)
+	}
+	if req.ParentID != nil {
+		if *req.ParentID != "" {
+			if err := s.parentProject(r, wc.ws.ID, *req.ParentID); err != nil {
+				return nil, err
+			}
+			parent, err := s.st.GetProject(r.Context(), *req.ParentID)
+			if err != nil {
+				return nil, err
+			}
+			chain, err := s.projectChain(r.Context(), parent)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range chain {
+				if id == p.ID {
+					return nil, httpapi.Invalid(httpapi.Field("parent_id", "would make the project its own ancestor"))
+				}
+			}
+		}
+		p.ParentID = *req.ParentID
+	}
+	p.UpdatedAt = s.clock()
+	if err := s.st.UpdateProject(r.Context(), p); err != nil {
+		return nil, err
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "project.updated", p.ID, map[string]string{"workspace_id": wc.ws.ID})
+	return projectOut(p), nil
+}
+
+func (s *Service) deleteProject(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := s.projectFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	if err := s.st.DeleteProject(r.Context(), p.ID); err != nil {
+		return nil, conflictField(err, "", "the project has child projects; delete them first")
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "project.deleted", p.ID, map[string]string{"workspace_id": wc.ws.ID})
+	return nil, nil
+}

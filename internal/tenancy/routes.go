@@ -1,0 +1,98 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+const (
+	orgs     = "/api/v1/organizations"
+	org      = orgs + "/{org}"
+	wss      = org + "/workspaces"
+	ws       = wss + "/{ws}"
+	projects = ws + "/projects"
+	groups   = ws + "/groups"
+)
+
+// Routes returns the tenancy routes.
+func (s *Service) Routes() []httpapi.Route {
+	pq := httpapi.PageQuery
+	c, a, nc := http.StatusCreated, http.StatusAccepted, http.StatusNoContent
+	forb := []int{http.StatusForbidden}
+	forbConf := []int{http.StatusForbidden, http.StatusConflict}
+	return []httpapi.Route{
+		{Method: "POST", Path: orgs, Tag: "organizations", Summary: "Create an organization (the caller becomes its owner)", Request: CreateOrganizationRequest{}, Response: Organization{}, Status: c, Errors: []int{http.StatusConflict}, Handle: s.createOrg},
+		{Method: "GET", Path: orgs, Tag: "organizations", Summary: "List the caller's organizations", Response: httpapi.List[Organization]{}, Query: pq, Handle: s.listOrgs},
+		{Method: "GET", Path: org, Tag: "organizations", Summary: "Get an organization", Response: Organization{}, Handle: s.getOrg},
+		{Method: "PATCH", Path: org, Tag: "organizations", Summary: "Update an organization (admin)", Request: UpdateOrganizationRequest{}, Response: Organization{}, Errors: forbConf, Handle: s.updateOrg},
+		{Method: "DELETE", Path: org, Tag: "organizations", Summary: "Delete an organization without workspaces (owner)", Status: nc, Errors: forbConf, Handle: s.deleteOrg},
+
+		{Method: "GET", Path: org + "/members", Tag: "members", Summary: "List organization members", Response: httpapi.List[Member]{}, Query: pq, Handle: s.listMembers},
+		{Method: "PATCH", Path: org + "/members/{user}", Tag: "members", Summary: "Change a member's role (admin; owner role by owners)", Request: UpdateMemberRequest{}, Response: Member{}, Errors: forbConf, Handle: s.updateMember},
+		{Method: "DELETE", Path: org + "/members/{user}", Tag: "members", Summary: "Remove a member (admin), or leave", Status: nc, Errors: forbConf, Handle: s.removeMember},
+
+		{Method: "POST", Path: org + "/invitations", Tag: "invitations", Summary: "Invite an email address (admin)", Request: CreateInvitationRequest{}, Response: Invitation{}, Status: c, Errors: forbConf, Handle: s.createInvitation},
+		{Method: "GET", Path: org + "/invitations", Tag: "invitations", Summary: "List invitations (admin)", Response: httpapi.List[Invitation]{}, Query: pq, Errors: forb, Handle: s.listInvitations},
+		{Method: "DELETE", Path: org + "/invitations/{invitation}", Tag: "invitations", Summary: "Withdraw an invitation (admin)", Status: nc, Errors: forb, Handle: s.deleteInvitation},
+		{Method: "POST", Path: "/api/v1/invitations/accept", Tag: "invitations", Summary: "Accept an invitation sent to the caller's email", Request: AcceptInvitationRequest{}, Response: Organization{}, Errors: []int{http.StatusForbidden, http.StatusConflict, http.StatusGone}, Handle: s.acceptInvitation},
+
+		{Method: "POST", Path: wss, Tag: "workspaces", Summary: "Create a workspace (admin); provisioning runs as a task", Request: CreateWorkspaceRequest{}, Response: Workspace{}, Status: a, Errors: forbConf, Handle: s.createWorkspace},
+		{Method: "GET", Path: wss, Tag: "workspaces", Summary: "List the workspaces visible to the caller", Response: httpapi.List[Workspace]{}, Query: pq, Handle: s.listWorkspaces},
+		{Method: "GET", Path: ws, Tag: "workspaces", Summary: "Get a workspace", Response: Workspace{}, Handle: s.getWorkspace},
+		{Method: "PATCH", Path: ws, Tag: "workspaces", Summary: "Rename a workspace (workspace-admin)", Request: UpdateWorkspaceRequest{}, Response: Workspace{}, Errors: forbConf, Handle: s.updateWorkspace},
+		{Method: "DELETE", Path: ws, Tag: "workspaces", Summary: "Delete a workspace (workspace-admin); runs as a task", Response: Workspace{}, Status: a, Errors: forbConf, Handle: s.deleteWorkspace},
+
+		{Method: "GET", Path: ws + "/members", Tag: "workspace members", Summary: "List workspace members", Response: httpapi.List[User]{}, Query: pq, Errors: forb, Handle: s.listWorkspaceMembers},
+		{Method: "POST", Path: ws + "/members", Tag: "workspace members", Summary: "Admit an organization member to the workspace (workspace-admin)", Request: AddUserRequest{}, Response: User{}, Status: c, Errors: forbConf, Handle: s.addWorkspaceMember},
+		{Method: "DELETE", Path: ws + "/members/{user}", Tag: "workspace members", Summary: "Remove a workspace member and their group memberships (workspace-admin)", Status: nc, Errors: forb, Handle: s.removeWorkspaceMember},
+
+		{Method: "POST", Path: projects, Tag: "projects", Summary: "Create a project (workspace-admin)", Request: CreateProjectRequest{}, Response: Project{}, Status: c, Errors: forbConf, Handle: s.createProject},
+		{Method: "GET", Path: projects, Tag: "projects", Summary: "List the projects visible to the caller", Response: httpapi.List[Project]{}, Query: pq, Handle: s.listProjects},
+		{Method: "GET", Path: projects + "/{project}", Tag: "projects", Summary: "Get a project", Response: Project{}, Handle: s.getProject},
+		{Method: "PATCH", Path: projects + "/{project}", Tag: "projects", Summary: "Change a project's quota or parent (workspace-admin)", Request: UpdateProjectRequest{}, Response: Project{}, Errors: forb, Handle: s.updateProject},
+		{Method: "DELETE", Path: projects + "/{project}", Tag: "projects", Summary: "Delete a project without child projects (workspace-admin)", Status: nc, Errors: forbConf, Handle: s.deleteProject},
+
+		{Method: "POST", Path: groups, Tag: "groups", Summary: "Create a group (workspace-admin)", Request: CreateGroupRequest{}, Response: Group{}, Status: c, Errors: forbConf, Handle: s.createGroup},
+		{Method: "GET", Path: groups, Tag: "groups", Summary: "List groups", Response: httpapi.List[Group]{}, Query: pq, Errors: forb, Handle: s.listGroups},
+		{Method: "GET", Path: groups + "/{group}", Tag: "groups", Summary: "Get a group", Response: Group{}, Errors: forb, Handle: s.getGroup},
+		{Method: "PATCH", Path: groups + "/{group}", Tag: "groups", Summary: "Rename or move a group (workspace-admin); cycles are refused", Request: UpdateGroupRequest{}, Response: Group{}, Errors: forbConf, Handle: s.updateGroup},
+		{Method: "DELETE", Path: groups + "/{group}", Tag: "groups", Summary: "Delete a group without child groups (workspace-admin)", Status: nc, Errors: forbConf, Handle: s.deleteGroup},
+		{Method: "GET", Path: groups + "/{group}/members", Tag: "groups", Summary: "List group members", Response: httpapi.List[User]{}, Query: pq, Errors: forb, Handle: s.listGroupMembers},
+		{Method: "POST", Path: groups + "/{group}/members", Tag: "groups", Summary: "Add an organization member to a group (workspace-admin)", Request: AddUserRequest{}, Response: User{}, Status: c, Errors: forbConf, Handle: s.addGroupMember},
+		{Method: "DELETE", Path: groups + "/{group}/members/{user}", Tag: "groups", Summary: "Remove a user from a group (workspace-admin)", Status: nc, Errors: forb, Handle: s.removeGroupMember},
+
+		{Method: "POST", Path: ws + "/rolebindings", Tag: "role bindings", Summary: "Bind a role to a group, workspace-wide or for one project (workspace-admin)", Request: CreateRoleBindingRequest{}, Response: RoleBinding{}, Status: c, Errors: forbConf, Handle: s.createRoleBinding},
+		{Method: "GET", Path: ws + "/rolebindings", Tag: "role bindings", Summary: "List role bindings", Response: httpapi.List[RoleBinding]{}, Query: pq, Errors: forb, Handle: s.listRoleBindings},
+		{Method: "DELETE", Path: ws + "/rolebindings/{binding}", Tag: "role bindings", Summary: "Delete a role binding (workspace-admin)", Status: nc, Errors: forb, Handle: s.deleteRoleBinding},
+
+		{Method: "GET", Path: org + "/tasks", Tag: "tasks", Summary: "List the organization's tasks (admin)", Response: httpapi.List[Task]{}, Query: pq, Errors: forb, Handle: s.listTasks},
+		{Method: "GET", Path: org + "/tasks/{task}", Tag: "tasks", Summary: "Get a task", Response: Task{}, Handle: s.getTask},
+	}
+}
+
+// DeleteWorkspace is the handler of the workspace.delete task. This issue
+// has no control plane to tear down yet, so it removes the records; the
+// control-plane provider will tear its parts down first. It is idempotent: a
+// workspace already gone counts as deleted.
+func (s *Service) DeleteWorkspace(ctx context.Context, t store.Task, p WorkspaceTask) error {
+	ws, err := s.st.GetWorkspace(ctx, p.WorkspaceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get workspace: %w", err)
+	}
+	if ws.Status != store.WorkspaceDeleting {
+		return nil // not ours to delete (a retried task after a restore, say)
+	}
+	if err := s.st.DeleteWorkspace(ctx, ws.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete workspace records: %w", err)
+	}
+	s.events.Notify(ctx, ws.OrgID, "workspace.status", ws.ID, map[string]string{"status": store.WorkspaceDeleted})
+	return nil
+}

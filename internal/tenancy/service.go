@@ -1,0 +1,247 @@
+package tenancy
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// Task kinds started by this package.
+const (
+	TaskWorkspaceProvision = "workspace.provision"
+	TaskWorkspaceDelete    = "workspace.delete"
+)
+
+// WorkspaceTask is the payload of the workspace tasks.
+type WorkspaceTask struct {
+	WorkspaceID string `json:"workspace_id"`
+}
+
+// Enqueuer starts durable tasks (package tasks implements it).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, kind, orgID string, payload any) (store.Task, error)
+}
+
+// Notifier publishes state-change events (package events implements it).
+type Notifier interface {
+	Notify(ctx context.Context, orgID, eventType, resourceID string, data any)
+}
+
+// Config carries the service's dependencies.
+type Config struct {
+	Store  store.Store
+	Authz  *authz.Authorizer
+	Tasks  Enqueuer
+	Events Notifier
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Service implements the tenancy API.
+type Service struct {
+	st     store.Store
+	az     *authz.Authorizer
+	tasks  Enqueuer
+	events Notifier
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("tenancy: Store is required")
+	case cfg.Authz == nil:
+		return nil, errors.New("tenancy: Authz is required")
+	case cfg.Tasks == nil:
+		return nil, errors.New("tenancy: Tasks is required")
+	case cfg.Events == nil:
+		return nil, errors.New("tenancy: Events is required")
+	case cfg.Logger == nil:
+		return nil, errors.New("tenancy: Logger is required")
+	case cfg.Now == nil:
+		return nil, errors.New("tenancy: Now is required")
+	}
+	return &Service{st: cfg.Store, az: cfg.Authz, tasks: cfg.Tasks, events: cfg.Events, log: cfg.Logger, now: cfg.Now}, nil
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// orgCtx is a resolved organization with the caller's role in it.
+type orgCtx struct {
+	p    httpapi.Principal
+	org  store.Organization
+	role string
+}
+
+// orgFor resolves {org}: 404 unless the caller is a member.
+func (s *Service) orgFor(r *http.Request) (orgCtx, error) {
+	p, err := httpapi.MustPrincipal(r)
+	if err != nil {
+		return orgCtx{}, err
+	}
+	id := r.PathValue("org")
+	role, err := s.az.OrgRole(r.Context(), p.UserID, id)
+	if errors.Is(err, authz.ErrNotMember) {
+		return orgCtx{}, httpapi.NotFound("organization")
+	}
+	if err != nil {
+		return orgCtx{}, err
+	}
+	o, err := s.st.GetOrganization(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return orgCtx{}, httpapi.NotFound("organization")
+	}
+	if err != nil {
+		return orgCtx{}, fmt.Errorf("get organization: %w", err)
+	}
+	return orgCtx{p: p, org: o, role: role}, nil
+}
+
+func (oc orgCtx) require(minRole string) error {
+	if authz.OrgLevel(oc.role) < authz.OrgLevel(minRole) {
+		return httpapi.Forbidden(fmt.Sprintf("this needs the organization role %s or higher; you are %s", minRole, oc.role))
+	}
+	return nil
+}
+
+// wsCtx is a resolved workspace with the caller's access to it.
+type wsCtx struct {
+	orgCtx
+	ws  store.Workspace
+	acc authz.WorkspaceAccess
+}
+
+// wsFor resolves {org} and {ws}: 404 unless the workspace is in the
+// organization and visible to the caller.
+func (s *Service) wsFor(r *http.Request) (wsCtx, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return wsCtx{}, err
+	}
+	ws, err := s.st.GetWorkspace(r.Context(), r.PathValue("ws"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && ws.OrgID != oc.org.ID) {
+		return wsCtx{}, httpapi.NotFound("workspace")
+	}
+	if err != nil {
+		return wsCtx{}, fmt.Errorf("get workspace: %w", err)
+	}
+	acc, err := s.az.Workspace(r.Context(), oc.p.UserID, oc.role, ws)
+	if err != nil {
+		return wsCtx{}, err
+	}
+	if !acc.Visible() {
+		return wsCtx{}, httpapi.NotFound("workspace")
+	}
+	return wsCtx{orgCtx: oc, ws: ws, acc: acc}, nil
+}
+
+func (wc wsCtx) require(min authz.Level) error {
+	if wc.acc.Workspace < min {
+		return httpapi.Forbidden(fmt.Sprintf("this needs the workspace role %s; you have %s", min, wc.acc.Workspace))
+	}
+	return nil
+}
+
+// projectChain returns the ids of p and its ancestors.
+func (s *Service) projectChain(ctx context.Context, p store.Project) ([]string, error) {
+	chain := []string{p.ID}
+	for parent := p.ParentID; parent != "" && len(chain) < 64; {
+		pp, err := s.st.GetProject(ctx, parent)
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get parent project: %w", err)
+		}
+		chain = append(chain, pp.ID)
+		parent = pp.ParentID
+	}
+	return chain, nil
+}
+
+// projectFor resolves {project} in the workspace and the caller's level in it.
+func (s *Service) projectFor(r *http.Request, wc wsCtx) (store.Project, authz.Level, error) {
+	p, err := s.st.GetProject(r.Context(), r.PathValue("project"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wc.ws.ID) {
+		return p, authz.None, httpapi.NotFound("project")
+	}
+	if err != nil {
+		return p, authz.None, fmt.Errorf("get project: %w", err)
+	}
+	chain, err := s.projectChain(r.Context(), p)
+	if err != nil {
+		return p, authz.None, err
+	}
+	lvl := wc.acc.ProjectLevel(chain...)
+	if lvl == authz.None {
+		return p, lvl, httpapi.NotFound("project")
+	}
+	return p, lvl, nil
+}
+
+// conflictField turns store.ErrConflict into a 409 naming field.
+func conflictField(err error, field, detail string) error {
+	if errors.Is(err, store.ErrConflict) {
+		e := httpapi.Conflict(field, detail)
+		e.Cause = err
+		return e
+	}
+	return err
+}
+
+func newSecret() (token, hash string) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, hashSecret(token)
+}
+
+func hashSecret(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// userByRef finds an org member named by user id or email.
+func (s *Service) userByRef(ctx context.Context, orgID string, req AddUserRequest) (store.User, error) {
+	if (req.UserID == "") == (req.Email == "") {
+		return store.User{}, httpapi.Invalid(httpapi.Field("user_id", "give exactly one of user_id and email"))
+	}
+	var (
+		u   store.User
+		err error
+	)
+	field := "user_id"
+	if req.UserID != "" {
+		u, err = s.st.GetUser(ctx, req.UserID)
+	} else {
+		field = "email"
+		u, err = s.st.GetUserByEmail(ctx, req.Email)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return u, httpapi.Invalid(httpapi.Field(field, "no member of this organization has it"))
+	}
+	if err != nil {
+		return u, fmt.Errorf("get user: %w", err)
+	}
+	if _, err := s.st.GetOrgMember(ctx, orgID, u.ID); errors.Is(err, store.ErrNotFound) {
+		return u, httpapi.Invalid(httpapi.Field(field, "no member of this organization has it"))
+	} else if err != nil {
+		return u, fmt.Errorf("get org member: %w", err)
+	}
+	return u, nil
+}

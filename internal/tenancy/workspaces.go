@@ -1,0 +1,190 @@
+package tenancy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+func (s *Service) createWorkspace(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oc.require(store.RoleAdmin); err != nil {
+		return nil, err
+	}
+	var req CreateWorkspaceRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Plan == "" {
+		req.Plan = store.PlanShared
+	}
+	var planErr *httpapi.FieldError
+	if req.Plan != store.PlanShared && req.Plan != store.PlanDedicated {
+		planErr = &httpapi.FieldError{Field: "plan", Message: "must be shared or dedicated"}
+	}
+	if err := collect(checkLabel("name", req.Name), planErr); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	ws := store.Workspace{ID: store.NewID(), OrgID: oc.org.ID, Name: req.Name, Plan: req.Plan, Status: store.WorkspacePending,
+		CreatedBy: oc.p.UserID, CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateWorkspace(r.Context(), ws); err != nil {
+		return nil, conflictField(err, "name", fmt.Sprintf("a workspace named %q exists in this organization", ws.Name))
+	}
+	task, err := s.tasks.Enqueue(r.Context(), TaskWorkspaceProvision, oc.org.ID, WorkspaceTask{WorkspaceID: ws.ID})
+	if err != nil {
+		// Nothing half-created: without its task the workspace would never
+		// leave pending, so take it back.
+		if derr := s.st.DeleteWorkspace(r.Context(), ws.ID); derr != nil {
+			s.log.Error("undo workspace create", "workspace", ws.ID, "error", derr)
+		}
+		return nil, fmt.Errorf("enqueue provisioning: %w", err)
+	}
+	s.events.Notify(r.Context(), oc.org.ID, "workspace.status", ws.ID, map[string]string{"status": ws.Status})
+	out := workspaceOut(ws, authz.Admin.String())
+	out.TaskID = task.ID
+	return &httpapi.Response{Status: http.StatusAccepted, Body: out,
+		Header: http.Header{"Location": {"/api/v1/organizations/" + oc.org.ID + "/workspaces/" + ws.ID}}}, nil
+}
+
+func (s *Service) listWorkspaces(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	wss, next, err := s.st.ListWorkspaces(r.Context(), oc.org.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Workspace, 0, len(wss))
+	for _, ws := range wss {
+		acc, err := s.az.Workspace(r.Context(), oc.p.UserID, oc.role, ws)
+		if err != nil {
+			return nil, err
+		}
+		if acc.Visible() {
+			out = append(out, workspaceOut(ws, roleName(acc.Workspace)))
+		}
+	}
+	return httpapi.NewList(out, next), nil
+}
+
+func roleName(l authz.Level) string {
+	if l == authz.None {
+		return ""
+	}
+	return l.String()
+}
+
+func (s *Service) getWorkspace(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	return workspaceOut(wc.ws, roleName(wc.acc.Workspace)), nil
+}
+
+func (s *Service) updateWorkspace(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	var req UpdateWorkspaceRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	ws := wc.ws
+	if req.Name != nil {
+		ws.Name = *req.Name
+		if err := collect(checkLabel("name", ws.Name)); err != nil {
+			return nil, err
+		}
+	}
+	ws.UpdatedAt = s.clock()
+	if err := s.st.UpdateWorkspace(r.Context(), ws); err != nil {
+		return nil, conflictField(err, "name", fmt.Sprintf("a workspace named %q exists in this organization", ws.Name))
+	}
+	return workspaceOut(ws, roleName(wc.acc.Workspace)), nil
+}
+
+// deletableFrom are the statuses a workspace can be deleted from.
+var deletableFrom = []string{store.WorkspacePending, store.WorkspaceProvisioning, store.WorkspaceRunning, store.WorkspaceFailed}
+
+func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := wc.require(authz.Admin); err != nil {
+		return nil, err
+	}
+	if wc.ws.Status == store.WorkspaceDeleting {
+		return nil, httpapi.Conflict("", "the workspace is being deleted already")
+	}
+	err = s.st.SetWorkspaceStatus(r.Context(), wc.ws.ID, deletableFrom, store.WorkspaceDeleting, "", s.clock())
+	if errors.Is(err, store.ErrConflict) {
+		return nil, httpapi.Conflict("", "the workspace is being deleted already")
+	}
+	if err != nil {
+		return nil, err
+	}
+	task, err := s.tasks.Enqueue(r.Context(), TaskWorkspaceDelete, wc.org.ID, WorkspaceTask{WorkspaceID: wc.ws.ID})
+	if err != nil {
+		_ = s.st.SetWorkspaceStatus(r.Context(), wc.ws.ID, []string{store.WorkspaceDeleting}, wc.ws.Status, wc.ws.StatusReason, s.clock())
+		return nil, fmt.Errorf("enqueue deletion: %w", err)
+	}
+	s.events.Notify(r.Context(), wc.org.ID, "workspace.status", wc.ws.ID, map[string]string{"status": store.WorkspaceDeleting})
+	ws := wc.ws
+	ws.Status = store.WorkspaceDeleting
+	out := workspaceOut(ws, roleName(wc.acc.Workspace))
+	out.TaskID = task.ID
+	return &httpapi.Response{Status: http.StatusAccepted, Body: out}, nil
+}
+
+func (s *Service) getTask(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.st.GetTask(r.Context(), r.PathValue("task"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.OrgID != oc.org.ID) {
+		return nil, httpapi.NotFound("task")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return taskOut(t), nil
+}
+
+func (s *Service) listTasks(r *http.Request) (any, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oc.require(store.RoleAdmin); err != nil {
+		return nil, err
+	}
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	ts, next, err := s.st.ListOrgTasks(r.Context(), oc.org.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(mapSlice(ts, taskOut), next), nil
+}
