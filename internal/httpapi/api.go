@@ -87,7 +87,7 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 // Mount adds routes to the table and the router.
 func (a *API) Mount(routes ...Route) {
 	for _, rt := range routes {
-		if rt.Handle == nil || rt.Method == "" || !strings.HasPrefix(rt.Path, "/") {
+		if (rt.Handle == nil) == (rt.Raw == nil) || rt.Method == "" || !strings.HasPrefix(rt.Path, "/") {
 			panic(fmt.Sprintf("httpapi: incomplete route %s %s", rt.Method, rt.Path))
 		}
 		a.routes = append(a.routes, rt)
@@ -95,18 +95,14 @@ func (a *API) Mount(routes ...Route) {
 	}
 }
 
-// Handle mounts a plain handler outside the route table (health, metrics,
-// documents). It still gets request ids, logging and metrics.
-func (a *API) Handle(method, path string, h http.Handler) {
-	rt := Route{Method: method, Path: path}
-	a.mux.Handle(method+" "+path, a.instrument(rt.Method+" "+rt.Path, h))
-}
-
 // Routes returns the route table.
 func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
 
 func (a *API) wrap(rt Route) http.Handler {
 	var h http.Handler = http.HandlerFunc(rt.serve)
+	if rt.Raw != nil {
+		h = rt.Raw
+	}
 	if !rt.Public {
 		h = a.authenticate(h)
 	}

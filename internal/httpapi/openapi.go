@@ -60,8 +60,14 @@ func OpenAPI(info OpenAPIInfo, routes []Route) ([]byte, error) {
 		}
 		responses := map[string]any{}
 		ok := map[string]any{"description": http.StatusText(rt.successStatus())}
+		ct := rt.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
 		if rt.Response != nil && rt.successStatus() != http.StatusNoContent {
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.ref(reflect.TypeOf(rt.Response))}}
+			ok["content"] = map[string]any{ct: map[string]any{"schema": g.ref(reflect.TypeOf(rt.Response))}}
+		} else if rt.Raw != nil {
+			ok["content"] = map[string]any{ct: map[string]any{}}
 		}
 		responses[strconv.Itoa(rt.successStatus())] = ok
 		statuses := []int{http.StatusBadRequest, http.StatusNotFound, http.StatusInternalServerError}

@@ -48,6 +48,11 @@ type Route struct {
 	// common ones (400, 401, 404, 422, 500).
 	Errors []int
 	Handle HandlerFunc
+	// Raw, instead of Handle, serves a route that is not a JSON call
+	// (metrics, health, documents). It still gets the middleware.
+	Raw http.Handler
+	// ContentType documents Raw's response type (default application/json).
+	ContentType string
 }
 
 func (rt Route) successStatus() int {

@@ -12,9 +12,12 @@ var (
 	// ErrNotFound: the addressed record does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: a uniqueness constraint would be violated (duplicate
-	// name, slug, email, membership) or a compare-and-swap lost its race.
+	// name, slug, email, membership), a referenced record (org, workspace,
+	// user, parent, group, project) does not exist, or a compare-and-swap
+	// lost its race.
 	ErrConflict = errors.New("conflict")
-	// ErrCycle: setting a group's parent would make the group tree cyclic.
+	// ErrCycle: setting a group's (or project's) parent would make the tree
+	// cyclic.
 	ErrCycle = errors.New("cycle")
 	// ErrInvalidCursor: a pagination cursor was not produced by this store.
 	ErrInvalidCursor = errors.New("invalid cursor")
@@ -115,7 +118,7 @@ type Store interface {
 	CreateProject(ctx context.Context, p Project) error // ErrConflict on duplicate name in workspace
 	GetProject(ctx context.Context, id string) (Project, error)
 	ListProjects(ctx context.Context, workspaceID string, p Page) ([]Project, string, error)
-	UpdateProject(ctx context.Context, p Project) error // quota, parent, updated_at
+	UpdateProject(ctx context.Context, p Project) error // quota, parent, updated_at; ErrCycle like UpdateGroup
 	DeleteProject(ctx context.Context, id string) error // ErrConflict if it has child projects
 
 	// Groups (hierarchical within a workspace).

@@ -1,0 +1,7 @@
+// Package events owns the platform's state-change events: the Event
+// envelope, the JetStream stream EVENTS that keeps the last 24 hours of
+// them (subjects hks.events.<org>.<type>, "_platform" for events outside any
+// organization), publishing them, and following them from a point in time
+// for the CLI's --wait and the WebSocket endpoint. Events are notifications,
+// not the record: the database holds the state, an event says it changed.
+package events

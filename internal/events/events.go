@@ -1,0 +1,295 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+const (
+	// StreamName is the JetStream stream holding recent events.
+	StreamName = "EVENTS"
+	// SubjectPrefix starts every event subject: hks.events.<org>.<type>.
+	SubjectPrefix = "hks.events"
+	// PlatformOrg is the org token of events that belong to no organization.
+	PlatformOrg = "_platform"
+
+	defaultMaxAge   = 24 * time.Hour
+	defaultMaxBytes = 1 << 30
+	notifyTimeout   = 5 * time.Second
+)
+
+// Event is a state change, published as JSON.
+type Event struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	OrgID      string          `json:"org_id,omitempty"`
+	ResourceID string          `json:"resource_id,omitempty"`
+	Time       time.Time       `json:"time"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
+// Config carries the publisher's dependencies.
+type Config struct {
+	JS     jetstream.JetStream
+	Logger *slog.Logger
+	Now    func() time.Time
+	// MaxAge is how long events are kept for replay (default 24h).
+	MaxAge time.Duration
+	// MaxBytes caps the stream; the oldest events go first (default 1 GiB).
+	MaxBytes int64
+	// Replicas of the stream on a NATS cluster (default 1).
+	Replicas int
+}
+
+// Publisher publishes events and lets followers subscribe to them.
+type Publisher struct {
+	js  jetstream.JetStream
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New creates or updates the EVENTS stream and returns a Publisher.
+func New(ctx context.Context, cfg Config) (*Publisher, error) {
+	switch {
+	case cfg.JS == nil:
+		return nil, errors.New("events: JS is required")
+	case cfg.Logger == nil:
+		return nil, errors.New("events: Logger is required")
+	case cfg.Now == nil:
+		return nil, errors.New("events: Now is required")
+	case cfg.MaxAge < 0, cfg.MaxBytes < 0, cfg.Replicas < 0:
+		return nil, errors.New("events: MaxAge, MaxBytes and Replicas must not be negative")
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = defaultMaxAge
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = defaultMaxBytes
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	_, err := cfg.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "hks state-change events, kept for replay by followers",
+		Subjects:    []string{SubjectPrefix + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      cfg.MaxAge,
+		MaxBytes:    cfg.MaxBytes,
+		Duplicates:  2 * time.Minute,
+		Replicas:    cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
+	}
+	return &Publisher{js: cfg.JS, log: cfg.Logger, now: cfg.Now}, nil
+}
+
+// Subject returns the subject of events of eventType in orgID ("" for
+// platform events). It refuses org ids and types that are not plain
+// subject tokens.
+func Subject(orgID, eventType string) (string, error) {
+	org, err := orgToken(orgID)
+	if err != nil {
+		return "", err
+	}
+	if err := messaging.ValidPath(eventType); err != nil {
+		return "", fmt.Errorf("event type: %w", err)
+	}
+	return SubjectPrefix + "." + org + "." + eventType, nil
+}
+
+func orgToken(orgID string) (string, error) {
+	if orgID == "" {
+		return PlatformOrg, nil
+	}
+	if orgID == PlatformOrg {
+		return "", fmt.Errorf("org id: %w: %q is reserved", messaging.ErrInvalidToken, orgID)
+	}
+	if err := messaging.ValidToken(orgID); err != nil {
+		return "", fmt.Errorf("org id: %w", err)
+	}
+	return orgID, nil
+}
+
+// Publish publishes an event and returns it once JetStream has stored it.
+// data is marshalled to JSON unless it is already a json.RawMessage; nil
+// means no data.
+func (p *Publisher) Publish(ctx context.Context, orgID, eventType, resourceID string, data any) (Event, error) {
+	subj, err := Subject(orgID, eventType)
+	if err != nil {
+		return Event{}, err
+	}
+	ev := Event{
+		ID:         store.NewID(),
+		Type:       eventType,
+		OrgID:      orgID,
+		ResourceID: resourceID,
+		Time:       p.now().UTC(),
+	}
+	switch d := data.(type) {
+	case nil:
+	case json.RawMessage:
+		ev.Data = d
+	default:
+		b, err := json.Marshal(d)
+		if err != nil {
+			return Event{}, fmt.Errorf("marshal event data: %w", err)
+		}
+		ev.Data = b
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return Event{}, fmt.Errorf("marshal event: %w", err)
+	}
+	if _, err := p.js.Publish(ctx, subj, body, jetstream.WithMsgID(ev.ID), jetstream.WithExpectStream(StreamName)); err != nil {
+		return Event{}, fmt.Errorf("publish event %s: %w", eventType, err)
+	}
+	return ev, nil
+}
+
+// Notify publishes an event and logs instead of failing: the state change
+// it reports is already stored. It is not cut short when ctx is canceled
+// (a request that finished), only bounded by a timeout.
+func (p *Publisher) Notify(ctx context.Context, orgID, eventType, resourceID string, data any) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+	defer cancel()
+	if _, err := p.Publish(ctx, orgID, eventType, resourceID, data); err != nil {
+		p.log.WarnContext(ctx, "publish event failed", "org", orgID, "type", eventType, "resource", resourceID, "err", err)
+	}
+}
+
+// Filter selects the events a follower receives.
+type Filter struct {
+	// OrgID whose events to follow; "" follows platform events.
+	OrgID string
+	// Types to receive, exact ("task.status") or by prefix ("workspace.>");
+	// empty means every type.
+	Types []string
+	// ResourceID, if set, keeps only events about this resource.
+	ResourceID string
+	// Since replays stored events from this time on before following new
+	// ones; the zero time follows new events only.
+	Since time.Time
+}
+
+func (f Filter) subjects() ([]string, error) {
+	org, err := orgToken(f.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	base := SubjectPrefix + "." + org + "."
+	if len(f.Types) == 0 {
+		return []string{base + ">"}, nil
+	}
+	subs := make([]string, 0, len(f.Types))
+	for _, t := range f.Types {
+		path, wild := strings.CutSuffix(t, ".>")
+		if err := messaging.ValidPath(path); err != nil {
+			return nil, fmt.Errorf("event type filter: %w", err)
+		}
+		if wild {
+			path += ".>"
+		}
+		subs = append(subs, base+path)
+	}
+	return subs, nil
+}
+
+// Subscription delivers the events of a Subscribe call in the order they
+// were stored.
+type Subscription struct {
+	ch     chan Event
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+// Events returns the channel of events. It is closed when the
+// subscription's context ends, Close is called, or following fails (see Err).
+func (s *Subscription) Events() <-chan Event { return s.ch }
+
+// Err returns why the channel was closed: nil after Close or the end of
+// the context, the failure otherwise. Call it after the channel is closed.
+func (s *Subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close stops the subscription and waits for its channel to close.
+func (s *Subscription) Close() {
+	s.cancel()
+	<-s.done
+}
+
+// Subscribe follows the events that match f until ctx ends or Close is
+// called. It uses an ephemeral ordered consumer, so it holds no state in
+// JetStream after it ends.
+func (p *Publisher) Subscribe(ctx context.Context, f Filter) (*Subscription, error) {
+	subjects, err := f.subjects()
+	if err != nil {
+		return nil, err
+	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy}
+	if !f.Since.IsZero() {
+		since := f.Since.UTC()
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &since
+	}
+	cons, err := p.js.OrderedConsumer(ctx, StreamName, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("follow events: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("follow events: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Subscription{ch: make(chan Event, 64), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		defer close(s.ch)
+		defer it.Stop()
+		for {
+			msg, err := it.Next(jetstream.NextContext(ctx))
+			if err != nil {
+				if ctx.Err() == nil {
+					s.mu.Lock()
+					s.err = fmt.Errorf("follow events: %w", err)
+					s.mu.Unlock()
+				}
+				return
+			}
+			var ev Event
+			if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+				p.log.Warn("skipping undecodable event", "subject", msg.Subject(), "err", err)
+				continue
+			}
+			if f.ResourceID != "" && ev.ResourceID != f.ResourceID {
+				continue
+			}
+			select {
+			case s.ch <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return s, nil
+}

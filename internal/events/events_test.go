@@ -1,0 +1,262 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func newPublisher(t *testing.T) *Publisher {
+	t.Helper()
+	log := testLogger(t)
+	nc, err := messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := nc.Shutdown(ctx); err != nil {
+			t.Errorf("nats shutdown: %v", err)
+		}
+	})
+	p, err := New(t.Context(), Config{JS: nc.JetStream(), Logger: log, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func subscribe(t *testing.T, p *Publisher, f Filter) *Subscription {
+	t.Helper()
+	s, err := p.Subscribe(t.Context(), f)
+	if err != nil {
+		t.Fatalf("Subscribe(%+v): %v", f, err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// next returns the next event or fails after a deadline.
+func next(t *testing.T, s *Subscription) Event {
+	t.Helper()
+	select {
+	case ev, ok := <-s.Events():
+		if !ok {
+			t.Fatalf("subscription closed: %v", s.Err())
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10s")
+	}
+	return Event{}
+}
+
+// expectNext asserts the type and resource of the next event.
+func expectNext(t *testing.T, s *Subscription, wantType, wantResource string) Event {
+	t.Helper()
+	ev := next(t, s)
+	if ev.Type != wantType || ev.ResourceID != wantResource {
+		t.Fatalf("got event %s/%s, want %s/%s", ev.Type, ev.ResourceID, wantType, wantResource)
+	}
+	return ev
+}
+
+func TestPublishAndFollowPerOrg(t *testing.T) {
+	ctx := t.Context()
+	p := newPublisher(t)
+	orgA, orgB := store.NewID(), store.NewID()
+
+	subA := subscribe(t, p, Filter{OrgID: orgA})
+	subB := subscribe(t, p, Filter{OrgID: orgB})
+	subPlatform := subscribe(t, p, Filter{})
+
+	evA, err := p.Publish(ctx, orgA, "workspace.status", "ws-1", map[string]string{"status": "running"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(ctx, orgB, "workspace.status", "ws-2", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(ctx, "", "node.ready", "n-1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(ctx, orgA, "task.status", "t-1", json.RawMessage(`{"status":"queued"}`)); err != nil {
+		t.Fatal(err)
+	}
+
+	got := expectNext(t, subA, "workspace.status", "ws-1")
+	if got.ID != evA.ID || got.OrgID != orgA || !got.Time.Equal(evA.Time) || string(got.Data) != `{"status":"running"}` {
+		t.Fatalf("org A got %+v, want %+v", got, evA)
+	}
+	if got := expectNext(t, subA, "task.status", "t-1"); string(got.Data) != `{"status":"queued"}` {
+		t.Fatalf("raw data = %s", got.Data)
+	}
+	// Org B sees only its own event; the platform follower only platform
+	// events: the next event each gets is its own.
+	expectNext(t, subB, "workspace.status", "ws-2")
+	if got := expectNext(t, subPlatform, "node.ready", "n-1"); got.OrgID != "" {
+		t.Fatalf("platform event org = %q", got.OrgID)
+	}
+	if _, err := p.Publish(ctx, orgB, "marker", "m", nil); err != nil {
+		t.Fatal(err)
+	}
+	expectNext(t, subB, "marker", "m")
+	if _, err := p.Publish(ctx, "", "marker", "m", nil); err != nil {
+		t.Fatal(err)
+	}
+	expectNext(t, subPlatform, "marker", "m")
+}
+
+func TestReplaySinceAndFilters(t *testing.T) {
+	ctx := t.Context()
+	p := newPublisher(t)
+	org := store.NewID()
+	before := time.Now().Add(-time.Second)
+
+	publish := func(typ, res string) {
+		t.Helper()
+		if _, err := p.Publish(ctx, org, typ, res, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("workspace.status", "ws-1")
+	publish("task.status", "t-1")
+	publish("workspace.deleted", "ws-1")
+	publish("task.status", "t-2")
+
+	all := subscribe(t, p, Filter{OrgID: org, Since: before})
+	expectNext(t, all, "workspace.status", "ws-1")
+	expectNext(t, all, "task.status", "t-1")
+	expectNext(t, all, "workspace.deleted", "ws-1")
+	expectNext(t, all, "task.status", "t-2")
+
+	tasks := subscribe(t, p, Filter{OrgID: org, Since: before, Types: []string{"task.status"}})
+	expectNext(t, tasks, "task.status", "t-1")
+	expectNext(t, tasks, "task.status", "t-2")
+
+	ws := subscribe(t, p, Filter{OrgID: org, Since: before, Types: []string{"workspace.>"}})
+	expectNext(t, ws, "workspace.status", "ws-1")
+	expectNext(t, ws, "workspace.deleted", "ws-1")
+
+	one := subscribe(t, p, Filter{OrgID: org, Since: before, ResourceID: "t-2"})
+	expectNext(t, one, "task.status", "t-2")
+
+	// Without Since only new events arrive.
+	fresh := subscribe(t, p, Filter{OrgID: org})
+	publish("task.status", "t-3")
+	expectNext(t, fresh, "task.status", "t-3")
+}
+
+func TestSubscriptionEndsWithContext(t *testing.T) {
+	p := newPublisher(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	s, err := p.Subscribe(ctx, Filter{OrgID: store.NewID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case _, ok := <-s.Events():
+		if ok {
+			t.Fatal("got an event, want the channel closed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("channel not closed 10s after the context ended")
+	}
+	if err := s.Err(); err != nil {
+		t.Fatalf("Err = %v, want nil", err)
+	}
+}
+
+func TestSubjectValidation(t *testing.T) {
+	org := "0190c5a2-7e7b-7cc3-8d1e-2f0a3b4c5d6e"
+	good := []struct{ org, typ, want string }{
+		{org, "workspace.status", "hks.events." + org + ".workspace.status"},
+		{"", "task.status", "hks.events._platform.task.status"},
+	}
+	for _, tc := range good {
+		got, err := Subject(tc.org, tc.typ)
+		if err != nil || got != tc.want {
+			t.Errorf("Subject(%q, %q) = %q, %v; want %q", tc.org, tc.typ, got, err, tc.want)
+		}
+	}
+	bad := []struct{ org, typ string }{
+		{"a.b", "x"}, {"*", "x"}, {">", "x"}, {"a b", "x"}, {"a\tb", "x"}, {"a\n", "x"}, {"_platform", "x"},
+		{org, ""}, {org, "a..b"}, {org, "a.*"}, {org, "a.>"}, {org, ">"}, {org, "a b"}, {org, ".a"},
+	}
+	for _, tc := range bad {
+		if got, err := Subject(tc.org, tc.typ); !errors.Is(err, messaging.ErrInvalidToken) {
+			t.Errorf("Subject(%q, %q) = %q, %v; want ErrInvalidToken", tc.org, tc.typ, got, err)
+		}
+	}
+}
+
+func TestRefusesBadTokens(t *testing.T) {
+	ctx := t.Context()
+	p := newPublisher(t)
+	if _, err := p.Publish(ctx, "org.*", "task.status", "r", nil); !errors.Is(err, messaging.ErrInvalidToken) {
+		t.Errorf("Publish to org %q: %v, want ErrInvalidToken", "org.*", err)
+	}
+	for _, f := range []Filter{
+		{OrgID: ">"},
+		{OrgID: "a b"},
+		{OrgID: store.NewID(), Types: []string{"*"}},
+		{OrgID: store.NewID(), Types: []string{">"}},
+		{OrgID: store.NewID(), Types: []string{"a.*.b"}},
+	} {
+		if _, err := p.Subscribe(ctx, f); !errors.Is(err, messaging.ErrInvalidToken) {
+			t.Errorf("Subscribe(%+v) = %v, want ErrInvalidToken", f, err)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	log := testLogger(t)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no js", Config{Logger: log, Now: time.Now}, "events: JS is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(t.Context(), tc.cfg)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("New error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	nc, err := messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = nc.Shutdown(context.Background()) }()
+	js := nc.JetStream()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no logger", Config{JS: js, Now: time.Now}, "events: Logger is required"},
+		{"no clock", Config{JS: js, Logger: log}, "events: Now is required"},
+		{"negative", Config{JS: js, Logger: log, Now: time.Now, MaxAge: -1}, "events: MaxAge, MaxBytes and Replicas must not be negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(t.Context(), tc.cfg)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("New error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,45 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// AdminOptions locate a platform's data for the admin commands.
+type AdminOptions struct {
+	DataDir     string
+	DatabaseURL string
+	MasterKey   string
+}
+
+// CreateUser creates a local user directly in the platform's database. It
+// works while the server runs (SQLite in WAL mode takes concurrent writers
+// from several processes; PostgreSQL anyway).
+func CreateUser(ctx context.Context, o AdminOptions, email, password string, platformAdmin bool) (store.User, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := openStore(ctx, o.DataDir, o.DatabaseURL, log)
+	if err != nil {
+		return store.User{}, err
+	}
+	defer st.Close()
+	id, err := newIdentity(st, o.DataDir, o.MasterKey, log, time.Now, "http://127.0.0.1", 0, 0)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := id.CreateUser(ctx, email, password, platformAdmin)
+	var fe *identity.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return u, fmt.Errorf("--%s: %s", fe.Field, fe.Message)
+	case errors.Is(err, store.ErrConflict):
+		return u, fmt.Errorf("a user with email %s exists already", email)
+	}
+	return u, err
+}

@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// routeTable is every route of the platform.
+func routeTable(tn *tenancy.Service, id *identity.Service, platform []httpapi.Route) []httpapi.Route {
+	var rs []httpapi.Route
+	rs = append(rs, platform...)
+	rs = append(rs, id.Routes()...)
+	rs = append(rs, tn.Routes()...)
+	return rs
+}
+
+func openAPIInfo(version string) httpapi.OpenAPIInfo {
+	if version == "" {
+		version = "v1"
+	}
+	return httpapi.OpenAPIInfo{Title: "Hexabase AI API", Version: "v1"}
+}
+
+// OpenAPIDocument renders the OpenAPI document of the route table without
+// a running platform (`hks openapi`, make openapi).
+func OpenAPIDocument() ([]byte, error) {
+	s := &Server{}
+	return httpapi.OpenAPI(openAPIInfo(""), routeTable(&tenancy.Service{}, &identity.Service{}, s.platformRoutes(prometheus.NewRegistry(), &openAPIDoc{})))
+}
+
+type openAPIDoc struct{ b []byte }
+
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
+}
+
+func (s *Server) platformRoutes(reg *prometheus.Registry, doc *openAPIDoc) []httpapi.Route {
+	return []httpapi.Route{
+		{Method: "GET", Path: "/healthz", Tag: "platform", Public: true, Summary: "Liveness: the process serves", Response: Health{},
+			Handle: func(*http.Request) (any, error) { return Health{Status: "ok"}, nil }},
+		{Method: "GET", Path: "/readyz", Tag: "platform", Public: true, Summary: "Readiness: the database and NATS answer", Response: Health{},
+			Errors: []int{http.StatusServiceUnavailable}, Handle: s.ready},
+		{Method: "GET", Path: "/metrics", Tag: "platform", Public: true, Summary: "Prometheus metrics", ContentType: "text/plain",
+			Raw: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})},
+		{Method: "GET", Path: "/api/v1/openapi.json", Tag: "platform", Public: true, Summary: "This OpenAPI 3.1 document",
+			Raw: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(doc.b)
+			})},
+	}
+}
+
+func (s *Server) ready(r *http.Request) (any, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	h := Health{Status: "ok", Checks: map[string]string{"database": "ok", "nats": "ok"}}
+	if err := s.st.Ping(ctx); err != nil {
+		httpapi.Logger(ctx).Warn("readiness: database", "error", err)
+		h.Status, h.Checks["database"] = "unavailable", "unavailable"
+	}
+	if err := s.nats.Ready(ctx); err != nil {
+		httpapi.Logger(ctx).Warn("readiness: nats", "error", err)
+		h.Status, h.Checks["nats"] = "unavailable", "unavailable"
+	}
+	if h.Status != "ok" {
+		return &httpapi.Response{Status: http.StatusServiceUnavailable, Body: h}, nil
+	}
+	return h, nil
+}

@@ -1,0 +1,271 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/events"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/seal"
+	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
+	"github.com/hexabase/hexabase-ai/internal/tasks"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// Audience is the aud of the platform's own access tokens.
+const Audience = "hks"
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	Config  config.Config
+	Version string
+	// MasterKey is HKS_MASTER_KEY (base64 of 32 bytes); empty: the key
+	// file in the data dir.
+	MasterKey string
+	// Stdout receives the one-time setup token; Stderr the logs.
+	Stdout, Stderr io.Writer
+	// Logger overrides the logger built from the config (tests).
+	Logger *slog.Logger
+	// Now overrides the clock (tests).
+	Now func() time.Time
+}
+
+// Server is the assembled platform.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	st       store.Store
+	nats     *messaging.Conn
+	queue    *tasks.Queue
+	identity *identity.Service
+	api      *httpapi.API
+	http     *http.Server
+	ln       net.Listener
+	// SetupToken is the one-time setup token printed at start, if any.
+	SetupToken string
+}
+
+// dbPath is where the SQLite database lives in the data dir.
+func dbPath(dataDir string) string { return filepath.Join(dataDir, "hks.db") }
+
+// openStore opens the configured database.
+func openStore(ctx context.Context, dataDir, databaseURL string, log *slog.Logger) (store.Store, error) {
+	dsn := databaseURL
+	if dsn == "" {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		dsn = dbPath(dataDir)
+	}
+	st, err := sqlstore.Open(ctx, dsn, log)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return st, nil
+}
+
+func newIdentity(st store.Store, dataDir, masterKey string, log *slog.Logger, now func() time.Time, issuer string, access, refresh time.Duration) (*identity.Service, error) {
+	key, err := seal.LoadOrCreateKey(dataDir, masterKey)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return identity.New(identity.Config{Store: st, Sealer: sealer, Logger: log.With("component", "identity"), Now: now,
+		Issuer: issuer, Audience: Audience, AccessTTL: access, RefreshTTL: refresh})
+}
+
+// New builds the platform and binds its listener; Run serves.
+func New(ctx context.Context, o Options) (_ *Server, err error) {
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	log := o.Logger
+	if log == nil {
+		log = newLogger(o.Stderr, cfg.LogLevel, cfg.LogFormat)
+	}
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if s.st, err = openStore(ctx, cfg.DataDir, cfg.DatabaseURL, log.With("component", "store")); err != nil {
+		return nil, err
+	}
+	if s.identity, err = newIdentity(s.st, cfg.DataDir, o.MasterKey, log, now, cfg.ExternalURL, cfg.AccessTokenTTL.Duration, cfg.RefreshTokenTTL.Duration); err != nil {
+		return nil, err
+	}
+	if err := s.identity.EnsureSigningKey(ctx); err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+
+	if cfg.NATSURL != "" {
+		s.nats, err = messaging.Connect(ctx, messaging.ConnectConfig{URL: cfg.NATSURL, Name: "hks-server", Logger: log.With("component", "nats")})
+	} else {
+		s.nats, err = messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: filepath.Join(cfg.DataDir, "nats"), Logger: log.With("component", "nats")})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	pub, err := events.New(ctx, events.Config{JS: s.nats.JetStream(), Logger: log.With("component", "events"), Now: now})
+	if err != nil {
+		return nil, err
+	}
+	if s.queue, err = tasks.New(ctx, tasks.Config{JS: s.nats.JetStream(), Store: s.st, Events: pub, Logger: log, Now: now}); err != nil {
+		return nil, err
+	}
+	az, err := authz.New(s.st)
+	if err != nil {
+		return nil, err
+	}
+	tn, err := tenancy.New(tenancy.Config{Store: s.st, Authz: az, Tasks: s.queue, Events: pub, Logger: log.With("component", "tenancy"), Now: now})
+	if err != nil {
+		return nil, err
+	}
+	if err := tasks.Register(s.queue, tenancy.TaskWorkspaceDelete, tn.DeleteWorkspace); err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration}); err != nil {
+		return nil, err
+	}
+	doc := &openAPIDoc{}
+	s.api.Mount(routeTable(tn, s.identity, s.platformRoutes(reg, doc))...)
+	if doc.b, err = httpapi.OpenAPI(openAPIInfo(o.Version), s.api.Routes()); err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+
+	if tok, created, err := s.identity.EnsureSetupToken(ctx); err != nil {
+		return nil, fmt.Errorf("setup token: %w", err)
+	} else if created {
+		s.SetupToken = tok
+	}
+
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s.http = &http.Server{
+		Handler:           s.api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout.Duration + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if s.SetupToken != "" {
+		fmt.Fprintf(o.Stdout, "\nNo users yet. Create the first administrator within this run with the one-time setup token:\n\n"+
+			"  curl -sS -X POST %s/auth/setup -H 'Content-Type: application/json' \\\n"+
+			"    -d '{\"token\":\"%s\",\"email\":\"admin@example.com\",\"password\":\"choose-a-password\"}'\n\n"+
+			"(or: hks admin create-user --data-dir %s --email admin@example.com --password-stdin)\n\n",
+			cfg.ExternalURL, s.SetupToken, cfg.DataDir)
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the base URL of the listener.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Handler is the HTTP handler (for in-process tests).
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Store is the platform's store (for in-process tests and tools).
+func (s *Server) Store() store.Store { return s.st }
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	s.log.Info("hks server started", "listen", s.Addr(), "url", s.cfg.ExternalURL, "data_dir", s.cfg.DataDir,
+		"database", map[bool]string{true: "postgres", false: "sqlite"}[s.cfg.DatabaseURL != ""],
+		"nats", map[bool]string{true: "external", false: "embedded"}[s.cfg.NATSURL != ""])
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return s.queue.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		s.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.Duration)
+		defer cancel()
+		if err := s.http.Shutdown(sctx); err != nil {
+			s.log.Warn("http shutdown", "error", err)
+		}
+		return nil
+	})
+	err := g.Wait()
+	s.close(context.Background())
+	s.log.Info("stopped")
+	return err
+}
+
+// close releases everything New opened, in reverse order.
+func (s *Server) close(ctx context.Context) {
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	if s.nats != nil {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := s.nats.Shutdown(sctx); err != nil {
+			s.log.Warn("nats shutdown", "error", err)
+		}
+		cancel()
+	}
+	if s.st != nil {
+		if err := s.st.Close(); err != nil {
+			s.log.Warn("close store", "error", err)
+		}
+	}
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

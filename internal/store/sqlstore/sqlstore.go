@@ -1,0 +1,228 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// Store is a store.Store backed by SQLite or PostgreSQL.
+type Store struct {
+	db  *sql.DB
+	d   dialect
+	log *slog.Logger
+}
+
+var _ store.Store = (*Store)(nil)
+
+// sqlitePragmas are applied by the driver to every pooled connection.
+// busy_timeout comes first (the driver orders it so) so that the others wait
+// for a lock held by another process instead of failing. _txlock=immediate
+// makes every read-write transaction take the write lock at BEGIN, so two
+// transactions never both read and then deadlock upgrading to write.
+const sqlitePragmas = "_pragma=busy_timeout(10000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)" +
+	"&_txlock=immediate"
+
+// Open connects to the database named by dsn and applies pending migrations.
+// A dsn starting with postgres:// or postgresql:// selects PostgreSQL;
+// anything else is a SQLite file path, optionally prefixed with sqlite://.
+func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		return nil, errors.New("sqlstore: nil logger")
+	}
+	if dsn == "" {
+		return nil, errors.New("sqlstore: empty dsn")
+	}
+	s := &Store{log: logger}
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: parse postgres dsn: %w", err)
+		}
+		s.d = dialectPostgres
+		s.db = stdlib.OpenDB(*cfg)
+		s.db.SetMaxOpenConns(16)
+		s.db.SetMaxIdleConns(8)
+	default:
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+		if path == "" {
+			return nil, errors.New("sqlstore: empty sqlite path")
+		}
+		memory := path == ":memory:" || strings.Contains(path, "mode=memory")
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		db, err := sql.Open("sqlite", path+sep+sqlitePragmas)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		}
+		s.d = dialectSQLite
+		s.db = db
+		if memory {
+			// Every connection to ":memory:" is a separate database.
+			db.SetMaxOpenConns(1)
+			db.SetMaxIdleConns(1)
+			db.SetConnMaxLifetime(0)
+			db.SetConnMaxIdleTime(0)
+		} else {
+			db.SetMaxOpenConns(8)
+			db.SetMaxIdleConns(8)
+		}
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		_ = s.db.Close()
+		return nil, fmt.Errorf("sqlstore: connect %s: %w", s.d, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = s.db.Close()
+		return nil, fmt.Errorf("sqlstore: migrate %s: %w", s.d, err)
+	}
+	return s, nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.String() }
+
+// DB returns the underlying pool, for diagnostics and tests.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping checks the database is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// rowScanner is what *sql.Row and *sql.Rows have in common.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	res, err := q.ExecContext(ctx, s.d.rebind(query), s.d.args(args)...)
+	return res, s.d.wrapErr(err)
+}
+
+// execOne runs a statement that must affect exactly one row; none means
+// ErrNotFound.
+func (s *Store) execOne(ctx context.Context, q querier, query string, args ...any) error {
+	res, err := s.exec(ctx, q, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// getOne runs a single-row query and scans it; no row means ErrNotFound.
+func getOne[T any](ctx context.Context, s *Store, q querier, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	row := q.QueryRowContext(ctx, s.d.rebind(query), s.d.args(args)...)
+	v, err := scan(row)
+	return v, s.d.wrapErr(err)
+}
+
+// getAll runs a query and scans every row. It never returns a nil slice, so
+// that empty lists encode as [] rather than null.
+func getAll[T any](ctx context.Context, s *Store, q querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, s.d.rebind(query), s.d.args(args)...)
+	if err != nil {
+		return nil, s.d.wrapErr(err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.d.wrapErr(err)
+	}
+	return out, nil
+}
+
+// getPage runs a keyset-paginated query. query must end with
+// "AND <key> > ? ORDER BY <key> LIMIT ?"; getPage appends the decoded cursor
+// and limit+1 to args, and returns the page and the cursor of the next one
+// ("" when this is the last page).
+func getPage[T any](ctx context.Context, s *Store, p store.Page, scan func(rowScanner) (T, error), key func(T) string, query string, args ...any) ([]T, string, error) {
+	after, err := store.DecodeCursor(p.After)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := p.EffectiveLimit()
+	args = append(args, after, limit+1)
+	items, err := getAll(ctx, s, s.db, scan, query, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(items) <= limit {
+		return items, "", nil
+	}
+	items = items[:limit]
+	return items, store.EncodeCursor(key(items[limit-1])), nil
+}
+
+// inTx runs fn in a read-write transaction (BEGIN IMMEDIATE on SQLite).
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.d.wrapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return s.d.wrapErr(tx.Commit())
+}
+
+// exists reports whether query returns a row.
+func (s *Store) exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, s.d.rebind(query), s.d.args(args)...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.d.wrapErr(err)
+	}
+	return true, nil
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

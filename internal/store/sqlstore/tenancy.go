@@ -1,0 +1,744 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// Organizations.
+
+const orgCols = "o.id, o.name, o.slug, o.billing_email, o.created_at, o.updated_at"
+
+func scanOrg(r rowScanner) (store.Organization, error) {
+	var o store.Organization
+	err := r.Scan(&o.ID, &o.Name, &o.Slug, &o.BillingEmail, timeScan{&o.CreatedAt}, timeScan{&o.UpdatedAt})
+	return o, err
+}
+
+func (s *Store) CreateOrganization(ctx context.Context, o store.Organization, owner store.OrgMember) error {
+	owner.OrgID = o.ID
+	owner.Role = store.RoleOwner
+	if owner.CreatedAt.IsZero() {
+		owner.CreatedAt = o.CreatedAt
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, `INSERT INTO organizations (id, name, slug, billing_email, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)`, o.ID, o.Name, o.Slug, o.BillingEmail, o.CreatedAt, o.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		return s.insertOrgMember(ctx, tx, owner)
+	})
+	if err != nil {
+		return fmt.Errorf("create organization: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetOrganization(ctx context.Context, id string) (store.Organization, error) {
+	o, err := getOne(ctx, s, s.db, scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.id = ?", id)
+	if err != nil {
+		return store.Organization{}, fmt.Errorf("get organization: %w", err)
+	}
+	return o, nil
+}
+
+func (s *Store) UpdateOrganization(ctx context.Context, o store.Organization) error {
+	err := s.execOne(ctx, s.db, "UPDATE organizations SET name = ?, slug = ?, billing_email = ?, updated_at = ? WHERE id = ?",
+		o.Name, o.Slug, o.BillingEmail, o.UpdatedAt, o.ID)
+	if err != nil {
+		return fmt.Errorf("update organization: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) DeleteOrganization(ctx context.Context, id string) error {
+	if err := s.execOne(ctx, s.db, "DELETE FROM organizations WHERE id = ?", id); err != nil {
+		return fmt.Errorf("delete organization: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ListUserOrganizations(ctx context.Context, userID string, p store.Page) ([]store.Organization, string, error) {
+	os, next, err := getPage(ctx, s, p, scanOrg, func(o store.Organization) string { return o.ID },
+		"SELECT "+orgCols+" FROM organizations o JOIN org_members m ON m.org_id = o.id WHERE m.user_id = ? AND o.id > ? ORDER BY o.id LIMIT ?",
+		userID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list user organizations: %w", err)
+	}
+	return os, next, nil
+}
+
+// Organization members.
+
+const orgMemberCols = "m.org_id, m.user_id, u.email, m.role, m.created_at"
+
+func scanOrgMember(r rowScanner) (store.OrgMember, error) {
+	var m store.OrgMember
+	err := r.Scan(&m.OrgID, &m.UserID, &m.Email, &m.Role, timeScan{&m.CreatedAt})
+	return m, err
+}
+
+func (s *Store) insertOrgMember(ctx context.Context, q querier, m store.OrgMember) error {
+	_, err := s.exec(ctx, q, "INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
+		m.OrgID, m.UserID, m.Role, m.CreatedAt)
+	return err
+}
+
+func (s *Store) AddOrgMember(ctx context.Context, m store.OrgMember) error {
+	if err := s.insertOrgMember(ctx, s.db, m); err != nil {
+		return fmt.Errorf("add org member: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetOrgMember(ctx context.Context, orgID, userID string) (store.OrgMember, error) {
+	m, err := getOne(ctx, s, s.db, scanOrgMember,
+		"SELECT "+orgMemberCols+" FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND m.user_id = ?",
+		orgID, userID)
+	if err != nil {
+		return store.OrgMember{}, fmt.Errorf("get org member: %w", err)
+	}
+	return m, nil
+}
+
+func (s *Store) UpdateOrgMemberRole(ctx context.Context, orgID, userID, role string) error {
+	if err := s.execOne(ctx, s.db, "UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?", role, orgID, userID); err != nil {
+		return fmt.Errorf("update org member role: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) RemoveOrgMember(ctx context.Context, orgID, userID string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.execOne(ctx, tx, "DELETE FROM org_members WHERE org_id = ? AND user_id = ?", orgID, userID); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM group_members WHERE user_id = ? AND group_id IN (
+    SELECT g.id FROM workspace_groups g JOIN workspaces w ON w.id = g.workspace_id WHERE w.org_id = ?)`, userID, orgID); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, tx, "DELETE FROM workspace_members WHERE user_id = ? AND workspace_id IN (SELECT id FROM workspaces WHERE org_id = ?)",
+			userID, orgID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("remove org member: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ListOrgMembers(ctx context.Context, orgID string, p store.Page) ([]store.OrgMember, string, error) {
+	ms, next, err := getPage(ctx, s, p, scanOrgMember, func(m store.OrgMember) string { return m.UserID },
+		"SELECT "+orgMemberCols+" FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?",
+		orgID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list org members: %w", err)
+	}
+	return ms, next, nil
+}
+
+func (s *Store) CountOrgMembersWithRole(ctx context.Context, orgID, role string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM org_members WHERE org_id = ? AND role = ?"), orgID, role).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count org members: %w", s.d.wrapErr(err))
+	}
+	return n, nil
+}
+
+// Invitations.
+
+const invitationCols = "id, org_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at"
+
+func scanInvitation(r rowScanner) (store.Invitation, error) {
+	var i store.Invitation
+	err := r.Scan(&i.ID, &i.OrgID, &i.Email, &i.Role, &i.TokenHash, &i.InvitedBy,
+		timeScan{&i.CreatedAt}, timeScan{&i.ExpiresAt}, nullTimeScan{&i.AcceptedAt})
+	return i, err
+}
+
+func (s *Store) CreateInvitation(ctx context.Context, inv store.Invitation) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO invitations (id, org_id, email, email_lower, role, token_hash, invited_by, created_at, expires_at, accepted_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.ID, inv.OrgID, inv.Email, strings.ToLower(inv.Email), inv.Role, inv.TokenHash, inv.InvitedBy, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt)
+	if err != nil {
+		return fmt.Errorf("create invitation: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetInvitation(ctx context.Context, id string) (store.Invitation, error) {
+	i, err := getOne(ctx, s, s.db, scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE id = ?", id)
+	if err != nil {
+		return store.Invitation{}, fmt.Errorf("get invitation: %w", err)
+	}
+	return i, nil
+}
+
+func (s *Store) GetInvitationByTokenHash(ctx context.Context, tokenHash string) (store.Invitation, error) {
+	i, err := getOne(ctx, s, s.db, scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE token_hash = ?", tokenHash)
+	if err != nil {
+		return store.Invitation{}, fmt.Errorf("get invitation by token: %w", err)
+	}
+	return i, nil
+}
+
+func (s *Store) ListInvitations(ctx context.Context, orgID string, p store.Page) ([]store.Invitation, string, error) {
+	is, next, err := getPage(ctx, s, p, scanInvitation, func(i store.Invitation) string { return i.ID },
+		"SELECT "+invitationCols+" FROM invitations WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?", orgID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list invitations: %w", err)
+	}
+	return is, next, nil
+}
+
+func (s *Store) DeleteInvitation(ctx context.Context, id string) error {
+	if err := s.execOne(ctx, s.db, "DELETE FROM invitations WHERE id = ?", id); err != nil {
+		return fmt.Errorf("delete invitation: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) AcceptInvitation(ctx context.Context, id string, m store.OrgMember, now time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		inv, err := getOne(ctx, s, tx, scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE id = ?"+s.d.forUpdate(), id)
+		if err != nil {
+			return err
+		}
+		if inv.AcceptedAt != nil {
+			return fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
+		}
+		if m.OrgID == "" {
+			m.OrgID = inv.OrgID
+		}
+		if m.OrgID != inv.OrgID {
+			return fmt.Errorf("member organization does not match the invitation's: %w", store.ErrConflict)
+		}
+		if err := s.execOne(ctx, tx, "UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL", now, id); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
+			}
+			return err
+		}
+		return s.insertOrgMember(ctx, tx, m)
+	})
+	if err != nil {
+		return fmt.Errorf("accept invitation: %w", err)
+	}
+	return nil
+}
+
+// Workspaces.
+
+const workspaceCols = "id, org_id, name, plan, status, status_reason, created_by, created_at, updated_at"
+
+func scanWorkspace(r rowScanner) (store.Workspace, error) {
+	var w store.Workspace
+	err := r.Scan(&w.ID, &w.OrgID, &w.Name, &w.Plan, &w.Status, &w.StatusReason, &w.CreatedBy, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt})
+	return w, err
+}
+
+func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
+	_, err := s.exec(ctx, s.db, "INSERT INTO workspaces ("+workspaceCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		w.ID, w.OrgID, w.Name, w.Plan, w.Status, w.StatusReason, w.CreatedBy, w.CreatedAt, w.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("create workspace: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
+	w, err := getOne(ctx, s, s.db, scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE id = ?", id)
+	if err != nil {
+		return store.Workspace{}, fmt.Errorf("get workspace: %w", err)
+	}
+	return w, nil
+}
+
+func (s *Store) ListWorkspaces(ctx context.Context, orgID string, p store.Page) ([]store.Workspace, string, error) {
+	ws, next, err := getPage(ctx, s, p, scanWorkspace, func(w store.Workspace) string { return w.ID },
+		"SELECT "+workspaceCols+" FROM workspaces WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?", orgID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list workspaces: %w", err)
+	}
+	return ws, next, nil
+}
+
+func (s *Store) UpdateWorkspace(ctx context.Context, w store.Workspace) error {
+	if err := s.execOne(ctx, s.db, "UPDATE workspaces SET name = ?, updated_at = ? WHERE id = ?", w.Name, w.UpdatedAt, w.ID); err != nil {
+		return fmt.Errorf("update workspace: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) SetWorkspaceStatus(ctx context.Context, id string, from []string, to, reason string, now time.Time) error {
+	query := "UPDATE workspaces SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?"
+	args := []any{to, reason, now, id}
+	if len(from) > 0 {
+		query += " AND status IN (" + placeholders(len(from)) + ")"
+		for _, f := range from {
+			args = append(args, f)
+		}
+	}
+	err := s.execOne(ctx, s.db, query, args...)
+	if errors.Is(err, store.ErrNotFound) && len(from) > 0 {
+		found, xerr := s.exists(ctx, s.db, "SELECT 1 FROM workspaces WHERE id = ?", id)
+		if xerr != nil {
+			err = xerr
+		} else if found {
+			err = fmt.Errorf("workspace status is not one of %q: %w", from, store.ErrConflict)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("set workspace status: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) DeleteWorkspace(ctx context.Context, id string) error {
+	if err := s.execOne(ctx, s.db, "DELETE FROM workspaces WHERE id = ?", id); err != nil {
+		return fmt.Errorf("delete workspace: %w", err)
+	}
+	return nil
+}
+
+// Workspace members.
+
+const workspaceMemberCols = "m.workspace_id, m.user_id, u.email, m.created_at"
+
+func scanWorkspaceMember(r rowScanner) (store.WorkspaceMember, error) {
+	var m store.WorkspaceMember
+	err := r.Scan(&m.WorkspaceID, &m.UserID, &m.Email, timeScan{&m.CreatedAt})
+	return m, err
+}
+
+func (s *Store) AddWorkspaceMember(ctx context.Context, m store.WorkspaceMember) error {
+	_, err := s.exec(ctx, s.db, "INSERT INTO workspace_members (workspace_id, user_id, created_at) VALUES (?, ?, ?)",
+		m.WorkspaceID, m.UserID, m.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("add workspace member: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) RemoveWorkspaceMember(ctx context.Context, workspaceID, userID string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.execOne(ctx, tx, "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?", workspaceID, userID); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, tx, "DELETE FROM group_members WHERE user_id = ? AND group_id IN (SELECT id FROM workspace_groups WHERE workspace_id = ?)",
+			userID, workspaceID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("remove workspace member: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetWorkspaceMember(ctx context.Context, workspaceID, userID string) (store.WorkspaceMember, error) {
+	m, err := getOne(ctx, s, s.db, scanWorkspaceMember,
+		"SELECT "+workspaceMemberCols+" FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND m.user_id = ?",
+		workspaceID, userID)
+	if err != nil {
+		return store.WorkspaceMember{}, fmt.Errorf("get workspace member: %w", err)
+	}
+	return m, nil
+}
+
+func (s *Store) ListWorkspaceMembers(ctx context.Context, workspaceID string, p store.Page) ([]store.WorkspaceMember, string, error) {
+	ms, next, err := getPage(ctx, s, p, scanWorkspaceMember, func(m store.WorkspaceMember) string { return m.UserID },
+		"SELECT "+workspaceMemberCols+" FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?",
+		workspaceID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list workspace members: %w", err)
+	}
+	return ms, next, nil
+}
+
+// Trees: projects and groups each form a forest inside a workspace.
+
+// maxTreeDepth bounds the parent walk; a deeper chain is treated as a cycle.
+const maxTreeDepth = 1000
+
+// checkParent refuses with ErrCycle if making parentID the parent of id in
+// table would close a loop. It must run inside a transaction that holds the
+// workspace's tree lock (see lockWorkspace). table is one of this package's
+// table names, never input.
+func (s *Store) checkParent(ctx context.Context, tx *sql.Tx, table, workspaceID, id, parentID string) error {
+	cur := parentID
+	for depth := 0; cur != ""; depth++ {
+		if cur == id || depth > maxTreeDepth {
+			return fmt.Errorf("parent %q: %w", parentID, store.ErrCycle)
+		}
+		var next string
+		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT parent_id FROM "+table+" WHERE id = ? AND workspace_id = ?"), cur, workspaceID).
+			Scan(stringScan{&next})
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // a missing parent fails the foreign key: ErrConflict
+		}
+		if err != nil {
+			return s.d.wrapErr(err)
+		}
+		cur = next
+	}
+	return nil
+}
+
+// lockWorkspace serializes tree changes within one workspace. On SQLite the
+// IMMEDIATE transaction already holds the only write lock.
+func (s *Store) lockWorkspace(ctx context.Context, tx *sql.Tx, workspaceID string) error {
+	if s.d != dialectPostgres {
+		return nil
+	}
+	found, err := s.exists(ctx, tx, "SELECT 1 FROM workspaces WHERE id = ?"+s.d.forUpdate(), workspaceID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// treeWorkspace returns the workspace of row id in table and locks that
+// workspace's tree.
+func (s *Store) treeWorkspace(ctx context.Context, tx *sql.Tx, table, id string) (string, error) {
+	var ws string
+	err := tx.QueryRowContext(ctx, s.d.rebind("SELECT workspace_id FROM "+table+" WHERE id = ?"), id).Scan(&ws)
+	if err != nil {
+		return "", s.d.wrapErr(err)
+	}
+	if err := s.lockWorkspace(ctx, tx, ws); err != nil {
+		return "", err
+	}
+	return ws, nil
+}
+
+// Projects.
+
+const projectCols = "id, workspace_id, name, parent_id, quota_cpu, quota_memory, quota_storage, quota_pods, created_at, updated_at"
+
+func scanProject(r rowScanner) (store.Project, error) {
+	var p store.Project
+	err := r.Scan(&p.ID, &p.WorkspaceID, &p.Name, stringScan{&p.ParentID}, &p.Quota.CPU, &p.Quota.Memory, &p.Quota.Storage, &p.Quota.Pods,
+		timeScan{&p.CreatedAt}, timeScan{&p.UpdatedAt})
+	return p, err
+}
+
+func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
+	_, err := s.exec(ctx, s.db, "INSERT INTO projects ("+projectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		p.ID, p.WorkspaceID, p.Name, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.CreatedAt, p.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("create project: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetProject(ctx context.Context, id string) (store.Project, error) {
+	p, err := getOne(ctx, s, s.db, scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ?", id)
+	if err != nil {
+		return store.Project{}, fmt.Errorf("get project: %w", err)
+	}
+	return p, nil
+}
+
+func (s *Store) ListProjects(ctx context.Context, workspaceID string, p store.Page) ([]store.Project, string, error) {
+	ps, next, err := getPage(ctx, s, p, scanProject, func(p store.Project) string { return p.ID },
+		"SELECT "+projectCols+" FROM projects WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?", workspaceID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list projects: %w", err)
+	}
+	return ps, next, nil
+}
+
+// UpdateProject writes quota, parent and updated_at. Like UpdateGroup it
+// refuses a parent that would make the project tree cyclic (ErrCycle).
+func (s *Store) UpdateProject(ctx context.Context, p store.Project) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ws, err := s.treeWorkspace(ctx, tx, "projects", p.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkParent(ctx, tx, "projects", ws, p.ID, p.ParentID); err != nil {
+			return err
+		}
+		return s.execOne(ctx, tx, `UPDATE projects SET parent_id = ?, quota_cpu = ?, quota_memory = ?, quota_storage = ?, quota_pods = ?, updated_at = ?
+WHERE id = ?`, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.UpdatedAt, p.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("update project: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) DeleteProject(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ws, err := s.treeWorkspace(ctx, tx, "projects", id)
+		if err != nil {
+			return err
+		}
+		children, err := s.exists(ctx, tx, "SELECT 1 FROM projects WHERE workspace_id = ? AND parent_id = ?", ws, id)
+		if err != nil {
+			return err
+		}
+		if children {
+			return fmt.Errorf("project has child projects: %w", store.ErrConflict)
+		}
+		return s.execOne(ctx, tx, "DELETE FROM projects WHERE id = ?", id)
+	})
+	if err != nil {
+		return fmt.Errorf("delete project: %w", err)
+	}
+	return nil
+}
+
+// Groups.
+
+const groupCols = "id, workspace_id, name, parent_id, created_at, updated_at"
+
+func scanGroup(r rowScanner) (store.Group, error) {
+	var g store.Group
+	err := r.Scan(&g.ID, &g.WorkspaceID, &g.Name, stringScan{&g.ParentID}, timeScan{&g.CreatedAt}, timeScan{&g.UpdatedAt})
+	return g, err
+}
+
+func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
+	_, err := s.exec(ctx, s.db, "INSERT INTO workspace_groups ("+groupCols+") VALUES (?, ?, ?, ?, ?, ?)",
+		g.ID, g.WorkspaceID, g.Name, nullString(g.ParentID), g.CreatedAt, g.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
+	g, err := getOne(ctx, s, s.db, scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE id = ?", id)
+	if err != nil {
+		return store.Group{}, fmt.Errorf("get group: %w", err)
+	}
+	return g, nil
+}
+
+func (s *Store) ListGroups(ctx context.Context, workspaceID string, p store.Page) ([]store.Group, string, error) {
+	gs, next, err := getPage(ctx, s, p, scanGroup, func(g store.Group) string { return g.ID },
+		"SELECT "+groupCols+" FROM workspace_groups WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?", workspaceID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list groups: %w", err)
+	}
+	return gs, next, nil
+}
+
+func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ws, err := s.treeWorkspace(ctx, tx, "workspace_groups", g.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkParent(ctx, tx, "workspace_groups", ws, g.ID, g.ParentID); err != nil {
+			return err
+		}
+		return s.execOne(ctx, tx, "UPDATE workspace_groups SET name = ?, parent_id = ?, updated_at = ? WHERE id = ?",
+			g.Name, nullString(g.ParentID), g.UpdatedAt, g.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("update group: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) DeleteGroup(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ws, err := s.treeWorkspace(ctx, tx, "workspace_groups", id)
+		if err != nil {
+			return err
+		}
+		children, err := s.exists(ctx, tx, "SELECT 1 FROM workspace_groups WHERE workspace_id = ? AND parent_id = ?", ws, id)
+		if err != nil {
+			return err
+		}
+		if children {
+			return fmt.Errorf("group has child groups: %w", store.ErrConflict)
+		}
+		return s.execOne(ctx, tx, "DELETE FROM workspace_groups WHERE id = ?", id)
+	})
+	if err != nil {
+		return fmt.Errorf("delete group: %w", err)
+	}
+	return nil
+}
+
+const groupMemberCols = "m.group_id, m.user_id, u.email, m.created_at"
+
+func scanGroupMember(r rowScanner) (store.GroupMember, error) {
+	var m store.GroupMember
+	err := r.Scan(&m.GroupID, &m.UserID, &m.Email, timeScan{&m.CreatedAt})
+	return m, err
+}
+
+func (s *Store) AddGroupMember(ctx context.Context, m store.GroupMember) error {
+	_, err := s.exec(ctx, s.db, "INSERT INTO group_members (group_id, user_id, created_at) VALUES (?, ?, ?)", m.GroupID, m.UserID, m.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("add group member: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) RemoveGroupMember(ctx context.Context, groupID, userID string) error {
+	if err := s.execOne(ctx, s.db, "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", groupID, userID); err != nil {
+		return fmt.Errorf("remove group member: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ListGroupMembers(ctx context.Context, groupID string, p store.Page) ([]store.GroupMember, string, error) {
+	ms, next, err := getPage(ctx, s, p, scanGroupMember, func(m store.GroupMember) string { return m.UserID },
+		"SELECT "+groupMemberCols+" FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?",
+		groupID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list group members: %w", err)
+	}
+	return ms, next, nil
+}
+
+func (s *Store) UserGroupIDs(ctx context.Context, workspaceID, userID string) ([]string, error) {
+	ids, err := getAll(ctx, s, s.db, func(r rowScanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, "SELECT m.group_id FROM group_members m JOIN workspace_groups g ON g.id = m.group_id WHERE g.workspace_id = ? AND m.user_id = ? ORDER BY m.group_id",
+		workspaceID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("user group ids: %w", err)
+	}
+	return ids, nil
+}
+
+func (s *Store) AllGroups(ctx context.Context, workspaceID string) ([]store.Group, error) {
+	gs, err := getAll(ctx, s, s.db, scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE workspace_id = ? ORDER BY id", workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("all groups: %w", err)
+	}
+	return gs, nil
+}
+
+// Role bindings.
+
+const roleBindingCols = "id, workspace_id, group_id, role, project_id, created_at"
+
+func scanRoleBinding(r rowScanner) (store.RoleBinding, error) {
+	var b store.RoleBinding
+	err := r.Scan(&b.ID, &b.WorkspaceID, &b.GroupID, &b.Role, stringScan{&b.ProjectID}, timeScan{&b.CreatedAt})
+	return b, err
+}
+
+func (s *Store) CreateRoleBinding(ctx context.Context, b store.RoleBinding) error {
+	_, err := s.exec(ctx, s.db, "INSERT INTO role_bindings ("+roleBindingCols+") VALUES (?, ?, ?, ?, ?, ?)",
+		b.ID, b.WorkspaceID, b.GroupID, b.Role, nullString(b.ProjectID), b.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("create role binding: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetRoleBinding(ctx context.Context, id string) (store.RoleBinding, error) {
+	b, err := getOne(ctx, s, s.db, scanRoleBinding, "SELECT "+roleBindingCols+" FROM role_bindings WHERE id = ?", id)
+	if err != nil {
+		return store.RoleBinding{}, fmt.Errorf("get role binding: %w", err)
+	}
+	return b, nil
+}
+
+func (s *Store) ListRoleBindings(ctx context.Context, workspaceID string, p store.Page) ([]store.RoleBinding, string, error) {
+	bs, next, err := getPage(ctx, s, p, scanRoleBinding, func(b store.RoleBinding) string { return b.ID },
+		"SELECT "+roleBindingCols+" FROM role_bindings WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?", workspaceID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list role bindings: %w", err)
+	}
+	return bs, next, nil
+}
+
+func (s *Store) AllRoleBindings(ctx context.Context, workspaceID string) ([]store.RoleBinding, error) {
+	bs, err := getAll(ctx, s, s.db, scanRoleBinding, "SELECT "+roleBindingCols+" FROM role_bindings WHERE workspace_id = ? ORDER BY id", workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("all role bindings: %w", err)
+	}
+	return bs, nil
+}
+
+func (s *Store) DeleteRoleBinding(ctx context.Context, id string) error {
+	if err := s.execOne(ctx, s.db, "DELETE FROM role_bindings WHERE id = ?", id); err != nil {
+		return fmt.Errorf("delete role binding: %w", err)
+	}
+	return nil
+}
+
+// Tasks.
+
+const taskCols = "id, kind, org_id, payload, status, attempts, reason, created_at, updated_at, finished_at"
+
+func scanTask(r rowScanner) (store.Task, error) {
+	var t store.Task
+	err := r.Scan(&t.ID, &t.Kind, &t.OrgID, bytesScan{&t.Payload}, &t.Status, &t.Attempts, &t.Reason,
+		timeScan{&t.CreatedAt}, timeScan{&t.UpdatedAt}, nullTimeScan{&t.FinishedAt})
+	return t, err
+}
+
+func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
+	_, err := s.exec(ctx, s.db, "INSERT INTO tasks ("+taskCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		t.ID, t.Kind, t.OrgID, blob(t.Payload), t.Status, t.Attempts, t.Reason, t.CreatedAt, t.UpdatedAt, t.FinishedAt)
+	if err != nil {
+		return fmt.Errorf("create task: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
+	t, err := getOne(ctx, s, s.db, scanTask, "SELECT "+taskCols+" FROM tasks WHERE id = ?", id)
+	if err != nil {
+		return store.Task{}, fmt.Errorf("get task: %w", err)
+	}
+	return t, nil
+}
+
+func (s *Store) UpdateTask(ctx context.Context, t store.Task) error {
+	err := s.execOne(ctx, s.db, "UPDATE tasks SET status = ?, attempts = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+		t.Status, t.Attempts, t.Reason, t.UpdatedAt, t.FinishedAt, t.ID)
+	if err != nil {
+		return fmt.Errorf("update task: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ListTasksByStatus(ctx context.Context, statuses []string, limit int) ([]store.Task, error) {
+	if len(statuses) == 0 {
+		return []store.Task{}, nil
+	}
+	limit = store.Page{Limit: limit}.EffectiveLimit()
+	args := make([]any, 0, len(statuses)+1)
+	for _, st := range statuses {
+		args = append(args, st)
+	}
+	args = append(args, limit)
+	ts, err := getAll(ctx, s, s.db, scanTask,
+		"SELECT "+taskCols+" FROM tasks WHERE status IN ("+placeholders(len(statuses))+") ORDER BY created_at, id LIMIT ?", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks by status: %w", err)
+	}
+	return ts, nil
+}
+
+func (s *Store) ListOrgTasks(ctx context.Context, orgID string, p store.Page) ([]store.Task, string, error) {
+	ts, next, err := getPage(ctx, s, p, scanTask, func(t store.Task) string { return t.ID },
+		"SELECT "+taskCols+" FROM tasks WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?", orgID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list org tasks: %w", err)
+	}
+	return ts, next, nil
+}
