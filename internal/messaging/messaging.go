@@ -91,7 +91,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create nats server: %w", err)
 	}
-	log := cfg.Logger.With("component", "nats")
+	log := cfg.Logger
 	srv.SetLoggerV2(slogAdapter{log: log}, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
@@ -138,7 +138,7 @@ func Connect(ctx context.Context, cfg ConnectConfig) (*Conn, error) {
 	if name == "" {
 		name = defaultName
 	}
-	c := &Conn{log: cfg.Logger.With("component", "nats"), closed: make(chan struct{})}
+	c := &Conn{log: cfg.Logger, closed: make(chan struct{})}
 	delay := 250 * time.Millisecond
 	for {
 		opts := c.clientOptions(name)

@@ -29,7 +29,7 @@ func CreateUser(ctx context.Context, o AdminOptions, email, password string, pla
 		return store.User{}, err
 	}
 	defer st.Close()
-	id, err := newIdentity(st, o.DataDir, o.MasterKey, log, time.Now, "http://127.0.0.1", 0, 0)
+	id, err := newIdentity(st, o.DataDir, o.MasterKey, log, time.Now, "http://127.0.0.1", 0, 0, identity.Argon2Params{})
 	if err != nil {
 		return store.User{}, err
 	}

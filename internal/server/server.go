@@ -45,6 +45,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now overrides the clock (tests).
 	Now func() time.Time
+
+	// argon2 overrides password hashing cost (tests only).
+	argon2 identity.Argon2Params
 }
 
 // Server is the assembled platform.
@@ -81,7 +84,7 @@ func openStore(ctx context.Context, dataDir, databaseURL string, log *slog.Logge
 	return st, nil
 }
 
-func newIdentity(st store.Store, dataDir, masterKey string, log *slog.Logger, now func() time.Time, issuer string, access, refresh time.Duration) (*identity.Service, error) {
+func newIdentity(st store.Store, dataDir, masterKey string, log *slog.Logger, now func() time.Time, issuer string, access, refresh time.Duration, argon identity.Argon2Params) (*identity.Service, error) {
 	key, err := seal.LoadOrCreateKey(dataDir, masterKey)
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
@@ -91,7 +94,7 @@ func newIdentity(st store.Store, dataDir, masterKey string, log *slog.Logger, no
 		return nil, fmt.Errorf("master key: %w", err)
 	}
 	return identity.New(identity.Config{Store: st, Sealer: sealer, Logger: log.With("component", "identity"), Now: now,
-		Issuer: issuer, Audience: Audience, AccessTTL: access, RefreshTTL: refresh})
+		Issuer: issuer, Audience: Audience, AccessTTL: access, RefreshTTL: refresh, Argon2: argon})
 }
 
 // New builds the platform and binds its listener; Run serves.
@@ -126,7 +129,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.st, err = openStore(ctx, cfg.DataDir, cfg.DatabaseURL, log.With("component", "store")); err != nil {
 		return nil, err
 	}
-	if s.identity, err = newIdentity(s.st, cfg.DataDir, o.MasterKey, log, now, cfg.ExternalURL, cfg.AccessTokenTTL.Duration, cfg.RefreshTokenTTL.Duration); err != nil {
+	if s.identity, err = newIdentity(s.st, cfg.DataDir, o.MasterKey, log, now, cfg.ExternalURL, cfg.AccessTokenTTL.Duration, cfg.RefreshTokenTTL.Duration, o.argon2); err != nil {
 		return nil, err
 	}
 	if err := s.identity.EnsureSigningKey(ctx); err != nil {

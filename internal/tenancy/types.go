@@ -196,7 +196,7 @@ func workspaceOut(w store.Workspace, role string) Workspace {
 
 func projectOut(p store.Project) Project {
 	return Project{ID: p.ID, WorkspaceID: p.WorkspaceID, Name: p.Name, ParentID: p.ParentID,
-		Quota: Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods},
+		Quota:     Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods},
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 

@@ -1,0 +1,290 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// fixture is one organization with everything in it, made fresh for each
+// call so that a call that succeeds cannot disturb the next.
+type fixture struct {
+	org, ws, project, group, binding, invitation, task string
+}
+
+type people struct {
+	owner, admin, member, viewer, outsider, extra store.User
+}
+
+func (ts *testServer) fixture(p people, withWorkspace bool, inviteEmail string) fixture {
+	t := ts.t
+	t.Helper()
+	ctx := context.Background()
+	st := ts.Store()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	f := fixture{org: store.NewID()}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.CreateOrganization(ctx, store.Organization{ID: f.org, Name: "Org", Slug: "org-" + f.org[len(f.org)-12:], CreatedAt: now, UpdatedAt: now},
+		store.OrgMember{OrgID: f.org, UserID: p.owner.ID, Role: store.RoleOwner, CreatedAt: now}))
+	for _, m := range []struct {
+		u    store.User
+		role string
+	}{{p.admin, store.RoleAdmin}, {p.member, store.RoleMember}, {p.viewer, store.RoleMember}, {p.extra, store.RoleMember}} {
+		must(st.AddOrgMember(ctx, store.OrgMember{OrgID: f.org, UserID: m.u.ID, Role: m.role, CreatedAt: now}))
+	}
+	f.invitation = store.NewID()
+	must(st.CreateInvitation(ctx, store.Invitation{ID: f.invitation, OrgID: f.org, Email: inviteEmail, Role: store.RoleMember,
+		TokenHash: hashInviteToken(f.invitation), InvitedBy: p.owner.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	f.task = store.NewID()
+	must(st.CreateTask(ctx, store.Task{ID: f.task, Kind: "test.noop", OrgID: f.org, Payload: []byte("{}"), Status: store.TaskSucceeded, CreatedAt: now, UpdatedAt: now}))
+	if !withWorkspace {
+		return f
+	}
+	f.ws, f.project, f.group, f.binding = store.NewID(), store.NewID(), store.NewID(), store.NewID()
+	must(st.CreateWorkspace(ctx, store.Workspace{ID: f.ws, OrgID: f.org, Name: "ws", Plan: store.PlanShared, Status: store.WorkspaceRunning, CreatedBy: p.owner.ID, CreatedAt: now, UpdatedAt: now}))
+	must(st.CreateProject(ctx, store.Project{ID: f.project, WorkspaceID: f.ws, Name: "frontend", CreatedAt: now, UpdatedAt: now}))
+	must(st.CreateGroup(ctx, store.Group{ID: f.group, WorkspaceID: f.ws, Name: "readers", CreatedAt: now, UpdatedAt: now}))
+	for _, u := range []store.User{p.viewer, p.extra} {
+		must(st.AddWorkspaceMember(ctx, store.WorkspaceMember{WorkspaceID: f.ws, UserID: u.ID, CreatedAt: now}))
+		must(st.AddGroupMember(ctx, store.GroupMember{GroupID: f.group, UserID: u.ID, CreatedAt: now}))
+	}
+	must(st.CreateRoleBinding(ctx, store.RoleBinding{ID: f.binding, WorkspaceID: f.ws, GroupID: f.group, Role: store.RoleViewer, CreatedAt: now}))
+	return f
+}
+
+// hashInviteToken makes the fixture's invitation acceptable with the token
+// "invite-<id>" (the API stores sha256 hex of the token).
+func hashInviteToken(id string) string { return sha256hex("invite-" + id) }
+
+// Expected answers by caller class.
+type expect struct{ owner, admin, member, viewer, outsider int }
+
+var (
+	orgRead  = expect{200, 200, 200, 200, 404}
+	orgAdmin = expect{200, 200, 403, 403, 404}
+	wsRead   = expect{200, 200, 404, 200, 404}
+	wsAdmin  = expect{200, 200, 404, 403, 404}
+)
+
+func (e expect) with(ok int) expect {
+	r := e
+	for _, p := range []*int{&r.owner, &r.admin, &r.member, &r.viewer, &r.outsider} {
+		if *p == 200 {
+			*p = ok
+		}
+	}
+	return r
+}
+
+type endpoint struct {
+	method, path string // path with {org} {ws} {project} {group} {binding} {invitation} {task} {user}
+	body         func(f fixture, p people) any
+	want         expect
+	noWorkspace  bool
+}
+
+func TestAuthorizationTable(t *testing.T) {
+	ts := startServer(t, "")
+	var p people
+	tok := map[string]string{}
+	for _, name := range []string{"owner", "admin", "member", "viewer", "outsider", "extra"} {
+		u, token := ts.user(name + "@example.com")
+		tok[name] = token
+		switch name {
+		case "owner":
+			p.owner = u
+		case "admin":
+			p.admin = u
+		case "member":
+			p.member = u
+		case "viewer":
+			p.viewer = u
+		case "outsider":
+			p.outsider = u
+		case "extra":
+			p.extra = u
+		}
+	}
+	// The outsider owns another organization.
+	if a := ts.do("POST", "/api/v1/organizations", tok["outsider"], map[string]string{"name": "Other"}); a.status != 201 {
+		t.Fatalf("outsider org: %d %s", a.status, a.body)
+	}
+	badTokens := forgedTokens(t, ts, p.owner)
+
+	name := func(v string) func(fixture, people) any {
+		return func(fixture, people) any { return map[string]string{"name": v} }
+	}
+	endpoints := []endpoint{
+		{"GET", "/api/v1/organizations/{org}", nil, orgRead, false},
+		{"PATCH", "/api/v1/organizations/{org}", name("Renamed"), orgAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}", nil, expect{204, 403, 403, 403, 404}, true},
+		{"GET", "/api/v1/organizations/{org}/members", nil, orgRead, false},
+		{"PATCH", "/api/v1/organizations/{org}/members/{user}", func(fixture, people) any { return map[string]string{"role": "admin"} }, orgAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/members/{user}", nil, orgAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/invitations", func(fixture, people) any { return map[string]string{"email": "new@example.com"} }, orgAdmin.with(201), false},
+		{"GET", "/api/v1/organizations/{org}/invitations", nil, orgAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/invitations/{invitation}", nil, orgAdmin.with(204), false},
+		{"GET", "/api/v1/organizations/{org}/tasks", nil, orgAdmin, false},
+		{"GET", "/api/v1/organizations/{org}/tasks/{task}", nil, orgRead, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces", name("new-ws"), orgAdmin.with(202), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces", nil, orgRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}", nil, wsRead, false},
+		{"PATCH", "/api/v1/organizations/{org}/workspaces/{ws}", name("renamed"), wsAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}", nil, wsAdmin.with(202), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/members", nil, wsRead, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/members", func(_ fixture, p people) any { return map[string]string{"user_id": p.admin.ID} }, wsAdmin.with(201), false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/members/{user}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects", name("backend"), wsAdmin.with(201), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}", nil, wsRead, false},
+		{"PATCH", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}", func(fixture, people) any { return map[string]any{"quota": map[string]string{"cpu": "2"}} }, wsAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/groups", name("writers"), wsAdmin.with(201), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/groups", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}", nil, wsRead, false},
+		{"PATCH", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}", name("renamed"), wsAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}", nil, wsAdmin.with(204), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}/members", nil, wsRead, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}/members", func(_ fixture, p people) any { return map[string]string{"user_id": p.admin.ID} }, wsAdmin.with(201), false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}/members/{user}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings", func(f fixture, _ people) any { return map[string]string{"group_id": f.group, "role": "developer"} }, wsAdmin.with(201), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings", nil, wsRead, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings/{binding}", nil, wsAdmin.with(204), false},
+		// Accepting needs the invitation's token and email: the fixture
+		// invites the outsider, so only the outsider may accept.
+		{"POST", "/api/v1/invitations/accept", func(f fixture, _ people) any { return map[string]string{"token": "invite-" + f.invitation} }, expect{403, 403, 403, 403, 200}, false},
+		// Collections outside any organization: every signed-in user.
+		{"POST", "/api/v1/organizations", func(f fixture, _ people) any { return map[string]string{"name": "Fresh " + f.org} }, expect{201, 201, 201, 201, 201}, false},
+		{"GET", "/api/v1/organizations", nil, expect{200, 200, 200, 200, 200}, false},
+	}
+
+	// Every tenancy route is in the table.
+	covered := map[string]bool{}
+	for _, e := range endpoints {
+		covered[e.method+" "+e.path] = true
+	}
+	for _, rt := range ts.api.Routes() {
+		if !strings.HasPrefix(rt.Path, "/api/v1/") || rt.Public {
+			continue
+		}
+		if !covered[rt.Method+" "+rt.Path] {
+			t.Errorf("route %s %s is not in the authorization table", rt.Method, rt.Path)
+		}
+	}
+
+	callers := []struct {
+		name  string
+		token string
+		want  func(expect) int
+	}{
+		{"owner", tok["owner"], func(e expect) int { return e.owner }},
+		{"admin", tok["admin"], func(e expect) int { return e.admin }},
+		{"member", tok["member"], func(e expect) int { return e.member }},
+		{"workspace-viewer", tok["viewer"], func(e expect) int { return e.viewer }},
+		{"other-org-user", tok["outsider"], func(e expect) int { return e.outsider }},
+		{"no-token", "", func(expect) int { return 401 }},
+		{"expired-token", badTokens["expired"], func(expect) int { return 401 }},
+		{"other-key-token", badTokens["other-key"], func(expect) int { return 401 }},
+		{"alg-none-token", badTokens["alg-none"], func(expect) int { return 401 }},
+	}
+	for _, e := range endpoints {
+		for _, c := range callers {
+			t.Run(e.method+" "+e.path+" as "+c.name, func(t *testing.T) {
+				ts.t = t
+				f := ts.fixture(p, !e.noWorkspace, p.outsider.Email)
+				target := p.extra.ID
+				path := strings.NewReplacer("{org}", f.org, "{ws}", f.ws, "{project}", f.project, "{group}", f.group,
+					"{binding}", f.binding, "{invitation}", f.invitation, "{task}", f.task, "{user}", target).Replace(e.path)
+				var body any
+				if e.body != nil {
+					body = e.body(f, p)
+				}
+				a := ts.do(e.method, path, c.token, body)
+				want := c.want(e.want)
+				if a.status != want {
+					t.Fatalf("%s %s as %s: status %d, want %d: %s", e.method, e.path, c.name, a.status, want, a.body)
+				}
+				if a.status >= 400 {
+					pr := a.problem(t)
+					if pr["status"] != float64(a.status) || pr["type"] == "" {
+						t.Fatalf("bad problem: %s", a.body)
+					}
+				}
+				if e.method == "GET" && e.path == "/api/v1/organizations" && c.name == "other-org-user" && strings.Contains(string(a.body), f.org) {
+					t.Fatalf("another organization's list shows this one: %s", a.body)
+				}
+			})
+		}
+	}
+}
+
+// forgedTokens returns access tokens that must all be refused: one that
+// expired, one signed by another key under the real kid, and an alg:none one.
+func forgedTokens(t *testing.T, ts *testServer, u store.User) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	// Expired: issued 20 minutes ago with a 15 minute lifetime.
+	ts.offset.Store(int64(-20 * time.Minute))
+	_, expired := ts.user("expired-" + u.Email)
+	ts.offset.Store(0)
+	out["expired"] = expired
+	if a := ts.do("GET", "/auth/me", expired, nil); a.status != 401 {
+		t.Fatalf("expired token accepted: %d", a.status)
+	}
+
+	// The real token's header and claims, re-signed by a stranger's key.
+	_, good := ts.user("forged-" + u.Email)
+	parts := strings.Split(good, ".")
+	var hdr map[string]any
+	var claims jwt.MapClaims
+	decodeSeg(t, parts[0], &hdr)
+	decodeSeg(t, parts[1], &claims)
+	claims["sub"] = u.ID
+	claims["email"] = u.Email
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	jt.Header["kid"] = hdr["kid"]
+	out["other-key"], err = jt.SignedString(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims)
+	none.Header["kid"] = hdr["kid"]
+	out["alg-none"], err = none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The good token itself works, so the refusals above are about the forgery.
+	if a := ts.do("GET", "/auth/me", good, nil); a.status != 200 {
+		t.Fatalf("good token refused: %d %s", a.status, a.body)
+	}
+	return out
+}
+
+func decodeSeg(t *testing.T, seg string, v any) {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}

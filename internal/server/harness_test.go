@@ -1,0 +1,151 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// testServer is a whole platform on a loopback port with a clock the test
+// can move.
+type testServer struct {
+	*Server
+	t      *testing.T
+	offset atomic.Int64 // added to time.Now
+	client *http.Client
+}
+
+func (ts *testServer) now() time.Time { return time.Now().Add(time.Duration(ts.offset.Load())) }
+
+func startServer(t *testing.T, databaseURL string) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, client: &http.Client{Timeout: 30 * time.Second}}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DatabaseURL = databaseURL
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var logw io.Writer = io.Discard
+	if testing.Verbose() {
+		logw = &bytes.Buffer{}
+	}
+	s, err := New(context.Background(), Options{Config: cfg, Stdout: io.Discard, Stderr: logw,
+		Logger: slog.New(slog.NewTextHandler(logw, nil)), Now: ts.now,
+		argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The issuer must be the real listener for tokens to verify.
+	ts.Server = s
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	return ts
+}
+
+// user creates a user and signs in, returning the user and an access token.
+func (ts *testServer) user(email string) (store.User, string) {
+	ts.t.Helper()
+	ctx := context.Background()
+	u, err := ts.identity.CreateUser(ctx, email, "password-"+email, false)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	tp, err := ts.identity.Login(ctx, email, "password-"+email, identity.ClientMeta{IP: "127.0.0.1"})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return u, tp.AccessToken
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a answer) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(a.body, v); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, a.body)
+	}
+}
+
+// problem decodes a problem+json answer.
+func (a answer) problem(t *testing.T) map[string]any {
+	t.Helper()
+	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("status %d with content type %q, want problem+json: %s", a.status, ct, a.body)
+	}
+	var p map[string]any
+	a.json(t, &p)
+	return p
+}
+
+// do calls the server. body may be a string (sent as is) or a value (JSON).
+func (ts *testServer) do(method, path, token string, body any) answer {
+	ts.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, ts.URL()+path, r)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
