@@ -44,7 +44,7 @@ func TestPasswordRoundTrip(t *testing.T) {
 		t.Error("NeedsRehash false for a malformed hash")
 	}
 	def, err := HashPassword("x", DefaultArgon2Params())
-	if err != nil || !strings.HasPrefix(def, "$argon2id$v=19$m=65536,t=1,p=2$") {
+	if err != nil || !strings.HasPrefix(def, "$argon2id$v=19$m=65536,t=2,p=2$") {
 		t.Errorf("default parameters: %q, %v", def, err)
 	}
 }
