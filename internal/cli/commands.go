@@ -278,8 +278,8 @@ func (rs resource) client(cmd *cobra.Command, o *Options) (*Client, string, erro
 }
 
 // createCmd is a create command posting the body built by build.
-func createCmd(o *Options, base func(context.Context, *Client) (string, error), cols []Column, use, short string,
-	flags func(*cobra.Command), build func(name string) (any, error)) *cobra.Command {
+func createCmd(o *Options, base func(context.Context, *Client) (string, error), cols []Column, short string,
+	flags func(*cobra.Command), build func(ctx context.Context, c *Client, name string) (any, error)) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "create NAME", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -291,7 +291,7 @@ func createCmd(o *Options, base func(context.Context, *Client) (string, error), 
 			if err != nil {
 				return err
 			}
-			body, err := build(args[0])
+			body, err := build(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
@@ -302,7 +302,6 @@ func createCmd(o *Options, base func(context.Context, *Client) (string, error), 
 			return Print(cmd.OutOrStdout(), o.Output, out, cols)
 		},
 	}
-	_ = use
 	if flags != nil {
 		flags(cmd)
 	}
@@ -315,12 +314,12 @@ func orgCmd(o *Options) *cobra.Command {
 	rs := resource{use: "org", short: "Manage organizations", cols: cols, nameKeys: []string{"slug", "name"},
 		base: func(context.Context, *Client) (string, error) { return "/api/v1/organizations", nil }}
 	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		return createCmd(o, base, cols, "org", "Create an organization (you become its owner)",
+		return createCmd(o, base, cols, "Create an organization (you become its owner)",
 			func(cmd *cobra.Command) {
 				cmd.Flags().StringVar(&slug, "slug", "", "URL-safe unique slug (default: from the name)")
 				cmd.Flags().StringVar(&billing, "billing-email", "", "billing contact")
 			},
-			func(name string) (any, error) {
+			func(_ context.Context, _ *Client, name string) (any, error) {
 				return map[string]any{"name": name, "slug": slug, "billing_email": billing}, nil
 			})
 	}
@@ -337,11 +336,13 @@ func workspaceCmd(o *Options) *cobra.Command {
 			return op + "/workspaces", err
 		}}
 	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		return createCmd(o, base, cols, "workspace", "Create a workspace",
+		return createCmd(o, base, cols, "Create a workspace",
 			func(cmd *cobra.Command) {
 				cmd.Flags().StringVar(&plan, "plan", "shared", "shared or dedicated")
 			},
-			func(name string) (any, error) { return map[string]any{"name": name, "plan": plan}, nil })
+			func(_ context.Context, _ *Client, name string) (any, error) {
+				return map[string]any{"name": name, "plan": plan}, nil
+			})
 	}
 	return rs.command(o, s.orgFlag, "workspaces", "ws")
 }
@@ -357,8 +358,7 @@ func projectCmd(o *Options) *cobra.Command {
 			return wp + "/projects", err
 		}}
 	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		var c *Client
-		return createCmd(o, func(ctx context.Context, cl *Client) (string, error) { c = cl; return base(ctx, cl) }, cols, "project", "Create a project",
+		return createCmd(o, base, cols, "Create a project",
 			func(cmd *cobra.Command) {
 				cmd.Flags().StringVar(&parent, "parent", "", "parent project id or name")
 				cmd.Flags().StringVar(&cpu, "cpu", "", "CPU quota, e.g. 2 or 500m")
@@ -366,14 +366,14 @@ func projectCmd(o *Options) *cobra.Command {
 				cmd.Flags().StringVar(&storage, "storage", "", "storage quota, e.g. 100Gi")
 				cmd.Flags().IntVar(&pods, "pods", 0, "pod count quota")
 			},
-			func(name string) (any, error) {
+			func(ctx context.Context, c *Client, name string) (any, error) {
 				body := map[string]any{"name": name, "quota": map[string]any{"cpu": cpu, "memory": mem, "storage": storage, "pods": pods}}
 				if parent != "" {
-					b, err := base(context.Background(), c)
+					b, err := base(ctx, c)
 					if err != nil {
 						return nil, err
 					}
-					id, err := resolve(context.Background(), c, b, parent, "project", "name")
+					id, err := resolve(ctx, c, b, parent, "project", "name")
 					if err != nil {
 						return nil, err
 					}
@@ -395,19 +395,18 @@ func groupCmd(o *Options) *cobra.Command {
 			return wp + "/groups", err
 		}}
 	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		var c *Client
-		return createCmd(o, func(ctx context.Context, cl *Client) (string, error) { c = cl; return base(ctx, cl) }, cols, "group", "Create a group",
+		return createCmd(o, base, cols, "Create a group",
 			func(cmd *cobra.Command) {
 				cmd.Flags().StringVar(&parent, "parent", "", "parent group id or name")
 			},
-			func(name string) (any, error) {
+			func(ctx context.Context, c *Client, name string) (any, error) {
 				body := map[string]any{"name": name}
 				if parent != "" {
-					b, err := base(context.Background(), c)
+					b, err := base(ctx, c)
 					if err != nil {
 						return nil, err
 					}
-					id, err := resolve(context.Background(), c, b, parent, "group", "name")
+					id, err := resolve(ctx, c, b, parent, "group", "name")
 					if err != nil {
 						return nil, err
 					}
