@@ -28,7 +28,7 @@ func AddCommands(root *cobra.Command) {
 	o := &Options{}
 	root.PersistentFlags().StringVar(&o.Server, "server", os.Getenv("HKS_SERVER"), "API server URL (env HKS_SERVER; default: the one you logged in to)")
 	root.PersistentFlags().StringVarP(&o.Output, "output", "o", "table", "output format: json, yaml or table")
-	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o))
+	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o))
 }
 
 func loginCmd(o *Options) *cobra.Command {
@@ -323,7 +323,12 @@ func orgCmd(o *Options) *cobra.Command {
 				return map[string]any{"name": name, "slug": slug, "billing_email": billing}, nil
 			})
 	}
-	return rs.command(o, func(*cobra.Command) {}, "orgs", "organization")
+	s := &scope{}
+	cmd := rs.command(o, func(*cobra.Command) {}, "orgs", "organization")
+	invites := orgInviteCmds(o, s)
+	s.orgFlag(invites[0]) // invite needs --org; join names no organization
+	cmd.AddCommand(invites...)
+	return cmd
 }
 
 func workspaceCmd(o *Options) *cobra.Command {
@@ -415,5 +420,7 @@ func groupCmd(o *Options) *cobra.Command {
 				return body, nil
 			})
 	}
-	return rs.command(o, s.wsFlag, "groups")
+	cmd := rs.command(o, s.wsFlag, "groups")
+	cmd.AddCommand(groupMemberCmds(o, s)...)
+	return cmd
 }
