@@ -156,7 +156,9 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 		p.ParentID = *req.ParentID
 	}
 	p.UpdatedAt = s.clock()
-	if err := s.st.UpdateProject(r.Context(), p); err != nil {
+	if err := s.st.UpdateProject(r.Context(), p); errors.Is(err, store.ErrCycle) {
+		return nil, httpapi.Invalid(httpapi.Field("parent_id", "would make the project its own ancestor"))
+	} else if err != nil {
 		return nil, err
 	}
 	s.events.Notify(r.Context(), wc.org.ID, "project.updated", p.ID, map[string]string{"workspace_id": wc.ws.ID})
