@@ -36,7 +36,18 @@ type Config struct {
 	// TrustForwardedFor makes the real-IP middleware believe the
 	// X-Forwarded-For header (only behind a trusted proxy).
 	TrustForwardedFor bool
+	// RouteMiddleware wraps each route's handler inside authentication,
+	// so the principal is known (audit, per-user limits). The first
+	// wraps outermost.
+	RouteMiddleware []RouteMiddleware
+	// Outer wraps the whole handler inside request ids and panic recovery
+	// but before routing (security headers, CORS, per-IP limits). The
+	// first wraps outermost.
+	Outer []func(http.Handler) http.Handler
 }
+
+// RouteMiddleware wraps the handler of one route.
+type RouteMiddleware func(rt Route, next http.Handler) http.Handler
 
 // API is the router: it serves the route table with the shared middleware.
 type API struct {
@@ -102,6 +113,9 @@ func (a *API) wrap(rt Route) http.Handler {
 	var h http.Handler = http.HandlerFunc(rt.serve)
 	if rt.Raw != nil {
 		h = rt.Raw
+	}
+	for i := len(a.cfg.RouteMiddleware) - 1; i >= 0; i-- {
+		h = a.cfg.RouteMiddleware[i](rt, h)
 	}
 	if !rt.Public {
 		h = a.authenticate(h)
@@ -173,13 +187,16 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 // Handler returns the complete HTTP handler: request id, real IP, panic
 // recovery and problem+json for unknown routes around the router.
 func (a *API) Handler() http.Handler {
-	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var inner http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := a.mux.Handler(r); pattern == "" {
 			a.noRoute(w, r)
 			return
 		}
 		a.mux.ServeHTTP(w, r)
 	})
+	for i := len(a.cfg.Outer) - 1; i >= 0; i-- {
+		inner = a.cfg.Outer[i](inner)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rid := r.Header.Get("X-Request-Id")
 		if !validRequestID(rid) {

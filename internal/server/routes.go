@@ -14,11 +14,12 @@ import (
 )
 
 // routeTable is every route of the platform.
-func routeTable(tn *tenancy.Service, id *identity.Service, platform []httpapi.Route) []httpapi.Route {
+func routeTable(tn *tenancy.Service, id *identity.Service, platform, wired []httpapi.Route) []httpapi.Route {
 	var rs []httpapi.Route
 	rs = append(rs, platform...)
 	rs = append(rs, id.Routes()...)
 	rs = append(rs, tn.Routes()...)
+	rs = append(rs, wired...)
 	return rs
 }
 
@@ -33,7 +34,11 @@ func openAPIInfo(version string) httpapi.OpenAPIInfo {
 // a running platform (`hks openapi`, make openapi).
 func OpenAPIDocument() ([]byte, error) {
 	s := &Server{}
-	return httpapi.OpenAPI(openAPIInfo(""), routeTable(&tenancy.Service{}, &identity.Service{}, s.platformRoutes(prometheus.NewRegistry(), &openAPIDoc{})))
+	d := &deps{docsOnly: true}
+	if err := wire(context.Background(), d); err != nil {
+		return nil, err
+	}
+	return httpapi.OpenAPI(openAPIInfo(""), routeTable(&tenancy.Service{}, &identity.Service{}, s.platformRoutes(prometheus.NewRegistry(), &openAPIDoc{}), d.routes))
 }
 
 type openAPIDoc struct{ b []byte }

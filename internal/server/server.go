@@ -62,6 +62,8 @@ type Server struct {
 	api      *httpapi.API
 	http     *http.Server
 	ln       net.Listener
+	// background runs in Run's group (schedulers, sweepers of wired parts).
+	background []func(context.Context) error
 	// SetupToken is the one-time setup token printed at start, if any.
 	SetupToken string
 }
@@ -174,11 +176,18 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration}); err != nil {
+	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
+		authz: az, tenancy: tn, registry: reg}
+	if err := wire(ctx, d); err != nil {
+		return nil, err
+	}
+	s.background = d.background
+	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration,
+		RouteMiddleware: d.routeMiddleware, Outer: d.outer}); err != nil {
 		return nil, err
 	}
 	doc := &openAPIDoc{}
-	s.api.Mount(routeTable(tn, s.identity, s.platformRoutes(reg, doc))...)
+	s.api.Mount(routeTable(tn, s.identity, s.platformRoutes(reg, doc), d.routes)...)
 	if doc.b, err = httpapi.OpenAPI(openAPIInfo(o.Version), s.api.Routes()); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
@@ -233,6 +242,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return s.queue.Run(gctx) })
+	for _, run := range s.background {
+		g.Go(func() error { return run(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		s.log.Info("shutting down")

@@ -40,6 +40,12 @@ const (
 // IDs are assigned by the caller (see NewID) so that retries are idempotent.
 // Timestamps are stored with at least microsecond precision and returned in UTC.
 type Store interface {
+	AuditStore
+	MFAStore
+	FederationStore
+	OAuthStore
+	LimitStore
+
 	// Users.
 	CreateUser(ctx context.Context, u User) error // ErrConflict on duplicate email (case-insensitive)
 	GetUser(ctx context.Context, id string) (User, error)

@@ -63,6 +63,11 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NotFound", testNotFound},
 		{"Injection", testInjection},
 		{"Ping", testPing},
+		{"Audit", testAudit},
+		{"MFA", testMFA},
+		{"Federation", testFederation},
+		{"OAuth", testOAuth},
+		{"Limits", testLimits},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

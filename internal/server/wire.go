@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/events"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/tasks"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// deps are the assembled core components that the wire* functions build
+// their parts on, and what those parts contribute back.
+type deps struct {
+	// docsOnly: build nothing, only contribute routes (from zero-value
+	// services) for the OpenAPI document.
+	docsOnly bool
+
+	cfg      config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	store    store.Store
+	identity *identity.Service
+	nats     *messaging.Conn
+	events   *events.Publisher
+	queue    *tasks.Queue
+	authz    *authz.Authorizer
+	tenancy  *tenancy.Service
+	registry *prometheus.Registry
+
+	// Contributions.
+	routes          []httpapi.Route
+	routeMiddleware []httpapi.RouteMiddleware
+	outer           []func(http.Handler) http.Handler
+	background      []func(context.Context) error
+}
+
+// wire builds the optional parts in order. Each wire* function lives in its
+// own file.
+func wire(ctx context.Context, d *deps) error {
+	for _, w := range []func(context.Context, *deps) error{
+		wireProtections, // outermost: headers, CORS, limits
+		wireAudit,
+		wireMFA,
+		wireFederation,
+		wireIssuer,
+	} {
+		if err := w(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+package store
+
+// AuditStore holds the append-only audit log (issue 3).
+type AuditStore interface {
+}

@@ -1,0 +1,5 @@
+package store
+
+// FederationStore holds links between users and federated identities (issue 3).
+type FederationStore interface {
+}

@@ -1,0 +1,5 @@
+package store
+
+// MFAStore holds TOTP enrolments and backup codes (issue 3).
+type MFAStore interface {
+}

@@ -1,0 +1,7 @@
+package storetest
+
+import "testing"
+
+func testMFA(t *testing.T, f *fixture) {
+	t.Helper()
+}
