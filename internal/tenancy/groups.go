@@ -30,11 +30,8 @@ func (s *Service) parentGroup(r *http.Request, wsID, id string) error {
 }
 
 func (s *Service) createGroup(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	var req CreateGroupRequest
@@ -57,30 +54,16 @@ func (s *Service) createGroup(r *http.Request) (any, error) {
 }
 
 func (s *Service) listGroups(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.View)
 	if err != nil {
 		return nil, err
 	}
-	if err := wc.require(authz.View); err != nil {
-		return nil, err
-	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	gs, next, err := s.st.ListGroups(r.Context(), wc.ws.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(gs, groupOut), next), nil
+	return listPage(r, s.st.ListGroups, wc.ws.ID, groupOut)
 }
 
 func (s *Service) getGroup(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.View)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.View); err != nil {
 		return nil, err
 	}
 	g, err := s.groupFor(r, wc)
@@ -91,11 +74,8 @@ func (s *Service) getGroup(r *http.Request) (any, error) {
 }
 
 func (s *Service) updateGroup(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	g, err := s.groupFor(r, wc)
@@ -131,11 +111,8 @@ func (s *Service) updateGroup(r *http.Request) (any, error) {
 }
 
 func (s *Service) deleteGroup(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	g, err := s.groupFor(r, wc)
@@ -150,36 +127,20 @@ func (s *Service) deleteGroup(r *http.Request) (any, error) {
 }
 
 func (s *Service) listGroupMembers(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.View)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.View); err != nil {
 		return nil, err
 	}
 	g, err := s.groupFor(r, wc)
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	ms, next, err := s.st.ListGroupMembers(r.Context(), g.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(ms, func(m store.GroupMember) User {
-		return User{UserID: m.UserID, Email: m.Email, CreatedAt: m.CreatedAt}
-	}), next), nil
+	return listPage(r, s.st.ListGroupMembers, g.ID, userOut[store.GroupMember])
 }
 
 func (s *Service) addGroupMember(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	g, err := s.groupFor(r, wc)
@@ -207,11 +168,8 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 }
 
 func (s *Service) removeGroupMember(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	g, err := s.groupFor(r, wc)
@@ -230,32 +188,16 @@ func (s *Service) removeGroupMember(r *http.Request) (any, error) {
 }
 
 func (s *Service) listWorkspaceMembers(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.View)
 	if err != nil {
 		return nil, err
 	}
-	if err := wc.require(authz.View); err != nil {
-		return nil, err
-	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	ms, next, err := s.st.ListWorkspaceMembers(r.Context(), wc.ws.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(ms, func(m store.WorkspaceMember) User {
-		return User{UserID: m.UserID, Email: m.Email, CreatedAt: m.CreatedAt}
-	}), next), nil
+	return listPage(r, s.st.ListWorkspaceMembers, wc.ws.ID, userOut[store.WorkspaceMember])
 }
 
 func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	var req AddUserRequest
@@ -275,11 +217,8 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 }
 
 func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	err = s.st.RemoveWorkspaceMember(r.Context(), wc.ws.ID, r.PathValue("user"))
@@ -294,11 +233,8 @@ func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
 }
 
 func (s *Service) createRoleBinding(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	var req CreateRoleBindingRequest
@@ -339,30 +275,16 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 }
 
 func (s *Service) listRoleBindings(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.View)
 	if err != nil {
 		return nil, err
 	}
-	if err := wc.require(authz.View); err != nil {
-		return nil, err
-	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	bs, next, err := s.st.ListRoleBindings(r.Context(), wc.ws.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(bs, bindingOut), next), nil
+	return listPage(r, s.st.ListRoleBindings, wc.ws.ID, bindingOut)
 }
 
 func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	b, err := s.st.GetRoleBinding(r.Context(), r.PathValue("binding"))

@@ -42,11 +42,8 @@ func (s *Service) parentProject(r *http.Request, wsID, id string) error {
 }
 
 func (s *Service) createProject(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	var req CreateProjectRequest

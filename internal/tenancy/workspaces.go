@@ -96,11 +96,8 @@ func (s *Service) getWorkspace(r *http.Request) (any, error) {
 }
 
 func (s *Service) updateWorkspace(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	var req UpdateWorkspaceRequest
@@ -125,11 +122,8 @@ func (s *Service) updateWorkspace(r *http.Request) (any, error) {
 var deletableFrom = []string{store.WorkspacePending, store.WorkspaceProvisioning, store.WorkspaceRunning, store.WorkspaceFailed}
 
 func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, err := s.wsWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	if wc.ws.Status == store.WorkspaceDeleting {
@@ -178,13 +172,5 @@ func (s *Service) listTasks(r *http.Request) (any, error) {
 	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	ts, next, err := s.st.ListOrgTasks(r.Context(), oc.org.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(ts, taskOut), next), nil
+	return listPage(r, s.st.ListOrgTasks, oc.org.ID, taskOut)
 }

@@ -1,0 +1,43 @@
+package tenancy
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// wsWith resolves {org} and {ws} and requires the caller's workspace-wide
+// level to be at least min.
+func (s *Service) wsWith(r *http.Request, min authz.Level) (wsCtx, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return wc, err
+	}
+	return wc, wc.require(min)
+}
+
+// listPage answers one page of a list under parent, converted for the API.
+func listPage[T, O any](r *http.Request, list func(context.Context, string, store.Page) ([]T, string, error), parent string, conv func(T) O) (any, error) {
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	items, next, err := list(r.Context(), parent, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(mapSlice(items, conv), next), nil
+}
+
+func userOut[M store.GroupMember | store.WorkspaceMember](m M) User {
+	switch v := any(m).(type) {
+	case store.GroupMember:
+		return User{UserID: v.UserID, Email: v.Email, CreatedAt: v.CreatedAt}
+	case store.WorkspaceMember:
+		return User{UserID: v.UserID, Email: v.Email, CreatedAt: v.CreatedAt}
+	}
+	return User{}
+}
