@@ -45,7 +45,27 @@ func adminCmd() *cobra.Command {
 	create.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
 	create.Flags().BoolVar(&platformAdmin, "platform-admin", false, "make the user a platform administrator")
 	_ = create.MarkFlagRequired("email")
-	cmd.AddCommand(create)
+	cmd.AddCommand(create, rotateKeysCmd())
+	return cmd
+}
+
+func rotateKeysCmd() *cobra.Command {
+	var dataDir, dbURL string
+	cmd := &cobra.Command{
+		Use:   "rotate-keys",
+		Short: "Rotate the token signing key now (the retired key keeps verifying until its tokens expire)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			kid, retired, err := server.RotateSigningKeys(cmd.Context(), server.AdminOptions{DataDir: dataDir, DatabaseURL: dbURL, MasterKey: os.Getenv("HKS_MASTER_KEY")})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "signing with new key %s; retired %s\n", kid, strings.Join(retired, ", "))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", envOr("HKS_DATA_DIR", "./.hks"), "data directory of the platform (env HKS_DATA_DIR)")
+	cmd.Flags().StringVar(&dbURL, "database-url", os.Getenv("HKS_DATABASE_URL"), "postgres://… when the platform uses PostgreSQL (env HKS_DATABASE_URL)")
 	return cmd
 }
 

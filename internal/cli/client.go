@@ -21,6 +21,8 @@ type Credentials struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token"`
 	ExpiresAt    time.Time `json:"expires_at"`
+	// CA is the PEM of the server's CA, from `hks login --ca-file`.
+	CA string `json:"ca,omitempty"`
 }
 
 // ConfigDir is where the CLI keeps its files: $HKS_CONFIG_DIR, or hks in the
@@ -157,23 +159,60 @@ func NewClient(server string) (*Client, error) {
 	if server != "" && strings.TrimSuffix(server, "/") != c.Server {
 		return nil, fmt.Errorf("logged in to %s, not %s: run `hks login --server %s`", c.Server, server, server)
 	}
-	return &Client{HTTP: &http.Client{Timeout: 60 * time.Second}, Creds: c, Save: SaveCredentials}, nil
+	hc, err := HTTPClient(c.CA, 60*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("stored credentials: %w", err)
+	}
+	return &Client{HTTP: hc, Creds: c, Save: SaveCredentials}, nil
 }
 
-// TokenResponse is the answer of /auth/login and /auth/refresh.
+// TokenResponse is the answer of /auth/login and /auth/refresh. For an
+// account with two-factor authentication, /auth/login answers MFARequired
+// and an MFAToken instead of tokens.
 type TokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
+	MFARequired  bool   `json:"mfa_required,omitempty"`
+	MFAToken     string `json:"mfa_token,omitempty"`
 }
 
-// Login signs in with email and password and returns credentials.
+// ErrOTPRequired: the account has two-factor authentication and no code
+// was given.
+var ErrOTPRequired = errors.New("this account has two-factor authentication: give a code with --otp CODE (a TOTP or backup code)")
+
+// Login signs in with email and password and returns credentials. It
+// fails with ErrOTPRequired for an account with two-factor authentication;
+// see LoginWithOTP.
 func Login(ctx context.Context, hc *http.Client, server, email, password string) (Credentials, error) {
+	return LoginWithOTP(ctx, hc, server, email, password, nil)
+}
+
+// LoginWithOTP is Login that, when the server asks for the second factor,
+// calls otp for a TOTP or backup code (nil otp: ErrOTPRequired).
+func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password string, otp func() (string, error)) (Credentials, error) {
 	server = strings.TrimSuffix(server, "/")
 	var tr TokenResponse
 	if err := do(ctx, hc, server, http.MethodPost, "/auth/login", "", map[string]string{"email": email, "password": password}, &tr); err != nil {
 		return Credentials{}, err
+	}
+	if tr.MFARequired {
+		if otp == nil {
+			return Credentials{}, ErrOTPRequired
+		}
+		code, err := otp()
+		if err != nil {
+			return Credentials{}, err
+		}
+		if code == "" {
+			return Credentials{}, ErrOTPRequired
+		}
+		mfaToken := tr.MFAToken
+		tr = TokenResponse{}
+		if err := do(ctx, hc, server, http.MethodPost, "/auth/login/mfa", "", map[string]string{"mfa_token": mfaToken, "code": code}, &tr); err != nil {
+			return Credentials{}, err
+		}
 	}
 	return Credentials{Server: server, AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken,
 		ExpiresAt: time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)}, nil

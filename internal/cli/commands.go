@@ -28,11 +28,11 @@ func AddCommands(root *cobra.Command) {
 	o := &Options{}
 	root.PersistentFlags().StringVar(&o.Server, "server", os.Getenv("HKS_SERVER"), "API server URL (env HKS_SERVER; default: the one you logged in to)")
 	root.PersistentFlags().StringVarP(&o.Output, "output", "o", "table", "output format: json, yaml or table")
-	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o))
+	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o))
 }
 
 func loginCmd(o *Options) *cobra.Command {
-	var email string
+	var email, otp, caFile string
 	var stdin bool
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -53,10 +53,19 @@ func loginCmd(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			creds, err := Login(cmd.Context(), &http.Client{Timeout: 30 * time.Second}, server, email, pw)
+			ca, err := ReadCAFile(caFile)
+			if err != nil {
+				return err
+			}
+			hc, err := HTTPClient(ca, 30*time.Second)
+			if err != nil {
+				return fmt.Errorf("--ca-file: %w", err)
+			}
+			creds, err := LoginWithOTP(cmd.Context(), hc, server, email, pw, func() (string, error) { return readOTP(cmd, otp) })
 			if err != nil {
 				return fmt.Errorf("login: %w", err)
 			}
+			creds.CA = ca
 			if err := SaveCredentials(creds); err != nil {
 				return err
 			}
@@ -66,7 +75,26 @@ func loginCmd(o *Options) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&email, "email", "", "account email")
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
+	cmd.Flags().StringVar(&caFile, "ca-file", "", "PEM CA to trust for the server (GET /ca.crt of a server run with --tls=auto); remembered with the credentials")
+	cmd.Flags().StringVar(&otp, "otp", "", "two-factor code (TOTP or backup code), if the account has 2FA; asked for on a terminal otherwise")
 	return cmd
+}
+
+// readOTP returns the --otp code, or asks for one on a terminal.
+func readOTP(cmd *cobra.Command, flag string) (string, error) {
+	if flag != "" {
+		return strings.TrimSpace(flag), nil
+	}
+	f, ok := cmd.InOrStdin().(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", ErrOTPRequired
+	}
+	fmt.Fprint(cmd.ErrOrStderr(), "Two-factor code: ")
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read two-factor code: %w", err)
+	}
+	return strings.TrimSpace(line), nil
 }
 
 func readPassword(cmd *cobra.Command, stdin bool) (string, error) {

@@ -30,6 +30,36 @@ type Config struct {
 	RefreshTokenTTL Duration `json:"refreshTokenTTL"`
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
 	RequestTimeout  Duration `json:"requestTimeout"`
+	// KeyRotationInterval is how often the token signing key rotates (30d).
+	KeyRotationInterval Duration `json:"keyRotationInterval"`
+	// WorkspaceTokenTTL is the lifetime of workspace ID tokens (10m, at
+	// most 15m; capped at accessTokenTTL).
+	WorkspaceTokenTTL Duration `json:"workspaceTokenTTL"`
+	// TLS is "off", "auto" (a CA and serving certificate kept in the data
+	// dir) or "files" (TLSCert and TLSKey, PEM).
+	TLS     string `json:"tls"`
+	TLSCert string `json:"tlsCert"`
+	TLSKey  string `json:"tlsKey"`
+	// CORSAllowedOrigins are the exact origins (scheme://host[:port])
+	// browsers may call the API from with credentials; empty: none.
+	CORSAllowedOrigins []string `json:"corsAllowedOrigins,omitempty"`
+	// Rate limits (token buckets shared through NATS KV): requests per
+	// second and burst per client IP (every route) and per user
+	// (authenticated routes). A rate of 0 disables that limit.
+	IPRateLimit   float64 `json:"ipRateLimit"`
+	IPRateBurst   int     `json:"ipRateBurst"`
+	UserRateLimit float64 `json:"userRateLimit"`
+	UserRateBurst int     `json:"userRateBurst"`
+	// LoginLockoutThreshold failed sign-ins for one email (and
+	// IPLoginLockoutThreshold from one client IP) lock it for
+	// LoginLockoutBase, doubling with each further failure up to
+	// LoginLockoutMax.
+	LoginLockoutThreshold   int      `json:"loginLockoutThreshold"`
+	IPLoginLockoutThreshold int      `json:"ipLoginLockoutThreshold"`
+	LoginLockoutBase        Duration `json:"loginLockoutBase"`
+	LoginLockoutMax         Duration `json:"loginLockoutMax"`
+	// Providers are the federated sign-in providers (see Provider).
+	Providers []Provider `json:"providers,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string.
@@ -53,14 +83,26 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
-		DataDir:         "./.hks",
-		Listen:          "127.0.0.1:8080",
-		LogLevel:        "info",
-		LogFormat:       "json",
-		AccessTokenTTL:  Duration{15 * time.Minute},
-		RefreshTokenTTL: Duration{7 * 24 * time.Hour},
-		ShutdownTimeout: Duration{15 * time.Second},
-		RequestTimeout:  Duration{30 * time.Second},
+		DataDir:             "./.hks",
+		Listen:              "127.0.0.1:8080",
+		LogLevel:            "info",
+		LogFormat:           "json",
+		AccessTokenTTL:      Duration{15 * time.Minute},
+		RefreshTokenTTL:     Duration{7 * 24 * time.Hour},
+		ShutdownTimeout:     Duration{15 * time.Second},
+		RequestTimeout:      Duration{30 * time.Second},
+		KeyRotationInterval: Duration{30 * 24 * time.Hour},
+		WorkspaceTokenTTL:   Duration{10 * time.Minute},
+
+		TLS:                     "off",
+		IPRateLimit:             100,
+		IPRateBurst:             1000,
+		UserRateLimit:           50,
+		UserRateBurst:           500,
+		LoginLockoutThreshold:   5,
+		IPLoginLockoutThreshold: 50,
+		LoginLockoutBase:        Duration{time.Minute},
+		LoginLockoutMax:         Duration{time.Hour},
 	}
 }
 
@@ -69,6 +111,9 @@ type field struct {
 	flag, env, usage string
 	str              *string
 	dur              *Duration
+	// get and set handle other types (numbers, lists).
+	get func() string
+	set func(string) error
 }
 
 func (c *Config) fields() []field {
@@ -84,6 +129,20 @@ func (c *Config) fields() []field {
 		{flag: "refresh-token-ttl", env: "HKS_REFRESH_TOKEN_TTL", usage: "lifetime of refresh tokens", dur: &c.RefreshTokenTTL},
 		{flag: "shutdown-timeout", env: "HKS_SHUTDOWN_TIMEOUT", usage: "how long graceful shutdown waits", dur: &c.ShutdownTimeout},
 		{flag: "request-timeout", env: "HKS_REQUEST_TIMEOUT", usage: "deadline of each API request", dur: &c.RequestTimeout},
+		{flag: "key-rotation-interval", env: "HKS_KEY_ROTATION_INTERVAL", usage: "how often the token signing key rotates", dur: &c.KeyRotationInterval},
+		{flag: "workspace-token-ttl", env: "HKS_WORKSPACE_TOKEN_TTL", usage: "lifetime of workspace ID tokens (at most 15m)", dur: &c.WorkspaceTokenTTL},
+		{flag: "tls", env: "HKS_TLS", usage: "off, auto (own CA and certificate in the data dir) or files (--tls-cert, --tls-key)", str: &c.TLS},
+		{flag: "tls-cert", env: "HKS_TLS_CERT", usage: "PEM certificate chain for --tls=files", str: &c.TLSCert},
+		{flag: "tls-key", env: "HKS_TLS_KEY", usage: "PEM private key for --tls=files", str: &c.TLSKey},
+		listField("cors-allowed-origins", "HKS_CORS_ALLOWED_ORIGINS", "comma-separated origins browsers may call the API from", &c.CORSAllowedOrigins),
+		floatField("ip-rate-limit", "HKS_IP_RATE_LIMIT", "requests per second per client IP (0: off)", &c.IPRateLimit),
+		intField("ip-rate-burst", "HKS_IP_RATE_BURST", "burst of requests per client IP", &c.IPRateBurst),
+		floatField("user-rate-limit", "HKS_USER_RATE_LIMIT", "requests per second per user (0: off)", &c.UserRateLimit),
+		intField("user-rate-burst", "HKS_USER_RATE_BURST", "burst of requests per user", &c.UserRateBurst),
+		intField("login-lockout-threshold", "HKS_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins for one email before it is locked", &c.LoginLockoutThreshold),
+		intField("ip-login-lockout-threshold", "HKS_IP_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins from one IP before it is locked", &c.IPLoginLockoutThreshold),
+		{flag: "login-lockout-base", env: "HKS_LOGIN_LOCKOUT_BASE", usage: "first sign-in lockout; doubles with each further failure", dur: &c.LoginLockoutBase},
+		{flag: "login-lockout-max", env: "HKS_LOGIN_LOCKOUT_MAX", usage: "longest sign-in lockout", dur: &c.LoginLockoutMax},
 	}
 }
 
@@ -101,7 +160,9 @@ func RegisterFlags(fs *pflag.FlagSet) *Flags {
 	def := Default()
 	for _, fl := range def.fields() {
 		dv := ""
-		if fl.str != nil {
+		if fl.get != nil {
+			dv = fl.get()
+		} else if fl.str != nil {
 			dv = *fl.str
 		} else {
 			dv = fl.dur.String()
@@ -138,6 +199,12 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 		if !ok {
 			continue
 		}
+		if fl.set != nil {
+			if err := fl.set(v); err != nil {
+				return c, fmt.Errorf("config: %s: %w", src, err)
+			}
+			continue
+		}
 		if fl.str != nil {
 			*fl.str = v
 			continue
@@ -147,6 +214,9 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("config: %s: must be a duration such as 15m, got %q", src, v)
 		}
 		fl.dur.Duration = d
+	}
+	if err := c.resolveProviderSecrets(getenv); err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }
@@ -183,7 +253,11 @@ func (c *Config) Validate() error {
 		if h == "" || h == "0.0.0.0" || h == "::" {
 			h = "127.0.0.1"
 		}
-		c.ExternalURL = "http://" + net.JoinHostPort(h, port)
+		scheme := "http://"
+		if c.TLS == "auto" || c.TLS == "files" {
+			scheme = "https://" // Kubernetes trusts only an https issuer
+		}
+		c.ExternalURL = scheme + net.JoinHostPort(h, port)
 	} else {
 		u, err := url.Parse(c.ExternalURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
@@ -206,10 +280,108 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: accessTokenTTL: %s must be from 1m to 1h", c.AccessTokenTTL)
 	case c.RefreshTokenTTL.Duration < time.Hour || c.RefreshTokenTTL.Duration > 90*24*time.Hour:
 		return fmt.Errorf("config: refreshTokenTTL: %s must be from 1h to 2160h", c.RefreshTokenTTL)
+	case c.KeyRotationInterval.Duration < time.Hour || c.KeyRotationInterval.Duration > 365*24*time.Hour:
+		return fmt.Errorf("config: keyRotationInterval: %s must be from 1h to 8760h", c.KeyRotationInterval)
+	case c.WorkspaceTokenTTL.Duration < time.Minute || c.WorkspaceTokenTTL.Duration > 15*time.Minute:
+		return fmt.Errorf("config: workspaceTokenTTL: %s must be from 1m to 15m", c.WorkspaceTokenTTL)
 	case c.ShutdownTimeout.Duration <= 0:
 		return fmt.Errorf("config: shutdownTimeout: %s must be positive", c.ShutdownTimeout)
 	case c.RequestTimeout.Duration <= 0:
 		return fmt.Errorf("config: requestTimeout: %s must be positive", c.RequestTimeout)
+	}
+	if err := c.validateProtections(); err != nil {
+		return err
+	}
+	return c.validateProviders()
+}
+
+func listField(flag, env, usage string, v *[]string) field {
+	return field{flag: flag, env: env, usage: usage,
+		get: func() string { return strings.Join(*v, ",") },
+		set: func(s string) error {
+			*v = nil
+			for _, p := range strings.Split(s, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					*v = append(*v, p)
+				}
+			}
+			return nil
+		}}
+}
+
+func intField(flag, env, usage string, v *int) field {
+	return field{flag: flag, env: env, usage: usage,
+		get: func() string { return strconv.Itoa(*v) },
+		set: func(s string) error {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return fmt.Errorf("must be an integer, got %q", s)
+			}
+			*v = n
+			return nil
+		}}
+}
+
+func floatField(flag, env, usage string, v *float64) field {
+	return field{flag: flag, env: env, usage: usage,
+		get: func() string { return strconv.FormatFloat(*v, 'g', -1, 64) },
+		set: func(s string) error {
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return fmt.Errorf("must be a number, got %q", s)
+			}
+			*v = f
+			return nil
+		}}
+}
+
+// validateProtections checks the TLS, CORS, rate limit and lockout
+// settings.
+func (c *Config) validateProtections() error {
+	switch c.TLS {
+	case "off", "auto":
+		if c.TLSCert != "" || c.TLSKey != "" {
+			return fmt.Errorf("config: tlsCert: only used with tls: files (tls is %q)", c.TLS)
+		}
+	case "files":
+		if c.TLSCert == "" {
+			return errors.New("config: tlsCert: required with tls: files")
+		}
+		if c.TLSKey == "" {
+			return errors.New("config: tlsKey: required with tls: files")
+		}
+	default:
+		return fmt.Errorf("config: tls: %q must be off, auto or files", c.TLS)
+	}
+	for _, o := range c.CORSAllowedOrigins {
+		u, err := url.Parse(o)
+		if o == "*" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" {
+			return fmt.Errorf("config: corsAllowedOrigins: %q must be an origin such as https://app.example.com (no wildcard, no path)", o)
+		}
+	}
+	for _, r := range []struct {
+		name  string
+		rate  float64
+		burst int
+		bname string
+	}{{"ipRateLimit", c.IPRateLimit, c.IPRateBurst, "ipRateBurst"}, {"userRateLimit", c.UserRateLimit, c.UserRateBurst, "userRateBurst"}} {
+		if r.rate < 0 || r.rate > 1e6 || r.rate != r.rate {
+			return fmt.Errorf("config: %s: %v must be from 0 (off) to 1000000 requests per second", r.name, r.rate)
+		}
+		if r.rate > 0 && (r.burst < 1 || r.burst > 1e6) {
+			return fmt.Errorf("config: %s: %d must be from 1 to 1000000", r.bname, r.burst)
+		}
+	}
+	switch {
+	case c.LoginLockoutThreshold < 1 || c.LoginLockoutThreshold > 1000:
+		return fmt.Errorf("config: loginLockoutThreshold: %d must be from 1 to 1000", c.LoginLockoutThreshold)
+	case c.IPLoginLockoutThreshold < 1 || c.IPLoginLockoutThreshold > 100000:
+		return fmt.Errorf("config: ipLoginLockoutThreshold: %d must be from 1 to 100000", c.IPLoginLockoutThreshold)
+	case c.LoginLockoutBase.Duration < time.Second || c.LoginLockoutBase.Duration > 24*time.Hour:
+		return fmt.Errorf("config: loginLockoutBase: %s must be from 1s to 24h", c.LoginLockoutBase)
+	case c.LoginLockoutMax.Duration < c.LoginLockoutBase.Duration || c.LoginLockoutMax.Duration > 7*24*time.Hour:
+		return fmt.Errorf("config: loginLockoutMax: %s must be from loginLockoutBase to 168h", c.LoginLockoutMax)
 	}
 	return nil
 }

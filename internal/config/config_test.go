@@ -71,6 +71,8 @@ func TestBadConfigs(t *testing.T) {
 		{"ttl syntax env", nil, map[string]string{"HKS_ACCESS_TOKEN_TTL": "soon"}, `config: HKS_ACCESS_TOKEN_TTL: must be a duration such as 15m, got "soon"`},
 		{"ttl range", []string{"--access-token-ttl", "2h"}, nil, "config: accessTokenTTL: 2h0m0s must be from 1m to 1h"},
 		{"empty data dir", []string{"--data-dir", " "}, nil, "config: dataDir: must not be empty"},
+		{"key rotation too often", []string{"--key-rotation-interval", "10m"}, nil, "config: keyRotationInterval: 10m0s must be from 1h to 8760h"},
+		{"workspace token ttl too long", nil, map[string]string{"HKS_WORKSPACE_TOKEN_TTL": "20m"}, "config: workspaceTokenTTL: 20m0s must be from 1m to 15m"},
 		{"unknown yaml field", []string{"--config", write("u.yaml", "listn: 1\n")}, nil, `unknown field "listn"`},
 		{"bad yaml duration", []string{"--config", write("d.yaml", "refreshTokenTTL: 7days\n")}, nil, `must be a duration such as "15m"`},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "config: read "},

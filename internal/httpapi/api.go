@@ -44,6 +44,9 @@ type Config struct {
 	// but before routing (security headers, CORS, per-IP limits). The
 	// first wraps outermost.
 	Outer []func(http.Handler) http.Handler
+	// AccessCookie, if set, names the cookie that authenticates browser
+	// requests without an Authorization header (see CSRF in security.go).
+	AccessCookie string
 }
 
 // RouteMiddleware wraps the handler of one route.
@@ -162,6 +165,12 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		scheme, token, ok := strings.Cut(h, " ")
+		byCookie := false
+		if h == "" && a.cfg.AccessCookie != "" {
+			if c, err := r.Cookie(a.cfg.AccessCookie); err == nil && c.Value != "" {
+				h, scheme, token, ok, byCookie = "cookie", "Bearer", c.Value, true, true
+			}
+		}
 		if h == "" {
 			WriteError(w, r, Unauthorized("authentication required: send an access token as \"Authorization: Bearer <token>\""))
 			return
@@ -178,6 +187,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			WriteError(w, r, e)
 			return
 		}
+		p.ByCookie = byCookie
 		ctx := context.WithValue(r.Context(), keyPrincipal, p)
 		ctx = context.WithValue(ctx, keyLogger, Logger(ctx).With(slog.String("user", p.UserID)))
 		next.ServeHTTP(w, r.WithContext(ctx))

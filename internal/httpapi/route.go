@@ -47,6 +47,10 @@ type Route struct {
 	// Errors lists the problem statuses the route documents besides the
 	// common ones (400, 401, 404, 422, 500).
 	Errors []int
+	// Action names the route's mutations in the audit log (such as
+	// "workspace.create"); "" lets the audit package derive one from the
+	// method and path.
+	Action string
 	Handle HandlerFunc
 	// Raw, instead of Handle, serves a route that is not a JSON call
 	// (metrics, health, documents). It still gets the middleware.
@@ -200,6 +204,10 @@ type Principal struct {
 	Email         string
 	SessionID     string
 	PlatformAdmin bool
+	// ByCookie: the access token came from the session cookie rather than
+	// an Authorization header (state-changing calls then need the CSRF
+	// double-submit token).
+	ByCookie bool
 }
 
 // PrincipalFrom returns the caller of an authenticated route.

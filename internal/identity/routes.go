@@ -2,10 +2,14 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/audit"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -99,16 +103,28 @@ func (s *Service) login(r *http.Request) (any, error) {
 	if len(fes) > 0 {
 		return nil, httpapi.Invalid(fes...)
 	}
-	tp, err := s.Login(r.Context(), req.Email, req.Password, meta(r))
+	audit.SetActor(r.Context(), "", req.Email)
+	res, err := s.PasswordSignIn(r.Context(), req.Email, req.Password, meta(r))
 	if err != nil {
 		return nil, toAPIError(err)
 	}
-	return noStore(tp), nil
+	if u, err := s.st.GetUserByEmail(r.Context(), req.Email); err == nil {
+		audit.SetActor(r.Context(), u.ID, u.Email)
+	}
+	if res.MFARequired {
+		audit.SetAction(r.Context(), "auth.login.mfa_required")
+	}
+	return &httpapi.Response{Body: loginResponse(res), Header: http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}}, nil
 }
 
 func (s *Service) refresh(r *http.Request) (any, error) {
 	var req RefreshRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	// A browser sends no body: its refresh token is the RefreshCookie
+	// (the CSRF middleware has checked the double-submit token).
+	browser := false
+	if c, err := r.Cookie(RefreshCookie); err == nil && c.Value != "" && r.ContentLength == 0 {
+		req.RefreshToken, browser = c.Value, true
+	} else if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if req.RefreshToken == "" {
@@ -118,7 +134,46 @@ func (s *Service) refresh(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, toAPIError(err)
 	}
+	if c, err := s.Verify(r.Context(), tp.AccessToken); err == nil {
+		audit.SetActor(r.Context(), c.UserID, c.Email)
+	}
+	if browser {
+		resp := noStore(TokenPair{TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn}) // tokens stay in HttpOnly cookies
+		for _, c := range s.SessionCookies(tp) {
+			resp.Header.Add("Set-Cookie", c.String())
+		}
+		return resp, nil
+	}
 	return noStore(tp), nil
+}
+
+// SessionCookies are the cookies of a browser session holding tp: the
+// access and refresh tokens (HttpOnly) and a fresh CSRF double-submit
+// token (readable by the page, which echoes it in CSRFHeader). They are
+// Secure when the issuer is https.
+func (s *Service) SessionCookies(tp TokenPair) []*http.Cookie {
+	secure := strings.HasPrefix(s.issuer, "https://")
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return []*http.Cookie{
+		{Name: AccessCookie, Value: tp.AccessToken, Path: "/", MaxAge: tp.ExpiresIn, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode},
+		{Name: RefreshCookie, Value: tp.RefreshToken, Path: "/auth", MaxAge: int(s.refreshTTL / time.Second), HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode},
+		{Name: CSRFCookie, Value: base64.RawURLEncoding.EncodeToString(b[:]), Path: "/", MaxAge: int(s.refreshTTL / time.Second), Secure: secure, SameSite: http.SameSiteLaxMode},
+	}
+}
+
+// clearSessionCookies expire the browser session's cookies.
+func (s *Service) clearSessionCookies() http.Header {
+	secure := strings.HasPrefix(s.issuer, "https://")
+	h := http.Header{}
+	for _, c := range []*http.Cookie{
+		{Name: AccessCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode},
+		{Name: RefreshCookie, Path: "/auth", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode},
+		{Name: CSRFCookie, Path: "/", MaxAge: -1, Secure: secure, SameSite: http.SameSiteLaxMode},
+	} {
+		h.Add("Set-Cookie", c.String())
+	}
+	return h
 }
 
 // noStore keeps token answers out of caches (RFC 6749 §5.1).
@@ -133,6 +188,9 @@ func (s *Service) logout(r *http.Request) (any, error) {
 	}
 	if err := s.Logout(r.Context(), p.SessionID); err != nil {
 		return nil, toAPIError(err)
+	}
+	if _, err := r.Cookie(RefreshCookie); p.ByCookie || err == nil {
+		return &httpapi.Response{Status: http.StatusNoContent, Header: s.clearSessionCookies()}, nil
 	}
 	return nil, nil
 }
@@ -160,10 +218,13 @@ func (s *Service) setup(r *http.Request) (any, error) {
 	if req.Token == "" {
 		return nil, httpapi.Invalid(httpapi.Field("token", "is required"))
 	}
+	audit.SetActor(r.Context(), "", req.Email)
 	u, err := s.Setup(r.Context(), req.Token, req.Email, req.Password)
 	if err != nil {
 		return nil, toAPIError(err)
 	}
+	audit.SetActor(r.Context(), u.ID, u.Email)
+	audit.SetTarget(r.Context(), "user", u.ID)
 	return meOut(u, ""), nil
 }
 
@@ -185,7 +246,7 @@ var _ httpapi.Authenticator = (*Service)(nil)
 func (s *Service) Routes() []httpapi.Route {
 	unauth := []int{http.StatusUnauthorized}
 	return []httpapi.Route{
-		{Method: "POST", Path: "/auth/login", Tag: "auth", Public: true, Summary: "Sign in with email and password", Request: LoginRequest{}, Response: TokenPair{}, Errors: unauth, Handle: s.login},
+		{Method: "POST", Path: "/auth/login", Tag: "auth", Public: true, Summary: "Sign in with email and password; a user with 2FA gets mfa_required and an mfa_token for POST /auth/login/mfa", Request: LoginRequest{}, Response: LoginResponse{}, Errors: unauth, Handle: s.login},
 		{Method: "POST", Path: "/auth/refresh", Tag: "auth", Public: true, Summary: "Trade a refresh token for new tokens (the refresh token rotates)", Request: RefreshRequest{}, Response: TokenPair{}, Errors: unauth, Handle: s.refresh},
 		{Method: "POST", Path: "/auth/logout", Tag: "auth", Summary: "End the caller's session", Status: http.StatusNoContent, Handle: s.logout},
 		{Method: "GET", Path: "/auth/me", Tag: "auth", Summary: "The signed-in user", Response: Me{}, Handle: s.me},

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -29,11 +30,36 @@ type SignInResult struct {
 
 // SignIn completes a sign-in of u whose first factor (password, federated
 // provider) succeeded. method names that factor ("password", "oidc:<id>",
-// "github") for the session record.
+// "github") for the session record. For a user with two-factor
+// authentication enabled it starts no session: the result has MFARequired
+// and an MFAToken (single use, MFAChallengeTTL, MaxMFAAttempts, bound to the
+// client's device fingerprint) that CompleteMFA trades, with a TOTP or
+// backup code, for tokens.
 func (s *Service) SignIn(ctx context.Context, u store.User, meta ClientMeta, method string) (SignInResult, error) {
+	mfa, err := s.MFAEnabled(ctx, u.ID)
+	if err != nil {
+		return SignInResult{}, fmt.Errorf("sign in: %w", err)
+	}
+	if mfa {
+		return s.challenge(ctx, u, meta, method)
+	}
 	tp, err := s.startSession(ctx, u, meta)
 	if err != nil {
 		return SignInResult{}, err
 	}
 	return SignInResult{Tokens: &tp}, nil
+}
+
+// Login signs in with email and password and returns tokens. It is
+// PasswordSignIn for callers that cannot answer a second factor: for a user
+// with two-factor authentication it fails with ErrMFARequired.
+func (s *Service) Login(ctx context.Context, email, password string, meta ClientMeta) (TokenPair, error) {
+	res, err := s.PasswordSignIn(ctx, email, password, meta)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if res.MFARequired {
+		return TokenPair{}, ErrMFARequired
+	}
+	return *res.Tokens, nil
 }

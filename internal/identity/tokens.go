@@ -44,9 +44,12 @@ type Claims struct {
 	UserID    string // sub
 	Email     string
 	SessionID string // sid
-	TokenID   string // jti
-	IssuedAt  time.Time
-	ExpiresAt time.Time
+	// Fingerprint is the fp claim: the hash of the device fingerprint the
+	// session is bound to.
+	Fingerprint string
+	TokenID     string // jti
+	IssuedAt    time.Time
+	ExpiresAt   time.Time
 }
 
 // accessClaims is the JWT body of an access token.
@@ -54,22 +57,26 @@ type accessClaims struct {
 	jwt.RegisteredClaims
 	Email     string `json:"email"`
 	SessionID string `json:"sid"`
+	// Fingerprint (fp) is the hash of the session's device fingerprint.
+	Fingerprint string `json:"fp,omitempty"`
 }
 
-// Login checks email and password and starts a session. Every failure to
-// authenticate is ErrInvalidCredentials; for an unknown email a dummy hash is
-// still verified so that the answer takes about as long.
-func (s *Service) Login(ctx context.Context, email, password string, meta ClientMeta) (TokenPair, error) {
+// PasswordSignIn checks email and password and signs the user in through
+// SignIn: the answer is tokens, or a second-factor challenge for a user with
+// two-factor authentication. Every failure to authenticate is
+// ErrInvalidCredentials; for an unknown email a dummy hash is still verified
+// so that the answer takes about as long.
+func (s *Service) PasswordSignIn(ctx context.Context, email, password string, meta ClientMeta) (SignInResult, error) {
 	email = strings.TrimSpace(email)
 	if email == "" || len(email) > MaxEmailLen || len(password) > 4*MaxPasswordLen {
-		return TokenPair{}, ErrInvalidCredentials
+		return SignInResult{}, ErrInvalidCredentials
 	}
 	u, err := s.st.GetUserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		u = store.User{}
 	case err != nil:
-		return TokenPair{}, fmt.Errorf("login: %w", err)
+		return SignInResult{}, fmt.Errorf("login: %w", err)
 	}
 	hash := u.PasswordHash
 	if hash == "" { // unknown user, or one without a local password
@@ -79,17 +86,17 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Client
 	if err != nil {
 		if errors.Is(err, ErrMalformedHash) {
 			s.log.ErrorContext(ctx, "stored password hash is malformed", "user_id", u.ID, "err", err)
-			return TokenPair{}, ErrInvalidCredentials
+			return SignInResult{}, ErrInvalidCredentials
 		}
-		return TokenPair{}, fmt.Errorf("login: %w", err)
+		return SignInResult{}, fmt.Errorf("login: %w", err)
 	}
 	if !ok || u.PasswordHash == "" {
-		return TokenPair{}, ErrInvalidCredentials
+		return SignInResult{}, ErrInvalidCredentials
 	}
 	if NeedsRehash(u.PasswordHash, s.argon2) {
 		s.rehash(ctx, u.ID, password)
 	}
-	return s.startSession(ctx, u, meta)
+	return s.SignIn(ctx, u, meta, "password")
 }
 
 // rehash stores password under the current parameters; best effort.
@@ -192,6 +199,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta ClientM
 		}
 		return TokenPair{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
+	s.touchSession(ctx, sess.ID, meta.IP, now) // sessions.go
 	access, exp, err := s.signAccess(ctx, u, sess, now)
 	if err != nil {
 		return TokenPair{}, err
@@ -260,8 +268,9 @@ func (s *Service) signAccess(ctx context.Context, u store.User, sess store.Sessi
 			IssuedAt:  jwt.NewNumericDate(iat),
 			ID:        uuid.NewString(),
 		},
-		Email:     u.Email,
-		SessionID: sess.ID,
+		Email:       u.Email,
+		SessionID:   sess.ID,
+		Fingerprint: sess.Fingerprint,
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
 	tok.Header["kid"] = key.kid
@@ -327,12 +336,13 @@ func (s *Service) Verify(ctx context.Context, accessToken string) (Claims, error
 		return Claims{}, fmt.Errorf("%w: session expired", ErrInvalidToken)
 	}
 	return Claims{
-		UserID:    c.Subject,
-		Email:     c.Email,
-		SessionID: c.SessionID,
-		TokenID:   c.ID,
-		IssuedAt:  c.IssuedAt.Time,
-		ExpiresAt: c.ExpiresAt.Time,
+		UserID:      c.Subject,
+		Email:       c.Email,
+		SessionID:   c.SessionID,
+		Fingerprint: c.Fingerprint,
+		TokenID:     c.ID,
+		IssuedAt:    c.IssuedAt.Time,
+		ExpiresAt:   c.ExpiresAt.Time,
 	}, nil
 }
 

@@ -140,6 +140,7 @@ func TestAuthorizationTable(t *testing.T) {
 		{"DELETE", "/api/v1/organizations/{org}/invitations/{invitation}", nil, orgAdmin.with(204), false},
 		{"GET", "/api/v1/organizations/{org}/tasks", nil, orgAdmin, false},
 		{"GET", "/api/v1/organizations/{org}/tasks/{task}", nil, orgRead, false},
+		{"GET", "/api/v1/organizations/{org}/audit", nil, orgAdmin, false},
 		{"POST", "/api/v1/organizations/{org}/workspaces", name("new-ws"), orgAdmin.with(202), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces", nil, orgRead, false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}", nil, wsRead, false},
@@ -164,6 +165,7 @@ func TestAuthorizationTable(t *testing.T) {
 		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings", func(f fixture, _ people) any { return map[string]string{"group_id": f.group, "role": "developer"} }, wsAdmin.with(201), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings", nil, wsRead, false},
 		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings/{binding}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/token", nil, wsRead, false},
 		// Accepting needs the invitation's token and email: the fixture
 		// invites the outsider, so only the outsider may accept.
 		{"POST", "/api/v1/invitations/accept", func(f fixture, _ people) any { return map[string]string{"token": "invite-" + f.invitation} }, expect{403, 403, 403, 403, 200}, false},

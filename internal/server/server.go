@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
+	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
 // Audience is the aud of the platform's own access tokens.
@@ -62,6 +64,7 @@ type Server struct {
 	api      *httpapi.API
 	http     *http.Server
 	ln       net.Listener
+	tls      *tlsutil.Material // nil: plain HTTP
 	// background runs in Run's group (schedulers, sweepers of wired parts).
 	background []func(context.Context) error
 	// SetupToken is the one-time setup token printed at start, if any.
@@ -134,8 +137,11 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	if strings.HasSuffix(cfg.ExternalURL, ":0") { // derived from a listen port 0
-		cfg.ExternalURL = "http://" + s.ln.Addr().String()
+		cfg.ExternalURL = s.scheme() + s.ln.Addr().String()
 		s.cfg.ExternalURL = cfg.ExternalURL
+	}
+	if s.tls, err = serverTLS(cfg, log, now); err != nil {
+		return nil, err
 	}
 	if s.st, err = openStore(ctx, cfg.DataDir, cfg.DatabaseURL, log.With("component", "store")); err != nil {
 		return nil, err
@@ -177,13 +183,13 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
-		authz: az, tenancy: tn, registry: reg}
+		authz: az, tenancy: tn, registry: reg, tls: s.tls}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
 	}
 	s.background = d.background
 	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration,
-		RouteMiddleware: d.routeMiddleware, Outer: d.outer}); err != nil {
+		RouteMiddleware: d.routeMiddleware, Outer: d.outer, AccessCookie: identity.AccessCookie}); err != nil {
 		return nil, err
 	}
 	doc := &openAPIDoc{}
@@ -221,7 +227,14 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the base URL of the listener.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string { return s.scheme() + s.Addr() }
+
+func (s *Server) scheme() string {
+	if s.cfg.TLS == "auto" || s.cfg.TLS == "files" {
+		return "https://"
+	}
+	return "http://"
+}
 
 // Handler is the HTTP handler (for in-process tests).
 func (s *Server) Handler() http.Handler { return s.http.Handler }
@@ -236,7 +249,11 @@ func (s *Server) Run(ctx context.Context) error {
 		"nats", map[bool]string{true: "external", false: "embedded"}[s.cfg.NATSURL != ""])
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		ln := s.ln
+		if s.tls != nil {
+			ln = tls.NewListener(ln, s.tls.TLSConfig())
+		}
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
 		}
 		return nil

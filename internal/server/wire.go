@@ -13,10 +13,12 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
+	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
 // deps are the assembled core components that the wire* functions build
@@ -37,6 +39,12 @@ type deps struct {
 	authz    *authz.Authorizer
 	tenancy  *tenancy.Service
 	registry *prometheus.Registry
+	// issuer is set by wireIssuer; later wire functions register their
+	// grants on its token endpoint.
+	issuer *issuer.Service
+	// tls is the serving certificate and, with --tls=auto, its CA (nil
+	// with --tls=off).
+	tls *tlsutil.Material
 
 	// Contributions.
 	routes          []httpapi.Route
@@ -54,6 +62,7 @@ func wire(ctx context.Context, d *deps) error {
 		wireMFA,
 		wireFederation,
 		wireIssuer,
+		wireAuthorize, // needs d.issuer
 	} {
 		if err := w(ctx, d); err != nil {
 			return err

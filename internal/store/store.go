@@ -80,7 +80,7 @@ type Store interface {
 	// an "owner" member in the same transaction.
 	CreateOrganization(ctx context.Context, o Organization, owner OrgMember) error // ErrConflict on duplicate slug
 	GetOrganization(ctx context.Context, id string) (Organization, error)
-	UpdateOrganization(ctx context.Context, o Organization) error // name, slug, billing email, updated_at
+	UpdateOrganization(ctx context.Context, o Organization) error // name, slug, billing email, require_2fa, updated_at
 	DeleteOrganization(ctx context.Context, id string) error      // cascades to everything under it
 	// ListUserOrganizations lists organizations userID is a member of.
 	ListUserOrganizations(ctx context.Context, userID string, p Page) ([]Organization, string, error)

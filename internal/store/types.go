@@ -85,8 +85,11 @@ type Organization struct {
 	Name         string
 	Slug         string // unique across the platform
 	BillingEmail string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Require2FA: members without two-factor authentication enabled are
+	// refused on the organization's resources.
+	Require2FA bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 type OrgMember struct {

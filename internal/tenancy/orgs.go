@@ -104,6 +104,12 @@ func (s *Service) updateOrg(r *http.Request) (any, error) {
 	if err := collect(fes...); err != nil {
 		return nil, err
 	}
+	if req.Require2FA != nil {
+		if err := s.checkRequire2FA(r, oc, *req.Require2FA); err != nil {
+			return nil, err
+		}
+		o.Require2FA = *req.Require2FA
+	}
 	o.UpdatedAt = s.clock()
 	if err := s.st.UpdateOrganization(r.Context(), o); err != nil {
 		return nil, conflictField(err, "slug", fmt.Sprintf("the slug %q is taken", o.Slug))
@@ -375,4 +381,24 @@ func (s *Service) acceptInvitation(r *http.Request) (any, error) {
 	}
 	s.events.Notify(r.Context(), o.ID, "member.added", p.UserID, map[string]string{"role": inv.Role})
 	return orgOut(o, inv.Role), nil
+}
+
+// checkRequire2FA: only owners change require_2fa, and an owner turning it
+// on must have two-factor authentication enabled (or they would lock
+// themselves out).
+func (s *Service) checkRequire2FA(r *http.Request, oc orgCtx, on bool) error {
+	if oc.role != store.RoleOwner {
+		return httpapi.Forbidden("require_2fa: only owners change it; you are " + oc.role)
+	}
+	if !on {
+		return nil
+	}
+	m, err := s.st.GetMFA(r.Context(), oc.p.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.EnabledAt == nil) {
+		return httpapi.Invalid(httpapi.Field("require_2fa", "enable two-factor authentication for yourself first (POST /auth/2fa/enroll)"))
+	}
+	if err != nil {
+		return fmt.Errorf("get mfa: %w", err)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ type Organization struct {
 	Name         string    `json:"name"`
 	Slug         string    `json:"slug"`
 	BillingEmail string    `json:"billing_email,omitempty"`
+	Require2FA   bool      `json:"require_2fa" doc:"members without two-factor authentication are refused (403 mfa-required) on the organization's resources"`
 	Role         string    `json:"role,omitempty" doc:"the caller's role in the organization"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
@@ -27,6 +28,7 @@ type UpdateOrganizationRequest struct {
 	Name         *string `json:"name,omitempty"`
 	Slug         *string `json:"slug,omitempty"`
 	BillingEmail *string `json:"billing_email,omitempty"`
+	Require2FA   *bool   `json:"require_2fa,omitempty" doc:"owners only; turning it on needs the caller's own 2FA enabled"`
 }
 
 // Member is a member of an organization.
@@ -177,7 +179,7 @@ type Task struct {
 }
 
 func orgOut(o store.Organization, role string) Organization {
-	return Organization{ID: o.ID, Name: o.Name, Slug: o.Slug, BillingEmail: o.BillingEmail, Role: role, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	return Organization{ID: o.ID, Name: o.Name, Slug: o.Slug, BillingEmail: o.BillingEmail, Require2FA: o.Require2FA, Role: role, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
 func memberOut(m store.OrgMember) Member {

@@ -13,11 +13,11 @@ import (
 
 // Organizations.
 
-const orgCols = "o.id, o.name, o.slug, o.billing_email, o.created_at, o.updated_at"
+const orgCols = "o.id, o.name, o.slug, o.billing_email, o.require_2fa, o.created_at, o.updated_at"
 
 func scanOrg(r rowScanner) (store.Organization, error) {
 	var o store.Organization
-	err := r.Scan(&o.ID, &o.Name, &o.Slug, &o.BillingEmail, timeScan{&o.CreatedAt}, timeScan{&o.UpdatedAt})
+	err := r.Scan(&o.ID, &o.Name, &o.Slug, &o.BillingEmail, &o.Require2FA, timeScan{&o.CreatedAt}, timeScan{&o.UpdatedAt})
 	return o, err
 }
 
@@ -28,8 +28,8 @@ func (s *Store) CreateOrganization(ctx context.Context, o store.Organization, ow
 		owner.CreatedAt = o.CreatedAt
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO organizations (id, name, slug, billing_email, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?)`, o.ID, o.Name, o.Slug, o.BillingEmail, o.CreatedAt, o.UpdatedAt)
+		_, err := s.exec(ctx, tx, `INSERT INTO organizations (id, name, slug, billing_email, require_2fa, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, o.ID, o.Name, o.Slug, o.BillingEmail, o.Require2FA, o.CreatedAt, o.UpdatedAt)
 		if err != nil {
 			return err
 		}
@@ -50,8 +50,8 @@ func (s *Store) GetOrganization(ctx context.Context, id string) (store.Organizat
 }
 
 func (s *Store) UpdateOrganization(ctx context.Context, o store.Organization) error {
-	err := s.execOne(ctx, s.db, "UPDATE organizations SET name = ?, slug = ?, billing_email = ?, updated_at = ? WHERE id = ?",
-		o.Name, o.Slug, o.BillingEmail, o.UpdatedAt, o.ID)
+	err := s.execOne(ctx, s.db, "UPDATE organizations SET name = ?, slug = ?, billing_email = ?, require_2fa = ?, updated_at = ? WHERE id = ?",
+		o.Name, o.Slug, o.BillingEmail, o.Require2FA, o.UpdatedAt, o.ID)
 	if err != nil {
 		return fmt.Errorf("update organization: %w", err)
 	}

@@ -1,0 +1,402 @@
+package main
+
+// End-to-end tests of the real hks binary: TestMain builds it once, each
+// test runs it as a separate process (server, admin tool and CLI) on
+// loopback, and stops every process it started by its PID.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hksBin is the binary under test; "" with -short (the tests skip).
+var hksBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "hks-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	hksBin = filepath.Join(dir, "hks")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", hksBin, ".").CombinedOutput()
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func needBinary(t *testing.T) {
+	t.Helper()
+	if hksBin == "" {
+		t.Skip("end-to-end test of the hks binary; skipped with -short")
+	}
+}
+
+// baseEnv is the test's environment without HKS_* variables, plus extra.
+func baseEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HKS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// result is the outcome of one finished hks command.
+type result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+}
+
+// runHKS runs the binary to completion with env (see baseEnv) and stdin;
+// it fails the test if the command cannot run or takes over a minute.
+func runHKS(t *testing.T, env []string, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hksBin, args...)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("hks %s: timed out\n%s", strings.Join(args, " "), r)
+	case errors.As(err, &ee):
+		r.Code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("hks %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// mustHKS runs the binary and fails the test unless it exits 0.
+func mustHKS(t *testing.T, env []string, stdin string, args ...string) string {
+	t.Helper()
+	r := runHKS(t, env, stdin, args...)
+	if r.Code != 0 {
+		t.Fatalf("hks %s: %s", strings.Join(args, " "), r)
+	}
+	return r.Stdout
+}
+
+// eventually polls cond every 50ms until it reports done or timeout passes,
+// then fails the test with cond's last word on what it waits for.
+func eventually(t *testing.T, timeout time.Duration, cond func() (done bool, status string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		done, status := cond()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still not done after %s: %s", timeout, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hksServer is a running `hks server` process.
+type hksServer struct {
+	t          *testing.T
+	cmd        *exec.Cmd
+	done       chan struct{} // closed when the process has exited
+	waitErr    error         // set before done is closed
+	stderrPath string
+	// Addr is host:port of the listener, URL its base URL.
+	Addr, URL string
+	// SetupToken is the one-time setup token printed on a first start.
+	SetupToken string
+}
+
+var (
+	startedRE    = regexp.MustCompile(`"msg":"hks server started".*?"listen":"([^"]+)"`)
+	setupTokenRE = regexp.MustCompile(`"token":"([^"]+)"`)
+)
+
+// startServer starts `hks server` on dataDir and listen (port 0 picks a
+// free port) with env added to baseEnv, waits until it is ready and
+// registers its stop.
+func startServer(t *testing.T, dataDir, listen string, env []string, args ...string) *hksServer {
+	t.Helper()
+	logs := t.TempDir()
+	stdout, err := os.Create(filepath.Join(logs, "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := os.Create(filepath.Join(logs, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdout.Close()
+	defer stderr.Close()
+	s := &hksServer{t: t, done: make(chan struct{}), stderrPath: stderr.Name()}
+	s.cmd = exec.Command(hksBin, append([]string{"server", "--data-dir", dataDir, "--listen", listen}, args...)...)
+	s.cmd.Env = baseEnv(env...)
+	s.cmd.Stdout, s.cmd.Stderr = stdout, stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(s.Kill)
+
+	eventually(t, 60*time.Second, func() (bool, string) {
+		select {
+		case <-s.done:
+			t.Fatalf("hks server exited before it was ready: %v\n%s", s.waitErr, s.Logs())
+		default:
+		}
+		m := startedRE.FindStringSubmatch(s.Logs())
+		if m == nil {
+			return false, "hks server to log that it started"
+		}
+		s.Addr, s.URL = m[1], "http://"+m[1]
+		return true, ""
+	})
+	out, err := os.ReadFile(stdout.Name()) // the token is printed before the start is logged
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := setupTokenRE.FindSubmatch(out); m != nil {
+		s.SetupToken = string(m[1])
+	}
+	hc := &http.Client{Timeout: 5 * time.Second}
+	eventually(t, 30*time.Second, func() (bool, string) {
+		resp, err := hc.Get(s.URL + "/readyz")
+		if err != nil {
+			return false, "GET /readyz: " + err.Error()
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, fmt.Sprintf("GET /readyz: %d %s", resp.StatusCode, b)
+	})
+	return s
+}
+
+// Port is the listener's port.
+func (s *hksServer) Port() string {
+	_, p, _ := net.SplitHostPort(s.Addr)
+	return p
+}
+
+// Logs are the server's logs so far.
+func (s *hksServer) Logs() string {
+	b, _ := os.ReadFile(s.stderrPath)
+	return string(b)
+}
+
+// Signal sends sig to the server's PID.
+func (s *hksServer) Signal(sig syscall.Signal) {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("signal %v to hks server %d: %v", sig, s.cmd.Process.Pid, err)
+	}
+}
+
+// Wait waits up to timeout for the process to exit and returns its exit
+// error; it fails the test on timeout.
+func (s *hksServer) Wait(timeout time.Duration) error {
+	s.t.Helper()
+	select {
+	case <-s.done:
+		return s.waitErr
+	case <-time.After(timeout):
+		s.t.Fatalf("hks server %d still running %s later\n%s", s.cmd.Process.Pid, timeout, s.Logs())
+		return nil
+	}
+}
+
+// Kill stops the process with SIGKILL if it still runs and reaps it; it is
+// the cleanup of every started server.
+func (s *hksServer) Kill() {
+	select {
+	case <-s.done:
+	default:
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	if s.t.Failed() {
+		s.t.Logf("logs of hks server %d:\n%s", s.cmd.Process.Pid, tail(s.Logs(), 40))
+	}
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// apiClient calls the HTTP API with a bearer token.
+type apiClient struct {
+	t     *testing.T
+	url   string
+	token string
+	hc    *http.Client
+}
+
+func newAPI(t *testing.T, url string) *apiClient {
+	return &apiClient{t: t, url: url, hc: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// call sends a request and returns the status and body; transport errors
+// are returned, not fatal (the crash test calls a dead server).
+func (a *apiClient) call(method, path string, in any) (int, []byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return 0, nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.url+path, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// must sends a request, fails the test unless the status is want, and
+// decodes the answer into out (if not nil).
+func (a *apiClient) must(method, path string, in any, want int, out any) {
+	a.t.Helper()
+	code, b, err := a.call(method, path, in)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if code != want {
+		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, code, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			a.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+		}
+	}
+}
+
+// login signs in with the API and keeps the access token.
+func (a *apiClient) login(email, password string) {
+	a.t.Helper()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	a.must("POST", "/auth/login", map[string]string{"email": email, "password": password}, http.StatusOK, &tok)
+	if tok.AccessToken == "" {
+		a.t.Fatal("login answered no access token")
+	}
+	a.token = tok.AccessToken
+}
+
+// setupAdmin creates the first administrator with the server's setup token
+// and returns an API client signed in as it.
+func setupAdmin(t *testing.T, s *hksServer, email, password string) *apiClient {
+	t.Helper()
+	if s.SetupToken == "" {
+		t.Fatal("the server printed no setup token")
+	}
+	a := newAPI(t, s.URL)
+	a.must("POST", "/auth/setup", map[string]string{"token": s.SetupToken, "email": email, "password": password}, http.StatusCreated, nil)
+	a.login(email, password)
+	return a
+}
+
+// task is a task as the API shows it.
+type task struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Status     string     `json:"status"`
+	Attempts   int        `json:"attempts"`
+	Reason     string     `json:"reason"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+// listTasks reads every task of an organization, following the cursor.
+func (a *apiClient) listTasks(orgID string) (map[string]task, error) {
+	all := map[string]task{}
+	cursor := ""
+	for {
+		p := "/api/v1/organizations/" + orgID + "/tasks?limit=100"
+		if cursor != "" {
+			p += "&cursor=" + cursor
+		}
+		code, b, err := a.call("GET", p, nil)
+		if err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("list tasks: %d %s", code, b)
+		}
+		var page struct {
+			Items      []task `json:"items"`
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return nil, err
+		}
+		for _, t := range page.Items {
+			all[t.ID] = t
+		}
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// portFree reports why addr cannot be listened on, or nil.
+func portFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}

@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSecurityHeadersCSP(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    http.HandlerFunc
+		tls  bool
+		csp  string
+		hsts bool
+	}{
+		{"json", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, "{}")
+		}, false, APIContentSecurityPolicy, false},
+		{"html page", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(200)
+			_, _ = io.WriteString(w, "<p>hi</p>")
+		}, true, PageContentSecurityPolicy, true},
+		{"sniffed html gets the page policy", func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, "<html><script>x</script></html>")
+		}, false, PageContentSecurityPolicy, false},
+		{"handler's own policy kept", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Security-Policy", "default-src 'self'")
+			w.WriteHeader(204)
+		}, false, "default-src 'self'", false},
+		{"no body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tc.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			w := httptest.NewRecorder()
+			SecurityHeaders()(tc.h).ServeHTTP(w, r)
+			if got := w.Header().Get("Content-Security-Policy"); got != tc.csp {
+				t.Fatalf("CSP %q, want %q", got, tc.csp)
+			}
+			if (w.Header().Get("Strict-Transport-Security") != "") != tc.hsts {
+				t.Fatalf("HSTS %q with TLS %v", w.Header().Get("Strict-Transport-Security"), tc.tls)
+			}
+			for _, k := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy"} {
+				if w.Header().Get(k) == "" {
+					t.Fatalf("%s missing", k)
+				}
+			}
+		})
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	cfg := CSRFConfig{SessionCookies: []string{"acc", "ref"}, Cookie: "csrf", Header: "X-CSRF-Token"}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
+	h := CSRF(cfg)(ok)
+	for _, tc := range []struct {
+		name    string
+		method  string
+		cookies map[string]string
+		header  map[string]string
+		status  int
+		detail  string
+	}{
+		{"GET with cookie", "GET", map[string]string{"acc": "t"}, nil, 200, ""},
+		{"POST without cookies", "POST", nil, nil, 200, ""},
+		{"POST bearer with cookies", "POST", map[string]string{"acc": "t"}, map[string]string{"Authorization": "Bearer x"}, 200, ""},
+		{"POST cookie, no token", "POST", map[string]string{"acc": "t", "csrf": "a"}, nil, 403, "X-CSRF-Token header is missing"},
+		{"DELETE cookie, no csrf cookie", "DELETE", map[string]string{"acc": "t"}, map[string]string{"X-CSRF-Token": "a"}, 403, "csrf cookie is missing"},
+		{"PATCH mismatch", "PATCH", map[string]string{"acc": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "b"}, 403, "does not match"},
+		{"PUT refresh cookie only, mismatch", "PUT", map[string]string{"ref": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "ab"}, 403, "does not match"},
+		{"POST match", "POST", map[string]string{"ref": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "a"}, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "/x", nil)
+			for k, v := range tc.cookies {
+				r.AddCookie(&http.Cookie{Name: k, Value: v})
+			}
+			for k, v := range tc.header {
+				r.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			if tc.detail != "" && (!strings.Contains(w.Body.String(), tc.detail) || !strings.Contains(w.Body.String(), ProblemTypeBase+"csrf")) {
+				t.Fatalf("body %s, want csrf problem naming %q", w.Body, tc.detail)
+			}
+		})
+	}
+}
+
+func TestCORSNoWildcard(t *testing.T) {
+	h := CORS(CORSConfig{AllowedOrigins: []string{"https://a.example"}})(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }))
+	for origin, want := range map[string]string{"https://a.example": "https://a.example", "https://b.example": "", "*": ""} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Origin", origin)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != want || got == "*" {
+			t.Errorf("origin %q: Allow-Origin %q, want %q", origin, got, want)
+		}
+	}
+}
+
+func TestTooManyRequests(t *testing.T) {
+	for d, want := range map[float64]string{0: "1", 0.2: "1", 1: "1", 1.01: "2", 59.5: "60"} {
+		e := TooManyRequests(secondsDur(d), "x")
+		if e.Status != 429 || e.Header.Get("Retry-After") != want {
+			t.Errorf("%vs: %d Retry-After %q, want %q", d, e.Status, e.Header.Get("Retry-After"), want)
+		}
+	}
+}
+
+func secondsDur(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

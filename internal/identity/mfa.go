@@ -1,0 +1,688 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"rsc.io/qr"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// Two-factor authentication: TOTP (RFC 6238) with single-use backup codes.
+//
+// A user enrols (a pending secret, sealed at rest), confirms with a code
+// (which enables 2FA and yields ten backup codes, stored as hashes), and
+// from then on SignIn answers a first factor with a challenge (an
+// mfa_token) instead of tokens; CompleteMFA trades the challenge and a TOTP
+// or backup code for tokens. Each TOTP step is accepted once (a store
+// compare-and-swap on the last used step), each backup code once.
+
+// MFA settings.
+const (
+	MFAChallengeTTL     = 5 * time.Minute
+	MaxMFAAttempts      = 5 // wrong codes after which an mfa_token is dead
+	BackupCodeCount     = 10
+	backupCodeLen       = 10                                 // characters, shown as xxxxx-xxxxx
+	backupCodeAlphabet  = "abcdefghijklmnopqrstuvwxyz234567" // RFC 4648 base32, lowercase
+	MethodTOTP          = "totp"
+	MethodBackupCode    = "backup_code"
+	maxSecondFactorText = 64
+)
+
+var (
+	// ErrMFAEnabled: enrolment refused because 2FA is enabled already.
+	ErrMFAEnabled = errors.New("two-factor authentication is enabled already")
+	// ErrMFANotEnabled: the user has no enabled second factor.
+	ErrMFANotEnabled = errors.New("two-factor authentication is not enabled")
+	// ErrMFANotPending: no enrolment waits for confirmation.
+	ErrMFANotPending = errors.New("no two-factor enrolment is pending")
+	// ErrInvalidMFACode: a TOTP or backup code is wrong, expired or
+	// spent; a replayed TOTP code also matches ErrMFACodeReplayed.
+	ErrInvalidMFACode  = errors.New("invalid second-factor code")
+	ErrMFACodeReplayed = errors.New("second-factor code already used")
+	// ErrInvalidMFAToken: an mfa_token is unknown, expired, used, out of
+	// attempts, or presented by another client.
+	ErrInvalidMFAToken = errors.New("invalid mfa token")
+	// ErrMFARequired: Login's answer for a user with 2FA enabled (use
+	// PasswordSignIn, which returns the challenge).
+	ErrMFARequired = errors.New("second factor required")
+)
+
+// MFAStatus is the answer of GET /auth/2fa.
+type MFAStatus struct {
+	Enabled         bool       `json:"enabled"`
+	Pending         bool       `json:"pending" doc:"an enrolment waits for POST /auth/2fa/verify"`
+	EnabledAt       *time.Time `json:"enabled_at,omitempty"`
+	BackupCodesLeft int        `json:"backup_codes_left"`
+	Methods         []string   `json:"methods" doc:"second factors accepted at sign-in"`
+}
+
+// TOTPEnrollment is the answer of POST /auth/2fa/enroll.
+type TOTPEnrollment struct {
+	Secret     string `json:"secret" doc:"the TOTP key in base32, for manual entry"`
+	OTPAuthURI string `json:"otpauth_uri" doc:"otpauth://totp/ URI (Key Uri Format)"`
+	QRPNG      string `json:"qr_png" doc:"base64 of a PNG QR code of otpauth_uri (also GET /auth/2fa/qr.png)"`
+}
+
+// MFACodeRequest carries a TOTP code or a backup code.
+type MFACodeRequest struct {
+	Code string `json:"code" doc:"a 6-digit TOTP code, or a backup code"`
+}
+
+// DisableMFARequest is the body of POST /auth/2fa/disable: one of a
+// current code and the account password.
+type DisableMFARequest struct {
+	Code     string `json:"code,omitempty" doc:"a 6-digit TOTP code or a backup code"`
+	Password string `json:"password,omitempty" doc:"the account password (instead of code)"`
+}
+
+// BackupCodes are shown once; only their hashes are kept.
+type BackupCodes struct {
+	BackupCodes []string `json:"backup_codes" doc:"ten single-use codes; they are not shown again"`
+}
+
+// LoginMFARequest is the body of POST /auth/login/mfa.
+type LoginMFARequest struct {
+	MFAToken string `json:"mfa_token" doc:"from the mfa_required answer of POST /auth/login"`
+	Code     string `json:"code" doc:"a 6-digit TOTP code, or a backup code"`
+}
+
+// LoginResponse is the answer of POST /auth/login: the tokens, or, for a
+// user with two-factor authentication, mfa_required with an mfa_token to
+// complete at POST /auth/login/mfa.
+type LoginResponse struct {
+	AccessToken  string   `json:"access_token,omitempty"`
+	RefreshToken string   `json:"refresh_token,omitempty"`
+	TokenType    string   `json:"token_type,omitempty"`
+	ExpiresIn    int      `json:"expires_in,omitempty"`
+	MFARequired  bool     `json:"mfa_required,omitempty"`
+	MFAToken     string   `json:"mfa_token,omitempty" doc:"single use, valid 5 minutes, 5 attempts"`
+	Methods      []string `json:"methods,omitempty" doc:"second factors accepted: totp, backup_code"`
+}
+
+func loginResponse(res SignInResult) LoginResponse {
+	if res.MFARequired {
+		return LoginResponse{MFARequired: true, MFAToken: res.MFAToken, Methods: []string{MethodTOTP, MethodBackupCode}}
+	}
+	tp := res.Tokens
+	return LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn}
+}
+
+// totpAD binds a sealed TOTP secret to its user.
+func totpAD(userID string) []byte { return []byte("hks:totp:" + userID) }
+
+// MFAEnabled reports whether userID has two-factor authentication enabled.
+func (s *Service) MFAEnabled(ctx context.Context, userID string) (bool, error) {
+	m, err := s.st.GetMFA(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mfa enabled: %w", err)
+	}
+	return m.EnabledAt != nil, nil
+}
+
+// GetMFAStatus returns userID's two-factor state.
+func (s *Service) GetMFAStatus(ctx context.Context, userID string) (MFAStatus, error) {
+	st := MFAStatus{Methods: []string{}}
+	m, err := s.st.GetMFA(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("mfa status: %w", err)
+	}
+	st.Enabled, st.Pending, st.EnabledAt = m.EnabledAt != nil, m.EnabledAt == nil, m.EnabledAt
+	if st.Enabled {
+		st.Methods = []string{MethodTOTP, MethodBackupCode}
+		if st.BackupCodesLeft, err = s.st.CountBackupCodes(ctx, userID); err != nil {
+			return st, fmt.Errorf("mfa status: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// EnrollTOTP starts (or restarts) a pending enrolment of u with a new
+// secret. ErrMFAEnabled if 2FA is enabled.
+func (s *Service) EnrollTOTP(ctx context.Context, u store.User) (TOTPEnrollment, error) {
+	secret := make([]byte, TOTPSecretLen)
+	if _, err := rand.Read(secret); err != nil {
+		return TOTPEnrollment{}, fmt.Errorf("totp secret: %w", err)
+	}
+	sealed, err := s.sealer.Seal(secret, totpAD(u.ID))
+	if err != nil {
+		return TOTPEnrollment{}, fmt.Errorf("seal totp secret: %w", err)
+	}
+	now := s.clock()
+	if err := s.st.PutPendingMFA(ctx, store.MFA{UserID: u.ID, Secret: sealed, CreatedAt: now, UpdatedAt: now}); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return TOTPEnrollment{}, ErrMFAEnabled
+		}
+		return TOTPEnrollment{}, fmt.Errorf("enroll totp: %w", err)
+	}
+	uri := TOTPURI(secret, u.Email)
+	png, err := qrPNG(uri)
+	if err != nil {
+		return TOTPEnrollment{}, err
+	}
+	s.log.InfoContext(ctx, "totp enrolment started", "user_id", u.ID)
+	return TOTPEnrollment{Secret: totpSecretText(secret), OTPAuthURI: uri, QRPNG: base64.StdEncoding.EncodeToString(png)}, nil
+}
+
+// PendingTOTPQR returns the QR code PNG of u's pending enrolment;
+// ErrMFANotPending if none is pending.
+func (s *Service) PendingTOTPQR(ctx context.Context, u store.User) ([]byte, error) {
+	m, err := s.st.GetMFA(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.EnabledAt != nil) {
+		return nil, ErrMFANotPending
+	}
+	if err != nil {
+		return nil, fmt.Errorf("totp qr: %w", err)
+	}
+	secret, err := s.sealer.Open(m.Secret, totpAD(u.ID))
+	if err != nil {
+		return nil, fmt.Errorf("open totp secret: %w", err)
+	}
+	return qrPNG(TOTPURI(secret, u.Email))
+}
+
+func qrPNG(text string) ([]byte, error) {
+	c, err := qr.Encode(text, qr.M)
+	if err != nil {
+		return nil, fmt.Errorf("qr code: %w", err)
+	}
+	c.Scale = 6
+	return c.PNG(), nil
+}
+
+// ConfirmTOTP enables a pending enrolment of userID with a current code
+// and returns ten new backup codes (shown once). ErrMFANotPending if no
+// enrolment is pending, ErrMFAEnabled if 2FA is enabled, ErrInvalidMFACode
+// if the code is wrong.
+func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
+	m, err := s.st.GetMFA(ctx, userID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrMFANotPending
+	case err != nil:
+		return nil, fmt.Errorf("confirm totp: %w", err)
+	case m.EnabledAt != nil:
+		return nil, ErrMFAEnabled
+	}
+	secret, err := s.sealer.Open(m.Secret, totpAD(userID))
+	if err != nil {
+		return nil, fmt.Errorf("open totp secret: %w", err)
+	}
+	step, ok := matchTOTP(secret, strings.TrimSpace(code), s.now(), m.LastStep)
+	if !ok {
+		return nil, ErrInvalidMFACode
+	}
+	codes, hashes, err := newBackupCodes(userID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.EnableMFA(ctx, userID, step, hashes, s.clock()); err != nil {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			return nil, ErrMFAEnabled
+		case errors.Is(err, store.ErrNotFound):
+			return nil, ErrMFANotPending
+		}
+		return nil, fmt.Errorf("confirm totp: %w", err)
+	}
+	s.log.InfoContext(ctx, "two-factor authentication enabled", "user_id", userID)
+	return codes, nil
+}
+
+// DisableMFA turns 2FA off for u. It needs a current TOTP code, an unused
+// backup code, or u's password. ErrMFANotEnabled if there is nothing to
+// disable (a pending enrolment is discarded too), ErrInvalidMFACode or
+// ErrInvalidCredentials for a wrong proof.
+func (s *Service) DisableMFA(ctx context.Context, u store.User, code, password string) error {
+	m, err := s.st.GetMFA(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrMFANotEnabled
+	}
+	if err != nil {
+		return fmt.Errorf("disable mfa: %w", err)
+	}
+	if m.EnabledAt != nil {
+		if code != "" {
+			if err := s.checkSecondFactor(ctx, m, code); err != nil {
+				return err
+			}
+		} else {
+			if len(password) > 4*MaxPasswordLen || u.PasswordHash == "" {
+				return ErrInvalidCredentials
+			}
+			ok, err := s.verifyPassword(ctx, password, u.PasswordHash)
+			if err != nil && !errors.Is(err, ErrMalformedHash) {
+				return fmt.Errorf("disable mfa: %w", err)
+			}
+			if !ok {
+				return ErrInvalidCredentials
+			}
+		}
+	}
+	if err := s.st.DeleteMFA(ctx, u.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrMFANotEnabled
+		}
+		return fmt.Errorf("disable mfa: %w", err)
+	}
+	if m.EnabledAt == nil {
+		return ErrMFANotEnabled // only a pending enrolment was discarded
+	}
+	s.log.InfoContext(ctx, "two-factor authentication disabled", "user_id", u.ID)
+	return nil
+}
+
+// RegenerateBackupCodes replaces userID's backup codes after checking a
+// current code (TOTP or backup), and returns the new ones.
+func (s *Service) RegenerateBackupCodes(ctx context.Context, userID, code string) ([]string, error) {
+	m, err := s.enabledMFA(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSecondFactor(ctx, m, code); err != nil {
+		return nil, err
+	}
+	codes, hashes, err := newBackupCodes(userID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.ReplaceBackupCodes(ctx, userID, hashes, s.clock()); err != nil {
+		return nil, fmt.Errorf("regenerate backup codes: %w", err)
+	}
+	s.log.InfoContext(ctx, "backup codes regenerated", "user_id", userID)
+	return codes, nil
+}
+
+func (s *Service) enabledMFA(ctx context.Context, userID string) (store.MFA, error) {
+	m, err := s.st.GetMFA(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.EnabledAt == nil) {
+		return store.MFA{}, ErrMFANotEnabled
+	}
+	if err != nil {
+		return store.MFA{}, fmt.Errorf("get mfa: %w", err)
+	}
+	return m, nil
+}
+
+// checkSecondFactor verifies code against m, as a TOTP code (six digits) or
+// a backup code, and spends it. Wrong, expired and spent codes are
+// ErrInvalidMFACode; a TOTP code whose step was used also matches
+// ErrMFACodeReplayed.
+func (s *Service) checkSecondFactor(ctx context.Context, m store.MFA, code string) error {
+	code = strings.TrimSpace(code)
+	if code == "" || len(code) > maxSecondFactorText {
+		return ErrInvalidMFACode
+	}
+	if validTOTPCode(code) {
+		secret, err := s.sealer.Open(m.Secret, totpAD(m.UserID))
+		if err != nil {
+			return fmt.Errorf("open totp secret: %w", err)
+		}
+		now := s.now()
+		step, ok := matchTOTP(secret, code, now, m.LastStep)
+		if !ok {
+			if matchTOTPAny(secret, code, now) {
+				return fmt.Errorf("%w: %w", ErrInvalidMFACode, ErrMFACodeReplayed)
+			}
+			return ErrInvalidMFACode
+		}
+		if err := s.st.UseMFAStep(ctx, m.UserID, step); err != nil {
+			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: %w", ErrInvalidMFACode, ErrMFACodeReplayed)
+			}
+			return fmt.Errorf("use totp step: %w", err)
+		}
+		return nil
+	}
+	norm, ok := normalizeBackupCode(code)
+	if !ok {
+		return ErrInvalidMFACode
+	}
+	if err := s.st.UseBackupCode(ctx, m.UserID, hashBackupCode(m.UserID, norm), s.clock()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalidMFACode
+		}
+		return fmt.Errorf("use backup code: %w", err)
+	}
+	s.log.InfoContext(ctx, "backup code used", "user_id", m.UserID)
+	return nil
+}
+
+// challenge starts the second-factor step of a sign-in of u.
+func (s *Service) challenge(ctx context.Context, u store.User, meta ClientMeta, method string) (SignInResult, error) {
+	raw, hash, err := newRefreshToken() // same shape: 32 random bytes, sha256 stored
+	if err != nil {
+		return SignInResult{}, err
+	}
+	now := s.clock()
+	c := store.MFAChallenge{TokenHash: hash, UserID: u.ID, Method: method, Fingerprint: fingerprint(meta), CreatedAt: now, ExpiresAt: now.Add(MFAChallengeTTL)}
+	if err := s.st.CreateMFAChallenge(ctx, c); err != nil {
+		return SignInResult{}, fmt.Errorf("create mfa challenge: %w", err)
+	}
+	s.log.InfoContext(ctx, "second factor required", "user_id", u.ID, "method", method)
+	return SignInResult{MFARequired: true, MFAToken: raw}, nil
+}
+
+// CompleteMFA finishes a sign-in that SignIn answered with a challenge:
+// mfaToken must be unexpired, unused, presented by the same client (device
+// fingerprint) and have attempts left; code a TOTP or backup code of its
+// user. Every attempt counts, and MaxMFAAttempts kill the token. Errors:
+// ErrInvalidMFAToken, ErrInvalidMFACode.
+func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta ClientMeta) (TokenPair, error) {
+	hash, ok := hashRefreshToken(mfaToken)
+	if !ok {
+		return TokenPair{}, fmt.Errorf("%w: malformed", ErrInvalidMFAToken)
+	}
+	c, err := s.st.TakeMFAChallengeAttempt(ctx, hash, MaxMFAAttempts, s.clock())
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
+	}
+	if err != nil {
+		return TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+	}
+	if c.Fingerprint != fingerprint(meta) {
+		s.log.WarnContext(ctx, "mfa token presented by another client", "user_id", c.UserID, "ip", meta.IP)
+		return TokenPair{}, fmt.Errorf("%w: client fingerprint changed", ErrInvalidMFAToken)
+	}
+	m, err := s.enabledMFA(ctx, c.UserID)
+	if errors.Is(err, ErrMFANotEnabled) {
+		return TokenPair{}, fmt.Errorf("%w: 2fa was disabled", ErrInvalidMFAToken)
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if err := s.checkSecondFactor(ctx, m, code); err != nil {
+		if errors.Is(err, ErrInvalidMFACode) {
+			s.log.WarnContext(ctx, "wrong second factor", "user_id", c.UserID, "attempt", c.Attempts)
+		}
+		return TokenPair{}, err
+	}
+	if err := s.st.ConsumeMFAChallenge(ctx, hash, s.clock()); err != nil {
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			return TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
+		}
+		return TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+	}
+	u, err := s.st.GetUser(ctx, c.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return TokenPair{}, fmt.Errorf("%w: user no longer exists", ErrInvalidMFAToken)
+	}
+	if err != nil {
+		return TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+	}
+	return s.startSession(ctx, u, meta)
+}
+
+// SweepMFAChallenges deletes expired challenges; run it periodically.
+func (s *Service) SweepMFAChallenges(ctx context.Context) (int, error) {
+	return s.st.DeleteExpiredMFAChallenges(ctx, s.clock().Add(-time.Minute))
+}
+
+// newBackupCodes returns BackupCodeCount fresh codes (xxxxx-xxxxx, 50
+// random bits each) and their stored hashes.
+func newBackupCodes(userID string) (codes, hashes []string, err error) {
+	buf := make([]byte, backupCodeLen)
+	for range BackupCodeCount {
+		if _, err := rand.Read(buf); err != nil {
+			return nil, nil, fmt.Errorf("backup code: %w", err)
+		}
+		code := make([]byte, backupCodeLen)
+		for i, x := range buf {
+			code[i] = backupCodeAlphabet[x&31] // 32 symbols: no bias
+		}
+		codes = append(codes, string(code[:backupCodeLen/2])+"-"+string(code[backupCodeLen/2:]))
+		hashes = append(hashes, hashBackupCode(userID, string(code)))
+	}
+	return codes, hashes, nil
+}
+
+// normalizeBackupCode lowercases code and drops dashes and spaces; false
+// if what remains is not a backup code.
+func normalizeBackupCode(code string) (string, bool) {
+	var b strings.Builder
+	for _, r := range strings.ToLower(code) {
+		switch {
+		case r == '-' || r == ' ':
+		case r < 128 && strings.IndexByte(backupCodeAlphabet, byte(r)) >= 0:
+			b.WriteRune(r)
+		default:
+			return "", false
+		}
+	}
+	if b.Len() != backupCodeLen {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// hashBackupCode is the stored form of a normalized backup code. The codes
+// carry 50 random bits and guesses are limited, so a fast hash salted with
+// the user id suffices (no password hashing needed).
+func hashBackupCode(userID, code string) string {
+	sum := sha256.Sum256([]byte("hks:backup-code:" + userID + ":" + code))
+	return hex.EncodeToString(sum[:])
+}
+
+// HTTP handlers.
+
+// mfaError maps 2FA errors onto client errors; wrongStatus is the status of
+// a wrong code (401 at sign-in, 422 on the signed-in endpoints).
+func mfaError(err error, field string, wrongStatus int) error {
+	switch {
+	case errors.Is(err, ErrMFACodeReplayed):
+		return &httpapi.Error{Status: wrongStatus, Type: "invalid-mfa-code", Title: "Invalid second factor",
+			Detail: field + ": this code was used already; wait for the next one",
+			Fields: []httpapi.FieldError{{Field: field, Message: "was used already"}}, Cause: err}
+	case errors.Is(err, ErrInvalidMFACode):
+		return &httpapi.Error{Status: wrongStatus, Type: "invalid-mfa-code", Title: "Invalid second factor",
+			Detail: field + ": the code is wrong or expired",
+			Fields: []httpapi.FieldError{{Field: field, Message: "is wrong or expired"}}, Cause: err}
+	case errors.Is(err, ErrInvalidMFAToken):
+		e := httpapi.Unauthorized("mfa_token: invalid, expired, used or out of attempts; sign in again")
+		e.Fields = []httpapi.FieldError{{Field: "mfa_token", Message: "is invalid, expired, used or out of attempts"}}
+		e.Cause = err
+		return e
+	case errors.Is(err, ErrInvalidCredentials):
+		return &httpapi.Error{Status: wrongStatus, Type: "invalid-credentials", Title: "Invalid password",
+			Detail: "password: is wrong", Fields: []httpapi.FieldError{{Field: "password", Message: "is wrong"}}, Cause: err}
+	case errors.Is(err, ErrMFAEnabled):
+		e := httpapi.Conflict("", "two-factor authentication is enabled already; disable it first to enrol again")
+		e.Cause = err
+		return e
+	case errors.Is(err, ErrMFANotEnabled):
+		e := httpapi.Conflict("", "two-factor authentication is not enabled")
+		e.Cause = err
+		return e
+	case errors.Is(err, ErrMFANotPending):
+		e := httpapi.Conflict("", "no enrolment is pending; start one with POST /auth/2fa/enroll")
+		e.Cause = err
+		return e
+	}
+	return err
+}
+
+// caller returns the signed-in user.
+func (s *Service) caller(r *http.Request) (store.User, error) {
+	p, err := httpapi.MustPrincipal(r)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := s.st.GetUser(r.Context(), p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, httpapi.Unauthorized("the user of this token no longer exists")
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+func decodeCode(r *http.Request) (string, error) {
+	var req MFACodeRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return "", err
+	}
+	return req.Code, checkCodeField("code", req.Code)
+}
+
+func checkCodeField(field, code string) error {
+	switch {
+	case strings.TrimSpace(code) == "":
+		return httpapi.Invalid(httpapi.Field(field, "is required"))
+	case len(code) > maxSecondFactorText:
+		return httpapi.Invalid(httpapi.Field(field, "must be a 6-digit code or a backup code"))
+	}
+	return nil
+}
+
+func (s *Service) mfaStatus(r *http.Request) (any, error) {
+	u, err := s.caller(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.GetMFAStatus(r.Context(), u.ID)
+}
+
+func (s *Service) mfaEnroll(r *http.Request) (any, error) {
+	u, err := s.caller(r)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.EnrollTOTP(r.Context(), u)
+	if err != nil {
+		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
+	}
+	return &httpapi.Response{Body: e, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
+}
+
+func (s *Service) mfaQR(w http.ResponseWriter, r *http.Request) {
+	u, err := s.caller(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	png, err := s.PendingTOTPQR(r.Context(), u)
+	if errors.Is(err, ErrMFANotPending) {
+		httpapi.WriteError(w, r, httpapi.NotFound("pending two-factor enrolment"))
+		return
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(png)
+}
+
+func (s *Service) mfaVerify(r *http.Request) (any, error) {
+	u, err := s.caller(r)
+	if err != nil {
+		return nil, err
+	}
+	code, err := decodeCode(r)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := s.ConfirmTOTP(r.Context(), u.ID, code)
+	if err != nil {
+		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
+	}
+	return &httpapi.Response{Body: BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
+}
+
+func (s *Service) mfaDisable(r *http.Request) (any, error) {
+	u, err := s.caller(r)
+	if err != nil {
+		return nil, err
+	}
+	var req DisableMFARequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	switch {
+	case (req.Code == "") == (req.Password == ""):
+		return nil, httpapi.Invalid(httpapi.Field("code", "give exactly one of code and password"))
+	case req.Code != "":
+		if err := checkCodeField("code", req.Code); err != nil {
+			return nil, err
+		}
+	}
+	field := "code"
+	if req.Password != "" {
+		field = "password"
+	}
+	if err := s.DisableMFA(r.Context(), u, req.Code, req.Password); err != nil {
+		return nil, mfaError(err, field, http.StatusUnprocessableEntity)
+	}
+	return nil, nil
+}
+
+func (s *Service) mfaBackupCodes(r *http.Request) (any, error) {
+	u, err := s.caller(r)
+	if err != nil {
+		return nil, err
+	}
+	code, err := decodeCode(r)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := s.RegenerateBackupCodes(r.Context(), u.ID, code)
+	if err != nil {
+		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
+	}
+	return &httpapi.Response{Body: BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
+}
+
+func (s *Service) loginMFA(r *http.Request) (any, error) {
+	var req LoginMFARequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	var fes []httpapi.FieldError
+	if req.MFAToken == "" {
+		fes = append(fes, httpapi.Field("mfa_token", "is required"))
+	}
+	if err := checkCodeField("code", req.Code); err != nil {
+		fes = append(fes, err.(*httpapi.Error).Fields...)
+	}
+	if len(fes) > 0 {
+		return nil, httpapi.Invalid(fes...)
+	}
+	tp, err := s.CompleteMFA(r.Context(), req.MFAToken, req.Code, meta(r))
+	if err != nil {
+		return nil, mfaError(err, "code", http.StatusUnauthorized)
+	}
+	return noStore(tp), nil
+}
+
+// MFARoutes returns the two-factor routes. s may be a zero Service when
+// only the route table is wanted (the OpenAPI document).
+func (s *Service) MFARoutes() []httpapi.Route {
+	conf := []int{http.StatusConflict}
+	return []httpapi.Route{
+		{Method: "POST", Path: "/auth/login/mfa", Tag: "auth", Public: true, Summary: "Complete a sign-in with a TOTP or backup code (after mfa_required)", Request: LoginMFARequest{}, Response: TokenPair{}, Errors: []int{http.StatusUnauthorized}, Handle: s.loginMFA},
+		{Method: "GET", Path: "/auth/2fa", Tag: "2fa", Summary: "Two-factor authentication status of the caller", Response: MFAStatus{}, Handle: s.mfaStatus},
+		{Method: "POST", Path: "/auth/2fa/enroll", Tag: "2fa", Summary: "Start (or restart) TOTP enrolment: secret, otpauth URI and QR code", Response: TOTPEnrollment{}, Errors: conf, Handle: s.mfaEnroll},
+		{Method: "GET", Path: "/auth/2fa/qr.png", Tag: "2fa", Summary: "QR code PNG of the pending enrolment's otpauth URI", ContentType: "image/png", Raw: http.HandlerFunc(s.mfaQR)},
+		{Method: "POST", Path: "/auth/2fa/verify", Tag: "2fa", Summary: "Confirm the enrolment with a code; answers ten backup codes, shown once", Request: MFACodeRequest{}, Response: BackupCodes{}, Errors: conf, Handle: s.mfaVerify},
+		{Method: "POST", Path: "/auth/2fa/disable", Tag: "2fa", Summary: "Disable two-factor authentication (needs a current code or the password)", Request: DisableMFARequest{}, Status: http.StatusNoContent, Errors: conf, Handle: s.mfaDisable},
+		{Method: "POST", Path: "/auth/2fa/backup-codes", Tag: "2fa", Summary: "Replace the backup codes (needs a current code); answers the new ones, shown once", Request: MFACodeRequest{}, Response: BackupCodes{}, Errors: conf, Handle: s.mfaBackupCodes},
+	}
+}

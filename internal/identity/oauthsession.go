@@ -1,0 +1,16 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// StartSession starts a session for u, whom the caller has authenticated
+// already (the platform's OAuth authorization server, trading an
+// authorization or device code that a signed-in browser approved). The
+// session is bound to meta's device fingerprint: the client that will
+// refresh it.
+func (s *Service) StartSession(ctx context.Context, u store.User, meta ClientMeta) (TokenPair, error) {
+	return s.startSession(ctx, u, meta)
+}

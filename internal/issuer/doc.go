@@ -1,0 +1,10 @@
+// Package issuer makes the platform an OpenID Connect issuer for its
+// workspaces: it serves the discovery document, issues short-lived
+// workspace ID tokens (aud = the workspace, groups = the user's workspace
+// groups and role markers) signed with the platform keys that identity
+// manages and serves as JWKS, and owns the OAuth token endpoint
+// (/auth/token), a dispatcher on grant_type to which grants are registered.
+//
+// WorkspaceGroups is the one mapping from platform roles to Kubernetes
+// groups; the control-plane reconciler binds RBAC to the same names.
+package issuer

@@ -1,0 +1,267 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// Workspace token lifetimes.
+const (
+	DefaultTokenTTL = 10 * time.Minute
+	MaxTokenTTL     = 15 * time.Minute
+)
+
+// Paths of the endpoints the discovery document names. The authorization
+// and device endpoints are reserved for the CLI sign-in grants.
+const (
+	DiscoveryPath           = "/.well-known/openid-configuration"
+	JWKSPath                = "/.well-known/jwks.json"
+	TokenPath               = "/auth/token"
+	AuthorizationPath       = "/auth/authorize"
+	DeviceAuthorizationPath = "/auth/device/code"
+)
+
+// ErrNotFound: the workspace does not exist, is in another organization, or
+// is not visible to the user. Deliberately not more specific.
+var ErrNotFound = errors.New("workspace not found")
+
+// Identity is what the issuer needs of the identity service; it is
+// implemented by *identity.Service.
+type Identity interface {
+	Issuer() string
+	AccessTTL() time.Duration
+	SignJWT(ctx context.Context, claims jwt.Claims) (string, error)
+	Verify(ctx context.Context, accessToken string) (identity.Claims, error)
+}
+
+var _ Identity = (*identity.Service)(nil)
+
+// Access answers who may see a workspace; *authz.Authorizer implements it.
+type Access interface {
+	OrgRole(ctx context.Context, userID, orgID string) (string, error)
+	Workspace(ctx context.Context, userID, orgRole string, ws store.Workspace) (authz.WorkspaceAccess, error)
+}
+
+var _ Access = (*authz.Authorizer)(nil)
+
+// Config carries the Service's dependencies. All but TokenTTL are required.
+type Config struct {
+	Identity Identity
+	Access   Access
+	Store    store.Store
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// TokenTTL is the lifetime of workspace tokens (10m, at most 15m). It
+	// is capped at the identity's AccessTTL, for which JWKS keeps serving
+	// a key after rotation.
+	TokenTTL time.Duration
+}
+
+// Service issues workspace tokens and serves the issuer's endpoints.
+type Service struct {
+	id     Identity
+	access Access
+	st     store.Store
+	log    *slog.Logger
+	now    func() time.Time
+	ttl    time.Duration
+
+	mu     sync.RWMutex
+	grants map[string]Grant
+}
+
+// New returns a Service with the token-exchange grant registered.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Identity == nil:
+		return nil, errors.New("issuer: Identity is required")
+	case cfg.Access == nil:
+		return nil, errors.New("issuer: Access is required")
+	case cfg.Store == nil:
+		return nil, errors.New("issuer: Store is required")
+	case cfg.Logger == nil:
+		return nil, errors.New("issuer: Logger is required")
+	case cfg.Now == nil:
+		return nil, errors.New("issuer: Now is required")
+	case cfg.TokenTTL < 0 || cfg.TokenTTL > MaxTokenTTL:
+		return nil, fmt.Errorf("issuer: TokenTTL must be from 0 (default) to %s", MaxTokenTTL)
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if a := cfg.Identity.AccessTTL(); cfg.TokenTTL > a {
+		cfg.TokenTTL = a
+	}
+	s := &Service{id: cfg.Identity, access: cfg.Access, st: cfg.Store, log: cfg.Logger, now: cfg.Now, ttl: cfg.TokenTTL, grants: map[string]Grant{}}
+	if err := s.RegisterGrant(GrantTokenExchange, s.tokenExchange); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// TokenTTL is the lifetime of workspace tokens.
+func (s *Service) TokenTTL() time.Duration { return s.ttl }
+
+// Discovery is the OpenID Provider Metadata document.
+type Discovery struct {
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+}
+
+// Discovery returns the discovery document; grant_types_supported lists the
+// grants registered on the token endpoint.
+func (s *Service) Discovery() Discovery {
+	iss := s.id.Issuer()
+	return Discovery{
+		Issuer:                            iss,
+		AuthorizationEndpoint:             iss + AuthorizationPath,
+		TokenEndpoint:                     iss + TokenPath,
+		DeviceAuthorizationEndpoint:       iss + DeviceAuthorizationPath,
+		JWKSURI:                           iss + JWKSPath,
+		ResponseTypesSupported:            []string{"code"},
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
+		GrantTypesSupported:               s.GrantTypes(),
+		ScopesSupported:                   []string{"openid", "email", "groups", "offline_access"},
+		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "email", "groups"},
+		CodeChallengeMethodsSupported:     []string{"S256"},
+		TokenEndpointAuthMethodsSupported: []string{"none"},
+	}
+}
+
+// WorkspaceClaims are the claims of a workspace ID token.
+type WorkspaceClaims struct {
+	jwt.RegisteredClaims
+	Email    string   `json:"email"`
+	Groups   []string `json:"groups"`
+	AuthTime int64    `json:"auth_time"`
+	// OrgID is the workspace's organization (informational).
+	OrgID string `json:"org_id"`
+}
+
+// WorkspaceToken is a signed workspace ID token.
+type WorkspaceToken struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Subject is who a workspace token is for: a verified access token.
+type Subject struct {
+	UserID    string
+	Email     string
+	SessionID string
+}
+
+// WorkspaceToken issues a token for sub in workspace wsID. orgID, if not
+// "", must be the workspace's organization. A workspace that does not
+// exist, is in another organization, is deleted, or that sub cannot see is
+// ErrNotFound.
+func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID string) (WorkspaceToken, error) {
+	ws, err := s.st.GetWorkspace(ctx, wsID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return WorkspaceToken{}, ErrNotFound
+	case err != nil:
+		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+	case orgID != "" && ws.OrgID != orgID, ws.Status == store.WorkspaceDeleted:
+		return WorkspaceToken{}, ErrNotFound
+	}
+	role, err := s.access.OrgRole(ctx, sub.UserID, ws.OrgID)
+	if errors.Is(err, authz.ErrNotMember) {
+		return WorkspaceToken{}, ErrNotFound
+	}
+	if err != nil {
+		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+	}
+	acc, err := s.access.Workspace(ctx, sub.UserID, role, ws)
+	if err != nil {
+		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+	}
+	if !acc.Visible() {
+		return WorkspaceToken{}, ErrNotFound
+	}
+	projects, err := s.allProjects(ctx, ws.ID)
+	if err != nil {
+		return WorkspaceToken{}, err
+	}
+	authTime := s.now()
+	if sess, err := s.st.GetSession(ctx, sub.SessionID); err == nil {
+		authTime = sess.CreatedAt
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+	}
+	iat := s.now().UTC().Truncate(time.Second)
+	exp := iat.Add(s.ttl)
+	c := WorkspaceClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    s.id.Issuer(),
+			Subject:   sub.UserID,
+			Audience:  jwt.ClaimStrings{ws.ID},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			NotBefore: jwt.NewNumericDate(iat),
+			IssuedAt:  jwt.NewNumericDate(iat),
+			ID:        uuid.NewString(),
+		},
+		Email:    sub.Email,
+		Groups:   WorkspaceGroups(acc, projects),
+		AuthTime: authTime.Unix(),
+		OrgID:    ws.OrgID,
+	}
+	tok, err := s.id.SignJWT(ctx, c)
+	if err != nil {
+		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+	}
+	s.log.InfoContext(ctx, "issued workspace token", "user_id", sub.UserID, "workspace_id", ws.ID, "org_id", ws.OrgID, "jti", c.ID, "groups", len(c.Groups))
+	return WorkspaceToken{Token: tok, ExpiresAt: exp}, nil
+}
+
+func (s *Service) allProjects(ctx context.Context, wsID string) ([]store.Project, error) {
+	var all []store.Project
+	p := store.Page{Limit: store.MaxLimit}
+	for {
+		items, next, err := s.st.ListProjects(ctx, wsID, p)
+		if err != nil {
+			return nil, fmt.Errorf("list projects: %w", err)
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		p.After = next
+	}
+}
+
+// GrantTypes lists the registered grant types, sorted.
+func (s *Service) GrantTypes() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.grants))
+	for g := range s.grants {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}

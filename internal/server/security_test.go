@@ -1,0 +1,614 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/hexabase/hexabase-ai/internal/cli"
+	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/seal"
+	"github.com/hexabase/hexabase-ai/internal/tlsutil"
+)
+
+// startProtected is startServer with the configuration edited first.
+func startProtected(t *testing.T, edit func(*config.Config)) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, client: &http.Client{Timeout: 30 * time.Second}}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	edit(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var logw io.Writer = io.Discard
+	if testing.Verbose() {
+		logw = &bytes.Buffer{}
+	}
+	s, err := New(context.Background(), Options{Config: cfg, Stdout: io.Discard, Stderr: logw,
+		Logger: slog.New(slog.NewTextHandler(logw, nil)), Now: ts.now,
+		argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Server = s
+	if s.tls != nil && s.tls.CAPEM != nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(s.tls.CAPEM)
+		ts.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	return ts
+}
+
+// secReq is a request with explicit headers and cookies.
+type secReq struct {
+	method, path string
+	body         any
+	header       map[string]string
+	cookies      map[string]string
+}
+
+func (ts *testServer) sendReq(r secReq) answer {
+	ts.t.Helper()
+	var rd io.Reader
+	switch b := r.body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	hr, err := http.NewRequest(r.method, ts.URL()+r.path, rd)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if r.body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range r.header {
+		hr.Header.Set(k, v)
+	}
+	for k, v := range r.cookies {
+		hr.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	resp, err := ts.client.Do(hr)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// secOtherIssuerToken signs in through a second identity service that shares
+// the platform's store and signing keys but names another issuer or
+// audience: a token signed by the real key with the wrong iss or aud.
+func secOtherIssuerToken(t *testing.T, ts *testServer, issuer, audience, email string) string {
+	t.Helper()
+	key, err := seal.LoadOrCreateKey(ts.cfg.DataDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := identity.New(identity.Config{Store: ts.Store(), Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: time.Now, Issuer: issuer, Audience: audience, Argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.identity.CreateUser(context.Background(), email, "password-"+email, false); err != nil {
+		t.Fatal(err)
+	}
+	tp, err := other.Login(context.Background(), email, "password-"+email, identity.ClientMeta{IP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp.AccessToken
+}
+
+// secPublicKeyPEM fetches the signing key from the JWKS, as an attacker can.
+func secPublicKeyPEM(t *testing.T, ts *testServer) (kid string, pemBytes []byte) {
+	t.Helper()
+	var set struct {
+		Keys []struct{ Kid, N, E string } `json:"keys"`
+	}
+	ts.do("GET", "/.well-known/jwks.json", "", nil).json(t, &set)
+	if len(set.Keys) == 0 {
+		t.Fatal("no keys in the JWKS")
+	}
+	k := set.Keys[0]
+	n, err1 := base64.RawURLEncoding.DecodeString(k.N)
+	e, err2 := base64.RawURLEncoding.DecodeString(k.E)
+	if err1 != nil || err2 != nil {
+		t.Fatal("bad JWKS encoding")
+	}
+	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Kid, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+func secClaimsOf(t *testing.T, token string) (map[string]any, jwt.MapClaims) {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	var hdr map[string]any
+	var c jwt.MapClaims
+	decodeSeg(t, parts[0], &hdr)
+	decodeSeg(t, parts[1], &c)
+	return hdr, c
+}
+
+// TestSecurityTable is the acceptance table of issue 3: every forged,
+// stale or misdirected credential and every abuse is refused with its
+// status, against a real server.
+func TestSecurityTable(t *testing.T) {
+	ts := startProtected(t, func(c *config.Config) {
+		c.UserRateLimit, c.UserRateBurst = 0.2, 5 // per user: a burst of 5, then one per 5s
+	})
+	ctx := context.Background()
+
+	_, good := ts.user("good@example.com")
+	_, csrfUser := ts.user("cookie@example.com")
+	_, limited := ts.user("limited@example.com")
+	_, revoked := ts.user("revoked@example.com")
+	if a := ts.do("POST", "/auth/logout", revoked, nil); a.status != 204 {
+		t.Fatalf("logout: %d %s", a.status, a.body)
+	}
+
+	// Tampered: the signature's last bytes changed.
+	parts := strings.Split(good, ".")
+	sig := []byte(parts[2])
+	sig[len(sig)/2] ^= 0x01
+	if sig[len(sig)/2] == parts[2][len(sig)/2] {
+		t.Fatal("tamper did nothing")
+	}
+	tampered := parts[0] + "." + parts[1] + "." + string(sig)
+	// Claims tampered, signature kept.
+	hdr, claims := secClaimsOf(t, good)
+	claims["email"] = "admin@example.com"
+	cb, _ := json.Marshal(claims)
+	claimTampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(cb) + "." + parts[2]
+
+	// alg: none with the real kid.
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims)
+	none.Header["kid"] = hdr["kid"]
+	algNone, err := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// HS256 keyed with the RSA public key (the classic confusion attack).
+	kid, pubPEM := secPublicKeyPEM(t, ts)
+	_, fresh := secClaimsOf(t, good)
+	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, fresh)
+	hs.Header["kid"] = kid
+	hsPublic, err := hs.SignedString(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Expired: issued 20 minutes ago (15 minute lifetime).
+	ts.offset.Store(int64(-20 * time.Minute))
+	_, expired := ts.user("expired@example.com")
+	// Not yet valid: issued (nbf) 10 minutes from now, beyond the leeway.
+	ts.offset.Store(int64(10 * time.Minute))
+	_, future := ts.user("future@example.com")
+	ts.offset.Store(0)
+
+	wrongIss := secOtherIssuerToken(t, ts, "https://evil.example.com", Audience, "iss@example.com")
+	wrongAud := secOtherIssuerToken(t, ts, ts.cfg.ExternalURL, "some-workspace", "aud@example.com")
+	// The same way with the right issuer and audience: accepted, so the
+	// two refusals above are about iss and aud alone.
+	rightIssAud := secOtherIssuerToken(t, ts, ts.cfg.ExternalURL, Audience, "issaud@example.com")
+
+	// A sign-in locked after five failures.
+	if _, err := ts.identity.CreateUser(ctx, "locked@example.com", "right-password", false); err != nil {
+		t.Fatal(err)
+	}
+
+	me := func(token string) func(*testing.T) answer {
+		return func(*testing.T) answer { return ts.do("GET", "/auth/me", token, nil) }
+	}
+	orgs := 0
+	createOrg := func(hdr map[string]string, cookies map[string]string) func(*testing.T) answer {
+		return func(*testing.T) answer {
+			orgs++
+			return ts.sendReq(secReq{method: "POST", path: "/api/v1/organizations", body: map[string]string{"name": "Via cookie " + strconv.Itoa(orgs)}, header: hdr, cookies: cookies})
+		}
+	}
+	tests := []struct {
+		name    string
+		call    func(t *testing.T) answer
+		status  int
+		problem string // problem type slug
+	}{
+		{"good token (control)", me(good), 200, ""},
+		{"tampered signature", me(tampered), 401, "unauthorized"},
+		{"tampered claims", me(claimTampered), 401, "unauthorized"},
+		{"alg none", me(algNone), 401, "unauthorized"},
+		{"HS256 with the public key as secret", me(hsPublic), 401, "unauthorized"},
+		{"expired", me(expired), 401, "unauthorized"},
+		{"not yet valid (nbf)", me(future), 401, "unauthorized"},
+		{"second issuer service, right iss and aud (control)", me(rightIssAud), 200, ""},
+		{"wrong audience", me(wrongAud), 401, "unauthorized"},
+		{"wrong issuer", me(wrongIss), 401, "unauthorized"},
+		{"revoked session", me(revoked), 401, "unauthorized"},
+		{"cookie auth, read (control)", func(*testing.T) answer {
+			return ts.sendReq(secReq{method: "GET", path: "/auth/me", cookies: map[string]string{identity.AccessCookie: csrfUser}})
+		}, 200, ""},
+		{"CSRF token missing on a cookie request", createOrg(nil, map[string]string{identity.AccessCookie: csrfUser, identity.CSRFCookie: "t0ken"}), 403, "csrf"},
+		{"CSRF cookie missing on a cookie request", createOrg(map[string]string{identity.CSRFHeader: "t0ken"}, map[string]string{identity.AccessCookie: csrfUser}), 403, "csrf"},
+		{"CSRF token mismatched", createOrg(map[string]string{identity.CSRFHeader: "t0ken"}, map[string]string{identity.AccessCookie: csrfUser, identity.CSRFCookie: "other"}), 403, "csrf"},
+		{"CSRF token matching (control)", createOrg(map[string]string{identity.CSRFHeader: "t0ken"}, map[string]string{identity.AccessCookie: csrfUser, identity.CSRFCookie: "t0ken"}), 201, ""},
+		{"bearer request exempt from CSRF (control)", createOrg(map[string]string{"Authorization": "Bearer " + csrfUser}, map[string]string{identity.AccessCookie: "junk"}), 201, ""},
+		{"rate limit exceeded", func(t *testing.T) answer {
+			for i := range 5 {
+				if a := ts.do("GET", "/auth/me", limited, nil); a.status != 200 {
+					t.Fatalf("request %d within the burst: %d %s", i, a.status, a.body)
+				}
+			}
+			return ts.do("GET", "/auth/me", limited, nil)
+		}, 429, "rate-limited"},
+		{"locked-out login", func(t *testing.T) answer {
+			for i := range 5 {
+				if a := ts.do("POST", "/auth/login", "", map[string]string{"email": "locked@example.com", "password": "wrong-" + strconv.Itoa(i)}); a.status != 401 {
+					t.Fatalf("failure %d: %d %s", i, a.status, a.body)
+				}
+			}
+			return ts.do("POST", "/auth/login", "", map[string]string{"email": "locked@example.com", "password": "right-password"})
+		}, 429, "rate-limited"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts.t = t
+			a := tc.call(t)
+			if a.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", a.status, tc.status, a.body)
+			}
+			if tc.problem == "" {
+				return
+			}
+			p := a.problem(t)
+			if p["type"] != httpapi.ProblemTypeBase+tc.problem {
+				t.Fatalf("problem type %v, want %s", p["type"], tc.problem)
+			}
+			if tc.status == 429 {
+				s, err := strconv.Atoi(a.header.Get("Retry-After"))
+				if err != nil || s < 1 {
+					t.Fatalf("Retry-After %q, want a positive number of seconds", a.header.Get("Retry-After"))
+				}
+			}
+			if b := strings.ToLower(string(a.body)); strings.Contains(b, "crypto") || strings.Contains(b, "signature") || strings.Contains(b, "jwt") || strings.Contains(b, "kid") {
+				t.Fatalf("internal error text leaked: %s", a.body)
+			}
+		})
+	}
+	ts.t = t
+	// The lock holds the right password off for the base lockout (1m).
+	a := ts.do("POST", "/auth/login", "", map[string]string{"email": "locked@example.com", "password": "right-password"})
+	if ra, err := strconv.Atoi(a.header.Get("Retry-After")); a.status != 429 || err != nil || ra < 1 || ra > 60 {
+		t.Fatalf("locked login: %d Retry-After %q", a.status, a.header.Get("Retry-After"))
+	}
+	// An unknown email locks the same way (nothing tells whether it exists).
+	for i := range 5 {
+		if a := ts.do("POST", "/auth/login", "", map[string]string{"email": "nobody@example.com", "password": "x" + strconv.Itoa(i)}); a.status != 401 {
+			t.Fatalf("unknown email failure %d: %d", i, a.status)
+		}
+	}
+	if a := ts.do("POST", "/auth/login", "", map[string]string{"email": "nobody@example.com", "password": "x"}); a.status != 429 {
+		t.Fatalf("unknown email after 5 failures: %d, want 429 like a real account", a.status)
+	}
+	// After the lock, the right password works and resets the counter.
+	ts.offset.Store(int64(61 * time.Second))
+	defer ts.offset.Store(0)
+	if a := ts.do("POST", "/auth/login", "", map[string]string{"email": "locked@example.com", "password": "right-password"}); a.status != 200 {
+		t.Fatalf("login after the lock: %d %s", a.status, a.body)
+	}
+}
+
+// TestBrowserSessionCookies: refresh and logout by cookie, with CSRF.
+func TestBrowserSessionCookies(t *testing.T) {
+	ts := startServer(t, "")
+	ctx := context.Background()
+	if _, err := ts.identity.CreateUser(ctx, "web@example.com", "password-web", false); err != nil {
+		t.Fatal(err)
+	}
+	tp, err := ts.identity.Login(ctx, "web@example.com", "password-web", identity.ClientMeta{IP: "127.0.0.1", UserAgent: "Go-http-client/1.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar := map[string]string{identity.RefreshCookie: tp.RefreshToken, identity.CSRFCookie: "c1"}
+	if a := ts.sendReq(secReq{method: "POST", path: "/auth/refresh", cookies: jar}); a.status != 403 || a.problem(t)["type"] != httpapi.ProblemTypeBase+"csrf" {
+		t.Fatalf("refresh by cookie without the CSRF header: %d %s", a.status, a.body)
+	}
+	a := ts.sendReq(secReq{method: "POST", path: "/auth/refresh", cookies: jar, header: map[string]string{identity.CSRFHeader: "c1"}})
+	if a.status != 200 {
+		t.Fatalf("refresh by cookie: %d %s", a.status, a.body)
+	}
+	var body identity.TokenPair
+	a.json(t, &body)
+	if body.AccessToken != "" || body.RefreshToken != "" {
+		t.Fatalf("a cookie refresh put tokens in the body: %s", a.body)
+	}
+	got := map[string]*http.Cookie{}
+	for _, c := range (&http.Response{Header: a.header}).Cookies() {
+		got[c.Name] = c
+	}
+	acc, ref, csrf := got[identity.AccessCookie], got[identity.RefreshCookie], got[identity.CSRFCookie]
+	if acc == nil || ref == nil || csrf == nil || !acc.HttpOnly || !ref.HttpOnly || csrf.HttpOnly || ref.Value == tp.RefreshToken || csrf.Value == "c1" || len(csrf.Value) < 32 {
+		t.Fatalf("cookies not set and rotated: %v", a.header["Set-Cookie"])
+	}
+	// The old refresh token is spent.
+	if a := ts.sendReq(secReq{method: "POST", path: "/auth/refresh", cookies: map[string]string{identity.RefreshCookie: tp.RefreshToken, identity.CSRFCookie: "c1"},
+		header: map[string]string{identity.CSRFHeader: "c1"}}); a.status != 401 {
+		t.Fatalf("spent refresh cookie: %d", a.status)
+	}
+	// That reuse revoked the session; sign in again and log out by cookie.
+	tp, err = ts.identity.Login(ctx, "web@example.com", "password-web", identity.ClientMeta{IP: "127.0.0.1", UserAgent: "Go-http-client/1.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := map[string]string{identity.AccessCookie: tp.AccessToken, identity.CSRFCookie: "c2"}
+	if a := ts.sendReq(secReq{method: "POST", path: "/auth/logout", cookies: cookies}); a.status != 403 {
+		t.Fatalf("logout by cookie without CSRF: %d", a.status)
+	}
+	a = ts.sendReq(secReq{method: "POST", path: "/auth/logout", cookies: cookies, header: map[string]string{identity.CSRFHeader: "c2"}})
+	if a.status != 204 || !strings.Contains(strings.Join(a.header["Set-Cookie"], "\n"), identity.AccessCookie+"=; Path=/; Max-Age=0") {
+		t.Fatalf("logout by cookie: %d %v", a.status, a.header["Set-Cookie"])
+	}
+	if a := ts.sendReq(secReq{method: "GET", path: "/auth/me", cookies: cookies}); a.status != 401 {
+		t.Fatalf("access cookie after logout: %d", a.status)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	ts := startServer(t, "")
+	for _, path := range []string{"/healthz", "/no-such-route", "/auth/me"} {
+		a := ts.do("GET", path, "", nil)
+		for k, want := range map[string]string{
+			"Content-Security-Policy":    httpapi.APIContentSecurityPolicy,
+			"X-Content-Type-Options":     "nosniff",
+			"X-Frame-Options":            "DENY",
+			"Referrer-Policy":            "no-referrer",
+			"Cross-Origin-Opener-Policy": "same-origin",
+		} {
+			if got := a.header.Get(k); got != want {
+				t.Errorf("%s: %s = %q, want %q", path, k, got, want)
+			}
+		}
+		if !strings.Contains(a.header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("%s: CSP lacks frame-ancestors", path)
+		}
+		if h := a.header.Get("Strict-Transport-Security"); h != "" {
+			t.Errorf("%s: HSTS over plain HTTP: %q", path, h)
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	const allowed = "https://app.example.com"
+	ts := startProtected(t, func(c *config.Config) { c.CORSAllowedOrigins = []string{allowed} })
+	_, tok := ts.user("cors@example.com")
+	tests := []struct {
+		name            string
+		r               secReq
+		status          int
+		acao, acac      string
+		allowMethodsSet bool
+	}{
+		{"allowed origin", secReq{method: "GET", path: "/auth/me", header: map[string]string{"Origin": allowed, "Authorization": "Bearer " + tok}}, 200, allowed, "true", false},
+		{"refused origin", secReq{method: "GET", path: "/auth/me", header: map[string]string{"Origin": "https://evil.example.com", "Authorization": "Bearer " + tok}}, 200, "", "", false},
+		{"origin prefix is not a match", secReq{method: "GET", path: "/healthz", header: map[string]string{"Origin": allowed + ".evil.example"}}, 200, "", "", false},
+		{"null origin", secReq{method: "GET", path: "/healthz", header: map[string]string{"Origin": "null"}}, 200, "", "", false},
+		{"preflight allowed", secReq{method: "OPTIONS", path: "/api/v1/organizations", header: map[string]string{"Origin": allowed,
+			"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type, x-csrf-token"}}, 204, allowed, "true", true},
+		{"preflight refused origin", secReq{method: "OPTIONS", path: "/api/v1/organizations", header: map[string]string{"Origin": "https://evil.example.com",
+			"Access-Control-Request-Method": "POST"}}, 403, "", "", false},
+		{"preflight refused method", secReq{method: "OPTIONS", path: "/api/v1/organizations", header: map[string]string{"Origin": allowed,
+			"Access-Control-Request-Method": "TRACE"}}, 403, "", "", false},
+		{"preflight refused header", secReq{method: "OPTIONS", path: "/api/v1/organizations", header: map[string]string{"Origin": allowed,
+			"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-evil"}}, 403, "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts.t = t
+			a := ts.sendReq(tc.r)
+			if a.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", a.status, tc.status, a.body)
+			}
+			if got := a.header.Get("Access-Control-Allow-Origin"); got != tc.acao {
+				t.Fatalf("Allow-Origin %q, want %q", got, tc.acao)
+			}
+			if got := a.header.Get("Access-Control-Allow-Credentials"); got != tc.acac {
+				t.Fatalf("Allow-Credentials %q, want %q", got, tc.acac)
+			}
+			if got := a.header.Get("Access-Control-Allow-Methods"); (got != "") != tc.allowMethodsSet {
+				t.Fatalf("Allow-Methods %q", got)
+			}
+			if a.status == 403 {
+				a.problem(t)
+			}
+			if tc.r.header["Origin"] != "" && !strings.Contains(strings.Join(a.header.Values("Vary"), ","), "Origin") {
+				t.Fatal("no Vary: Origin")
+			}
+		})
+	}
+}
+
+func TestRateLimitPerIP(t *testing.T) {
+	ts := startProtected(t, func(c *config.Config) { c.IPRateLimit, c.IPRateBurst = 0.5, 4 })
+	for i := range 4 {
+		if a := ts.do("GET", "/healthz", "", nil); a.status != 200 {
+			t.Fatalf("request %d: %d", i, a.status)
+		}
+	}
+	a := ts.do("GET", "/healthz", "", nil)
+	if a.status != 429 || a.problem(t)["type"] != httpapi.ProblemTypeBase+"rate-limited" {
+		t.Fatalf("over the per-IP limit: %d %s", a.status, a.body)
+	}
+	if s, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || s < 1 || s > 2 {
+		t.Fatalf("Retry-After %q, want 1 or 2 seconds at 0.5 rps", a.header.Get("Retry-After"))
+	}
+	if a.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatal("a refusal lacks the security headers")
+	}
+	// Refills with time.
+	ts.offset.Store(int64(3 * time.Second))
+	if a := ts.do("GET", "/healthz", "", nil); a.status != 200 {
+		t.Fatalf("after refill: %d", a.status)
+	}
+}
+
+func TestTLSAuto(t *testing.T) {
+	ts := startProtected(t, func(c *config.Config) { c.TLS = "auto" })
+	if !strings.HasPrefix(ts.URL(), "https://") || !strings.HasPrefix(ts.cfg.ExternalURL, "https://") || ts.identity.Issuer() != ts.cfg.ExternalURL {
+		t.Fatalf("URL %s, external URL %s, issuer %s: want https", ts.URL(), ts.cfg.ExternalURL, ts.identity.Issuer())
+	}
+	// A client trusting the generated CA gets through, with HSTS.
+	a := ts.do("GET", "/ca.crt", "", nil)
+	if a.status != 200 || a.header.Get("Content-Type") != "application/x-pem-file" || !bytes.Equal(a.body, ts.tls.CAPEM) {
+		t.Fatalf("/ca.crt: %d %q", a.status, a.header.Get("Content-Type"))
+	}
+	if a.header.Get("Strict-Transport-Security") != httpapi.HSTSValue {
+		t.Fatalf("HSTS over TLS: %q", a.header.Get("Strict-Transport-Security"))
+	}
+	// The CA is kept in the data dir with a private key only the owner reads.
+	_, u := ts.user("tls@example.com")
+	if a := ts.do("GET", "/auth/me", u, nil); a.status != 200 {
+		t.Fatalf("me over https: %d", a.status)
+	}
+	// A client trusting another CA, or only the system roots, is refused.
+	other, err := tlsutil.Auto(tlsutil.AutoConfig{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(other.CAPEM)
+	for name, c := range map[string]*http.Client{
+		"other CA":     {Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
+		"system roots": {Timeout: 10 * time.Second},
+	} {
+		resp, err := c.Get(ts.URL() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("%s: connected", name)
+		}
+		if !strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	// The CLI: `hks login --ca-file` trusts the CA and remembers it, so
+	// later commands reach the server; without it the login fails.
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(caFile, a.body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HKS_CONFIG_DIR", t.TempDir())
+	login := func(extra ...string) error {
+		root := &cobra.Command{Use: "hks", SilenceUsage: true, SilenceErrors: true}
+		cli.AddCommands(root)
+		root.SetArgs(append([]string{"login", "--server", ts.URL(), "--email", "tls@example.com", "--password-stdin"}, extra...))
+		root.SetIn(strings.NewReader("password-tls@example.com\n"))
+		root.SetOut(io.Discard)
+		return root.ExecuteContext(context.Background())
+	}
+	if err := login(); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("login without --ca-file: %v, want a certificate error", err)
+	}
+	if err := login("--ca-file", caFile); err != nil {
+		t.Fatalf("login --ca-file: %v", err)
+	}
+	c, err := cli.NewClient("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Creds.CA != string(ts.tls.CAPEM) {
+		t.Fatal("the CA was not stored with the credentials")
+	}
+	var me identity.Me
+	if err := c.Do(context.Background(), "GET", "/auth/me", nil, &me); err != nil || me.Email != "tls@example.com" {
+		t.Fatalf("CLI call with the stored CA: %v %+v", err, me)
+	}
+
+	// Plain HTTP to the TLS port gets no API answer.
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + ts.Addr() + "/healthz")
+	if err == nil {
+		defer resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("plain HTTP served on the TLS port")
+		}
+	}
+}
+
+func TestCANotServedWithoutAutoTLS(t *testing.T) {
+	ts := startServer(t, "")
+	if a := ts.do("GET", "/ca.crt", "", nil); a.status != 404 {
+		t.Fatalf("/ca.crt without --tls=auto: %d", a.status)
+	}
+}
+
+func TestTLSFiles(t *testing.T) {
+	dir := t.TempDir()
+	m, err := tlsutil.Auto(tlsutil.AutoConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startProtected(t, func(c *config.Config) {
+		c.TLS, c.TLSCert, c.TLSKey = "files", filepath.Join(dir, tlsutil.CertFile), filepath.Join(dir, tlsutil.KeyFile)
+	})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(m.CAPEM)
+	ts.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	a := ts.do("GET", "/healthz", "", nil)
+	if a.status != 200 || a.header.Get("Strict-Transport-Security") == "" || !strings.HasPrefix(ts.identity.Issuer(), "https://") {
+		t.Fatalf("https with the operator's files: %d HSTS %q issuer %s", a.status, a.header.Get("Strict-Transport-Security"), ts.identity.Issuer())
+	}
+	if a := ts.do("GET", "/ca.crt", "", nil); a.status != 404 {
+		t.Fatalf("/ca.crt with --tls=files: %d, want 404 (the server has no CA of its own)", a.status)
+	}
+}

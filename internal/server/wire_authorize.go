@@ -1,0 +1,7 @@
+package server
+
+import "context"
+
+func wireAuthorize(ctx context.Context, d *deps) error {
+	return nil
+}
