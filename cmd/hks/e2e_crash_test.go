@@ -23,11 +23,7 @@ func TestCrashRedeliversTasks(t *testing.T) {
 	t.Parallel()
 	const n = 30
 	dataDir := filepath.Join(t.TempDir(), "data")
-	// The per-IP and per-user rate limits are off: this test is about the
-	// queue, and the limiter refuses concurrent bursts well under its
-	// burst when its compare-and-swap retries run out.
-	noLimits := []string{"HKS_IP_RATE_LIMIT=0", "HKS_USER_RATE_LIMIT=0"}
-	s := startServer(t, dataDir, "127.0.0.1:0", noLimits)
+	s := startServer(t, dataDir, "127.0.0.1:0", nil)
 	a := setupAdmin(t, s, "admin@example.com", "correct-horse-battery")
 
 	var org struct {
@@ -106,7 +102,7 @@ func TestCrashRedeliversTasks(t *testing.T) {
 
 	// Start again on the same data dir and port: the same issuer, so the
 	// access token still works.
-	s2 := startServer(t, dataDir, "127.0.0.1:"+s.Port(), noLimits)
+	s2 := startServer(t, dataDir, "127.0.0.1:"+s.Port(), nil)
 	if s2.SetupToken != "" {
 		t.Fatal("the restarted server printed a setup token again")
 	}

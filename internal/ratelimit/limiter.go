@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"sync"
@@ -35,8 +36,11 @@ type Config struct {
 // Limiter is a token-bucket rate limiter shared through NATS KV. It is safe
 // for concurrent use, and by several processes sharing one NATS.
 type Limiter struct {
-	kv      jetstream.KeyValue
-	local   localCache
+	kv    jetstream.KeyValue
+	local localCache
+	// locks serialize decisions on one key within this process, so that
+	// compare-and-swap conflicts only come from other replicas.
+	locks   [64]sync.Mutex
 	rate    float64
 	burst   float64
 	retries int
@@ -157,7 +161,13 @@ func (l *Limiter) Allow(ctx context.Context, key string) Decision {
 
 func (l *Limiter) allow(ctx context.Context, key string) (Decision, error) {
 	k := kvKey(key)
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(k))
+	mu := &l.locks[h.Sum32()%uint32(len(l.locks))]
+	mu.Lock()
+	defer mu.Unlock()
 	now := l.now()
+	lastTokens := 0.0
 	cached, haveCached := l.local.get(k)
 	if haveCached && now.UnixNano() < cached.refusedUntil {
 		return Decision{Allowed: false, RetryAfter: time.Duration(cached.refusedUntil - now.UnixNano())}, nil
@@ -206,6 +216,7 @@ func (l *Limiter) allow(ctx context.Context, key string) (Decision, error) {
 			l.local.put(k, localEntry{refusedUntil: now.UnixNano() + int64(wait)})
 			return Decision{Allowed: false, RetryAfter: wait}, nil
 		}
+		lastTokens = st.Tokens
 		st.Tokens--
 		b, _ := json.Marshal(st)
 		var newRev uint64
@@ -224,7 +235,11 @@ func (l *Limiter) allow(ctx context.Context, key string) (Decision, error) {
 		}
 		return Decision{}, fmt.Errorf("update %s: %w", k, err)
 	}
-	// Lost every race: the key is under heavy concurrent use, which is
-	// what the limit is for.
+	// Lost every race to other replicas: decide on the last state read,
+	// which had a token to spare, rather than refuse a request the
+	// budget allows.
+	if lastTokens >= 1 {
+		return Decision{Allowed: true, Remaining: int(lastTokens - 1)}, nil
+	}
 	return Decision{Allowed: false, RetryAfter: time.Second}, nil
 }

@@ -190,3 +190,27 @@ func BenchmarkLimiterAllow(b *testing.B) {
 		}
 	}
 }
+
+// TestLimiterBurstWithinBudget: a parallel burst from one process well under
+// the bucket's capacity is allowed in full, with the default retries (a
+// regression: losing compare-and-swap races to this process's own requests
+// used to refuse them).
+func TestLimiterBurstWithinBudget(t *testing.T) {
+	a, _ := twoConns(t)
+	l := newLimiter(t, a, newClock(), 1, 1000, 0)
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !l.Allow(context.Background(), "10.0.0.1").Allowed {
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := refused.Load(); n != 0 {
+		t.Fatalf("%d of 200 requests refused with a burst of 1000", n)
+	}
+}

@@ -36,6 +36,8 @@ func CreateUser(ctx context.Context, o AdminOptions, email, password string, pla
 	u, err := id.CreateUser(ctx, email, password, platformAdmin)
 	var fe *identity.FieldError
 	switch {
+	case errors.As(err, &fe) && fe.Field == "email":
+		return u, fmt.Errorf("--email: %s (got %q)", fe.Message, email)
 	case errors.As(err, &fe):
 		return u, fmt.Errorf("--%s: %s", fe.Field, fe.Message)
 	case errors.Is(err, store.ErrConflict):

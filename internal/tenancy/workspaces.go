@@ -129,7 +129,8 @@ func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
 	if wc.ws.Status == store.WorkspaceDeleting {
 		return nil, httpapi.Conflict("", "the workspace is being deleted already")
 	}
-	err = s.st.SetWorkspaceStatus(r.Context(), wc.ws.ID, deletableFrom, store.WorkspaceDeleting, "", s.clock())
+	now := s.clock()
+	err = s.st.SetWorkspaceStatus(r.Context(), wc.ws.ID, deletableFrom, store.WorkspaceDeleting, "", now)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, httpapi.Conflict("", "the workspace is being deleted already")
 	}
@@ -143,7 +144,7 @@ func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
 	}
 	s.events.Notify(r.Context(), wc.org.ID, "workspace.status", wc.ws.ID, map[string]string{"status": store.WorkspaceDeleting})
 	ws := wc.ws
-	ws.Status = store.WorkspaceDeleting
+	ws.Status, ws.StatusReason, ws.UpdatedAt = store.WorkspaceDeleting, "", now
 	out := workspaceOut(ws, roleName(wc.acc.Workspace))
 	out.TaskID = task.ID
 	return &httpapi.Response{Status: http.StatusAccepted, Body: out}, nil
