@@ -33,7 +33,7 @@ func AddCommands(root *cobra.Command) {
 
 func loginCmd(o *Options) *cobra.Command {
 	var email, otp, caFile string
-	var stdin bool
+	var stdin, device bool
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Sign in and store the tokens in the user config dir (mode 0600)",
@@ -46,8 +46,11 @@ func loginCmd(o *Options) *cobra.Command {
 			if _, err := url.ParseRequestURI(server); err != nil {
 				return fmt.Errorf("--server: %q is not a URL", server)
 			}
-			if email == "" {
-				return errors.New("--email is required")
+			if email == "" || device {
+				if email != "" || stdin || otp != "" {
+					return errors.New("--email, --password-stdin and --otp are for password sign-in; the browser and --device sign-ins ask in the browser")
+				}
+				return browserLogin(cmd, server, caFile, device)
 			}
 			pw, err := readPassword(cmd, stdin)
 			if err != nil {
@@ -73,7 +76,8 @@ func loginCmd(o *Options) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&email, "email", "", "account email")
+	cmd.Flags().StringVar(&email, "email", "", "account email: sign in with a password (without it, sign in in the browser)")
+	cmd.Flags().BoolVar(&device, "device", false, "sign in on another device's browser with a code (OAuth device grant), for machines without a browser")
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
 	cmd.Flags().StringVar(&caFile, "ca-file", "", "PEM CA to trust for the server (GET /ca.crt of a server run with --tls=auto); remembered with the credentials")
 	cmd.Flags().StringVar(&otp, "otp", "", "two-factor code (TOTP or backup code), if the account has 2FA; asked for on a terminal otherwise")

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/subtle"
 	"math"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -202,7 +203,7 @@ func CSRF(cfg CSRFConfig) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			if err := checkCSRF(r, cfg); err != nil {
+			if err := checkCSRF(w, r, cfg); err != nil {
 				WriteError(w, r, err)
 				return
 			}
@@ -211,12 +212,22 @@ func CSRF(cfg CSRFConfig) func(http.Handler) http.Handler {
 	}
 }
 
-func checkCSRF(r *http.Request, cfg CSRFConfig) *Error {
+// CSRFFormField carries the double-submit token in HTML form posts, which
+// cannot set headers.
+const CSRFFormField = "csrf_token"
+
+func checkCSRF(w http.ResponseWriter, r *http.Request, cfg CSRFConfig) *Error {
 	c, err := r.Cookie(cfg.Cookie)
 	if err != nil || c.Value == "" {
 		return csrfError("the " + cfg.Cookie + " cookie is missing: requests authenticated by cookie need the CSRF token")
 	}
 	h := r.Header.Get(cfg.Header)
+	if h == "" && isForm(r) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if err := r.ParseForm(); err == nil {
+			h = r.PostForm.Get(CSRFFormField)
+		}
+	}
 	if h == "" {
 		return csrfError("the " + cfg.Header + " header is missing: echo the " + cfg.Cookie + " cookie in it")
 	}
@@ -224,6 +235,11 @@ func checkCSRF(r *http.Request, cfg CSRFConfig) *Error {
 		return csrfError("the " + cfg.Header + " header does not match the " + cfg.Cookie + " cookie")
 	}
 	return nil
+}
+
+func isForm(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded"
 }
 
 func csrfError(detail string) *Error {

@@ -69,18 +69,29 @@ func TestCSRF(t *testing.T) {
 		header  map[string]string
 		status  int
 		detail  string
+		form    string
 	}{
-		{"GET with cookie", "GET", map[string]string{"acc": "t"}, nil, 200, ""},
-		{"POST without cookies", "POST", nil, nil, 200, ""},
-		{"POST bearer with cookies", "POST", map[string]string{"acc": "t"}, map[string]string{"Authorization": "Bearer x"}, 200, ""},
-		{"POST cookie, no token", "POST", map[string]string{"acc": "t", "csrf": "a"}, nil, 403, "X-CSRF-Token header is missing"},
-		{"DELETE cookie, no csrf cookie", "DELETE", map[string]string{"acc": "t"}, map[string]string{"X-CSRF-Token": "a"}, 403, "csrf cookie is missing"},
-		{"PATCH mismatch", "PATCH", map[string]string{"acc": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "b"}, 403, "does not match"},
-		{"PUT refresh cookie only, mismatch", "PUT", map[string]string{"ref": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "ab"}, 403, "does not match"},
-		{"POST match", "POST", map[string]string{"ref": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "a"}, 200, ""},
+		{"form post with matching field", "POST", map[string]string{"acc": "t", "csrf": "a"}, nil, 200, "", "email=x&csrf_token=a"},
+		{"form post with wrong field", "POST", map[string]string{"acc": "t", "csrf": "a"}, nil, 403, "does not match", "csrf_token=b"},
+		{"form post without field", "POST", map[string]string{"acc": "t", "csrf": "a"}, nil, 403, "header is missing", "email=x"},
+		{"GET with cookie", "GET", map[string]string{"acc": "t"}, nil, 200, "", ""},
+		{"POST without cookies", "POST", nil, nil, 200, "", ""},
+		{"POST bearer with cookies", "POST", map[string]string{"acc": "t"}, map[string]string{"Authorization": "Bearer x"}, 200, "", ""},
+		{"POST cookie, no token", "POST", map[string]string{"acc": "t", "csrf": "a"}, nil, 403, "X-CSRF-Token header is missing", ""},
+		{"DELETE cookie, no csrf cookie", "DELETE", map[string]string{"acc": "t"}, map[string]string{"X-CSRF-Token": "a"}, 403, "csrf cookie is missing", ""},
+		{"PATCH mismatch", "PATCH", map[string]string{"acc": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "b"}, 403, "does not match", ""},
+		{"PUT refresh cookie only, mismatch", "PUT", map[string]string{"ref": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "ab"}, 403, "does not match", ""},
+		{"POST match", "POST", map[string]string{"ref": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "a"}, 200, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest(tc.method, "/x", nil)
+			var body io.Reader
+			if tc.form != "" {
+				body = strings.NewReader(tc.form)
+			}
+			r := httptest.NewRequest(tc.method, "/x", body)
+			if tc.form != "" {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
 			for k, v := range tc.cookies {
 				r.AddCookie(&http.Cookie{Name: k, Value: v})
 			}

@@ -62,11 +62,12 @@ type OAuthCodeStore interface {
 	DecideDeviceCode(ctx context.Context, userCodeHash string, approve bool, userID string, now time.Time) error
 	// PollDeviceCode records a poll of the device code at now and returns
 	// the device authorization as it was before, atomically. When the
-	// previous poll was less than Interval seconds before now, Interval
+	// previous poll was less than Interval seconds (minus slack, for the
+	// jitter of networks and timers) before now, Interval
 	// grows by 5 seconds (RFC 8628 slow_down) and nothing else changes;
 	// otherwise an approved authorization becomes consumed, so that one
 	// poll alone sees it approved. ErrNotFound if unknown.
-	PollDeviceCode(ctx context.Context, deviceCodeHash string, now time.Time) (DeviceCode, error)
+	PollDeviceCode(ctx context.Context, deviceCodeHash string, now time.Time, slack time.Duration) (DeviceCode, error)
 }
 
 // AuthCode is an authorization code (RFC 6749 §4.1) of a public client

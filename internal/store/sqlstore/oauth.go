@@ -182,7 +182,7 @@ func (s *Store) DecideDeviceCode(ctx context.Context, userCodeHash string, appro
 	return nil
 }
 
-func (s *Store) PollDeviceCode(ctx context.Context, deviceCodeHash string, now time.Time) (store.DeviceCode, error) {
+func (s *Store) PollDeviceCode(ctx context.Context, deviceCodeHash string, now time.Time, slack time.Duration) (store.DeviceCode, error) {
 	var d store.DeviceCode
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -190,7 +190,7 @@ func (s *Store) PollDeviceCode(ctx context.Context, deviceCodeHash string, now t
 		if err != nil {
 			return err
 		}
-		if d.LastPolledAt != nil && now.Sub(*d.LastPolledAt) < time.Duration(d.Interval)*time.Second {
+		if d.LastPolledAt != nil && now.Sub(*d.LastPolledAt) < time.Duration(d.Interval)*time.Second-slack {
 			return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET poll_interval = poll_interval + 5, last_polled_at = ? WHERE device_code_hash = ?", now, deviceCodeHash)
 		}
 		status := d.Status

@@ -176,12 +176,12 @@ func testDeviceCodes(t *testing.T, f *fixture) {
 
 	// First poll: pending, recorded.
 	p1 := created.Add(time.Second)
-	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p1)
+	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p1, 0)
 	ok(t, err)
 	equal(t, got, d)
 	// Too fast: the interval grows by 5 s.
 	p2 := p1.Add(2 * time.Second)
-	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p2)
+	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p2, 0)
 	ok(t, err)
 	if got.LastPolledAt == nil || !got.LastPolledAt.Equal(p1) || got.Interval != 5 {
 		t.Fatalf("second poll saw %+v", got)
@@ -192,6 +192,16 @@ func testDeviceCodes(t *testing.T, f *fixture) {
 		t.Fatalf("after slow poll: %+v", cur)
 	}
 
+	// With slack, a poll a little early is in time.
+	slackPoll := p2.Add(9 * time.Second)
+	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, slackPoll, 2*time.Second)
+	ok(t, err)
+	equal(t, got.Interval, 10)
+	cur, err = f.s.GetDeviceCodeByUserCode(f.ctx, d.UserCodeHash)
+	ok(t, err)
+	equal(t, cur.Interval, 10)
+	p2 = slackPoll
+
 	// Approve; deciding twice is a conflict.
 	decided := p2.Add(time.Second)
 	ok(t, f.s.DecideDeviceCode(f.ctx, d.UserCodeHash, true, u.ID, decided))
@@ -199,7 +209,7 @@ func testDeviceCodes(t *testing.T, f *fixture) {
 	wantErr(t, f.s.DecideDeviceCode(f.ctx, "no-such", true, u.ID, decided), store.ErrNotFound)
 
 	// A poll too soon after the last one does not consume the approval.
-	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p2.Add(3*time.Second))
+	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p2.Add(3*time.Second), 0)
 	ok(t, err)
 	equal(t, got.Status, store.DeviceApproved)
 	cur, err = f.s.GetDeviceCodeByUserCode(f.ctx, d.UserCodeHash)
@@ -208,15 +218,15 @@ func testDeviceCodes(t *testing.T, f *fixture) {
 	equal(t, cur.Interval, 15)
 	// A poll in time sees it approved once; the next sees it consumed.
 	p3 := p2.Add(3 * time.Second).Add(15 * time.Second)
-	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p3)
+	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p3, 0)
 	ok(t, err)
 	if got.Status != store.DeviceApproved || got.UserID != u.ID || got.DecidedAt == nil || !got.DecidedAt.Equal(decided) {
 		t.Fatalf("approved poll: %+v", got)
 	}
-	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p3.Add(time.Minute))
+	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p3.Add(time.Minute), 0)
 	ok(t, err)
 	equal(t, got.Status, store.DeviceConsumed)
-	_, err = f.s.PollDeviceCode(f.ctx, "no-such", p3)
+	_, err = f.s.PollDeviceCode(f.ctx, "no-such", p3, 0)
 	wantErr(t, err, store.ErrNotFound)
 
 	// Deny.
@@ -224,10 +234,10 @@ func testDeviceCodes(t *testing.T, f *fixture) {
 	d2.DeviceCodeHash, d2.UserCodeHash = "dev-"+store.NewID(), "user-"+store.NewID()
 	ok(t, f.s.CreateDeviceCode(f.ctx, d2))
 	ok(t, f.s.DecideDeviceCode(f.ctx, d2.UserCodeHash, false, u.ID, decided))
-	got, err = f.s.PollDeviceCode(f.ctx, d2.DeviceCodeHash, p3)
+	got, err = f.s.PollDeviceCode(f.ctx, d2.DeviceCodeHash, p3, 0)
 	ok(t, err)
 	equal(t, got.Status, store.DeviceDenied)
-	got, err = f.s.PollDeviceCode(f.ctx, d2.DeviceCodeHash, p3.Add(time.Minute))
+	got, err = f.s.PollDeviceCode(f.ctx, d2.DeviceCodeHash, p3.Add(time.Minute), 0)
 	ok(t, err)
 	equal(t, got.Status, store.DeviceDenied)
 
