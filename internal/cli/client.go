@@ -219,6 +219,23 @@ func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password 
 }
 
 func (c *Client) refresh(ctx context.Context) error {
+	if c.Save != nil {
+		// Several hks processes (kubectl runs its credential plugin in
+		// parallel) share one credentials file. A refresh token is spent
+		// on use and a second use revokes the session, so refresh under
+		// an exclusive lock, and take another process's fresh tokens
+		// instead of refreshing again.
+		unlock, err := lockCredentials()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if cur, err := LoadCredentials(); err == nil && cur.Server == c.Creds.Server &&
+			cur.RefreshToken != c.Creds.RefreshToken && time.Until(cur.ExpiresAt) > 30*time.Second {
+			c.Creds = cur
+			return nil
+		}
+	}
 	var tr TokenResponse
 	if err := do(ctx, c.HTTP, c.Creds.Server, http.MethodPost, "/auth/refresh", "", map[string]string{"refresh_token": c.Creds.RefreshToken}, &tr); err != nil {
 		return fmt.Errorf("refresh the session (run `hks login` again): %w", err)

@@ -37,6 +37,10 @@ const (
 // is not visible to the user. Deliberately not more specific.
 var ErrNotFound = errors.New("workspace not found")
 
+// ErrMFARequired: the workspace's organization requires two-factor
+// authentication and the user has not enabled it.
+var ErrMFARequired = errors.New("the organization requires two-factor authentication")
+
 // Identity is what the issuer needs of the identity service; it is
 // implemented by *identity.Service.
 type Identity interface {
@@ -44,6 +48,7 @@ type Identity interface {
 	AccessTTL() time.Duration
 	SignJWT(ctx context.Context, claims jwt.Claims) (string, error)
 	Verify(ctx context.Context, accessToken string) (identity.Claims, error)
+	MFAEnabled(ctx context.Context, userID string) (bool, error)
 }
 
 var _ Identity = (*identity.Service)(nil)
@@ -196,6 +201,9 @@ func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID s
 	if err != nil {
 		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
 	}
+	if err := s.checkOrgMFA(ctx, sub.UserID, ws.OrgID); err != nil {
+		return WorkspaceToken{}, err
+	}
 	acc, err := s.access.Workspace(ctx, sub.UserID, role, ws)
 	if err != nil {
 		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
@@ -264,4 +272,25 @@ func (s *Service) GrantTypes() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkOrgMFA refuses users without two-factor authentication when the
+// organization requires it, on every path to a workspace token (the API
+// route and the token endpoint alike).
+func (s *Service) checkOrgMFA(ctx context.Context, userID, orgID string) error {
+	o, err := s.st.GetOrganization(ctx, orgID)
+	if err != nil {
+		return fmt.Errorf("workspace token: %w", err)
+	}
+	if !o.Require2FA {
+		return nil
+	}
+	on, err := s.id.MFAEnabled(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("workspace token: %w", err)
+	}
+	if !on {
+		return ErrMFARequired
+	}
+	return nil
 }

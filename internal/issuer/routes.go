@@ -20,6 +20,10 @@ func (s *Service) workspaceToken(r *http.Request) (any, error) {
 	if errors.Is(err, ErrNotFound) {
 		return nil, httpapi.NotFound("workspace")
 	}
+	if errors.Is(err, ErrMFARequired) {
+		return nil, &httpapi.Error{Status: http.StatusForbidden, Type: "mfa-required", Title: "Two-factor authentication required",
+			Detail: "this organization requires two-factor authentication: enable it with POST /auth/2fa/enroll and /auth/2fa/verify"}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -204,6 +204,9 @@ func (s *Service) tokenExchange(r *http.Request, form url.Values) (any, error) {
 	if errors.Is(err, ErrNotFound) {
 		return nil, &OAuthError{Code: "invalid_target", Description: "audience is not a workspace you can see", Field: "audience"}
 	}
+	if errors.Is(err, ErrMFARequired) {
+		return nil, &OAuthError{Code: "invalid_target", Description: "the workspace's organization requires two-factor authentication, which you have not enabled", Field: "audience"}
+	}
 	if err != nil {
 		return nil, err
 	}

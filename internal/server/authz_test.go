@@ -139,7 +139,7 @@ func TestAuthorizationTable(t *testing.T) {
 		{"GET", "/api/v1/organizations/{org}/invitations", nil, orgAdmin, false},
 		{"DELETE", "/api/v1/organizations/{org}/invitations/{invitation}", nil, orgAdmin.with(204), false},
 		{"GET", "/api/v1/organizations/{org}/tasks", nil, orgAdmin, false},
-		{"GET", "/api/v1/organizations/{org}/tasks/{task}", nil, orgRead, false},
+		{"GET", "/api/v1/organizations/{org}/tasks/{task}", nil, orgAdmin, false},
 		{"GET", "/api/v1/organizations/{org}/audit", nil, orgAdmin, false},
 		{"POST", "/api/v1/organizations/{org}/workspaces", name("new-ws"), orgAdmin.with(202), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces", nil, orgRead, false},

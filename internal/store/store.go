@@ -21,6 +21,8 @@ var (
 	ErrCycle = errors.New("cycle")
 	// ErrInvalidCursor: a pagination cursor was not produced by this store.
 	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrLastOwner: the change would leave an organization without an owner.
+	ErrLastOwner = errors.New("last owner")
 )
 
 // Page asks for one page of a list ordered by ID ascending. After is the
@@ -87,13 +89,20 @@ type Store interface {
 
 	AddOrgMember(ctx context.Context, m OrgMember) error // ErrConflict if already a member
 	GetOrgMember(ctx context.Context, orgID, userID string) (OrgMember, error)
+	// UpdateOrgMemberRole and RemoveOrgMember refuse with ErrLastOwner a
+	// change that would leave the organization without an owner (checked
+	// in the same transaction as the write, so two owners demoting each
+	// other cannot both succeed). RemoveOrgMember also removes workspace
+	// and group memberships in that org.
 	UpdateOrgMemberRole(ctx context.Context, orgID, userID, role string) error
-	RemoveOrgMember(ctx context.Context, orgID, userID string) error                       // also removes workspace and group memberships in that org
+	RemoveOrgMember(ctx context.Context, orgID, userID string) error
 	ListOrgMembers(ctx context.Context, orgID string, p Page) ([]OrgMember, string, error) // ordered by user id; Email filled in
 	CountOrgMembersWithRole(ctx context.Context, orgID, role string) (int, error)
 
 	// Invitations.
-	CreateInvitation(ctx context.Context, inv Invitation) error // ErrConflict if a pending one for (org, email) exists
+	// CreateInvitation first drops unaccepted invitations of (org, email)
+	// that expired before inv.CreatedAt; ErrConflict if a live one exists.
+	CreateInvitation(ctx context.Context, inv Invitation) error
 	GetInvitation(ctx context.Context, id string) (Invitation, error)
 	GetInvitationByTokenHash(ctx context.Context, tokenHash string) (Invitation, error)
 	ListInvitations(ctx context.Context, orgID string, p Page) ([]Invitation, string, error)
@@ -157,7 +166,8 @@ type Store interface {
 	GetTask(ctx context.Context, id string) (Task, error)
 	// UpdateTask writes status, attempts, reason, updated_at, finished_at.
 	UpdateTask(ctx context.Context, t Task) error
-	// ListTasksByStatus lists tasks in any of the statuses, oldest first.
+	// ListTasksByStatus lists tasks in any of the statuses, oldest first,
+	// up to limit (not capped at MaxLimit: it serves internal sweeps).
 	ListTasksByStatus(ctx context.Context, statuses []string, limit int) ([]Task, error)
 	ListOrgTasks(ctx context.Context, orgID string, p Page) ([]Task, string, error)
 

@@ -3,6 +3,7 @@ package tenancy
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -40,4 +41,10 @@ func userOut[M store.GroupMember | store.WorkspaceMember](m M) User {
 		return User{UserID: v.UserID, Email: v.Email, CreatedAt: v.CreatedAt}
 	}
 	return User{}
+}
+
+// undoContext is for compensating a failed step: it keeps the request's
+// values but not its cancellation, with a deadline of its own.
+func undoContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 }

@@ -175,6 +175,17 @@ func (s *Service) memberFor(r *http.Request, oc orgCtx) (store.OrgMember, error)
 	return m, err
 }
 
+// lastOwnerErr maps the store's refusal of a change that would leave the
+// organization ownerless (a race the check below cannot see) to a 409.
+func lastOwnerErr(err error) error {
+	if errors.Is(err, store.ErrLastOwner) {
+		e := httpapi.Conflict("", "an organization must keep at least one owner")
+		e.Cause = err
+		return e
+	}
+	return err
+}
+
 // lastOwner refuses a change that would leave the organization ownerless.
 func (s *Service) lastOwner(r *http.Request, oc orgCtx, m store.OrgMember) error {
 	if m.Role != store.RoleOwner {
@@ -218,7 +229,7 @@ func (s *Service) updateMember(r *http.Request) (any, error) {
 		}
 	}
 	if err := s.st.UpdateOrgMemberRole(r.Context(), oc.org.ID, m.UserID, req.Role); err != nil {
-		return nil, err
+		return nil, lastOwnerErr(err)
 	}
 	m.Role = req.Role
 	s.events.Notify(r.Context(), oc.org.ID, "member.updated", m.UserID, map[string]string{"role": req.Role})
@@ -247,7 +258,7 @@ func (s *Service) removeMember(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if err := s.st.RemoveOrgMember(r.Context(), oc.org.ID, m.UserID); err != nil {
-		return nil, err
+		return nil, lastOwnerErr(err)
 	}
 	s.events.Notify(r.Context(), oc.org.ID, "member.removed", m.UserID, nil)
 	return nil, nil

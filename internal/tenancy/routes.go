@@ -71,7 +71,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "DELETE", Path: ws + "/rolebindings/{binding}", Tag: "role bindings", Summary: "Delete a role binding (workspace-admin)", Status: nc, Errors: forb, Handle: s.deleteRoleBinding},
 
 		{Method: "GET", Path: org + "/tasks", Tag: "tasks", Summary: "List the organization's tasks (admin)", Response: httpapi.List[Task]{}, Query: pq, Errors: forb, Handle: s.listTasks},
-		{Method: "GET", Path: org + "/tasks/{task}", Tag: "tasks", Summary: "Get a task", Response: Task{}, Handle: s.getTask},
+		{Method: "GET", Path: org + "/tasks/{task}", Tag: "tasks", Summary: "Get a task (admin)", Response: Task{}, Errors: forb, Handle: s.getTask},
 	}
 }
 

@@ -109,14 +109,47 @@ func (s *Store) GetOrgMember(ctx context.Context, orgID, userID string) (store.O
 }
 
 func (s *Store) UpdateOrgMemberRole(ctx context.Context, orgID, userID, role string) error {
-	if err := s.execOne(ctx, s.db, "UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?", role, orgID, userID); err != nil {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if role != store.RoleOwner {
+			if err := s.keepAnOwner(ctx, tx, orgID, userID); err != nil {
+				return err
+			}
+		}
+		return s.execOne(ctx, tx, "UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?", role, orgID, userID)
+	})
+	if err != nil {
 		return fmt.Errorf("update org member role: %w", err)
+	}
+	return nil
+}
+
+// keepAnOwner refuses with ErrLastOwner when userID is the organization's
+// only owner. It locks the organization row first (PostgreSQL; SQLite's
+// write transactions are exclusive already), so concurrent demotions are
+// decided one after the other.
+func (s *Store) keepAnOwner(ctx context.Context, tx *sql.Tx, orgID, userID string) error {
+	if _, err := s.exists(ctx, tx, "SELECT 1 FROM organizations WHERE id = ?"+s.d.forUpdate(), orgID); err != nil {
+		return err
+	}
+	isOwner, err := s.exists(ctx, tx, "SELECT 1 FROM org_members WHERE org_id = ? AND user_id = ? AND role = ?", orgID, userID, store.RoleOwner)
+	if err != nil || !isOwner {
+		return err
+	}
+	others, err := s.exists(ctx, tx, "SELECT 1 FROM org_members WHERE org_id = ? AND user_id <> ? AND role = ?", orgID, userID, store.RoleOwner)
+	if err != nil {
+		return err
+	}
+	if !others {
+		return store.ErrLastOwner
 	}
 	return nil
 }
 
 func (s *Store) RemoveOrgMember(ctx context.Context, orgID, userID string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.keepAnOwner(ctx, tx, orgID, userID); err != nil {
+			return err
+		}
 		if err := s.execOne(ctx, tx, "DELETE FROM org_members WHERE org_id = ? AND user_id = ?", orgID, userID); err != nil {
 			return err
 		}
@@ -165,9 +198,16 @@ func scanInvitation(r rowScanner) (store.Invitation, error) {
 }
 
 func (s *Store) CreateInvitation(ctx context.Context, inv store.Invitation) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO invitations (id, org_id, email, email_lower, role, token_hash, invited_by, created_at, expires_at, accepted_at)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, "DELETE FROM invitations WHERE org_id = ? AND email_lower = ? AND accepted_at IS NULL AND expires_at <= ?",
+			inv.OrgID, strings.ToLower(inv.Email), inv.CreatedAt); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, tx, `INSERT INTO invitations (id, org_id, email, email_lower, role, token_hash, invited_by, created_at, expires_at, accepted_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		inv.ID, inv.OrgID, inv.Email, strings.ToLower(inv.Email), inv.Role, inv.TokenHash, inv.InvitedBy, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt)
+			inv.ID, inv.OrgID, inv.Email, strings.ToLower(inv.Email), inv.Role, inv.TokenHash, inv.InvitedBy, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("create invitation: %w", err)
 	}
@@ -720,7 +760,9 @@ func (s *Store) ListTasksByStatus(ctx context.Context, statuses []string, limit 
 	if len(statuses) == 0 {
 		return []store.Task{}, nil
 	}
-	limit = store.Page{Limit: limit}.EffectiveLimit()
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
 	args := make([]any, 0, len(statuses)+1)
 	for _, st := range statuses {
 		args = append(args, st)

@@ -63,6 +63,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NotFound", testNotFound},
 		{"Injection", testInjection},
 		{"Ping", testPing},
+		{"LastOwner", testLastOwner},
+		{"ReinviteAfterExpiry", testReinviteAfterExpiry},
 		{"Audit", testAudit},
 		{"MFA", testMFA},
 		{"Federation", testFederation},
