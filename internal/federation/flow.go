@@ -269,6 +269,7 @@ func (s *Service) signIn(r *http.Request, p *provider, o *outcome) (any, error) 
 		return &httpapi.Response{Status: http.StatusSeeOther, Header: h}, nil
 	}
 	for _, c := range s.id.SessionCookies(*res.Tokens) {
+		c.Secure = c.Secure || secure // the rule of the state cookie (and of HSTS)
 		h.Add("Set-Cookie", c.String())
 	}
 	h.Set("Location", st.ReturnTo)
@@ -318,7 +319,14 @@ func (s *Service) link(ctx context.Context, p *provider, ext external) (store.Us
 		return store.User{}, badGateway("the provider did not identify the user", nil)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	if u, ok, err := s.linked(ctx, p, ext, now); ok || err != nil {
+	u, ok, err := s.linked(ctx, p, ext, now)
+	switch {
+	case errors.Is(err, errStaleLink):
+		// The linked user is gone (deleted while signing in, or a link
+		// left behind): this is a first sign-in. Should the link still
+		// be there, creating or linking meets it and refuses (409).
+		s.log.WarnContext(ctx, "federated identity linked to a deleted user: treated as not linked", "provider", p.cfg.ID)
+	case ok || err != nil:
 		return u, err
 	}
 	if ext.Email == "" || !ext.EmailVerified {
@@ -343,7 +351,7 @@ func (s *Service) link(ctx context.Context, p *provider, ext external) (store.Us
 			return store.User{}, err
 		}
 	}
-	u, err := s.id.CreateFederatedUser(ctx, ext.Email, fi)
+	u, err = s.id.CreateFederatedUser(ctx, ext.Email, fi)
 	var fe *identity.FieldError
 	switch {
 	case err == nil:
@@ -362,7 +370,19 @@ func (s *Service) link(ctx context.Context, p *provider, ext external) (store.Us
 	return store.User{}, err
 }
 
-// linked returns the user already linked to ext, if any.
+// errStaleLink is the cause of the refusal of an identity whose link
+// names a user that no longer exists.
+var errStaleLink = errors.New("federated identity linked to a deleted user")
+
+func staleLinkError() *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusConflict, Type: "federation-stale-link", Title: "Linked account deleted",
+		Detail: "this provider account is linked to an account that has been deleted; ask an administrator to remove the link, then sign in again",
+		Cause:  errStaleLink}
+}
+
+// linked returns the user already linked to ext, if any. A link to a user
+// that no longer exists is refused with a 409 problem (errors.Is
+// errStaleLink).
 func (s *Service) linked(ctx context.Context, p *provider, ext external, now time.Time) (store.User, bool, error) {
 	fi, err := s.st.GetFederatedIdentity(ctx, p.cfg.ID, ext.Subject)
 	if errors.Is(err, store.ErrNotFound) {
@@ -372,6 +392,9 @@ func (s *Service) linked(ctx context.Context, p *provider, ext external, now tim
 		return store.User{}, false, err
 	}
 	u, err := s.st.GetUser(ctx, fi.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, false, staleLinkError()
+	}
 	if err != nil {
 		return store.User{}, false, err
 	}

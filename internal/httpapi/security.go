@@ -25,13 +25,35 @@ const (
 	HSTSValue = "max-age=31536000"
 )
 
+// SecurityConfig configures SecurityHeaders.
+type SecurityConfig struct {
+	// ExternalHTTPS says clients reach the server at an https URL (see
+	// IsHTTPSURL): TLS may end at a proxy in front of it, so answers
+	// carry HSTS even to requests that arrive here over plain HTTP.
+	ExternalHTTPS bool
+}
+
+// IsHTTPSURL reports whether u is an https URL (the scheme compared
+// case-insensitively). It is the one rule for "this deployment is served
+// over https": HSTS, and the Secure flag of cookies.
+func IsHTTPSURL(u string) bool {
+	scheme, _, ok := strings.Cut(u, "://")
+	return ok && strings.EqualFold(scheme, "https")
+}
+
+// SecureRequest reports whether answers to r are seen over https: the
+// request came over TLS, or the deployment's external URL is https.
+func SecureRequest(r *http.Request, externalHTTPS bool) bool {
+	return externalHTTPS || r.TLS != nil
+}
+
 // SecurityHeaders adds the security headers to every answer:
 // Content-Security-Policy (the page policy for text/html answers that set
 // none themselves, else the API policy), X-Content-Type-Options,
 // X-Frame-Options, Referrer-Policy, Cross-Origin-Opener-Policy and
 // Cross-Origin-Resource-Policy, and Strict-Transport-Security when the
-// request came over TLS.
-func SecurityHeaders() func(http.Handler) http.Handler {
+// request came over TLS or cfg.ExternalHTTPS (TLS ended at a proxy).
+func SecurityHeaders(cfg SecurityConfig) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()
@@ -40,7 +62,7 @@ func SecurityHeaders() func(http.Handler) http.Handler {
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 			h.Set("Cross-Origin-Resource-Policy", "same-site")
-			if r.TLS != nil {
+			if SecureRequest(r, cfg.ExternalHTTPS) {
 				h.Set("Strict-Transport-Security", HSTSValue)
 			}
 			next.ServeHTTP(&cspWriter{ResponseWriter: w}, r)
@@ -188,22 +210,36 @@ type CSRFConfig struct {
 	// Cookie holds the CSRF token; Header must echo it.
 	Cookie string
 	Header string
+	// TrustedOrigins are the origins (the CORS allowed origins) whose
+	// cross-origin requests may ride on the session cookies: a request
+	// whose Sec-Fetch-Site is not same-origin passes that check only if
+	// its Origin header is one of them.
+	TrustedOrigins []string
 }
 
 // CSRF enforces the double-submit token on state-changing requests (POST,
 // PUT, PATCH, DELETE) that ride on session cookies: the Header must equal
 // the Cookie (compared in constant time). Requests with an Authorization
 // header are exempt: a browser never adds one by itself, and cookie
-// authentication is only used without one. Refusals are 403 problems of
-// type "csrf" that say what is missing or mismatched.
+// authentication is only used without one. The double-submit token alone
+// does not prove the request came from this site (a sibling subdomain can
+// plant the cookie), so a request whose Sec-Fetch-Site header is present
+// and is neither same-origin nor none (typed by the user) is refused too,
+// unless its Origin is one of the TrustedOrigins; requests without the
+// header (non-browser clients, old browsers) rely on the token. Refusals are 403 problems of type "csrf" that say what is
+// missing or mismatched.
 func CSRF(cfg CSRFConfig) func(http.Handler) http.Handler {
+	trusted := make(map[string]bool, len(cfg.TrustedOrigins))
+	for _, o := range cfg.TrustedOrigins {
+		trusted[o] = true
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !stateChanging(r.Method) || r.Header.Get("Authorization") != "" || !hasAnyCookie(r, cfg.SessionCookies) {
 				next.ServeHTTP(w, r)
 				return
 			}
-			if err := checkCSRF(w, r, cfg); err != nil {
+			if err := checkCSRF(w, r, cfg, trusted); err != nil {
 				WriteError(w, r, err)
 				return
 			}
@@ -216,7 +252,17 @@ func CSRF(cfg CSRFConfig) func(http.Handler) http.Handler {
 // cannot set headers.
 const CSRFFormField = "csrf_token"
 
-func checkCSRF(w http.ResponseWriter, r *http.Request, cfg CSRFConfig) *Error {
+func checkCSRF(w http.ResponseWriter, r *http.Request, cfg CSRFConfig, trusted map[string]bool) *Error {
+	if sfs, ok := r.Header["Sec-Fetch-Site"]; ok {
+		v := ""
+		if len(sfs) == 1 {
+			v = strings.ToLower(strings.TrimSpace(sfs[0]))
+		}
+		if v != "same-origin" && v != "none" && !trusted[r.Header.Get("Origin")] {
+			return csrfError("the Sec-Fetch-Site header is " + strconv.Quote(truncateString(strings.Join(sfs, ", "), 40)) +
+				": requests authenticated by cookie must come from this site (same-origin)")
+		}
+	}
 	c, err := r.Cookie(cfg.Cookie)
 	if err != nil || c.Value == "" {
 		return csrfError("the " + cfg.Cookie + " cookie is missing: requests authenticated by cookie need the CSRF token")

@@ -17,24 +17,27 @@ func TestSecurityHeadersCSP(t *testing.T) {
 		tls  bool
 		csp  string
 		hsts bool
+		ext  bool // the external URL is https (TLS ends at a proxy)
 	}{
 		{"json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, "{}")
-		}, false, APIContentSecurityPolicy, false},
+		}, false, APIContentSecurityPolicy, false, false},
 		{"html page", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(200)
 			_, _ = io.WriteString(w, "<p>hi</p>")
-		}, true, PageContentSecurityPolicy, true},
+		}, true, PageContentSecurityPolicy, true, false},
 		{"sniffed html gets the page policy", func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, "<html><script>x</script></html>")
-		}, false, PageContentSecurityPolicy, false},
+		}, false, PageContentSecurityPolicy, false, false},
 		{"handler's own policy kept", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Security-Policy", "default-src 'self'")
 			w.WriteHeader(204)
-		}, false, "default-src 'self'", false},
-		{"no body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, false},
+		}, false, "default-src 'self'", false, false},
+		{"no body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, false, false},
+		{"https external URL, plain HTTP behind a proxy", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, true, true},
+		{"https external URL and TLS", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, true, APIContentSecurityPolicy, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/", nil)
@@ -42,7 +45,7 @@ func TestSecurityHeadersCSP(t *testing.T) {
 				r.TLS = &tls.ConnectionState{}
 			}
 			w := httptest.NewRecorder()
-			SecurityHeaders()(tc.h).ServeHTTP(w, r)
+			SecurityHeaders(SecurityConfig{ExternalHTTPS: tc.ext})(tc.h).ServeHTTP(w, r)
 			if got := w.Header().Get("Content-Security-Policy"); got != tc.csp {
 				t.Fatalf("CSP %q, want %q", got, tc.csp)
 			}
@@ -59,7 +62,7 @@ func TestSecurityHeadersCSP(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
-	cfg := CSRFConfig{SessionCookies: []string{"acc", "ref"}, Cookie: "csrf", Header: "X-CSRF-Token"}
+	cfg := CSRFConfig{SessionCookies: []string{"acc", "ref"}, Cookie: "csrf", Header: "X-CSRF-Token", TrustedOrigins: []string{"https://app.example.com"}}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
 	h := CSRF(cfg)(ok)
 	for _, tc := range []struct {
@@ -82,6 +85,30 @@ func TestCSRF(t *testing.T) {
 		{"PATCH mismatch", "PATCH", map[string]string{"acc": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "b"}, 403, "does not match", ""},
 		{"PUT refresh cookie only, mismatch", "PUT", map[string]string{"ref": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "ab"}, 403, "does not match", ""},
 		{"POST match", "POST", map[string]string{"ref": "t", "csrf": "a"}, map[string]string{"X-CSRF-Token": "a"}, 200, "", ""},
+		// A sibling subdomain can plant the csrf cookie and echo it: the
+		// browser's Sec-Fetch-Site gives it away.
+		{"POST match, same-site (sibling subdomain)", "POST", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"X-CSRF-Token": "a", "Sec-Fetch-Site": "same-site"}, 403, "Sec-Fetch-Site", ""},
+		{"form post match, cross-site", "POST", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "Sec-Fetch-Site", "csrf_token=a"},
+		{"DELETE match, empty Sec-Fetch-Site", "DELETE", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"X-CSRF-Token": "a", "Sec-Fetch-Site": ""}, 403, "Sec-Fetch-Site", ""},
+		{"POST match, same-origin", "POST", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"X-CSRF-Token": "a", "Sec-Fetch-Site": "same-origin"}, 200, "", ""},
+		{"form post match, user-typed (none)", "POST", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"Sec-Fetch-Site": "none"}, 200, "", "csrf_token=a"},
+		{"same-origin does not replace the token", "POST", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"Sec-Fetch-Site": "same-origin"}, 403, "header is missing", ""},
+		{"bearer request, cross-site", "POST", map[string]string{"acc": "t"},
+			map[string]string{"Authorization": "Bearer x", "Sec-Fetch-Site": "cross-site"}, 200, "", ""},
+		{"cross-site without cookies", "POST", nil, map[string]string{"Sec-Fetch-Site": "cross-site"}, 200, "", ""},
+		// A CORS allowed origin may call with the cookies (and the token).
+		{"trusted origin, same-site", "POST", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"X-CSRF-Token": "a", "Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"}, 200, "", ""},
+		{"trusted origin still needs the token", "POST", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"}, 403, "header is missing", ""},
+		{"untrusted origin, same-site", "POST", map[string]string{"acc": "t", "csrf": "a"},
+			map[string]string{"X-CSRF-Token": "a", "Sec-Fetch-Site": "same-site", "Origin": "https://evil.example.com"}, 403, "Sec-Fetch-Site", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var body io.Reader
@@ -133,3 +160,12 @@ func TestTooManyRequests(t *testing.T) {
 }
 
 func secondsDur(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+func TestIsHTTPSURL(t *testing.T) {
+	for u, want := range map[string]bool{"https://hks.example.com": true, "HTTPS://hks.example.com:8443": true,
+		"http://hks.example.com": false, "": false, "https": false, "httpsx://a": false} {
+		if got := IsHTTPSURL(u); got != want {
+			t.Errorf("IsHTTPSURL(%q) = %v", u, got)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -56,7 +57,33 @@ var (
 	// ErrMFARequired: Login's answer for a user with 2FA enabled (use
 	// PasswordSignIn, which returns the challenge).
 	ErrMFARequired = errors.New("second factor required")
+	// ErrTooManyAttempts: a second factor (or the password at
+	// /auth/2fa/disable) was refused unchecked because of too many
+	// failures; errors.As gives the *TooManyAttemptsError.
+	ErrTooManyAttempts = errors.New("too many failed attempts")
 )
+
+// MFAFailurePolicy locks a user's second factor after ten wrong codes,
+// counted per user across mfa_tokens, sign-in pages and the 2FA
+// endpoints (a new mfa_token costs only the password): 15 minutes,
+// doubling with each further wrong code up to a day. A right code resets
+// the count.
+var MFAFailurePolicy = store.LockoutPolicy{Threshold: 10, Base: 15 * time.Minute, Max: 24 * time.Hour, Window: 48 * time.Hour}
+
+// TooManyAttemptsError is ErrTooManyAttempts with the time left.
+type TooManyAttemptsError struct {
+	Field      string // "code" or "password"
+	RetryAfter time.Duration
+}
+
+func (e *TooManyAttemptsError) Error() string {
+	return fmt.Sprintf("%s: too many failed attempts; locked for %s", e.Field, e.RetryAfter.Round(time.Second))
+}
+
+func (e *TooManyAttemptsError) Is(target error) bool { return target == ErrTooManyAttempts }
+
+// mfaThrottleKey is the throttle row of userID's wrong second factors.
+func mfaThrottleKey(userID string) string { return "mfa:" + userID }
 
 // MFAStatus is the answer of GET /auth/2fa.
 type MFAStatus struct {
@@ -259,20 +286,11 @@ func (s *Service) DisableMFA(ctx context.Context, u store.User, code, password s
 	}
 	if m.EnabledAt != nil {
 		if code != "" {
-			if err := s.checkSecondFactor(ctx, m, code); err != nil {
+			if err := s.verifySecondFactor(ctx, m, code); err != nil {
 				return err
 			}
-		} else {
-			if len(password) > 4*MaxPasswordLen || u.PasswordHash == "" {
-				return ErrInvalidCredentials
-			}
-			ok, err := s.verifyPassword(ctx, password, u.PasswordHash)
-			if err != nil && !errors.Is(err, ErrMalformedHash) {
-				return fmt.Errorf("disable mfa: %w", err)
-			}
-			if !ok {
-				return ErrInvalidCredentials
-			}
+		} else if err := s.verifyPasswordLimited(ctx, u, password); err != nil {
+			return err
 		}
 	}
 	if err := s.st.DeleteMFA(ctx, u.ID); err != nil {
@@ -295,7 +313,7 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, userID, code string
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkSecondFactor(ctx, m, code); err != nil {
+	if err := s.verifySecondFactor(ctx, m, code); err != nil {
 		return nil, err
 	}
 	codes, hashes, err := newBackupCodes(userID)
@@ -318,6 +336,83 @@ func (s *Service) enabledMFA(ctx context.Context, userID string) (store.MFA, err
 		return store.MFA{}, fmt.Errorf("get mfa: %w", err)
 	}
 	return m, nil
+}
+
+// reserveAttempt counts one attempt on k as a failure up front, atomically
+// with the check that k is not locked (concurrent guesses cannot all pass
+// a check before their failures count); a locked k is a
+// *TooManyAttemptsError. The caller then keeps the failure, resets k or
+// refunds the attempt (releaseAttempt).
+func (s *Service) reserveAttempt(ctx context.Context, k store.ThrottleKey, field string) error {
+	now := s.clock()
+	states, ok, err := s.st.ReserveLoginAttempt(ctx, now, []store.ThrottleKey{k})
+	if err != nil {
+		return fmt.Errorf("reserve attempt: %w", err)
+	}
+	if !ok {
+		_, left := states[0].Locked(now)
+		s.log.WarnContext(ctx, "attempt refused: locked after repeated failures", "key_kind", strings.SplitN(k.Key, ":", 2)[0], "field", field)
+		return &TooManyAttemptsError{Field: field, RetryAfter: max(left, time.Second)}
+	}
+	if locked, left := states[0].Locked(now); locked {
+		s.log.WarnContext(ctx, "locked after repeated failures", "key_kind", strings.SplitN(k.Key, ":", 2)[0], "field", field,
+			"failures", states[0].Failures, "locked_for", left.String())
+	}
+	return nil
+}
+
+// releaseAttempt settles a reserved attempt on key: a wrong secret (failed)
+// stays counted, a right one resets key (reset) or is taken back.
+func (s *Service) releaseAttempt(ctx context.Context, key string, failed, reset bool) {
+	var err error
+	switch {
+	case failed:
+		return
+	case reset:
+		err = s.st.ResetLoginThrottle(ctx, key)
+	default:
+		err = s.st.RefundLoginAttempt(ctx, key)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "release attempt", "error", err)
+	}
+}
+
+// verifySecondFactor is checkSecondFactor under the per-user lockout of
+// MFAFailurePolicy: every check of a user's TOTP or backup codes goes
+// through it.
+func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code string) error {
+	key := mfaThrottleKey(m.UserID)
+	if err := s.reserveAttempt(ctx, store.ThrottleKey{Key: key, Policy: MFAFailurePolicy}, "code"); err != nil {
+		return err
+	}
+	err := s.checkSecondFactor(ctx, m, code)
+	s.releaseAttempt(ctx, key, errors.Is(err, ErrInvalidMFACode), err == nil)
+	return err
+}
+
+// verifyPasswordLimited checks u's password under the sign-in lockout of
+// u's email (the rows of POST /auth/login, default policy).
+func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string) error {
+	key := ratelimit.EmailKey(u.Email)
+	if err := s.reserveAttempt(ctx, store.ThrottleKey{Key: key, Policy: ratelimit.DefaultEmailPolicy}, "password"); err != nil {
+		return err
+	}
+	wrong := true
+	defer func() { s.releaseAttempt(ctx, key, wrong, false) }()
+	if len(password) > 4*MaxPasswordLen || u.PasswordHash == "" {
+		return ErrInvalidCredentials
+	}
+	ok, err := s.verifyPassword(ctx, password, u.PasswordHash)
+	if err != nil && !errors.Is(err, ErrMalformedHash) {
+		wrong = false
+		return fmt.Errorf("disable mfa: %w", err)
+	}
+	if !ok {
+		return ErrInvalidCredentials
+	}
+	wrong = false
+	return nil
 }
 
 // checkSecondFactor verifies code against m, as a TOTP code (six digits) or
@@ -382,8 +477,9 @@ func (s *Service) challenge(ctx context.Context, u store.User, meta ClientMeta, 
 // CompleteMFA finishes a sign-in that SignIn answered with a challenge:
 // mfaToken must be unexpired, unused, presented by the same client (device
 // fingerprint) and have attempts left; code a TOTP or backup code of its
-// user. Every attempt counts, and MaxMFAAttempts kill the token. Errors:
-// ErrInvalidMFAToken, ErrInvalidMFACode.
+// user. Every attempt counts, and MaxMFAAttempts kill the token; wrong
+// codes also count per user (MFAFailurePolicy), across tokens. Errors:
+// ErrInvalidMFAToken, ErrInvalidMFACode, ErrTooManyAttempts.
 func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta ClientMeta) (TokenPair, error) {
 	hash, ok := hashRefreshToken(mfaToken)
 	if !ok {
@@ -407,7 +503,7 @@ func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta C
 	if err != nil {
 		return TokenPair{}, err
 	}
-	if err := s.checkSecondFactor(ctx, m, code); err != nil {
+	if err := s.verifySecondFactor(ctx, m, code); err != nil {
 		if errors.Is(err, ErrInvalidMFACode) {
 			s.log.WarnContext(ctx, "wrong second factor", "user_id", c.UserID, "attempt", c.Attempts)
 		}
@@ -426,7 +522,16 @@ func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta C
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("complete mfa: %w", err)
 	}
-	return s.startSession(ctx, u, meta)
+	tp, err := s.startSession(ctx, u, meta)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	// Tokens are issued only now, so only now the failed passwords of
+	// the email are forgotten (the mfa_required answer keeps them).
+	if err := s.st.ResetLoginThrottle(ctx, ratelimit.EmailKey(u.Email)); err != nil {
+		s.log.ErrorContext(ctx, "lockout: reset after sign-in", "error", err)
+	}
+	return tp, nil
 }
 
 // SweepMFAChallenges deletes expired challenges; run it periodically.
@@ -484,7 +589,16 @@ func hashBackupCode(userID, code string) string {
 // mfaError maps 2FA errors onto client errors; wrongStatus is the status of
 // a wrong code (401 at sign-in, 422 on the signed-in endpoints).
 func mfaError(err error, field string, wrongStatus int) error {
+	var tooMany *TooManyAttemptsError
 	switch {
+	case errors.As(err, &tooMany):
+		what := "wrong second-factor codes"
+		if tooMany.Field == "password" {
+			what = "failed sign-ins"
+		}
+		e := httpapi.TooManyRequests(tooMany.RetryAfter, "too many "+what+"; locked for a while, retry later")
+		e.Cause = err
+		return e
 	case errors.Is(err, ErrMFACodeReplayed):
 		return &httpapi.Error{Status: wrongStatus, Type: "invalid-mfa-code", Title: "Invalid second factor",
 			Detail: field + ": this code was used already; wait for the next one",

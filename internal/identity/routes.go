@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/audit"
@@ -150,9 +149,10 @@ func (s *Service) refresh(r *http.Request) (any, error) {
 // SessionCookies are the cookies of a browser session holding tp: the
 // access and refresh tokens (HttpOnly) and a fresh CSRF double-submit
 // token (readable by the page, which echoes it in CSRFHeader). They are
-// Secure when the issuer is https.
+// Secure when the issuer (the external URL) is https, the rule of
+// httpapi.IsHTTPSURL that also decides HSTS.
 func (s *Service) SessionCookies(tp TokenPair) []*http.Cookie {
-	secure := strings.HasPrefix(s.issuer, "https://")
+	secure := httpapi.IsHTTPSURL(s.issuer)
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	return []*http.Cookie{
@@ -164,7 +164,7 @@ func (s *Service) SessionCookies(tp TokenPair) []*http.Cookie {
 
 // clearSessionCookies expire the browser session's cookies.
 func (s *Service) clearSessionCookies() http.Header {
-	secure := strings.HasPrefix(s.issuer, "https://")
+	secure := httpapi.IsHTTPSURL(s.issuer)
 	h := http.Header{}
 	for _, c := range []*http.Cookie{
 		{Name: AccessCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode},

@@ -7,10 +7,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/audit"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -24,10 +27,49 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, ok := s.signedIn(r); ok {
-		s.issueCode(w, r, req, c.UserID, c.SessionID)
+		// Never a code without the user's say: any page may send a
+		// signed-in browser here with its own loopback port and PKCE
+		// challenge (RFC 8252 §8.6), so the user must allow it.
+		s.consentPage(w, r, http.StatusOK, req, c.Email, "")
 		return
 	}
 	s.signInPage(w, r, http.StatusOK, req, "", "", "")
+}
+
+// consentPage asks a signed-in browser's user to allow or deny the
+// sign-in of the command-line tool, with a form protected like the
+// sign-in form.
+func (s *Service) consentPage(w http.ResponseWriter, r *http.Request, status int, req AuthorizeRequest, email, msg string) {
+	tok, err := s.formToken(w, r)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "consent", page{Title: "Sign in the hks command-line tool as " + email + "?",
+		Info:  "Allow only if you have just run hks login on your computer. Deny if you did not: another site may be trying to get access to your account.",
+		Error: msg, Action: "/auth/authorize", CSRF: tok, Hidden: authorizeHidden(req), SignedInAs: email})
+}
+
+// consentDecision handles the Allow / Deny of the consent page: Deny
+// redirects with access_denied; Allow issues the code for the browser's
+// session (which must still be valid).
+func (s *Service) consentDecision(w http.ResponseWriter, r *http.Request, req AuthorizeRequest, decision string) {
+	if decision == "deny" { // denying needs no sign-in: whoever sees the page may refuse
+		s.log.InfoContext(r.Context(), "authorization denied", "client_id", req.ClientID)
+		v := url.Values{"error": {"access_denied"}, "error_description": {"the user denied the sign-in"}}
+		if req.State != "" {
+			v.Set("state", req.State)
+		}
+		redirectTo(w, req.RedirectURI, v)
+		return
+	}
+	c, ok := s.signedIn(r)
+	if !ok {
+		s.signInPage(w, r, http.StatusUnauthorized, req, "Your session has ended. Sign in again.", "", "")
+		return
+	}
+	audit.SetActor(r.Context(), c.UserID, c.Email)
+	s.issueCode(w, r, req, c.UserID, c.SessionID)
 }
 
 // authorizeRequest validates the parameters; on a refusal it answers (an
@@ -144,6 +186,15 @@ func (s *Service) authorizePost(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "Sign-in form expired", "The form is too old or was not sent from this site. Start again from the hks command line.")
 		return
 	}
+	switch d := r.PostForm.Get("decision"); d {
+	case "allow", "deny":
+		s.consentDecision(w, r, req, d)
+		return
+	case "":
+	default:
+		s.errorPage(w, r, http.StatusBadRequest, "Sign-in request refused", "Choose Allow or Deny. Start again from the hks command line.")
+		return
+	}
 	res, email, msg := s.signInForm(r.Context(), r)
 	switch {
 	case res.err != nil:
@@ -151,6 +202,9 @@ func (s *Service) authorizePost(w http.ResponseWriter, r *http.Request) {
 	case res.mfaToken != "":
 		s.signInPage(w, r, http.StatusOK, req, msg, email, res.mfaToken)
 	case res.userID == "":
+		if res.locked {
+			w.Header().Set("Retry-After", strconv.Itoa(httpapi.RetryAfterSeconds(res.retryAfter)))
+		}
 		s.signInPage(w, r, res.refusedStatus(), req, msg, email, "")
 	default:
 		s.issueCode(w, r, req, res.userID, "")
@@ -164,8 +218,18 @@ type signInResult struct {
 	userID   string
 	mfaToken string
 	locked   bool // too many failed sign-ins
-	err      error
+	// retryAfter: how long a locked sign-in stays locked.
+	retryAfter time.Duration
+	err        error
 }
+
+// attemptLockout is a Lockout that reserves attempts atomically;
+// *ratelimit.Lockout is one.
+type attemptLockout interface {
+	Begin(ctx context.Context, email, ip string) (*ratelimit.Attempt, time.Duration, error)
+}
+
+var _ attemptLockout = (*ratelimit.Lockout)(nil)
 
 func (res signInResult) refusedStatus() int {
 	if res.locked {
@@ -194,6 +258,13 @@ func (s *Service) signInForm(ctx context.Context, r *http.Request) (res signInRe
 			return signInResult{}, "", "The sign-in took too long or had too many wrong codes. Sign in again."
 		case errors.Is(err, identity.ErrInvalidMFACode):
 			return signInResult{mfaToken: mfa}, "", "Wrong or used code. Try again."
+		case errors.Is(err, identity.ErrTooManyAttempts):
+			var tm *identity.TooManyAttemptsError
+			wait := time.Minute
+			if errors.As(err, &tm) {
+				wait = tm.RetryAfter
+			}
+			return signInResult{locked: true, retryAfter: wait}, "", fmt.Sprintf("Too many wrong codes. Sign in again in %s.", wait.Round(time.Second))
 		case err != nil:
 			return signInResult{err: fmt.Errorf("complete mfa: %w", err)}, "", ""
 		}
@@ -204,20 +275,46 @@ func (s *Service) signInForm(ctx context.Context, r *http.Request) (res signInRe
 			return signInResult{}, email, "Enter your email and password."
 		}
 		audit.SetActor(ctx, "", email)
+		// The attempt is reserved (counted) before the password is
+		// checked, atomically with the lock check, so that concurrent
+		// guesses cannot all pass the threshold (a Lockout without Begin
+		// falls back to check, then record).
+		var attempt *ratelimit.Attempt
 		if s.lockout != nil {
-			wait, err := s.lockout.Check(ctx, email, m.IP)
+			var (
+				wait time.Duration
+				err  error
+			)
+			if b, ok := s.lockout.(attemptLockout); ok {
+				attempt, wait, err = b.Begin(ctx, email, m.IP)
+			} else {
+				wait, err = s.lockout.Check(ctx, email, m.IP)
+			}
 			if err != nil {
 				return signInResult{err: fmt.Errorf("check lockout: %w", err)}, email, ""
 			}
 			if wait > 0 {
-				return signInResult{locked: true}, email, fmt.Sprintf("Too many failed sign-ins. Try again in %s.", wait.Round(time.Second))
+				return signInResult{locked: true, retryAfter: wait}, email, fmt.Sprintf("Too many failed sign-ins. Try again in %s.", wait.Round(time.Second))
 			}
 		}
 		sr, err := s.id.PasswordSignIn(ctx, email, pw, m)
-		if s.lockout != nil {
+		// A wrong password stays counted; tokens reset the email; a
+		// challenge (mfa_required) or an error is neither.
+		issued := err == nil && !sr.MFARequired
+		switch {
+		case attempt != nil:
+			switch {
+			case errors.Is(err, identity.ErrInvalidCredentials):
+				attempt.Failed()
+			case issued:
+				attempt.Succeeded(ctx)
+			default:
+				attempt.Refund(ctx)
+			}
+		case s.lockout != nil:
 			if errors.Is(err, identity.ErrInvalidCredentials) {
 				s.lockout.Failed(ctx, email, m.IP)
-			} else if err == nil {
+			} else if issued {
 				s.lockout.Succeeded(ctx, email)
 			}
 		}

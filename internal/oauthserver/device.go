@@ -13,6 +13,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -234,8 +235,10 @@ func (s *Service) deviceCodeGrant(r *http.Request, form url.Values) (any, error)
 	return nil, oauthErr("invalid_grant", "the device code was used already", "device_code")
 }
 
-// tooManyTries reports whether ip has used up its wrong user codes.
+// tooManyTries reports whether ip has used up its wrong user codes. An
+// IPv6 address counts as its /64 (ratelimit.IPKey).
 func (s *Service) tooManyTries(ip string) bool {
+	ip = ratelimit.IPKey(ip)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tries[ip]
@@ -245,8 +248,9 @@ func (s *Service) tooManyTries(ip string) bool {
 	return t.n >= MaxUserCodeTry
 }
 
-// failedTry counts a wrong user code of ip.
+// failedTry counts a wrong user code of ip (of its /64 for IPv6).
 func (s *Service) failedTry(ip string) {
+	ip = ratelimit.IPKey(ip)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()

@@ -130,7 +130,7 @@ func (s *Service) formToken(w http.ResponseWriter, r *http.Request) (string, err
 		return "", err
 	}
 	http.SetCookie(w, &http.Cookie{Name: formCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/auth",
-		MaxAge: int(FormTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+		MaxAge: int(FormTTL / time.Second), HttpOnly: true, Secure: httpapi.SecureRequest(r, s.secure), SameSite: http.SameSiteLaxMode})
 	return tok, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -120,7 +119,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("oauthserver: Now is required")
 	}
 	s := &Service{st: cfg.Store, id: cfg.Identity, sealer: cfg.Sealer, log: cfg.Logger, now: cfg.Now,
-		providers: cfg.Providers, lockout: cfg.Lockout, secure: strings.HasPrefix(cfg.Identity.Issuer(), "https://"), tries: map[string]*tryCount{}}
+		providers: cfg.Providers, lockout: cfg.Lockout, secure: httpapi.IsHTTPSURL(cfg.Identity.Issuer()), tries: map[string]*tryCount{}}
 	for gt, g := range map[string]issuer.Grant{
 		"authorization_code": s.authorizationCodeGrant,
 		"refresh_token":      s.refreshGrant,
@@ -211,10 +210,10 @@ func (s *Service) Routes() []httpapi.Route {
 	}
 	return []httpapi.Route{
 		{Method: "GET", Path: issuer.AuthorizationPath, Tag: "auth", Public: true, ContentType: "text/html",
-			Summary: "OAuth 2.0 authorization endpoint for the CLI (code + PKCE S256, loopback redirect): a sign-in page, or a redirect with the code when the browser is signed in",
+			Summary: "OAuth 2.0 authorization endpoint for the CLI (code + PKCE S256, loopback redirect): a sign-in page, or, when the browser is signed in, a page asking to allow or deny the sign-in",
 			Query:   authorizeQuery, Errors: []int{http.StatusForbidden}, Raw: http.HandlerFunc(s.authorize)},
 		{Method: "POST", Path: issuer.AuthorizationPath, Tag: "auth", Public: true, ContentType: "text/html", Action: "auth.authorize",
-			Summary: "The sign-in form of the authorization page (form fields: the authorization parameters, csrf, email and password or mfa_token and code)",
+			Summary: "The form of the authorization page (form fields: the authorization parameters, csrf, and email and password, mfa_token and code, or decision=allow|deny for a signed-in browser)",
 			Errors:  []int{http.StatusForbidden}, Raw: http.HandlerFunc(s.authorizePost)},
 		{Method: "POST", Path: issuer.DeviceAuthorizationPath, Tag: "auth", Public: true, Action: "auth.device.code",
 			Summary: "OAuth 2.0 device authorization (RFC 8628; form field client_id): a device code to poll the token endpoint with and a user code to enter at verification_uri",

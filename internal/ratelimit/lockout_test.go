@@ -2,11 +2,14 @@ package ratelimit
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,5 +159,117 @@ func TestLoginGuardAndPerIP(t *testing.T) {
 	w = login("203.0.113.7", "right")
 	if w.Code != 429 || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), "rate-limited") {
 		t.Fatalf("over the per-IP limit: %d Retry-After %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+}
+
+// guardedLogin serves fakeLogin behind LoginGuard (email threshold 5),
+// counting the password checks the handler made.
+func guardedLogin(t *testing.T, clk *clock) (http.Handler, *atomic.Int32) {
+	t.Helper()
+	lock, _ := newLockout(t, clk)
+	api, err := httpapi.New(httpapi.Config{Logger: discard(), Registry: newRegistry(), Auth: noAuth{},
+		RouteMiddleware: []httpapi.RouteMiddleware{lock.LoginGuard("POST", "/auth/login")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checks atomic.Int32
+	api.Mount(httpapi.Route{Method: "POST", Path: "/auth/login", Public: true, Handle: func(r *http.Request) (any, error) {
+		checks.Add(1)
+		time.Sleep(5 * time.Millisecond) // a password hash takes a while
+		var req struct{ Email, Password string }
+		if err := httpapi.DecodeJSON(r, &req); err != nil {
+			return nil, err
+		}
+		switch req.Password {
+		case "mfa": // right password, second factor needed
+			return map[string]any{"mfa_required": true, "mfa_token": "t"}, nil
+		case "right":
+			return map[string]string{"access_token": "a"}, nil
+		}
+		return nil, httpapi.Unauthorized("invalid email or password")
+	}})
+	return api.Handler(), &checks
+}
+
+func doLogin(h http.Handler, ip, email, pw string) *httptest.ResponseRecorder {
+	b, _ := json.Marshal(map[string]string{"email": email, "password": pw})
+	r := httptest.NewRequest("POST", "/auth/login", strings.NewReader(string(b)))
+	r.RemoteAddr = net.JoinHostPort(ip, "1234")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// TestLoginGuardConcurrent: concurrent guesses are reserved before the
+// password is checked, so no more than the threshold get checked.
+func TestLoginGuardConcurrent(t *testing.T) {
+	h, checks := guardedLogin(t, newClock())
+	const n = 50
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			codes[i] = doLogin(h, "198.51.100."+strconv.Itoa(i), "victim@example.com", "wrong").Code
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count[401] > 5 || int(checks.Load()) > 5 || count[401]+count[429] != n {
+		t.Fatalf("%d concurrent guesses with threshold 5: %d password checks, answers %v", n, checks.Load(), count)
+	}
+}
+
+// TestLoginGuardMFARequired: a right password answered with mfa_required
+// neither resets the email's failures nor counts as one.
+func TestLoginGuardMFARequired(t *testing.T) {
+	h, _ := guardedLogin(t, newClock())
+	for i := range 4 {
+		if w := doLogin(h, "192.0.2.1", "m@example.com", "wrong"); w.Code != 401 {
+			t.Fatalf("failure %d: %d", i, w.Code)
+		}
+		if w := doLogin(h, "192.0.2.1", "m@example.com", "mfa"); w.Code != 200 {
+			t.Fatalf("mfa_required %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if w := doLogin(h, "192.0.2.1", "m@example.com", "wrong"); w.Code != 401 {
+		t.Fatalf("fifth failure: %d", w.Code)
+	}
+	if w := doLogin(h, "192.0.2.1", "m@example.com", "mfa"); w.Code != 429 {
+		t.Fatalf("after 5 failures with mfa_required answers between them: %d, want 429 (no reset)", w.Code)
+	}
+}
+
+func TestIPKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":            "192.0.2.7",
+		"::ffff:192.0.2.7":     "192.0.2.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"fe80::1%eth0":         "fe80::/64",
+		"not-an-ip":            "not-an-ip",
+		"2001:db8:1:3::1":      "2001:db8:1:3::/64",
+	} {
+		if got := IPKey(in); got != want {
+			t.Errorf("IPKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestLockoutIPv6Prefix: the addresses of one /64 share an IP lock.
+func TestLockoutIPv6Prefix(t *testing.T) {
+	clk := newClock()
+	l, _ := newLockout(t, clk) // IP threshold 8
+	ctx := t.Context()
+	for i := range 8 {
+		l.Failed(ctx, "u"+strconv.Itoa(i)+"@example.com", "2001:db8:0:1::"+strconv.Itoa(i+1))
+	}
+	if w, _ := l.Check(ctx, "x@example.com", "2001:db8:0:1:abcd::99"); w != time.Minute {
+		t.Fatalf("another address of the /64: wait %v, want 1m", w)
+	}
+	if w, _ := l.Check(ctx, "x@example.com", "2001:db8:0:2::1"); w != 0 {
+		t.Fatalf("another /64 locked: %v", w)
 	}
 }

@@ -14,7 +14,7 @@ import (
 func PerIP(l *Limiter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			d := l.Allow(r.Context(), "ip:"+httpapi.ClientIP(r.Context()))
+			d := l.Allow(r.Context(), "ip:"+IPKey(httpapi.ClientIP(r.Context())))
 			if !d.Allowed {
 				httpapi.WriteError(w, r, httpapi.TooManyRequests(d.RetryAfter, "too many requests from this address; retry later"))
 				return
@@ -46,8 +46,13 @@ func PerUser(l *Limiter) httpapi.RouteMiddleware {
 
 // LoginGuard wraps the password sign-in route (method and path given):
 // a locked email or IP is refused with 429 before the password is looked
-// at; a 401 answer counts as a failure, a 2xx answer resets the email.
-// Other routes pass through untouched.
+// at. Every other attempt is reserved (counted as a failure) before the
+// handler runs, atomically with the lock check, so concurrent guesses
+// cannot all pass a threshold; a 401 answer keeps the failure, an answer
+// with tokens resets the email, and any other answer (including the 200
+// mfa_required challenge, whose password was right but which signs no
+// one in yet) takes the attempt back without a reset. Other routes pass
+// through untouched.
 func (l *Lockout) LoginGuard(method, path string) httpapi.RouteMiddleware {
 	return func(rt httpapi.Route, next http.Handler) http.Handler {
 		if rt.Method != method || rt.Path != path {
@@ -69,8 +74,7 @@ func (l *Lockout) LoginGuard(method, path string) httpapi.RouteMiddleware {
 				return
 			}
 			ctx := r.Context()
-			ip := httpapi.ClientIP(ctx)
-			wait, err := l.Check(ctx, req.Email, ip)
+			a, wait, err := l.Begin(ctx, req.Email, httpapi.ClientIP(ctx))
 			if err != nil {
 				httpapi.WriteError(w, r, err)
 				return
@@ -82,16 +86,33 @@ func (l *Lockout) LoginGuard(method, path string) httpapi.RouteMiddleware {
 			// The answer is held back until the outcome is recorded, so a
 			// client never sees its 401 before the failure counts.
 			rec := &bufferedWriter{header: w.Header()}
+			defer func() {
+				if p := recover(); p != nil {
+					a.Refund(ctx)
+					panic(p)
+				}
+			}()
 			next.ServeHTTP(rec, r)
 			switch {
 			case rec.status == http.StatusUnauthorized:
-				l.Failed(ctx, req.Email, ip)
-			case rec.status >= 200 && rec.status < 300:
-				l.Succeeded(ctx, req.Email)
+				a.Failed()
+			case rec.status >= 200 && rec.status < 300 && !mfaRequired(rec.body.Bytes()):
+				a.Succeeded(ctx)
+			default:
+				a.Refund(ctx)
 			}
 			rec.flushTo(w)
 		})
 	}
+}
+
+// mfaRequired reports whether a sign-in answer is a second-factor
+// challenge rather than tokens.
+func mfaRequired(body []byte) bool {
+	var res struct {
+		MFARequired bool `json:"mfa_required"`
+	}
+	return json.Unmarshal(body, &res) == nil && res.MFARequired
 }
 
 type errReader struct{ err error }

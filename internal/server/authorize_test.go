@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/cli"
+	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/oauthserver"
 )
@@ -251,15 +253,49 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	}
 
 	// The browser's sign-in session itself was only the proof: ended.
-	// A browser signed in to the platform (access cookie) gets a code
-	// without a form.
+	// A browser signed in to the platform (access cookie) gets no code
+	// without the user's say (RFC 8252 §8.6): a consent page, whose
+	// Allow issues the code and whose Deny refuses.
 	_, tok := ts.user("bob@example.com")
 	cookieBrowser := newBrowser(t, ts)
 	u, _ := url.Parse(ts.URL())
-	cookieBrowser.c.Jar.SetCookies(u, []*http.Cookie{{Name: identity.AccessCookie, Value: tok, Path: "/"}})
+	cookieBrowser.c.Jar.SetCookies(u, []*http.Cookie{{Name: identity.AccessCookie, Value: tok, Path: "/"},
+		{Name: identity.CSRFCookie, Value: "platform-csrf", Path: "/"}})
 	v2, c2 := pkcePair()
-	q := cookieBrowser.follow(cookieBrowser.get(authorizeURL(cb.uri(), "st-2", c2)), cb)
-	if q.Get("state") != "st-2" {
+	p = cookieBrowser.get(authorizeURL(cb.uri(), "st-2", c2))
+	if p.status != 200 || p.header.Get("Location") != "" || !strings.Contains(p.body, "Sign in the hks command-line tool as bob@example.com?") ||
+		!strings.Contains(p.body, `value="allow"`) || !strings.Contains(p.body, `value="deny"`) || strings.Contains(p.body, `name="password"`) {
+		t.Fatalf("signed-in browser: want the consent page, got %d %v %s", p.status, p.header, p.body)
+	}
+	consent := p.form(t)
+	if consent.Get("csrf_token") != "platform-csrf" {
+		t.Fatalf("consent form without the platform CSRF token: %v", consent)
+	}
+	withDecision := func(d string) url.Values {
+		v := url.Values{}
+		for k, x := range consent {
+			v[k] = x
+		}
+		v.Set("decision", d)
+		return v
+	}
+	// Forged or missing form token: refused, no code.
+	forged := withDecision("allow")
+	forged.Set("csrf", "forged")
+	if p := cookieBrowser.post("/auth/authorize", forged); p.status != 403 || p.header.Get("Location") != "" {
+		t.Fatalf("forged consent: %d %v %s", p.status, p.header, p.body)
+	}
+	if p := cookieBrowser.post("/auth/authorize", withDecision("maybe")); p.status != 400 || p.header.Get("Location") != "" {
+		t.Fatalf("unknown decision: %d %v %s", p.status, p.header, p.body)
+	}
+	// Deny: the client gets access_denied and the state.
+	q := cookieBrowser.follow(cookieBrowser.post("/auth/authorize", withDecision("deny")), cb)
+	if q.Get("error") != "access_denied" || q.Get("state") != "st-2" || q.Get("code") != "" {
+		t.Fatalf("deny: %v", q)
+	}
+	// Allow: the code.
+	q = cookieBrowser.follow(cookieBrowser.post("/auth/authorize", withDecision("allow")), cb)
+	if q.Get("state") != "st-2" || q.Get("code") == "" {
 		t.Fatalf("cookie browser: %v", q)
 	}
 	a = ts.exchange(q.Get("code"), v2, cb.uri())
@@ -684,4 +720,61 @@ func readUserCode(t *testing.T, r io.Reader) string {
 		t.Fatalf("printed %q", printed.String())
 	}
 	return printedUserCode.FindString(printed.String())
+}
+
+// TestHTTPSBehindProxy: TLS ends at a proxy (https external URL, plain
+// HTTP to the server): answers still carry HSTS, and cookies are Secure.
+func TestHTTPSBehindProxy(t *testing.T) {
+	ts := startProtected(t, func(c *config.Config) { c.ExternalURL = "https://hks.example.com" })
+	if !strings.HasPrefix(ts.URL(), "http://") {
+		t.Fatalf("URL %s: want plain HTTP behind the proxy", ts.URL())
+	}
+	for _, path := range []string{"/healthz", "/no-such-route"} {
+		if a := ts.do("GET", path, "", nil); a.header.Get("Strict-Transport-Security") != httpapi.HSTSValue {
+			t.Errorf("%s: HSTS %q, want %q", path, a.header.Get("Strict-Transport-Security"), httpapi.HSTSValue)
+		}
+	}
+	_, challenge := pkcePair()
+	p := newBrowser(t, ts).get(authorizeURL("http://127.0.0.1:9/callback", "s", challenge))
+	if p.status != 200 || p.header.Get("Strict-Transport-Security") == "" {
+		t.Fatalf("authorize page: %d %v", p.status, p.header)
+	}
+	for _, c := range p.header["Set-Cookie"] {
+		if !strings.Contains(c, "; Secure") {
+			t.Errorf("cookie not Secure: %s", c)
+		}
+	}
+}
+
+// TestConsentCrossSite: a page of another site (or a sibling subdomain
+// that planted the CSRF cookie) cannot post the consent form of a
+// signed-in browser.
+func TestConsentCrossSite(t *testing.T) {
+	ts := startServer(t, "")
+	_, tok := ts.user("carol@example.com")
+	cb := newCallback(t)
+	b := newBrowser(t, ts)
+	u, _ := url.Parse(ts.URL())
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: identity.AccessCookie, Value: tok, Path: "/"},
+		{Name: identity.CSRFCookie, Value: "planted", Path: "/"}})
+	_, challenge := pkcePair()
+	f := b.get(authorizeURL(cb.uri(), "st", challenge)).form(t)
+	f.Set("decision", "allow")
+	for _, site := range []string{"same-site", "cross-site"} {
+		req, err := http.NewRequest("POST", ts.URL()+"/auth/authorize", strings.NewReader(f.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", site)
+		if p := b.do(req); p.status != 403 || p.header.Get("Location") != "" || !strings.Contains(p.body, "Sec-Fetch-Site") {
+			t.Fatalf("%s consent: %d %v %s", site, p.status, p.header, p.body)
+		}
+	}
+	req, _ := http.NewRequest("POST", ts.URL()+"/auth/authorize", strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if q := b.follow(b.do(req), cb); q.Get("code") == "" || q.Get("state") != "st" {
+		t.Fatalf("same-origin consent: %v", q)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -610,5 +611,144 @@ func TestTLSFiles(t *testing.T) {
 	}
 	if a := ts.do("GET", "/ca.crt", "", nil); a.status != 404 {
 		t.Fatalf("/ca.crt with --tls=files: %d, want 404 (the server has no CA of its own)", a.status)
+	}
+}
+
+// TestLoginLockoutConcurrent: concurrent wrong passwords for one email are
+// reserved before the password is checked, so no more than the threshold
+// (5) are checked (401); the others are refused (429).
+func TestLoginLockoutConcurrent(t *testing.T) {
+	ts := startServer(t, "")
+	ts.user("conc@example.com")
+	const n = 50
+	statuses := make([]int, n)
+	done := make(chan struct{})
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			body := strings.NewReader(`{"email":"conc@example.com","password":"wrong-` + strconv.Itoa(i) + `"}`)
+			req, err := http.NewRequest("POST", ts.URL()+"/auth/login", body)
+			if err != nil {
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := ts.client.Do(req)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	for range n {
+		<-done
+	}
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[401] > 5 || count[401]+count[429] != n {
+		t.Fatalf("%d concurrent wrong passwords, threshold 5: answers %v, want at most 5 checked (401), the rest 429", n, count)
+	}
+}
+
+// TestSecondFactorLockoutHTTP: wrong second factors count per user across
+// mfa_tokens (each new one costs only the password, and its mfa_required
+// answer no longer resets the email's failures), and a locked second
+// factor is refused with 429 at every endpoint that checks one.
+func TestSecondFactorLockoutHTTP(t *testing.T) {
+	ts := startServer(t, "")
+	const email, ua = "guess@example.com", "hks-test/1"
+	_, tok := ts.user(email)
+	secret, backup := ts.enrol(tok)
+	ts.nextStep()
+	for range 2 {
+		la := ts.passwordLogin(email, ua)
+		if !la.MFARequired {
+			t.Fatalf("login answered %+v, want mfa_required", la)
+		}
+		for range identity.MaxMFAAttempts {
+			a := ts.doUA("POST", "/auth/login/mfa", "", ua, map[string]string{"mfa_token": la.MFAToken, "code": "aaaaa-aaaaa"})
+			wantProblem(t, a, 401, "invalid-mfa-code", "code")
+		}
+	}
+	locked := func(a answer) {
+		t.Helper()
+		wantProblem(t, a, 429, "rate-limited", "")
+		if ra, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || ra < 890 || ra > 900 {
+			t.Fatalf("Retry-After %q, want 900 (15 minutes)", a.header.Get("Retry-After"))
+		}
+	}
+	la := ts.passwordLogin(email, ua)
+	locked(ts.doUA("POST", "/auth/login/mfa", "", ua, map[string]string{"mfa_token": la.MFAToken, "code": ts.code(secret, 0)}))
+	locked(ts.do("POST", "/auth/2fa/backup-codes", tok, map[string]string{"code": backup[0]}))
+	locked(ts.do("POST", "/auth/2fa/disable", tok, map[string]string{"code": backup[1]}))
+	// After the lock, a right code signs in.
+	ts.offset.Add(int64(15*time.Minute + time.Second))
+	la = ts.passwordLogin(email, ua)
+	a := ts.doUA("POST", "/auth/login/mfa", "", ua, map[string]string{"mfa_token": la.MFAToken, "code": backup[0]})
+	if a.status != 200 {
+		t.Fatalf("right code after the lock: %d %s", a.status, a.body)
+	}
+	var fresh loginAnswer
+	a.json(t, &fresh)
+	tok = fresh.AccessToken
+
+	// mfa_required does not reset the email's failed passwords.
+	for range 4 {
+		if a := ts.do("POST", "/auth/login", "", map[string]string{"email": email, "password": "wrong"}); a.status != 401 {
+			t.Fatalf("wrong password: %d", a.status)
+		}
+		ts.passwordLogin(email, ua)
+	}
+	if a := ts.do("POST", "/auth/login", "", map[string]string{"email": email, "password": "wrong"}); a.status != 401 {
+		t.Fatalf("fifth wrong password: %d", a.status)
+	}
+	if a := ts.doUA("POST", "/auth/login", "", ua, map[string]string{"email": email, "password": "password-" + email}); a.status != 429 {
+		t.Fatalf("right password after 5 wrong ones with mfa_required between: %d %s, want 429", a.status, a.body)
+	}
+	// The password at /auth/2fa/disable is under the same lockout.
+	locked2 := ts.do("POST", "/auth/2fa/disable", tok, map[string]string{"password": "password-" + email})
+	wantProblem(t, locked2, 429, "rate-limited", "")
+}
+
+// TestAuthorizeSecondFactorLockout: the sign-in page's second-factor form
+// shares the per-user lockout of wrong codes (429 with Retry-After).
+func TestAuthorizeSecondFactorLockout(t *testing.T) {
+	ts := startServer(t, "")
+	const email = "pagelock@example.com"
+	_, tok := ts.user(email)
+	secret, _ := ts.enrol(tok)
+	ts.nextStep()
+	cb := newCallback(t)
+	b := newBrowser(t, ts)
+	_, challenge := pkcePair()
+	mfaForm := func() url.Values {
+		t.Helper()
+		f := b.get(authorizeURL(cb.uri(), "st", challenge)).form(t)
+		f.Set("email", email)
+		f.Set("password", "password-"+email)
+		p := b.post("/auth/authorize", f)
+		f = p.form(t)
+		if p.status != 200 || f.Get("mfa_token") == "" {
+			t.Fatalf("second factor form: %d %s", p.status, p.body)
+		}
+		return f
+	}
+	for range 2 {
+		f := mfaForm()
+		for range identity.MaxMFAAttempts {
+			f.Set("code", "aaaaa-aaaaa")
+			if p := b.post("/auth/authorize", f); p.status != 200 || !strings.Contains(p.body, "Wrong or used code") {
+				t.Fatalf("wrong code: %d %s", p.status, p.body)
+			}
+		}
+	}
+	f := mfaForm()
+	f.Set("code", ts.code(secret, 0))
+	p := b.post("/auth/authorize", f)
+	if ra, err := strconv.Atoi(p.header.Get("Retry-After")); p.status != 429 || err != nil || ra < 890 || ra > 900 || !strings.Contains(p.body, "Too many wrong codes") {
+		t.Fatalf("right code after 10 wrong ones: %d Retry-After %q %s", p.status, p.header.Get("Retry-After"), p.body)
 	}
 }

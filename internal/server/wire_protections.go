@@ -36,7 +36,9 @@ func wireProtections(ctx context.Context, d *deps) error {
 		return nil
 	}
 	log := d.log.With("component", "protections")
-	d.outer = append(d.outer, httpapi.SecurityHeaders())
+	// HSTS also when TLS ends at a proxy in front of the server (an https
+	// external URL, plain HTTP inside).
+	d.outer = append(d.outer, httpapi.SecurityHeaders(httpapi.SecurityConfig{ExternalHTTPS: httpapi.IsHTTPSURL(d.cfg.ExternalURL)}))
 	if d.cfg.IPRateLimit > 0 {
 		l, err := ratelimit.New(ctx, ratelimit.Config{JS: d.nats.JetStream(), Bucket: ipLimitBucket,
 			Rate: d.cfg.IPRateLimit, Burst: d.cfg.IPRateBurst, Logger: log, Now: d.now})
@@ -49,7 +51,7 @@ func wireProtections(ctx context.Context, d *deps) error {
 		httpapi.CORS(httpapi.CORSConfig{AllowedOrigins: d.cfg.CORSAllowedOrigins,
 			AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", identity.CSRFHeader}}),
 		httpapi.CSRF(httpapi.CSRFConfig{SessionCookies: []string{identity.AccessCookie, identity.RefreshCookie},
-			Cookie: identity.CSRFCookie, Header: identity.CSRFHeader}),
+			Cookie: identity.CSRFCookie, Header: identity.CSRFHeader, TrustedOrigins: d.cfg.CORSAllowedOrigins}),
 	)
 	if d.cfg.UserRateLimit > 0 {
 		l, err := ratelimit.New(ctx, ratelimit.Config{JS: d.nats.JetStream(), Bucket: userLimitBucket,

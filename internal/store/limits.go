@@ -16,10 +16,30 @@ type LimitStore interface {
 	// ResetLoginThrottle forgets key's failures; an unknown key is not an
 	// error.
 	ResetLoginThrottle(ctx context.Context, key string) error
+	// ReserveLoginAttempt is the check and the count of one attempt in a
+	// single transaction, so that concurrent attempts cannot all pass a
+	// check before any failure is recorded: if any of keys is locked at
+	// now it changes nothing and returns ok false; otherwise it applies
+	// each key's policy Next (the attempt counts as a failure up front)
+	// and returns ok true. Either way it returns the states of keys, in
+	// their order. The caller then keeps the failure (a wrong secret),
+	// resets (a success) or refunds it (RefundLoginAttempt: neither).
+	ReserveLoginAttempt(ctx context.Context, now time.Time, keys []ThrottleKey) (states []LoginThrottle, ok bool, err error)
+	// RefundLoginAttempt takes back one reserved attempt of key: one
+	// failure fewer and no lock (while a key is locked nothing else is
+	// reserved, so a lock is the refunded attempt's own). An unknown key
+	// or one without failures is not an error.
+	RefundLoginAttempt(ctx context.Context, key string) error
 }
 
-// LoginThrottle is the failed-login state of one key ("email:<address>",
-// "ip:<address>").
+// ThrottleKey is a key with the policy of its failures.
+type ThrottleKey struct {
+	Key    string
+	Policy LockoutPolicy
+}
+
+// LoginThrottle is the failed-attempt state of one key ("email:<address>",
+// "ip:<address>", "mfa:<user id>").
 type LoginThrottle struct {
 	Key string
 	// Failures counts failures since the last reset, or since the window

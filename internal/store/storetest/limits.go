@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,6 +78,50 @@ func testLimits(t *testing.T, f *fixture) {
 	got, err = f.s.GetLoginThrottle(f.ctx, "email:race@example.com")
 	ok(t, err)
 	equal(t, got.Failures, n)
+
+	// Reservations: the check and the count in one step.
+	rp := store.LockoutPolicy{Threshold: 3, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	rkeys := []store.ThrottleKey{{Key: "email:res@example.com", Policy: rp}, {Key: "ip:198.51.100.0/64", Policy: store.LockoutPolicy{Threshold: 100, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}}}
+	states, reserved, err := f.s.ReserveLoginAttempt(f.ctx, at, rkeys)
+	ok(t, err)
+	equal(t, reserved, true)
+	equal(t, len(states), 2)
+	equal(t, states[0].Failures, 1)
+	equal(t, states[1].Failures, 1)
+	// A refund takes the attempt back (and leaves the other key alone).
+	ok(t, f.s.RefundLoginAttempt(f.ctx, rkeys[0].Key))
+	ok(t, f.s.RefundLoginAttempt(f.ctx, rkeys[0].Key)) // nothing left: no error
+	ok(t, f.s.RefundLoginAttempt(f.ctx, "email:unknown@example.com"))
+	got, err = f.s.GetLoginThrottle(f.ctx, rkeys[0].Key)
+	ok(t, err)
+	equal(t, got.Failures, 0)
+	// Concurrent reservations: no more than the threshold pass.
+	var passed atomic.Int32
+	for _, err := range race(20, func(int) error {
+		_, r, err := f.s.ReserveLoginAttempt(f.ctx, at, rkeys)
+		if r {
+			passed.Add(1)
+		}
+		return err
+	}) {
+		ok(t, err)
+	}
+	equal(t, int(passed.Load()), rp.Threshold)
+	states, reserved, err = f.s.ReserveLoginAttempt(f.ctx, at, rkeys)
+	ok(t, err)
+	equal(t, reserved, false)
+	equal(t, states[0].Failures, 3)
+	equal(t, states[0].LockedUntil, at.Add(time.Minute))
+	equal(t, states[1].Failures, 4) // refused attempts change nothing
+	// The refund of the attempt that locked lifts the lock.
+	ok(t, f.s.RefundLoginAttempt(f.ctx, rkeys[0].Key))
+	got, err = f.s.GetLoginThrottle(f.ctx, rkeys[0].Key)
+	ok(t, err)
+	equal(t, got.Failures, 2)
+	equal(t, got.LockedUntil.IsZero(), true)
+	_, reserved, err = f.s.ReserveLoginAttempt(f.ctx, at, rkeys[:1])
+	ok(t, err)
+	equal(t, reserved, true)
 
 	// Keys are data, not SQL.
 	evil := "email:x'); DROP TABLE login_throttles; --"
