@@ -725,7 +725,7 @@ func readUserCode(t *testing.T, r io.Reader) string {
 // TestHTTPSBehindProxy: TLS ends at a proxy (https external URL, plain
 // HTTP to the server): answers still carry HSTS, and cookies are Secure.
 func TestHTTPSBehindProxy(t *testing.T) {
-	ts := startProtected(t, func(c *config.Config) { c.ExternalURL = "https://hks.example.com" })
+	ts := startServerWith(t, func(c *config.Config) { c.ExternalURL = "https://hks.example.com" })
 	if !strings.HasPrefix(ts.URL(), "http://") {
 		t.Fatalf("URL %s: want plain HTTP behind the proxy", ts.URL())
 	}

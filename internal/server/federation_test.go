@@ -1,10 +1,7 @@
 package server
 
 import (
-	"bytes"
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -17,46 +14,6 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/federation/oidctest"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 )
-
-// startServerWith is startServer with a configuration hook (federated
-// providers).
-func startServerWith(t *testing.T, mutate func(*config.Config)) *testServer {
-	t.Helper()
-	ts := &testServer{t: t, client: &http.Client{Timeout: 30 * time.Second}}
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen = "127.0.0.1:0"
-	mutate(&cfg)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	var logw io.Writer = io.Discard
-	if testing.Verbose() {
-		logw = &bytes.Buffer{}
-	}
-	s, err := New(context.Background(), Options{Config: cfg, Stdout: io.Discard, Stderr: logw,
-		Logger: slog.New(slog.NewTextHandler(logw, nil)), Now: ts.now,
-		argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Server = s
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	return ts
-}
 
 // startFederated runs the platform with the in-test OIDC provider
 // configured as "corp".

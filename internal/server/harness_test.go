@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -32,11 +34,19 @@ func (ts *testServer) now() time.Time { return time.Now().Add(time.Duration(ts.o
 
 func startServer(t *testing.T, databaseURL string) *testServer {
 	t.Helper()
+	return startServerWith(t, func(c *config.Config) { c.DatabaseURL = databaseURL })
+}
+
+// startServerWith starts a platform on a loopback port with the default
+// configuration edited by edit first; the client trusts its CA when it
+// serves TLS with a self-made one.
+func startServerWith(t *testing.T, edit func(*config.Config)) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, client: &http.Client{Timeout: 30 * time.Second}}
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
-	cfg.DatabaseURL = databaseURL
+	edit(&cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +60,12 @@ func startServer(t *testing.T, databaseURL string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The issuer must be the real listener for tokens to verify.
 	ts.Server = s
+	if s.tls != nil && s.tls.CAPEM != nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(s.tls.CAPEM)
+		ts.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()

@@ -32,50 +32,6 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
-// startProtected is startServer with the configuration edited first.
-func startProtected(t *testing.T, edit func(*config.Config)) *testServer {
-	t.Helper()
-	ts := &testServer{t: t, client: &http.Client{Timeout: 30 * time.Second}}
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen = "127.0.0.1:0"
-	edit(&cfg)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	var logw io.Writer = io.Discard
-	if testing.Verbose() {
-		logw = &bytes.Buffer{}
-	}
-	s, err := New(context.Background(), Options{Config: cfg, Stdout: io.Discard, Stderr: logw,
-		Logger: slog.New(slog.NewTextHandler(logw, nil)), Now: ts.now,
-		argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Server = s
-	if s.tls != nil && s.tls.CAPEM != nil {
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(s.tls.CAPEM)
-		ts.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	return ts
-}
-
 // secReq is a request with explicit headers and cookies.
 type secReq struct {
 	method, path string
@@ -189,7 +145,7 @@ func secClaimsOf(t *testing.T, token string) (map[string]any, jwt.MapClaims) {
 // stale or misdirected credential and every abuse is refused with its
 // status, against a real server.
 func TestSecurityTable(t *testing.T) {
-	ts := startProtected(t, func(c *config.Config) {
+	ts := startServerWith(t, func(c *config.Config) {
 		c.UserRateLimit, c.UserRateBurst = 0.2, 5 // per user: a burst of 5, then one per 5s
 	})
 	ctx := context.Background()
@@ -433,7 +389,7 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestCORS(t *testing.T) {
 	const allowed = "https://app.example.com"
-	ts := startProtected(t, func(c *config.Config) { c.CORSAllowedOrigins = []string{allowed} })
+	ts := startServerWith(t, func(c *config.Config) { c.CORSAllowedOrigins = []string{allowed} })
 	_, tok := ts.user("cors@example.com")
 	tests := []struct {
 		name            string
@@ -482,7 +438,7 @@ func TestCORS(t *testing.T) {
 }
 
 func TestRateLimitPerIP(t *testing.T) {
-	ts := startProtected(t, func(c *config.Config) { c.IPRateLimit, c.IPRateBurst = 0.5, 4 })
+	ts := startServerWith(t, func(c *config.Config) { c.IPRateLimit, c.IPRateBurst = 0.5, 4 })
 	for i := range 4 {
 		if a := ts.do("GET", "/healthz", "", nil); a.status != 200 {
 			t.Fatalf("request %d: %d", i, a.status)
@@ -506,7 +462,7 @@ func TestRateLimitPerIP(t *testing.T) {
 }
 
 func TestTLSAuto(t *testing.T) {
-	ts := startProtected(t, func(c *config.Config) { c.TLS = "auto" })
+	ts := startServerWith(t, func(c *config.Config) { c.TLS = "auto" })
 	if !strings.HasPrefix(ts.URL(), "https://") || !strings.HasPrefix(ts.cfg.ExternalURL, "https://") || ts.identity.Issuer() != ts.cfg.ExternalURL {
 		t.Fatalf("URL %s, external URL %s, issuer %s: want https", ts.URL(), ts.cfg.ExternalURL, ts.identity.Issuer())
 	}
@@ -599,7 +555,7 @@ func TestTLSFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := startProtected(t, func(c *config.Config) {
+	ts := startServerWith(t, func(c *config.Config) {
 		c.TLS, c.TLSCert, c.TLSKey = "files", filepath.Join(dir, tlsutil.CertFile), filepath.Join(dir, tlsutil.KeyFile)
 	})
 	pool := x509.NewCertPool()
