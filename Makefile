@@ -49,8 +49,8 @@ fuzz: ## Fuzz the untrusted-input parsers for a short while each
 
 .PHONY: load
 load: ## Load run: p50/p99 of authenticated GET and POST at a fixed rate, on SQLite and PostgreSQL
-	$(GO) run ./hack/loadgen -rate 200 -duration 20s -backend sqlite
-	$(GO) run ./hack/loadgen -rate 200 -duration 20s -backend postgres
+	$(GO) run ./hack/loadgen -rate 100 -duration 20s -login-rate 4 -backend sqlite
+	$(GO) run ./hack/loadgen -rate 100 -duration 20s -login-rate 4 -backend postgres
 
 .PHONY: openapi
 openapi: ## Regenerate api/openapi.json from the route table

@@ -15,6 +15,10 @@
 //	get-project   GET  /api/v1/organizations/{org}/workspaces/{ws}/projects/{project}
 //	create-group  POST /api/v1/organizations/{org}/workspaces/{ws}/groups (unique names, 201)
 //
+// and, with -login-rate, a third at its own rate:
+//
+//	login         POST /auth/login (email and password: argon2id)
+//
 // The loader and the server share the machine's cores; results describe the
 // pair, not the server alone. See docs/performance.md.
 package main
@@ -58,6 +62,7 @@ type options struct {
 	serverLog string
 	logLevel  string
 	limits    string
+	loginRate float64
 }
 
 func main() {
@@ -69,6 +74,7 @@ func main() {
 	flag.IntVar(&o.limit, "concurrency-limit", 512, "most requests of one kind in flight; a request scheduled while the limit is reached waits for a slot, and that wait counts in its latency")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout (a timed-out request counts as an error)")
 	flag.StringVar(&o.limits, "rate-limits", "raised", "the server's per-IP and per-user rate limits: raised (on, so each request pays for them, but far above the load), off, or default (the shipped limits, which refuse most of a load from one user)")
+	flag.Float64Var(&o.loginRate, "login-rate", 0, "also sign in with email and password (POST /auth/login, argon2id) at this many per second; 0: not at all")
 	flag.BoolVar(&o.jsonOut, "json", false, "print the results as JSON")
 	flag.StringVar(&o.serverLog, "server-log", "", "write the server's JSON log to this file (default: encoded and discarded)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "server log level (info logs one line per request, as in production)")
@@ -241,12 +247,23 @@ func run(ctx context.Context, o options) (err error) {
 			path: fmt.Sprintf("/api/v1/organizations/%s/workspaces/%s/groups", fx.org, fx.ws), want: http.StatusCreated,
 			body: func(i int) []byte { return fmt.Appendf(nil, `{"name":"load-%d"}`, i) }},
 	}
+	for _, k := range kinds {
+		k.token = fx.token
+	}
+	if o.loginRate > 0 {
+		kinds = append(kinds, &kind{name: "login", method: http.MethodPost, route: "/auth/login", path: "/auth/login", want: http.StatusOK, rate: o.loginRate,
+			body: func(int) []byte { return fmt.Appendf(nil, `{"email":%q,"password":%q}`, loadEmail, loadPassword) }})
+	}
 	rep := Report{Backend: o.backend, Rate: o.rate, Duration: o.duration.String(), Warmup: o.warmup.String(), ConcurrencyLimit: o.limit, RateLimits: o.limits,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
 	status("load: %g req/s per kind for %s after a %s warm-up", o.rate, o.duration, o.warmup)
-	interval := time.Duration(float64(time.Second) / o.rate)
-	n := int(math.Ceil((o.warmup + o.duration).Seconds() * o.rate))
-	warmN := int(math.Ceil(o.warmup.Seconds() * o.rate))
+	for _, k := range kinds {
+		if k.rate == 0 {
+			k.rate = o.rate
+		}
+	}
+	interval := func(k *kind) time.Duration { return time.Duration(float64(time.Second) / k.rate) }
+	count := func(k *kind, d time.Duration) int { return int(math.Ceil(d.Seconds() * k.rate)) }
 	rep.Start = time.Now().Add(100 * time.Millisecond)
 	postmaster := 0
 	if o.backend == "postgres" {
@@ -261,8 +278,10 @@ func run(ctx context.Context, o options) (err error) {
 	})
 	for i, k := range kinds {
 		// Interleave the kinds' schedules rather than send both at once.
-		offset := time.Duration(i) * interval / time.Duration(len(kinds))
-		wg.Go(func() { k.run(ctx, c, fx.token, rep.Start.Add(offset), interval, n, o.limit) })
+		offset := time.Duration(i) * interval(k) / time.Duration(len(kinds))
+		wg.Go(func() {
+			k.run(ctx, c, k.token, rep.Start.Add(offset), interval(k), count(k, o.warmup+o.duration), o.limit)
+		})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
@@ -272,7 +291,7 @@ func run(ctx context.Context, o options) (err error) {
 		rep.CPU = cpuBetween(cpu0, cpu1)
 	}
 	for _, k := range kinds {
-		rep.Results = append(rep.Results, k.result(warmN, o.rate, interval))
+		rep.Results = append(rep.Results, k.result(count(k, o.warmup), k.rate, interval(k)))
 	}
 	if o.jsonOut {
 		enc := json.NewEncoder(os.Stdout)
@@ -309,6 +328,8 @@ type sample struct {
 type kind struct {
 	name, method, route, path string
 	want                      int
+	rate                      float64 // requests per second; 0: the -rate
+	token                     string  // "" for an anonymous request
 	body                      func(i int) []byte
 	samples                   []sample
 	windowStart               time.Time // first measured scheduled send
@@ -416,6 +437,9 @@ func ms(d time.Duration) float64 { return round(float64(d) / float64(time.Millis
 
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }
 
+// The account the load signs in with.
+const loadEmail, loadPassword = "loadgen@example.com", "loadgen-password"
+
 // fixture is what the load runs against.
 type fixture struct {
 	token, org, ws, project string
@@ -428,7 +452,7 @@ func setup(ctx context.Context, c *client, setupToken string) (fixture, error) {
 	if setupToken == "" {
 		return fx, errors.New("the server printed no setup token (the database is not empty)")
 	}
-	const email, password = "loadgen@example.com", "loadgen-password"
+	email, password := loadEmail, loadPassword
 	if err := c.expect(ctx, http.MethodPost, "/auth/setup", "", map[string]string{"token": setupToken, "email": email, "password": password}, http.StatusCreated, nil); err != nil {
 		return fx, fmt.Errorf("setup: %w", err)
 	}
