@@ -60,31 +60,6 @@ func (ts *testServer) auditByRequest(requestID string) []store.AuditRecord {
 	return rs
 }
 
-func (ts *testServer) auditPeople() (people, map[string]string) {
-	ts.t.Helper()
-	var p people
-	tok := map[string]string{}
-	for _, name := range []string{"owner", "admin", "member", "viewer", "outsider", "extra"} {
-		u, token := ts.user(name + "@example.com")
-		tok[name] = token
-		switch name {
-		case "owner":
-			p.owner = u
-		case "admin":
-			p.admin = u
-		case "member":
-			p.member = u
-		case "viewer":
-			p.viewer = u
-		case "outsider":
-			p.outsider = u
-		case "extra":
-			p.extra = u
-		}
-	}
-	return p, tok
-}
-
 var pathParamRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}`)
 
 // TestAuditRouteWalk walks the route table: every mutating route, whoever
@@ -94,7 +69,7 @@ var pathParamRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}`)
 // a result that agrees with the status, the request id and the source IP.
 func TestAuditRouteWalk(t *testing.T) {
 	ts := startServer(t, "")
-	p, _ := ts.auditPeople()
+	p, _ := ts.people()
 	var walked int
 	for i, rt := range ts.api.Routes() {
 		if !audit.Mutating(rt.Method) {
@@ -200,7 +175,7 @@ func TestAuditRouteWalk(t *testing.T) {
 // authentication, a non-member's 404 (denied) and a failed login.
 func TestAuditRecords(t *testing.T) {
 	ts := startServer(t, "")
-	p, tok := ts.auditPeople()
+	p, tok := ts.people()
 	f := ts.fixture(p, true, "invitee@example.com")
 	wss := "/api/v1/organizations/" + f.org + "/workspaces"
 
@@ -278,7 +253,7 @@ func TestAuditRecords(t *testing.T) {
 // its filters and their validation, and pagination.
 func TestAuditOrgEndpoint(t *testing.T) {
 	ts := startServer(t, "")
-	p, tok := ts.auditPeople()
+	p, tok := ts.people()
 	f := ts.fixture(p, true, "invitee@example.com")
 	other := ts.fixture(p, false, "x@example.com")
 	org := "/api/v1/organizations/" + f.org

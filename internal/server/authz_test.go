@@ -99,26 +99,7 @@ type endpoint struct {
 
 func TestAuthorizationTable(t *testing.T) {
 	ts := startServer(t, "")
-	var p people
-	tok := map[string]string{}
-	for _, name := range []string{"owner", "admin", "member", "viewer", "outsider", "extra"} {
-		u, token := ts.user(name + "@example.com")
-		tok[name] = token
-		switch name {
-		case "owner":
-			p.owner = u
-		case "admin":
-			p.admin = u
-		case "member":
-			p.member = u
-		case "viewer":
-			p.viewer = u
-		case "outsider":
-			p.outsider = u
-		case "extra":
-			p.extra = u
-		}
-	}
+	p, tok := ts.people()
 	// The outsider owns another organization.
 	if a := ts.do("POST", "/api/v1/organizations", tok["outsider"], map[string]string{"name": "Other"}); a.status != 201 {
 		t.Fatalf("outsider org: %d %s", a.status, a.body)

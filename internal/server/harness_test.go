@@ -163,3 +163,29 @@ func sha256hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// people creates and signs in the cast of the authorization tests.
+func (ts *testServer) people() (people, map[string]string) {
+	ts.t.Helper()
+	var p people
+	tok := map[string]string{}
+	for _, name := range []string{"owner", "admin", "member", "viewer", "outsider", "extra"} {
+		u, token := ts.user(name + "@example.com")
+		tok[name] = token
+		switch name {
+		case "owner":
+			p.owner = u
+		case "admin":
+			p.admin = u
+		case "member":
+			p.member = u
+		case "viewer":
+			p.viewer = u
+		case "outsider":
+			p.outsider = u
+		case "extra":
+			p.extra = u
+		}
+	}
+	return p, tok
+}
