@@ -10,11 +10,15 @@ PG_BIN := $(shell command -v initdb 2>/dev/null || ls -d /usr/lib/postgresql/*/b
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build bin/hks
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hks
+
+.PHONY: k8s-bins
+k8s-bins: ## Build the pinned kube-apiserver, kube-controller-manager, etcd and kwok into the user cache dir (no-op when present)
+	./tools/k8s/build.sh
 
 .PHONY: run
 run: build ## Start the whole platform on embedded defaults (data in ./.hks, API on 127.0.0.1:8080)
