@@ -22,6 +22,9 @@ type CPU struct {
 	ProcessCores  float64 `json:"process_cores"`
 	PostgresCores float64 `json:"postgres_cores"`
 	OtherCores    float64 `json:"other_cores"`
+	// StealCores is time the hypervisor ran something else while this VM
+	// wanted the CPU (not part of MachineCores).
+	StealCores float64 `json:"steal_cores"`
 }
 
 // clockTick is USER_HZ, the unit of /proc CPU times (100 on Linux).
@@ -30,7 +33,7 @@ const clockTick = 100
 type cpuSnap struct {
 	at           time.Time
 	machine, own int64 // ticks
-	pg           int64
+	pg, steal    int64
 }
 
 // snapCPU reads the counters; postmaster is 0 without PostgreSQL.
@@ -45,16 +48,20 @@ func snapCPU(postmaster int) (cpuSnap, error) {
 	if len(f) < 9 || f[0] != "cpu" {
 		return s, errors.New("unexpected /proc/stat")
 	}
-	// user nice system idle iowait irq softirq steal: all but idle, iowait.
+	// user nice system idle iowait irq softirq steal: busy is all but
+	// idle, iowait and steal.
 	for i, v := range f[1:9] {
-		if i == 3 || i == 4 {
-			continue
-		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return s, fmt.Errorf("/proc/stat: %w", err)
 		}
-		s.machine += n
+		switch i {
+		case 3, 4:
+		case 7:
+			s.steal = n
+		default:
+			s.machine += n
+		}
 	}
 	if s.own, _, err = procTicks("self"); err != nil {
 		return s, err
@@ -147,7 +154,8 @@ func cpuBetween(a, b cpuSnap) *CPU {
 		return nil
 	}
 	cores := func(t int64) float64 { return round(float64(t) / clockTick / secs) }
-	c := &CPU{MachineCores: cores(b.machine - a.machine), ProcessCores: cores(b.own - a.own), PostgresCores: cores(b.pg - a.pg)}
+	c := &CPU{MachineCores: cores(b.machine - a.machine), ProcessCores: cores(b.own - a.own), PostgresCores: cores(b.pg - a.pg),
+		StealCores: cores(b.steal - a.steal)}
 	c.OtherCores = round(max(0, c.MachineCores-c.ProcessCores-c.PostgresCores))
 	return c
 }

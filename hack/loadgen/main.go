@@ -323,6 +323,7 @@ type sample struct {
 	lat    time.Duration
 	lag    time.Duration
 	err    string
+	answer string // the start of an unexpected answer's body
 }
 
 type kind struct {
@@ -332,7 +333,6 @@ type kind struct {
 	token                     string  // "" for an anonymous request
 	body                      func(i int) []byte
 	samples                   []sample
-	windowStart               time.Time // first measured scheduled send
 }
 
 // run sends n requests, the i-th at start+i·interval whatever happened to
@@ -363,10 +363,13 @@ func (k *kind) run(ctx context.Context, c *client, token string, start time.Time
 				body = k.body(i)
 			}
 			sent := time.Now()
-			code, err := c.do(ctx, k.method, k.path, token, body, nil)
+			var head headWriter
+			code, err := c.do(ctx, k.method, k.path, token, body, &head)
 			s := sample{done: true, status: code, lat: time.Since(at), lag: sent.Sub(at)}
 			if err != nil {
 				s.err = err.Error()
+			} else if code != k.want {
+				s.answer = string(head.b)
 			}
 			k.samples[i] = s
 		})
@@ -404,7 +407,7 @@ func (k *kind) result(warmN int, rate float64, interval time.Duration) Result {
 		if r.FirstError == "" {
 			r.FirstError = s.err
 			if s.err == "" {
-				r.FirstError = fmt.Sprintf("status %d, want %d", s.status, k.want)
+				r.FirstError = fmt.Sprintf("status %d, want %d: %s", s.status, k.want, s.answer)
 			}
 		}
 	}
@@ -488,7 +491,7 @@ type client struct {
 
 // do sends one request and reads the whole answer; into, if not nil,
 // receives the body.
-func (c *client) do(ctx context.Context, method, path, token string, body []byte, into *bytes.Buffer) (int, error) {
+func (c *client) do(ctx context.Context, method, path, token string, body []byte, into io.Writer) (int, error) {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -516,6 +519,33 @@ func (c *client) do(ctx context.Context, method, path, token string, body []byte
 		return resp.StatusCode, fmt.Errorf("read body: %w", err)
 	}
 	return resp.StatusCode, nil
+}
+
+// headWriter keeps the first bytes written to it and drops the rest.
+type headWriter struct{ b []byte }
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	if n := min(len(p), 300-len(w.b)); n > 0 {
+		w.b = append(w.b, p[:n]...)
+	}
+	return len(p), nil
+}
+
+// ReadFrom spares io.Copy its 32 KiB buffer per request.
+func (w *headWriter) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, 512)
+	var n int64
+	for {
+		m, err := r.Read(buf)
+		_, _ = w.Write(buf[:m])
+		n += int64(m)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // expect sends a JSON body and wants the given status; out receives the
@@ -554,8 +584,8 @@ func printTable(w io.Writer, rep Report) {
 			r.Kind, r.Sent, r.Errors, r.AchievedRate, r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs, r.MaxSendLagMs)
 	}
 	if c := rep.CPU; c != nil {
-		fmt.Fprintf(w, "cores busy in the measured window: machine %.2f = this process %.2f + postgres %.2f + other %.2f\n",
-			c.MachineCores, c.ProcessCores, c.PostgresCores, c.OtherCores)
+		fmt.Fprintf(w, "cores busy in the measured window: machine %.2f = this process %.2f + postgres %.2f + other %.2f (hypervisor steal %.2f)\n",
+			c.MachineCores, c.ProcessCores, c.PostgresCores, c.OtherCores, c.StealCores)
 	}
 	for _, r := range rep.Results {
 		if r.FirstError != "" {

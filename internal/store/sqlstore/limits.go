@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,13 +83,23 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, now time.Time, keys []s
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		states, ok = make([]store.LoginThrottle, len(keys)), true
 		for _, i := range order {
-			if _, err := s.exec(ctx, tx, `INSERT INTO login_throttles (throttle_key, failures, last_failure_at, locked_until)
+			// A concurrent reset may delete the row between the insert and
+			// the locking read (PostgreSQL, read committed): insert again.
+			var cur store.LoginThrottle
+			for attempt := 0; ; attempt++ {
+				if _, err := s.exec(ctx, tx, `INSERT INTO login_throttles (throttle_key, failures, last_failure_at, locked_until)
 VALUES (?, 0, ?, NULL) ON CONFLICT (throttle_key) DO NOTHING`, keys[i].Key, now); err != nil {
-				return err
-			}
-			cur, err := getOne(ctx, s, tx, scanLoginThrottle, "SELECT "+loginThrottleCols+" FROM login_throttles WHERE throttle_key = ?"+s.d.forUpdate(), keys[i].Key)
-			if err != nil {
-				return err
+					return err
+				}
+				var err error
+				cur, err = getOne(ctx, s, tx, scanLoginThrottle, "SELECT "+loginThrottleCols+" FROM login_throttles WHERE throttle_key = ?"+s.d.forUpdate(), keys[i].Key)
+				if errors.Is(err, store.ErrNotFound) && attempt < 5 {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				break
 			}
 			if cur.Failures == 0 {
 				cur.LastFailureAt = time.Time{} // fresh or refunded row
