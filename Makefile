@@ -17,15 +17,15 @@ build: ## Build bin/hks
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hks
 
 .PHONY: k8s-bins
-k8s-bins: ## Build the pinned kube-apiserver, kube-controller-manager, etcd and kwok into the user cache dir (no-op when present)
+k8s-bins: ## Build the pinned kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok into the user cache dir (no-op when present)
 	./tools/k8s/build.sh
 
 .PHONY: run
-run: build ## Start the whole platform on embedded defaults (data in ./.hks, API on 127.0.0.1:8080)
+run: build k8s-bins ## Start the whole platform on embedded defaults (data in ./.hks, API on 127.0.0.1:8080)
 	./$(BIN) server --log-format text
 
 .PHONY: test
-test: ## Run every test: unit, store conformance on SQLite and a throwaway PostgreSQL, NATS, API
+test: k8s-bins ## Run every test: unit, store conformance on SQLite and a throwaway PostgreSQL, NATS, API, workspace clusters
 	@if [ -z "$(PG_BIN)" ] && [ "$$HKS_TEST_POSTGRES" != "skip" ]; then \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!! PostgreSQL binaries (initdb, pg_ctl) are missing: the PostgreSQL half of the  !!"; \
@@ -39,7 +39,7 @@ test: ## Run every test: unit, store conformance on SQLite and a throwaway Postg
 	$(GO) test -count=1 -timeout 20m ./...
 
 .PHONY: test-race
-test-race: ## Run the tests with the race detector
+test-race: k8s-bins ## Run the tests with the race detector
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 .PHONY: bench

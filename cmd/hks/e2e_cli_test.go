@@ -18,7 +18,8 @@ import (
 func TestCLITour(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
-	s := startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", nil)
+	// The tour is about the CLI: workspaces stay records (no control planes).
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", []string{"HKS_CONTROL_PLANE_PROVIDER=none"})
 	const email, password = "admin@example.com", "tour-password-1"
 	setupAdmin(t, s, email, password)
 

@@ -23,7 +23,8 @@ func TestCrashRedeliversTasks(t *testing.T) {
 	t.Parallel()
 	const n = 30
 	dataDir := filepath.Join(t.TempDir(), "data")
-	s := startServer(t, dataDir, "127.0.0.1:0", nil)
+	// No control planes: the provisioning tasks must stay queued.
+	s := startServer(t, dataDir, "127.0.0.1:0", []string{"HKS_CONTROL_PLANE_PROVIDER=none"})
 	a := setupAdmin(t, s, "admin@example.com", "correct-horse-battery")
 
 	var org struct {
@@ -102,7 +103,7 @@ func TestCrashRedeliversTasks(t *testing.T) {
 
 	// Start again on the same data dir and port: the same issuer, so the
 	// access token still works.
-	s2 := startServer(t, dataDir, "127.0.0.1:"+s.Port(), nil)
+	s2 := startServer(t, dataDir, "127.0.0.1:"+s.Port(), []string{"HKS_CONTROL_PLANE_PROVIDER=none"})
 	if s2.SetupToken != "" {
 		t.Fatal("the restarted server printed a setup token again")
 	}

@@ -89,7 +89,8 @@ func (a *Authorizer) OrgRole(ctx context.Context, userID, orgID string) (string,
 type WorkspaceAccess struct {
 	OrgRole string
 	// Workspace is the workspace-wide level: from workspace-wide bindings of
-	// the user's groups (and their ancestors), or Admin for org owners/admins.
+	// the user's groups (and their ancestors), or Admin for org owners/admins
+	// and for the workspace's creator.
 	Workspace Level
 	// Projects holds project-scoped levels by project id, as bound; use
 	// ProjectLevel to include inheritance from parent projects.
@@ -129,6 +130,11 @@ func (w WorkspaceAccess) ProjectLevel(chain ...string) Level {
 func (a *Authorizer) Workspace(ctx context.Context, userID, orgRole string, ws store.Workspace) (WorkspaceAccess, error) {
 	acc := WorkspaceAccess{OrgRole: orgRole, Projects: map[string]Level{}}
 	if orgRole == store.RoleOwner || orgRole == store.RoleAdmin {
+		acc.Workspace = Admin
+	}
+	// The workspace's creator stays its admin for as long as they are a
+	// member of the organization, whatever their organization role now.
+	if orgRole != "" && userID != "" && userID == ws.CreatedBy {
 		acc.Workspace = Admin
 	}
 	direct, err := a.st.UserGroupIDs(ctx, ws.ID, userID)

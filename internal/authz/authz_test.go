@@ -135,6 +135,30 @@ func TestWorkspaceAccess(t *testing.T) {
 	}
 }
 
+// TestWorkspaceCreatorIsAdmin: the creator of a workspace is its admin
+// even as a plain org member, but not once they have left the org.
+func TestWorkspaceCreatorIsAdmin(t *testing.T) {
+	w := newWorld(t)
+	ws := w.ws
+	ws.CreatedBy = w.users["dave"].ID
+	for _, tt := range []struct {
+		user, orgRole string
+		want          Level
+	}{
+		{"dave", store.RoleMember, Admin},
+		{"dave", "", None},
+		{"carol", store.RoleMember, None},
+	} {
+		acc, err := w.az.Workspace(t.Context(), w.users[tt.user].ID, tt.orgRole, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acc.Workspace != tt.want {
+			t.Errorf("%s (org role %q): workspace level %v, want %v", tt.user, tt.orgRole, acc.Workspace, tt.want)
+		}
+	}
+}
+
 func TestOrgRole(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()

@@ -234,6 +234,9 @@ type resource struct {
 	nameKeys []string
 	// create builds the create command.
 	create func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command
+	// detail, if set, prints more of one resource after its table row
+	// (get with table output).
+	detail func(w io.Writer, item map[string]any)
 }
 
 func (rs resource) command(o *Options, flags func(*cobra.Command), aliases ...string) *cobra.Command {
@@ -272,7 +275,13 @@ func (rs resource) command(o *Options, flags func(*cobra.Command), aliases ...st
 				if err := c.Do(cmd.Context(), http.MethodGet, base+"/"+id, nil, &out); err != nil {
 					return err
 				}
-				return Print(cmd.OutOrStdout(), o.Output, out, rs.cols)
+				if err := Print(cmd.OutOrStdout(), o.Output, out, rs.cols); err != nil {
+					return err
+				}
+				if rs.detail != nil && (o.Output == "table" || o.Output == "") {
+					rs.detail(cmd.OutOrStdout(), out)
+				}
+				return nil
 			},
 		},
 		&cobra.Command{
@@ -367,21 +376,90 @@ func workspaceCmd(o *Options) *cobra.Command {
 	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PLAN", "plan"}, {"STATUS", "status"}, {"ROLE", "role"}}
 	s := &scope{}
 	var plan string
-	rs := resource{use: "workspace", short: "Manage workspaces", cols: cols, nameKeys: []string{"name"},
+	rs := resource{use: "workspace", short: "Manage workspaces", cols: cols, nameKeys: []string{"name"}, detail: printControlPlane,
 		base: func(ctx context.Context, c *Client) (string, error) {
 			op, err := s.orgPath(ctx, c)
 			return op + "/workspaces", err
 		}}
+	var wait bool
+	var timeout time.Duration
 	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		return createCmd(o, base, cols, "Create a workspace",
-			func(cmd *cobra.Command) {
-				cmd.Flags().StringVar(&plan, "plan", "shared", "shared or dedicated")
+		return &cobra.Command{
+			Use: "create NAME", Short: "Create a workspace; --wait follows its provisioning until it runs", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := NewClient(o.Server)
+				if err != nil {
+					return err
+				}
+				path, err := base(cmd.Context(), c)
+				if err != nil {
+					return err
+				}
+				var out map[string]any
+				if err := c.Do(cmd.Context(), http.MethodPost, path, map[string]any{"name": args[0], "plan": plan}, &out); err != nil {
+					return err
+				}
+				if err := Print(cmd.OutOrStdout(), o.Output, out, cols); err != nil {
+					return err
+				}
+				if !wait {
+					return nil
+				}
+				id, _ := out["id"].(string)
+				if id == "" {
+					return errors.New("the server answered no workspace id to follow")
+				}
+				return waitForWorkspace(cmd.Context(), c, path+"/"+id, args[0], timeout, cmd.ErrOrStderr())
 			},
-			func(_ context.Context, _ *Client, name string) (any, error) {
-				return map[string]any{"name": name, "plan": plan}, nil
-			})
+		}
 	}
-	return rs.command(o, s.orgFlag, "workspaces", "ws")
+	cmd := rs.command(o, s.orgFlag, "workspaces", "ws")
+	for _, sub := range cmd.Commands() {
+		if sub.Name() == "create" {
+			sub.Flags().StringVar(&plan, "plan", "shared", "shared or dedicated")
+			sub.Flags().BoolVar(&wait, "wait", false, "follow the workspace until it runs; fail with the reason if it fails")
+			sub.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait, how long to wait")
+		}
+	}
+	return cmd
+}
+
+// printControlPlane prints a workspace's control-plane health, if the
+// answer has it.
+func printControlPlane(w io.Writer, ws map[string]any) {
+	cp, ok := ws["control_plane"].(map[string]any)
+	if !ok {
+		return
+	}
+	state := "not ready"
+	if ready, _ := cp["ready"].(bool); ready {
+		state = "ready"
+	}
+	line := "\nControl plane: " + state
+	if v, _ := cp["version"].(string); v != "" {
+		line += ", Kubernetes " + v
+	}
+	if at, _ := cp["checked_at"].(string); at != "" {
+		line += " (checked " + at + ")"
+	}
+	fmt.Fprintln(w, line)
+	comps, _ := cp["components"].([]any)
+	if len(comps) == 0 {
+		return
+	}
+	rows := make([]map[string]any, 0, len(comps))
+	for _, c := range comps {
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		row := map[string]any{"name": m["name"], "healthy": "no", "restarts": m["restarts"], "message": m["message"]}
+		if h, _ := m["healthy"].(bool); h {
+			row["healthy"] = "yes"
+		}
+		rows = append(rows, row)
+	}
+	_ = Print(w, "table", rows, []Column{{"COMPONENT", "name"}, {"HEALTHY", "healthy"}, {"RESTARTS", "restarts"}, {"MESSAGE", "message"}})
 }
 
 func projectCmd(o *Options) *cobra.Command {

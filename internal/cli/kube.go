@@ -15,11 +15,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
-)
 
-// ExecCredential API version kubeconfigs from `hks kubeconfig` ask for.
-const execAPIVersion = "client.authentication.k8s.io/v1"
+	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
+)
 
 // tokenRefreshMargin: a cached workspace token is used only while it has
 // more than this left, so that kubectl never sends one that expires in
@@ -175,7 +173,7 @@ it expires; the platform session is refreshed silently.`,
 			if err != nil {
 				return err
 			}
-			ec := ExecCredential{APIVersion: execAPIVersion, Kind: "ExecCredential",
+			ec := ExecCredential{APIVersion: kubeconfig.ExecAPIVersion, Kind: "ExecCredential",
 				Status: ExecCredentialStatus{Token: wt.Token, ExpirationTimestamp: wt.ExpiresAt.UTC().Format(time.RFC3339)}}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			return enc.Encode(ec)
@@ -185,65 +183,26 @@ it expires; the platform session is refreshed silently.`,
 	return cmd
 }
 
-// placeholderServer is the cluster address written while the workspace's
-// API server is not known: the .invalid TLD never resolves (RFC 2606).
-func placeholderServer(wsName string) string { return "https://" + wsName + ".invalid" }
-
-// Kubeconfig renders a kubeconfig for one workspace whose user runs
-// `<hksCommand> kubectl-token`. apiServer "" writes a placeholder server
-// and says so in a comment. No credential is embedded.
-func Kubeconfig(server, orgID, orgSlug, wsID, wsName, apiServer, caData, hksCommand string) ([]byte, error) {
-	name := "hks-" + orgSlug + "-" + wsName
-	cluster := map[string]any{"server": apiServer}
-	header := fmt.Sprintf("# kubeconfig for workspace %s (%s) of organization %s, written by `hks kubeconfig`.\n"+
-		"# kubectl gets a short-lived token for your own identity from `%s kubectl-token`;\n"+
-		"# no credential is stored in this file.\n", wsName, wsID, orgSlug, hksCommand)
-	if apiServer == "" {
-		cluster["server"] = placeholderServer(wsName)
-		header += "# PLACEHOLDER: the workspace's API server address is not known yet (it is not\n" +
-			"# running as a cluster). Replace clusters[0].cluster.server once it is.\n"
-	}
-	if caData != "" {
-		cluster["certificate-authority-data"] = caData
-	}
-	cfg := map[string]any{
-		"apiVersion":      "v1",
-		"kind":            "Config",
-		"current-context": name,
-		"clusters":        []any{map[string]any{"name": name, "cluster": cluster}},
-		"contexts":        []any{map[string]any{"name": name, "context": map[string]any{"cluster": name, "user": name}}},
-		"users": []any{map[string]any{"name": name, "user": map[string]any{
-			"exec": map[string]any{
-				"apiVersion":         execAPIVersion,
-				"command":            hksCommand,
-				"args":               []string{"kubectl-token", "--server", server, "--org", orgID, "--workspace", wsID},
-				"interactiveMode":    "Never",
-				"provideClusterInfo": false,
-				"installHint":        "hks is the Hexabase AI CLI; sign in with `hks login --server " + server + "`.",
-			},
-		}}},
-	}
-	b, err := yaml.Marshal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(header), b...), nil
-}
-
 func kubeconfigCmd(o *Options) *cobra.Command {
 	s := &scope{}
-	var outFile, command string
+	var outFile, command, target string
 	cmd := &cobra.Command{
 		Use:   "kubeconfig",
-		Short: "Write a kubeconfig for a workspace that signs kubectl in with your own identity",
-		Args:  cobra.NoArgs,
+		Short: "Add a workspace to your kubeconfig; kubectl then signs in with your own identity",
+		Long: `kubeconfig gets the workspace's kubeconfig from the API: its API server and
+CA, and a user that runs "hks kubectl-token" for a short-lived token of your
+own identity (no credential is stored). By default it is merged into your
+kubeconfig ($KUBECONFIG, else ~/.kube/config; other entries are kept, the
+file is written with mode 0600) and its context becomes the current one.
+-o - (or -o yaml, -o json) prints it instead; --output-file writes it alone
+to a file. The workspace must be running.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if outFile != "" && target != "" {
+				return errors.New("give --output-file (a file of its own) or --kubeconfig (merge into it), not both")
+			}
 			ctx := cmd.Context()
 			c, err := NewClient(o.Server)
-			if err != nil {
-				return err
-			}
-			op, err := s.orgPath(ctx, c)
 			if err != nil {
 				return err
 			}
@@ -251,35 +210,63 @@ func kubeconfigCmd(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var org, ws map[string]any
-			if err := c.Do(ctx, http.MethodGet, op, nil, &org); err != nil {
-				return err
+			var kc kubeconfig.Kubeconfig
+			if err := c.Do(ctx, http.MethodGet, wp+"/kubeconfig?format=json", nil, &kc); err != nil {
+				return fmt.Errorf("get the workspace's kubeconfig: %w", err)
 			}
-			if err := c.Do(ctx, http.MethodGet, wp, nil, &ws); err != nil {
-				return err
+			if command != "" && command != kubeconfig.DefaultCommand {
+				kc.SetCommand(command)
 			}
-			str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
-			b, err := Kubeconfig(c.Creds.Server, str(org, "id"), str(org, "slug"), str(ws, "id"), str(ws, "name"),
-				str(ws, "api_server"), str(ws, "certificate_authority_data"), command)
-			if err != nil {
-				return err
-			}
-			if outFile == "" {
-				_, err := cmd.OutOrStdout().Write(b)
-				return err
-			}
-			if err := writePrivate(outFile, b); err != nil {
-				return fmt.Errorf("write %s: %w", outFile, err)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "Wrote %s\n", outFile)
-			if str(ws, "api_server") == "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Note: the workspace's API server is not known yet; the server in %s is a placeholder (%s).\n", outFile, placeholderServer(str(ws, "name")))
-			}
-			return nil
+			return writeKubeconfig(cmd, o.Output, outFile, target, kc)
 		},
 	}
 	s.wsFlag(cmd)
-	cmd.Flags().StringVar(&outFile, "output-file", "", "write the kubeconfig to this file (mode 0600) instead of standard output")
-	cmd.Flags().StringVar(&command, "hks-command", "hks", "the hks command kubectl runs for tokens")
+	cmd.Flags().StringVar(&target, "kubeconfig", "", "kubeconfig file to merge into (default: $KUBECONFIG, else ~/.kube/config)")
+	cmd.Flags().StringVar(&outFile, "output-file", "", "write the kubeconfig alone to this file (mode 0600) instead of merging it")
+	cmd.Flags().StringVar(&command, "hks-command", kubeconfig.DefaultCommand, "the hks command kubectl runs for tokens")
 	return cmd
+}
+
+// writeKubeconfig prints kc (format "-", "yaml" or "json"), writes it to
+// outFile, or merges it into target (default: the kubeconfig kubectl
+// uses).
+func writeKubeconfig(cmd *cobra.Command, format, outFile, target string, kc kubeconfig.Kubeconfig) error {
+	switch format {
+	case "-", "yaml":
+		b, err := kc.YAML()
+		if err != nil {
+			return err
+		}
+		_, err = cmd.OutOrStdout().Write(b)
+		return err
+	case "json":
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(kc)
+	case "table", "":
+	default:
+		return fmt.Errorf("unknown output %q: use -o - (or yaml, json) to print the kubeconfig", format)
+	}
+	if outFile != "" {
+		b, err := kc.YAML()
+		if err != nil {
+			return err
+		}
+		if err := writePrivate(outFile, b); err != nil {
+			return fmt.Errorf("write %s: %w", outFile, err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Wrote %s (context %s)\n", outFile, kc.CurrentContext)
+		return nil
+	}
+	if target == "" {
+		var err error
+		if target, err = kubeconfig.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	if err := kubeconfig.MergeFile(target, kc); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Merged context %s into %s and made it the current context\n", kc.CurrentContext, target)
+	return nil
 }

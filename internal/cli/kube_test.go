@@ -4,61 +4,9 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/yaml"
 )
-
-func TestKubeconfigRendering(t *testing.T) {
-	for _, tc := range []struct {
-		name, apiServer, wantServer string
-		placeholder                 bool
-	}{
-		{"unknown api server", "", "https://alpha.invalid", true},
-		{"known api server", "https://alpha.k8s.example.com:6443", "https://alpha.k8s.example.com:6443", false},
-	} {
-		b, err := Kubeconfig("https://hks.example.com", "org-id", "acme", "ws-id", "alpha", tc.apiServer, "", "hks")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var kc struct {
-			CurrentContext string `json:"current-context"`
-			Clusters       []struct {
-				Name    string
-				Cluster struct{ Server string }
-			}
-			Users []struct {
-				Name string
-				User struct {
-					Exec struct {
-						APIVersion         string `json:"apiVersion"`
-						Command            string
-						Args               []string
-						InteractiveMode    string `json:"interactiveMode"`
-						ProvideClusterInfo *bool  `json:"provideClusterInfo"`
-					}
-					Token string
-				}
-			}
-		}
-		if err := yaml.Unmarshal(b, &kc); err != nil {
-			t.Fatalf("%s: not YAML: %v\n%s", tc.name, err, b)
-		}
-		ex := kc.Users[0].User.Exec
-		if kc.CurrentContext != "hks-acme-alpha" || kc.Clusters[0].Cluster.Server != tc.wantServer ||
-			ex.APIVersion != "client.authentication.k8s.io/v1" || ex.Command != "hks" || ex.InteractiveMode != "Never" ||
-			ex.ProvideClusterInfo == nil || *ex.ProvideClusterInfo ||
-			strings.Join(ex.Args, " ") != "kubectl-token --server https://hks.example.com --org org-id --workspace ws-id" ||
-			kc.Users[0].User.Token != "" {
-			t.Errorf("%s: %+v\n%s", tc.name, kc, b)
-		}
-		if got := strings.Contains(string(b), "# PLACEHOLDER"); got != tc.placeholder {
-			t.Errorf("%s: placeholder comment %v:\n%s", tc.name, got, b)
-		}
-	}
-}
 
 func TestTokenCache(t *testing.T) {
 	t.Setenv("HKS_CONFIG_DIR", t.TempDir())

@@ -60,6 +60,22 @@ type Config struct {
 	LoginLockoutMax         Duration `json:"loginLockoutMax"`
 	// Providers are the federated sign-in providers (see Provider).
 	Providers []Provider `json:"providers,omitempty"`
+	// ControlPlaneProvider runs the workspaces' Kubernetes control planes:
+	// "local" (kube-apiserver, kube-controller-manager, kube-scheduler and
+	// kwok processes on this machine, one shared etcd) or "none" (this
+	// server answers the API only; provisioning tasks wait for a server
+	// that runs a provider).
+	ControlPlaneProvider string `json:"controlPlaneProvider"`
+	// K8sBinDir holds kube-apiserver, kube-controller-manager,
+	// kube-scheduler, etcd and kwok for the local provider; empty: the
+	// directory `make k8s-bins` builds into under the user cache dir.
+	K8sBinDir string `json:"k8sBinDir"`
+	// WorkspaceIssuerListen is the loopback host:port of the https
+	// listener that serves the issuer's discovery document and JWKS to
+	// workspace API servers when externalURL is plain http (Kubernetes
+	// trusts only https issuers). Empty: a free port picked on first start
+	// and kept in the data dir.
+	WorkspaceIssuerListen string `json:"workspaceIssuerListen"`
 }
 
 // Duration is a time.Duration written as a Go duration string.
@@ -103,6 +119,7 @@ func Default() Config {
 		IPLoginLockoutThreshold: 50,
 		LoginLockoutBase:        Duration{time.Minute},
 		LoginLockoutMax:         Duration{time.Hour},
+		ControlPlaneProvider:    "local",
 	}
 }
 
@@ -143,6 +160,9 @@ func (c *Config) fields() []field {
 		intField("ip-login-lockout-threshold", "HKS_IP_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins from one IP before it is locked", &c.IPLoginLockoutThreshold),
 		{flag: "login-lockout-base", env: "HKS_LOGIN_LOCKOUT_BASE", usage: "first sign-in lockout; doubles with each further failure", dur: &c.LoginLockoutBase},
 		{flag: "login-lockout-max", env: "HKS_LOGIN_LOCKOUT_MAX", usage: "longest sign-in lockout", dur: &c.LoginLockoutMax},
+		{flag: "control-plane-provider", env: "HKS_CONTROL_PLANE_PROVIDER", usage: "local (workspace control planes as processes on this machine) or none (API only)", str: &c.ControlPlaneProvider},
+		{flag: "k8s-bin-dir", env: "HKS_K8S_BIN_DIR", usage: "directory with kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (default: the `make k8s-bins` cache)", str: &c.K8sBinDir},
+		{flag: "workspace-issuer-listen", env: "HKS_WORKSPACE_ISSUER_LISTEN", usage: "loopback host:port of the https issuer endpoint for workspace API servers when --external-url is http (default: a port kept in the data dir)", str: &c.WorkspaceIssuerListen},
 	}
 }
 
@@ -264,6 +284,18 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config: externalURL: %q must be an http(s) URL without a path", c.ExternalURL)
 		}
 		c.ExternalURL = strings.TrimSuffix(c.ExternalURL, "/")
+	}
+	switch c.ControlPlaneProvider {
+	case "local", "none":
+	default:
+		return fmt.Errorf("config: controlPlaneProvider: %q must be local or none", c.ControlPlaneProvider)
+	}
+	if c.WorkspaceIssuerListen != "" {
+		h, p, err := net.SplitHostPort(c.WorkspaceIssuerListen)
+		ip := net.ParseIP(h)
+		if n, perr := strconv.Atoi(p); err != nil || perr != nil || n < 0 || n > 65535 || ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("config: workspaceIssuerListen: %q must be a loopback IP and port, such as 127.0.0.1:8443", c.WorkspaceIssuerListen)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

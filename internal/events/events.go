@@ -176,6 +176,10 @@ func (p *Publisher) Notify(ctx context.Context, orgID, eventType, resourceID str
 type Filter struct {
 	// OrgID whose events to follow; "" follows platform events.
 	OrgID string
+	// AllOrgs follows the events of every organization and the platform
+	// (OrgID must then be empty). It is for platform components such as
+	// the control-plane reconciler, never for a user's follower.
+	AllOrgs bool
 	// Types to receive, exact ("task.status") or by prefix ("workspace.>");
 	// empty means every type.
 	Types []string
@@ -187,9 +191,17 @@ type Filter struct {
 }
 
 func (f Filter) subjects() ([]string, error) {
-	org, err := orgToken(f.OrgID)
-	if err != nil {
-		return nil, err
+	var org string
+	if f.AllOrgs {
+		if f.OrgID != "" {
+			return nil, errors.New("event filter: OrgID and AllOrgs are exclusive")
+		}
+		org = "*"
+	} else {
+		var err error
+		if org, err = orgToken(f.OrgID); err != nil {
+			return nil, err
+		}
 	}
 	base := SubjectPrefix + "." + org + "."
 	if len(f.Types) == 0 {

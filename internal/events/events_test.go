@@ -118,6 +118,34 @@ func TestPublishAndFollowPerOrg(t *testing.T) {
 	expectNext(t, subPlatform, "marker", "m")
 }
 
+func TestFollowAllOrgs(t *testing.T) {
+	ctx := t.Context()
+	p := newPublisher(t)
+	orgA, orgB := store.NewID(), store.NewID()
+	all := subscribe(t, p, Filter{AllOrgs: true, Types: []string{"project.>", "workspace.status"}})
+	for _, e := range []struct{ org, typ, res string }{
+		{orgA, "project.created", "p-1"},
+		{orgB, "task.status", "t-1"}, // type not followed
+		{orgB, "workspace.status", "ws-2"},
+		{"", "project.deleted", "p-2"},
+	} {
+		if _, err := p.Publish(ctx, e.org, e.typ, e.res, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := expectNext(t, all, "project.created", "p-1"); got.OrgID != orgA {
+		t.Fatalf("org = %q, want %q", got.OrgID, orgA)
+	}
+	if got := expectNext(t, all, "workspace.status", "ws-2"); got.OrgID != orgB {
+		t.Fatalf("org = %q, want %q", got.OrgID, orgB)
+	}
+	expectNext(t, all, "project.deleted", "p-2")
+
+	if _, err := p.Subscribe(ctx, Filter{AllOrgs: true, OrgID: orgA}); err == nil {
+		t.Fatal("Subscribe with OrgID and AllOrgs: no error")
+	}
+}
+
 func TestReplaySinceAndFilters(t *testing.T) {
 	ctx := t.Context()
 	p := newPublisher(t)

@@ -59,6 +59,9 @@ type API struct {
 	routes   []Route
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
+	// streams ends every Stream route's request when canceled (EndStreams).
+	streams    context.Context
+	endStreams context.CancelFunc
 }
 
 // New builds an API.
@@ -79,6 +82,7 @@ func New(cfg Config) (*API, error) {
 		cfg.MaxBodyBytes = MaxBodyBytes
 	}
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
+	a.streams, a.endStreams = context.WithCancel(context.Background())
 	a.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "hks_http_request_duration_seconds",
 		Help:    "Latency of HTTP requests by route, method and status code.",
@@ -109,6 +113,12 @@ func (a *API) Mount(routes ...Route) {
 	}
 }
 
+// EndStreams ends the requests of every Stream route, now and from now
+// on. http.Server.Shutdown waits for requests to finish and never cancels
+// them: register this with RegisterOnShutdown so that open event streams
+// do not hold a shutdown until its timeout.
+func (a *API) EndStreams() { a.endStreams() }
+
 // Routes returns the route table.
 func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
 
@@ -123,7 +133,7 @@ func (a *API) wrap(rt Route) http.Handler {
 	if !rt.Public {
 		h = a.authenticate(h)
 	}
-	h = a.limits(h)
+	h = a.limits(rt, h)
 	return a.instrument(rt.Method+" "+rt.Path, h)
 }
 
@@ -150,10 +160,29 @@ func (a *API) instrument(route string, next http.Handler) http.Handler {
 	})
 }
 
-func (a *API) limits(next http.Handler) http.Handler {
+func (a *API) limits(rt Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		}
+		if rt.Stream {
+			if a.streams.Err() != nil {
+				WriteError(w, r, &Error{Status: http.StatusServiceUnavailable, Type: "shutting-down", Title: "Service unavailable",
+					Detail: "the server is shutting down; reconnect in a moment", Header: http.Header{"Retry-After": {"5"}}})
+				return
+			}
+			// The server's ReadTimeout would otherwise end the request's
+			// context and its WriteTimeout the connection. Writers that
+			// cannot (a test recorder) are fine as they are.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			stop := context.AfterFunc(a.streams, cancel)
+			defer stop()
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
 		defer cancel()

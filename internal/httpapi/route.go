@@ -57,6 +57,11 @@ type Route struct {
 	Raw http.Handler
 	// ContentType documents Raw's response type (default application/json).
 	ContentType string
+	// Stream marks a long-lived response (Server-Sent Events): the
+	// per-request timeout does not apply and the connection's read and
+	// write deadlines are lifted, so it lasts until the client goes away
+	// or the server shuts down.
+	Stream bool
 }
 
 func (rt Route) successStatus() int {

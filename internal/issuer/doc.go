@@ -5,6 +5,11 @@
 // manages and serves as JWKS, and owns the OAuth token endpoint
 // (/auth/token), a dispatcher on grant_type to which grants are registered.
 //
+// Workspace tokens carry the workspace issuer as iss (Config.WorkspaceIssuer,
+// by default the platform's issuer). When the platform's URL is plain http,
+// which Kubernetes refuses as an issuer, the server sets it to an https
+// loopback endpoint that serves WorkspaceDiscovery and the JWKS.
+//
 // WorkspaceGroups is the one mapping from platform roles to Kubernetes
 // groups; the control-plane reconciler binds RBAC to the same names.
 package issuer

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +63,8 @@ type Access interface {
 
 var _ Access = (*authz.Authorizer)(nil)
 
-// Config carries the Service's dependencies. All but TokenTTL are required.
+// Config carries the Service's dependencies. All but TokenTTL and
+// WorkspaceIssuer are required.
 type Config struct {
 	Identity Identity
 	Access   Access
@@ -72,6 +75,12 @@ type Config struct {
 	// is capped at the identity's AccessTTL, for which JWKS keeps serving
 	// a key after rotation.
 	TokenTTL time.Duration
+	// WorkspaceIssuer is the iss of workspace ID tokens and the issuer of
+	// the discovery document that workspace API servers read
+	// (WorkspaceDiscovery): an http(s) URL without a path or a trailing
+	// slash. Empty: Identity.Issuer(). It differs from the platform's
+	// issuer when that is plain http, which Kubernetes does not trust.
+	WorkspaceIssuer string
 }
 
 // Service issues workspace tokens and serves the issuer's endpoints.
@@ -82,6 +91,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	ttl    time.Duration
+	wsIss  string
 
 	mu     sync.RWMutex
 	grants map[string]Grant
@@ -103,13 +113,20 @@ func New(cfg Config) (*Service, error) {
 	case cfg.TokenTTL < 0 || cfg.TokenTTL > MaxTokenTTL:
 		return nil, fmt.Errorf("issuer: TokenTTL must be from 0 (default) to %s", MaxTokenTTL)
 	}
+	if cfg.WorkspaceIssuer == "" {
+		cfg.WorkspaceIssuer = cfg.Identity.Issuer()
+	} else if u, err := url.Parse(cfg.WorkspaceIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(cfg.WorkspaceIssuer, "/") {
+		return nil, fmt.Errorf("issuer: WorkspaceIssuer %q must be an http(s) URL without a path", cfg.WorkspaceIssuer)
+	}
 	if cfg.TokenTTL == 0 {
 		cfg.TokenTTL = DefaultTokenTTL
 	}
 	if a := cfg.Identity.AccessTTL(); cfg.TokenTTL > a {
 		cfg.TokenTTL = a
 	}
-	s := &Service{id: cfg.Identity, access: cfg.Access, st: cfg.Store, log: cfg.Logger, now: cfg.Now, ttl: cfg.TokenTTL, grants: map[string]Grant{}}
+	s := &Service{id: cfg.Identity, access: cfg.Access, st: cfg.Store, log: cfg.Logger, now: cfg.Now, ttl: cfg.TokenTTL,
+		wsIss: cfg.WorkspaceIssuer, grants: map[string]Grant{}}
 	if err := s.RegisterGrant(GrantTokenExchange, s.tokenExchange); err != nil {
 		return nil, err
 	}
@@ -118,6 +135,9 @@ func New(cfg Config) (*Service, error) {
 
 // TokenTTL is the lifetime of workspace tokens.
 func (s *Service) TokenTTL() time.Duration { return s.ttl }
+
+// WorkspaceIssuer is the iss of workspace ID tokens (Config.WorkspaceIssuer).
+func (s *Service) WorkspaceIssuer() string { return s.wsIss }
 
 // Discovery is the OpenID Provider Metadata document.
 type Discovery struct {
@@ -136,15 +156,28 @@ type Discovery struct {
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 }
 
-// Discovery returns the discovery document; grant_types_supported lists the
+// Discovery returns the platform's discovery document (served at
+// DiscoveryPath of the external URL); grant_types_supported lists the
 // grants registered on the token endpoint.
-func (s *Service) Discovery() Discovery {
-	iss := s.id.Issuer()
+func (s *Service) Discovery() Discovery { return s.DiscoveryFor(s.id.Issuer()) }
+
+// WorkspaceDiscovery is the discovery document of the workspace issuer,
+// which workspace API servers fetch from WorkspaceIssuer()+DiscoveryPath.
+// It equals Discovery() when the two issuers are the same.
+func (s *Service) WorkspaceDiscovery() Discovery { return s.DiscoveryFor(s.wsIss) }
+
+// DiscoveryFor is the discovery document as served under iss: issuer and
+// jwks_uri name iss (an OIDC client requires the issuer to be the URL it
+// fetched the document from, and the keys are served beside it), while the
+// authorization, device and token endpoints stay on the platform's own
+// URL, the only place that serves them.
+func (s *Service) DiscoveryFor(iss string) Discovery {
+	main := s.id.Issuer()
 	return Discovery{
 		Issuer:                            iss,
-		AuthorizationEndpoint:             iss + AuthorizationPath,
-		TokenEndpoint:                     iss + TokenPath,
-		DeviceAuthorizationEndpoint:       iss + DeviceAuthorizationPath,
+		AuthorizationEndpoint:             main + AuthorizationPath,
+		TokenEndpoint:                     main + TokenPath,
+		DeviceAuthorizationEndpoint:       main + DeviceAuthorizationPath,
 		JWKSURI:                           iss + JWKSPath,
 		ResponseTypesSupported:            []string{"code"},
 		SubjectTypesSupported:             []string{"public"},
@@ -225,7 +258,7 @@ func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID s
 	exp := iat.Add(s.ttl)
 	c := WorkspaceClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.id.Issuer(),
+			Issuer:    s.wsIss,
 			Subject:   sub.UserID,
 			Audience:  jwt.ClaimStrings{ws.ID},
 			ExpiresAt: jwt.NewNumericDate(exp),

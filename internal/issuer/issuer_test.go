@@ -5,14 +5,19 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -129,5 +134,100 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 	}
 	if got := s.Discovery().GrantTypesSupported; !slices.Equal(got, []string{GrantTokenExchange, "urn:test"}) {
 		t.Fatalf("grant types %v", got)
+	}
+}
+
+// TestWorkspaceIssuer: workspace tokens carry Config.WorkspaceIssuer as iss
+// (default: the platform issuer); the workspace discovery document names
+// it as issuer and beside it the JWKS, while the platform's endpoints stay
+// where they are served.
+func TestWorkspaceIssuer(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 0)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u, err := e.id.CreateUser(ctx, "ws@example.com", "correct horse battery", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, ws := store.NewID(), store.NewID()
+	if err := e.st.CreateOrganization(ctx, store.Organization{ID: org, Name: "W", Slug: "w", CreatedAt: now, UpdatedAt: now},
+		store.OrgMember{OrgID: org, UserID: u.ID, Role: store.RoleOwner, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.CreateWorkspace(ctx, store.Workspace{ID: ws, OrgID: org, Name: "w", Plan: store.PlanShared, Status: store.WorkspaceRunning,
+		CreatedBy: u.ID, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	az, _ := authz.New(e.st)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	main := e.id.Issuer()
+	iss := func(s *Service) string {
+		t.Helper()
+		wt, err := s.WorkspaceToken(ctx, Subject{UserID: u.ID, Email: u.Email}, org, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := jwt.MapClaims{}
+		if _, _, err := jwt.NewParser().ParseUnverified(wt.Token, c); err != nil {
+			t.Fatal(err)
+		}
+		v, _ := c["iss"].(string)
+		return v
+	}
+
+	// Default: one issuer for both.
+	s, err := New(Config{Identity: e.id, Access: az, Store: e.st, Logger: log, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.WorkspaceIssuer() != main || iss(s) != main || s.WorkspaceDiscovery().Issuer != main ||
+		!reflect.DeepEqual(s.WorkspaceDiscovery(), s.Discovery()) {
+		t.Fatalf("default workspace issuer %q, token iss %q, discovery %+v", s.WorkspaceIssuer(), iss(s), s.WorkspaceDiscovery())
+	}
+
+	// A separate https workspace issuer.
+	const wsIss = "https://127.0.0.1:7443"
+	s, err = New(Config{Identity: e.id, Access: az, Store: e.st, Logger: log, Now: time.Now, WorkspaceIssuer: wsIss})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.WorkspaceIssuer() != wsIss || iss(s) != wsIss {
+		t.Fatalf("workspace issuer %q, token iss %q, want %q", s.WorkspaceIssuer(), iss(s), wsIss)
+	}
+	d := s.WorkspaceDiscovery()
+	if d.Issuer != wsIss || d.JWKSURI != wsIss+JWKSPath || d.TokenEndpoint != main+TokenPath ||
+		d.AuthorizationEndpoint != main+AuthorizationPath || d.DeviceAuthorizationEndpoint != main+DeviceAuthorizationPath ||
+		!slices.Equal(d.GrantTypesSupported, []string{GrantTokenExchange}) {
+		t.Fatalf("workspace discovery %+v", d)
+	}
+	if pd := s.Discovery(); pd.Issuer != main || pd.JWKSURI != main+JWKSPath {
+		t.Fatalf("platform discovery changed: %+v", pd)
+	}
+	// The exchange grant issues the same iss.
+	at, err := e.id.Login(ctx, u.Email, "correct horse battery", identity.ClientMeta{IP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, TokenPath, strings.NewReader(url.Values{"grant_type": {GrantTokenExchange},
+		"subject_token": {at.AccessToken}, "subject_token_type": {TokenTypeAccessToken}, "audience": {ws}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	v, err := s.token(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	er, ok := v.(*httpapi.Response).Body.(ExchangeResponse)
+	if !ok {
+		t.Fatalf("exchange answer %#v", v)
+	}
+	c := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(er.IDToken, c); err != nil || c["iss"] != wsIss {
+		t.Fatalf("exchanged token iss %v: %v", c["iss"], err)
+	}
+
+	for _, bad := range []string{"127.0.0.1:7443", "https://", "https://h/", "https://h/path", "ftp://h", "https://h?x=1", "https://u@h"} {
+		if _, err := New(Config{Identity: e.id, Access: az, Store: e.st, Logger: log, Now: time.Now, WorkspaceIssuer: bad}); err == nil ||
+			!strings.Contains(err.Error(), "WorkspaceIssuer") {
+			t.Errorf("WorkspaceIssuer %q: %v", bad, err)
+		}
 	}
 }

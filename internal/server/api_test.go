@@ -1,12 +1,16 @@
 package server
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -254,5 +258,63 @@ func TestSignInFlow(t *testing.T) {
 	a = ts.do("GET", "/metrics", "", nil)
 	if a.status != 200 || !strings.Contains(string(a.body), `hks_http_request_duration_seconds_bucket{code="200",method="POST",route="POST /auth/login"`) {
 		t.Fatalf("metrics lack per-route latency: %d", a.status)
+	}
+}
+
+// TestWorkspaceEventsWired follows a new workspace's events through the
+// assembled server: the current status first, then (with since) the
+// stored workspace.status event of its creation.
+func TestWorkspaceEventsWired(t *testing.T) {
+	ts := startServer(t, "")
+	_, tok := ts.user("owner@example.com")
+	var org, ws struct{ ID string }
+	ts.do("POST", "/api/v1/organizations", tok, map[string]string{"name": "Acme"}).json(t, &org)
+	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	a := ts.do("POST", "/api/v1/organizations/"+org.ID+"/workspaces", tok, map[string]string{"name": "web"})
+	if a.status != 202 {
+		t.Fatalf("create workspace: %d %s", a.status, a.body)
+	}
+	a.json(t, &ws)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL()+"/api/v1/organizations/"+org.ID+"/workspaces/"+ws.ID+"/events?since="+since, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+	}
+	br := bufio.NewReader(resp.Body)
+	var frames []string
+	var cur strings.Builder
+	pending := func(f string) bool {
+		return strings.Contains(f, "id: ") && strings.Contains(f, "event: workspace.status\n") && strings.Contains(f, `"status":"pending"`)
+	}
+	for len(frames) == 0 || !pending(frames[len(frames)-1]) {
+		if len(frames) > 10 {
+			t.Fatalf("no stored pending status among %q", frames)
+		}
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v (got %q)", err, frames)
+		}
+		if line == "\n" {
+			frames = append(frames, cur.String())
+			cur.Reset()
+			continue
+		}
+		cur.WriteString(line)
+	}
+	// The snapshot first (no id), then the stored events of the creation
+	// in the order they were published: the provisioning task queued
+	// before the workspace's pending status.
+	if f := frames[0]; strings.Contains(f, "id: ") || !strings.Contains(f, "event: workspace.status\n") || !strings.Contains(f, `"resource_id":"`+ws.ID+`"`) {
+		t.Fatalf("snapshot: %q", f)
+	}
+	if f := frames[1]; !strings.Contains(f, "id: ") || !strings.Contains(f, "event: task.status\n") || !strings.Contains(f, `"kind":"workspace.provision"`) {
+		t.Fatalf("task event: %q", f)
 	}
 }

@@ -1,11 +1,15 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +110,20 @@ func TestAuthorizationTable(t *testing.T) {
 	}
 	badTokens := forgedTokens(t, ts, p.owner)
 
+	// The fixture's workspace is running in the database but has no
+	// control plane: its kubeconfig is 409 when the server runs a
+	// provider, 503 when it runs none. Either way every caller who may see
+	// the workspace gets the same answer (200 is tested in
+	// internal/tenancy against a control plane).
+	kubeconfigStatus := 0
+	{
+		f := ts.fixture(p, true, "probe-"+p.outsider.Email)
+		kubeconfigStatus = ts.do("GET", "/api/v1/organizations/"+f.org+"/workspaces/"+f.ws+"/kubeconfig", tok["owner"], nil).status
+		if kubeconfigStatus != 409 && kubeconfigStatus != 503 {
+			t.Fatalf("kubeconfig of a workspace without a control plane: %d", kubeconfigStatus)
+		}
+	}
+
 	name := func(v string) func(fixture, people) any {
 		return func(fixture, people) any { return map[string]string{"name": v} }
 	}
@@ -147,6 +165,8 @@ func TestAuthorizationTable(t *testing.T) {
 		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings", nil, wsRead, false},
 		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings/{binding}", nil, wsAdmin.with(204), false},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/token", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/kubeconfig", nil, wsRead.with(kubeconfigStatus), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/events", nil, wsRead, false},
 		// Accepting needs the invitation's token and email: the fixture
 		// invites the outsider, so only the outsider may accept.
 		{"POST", "/api/v1/invitations/accept", func(f fixture, _ people) any { return map[string]string{"token": "invite-" + f.invitation} }, expect{403, 403, 403, 403, 200}, false},
@@ -196,7 +216,12 @@ func TestAuthorizationTable(t *testing.T) {
 				if e.body != nil {
 					body = e.body(f, p)
 				}
-				a := ts.do(e.method, path, c.token, body)
+				var a answer
+				if strings.HasSuffix(e.path, "/events") {
+					a = ts.doStream(path, c.token)
+				} else {
+					a = ts.do(e.method, path, c.token, body)
+				}
 				want := c.want(e.want)
 				if a.status != want {
 					t.Fatalf("%s %s as %s: status %d, want %d: %s", e.method, e.path, c.name, a.status, want, a.body)
@@ -270,4 +295,50 @@ func decodeSeg(t *testing.T, seg string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// doStream opens an event stream: for a 200 it reads the first event and
+// hangs up (answer.body is that event); otherwise it reads the problem.
+func (ts *testServer) doStream(path, token string) answer {
+	ts.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", ts.URL()+path, nil)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		ts.t.Fatalf("stream content type %q", ct)
+	}
+	var first bytes.Buffer
+	br := bufio.NewReader(resp.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			ts.t.Fatalf("read the first event: %v (%q)", err, first.String())
+		}
+		if line == "\n" {
+			break
+		}
+		first.WriteString(line)
+	}
+	if !strings.HasPrefix(first.String(), "event: workspace.status\n") {
+		ts.t.Fatalf("the first event is not the workspace status: %q", first.String())
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: first.Bytes()}
 }

@@ -65,8 +65,14 @@ type Server struct {
 	http     *http.Server
 	ln       net.Listener
 	tls      *tlsutil.Material // nil: plain HTTP
+	// wsIssuer is the issuer workspace API servers trust, with its own
+	// https listener when the external URL is http.
+	wsIssuer *workspaceIssuer
 	// background runs in Run's group (schedulers, sweepers of wired parts).
 	background []func(context.Context) error
+	// closers release what wired parts started (control planes), in
+	// reverse order, when the server stops.
+	closers []func()
 	// SetupToken is the one-time setup token printed at start, if any.
 	SetupToken string
 }
@@ -143,6 +149,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.tls, err = serverTLS(cfg, log, now); err != nil {
 		return nil, err
 	}
+	if s.wsIssuer, err = listenWorkspaceIssuer(cfg, s.tls, log, now); err != nil {
+		return nil, err
+	}
 	if s.st, err = openStore(ctx, cfg.DataDir, cfg.DatabaseURL, log.With("component", "store")); err != nil {
 		return nil, err
 	}
@@ -172,22 +181,21 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	tn, err := tenancy.New(tenancy.Config{Store: s.st, Authz: az, Tasks: s.queue, Events: pub, Logger: log.With("component", "tenancy"), Now: now})
+	tn, err := tenancy.New(tenancy.Config{Store: s.st, Authz: az, Tasks: s.queue, Events: pub, Stream: pub, ExternalURL: cfg.ExternalURL, Logger: log.With("component", "tenancy"), Now: now})
 	if err != nil {
-		return nil, err
-	}
-	if err := tasks.Register(s.queue, tenancy.TaskWorkspaceDelete, tn.DeleteWorkspace); err != nil {
 		return nil, err
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
-		authz: az, tenancy: tn, registry: reg, tls: s.tls}
+		authz: az, tenancy: tn, registry: reg, tls: s.tls, workspaceIssuer: s.wsIssuer.trust}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
 	}
+	s.wsIssuer.handle(d.issuer, s.identity, log)
 	s.background = d.background
+	s.closers = d.closers
 	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration,
 		RouteMiddleware: d.routeMiddleware, Outer: d.outer, AccessCookie: identity.AccessCookie}); err != nil {
 		return nil, err
@@ -213,6 +221,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown does not cancel requests: end event streams so that a
+	// graceful stop does not wait for their clients.
+	s.http.RegisterOnShutdown(s.api.EndStreams)
 	if s.SetupToken != "" {
 		fmt.Fprintf(o.Stdout, "\nNo users yet. Create the first administrator within this run with the one-time setup token:\n\n"+
 			"  curl -sS -X POST %s/auth/setup -H 'Content-Type: application/json' \\\n"+
@@ -258,6 +269,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	g.Go(s.wsIssuer.serve)
 	g.Go(func() error { return s.queue.Run(gctx) })
 	for _, run := range s.background {
 		g.Go(func() error { return run(gctx) })
@@ -269,6 +281,9 @@ func (s *Server) Run(ctx context.Context) error {
 		defer cancel()
 		if err := s.http.Shutdown(sctx); err != nil {
 			s.log.Warn("http shutdown", "error", err)
+		}
+		if err := s.wsIssuer.shutdown(sctx); err != nil {
+			s.log.Warn("workspace issuer shutdown", "error", err)
 		}
 		return nil
 	})
@@ -283,6 +298,11 @@ func (s *Server) close(ctx context.Context) {
 	if s.ln != nil {
 		_ = s.ln.Close()
 	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+	s.wsIssuer.close()
 	if s.nats != nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := s.nats.Shutdown(sctx); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -45,12 +46,19 @@ type deps struct {
 	// tls is the serving certificate and, with --tls=auto, its CA (nil
 	// with --tls=off).
 	tls *tlsutil.Material
+	// workspaceIssuer is the issuer workspace API servers trust (the iss
+	// of workspace tokens): the external URL when it is https, else the
+	// https workspace issuer endpoint (workspace_issuer.go).
+	workspaceIssuer controlplane.IssuerTrust
 
 	// Contributions.
 	routes          []httpapi.Route
 	routeMiddleware []httpapi.RouteMiddleware
 	outer           []func(http.Handler) http.Handler
 	background      []func(context.Context) error
+	// closers run when the server stops (after the HTTP server and the
+	// background parts), in reverse order.
+	closers []func()
 }
 
 // wire builds the optional parts in order. Each wire* function lives in its
@@ -62,7 +70,8 @@ func wire(ctx context.Context, d *deps) error {
 		wireMFA,
 		wireFederation,
 		wireIssuer,
-		wireAuthorize, // needs d.issuer
+		wireAuthorize,    // needs d.issuer
+		wireControlPlane, // needs d.workspaceIssuer
 	} {
 		if err := w(ctx, d); err != nil {
 			return err

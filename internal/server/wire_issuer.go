@@ -16,7 +16,7 @@ const keyRotationCheck = time.Hour
 
 // wireIssuer mounts the OIDC issuer (discovery, workspace tokens, the token
 // endpoint), the session management routes, and schedules signing key
-// rotation.
+// rotation. Workspace tokens carry d.workspaceIssuer.URL as iss.
 func wireIssuer(ctx context.Context, d *deps) error {
 	if d.docsOnly {
 		d.routes = append(d.routes, (&identity.Service{}).SessionRoutes()...)
@@ -24,7 +24,8 @@ func wireIssuer(ctx context.Context, d *deps) error {
 		return nil
 	}
 	is, err := issuer.New(issuer.Config{Identity: d.identity, Access: d.authz, Store: d.store,
-		Logger: d.log.With("component", "issuer"), Now: d.now, TokenTTL: d.cfg.WorkspaceTokenTTL.Duration})
+		Logger: d.log.With("component", "issuer"), Now: d.now, TokenTTL: d.cfg.WorkspaceTokenTTL.Duration,
+		WorkspaceIssuer: d.workspaceIssuer.URL})
 	if err != nil {
 		return err
 	}

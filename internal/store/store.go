@@ -116,6 +116,10 @@ type Store interface {
 	CreateWorkspace(ctx context.Context, w Workspace) error // ErrConflict on duplicate name in org
 	GetWorkspace(ctx context.Context, id string) (Workspace, error)
 	ListWorkspaces(ctx context.Context, orgID string, p Page) ([]Workspace, string, error)
+	// ListWorkspacesByStatus lists the workspaces of every organization
+	// that are in status, ordered by id (not paged: it serves internal
+	// sweeps such as the control-plane reconciler).
+	ListWorkspacesByStatus(ctx context.Context, status string) ([]Workspace, error)
 	UpdateWorkspace(ctx context.Context, w Workspace) error // name, updated_at
 	// SetWorkspaceStatus is a compare-and-swap: it sets status and reason
 	// only if the current status is one of from (any if from is empty);

@@ -255,6 +255,9 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// MaxAttempts is how many times a handler runs before its task fails.
+func (q *Queue) MaxAttempts() int { return q.maxAttempts }
+
 func (q *Queue) clock() time.Time { return q.now().UTC().Truncate(time.Microsecond) }
 
 // Enqueue records a queued task of kind with payload (marshalled to JSON

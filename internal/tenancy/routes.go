@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -46,6 +47,12 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Path: ws, Tag: "workspaces", Summary: "Get a workspace", Response: Workspace{}, Handle: s.getWorkspace},
 		{Method: "PATCH", Path: ws, Tag: "workspaces", Summary: "Rename a workspace (workspace-admin)", Request: UpdateWorkspaceRequest{}, Response: Workspace{}, Errors: forbConf, Handle: s.updateWorkspace},
 		{Method: "DELETE", Path: ws, Tag: "workspaces", Summary: "Delete a workspace (workspace-admin); runs as a task", Response: Workspace{}, Status: a, Errors: forbConf, Handle: s.deleteWorkspace},
+		{Method: "GET", Path: ws + "/kubeconfig", Tag: "workspaces", Summary: "Get a kubeconfig for the caller: the workspace's API server, and a user that runs `hks kubectl-token` for a short-lived token of the caller's own identity (no credential inside). YAML, or JSON with ?format=json or Accept: application/json",
+			Response: kubeconfig.Kubeconfig{}, ContentType: "application/yaml", Query: []httpapi.Param{{Name: "format", Description: "yaml (default) or json"}},
+			Errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}, Raw: http.HandlerFunc(s.workspaceKubeconfig)},
+		{Method: "GET", Path: ws + "/events", Tag: "workspaces", Summary: "Follow the workspace's events as Server-Sent Events: first its current status, then workspace.status, workspace.progress and its tasks' task.status events; a comment every 15 s keeps the stream alive",
+			Response: WorkspaceEvent{}, ContentType: "text/event-stream", Query: []httpapi.Param{{Name: "since", Description: "RFC 3339 time: replay the stored events from then on before following new ones"}},
+			Errors: []int{http.StatusUnprocessableEntity, http.StatusServiceUnavailable}, Stream: true, Raw: http.HandlerFunc(s.workspaceEvents)},
 
 		{Method: "GET", Path: ws + "/members", Tag: "workspace members", Summary: "List workspace members", Response: httpapi.List[User]{}, Query: pq, Errors: forb, Handle: s.listWorkspaceMembers},
 		{Method: "POST", Path: ws + "/members", Tag: "workspace members", Summary: "Admit an organization member to the workspace (workspace-admin)", Request: AddUserRequest{}, Response: User{}, Status: c, Errors: forbConf, Handle: s.addWorkspaceMember},

@@ -10,9 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -38,24 +41,45 @@ type Notifier interface {
 	Notify(ctx context.Context, orgID, eventType, resourceID string, data any)
 }
 
+// EventStream lets followers subscribe to events (package events
+// implements it).
+type EventStream interface {
+	Subscribe(ctx context.Context, f events.Filter) (*events.Subscription, error)
+}
+
 // Config carries the service's dependencies.
 type Config struct {
 	Store  store.Store
 	Authz  *authz.Authorizer
 	Tasks  Enqueuer
 	Events Notifier
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Stream serves GET …/workspaces/{ws}/events; nil answers 503 there.
+	Stream EventStream
+	// ControlPlane answers for the workspaces' clusters; nil when the
+	// server runs no control-plane provider (see SetControlPlane).
+	ControlPlane ControlPlane
+	// ExternalURL is the URL clients reach the platform at; kubeconfigs
+	// name it as the server of `hks kubectl-token`.
+	ExternalURL string
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Service implements the tenancy API.
 type Service struct {
-	st     store.Store
-	az     *authz.Authorizer
-	tasks  Enqueuer
-	events Notifier
-	log    *slog.Logger
-	now    func() time.Time
+	st          store.Store
+	az          *authz.Authorizer
+	tasks       Enqueuer
+	events      Notifier
+	stream      EventStream
+	externalURL string
+	log         *slog.Logger
+	now         func() time.Time
+	// heartbeat is the interval of SSE comments on idle event streams.
+	heartbeat time.Duration
+
+	cpMu sync.RWMutex
+	cp   ControlPlane
 }
 
 // New returns a Service.
@@ -73,8 +97,12 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("tenancy: Logger is required")
 	case cfg.Now == nil:
 		return nil, errors.New("tenancy: Now is required")
+	case cfg.ExternalURL == "":
+		return nil, errors.New("tenancy: ExternalURL is required")
 	}
-	return &Service{st: cfg.Store, az: cfg.Authz, tasks: cfg.Tasks, events: cfg.Events, log: cfg.Logger, now: cfg.Now}, nil
+	return &Service{st: cfg.Store, az: cfg.Authz, tasks: cfg.Tasks, events: cfg.Events, stream: cfg.Stream,
+		externalURL: strings.TrimSuffix(cfg.ExternalURL, "/"), log: cfg.Logger, now: cfg.Now,
+		heartbeat: defaultHeartbeat, cp: cfg.ControlPlane}, nil
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

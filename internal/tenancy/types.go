@@ -69,17 +69,20 @@ type AcceptInvitationRequest struct {
 
 // Workspace is the API form of a workspace.
 type Workspace struct {
-	ID           string    `json:"id"`
-	OrgID        string    `json:"org_id"`
-	Name         string    `json:"name"`
-	Plan         string    `json:"plan" doc:"shared or dedicated"`
-	Status       string    `json:"status" doc:"pending, provisioning, running, deleting, deleted or failed"`
-	StatusReason string    `json:"status_reason,omitempty"`
-	CreatedBy    string    `json:"created_by"`
-	Role         string    `json:"role,omitempty" doc:"the caller's workspace-wide role"`
-	TaskID       string    `json:"task_id,omitempty" doc:"the task started by this request, to follow"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           string `json:"id"`
+	OrgID        string `json:"org_id"`
+	Name         string `json:"name"`
+	Plan         string `json:"plan" doc:"shared or dedicated"`
+	Status       string `json:"status" doc:"pending, provisioning, running, deleting, deleted or failed"`
+	StatusReason string `json:"status_reason,omitempty"`
+	CreatedBy    string `json:"created_by"`
+	Role         string `json:"role,omitempty" doc:"the caller's workspace-wide role"`
+	TaskID       string `json:"task_id,omitempty" doc:"the task started by this request, to follow"`
+	// ControlPlane is set by GET of one workspace when its control plane
+	// is known.
+	ControlPlane *ControlPlaneStatus `json:"control_plane,omitempty" doc:"health of the workspace's Kubernetes control plane; only in GET of one workspace, when known"`
+	CreatedAt    time.Time           `json:"created_at"`
+	UpdatedAt    time.Time           `json:"updated_at"`
 }
 
 type CreateWorkspaceRequest struct {
@@ -221,4 +224,15 @@ func mapSlice[S, T any](in []S, f func(S) T) []T {
 		out = append(out, f(v))
 	}
 	return out
+}
+
+// WorkspaceEvent is the data of one Server-Sent Event of GET
+// …/workspaces/{ws}/events (the SSE event name is its type).
+type WorkspaceEvent struct {
+	ID         string         `json:"id" doc:"event id (also the SSE id); empty on the first event, the current status"`
+	Type       string         `json:"type" doc:"workspace.status (data: status, reason), workspace.progress (data: step) or task.status (data: kind, status, attempts, reason)"`
+	OrgID      string         `json:"org_id,omitempty"`
+	ResourceID string         `json:"resource_id,omitempty" doc:"the workspace id, or the task id of task.status"`
+	Time       time.Time      `json:"time"`
+	Data       map[string]any `json:"data,omitempty"`
 }

@@ -99,7 +99,9 @@ func (s *Service) getWorkspace(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return workspaceOut(wc.ws, roleName(wc.acc.Workspace)), nil
+	out := workspaceOut(wc.ws, roleName(wc.acc.Workspace))
+	out.ControlPlane = s.controlPlaneStatus(r.Context(), wc.ws.ID)
+	return out, nil
 }
 
 func (s *Service) updateWorkspace(r *http.Request) (any, error) {

@@ -14,7 +14,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
 GO="${GO:-go}"
-bins=(kube-apiserver kube-controller-manager etcd kwok)
+bins=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
 
 # Versions come from go.mod (plain text parse: no go invocation needed for
 # the warm, no-op path).
@@ -86,6 +86,7 @@ export CGO_ENABLED=0
 run "$GO" build -trimpath -ldflags "${ldflags[*]}" -o "$tmp/" \
 	k8s.io/kubernetes/cmd/kube-apiserver \
 	k8s.io/kubernetes/cmd/kube-controller-manager \
+	k8s.io/kubernetes/cmd/kube-scheduler \
 	./cmd/etcd
 # kwok: its own module (kwok/go.mod), built against k8s.io/* v0.36.x.
 run "$GO" -C kwok build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwok_version#v}" \

@@ -1,5 +1,5 @@
 // Pinned Kubernetes binaries for the `local` control-plane provider:
-// kube-apiserver, kube-controller-manager (tool directives) and etcd
+// kube-apiserver, kube-controller-manager, kube-scheduler (tool directives) and etcd
 // (./cmd/etcd). kwok lives in ./kwok, its own module, because kwok v0.8.0
 // needs k8s.io/* v0.36 and does not compile against the v0.35.4 replaces.
 // A separate module so the root module never pulls k8s.io/kubernetes.
@@ -14,6 +14,7 @@ godebug default=go1.25
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
+	k8s.io/kubernetes/cmd/kube-scheduler
 )
 
 require go.etcd.io/etcd/server/v3 v3.6.16

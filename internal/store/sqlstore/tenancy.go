@@ -311,6 +311,14 @@ func (s *Store) ListWorkspaces(ctx context.Context, orgID string, p store.Page) 
 	return ws, next, nil
 }
 
+func (s *Store) ListWorkspacesByStatus(ctx context.Context, status string) ([]store.Workspace, error) {
+	ws, err := getAll(ctx, s, s.db, scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE status = ? ORDER BY id", status)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces by status: %w", err)
+	}
+	return ws, nil
+}
+
 func (s *Store) UpdateWorkspace(ctx context.Context, w store.Workspace) error {
 	if err := s.execOne(ctx, s.db, "UPDATE workspaces SET name = ?, updated_at = ? WHERE id = ?", w.Name, w.UpdatedAt, w.ID); err != nil {
 		return fmt.Errorf("update workspace: %w", err)

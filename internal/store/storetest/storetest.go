@@ -46,6 +46,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AcceptInvitation", testAcceptInvitation},
 		{"AcceptInvitationRace", testAcceptInvitationRace},
 		{"Workspaces", testWorkspaces},
+		{"ListWorkspacesByStatus", testListWorkspacesByStatus},
 		{"SetWorkspaceStatus", testSetWorkspaceStatus},
 		{"SetWorkspaceStatusRace", testSetWorkspaceStatusRace},
 		{"WorkspaceMembers", testWorkspaceMembers},
@@ -845,6 +846,29 @@ func testSetWorkspaceStatusRace(t *testing.T, f *fixture) {
 	got, err := f.s.GetWorkspace(f.ctx, w.ID)
 	ok(t, err)
 	equal(t, got.StatusReason, fmt.Sprint("worker ", win))
+}
+
+// testListWorkspacesByStatus: the running workspaces of every
+// organization, ordered by id, and nothing else.
+func testListWorkspacesByStatus(t *testing.T, f *fixture) {
+	owner := f.user("owner@example.com")
+	o, o2 := f.org(owner, "acme"), f.org(owner, "globex")
+	a, b := f.workspace(o, "a"), f.workspace(o2, "b")
+	f.workspace(o, "pending")
+	got, err := f.s.ListWorkspacesByStatus(f.ctx, store.WorkspaceRunning)
+	ok(t, err)
+	equal(t, len(got), 0)
+	var want []store.Workspace
+	for _, w := range []store.Workspace{a, b} {
+		ok(t, f.s.SetWorkspaceStatus(f.ctx, w.ID, nil, store.WorkspaceRunning, "", f.tick()))
+		w, err := f.s.GetWorkspace(f.ctx, w.ID)
+		ok(t, err)
+		want = append(want, w)
+	}
+	slices.SortFunc(want, func(x, y store.Workspace) int { return strings.Compare(x.ID, y.ID) })
+	got, err = f.s.ListWorkspacesByStatus(f.ctx, store.WorkspaceRunning)
+	ok(t, err)
+	equal(t, got, want)
 }
 
 func testWorkspaceMembers(t *testing.T, f *fixture) {

@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Event is one Server-Sent Event of an hks event stream.
+type Event struct {
+	// Name is the SSE event name (the event type).
+	Name string
+	ID   string
+	Data struct {
+		ID         string          `json:"id"`
+		Type       string          `json:"type"`
+		ResourceID string          `json:"resource_id"`
+		Time       time.Time       `json:"time"`
+		Data       json.RawMessage `json:"data"`
+	}
+}
+
+// errStopStream is returned by a Stream callback to end the stream
+// without an error.
+var errStopStream = errors.New("stop the stream")
+
+// Stream GETs path as Server-Sent Events and calls fn for each event
+// until fn returns an error (errStopStream ends it cleanly), the server
+// ends the stream (io.EOF) or ctx ends.
+func (c *Client) Stream(ctx context.Context, path string, fn func(Event) error) error {
+	if time.Until(c.Creds.ExpiresAt) < 30*time.Second {
+		if err := c.refresh(ctx); err != nil {
+			return err
+		}
+	}
+	resp, err := c.openStream(ctx, path)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		if rerr := c.refresh(ctx); rerr != nil {
+			return rerr
+		}
+		resp, err = c.openStream(ctx, path)
+	}
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	err = readSSE(resp.Body, fn)
+	if errors.Is(err, errStopStream) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func (c *Client) openStream(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Creds.Server+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+c.Creds.AccessToken)
+	hc := *c.HTTP
+	hc.Timeout = 0 // a stream lasts as long as ctx
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", c.Creds.Server, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		ae := &APIError{Status: resp.StatusCode}
+		_ = json.Unmarshal(b, ae)
+		return nil, ae
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		resp.Body.Close()
+		return nil, fmt.Errorf("the server answered %q, not an event stream", ct)
+	}
+	return resp, nil
+}
+
+// readSSE parses an event stream (comments are skipped) until r ends
+// (io.EOF) or fn fails.
+func readSSE(r io.Reader, fn func(Event) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var ev Event
+	var data strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return io.EOF
+			}
+			return fmt.Errorf("read events: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case line == "":
+			if data.Len() > 0 {
+				if err := json.Unmarshal([]byte(data.String()), &ev.Data); err != nil {
+					return fmt.Errorf("read events: bad data: %w", err)
+				}
+				if err := fn(ev); err != nil {
+					return err
+				}
+			}
+			ev, data = Event{}, strings.Builder{}
+		case strings.HasPrefix(line, ":"):
+		default:
+			field, value, _ := strings.Cut(line, ":")
+			value = strings.TrimPrefix(value, " ")
+			switch field {
+			case "event":
+				ev.Name = value
+			case "id":
+				ev.ID = value
+			case "data":
+				if data.Len() > 0 {
+					data.WriteByte('\n')
+				}
+				data.WriteString(value)
+			}
+		}
+	}
+}
+
+// errWorkspaceFailed wraps the reason a followed workspace failed.
+var errWorkspaceFailed = errors.New("workspace failed")
+
+// waitForWorkspace follows the workspace at wsPath, printing each status
+// change, until it runs (nil), fails or is deleted (an error with the
+// reason), or timeout passes. A dropped stream is reopened: its first
+// event is the current status, so nothing is missed.
+func waitForWorkspace(ctx context.Context, c *Client, wsPath, name string, timeout time.Duration, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := ""
+	handle := func(ev Event) error {
+		var d struct {
+			Status   string `json:"status"`
+			Reason   string `json:"reason"`
+			Step     string `json:"step"`
+			Kind     string `json:"kind"`
+			Attempts int    `json:"attempts"`
+		}
+		_ = json.Unmarshal(ev.Data.Data, &d)
+		switch ev.Name {
+		case "workspace.status":
+			if d.Status != last {
+				line := "workspace " + name + ": " + d.Status
+				if d.Reason != "" {
+					line += " (" + d.Reason + ")"
+				}
+				fmt.Fprintln(out, line)
+				last = d.Status
+			}
+			switch d.Status {
+			case "running":
+				return errStopStream
+			case "failed":
+				reason := d.Reason
+				if reason == "" {
+					reason = "no reason given"
+				}
+				return fmt.Errorf("%w: %s: %s", errWorkspaceFailed, name, reason)
+			case "deleting", "deleted":
+				return fmt.Errorf("%w: %s is %s", errWorkspaceFailed, name, d.Status)
+			}
+		case "workspace.progress":
+			if d.Step != "" {
+				fmt.Fprintln(out, "  "+d.Step)
+			}
+		case "task.status":
+			if d.Status == "failed" || d.Reason != "" {
+				fmt.Fprintf(out, "  task %s: %s (attempt %d) %s\n", d.Kind, d.Status, d.Attempts, d.Reason)
+			}
+		}
+		return nil
+	}
+	for {
+		err := c.Stream(ctx, wsPath+"/events", handle)
+		switch {
+		case err == nil, errors.Is(err, errWorkspaceFailed):
+			return err
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+			if last == "" {
+				last = "unknown"
+			}
+			return fmt.Errorf("timed out after %s waiting for workspace %s to run (status: %s)", timeout, name, last)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status < 500 {
+			return fmt.Errorf("follow workspace %s: %w", name, err)
+		}
+		// The stream dropped (server restart, proxy): follow again.
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func sse(typ, data string) string {
+	return fmt.Sprintf("event: %s\ndata: {\"type\":%q,\"resource_id\":\"w\",\"data\":%s}\n\n", typ, typ, data)
+}
+
+// eventsAPI serves …/events with one scripted stream per connection (the
+// real endpoint is tested in internal/tenancy); after the last script a
+// stream stays open and idle.
+func eventsAPI(t *testing.T, scripts ...[]string) (*Client, *atomic.Int32) {
+	t.Helper()
+	var conns atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/workspaces/w/events") || r.Header.Get("Authorization") != "Bearer access" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		n := int(conns.Add(1)) - 1
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		if n >= len(scripts) {
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		for _, frame := range scripts[n] {
+			fmt.Fprint(w, frame)
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return &Client{HTTP: srv.Client(), Creds: Credentials{Server: srv.URL, AccessToken: "access", ExpiresAt: time.Now().Add(time.Hour)}}, &conns
+}
+
+func TestWaitForWorkspace(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		scripts [][]string
+		timeout time.Duration
+		err     string
+		out     []string
+		conns   int32
+	}{
+		{"runs", [][]string{{
+			sse("workspace.status", `{"status":"pending"}`), ": heartbeat\n\n",
+			sse("workspace.status", `{"status":"provisioning"}`),
+			sse("workspace.progress", `{"step":"start kube-apiserver"}`),
+			sse("workspace.status", `{"status":"running"}`),
+		}}, time.Minute, "", []string{"workspace web: pending", "workspace web: provisioning", "  start kube-apiserver", "workspace web: running"}, 1},
+		{"fails with the reason", [][]string{{
+			sse("workspace.status", `{"status":"provisioning"}`),
+			sse("task.status", `{"kind":"workspace.provision","status":"failed","attempts":5,"reason":"etcd unreachable"}`),
+			sse("workspace.status", `{"status":"failed","reason":"etcd unreachable"}`),
+		}}, time.Minute, "workspace failed: web: etcd unreachable", []string{"workspace web: failed (etcd unreachable)"}, 1},
+		{"reconnects after a dropped stream", [][]string{
+			{sse("workspace.status", `{"status":"provisioning"}`)},
+			{sse("workspace.status", `{"status":"provisioning"}`), sse("workspace.status", `{"status":"running"}`)},
+		}, time.Minute, "", []string{"workspace web: provisioning\nworkspace web: running"}, 2},
+		{"times out", [][]string{{sse("workspace.status", `{"status":"provisioning"}`)}}, 1500 * time.Millisecond,
+			"timed out after 1.5s waiting for workspace web to run (status: provisioning)", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, conns := eventsAPI(t, tc.scripts...)
+			var out bytes.Buffer
+			err := waitForWorkspace(context.Background(), c, "/api/v1/organizations/o/workspaces/w", "web", tc.timeout, &out)
+			if (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
+				t.Fatalf("error %v, want %q; output:\n%s", err, tc.err, out.String())
+			}
+			for _, want := range tc.out {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+			if tc.conns != 0 && conns.Load() != tc.conns {
+				t.Errorf("%d connections, want %d", conns.Load(), tc.conns)
+			}
+		})
+	}
+}
+
+func TestPrintControlPlane(t *testing.T) {
+	var b bytes.Buffer
+	printControlPlane(&b, map[string]any{"id": "w"})
+	if b.Len() != 0 {
+		t.Fatalf("printed without control_plane: %q", b.String())
+	}
+	printControlPlane(&b, map[string]any{"control_plane": map[string]any{"ready": false, "version": "v1.35.4", "checked_at": "2026-01-02T03:04:05Z",
+		"components": []any{map[string]any{"name": "kube-apiserver", "healthy": true, "restarts": float64(0)},
+			map[string]any{"name": "etcd", "healthy": false, "restarts": float64(3), "message": "exited"}}}})
+	want := "\nControl plane: not ready, Kubernetes v1.35.4 (checked 2026-01-02T03:04:05Z)\n" +
+		"COMPONENT       HEALTHY  RESTARTS  MESSAGE\n" +
+		"kube-apiserver  yes      0         \n" +
+		"etcd            no       3         exited\n"
+	if b.String() != want {
+		t.Fatalf("got:\n%q\nwant:\n%q", b.String(), want)
+	}
+}

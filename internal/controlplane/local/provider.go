@@ -1,0 +1,549 @@
+// Package local is the embedded control-plane provider: for every
+// workspace a kube-apiserver, kube-controller-manager, kube-scheduler and
+// kwok process on loopback ports, supervised by hks, all sharing one etcd
+// (a key prefix per workspace). Data lives under
+// <data-dir>/workspaces/<id>/ and <data-dir>/etcd/.
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/hexabase/hexabase-ai/internal/controlplane"
+)
+
+// Name is the provider's configuration name.
+const Name = "local"
+
+// healthInterval is how often a workspace's components are probed.
+const healthInterval = 5 * time.Second
+
+// leanAPIServerFlags trim kube-apiserver's memory and CPU for a small
+// cluster (docs/performance.md has the measurements):
+//   - no API Priority and Fairness: its controllers and per-request
+//     bookkeeping matter only under overload from many clients;
+//   - the watch cache stays on: kube-controller-manager's informers would
+//     otherwise each hit etcd.
+var leanAPIServerFlags = []string{
+	"--enable-priority-and-fairness=false",
+	"--max-requests-inflight=200",
+	"--max-mutating-requests-inflight=100",
+	"--watch-cache=false",
+	"--runtime-config=flowcontrol.apiserver.k8s.io/v1=false",
+}
+
+// leanControllerManagerFlags: controllers that have nothing to do in a
+// workspace without cloud, CSR signing or bootstrap tokens are off, and
+// workers are fewer.
+var leanControllerManagerFlags = []string{
+	"--controllers=*,-bootstrap-signer-controller,-token-cleaner-controller,-certificatesigningrequest-signing-controller,-certificatesigningrequest-approving-controller,-certificatesigningrequest-cleaner-controller,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller,-persistentvolume-attach-detach-controller,-persistentvolume-expander-controller,-ephemeral-volume-controller,-storageversion-garbage-collector-controller",
+	"--concurrent-deployment-syncs=2",
+	"--concurrent-replicaset-syncs=2",
+	"--concurrent-job-syncs=2",
+	"--concurrent-namespace-syncs=2",
+	"--concurrent-gc-syncs=5",
+}
+
+// Config configures a Provider.
+type Config struct {
+	// DataDir is the platform's data dir.
+	DataDir string
+	// BinDir holds the binaries ("": the `make k8s-bins` cache).
+	BinDir string
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Provider is the local control-plane provider.
+type Provider struct {
+	dataDir string
+	bins    Binaries
+	log     *slog.Logger
+	now     func() time.Time
+
+	etcdMu sync.Mutex
+	etcd   *etcdServer
+
+	mu     sync.Mutex
+	locks  map[string]*sync.Mutex // one per workspace: Create/Delete in turn
+	spaces map[string]*workspace
+	closed bool
+}
+
+var _ controlplane.Provider = (*Provider)(nil)
+
+// workspace is a running control plane.
+type workspace struct {
+	id     string
+	files  *wsFiles
+	procs  []*proc
+	cancel context.CancelFunc // stops the health loop
+	done   chan struct{}
+
+	mu     sync.Mutex
+	health controlplane.Health
+}
+
+// New finds the binaries (a missing one is an error wrapping
+// controlplane.ErrBinaryMissing) and returns an idle provider; etcd starts
+// with the first workspace.
+func New(cfg Config) (*Provider, error) {
+	if cfg.DataDir == "" || cfg.Logger == nil {
+		return nil, errors.New("local provider: DataDir and Logger are required")
+	}
+	bins, err := FindBinaries(cfg.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	dd, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{dataDir: dd, bins: bins, log: cfg.Logger.With("provider", Name), now: cfg.Now,
+		locks: map[string]*sync.Mutex{}, spaces: map[string]*workspace{}}, nil
+}
+
+// Name implements controlplane.Provider.
+func (p *Provider) Name() string { return Name }
+
+// memLimit is the GOMEMLIMIT of a process: a soft limit that makes the Go
+// runtime collect harder before the heap grows past it.
+func (p *Provider) memLimit(name string) string {
+	switch name {
+	case "kube-apiserver":
+		return "160MiB"
+	case "kube-controller-manager":
+		return "48MiB"
+	case "etcd":
+		return "256MiB"
+	default:
+		return "32MiB"
+	}
+}
+
+// procEnv is the environment of a process: its GOMEMLIMIT and GOGC.
+func (p *Provider) procEnv(name string) []string {
+	gogc := "50"
+	if name == "kube-apiserver" {
+		gogc = "25"
+	}
+	return []string{"GOMEMLIMIT=" + p.memLimit(name), "GOGC=" + gogc}
+}
+
+func (p *Provider) lock(id string) func() {
+	p.mu.Lock()
+	l, ok := p.locks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		p.locks[id] = l
+	}
+	p.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// ensureEtcd starts the shared etcd if it is not running.
+func (p *Provider) ensureEtcd(ctx context.Context) (*etcdServer, error) {
+	p.etcdMu.Lock()
+	defer p.etcdMu.Unlock()
+	if p.etcd != nil {
+		return p.etcd, nil
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, errors.New("local provider: closed")
+	}
+	e, err := p.startEtcd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.etcd = e
+	return e, nil
+}
+
+// Create implements controlplane.Provider.
+func (p *Provider) Create(ctx context.Context, spec controlplane.Spec) error {
+	if spec.WorkspaceID == "" {
+		return errors.New("local provider: workspace id is empty")
+	}
+	unlock := p.lock(spec.WorkspaceID)
+	defer unlock()
+	if _, err := p.ensureEtcd(ctx); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	ws := p.spaces[spec.WorkspaceID]
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return errors.New("local provider: closed")
+	}
+	if ws != nil {
+		// Running: apply the spec (the API server reloads its
+		// authentication file) and wait until it answers.
+		if err := p.writeAuthConfig(ws.files, spec); err != nil {
+			return err
+		}
+		return p.waitReady(ctx, ws)
+	}
+	f, err := p.prepare(spec)
+	if err != nil {
+		return fmt.Errorf("prepare workspace files: %w", err)
+	}
+	ws = &workspace{id: spec.WorkspaceID, files: f, done: make(chan struct{})}
+	specs := p.procSpecs(spec.WorkspaceID, f)
+	// The API server first: the others only retry until it answers.
+	api, err := startProc(specs[0], p.log.With("workspace", spec.WorkspaceID))
+	if err != nil {
+		return err
+	}
+	ws.procs = append(ws.procs, api)
+	fail := func(err error) error {
+		for i := len(ws.procs) - 1; i >= 0; i-- {
+			ws.procs[i].stop()
+		}
+		return err
+	}
+	for _, s := range specs[1:] {
+		pr, err := startProc(s, p.log.With("workspace", spec.WorkspaceID))
+		if err != nil {
+			return fail(err)
+		}
+		ws.procs = append(ws.procs, pr)
+	}
+	if err := p.waitReady(ctx, ws); err != nil {
+		return fail(err)
+	}
+	if err := p.ensureNodes(ctx, ws, spec); err != nil {
+		return fail(err)
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	ws.cancel = cancel
+	p.mu.Lock()
+	p.spaces[spec.WorkspaceID] = ws
+	p.mu.Unlock()
+	go p.healthLoop(hctx, ws)
+	return nil
+}
+
+// waitReady waits for the API server's /readyz.
+func (p *Provider) waitReady(ctx context.Context, ws *workspace) error {
+	cs, err := kubernetes.NewForConfig(ws.files.adminConfig())
+	if err != nil {
+		return err
+	}
+	err = waitFor(ctx, 50*time.Millisecond, func(ctx context.Context) error {
+		if running, _, last := ws.procs[0].status(); !running && last != "" {
+			return fmt.Errorf("kube-apiserver exited: %s", last)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		b, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(rctx)
+		if err != nil {
+			return err
+		}
+		if string(b) != "ok" {
+			return fmt.Errorf("readyz: %s", b)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("the workspace API server did not become ready (log: %s): %w",
+			filepath.Join(ws.files.dir, "logs", "kube-apiserver.log"), err)
+	}
+	return nil
+}
+
+// ensureNodes creates the workspace's simulated nodes that are missing.
+func (p *Provider) ensureNodes(ctx context.Context, ws *workspace, spec controlplane.Spec) error {
+	cs, err := kubernetes.NewForConfig(ws.files.adminConfig())
+	if err != nil {
+		return err
+	}
+	for _, n := range kwokNodes(spec.WorkspaceID, spec.Plan) {
+		_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{FieldManager: "hks"})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create node %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// Configure implements controlplane.Provider.
+func (p *Provider) Configure(ctx context.Context, spec controlplane.Spec) error {
+	unlock := p.lock(spec.WorkspaceID)
+	defer unlock()
+	p.mu.Lock()
+	ws := p.spaces[spec.WorkspaceID]
+	p.mu.Unlock()
+	if ws == nil {
+		return controlplane.ErrNotFound
+	}
+	return p.writeAuthConfig(ws.files, spec)
+}
+
+// Delete implements controlplane.Provider.
+func (p *Provider) Delete(ctx context.Context, workspaceID string) error {
+	if workspaceID == "" {
+		return errors.New("local provider: workspace id is empty")
+	}
+	unlock := p.lock(workspaceID)
+	defer unlock()
+	p.mu.Lock()
+	ws := p.spaces[workspaceID]
+	delete(p.spaces, workspaceID)
+	p.mu.Unlock()
+	if ws != nil {
+		ws.stop()
+	}
+	dir := p.wsDir(workspaceID)
+	// Leftovers of an hks that died (pid files) go too.
+	for _, name := range []string{"kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver"} {
+		path := map[string]string{"kwok": p.bins.Kwok, "kube-scheduler": p.bins.Scheduler,
+			"kube-controller-manager": p.bins.ControllerManager, "kube-apiserver": p.bins.APIServer}[name]
+		if err := killStale(filepath.Join(dir, "run", name+".pid"), path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	e, err := p.ensureEtcd(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.deletePrefix(ctx, workspaceID); err != nil {
+		return fmt.Errorf("delete the workspace's etcd keys: %w", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove workspace data: %w", err)
+	}
+	p.mu.Lock()
+	delete(p.locks, workspaceID)
+	p.mu.Unlock()
+	return nil
+}
+
+// stop ends the health loop and the processes (kwok first, the API server
+// last).
+func (ws *workspace) stop() {
+	if ws.cancel != nil {
+		ws.cancel()
+		<-ws.done
+	}
+	var wg sync.WaitGroup
+	for _, pr := range ws.procs[1:] {
+		wg.Go(pr.stop)
+	}
+	wg.Wait()
+	ws.procs[0].stop()
+}
+
+// Health implements controlplane.Provider.
+func (p *Provider) Health(_ context.Context, workspaceID string) (controlplane.Health, error) {
+	p.mu.Lock()
+	ws := p.spaces[workspaceID]
+	p.mu.Unlock()
+	if ws == nil {
+		return controlplane.Health{}, controlplane.ErrNotFound
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	h := ws.health
+	h.Components = append([]controlplane.ComponentHealth(nil), h.Components...)
+	return h, nil
+}
+
+// AdminConfig implements controlplane.Provider.
+func (p *Provider) AdminConfig(_ context.Context, workspaceID string) (*rest.Config, error) {
+	p.mu.Lock()
+	ws := p.spaces[workspaceID]
+	p.mu.Unlock()
+	if ws == nil {
+		return nil, controlplane.ErrNotFound
+	}
+	return ws.files.adminConfig(), nil
+}
+
+// Endpoint implements controlplane.Provider. It reads the kept port and CA,
+// so it answers for a workspace whose processes are being (re)started.
+func (p *Provider) Endpoint(_ context.Context, workspaceID string) (controlplane.Endpoint, error) {
+	dir := p.wsDir(workspaceID)
+	var ports wsPorts
+	b, err := os.ReadFile(filepath.Join(dir, "ports.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return controlplane.Endpoint{}, controlplane.ErrNotFound
+	}
+	if err != nil {
+		return controlplane.Endpoint{}, err
+	}
+	if err := json.Unmarshal(b, &ports); err != nil || ports.APIServer == 0 {
+		return controlplane.Endpoint{}, fmt.Errorf("read %s: invalid", filepath.Join(dir, "ports.json"))
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, "pki", "ca.crt"))
+	if errors.Is(err, os.ErrNotExist) {
+		return controlplane.Endpoint{}, controlplane.ErrNotFound
+	}
+	if err != nil {
+		return controlplane.Endpoint{}, err
+	}
+	return controlplane.Endpoint{Server: "https://127.0.0.1:" + strconv.Itoa(ports.APIServer), CAPEM: ca}, nil
+}
+
+// List implements controlplane.Provider: the workspace directories.
+func (p *Provider) List(context.Context) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(p.dataDir, "workspaces"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// Close implements controlplane.Provider: every process stops, data stays.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	spaces := p.spaces
+	p.spaces = map[string]*workspace{}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, ws := range spaces {
+		wg.Go(ws.stop)
+	}
+	wg.Wait()
+	p.etcdMu.Lock()
+	defer p.etcdMu.Unlock()
+	if p.etcd != nil {
+		p.etcd.proc.stop()
+		p.etcd = nil
+	}
+	return nil
+}
+
+// healthLoop probes the workspace's components until ctx ends.
+func (p *Provider) healthLoop(ctx context.Context, ws *workspace) {
+	defer close(ws.done)
+	cs, err := kubernetes.NewForConfig(ws.files.adminConfig())
+	if err != nil {
+		p.log.Error("health client", "workspace", ws.id, "err", err)
+		return
+	}
+	version := ""
+	for {
+		h := controlplane.Health{CheckedAt: p.now().UTC()}
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		etcdErr := p.etcdHealth(pctx)
+		h.Components = append(h.Components, p.component("etcd", p.etcdProc(), etcdErr))
+		_, apiErr := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(pctx)
+		if apiErr == nil && version == "" {
+			if v, err := cs.Discovery().ServerVersion(); err == nil {
+				version = v.GitVersion
+			}
+		}
+		h.Version = version
+		h.Components = append(h.Components, p.component("kube-apiserver", ws.procs[0], apiErr))
+		h.Components = append(h.Components, p.component("kube-controller-manager", ws.procs[1],
+			probe(pctx, "https://127.0.0.1:"+strconv.Itoa(ws.files.ports.ControllerManager)+"/healthz")))
+		h.Components = append(h.Components, p.component("kube-scheduler", ws.procs[2],
+			probe(pctx, "https://127.0.0.1:"+strconv.Itoa(ws.files.ports.Scheduler)+"/healthz")))
+		h.Components = append(h.Components, p.component("kwok", ws.procs[3],
+			probe(pctx, "http://127.0.0.1:"+strconv.Itoa(ws.files.ports.Kwok)+kwokHealthPath)))
+		cancel()
+		h.Ready = true
+		for _, c := range h.Components {
+			h.Ready = h.Ready && c.Healthy
+		}
+		ws.mu.Lock()
+		ws.health = h
+		ws.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(healthInterval):
+		}
+	}
+}
+
+func (p *Provider) etcdProc() *proc {
+	p.etcdMu.Lock()
+	defer p.etcdMu.Unlock()
+	if p.etcd == nil {
+		return nil
+	}
+	return p.etcd.proc
+}
+
+func (p *Provider) etcdHealth(ctx context.Context) error {
+	p.etcdMu.Lock()
+	e := p.etcd
+	p.etcdMu.Unlock()
+	if e == nil {
+		return errors.New("etcd is not running")
+	}
+	return e.healthy(ctx)
+}
+
+// component combines a process's state and its probe.
+func (p *Provider) component(name string, pr *proc, probeErr error) controlplane.ComponentHealth {
+	c := controlplane.ComponentHealth{Name: name, Healthy: probeErr == nil}
+	if pr != nil {
+		running, restarts, last := pr.status()
+		c.Restarts = restarts
+		if !running {
+			c.Healthy = false
+			c.Message = "not running (restarting with backoff)"
+			if last != "" {
+				c.Message += ": last exit: " + last
+			}
+			return c
+		}
+	}
+	if probeErr != nil {
+		c.Message = probeErr.Error()
+	}
+	return c
+}
+
+// probe GETs a health endpoint and wants 200.
+func probe(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s %s", url, resp.Status, b)
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/hexabase/hexabase-ai/internal/events"
+	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
+)
+
+// configProvider hands out the admin config of the test API server; the
+// reconciler uses nothing else of a Provider (the embedded nil Provider
+// panics if it did).
+type configProvider struct {
+	Provider
+	cfg *rest.Config
+}
+
+func (p configProvider) AdminConfig(context.Context, string) (*rest.Config, error) {
+	return p.cfg, nil
+}
+
+func TestNewReconcilerConfigErrors(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	p := configProvider{}
+	var st store.Store = &sqlstore.Store{}
+	for _, tc := range []struct {
+		name string
+		cfg  ReconcilerConfig
+		want string
+	}{
+		{"no store", ReconcilerConfig{Provider: p, Logger: log}, "reconciler: Store is required"},
+		{"no provider", ReconcilerConfig{Store: st, Logger: log}, "reconciler: Provider is required"},
+		{"no logger", ReconcilerConfig{Store: st, Provider: p}, "reconciler: Logger is required"},
+		{"negative resync", ReconcilerConfig{Store: st, Provider: p, Logger: log, Resync: -1}, "reconciler: Resync must not be negative"},
+	} {
+		if _, err := NewReconciler(tc.cfg); err == nil || err.Error() != tc.want {
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// managedVersions maps every managed object to its resourceVersion.
+func managedVersions(t *testing.T, cs kubernetes.Interface) map[string]string {
+	t.Helper()
+	ctx := t.Context()
+	sel := metav1.ListOptions{LabelSelector: managedSelector}
+	out := map[string]string{}
+	add := func(kind string, items []metav1.Object) {
+		for _, o := range items {
+			out[kind+" "+key(o.GetNamespace(), o.GetName())] = o.GetResourceVersion()
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns, err := cs.CoreV1().Namespaces().List(ctx, sel)
+	must(err)
+	for i := range ns.Items {
+		add("namespace", []metav1.Object{&ns.Items[i]})
+	}
+	rq, err := cs.CoreV1().ResourceQuotas("").List(ctx, sel)
+	must(err)
+	for i := range rq.Items {
+		add("resourcequota", []metav1.Object{&rq.Items[i]})
+	}
+	lr, err := cs.CoreV1().LimitRanges("").List(ctx, sel)
+	must(err)
+	for i := range lr.Items {
+		add("limitrange", []metav1.Object{&lr.Items[i]})
+	}
+	rb, err := cs.RbacV1().RoleBindings("").List(ctx, sel)
+	must(err)
+	for i := range rb.Items {
+		add("rolebinding", []metav1.Object{&rb.Items[i]})
+	}
+	crb, err := cs.RbacV1().ClusterRoleBindings().List(ctx, sel)
+	must(err)
+	for i := range crb.Items {
+		add("clusterrolebinding", []metav1.Object{&crb.Items[i]})
+	}
+	cr, err := cs.RbacV1().ClusterRoles().List(ctx, sel)
+	must(err)
+	for i := range cr.Items {
+		add("clusterrole", []metav1.Object{&cr.Items[i]})
+	}
+	return out
+}
+
+func TestReconcileAgainstAPIServer(t *testing.T) {
+	cfg := startAPIServer(t)
+	ctx := t.Context()
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "hks.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().UTC()
+	u := store.User{ID: store.NewID(), Email: "owner@example.com", CreatedAt: now, UpdatedAt: now}
+	must(st.CreateUser(ctx, u))
+	org := store.Organization{ID: store.NewID(), Name: "Org", Slug: "org", CreatedAt: now, UpdatedAt: now}
+	must(st.CreateOrganization(ctx, org, store.OrgMember{OrgID: org.ID, UserID: u.ID, Role: store.RoleOwner, CreatedAt: now}))
+	ws := store.Workspace{ID: store.NewID(), OrgID: org.ID, Name: "ws", Plan: store.PlanShared, Status: store.WorkspaceRunning, CreatedBy: u.ID, CreatedAt: now, UpdatedAt: now}
+	must(st.CreateWorkspace(ctx, ws))
+	web := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "web", Quota: store.Quota{CPU: "2", Memory: "4Gi", Pods: 20}, CreatedAt: now, UpdatedAt: now}
+	child := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "web-staging", ParentID: web.ID, CreatedAt: now, UpdatedAt: now}
+	api := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "api", Quota: store.Quota{Storage: "10Gi"}, CreatedAt: now, UpdatedAt: now}
+	for _, p := range []store.Project{web, child, api} {
+		must(st.CreateProject(ctx, p))
+	}
+
+	r, err := NewReconciler(ReconcilerConfig{Store: st, Provider: configProvider{cfg: cfg}, Logger: log, Resync: time.Hour})
+	must(err)
+	cs, err := kubernetes.NewForConfig(cfg)
+	must(err)
+
+	// Apply creates.
+	must(r.ReconcileNow(ctx, ws.ID))
+	got := managedVersions(t, cs)
+	var names []string
+	for k := range got {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	want := []string{
+		"clusterrole hks:namespace-reader",
+		"clusterrolebinding hks:namespace-reader", "clusterrolebinding hks:workspace-admin",
+		"limitrange web/hks-defaults",
+		"namespace api", "namespace web", "namespace web-staging",
+		"resourcequota api/hks-quota", "resourcequota web/hks-quota",
+		"rolebinding api/hks:admin", "rolebinding api/hks:edit", "rolebinding api/hks:view",
+		"rolebinding web-staging/hks:admin", "rolebinding web-staging/hks:edit", "rolebinding web-staging/hks:view",
+		"rolebinding web/hks:admin", "rolebinding web/hks:edit", "rolebinding web/hks:view",
+	}
+	if !slices.Equal(names, want) {
+		t.Fatalf("managed objects:\n got %q\nwant %q", names, want)
+	}
+	nsStaging, err := cs.CoreV1().Namespaces().Get(ctx, "web-staging", metav1.GetOptions{})
+	must(err)
+	if nsStaging.Labels[LabelParent] != "web" || nsStaging.Labels[LabelProjectID] != child.ID {
+		t.Fatalf("web-staging labels %v", nsStaging.Labels)
+	}
+
+	// Apply again changes nothing.
+	tenancy := Tenancy{Workspace: ws, Projects: []store.Project{web, child, api}}
+	desired, err := Desired(tenancy)
+	must(err)
+	ch, err := Apply(ctx, cs, desired)
+	must(err)
+	if len(ch.Applied)+len(ch.Pruned) > 0 {
+		t.Fatalf("second apply changed %+v", ch)
+	}
+	must(r.ReconcileNow(ctx, ws.ID))
+	if again := managedVersions(t, cs); !equalMaps(again, got) {
+		t.Fatalf("resource versions changed:\n got %v\nwant %v", again, got)
+	}
+
+	// An unmanaged RoleBinding is left alone.
+	mine := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "mine", Namespace: "web"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "oidc:someone@example.com"}},
+	}
+	_, err = cs.RbacV1().RoleBindings("web").Create(ctx, mine, metav1.CreateOptions{})
+	must(err)
+
+	// Removing a project prunes its namespace (deleted or terminating:
+	// this cluster runs no namespace controller).
+	must(st.DeleteProject(ctx, api.ID))
+	must(r.ReconcileNow(ctx, ws.ID))
+	if ns, err := cs.CoreV1().Namespaces().Get(ctx, "api", metav1.GetOptions{}); err == nil && ns.DeletionTimestamp == nil {
+		t.Fatal("namespace api not deleted")
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+
+	// Run repairs a deleted RoleBinding within seconds, from its watch
+	// alone (the resync is an hour).
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, 20*time.Second, "workspace watched", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.watches[ws.ID] != nil
+	})
+	time.Sleep(time.Second) // let the watches connect
+	must(cs.RbacV1().RoleBindings("web").Delete(ctx, "hks:edit", metav1.DeleteOptions{}))
+	waitFor(t, 10*time.Second, "rolebinding web/hks:edit repaired", func() bool {
+		_, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:edit", metav1.GetOptions{})
+		return err == nil
+	})
+	// Tampered subjects are repaired too.
+	rb, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:view", metav1.GetOptions{})
+	must(err)
+	rb.Subjects = append(rb.Subjects, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "oidc:mallory@example.com"})
+	_, err = cs.RbacV1().RoleBindings("web").Update(ctx, rb, metav1.UpdateOptions{})
+	must(err)
+	waitFor(t, 10*time.Second, "rolebinding web/hks:view subjects repaired", func() bool {
+		rb, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:view", metav1.GetOptions{})
+		return err == nil && len(rb.Subjects) == 2
+	})
+	if _, err := cs.RbacV1().RoleBindings("web").Get(ctx, "mine", metav1.GetOptions{}); err != nil {
+		t.Fatalf("unmanaged rolebinding: %v", err)
+	}
+}
+
+// TestEventTriggers: project events queue their workspace; a workspace
+// that stops running is forgotten.
+func TestEventTriggers(t *testing.T) {
+	r, err := NewReconciler(ReconcilerConfig{Store: &sqlstore.Store{}, Provider: configProvider{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.queue.ShutDown()
+	forgotten := false
+	r.watches["ws-3"] = func() { forgotten = true }
+	for _, ev := range []events.Event{
+		{Type: "project.created", ResourceID: "p-1", Data: json.RawMessage(`{"workspace_id":"ws-1"}`)},
+		{Type: "project.deleted", ResourceID: "p-2", Data: json.RawMessage(`{"workspace_id":"ws-1"}`)},
+		{Type: "workspace.status", ResourceID: "ws-2", Data: json.RawMessage(`{"status":"running"}`)},
+		{Type: "workspace.status", ResourceID: "ws-4", Data: json.RawMessage(`{"status":"provisioning"}`)},
+		{Type: "workspace.status", ResourceID: "ws-3", Data: json.RawMessage(`{"status":"deleting"}`)},
+	} {
+		r.handle(ev)
+	}
+	if n := r.queue.Len(); n != 2 {
+		t.Fatalf("queued %d workspaces, want 2 (ws-1 coalesced, ws-2)", n)
+	}
+	if !forgotten || r.watches["ws-3"] != nil {
+		t.Fatal("ws-3 still watched")
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

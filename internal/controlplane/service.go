@@ -1,0 +1,322 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/tasks"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// createTimeout bounds one provisioning attempt; the task queue retries.
+const createTimeout = 3 * time.Minute
+
+// Events published while a workspace is provisioned, besides
+// workspace.status.
+const EventProgress = "workspace.progress"
+
+// Notifier publishes events (*events.Publisher).
+type Notifier interface {
+	Notify(ctx context.Context, orgID, eventType, resourceID string, data any)
+}
+
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	Provider   Provider
+	Reconciler *Reconciler
+	Store      store.Store
+	Tasks      *tasks.Queue
+	Tenancy    *tenancy.Service
+	Events     Notifier
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// Issuer is what every workspace API server trusts.
+	Issuer   IssuerTrust
+	Registry prometheus.Registerer
+}
+
+// Service provisions and deletes workspaces' control planes as durable
+// tasks, adopts running ones at start, and answers tenancy's questions
+// about them (health, endpoint).
+type Service struct {
+	cfg ServiceConfig
+	log *slog.Logger
+
+	provisionSeconds prometheus.Histogram
+	provisionFailed  prometheus.Counter
+
+	mu sync.Mutex
+	// started records when a workspace's first provisioning attempt began
+	// in this process, for the duration metric.
+	started map[string]time.Time
+}
+
+// NewService registers the task handlers (workspace.provision, and
+// workspace.delete, which tears the control plane down before tenancy
+// removes the records) and the metrics.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	switch {
+	case cfg.Provider == nil, cfg.Reconciler == nil, cfg.Store == nil, cfg.Tasks == nil, cfg.Tenancy == nil, cfg.Events == nil, cfg.Logger == nil:
+		return nil, errors.New("controlplane: Provider, Reconciler, Store, Tasks, Tenancy, Events and Logger are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, started: map[string]time.Time{}}
+	s.provisionSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "hks_workspace_provision_duration_seconds",
+		Help:    "Time from the start of a workspace's provisioning to running.",
+		Buckets: []float64{1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60, 120, 300},
+	})
+	s.provisionFailed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hks_workspace_provision_failures_total",
+		Help: "Provisioning attempts that failed (retried or final).",
+	})
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(s.provisionSeconds, s.provisionFailed, &healthCollector{s: s})
+	}
+	if err := tasks.Register(cfg.Tasks, tenancy.TaskWorkspaceProvision, s.provision); err != nil {
+		return nil, err
+	}
+	if err := tasks.Register(cfg.Tasks, tenancy.TaskWorkspaceDelete, s.delete); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) spec(ws store.Workspace) Spec {
+	return Spec{WorkspaceID: ws.ID, OrgID: ws.OrgID, Plan: ws.Plan, Issuer: s.cfg.Issuer}
+}
+
+func (s *Service) progress(ctx context.Context, ws store.Workspace, step string) {
+	s.cfg.Events.Notify(ctx, ws.OrgID, EventProgress, ws.ID, map[string]string{"step": step})
+}
+
+func (s *Service) setStatus(ctx context.Context, ws store.Workspace, from []string, to, reason string) error {
+	if err := s.cfg.Store.SetWorkspaceStatus(ctx, ws.ID, from, to, reason, s.cfg.Now().UTC()); err != nil {
+		return err
+	}
+	data := map[string]string{"status": to}
+	if reason != "" {
+		data["reason"] = reason
+	}
+	s.cfg.Events.Notify(ctx, ws.OrgID, "workspace.status", ws.ID, data)
+	return nil
+}
+
+// provision handles workspace.provision: pending → provisioning → running,
+// or failed with the reason once the queue gives up. Every step is
+// idempotent, so a redelivery after a crash converges.
+func (s *Service) provision(ctx context.Context, t store.Task, p tenancy.WorkspaceTask) error {
+	ws, err := s.cfg.Store.GetWorkspace(ctx, p.WorkspaceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	switch ws.Status {
+	case store.WorkspaceDeleting, store.WorkspaceDeleted:
+		return nil
+	case store.WorkspacePending, store.WorkspaceFailed:
+		err := s.setStatus(ctx, ws, []string{store.WorkspacePending, store.WorkspaceFailed}, store.WorkspaceProvisioning, "")
+		if errors.Is(err, store.ErrConflict) {
+			return s.provision(ctx, t, p) // changed under us: look again
+		}
+		if err != nil {
+			return err
+		}
+		ws.Status = store.WorkspaceProvisioning
+	}
+	s.mu.Lock()
+	start, ok := s.started[ws.ID]
+	if !ok {
+		start = s.cfg.Now()
+		s.started[ws.ID] = start
+	}
+	s.mu.Unlock()
+
+	err = s.bringUp(ctx, ws)
+	if err != nil {
+		s.provisionFailed.Inc()
+		if tasks.IsPermanent(err) || t.Attempts >= s.cfg.Tasks.MaxAttempts() {
+			reason := err.Error()
+			if ferr := s.setStatus(context.WithoutCancel(ctx), ws, []string{store.WorkspaceProvisioning, store.WorkspaceRunning}, store.WorkspaceFailed, reason); ferr != nil && !errors.Is(ferr, store.ErrConflict) {
+				s.log.Error("record failed provisioning", "workspace", ws.ID, "err", ferr)
+			}
+			s.forget(ws.ID)
+		} else if rerr := s.cfg.Store.SetWorkspaceStatus(ctx, ws.ID, []string{store.WorkspaceProvisioning}, store.WorkspaceProvisioning,
+			fmt.Sprintf("attempt %d failed, retrying: %v", t.Attempts, err), s.cfg.Now().UTC()); rerr != nil && !errors.Is(rerr, store.ErrConflict) {
+			s.log.Warn("record provisioning retry", "workspace", ws.ID, "err", rerr)
+		}
+		return err
+	}
+	if ws.Status != store.WorkspaceRunning {
+		err := s.setStatus(ctx, ws, []string{store.WorkspaceProvisioning}, store.WorkspaceRunning, "")
+		if errors.Is(err, store.ErrConflict) {
+			return nil // deleted meanwhile; the delete task tears it down
+		}
+		if err != nil {
+			return err
+		}
+		s.provisionSeconds.Observe(s.cfg.Now().Sub(start).Seconds())
+		s.log.InfoContext(ctx, "workspace running", "workspace", ws.ID, "seconds", s.cfg.Now().Sub(start).Seconds())
+	}
+	s.forget(ws.ID)
+	return nil
+}
+
+func (s *Service) forget(id string) {
+	s.mu.Lock()
+	delete(s.started, id)
+	s.mu.Unlock()
+}
+
+// bringUp runs the control plane and mirrors the tenancy into it.
+func (s *Service) bringUp(ctx context.Context, ws store.Workspace) error {
+	s.progress(ctx, ws, "control-plane")
+	cctx, cancel := context.WithTimeout(ctx, createTimeout)
+	defer cancel()
+	if err := s.cfg.Provider.Create(cctx, s.spec(ws)); err != nil {
+		if errors.Is(err, ErrBinaryMissing) {
+			return tasks.Permanent(err)
+		}
+		return fmt.Errorf("start the control plane: %w", err)
+	}
+	s.progress(ctx, ws, "tenancy")
+	if err := s.cfg.Reconciler.ReconcileNow(ctx, ws.ID); err != nil {
+		return fmt.Errorf("mirror projects and roles into the cluster: %w", err)
+	}
+	return nil
+}
+
+// delete handles workspace.delete: the control plane and its data go
+// first, then the records (tenancy).
+func (s *Service) delete(ctx context.Context, t store.Task, p tenancy.WorkspaceTask) error {
+	s.cfg.Reconciler.Forget(p.WorkspaceID)
+	if err := s.cfg.Provider.Delete(ctx, p.WorkspaceID); err != nil {
+		if errors.Is(err, ErrBinaryMissing) {
+			return tasks.Permanent(err)
+		}
+		return fmt.Errorf("delete the control plane: %w", err)
+	}
+	return s.cfg.Tenancy.DeleteWorkspace(ctx, t, p)
+}
+
+// Adopt brings back, after a restart, the control planes of running
+// workspaces, and removes those the provider holds for workspaces that are
+// gone. Workspaces still provisioning are left to their task, which the
+// queue's recovery sweep redelivers.
+func (s *Service) Adopt(ctx context.Context) error {
+	ids, err := s.cfg.Provider.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list control planes: %w", err)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for _, id := range ids {
+		ws, err := s.cfg.Store.GetWorkspace(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound), err == nil && ws.Status == store.WorkspaceDeleted:
+			s.log.Info("removing the control plane of a deleted workspace", "workspace", id)
+			if err := s.cfg.Provider.Delete(ctx, id); err != nil {
+				s.log.Error("remove orphaned control plane", "workspace", id, "err", err)
+			}
+			continue
+		case err != nil:
+			return err
+		case ws.Status != store.WorkspaceRunning:
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cctx, cancel := context.WithTimeout(ctx, createTimeout)
+			defer cancel()
+			if err := s.cfg.Provider.Create(cctx, s.spec(ws)); err != nil {
+				s.log.Error("restart workspace control plane", "workspace", ws.ID, "err", err)
+				return
+			}
+			s.cfg.Reconciler.Trigger(ws.ID)
+			s.log.Info("workspace control plane adopted", "workspace", ws.ID)
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// Status implements tenancy.ControlPlane.
+func (s *Service) Status(ctx context.Context, workspaceID string) (tenancy.ControlPlaneStatus, bool) {
+	h, err := s.cfg.Provider.Health(ctx, workspaceID)
+	if err != nil || h.CheckedAt.IsZero() {
+		return tenancy.ControlPlaneStatus{}, false
+	}
+	st := tenancy.ControlPlaneStatus{Ready: h.Ready, Version: h.Version, CheckedAt: h.CheckedAt}
+	for _, c := range h.Components {
+		st.Components = append(st.Components, tenancy.ComponentStatus{Name: c.Name, Healthy: c.Healthy, Message: c.Message, Restarts: c.Restarts})
+	}
+	return st, true
+}
+
+// Endpoint implements tenancy.ControlPlane.
+func (s *Service) Endpoint(ctx context.Context, workspaceID string) (string, []byte, error) {
+	if _, err := s.cfg.Provider.Health(ctx, workspaceID); errors.Is(err, ErrNotFound) {
+		return "", nil, tenancy.ErrNoControlPlane
+	}
+	ep, err := s.cfg.Provider.Endpoint(ctx, workspaceID)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil, tenancy.ErrNoControlPlane
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return ep.Server, ep.CAPEM, nil
+}
+
+// healthCollector exports hks_workspace_ready and component health per
+// workspace the provider runs.
+type healthCollector struct{ s *Service }
+
+var (
+	readyDesc = prometheus.NewDesc("hks_workspace_ready", "1 if the workspace's control plane is ready.", []string{"workspace"}, nil)
+	compDesc  = prometheus.NewDesc("hks_workspace_component_healthy", "1 if a control-plane component is healthy.", []string{"workspace", "component"}, nil)
+	restDesc  = prometheus.NewDesc("hks_workspace_component_restarts", "Restarts of a control-plane component since hks started.", []string{"workspace", "component"}, nil)
+)
+
+func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- readyDesc
+	ch <- compDesc
+	ch <- restDesc
+}
+
+func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx := context.Background()
+	ids, err := c.s.cfg.Provider.List(ctx)
+	if err != nil {
+		return
+	}
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	for _, id := range ids {
+		h, err := c.s.cfg.Provider.Health(ctx, id)
+		if err != nil || h.CheckedAt.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, b(h.Ready), id)
+		for _, comp := range h.Components {
+			ch <- prometheus.MustNewConstMetric(compDesc, prometheus.GaugeValue, b(comp.Healthy), id, comp.Name)
+			ch <- prometheus.MustNewConstMetric(restDesc, prometheus.CounterValue, float64(comp.Restarts), id, comp.Name)
+		}
+	}
+}

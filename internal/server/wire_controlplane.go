@@ -1,0 +1,51 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hexabase/hexabase-ai/internal/controlplane"
+	"github.com/hexabase/hexabase-ai/internal/controlplane/local"
+	"github.com/hexabase/hexabase-ai/internal/tasks"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// wireControlPlane runs the workspaces' control planes with the configured
+// provider: the provisioning and deletion task handlers, the reconciler
+// that mirrors projects and roles into each cluster, adoption of running
+// workspaces at start, and health for tenancy's answers. With provider
+// "none" this server answers the API only: tenancy removes the records of
+// deleted workspaces and provisioning tasks wait for a server that runs a
+// provider.
+func wireControlPlane(ctx context.Context, d *deps) error {
+	if d.docsOnly {
+		return nil
+	}
+	if d.cfg.ControlPlaneProvider == "none" {
+		return tasks.Register(d.queue, tenancy.TaskWorkspaceDelete, d.tenancy.DeleteWorkspace)
+	}
+	p, err := local.New(local.Config{DataDir: d.cfg.DataDir, BinDir: d.cfg.K8sBinDir, Logger: d.log.With("component", "controlplane"), Now: d.now})
+	if err != nil {
+		return fmt.Errorf("control plane provider %q: %w", d.cfg.ControlPlaneProvider, err)
+	}
+	d.closers = append(d.closers, func() { _ = p.Close() })
+	rec, err := controlplane.NewReconciler(controlplane.ReconcilerConfig{Store: d.store, Provider: p, Events: d.events,
+		Logger: d.log.With("component", "reconciler")})
+	if err != nil {
+		return err
+	}
+	svc, err := controlplane.NewService(controlplane.ServiceConfig{Provider: p, Reconciler: rec, Store: d.store, Tasks: d.queue,
+		Tenancy: d.tenancy, Events: d.events, Logger: d.log.With("component", "controlplane"), Now: d.now,
+		Issuer: d.workspaceIssuer, Registry: d.registry})
+	if err != nil {
+		return err
+	}
+	d.tenancy.SetControlPlane(svc)
+	d.background = append(d.background, rec.Run, func(ctx context.Context) error {
+		if err := svc.Adopt(ctx); err != nil {
+			d.log.Error("adopt workspace control planes", "err", err)
+		}
+		return nil
+	})
+	return nil
+}

@@ -1,0 +1,177 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// ErrNoControlPlane is ControlPlane.Endpoint's answer for a workspace
+// that has no control plane running.
+var ErrNoControlPlane = errors.New("the workspace has no control plane running")
+
+// ControlPlane is what tenancy asks of the workspaces' control planes
+// (implemented by internal/controlplane's service; nil when the server
+// runs no provider).
+type ControlPlane interface {
+	// Status of the workspace's control plane; ok false when none is
+	// known yet.
+	Status(ctx context.Context, workspaceID string) (st ControlPlaneStatus, ok bool)
+	// Endpoint is the API server URL and the PEM of the CA its
+	// certificate chains to; ErrNoControlPlane when the workspace has
+	// none running.
+	Endpoint(ctx context.Context, workspaceID string) (server string, caPEM []byte, err error)
+}
+
+// ControlPlaneStatus is the health of a workspace's control plane.
+type ControlPlaneStatus struct {
+	Ready      bool              `json:"ready" doc:"the API server answers /readyz and every component is healthy"`
+	Version    string            `json:"version,omitempty" doc:"the Kubernetes version the API server reports"`
+	Components []ComponentStatus `json:"components"`
+	CheckedAt  time.Time         `json:"checked_at"`
+}
+
+// ComponentStatus is the state of one process or service of a control
+// plane.
+type ComponentStatus struct {
+	Name     string `json:"name" doc:"e.g. kube-apiserver"`
+	Healthy  bool   `json:"healthy"`
+	Message  string `json:"message,omitempty"`
+	Restarts int    `json:"restarts"`
+}
+
+// SetControlPlane installs the control-plane provider's service (the
+// server builds tenancy before it). nil removes it.
+func (s *Service) SetControlPlane(cp ControlPlane) {
+	s.cpMu.Lock()
+	defer s.cpMu.Unlock()
+	s.cp = cp
+}
+
+func (s *Service) controlPlane() ControlPlane {
+	s.cpMu.RLock()
+	defer s.cpMu.RUnlock()
+	return s.cp
+}
+
+// controlPlaneStatus is the workspace's control-plane health, nil when
+// unknown.
+func (s *Service) controlPlaneStatus(ctx context.Context, workspaceID string) *ControlPlaneStatus {
+	cp := s.controlPlane()
+	if cp == nil {
+		return nil
+	}
+	st, ok := cp.Status(ctx, workspaceID)
+	if !ok {
+		return nil
+	}
+	if st.Components == nil {
+		st.Components = []ComponentStatus{}
+	}
+	return &st
+}
+
+func errNoProvider() *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "control-plane-unavailable", Title: "Service unavailable",
+		Detail: "this server runs no control-plane provider, so workspaces are not clusters here"}
+}
+
+func errNotRunning(status string) *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusConflict, Type: "workspace-not-running", Title: "Workspace not running",
+		Detail: fmt.Sprintf("the workspace is not running (status: %s)", status)}
+}
+
+// kubeconfigFormat picks JSON or YAML: ?format= wins, then an Accept
+// header that names JSON and not YAML.
+func kubeconfigFormat(r *http.Request) (string, error) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "json", "yaml":
+		return f, nil
+	case "":
+	default:
+		return "", httpapi.Invalid(httpapi.Field("format", "must be yaml or json"))
+	}
+	wantJSON, wantYAML := false, false
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "application/json":
+			wantJSON = true
+		case "application/yaml", "application/x-yaml", "text/yaml":
+			wantYAML = true
+		}
+	}
+	if wantJSON && !wantYAML {
+		return "json", nil
+	}
+	return "yaml", nil
+}
+
+// workspaceKubeconfig serves GET …/workspaces/{ws}/kubeconfig: a
+// kubeconfig for the caller, whose user runs `hks kubectl-token` for a
+// token of the caller's own identity. It never holds a credential.
+func (s *Service) workspaceKubeconfig(w http.ResponseWriter, r *http.Request) {
+	b, ct, err := s.kubeconfigFor(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+func (s *Service) kubeconfigFor(r *http.Request) ([]byte, string, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return nil, "", err
+	}
+	format, err := kubeconfigFormat(r)
+	if err != nil {
+		return nil, "", err
+	}
+	cp := s.controlPlane()
+	if cp == nil {
+		return nil, "", errNoProvider()
+	}
+	if wc.ws.Status != store.WorkspaceRunning {
+		return nil, "", errNotRunning(wc.ws.Status)
+	}
+	server, ca, err := cp.Endpoint(r.Context(), wc.ws.ID)
+	if errors.Is(err, ErrNoControlPlane) {
+		e := errNotRunning(wc.ws.Status)
+		e.Detail = "the workspace is not running (status: " + wc.ws.Status + "; its control plane is not up)"
+		e.Cause = err
+		return nil, "", e
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("control plane endpoint: %w", err)
+	}
+	kc := kubeconfig.New(kubeconfig.Params{Platform: s.externalURL, OrgID: wc.org.ID, OrgSlug: wc.org.Slug,
+		WorkspaceID: wc.ws.ID, WorkspaceName: wc.ws.Name, Server: server, CAPEM: ca})
+	if format == "json" {
+		b, err := json.Marshal(kc)
+		if err != nil {
+			return nil, "", err
+		}
+		return append(b, '\n'), "application/json", nil
+	}
+	b, err := kc.YAML()
+	if err != nil {
+		return nil, "", err
+	}
+	return b, "application/yaml", nil
+}
