@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -214,6 +215,9 @@ to a file. The workspace must be running.`,
 			if err := c.Do(ctx, http.MethodGet, wp+"/kubeconfig?format=json", nil, &kc); err != nil {
 				return fmt.Errorf("get the workspace's kubeconfig: %w", err)
 			}
+			if !cmd.Flags().Changed("hks-command") {
+				command = selfCommand()
+			}
 			if command != "" && command != kubeconfig.DefaultCommand {
 				kc.SetCommand(command)
 			}
@@ -225,6 +229,24 @@ to a file. The workspace must be running.`,
 	cmd.Flags().StringVar(&outFile, "output-file", "", "write the kubeconfig alone to this file (mode 0600) instead of merging it")
 	cmd.Flags().StringVar(&command, "hks-command", kubeconfig.DefaultCommand, "the hks command kubectl runs for tokens")
 	return cmd
+}
+
+// selfCommand is the command kubectl should run for tokens: "hks" when
+// that finds this very binary on PATH, else this binary's absolute path
+// (e.g. ./bin/hks in a source tree), so the kubeconfig works as written.
+func selfCommand() string {
+	self, err := os.Executable()
+	if err != nil {
+		return kubeconfig.DefaultCommand
+	}
+	if onPath, err := exec.LookPath(kubeconfig.DefaultCommand); err == nil {
+		if a, err1 := filepath.EvalSymlinks(onPath); err1 == nil {
+			if b, err2 := filepath.EvalSymlinks(self); err2 == nil && a == b {
+				return kubeconfig.DefaultCommand
+			}
+		}
+	}
+	return self
 }
 
 // writeKubeconfig prints kc (format "-", "yaml" or "json"), writes it to
