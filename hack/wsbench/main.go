@@ -86,16 +86,24 @@ func main() {
 	}
 	fmt.Printf("idling %s with %d workspaces...\n", *idle, len(ids))
 	time.Sleep(*idle)
-	var per []float64
+	var per, own, pss []float64
 	byProc := map[string][]float64{}
 	for _, id := range ids {
-		total := 0.0
-		for name, kb := range rssOf(filepath.Join(dir, "workspaces", id)) {
-			total += kb
-			byProc[name] = append(byProc[name], kb/1024)
+		total, anon, pssKB := 0.0, 0.0, 0.0
+		for name, m := range memOf(filepath.Join(dir, "workspaces", id)) {
+			total += m.rss
+			anon += m.anon
+			pssKB += m.pss
+			byProc[name] = append(byProc[name], m.rss/1024)
 		}
 		per = append(per, total/1024)
+		own = append(own, anon/1024)
+		pss = append(pss, pssKB/1024)
 	}
+	slices.Sort(own)
+	slices.Sort(pss)
+	fmt.Printf("private memory (RssAnon+RssShmem) per idle workspace (MiB): min %.0f median %.0f max %.0f\n", own[0], own[len(own)/2], own[len(own)-1])
+	fmt.Printf("PSS per idle workspace, shared code split across workspaces (MiB): min %.0f median %.0f max %.0f\n", pss[0], pss[len(pss)/2], pss[len(pss)-1])
 	slices.Sort(per)
 	fmt.Printf("RSS per idle workspace (MiB): min %.0f median %.0f max %.0f\n", per[0], per[len(per)/2], per[len(per)-1])
 	for name, v := range byProc {
@@ -103,12 +111,17 @@ func main() {
 		fmt.Printf("  %-24s median %.0f MiB\n", name, v[len(v)/2])
 	}
 	etcd := 0.0
-	for _, kb := range rssOf(filepath.Join(dir, "etcd", "data")) {
-		etcd += kb
+	for _, m := range memOf(filepath.Join(dir, "etcd", "data")) {
+		etcd += m.rss
 	}
 	fmt.Printf("shared etcd RSS with %d workspaces: %.0f MiB\n", len(ids), etcd/1024)
-	med := per[len(per)/2]
-	fmt.Printf("workspaces in 8 GiB (median, plus the shared etcd): %d\n", int((8*1024-etcd/1024)/med))
+	// The binaries' code pages are shared by every workspace: count them
+	// once (the largest RSS minus private, about 250 MiB), then the
+	// private memory of each workspace.
+	med := own[len(own)/2]
+	code := per[len(per)/2] - med
+	fmt.Printf("workspaces in 8 GiB (shared code %.0f MiB and etcd once, then median private memory each): %d\n", code, int((8*1024-etcd/1024-code)/med))
+	fmt.Printf("workspaces in 8 GiB counting full RSS each (pessimistic): %d\n", int((8*1024-etcd/1024)/per[len(per)/2]))
 	for _, id := range ids {
 		if err := p.Delete(ctx, id); err != nil {
 			fail(err)
@@ -122,10 +135,13 @@ func report(what string, ds []time.Duration) {
 	fmt.Printf("%s: p50 %s p95 %s max %s\n", what, pct(0.5).Round(10*time.Millisecond), pct(0.95).Round(10*time.Millisecond), ds[len(ds)-1].Round(10*time.Millisecond))
 }
 
-// rssOf sums VmRSS (KiB) by program name over the processes whose command
-// line mentions dir.
-func rssOf(dir string) map[string]float64 {
-	out := map[string]float64{}
+// mem is the memory of processes, in KiB.
+type mem struct{ rss, anon, pss float64 }
+
+// memOf sums VmRSS, RssAnon+RssShmem and Pss by program name over the
+// processes whose command line mentions dir.
+func memOf(dir string) map[string]mem {
+	out := map[string]mem{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
@@ -140,12 +156,25 @@ func rssOf(dir string) map[string]float64 {
 		if err != nil {
 			continue
 		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.ParseFloat(f[1], 64)
-				out[filepath.Base(string(argv0))] += kb
+		name := filepath.Base(string(argv0))
+		m := out[name]
+		rollup, _ := os.ReadFile("/proc/" + e.Name() + "/smaps_rollup")
+		for _, line := range strings.Split(string(status)+"\n"+string(rollup), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			switch f[0] {
+			case "VmRSS:":
+				m.rss += kb
+			case "RssAnon:", "RssShmem:":
+				m.anon += kb
+			case "Pss:":
+				m.pss += kb
 			}
 		}
+		out[name] = m
 	}
 	return out
 }
