@@ -24,7 +24,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -39,15 +38,14 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
+	"github.com/hexabase/hexabase-ai/hack/internal/platform"
 	"github.com/hexabase/hexabase-ai/internal/config"
-	"github.com/hexabase/hexabase-ai/internal/server"
 	"github.com/hexabase/hexabase-ai/internal/testutil/pgtest"
 )
 
@@ -158,12 +156,6 @@ type Report struct {
 }
 
 func run(ctx context.Context, o options) (err error) {
-	dataDir, err := os.MkdirTemp("", "hks-loadgen-*")
-	if err != nil {
-		return fmt.Errorf("temp data dir: %w", err)
-	}
-	defer os.RemoveAll(dataDir)
-
 	var dsn string
 	if o.backend == "postgres" {
 		status("starting a throwaway PostgreSQL")
@@ -191,51 +183,35 @@ func run(ctx context.Context, o options) (err error) {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 
-	cfg := config.Default()
-	cfg.DataDir = dataDir
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DatabaseURL = dsn
 	// Tokens must outlive the run.
-	if d := o.warmup + o.duration + 5*time.Minute; d > cfg.AccessTokenTTL.Duration {
-		cfg.AccessTokenTTL.Duration = d
-	}
-	switch o.limits {
-	case "raised":
-		cfg.IPRateLimit, cfg.IPRateBurst = 1e6, 1e6
-		cfg.UserRateLimit, cfg.UserRateBurst = 1e6, 1e6
-	case "off":
-		cfg.IPRateLimit, cfg.UserRateLimit = 0, 0
-	}
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
+	ttl := o.warmup + o.duration + 5*time.Minute
 	status("starting the platform (%s)", o.backend)
-	srv, err := server.New(ctx, server.Options{Config: cfg, Version: "loadgen", Stdout: io.Discard, Stderr: logw,
-		Logger: slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: level}))})
-	if err != nil {
-		return fmt.Errorf("start server: %w", err)
-	}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(sctx) }()
-	defer func() {
-		cancel()
-		select {
-		case rerr := <-done:
-			if rerr != nil && err == nil {
-				err = fmt.Errorf("server: %w", rerr)
-			}
-		case <-time.After(60 * time.Second):
-			if err == nil {
-				err = errors.New("server did not stop within 60s")
-			}
-		}
-	}()
-
 	tr := &http.Transport{MaxIdleConns: 2 * o.limit, MaxIdleConnsPerHost: 2 * o.limit, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
-	c := &client{base: srv.URL(), hc: &http.Client{Transport: tr, Timeout: o.timeout}}
-	fx, err := setup(ctx, c, srv.SetupToken)
+	pl, err := platform.Start(ctx, platform.Options{Log: logw, LogLevel: level, Transport: tr, Timeout: o.timeout,
+		Configure: func(cfg *config.Config) {
+			cfg.DatabaseURL = dsn
+			if ttl > cfg.AccessTokenTTL.Duration {
+				cfg.AccessTokenTTL.Duration = ttl
+			}
+			switch o.limits {
+			case "raised":
+				cfg.IPRateLimit, cfg.IPRateBurst = 1e6, 1e6
+				cfg.UserRateLimit, cfg.UserRateBurst = 1e6, 1e6
+			case "off":
+				cfg.IPRateLimit, cfg.UserRateLimit = 0, 0
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := pl.Stop(); serr != nil && err == nil {
+			err = fmt.Errorf("server: %w", serr)
+		}
+	}()
+	c := pl.Client
+	fx, err := setup(ctx, pl)
 	if err != nil {
 		return err
 	}
@@ -337,7 +313,7 @@ type kind struct {
 
 // run sends n requests, the i-th at start+i·interval whatever happened to
 // the earlier ones; at most limit are in flight.
-func (k *kind) run(ctx context.Context, c *client, token string, start time.Time, interval time.Duration, n, limit int) {
+func (k *kind) run(ctx context.Context, c *platform.Client, token string, start time.Time, interval time.Duration, n, limit int) {
 	k.samples = make([]sample, n)
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
@@ -364,7 +340,7 @@ func (k *kind) run(ctx context.Context, c *client, token string, start time.Time
 			}
 			sent := time.Now()
 			var head headWriter
-			code, err := c.do(ctx, k.method, k.path, token, body, &head)
+			code, err := c.Do(ctx, k.method, k.path, token, body, &head)
 			s := sample{done: true, status: code, lat: time.Since(at), lag: sent.Sub(at)}
 			if err != nil {
 				s.err = err.Error()
@@ -441,84 +417,27 @@ func ms(d time.Duration) float64 { return round(float64(d) / float64(time.Millis
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // The account the load signs in with.
-const loadEmail, loadPassword = "loadgen@example.com", "loadgen-password"
+const loadEmail, loadPassword = platform.Email, platform.Password
 
 // fixture is what the load runs against.
 type fixture struct {
 	token, org, ws, project string
 }
 
-// setup creates the first user, signs in and creates an organization, a
-// workspace and a project, all through the API.
-func setup(ctx context.Context, c *client, setupToken string) (fixture, error) {
-	var fx fixture
-	if setupToken == "" {
-		return fx, errors.New("the server printed no setup token (the database is not empty)")
-	}
-	email, password := loadEmail, loadPassword
-	if err := c.expect(ctx, http.MethodPost, "/auth/setup", "", map[string]string{"token": setupToken, "email": email, "password": password}, http.StatusCreated, nil); err != nil {
-		return fx, fmt.Errorf("setup: %w", err)
-	}
-	var tp struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := c.expect(ctx, http.MethodPost, "/auth/login", "", map[string]string{"email": email, "password": password}, http.StatusOK, &tp); err != nil {
-		return fx, fmt.Errorf("login: %w", err)
-	}
-	fx.token = tp.AccessToken
-	var obj struct {
-		ID string `json:"id"`
-	}
-	if err := c.expect(ctx, http.MethodPost, "/api/v1/organizations", fx.token, map[string]string{"name": "Loadgen"}, http.StatusCreated, &obj); err != nil {
+// setup creates an organization, a workspace and a project through the
+// API, as the platform's first user.
+func setup(ctx context.Context, pl *platform.Platform) (fx fixture, err error) {
+	fx.token = pl.Token
+	if fx.org, err = pl.Create(ctx, "/api/v1/organizations", map[string]string{"name": "Loadgen"}, http.StatusCreated); err != nil {
 		return fx, fmt.Errorf("create organization: %w", err)
 	}
-	fx.org = obj.ID
-	if err := c.expect(ctx, http.MethodPost, "/api/v1/organizations/"+fx.org+"/workspaces", fx.token, map[string]string{"name": "load"}, http.StatusAccepted, &obj); err != nil {
+	if fx.ws, err = pl.Create(ctx, "/api/v1/organizations/"+fx.org+"/workspaces", map[string]string{"name": "load"}, http.StatusAccepted); err != nil {
 		return fx, fmt.Errorf("create workspace: %w", err)
 	}
-	fx.ws = obj.ID
-	if err := c.expect(ctx, http.MethodPost, "/api/v1/organizations/"+fx.org+"/workspaces/"+fx.ws+"/projects", fx.token, map[string]string{"name": "app"}, http.StatusCreated, &obj); err != nil {
+	if fx.project, err = pl.Create(ctx, "/api/v1/organizations/"+fx.org+"/workspaces/"+fx.ws+"/projects", map[string]string{"name": "app"}, http.StatusCreated); err != nil {
 		return fx, fmt.Errorf("create project: %w", err)
 	}
-	fx.project = obj.ID
 	return fx, nil
-}
-
-type client struct {
-	base string
-	hc   *http.Client
-}
-
-// do sends one request and reads the whole answer; into, if not nil,
-// receives the body.
-func (c *client) do(ctx context.Context, method, path, token string, body []byte, into io.Writer) (int, error) {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
-	if err != nil {
-		return 0, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	w := io.Discard
-	if into != nil {
-		w = into
-	}
-	if _, err := io.Copy(w, resp.Body); err != nil {
-		return resp.StatusCode, fmt.Errorf("read body: %w", err)
-	}
-	return resp.StatusCode, nil
 }
 
 // headWriter keeps the first bytes written to it and drops the rest.
@@ -546,29 +465,6 @@ func (w *headWriter) ReadFrom(r io.Reader) (int64, error) {
 			return n, err
 		}
 	}
-}
-
-// expect sends a JSON body and wants the given status; out receives the
-// decoded answer.
-func (c *client) expect(ctx context.Context, method, path, token string, in any, want int, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	code, err := c.do(ctx, method, path, token, body, &buf)
-	if err != nil {
-		return err
-	}
-	if code != want {
-		return fmt.Errorf("%s %s: status %d, want %d: %s", method, path, code, want, strings.TrimSpace(buf.String()))
-	}
-	if out != nil {
-		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
-			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-		}
-	}
-	return nil
 }
 
 func status(format string, args ...any) {

@@ -3,7 +3,8 @@
 // several at a time, and the resident memory of an idle workspace (all of
 // its processes). Figures go to docs/performance.md.
 //
-//	go run ./hack/wsbench -n 10 -parallel 5
+//	go run ./hack/wsbench -n 10 -parallel 5               # through the API
+//	go run ./hack/wsbench -n 10 -parallel 5 -via provider # the provider alone
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/hack/internal/platform"
+	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/controlplane/local"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -31,33 +35,30 @@ func main() {
 	par := flag.Int("parallel", 5, "workspaces created at once in the second round (0: skip)")
 	idle := flag.Duration("idle", 30*time.Second, "how long the workspaces idle before memory is read")
 	binDir := flag.String("k8s-bin-dir", "", "binaries (default: the make k8s-bins cache)")
+	via := flag.String("via", "api", "api: the whole platform in-process, POST …/workspaces until GET shows running; provider: the local provider's Create alone")
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "wsbench-")
-	if err != nil {
-		fail(err)
-	}
-	defer os.RemoveAll(dir)
-	p, err := local.New(local.Config{DataDir: dir, BinDir: *binDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		fail(err)
-	}
-	defer p.Close()
 	ctx := context.Background()
-	issuer := controlplane.IssuerTrust{URL: "https://127.0.0.1:1"}
-	create := func() (string, time.Duration) {
-		id := store.NewID()
-		start := time.Now()
-		if err := p.Create(ctx, controlplane.Spec{WorkspaceID: id, OrgID: "bench", Plan: controlplane.PlanShared, Issuer: issuer}); err != nil {
-			fail(err)
-		}
-		return id, time.Since(start)
+	var (
+		dir    string
+		create func() (string, time.Duration)
+		del    func(id string)
+	)
+	switch *via {
+	case "provider":
+		var stop func()
+		dir, create, del, stop = viaProvider(ctx, *binDir)
+		defer stop()
+	case "api":
+		var stop func()
+		dir, create, del, stop = viaAPI(ctx, *binDir)
+		defer stop()
+	default:
+		fail(fmt.Errorf("-via %q: want api or provider", *via))
 	}
 	// The shared etcd starts with the first workspace; start it apart so
 	// that it does not count for that one.
 	warm, _ := create()
-	if err := p.Delete(ctx, warm); err != nil {
-		fail(err)
-	}
+	del(warm)
 	var ids []string
 	var seq []time.Duration
 	for range *n {
@@ -123,10 +124,103 @@ func main() {
 	fmt.Printf("workspaces in 8 GiB (shared code %.0f MiB and etcd once, then median private memory each): %d\n", code, int((8*1024-etcd/1024-code)/med))
 	fmt.Printf("workspaces in 8 GiB counting full RSS each (pessimistic): %d\n", int((8*1024-etcd/1024)/per[len(per)/2]))
 	for _, id := range ids {
+		del(id)
+	}
+}
+
+// viaProvider measures the local provider's Create alone.
+func viaProvider(ctx context.Context, binDir string) (string, func() (string, time.Duration), func(string), func()) {
+	dir, err := os.MkdirTemp("", "wsbench-")
+	if err != nil {
+		fail(err)
+	}
+	p, err := local.New(local.Config{DataDir: dir, BinDir: binDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		fail(err)
+	}
+	issuer := controlplane.IssuerTrust{URL: "https://127.0.0.1:1"}
+	create := func() (string, time.Duration) {
+		id := store.NewID()
+		start := time.Now()
+		if err := p.Create(ctx, controlplane.Spec{WorkspaceID: id, OrgID: "bench", Plan: controlplane.PlanShared, Issuer: issuer}); err != nil {
+			fail(err)
+		}
+		return id, time.Since(start)
+	}
+	del := func(id string) {
 		if err := p.Delete(ctx, id); err != nil {
 			fail(err)
 		}
 	}
+	stop := func() {
+		_ = p.Close()
+		os.RemoveAll(dir)
+	}
+	return dir, create, del, stop
+}
+
+// viaAPI measures what a user sees: from sending POST …/workspaces to the
+// first GET …/workspaces/{ws} (polled every 20 ms) that shows running.
+func viaAPI(ctx context.Context, binDir string) (string, func() (string, time.Duration), func(string), func()) {
+	pl, err := platform.Start(ctx, platform.Options{Configure: func(c *config.Config) { c.K8sBinDir = binDir }})
+	if err != nil {
+		fail(err)
+	}
+	org, err := pl.Create(ctx, "/api/v1/organizations", map[string]string{"name": "Bench"}, http.StatusCreated)
+	if err != nil {
+		fail(err)
+	}
+	wss := "/api/v1/organizations/" + org + "/workspaces"
+	var mu sync.Mutex
+	seq := 0
+	create := func() (string, time.Duration) {
+		mu.Lock()
+		seq++
+		name := fmt.Sprintf("ws-%d", seq)
+		mu.Unlock()
+		start := time.Now()
+		id, err := pl.Create(ctx, wss, map[string]string{"name": name}, http.StatusAccepted)
+		if err != nil {
+			fail(err)
+		}
+		for {
+			var w struct {
+				Status       string `json:"status"`
+				StatusReason string `json:"status_reason"`
+			}
+			if err := pl.Expect(ctx, http.MethodGet, wss+"/"+id, pl.Token, nil, http.StatusOK, &w); err != nil {
+				fail(err)
+			}
+			switch w.Status {
+			case "running":
+				return id, time.Since(start)
+			case "failed":
+				fail(fmt.Errorf("workspace %s failed: %s", id, w.StatusReason))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	del := func(id string) {
+		if err := pl.Expect(ctx, http.MethodDelete, wss+"/"+id, pl.Token, nil, http.StatusAccepted, nil); err != nil {
+			fail(err)
+		}
+		for {
+			code, err := pl.Do(ctx, http.MethodGet, wss+"/"+id, pl.Token, nil, nil)
+			if err != nil {
+				fail(err)
+			}
+			if code == http.StatusNotFound {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	stop := func() {
+		if err := pl.Stop(); err != nil {
+			fail(err)
+		}
+	}
+	return pl.DataDir, create, del, stop
 }
 
 func report(what string, ds []time.Duration) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
 
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
@@ -319,4 +320,27 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(restDesc, prometheus.CounterValue, float64(comp.Restarts), id, comp.Name)
 		}
 	}
+}
+
+// ConfigAs is a client configuration for the workspace's API server that
+// acts as a platform user: the platform's own client impersonating
+// UsernamePrefix+email with the given workspace groups (GroupsPrefix
+// added), the identity the user's workspace token carries. Kubernetes RBAC
+// then decides every call as it would for the user's own kubectl.
+// ErrNotFound when the workspace has no control plane running.
+func (s *Service) ConfigAs(ctx context.Context, workspaceID, email string, groups []string) (*rest.Config, error) {
+	cfg, err := s.cfg.Provider.AdminConfig(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	gs := make([]string, 0, len(groups)+1)
+	for _, g := range groups {
+		gs = append(gs, GroupsPrefix+g)
+	}
+	// What the API server adds to every authenticated user; impersonated
+	// groups replace the caller's, so it is named here.
+	gs = append(gs, "system:authenticated")
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: UsernamePrefix + email, Groups: gs}
+	return cfg, nil
 }

@@ -196,6 +196,17 @@ func (g *schemaGen) structSchema(t reflect.Type) any {
 		if tag == "-" {
 			continue
 		}
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			// Embedded: its fields are the outer object's (as encoding/json does).
+			inner, _ := g.structSchema(f.Type).(map[string]any)
+			for k, v := range inner["properties"].(map[string]any) {
+				props[k] = v
+			}
+			if req, ok := inner["required"].([]string); ok {
+				required = append(required, req...)
+			}
+			continue
+		}
 		name, opts, _ := strings.Cut(tag, ",")
 		if name == "" {
 			name = f.Name

@@ -244,7 +244,7 @@ func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID s
 	if !acc.Visible() {
 		return WorkspaceToken{}, ErrNotFound
 	}
-	projects, err := s.allProjects(ctx, ws.ID)
+	projects, err := store.AllProjects(ctx, s.st, ws.ID)
 	if err != nil {
 		return WorkspaceToken{}, err
 	}
@@ -277,22 +277,6 @@ func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID s
 	}
 	s.log.InfoContext(ctx, "issued workspace token", "user_id", sub.UserID, "workspace_id", ws.ID, "org_id", ws.OrgID, "jti", c.ID, "groups", len(c.Groups))
 	return WorkspaceToken{Token: tok, ExpiresAt: exp}, nil
-}
-
-func (s *Service) allProjects(ctx context.Context, wsID string) ([]store.Project, error) {
-	var all []store.Project
-	p := store.Page{Limit: store.MaxLimit}
-	for {
-		items, next, err := s.st.ListProjects(ctx, wsID, p)
-		if err != nil {
-			return nil, fmt.Errorf("list projects: %w", err)
-		}
-		all = append(all, items...)
-		if next == "" {
-			return all, nil
-		}
-		p.After = next
-	}
 }
 
 // GrantTypes lists the registered grant types, sorted.

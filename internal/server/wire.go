@@ -20,6 +20,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
+	"github.com/hexabase/hexabase-ai/internal/workloads"
 )
 
 // deps are the assembled core components that the wire* functions build
@@ -50,6 +51,9 @@ type deps struct {
 	// of workspace tokens): the external URL when it is https, else the
 	// https workspace issuer endpoint (workspace_issuer.go).
 	workspaceIssuer controlplane.IssuerTrust
+	// clusters reach the workspace clusters as a user (set by
+	// wireControlPlane; nil without a provider).
+	clusters workloads.Clusters
 
 	// Contributions.
 	routes          []httpapi.Route
@@ -72,6 +76,7 @@ func wire(ctx context.Context, d *deps) error {
 		wireIssuer,
 		wireAuthorize,    // needs d.issuer
 		wireControlPlane, // needs d.workspaceIssuer
+		wireWorkloads,    // needs d.clusters
 	} {
 		if err := w(ctx, d); err != nil {
 			return err

@@ -41,6 +41,7 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 		return err
 	}
 	d.tenancy.SetControlPlane(svc)
+	d.clusters = svc
 	d.background = append(d.background, rec.Run, func(ctx context.Context) error {
 		if err := svc.Adopt(ctx); err != nil {
 			d.log.Error("adopt workspace control planes", "err", err)

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// appOut is an application as the API shows it.
+type appOut struct {
+	Name    string `json:"name"`
+	Image   string `json:"image"`
+	Service *struct {
+		Name  string `json:"name"`
+		Ports []struct {
+			Port int32 `json:"port"`
+		} `json:"ports"`
+	} `json:"service"`
+	Status struct {
+		Replicas      int32 `json:"replicas"`
+		ReadyReplicas int32 `json:"ready_replicas"`
+		Ready         bool  `json:"ready"`
+	} `json:"status"`
+	Pods []struct {
+		Name  string `json:"name"`
+		Phase string `json:"phase"`
+		Ready bool   `json:"ready"`
+		Node  string `json:"node"`
+	} `json:"pods"`
+}
+
+type problemOut struct {
+	Type   string `json:"type"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// workloadsWorld is a running workspace with projects frontend and backend
+// and four users: admin; A, developer in frontend; B, viewer of the whole
+// workspace; D, developer in backend only.
+type workloadsWorld struct {
+	s                *hksServer
+	admin, a, b, d   *apiClient
+	wsPath           string
+	frontend         string // …/projects/frontend
+	backend          string
+	frontendID       string
+	orgPath, dataDir string
+}
+
+func newWorkloadsWorld(t *testing.T) *workloadsWorld {
+	t.Helper()
+	needBinary(t)
+	w := &workloadsWorld{dataDir: filepath.Join(t.TempDir(), "data")}
+	w.s = startServer(t, w.dataDir, "127.0.0.1:0", nil)
+	w.admin = setupAdmin(t, w.s, "admin@example.com", "correct-horse-battery")
+	var org, ws, fe, be, devs, viewers, bdevs struct {
+		ID    string `json:"id"`
+		Token string `json:"token"`
+	}
+	w.admin.must("POST", "/api/v1/organizations", map[string]string{"name": "Acme"}, http.StatusCreated, &org)
+	w.orgPath = "/api/v1/organizations/" + org.ID
+	w.admin.must("POST", w.orgPath+"/workspaces", map[string]string{"name": "prod"}, http.StatusAccepted, &ws)
+	w.wsPath = w.orgPath + "/workspaces/" + ws.ID
+	w.admin.must("POST", w.wsPath+"/projects", map[string]any{"name": "frontend", "quota": map[string]any{"cpu": "8", "memory": "16Gi", "pods": 40}}, http.StatusCreated, &fe)
+	w.admin.must("POST", w.wsPath+"/projects", map[string]any{"name": "backend"}, http.StatusCreated, &be)
+	w.frontendID = fe.ID
+	w.frontend = w.wsPath + "/projects/frontend"
+	w.backend = w.wsPath + "/projects/backend"
+	users := map[string]string{"a@example.com": "password-of-a", "b@example.com": "password-of-b", "d@example.com": "password-of-d"}
+	clients := map[string]*apiClient{}
+	for email, pw := range users {
+		mustHKS(t, baseEnv(), pw+"\n", "admin", "create-user", "--data-dir", w.dataDir, "--email", email, "--password-stdin")
+		clients[email] = newAPI(t, w.s.URL)
+		clients[email].login(email, pw)
+		var inv struct {
+			Token string `json:"token"`
+		}
+		w.admin.must("POST", w.orgPath+"/invitations", map[string]string{"email": email}, http.StatusCreated, &inv)
+		clients[email].must("POST", "/api/v1/invitations/accept", map[string]string{"token": inv.Token}, http.StatusOK, nil)
+	}
+	w.a, w.b, w.d = clients["a@example.com"], clients["b@example.com"], clients["d@example.com"]
+	bind := func(group, email, role, project string, out any) {
+		w.admin.must("POST", w.wsPath+"/groups", map[string]string{"name": group}, http.StatusCreated, out)
+		id := out.(*struct {
+			ID    string `json:"id"`
+			Token string `json:"token"`
+		}).ID
+		w.admin.must("POST", w.wsPath+"/groups/"+id+"/members", map[string]string{"email": email}, http.StatusCreated, nil)
+		rb := map[string]string{"group_id": id, "role": role}
+		if project != "" {
+			rb["project_id"] = project
+		}
+		w.admin.must("POST", w.wsPath+"/rolebindings", rb, http.StatusCreated, nil)
+	}
+	bind("frontend-devs", "a@example.com", "developer", fe.ID, &devs)
+	bind("viewers", "b@example.com", "viewer", "", &viewers)
+	bind("backend-devs", "d@example.com", "developer", be.ID, &bdevs)
+	waitStatus(t, w.admin, w.wsPath, "running", 3*time.Minute)
+	// The reconciler makes the namespaces and bindings within seconds.
+	eventually(t, 30*time.Second, func() (bool, string) {
+		code, b, _ := w.a.call("GET", w.frontend+"/applications", nil)
+		return code == http.StatusOK, fmt.Sprintf("A lists frontend's applications: %d %s", code, b)
+	})
+	return w
+}
+
+// problem calls and wants a problem with status want.
+func problem(t *testing.T, c *apiClient, method, path string, in any, want int) problemOut {
+	t.Helper()
+	code, b, err := c.call(method, path, in)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if code != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, code, want, b)
+	}
+	var p problemOut
+	if err := json.Unmarshal(b, &p); err != nil || p.Type == "" {
+		t.Fatalf("%s %s: not a problem: %s", method, path, b)
+	}
+	return p
+}
+
+func waitApp(t *testing.T, c *apiClient, path string, replicas int32) appOut {
+	t.Helper()
+	var a appOut
+	eventually(t, 2*time.Minute, func() (bool, string) {
+		a = appOut{}
+		c.must("GET", path, nil, http.StatusOK, &a)
+		running := 0
+		for _, p := range a.Pods {
+			if p.Phase == "Running" && p.Ready && strings.HasPrefix(p.Node, "hks-") {
+				running++
+			}
+		}
+		return a.Status.Ready && a.Status.ReadyReplicas == replicas && running == int(replicas),
+			fmt.Sprintf("ready %v %d/%d, %d pods running on kwok nodes of %d", a.Status.Ready, a.Status.ReadyReplicas, replicas, running, len(a.Pods))
+	})
+	return a
+}
+
+func TestApplicationsAcceptance(t *testing.T) {
+	w := newWorkloadsWorld(t)
+	apps := w.frontend + "/applications"
+
+	// A creates an application with a port: a Deployment and a Service.
+	spec := map[string]any{"name": "web", "image": "nginx:1.27", "replicas": 2,
+		"env":       []map[string]string{{"name": "MODE", "value": "prod"}},
+		"ports":     []map[string]any{{"container_port": 8080, "service_port": 80}},
+		"resources": map[string]any{"requests": map[string]string{"cpu": "100m", "memory": "64Mi"}, "limits": map[string]string{"cpu": "200m", "memory": "128Mi"}}}
+	var created appOut
+	w.a.must("POST", apps, spec, http.StatusCreated, &created)
+	if created.Service == nil || len(created.Service.Ports) != 1 || created.Service.Ports[0].Port != 80 {
+		t.Fatalf("created application has no Service on port 80: %+v", created)
+	}
+	problem(t, w.a, "POST", apps, spec, http.StatusConflict)
+	waitApp(t, w.a, apps+"/web", 2)
+
+	// Scale and restart.
+	w.a.must("POST", apps+"/web/scale", map[string]any{"replicas": 3}, http.StatusOK, nil)
+	before := waitApp(t, w.a, apps+"/web", 3)
+	w.a.must("POST", apps+"/web/restart", nil, http.StatusAccepted, nil)
+	eventually(t, 2*time.Minute, func() (bool, string) {
+		after := waitApp(t, w.a, apps+"/web", 3)
+		for _, p := range after.Pods {
+			for _, q := range before.Pods {
+				if p.Name == q.Name {
+					return false, "pod " + p.Name + " is still there after the restart"
+				}
+			}
+		}
+		return true, ""
+	})
+	// A rolling update of the image.
+	spec["image"] = "nginx:1.28"
+	spec["replicas"] = 3
+	delete(spec, "name")
+	var updated appOut
+	w.a.must("PUT", apps+"/web", spec, http.StatusOK, &updated)
+	if updated.Image != "nginx:1.28" {
+		t.Fatalf("image after update: %q", updated.Image)
+	}
+	waitApp(t, w.a, apps+"/web", 3)
+
+	// The list, the pods and the events.
+	var list struct {
+		Items []appOut `json:"items"`
+	}
+	w.b.must("GET", apps, nil, http.StatusOK, &list)
+	if len(list.Items) != 1 || list.Items[0].Name != "web" {
+		t.Fatalf("B's list: %+v", list.Items)
+	}
+	var events struct {
+		Items []struct {
+			Reason string `json:"reason"`
+			Object string `json:"object"`
+		} `json:"items"`
+	}
+	w.a.must("GET", apps+"/web/events", nil, http.StatusOK, &events)
+	if len(events.Items) == 0 {
+		t.Fatal("no events for the application")
+	}
+
+	// B (viewer) reads but is refused writes by the cluster; D (developer
+	// of backend) is refused in frontend.
+	w.b.must("GET", apps+"/web", nil, http.StatusOK, nil)
+	for _, c := range []struct {
+		who  string
+		cl   *apiClient
+		call func(*apiClient) problemOut
+	}{
+		{"viewer create", w.b, func(c *apiClient) problemOut {
+			return problem(t, c, "POST", apps, map[string]any{"name": "b-app", "image": "nginx"}, http.StatusForbidden)
+		}},
+		{"viewer scale", w.b, func(c *apiClient) problemOut {
+			return problem(t, c, "POST", apps+"/web/scale", map[string]any{"replicas": 1}, http.StatusForbidden)
+		}},
+		{"viewer delete", w.b, func(c *apiClient) problemOut { return problem(t, c, "DELETE", apps+"/web", nil, http.StatusForbidden) }},
+		{"other project's developer create", w.d, func(c *apiClient) problemOut {
+			return problem(t, c, "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}, http.StatusForbidden)
+		}},
+		{"other project's developer get", w.d, func(c *apiClient) problemOut { return problem(t, c, "GET", apps+"/web", nil, http.StatusForbidden) }},
+	} {
+		p := c.call(c.cl)
+		if !strings.Contains(p.Detail, "forbidden") {
+			t.Errorf("%s: the 403 does not carry the cluster's reason: %q", c.who, p.Detail)
+		}
+	}
+	// D works in their own project.
+	w.d.must("POST", w.backend+"/applications", map[string]any{"name": "api", "image": "busybox", "command": []string{"sleep", "3600"}}, http.StatusCreated, nil)
+
+	// Manifests: refused ones create nothing.
+	bad := []struct {
+		name, manifest string
+		status         int
+		want           string
+	}{
+		{"unknown field", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad1\nspec:\n  replicas: 1\n  bogusField: 1\n  selector:\n    matchLabels: {app: bad1}\n  template:\n    metadata:\n      labels: {app: bad1}\n    spec:\n      containers: [{name: c, image: nginx}]\n",
+			http.StatusBadRequest, `unknown field "spec.bogusField"`},
+		{"unknown kind", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad2\nspec:\n  selector:\n    matchLabels: {app: bad2}\n  template:\n    metadata:\n      labels: {app: bad2}\n    spec:\n      containers: [{name: c, image: nginx}]\n---\napiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n",
+			http.StatusUnprocessableEntity, `no kind "Gadget"`},
+		{"invalid object", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bad3"},"spec":{"selector":{"matchLabels":{"app":"x"}},"template":{"metadata":{"labels":{"app":"y"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}`,
+			http.StatusUnprocessableEntity, "does not match template `labels`"},
+		{"other namespace", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: backend\n", http.StatusUnprocessableEntity, `not this project's namespace`},
+		{"not yaml", "{{{", http.StatusUnprocessableEntity, "not YAML or JSON"},
+	}
+	for _, c := range bad {
+		p := problem(t, w.a, "POST", apps, map[string]string{"manifest": c.manifest}, c.status)
+		if !strings.Contains(p.Detail, c.want) {
+			t.Errorf("manifest %s: detail %q does not say %q", c.name, p.Detail, c.want)
+		}
+	}
+	w.a.must("GET", apps, nil, http.StatusOK, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("a refused manifest left something: %+v", list.Items)
+	}
+	manifest := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-config\ndata:\n  k: v\n---\n" +
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers: [{name: c, image: 'busybox:1.36'}]\n"
+	w.a.must("POST", apps, map[string]string{"manifest": manifest}, http.StatusCreated, nil)
+	waitApp(t, w.a, apps+"/api", 2)
+
+	// Usage: the quota's pods and the counts.
+	var usage struct {
+		Quota  map[string]struct{ Used, Hard string } `json:"quota"`
+		Counts struct {
+			Applications int `json:"applications"`
+			Pods         int `json:"pods"`
+		} `json:"counts"`
+	}
+	eventually(t, 30*time.Second, func() (bool, string) {
+		w.a.must("GET", w.frontend+"/usage", nil, http.StatusOK, &usage)
+		return usage.Quota["pods"].Used == "5" && usage.Quota["pods"].Hard == "40" && usage.Counts.Applications == 2,
+			fmt.Sprintf("usage %+v", usage)
+	})
+	w.admin.must("GET", w.wsPath+"/usage", nil, http.StatusOK, &usage)
+	if usage.Counts.Applications != 3 {
+		t.Fatalf("workspace usage counts %+v, want 3 applications", usage.Counts)
+	}
+
+	// Delete: the application, its Service and pods go.
+	w.a.must("DELETE", apps+"/web", nil, http.StatusNoContent, nil)
+	problem(t, w.a, "GET", apps+"/web", nil, http.StatusNotFound)
+	eventually(t, time.Minute, func() (bool, string) {
+		w.a.must("GET", w.frontend+"/usage", nil, http.StatusOK, &usage)
+		return usage.Counts.Pods == 2, fmt.Sprintf("%d pods left, want the 2 of api", usage.Counts.Pods)
+	})
+}

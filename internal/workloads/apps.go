@@ -1,0 +1,537 @@
+package workloads
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// CreateApplicationRequest creates an application from the simple spec, or
+// from Manifest: YAML or JSON, one or more documents, every object in the
+// project's namespace (an object without a namespace is put there). A
+// manifest must hold exactly one Deployment, which names the application;
+// it is checked by the cluster with a server-side dry run (unknown fields
+// refused) before anything is created.
+type CreateApplicationRequest struct {
+	Name string `json:"name,omitempty" doc:"DNS-1123 label; required with the simple spec"`
+	AppSpec
+	Manifest string `json:"manifest,omitempty" doc:"a Kubernetes manifest instead of the simple spec"`
+}
+
+// UpdateApplicationRequest replaces an application's spec (a rolling
+// update), or applies a manifest.
+type UpdateApplicationRequest struct {
+	AppSpec
+	Manifest string `json:"manifest,omitempty"`
+}
+
+// ScaleRequest sets an application's replicas.
+type ScaleRequest struct {
+	Replicas *int32 `json:"replicas"`
+}
+
+// Condition is a condition of a Deployment or a pod.
+type Condition struct {
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Pod is one pod of an application.
+type Pod struct {
+	Name      string     `json:"name"`
+	Phase     string     `json:"phase"`
+	Ready     bool       `json:"ready"`
+	Node      string     `json:"node,omitempty"`
+	Restarts  int32      `json:"restarts"`
+	IP        string     `json:"ip,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Reason    string     `json:"reason,omitempty" doc:"why a container is waiting or terminated"`
+}
+
+// AppStatus is an application's live state.
+type AppStatus struct {
+	Replicas          int32       `json:"replicas" doc:"desired"`
+	ReadyReplicas     int32       `json:"ready_replicas"`
+	UpdatedReplicas   int32       `json:"updated_replicas"`
+	AvailableReplicas int32       `json:"available_replicas"`
+	Ready             bool        `json:"ready" doc:"the latest spec is rolled out and every desired replica is ready"`
+	Conditions        []Condition `json:"conditions"`
+}
+
+// Application is a Deployment of a project, with its Service.
+type Application struct {
+	Name      string            `json:"name"`
+	Project   string            `json:"project"`
+	Image     string            `json:"image,omitempty" doc:"the first container's image"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Service   *ServiceInfo      `json:"service,omitempty"`
+	Status    AppStatus         `json:"status"`
+	Pods      []Pod             `json:"pods,omitempty" doc:"on get only"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// ServiceInfo is the application's Service.
+type ServiceInfo struct {
+	Name      string        `json:"name"`
+	ClusterIP string        `json:"cluster_ip,omitempty"`
+	Ports     []ServicePort `json:"ports"`
+}
+
+// ServicePort is a port of the Service.
+type ServicePort struct {
+	Name     string `json:"name,omitempty"`
+	Port     int32  `json:"port"`
+	Protocol string `json:"protocol"`
+}
+
+func appOut(project string, d *appsv1.Deployment, svc *corev1.Service) Application {
+	a := Application{Name: d.Name, Project: project, Labels: d.Labels, CreatedAt: d.CreationTimestamp.UTC()}
+	if cs := d.Spec.Template.Spec.Containers; len(cs) > 0 {
+		a.Image = cs[0].Image
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	a.Status = AppStatus{Replicas: want, ReadyReplicas: d.Status.ReadyReplicas, UpdatedReplicas: d.Status.UpdatedReplicas,
+		AvailableReplicas: d.Status.AvailableReplicas, Conditions: []Condition{}}
+	a.Status.Ready = d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == want &&
+		d.Status.ReadyReplicas == want && d.Status.Replicas == want
+	for _, c := range d.Status.Conditions {
+		a.Status.Conditions = append(a.Status.Conditions, Condition{Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message})
+	}
+	if svc != nil {
+		si := &ServiceInfo{Name: svc.Name, ClusterIP: svc.Spec.ClusterIP, Ports: []ServicePort{}}
+		for _, p := range svc.Spec.Ports {
+			si.Ports = append(si.Ports, ServicePort{Name: p.Name, Port: p.Port, Protocol: string(p.Protocol)})
+		}
+		a.Service = si
+	}
+	return a
+}
+
+func podOut(p corev1.Pod) Pod {
+	out := Pod{Name: p.Name, Phase: string(p.Status.Phase), Node: p.Spec.NodeName, IP: p.Status.PodIP}
+	if p.Status.StartTime != nil {
+		t := p.Status.StartTime.UTC()
+		out.StartedAt = &t
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			out.Ready = c.Status == corev1.ConditionTrue
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		out.Restarts += cs.RestartCount
+		switch {
+		case cs.State.Waiting != nil && out.Reason == "":
+			out.Reason = cs.State.Waiting.Reason
+		case cs.State.Terminated != nil && out.Reason == "":
+			out.Reason = cs.State.Terminated.Reason
+		}
+	}
+	if out.Reason == "" {
+		out.Reason = p.Status.Reason
+	}
+	return out
+}
+
+// appCtx is a resolved project and a client of its cluster as the caller.
+type appCtx struct {
+	sc tenancy.ProjectScope
+	c  *Client
+	ns string
+}
+
+func (s *Service) appCtx(r *http.Request) (appCtx, error) {
+	sc, err := s.cfg.Scopes.ResolveProject(r)
+	if err != nil {
+		return appCtx{}, err
+	}
+	c, err := ClientFor(r.Context(), s.cfg.Clusters, sc.WorkspaceScope)
+	if err != nil {
+		return appCtx{}, err
+	}
+	return appCtx{sc: sc, c: c, ns: sc.Namespace()}, nil
+}
+
+// appName is the {app} of the path, validated.
+func appName(r *http.Request) (string, error) {
+	name := r.PathValue("app")
+	if errs := validName("app", name); len(errs) > 0 {
+		return "", httpapi.NotFound("application")
+	}
+	return name, nil
+}
+
+func (s *Service) createApp(r *http.Request) (any, error) {
+	var req CreateApplicationRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	if req.Manifest != "" {
+		if req.Image != "" || req.Name != "" {
+			return nil, httpapi.Invalid(httpapi.Field("manifest", "give either a manifest or the simple spec (name, image, …), not both"))
+		}
+		name, err := s.applyManifest(ctx, ac, req.Manifest, false)
+		if err != nil {
+			return nil, err
+		}
+		return s.appResponse(ctx, ac, name, http.StatusCreated)
+	}
+	d, svc, errs := req.AppSpec.objects(req.Name, ac.ns)
+	if len(errs) > 0 {
+		return nil, httpapi.Invalid(errs...)
+	}
+	// Both objects pass the cluster's checks before either is created.
+	dry := metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}}
+	if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Create(ctx, d, dry); err != nil {
+		return nil, KubeError(err)
+	}
+	if svc != nil {
+		if _, err := ac.c.Kube.CoreV1().Services(ac.ns).Create(ctx, svc, dry); err != nil {
+			return nil, KubeError(err)
+		}
+	}
+	opts := metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict"}
+	created, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Create(ctx, d, opts)
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	var gotSvc *corev1.Service
+	if svc != nil {
+		// The Service belongs to the Deployment, so deleting one removes both.
+		svc.OwnerReferences = []metav1.OwnerReference{ownerRef(created)}
+		if gotSvc, err = ac.c.Kube.CoreV1().Services(ac.ns).Create(ctx, svc, opts); err != nil {
+			// Nothing half-made stays behind.
+			uctx, cancel := undoContext(ctx)
+			defer cancel()
+			if derr := ac.c.Kube.AppsV1().Deployments(ac.ns).Delete(uctx, d.Name, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+				s.cfg.Logger.ErrorContext(ctx, "undo application create", "app", d.Name, "err", derr)
+			}
+			return nil, KubeError(err)
+		}
+	}
+	return &httpapi.Response{Status: http.StatusCreated, Body: appOut(ac.sc.Project.Name, created, gotSvc)}, nil
+}
+
+func ownerRef(d *appsv1.Deployment) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID}
+}
+
+func undoContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
+func (s *Service) appResponse(ctx context.Context, ac appCtx, name string, status int) (any, error) {
+	a, err := s.getApp(ctx, ac, name, false)
+	if err != nil {
+		return nil, err
+	}
+	return &httpapi.Response{Status: status, Body: a}, nil
+}
+
+// getApp reads the Deployment and its Service (and with pods, its pods).
+func (s *Service) getApp(ctx context.Context, ac appCtx, name string, pods bool) (Application, error) {
+	d, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Application{}, httpapi.NotFound("application")
+	}
+	if err != nil {
+		return Application{}, KubeError(err)
+	}
+	svc, err := ac.c.Kube.CoreV1().Services(ac.ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
+		svc = nil
+	case err != nil:
+		return Application{}, KubeError(err)
+	}
+	a := appOut(ac.sc.Project.Name, d, svc)
+	if pods {
+		ps, err := s.podsOf(ctx, ac, d)
+		if err != nil {
+			return Application{}, err
+		}
+		a.Pods = make([]Pod, 0, len(ps))
+		for _, p := range ps {
+			a.Pods = append(a.Pods, podOut(p))
+		}
+	}
+	return a, nil
+}
+
+// podsOf lists the pods the Deployment's selector selects.
+func (s *Service) podsOf(ctx context.Context, ac appCtx, d *appsv1.Deployment) ([]corev1.Pod, error) {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("deployment selector: %w", err)
+	}
+	if sel.Empty() {
+		sel = labels.Nothing()
+	}
+	l, err := ac.c.Kube.CoreV1().Pods(ac.ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	slices.SortFunc(l.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	return l.Items, nil
+}
+
+func (s *Service) getAppHandler(r *http.Request) (any, error) {
+	name, err := appName(r)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.getApp(r.Context(), ac, name, true)
+}
+
+// listApps pages through the project's Deployments with the cluster's own
+// continue tokens as cursors.
+func (s *Service) listApps(r *http.Request) (any, error) {
+	page, err := kubePage(r)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	l, err := ac.c.Kube.AppsV1().Deployments(ac.ns).List(ctx, metav1.ListOptions{Limit: page.limit, Continue: page.cont})
+	if err != nil {
+		return nil, pageError(err)
+	}
+	svcs, err := ac.c.Kube.CoreV1().Services(ac.ns).List(ctx, metav1.ListOptions{})
+	byName := map[string]*corev1.Service{}
+	if err == nil {
+		for i := range svcs.Items {
+			byName[svcs.Items[i].Name] = &svcs.Items[i]
+		}
+	} else if !apierrors.IsForbidden(err) {
+		return nil, KubeError(err)
+	}
+	out := make([]Application, 0, len(l.Items))
+	for i := range l.Items {
+		out = append(out, appOut(ac.sc.Project.Name, &l.Items[i], byName[l.Items[i].Name]))
+	}
+	return httpapi.NewList(out, l.Continue), nil
+}
+
+func (s *Service) updateApp(r *http.Request) (any, error) {
+	name, err := appName(r)
+	if err != nil {
+		return nil, err
+	}
+	var req UpdateApplicationRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	cur, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, httpapi.NotFound("application")
+	}
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	if req.Manifest != "" {
+		if req.Image != "" {
+			return nil, httpapi.Invalid(httpapi.Field("manifest", "give either a manifest or the simple spec, not both"))
+		}
+		got, err := s.applyManifest(ctx, ac, req.Manifest, true)
+		if err != nil {
+			return nil, err
+		}
+		if got != name {
+			return nil, httpapi.Invalid(httpapi.Field("manifest", fmt.Sprintf("the manifest's Deployment is %q, not %q", got, name)))
+		}
+		return s.getApp(ctx, ac, name, false)
+	}
+	d, svc, errs := req.AppSpec.objects(name, ac.ns)
+	if len(errs) > 0 {
+		return nil, httpapi.Invalid(errs...)
+	}
+	if err := s.applyApp(ctx, ac, d, svc, cur); err != nil {
+		return nil, err
+	}
+	return s.getApp(ctx, ac, name, false)
+}
+
+// applyApp server-side applies the application's objects (the Deployment
+// rolls its pods), dry-run first; a Service no longer wanted is removed.
+func (s *Service) applyApp(ctx context.Context, ac appCtx, d *appsv1.Deployment, svc *corev1.Service, cur *appsv1.Deployment) error {
+	force := true
+	for _, dry := range []bool{true, false} {
+		opts := metav1.PatchOptions{FieldManager: fieldManager, Force: &force, FieldValidation: "Strict"}
+		if dry {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		body, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Patch(ctx, d.Name, types.ApplyPatchType, body, opts); err != nil {
+			return KubeError(err)
+		}
+		if svc == nil {
+			continue
+		}
+		svc.OwnerReferences = []metav1.OwnerReference{ownerRef(cur)}
+		if body, err = json.Marshal(svc); err != nil {
+			return err
+		}
+		if _, err := ac.c.Kube.CoreV1().Services(ac.ns).Patch(ctx, svc.Name, types.ApplyPatchType, body, opts); err != nil {
+			return KubeError(err)
+		}
+	}
+	if svc == nil {
+		old, err := ac.c.Kube.CoreV1().Services(ac.ns).Get(ctx, d.Name, metav1.GetOptions{})
+		if err == nil && old.Labels[LabelApp] == d.Name && old.Labels[labelManagedBy] == managedBy {
+			if err := ac.c.Kube.CoreV1().Services(ac.ns).Delete(ctx, d.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return KubeError(err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) scaleApp(r *http.Request) (any, error) {
+	name, err := appName(r)
+	if err != nil {
+		return nil, err
+	}
+	var req ScaleRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Replicas == nil {
+		return nil, httpapi.Invalid(httpapi.Field("replicas", "is required"))
+	}
+	if *req.Replicas < 0 || *req.Replicas > maxReplicas {
+		return nil, httpapi.Invalid(httpapi.Field("replicas", fmt.Sprintf("must be between 0 and %d", maxReplicas)))
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	sc := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ac.ns}, Spec: autoscalingv1.ScaleSpec{Replicas: *req.Replicas}}
+	if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).UpdateScale(ctx, name, sc, metav1.UpdateOptions{FieldManager: fieldManager}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, httpapi.NotFound("application")
+		}
+		return nil, KubeError(err)
+	}
+	return s.getApp(ctx, ac, name, false)
+}
+
+// restartApp rolls every pod, as `kubectl rollout restart` does.
+func (s *Service) restartApp(r *http.Request) (any, error) {
+	name, err := appName(r)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, annotationRestartedAt, s.cfg.Now().UTC().Format(time.RFC3339Nano))
+	if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, httpapi.NotFound("application")
+		}
+		return nil, KubeError(err)
+	}
+	return s.appResponse(ctx, ac, name, http.StatusAccepted)
+}
+
+func (s *Service) deleteApp(r *http.Request) (any, error) {
+	name, err := appName(r)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	bg := metav1.DeletePropagationBackground
+	if err := ac.c.Kube.AppsV1().Deployments(ac.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, httpapi.NotFound("application")
+		}
+		return nil, KubeError(err)
+	}
+	// The Service goes with its owner; one created before it was owned
+	// (by a manifest) is removed here.
+	err = ac.c.Kube.CoreV1().Services(ac.ns).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
+		return nil, KubeError(err)
+	}
+	return nil, nil
+}
+
+// kubeListPage is a page of a list from the cluster.
+type kubeListPage struct {
+	limit int64
+	cont  string
+}
+
+func kubePage(r *http.Request) (kubeListPage, error) {
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return kubeListPage{}, err
+	}
+	limit := int64(page.Limit)
+	if limit <= 0 {
+		limit = 50
+	}
+	return kubeListPage{limit: limit, cont: page.After}, nil
+}
+
+// pageError answers a continue token the cluster refuses (expired or
+// not one of its own) as the bad cursor it is.
+func pageError(err error) error {
+	if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.IsBadRequest(err) {
+		e := httpapi.Invalid(httpapi.Field("cursor", "not a cursor of this list, or expired: start again without one"))
+		e.Status = http.StatusBadRequest
+		e.Cause = err
+		return e
+	}
+	return KubeError(err)
+}
+
+var errNoDeployment = errors.New("a manifest must hold exactly one Deployment")

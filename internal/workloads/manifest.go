@@ -1,0 +1,238 @@
+package workloads
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+)
+
+// maxManifestObjects bounds the objects of one manifest.
+const maxManifestObjects = 50
+
+// manifestObject is one object of a manifest with where it goes.
+type manifestObject struct {
+	doc int // 1-based document number, for error messages
+	obj *unstructured.Unstructured
+	res dynamic.ResourceInterface
+}
+
+func (m manifestObject) String() string {
+	return fmt.Sprintf("document %d (%s %s)", m.doc, m.obj.GetKind(), m.obj.GetName())
+}
+
+// DecodeManifest splits a YAML or JSON manifest (several documents, or a
+// v1 List) into objects. Errors name the document.
+func DecodeManifest(text string) ([]*unstructured.Unstructured, error) {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader([]byte(text))))
+	var out []*unstructured.Unstructured
+	for doc := 1; ; doc++ {
+		b, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, manifestErr(fmt.Sprintf("document %d: not YAML or JSON: %v", doc, err))
+		}
+		if len(bytes.TrimSpace(b)) == 0 || isOnlyComments(b) {
+			continue
+		}
+		j, err := yaml.YAMLToJSON(b)
+		if err != nil {
+			return nil, manifestErr(fmt.Sprintf("document %d: not YAML or JSON: %v", doc, err))
+		}
+		if bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
+			continue
+		}
+		var u unstructured.Unstructured
+		if err := u.UnmarshalJSON(j); err != nil {
+			return nil, manifestErr(fmt.Sprintf("document %d: not a Kubernetes object (apiVersion, kind and metadata are required): %v", doc, err))
+		}
+		if u.IsList() {
+			l, err := u.ToList()
+			if err != nil {
+				return nil, manifestErr(fmt.Sprintf("document %d: %v", doc, err))
+			}
+			for i := range l.Items {
+				out = append(out, &l.Items[i])
+			}
+		} else {
+			out = append(out, &u)
+		}
+		if len(out) > maxManifestObjects {
+			return nil, manifestErr(fmt.Sprintf("at most %d objects in one manifest", maxManifestObjects))
+		}
+	}
+	if len(out) == 0 {
+		return nil, manifestErr("the manifest holds no object")
+	}
+	for i, u := range out {
+		if u.GetName() == "" {
+			return nil, manifestErr(fmt.Sprintf("object %d (%s): metadata.name is required", i+1, u.GetKind()))
+		}
+	}
+	return out, nil
+}
+
+func isOnlyComments(b []byte) bool {
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		t := bytes.TrimSpace(line)
+		if len(t) > 0 && t[0] != '#' {
+			return false
+		}
+	}
+	return true
+}
+
+func manifestErr(msg string) *httpapi.Error {
+	return httpapi.Invalid(httpapi.Field("manifest", msg))
+}
+
+// resolveManifest maps the objects onto the cluster's resources (an unknown
+// kind is refused with the cluster's answer), puts them in the project's
+// namespace, labels them with the application and returns the name of its
+// one Deployment.
+func (s *Service) resolveManifest(ctx context.Context, ac appCtx, text string) (string, []manifestObject, error) {
+	objs, err := DecodeManifest(text)
+	if err != nil {
+		return "", nil, err
+	}
+	groups, err := restmapper.GetAPIGroupResources(ac.c.Kube.Discovery())
+	if err != nil {
+		return "", nil, KubeError(err)
+	}
+	mapper := restmapper.NewDiscoveryRESTMapper(groups)
+	app := ""
+	var out []manifestObject
+	for i, u := range objs {
+		m := manifestObject{doc: i + 1, obj: u}
+		gvk := u.GroupVersionKind()
+		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if meta.IsNoMatchError(err) {
+			return "", nil, manifestErr(fmt.Sprintf("%s: the workspace cluster has no kind %q in %s", m, gvk.Kind, apiVersion(gvk)))
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("map %s: %w", m, err)
+		}
+		if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+			return "", nil, manifestErr(fmt.Sprintf("%s: %s is cluster-scoped; an application holds only objects of its project's namespace", m, gvk.Kind))
+		}
+		switch ns := u.GetNamespace(); ns {
+		case "", ac.ns:
+			u.SetNamespace(ac.ns)
+		default:
+			return "", nil, manifestErr(fmt.Sprintf("%s: namespace %q is not this project's namespace %q", m, ns, ac.ns))
+		}
+		if gvk.Group == "apps" && gvk.Kind == "Deployment" {
+			if app != "" {
+				return "", nil, manifestErr(errNoDeployment.Error() + fmt.Sprintf(": %s is a second one", m))
+			}
+			app = u.GetName()
+		}
+		l := u.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		l[labelManagedBy] = managedBy
+		m.obj.SetLabels(l)
+		m.res = ac.c.Dynamic.Resource(mapping.Resource).Namespace(ac.ns)
+		out = append(out, m)
+	}
+	if app == "" {
+		return "", nil, manifestErr(errNoDeployment.Error() + ": it names the application")
+	}
+	if errs := validName("manifest", app); len(errs) > 0 {
+		return "", nil, manifestErr("the Deployment's name " + errs[0].Message)
+	}
+	for _, m := range out {
+		l := m.obj.GetLabels()
+		l[LabelApp] = app
+		m.obj.SetLabels(l)
+	}
+	return app, out, nil
+}
+
+func apiVersion(gvk schema.GroupVersionKind) string {
+	return gvk.GroupVersion().String()
+}
+
+// applyManifest creates (or, with update, server-side applies) the
+// manifest's objects after the cluster has accepted every one of them in a
+// dry run; a create that fails half-way removes what it created.
+func (s *Service) applyManifest(ctx context.Context, ac appCtx, text string, update bool) (string, error) {
+	app, objs, err := s.resolveManifest(ctx, ac, text)
+	if err != nil {
+		return "", err
+	}
+	force := true
+	do := func(m manifestObject, dry bool) error {
+		var dryRun []string
+		if dry {
+			dryRun = []string{metav1.DryRunAll}
+		}
+		if update {
+			body, err := json.Marshal(m.obj)
+			if err != nil {
+				return err
+			}
+			_, err = m.res.Patch(ctx, m.obj.GetName(), types.ApplyPatchType, body,
+				metav1.PatchOptions{FieldManager: fieldManager, Force: &force, FieldValidation: "Strict", DryRun: dryRun})
+			return err
+		}
+		_, err := m.res.Create(ctx, m.obj, metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict", DryRun: dryRun})
+		return err
+	}
+	for _, m := range objs {
+		if err := do(m, true); err != nil {
+			return "", inObject(m, err)
+		}
+	}
+	var done []manifestObject
+	for _, m := range objs {
+		if err := do(m, false); err != nil {
+			if !update {
+				uctx, cancel := undoContext(ctx)
+				for _, d := range done {
+					if derr := d.res.Delete(uctx, d.obj.GetName(), metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+						s.cfg.Logger.ErrorContext(ctx, "undo manifest create", "object", d.String(), "err", derr)
+					}
+				}
+				cancel()
+			}
+			return "", inObject(m, err)
+		}
+		done = append(done, m)
+	}
+	return app, nil
+}
+
+// inObject says which object of a manifest the cluster refused.
+func inObject(m manifestObject, err error) error {
+	err = KubeError(err)
+	var he *httpapi.Error
+	if errors.As(err, &he) {
+		c := *he
+		c.Detail = m.String() + ": " + he.Detail
+		if c.Status == 422 || c.Status == 400 {
+			c.Fields = append([]httpapi.FieldError{httpapi.Field("manifest", c.Detail)}, he.Fields...)
+		}
+		return &c
+	}
+	return err
+}

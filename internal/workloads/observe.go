@@ -1,0 +1,191 @@
+package workloads
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+)
+
+// Event is a Kubernetes event about an application, its ReplicaSets or
+// its pods.
+type Event struct {
+	Type     string    `json:"type" doc:"Normal or Warning"`
+	Reason   string    `json:"reason"`
+	Message  string    `json:"message"`
+	Object   string    `json:"object" doc:"kind/name"`
+	Count    int32     `json:"count"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+func (s *Service) listPods(r *http.Request) (any, error) {
+	a, err := s.appWithPods(r)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(a.Pods, ""), nil
+}
+
+func (s *Service) appWithPods(r *http.Request) (Application, error) {
+	name, err := appName(r)
+	if err != nil {
+		return Application{}, err
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return Application{}, err
+	}
+	return s.getApp(r.Context(), ac, name, true)
+}
+
+// belongsTo: the object is the Deployment, one of its ReplicaSets or one
+// of their pods (names derived from the Deployment's).
+func belongsTo(app string, ref corev1.ObjectReference) bool {
+	switch ref.Kind {
+	case "Deployment":
+		return ref.Name == app
+	case "ReplicaSet", "Pod":
+		return strings.HasPrefix(ref.Name, app+"-")
+	}
+	return false
+}
+
+func (s *Service) listEvents(r *http.Request) (any, error) {
+	name, err := appName(r)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, httpapi.NotFound("application")
+		}
+		return nil, KubeError(err)
+	}
+	l, err := ac.c.Kube.CoreV1().Events(ac.ns).List(ctx, metav1.ListOptions{Limit: 1000})
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	out := []Event{}
+	for _, e := range l.Items {
+		if !belongsTo(name, e.InvolvedObject) {
+			continue
+		}
+		last := e.LastTimestamp.Time
+		if last.IsZero() {
+			last = e.EventTime.Time
+		}
+		if last.IsZero() {
+			last = e.CreationTimestamp.Time
+		}
+		count := e.Count
+		if count == 0 {
+			count = 1
+		}
+		out = append(out, Event{Type: e.Type, Reason: e.Reason, Message: e.Message, Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
+			Count: count, LastSeen: last.UTC()})
+	}
+	slices.SortStableFunc(out, func(a, b Event) int { return a.LastSeen.Compare(b.LastSeen) })
+	return httpapi.NewList(out, ""), nil
+}
+
+// logs streams a pod's log as text: ?pod= (default: the first pod),
+// ?container=, ?follow=true, ?tail_lines=, ?since_seconds=, ?timestamps=true.
+func (s *Service) logs(w http.ResponseWriter, r *http.Request) {
+	if err := s.streamLogs(w, r); err != nil {
+		httpapi.WriteError(w, r, err)
+	}
+}
+
+func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	opts := &corev1.PodLogOptions{Container: q.Get("container")}
+	var fields []httpapi.FieldError
+	boolParam := func(name string, dst *bool) {
+		switch v := q.Get(name); v {
+		case "", "false", "0":
+		case "true", "1":
+			*dst = true
+		default:
+			fields = append(fields, httpapi.Field(name, "must be true or false"))
+		}
+	}
+	intParam := func(name string, max int64) *int64 {
+		v := q.Get(name)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > max {
+			fields = append(fields, httpapi.Field(name, fmt.Sprintf("must be an integer from 1 to %d", max)))
+			return nil
+		}
+		return &n
+	}
+	boolParam("follow", &opts.Follow)
+	boolParam("timestamps", &opts.Timestamps)
+	opts.TailLines = intParam("tail_lines", 100000)
+	opts.SinceSeconds = intParam("since_seconds", 30*24*3600)
+	if len(fields) > 0 {
+		return httpapi.Invalid(fields...)
+	}
+	a, err := s.appWithPods(r)
+	if err != nil {
+		return err
+	}
+	pod := q.Get("pod")
+	if pod == "" {
+		if len(a.Pods) == 0 {
+			return httpapi.Conflict("", "the application has no pods")
+		}
+		pod = a.Pods[0].Name
+	} else if !slices.ContainsFunc(a.Pods, func(p Pod) bool { return p.Name == pod }) {
+		return httpapi.NotFound("pod " + strconv.Quote(pod) + " of the application")
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return err
+	}
+	rc, err := ac.c.Kube.CoreV1().Pods(ac.ns).GetLogs(pod, opts).Stream(r.Context())
+	if err != nil {
+		return KubeError(err)
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := rc.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil // the client went away
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if errors.Is(err, io.EOF) || r.Context().Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.cfg.Logger.WarnContext(r.Context(), "log stream ended", "pod", pod, "err", err)
+			return nil
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package workloads
+
+import (
+	"context"
+	"net/http"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hexabase/hexabase-ai/internal/controlplane"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// QuotaUse is one resource of a project's quota: used against hard, as
+// the cluster's ResourceQuota status reports them.
+type QuotaUse struct {
+	Used string `json:"used"`
+	Hard string `json:"hard,omitempty" doc:"absent: no limit"`
+}
+
+// Counts are the workloads of a project.
+type Counts struct {
+	Applications int `json:"applications"`
+	Pods         int `json:"pods"`
+	RunningPods  int `json:"running_pods"`
+	CronJobs     int `json:"cronjobs"`
+	Jobs         int `json:"jobs"`
+	Services     int `json:"services"`
+}
+
+// Usage is the resource usage of a project, or the sum over a workspace's
+// projects.
+type Usage struct {
+	Project  string              `json:"project,omitempty"`
+	Quota    map[string]QuotaUse `json:"quota" doc:"by resource name (requests.cpu, limits.memory, pods, …)"`
+	Counts   Counts              `json:"counts"`
+	Projects []Usage             `json:"projects,omitempty" doc:"workspace usage only: each visible project"`
+}
+
+func (s *Service) projectUsage(r *http.Request) (any, error) {
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	return usageOf(r.Context(), ac.c, ac.ns)
+}
+
+// workspaceUsage sums the usage of the projects the caller may see.
+func (s *Service) workspaceUsage(r *http.Request) (any, error) {
+	sc, err := s.cfg.Scopes.ResolveWorkspace(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ClientFor(r.Context(), s.cfg.Clusters, sc)
+	if err != nil {
+		return nil, err
+	}
+	total := Usage{Quota: map[string]QuotaUse{}, Projects: []Usage{}}
+	used, hard := map[string]resource.Quantity{}, map[string]resource.Quantity{}
+	unlimited := map[string]bool{}
+	for _, p := range visible(sc) {
+		u, err := usageOf(r.Context(), c, p)
+		if err != nil {
+			return nil, err
+		}
+		total.Projects = append(total.Projects, *u)
+		add(&total.Counts, u.Counts)
+		for name, q := range u.Quota {
+			x := used[name]
+			x.Add(resource.MustParse(q.Used))
+			used[name] = x
+			if q.Hard == "" {
+				unlimited[name] = true
+				continue
+			}
+			h := hard[name]
+			h.Add(resource.MustParse(q.Hard))
+			hard[name] = h
+		}
+	}
+	for name, q := range used {
+		qu := QuotaUse{Used: q.String()}
+		if h, ok := hard[name]; ok && !unlimited[name] {
+			qu.Hard = h.String()
+		}
+		total.Quota[name] = qu
+	}
+	return total, nil
+}
+
+func visible(sc tenancy.WorkspaceScope) []string {
+	var out []string
+	for _, p := range sc.VisibleProjects() {
+		out = append(out, p.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func add(dst *Counts, c Counts) {
+	dst.Applications += c.Applications
+	dst.Pods += c.Pods
+	dst.RunningPods += c.RunningPods
+	dst.CronJobs += c.CronJobs
+	dst.Jobs += c.Jobs
+	dst.Services += c.Services
+}
+
+// usageOf reads a namespace's quota status and counts its workloads.
+func usageOf(ctx context.Context, c *Client, ns string) (*Usage, error) {
+	u := &Usage{Project: ns, Quota: map[string]QuotaUse{}}
+	rq, err := c.Kube.CoreV1().ResourceQuotas(ns).Get(ctx, controlplane.QuotaName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, KubeError(err)
+	default:
+		for name, h := range rq.Status.Hard {
+			used := rq.Status.Used[name]
+			u.Quota[string(name)] = QuotaUse{Used: used.String(), Hard: h.String()}
+		}
+	}
+	opts := metav1.ListOptions{ResourceVersion: "0"}
+	deps, err := c.Kube.AppsV1().Deployments(ns).List(ctx, opts)
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	u.Counts.Applications = len(deps.Items)
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, opts)
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	u.Counts.Pods = len(pods.Items)
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning {
+			u.Counts.RunningPods++
+		}
+	}
+	if _, ok := u.Quota["pods"]; !ok {
+		u.Quota["pods"] = QuotaUse{Used: resource.NewQuantity(int64(u.Counts.Pods), resource.DecimalSI).String()}
+	}
+	cjs, err := c.Kube.BatchV1().CronJobs(ns).List(ctx, opts)
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	u.Counts.CronJobs = len(cjs.Items)
+	jobs, err := c.Kube.BatchV1().Jobs(ns).List(ctx, opts)
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	u.Counts.Jobs = len(jobs.Items)
+	svcs, err := c.Kube.CoreV1().Services(ns).List(ctx, opts)
+	if err != nil {
+		return nil, KubeError(err)
+	}
+	u.Counts.Services = len(svcs.Items)
+	return u, nil
+}
+
