@@ -36,4 +36,3 @@ type noClusters struct{}
 func (noClusters) ConfigAs(context.Context, string, string, []string) (*rest.Config, error) {
 	return nil, controlplane.ErrNotFound
 }
-

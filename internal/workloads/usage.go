@@ -159,4 +159,3 @@ func usageOf(ctx context.Context, c *Client, ns string) (*Usage, error) {
 	u.Counts.Services = len(svcs.Items)
 	return u, nil
 }
-
