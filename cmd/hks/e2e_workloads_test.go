@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // appOut is an application as the API shows it.
@@ -292,4 +295,161 @@ func TestApplicationsAcceptance(t *testing.T) {
 		w.a.must("GET", w.frontend+"/usage", nil, http.StatusOK, &usage)
 		return usage.Counts.Pods == 2, fmt.Sprintf("%d pods left, want the 2 of api", usage.Counts.Pods)
 	})
+}
+
+// runOut is a CronJob run as the API shows it.
+type runOut struct {
+	Job             string  `json:"job"`
+	Trigger         string  `json:"trigger"`
+	Status          string  `json:"status"`
+	CompletedAt     *string `json:"completed_at"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+func TestCronJobsAcceptance(t *testing.T) {
+	w := newWorkloadsWorld(t)
+	cjs := w.frontend + "/cronjobs"
+	tmpl := map[string]any{"image": "busybox:1.36", "command": []string{"sh", "-c", "date"}, "restart_policy": "Never"}
+
+	// Bad schedules are refused before anything reaches the cluster, and
+	// the answer names the problem.
+	for _, c := range []struct{ schedule, zone, field, want string }{
+		{"61 * * * *", "", "schedule", `minute "61": 61 is above the maximum 59`},
+		{"* * *", "", "schedule", "expected 5 fields"},
+		{"@every", "", "schedule", "@every is not supported"},
+		{"@every 5m", "", "schedule", "@every is not supported"},
+		{"* * * * * *", "", "schedule", "seconds are not supported"},
+		{"*/5 * * * *", "Mars/Olympus", "time_zone", `"Mars/Olympus"`},
+		{"0 0 31 2 *", "", "schedule", ""},
+	} {
+		p := problem(t, w.a, "POST", cjs, map[string]any{"name": "bad", "schedule": c.schedule, "time_zone": c.zone, "template": tmpl}, http.StatusUnprocessableEntity)
+		found := false
+		for _, e := range p.Errors {
+			found = found || (e.Field == c.field && strings.Contains(e.Message, c.want))
+		}
+		if !found {
+			t.Errorf("schedule %q zone %q: %+v does not name %s with %q", c.schedule, c.zone, p.Errors, c.field, c.want)
+		}
+		pv := problem(t, w.b, "GET", cjs+"/preview?schedule="+url.QueryEscape(c.schedule)+"&timeZone="+url.QueryEscape(c.zone), nil, http.StatusUnprocessableEntity)
+		if len(pv.Errors) == 0 {
+			t.Errorf("preview of %q: no field errors", c.schedule)
+		}
+	}
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	w.a.must("GET", cjs, nil, http.StatusOK, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("refused CronJobs left something: %+v", list.Items)
+	}
+
+	// Preview: office hours in Tokyo, as the viewer.
+	var pv struct {
+		TimeZone string   `json:"time_zone"`
+		NextRuns []string `json:"next_runs"`
+	}
+	w.b.must("GET", cjs+"/preview?schedule="+url.QueryEscape("*/15 9-17 * * 1-5")+"&timeZone=Asia/Tokyo&count=5&after=2026-12-04T08:50:00Z", nil, http.StatusOK, &pv)
+	want := []string{"2026-12-07T09:00:00+09:00", "2026-12-07T09:15:00+09:00", "2026-12-07T09:30:00+09:00", "2026-12-07T09:45:00+09:00", "2026-12-07T10:00:00+09:00"}
+	if fmt.Sprint(pv.NextRuns) != fmt.Sprint(want) || pv.TimeZone != "Asia/Tokyo" {
+		t.Fatalf("preview: %+v, want %v", pv, want)
+	}
+
+	// A CronJob every minute whose successful Jobs the cluster does not
+	// keep: the platform's history still has them.
+	var cj struct {
+		Name   string `json:"name"`
+		Status struct {
+			NextRuns []string `json:"next_runs"`
+		} `json:"status"`
+	}
+	w.a.must("POST", cjs, map[string]any{"name": "tick", "schedule": "* * * * *", "time_zone": "Europe/Berlin", "concurrency_policy": "Forbid",
+		"successful_jobs_history_limit": 0, "failed_jobs_history_limit": 1, "template": tmpl}, http.StatusCreated, &cj)
+	if len(cj.Status.NextRuns) != 3 {
+		t.Fatalf("next runs of a new CronJob: %+v", cj.Status)
+	}
+	problem(t, w.a, "POST", cjs, map[string]any{"name": "tick", "schedule": "* * * * *", "template": tmpl}, http.StatusConflict)
+
+	// B and D may not create, trigger or delete.
+	problem(t, w.b, "POST", cjs, map[string]any{"name": "b-cron", "schedule": "@hourly", "template": tmpl}, http.StatusForbidden)
+	problem(t, w.b, "POST", cjs+"/tick/trigger", nil, http.StatusForbidden)
+	problem(t, w.d, "POST", cjs, map[string]any{"name": "d-cron", "schedule": "@hourly", "template": tmpl}, http.StatusForbidden)
+	problem(t, w.d, "GET", cjs+"/tick/history", nil, http.StatusForbidden)
+	problem(t, w.d, "DELETE", cjs+"/tick", nil, http.StatusForbidden)
+	w.b.must("GET", cjs+"/tick", nil, http.StatusOK, nil)
+	w.b.must("GET", cjs+"/tick/history", nil, http.StatusOK, nil)
+
+	// A manual run starts at once.
+	var manual runOut
+	w.a.must("POST", cjs+"/tick/trigger", nil, http.StatusCreated, &manual)
+	if manual.Trigger != "manual" || manual.Status != "running" {
+		t.Fatalf("triggered run: %+v", manual)
+	}
+	var hist struct {
+		Items []runOut `json:"items"`
+	}
+	has := func(trigger string) bool {
+		for _, r := range hist.Items {
+			if r.Trigger == trigger && r.Status == "succeeded" && r.CompletedAt != nil && r.DurationSeconds > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	eventually(t, time.Minute, func() (bool, string) {
+		w.b.must("GET", cjs+"/tick/history", nil, http.StatusOK, &hist)
+		return has("manual"), fmt.Sprintf("history %+v", hist.Items)
+	})
+	// The schedule runs it within a minute or two.
+	eventually(t, 3*time.Minute, func() (bool, string) {
+		w.a.must("GET", cjs+"/tick/history", nil, http.StatusOK, &hist)
+		return has("schedule"), fmt.Sprintf("history %+v", hist.Items)
+	})
+	// The cluster has removed the successful Jobs (history limit 0).
+	csA, _ := userClient(t, w.s, w.a, w.wsPath, "a@example.com", "password-of-a")
+	eventually(t, time.Minute, func() (bool, string) {
+		jobs, err := csA.BatchV1().Jobs("frontend").List(t.Context(), metav1.ListOptions{LabelSelector: "hks.io/cronjob=tick"})
+		if err != nil {
+			return false, err.Error()
+		}
+		done := 0
+		for _, j := range jobs.Items {
+			if j.Status.Succeeded > 0 {
+				done++
+			}
+		}
+		return done == 0, fmt.Sprintf("%d succeeded Jobs still in the cluster", done)
+	})
+	w.a.must("GET", cjs+"/tick/history", nil, http.StatusOK, &hist)
+	if !has("manual") || !has("schedule") {
+		t.Fatalf("history lost runs the cluster removed: %+v", hist.Items)
+	}
+
+	// Suspend, resume, update, delete.
+	var got struct {
+		Spec struct {
+			Suspend  bool   `json:"suspend"`
+			Schedule string `json:"schedule"`
+		} `json:"spec"`
+		Status struct {
+			NextRuns []string `json:"next_runs"`
+		} `json:"status"`
+	}
+	w.a.must("POST", cjs+"/tick/suspend", nil, http.StatusOK, &got)
+	if !got.Spec.Suspend || len(got.Status.NextRuns) != 0 {
+		t.Fatalf("suspended: %+v", got)
+	}
+	got.Spec.Suspend = false
+	w.a.must("POST", cjs+"/tick/resume", nil, http.StatusOK, &got)
+	if got.Spec.Suspend || len(got.Status.NextRuns) != 3 {
+		t.Fatalf("after resume: %+v", got)
+	}
+	w.a.must("PUT", cjs+"/tick", map[string]any{"schedule": "@hourly", "template": tmpl}, http.StatusOK, &got)
+	if got.Spec.Schedule != "@hourly" {
+		t.Fatalf("schedule after update: %q", got.Spec.Schedule)
+	}
+	problem(t, w.a, "PUT", cjs+"/tick", map[string]any{"schedule": "0 25 * * *", "template": tmpl}, http.StatusUnprocessableEntity)
+	w.a.must("DELETE", cjs+"/tick", nil, http.StatusNoContent, nil)
+	problem(t, w.a, "GET", cjs+"/tick", nil, http.StatusNotFound)
 }

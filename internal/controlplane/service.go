@@ -344,3 +344,11 @@ func (s *Service) ConfigAs(ctx context.Context, workspaceID, email string, group
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: UsernamePrefix + email, Groups: gs}
 	return cfg, nil
 }
+
+// AdminConfig is the platform's own client configuration of a workspace
+// cluster, for platform bookkeeping only (never for a user's call: those
+// go through ConfigAs). ErrNotFound when the workspace has no control
+// plane running.
+func (s *Service) AdminConfig(ctx context.Context, workspaceID string) (*rest.Config, error) {
+	return s.cfg.Provider.AdminConfig(ctx, workspaceID)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
+	"github.com/hexabase/hexabase-ai/internal/cronjobs"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -54,6 +55,9 @@ type deps struct {
 	// clusters reach the workspace clusters as a user (set by
 	// wireControlPlane; nil without a provider).
 	clusters workloads.Clusters
+	// adminClusters give the platform's own client of a workspace
+	// cluster, for bookkeeping (nil without a provider).
+	adminClusters cronjobs.AdminClusters
 
 	// Contributions.
 	routes          []httpapi.Route

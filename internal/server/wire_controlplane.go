@@ -42,6 +42,7 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 	}
 	d.tenancy.SetControlPlane(svc)
 	d.clusters = svc
+	d.adminClusters = svc
 	d.background = append(d.background, rec.Run, func(ctx context.Context) error {
 		if err := svc.Adopt(ctx); err != nil {
 			d.log.Error("adopt workspace control planes", "err", err)

@@ -47,6 +47,7 @@ type Store interface {
 	FederationStore
 	OAuthStore
 	LimitStore
+	CronJobStore
 
 	// Users.
 	CreateUser(ctx context.Context, u User) error // ErrConflict on duplicate email (case-insensitive)

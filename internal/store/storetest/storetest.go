@@ -71,6 +71,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Federation", testFederation},
 		{"OAuth", testOAuth},
 		{"Limits", testLimits},
+		{"CronJobRuns", testCronJobRuns},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

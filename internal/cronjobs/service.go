@@ -1,0 +1,472 @@
+package cronjobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+	"github.com/hexabase/hexabase-ai/internal/workloads"
+)
+
+// AdminClusters gives the platform's own client of a workspace cluster,
+// for the bookkeeping of run history (never for a user's call).
+type AdminClusters interface {
+	AdminConfig(ctx context.Context, workspaceID string) (*rest.Config, error)
+}
+
+// Config carries the service's dependencies.
+type Config struct {
+	Store    store.Store
+	Scopes   workloads.Scopes
+	Clusters workloads.Clusters
+	// Admin reads Jobs for the history recorder; nil: history is recorded
+	// only when it is read or a run is triggered.
+	Admin  AdminClusters
+	Logger *slog.Logger
+	Now    func() time.Time
+	// SyncInterval is how often the recorder reads every running
+	// workspace's Jobs (default 10 s).
+	SyncInterval time.Duration
+}
+
+// Service serves the CronJob API and records execution history.
+type Service struct {
+	cfg Config
+	// written is the state last recorded of each Job (by uid), so that
+	// an unchanged Job is not written again.
+	written sync.Map
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Scopes == nil || cfg.Clusters == nil || cfg.Logger == nil {
+		return nil, errors.New("cronjobs: Store, Scopes, Clusters and Logger are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = 10 * time.Second
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+const (
+	cronJobsPath = workloads.ProjectPath + "/cronjobs"
+	cronJobPath  = cronJobsPath + "/{cronjob}"
+)
+
+// Routes returns the CronJob routes.
+func (s *Service) Routes() []httpapi.Route {
+	kubeErrs := []int{http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable}
+	return []httpapi.Route{
+		{Method: "POST", Path: cronJobsPath, Tag: "cronjobs", Summary: "Create a CronJob (the schedule and time zone are checked before anything reaches the cluster); as the caller, so the cluster's RBAC decides",
+			Request: CreateCronJobRequest{}, Response: CronJob{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "cronjob.create", Handle: s.create},
+		{Method: "GET", Path: cronJobsPath, Tag: "cronjobs", Summary: "List the project's CronJobs", Response: httpapi.List[CronJob]{}, Query: httpapi.PageQuery, Errors: kubeErrs, Handle: s.list},
+		{Method: "GET", Path: cronJobsPath + "/preview", Tag: "cronjobs", Summary: "The next runs of a schedule in a time zone (nothing is sent to the cluster)",
+			Response: Preview{}, Query: []httpapi.Param{{Name: "schedule", Description: "the cron expression"}, {Name: "timeZone", Description: "IANA time zone (default UTC)"},
+				{Name: "count", Type: "integer", Description: "how many runs, 1 to 100 (default 5)"}, {Name: "after", Description: "RFC 3339 time to start from (default now)"}}, Handle: s.preview},
+		{Method: "GET", Path: cronJobPath, Tag: "cronjobs", Summary: "Get a CronJob with its status and next runs", Response: CronJob{}, Errors: kubeErrs, Handle: s.get},
+		{Method: "PUT", Path: cronJobPath, Tag: "cronjobs", Summary: "Replace a CronJob's spec", Request: CronJobSpec{}, Response: CronJob{}, Errors: kubeErrs, Action: "cronjob.update", Handle: s.update},
+		{Method: "DELETE", Path: cronJobPath, Tag: "cronjobs", Summary: "Delete a CronJob, its Jobs and its history", Status: http.StatusNoContent, Errors: kubeErrs, Action: "cronjob.delete", Handle: s.delete},
+		{Method: "POST", Path: cronJobPath + "/suspend", Tag: "cronjobs", Summary: "Suspend a CronJob (no new runs)", Response: CronJob{}, Errors: kubeErrs, Action: "cronjob.suspend", Handle: s.suspendHandler(true)},
+		{Method: "POST", Path: cronJobPath + "/resume", Tag: "cronjobs", Summary: "Resume a suspended CronJob", Response: CronJob{}, Errors: kubeErrs, Action: "cronjob.resume", Handle: s.suspendHandler(false)},
+		{Method: "POST", Path: cronJobPath + "/trigger", Tag: "cronjobs", Summary: "Run a CronJob now: a Job from its template", Response: Run{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "cronjob.trigger", Handle: s.trigger},
+		{Method: "GET", Path: cronJobPath + "/history", Tag: "cronjobs", Summary: "A CronJob's runs, newest first, as the platform recorded them (they outlive the cluster's history limits)",
+			Response: httpapi.List[Run]{}, Query: httpapi.PageQuery, Errors: kubeErrs, Handle: s.history},
+	}
+}
+
+// CreateCronJobRequest creates a CronJob.
+type CreateCronJobRequest struct {
+	Name string `json:"name"`
+	CronJobSpec
+}
+
+// CronJobStatus is a CronJob's live state.
+type CronJobStatus struct {
+	Active             []string    `json:"active" doc:"names of the running Jobs"`
+	LastScheduleTime   *time.Time  `json:"last_schedule_time,omitempty"`
+	LastSuccessfulTime *time.Time  `json:"last_successful_time,omitempty"`
+	NextRuns           []time.Time `json:"next_runs" doc:"the next 3 runs (none while suspended)"`
+}
+
+// CronJob is a CronJob of a project.
+type CronJob struct {
+	Name      string        `json:"name"`
+	Project   string        `json:"project"`
+	Spec      CronJobSpec   `json:"spec"`
+	Status    CronJobStatus `json:"status"`
+	CreatedAt time.Time     `json:"created_at"`
+}
+
+// Preview is the next runs of a schedule.
+type Preview struct {
+	Schedule string      `json:"schedule"`
+	TimeZone string      `json:"time_zone"`
+	NextRuns []time.Time `json:"next_runs" doc:"in the time zone, with its offset"`
+}
+
+// Run is one execution of a CronJob.
+type Run struct {
+	ID          string     `json:"id"`
+	Job         string     `json:"job"`
+	Trigger     string     `json:"trigger" doc:"schedule or manual"`
+	Status      string     `json:"status" doc:"running, succeeded or failed"`
+	Message     string     `json:"message,omitempty"`
+	StartedAt   time.Time  `json:"started_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// DurationSeconds is from start to completion (so far, while running).
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+func (s *Service) runOut(r store.CronJobRun) Run {
+	out := Run{ID: r.ID, Job: r.Job, Trigger: r.Trigger, Status: r.Status, Message: r.Message, StartedAt: r.StartedAt}
+	end := s.cfg.Now().UTC()
+	if !r.CompletedAt.IsZero() {
+		t := r.CompletedAt
+		out.CompletedAt = &t
+		end = t
+	}
+	if d := end.Sub(r.StartedAt); d > 0 {
+		out.DurationSeconds = d.Round(time.Millisecond).Seconds()
+	}
+	return out
+}
+
+func (s *Service) cronJobOut(project string, cj *batchv1.CronJob) CronJob {
+	out := CronJob{Name: cj.Name, Project: project, Spec: specOf(cj), CreatedAt: cj.CreationTimestamp.UTC(),
+		Status: CronJobStatus{Active: []string{}, NextRuns: []time.Time{}}}
+	for _, a := range cj.Status.Active {
+		out.Status.Active = append(out.Status.Active, a.Name)
+	}
+	if t := cj.Status.LastScheduleTime; t != nil {
+		u := t.UTC()
+		out.Status.LastScheduleTime = &u
+	}
+	if t := cj.Status.LastSuccessfulTime; t != nil {
+		u := t.UTC()
+		out.Status.LastSuccessfulTime = &u
+	}
+	if !out.Spec.Suspend {
+		if sched, loc, errs := parseSchedule(out.Spec.Schedule, out.Spec.TimeZone); len(errs) == 0 {
+			out.Status.NextRuns = append(out.Status.NextRuns, sched.NextN(s.cfg.Now(), loc, 3)...)
+		}
+	}
+	return out
+}
+
+// ctx is a resolved project and a client of its cluster as the caller.
+type cjCtx struct {
+	sc tenancy.ProjectScope
+	c  *workloads.Client
+	ns string
+}
+
+func (s *Service) resolve(r *http.Request) (cjCtx, error) {
+	sc, err := s.cfg.Scopes.ResolveProject(r)
+	if err != nil {
+		return cjCtx{}, err
+	}
+	c, err := workloads.ClientFor(r.Context(), s.cfg.Clusters, sc.WorkspaceScope)
+	if err != nil {
+		return cjCtx{}, err
+	}
+	return cjCtx{sc: sc, c: c, ns: sc.Namespace()}, nil
+}
+
+func cronJobName(r *http.Request) (string, error) {
+	name := r.PathValue("cronjob")
+	if len(validName("cronjob", name, 63)) > 0 {
+		return "", httpapi.NotFound("cronjob")
+	}
+	return name, nil
+}
+
+func notFoundOr(err error) error {
+	if apierrors.IsNotFound(err) {
+		return httpapi.NotFound("cronjob")
+	}
+	return workloads.KubeError(err)
+}
+
+func (s *Service) create(r *http.Request) (any, error) {
+	var req CreateCronJobRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	// Checked before the cluster is asked anything.
+	if _, errs := req.CronJobSpec.object(req.Name, "x"); len(errs) > 0 {
+		return nil, httpapi.Invalid(errs...)
+	}
+	c, err := s.resolve(r)
+	if err != nil {
+		return nil, err
+	}
+	cj, _ := req.CronJobSpec.object(req.Name, c.ns)
+	got, err := c.c.Kube.BatchV1().CronJobs(c.ns).Create(r.Context(), cj, metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict"})
+	if err != nil {
+		return nil, workloads.KubeError(err)
+	}
+	return &httpapi.Response{Status: http.StatusCreated, Body: s.cronJobOut(c.sc.Project.Name, got)}, nil
+}
+
+func (s *Service) list(r *http.Request) (any, error) {
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.resolve(r)
+	if err != nil {
+		return nil, err
+	}
+	limit := int64(page.Limit)
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	l, err := c.c.Kube.BatchV1().CronJobs(c.ns).List(r.Context(), metav1.ListOptions{Limit: limit, Continue: page.After})
+	if err != nil {
+		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.IsBadRequest(err) {
+			e := httpapi.Invalid(httpapi.Field("cursor", "not a cursor of this list, or expired: start again without one"))
+			e.Status = http.StatusBadRequest
+			return nil, e
+		}
+		return nil, workloads.KubeError(err)
+	}
+	out := make([]CronJob, 0, len(l.Items))
+	for i := range l.Items {
+		out = append(out, s.cronJobOut(c.sc.Project.Name, &l.Items[i]))
+	}
+	return httpapi.NewList(out, l.Continue), nil
+}
+
+func (s *Service) get(r *http.Request) (any, error) {
+	name, err := cronJobName(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.resolve(r)
+	if err != nil {
+		return nil, err
+	}
+	cj, err := c.c.Kube.BatchV1().CronJobs(c.ns).Get(r.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		return nil, notFoundOr(err)
+	}
+	return s.cronJobOut(c.sc.Project.Name, cj), nil
+}
+
+func (s *Service) update(r *http.Request) (any, error) {
+	name, err := cronJobName(r)
+	if err != nil {
+		return nil, err
+	}
+	var spec CronJobSpec
+	if err := httpapi.DecodeJSON(r, &spec); err != nil {
+		return nil, err
+	}
+	if _, errs := spec.object(name, "x"); len(errs) > 0 {
+		return nil, httpapi.Invalid(errs...)
+	}
+	c, err := s.resolve(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	if _, err := c.c.Kube.BatchV1().CronJobs(c.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+		return nil, notFoundOr(err)
+	}
+	cj, _ := spec.object(name, c.ns)
+	body, err := json.Marshal(cj)
+	if err != nil {
+		return nil, err
+	}
+	force := true
+	got, err := c.c.Kube.BatchV1().CronJobs(c.ns).Patch(ctx, name, types.ApplyPatchType, body,
+		metav1.PatchOptions{FieldManager: fieldManager, Force: &force, FieldValidation: "Strict"})
+	if err != nil {
+		return nil, notFoundOr(err)
+	}
+	return s.cronJobOut(c.sc.Project.Name, got), nil
+}
+
+func (s *Service) suspendHandler(suspend bool) httpapi.HandlerFunc {
+	return func(r *http.Request) (any, error) {
+		name, err := cronJobName(r)
+		if err != nil {
+			return nil, err
+		}
+		c, err := s.resolve(r)
+		if err != nil {
+			return nil, err
+		}
+		patch := fmt.Appendf(nil, `{"spec":{"suspend":%t}}`, suspend)
+		got, err := c.c.Kube.BatchV1().CronJobs(c.ns).Patch(r.Context(), name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
+		if err != nil {
+			return nil, notFoundOr(err)
+		}
+		return s.cronJobOut(c.sc.Project.Name, got), nil
+	}
+}
+
+func (s *Service) delete(r *http.Request) (any, error) {
+	name, err := cronJobName(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.resolve(r)
+	if err != nil {
+		return nil, err
+	}
+	bg := metav1.DeletePropagationBackground
+	if err := c.c.Kube.BatchV1().CronJobs(c.ns).Delete(r.Context(), name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+		return nil, notFoundOr(err)
+	}
+	if err := s.cfg.Store.DeleteCronJobRuns(context.WithoutCancel(r.Context()), c.sc.Workspace.ID, c.ns, name); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// trigger creates a Job from the CronJob's template now, as the caller.
+func (s *Service) trigger(r *http.Request) (any, error) {
+	name, err := cronJobName(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.resolve(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	cj, err := c.c.Kube.BatchV1().CronJobs(c.ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, notFoundOr(err)
+	}
+	now := s.cfg.Now().UTC()
+	suffix := "-manual-" + strconv.FormatInt(now.UnixMilli()%1e10, 36)
+	jobName := name
+	if len(jobName)+len(suffix) > 63 {
+		jobName = jobName[:63-len(suffix)]
+	}
+	jobName += suffix
+	labels := map[string]string{}
+	for k, v := range cj.Spec.JobTemplate.Labels {
+		labels[k] = v
+	}
+	labels[LabelCronJob] = name
+	ann := map[string]string{annotationInstantiate: "manual"}
+	for k, v := range cj.Spec.JobTemplate.Annotations {
+		ann[k] = v
+	}
+	ctrl := true
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: jobName, Namespace: c.ns, Labels: labels, Annotations: ann,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID, Controller: &ctrl}}},
+		Spec: *cj.Spec.JobTemplate.Spec.DeepCopy(),
+	}
+	got, err := c.c.Kube.BatchV1().Jobs(c.ns).Create(ctx, job, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, workloads.KubeError(err)
+	}
+	run := s.runOf(c.sc.Workspace.ID, got)
+	if err := s.cfg.Store.UpsertCronJobRun(context.WithoutCancel(ctx), run); err != nil {
+		return nil, err
+	}
+	return &httpapi.Response{Status: http.StatusCreated, Body: s.runOut(run)}, nil
+}
+
+// history answers the recorded runs after recording what the cluster
+// shows of this CronJob now (read as the caller, so RBAC decides).
+func (s *Service) history(r *http.Request) (any, error) {
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	name, err := cronJobName(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.resolve(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	_, err = c.c.Kube.BatchV1().CronJobs(c.ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		// Gone from the cluster: what was recorded is still there.
+	case err != nil:
+		return nil, workloads.KubeError(err)
+	default:
+		jobs, err := c.c.Kube.BatchV1().Jobs(c.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, workloads.KubeError(err)
+		}
+		if err := s.record(ctx, c.sc.Workspace.ID, jobs.Items, name); err != nil {
+			return nil, err
+		}
+	}
+	runs, next, err := s.cfg.Store.ListCronJobRuns(ctx, c.sc.Workspace.ID, c.ns, name, page)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Run, 0, len(runs))
+	for _, run := range runs {
+		out = append(out, s.runOut(run))
+	}
+	return httpapi.NewList(out, next), nil
+}
+
+// preview computes the next runs of ?schedule= in ?timeZone=; any member
+// of the workspace who can see the project may ask.
+func (s *Service) preview(r *http.Request) (any, error) {
+	if _, err := s.cfg.Scopes.ResolveProject(r); err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	zone := q.Get("timeZone")
+	if zone == "" {
+		zone = q.Get("time_zone")
+	}
+	sched, loc, errs := parseSchedule(q.Get("schedule"), zone)
+	count := 5
+	if v := q.Get("count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPreviewCount {
+			errs = append(errs, httpapi.Field("count", fmt.Sprintf("must be an integer from 1 to %d", maxPreviewCount)))
+		}
+		count = n
+	}
+	after := s.cfg.Now()
+	if v := q.Get("after"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			errs = append(errs, httpapi.Field("after", "must be an RFC 3339 time such as 2026-03-08T00:00:00Z"))
+		}
+		after = t
+	}
+	if len(errs) > 0 {
+		return nil, httpapi.Invalid(errs...)
+	}
+	runs := sched.NextN(after, loc, count)
+	if runs == nil {
+		runs = []time.Time{}
+	}
+	return Preview{Schedule: q.Get("schedule"), TimeZone: loc.String(), NextRuns: runs}, nil
+}

@@ -1,0 +1,330 @@
+package cronjobs
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+)
+
+// Labels and annotations the platform puts on CronJobs and their Jobs.
+const (
+	// LabelCronJob names the CronJob on its Jobs and their pods.
+	LabelCronJob   = "hks.io/cronjob"
+	labelManagedBy = "app.kubernetes.io/managed-by"
+	managedBy      = "hks"
+	// annotationInstantiate marks a Job made from a CronJob by hand, as
+	// `kubectl create job --from=cronjob/…` does.
+	annotationInstantiate = "cronjob.kubernetes.io/instantiate"
+	fieldManager          = "hks"
+)
+
+// Limits of a spec.
+const (
+	maxItems          = 64
+	maxArgLen         = 4096
+	maxHistoryLimit   = 100
+	maxPreviewCount   = 100
+	maxCronJobNameLen = 52 // Kubernetes' limit: the controller appends an 11-character suffix
+)
+
+// EnvVar is an environment variable of the job's container.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// ResourceList is CPU and memory as Kubernetes quantities.
+type ResourceList struct {
+	CPU    string `json:"cpu,omitempty"`
+	Memory string `json:"memory,omitempty"`
+}
+
+// Resources are the container's requests and limits.
+type Resources struct {
+	Requests ResourceList `json:"requests"`
+	Limits   ResourceList `json:"limits"`
+}
+
+// JobTemplate is what every run of a CronJob runs: one container.
+type JobTemplate struct {
+	Image          string     `json:"image"`
+	Command        []string   `json:"command,omitempty"`
+	Args           []string   `json:"args,omitempty"`
+	Env            []EnvVar   `json:"env,omitempty"`
+	Resources      *Resources `json:"resources,omitempty"`
+	ServiceAccount string     `json:"service_account,omitempty" doc:"default: the namespace's default ServiceAccount"`
+	RestartPolicy  string     `json:"restart_policy,omitempty" doc:"OnFailure (default) or Never"`
+	BackoffLimit   *int32     `json:"backoff_limit,omitempty" doc:"retries before the run fails (default 6)"`
+	// ActiveDeadlineSeconds bounds a run's duration.
+	ActiveDeadlineSeconds *int64 `json:"active_deadline_seconds,omitempty"`
+}
+
+// CronJobSpec is a CronJob's schedule, policies and job template.
+type CronJobSpec struct {
+	Schedule                   string            `json:"schedule" doc:"5-field cron expression (minute hour day-of-month month day-of-week) or @yearly, @monthly, @weekly, @daily, @hourly"`
+	TimeZone                   string            `json:"time_zone,omitempty" doc:"IANA time zone of the schedule, e.g. Asia/Tokyo (default UTC)"`
+	Suspend                    bool              `json:"suspend,omitempty"`
+	ConcurrencyPolicy          string            `json:"concurrency_policy,omitempty" doc:"Allow (default), Forbid or Replace"`
+	SuccessfulJobsHistoryLimit *int32            `json:"successful_jobs_history_limit,omitempty" doc:"Jobs the cluster keeps (default 3); the platform's history keeps every run"`
+	FailedJobsHistoryLimit     *int32            `json:"failed_jobs_history_limit,omitempty" doc:"default 1"`
+	StartingDeadlineSeconds    *int64            `json:"starting_deadline_seconds,omitempty"`
+	Labels                     map[string]string `json:"labels,omitempty"`
+	Template                   JobTemplate       `json:"template"`
+}
+
+// parseSchedule checks a schedule and its zone; the errors name the field
+// of the expression that is wrong.
+func parseSchedule(schedule, zone string) (*Schedule, *time.Location, []httpapi.FieldError) {
+	var errs []httpapi.FieldError
+	sched, err := Parse(schedule)
+	if err != nil {
+		errs = append(errs, scheduleField("schedule", err))
+	}
+	loc, err := LoadTimeZone(zone)
+	if err != nil {
+		errs = append(errs, scheduleField("time_zone", err))
+	}
+	return sched, loc, errs
+}
+
+func scheduleField(field string, err error) httpapi.FieldError {
+	var se *Error
+	if errors.As(err, &se) {
+		return httpapi.Field(field, se.Error())
+	}
+	return httpapi.Field(field, err.Error())
+}
+
+func validName(field, name string, max int) []httpapi.FieldError {
+	if name == "" {
+		return []httpapi.FieldError{httpapi.Field(field, "is required")}
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 || len(name) > max {
+		return []httpapi.FieldError{httpapi.Field(field, fmt.Sprintf("must be a DNS-1123 label of at most %d characters: lowercase letters, digits and '-', starting and ending with a letter or digit", max))}
+	}
+	return nil
+}
+
+func quantities(field string, rl ResourceList) (corev1.ResourceList, []httpapi.FieldError) {
+	var errs []httpapi.FieldError
+	out := corev1.ResourceList{}
+	for name, v := range map[corev1.ResourceName]string{corev1.ResourceCPU: rl.CPU, corev1.ResourceMemory: rl.Memory} {
+		if v == "" {
+			continue
+		}
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Sign() < 0 {
+			errs = append(errs, httpapi.Field(field+"."+string(name), fmt.Sprintf("%q is not a non-negative quantity (examples: 250m, 1, 512Mi)", v)))
+			continue
+		}
+		out[name] = q
+	}
+	if len(out) == 0 {
+		return nil, errs
+	}
+	return out, errs
+}
+
+func listLimits(field string, list []string) []httpapi.FieldError {
+	var errs []httpapi.FieldError
+	if len(list) > maxItems {
+		errs = append(errs, httpapi.Field(field, fmt.Sprintf("at most %d items", maxItems)))
+	}
+	for i, a := range list {
+		if len(a) > maxArgLen {
+			errs = append(errs, httpapi.Field(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("at most %d bytes", maxArgLen)))
+		}
+	}
+	return errs
+}
+
+// object builds the CronJob of a spec, or the spec's field errors. The
+// schedule is checked here, before anything reaches the cluster.
+func (s CronJobSpec) object(name, namespace string) (*batchv1.CronJob, []httpapi.FieldError) {
+	var errs []httpapi.FieldError
+	errs = append(errs, validName("name", name, maxCronJobNameLen)...)
+	if name == "preview" {
+		errs = append(errs, httpapi.Field("name", `"preview" is reserved (GET …/cronjobs/preview)`))
+	}
+	_, _, serrs := parseSchedule(s.Schedule, s.TimeZone)
+	errs = append(errs, serrs...)
+	policy := batchv1.ConcurrencyPolicy(s.ConcurrencyPolicy)
+	switch policy {
+	case "":
+		policy = batchv1.AllowConcurrent
+	case batchv1.AllowConcurrent, batchv1.ForbidConcurrent, batchv1.ReplaceConcurrent:
+	default:
+		errs = append(errs, httpapi.Field("concurrency_policy", "must be Allow, Forbid or Replace"))
+	}
+	for field, v := range map[string]*int32{"successful_jobs_history_limit": s.SuccessfulJobsHistoryLimit, "failed_jobs_history_limit": s.FailedJobsHistoryLimit} {
+		if v != nil && (*v < 0 || *v > maxHistoryLimit) {
+			errs = append(errs, httpapi.Field(field, fmt.Sprintf("must be between 0 and %d", maxHistoryLimit)))
+		}
+	}
+	if v := s.StartingDeadlineSeconds; v != nil && *v < 0 {
+		errs = append(errs, httpapi.Field("starting_deadline_seconds", "must not be negative"))
+	}
+	t := s.Template
+	switch {
+	case strings.TrimSpace(t.Image) == "":
+		errs = append(errs, httpapi.Field("template.image", "is required"))
+	case len(t.Image) > 512 || strings.ContainsAny(t.Image, " \t\n"):
+		errs = append(errs, httpapi.Field("template.image", "must be an image reference without spaces, at most 512 characters"))
+	}
+	errs = append(errs, listLimits("template.command", t.Command)...)
+	errs = append(errs, listLimits("template.args", t.Args)...)
+	restart := corev1.RestartPolicy(t.RestartPolicy)
+	switch restart {
+	case "":
+		restart = corev1.RestartPolicyOnFailure
+	case corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	default:
+		errs = append(errs, httpapi.Field("template.restart_policy", "must be OnFailure or Never (a Job's pods cannot restart Always)"))
+	}
+	if t.ServiceAccount != "" {
+		if e := validation.IsDNS1123Subdomain(t.ServiceAccount); len(e) > 0 {
+			errs = append(errs, httpapi.Field("template.service_account", "must be a DNS-1123 subdomain"))
+		}
+	}
+	if v := t.BackoffLimit; v != nil && (*v < 0 || *v > 100) {
+		errs = append(errs, httpapi.Field("template.backoff_limit", "must be between 0 and 100"))
+	}
+	if v := t.ActiveDeadlineSeconds; v != nil && *v < 1 {
+		errs = append(errs, httpapi.Field("template.active_deadline_seconds", "must be positive"))
+	}
+	var env []corev1.EnvVar
+	if len(t.Env) > maxItems {
+		errs = append(errs, httpapi.Field("template.env", fmt.Sprintf("at most %d variables", maxItems)))
+	}
+	seen := map[string]bool{}
+	for i, e := range t.Env {
+		if msgs := validation.IsEnvVarName(e.Name); e.Name == "" || len(msgs) > 0 {
+			errs = append(errs, httpapi.Field(fmt.Sprintf("template.env[%d].name", i), "must be a C identifier-like name (letters, digits, '_', '-', '.'; not starting with a digit)"))
+		} else if seen[e.Name] {
+			errs = append(errs, httpapi.Field(fmt.Sprintf("template.env[%d].name", i), e.Name+" is set twice"))
+		}
+		seen[e.Name] = true
+		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
+	}
+	var res corev1.ResourceRequirements
+	if t.Resources != nil {
+		var e []httpapi.FieldError
+		res.Requests, e = quantities("template.resources.requests", t.Resources.Requests)
+		errs = append(errs, e...)
+		res.Limits, e = quantities("template.resources.limits", t.Resources.Limits)
+		errs = append(errs, e...)
+	}
+	for k, v := range s.Labels {
+		if e := validation.IsQualifiedName(k); len(e) > 0 || strings.HasPrefix(k, "hks.io/") || k == labelManagedBy {
+			errs = append(errs, httpapi.Field("labels."+k, "not a label key of yours (qualified name, not hks.io/ or "+labelManagedBy+")"))
+		} else if e := validation.IsValidLabelValue(v); len(e) > 0 {
+			errs = append(errs, httpapi.Field("labels."+k, "not a valid label value"))
+		}
+	}
+	if len(s.Labels) > maxItems {
+		errs = append(errs, httpapi.Field("labels", fmt.Sprintf("at most %d labels", maxItems)))
+	}
+	if len(errs) > 0 {
+		sortFields(errs)
+		return nil, errs
+	}
+	labels := map[string]string{}
+	maps.Copy(labels, s.Labels)
+	labels[labelManagedBy] = managedBy
+	jobLabels := map[string]string{}
+	maps.Copy(jobLabels, labels)
+	jobLabels[LabelCronJob] = name
+	var tz *string
+	if s.TimeZone != "" {
+		tz = &s.TimeZone
+	}
+	suspend := s.Suspend
+	return &batchv1.CronJob{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
+		Spec: batchv1.CronJobSpec{
+			Schedule: s.Schedule, TimeZone: tz, Suspend: &suspend, ConcurrencyPolicy: policy,
+			SuccessfulJobsHistoryLimit: s.SuccessfulJobsHistoryLimit, FailedJobsHistoryLimit: s.FailedJobsHistoryLimit,
+			StartingDeadlineSeconds: s.StartingDeadlineSeconds,
+			JobTemplate: batchv1.JobTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: jobLabels},
+				Spec: batchv1.JobSpec{
+					BackoffLimit: t.BackoffLimit, ActiveDeadlineSeconds: t.ActiveDeadlineSeconds,
+					Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: jobLabels},
+						Spec: corev1.PodSpec{
+							RestartPolicy: restart, ServiceAccountName: t.ServiceAccount,
+							Containers: []corev1.Container{{Name: "job", Image: t.Image, Command: t.Command, Args: t.Args, Env: env, Resources: res}},
+						},
+					},
+				},
+			},
+		},
+	}, nil
+}
+
+// specOf reads a CronJob back into the API's form (its first container).
+func specOf(cj *batchv1.CronJob) CronJobSpec {
+	s := CronJobSpec{Schedule: cj.Spec.Schedule, ConcurrencyPolicy: string(cj.Spec.ConcurrencyPolicy),
+		SuccessfulJobsHistoryLimit: cj.Spec.SuccessfulJobsHistoryLimit, FailedJobsHistoryLimit: cj.Spec.FailedJobsHistoryLimit,
+		StartingDeadlineSeconds: cj.Spec.StartingDeadlineSeconds}
+	if cj.Spec.TimeZone != nil {
+		s.TimeZone = *cj.Spec.TimeZone
+	}
+	if cj.Spec.Suspend != nil {
+		s.Suspend = *cj.Spec.Suspend
+	}
+	for k, v := range cj.Labels {
+		if k != labelManagedBy && !strings.HasPrefix(k, "hks.io/") {
+			if s.Labels == nil {
+				s.Labels = map[string]string{}
+			}
+			s.Labels[k] = v
+		}
+	}
+	js := cj.Spec.JobTemplate.Spec
+	s.Template = JobTemplate{RestartPolicy: string(js.Template.Spec.RestartPolicy), ServiceAccount: js.Template.Spec.ServiceAccountName,
+		BackoffLimit: js.BackoffLimit, ActiveDeadlineSeconds: js.ActiveDeadlineSeconds}
+	if cs := js.Template.Spec.Containers; len(cs) > 0 {
+		c := cs[0]
+		s.Template.Image, s.Template.Command, s.Template.Args = c.Image, c.Command, c.Args
+		for _, e := range c.Env {
+			s.Template.Env = append(s.Template.Env, EnvVar{Name: e.Name, Value: e.Value})
+		}
+		if len(c.Resources.Requests) > 0 || len(c.Resources.Limits) > 0 {
+			r := &Resources{}
+			if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
+				r.Requests.CPU = q.String()
+			}
+			if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
+				r.Requests.Memory = q.String()
+			}
+			if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+				r.Limits.CPU = q.String()
+			}
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				r.Limits.Memory = q.String()
+			}
+			s.Template.Resources = r
+		}
+	}
+	return s
+}
+
+func sortFields(errs []httpapi.FieldError) {
+	for i := 1; i < len(errs); i++ {
+		for j := i; j > 0 && errs[j].Field < errs[j-1].Field; j-- {
+			errs[j], errs[j-1] = errs[j-1], errs[j]
+		}
+	}
+}
