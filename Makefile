@@ -50,6 +50,7 @@ bench: ## Run the benchmarks (figures go to docs/performance.md)
 fuzz: ## Fuzz the untrusted-input parsers for a short while each
 	$(GO) test -run '^$$' -fuzz FuzzCreateRequests -fuzztime 30s ./internal/tenancy/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./internal/httpapi/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/cronjobs/
 
 .PHONY: load
 load: ## Load run: p50/p99 of authenticated GET and POST at a fixed rate, on SQLite and PostgreSQL

@@ -35,6 +35,7 @@ func main() {
 	par := flag.Int("parallel", 5, "workspaces created at once in the second round (0: skip)")
 	idle := flag.Duration("idle", 30*time.Second, "how long the workspaces idle before memory is read")
 	binDir := flag.String("k8s-bin-dir", "", "binaries (default: the make k8s-bins cache)")
+	serverLog := flag.String("server-log", "", "with -via api: write the server's JSON log to this file")
 	via := flag.String("via", "api", "api: the whole platform in-process, POST …/workspaces until GET shows running; provider: the local provider's Create alone")
 	flag.Parse()
 	ctx := context.Background()
@@ -50,7 +51,7 @@ func main() {
 		defer stop()
 	case "api":
 		var stop func()
-		dir, create, del, stop = viaAPI(ctx, *binDir)
+		dir, create, del, stop = viaAPI(ctx, *binDir, *serverLog)
 		defer stop()
 	default:
 		fail(fmt.Errorf("-via %q: want api or provider", *via))
@@ -161,8 +162,21 @@ func viaProvider(ctx context.Context, binDir string) (string, func() (string, ti
 
 // viaAPI measures what a user sees: from sending POST …/workspaces to the
 // first GET …/workspaces/{ws} (polled every 20 ms) that shows running.
-func viaAPI(ctx context.Context, binDir string) (string, func() (string, time.Duration), func(string), func()) {
-	pl, err := platform.Start(ctx, platform.Options{Configure: func(c *config.Config) { c.K8sBinDir = binDir }})
+func viaAPI(ctx context.Context, binDir, serverLog string) (string, func() (string, time.Duration), func(string), func()) {
+	var logw io.Writer
+	if serverLog != "" {
+		f, err := os.Create(serverLog)
+		if err != nil {
+			fail(err)
+		}
+		logw = f
+	}
+	pl, err := platform.Start(ctx, platform.Options{Log: logw, Configure: func(c *config.Config) {
+		c.K8sBinDir = binDir
+		// The poll below is one user's burst of GETs: far under these.
+		c.UserRateLimit, c.UserRateBurst = 1e6, 1e6
+		c.IPRateLimit, c.IPRateBurst = 1e6, 1e6
+	}})
 	if err != nil {
 		fail(err)
 	}
