@@ -337,6 +337,12 @@ func transitions(loc *time.Location, year int) []time.Time {
 		if e.IsZero() || !e.Before(end) {
 			break
 		}
+		if !e.After(t) {
+			// Beyond a zone's listed changes Go computes them per year,
+			// and on Dec 31 of a leap year it reports a period that ended
+			// before t.
+			e = t.Add(time.Hour)
+		}
 		if _, o := e.Zone(); o != off {
 			out = append(out, e)
 			off = o
