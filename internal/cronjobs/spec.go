@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/workloads"
 )
 
 // Labels and annotations the platform puts on CronJobs and their Jobs.
@@ -37,23 +38,13 @@ const (
 	maxCronJobNameLen = 52 // Kubernetes' limit: the controller appends an 11-character suffix
 )
 
-// EnvVar is an environment variable of the job's container.
-type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-// ResourceList is CPU and memory as Kubernetes quantities.
-type ResourceList struct {
-	CPU    string `json:"cpu,omitempty"`
-	Memory string `json:"memory,omitempty"`
-}
-
-// Resources are the container's requests and limits.
-type Resources struct {
-	Requests ResourceList `json:"requests"`
-	Limits   ResourceList `json:"limits"`
-}
+// EnvVar, ResourceList and Resources are the applications' types: one
+// container is described the same way in both APIs.
+type (
+	EnvVar       = workloads.EnvVar
+	ResourceList = workloads.ResourceList
+	Resources    = workloads.Resources
+)
 
 // JobTemplate is what every run of a CronJob runs: one container.
 type JobTemplate struct {
