@@ -3,8 +3,9 @@
 //
 // Open picks the dialect from the DSN: postgres:// or postgresql:// URLs
 // select PostgreSQL; anything else is a SQLite file path, optionally written
-// sqlite://PATH (":memory:" works, on a single connection). SQLite
-// connections all get busy_timeout, WAL, foreign_keys and synchronous=NORMAL
+// sqlite://PATH (":memory:" works, on a single connection). A SQLite file is
+// switched to WAL once at Open (retried while another opener holds the lock);
+// connections all get busy_timeout, foreign_keys and synchronous=NORMAL
 // through DSN pragmas, and read-write transactions begin IMMEDIATE, so the
 // file can be shared with another process (hks admin create-user).
 //

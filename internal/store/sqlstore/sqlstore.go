@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -26,14 +27,51 @@ var _ store.Store = (*Store)(nil)
 
 // sqlitePragmas are applied by the driver to every pooled connection.
 // busy_timeout comes first (the driver orders it so) so that the others wait
-// for a lock held by another process instead of failing. _txlock=immediate
+// for a lock held by another process instead of failing. WAL is not among
+// them: enableWAL sets it once in the file. _txlock=immediate
 // makes every read-write transaction take the write lock at BEGIN, so two
 // transactions never both read and then deadlock upgrading to write.
 const sqlitePragmas = "_pragma=busy_timeout(10000)" +
-	"&_pragma=journal_mode(WAL)" +
 	"&_pragma=foreign_keys(1)" +
 	"&_pragma=synchronous(NORMAL)" +
 	"&_txlock=immediate"
+
+// sqliteWALPragmas open the single connection that switches a file to WAL.
+const sqliteWALPragmas = "_pragma=busy_timeout(10000)"
+
+// enableWAL switches the database file to write-ahead logging before the pool
+// opens. The mode is stored in the file, so every later connection finds it
+// set. Switching needs an exclusive lock, and two processes (or two Opens)
+// switching a new file at once can be refused SQLITE_BUSY without the busy
+// timeout being consulted, because SQLite will not let two shared-lock
+// holders wait on each other; so a refusal is retried until ctx or the
+// deadline ends.
+func enableWAL(ctx context.Context, dsn string) error {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		var mode string
+		err = db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("journal_mode is %q, want wal", mode)
+			}
+			return nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
 
 // Open connects to the database named by dsn and applies pending migrations.
 // A dsn starting with postgres:// or postgresql:// selects PostgreSQL;
@@ -65,6 +103,11 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		sep := "?"
 		if strings.Contains(path, "?") {
 			sep = "&"
+		}
+		if !memory {
+			if err := enableWAL(ctx, path+sep+sqliteWALPragmas); err != nil {
+				return nil, fmt.Errorf("sqlstore: connect %s: %w", dialectSQLite, err)
+			}
 		}
 		db, err := sql.Open("sqlite", path+sep+sqlitePragmas)
 		if err != nil {
