@@ -138,6 +138,10 @@ func (e *APIError) Error() string {
 		}
 		msg += " (" + strings.Join(parts, "; ") + ")"
 	}
+	if e.Status >= 500 && e.RequestID != "" {
+		// The answer asks to quote it.
+		return fmt.Sprintf("%s (HTTP %d, request id %s)", msg, e.Status, e.RequestID)
+	}
 	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
 }
 

@@ -28,7 +28,7 @@ func AddCommands(root *cobra.Command) {
 	o := &Options{}
 	root.PersistentFlags().StringVar(&o.Server, "server", os.Getenv("HKS_SERVER"), "API server URL (env HKS_SERVER; default: the one you logged in to)")
 	root.PersistentFlags().StringVarP(&o.Output, "output", "o", "table", "output format: json, yaml or table")
-	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o))
+	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o))
 }
 
 func loginCmd(o *Options) *cobra.Command {
@@ -186,8 +186,8 @@ func resolve(ctx context.Context, c *Client, listPath, ref, what string, keys ..
 	return "", fmt.Errorf("no %s named %q", what, ref)
 }
 
-// scope holds the --org/--workspace flags of nested commands.
-type scope struct{ org, workspace string }
+// scope holds the --org/--workspace/--project flags of nested commands.
+type scope struct{ org, workspace, project string }
 
 func (s *scope) orgFlag(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&s.org, "org", os.Getenv("HKS_ORG"), "organization id or slug (env HKS_ORG)")
@@ -196,6 +196,11 @@ func (s *scope) orgFlag(cmd *cobra.Command) {
 func (s *scope) wsFlag(cmd *cobra.Command) {
 	s.orgFlag(cmd)
 	cmd.PersistentFlags().StringVar(&s.workspace, "workspace", os.Getenv("HKS_WORKSPACE"), "workspace id or name (env HKS_WORKSPACE)")
+}
+
+func (s *scope) projectFlag(cmd *cobra.Command) {
+	s.wsFlag(cmd)
+	cmd.PersistentFlags().StringVar(&s.project, "project", os.Getenv("HKS_PROJECT"), "project id or name (env HKS_PROJECT)")
 }
 
 func (s *scope) orgPath(ctx context.Context, c *Client) (string, error) {
@@ -222,6 +227,24 @@ func (s *scope) wsPath(ctx context.Context, c *Client) (string, error) {
 		return "", err
 	}
 	return op + "/workspaces/" + id, nil
+}
+
+// projectPath is the path of --project; the API takes a project's id or
+// name, so the name is not resolved here.
+func (s *scope) projectPath(ctx context.Context, c *Client) (string, error) {
+	switch {
+	case s.org == "":
+		return "", errors.New("--org is required (or set HKS_ORG)")
+	case s.workspace == "":
+		return "", errors.New("--workspace is required (or set HKS_WORKSPACE)")
+	case s.project == "":
+		return "", errors.New("--project is required (or set HKS_PROJECT)")
+	}
+	wp, err := s.wsPath(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	return wp + "/projects/" + url.PathEscape(s.project), nil
 }
 
 // resource describes one kind of resource for the generic commands.
@@ -421,6 +444,7 @@ func workspaceCmd(o *Options) *cobra.Command {
 			sub.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait, how long to wait")
 		}
 	}
+	cmd.AddCommand(usageCmd(o, "workspace", rs.base))
 	return cmd
 }
 
@@ -497,7 +521,9 @@ func projectCmd(o *Options) *cobra.Command {
 				return body, nil
 			})
 	}
-	return rs.command(o, s.wsFlag, "projects")
+	cmd := rs.command(o, s.wsFlag, "projects")
+	cmd.AddCommand(usageCmd(o, "project", rs.base))
+	return cmd
 }
 
 func groupCmd(o *Options) *cobra.Command {

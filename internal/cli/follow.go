@@ -62,11 +62,51 @@ func (c *Client) Stream(ctx context.Context, path string, fn func(Event) error) 
 }
 
 func (c *Client) openStream(ctx context.Context, path string) (*http.Response, error) {
+	resp, err := c.open(ctx, path, "text/event-stream")
+	if err != nil {
+		return nil, err
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		resp.Body.Close()
+		return nil, fmt.Errorf("the server answered %q, not an event stream", ct)
+	}
+	return resp, nil
+}
+
+// Copy GETs path and copies the answer (a log, as text) to w as it
+// comes, until the server ends it or ctx ends (then it returns nil).
+func (c *Client) Copy(ctx context.Context, path string, w io.Writer) error {
+	if time.Until(c.Creds.ExpiresAt) < 30*time.Second {
+		if err := c.refresh(ctx); err != nil {
+			return err
+		}
+	}
+	resp, err := c.open(ctx, path, "text/plain")
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		if rerr := c.refresh(ctx); rerr != nil {
+			return rerr
+		}
+		resp, err = c.open(ctx, path, "text/plain")
+	}
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	return nil
+}
+
+// open GETs path without a timeout (an answer lasts as long as ctx) and
+// turns an error status into an APIError.
+func (c *Client) open(ctx context.Context, path, accept string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Creds.Server+path, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Accept", accept)
 	req.Header.Set("Authorization", "Bearer "+c.Creds.AccessToken)
 	hc := *c.HTTP
 	hc.Timeout = 0 // a stream lasts as long as ctx
@@ -80,10 +120,6 @@ func (c *Client) openStream(ctx context.Context, path string) (*http.Response, e
 		ae := &APIError{Status: resp.StatusCode}
 		_ = json.Unmarshal(b, ae)
 		return nil, ae
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		resp.Body.Close()
-		return nil, fmt.Errorf("the server answered %q, not an event stream", ct)
 	}
 	return resp, nil
 }

@@ -77,3 +77,31 @@ func cell(m map[string]any, field string) string {
 		return string(b)
 	}
 }
+
+// PrintView is Print whose table rows first go through view, which adds
+// computed columns ("2/3" ready); json and yaml print v as the API
+// answered it.
+func PrintView(w io.Writer, format string, v any, cols []Column, view func(map[string]any) map[string]any) error {
+	if view == nil || (format != "table" && format != "") {
+		return Print(w, format, v, cols)
+	}
+	switch x := v.(type) {
+	case []map[string]any:
+		rows := make([]map[string]any, len(x))
+		for i, r := range x {
+			rows[i] = view(r)
+		}
+		return Print(w, format, rows, cols)
+	case map[string]any:
+		return Print(w, format, view(x), cols)
+	}
+	return Print(w, format, v, cols)
+}
+
+// yesNo is a JSON boolean as yes or no.
+func yesNo(v any) string {
+	if b, _ := v.(bool); b {
+		return "yes"
+	}
+	return "no"
+}

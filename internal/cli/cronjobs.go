@@ -1,0 +1,315 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hexabase/hexabase-ai/internal/cronjobs"
+)
+
+var cronCols = []Column{{"NAME", "name"}, {"SCHEDULE", "spec.schedule"}, {"TIMEZONE", "spec.time_zone"}, {"SUSPENDED", "_suspended"},
+	{"ACTIVE", "_active"}, {"LAST-SCHEDULE", "status.last_schedule_time"}, {"NEXT-RUN", "_next"}}
+
+func cronView(cj map[string]any) map[string]any {
+	r := maps.Clone(cj)
+	spec, _ := cj["spec"].(map[string]any)
+	st, _ := cj["status"].(map[string]any)
+	r["_suspended"] = yesNo(spec["suspend"])
+	active, _ := st["active"].([]any)
+	r["_active"] = strconv.Itoa(len(active))
+	if next, _ := st["next_runs"].([]any); len(next) > 0 {
+		r["_next"] = next[0]
+	}
+	return r
+}
+
+var runCols = []Column{{"JOB", "job"}, {"TRIGGER", "trigger"}, {"STATUS", "status"}, {"STARTED", "started_at"}, {"DURATION", "_duration"}, {"MESSAGE", "message"}}
+
+func runView(run map[string]any) map[string]any {
+	r := maps.Clone(run)
+	if s, ok := run["duration_seconds"].(float64); ok {
+		r["_duration"] = (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
+	}
+	return r
+}
+
+// printCronDetail prints a CronJob's container and next runs after its row.
+func printCronDetail(w io.Writer, cj map[string]any) {
+	spec, _ := cj["spec"].(map[string]any)
+	t, _ := spec["template"].(map[string]any)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Image:       %s\n", cell(t, "image"))
+	for _, f := range []struct{ label, field string }{{"Command:", "command"}, {"Args:", "args"}} {
+		if words, _ := t[f.field].([]any); len(words) > 0 {
+			parts := make([]string, len(words))
+			for i, x := range words {
+				parts[i] = strconv.Quote(fmt.Sprint(x))
+			}
+			fmt.Fprintf(w, "%-12s %s\n", f.label, strings.Join(parts, " "))
+		}
+	}
+	if env := objects(t["env"]); len(env) > 0 {
+		parts := make([]string, len(env))
+		for i, e := range env {
+			parts[i] = cell(e, "name") + "=" + cell(e, "value")
+		}
+		fmt.Fprintf(w, "Env:         %s\n", strings.Join(parts, " "))
+	}
+	fmt.Fprintf(w, "Concurrency: %s\n", cell(spec, "concurrency_policy"))
+	st, _ := cj["status"].(map[string]any)
+	if active, _ := st["active"].([]any); len(active) > 0 {
+		fmt.Fprintf(w, "Active jobs: %s\n", strings.Trim(fmt.Sprint(active), "[]"))
+	}
+	next, _ := st["next_runs"].([]any)
+	if len(next) == 0 {
+		fmt.Fprintln(w, "Next runs:   none (suspended)")
+		return
+	}
+	fmt.Fprintln(w, "Next runs:")
+	for _, n := range next {
+		fmt.Fprintf(w, "  %v\n", n)
+	}
+}
+
+func cronCmd(o *Options) *cobra.Command {
+	s := &scope{}
+	p := inProject{o: o, s: s, coll: "cronjobs", what: "cronjob"}
+	cmd := &cobra.Command{Use: "cron", Aliases: []string{"cronjob", "cronjobs"}, Short: "Manage the CronJobs of a project: schedules, manual runs and their history"}
+	s.projectFlag(cmd)
+	cmd.AddCommand(
+		p.listCmd(cronCols, cronView),
+		p.getCmd("Show a CronJob with its container and next runs", cronCols, cronView, printCronDetail),
+		cronCreateCmd(p), cronUpdateCmd(p), p.deleteCmd("Delete a CronJob, its Jobs and its history"),
+		p.verb("suspend", "Suspend a CronJob: no new runs until it is resumed", "suspend", cronCols, cronView),
+		p.verb("resume", "Resume a suspended CronJob", "resume", cronCols, cronView),
+		p.verb("trigger", "Run a CronJob now: a Job from its template", "trigger", runCols, runView),
+		cronHistoryCmd(p), cronPreviewCmd(p))
+	return cmd
+}
+
+// cronSpecFlags are the flags of a CronJob's spec.
+type cronSpecFlags struct {
+	containerFlags
+	schedule, zone, concurrency, restart, serviceAccount string
+	suspend                                              bool
+	keepSucceeded, keepFailed, backoff                   int
+	startingDeadline, activeDeadline                     time.Duration
+}
+
+func (f *cronSpecFlags) register(cmd *cobra.Command) {
+	f.containerFlags.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.schedule, "schedule", "", `5-field cron expression (minute hour day-of-month month day-of-week), e.g. "*/15 9-17 * * 1-5", or @hourly, @daily, …`)
+	fl.StringVar(&f.zone, "tz", "", "IANA time zone of the schedule, e.g. Asia/Tokyo (default UTC)")
+	fl.BoolVar(&f.suspend, "suspend", false, "suspended: no runs until resumed")
+	fl.StringVar(&f.concurrency, "concurrency-policy", "", "Allow (default), Forbid or Replace a run still going")
+	fl.IntVar(&f.keepSucceeded, "successful-jobs-history-limit", 0, "succeeded Jobs the cluster keeps (default 3; the platform's history keeps every run)")
+	fl.IntVar(&f.keepFailed, "failed-jobs-history-limit", 0, "failed Jobs the cluster keeps (default 1)")
+	fl.DurationVar(&f.startingDeadline, "starting-deadline", 0, "a run missed by more than this is skipped, e.g. 5m")
+	fl.StringVar(&f.restart, "restart-policy", "", "OnFailure (default) or Never")
+	fl.IntVar(&f.backoff, "backoff-limit", 0, "retries before a run fails (default 6)")
+	fl.DurationVar(&f.activeDeadline, "active-deadline", 0, "a run going longer than this fails, e.g. 1h")
+	fl.StringVar(&f.serviceAccount, "service-account", "", "ServiceAccount of the runs (default: the namespace's default)")
+}
+
+// overlay sets the fields whose flags were given on spec; for a new
+// CronJob spec is empty.
+func (f *cronSpecFlags) overlay(cmd *cobra.Command, args []string, spec *cronjobs.CronJobSpec) error {
+	changed := cmd.Flags().Changed
+	strs := []struct {
+		flag string
+		v    string
+		dst  *string
+	}{{"schedule", f.schedule, &spec.Schedule}, {"tz", f.zone, &spec.TimeZone}, {"concurrency-policy", f.concurrency, &spec.ConcurrencyPolicy},
+		{"image", f.image, &spec.Template.Image}, {"restart-policy", f.restart, &spec.Template.RestartPolicy},
+		{"service-account", f.serviceAccount, &spec.Template.ServiceAccount}}
+	for _, s := range strs {
+		if changed(s.flag) {
+			*s.dst = s.v
+		}
+	}
+	if changed("suspend") {
+		spec.Suspend = f.suspend
+	}
+	ints := []struct {
+		flag string
+		v    int
+		dst  **int32
+	}{{"successful-jobs-history-limit", f.keepSucceeded, &spec.SuccessfulJobsHistoryLimit}, {"failed-jobs-history-limit", f.keepFailed, &spec.FailedJobsHistoryLimit},
+		{"backoff-limit", f.backoff, &spec.Template.BackoffLimit}}
+	for _, i := range ints {
+		n, err := int32Flag(cmd, i.flag, i.v, 0, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		if n != nil {
+			*i.dst = n
+		}
+	}
+	durs := []struct {
+		flag      string
+		v         time.Duration
+		allowZero bool
+		dst       **int64
+	}{{"starting-deadline", f.startingDeadline, true, &spec.StartingDeadlineSeconds}, {"active-deadline", f.activeDeadline, false, &spec.Template.ActiveDeadlineSeconds}}
+	for _, d := range durs {
+		n, err := seconds(cmd, d.flag, d.v, d.allowZero)
+		if err != nil {
+			return err
+		}
+		if n != nil {
+			*d.dst = n
+		}
+	}
+	if command := commandAfterDash(cmd, args); command != nil {
+		spec.Template.Command = command
+	}
+	if changed("arg") {
+		spec.Template.Args = f.args
+	}
+	var err error
+	if spec.Template.Env, err = mergeEnv(spec.Template.Env, f.env); err != nil {
+		return err
+	}
+	if spec.Labels, err = mergeLabels(spec.Labels, f.labels); err != nil {
+		return err
+	}
+	spec.Template.Resources = f.overlayResources(cmd, spec.Template.Resources)
+	return nil
+}
+
+func cronCreateCmd(p inProject) *cobra.Command {
+	var f cronSpecFlags
+	cmd := &cobra.Command{
+		Use:   "create NAME --schedule SCHEDULE --image IMAGE [flags] [-- COMMAND [ARG...]]",
+		Short: "Create a CronJob; the schedule and time zone are checked before anything reaches the cluster",
+		Example: `  hks cron create nightly --schedule "30 2 * * *" --tz Europe/Berlin --image busybox:1.36 --concurrency-policy Forbid -- sh -c 'date'
+  hks cron create tick --schedule @hourly --image busybox:1.36 --env MODE=prod --restart-policy Never -- date`,
+		Args: nameAndCommand,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.schedule == "" {
+				return errors.New("--schedule is required")
+			}
+			if f.image == "" {
+				return errors.New("--image is required")
+			}
+			// A new spec has nothing to remove: NAME- is an error here.
+			if _, err := envVars(f.env); err != nil {
+				return err
+			}
+			if _, err := labelMap(f.labels); err != nil {
+				return err
+			}
+			var spec cronjobs.CronJobSpec
+			if err := f.overlay(cmd, args, &spec); err != nil {
+				return err
+			}
+			out, err := p.call(cmd.Context(), http.MethodPost, "", cronjobs.CreateCronJobRequest{Name: args[0], CronJobSpec: spec})
+			if err != nil {
+				return err
+			}
+			return PrintView(cmd.OutOrStdout(), p.o.Output, out, cronCols, cronView)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func cronUpdateCmd(p inProject) *cobra.Command {
+	var f cronSpecFlags
+	cmd := &cobra.Command{
+		Use:   "update NAME [flags] [-- COMMAND [ARG...]]",
+		Short: "Change the fields of a CronJob's spec that flags give",
+		Long: `Change a CronJob: the flags given replace those fields of its spec, the
+rest stays. --env NAME=VALUE sets one variable and --env NAME- removes it
+(--label likewise); a command after -- replaces the command.`,
+		Example: `  hks cron update nightly --schedule "0 3 * * *" --env MODE=dry-run
+  hks cron update nightly --image busybox:1.37 -- sh -c 'date; backup'`,
+		Args: nameAndCommand,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, base, err := p.client(ctx)
+			if err != nil {
+				return err
+			}
+			var cur cronjobs.CronJob
+			if err := c.Do(ctx, http.MethodGet, item(base, args[0]), nil, &cur); err != nil {
+				return err
+			}
+			spec := cur.Spec
+			if err := f.overlay(cmd, args, &spec); err != nil {
+				return err
+			}
+			var out map[string]any
+			if err := c.Do(ctx, http.MethodPut, item(base, args[0]), spec, &out); err != nil {
+				return err
+			}
+			return PrintView(cmd.OutOrStdout(), p.o.Output, out, cronCols, cronView)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func cronHistoryCmd(p inProject) *cobra.Command {
+	return &cobra.Command{
+		Use: "history NAME", Short: "A CronJob's runs, newest first, as the platform recorded them (they outlive the cluster's history limits)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, base, err := p.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			runs, err := listAll(cmd.Context(), c, item(base, args[0])+"/history")
+			if err != nil {
+				return err
+			}
+			if runs == nil {
+				runs = []map[string]any{}
+			}
+			return PrintView(cmd.OutOrStdout(), p.o.Output, runs, runCols, runView)
+		},
+	}
+}
+
+func cronPreviewCmd(p inProject) *cobra.Command {
+	var zone, after string
+	var count int
+	cmd := &cobra.Command{
+		Use:   "preview SCHEDULE",
+		Short: "Print the next runs of a schedule in a time zone, one a line (nothing is sent to the cluster)",
+		Example: `  hks cron preview "*/15 9-17 * * 1-5" --tz Asia/Tokyo --count 3
+  hks cron preview @daily --tz Europe/Berlin --after 2026-03-28T00:00:00Z`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if count < 1 {
+				return fmt.Errorf("--count %d: want 1 or more", count)
+			}
+			out, err := p.call(cmd.Context(), http.MethodGet,
+				"preview"+query("schedule", args[0], "timeZone", zone, "count", strconv.Itoa(count), "after", after), nil)
+			if err != nil {
+				return err
+			}
+			if p.o.Output != "table" && p.o.Output != "" {
+				return Print(cmd.OutOrStdout(), p.o.Output, out, nil)
+			}
+			next, _ := out["next_runs"].([]any)
+			for _, t := range next {
+				fmt.Fprintln(cmd.OutOrStdout(), t)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&zone, "tz", "", "IANA time zone, e.g. Asia/Tokyo (default UTC)")
+	cmd.Flags().IntVar(&count, "count", 5, "how many runs")
+	cmd.Flags().StringVar(&after, "after", "", "RFC 3339 time to start from (default now)")
+	return cmd
+}

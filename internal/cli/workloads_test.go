@@ -1,0 +1,323 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// recordedCall is one request the CLI sent: method, path with query, and
+// the JSON body ("" without one).
+type recordedCall struct{ Method, Path, Body string }
+
+// workloadsAPI answers the application and CronJob routes with canned
+// objects and records every request; the routes themselves are tested in
+// cmd/hks against a real cluster, the test here is what the CLI sends.
+func workloadsAPI(t *testing.T) *[]recordedCall {
+	t.Helper()
+	var mu sync.Mutex
+	calls := &[]recordedCall{}
+	app := `{"name":"web","project":"frontend","image":"nginx:1.27","service":{"name":"web","cluster_ip":"10.96.0.10","ports":[{"port":80,"protocol":"TCP"}]},` +
+		`"status":{"replicas":3,"ready_replicas":2,"updated_replicas":3,"available_replicas":2,"ready":false,"conditions":[]},` +
+		`"pods":[{"name":"web-1","phase":"Running","ready":true,"restarts":0,"node":"hks-shared-0"}]}`
+	cron := `{"name":"tick","project":"frontend","spec":{"schedule":"*/5 * * * *","time_zone":"Asia/Tokyo","suspend":true,"concurrency_policy":"Forbid",` +
+		`"labels":{"team":"ops","tier":"batch"},` +
+		`"template":{"image":"busybox:1.36","command":["date"],"env":[{"name":"A","value":"1"},{"name":"B","value":"1"},{"name":"C","value":"1"}],` +
+		`"resources":{"requests":{},"limits":{"memory":"64Mi"}},"restart_policy":"Never","backoff_limit":2}},` +
+		`"status":{"active":[],"next_runs":[]}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		*calls = append(*calls, recordedCall{r.Method, r.URL.RequestURI(), string(b)})
+		mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer access" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		proj := "/api/v1/organizations/" + testOrgID + "/workspaces/" + testWsID + "/projects/frontend"
+		path := strings.TrimPrefix(r.URL.Path, proj)
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		case path == "/applications/new":
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"type":"about:blank","title":"Not found","status":404,"detail":"application not found"}`)
+		case path == "/applications/web/logs":
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, "line 1\nline 2\n")
+		case strings.HasPrefix(path, "/applications"):
+			if r.Method == http.MethodGet && path == "/applications" {
+				io.WriteString(w, `{"items":[`+app+`]}`)
+				return
+			}
+			io.WriteString(w, app)
+		case path == "/cronjobs/preview":
+			io.WriteString(w, `{"schedule":"*/15 9-17 * * 1-5","time_zone":"Asia/Tokyo","next_runs":["2026-12-07T09:00:00+09:00","2026-12-07T09:15:00+09:00"]}`)
+		case path == "/cronjobs/tick/trigger":
+			io.WriteString(w, `{"id":"r1","job":"tick-manual-1","trigger":"manual","status":"running","started_at":"2026-12-07T00:00:00Z","duration_seconds":1.25}`)
+		case strings.HasPrefix(path, "/cronjobs"):
+			io.WriteString(w, cron)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("HKS_CONFIG_DIR", t.TempDir())
+	for _, k := range []string{"HKS_ORG", "HKS_WORKSPACE", "HKS_PROJECT", "HKS_SERVER"} {
+		t.Setenv(k, "")
+	}
+	if err := SaveCredentials(Credentials{Server: srv.URL, AccessToken: "access", RefreshToken: "refresh", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
+// runIn runs the CLI with stdin; stdout and stderr are one buffer.
+func runIn(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	root := &cobra.Command{Use: "hks", SilenceUsage: true, SilenceErrors: true}
+	AddCommands(root)
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+// canonical re-encodes JSON with sorted keys, so bodies compare as values.
+func canonical(t *testing.T, s string) string {
+	t.Helper()
+	if s == "" {
+		return ""
+	}
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("not JSON: %q", s)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestWorkloadCommandsSend(t *testing.T) {
+	manifest := filepath.Join(t.TempDir(), "app.yaml")
+	const deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\nspec: {}\n"
+	scope := []string{"--org", testOrgID, "--workspace", testWsID, "--project", "frontend"}
+	proj := "/api/v1/organizations/" + testOrgID + "/workspaces/" + testWsID + "/projects/frontend"
+	apps, cjs := proj+"/applications", proj+"/cronjobs"
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		file  string // written to manifest
+		want  []recordedCall
+		out   string // a line the output has
+		nopre bool   // args carry their own scope
+	}{
+		{name: "app create with every flag",
+			args: []string{"app", "create", "web", "--image", "nginx:1.27", "--replicas", "2", "--port", "8080:80", "--port", "53/udp",
+				"--env", "MODE=prod", "--env", "EMPTY=", "--env", "URL=a=b", "--cpu", "100m", "--memory-limit", "128Mi", "--label", "team=web",
+				"--arg", "-v", "--", "nginx", "-g", "daemon off;"},
+			want: []recordedCall{{"POST", apps, `{"name":"web","image":"nginx:1.27","replicas":2,"command":["nginx","-g","daemon off;"],"args":["-v"],
+				"env":[{"name":"MODE","value":"prod"},{"name":"EMPTY","value":""},{"name":"URL","value":"a=b"}],
+				"ports":[{"container_port":8080,"service_port":80},{"container_port":53,"protocol":"UDP"}],
+				"resources":{"requests":{"cpu":"100m"},"limits":{"memory":"128Mi"}},"labels":{"team":"web"}}`}},
+			out: "web   2/3    3           2          not ready  nginx:1.27  80/TCP"},
+		{name: "app create with the defaults", args: []string{"app", "create", "web", "--image", "nginx"},
+			want: []recordedCall{{"POST", apps, `{"name":"web","image":"nginx"}`}}},
+		{name: "scope from the environment", nopre: true, args: []string{"apps", "list"},
+			want: []recordedCall{{"GET", apps + "?limit=500", ""}}, out: "NAME  READY  UP-TO-DATE"},
+		{name: "app get", args: []string{"app", "get", "web"}, want: []recordedCall{{"GET", apps + "/web", ""}}, out: "web-1  Running  yes"},
+		{name: "app scale to zero", args: []string{"app", "scale", "web", "--replicas", "0"},
+			want: []recordedCall{{"POST", apps + "/web/scale", `{"replicas":0}`}}},
+		{name: "app restart", args: []string{"app", "restart", "web"}, want: []recordedCall{{"POST", apps + "/web/restart", ""}}},
+		{name: "app delete", args: []string{"app", "delete", "web"}, want: []recordedCall{{"DELETE", apps + "/web", ""}}, out: "application web deleted"},
+		{name: "app pods", args: []string{"app", "pods", "web"}, want: []recordedCall{{"GET", apps + "/web/pods", ""}}},
+		{name: "app events", args: []string{"app", "events", "web"}, want: []recordedCall{{"GET", apps + "/web/events", ""}}},
+		{name: "app logs with every flag", args: []string{"app", "logs", "web", "-f", "--tail", "10", "--since", "5m", "-c", "app", "--pod", "web-1", "--timestamps"},
+			want: []recordedCall{{"GET", apps + "/web/logs?pod=web-1&container=app&follow=true&tail_lines=10&since_seconds=300&timestamps=true", ""}}, out: "line 1\nline 2\n"},
+		{name: "app logs", args: []string{"app", "logs", "web"}, want: []recordedCall{{"GET", apps + "/web/logs", ""}}},
+		{name: "app update keeps the replicas", args: []string{"app", "update", "web", "--image", "nginx:1.28", "--port", "80"},
+			want: []recordedCall{{"GET", apps + "/web", ""}, {"PUT", apps + "/web", `{"image":"nginx:1.28","replicas":3,"ports":[{"container_port":80}]}`}}},
+		{name: "app update with replicas", args: []string{"app", "update", "web", "--image", "nginx:1.28", "--replicas", "1"},
+			want: []recordedCall{{"PUT", apps + "/web", `{"image":"nginx:1.28","replicas":1}`}}},
+		{name: "app apply of an existing application", args: []string{"app", "apply", "-f", manifest}, file: strings.Replace(deployment, "%s", "web", 1),
+			want: []recordedCall{{"GET", apps + "/web", ""}, {"PUT", apps + "/web", `{"manifest":"` + strings.ReplaceAll(strings.Replace(deployment, "%s", "web", 1), "\n", `\n`) + `"}`}}},
+		{name: "app apply of a new application", args: []string{"app", "apply", "-f", manifest}, file: strings.Replace(deployment, "%s", "new", 1),
+			want: []recordedCall{{"GET", apps + "/new", ""}, {"POST", apps, `{"manifest":"` + strings.ReplaceAll(strings.Replace(deployment, "%s", "new", 1), "\n", `\n`) + `"}`}}},
+		{name: "app apply of a manifest the server must judge", args: []string{"app", "apply", "-f", manifest}, file: "{{{",
+			want: []recordedCall{{"POST", apps, `{"manifest":"{{{"}`}}},
+		{name: "cron create with every flag",
+			args: []string{"cron", "create", "tick", "--schedule", "*/5 * * * *", "--tz", "Asia/Tokyo", "--image", "busybox:1.36", "--suspend",
+				"--concurrency-policy", "Forbid", "--successful-jobs-history-limit", "0", "--failed-jobs-history-limit", "2", "--starting-deadline", "0s",
+				"--active-deadline", "1h", "--backoff-limit", "0", "--restart-policy", "Never", "--service-account", "backup",
+				"--env", "A=1", "--cpu", "50m", "--label", "team=ops", "--arg", "x", "--", "sh", "-c", "date"},
+			want: []recordedCall{{"POST", cjs, `{"name":"tick","schedule":"*/5 * * * *","time_zone":"Asia/Tokyo","suspend":true,"concurrency_policy":"Forbid",
+				"successful_jobs_history_limit":0,"failed_jobs_history_limit":2,"starting_deadline_seconds":0,"labels":{"team":"ops"},
+				"template":{"image":"busybox:1.36","command":["sh","-c","date"],"args":["x"],"env":[{"name":"A","value":"1"}],
+				"resources":{"requests":{"cpu":"50m"},"limits":{}},"service_account":"backup","restart_policy":"Never","backoff_limit":0,"active_deadline_seconds":3600}}`}},
+			out: "tick  */5 * * * *  Asia/Tokyo  yes        0"},
+		{name: "cron create with the defaults", args: []string{"cronjob", "create", "tick", "--schedule", "@hourly", "--image", "busybox"},
+			want: []recordedCall{{"POST", cjs, `{"name":"tick","schedule":"@hourly","template":{"image":"busybox"}}`}}},
+		{name: "cron update changes only what flags give",
+			args: []string{"cron", "update", "tick", "--schedule", "@hourly", "--env", "A-", "--env", "B=2", "--env", "D=4", "--cpu", "200m", "--label", "tier-", "--", "true"},
+			want: []recordedCall{{"GET", cjs + "/tick", ""}, {"PUT", cjs + "/tick", `{"schedule":"@hourly","time_zone":"Asia/Tokyo","suspend":true,"concurrency_policy":"Forbid",
+				"labels":{"team":"ops"},"template":{"image":"busybox:1.36","command":["true"],"env":[{"name":"B","value":"2"},{"name":"C","value":"1"},{"name":"D","value":"4"}],
+				"resources":{"requests":{"cpu":"200m"},"limits":{"memory":"64Mi"}},"restart_policy":"Never","backoff_limit":2}}`}}},
+		{name: "cron suspend", args: []string{"cron", "suspend", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/suspend", ""}}},
+		{name: "cron resume", args: []string{"cron", "resume", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/resume", ""}}},
+		{name: "cron trigger", args: []string{"cron", "trigger", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/trigger", ""}},
+			out: "tick-manual-1  manual   running  2026-12-07T00:00:00Z  1.3s"},
+		{name: "cron history", args: []string{"cron", "history", "tick"}, want: []recordedCall{{"GET", cjs + "/tick/history?limit=500", ""}}},
+		{name: "cron delete", args: []string{"cron", "delete", "tick"}, want: []recordedCall{{"DELETE", cjs + "/tick", ""}}, out: "cronjob tick deleted"},
+		{name: "cron preview", args: []string{"cron", "preview", "*/15 9-17 * * 1-5", "--tz", "Asia/Tokyo", "--count", "2", "--after", "2026-12-04T08:50:00Z"},
+			want: []recordedCall{{"GET", cjs + "/preview?schedule=%2A%2F15+9-17+%2A+%2A+1-5&timeZone=Asia%2FTokyo&count=2&after=2026-12-04T08%3A50%3A00Z", ""}},
+			out:  "2026-12-07T09:00:00+09:00\n2026-12-07T09:15:00+09:00\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := workloadsAPI(t)
+			if tc.file != "" {
+				if err := os.WriteFile(manifest, []byte(tc.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			args := tc.args
+			if tc.nopre {
+				t.Setenv("HKS_ORG", testOrgID)
+				t.Setenv("HKS_WORKSPACE", testWsID)
+				t.Setenv("HKS_PROJECT", "frontend")
+			} else {
+				args = append(append([]string{}, scope...), args...)
+			}
+			out, err := runIn(t, "", args...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if len(*calls) != len(tc.want) {
+				t.Fatalf("sent %+v\nwant %+v", *calls, tc.want)
+			}
+			for i, got := range *calls {
+				w := tc.want[i]
+				if got.Method != w.Method || got.Path != w.Path || canonical(t, got.Body) != canonical(t, w.Body) {
+					t.Errorf("call %d:\n got %s %s %s\nwant %s %s %s", i, got.Method, got.Path, got.Body, w.Method, w.Path, canonical(t, w.Body))
+				}
+			}
+			if !strings.Contains(out, tc.out) {
+				t.Errorf("output:\n%s\nwant it to have %q", out, tc.out)
+			}
+		})
+	}
+}
+
+// TestWorkloadCommandsRefuse: flags that are wrong on their face are
+// refused with a message naming the flag, before any request.
+func TestWorkloadCommandsRefuse(t *testing.T) {
+	scope := []string{"--org", testOrgID, "--workspace", testWsID, "--project", "frontend"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"app", "create", "web"}, "--image is required"},
+		{[]string{"app", "create", "web", "--image", "nginx", "--replicas", "-1"}, "--replicas -1: must be 0 or more"},
+		{[]string{"app", "create", "web", "--image", "nginx", "--env", "MODE"}, `--env "MODE": want NAME=VALUE`},
+		{[]string{"app", "create", "web", "--image", "nginx", "--env", "=x"}, `--env "=x": want NAME=VALUE`},
+		{[]string{"app", "create", "web", "--image", "nginx", "--label", "team"}, `--label "team": want NAME=VALUE`},
+		{[]string{"app", "create", "web", "--image", "nginx", "--port", "0"}, `--port "0": want CONTAINER[:SERVICE][/PROTOCOL] with ports from 1 to 65535, e.g. 8080 or 8080:80/TCP`},
+		{[]string{"app", "create", "web", "--image", "nginx", "--port", "80:http"}, `--port "80:http": want CONTAINER[:SERVICE][/PROTOCOL] with ports from 1 to 65535, e.g. 8080 or 8080:80/TCP`},
+		{[]string{"app", "create", "web", "--image", "nginx", "--port", "80/http"}, `--port "80/http": the protocol must be TCP, UDP or SCTP`},
+		{[]string{"app", "create", "web", "api", "--image", "nginx"}, "want one NAME before -- (the command comes after it), got 2"},
+		{[]string{"app", "update", "web", "--replicas", "2"}, "--image is required"},
+		{[]string{"app", "scale", "web"}, "--replicas is required"},
+		{[]string{"app", "scale", "web", "--replicas", "-2"}, "--replicas -2: must be 0 or more"},
+		{[]string{"app", "logs", "web", "--tail", "0"}, "--tail 0: want 1 or more lines"},
+		{[]string{"app", "logs", "web", "--since", "1500ms"}, "--since 1.5s: want a positive whole number of seconds, e.g. 90s or 1h"},
+		{[]string{"app", "apply"}, "-f FILE (or -f - for standard input) is required"},
+		{[]string{"app", "apply", "-f", "-"}, "the manifest on standard input is empty"},
+		{[]string{"cron", "create", "tick", "--image", "busybox"}, "--schedule is required"},
+		{[]string{"cron", "create", "tick", "--schedule", "@hourly"}, "--image is required"},
+		{[]string{"cron", "create", "tick", "--schedule", "@hourly", "--image", "busybox", "--env", "A-"}, `--env "A-": want NAME=VALUE`},
+		{[]string{"cron", "create", "tick", "--schedule", "@hourly", "--image", "busybox", "--backoff-limit", "-1"}, "--backoff-limit -1: must be 0 or more"},
+		{[]string{"cron", "create", "tick", "--schedule", "@hourly", "--image", "busybox", "--active-deadline", "0s"}, "--active-deadline 0s: want a positive whole number of seconds, e.g. 90s or 1h"},
+		{[]string{"cron", "create", "tick", "--schedule", "@hourly", "--image", "busybox", "--starting-deadline", "-1m"}, "--starting-deadline -1m0s: want a non-negative whole number of seconds, e.g. 90s or 1h"},
+		{[]string{"cron", "preview", "@hourly", "--count", "0"}, "--count 0: want 1 or more"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			calls := workloadsAPI(t)
+			out, err := runIn(t, "", append(append([]string{}, scope...), tc.args...)...)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error %v (output %q), want %q", err, out, tc.want)
+			}
+			if len(*calls) != 0 {
+				t.Errorf("sent %+v", *calls)
+			}
+		})
+	}
+	// The scope flags are checked in order, before anything is sent.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"app", "list"}, "--org is required (or set HKS_ORG)"},
+		{[]string{"cron", "list", "--org", testOrgID}, "--workspace is required (or set HKS_WORKSPACE)"},
+		{[]string{"cron", "preview", "@daily", "--org", testOrgID, "--workspace", testWsID}, "--project is required (or set HKS_PROJECT)"},
+	} {
+		calls := workloadsAPI(t)
+		if _, err := runIn(t, "", tc.args...); err == nil || err.Error() != tc.want {
+			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+		}
+		if len(*calls) != 0 {
+			t.Errorf("%v: sent %+v", tc.args, *calls)
+		}
+	}
+}
+
+func TestPrintUsage(t *testing.T) {
+	var u map[string]any
+	if err := json.Unmarshal([]byte(`{"quota":{"pods":{"used":"5","hard":"40"},"requests.cpu":{"used":"300m"}},
+		"counts":{"applications":2,"pods":5,"running_pods":5,"cronjobs":1,"jobs":0,"services":1},
+		"projects":[{"project":"frontend","quota":{},"counts":{"applications":2,"pods":5,"running_pods":5,"cronjobs":1,"jobs":0,"services":1}}]}`), &u); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	printUsage(&b, u)
+	want := `RESOURCE      USED  HARD
+pods          5     40
+requests.cpu  300m  no limit
+
+APPLICATIONS  PODS  RUNNING  CRONJOBS  JOBS  SERVICES
+2             5     5        1         0     1
+
+PROJECT   APPLICATIONS  PODS  RUNNING  CRONJOBS  JOBS  SERVICES
+frontend  2             5     5        1         0     1
+`
+	if b.String() != want {
+		t.Errorf("usage:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestAPIErrorQuotesRequestID(t *testing.T) {
+	for _, tc := range []struct {
+		err  APIError
+		want string
+	}{
+		{APIError{Status: 500, Detail: "an internal error occurred", RequestID: "r1"}, "an internal error occurred (HTTP 500, request id r1)"},
+		{APIError{Status: 404, Detail: "application not found", RequestID: "r2"}, "application not found (HTTP 404)"},
+		{APIError{Status: 503}, "Service Unavailable (HTTP 503)"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
