@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -140,9 +141,24 @@ func TestWorkspaceClusterAcceptance(t *testing.T) {
 	}
 	admin.must("POST", "/api/v1/organizations", map[string]string{"name": "Acme"}, http.StatusCreated, &org)
 	orgPath := "/api/v1/organizations/" + org.ID
+	// The server keeps one spare API server (--warm-pool 1 by default):
+	// a workspace directory marked "spare", not a workspace. The first
+	// shared workspace is created with its ID and takes it over.
+	var spareID string
+	eventually(t, 2*time.Minute, func() (bool, string) {
+		marks, _ := filepath.Glob(filepath.Join(dataDir, "workspaces", "*", "spare"))
+		if len(marks) != 1 || !strings.Contains(metricsText(t, s), "hks_controlplane_spares_ready 1") {
+			return false, fmt.Sprintf("spare markers %v; want one ready spare", marks)
+		}
+		spareID = filepath.Base(filepath.Dir(marks[0]))
+		return true, ""
+	})
 	var ws wsOut
 	created := time.Now()
 	admin.must("POST", orgPath+"/workspaces", map[string]string{"name": "prod"}, http.StatusAccepted, &ws)
+	if ws.ID != spareID {
+		t.Errorf("workspace ID %s, want the spare's %s", ws.ID, spareID)
+	}
 	wsPath := orgPath + "/workspaces/" + ws.ID
 	waitStatus(t, admin, wsPath, "running", 3*time.Minute)
 	t.Logf("workspace running %s after create", time.Since(created).Round(time.Millisecond))
@@ -371,4 +387,19 @@ func TestServerMissingK8sBinary(t *testing.T) {
 	if r.Code == 0 || !strings.Contains(r.Stderr, "kube-apiserver not found in "+dir) || !strings.Contains(r.Stderr, "--k8s-bin-dir") {
 		t.Fatalf("server without binaries: %s", r)
 	}
+}
+
+// metricsText is the server's /metrics page.
+func metricsText(t *testing.T, s *hksServer) string {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

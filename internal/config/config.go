@@ -70,6 +70,12 @@ type Config struct {
 	// kube-scheduler, etcd and kwok for the local provider; empty: the
 	// directory `make k8s-bins` builds into under the user cache dir.
 	K8sBinDir string `json:"k8sBinDir"`
+	// WarmPool is how many workspace API servers the local provider keeps
+	// started for workspaces yet to be created, so that a new workspace
+	// is running in well under a second instead of waiting for an API
+	// server to boot; each costs one idle API server's memory (about
+	// 200 MiB RSS). 0 starts every API server with its workspace.
+	WarmPool int `json:"warmPool"`
 	// WorkspaceIssuerListen is the loopback host:port of the https
 	// listener that serves the issuer's discovery document and JWKS to
 	// workspace API servers when externalURL is plain http (Kubernetes
@@ -120,6 +126,7 @@ func Default() Config {
 		LoginLockoutBase:        Duration{time.Minute},
 		LoginLockoutMax:         Duration{time.Hour},
 		ControlPlaneProvider:    "local",
+		WarmPool:                1,
 	}
 }
 
@@ -162,6 +169,7 @@ func (c *Config) fields() []field {
 		{flag: "login-lockout-max", env: "HKS_LOGIN_LOCKOUT_MAX", usage: "longest sign-in lockout", dur: &c.LoginLockoutMax},
 		{flag: "control-plane-provider", env: "HKS_CONTROL_PLANE_PROVIDER", usage: "local (workspace control planes as processes on this machine) or none (API only)", str: &c.ControlPlaneProvider},
 		{flag: "k8s-bin-dir", env: "HKS_K8S_BIN_DIR", usage: "directory with kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (default: the `make k8s-bins` cache)", str: &c.K8sBinDir},
+		intField("warm-pool", "HKS_WARM_POOL", "workspace API servers kept started for workspaces yet to be created (0: none)", &c.WarmPool),
 		{flag: "workspace-issuer-listen", env: "HKS_WORKSPACE_ISSUER_LISTEN", usage: "loopback host:port of the https issuer endpoint for workspace API servers when --external-url is http (default: a port kept in the data dir)", str: &c.WorkspaceIssuerListen},
 	}
 }
@@ -289,6 +297,9 @@ func (c *Config) Validate() error {
 	case "local", "none":
 	default:
 		return fmt.Errorf("config: controlPlaneProvider: %q must be local or none", c.ControlPlaneProvider)
+	}
+	if c.WarmPool < 0 || c.WarmPool > 16 {
+		return fmt.Errorf("config: warmPool: %d must be between 0 and 16", c.WarmPool)
 	}
 	if c.WorkspaceIssuerListen != "" {
 		h, p, err := net.SplitHostPort(c.WorkspaceIssuerListen)

@@ -78,6 +78,18 @@ type Health struct {
 	CheckedAt  time.Time         `json:"checked_at"`
 }
 
+// Reserver is a Provider that keeps control planes started for workspaces
+// yet to be created (the local provider's warm pool). Reserve returns the
+// ID the next workspace of plan should be created with, so that its Create
+// finds a control plane that is already up; ok false: create it with an ID
+// of its own. An ID that is not used must be handed back with Release.
+// SparesReady is how many could be reserved now.
+type Reserver interface {
+	Reserve(plan string) (id string, ok bool)
+	Release(id string)
+	SparesReady() int
+}
+
 // Provider runs workspace control planes. Every method is idempotent and
 // safe for concurrent use on different workspaces.
 type Provider interface {

@@ -74,7 +74,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	s.provisionSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "hks_workspace_provision_duration_seconds",
 		Help:    "Time from the start of a workspace's provisioning to running.",
-		Buckets: []float64{1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60, 120, 300},
+		Buckets: []float64{0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60, 120, 300},
 	})
 	s.provisionFailed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hks_workspace_provision_failures_total",
@@ -82,6 +82,12 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	})
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(s.provisionSeconds, s.provisionFailed, &healthCollector{s: s})
+		if r, ok := cfg.Provider.(Reserver); ok {
+			cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "hks_controlplane_spares_ready",
+				Help: "Control planes started and ready for workspaces yet to be created (the warm pool).",
+			}, func() float64 { return float64(r.SparesReady()) }))
+		}
 	}
 	if err := tasks.Register(cfg.Tasks, tenancy.TaskWorkspaceProvision, s.provision); err != nil {
 		return nil, err
@@ -183,6 +189,7 @@ func (s *Service) forget(id string) {
 // bringUp runs the control plane and mirrors the tenancy into it.
 func (s *Service) bringUp(ctx context.Context, ws store.Workspace) error {
 	s.progress(ctx, ws, "control-plane")
+	t0 := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, createTimeout)
 	defer cancel()
 	if err := s.cfg.Provider.Create(cctx, s.spec(ws)); err != nil {
@@ -192,10 +199,32 @@ func (s *Service) bringUp(ctx context.Context, ws store.Workspace) error {
 		return fmt.Errorf("start the control plane: %w", err)
 	}
 	s.progress(ctx, ws, "tenancy")
+	t1 := time.Now()
 	if err := s.cfg.Reconciler.ReconcileNow(ctx, ws.ID); err != nil {
 		return fmt.Errorf("mirror projects and roles into the cluster: %w", err)
 	}
+	s.log.InfoContext(ctx, "workspace brought up", "workspace", ws.ID,
+		"control_plane_s", t1.Sub(t0).Seconds(), "tenancy_s", time.Since(t1).Seconds())
 	return nil
+}
+
+// ReserveWorkspaceID implements tenancy.IDReserver: with a provider that
+// keeps spare control planes, the ID of one of them for the next
+// workspace of plan.
+func (s *Service) ReserveWorkspaceID(plan string) (string, bool) {
+	r, ok := s.cfg.Provider.(Reserver)
+	if !ok {
+		return "", false
+	}
+	return r.Reserve(plan)
+}
+
+// ReleaseWorkspaceID implements tenancy.IDReserver: a reserved ID that was
+// not used.
+func (s *Service) ReleaseWorkspaceID(id string) {
+	if r, ok := s.cfg.Provider.(Reserver); ok {
+		r.Release(id)
+	}
 }
 
 // delete handles workspace.delete: the control plane and its data go

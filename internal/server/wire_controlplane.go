@@ -24,7 +24,8 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 	if d.cfg.ControlPlaneProvider == "none" {
 		return tasks.Register(d.queue, tenancy.TaskWorkspaceDelete, d.tenancy.DeleteWorkspace)
 	}
-	p, err := local.New(local.Config{DataDir: d.cfg.DataDir, BinDir: d.cfg.K8sBinDir, Logger: d.log.With("component", "controlplane"), Now: d.now})
+	p, err := local.New(local.Config{DataDir: d.cfg.DataDir, BinDir: d.cfg.K8sBinDir, Logger: d.log.With("component", "controlplane"), Now: d.now,
+		WarmPool: d.cfg.WarmPool, Issuer: d.workspaceIssuer})
 	if err != nil {
 		return fmt.Errorf("control plane provider %q: %w", d.cfg.ControlPlaneProvider, err)
 	}
@@ -47,6 +48,9 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 		if err := svc.Adopt(ctx); err != nil {
 			d.log.Error("adopt workspace control planes", "err", err)
 		}
+		// Spares after the running workspaces are back: their restart
+		// should not share the CPU with them.
+		p.StartPool()
 		return nil
 	})
 	return nil

@@ -49,6 +49,26 @@ type ComponentStatus struct {
 	Restarts int    `json:"restarts"`
 }
 
+// IDReserver is a ControlPlane that keeps control planes started for
+// workspaces yet to be created: a workspace created with the ID it
+// reserves is running sooner. An ID that is not used goes back with
+// ReleaseWorkspaceID.
+type IDReserver interface {
+	ReserveWorkspaceID(plan string) (id string, ok bool)
+	ReleaseWorkspaceID(id string)
+}
+
+// newWorkspaceID is the ID of a workspace about to be created, and the
+// function to call if it is not created after all.
+func (s *Service) newWorkspaceID(plan string) (id string, release func()) {
+	if r, ok := s.controlPlane().(IDReserver); ok {
+		if id, ok := r.ReserveWorkspaceID(plan); ok {
+			return id, func() { r.ReleaseWorkspaceID(id) }
+		}
+	}
+	return store.NewID(), func() {}
+}
+
 // SetControlPlane installs the control-plane provider's service (the
 // server builds tenancy before it). nil removes it.
 func (s *Service) SetControlPlane(cp ControlPlane) {

@@ -33,9 +33,11 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 		return nil, err
 	}
 	now := s.clock()
-	ws := store.Workspace{ID: store.NewID(), OrgID: oc.org.ID, Name: req.Name, Plan: req.Plan, Status: store.WorkspacePending,
+	id, release := s.newWorkspaceID(req.Plan)
+	ws := store.Workspace{ID: id, OrgID: oc.org.ID, Name: req.Name, Plan: req.Plan, Status: store.WorkspacePending,
 		CreatedBy: oc.p.UserID, CreatedAt: now, UpdatedAt: now}
 	if err := s.st.CreateWorkspace(r.Context(), ws); err != nil {
+		release()
 		return nil, conflictField(err, "name", fmt.Sprintf("a workspace named %q exists in this organization", ws.Name))
 	}
 	task, err := s.tasks.Enqueue(r.Context(), TaskWorkspaceProvision, oc.org.ID, WorkspaceTask{WorkspaceID: ws.ID})
@@ -47,6 +49,8 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 		defer cancel()
 		if derr := s.st.DeleteWorkspace(uctx, ws.ID); derr != nil {
 			s.log.Error("undo workspace create", "workspace", ws.ID, "error", derr)
+		} else {
+			release()
 		}
 		return nil, fmt.Errorf("enqueue provisioning: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,6 +74,12 @@ type Config struct {
 	BinDir string
 	Logger *slog.Logger
 	Now    func() time.Time
+	// WarmPool is how many API servers to keep started for workspaces
+	// yet to be created (pool.go); 0 starts each with its workspace.
+	WarmPool int
+	// Issuer is the trust every workspace's API server gets; required
+	// with a WarmPool (a spare must be started with it).
+	Issuer controlplane.IssuerTrust
 }
 
 // Provider is the local control-plane provider.
@@ -89,6 +96,14 @@ type Provider struct {
 	locks  map[string]*sync.Mutex // one per workspace: Create/Delete in turn
 	spaces map[string]*workspace
 	closed bool
+
+	// The warm pool (pool.go).
+	issuer     controlplane.IssuerTrust
+	poolSize   int
+	spares     map[string]*spare // under mu
+	poolWake   chan struct{}
+	poolCancel context.CancelFunc // under mu; nil until StartPool
+	poolDone   chan struct{}
 }
 
 var _ controlplane.Provider = (*Provider)(nil)
@@ -123,8 +138,30 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{dataDir: dd, bins: bins, log: cfg.Logger.With("provider", Name), now: cfg.Now,
-		locks: map[string]*sync.Mutex{}, spaces: map[string]*workspace{}}, nil
+	if cfg.WarmPool < 0 {
+		return nil, errors.New("local provider: WarmPool must not be negative")
+	}
+	if cfg.WarmPool > 0 && !strings.HasPrefix(cfg.Issuer.URL, "https://") {
+		return nil, errors.New("local provider: a warm pool needs the https issuer workspaces trust")
+	}
+	p := &Provider{dataDir: dd, bins: bins, log: cfg.Logger.With("provider", Name), now: cfg.Now,
+		locks: map[string]*sync.Mutex{}, spaces: map[string]*workspace{},
+		issuer: cfg.Issuer, poolSize: cfg.WarmPool, spares: map[string]*spare{}, poolWake: make(chan struct{}, 1)}
+	return p, nil
+}
+
+// StartPool sweeps the spares an earlier run left and, with a WarmPool,
+// keeps that many ready until Close. Call it after adopting the running
+// workspaces, so that their restart does not share the CPU with spares.
+func (p *Provider) StartPool() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.poolCancel != nil || p.closed {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.poolCancel, p.poolDone = cancel, make(chan struct{})
+	go p.runPool(ctx)
 }
 
 // Name implements controlplane.Provider.
@@ -222,32 +259,59 @@ func (p *Provider) Create(ctx context.Context, spec controlplane.Spec) error {
 		}
 		return p.waitReady(ctx, ws)
 	}
+	if sws, claimed, err := p.claimSpare(spec); err != nil {
+		return err
+	} else if claimed {
+		// A warm spare of this ID: its API server runs with this very
+		// configuration (writeAuthConfig finds the file unchanged); the
+		// rest starts now.
+		if err := p.writeAuthConfig(sws.files, spec); err != nil {
+			sws.stop()
+			return err
+		}
+		now := time.Now()
+		return p.startRest(ctx, sws, spec, true, now, now)
+	}
+	// Not a spare (any more): a crash from here on leaves a workspace.
+	if err := removeIfExists(filepath.Join(p.wsDir(spec.WorkspaceID), spareMarker)); err != nil {
+		return err
+	}
+	t0 := time.Now()
 	f, err := p.prepare(spec)
 	if err != nil {
 		return fmt.Errorf("prepare workspace files: %w", err)
 	}
+	tPrepared := time.Now()
 	ws = &workspace{id: spec.WorkspaceID, files: f, done: make(chan struct{})}
-	specs := p.procSpecs(spec.WorkspaceID, f)
 	// The API server first: the others only retry until it answers.
-	api, err := startProc(specs[0], p.log.With("workspace", spec.WorkspaceID))
+	api, err := startProc(p.procSpecs(spec.WorkspaceID, f)[0], p.log.With("workspace", spec.WorkspaceID))
 	if err != nil {
 		return err
 	}
 	ws.procs = append(ws.procs, api)
+	return p.startRest(ctx, ws, spec, false, t0, tPrepared)
+}
+
+// startRest waits for the API server of ws (running as ws.procs[0]), then
+// starts the controller manager, scheduler and kwok, creates the nodes and
+// registers the workspace. On failure every process of ws is stopped.
+//
+// The others start once the API server is ready: on two cores, their
+// start-up (loading, then retrying against an API server that is not
+// serving yet) slows its own, and none of them is needed for the workspace
+// to be reachable.
+func (p *Provider) startRest(ctx context.Context, ws *workspace, spec controlplane.Spec, fromSpare bool, t0, tPrepared time.Time) error {
 	fail := func(err error) error {
 		for i := len(ws.procs) - 1; i >= 0; i-- {
 			ws.procs[i].stop()
 		}
 		return err
 	}
-	// The others start once it is ready: on two cores, their start-up
-	// (loading, then retrying against an API server that is not serving
-	// yet) slows its own, and none of them is needed for the workspace to
-	// be reachable.
 	if err := p.waitReady(ctx, ws); err != nil {
 		return fail(err)
 	}
-	for _, s := range specs[1:] {
+	tReady := time.Now()
+	for _, s := range p.procSpecs(spec.WorkspaceID, ws.files)[1:] {
 		pr, err := startProc(s, p.log.With("workspace", spec.WorkspaceID))
 		if err != nil {
 			return fail(err)
@@ -257,6 +321,9 @@ func (p *Provider) Create(ctx context.Context, spec controlplane.Spec) error {
 	if err := p.ensureNodes(ctx, ws, spec); err != nil {
 		return fail(err)
 	}
+	p.log.Info("control plane started", "workspace", spec.WorkspaceID, "from_spare", fromSpare,
+		"prepare_s", tPrepared.Sub(t0).Seconds(), "apiserver_ready_s", tReady.Sub(tPrepared).Seconds(),
+		"others_and_nodes_s", time.Since(tReady).Seconds())
 	hctx, cancel := context.WithCancel(context.Background())
 	ws.cancel = cancel
 	p.mu.Lock()
@@ -332,10 +399,27 @@ func (p *Provider) Delete(ctx context.Context, workspaceID string) error {
 	p.mu.Lock()
 	ws := p.spaces[workspaceID]
 	delete(p.spaces, workspaceID)
+	if s := p.spares[workspaceID]; s != nil && ws == nil {
+		ws = s.ws // reserved, never claimed
+	}
+	delete(p.spares, workspaceID)
 	p.mu.Unlock()
 	if ws != nil {
 		ws.stop()
 	}
+	if err := p.remove(ctx, workspaceID); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	delete(p.locks, workspaceID)
+	p.mu.Unlock()
+	return nil
+}
+
+// remove deletes what is left of workspace (or spare) id once its known
+// processes are stopped: leftovers of an hks that died, its etcd keys and
+// its directory. p.lock(id) is held.
+func (p *Provider) remove(ctx context.Context, workspaceID string) error {
 	dir := p.wsDir(workspaceID)
 	// Leftovers of an hks that died (pid files) go too.
 	for _, name := range []string{"kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver"} {
@@ -355,9 +439,6 @@ func (p *Provider) Delete(ctx context.Context, workspaceID string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove workspace data: %w", err)
 	}
-	p.mu.Lock()
-	delete(p.locks, workspaceID)
-	p.mu.Unlock()
 	return nil
 }
 
@@ -427,7 +508,8 @@ func (p *Provider) Endpoint(_ context.Context, workspaceID string) (controlplane
 	return controlplane.Endpoint{Server: "https://127.0.0.1:" + strconv.Itoa(ports.APIServer), CAPEM: ca}, nil
 }
 
-// List implements controlplane.Provider: the workspace directories.
+// List implements controlplane.Provider: the workspace directories
+// (spares are not workspaces).
 func (p *Provider) List(context.Context) ([]string, error) {
 	ents, err := os.ReadDir(filepath.Join(p.dataDir, "workspaces"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -438,7 +520,7 @@ func (p *Provider) List(context.Context) ([]string, error) {
 	}
 	var ids []string
 	for _, e := range ents {
-		if e.IsDir() {
+		if e.IsDir() && !p.isSpareDir(e.Name()) {
 			ids = append(ids, e.Name())
 		}
 	}
@@ -449,6 +531,14 @@ func (p *Provider) List(context.Context) ([]string, error) {
 func (p *Provider) Close() error {
 	p.mu.Lock()
 	p.closed = true
+	poolCancel, poolDone := p.poolCancel, p.poolDone
+	p.mu.Unlock()
+	if poolCancel != nil {
+		poolCancel()
+		<-poolDone
+	}
+	p.closeSpares()
+	p.mu.Lock()
 	spaces := p.spaces
 	p.spaces = map[string]*workspace{}
 	p.mu.Unlock()
