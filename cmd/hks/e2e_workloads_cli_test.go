@@ -98,8 +98,12 @@ func TestAppAndCronCLI(t *testing.T) {
 		t.Errorf("app delete: %q", out)
 	}
 	fails("error: application not found (HTTP 404)\n", "app", "get", "web")
-	// kwok's nodes serve no logs; a pod that is not the application's is
-	// the API's own answer.
+	// kwok's nodes serve no logs: a 502 that says so; a pod that is not
+	// the application's is the API's own answer.
+	if r := runHKS(t, a, "", "app", "logs", "api", "--tail", "5"); r.Code != 1 ||
+		!strings.Contains(r.Stderr, "could not fetch the logs of pod") || !strings.Contains(r.Stderr, "(HTTP 502") {
+		t.Errorf("hks app logs on a kwok pod: %s", r)
+	}
 	fails("error: pod \"nope\" of the application not found (HTTP 404)\n", "app", "logs", "api", "--pod", "nope", "--tail", "5")
 
 	// A CronJob: a manual run in the history, suspend and resume, an update

@@ -161,6 +161,13 @@ func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc, err := ac.c.Kube.CoreV1().Pods(ac.ns).GetLogs(pod, opts).Stream(r.Context())
+	if apierrors.IsInternalError(err) {
+		// The API server answered, but could not get the logs from the
+		// pod's node: the kubelet's side, not the caller's or ours.
+		return &httpapi.Error{Status: http.StatusBadGateway, Type: "node-unreachable", Title: "Node unreachable",
+			Detail: "the workspace cluster could not fetch the logs of pod " + strconv.Quote(pod) +
+				" from its node; simulated (kwok) nodes run no kubelet and serve no logs", Cause: err}
+	}
 	if err != nil {
 		return KubeError(err)
 	}
