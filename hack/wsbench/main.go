@@ -36,6 +36,7 @@ func main() {
 	idle := flag.Duration("idle", 30*time.Second, "how long the workspaces idle before memory is read")
 	binDir := flag.String("k8s-bin-dir", "", "binaries (default: the make k8s-bins cache)")
 	serverLog := flag.String("server-log", "", "with -via api: write the server's JSON log to this file")
+	pool := flag.Int("warm-pool", 1, "spare API servers kept ready (the server's --warm-pool); the rounds wait for the pool to refill before each create (one by one) or each round (at a time)")
 	via := flag.String("via", "api", "api: the whole platform in-process, POST …/workspaces until GET shows running; provider: the local provider's Create alone")
 	flag.Parse()
 	ctx := context.Background()
@@ -43,15 +44,16 @@ func main() {
 		dir    string
 		create func() (string, time.Duration)
 		del    func(id string)
+		spares func() int
 	)
 	switch *via {
 	case "provider":
 		var stop func()
-		dir, create, del, stop = viaProvider(ctx, *binDir)
+		dir, create, del, spares, stop = viaProvider(ctx, *binDir, *pool)
 		defer stop()
 	case "api":
 		var stop func()
-		dir, create, del, stop = viaAPI(ctx, *binDir, *serverLog)
+		dir, create, del, spares, stop = viaAPI(ctx, *binDir, *serverLog, *pool)
 		defer stop()
 	default:
 		fail(fmt.Errorf("-via %q: want api or provider", *via))
@@ -60,18 +62,31 @@ func main() {
 	// that it does not count for that one.
 	warm, _ := create()
 	del(warm)
+	// waitPool waits until the pool holds its spares again (a refill takes
+	// an API server's boot, about 3 s).
+	waitPool := func() {
+		deadline := time.Now().Add(2 * time.Minute)
+		for spares() < *pool {
+			if time.Now().After(deadline) {
+				fail(fmt.Errorf("the warm pool did not refill to %d in 2m", *pool))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	var ids []string
 	var seq []time.Duration
 	for range *n {
+		waitPool()
 		id, d := create()
 		ids = append(ids, id)
 		seq = append(seq, d)
 	}
-	report(fmt.Sprintf("create to ready, one by one (n=%d)", *n), seq)
+	report(fmt.Sprintf("create to ready, one by one (n=%d, warm pool %d)", *n, *pool), seq)
 	if *par > 0 {
 		var conc []time.Duration
 		var mu sync.Mutex
 		for round := 0; round < 2; round++ {
+			waitPool()
 			var wg sync.WaitGroup
 			for range *par {
 				wg.Go(func() {
@@ -84,7 +99,7 @@ func main() {
 			}
 			wg.Wait()
 		}
-		report(fmt.Sprintf("create to ready, %d at a time (n=%d)", *par, len(conc)), conc)
+		report(fmt.Sprintf("create to ready, %d at a time (n=%d, warm pool %d)", *par, len(conc), *pool), conc)
 	}
 	fmt.Printf("idling %s with %d workspaces...\n", *idle, len(ids))
 	time.Sleep(*idle)
@@ -117,6 +132,17 @@ func main() {
 		etcd += m.rss
 	}
 	fmt.Printf("shared etcd RSS with %d workspaces: %.0f MiB\n", len(ids), etcd/1024)
+	if *pool > 0 {
+		marks, _ := filepath.Glob(filepath.Join(dir, "workspaces", "*", "spare"))
+		for _, m := range marks {
+			total, anon := 0.0, 0.0
+			for _, pm := range memOf(filepath.Dir(m)) {
+				total += pm.rss
+				anon += pm.anon
+			}
+			fmt.Printf("warm pool: spare %s RSS %.0f MiB, private %.0f MiB\n", filepath.Base(filepath.Dir(m)), total/1024, anon/1024)
+		}
+	}
 	// The binaries' code pages are shared by every workspace: count them
 	// once (the largest RSS minus private, about 250 MiB), then the
 	// private memory of each workspace.
@@ -130,19 +156,24 @@ func main() {
 }
 
 // viaProvider measures the local provider's Create alone.
-func viaProvider(ctx context.Context, binDir string) (string, func() (string, time.Duration), func(string), func()) {
+func viaProvider(ctx context.Context, binDir string, pool int) (string, func() (string, time.Duration), func(string), func() int, func()) {
 	dir, err := os.MkdirTemp("", "wsbench-")
 	if err != nil {
 		fail(err)
 	}
-	p, err := local.New(local.Config{DataDir: dir, BinDir: binDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	issuer := controlplane.IssuerTrust{URL: "https://127.0.0.1:1"}
+	p, err := local.New(local.Config{DataDir: dir, BinDir: binDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WarmPool: pool, Issuer: issuer})
 	if err != nil {
 		fail(err)
 	}
-	issuer := controlplane.IssuerTrust{URL: "https://127.0.0.1:1"}
+	p.StartPool()
 	create := func() (string, time.Duration) {
-		id := store.NewID()
 		start := time.Now()
+		id, ok := p.Reserve(controlplane.PlanShared)
+		if !ok {
+			id = store.NewID()
+		}
 		if err := p.Create(ctx, controlplane.Spec{WorkspaceID: id, OrgID: "bench", Plan: controlplane.PlanShared, Issuer: issuer}); err != nil {
 			fail(err)
 		}
@@ -157,12 +188,12 @@ func viaProvider(ctx context.Context, binDir string) (string, func() (string, ti
 		_ = p.Close()
 		os.RemoveAll(dir)
 	}
-	return dir, create, del, stop
+	return dir, create, del, p.SparesReady, stop
 }
 
 // viaAPI measures what a user sees: from sending POST …/workspaces to the
 // first GET …/workspaces/{ws} (polled every 20 ms) that shows running.
-func viaAPI(ctx context.Context, binDir, serverLog string) (string, func() (string, time.Duration), func(string), func()) {
+func viaAPI(ctx context.Context, binDir, serverLog string, pool int) (string, func() (string, time.Duration), func(string), func() int, func()) {
 	var logw io.Writer
 	if serverLog != "" {
 		f, err := os.Create(serverLog)
@@ -173,6 +204,7 @@ func viaAPI(ctx context.Context, binDir, serverLog string) (string, func() (stri
 	}
 	pl, err := platform.Start(ctx, platform.Options{Log: logw, Configure: func(c *config.Config) {
 		c.K8sBinDir = binDir
+		c.WarmPool = pool
 		// The poll below is one user's burst of GETs: far under these.
 		c.UserRateLimit, c.UserRateBurst = 1e6, 1e6
 		c.IPRateLimit, c.IPRateBurst = 1e6, 1e6
@@ -234,7 +266,24 @@ func viaAPI(ctx context.Context, binDir, serverLog string) (string, func() (stri
 			fail(err)
 		}
 	}
-	return pl.DataDir, create, del, stop
+	// spares reads hks_controlplane_spares_ready from /metrics.
+	spares := func() int {
+		var b bytes.Buffer
+		if _, err := pl.Do(ctx, http.MethodGet, "/metrics", "", nil, &b); err != nil {
+			fail(err)
+		}
+		for line := range strings.Lines(b.String()) {
+			if v, ok := strings.CutPrefix(line, "hks_controlplane_spares_ready "); ok {
+				n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					fail(err)
+				}
+				return int(n)
+			}
+		}
+		return 0
+	}
+	return pl.DataDir, create, del, spares, stop
 }
 
 func report(what string, ds []time.Duration) {
