@@ -211,14 +211,15 @@ func (s *Service) create(r *http.Request) (any, error) {
 		return nil, err
 	}
 	// Checked before the cluster is asked anything.
-	if _, errs := req.CronJobSpec.object(req.Name, "x"); len(errs) > 0 {
+	cj, errs := req.CronJobSpec.object(req.Name, "")
+	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
 	c, err := s.resolve(r)
 	if err != nil {
 		return nil, err
 	}
-	cj, _ := req.CronJobSpec.object(req.Name, c.ns)
+	cj.Namespace = c.ns
 	got, err := c.c.Kube.BatchV1().CronJobs(c.ns).Create(r.Context(), cj, metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict"})
 	if err != nil {
 		return nil, workloads.KubeError(err)
@@ -280,7 +281,8 @@ func (s *Service) update(r *http.Request) (any, error) {
 	if err := httpapi.DecodeJSON(r, &spec); err != nil {
 		return nil, err
 	}
-	if _, errs := spec.object(name, "x"); len(errs) > 0 {
+	cj, errs := spec.object(name, "")
+	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
 	c, err := s.resolve(r)
@@ -291,7 +293,7 @@ func (s *Service) update(r *http.Request) (any, error) {
 	if _, err := c.c.Kube.BatchV1().CronJobs(c.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
 		return nil, notFoundOr(err)
 	}
-	cj, _ := spec.object(name, c.ns)
+	cj.Namespace = c.ns
 	body, err := json.Marshal(cj)
 	if err != nil {
 		return nil, err

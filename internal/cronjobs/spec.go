@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -313,9 +314,5 @@ func specOf(cj *batchv1.CronJob) CronJobSpec {
 }
 
 func sortFields(errs []httpapi.FieldError) {
-	for i := 1; i < len(errs); i++ {
-		for j := i; j > 0 && errs[j].Field < errs[j-1].Field; j-- {
-			errs[j], errs[j-1] = errs[j-1], errs[j]
-		}
-	}
+	slices.SortStableFunc(errs, func(a, b httpapi.FieldError) int { return strings.Compare(a.Field, b.Field) })
 }

@@ -156,7 +156,11 @@ func (s AppSpec) objects(name, namespace string) (*appsv1.Deployment, *corev1.Se
 			errs = append(errs, httpapi.Field("replicas", fmt.Sprintf("must be between 0 and %d", maxReplicas)))
 		}
 	}
-	for field, list := range map[string][]string{"command": s.Command, "args": s.Args} {
+	for _, fl := range []struct {
+		field string
+		list  []string
+	}{{"command", s.Command}, {"args", s.Args}} {
+		field, list := fl.field, fl.list
 		if len(list) > maxItems {
 			errs = append(errs, httpapi.Field(field, fmt.Sprintf("at most %d items", maxItems)))
 		}

@@ -41,6 +41,7 @@ type wsFiles struct {
 	ca                             *authority
 	servingCert, servingKey        string
 	adminCert, adminKey            string
+	adminCertPEM, adminKeyPEM      []byte // read once: see adminConfig
 	saKey, saPub                   string
 	authConfig                     string
 	admissionConfig                string
@@ -81,6 +82,12 @@ func (p *Provider) prepare(spec controlplane.Spec) (*wsFiles, error) {
 	}
 	// The platform's own access (system:masters); never handed to users.
 	if f.adminCert, f.adminKey, err = f.ca.issue(certRequest{name: "admin", cn: "hks:platform", orgs: []string{"system:masters"}, client: true}, now); err != nil {
+		return nil, err
+	}
+	if f.adminCertPEM, err = os.ReadFile(f.adminCert); err != nil {
+		return nil, err
+	}
+	if f.adminKeyPEM, err = os.ReadFile(f.adminKey); err != nil {
 		return nil, err
 	}
 	if f.saKey, f.saPub, err = ensureSigningKey(pki, "sa"); err != nil {
@@ -261,14 +268,17 @@ func (p *Provider) procSpecs(id string, f *wsFiles) []procSpec {
 	}
 }
 
-// adminConfig is the platform's cluster-admin client configuration.
+// adminConfig is the platform's cluster-admin client configuration. The
+// certificate is inline rather than named by file: client-go watches a
+// named certificate file for rotation and keeps complaining once a deleted
+// workspace's directory is gone; prepare reissues it anyway.
 func (f *wsFiles) adminConfig() *rest.Config {
 	return &rest.Config{
 		Host: f.serverURL(),
 		TLSClientConfig: rest.TLSClientConfig{
 			CAData:   f.ca.pem,
-			CertFile: f.adminCert,
-			KeyFile:  f.adminKey,
+			CertData: f.adminCertPEM,
+			KeyData:  f.adminKeyPEM,
 		},
 		QPS:       50,
 		Burst:     100,
