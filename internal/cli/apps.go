@@ -66,16 +66,11 @@ func (p inProject) items(ctx context.Context, rel string) ([]map[string]any, err
 	if err != nil {
 		return nil, err
 	}
-	var page struct {
-		Items []map[string]any `json:"items"`
+	items, err := listAll(ctx, c, base+"/"+rel)
+	if items == nil && err == nil {
+		items = []map[string]any{}
 	}
-	if err := c.Do(ctx, http.MethodGet, base+"/"+rel, nil, &page); err != nil {
-		return nil, err
-	}
-	if page.Items == nil {
-		page.Items = []map[string]any{}
-	}
-	return page.Items, nil
+	return items, err
 }
 
 // verb is a command that POSTs to NAME/verb and prints the answer.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
 
@@ -135,4 +138,30 @@ func isConnErr(err error) bool {
 	var opErr *net.OpError
 	return errors.As(err, &opErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// pageOf is one page of items, which are sorted by key (unique,
+// ascending): those after the page's cursor, at most its limit, and the
+// cursor of the next page ("" on the last). For lists the platform puts
+// together itself rather than pages the cluster hands out.
+func pageOf[T any](items []T, page store.Page, key func(T) string) ([]T, string, error) {
+	after, err := store.DecodeCursor(page.After)
+	if err != nil {
+		e := httpapi.Invalid(httpapi.Field("cursor", "not a cursor returned by this list"))
+		e.Status = http.StatusBadRequest
+		return nil, "", e
+	}
+	start := 0
+	if after != "" {
+		start, _ = slices.BinarySearchFunc(items, after, func(it T, k string) int { return strings.Compare(key(it), k) })
+		if start < len(items) && key(items[start]) == after {
+			start++
+		}
+	}
+	end := min(len(items), start+page.EffectiveLimit())
+	next := ""
+	if end < len(items) {
+		next = store.EncodeCursor(key(items[end-1]))
+	}
+	return items[start:end], next, nil
 }

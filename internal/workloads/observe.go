@@ -26,14 +26,25 @@ type Event struct {
 	Object   string    `json:"object" doc:"kind/name"`
 	Count    int32     `json:"count"`
 	LastSeen time.Time `json:"last_seen"`
+
+	key string // the list's order and cursor
 }
 
+// listPods pages through the application's pods by name.
 func (s *Service) listPods(r *http.Request) (any, error) {
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, err
+	}
 	a, err := s.appWithPods(r)
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.NewList(a.Pods, ""), nil
+	items, next, err := pageOf(a.Pods, page, func(p Pod) string { return p.Name })
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(items, next), nil
 }
 
 func (s *Service) appWithPods(r *http.Request) (Application, error) {
@@ -76,15 +87,29 @@ func (s *Service) listEvents(r *http.Request) (any, error) {
 		}
 		return nil, KubeError(err)
 	}
-	l, err := ac.c.Kube.CoreV1().Events(ac.ns).List(ctx, metav1.ListOptions{Limit: 1000})
+	page, err := httpapi.PageFromQuery(r)
 	if err != nil {
-		return nil, KubeError(err)
+		return nil, err
+	}
+	// The namespace's events (the cluster keeps them an hour), in pages of
+	// its own; involvedObject field selectors match exact names only.
+	var all []corev1.Event
+	for cont := ""; ; {
+		l, err := ac.c.Kube.CoreV1().Events(ac.ns).List(ctx, metav1.ListOptions{Limit: 500, Continue: cont})
+		if err != nil {
+			return nil, KubeError(err)
+		}
+		for _, e := range l.Items {
+			if belongsTo(name, e.InvolvedObject) {
+				all = append(all, e)
+			}
+		}
+		if cont = l.Continue; cont == "" || len(all) >= maxEvents {
+			break
+		}
 	}
 	out := []Event{}
-	for _, e := range l.Items {
-		if !belongsTo(name, e.InvolvedObject) {
-			continue
-		}
+	for _, e := range all {
 		last := e.LastTimestamp.Time
 		if last.IsZero() {
 			last = e.EventTime.Time
@@ -97,10 +122,23 @@ func (s *Service) listEvents(r *http.Request) (any, error) {
 			count = 1
 		}
 		out = append(out, Event{Type: e.Type, Reason: e.Reason, Message: e.Message, Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
-			Count: count, LastSeen: last.UTC()})
+			Count: count, LastSeen: last.UTC(), key: eventKey(last, e.Name)})
 	}
-	slices.SortStableFunc(out, func(a, b Event) int { return a.LastSeen.Compare(b.LastSeen) })
-	return httpapi.NewList(out, ""), nil
+	slices.SortFunc(out, func(a, b Event) int { return strings.Compare(a.key, b.key) })
+	items, next, err := pageOf(out, page, func(e Event) string { return e.key })
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewList(items, next), nil
+}
+
+// maxEvents bounds the events of one application read per request.
+const maxEvents = 5000
+
+// eventKey orders events by when they were last seen, then by name (unique
+// in the namespace): a fixed-width UTC time sorts as text.
+func eventKey(last time.Time, name string) string {
+	return last.UTC().Format("20060102T150405.000000000Z") + "/" + name
 }
 
 // logs streams a pod's log as text: ?pod= (default: the first pod),
