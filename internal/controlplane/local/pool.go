@@ -41,9 +41,16 @@ const spareMarker = "spare"
 
 // spare is a started API server waiting for a workspace.
 type spare struct {
-	ws       *workspace
-	reserved bool
+	ws         *workspace
+	reserved   bool
+	reservedAt time.Time
 }
+
+// reservationTTL is how long a reserved spare waits for its workspace's
+// provisioning. One that waits longer was provisioned elsewhere (another
+// hks took the task) or never will be: it is discarded, never handed out
+// again, since its ID may be a workspace's now.
+const reservationTTL = 10 * time.Minute
 
 // spareSpec is the spec a spare is started with: the shared plan, with the
 // issuer trust every workspace gets.
@@ -69,7 +76,7 @@ func (p *Provider) Reserve(plan string) (id string, ok bool) {
 	defer p.mu.Unlock()
 	for sid, s := range p.spares {
 		if !s.reserved {
-			s.reserved = true
+			s.reserved, s.reservedAt = true, time.Now()
 			p.refill()
 			return sid, true
 		}
@@ -117,12 +124,16 @@ func (p *Provider) runPool(ctx context.Context) {
 		p.log.Warn("remove spare control planes of an earlier run", "err", err)
 	}
 	backoff := time.Second
+	expire := time.NewTicker(time.Minute)
+	defer expire.Stop()
 	for ctx.Err() == nil {
 		if p.SparesReady() >= p.poolSize {
 			select {
 			case <-ctx.Done():
 				return
 			case <-p.poolWake:
+			case <-expire.C:
+				p.expireReservations(ctx, time.Now().Add(-reservationTTL))
 			}
 			continue
 		}
@@ -140,6 +151,28 @@ func (p *Provider) runPool(ctx context.Context) {
 			continue
 		}
 		backoff = time.Second
+	}
+}
+
+// expireReservations discards the spares reserved before cutoff.
+func (p *Provider) expireReservations(ctx context.Context, cutoff time.Time) {
+	p.mu.Lock()
+	var stale []*spare
+	for id, s := range p.spares {
+		if s.reserved && s.reservedAt.Before(cutoff) {
+			stale = append(stale, s)
+			delete(p.spares, id)
+		}
+	}
+	p.mu.Unlock()
+	for _, s := range stale {
+		p.log.Warn("discarding a spare reserved but never provisioned", "spare", s.ws.id)
+		s.ws.stop()
+		unlock := p.lock(s.ws.id)
+		if err := p.remove(ctx, s.ws.id); err != nil {
+			p.log.Warn("remove a spare control plane", "spare", s.ws.id, "err", err)
+		}
+		unlock()
 	}
 }
 

@@ -138,7 +138,8 @@ func TestWarmPool(t *testing.T) {
 	}
 }
 
-// TestWarmPoolClose: Close stops and removes the spares.
+// TestWarmPoolClose: a reservation nobody provisions expires and its
+// spare goes; Close stops and removes the spares.
 func TestWarmPoolClose(t *testing.T) {
 	dataDir := t.TempDir()
 	p, err := New(Config{DataDir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), WarmPool: 1, Issuer: testIssuer})
@@ -147,7 +148,23 @@ func TestWarmPoolClose(t *testing.T) {
 	}
 	p.StartPool()
 	waitUntil(t, 90*time.Second, "a ready spare", func() bool { return p.SparesReady() == 1 })
+	stale, ok := p.Reserve(controlplane.PlanShared)
+	if !ok {
+		t.Fatal("no spare to reserve")
+	}
+	p.expireReservations(context.Background(), time.Now().Add(time.Second))
+	if _, err := os.Stat(p.wsDir(stale)); !os.IsNotExist(err) {
+		t.Fatalf("expired spare's data left: %v", err)
+	}
+	if pids := procsOf(t, p.wsDir(stale)); len(pids) != 0 {
+		t.Fatalf("expired spare's processes left: %v", pids)
+	}
+	p.Release(stale) // too late: nothing to give back
+	waitUntil(t, 90*time.Second, "a refilled spare", func() bool { return p.SparesReady() == 1 })
 	id := spareIDs(p)[0]
+	if id == stale {
+		t.Fatal("an expired reservation came back")
+	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
