@@ -60,7 +60,16 @@ func (p inProject) call(ctx context.Context, method, rel string, body any) (map[
 	return out, nil
 }
 
-// items GETs a list answer that has no further pages.
+// send calls the API like call and prints its answer with cols and view.
+func (p inProject) send(cmd *cobra.Command, method, rel string, body any, cols []Column, view func(map[string]any) map[string]any) error {
+	out, err := p.call(cmd.Context(), method, rel, body)
+	if err != nil {
+		return err
+	}
+	return PrintView(cmd.OutOrStdout(), p.o.Output, out, cols, view)
+}
+
+// items GETs every page of a list under the project path.
 func (p inProject) items(ctx context.Context, rel string) ([]map[string]any, error) {
 	c, base, err := p.client(ctx)
 	if err != nil {
@@ -78,11 +87,7 @@ func (p inProject) verb(use, short, verb string, cols []Column, view func(map[st
 	return &cobra.Command{
 		Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := p.call(cmd.Context(), http.MethodPost, url.PathEscape(args[0])+"/"+verb, nil)
-			if err != nil {
-				return err
-			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, out, cols, view)
+			return p.send(cmd, http.MethodPost, url.PathEscape(args[0])+"/"+verb, nil, cols, view)
 		},
 	}
 }
@@ -305,11 +310,7 @@ func appCreateCmd(p inProject) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := p.call(cmd.Context(), http.MethodPost, "", workloads.CreateApplicationRequest{Name: args[0], AppSpec: spec})
-			if err != nil {
-				return err
-			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, out, appCols, appView)
+			return p.send(cmd, http.MethodPost, "", workloads.CreateApplicationRequest{Name: args[0], AppSpec: spec}, appCols, appView)
 		},
 	}
 	f.register(cmd)
@@ -346,11 +347,7 @@ default: give every --env, --port, --cpu, … the application should keep
 					spec.Replicas = &r
 				}
 			}
-			out, err := p.call(ctx, http.MethodPut, url.PathEscape(args[0]), workloads.UpdateApplicationRequest{AppSpec: spec})
-			if err != nil {
-				return err
-			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, out, appCols, appView)
+			return p.send(cmd, http.MethodPut, url.PathEscape(args[0]), workloads.UpdateApplicationRequest{AppSpec: spec}, appCols, appView)
 		},
 	}
 	f.register(cmd)
@@ -431,11 +428,7 @@ func appScaleCmd(p inProject) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := p.call(cmd.Context(), http.MethodPost, url.PathEscape(args[0])+"/scale", workloads.ScaleRequest{Replicas: n})
-			if err != nil {
-				return err
-			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, out, appCols, appView)
+			return p.send(cmd, http.MethodPost, url.PathEscape(args[0])+"/scale", workloads.ScaleRequest{Replicas: n}, appCols, appView)
 		},
 	}
 	cmd.Flags().IntVar(&replicas, "replicas", 0, "number of pods (0 stops the application)")

@@ -213,11 +213,7 @@ func cronCreateCmd(p inProject) *cobra.Command {
 			if err := f.overlay(cmd, args, &spec); err != nil {
 				return err
 			}
-			out, err := p.call(cmd.Context(), http.MethodPost, "", cronjobs.CreateCronJobRequest{Name: args[0], CronJobSpec: spec})
-			if err != nil {
-				return err
-			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, out, cronCols, cronView)
+			return p.send(cmd, http.MethodPost, "", cronjobs.CreateCronJobRequest{Name: args[0], CronJobSpec: spec}, cronCols, cronView)
 		},
 	}
 	f.register(cmd)
