@@ -4,7 +4,10 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"sync"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -123,16 +126,29 @@ func usageOf(ctx context.Context, c *Client, ns string) (*Usage, error) {
 			u.Quota[string(name)] = QuotaUse{Used: used.String(), Hard: h.String()}
 		}
 	}
+	// The lists are independent: ask for them at once.
 	opts := metav1.ListOptions{ResourceVersion: "0"}
-	deps, err := c.Kube.AppsV1().Deployments(ns).List(ctx, opts)
-	if err != nil {
-		return nil, KubeError(err)
+	var (
+		wg                                    sync.WaitGroup
+		deps                                  *appsv1.DeploymentList
+		pods                                  *corev1.PodList
+		cjs                                   *batchv1.CronJobList
+		jobs                                  *batchv1.JobList
+		svcs                                  *corev1.ServiceList
+		depErr, podErr, cjErr, jobErr, svcErr error
+	)
+	wg.Go(func() { deps, depErr = c.Kube.AppsV1().Deployments(ns).List(ctx, opts) })
+	wg.Go(func() { pods, podErr = c.Kube.CoreV1().Pods(ns).List(ctx, opts) })
+	wg.Go(func() { cjs, cjErr = c.Kube.BatchV1().CronJobs(ns).List(ctx, opts) })
+	wg.Go(func() { jobs, jobErr = c.Kube.BatchV1().Jobs(ns).List(ctx, opts) })
+	wg.Go(func() { svcs, svcErr = c.Kube.CoreV1().Services(ns).List(ctx, opts) })
+	wg.Wait()
+	for _, err := range []error{depErr, podErr, cjErr, jobErr, svcErr} {
+		if err != nil {
+			return nil, KubeError(err)
+		}
 	}
 	u.Counts.Applications = len(deps.Items)
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, opts)
-	if err != nil {
-		return nil, KubeError(err)
-	}
 	u.Counts.Pods = len(pods.Items)
 	for _, p := range pods.Items {
 		if p.Status.Phase == corev1.PodRunning {
@@ -142,20 +158,8 @@ func usageOf(ctx context.Context, c *Client, ns string) (*Usage, error) {
 	if _, ok := u.Quota["pods"]; !ok {
 		u.Quota["pods"] = QuotaUse{Used: resource.NewQuantity(int64(u.Counts.Pods), resource.DecimalSI).String()}
 	}
-	cjs, err := c.Kube.BatchV1().CronJobs(ns).List(ctx, opts)
-	if err != nil {
-		return nil, KubeError(err)
-	}
 	u.Counts.CronJobs = len(cjs.Items)
-	jobs, err := c.Kube.BatchV1().Jobs(ns).List(ctx, opts)
-	if err != nil {
-		return nil, KubeError(err)
-	}
 	u.Counts.Jobs = len(jobs.Items)
-	svcs, err := c.Kube.CoreV1().Services(ns).List(ctx, opts)
-	if err != nil {
-		return nil, KubeError(err)
-	}
 	u.Counts.Services = len(svcs.Items)
 	return u, nil
 }
