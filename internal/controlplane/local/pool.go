@@ -167,7 +167,7 @@ func (p *Provider) expireReservations(ctx context.Context, cutoff time.Time) {
 	p.mu.Unlock()
 	for _, s := range stale {
 		p.log.Warn("discarding a spare reserved but never provisioned", "spare", s.ws.id)
-		s.ws.stop()
+		s.ws.kill()
 		unlock := p.lock(s.ws.id)
 		if err := p.remove(ctx, s.ws.id); err != nil {
 			p.log.Warn("remove a spare control plane", "spare", s.ws.id, "err", err)
@@ -205,13 +205,13 @@ func (p *Provider) startSpare(ctx context.Context, id string) error {
 	}
 	ws.procs = append(ws.procs, api)
 	if err := p.waitReady(ctx, ws); err != nil {
-		api.stop()
+		api.kill()
 		return p.discardSpare(id, err)
 	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		api.stop()
+		api.kill()
 		return p.discardSpare(id, errors.New("local provider: closed"))
 	}
 	p.spares[id] = &spare{ws: ws}
@@ -244,13 +244,13 @@ func (p *Provider) claimSpare(spec controlplane.Spec) (ws *workspace, ok bool, e
 		return nil, false, nil
 	}
 	if err := removeIfExists(filepath.Join(p.wsDir(spec.WorkspaceID), spareMarker)); err != nil {
-		s.ws.stop()
+		s.ws.kill()
 		return nil, true, err
 	}
 	if spec.Plan != controlplane.PlanShared || spec.Issuer.URL != p.issuer.URL || string(spec.Issuer.CAPEM) != string(p.issuer.CAPEM) {
 		// Not what the spare was started for (Reserve hands out shared
 		// IDs only; the issuer changed since): start over cold.
-		s.ws.stop()
+		s.ws.kill()
 		return nil, false, nil
 	}
 	return s.ws, true, nil
@@ -300,7 +300,7 @@ func (p *Provider) closeSpares() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for id, s := range spares {
-		s.ws.stop()
+		s.ws.kill()
 		unlock := p.lock(id)
 		if err := p.remove(ctx, id); err != nil {
 			p.log.Warn("remove a spare control plane", "spare", id, "err", err)

@@ -164,7 +164,11 @@ func (p *proc) status() (running bool, restarts int, lastExit string) {
 
 // stop ends the process (SIGTERM, then SIGKILL after stopGrace) and its
 // supervision, and waits for both.
-func (p *proc) stop() {
+func (p *proc) stop() { p.stopWithin(stopGrace) }
+
+// stopWithin sends SIGTERM and, after grace, SIGKILL; with no grace,
+// SIGKILL at once.
+func (p *proc) stopWithin(grace time.Duration) {
 	p.mu.Lock()
 	if p.stopping {
 		p.mu.Unlock()
@@ -176,12 +180,16 @@ func (p *proc) stop() {
 	close(p.wake)
 	p.mu.Unlock()
 	if pid != 0 {
-		_ = syscall.Kill(pid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-			return
-		case <-time.After(stopGrace):
+		if grace <= 0 {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
+		} else {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+			select {
+			case <-p.done:
+				return
+			case <-time.After(grace):
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
 		}
 	}
 	<-p.done
@@ -264,3 +272,6 @@ func waitFor(ctx context.Context, interval time.Duration, check func(context.Con
 		}
 	}
 }
+
+// kill is stopWithin(0): SIGKILL at once.
+func (p *proc) kill() { p.stopWithin(0) }

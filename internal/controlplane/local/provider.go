@@ -405,7 +405,7 @@ func (p *Provider) Delete(ctx context.Context, workspaceID string) error {
 	delete(p.spares, workspaceID)
 	p.mu.Unlock()
 	if ws != nil {
-		ws.stop()
+		ws.kill()
 	}
 	if err := p.remove(ctx, workspaceID); err != nil {
 		return err
@@ -443,18 +443,26 @@ func (p *Provider) remove(ctx context.Context, workspaceID string) error {
 }
 
 // stop ends the health loop and the processes (kwok first, the API server
-// last).
-func (ws *workspace) stop() {
+// last), each given stopGrace to exit.
+func (ws *workspace) stop() { ws.stopWithin(stopGrace) }
+
+// kill ends them at once: for a control plane whose data goes next (a
+// deleted workspace, a spare), where a graceful stop buys nothing and an
+// API server waits out its grace for any watch still open (the platform's
+// own, or a user's).
+func (ws *workspace) kill() { ws.stopWithin(0) }
+
+func (ws *workspace) stopWithin(grace time.Duration) {
 	if ws.cancel != nil {
 		ws.cancel()
 		<-ws.done
 	}
 	var wg sync.WaitGroup
 	for _, pr := range ws.procs[1:] {
-		wg.Go(pr.stop)
+		wg.Go(func() { pr.stopWithin(grace) })
 	}
 	wg.Wait()
-	ws.procs[0].stop()
+	ws.procs[0].stopWithin(grace)
 }
 
 // Health implements controlplane.Provider.
