@@ -69,17 +69,17 @@ func (p inProject) send(cmd *cobra.Command, method, rel string, body any, cols [
 	return PrintView(cmd.OutOrStdout(), p.o.Output, out, cols, view)
 }
 
-// items GETs every page of a list under the project path.
+// items GETs every page of the list at rel under the project path ("":
+// the collection itself).
 func (p inProject) items(ctx context.Context, rel string) ([]map[string]any, error) {
 	c, base, err := p.client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	items, err := listAll(ctx, c, base+"/"+rel)
-	if items == nil && err == nil {
-		items = []map[string]any{}
+	if rel != "" {
+		base += "/" + rel
 	}
-	return items, err
+	return listAll(ctx, c, base)
 }
 
 // verb is a command that POSTs to NAME/verb and prints the answer.
@@ -109,16 +109,9 @@ func (p inProject) listCmd(cols []Column, view func(map[string]any) map[string]a
 	return &cobra.Command{
 		Use: "list", Short: "List the project's " + p.coll, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, base, err := p.client(cmd.Context())
+			items, err := p.items(cmd.Context(), "")
 			if err != nil {
 				return err
-			}
-			items, err := listAll(cmd.Context(), c, base)
-			if err != nil {
-				return err
-			}
-			if items == nil {
-				items = []map[string]any{}
 			}
 			return PrintView(cmd.OutOrStdout(), p.o.Output, items, cols, view)
 		},

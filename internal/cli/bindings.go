@@ -58,9 +58,6 @@ func rolebindingCmd(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if items == nil {
-				items = []map[string]any{}
-			}
 			return Print(cmd.OutOrStdout(), o.Output, items, cols)
 		},
 	}
@@ -121,9 +118,6 @@ func groupMemberCmds(o *Options, s *scope) []*cobra.Command {
 			items, err := listAll(cmd.Context(), c, wp+"/groups/"+gid+"/members")
 			if err != nil {
 				return err
-			}
-			if items == nil {
-				items = []map[string]any{}
 			}
 			return Print(cmd.OutOrStdout(), o.Output, items, []Column{{"USER", "user_id"}, {"EMAIL", "email"}})
 		},

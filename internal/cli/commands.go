@@ -139,9 +139,10 @@ func logoutCmd(o *Options) *cobra.Command {
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-// listAll follows next_cursor through every page.
+// listAll follows next_cursor through every page; an empty list is an
+// empty slice (JSON []).
 func listAll(ctx context.Context, c *Client, path string) ([]map[string]any, error) {
-	var all []map[string]any
+	all := []map[string]any{}
 	cursor := ""
 	for {
 		p := path + "?limit=500"
@@ -276,9 +277,6 @@ func (rs resource) command(o *Options, flags func(*cobra.Command), aliases ...st
 				items, err := listAll(cmd.Context(), c, base)
 				if err != nil {
 					return err
-				}
-				if items == nil {
-					items = []map[string]any{}
 				}
 				return Print(cmd.OutOrStdout(), o.Output, items, rs.cols)
 			},
