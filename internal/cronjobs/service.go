@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -198,6 +199,16 @@ func cronJobName(r *http.Request) (string, error) {
 	return name, nil
 }
 
+// target is the CronJob a request names and its resolved project.
+func (s *Service) target(r *http.Request) (string, cjCtx, error) {
+	name, err := cronJobName(r)
+	if err != nil {
+		return "", cjCtx{}, err
+	}
+	c, err := s.resolve(r)
+	return name, c, err
+}
+
 func notFoundOr(err error) error {
 	if apierrors.IsNotFound(err) {
 		return httpapi.NotFound("cronjob")
@@ -242,12 +253,7 @@ func (s *Service) list(r *http.Request) (any, error) {
 	}
 	l, err := c.c.Kube.BatchV1().CronJobs(c.ns).List(r.Context(), metav1.ListOptions{Limit: limit, Continue: page.After})
 	if err != nil {
-		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.IsBadRequest(err) {
-			e := httpapi.Invalid(httpapi.Field("cursor", "not a cursor of this list, or expired: start again without one"))
-			e.Status = http.StatusBadRequest
-			return nil, e
-		}
-		return nil, workloads.KubeError(err)
+		return nil, workloads.PageError(err)
 	}
 	out := make([]CronJob, 0, len(l.Items))
 	for i := range l.Items {
@@ -257,11 +263,7 @@ func (s *Service) list(r *http.Request) (any, error) {
 }
 
 func (s *Service) get(r *http.Request) (any, error) {
-	name, err := cronJobName(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.resolve(r)
+	name, c, err := s.target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -309,11 +311,7 @@ func (s *Service) update(r *http.Request) (any, error) {
 
 func (s *Service) suspendHandler(suspend bool) httpapi.HandlerFunc {
 	return func(r *http.Request) (any, error) {
-		name, err := cronJobName(r)
-		if err != nil {
-			return nil, err
-		}
-		c, err := s.resolve(r)
+		name, c, err := s.target(r)
 		if err != nil {
 			return nil, err
 		}
@@ -327,11 +325,7 @@ func (s *Service) suspendHandler(suspend bool) httpapi.HandlerFunc {
 }
 
 func (s *Service) delete(r *http.Request) (any, error) {
-	name, err := cronJobName(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.resolve(r)
+	name, c, err := s.target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -347,11 +341,7 @@ func (s *Service) delete(r *http.Request) (any, error) {
 
 // trigger creates a Job from the CronJob's template now, as the caller.
 func (s *Service) trigger(r *http.Request) (any, error) {
-	name, err := cronJobName(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.resolve(r)
+	name, c, err := s.target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -367,15 +357,14 @@ func (s *Service) trigger(r *http.Request) (any, error) {
 		jobName = jobName[:63-len(suffix)]
 	}
 	jobName += suffix
-	labels := map[string]string{}
-	for k, v := range cj.Spec.JobTemplate.Labels {
-		labels[k] = v
+	labels := maps.Clone(cj.Spec.JobTemplate.Labels)
+	if labels == nil {
+		labels = map[string]string{}
 	}
 	labels[LabelCronJob] = name
-	ann := map[string]string{annotationInstantiate: "manual"}
-	for k, v := range cj.Spec.JobTemplate.Annotations {
-		ann[k] = v
-	}
+	ann := map[string]string{}
+	maps.Copy(ann, cj.Spec.JobTemplate.Annotations)
+	ann[annotationInstantiate] = "manual"
 	ctrl := true
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: jobName, Namespace: c.ns, Labels: labels, Annotations: ann,
@@ -400,11 +389,7 @@ func (s *Service) history(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := cronJobName(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.resolve(r)
+	name, c, err := s.target(r)
 	if err != nil {
 		return nil, err
 	}

@@ -174,6 +174,16 @@ func (s *Service) appCtx(r *http.Request) (appCtx, error) {
 }
 
 // appName is the {app} of the path, validated.
+// appTarget is the application a request names and its resolved project.
+func (s *Service) appTarget(r *http.Request) (string, appCtx, error) {
+	name, err := appName(r)
+	if err != nil {
+		return "", appCtx{}, err
+	}
+	ac, err := s.appCtx(r)
+	return name, ac, err
+}
+
 func appName(r *http.Request) (string, error) {
 	name := r.PathValue("app")
 	if errs := validName("app", name); len(errs) > 0 {
@@ -302,11 +312,7 @@ func (s *Service) podsOf(ctx context.Context, ac appCtx, d *appsv1.Deployment) (
 }
 
 func (s *Service) getAppHandler(r *http.Request) (any, error) {
-	name, err := appName(r)
-	if err != nil {
-		return nil, err
-	}
-	ac, err := s.appCtx(r)
+	name, ac, err := s.appTarget(r)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +333,7 @@ func (s *Service) listApps(r *http.Request) (any, error) {
 	ctx := r.Context()
 	l, err := ac.c.Kube.AppsV1().Deployments(ac.ns).List(ctx, metav1.ListOptions{Limit: page.limit, Continue: page.cont})
 	if err != nil {
-		return nil, pageError(err)
+		return nil, PageError(err)
 	}
 	svcs, err := ac.c.Kube.CoreV1().Services(ac.ns).List(ctx, metav1.ListOptions{})
 	byName := map[string]*corev1.Service{}
@@ -459,11 +465,7 @@ func (s *Service) scaleApp(r *http.Request) (any, error) {
 
 // restartApp rolls every pod, as `kubectl rollout restart` does.
 func (s *Service) restartApp(r *http.Request) (any, error) {
-	name, err := appName(r)
-	if err != nil {
-		return nil, err
-	}
-	ac, err := s.appCtx(r)
+	name, ac, err := s.appTarget(r)
 	if err != nil {
 		return nil, err
 	}
@@ -479,11 +481,7 @@ func (s *Service) restartApp(r *http.Request) (any, error) {
 }
 
 func (s *Service) deleteApp(r *http.Request) (any, error) {
-	name, err := appName(r)
-	if err != nil {
-		return nil, err
-	}
-	ac, err := s.appCtx(r)
+	name, ac, err := s.appTarget(r)
 	if err != nil {
 		return nil, err
 	}
@@ -522,9 +520,9 @@ func kubePage(r *http.Request) (kubeListPage, error) {
 	return kubeListPage{limit: limit, cont: page.After}, nil
 }
 
-// pageError answers a continue token the cluster refuses (expired or
+// PageError answers a continue token the cluster refuses (expired or
 // not one of its own) as the bad cursor it is.
-func pageError(err error) error {
+func PageError(err error) error {
 	if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.IsBadRequest(err) {
 		e := httpapi.Invalid(httpapi.Field("cursor", "not a cursor of this list, or expired: start again without one"))
 		e.Status = http.StatusBadRequest

@@ -48,11 +48,7 @@ func (s *Service) listPods(r *http.Request) (any, error) {
 }
 
 func (s *Service) appWithPods(r *http.Request) (Application, error) {
-	name, err := appName(r)
-	if err != nil {
-		return Application{}, err
-	}
-	ac, err := s.appCtx(r)
+	name, ac, err := s.appTarget(r)
 	if err != nil {
 		return Application{}, err
 	}
@@ -72,11 +68,7 @@ func belongsTo(app string, ref corev1.ObjectReference) bool {
 }
 
 func (s *Service) listEvents(r *http.Request) (any, error) {
-	name, err := appName(r)
-	if err != nil {
-		return nil, err
-	}
-	ac, err := s.appCtx(r)
+	name, ac, err := s.appTarget(r)
 	if err != nil {
 		return nil, err
 	}
