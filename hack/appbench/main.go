@@ -23,10 +23,8 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/hack/internal/platform"
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/config"
-	"github.com/hexabase/hexabase-ai/internal/httpapi"
-	"github.com/hexabase/hexabase-ai/internal/tenancy"
-	"github.com/hexabase/hexabase-ai/internal/workloads"
 )
 
 func main() {
@@ -80,7 +78,7 @@ func main() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Room for every pod: the default quota holds 40.
-	quota := tenancy.Quota{Pods: 2 * *n * *replicas, CPU: fmt.Sprint(*n * *replicas), Memory: fmt.Sprintf("%dGi", *n**replicas)}
+	quota := api.Quota{Pods: 2 * *n * *replicas, CPU: fmt.Sprint(*n * *replicas), Memory: fmt.Sprintf("%dGi", *n**replicas)}
 	if _, err := pl.Create(ctx, wsPath+"/projects", map[string]any{"name": "bench", "quota": quota}, http.StatusCreated); err != nil {
 		fail(err)
 	}
@@ -93,14 +91,14 @@ func main() {
 
 	r := int32(*replicas)
 	create := func(i int) {
-		req := workloads.CreateApplicationRequest{Name: fmt.Sprintf("app-%03d", i),
-			AppSpec: workloads.AppSpec{Image: "nginx", Replicas: &r, Ports: []workloads.Port{{ContainerPort: 80}}}}
+		req := api.CreateApplicationRequest{Name: fmt.Sprintf("app-%03d", i),
+			AppSpec: api.AppSpec{Image: "nginx", Replicas: &r, Ports: []api.Port{{ContainerPort: 80}}}}
 		if err := pl.Expect(ctx, http.MethodPost, apps, pl.Token, req, http.StatusCreated, nil); err != nil {
 			fail(err)
 		}
 	}
 	ready := func(i int) bool {
-		var a workloads.Application
+		var a api.Application
 		if err := pl.Expect(ctx, http.MethodGet, fmt.Sprintf("%s/app-%03d", apps, i), pl.Token, nil, http.StatusOK, &a); err != nil {
 			fail(err)
 		}
@@ -134,7 +132,7 @@ func main() {
 	close(next)
 	wg.Wait()
 	waitFor(func() bool {
-		var l httpapi.List[workloads.Application]
+		var l api.List[api.Application]
 		if err := pl.Expect(ctx, http.MethodGet, apps+"?limit=500", pl.Token, nil, http.StatusOK, &l); err != nil {
 			fail(err)
 		}
@@ -158,7 +156,7 @@ func main() {
 		cursor := ""
 		count := 0
 		for {
-			var l httpapi.List[workloads.Application]
+			var l api.List[api.Application]
 			path := apps + "?limit=50"
 			if cursor != "" {
 				path += "&cursor=" + cursor
@@ -186,7 +184,7 @@ func main() {
 		{"GET …/applications/{app} (with pods)", get(apps + "/app-000")},
 		{"GET …/applications/{app}/pods", get(apps + "/app-000/pods")},
 		{"GET …/projects/{project}/usage", get(wsPath + "/projects/bench/usage")},
-		{"GET …/workspaces/{ws}/usage", get(wsPath + "/usage")},
+		{"GET …/workspaces/{workspace}/usage", get(wsPath + "/usage")},
 		{"GET …/cronjobs (empty)", get(wsPath + "/projects/bench/cronjobs")},
 	} {
 		ds := make([]time.Duration, 0, *lists)

@@ -12,8 +12,8 @@
 // creates an organization, a workspace and a project over the API, then
 // runs two kinds at -rate requests per second each:
 //
-//	get-project   GET  /api/v1/organizations/{org}/workspaces/{ws}/projects/{project}
-//	create-group  POST /api/v1/organizations/{org}/workspaces/{ws}/groups (unique names, 201)
+//	get-project   GET  /api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}
+//	create-group  POST /api/v1/organizations/{org}/workspaces/{workspace}/groups (unique names, 201)
 //
 // and, with -login-rate, a third at its own rate:
 //
@@ -217,9 +217,9 @@ func run(ctx context.Context, o options) (err error) {
 	}
 
 	kinds := []*kind{
-		{name: "get-project", method: http.MethodGet, route: "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}",
+		{name: "get-project", method: http.MethodGet, route: "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}",
 			path: fmt.Sprintf("/api/v1/organizations/%s/workspaces/%s/projects/%s", fx.org, fx.ws, fx.project), want: http.StatusOK},
-		{name: "create-group", method: http.MethodPost, route: "/api/v1/organizations/{org}/workspaces/{ws}/groups",
+		{name: "create-group", method: http.MethodPost, route: "/api/v1/organizations/{org}/workspaces/{workspace}/groups",
 			path: fmt.Sprintf("/api/v1/organizations/%s/workspaces/%s/groups", fx.org, fx.ws), want: http.StatusCreated,
 			body: func(i int) []byte { return fmt.Appendf(nil, `{"name":"load-%d"}`, i) }},
 	}

@@ -192,7 +192,7 @@ func viaProvider(ctx context.Context, binDir string, pool int) (string, func() (
 }
 
 // viaAPI measures what a user sees: from sending POST …/workspaces to the
-// first GET …/workspaces/{ws} (polled every 20 ms) that shows running.
+// first GET …/workspaces/{workspace} (polled every 20 ms) that shows running.
 func viaAPI(ctx context.Context, binDir, serverLog string, pool int) (string, func() (string, time.Duration), func(string), func() int, func()) {
 	var logw io.Writer
 	if serverLog != "" {

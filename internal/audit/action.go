@@ -22,30 +22,30 @@ func Mutating(method string) bool {
 // here and without a Route.Action get a name derived from their method and
 // path (see ActionFor).
 var actions = map[string]string{
-	"POST /api/v1/organizations":                                                       "organization.create",
-	"PATCH /api/v1/organizations/{org}":                                                "organization.update",
-	"DELETE /api/v1/organizations/{org}":                                               "organization.delete",
-	"PATCH /api/v1/organizations/{org}/members/{user}":                                 "organization.member.update",
-	"DELETE /api/v1/organizations/{org}/members/{user}":                                "organization.member.remove",
-	"POST /api/v1/organizations/{org}/invitations":                                     "organization.invitation.create",
-	"DELETE /api/v1/organizations/{org}/invitations/{invitation}":                      "organization.invitation.delete",
-	"POST /api/v1/invitations/accept":                                                  "organization.invitation.accept",
-	"POST /api/v1/organizations/{org}/workspaces":                                      "workspace.create",
-	"PATCH /api/v1/organizations/{org}/workspaces/{ws}":                                "workspace.update",
-	"DELETE /api/v1/organizations/{org}/workspaces/{ws}":                               "workspace.delete",
-	"POST /api/v1/organizations/{org}/workspaces/{ws}/members":                         "workspace.member.add",
-	"DELETE /api/v1/organizations/{org}/workspaces/{ws}/members/{user}":                "workspace.member.remove",
-	"POST /api/v1/organizations/{org}/workspaces/{ws}/projects":                        "project.create",
-	"PATCH /api/v1/organizations/{org}/workspaces/{ws}/projects/{project}":             "project.update",
-	"DELETE /api/v1/organizations/{org}/workspaces/{ws}/projects/{project}":            "project.delete",
-	"POST /api/v1/organizations/{org}/workspaces/{ws}/groups":                          "group.create",
-	"PATCH /api/v1/organizations/{org}/workspaces/{ws}/groups/{group}":                 "group.update",
-	"DELETE /api/v1/organizations/{org}/workspaces/{ws}/groups/{group}":                "group.delete",
-	"POST /api/v1/organizations/{org}/workspaces/{ws}/groups/{group}/members":          "group.member.add",
-	"DELETE /api/v1/organizations/{org}/workspaces/{ws}/groups/{group}/members/{user}": "group.member.remove",
-	"POST /api/v1/organizations/{org}/workspaces/{ws}/rolebindings":                    "rolebinding.create",
-	"DELETE /api/v1/organizations/{org}/workspaces/{ws}/rolebindings/{binding}":        "rolebinding.delete",
-	"POST /api/v1/organizations/{org}/workspaces/{ws}/token":                           "workspace.token.issue",
+	"POST /api/v1/organizations":                                                              "organization.create",
+	"PATCH /api/v1/organizations/{org}":                                                       "organization.update",
+	"DELETE /api/v1/organizations/{org}":                                                      "organization.delete",
+	"PATCH /api/v1/organizations/{org}/members/{user}":                                        "organization.member.update",
+	"DELETE /api/v1/organizations/{org}/members/{user}":                                       "organization.member.remove",
+	"POST /api/v1/organizations/{org}/invitations":                                            "organization.invitation.create",
+	"DELETE /api/v1/organizations/{org}/invitations/{invitation}":                             "organization.invitation.delete",
+	"POST /api/v1/invitations/accept":                                                         "organization.invitation.accept",
+	"POST /api/v1/organizations/{org}/workspaces":                                             "workspace.create",
+	"PATCH /api/v1/organizations/{org}/workspaces/{workspace}":                                "workspace.update",
+	"DELETE /api/v1/organizations/{org}/workspaces/{workspace}":                               "workspace.delete",
+	"POST /api/v1/organizations/{org}/workspaces/{workspace}/members":                         "workspace.member.add",
+	"DELETE /api/v1/organizations/{org}/workspaces/{workspace}/members/{user}":                "workspace.member.remove",
+	"POST /api/v1/organizations/{org}/workspaces/{workspace}/projects":                        "project.create",
+	"PATCH /api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}":             "project.update",
+	"DELETE /api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}":            "project.delete",
+	"POST /api/v1/organizations/{org}/workspaces/{workspace}/groups":                          "group.create",
+	"PATCH /api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}":                 "group.update",
+	"DELETE /api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}":                "group.delete",
+	"POST /api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}/members":          "group.member.add",
+	"DELETE /api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}/members/{user}": "group.member.remove",
+	"POST /api/v1/organizations/{org}/workspaces/{workspace}/rolebindings":                    "rolebinding.create",
+	"DELETE /api/v1/organizations/{org}/workspaces/{workspace}/rolebindings/{binding}":        "rolebinding.delete",
+	"POST /api/v1/organizations/{org}/workspaces/{workspace}/token":                           "workspace.token.issue",
 	"POST /auth/login":               "auth.login",
 	"POST /auth/refresh":             "auth.refresh",
 	"POST /auth/logout":              "auth.logout",
@@ -170,7 +170,7 @@ func singular(w string) (string, bool) {
 }
 
 // targetTypeBefore returns the object type a path parameter names: the
-// singular of the literal segment before it ("workspaces/{ws}" →
+// singular of the literal segment before it ("workspaces/{workspace}" →
 // "workspace"), or the parameter's name.
 func paramTypes(path string) (names []string, types []string) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")

@@ -60,15 +60,15 @@ func TestActionFor(t *testing.T) {
 		method, path, action, want string
 	}{
 		{"POST", "/api/v1/organizations/{org}/workspaces", "", "workspace.create"},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/token", "", "workspace.token.issue"},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/token", "", "workspace.token.issue"},
 		{"POST", "/auth/login", "", "auth.login"},
 		{"DELETE", "/auth/sessions/{id}", "", "auth.session.revoke"},
 		{"POST", "/auth/2fa/verify", "", "auth.2fa.enable"},
 		{"POST", "/auth/login", "custom.login", "custom.login"}, // Route.Action wins
 		// Derived for routes the table does not know.
 		{"POST", "/api/v1/organizations/{org}/backups", "", "backup.create"},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/policies", "", "workspace.policy.create"},
-		{"PUT", "/api/v1/organizations/{org}/workspaces/{ws}/quota", "", "workspace.quota.update"},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/policies", "", "workspace.policy.create"},
+		{"PUT", "/api/v1/organizations/{org}/workspaces/{workspace}/quota", "", "workspace.quota.update"},
 		{"PATCH", "/api/v1/organizations/{org}/settings/{key}", "", "setting.update"},
 		{"DELETE", "/api/v1/organizations/{org}/webhooks/{hook}", "", "webhook.delete"},
 		{"POST", "/auth/2fa/webauthn/register", "", "auth.2fa.webauthn.register"},
@@ -101,8 +101,8 @@ func TestActionForResult(t *testing.T) {
 }
 
 func TestTargets(t *testing.T) {
-	names, types := paramTypes("/api/v1/organizations/{org}/workspaces/{ws}/rolebindings/{binding}")
-	if strings.Join(names, ",") != "org,ws,binding" || strings.Join(types, ",") != "organization,workspace,rolebinding" {
+	names, types := paramTypes("/api/v1/organizations/{org}/workspaces/{workspace}/rolebindings/{binding}")
+	if strings.Join(names, ",") != "org,workspace,binding" || strings.Join(types, ",") != "organization,workspace,rolebinding" {
 		t.Fatalf("names %v types %v", names, types)
 	}
 	names, types = paramTypes("/x/{a}/{b...}")
@@ -111,7 +111,7 @@ func TestTargets(t *testing.T) {
 	}
 	for _, tc := range []struct{ method, path, want string }{
 		{"POST", "/api/v1/organizations/{org}/workspaces", "workspace"},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/token", ""},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/token", ""},
 		{"PATCH", "/api/v1/organizations/{org}/workspaces", ""},
 		{"POST", "/api/v1/organizations/{org}", ""},
 	} {

@@ -7,36 +7,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
-// Record is an audit record as the API shows it.
-type Record struct {
-	ID         string    `json:"id"`
-	Time       time.Time `json:"time"`
-	ActorID    string    `json:"actor_id,omitempty" doc:"the user who acted; empty for anonymous attempts"`
-	ActorEmail string    `json:"actor_email,omitempty" doc:"the actor's email, or the email an anonymous caller tried"`
-	OrgID      string    `json:"org_id,omitempty"`
-	Action     string    `json:"action" doc:"such as workspace.create, auth.login, auth.login.failed"`
-	TargetType string    `json:"target_type,omitempty"`
-	TargetID   string    `json:"target_id,omitempty"`
-	Result     string    `json:"result" doc:"success, failure or denied"`
-	Status     int       `json:"status" doc:"HTTP status of the answer"`
-	SourceIP   string    `json:"source_ip,omitempty"`
-	UserAgent  string    `json:"user_agent,omitempty"`
-	RequestID  string    `json:"request_id,omitempty"`
-	Detail     string    `json:"detail,omitempty"`
-}
-
-func recordOut(r store.AuditRecord) Record {
-	return Record{ID: r.ID, Time: r.Time, ActorID: r.ActorID, ActorEmail: r.ActorEmail, OrgID: r.OrgID, Action: r.Action,
+func recordOut(r store.AuditRecord) api.Record {
+	return api.Record{ID: r.ID, Time: r.Time, ActorID: r.ActorID, ActorEmail: r.ActorEmail, OrgID: r.OrgID, Action: r.Action,
 		TargetType: r.TargetType, TargetID: r.TargetID, Result: r.Result, Status: r.Status, SourceIP: r.IP,
 		UserAgent: r.UserAgent, RequestID: r.RequestID, Detail: r.Detail}
 }
 
-func listOut(rs []store.AuditRecord, next string) httpapi.List[Record] {
-	out := make([]Record, len(rs))
+func listOut(rs []store.AuditRecord, next string) api.List[api.Record] {
+	out := make([]api.Record, len(rs))
 	for i, r := range rs {
 		out[i] = recordOut(r)
 	}
@@ -60,10 +43,10 @@ var (
 func (l *Log) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: "GET", Path: "/api/v1/organizations/{org}/audit", Tag: "audit", Summary: "The organization's audit log, newest first (owner, admin)",
-			Response: httpapi.List[Record]{}, Query: append(append([]httpapi.Param(nil), filterQuery...), httpapi.PageQuery...),
+			Response: api.List[api.Record]{}, Query: append(append([]httpapi.Param(nil), filterQuery...), httpapi.PageQuery...),
 			Errors: []int{http.StatusForbidden}, Handle: l.orgAudit},
 		{Method: "GET", Path: "/auth/security-logs", Tag: "auth", Summary: "The caller's own security events (sign-ins, failed sign-ins as their email, 2FA, sessions), newest first",
-			Response: httpapi.List[Record]{}, Query: httpapi.PageQuery, Handle: l.securityLogs},
+			Response: api.List[api.Record]{}, Query: httpapi.PageQuery, Handle: l.securityLogs},
 	}
 }
 
@@ -119,7 +102,7 @@ func (l *Log) securityLogs(r *http.Request) (any, error) {
 func filterFromQuery(r *http.Request) (store.AuditFilter, error) {
 	q := r.URL.Query()
 	var f store.AuditFilter
-	var fes []httpapi.FieldError
+	var fes []api.FieldError
 	if v := q.Get("actor"); v != "" {
 		switch {
 		case len(v) > 320 || !utf8Printable(v):
@@ -160,17 +143,13 @@ func filterFromQuery(r *http.Request) (store.AuditFilter, error) {
 	for _, tf := range []struct {
 		name string
 		dst  *time.Time
-	}{{"since", &f.Since}, {"until", &f.Until}} {
-		v := q.Get(tf.name)
-		if v == "" {
+	}{{httpapi.SinceParam, &f.Since}, {"until", &f.Until}} {
+		t, fe := httpapi.TimeQuery(r, tf.name)
+		if fe != nil {
+			fes = append(fes, *fe)
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil || len(v) > 64 {
-			fes = append(fes, httpapi.Field(tf.name, "must be an RFC 3339 time such as 2025-01-02T15:04:05Z"))
-			continue
-		}
-		*tf.dst = t.UTC()
+		*tf.dst = t
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		fes = append(fes, httpapi.Field("until", "must be after since"))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/workloads"
 )
 
@@ -233,8 +234,8 @@ func (f *appSpecFlags) register(cmd *cobra.Command) {
 
 // spec builds the simple spec of the flags; args are the command's
 // arguments (the container's command comes after --).
-func (f *appSpecFlags) spec(cmd *cobra.Command, args []string) (workloads.AppSpec, error) {
-	var s workloads.AppSpec
+func (f *appSpecFlags) spec(cmd *cobra.Command, args []string) (api.AppSpec, error) {
+	var s api.AppSpec
 	if f.image == "" {
 		return s, errors.New("--image is required")
 	}
@@ -250,7 +251,7 @@ func (f *appSpecFlags) spec(cmd *cobra.Command, args []string) (workloads.AppSpe
 	if err != nil {
 		return s, err
 	}
-	s = workloads.AppSpec{Image: f.image, Replicas: replicas, Command: commandAfterDash(cmd, args), Args: f.args, Env: env,
+	s = api.AppSpec{Image: f.image, Replicas: replicas, Command: commandAfterDash(cmd, args), Args: f.args, Env: env,
 		Resources: f.resources(), Labels: labels}
 	for _, ps := range f.ports {
 		port, err := parsePort(ps)
@@ -263,7 +264,7 @@ func (f *appSpecFlags) spec(cmd *cobra.Command, args []string) (workloads.AppSpe
 }
 
 // parsePort reads CONTAINER[:SERVICE][/PROTOCOL].
-func parsePort(text string) (workloads.Port, error) {
+func parsePort(text string) (api.Port, error) {
 	bad := fmt.Errorf("--port %q: want CONTAINER[:SERVICE][/PROTOCOL] with ports from 1 to 65535, e.g. 8080 or 8080:80/TCP", text)
 	spec, proto, _ := strings.Cut(text, "/")
 	cs, ss, hasService := strings.Cut(spec, ":")
@@ -271,7 +272,7 @@ func parsePort(text string) (workloads.Port, error) {
 		n, err := strconv.Atoi(s)
 		return int32(n), err == nil && n >= 1 && n <= 65535
 	}
-	var p workloads.Port
+	var p api.Port
 	var ok bool
 	if p.ContainerPort, ok = num(cs); !ok {
 		return p, bad
@@ -303,7 +304,7 @@ func appCreateCmd(p inProject) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return p.send(cmd, http.MethodPost, "", workloads.CreateApplicationRequest{Name: args[0], AppSpec: spec}, appCols, appView)
+			return p.send(cmd, http.MethodPost, "", api.CreateApplicationRequest{Name: args[0], AppSpec: spec}, appCols, appView)
 		},
 	}
 	f.register(cmd)
@@ -340,7 +341,7 @@ default: give every --env, --port, --cpu, … the application should keep
 					spec.Replicas = &r
 				}
 			}
-			return p.send(cmd, http.MethodPut, url.PathEscape(args[0]), workloads.UpdateApplicationRequest{AppSpec: spec}, appCols, appView)
+			return p.send(cmd, http.MethodPut, url.PathEscape(args[0]), api.UpdateApplicationRequest{AppSpec: spec}, appCols, appView)
 		},
 	}
 	f.register(cmd)
@@ -421,7 +422,7 @@ func appScaleCmd(p inProject) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return p.send(cmd, http.MethodPost, url.PathEscape(args[0])+"/scale", workloads.ScaleRequest{Replicas: n}, appCols, appView)
+			return p.send(cmd, http.MethodPost, url.PathEscape(args[0])+"/scale", api.ScaleRequest{Replicas: n}, appCols, appView)
 		},
 	}
 	cmd.Flags().IntVar(&replicas, "replicas", 0, "number of pods (0 stops the application)")

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hexabase/hexabase-ai/internal/cronjobs"
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 var cronCols = []Column{{"NAME", "name"}, {"SCHEDULE", "spec.schedule"}, {"TIMEZONE", "spec.time_zone"}, {"SUSPENDED", "_suspended"},
@@ -123,7 +123,7 @@ func (f *cronSpecFlags) register(cmd *cobra.Command) {
 
 // overlay sets the fields whose flags were given on spec; for a new
 // CronJob spec is empty.
-func (f *cronSpecFlags) overlay(cmd *cobra.Command, args []string, spec *cronjobs.CronJobSpec) error {
+func (f *cronSpecFlags) overlay(cmd *cobra.Command, args []string, spec *api.CronJobSpec) error {
 	changed := cmd.Flags().Changed
 	strs := []struct {
 		flag string
@@ -209,11 +209,11 @@ func cronCreateCmd(p inProject) *cobra.Command {
 			if _, err := labelMap(f.labels); err != nil {
 				return err
 			}
-			var spec cronjobs.CronJobSpec
+			var spec api.CronJobSpec
 			if err := f.overlay(cmd, args, &spec); err != nil {
 				return err
 			}
-			return p.send(cmd, http.MethodPost, "", cronjobs.CreateCronJobRequest{Name: args[0], CronJobSpec: spec}, cronCols, cronView)
+			return p.send(cmd, http.MethodPost, "", api.CreateCronJobRequest{Name: args[0], CronJobSpec: spec}, cronCols, cronView)
 		},
 	}
 	f.register(cmd)
@@ -237,7 +237,7 @@ rest stays. --env NAME=VALUE sets one variable and --env NAME- removes it
 			if err != nil {
 				return err
 			}
-			var cur cronjobs.CronJob
+			var cur api.CronJob
 			if err := c.Do(ctx, http.MethodGet, item(base, args[0]), nil, &cur); err != nil {
 				return err
 			}
@@ -290,7 +290,7 @@ func cronPreviewCmd(p inProject) *cobra.Command {
 				return fmt.Errorf("--count %d: want 1 or more", count)
 			}
 			out, err := p.call(cmd.Context(), http.MethodGet,
-				"preview"+query("schedule", args[0], "timeZone", zone, "count", strconv.Itoa(count), "after", after), nil)
+				"preview"+query("schedule", args[0], "time_zone", zone, "count", strconv.Itoa(count), "since", after), nil)
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ type ExecCredentialStatus struct {
 	ExpirationTimestamp string `json:"expirationTimestamp"`
 }
 
-// workspaceToken is the answer of POST …/workspaces/{ws}/token, and what
+// workspaceToken is the answer of POST …/workspaces/{workspace}/token, and what
 // the token cache holds.
 type workspaceToken struct {
 	Token     string    `json:"token"`

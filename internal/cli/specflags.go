@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hexabase/hexabase-ai/internal/workloads"
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 // containerFlags are the flags of the one container of an application or
@@ -44,14 +44,14 @@ func pair(flag, kv string) (string, string, error) {
 	return k, v, nil
 }
 
-func envVars(list []string) ([]workloads.EnvVar, error) {
-	var out []workloads.EnvVar
+func envVars(list []string) ([]api.EnvVar, error) {
+	var out []api.EnvVar
 	for _, kv := range list {
 		k, v, err := pair("env", kv)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, workloads.EnvVar{Name: k, Value: v})
+		out = append(out, api.EnvVar{Name: k, Value: v})
 	}
 	return out, nil
 }
@@ -72,19 +72,19 @@ func labelMap(list []string) (map[string]string, error) {
 }
 
 // resources are the requests and limits of the flags, nil if none is set.
-func (f *containerFlags) resources() *workloads.Resources {
-	r := &workloads.Resources{Requests: workloads.ResourceList{CPU: f.cpu, Memory: f.memory},
-		Limits: workloads.ResourceList{CPU: f.cpuLimit, Memory: f.memoryLimit}}
-	if *r == (workloads.Resources{}) {
+func (f *containerFlags) resources() *api.Resources {
+	r := &api.Resources{Requests: api.ResourceList{CPU: f.cpu, Memory: f.memory},
+		Limits: api.ResourceList{CPU: f.cpuLimit, Memory: f.memoryLimit}}
+	if *r == (api.Resources{}) {
 		return nil
 	}
 	return r
 }
 
 // overlayResources sets the resources whose flags were given on r.
-func (f *containerFlags) overlayResources(cmd *cobra.Command, r *workloads.Resources) *workloads.Resources {
+func (f *containerFlags) overlayResources(cmd *cobra.Command, r *api.Resources) *api.Resources {
 	if r == nil {
-		r = &workloads.Resources{}
+		r = &api.Resources{}
 	}
 	for flag, dst := range map[string]*string{"cpu": &r.Requests.CPU, "memory": &r.Requests.Memory, "cpu-limit": &r.Limits.CPU, "memory-limit": &r.Limits.Memory} {
 		if cmd.Flags().Changed(flag) {
@@ -92,14 +92,14 @@ func (f *containerFlags) overlayResources(cmd *cobra.Command, r *workloads.Resou
 			*dst = v
 		}
 	}
-	if *r == (workloads.Resources{}) {
+	if *r == (api.Resources{}) {
 		return nil
 	}
 	return r
 }
 
 // mergeEnv sets NAME=VALUE and removes NAME- in env, keeping the order.
-func mergeEnv(env []workloads.EnvVar, list []string) ([]workloads.EnvVar, error) {
+func mergeEnv(env []api.EnvVar, list []string) ([]api.EnvVar, error) {
 	for _, kv := range list {
 		if name, ok := strings.CutSuffix(kv, "-"); ok && name != "" && !strings.Contains(kv, "=") {
 			env = deleteEnv(env, name)
@@ -116,13 +116,13 @@ func mergeEnv(env []workloads.EnvVar, list []string) ([]workloads.EnvVar, error)
 			}
 		}
 		if !replaced {
-			env = append(env, workloads.EnvVar{Name: k, Value: v})
+			env = append(env, api.EnvVar{Name: k, Value: v})
 		}
 	}
 	return env, nil
 }
 
-func deleteEnv(env []workloads.EnvVar, name string) []workloads.EnvVar {
+func deleteEnv(env []api.EnvVar, name string) []api.EnvVar {
 	out := env[:0]
 	for _, e := range env {
 		if e.Name != name {

@@ -183,7 +183,7 @@ func TestWorkloadCommandsSend(t *testing.T) {
 		{name: "cron history", args: []string{"cron", "history", "tick"}, want: []recordedCall{{"GET", cjs + "/tick/history?limit=500", ""}}},
 		{name: "cron delete", args: []string{"cron", "delete", "tick"}, want: []recordedCall{{"DELETE", cjs + "/tick", ""}}, out: "cronjob tick deleted"},
 		{name: "cron preview", args: []string{"cron", "preview", "*/15 9-17 * * 1-5", "--tz", "Asia/Tokyo", "--count", "2", "--after", "2026-12-04T08:50:00Z"},
-			want: []recordedCall{{"GET", cjs + "/preview?schedule=%2A%2F15+9-17+%2A+%2A+1-5&timeZone=Asia%2FTokyo&count=2&after=2026-12-04T08%3A50%3A00Z", ""}},
+			want: []recordedCall{{"GET", cjs + "/preview?schedule=%2A%2F15+9-17+%2A+%2A+1-5&time_zone=Asia%2FTokyo&count=2&since=2026-12-04T08%3A50%3A00Z", ""}},
 			out:  "2026-12-07T09:00:00+09:00\n2026-12-07T09:15:00+09:00\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

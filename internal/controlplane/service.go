@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -283,14 +284,14 @@ func (s *Service) Adopt(ctx context.Context) error {
 }
 
 // Status implements tenancy.ControlPlane.
-func (s *Service) Status(ctx context.Context, workspaceID string) (tenancy.ControlPlaneStatus, bool) {
+func (s *Service) Status(ctx context.Context, workspaceID string) (api.ControlPlaneStatus, bool) {
 	h, err := s.cfg.Provider.Health(ctx, workspaceID)
 	if err != nil || h.CheckedAt.IsZero() {
-		return tenancy.ControlPlaneStatus{}, false
+		return api.ControlPlaneStatus{}, false
 	}
-	st := tenancy.ControlPlaneStatus{Ready: h.Ready, Version: h.Version, CheckedAt: h.CheckedAt}
+	st := api.ControlPlaneStatus{Ready: h.Ready, Version: h.Version, CheckedAt: h.CheckedAt}
 	for _, c := range h.Components {
-		st.Components = append(st.Components, tenancy.ComponentStatus{Name: c.Name, Healthy: c.Healthy, Message: c.Message, Restarts: c.Restarts})
+		st.Components = append(st.Components, api.ComponentStatus{Name: c.Name, Healthy: c.Healthy, Message: c.Message, Restarts: c.Restarts})
 	}
 	return st, true
 }

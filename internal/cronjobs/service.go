@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -77,67 +78,24 @@ func (s *Service) Routes() []httpapi.Route {
 	kubeErrs := []int{http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable}
 	return []httpapi.Route{
 		{Method: "POST", Path: cronJobsPath, Tag: "cronjobs", Summary: "Create a CronJob (the schedule and time zone are checked before anything reaches the cluster); as the caller, so the cluster's RBAC decides",
-			Request: CreateCronJobRequest{}, Response: CronJob{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "cronjob.create", Handle: s.create},
-		{Method: "GET", Path: cronJobsPath, Tag: "cronjobs", Summary: "List the project's CronJobs", Response: httpapi.List[CronJob]{}, Query: httpapi.PageQuery, Errors: kubeErrs, Handle: s.list},
+			Request: api.CreateCronJobRequest{}, Response: api.CronJob{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "cronjob.create", Handle: s.create},
+		{Method: "GET", Path: cronJobsPath, Tag: "cronjobs", Summary: "List the project's CronJobs", Response: api.List[api.CronJob]{}, Query: httpapi.PageQuery, Errors: kubeErrs, Handle: s.list},
 		{Method: "GET", Path: cronJobsPath + "/preview", Tag: "cronjobs", Summary: "The next runs of a schedule in a time zone (nothing is sent to the cluster)",
-			Response: Preview{}, Query: []httpapi.Param{{Name: "schedule", Description: "the cron expression"}, {Name: "timeZone", Description: "IANA time zone (default UTC)"},
-				{Name: "count", Type: "integer", Description: "how many runs, 1 to 100 (default 5)"}, {Name: "after", Description: "RFC 3339 time to start from (default now)"}}, Handle: s.preview},
-		{Method: "GET", Path: cronJobPath, Tag: "cronjobs", Summary: "Get a CronJob with its status and next runs", Response: CronJob{}, Errors: kubeErrs, Handle: s.get},
-		{Method: "PUT", Path: cronJobPath, Tag: "cronjobs", Summary: "Replace a CronJob's spec", Request: CronJobSpec{}, Response: CronJob{}, Errors: kubeErrs, Action: "cronjob.update", Handle: s.update},
+			Response: api.Preview{}, Query: []httpapi.Param{{Name: "schedule", Description: "the cron expression"}, {Name: "time_zone", Description: "IANA time zone (default UTC)", Aliases: []string{"timeZone"}},
+				{Name: "count", Type: "integer", Description: "how many runs, 1 to 100 (default 5)"}, {Name: "since", Description: "RFC 3339 time to start from (default now)", Aliases: []string{"after"}}}, Handle: s.preview},
+		{Method: "GET", Path: cronJobPath, Tag: "cronjobs", Summary: "Get a CronJob with its status and next runs", Response: api.CronJob{}, Errors: kubeErrs, Handle: s.get},
+		{Method: "PUT", Path: cronJobPath, Tag: "cronjobs", Summary: "Replace a CronJob's spec", Request: api.CronJobSpec{}, Response: api.CronJob{}, Errors: kubeErrs, Action: "cronjob.update", Handle: s.update},
 		{Method: "DELETE", Path: cronJobPath, Tag: "cronjobs", Summary: "Delete a CronJob, its Jobs and its history", Status: http.StatusNoContent, Errors: kubeErrs, Action: "cronjob.delete", Handle: s.delete},
-		{Method: "POST", Path: cronJobPath + "/suspend", Tag: "cronjobs", Summary: "Suspend a CronJob (no new runs)", Response: CronJob{}, Errors: kubeErrs, Action: "cronjob.suspend", Handle: s.suspendHandler(true)},
-		{Method: "POST", Path: cronJobPath + "/resume", Tag: "cronjobs", Summary: "Resume a suspended CronJob", Response: CronJob{}, Errors: kubeErrs, Action: "cronjob.resume", Handle: s.suspendHandler(false)},
-		{Method: "POST", Path: cronJobPath + "/trigger", Tag: "cronjobs", Summary: "Run a CronJob now: a Job from its template", Response: Run{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "cronjob.trigger", Handle: s.trigger},
+		{Method: "POST", Path: cronJobPath + "/suspend", Tag: "cronjobs", Summary: "Suspend a CronJob (no new runs)", Response: api.CronJob{}, Errors: kubeErrs, Action: "cronjob.suspend", Handle: s.suspendHandler(true)},
+		{Method: "POST", Path: cronJobPath + "/resume", Tag: "cronjobs", Summary: "Resume a suspended CronJob", Response: api.CronJob{}, Errors: kubeErrs, Action: "cronjob.resume", Handle: s.suspendHandler(false)},
+		{Method: "POST", Path: cronJobPath + "/trigger", Tag: "cronjobs", Summary: "Run a CronJob now: a Job from its template", Response: api.Run{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "cronjob.trigger", Handle: s.trigger},
 		{Method: "GET", Path: cronJobPath + "/history", Tag: "cronjobs", Summary: "A CronJob's runs, newest first, as the platform recorded them (they outlive the cluster's history limits)",
-			Response: httpapi.List[Run]{}, Query: httpapi.PageQuery, Errors: kubeErrs, Handle: s.history},
+			Response: api.List[api.Run]{}, Query: httpapi.PageQuery, Errors: kubeErrs, Handle: s.history},
 	}
 }
 
-// CreateCronJobRequest creates a CronJob.
-type CreateCronJobRequest struct {
-	Name string `json:"name"`
-	CronJobSpec
-}
-
-// CronJobStatus is a CronJob's live state.
-type CronJobStatus struct {
-	Active             []string    `json:"active" doc:"names of the running Jobs"`
-	LastScheduleTime   *time.Time  `json:"last_schedule_time,omitempty"`
-	LastSuccessfulTime *time.Time  `json:"last_successful_time,omitempty"`
-	NextRuns           []time.Time `json:"next_runs" doc:"the next 3 runs (none while suspended)"`
-}
-
-// CronJob is a CronJob of a project.
-type CronJob struct {
-	Name      string        `json:"name"`
-	Project   string        `json:"project"`
-	Spec      CronJobSpec   `json:"spec"`
-	Status    CronJobStatus `json:"status"`
-	CreatedAt time.Time     `json:"created_at"`
-}
-
-// Preview is the next runs of a schedule.
-type Preview struct {
-	Schedule string      `json:"schedule"`
-	TimeZone string      `json:"time_zone"`
-	NextRuns []time.Time `json:"next_runs" doc:"in the time zone, with its offset"`
-}
-
-// Run is one execution of a CronJob.
-type Run struct {
-	ID          string     `json:"id"`
-	Job         string     `json:"job"`
-	Trigger     string     `json:"trigger" doc:"schedule or manual"`
-	Status      string     `json:"status" doc:"running, succeeded or failed"`
-	Message     string     `json:"message,omitempty"`
-	StartedAt   time.Time  `json:"started_at"`
-	CompletedAt *time.Time `json:"completed_at,omitempty"`
-	// DurationSeconds is from start to completion (so far, while running).
-	DurationSeconds float64 `json:"duration_seconds"`
-}
-
-func (s *Service) runOut(r store.CronJobRun) Run {
-	out := Run{ID: r.ID, Job: r.Job, Trigger: r.Trigger, Status: r.Status, Message: r.Message, StartedAt: r.StartedAt}
+func (s *Service) runOut(r store.CronJobRun) api.Run {
+	out := api.Run{ID: r.ID, Job: r.Job, Trigger: r.Trigger, Status: r.Status, Message: r.Message, StartedAt: r.StartedAt}
 	end := s.cfg.Now().UTC()
 	if !r.CompletedAt.IsZero() {
 		t := r.CompletedAt
@@ -150,9 +108,9 @@ func (s *Service) runOut(r store.CronJobRun) Run {
 	return out
 }
 
-func (s *Service) cronJobOut(project string, cj *batchv1.CronJob) CronJob {
-	out := CronJob{Name: cj.Name, Project: project, Spec: specOf(cj), CreatedAt: cj.CreationTimestamp.UTC(),
-		Status: CronJobStatus{Active: []string{}, NextRuns: []time.Time{}}}
+func (s *Service) cronJobOut(project string, cj *batchv1.CronJob) api.CronJob {
+	out := api.CronJob{Name: cj.Name, Project: project, Spec: specOf(cj), CreatedAt: cj.CreationTimestamp.UTC(),
+		Status: api.CronJobStatus{Active: []string{}, NextRuns: []time.Time{}}}
 	for _, a := range cj.Status.Active {
 		out.Status.Active = append(out.Status.Active, a.Name)
 	}
@@ -217,12 +175,12 @@ func notFoundOr(err error) error {
 }
 
 func (s *Service) create(r *http.Request) (any, error) {
-	var req CreateCronJobRequest
+	var req api.CreateCronJobRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	// Checked before the cluster is asked anything.
-	cj, errs := req.CronJobSpec.object(req.Name, "")
+	cj, errs := cronJobObject(req.CronJobSpec, req.Name, "")
 	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
@@ -255,7 +213,7 @@ func (s *Service) list(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, workloads.PageError(err)
 	}
-	out := make([]CronJob, 0, len(l.Items))
+	out := make([]api.CronJob, 0, len(l.Items))
 	for i := range l.Items {
 		out = append(out, s.cronJobOut(c.sc.Project.Name, &l.Items[i]))
 	}
@@ -279,11 +237,11 @@ func (s *Service) update(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var spec CronJobSpec
+	var spec api.CronJobSpec
 	if err := httpapi.DecodeJSON(r, &spec); err != nil {
 		return nil, err
 	}
-	cj, errs := spec.object(name, "")
+	cj, errs := cronJobObject(spec, name, "")
 	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
@@ -413,24 +371,21 @@ func (s *Service) history(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Run, 0, len(runs))
+	out := make([]api.Run, 0, len(runs))
 	for _, run := range runs {
 		out = append(out, s.runOut(run))
 	}
 	return httpapi.NewList(out, next), nil
 }
 
-// preview computes the next runs of ?schedule= in ?timeZone=; any member
+// preview computes the next runs of ?schedule= in ?time_zone=; any member
 // of the workspace who can see the project may ask.
 func (s *Service) preview(r *http.Request) (any, error) {
 	if _, err := s.cfg.Scopes.ResolveProject(r); err != nil {
 		return nil, err
 	}
 	q := r.URL.Query()
-	zone := q.Get("timeZone")
-	if zone == "" {
-		zone = q.Get("time_zone")
-	}
+	zone := httpapi.QueryValue(r, "time_zone", "timeZone")
 	sched, loc, errs := parseSchedule(q.Get("schedule"), zone)
 	count := 5
 	if v := q.Get("count"); v != "" {
@@ -440,13 +395,12 @@ func (s *Service) preview(r *http.Request) (any, error) {
 		}
 		count = n
 	}
-	after := s.cfg.Now()
-	if v := q.Get("after"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			errs = append(errs, httpapi.Field("after", "must be an RFC 3339 time such as 2026-03-08T00:00:00Z"))
-		}
-		after = t
+	after, fe := httpapi.TimeQuery(r, httpapi.SinceParam, "after")
+	if fe != nil {
+		errs = append(errs, *fe)
+	}
+	if after.IsZero() {
+		after = s.cfg.Now()
 	}
 	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
@@ -455,5 +409,5 @@ func (s *Service) preview(r *http.Request) (any, error) {
 	if runs == nil {
 		runs = []time.Time{}
 	}
-	return Preview{Schedule: q.Get("schedule"), TimeZone: loc.String(), NextRuns: runs}, nil
+	return api.Preview{Schedule: q.Get("schedule"), TimeZone: loc.String(), NextRuns: runs}, nil
 }

@@ -14,8 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
-	"github.com/hexabase/hexabase-ai/internal/workloads"
 )
 
 // Labels and annotations the platform puts on CronJobs and their Jobs.
@@ -41,43 +41,12 @@ const (
 
 // EnvVar, ResourceList and Resources are the applications' types: one
 // container is described the same way in both APIs.
-type (
-	EnvVar       = workloads.EnvVar
-	ResourceList = workloads.ResourceList
-	Resources    = workloads.Resources
-)
-
-// JobTemplate is what every run of a CronJob runs: one container.
-type JobTemplate struct {
-	Image          string     `json:"image"`
-	Command        []string   `json:"command,omitempty"`
-	Args           []string   `json:"args,omitempty"`
-	Env            []EnvVar   `json:"env,omitempty"`
-	Resources      *Resources `json:"resources,omitempty"`
-	ServiceAccount string     `json:"service_account,omitempty" doc:"default: the namespace's default ServiceAccount"`
-	RestartPolicy  string     `json:"restart_policy,omitempty" doc:"OnFailure (default) or Never"`
-	BackoffLimit   *int32     `json:"backoff_limit,omitempty" doc:"retries before the run fails (default 6)"`
-	// ActiveDeadlineSeconds bounds a run's duration.
-	ActiveDeadlineSeconds *int64 `json:"active_deadline_seconds,omitempty"`
-}
-
-// CronJobSpec is a CronJob's schedule, policies and job template.
-type CronJobSpec struct {
-	Schedule                   string            `json:"schedule" doc:"5-field cron expression (minute hour day-of-month month day-of-week) or @yearly, @monthly, @weekly, @daily, @hourly"`
-	TimeZone                   string            `json:"time_zone,omitempty" doc:"IANA time zone of the schedule, e.g. Asia/Tokyo (default UTC)"`
-	Suspend                    bool              `json:"suspend,omitempty"`
-	ConcurrencyPolicy          string            `json:"concurrency_policy,omitempty" doc:"Allow (default), Forbid or Replace"`
-	SuccessfulJobsHistoryLimit *int32            `json:"successful_jobs_history_limit,omitempty" doc:"Jobs the cluster keeps (default 3); the platform's history keeps every run"`
-	FailedJobsHistoryLimit     *int32            `json:"failed_jobs_history_limit,omitempty" doc:"default 1"`
-	StartingDeadlineSeconds    *int64            `json:"starting_deadline_seconds,omitempty"`
-	Labels                     map[string]string `json:"labels,omitempty"`
-	Template                   JobTemplate       `json:"template"`
-}
+type ()
 
 // parseSchedule checks a schedule and its zone; the errors name the field
 // of the expression that is wrong.
-func parseSchedule(schedule, zone string) (*Schedule, *time.Location, []httpapi.FieldError) {
-	var errs []httpapi.FieldError
+func parseSchedule(schedule, zone string) (*Schedule, *time.Location, []api.FieldError) {
+	var errs []api.FieldError
 	sched, err := Parse(schedule)
 	if err != nil {
 		errs = append(errs, scheduleField("schedule", err))
@@ -89,7 +58,7 @@ func parseSchedule(schedule, zone string) (*Schedule, *time.Location, []httpapi.
 	return sched, loc, errs
 }
 
-func scheduleField(field string, err error) httpapi.FieldError {
+func scheduleField(field string, err error) api.FieldError {
 	var se *Error
 	if errors.As(err, &se) {
 		return httpapi.Field(field, se.Error())
@@ -97,18 +66,18 @@ func scheduleField(field string, err error) httpapi.FieldError {
 	return httpapi.Field(field, err.Error())
 }
 
-func validName(field, name string, max int) []httpapi.FieldError {
+func validName(field, name string, max int) []api.FieldError {
 	if name == "" {
-		return []httpapi.FieldError{httpapi.Field(field, "is required")}
+		return []api.FieldError{httpapi.Field(field, "is required")}
 	}
 	if errs := validation.IsDNS1123Label(name); len(errs) > 0 || len(name) > max {
-		return []httpapi.FieldError{httpapi.Field(field, fmt.Sprintf("must be a DNS-1123 label of at most %d characters: lowercase letters, digits and '-', starting and ending with a letter or digit", max))}
+		return []api.FieldError{httpapi.Field(field, fmt.Sprintf("must be a DNS-1123 label of at most %d characters: lowercase letters, digits and '-', starting and ending with a letter or digit", max))}
 	}
 	return nil
 }
 
-func quantities(field string, rl ResourceList) (corev1.ResourceList, []httpapi.FieldError) {
-	var errs []httpapi.FieldError
+func quantities(field string, rl api.ResourceList) (corev1.ResourceList, []api.FieldError) {
+	var errs []api.FieldError
 	out := corev1.ResourceList{}
 	for name, v := range map[corev1.ResourceName]string{corev1.ResourceCPU: rl.CPU, corev1.ResourceMemory: rl.Memory} {
 		if v == "" {
@@ -127,8 +96,8 @@ func quantities(field string, rl ResourceList) (corev1.ResourceList, []httpapi.F
 	return out, errs
 }
 
-func listLimits(field string, list []string) []httpapi.FieldError {
-	var errs []httpapi.FieldError
+func listLimits(field string, list []string) []api.FieldError {
+	var errs []api.FieldError
 	if len(list) > maxItems {
 		errs = append(errs, httpapi.Field(field, fmt.Sprintf("at most %d items", maxItems)))
 	}
@@ -142,8 +111,8 @@ func listLimits(field string, list []string) []httpapi.FieldError {
 
 // object builds the CronJob of a spec, or the spec's field errors. The
 // schedule is checked here, before anything reaches the cluster.
-func (s CronJobSpec) object(name, namespace string) (*batchv1.CronJob, []httpapi.FieldError) {
-	var errs []httpapi.FieldError
+func cronJobObject(s api.CronJobSpec, name, namespace string) (*batchv1.CronJob, []api.FieldError) {
+	var errs []api.FieldError
 	errs = append(errs, validName("name", name, maxCronJobNameLen)...)
 	if name == "preview" {
 		errs = append(errs, httpapi.Field("name", `"preview" is reserved (GET …/cronjobs/preview)`))
@@ -210,7 +179,7 @@ func (s CronJobSpec) object(name, namespace string) (*batchv1.CronJob, []httpapi
 	}
 	var res corev1.ResourceRequirements
 	if t.Resources != nil {
-		var e []httpapi.FieldError
+		var e []api.FieldError
 		res.Requests, e = quantities("template.resources.requests", t.Resources.Requests)
 		errs = append(errs, e...)
 		res.Limits, e = quantities("template.resources.limits", t.Resources.Limits)
@@ -266,8 +235,8 @@ func (s CronJobSpec) object(name, namespace string) (*batchv1.CronJob, []httpapi
 }
 
 // specOf reads a CronJob back into the API's form (its first container).
-func specOf(cj *batchv1.CronJob) CronJobSpec {
-	s := CronJobSpec{Schedule: cj.Spec.Schedule, ConcurrencyPolicy: string(cj.Spec.ConcurrencyPolicy),
+func specOf(cj *batchv1.CronJob) api.CronJobSpec {
+	s := api.CronJobSpec{Schedule: cj.Spec.Schedule, ConcurrencyPolicy: string(cj.Spec.ConcurrencyPolicy),
 		SuccessfulJobsHistoryLimit: cj.Spec.SuccessfulJobsHistoryLimit, FailedJobsHistoryLimit: cj.Spec.FailedJobsHistoryLimit,
 		StartingDeadlineSeconds: cj.Spec.StartingDeadlineSeconds}
 	if cj.Spec.TimeZone != nil {
@@ -285,16 +254,16 @@ func specOf(cj *batchv1.CronJob) CronJobSpec {
 		}
 	}
 	js := cj.Spec.JobTemplate.Spec
-	s.Template = JobTemplate{RestartPolicy: string(js.Template.Spec.RestartPolicy), ServiceAccount: js.Template.Spec.ServiceAccountName,
+	s.Template = api.JobTemplate{RestartPolicy: string(js.Template.Spec.RestartPolicy), ServiceAccount: js.Template.Spec.ServiceAccountName,
 		BackoffLimit: js.BackoffLimit, ActiveDeadlineSeconds: js.ActiveDeadlineSeconds}
 	if cs := js.Template.Spec.Containers; len(cs) > 0 {
 		c := cs[0]
 		s.Template.Image, s.Template.Command, s.Template.Args = c.Image, c.Command, c.Args
 		for _, e := range c.Env {
-			s.Template.Env = append(s.Template.Env, EnvVar{Name: e.Name, Value: e.Value})
+			s.Template.Env = append(s.Template.Env, api.EnvVar{Name: e.Name, Value: e.Value})
 		}
 		if len(c.Resources.Requests) > 0 || len(c.Resources.Limits) > 0 {
-			r := &Resources{}
+			r := &api.Resources{}
 			if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
 				r.Requests.CPU = q.String()
 			}
@@ -313,6 +282,6 @@ func specOf(cj *batchv1.CronJob) CronJobSpec {
 	return s
 }
 
-func sortFields(errs []httpapi.FieldError) {
-	slices.SortStableFunc(errs, func(a, b httpapi.FieldError) int { return strings.Compare(a.Field, b.Field) })
+func sortFields(errs []api.FieldError) {
+	slices.SortStableFunc(errs, func(a, b api.FieldError) int { return strings.Compare(a.Field, b.Field) })
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -25,7 +26,7 @@ type Identity interface {
 	CreateFederatedUser(ctx context.Context, email string, link store.FederatedIdentity) (store.User, error)
 	// SessionCookies are a browser session's cookies (access, refresh
 	// and CSRF double-submit token).
-	SessionCookies(tp identity.TokenPair) []*http.Cookie
+	SessionCookies(tp api.TokenPair) []*http.Cookie
 }
 
 var _ Identity = (*identity.Service)(nil)

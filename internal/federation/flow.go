@@ -18,6 +18,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -40,25 +41,6 @@ const (
 	maxReturnTo     = 1024
 )
 
-// ProviderInfo describes a provider to the sign-in page.
-type ProviderInfo struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Type string `json:"type" doc:"oidc or github"`
-}
-
-// CallbackAnswer is the JSON answer of a callback asked with
-// "Accept: application/json": the tokens, or a second-factor challenge to
-// answer at POST /auth/login/mfa.
-type CallbackAnswer struct {
-	AccessToken  string `json:"access_token,omitempty"`
-	RefreshToken string `json:"refresh_token,omitempty"`
-	TokenType    string `json:"token_type,omitempty"`
-	ExpiresIn    int    `json:"expires_in,omitempty"`
-	MFARequired  bool   `json:"mfa_required,omitempty"`
-	MFAToken     string `json:"mfa_token,omitempty"`
-}
-
 // flowState is sealed into StateCookie.
 type flowState struct {
 	Provider string `json:"p"`
@@ -73,12 +55,12 @@ type flowState struct {
 func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: "GET", Path: "/auth/providers", Tag: "auth", Public: true, Summary: "The federated sign-in providers",
-			Response: httpapi.List[ProviderInfo]{}, Handle: s.providers},
+			Response: api.List[api.ProviderInfo]{}, Handle: s.providers},
 		{Method: "GET", Path: "/auth/login/{provider}", Tag: "auth", Public: true, Status: http.StatusFound,
 			Summary: "Start signing in at a provider: redirects there (authorization code, PKCE S256, state, nonce)",
 			Query:   []httpapi.Param{{Name: "return_to", Type: "string", Description: "path on this site to return to after sign-in (default /)"}},
 			Errors:  []int{http.StatusBadGateway}, Handle: s.login},
-		{Method: "GET", Path: "/auth/callback/{provider}", Tag: "auth", Public: true, Response: CallbackAnswer{},
+		{Method: "GET", Path: "/auth/callback/{provider}", Tag: "auth", Public: true, Response: api.CallbackAnswer{},
 			Summary: "Where the provider returns the browser: signs in and redirects to return_to with session cookies, or answers JSON when asked with Accept: application/json",
 			Query: []httpapi.Param{{Name: "code", Type: "string", Description: "authorization code"}, {Name: "state", Type: "string", Description: "the state sent to the provider"},
 				{Name: "error", Type: "string", Description: "the provider's error code"}},
@@ -87,10 +69,10 @@ func (s *Service) Routes() []httpapi.Route {
 }
 
 func (s *Service) providers(*http.Request) (any, error) {
-	out := make([]ProviderInfo, 0, len(s.order))
+	out := make([]api.ProviderInfo, 0, len(s.order))
 	for _, id := range s.order {
 		p := s.provider[id]
-		out = append(out, ProviderInfo{ID: id, Name: p.cfg.Name, Type: p.cfg.Type})
+		out = append(out, api.ProviderInfo{ID: id, Name: p.cfg.Name, Type: p.cfg.Type})
 	}
 	return httpapi.NewList(out, ""), nil
 }
@@ -258,7 +240,7 @@ func (s *Service) signIn(r *http.Request, p *provider, o *outcome) (any, error) 
 	h := http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
 	h.Add("Set-Cookie", clearState)
 	if wantsJSON(r) {
-		a := CallbackAnswer{MFARequired: res.MFARequired, MFAToken: res.MFAToken}
+		a := api.CallbackAnswer{MFARequired: res.MFARequired, MFAToken: res.MFAToken}
 		if res.Tokens != nil {
 			a.AccessToken, a.RefreshToken, a.TokenType, a.ExpiresIn = res.Tokens.AccessToken, res.Tokens.RefreshToken, res.Tokens.TokenType, res.Tokens.ExpiresIn
 		}

@@ -142,7 +142,7 @@ func (a *API) instrument(route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		log := Logger(r.Context())
-		for _, k := range []string{"org", "ws", "project"} {
+		for _, k := range []string{"org", "workspace", "project"} {
 			if v := r.PathValue(k); v != "" {
 				log = log.With(slog.String(k, v))
 			}

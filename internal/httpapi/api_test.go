@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 type tokenAuth map[string]Principal
@@ -50,7 +52,7 @@ func newTestAPI(t *testing.T) *API {
 	return a
 }
 
-func call(t *testing.T, h http.Handler, method, path, body string, hdr map[string]string) (*http.Response, Problem, string) {
+func call(t *testing.T, h http.Handler, method, path, body string, hdr map[string]string) (*http.Response, api.Problem, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	for k, v := range hdr {
@@ -59,7 +61,7 @@ func call(t *testing.T, h http.Handler, method, path, body string, hdr map[strin
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	raw := rec.Body.String()
-	var p Problem
+	var p api.Problem
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
 		if err := json.Unmarshal([]byte(raw), &p); err != nil {
 			t.Fatalf("problem body is not JSON: %q", raw)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 // OpenAPIInfo describes the API in the document's info object.
@@ -20,7 +22,7 @@ type OpenAPIInfo struct {
 // from the Request/Response types by reflection over their JSON tags.
 func OpenAPI(info OpenAPIInfo, routes []Route) ([]byte, error) {
 	g := &schemaGen{schemas: map[string]any{}}
-	g.schemas["Problem"] = g.structSchema(reflect.TypeOf(Problem{}))
+	g.schemas["Problem"] = g.structSchema(reflect.TypeOf(api.Problem{}))
 	paths := map[string]map[string]any{}
 	for _, rt := range routes {
 		item := paths[rt.Path]
@@ -45,6 +47,10 @@ func OpenAPI(info OpenAPIInfo, routes []Route) ([]byte, error) {
 				typ = "string"
 			}
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": typ}})
+			for _, a := range q.Aliases {
+				params = append(params, map[string]any{"name": a, "in": "query", "deprecated": true, "schema": map[string]any{"type": typ},
+					"description": "deprecated alias of " + q.Name + ", accepted until the next release"})
+			}
 		}
 		if len(params) > 0 {
 			op["parameters"] = params

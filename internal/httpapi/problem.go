@@ -5,29 +5,13 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 // ProblemTypeBase prefixes every problem "type". The URIs are stable
 // identifiers, documented in docs/api-errors.md.
 const ProblemTypeBase = "https://hexabase.ai/problems/"
-
-// FieldError names one invalid field of a request.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// Problem is an RFC 9457 problem details body.
-type Problem struct {
-	Type      string       `json:"type"`
-	Title     string       `json:"title"`
-	Status    int          `json:"status"`
-	Detail    string       `json:"detail,omitempty"`
-	Instance  string       `json:"instance,omitempty"`
-	RequestID string       `json:"request_id,omitempty"`
-	Errors    []FieldError `json:"errors,omitempty"`
-}
 
 // Error is an error that knows how it is shown to a client. Handlers return
 // it (or a store sentinel, which is mapped); any other error becomes a 500
@@ -37,7 +21,7 @@ type Error struct {
 	Type   string // short slug appended to ProblemTypeBase
 	Title  string
 	Detail string
-	Fields []FieldError
+	Fields []api.FieldError
 	Header http.Header // extra response headers (WWW-Authenticate, Retry-After)
 	Cause  error       // logged, never sent
 }
@@ -53,7 +37,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Cause }
 
 // Invalid reports a validation failure of one or more fields.
-func Invalid(fields ...FieldError) *Error {
+func Invalid(fields ...api.FieldError) *Error {
 	detail := "the request is invalid"
 	if len(fields) == 1 {
 		detail = fields[0].Field + ": " + fields[0].Message
@@ -64,7 +48,9 @@ func Invalid(fields ...FieldError) *Error {
 }
 
 // Field is shorthand for a single FieldError.
-func Field(field, message string) FieldError { return FieldError{Field: field, Message: message} }
+func Field(field, message string) api.FieldError {
+	return api.FieldError{Field: field, Message: message}
+}
 
 func BadRequest(detail string) *Error {
 	return &Error{Status: http.StatusBadRequest, Type: "bad-request", Title: "Bad request", Detail: detail}
@@ -87,7 +73,7 @@ func Unauthorized(detail string) *Error {
 func Conflict(field, detail string) *Error {
 	e := &Error{Status: http.StatusConflict, Type: "conflict", Title: "Conflict", Detail: detail}
 	if field != "" {
-		e.Fields = []FieldError{{Field: field, Message: detail}}
+		e.Fields = []api.FieldError{{Field: field, Message: detail}}
 	}
 	return e
 }
@@ -105,7 +91,7 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusConflict, Type: "conflict", Title: "Conflict", Detail: "the request conflicts with the current state", Cause: err}
 	case errors.Is(err, store.ErrInvalidCursor):
 		return &Error{Status: http.StatusBadRequest, Type: "validation", Title: "Validation failed", Detail: "cursor: not a cursor returned by this list",
-			Fields: []FieldError{{Field: "cursor", Message: "not a cursor returned by this list"}}, Cause: err}
+			Fields: []api.FieldError{{Field: "cursor", Message: "not a cursor returned by this list"}}, Cause: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Type: "internal", Title: "Internal server error",
 		Detail: "an internal error occurred; quote the request id when reporting it", Cause: err}

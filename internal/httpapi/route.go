@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -27,6 +28,9 @@ type Param struct {
 	Name        string
 	Description string
 	Type        string // "string" or "integer"
+	// Aliases are deprecated names still accepted for one release; the
+	// OpenAPI document lists each as a deprecated parameter.
+	Aliases []string
 }
 
 // Route is one entry of the route table. Every route served under /api/v1
@@ -71,18 +75,12 @@ func (rt Route) successStatus() int {
 	return rt.Status
 }
 
-// List is the envelope of every paginated list.
-type List[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
 // NewList builds a List, never with a nil Items slice.
-func NewList[T any](items []T, next string) List[T] {
+func NewList[T any](items []T, next string) api.List[T] {
 	if items == nil {
 		items = []T{}
 	}
-	return List[T]{Items: items, NextCursor: next}
+	return api.List[T]{Items: items, NextCursor: next}
 }
 
 // PageQuery documents the pagination query parameters.
@@ -132,7 +130,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Add(k, v)
 		}
 	}
-	p := Problem{
+	p := api.Problem{
 		Type: ProblemTypeBase + e.Type, Title: e.Title, Status: e.Status, Detail: e.Detail,
 		Instance: r.URL.Path, RequestID: RequestID(r.Context()), Errors: e.Fields,
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
@@ -126,7 +127,7 @@ func (e *env) user(tb testing.TB, email string) store.User {
 
 var testMeta = ClientMeta{IP: "192.0.2.1", UserAgent: "hks-test/1.0"}
 
-func (e *env) login(tb testing.TB, email string) TokenPair {
+func (e *env) login(tb testing.TB, email string) api.TokenPair {
 	tb.Helper()
 	p, err := e.svc.Login(context.Background(), email, "correct horse battery", testMeta)
 	if err != nil {

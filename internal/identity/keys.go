@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -61,21 +62,6 @@ func (k *keyring) signer() (*signingKey, *rsa.PrivateKey, time.Time) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return k.active, k.priv, k.loadedAt
-}
-
-// JSONWebKey is an RSA public key in RFC 7517 form.
-type JSONWebKey struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-}
-
-// JSONWebKeySet is an RFC 7517 key set.
-type JSONWebKeySet struct {
-	Keys []JSONWebKey `json:"keys"`
 }
 
 func rsaJWK(pub *rsa.PublicKey) (n, e string) {
@@ -218,7 +204,7 @@ func (s *Service) reloadKeys(ctx context.Context, maxAge time.Duration) error {
 		}
 	}
 	byKid := make(map[string]*signingKey, len(usable))
-	set := JSONWebKeySet{Keys: []JSONWebKey{}}
+	set := api.JSONWebKeySet{Keys: []api.JSONWebKey{}}
 	var activeKey *signingKey
 	for i, p := range usable {
 		// A key stops signing when retired, or when a newer key becomes
@@ -242,7 +228,7 @@ func (s *Service) reloadKeys(ctx context.Context, maxAge time.Duration) error {
 			activeKey = k
 		}
 		n, e := rsaJWK(p.pub)
-		set.Keys = append(set.Keys, JSONWebKey{Kty: "RSA", Kid: k.kid, Use: "sig", Alg: signingAlg, N: n, E: e})
+		set.Keys = append(set.Keys, api.JSONWebKey{Kty: "RSA", Kid: k.kid, Use: "sig", Alg: signingAlg, N: n, E: e})
 	}
 	jwks, err := json.Marshal(set)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 )
 
@@ -137,7 +138,7 @@ func TestRotateSigningKey(t *testing.T) {
 	if kidOf(t, p2.AccessToken) != kid2 || kid2 == kid1 {
 		t.Fatalf("after rotation signed with %s, want %s", kidOf(t, p2.AccessToken), kid2)
 	}
-	for _, p := range []TokenPair{p1, p2} {
+	for _, p := range []api.TokenPair{p1, p2} {
 		if _, err := e.svc.Verify(ctx, p.AccessToken); err != nil {
 			t.Fatalf("verify after rotation: %v", err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"rsc.io/qr"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -85,64 +86,12 @@ func (e *TooManyAttemptsError) Is(target error) bool { return target == ErrTooMa
 // mfaThrottleKey is the throttle row of userID's wrong second factors.
 func mfaThrottleKey(userID string) string { return "mfa:" + userID }
 
-// MFAStatus is the answer of GET /auth/2fa.
-type MFAStatus struct {
-	Enabled         bool       `json:"enabled"`
-	Pending         bool       `json:"pending" doc:"an enrolment waits for POST /auth/2fa/verify"`
-	EnabledAt       *time.Time `json:"enabled_at,omitempty"`
-	BackupCodesLeft int        `json:"backup_codes_left"`
-	Methods         []string   `json:"methods" doc:"second factors accepted at sign-in"`
-}
-
-// TOTPEnrollment is the answer of POST /auth/2fa/enroll.
-type TOTPEnrollment struct {
-	Secret     string `json:"secret" doc:"the TOTP key in base32, for manual entry"`
-	OTPAuthURI string `json:"otpauth_uri" doc:"otpauth://totp/ URI (Key Uri Format)"`
-	QRPNG      string `json:"qr_png" doc:"base64 of a PNG QR code of otpauth_uri (also GET /auth/2fa/qr.png)"`
-}
-
-// MFACodeRequest carries a TOTP code or a backup code.
-type MFACodeRequest struct {
-	Code string `json:"code" doc:"a 6-digit TOTP code, or a backup code"`
-}
-
-// DisableMFARequest is the body of POST /auth/2fa/disable: one of a
-// current code and the account password.
-type DisableMFARequest struct {
-	Code     string `json:"code,omitempty" doc:"a 6-digit TOTP code or a backup code"`
-	Password string `json:"password,omitempty" doc:"the account password (instead of code)"`
-}
-
-// BackupCodes are shown once; only their hashes are kept.
-type BackupCodes struct {
-	BackupCodes []string `json:"backup_codes" doc:"ten single-use codes; they are not shown again"`
-}
-
-// LoginMFARequest is the body of POST /auth/login/mfa.
-type LoginMFARequest struct {
-	MFAToken string `json:"mfa_token" doc:"from the mfa_required answer of POST /auth/login"`
-	Code     string `json:"code" doc:"a 6-digit TOTP code, or a backup code"`
-}
-
-// LoginResponse is the answer of POST /auth/login: the tokens, or, for a
-// user with two-factor authentication, mfa_required with an mfa_token to
-// complete at POST /auth/login/mfa.
-type LoginResponse struct {
-	AccessToken  string   `json:"access_token,omitempty"`
-	RefreshToken string   `json:"refresh_token,omitempty"`
-	TokenType    string   `json:"token_type,omitempty"`
-	ExpiresIn    int      `json:"expires_in,omitempty"`
-	MFARequired  bool     `json:"mfa_required,omitempty"`
-	MFAToken     string   `json:"mfa_token,omitempty" doc:"single use, valid 5 minutes, 5 attempts"`
-	Methods      []string `json:"methods,omitempty" doc:"second factors accepted: totp, backup_code"`
-}
-
-func loginResponse(res SignInResult) LoginResponse {
+func loginResponse(res SignInResult) api.LoginResponse {
 	if res.MFARequired {
-		return LoginResponse{MFARequired: true, MFAToken: res.MFAToken, Methods: []string{MethodTOTP, MethodBackupCode}}
+		return api.LoginResponse{MFARequired: true, MFAToken: res.MFAToken, Methods: []string{MethodTOTP, MethodBackupCode}}
 	}
 	tp := res.Tokens
-	return LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn}
+	return api.LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn}
 }
 
 // totpAD binds a sealed TOTP secret to its user.
@@ -161,8 +110,8 @@ func (s *Service) MFAEnabled(ctx context.Context, userID string) (bool, error) {
 }
 
 // GetMFAStatus returns userID's two-factor state.
-func (s *Service) GetMFAStatus(ctx context.Context, userID string) (MFAStatus, error) {
-	st := MFAStatus{Methods: []string{}}
+func (s *Service) GetMFAStatus(ctx context.Context, userID string) (api.MFAStatus, error) {
+	st := api.MFAStatus{Methods: []string{}}
 	m, err := s.st.GetMFA(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return st, nil
@@ -182,29 +131,29 @@ func (s *Service) GetMFAStatus(ctx context.Context, userID string) (MFAStatus, e
 
 // EnrollTOTP starts (or restarts) a pending enrolment of u with a new
 // secret. ErrMFAEnabled if 2FA is enabled.
-func (s *Service) EnrollTOTP(ctx context.Context, u store.User) (TOTPEnrollment, error) {
+func (s *Service) EnrollTOTP(ctx context.Context, u store.User) (api.TOTPEnrollment, error) {
 	secret := make([]byte, TOTPSecretLen)
 	if _, err := rand.Read(secret); err != nil {
-		return TOTPEnrollment{}, fmt.Errorf("totp secret: %w", err)
+		return api.TOTPEnrollment{}, fmt.Errorf("totp secret: %w", err)
 	}
 	sealed, err := s.sealer.Seal(secret, totpAD(u.ID))
 	if err != nil {
-		return TOTPEnrollment{}, fmt.Errorf("seal totp secret: %w", err)
+		return api.TOTPEnrollment{}, fmt.Errorf("seal totp secret: %w", err)
 	}
 	now := s.clock()
 	if err := s.st.PutPendingMFA(ctx, store.MFA{UserID: u.ID, Secret: sealed, CreatedAt: now, UpdatedAt: now}); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return TOTPEnrollment{}, ErrMFAEnabled
+			return api.TOTPEnrollment{}, ErrMFAEnabled
 		}
-		return TOTPEnrollment{}, fmt.Errorf("enroll totp: %w", err)
+		return api.TOTPEnrollment{}, fmt.Errorf("enroll totp: %w", err)
 	}
 	uri := TOTPURI(secret, u.Email)
 	png, err := qrPNG(uri)
 	if err != nil {
-		return TOTPEnrollment{}, err
+		return api.TOTPEnrollment{}, err
 	}
 	s.log.InfoContext(ctx, "totp enrolment started", "user_id", u.ID)
-	return TOTPEnrollment{Secret: totpSecretText(secret), OTPAuthURI: uri, QRPNG: base64.StdEncoding.EncodeToString(png)}, nil
+	return api.TOTPEnrollment{Secret: totpSecretText(secret), OTPAuthURI: uri, QRPNG: base64.StdEncoding.EncodeToString(png)}, nil
 }
 
 // PendingTOTPQR returns the QR code PNG of u's pending enrolment;
@@ -480,51 +429,51 @@ func (s *Service) challenge(ctx context.Context, u store.User, meta ClientMeta, 
 // user. Every attempt counts, and MaxMFAAttempts kill the token; wrong
 // codes also count per user (MFAFailurePolicy), across tokens. Errors:
 // ErrInvalidMFAToken, ErrInvalidMFACode, ErrTooManyAttempts.
-func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta ClientMeta) (TokenPair, error) {
+func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta ClientMeta) (api.TokenPair, error) {
 	hash, ok := hashRefreshToken(mfaToken)
 	if !ok {
-		return TokenPair{}, fmt.Errorf("%w: malformed", ErrInvalidMFAToken)
+		return api.TokenPair{}, fmt.Errorf("%w: malformed", ErrInvalidMFAToken)
 	}
 	c, err := s.st.TakeMFAChallengeAttempt(ctx, hash, MaxMFAAttempts, s.clock())
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-		return TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
+		return api.TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
 	}
 	if err != nil {
-		return TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+		return api.TokenPair{}, fmt.Errorf("complete mfa: %w", err)
 	}
 	if c.Fingerprint != fingerprint(meta) {
 		s.log.WarnContext(ctx, "mfa token presented by another client", "user_id", c.UserID, "ip", meta.IP)
-		return TokenPair{}, fmt.Errorf("%w: client fingerprint changed", ErrInvalidMFAToken)
+		return api.TokenPair{}, fmt.Errorf("%w: client fingerprint changed", ErrInvalidMFAToken)
 	}
 	m, err := s.enabledMFA(ctx, c.UserID)
 	if errors.Is(err, ErrMFANotEnabled) {
-		return TokenPair{}, fmt.Errorf("%w: 2fa was disabled", ErrInvalidMFAToken)
+		return api.TokenPair{}, fmt.Errorf("%w: 2fa was disabled", ErrInvalidMFAToken)
 	}
 	if err != nil {
-		return TokenPair{}, err
+		return api.TokenPair{}, err
 	}
 	if err := s.verifySecondFactor(ctx, m, code); err != nil {
 		if errors.Is(err, ErrInvalidMFACode) {
 			s.log.WarnContext(ctx, "wrong second factor", "user_id", c.UserID, "attempt", c.Attempts)
 		}
-		return TokenPair{}, err
+		return api.TokenPair{}, err
 	}
 	if err := s.st.ConsumeMFAChallenge(ctx, hash, s.clock()); err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-			return TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
+			return api.TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
 		}
-		return TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+		return api.TokenPair{}, fmt.Errorf("complete mfa: %w", err)
 	}
 	u, err := s.st.GetUser(ctx, c.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return TokenPair{}, fmt.Errorf("%w: user no longer exists", ErrInvalidMFAToken)
+		return api.TokenPair{}, fmt.Errorf("%w: user no longer exists", ErrInvalidMFAToken)
 	}
 	if err != nil {
-		return TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+		return api.TokenPair{}, fmt.Errorf("complete mfa: %w", err)
 	}
 	tp, err := s.startSession(ctx, u, meta)
 	if err != nil {
-		return TokenPair{}, err
+		return api.TokenPair{}, err
 	}
 	// Tokens are issued only now, so only now the failed passwords of
 	// the email are forgotten (the mfa_required answer keeps them).
@@ -602,19 +551,19 @@ func mfaError(err error, field string, wrongStatus int) error {
 	case errors.Is(err, ErrMFACodeReplayed):
 		return &httpapi.Error{Status: wrongStatus, Type: "invalid-mfa-code", Title: "Invalid second factor",
 			Detail: field + ": this code was used already; wait for the next one",
-			Fields: []httpapi.FieldError{{Field: field, Message: "was used already"}}, Cause: err}
+			Fields: []api.FieldError{{Field: field, Message: "was used already"}}, Cause: err}
 	case errors.Is(err, ErrInvalidMFACode):
 		return &httpapi.Error{Status: wrongStatus, Type: "invalid-mfa-code", Title: "Invalid second factor",
 			Detail: field + ": the code is wrong or expired",
-			Fields: []httpapi.FieldError{{Field: field, Message: "is wrong or expired"}}, Cause: err}
+			Fields: []api.FieldError{{Field: field, Message: "is wrong or expired"}}, Cause: err}
 	case errors.Is(err, ErrInvalidMFAToken):
 		e := httpapi.Unauthorized("mfa_token: invalid, expired, used or out of attempts; sign in again")
-		e.Fields = []httpapi.FieldError{{Field: "mfa_token", Message: "is invalid, expired, used or out of attempts"}}
+		e.Fields = []api.FieldError{{Field: "mfa_token", Message: "is invalid, expired, used or out of attempts"}}
 		e.Cause = err
 		return e
 	case errors.Is(err, ErrInvalidCredentials):
 		return &httpapi.Error{Status: wrongStatus, Type: "invalid-credentials", Title: "Invalid password",
-			Detail: "password: is wrong", Fields: []httpapi.FieldError{{Field: "password", Message: "is wrong"}}, Cause: err}
+			Detail: "password: is wrong", Fields: []api.FieldError{{Field: "password", Message: "is wrong"}}, Cause: err}
 	case errors.Is(err, ErrMFAEnabled):
 		e := httpapi.Conflict("", "two-factor authentication is enabled already; disable it first to enrol again")
 		e.Cause = err
@@ -648,7 +597,7 @@ func (s *Service) caller(r *http.Request) (store.User, error) {
 }
 
 func decodeCode(r *http.Request) (string, error) {
-	var req MFACodeRequest
+	var req api.MFACodeRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return "", err
 	}
@@ -718,7 +667,7 @@ func (s *Service) mfaVerify(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
 	}
-	return &httpapi.Response{Body: BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
+	return &httpapi.Response{Body: api.BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
 }
 
 func (s *Service) mfaDisable(r *http.Request) (any, error) {
@@ -726,7 +675,7 @@ func (s *Service) mfaDisable(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req DisableMFARequest
+	var req api.DisableMFARequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -761,15 +710,15 @@ func (s *Service) mfaBackupCodes(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
 	}
-	return &httpapi.Response{Body: BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
+	return &httpapi.Response{Body: api.BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
 }
 
 func (s *Service) loginMFA(r *http.Request) (any, error) {
-	var req LoginMFARequest
+	var req api.LoginMFARequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	var fes []httpapi.FieldError
+	var fes []api.FieldError
 	if req.MFAToken == "" {
 		fes = append(fes, httpapi.Field("mfa_token", "is required"))
 	}
@@ -791,12 +740,12 @@ func (s *Service) loginMFA(r *http.Request) (any, error) {
 func (s *Service) MFARoutes() []httpapi.Route {
 	conf := []int{http.StatusConflict}
 	return []httpapi.Route{
-		{Method: "POST", Path: "/auth/login/mfa", Tag: "auth", Public: true, Summary: "Complete a sign-in with a TOTP or backup code (after mfa_required)", Request: LoginMFARequest{}, Response: TokenPair{}, Errors: []int{http.StatusUnauthorized}, Handle: s.loginMFA},
-		{Method: "GET", Path: "/auth/2fa", Tag: "2fa", Summary: "Two-factor authentication status of the caller", Response: MFAStatus{}, Handle: s.mfaStatus},
-		{Method: "POST", Path: "/auth/2fa/enroll", Tag: "2fa", Summary: "Start (or restart) TOTP enrolment: secret, otpauth URI and QR code", Response: TOTPEnrollment{}, Errors: conf, Handle: s.mfaEnroll},
+		{Method: "POST", Path: "/auth/login/mfa", Tag: "auth", Public: true, Summary: "Complete a sign-in with a TOTP or backup code (after mfa_required)", Request: api.LoginMFARequest{}, Response: api.TokenPair{}, Errors: []int{http.StatusUnauthorized}, Handle: s.loginMFA},
+		{Method: "GET", Path: "/auth/2fa", Tag: "2fa", Summary: "Two-factor authentication status of the caller", Response: api.MFAStatus{}, Handle: s.mfaStatus},
+		{Method: "POST", Path: "/auth/2fa/enroll", Tag: "2fa", Summary: "Start (or restart) TOTP enrolment: secret, otpauth URI and QR code", Response: api.TOTPEnrollment{}, Errors: conf, Handle: s.mfaEnroll},
 		{Method: "GET", Path: "/auth/2fa/qr.png", Tag: "2fa", Summary: "QR code PNG of the pending enrolment's otpauth URI", ContentType: "image/png", Raw: http.HandlerFunc(s.mfaQR)},
-		{Method: "POST", Path: "/auth/2fa/verify", Tag: "2fa", Summary: "Confirm the enrolment with a code; answers ten backup codes, shown once", Request: MFACodeRequest{}, Response: BackupCodes{}, Errors: conf, Handle: s.mfaVerify},
-		{Method: "POST", Path: "/auth/2fa/disable", Tag: "2fa", Summary: "Disable two-factor authentication (needs a current code or the password)", Request: DisableMFARequest{}, Status: http.StatusNoContent, Errors: conf, Handle: s.mfaDisable},
-		{Method: "POST", Path: "/auth/2fa/backup-codes", Tag: "2fa", Summary: "Replace the backup codes (needs a current code); answers the new ones, shown once", Request: MFACodeRequest{}, Response: BackupCodes{}, Errors: conf, Handle: s.mfaBackupCodes},
+		{Method: "POST", Path: "/auth/2fa/verify", Tag: "2fa", Summary: "Confirm the enrolment with a code; answers ten backup codes, shown once", Request: api.MFACodeRequest{}, Response: api.BackupCodes{}, Errors: conf, Handle: s.mfaVerify},
+		{Method: "POST", Path: "/auth/2fa/disable", Tag: "2fa", Summary: "Disable two-factor authentication (needs a current code or the password)", Request: api.DisableMFARequest{}, Status: http.StatusNoContent, Errors: conf, Handle: s.mfaDisable},
+		{Method: "POST", Path: "/auth/2fa/backup-codes", Tag: "2fa", Summary: "Replace the backup codes (needs a current code); answers the new ones, shown once", Request: api.MFACodeRequest{}, Response: api.BackupCodes{}, Errors: conf, Handle: s.mfaBackupCodes},
 	}
 }

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -11,6 +12,6 @@ import (
 // authorization or device code that a signed-in browser approved). The
 // session is bound to meta's device fingerprint: the client that will
 // refresh it.
-func (s *Service) StartSession(ctx context.Context, u store.User, meta ClientMeta) (TokenPair, error) {
+func (s *Service) StartSession(ctx context.Context, u store.User, meta ClientMeta) (api.TokenPair, error) {
 	return s.startSession(ctx, u, meta)
 }

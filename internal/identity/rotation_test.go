@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 func jwksKids(t *testing.T, s *Service) []string {
@@ -17,7 +19,7 @@ func jwksKids(t *testing.T, s *Service) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var set JSONWebKeySet
+	var set api.JSONWebKeySet
 	if err := json.Unmarshal(b, &set); err != nil {
 		t.Fatal(err)
 	}

@@ -8,40 +8,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/audit"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
-// LoginRequest is the body of POST /auth/login.
-type LoginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
-}
-
-// RefreshRequest is the body of POST /auth/refresh.
-type RefreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
-}
-
-// SetupRequest is the body of POST /auth/setup.
-type SetupRequest struct {
-	Token    string `json:"token" doc:"the one-time setup token hks server printed"`
-	Email    string `json:"email"`
-	Password string `json:"password" doc:"8 to 256 characters"`
-}
-
-// Me is the signed-in user.
-type Me struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email"`
-	PlatformAdmin bool      `json:"platform_admin"`
-	SessionID     string    `json:"session_id,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-}
-
-func meOut(u store.User, sid string) Me {
-	return Me{ID: u.ID, Email: u.Email, PlatformAdmin: u.PlatformAdmin, SessionID: sid, CreatedAt: u.CreatedAt}
+func meOut(u store.User, sid string) api.Me {
+	return api.Me{ID: u.ID, Email: u.Email, PlatformAdmin: u.PlatformAdmin, SessionID: sid, CreatedAt: u.CreatedAt}
 }
 
 // Authenticate implements httpapi.Authenticator with Verify.
@@ -88,11 +62,11 @@ func meta(r *http.Request) ClientMeta {
 }
 
 func (s *Service) login(r *http.Request) (any, error) {
-	var req LoginRequest
+	var req api.LoginRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	var fes []httpapi.FieldError
+	var fes []api.FieldError
 	if req.Email == "" {
 		fes = append(fes, httpapi.Field("email", "is required"))
 	}
@@ -117,7 +91,7 @@ func (s *Service) login(r *http.Request) (any, error) {
 }
 
 func (s *Service) refresh(r *http.Request) (any, error) {
-	var req RefreshRequest
+	var req api.RefreshRequest
 	// A browser sends no body: its refresh token is the RefreshCookie
 	// (the CSRF middleware has checked the double-submit token).
 	browser := false
@@ -137,7 +111,7 @@ func (s *Service) refresh(r *http.Request) (any, error) {
 		audit.SetActor(r.Context(), c.UserID, c.Email)
 	}
 	if browser {
-		resp := noStore(TokenPair{TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn}) // tokens stay in HttpOnly cookies
+		resp := noStore(api.TokenPair{TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn}) // tokens stay in HttpOnly cookies
 		for _, c := range s.SessionCookies(tp) {
 			resp.Header.Add("Set-Cookie", c.String())
 		}
@@ -151,7 +125,7 @@ func (s *Service) refresh(r *http.Request) (any, error) {
 // token (readable by the page, which echoes it in CSRFHeader). They are
 // Secure when the issuer (the external URL) is https, the rule of
 // httpapi.IsHTTPSURL that also decides HSTS.
-func (s *Service) SessionCookies(tp TokenPair) []*http.Cookie {
+func (s *Service) SessionCookies(tp api.TokenPair) []*http.Cookie {
 	secure := httpapi.IsHTTPSURL(s.issuer)
 	var b [32]byte
 	_, _ = rand.Read(b[:])
@@ -177,7 +151,7 @@ func (s *Service) clearSessionCookies() http.Header {
 }
 
 // noStore keeps token answers out of caches (RFC 6749 §5.1).
-func noStore(tp TokenPair) *httpapi.Response {
+func noStore(tp api.TokenPair) *httpapi.Response {
 	return &httpapi.Response{Body: tp, Header: http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}}
 }
 
@@ -211,7 +185,7 @@ func (s *Service) me(r *http.Request) (any, error) {
 }
 
 func (s *Service) setup(r *http.Request) (any, error) {
-	var req SetupRequest
+	var req api.SetupRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -246,11 +220,11 @@ var _ httpapi.Authenticator = (*Service)(nil)
 func (s *Service) Routes() []httpapi.Route {
 	unauth := []int{http.StatusUnauthorized}
 	return []httpapi.Route{
-		{Method: "POST", Path: "/auth/login", Tag: "auth", Public: true, Summary: "Sign in with email and password; a user with 2FA gets mfa_required and an mfa_token for POST /auth/login/mfa", Request: LoginRequest{}, Response: LoginResponse{}, Errors: unauth, Handle: s.login},
-		{Method: "POST", Path: "/auth/refresh", Tag: "auth", Public: true, Summary: "Trade a refresh token for new tokens (the refresh token rotates)", Request: RefreshRequest{}, Response: TokenPair{}, Errors: unauth, Handle: s.refresh},
+		{Method: "POST", Path: "/auth/login", Tag: "auth", Public: true, Summary: "Sign in with email and password; a user with 2FA gets mfa_required and an mfa_token for POST /auth/login/mfa", Request: api.LoginRequest{}, Response: api.LoginResponse{}, Errors: unauth, Handle: s.login},
+		{Method: "POST", Path: "/auth/refresh", Tag: "auth", Public: true, Summary: "Trade a refresh token for new tokens (the refresh token rotates)", Request: api.RefreshRequest{}, Response: api.TokenPair{}, Errors: unauth, Handle: s.refresh},
 		{Method: "POST", Path: "/auth/logout", Tag: "auth", Summary: "End the caller's session", Status: http.StatusNoContent, Handle: s.logout},
-		{Method: "GET", Path: "/auth/me", Tag: "auth", Summary: "The signed-in user", Response: Me{}, Handle: s.me},
-		{Method: "POST", Path: "/auth/setup", Tag: "auth", Public: true, Summary: "Create the first administrator with the one-time setup token", Request: SetupRequest{}, Response: Me{}, Status: http.StatusCreated, Errors: []int{http.StatusConflict}, Handle: s.setup},
-		{Method: "GET", Path: "/.well-known/jwks.json", Tag: "auth", Public: true, Summary: "Public keys that verify access tokens (RFC 7517)", Response: JSONWebKeySet{}, Raw: http.HandlerFunc(s.jwks)},
+		{Method: "GET", Path: "/auth/me", Tag: "auth", Summary: "The signed-in user", Response: api.Me{}, Handle: s.me},
+		{Method: "POST", Path: "/auth/setup", Tag: "auth", Public: true, Summary: "Create the first administrator with the one-time setup token", Request: api.SetupRequest{}, Response: api.Me{}, Status: http.StatusCreated, Errors: []int{http.StatusConflict}, Handle: s.setup},
+		{Method: "GET", Path: "/.well-known/jwks.json", Tag: "auth", Public: true, Summary: "Public keys that verify access tokens (RFC 7517)", Response: api.JSONWebKeySet{}, Raw: http.HandlerFunc(s.jwks)},
 	}
 }

@@ -8,34 +8,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
-// SessionInfo is one of the caller's sessions as GET /auth/sessions shows it.
-type SessionInfo struct {
-	ID         string     `json:"id"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastIP     string     `json:"last_ip" doc:"the client address of the last sign-in or refresh"`
-	LastSeenAt *time.Time `json:"last_seen_at,omitempty" doc:"when the session was last refreshed"`
-	UserAgent  string     `json:"user_agent"`
-	Current    bool       `json:"current" doc:"true for the session of the token that made this request"`
-	ExpiresAt  time.Time  `json:"expires_at"`
-}
-
-// RevokeAllRequest is the body of POST /auth/sessions/revoke-all.
-type RevokeAllRequest struct {
-	KeepCurrent bool `json:"keep_current" doc:"keep the session of the token that made this request"`
-}
-
-// RevokeAllResult lists the sessions POST /auth/sessions/revoke-all ended.
-type RevokeAllResult struct {
-	Revoked []string `json:"revoked"`
-}
-
 // ListSessions returns userID's live sessions (neither revoked nor
 // expired), newest first; current is the caller's session id.
-func (s *Service) ListSessions(ctx context.Context, userID, current string) ([]SessionInfo, error) {
+func (s *Service) ListSessions(ctx context.Context, userID, current string) ([]api.SessionInfo, error) {
 	all, err := s.st.ListUserSessions(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
@@ -45,19 +25,19 @@ func (s *Service) ListSessions(ctx context.Context, userID, current string) ([]S
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	now := s.clock()
-	out := []SessionInfo{}
+	out := []api.SessionInfo{}
 	for _, x := range all {
 		if x.RevokedAt != nil || !now.Before(x.ExpiresAt) {
 			continue
 		}
-		info := SessionInfo{ID: x.ID, CreatedAt: x.CreatedAt, LastIP: x.IP, UserAgent: x.UserAgent, Current: x.ID == current, ExpiresAt: x.ExpiresAt}
+		info := api.SessionInfo{ID: x.ID, CreatedAt: x.CreatedAt, LastIP: x.IP, UserAgent: x.UserAgent, Current: x.ID == current, ExpiresAt: x.ExpiresAt}
 		if a, ok := act[x.ID]; ok {
 			seen := a.LastSeenAt
 			info.LastIP, info.LastSeenAt = a.LastIP, &seen
 		}
 		out = append(out, info)
 	}
-	slices.SortFunc(out, func(a, b SessionInfo) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	slices.SortFunc(out, func(a, b api.SessionInfo) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, nil
 }
 
@@ -134,7 +114,7 @@ func (s *Service) revokeAll(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req RevokeAllRequest
+	var req api.RevokeAllRequest
 	if r.ContentLength != 0 {
 		if err := httpapi.DecodeJSON(r, &req); err != nil {
 			return nil, err
@@ -148,7 +128,7 @@ func (s *Service) revokeAll(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return RevokeAllResult{Revoked: ids}, nil
+	return api.RevokeAllResult{Revoked: ids}, nil
 }
 
 // validID accepts the session ids store.NewID makes (UUIDs), so that
@@ -175,9 +155,9 @@ func validID(id string) bool {
 // Service when only the route table is wanted.
 func (s *Service) SessionRoutes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: "GET", Path: "/auth/sessions", Tag: "auth", Summary: "The caller's live sessions", Response: httpapi.List[SessionInfo]{}, Handle: s.listSessions},
+		{Method: "GET", Path: "/auth/sessions", Tag: "auth", Summary: "The caller's live sessions", Response: api.List[api.SessionInfo]{}, Handle: s.listSessions},
 		{Method: "DELETE", Path: "/auth/sessions/{id}", Tag: "auth", Summary: "End one of the caller's sessions", Status: http.StatusNoContent, Handle: s.deleteSession},
 		{Method: "POST", Path: "/auth/sessions/revoke-all", Tag: "auth", Summary: "End all of the caller's sessions, optionally except the current one",
-			Request: RevokeAllRequest{}, Response: RevokeAllResult{}, Handle: s.revokeAll},
+			Request: api.RevokeAllRequest{}, Response: api.RevokeAllResult{}, Handle: s.revokeAll},
 	}
 }

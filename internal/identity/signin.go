@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -23,7 +24,7 @@ const (
 // SignInResult is the outcome of a successful first factor: either tokens,
 // or a second-factor challenge to answer with MFAToken.
 type SignInResult struct {
-	Tokens      *TokenPair
+	Tokens      *api.TokenPair
 	MFARequired bool
 	MFAToken    string
 }
@@ -53,13 +54,13 @@ func (s *Service) SignIn(ctx context.Context, u store.User, meta ClientMeta, met
 // Login signs in with email and password and returns tokens. It is
 // PasswordSignIn for callers that cannot answer a second factor: for a user
 // with two-factor authentication it fails with ErrMFARequired.
-func (s *Service) Login(ctx context.Context, email, password string, meta ClientMeta) (TokenPair, error) {
+func (s *Service) Login(ctx context.Context, email, password string, meta ClientMeta) (api.TokenPair, error) {
 	res, err := s.PasswordSignIn(ctx, email, password, meta)
 	if err != nil {
-		return TokenPair{}, err
+		return api.TokenPair{}, err
 	}
 	if res.MFARequired {
-		return TokenPair{}, ErrMFARequired
+		return api.TokenPair{}, ErrMFARequired
 	}
 	return *res.Tokens, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -29,14 +30,6 @@ const (
 type ClientMeta struct {
 	IP        string
 	UserAgent string
-}
-
-// TokenPair is what a login or refresh returns to the client.
-type TokenPair struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	TokenType    string `json:"token_type"` // "Bearer"
-	ExpiresIn    int    `json:"expires_in"` // seconds until AccessToken expires
 }
 
 // Claims are the verified claims of an access token.
@@ -110,7 +103,7 @@ func (s *Service) rehash(ctx context.Context, userID, password string) {
 	}
 }
 
-func (s *Service) startSession(ctx context.Context, u store.User, meta ClientMeta) (TokenPair, error) {
+func (s *Service) startSession(ctx context.Context, u store.User, meta ClientMeta) (api.TokenPair, error) {
 	now := s.clock()
 	sess := store.Session{
 		ID:          store.NewID(),
@@ -122,22 +115,22 @@ func (s *Service) startSession(ctx context.Context, u store.User, meta ClientMet
 		ExpiresAt:   now.Add(s.sessionTTL),
 	}
 	if err := s.st.CreateSession(ctx, sess); err != nil {
-		return TokenPair{}, fmt.Errorf("create session: %w", err)
+		return api.TokenPair{}, fmt.Errorf("create session: %w", err)
 	}
 	raw, hash, err := newRefreshToken()
 	if err != nil {
-		return TokenPair{}, err
+		return api.TokenPair{}, err
 	}
 	rt := store.RefreshToken{TokenHash: hash, SessionID: sess.ID, UserID: u.ID, CreatedAt: now, ExpiresAt: minTime(now.Add(s.refreshTTL), sess.ExpiresAt)}
 	if err := s.st.CreateRefreshToken(ctx, rt); err != nil {
-		return TokenPair{}, fmt.Errorf("create refresh token: %w", err)
+		return api.TokenPair{}, fmt.Errorf("create refresh token: %w", err)
 	}
 	access, exp, err := s.signAccess(ctx, u, sess, now)
 	if err != nil {
-		return TokenPair{}, err
+		return api.TokenPair{}, err
 	}
 	s.log.InfoContext(ctx, "session started", "user_id", u.ID, "session_id", sess.ID)
-	return TokenPair{AccessToken: access, RefreshToken: raw, TokenType: "Bearer", ExpiresIn: expiresIn(exp, now)}, nil
+	return api.TokenPair{AccessToken: access, RefreshToken: raw, TokenType: "Bearer", ExpiresIn: expiresIn(exp, now)}, nil
 }
 
 // Refresh exchanges a refresh token for a new pair. The token is spent: a
@@ -145,66 +138,66 @@ func (s *Service) startSession(ctx context.Context, u store.User, meta ClientMet
 // revokes the whole session (so the token that replaced it stops working
 // too). A refresh from a client whose User-Agent differs from the one that
 // logged in is refused (the session is bound to that fingerprint).
-func (s *Service) Refresh(ctx context.Context, refreshToken string, meta ClientMeta) (TokenPair, error) {
+func (s *Service) Refresh(ctx context.Context, refreshToken string, meta ClientMeta) (api.TokenPair, error) {
 	hash, ok := hashRefreshToken(refreshToken)
 	if !ok {
-		return TokenPair{}, fmt.Errorf("%w: malformed refresh token", ErrInvalidToken)
+		return api.TokenPair{}, fmt.Errorf("%w: malformed refresh token", ErrInvalidToken)
 	}
 	rt, err := s.st.GetRefreshToken(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return TokenPair{}, fmt.Errorf("%w: unknown refresh token", ErrInvalidToken)
+		return api.TokenPair{}, fmt.Errorf("%w: unknown refresh token", ErrInvalidToken)
 	}
 	if err != nil {
-		return TokenPair{}, fmt.Errorf("refresh: %w", err)
+		return api.TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}
 	if rt.UsedAt != nil {
-		return TokenPair{}, s.reuseDetected(ctx, rt)
+		return api.TokenPair{}, s.reuseDetected(ctx, rt)
 	}
 	now := s.clock()
 	sess, err := s.st.GetSession(ctx, rt.SessionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return TokenPair{}, fmt.Errorf("%w: unknown session", ErrInvalidToken)
+		return api.TokenPair{}, fmt.Errorf("%w: unknown session", ErrInvalidToken)
 	}
 	if err != nil {
-		return TokenPair{}, fmt.Errorf("refresh: %w", err)
+		return api.TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}
 	switch {
 	case sess.RevokedAt != nil:
-		return TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrSessionRevoked)
+		return api.TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrSessionRevoked)
 	case sess.UserID != rt.UserID:
-		return TokenPair{}, fmt.Errorf("%w: session belongs to another user", ErrInvalidToken)
+		return api.TokenPair{}, fmt.Errorf("%w: session belongs to another user", ErrInvalidToken)
 	case !now.Before(rt.ExpiresAt):
-		return TokenPair{}, fmt.Errorf("%w: refresh token expired", ErrInvalidToken)
+		return api.TokenPair{}, fmt.Errorf("%w: refresh token expired", ErrInvalidToken)
 	case !now.Before(sess.ExpiresAt):
-		return TokenPair{}, fmt.Errorf("%w: session expired", ErrInvalidToken)
+		return api.TokenPair{}, fmt.Errorf("%w: session expired", ErrInvalidToken)
 	case sess.Fingerprint != fingerprint(meta):
 		s.log.WarnContext(ctx, "refresh from another device refused", "user_id", sess.UserID, "session_id", sess.ID, "ip", meta.IP)
-		return TokenPair{}, fmt.Errorf("%w: client fingerprint changed", ErrInvalidToken)
+		return api.TokenPair{}, fmt.Errorf("%w: client fingerprint changed", ErrInvalidToken)
 	}
 	u, err := s.st.GetUser(ctx, rt.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return TokenPair{}, fmt.Errorf("%w: user no longer exists", ErrInvalidToken)
+		return api.TokenPair{}, fmt.Errorf("%w: user no longer exists", ErrInvalidToken)
 	}
 	if err != nil {
-		return TokenPair{}, fmt.Errorf("refresh: %w", err)
+		return api.TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}
 	raw, nextHash, err := newRefreshToken()
 	if err != nil {
-		return TokenPair{}, err
+		return api.TokenPair{}, err
 	}
 	next := store.RefreshToken{TokenHash: nextHash, SessionID: sess.ID, UserID: u.ID, CreatedAt: now, ExpiresAt: minTime(now.Add(s.refreshTTL), sess.ExpiresAt)}
 	if err := s.st.RotateRefreshToken(ctx, hash, next, now); err != nil {
 		if errors.Is(err, store.ErrConflict) { // spent by a concurrent call
-			return TokenPair{}, s.reuseDetected(ctx, rt)
+			return api.TokenPair{}, s.reuseDetected(ctx, rt)
 		}
-		return TokenPair{}, fmt.Errorf("rotate refresh token: %w", err)
+		return api.TokenPair{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
 	s.touchSession(ctx, sess.ID, meta.IP, now) // sessions.go
 	access, exp, err := s.signAccess(ctx, u, sess, now)
 	if err != nil {
-		return TokenPair{}, err
+		return api.TokenPair{}, err
 	}
-	return TokenPair{AccessToken: access, RefreshToken: raw, TokenType: "Bearer", ExpiresIn: expiresIn(exp, now)}, nil
+	return api.TokenPair{AccessToken: access, RefreshToken: raw, TokenType: "Bearer", ExpiresIn: expiresIn(exp, now)}, nil
 }
 
 // reuseDetected revokes the session of a refresh token presented after it

@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -139,41 +140,24 @@ func (s *Service) TokenTTL() time.Duration { return s.ttl }
 // WorkspaceIssuer is the iss of workspace ID tokens (Config.WorkspaceIssuer).
 func (s *Service) WorkspaceIssuer() string { return s.wsIss }
 
-// Discovery is the OpenID Provider Metadata document.
-type Discovery struct {
-	Issuer                            string   `json:"issuer"`
-	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
-	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint"`
-	JWKSURI                           string   `json:"jwks_uri"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
-	GrantTypesSupported               []string `json:"grant_types_supported"`
-	ScopesSupported                   []string `json:"scopes_supported"`
-	ClaimsSupported                   []string `json:"claims_supported"`
-	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-}
-
 // Discovery returns the platform's discovery document (served at
 // DiscoveryPath of the external URL); grant_types_supported lists the
 // grants registered on the token endpoint.
-func (s *Service) Discovery() Discovery { return s.DiscoveryFor(s.id.Issuer()) }
+func (s *Service) Discovery() api.Discovery { return s.DiscoveryFor(s.id.Issuer()) }
 
 // WorkspaceDiscovery is the discovery document of the workspace issuer,
 // which workspace API servers fetch from WorkspaceIssuer()+DiscoveryPath.
 // It equals Discovery() when the two issuers are the same.
-func (s *Service) WorkspaceDiscovery() Discovery { return s.DiscoveryFor(s.wsIss) }
+func (s *Service) WorkspaceDiscovery() api.Discovery { return s.DiscoveryFor(s.wsIss) }
 
 // DiscoveryFor is the discovery document as served under iss: issuer and
 // jwks_uri name iss (an OIDC client requires the issuer to be the URL it
 // fetched the document from, and the keys are served beside it), while the
 // authorization, device and token endpoints stay on the platform's own
 // URL, the only place that serves them.
-func (s *Service) DiscoveryFor(iss string) Discovery {
+func (s *Service) DiscoveryFor(iss string) api.Discovery {
 	main := s.id.Issuer()
-	return Discovery{
+	return api.Discovery{
 		Issuer:                            iss,
 		AuthorizationEndpoint:             main + AuthorizationPath,
 		TokenEndpoint:                     main + TokenPath,
@@ -200,12 +184,6 @@ type WorkspaceClaims struct {
 	OrgID string `json:"org_id"`
 }
 
-// WorkspaceToken is a signed workspace ID token.
-type WorkspaceToken struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 // Subject is who a workspace token is for: a verified access token.
 type Subject struct {
 	UserID    string
@@ -217,42 +195,42 @@ type Subject struct {
 // "", must be the workspace's organization. A workspace that does not
 // exist, is in another organization, is deleted, or that sub cannot see is
 // ErrNotFound.
-func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID string) (WorkspaceToken, error) {
+func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID string) (api.WorkspaceToken, error) {
 	ws, err := s.st.GetWorkspace(ctx, wsID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return WorkspaceToken{}, ErrNotFound
+		return api.WorkspaceToken{}, ErrNotFound
 	case err != nil:
-		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+		return api.WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
 	case orgID != "" && ws.OrgID != orgID, ws.Status == store.WorkspaceDeleted:
-		return WorkspaceToken{}, ErrNotFound
+		return api.WorkspaceToken{}, ErrNotFound
 	}
 	role, err := s.access.OrgRole(ctx, sub.UserID, ws.OrgID)
 	if errors.Is(err, authz.ErrNotMember) {
-		return WorkspaceToken{}, ErrNotFound
+		return api.WorkspaceToken{}, ErrNotFound
 	}
 	if err != nil {
-		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+		return api.WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
 	}
 	if err := s.checkOrgMFA(ctx, sub.UserID, ws.OrgID); err != nil {
-		return WorkspaceToken{}, err
+		return api.WorkspaceToken{}, err
 	}
 	acc, err := s.access.Workspace(ctx, sub.UserID, role, ws)
 	if err != nil {
-		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+		return api.WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
 	}
 	if !acc.Visible() {
-		return WorkspaceToken{}, ErrNotFound
+		return api.WorkspaceToken{}, ErrNotFound
 	}
 	projects, err := store.AllProjects(ctx, s.st, ws.ID)
 	if err != nil {
-		return WorkspaceToken{}, err
+		return api.WorkspaceToken{}, err
 	}
 	authTime := s.now()
 	if sess, err := s.st.GetSession(ctx, sub.SessionID); err == nil {
 		authTime = sess.CreatedAt
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+		return api.WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
 	}
 	iat := s.now().UTC().Truncate(time.Second)
 	exp := iat.Add(s.ttl)
@@ -273,10 +251,10 @@ func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID s
 	}
 	tok, err := s.id.SignJWT(ctx, c)
 	if err != nil {
-		return WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
+		return api.WorkspaceToken{}, fmt.Errorf("workspace token: %w", err)
 	}
 	s.log.InfoContext(ctx, "issued workspace token", "user_id", sub.UserID, "workspace_id", ws.ID, "org_id", ws.OrgID, "jti", c.ID, "groups", len(c.Groups))
-	return WorkspaceToken{Token: tok, ExpiresAt: exp}, nil
+	return api.WorkspaceToken{Token: tok, ExpiresAt: exp}, nil
 }
 
 // GrantTypes lists the registered grant types, sorted.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -215,7 +216,7 @@ func TestWorkspaceIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	er, ok := v.(*httpapi.Response).Body.(ExchangeResponse)
+	er, ok := v.(*httpapi.Response).Body.(api.ExchangeResponse)
 	if !ok {
 		t.Fatalf("exchange answer %#v", v)
 	}

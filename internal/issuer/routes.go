@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
@@ -16,7 +17,7 @@ func (s *Service) workspaceToken(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	wt, err := s.WorkspaceToken(r.Context(), Subject{UserID: p.UserID, Email: p.Email, SessionID: p.SessionID}, r.PathValue("org"), r.PathValue("ws"))
+	wt, err := s.WorkspaceToken(r.Context(), Subject{UserID: p.UserID, Email: p.Email, SessionID: p.SessionID}, r.PathValue("org"), r.PathValue("workspace"))
 	if errors.Is(err, ErrNotFound) {
 		return nil, httpapi.NotFound("workspace")
 	}
@@ -34,10 +35,10 @@ func (s *Service) workspaceToken(r *http.Request) (any, error) {
 // the route table is wanted (the OpenAPI document).
 func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: "GET", Path: DiscoveryPath, Tag: "auth", Public: true, Summary: "OpenID Connect discovery document of the platform as issuer", Response: Discovery{}, Handle: s.discovery},
+		{Method: "GET", Path: DiscoveryPath, Tag: "auth", Public: true, Summary: "OpenID Connect discovery document of the platform as issuer", Response: api.Discovery{}, Handle: s.discovery},
 		{Method: "POST", Path: TokenPath, Tag: "auth", Public: true, Summary: "OAuth 2.0 token endpoint (token exchange for workspace ID tokens; errors as RFC 6749 §5.2)",
-			Request: TokenRequest{}, Response: ExchangeResponse{}, Errors: []int{http.StatusUnsupportedMediaType}, Handle: s.token},
-		{Method: "POST", Path: "/api/v1/organizations/{org}/workspaces/{ws}/token", Tag: "workspaces", Summary: "A short-lived workspace ID token for kubectl (aud = the workspace)",
-			Response: WorkspaceToken{}, Handle: s.workspaceToken},
+			Request: api.TokenRequest{}, Response: api.ExchangeResponse{}, Errors: []int{http.StatusUnsupportedMediaType}, Handle: s.token},
+		{Method: "POST", Path: "/api/v1/organizations/{org}/workspaces/{workspace}/token", Tag: "workspaces", Summary: "A short-lived workspace ID token for kubectl (aud = the workspace)",
+			Response: api.WorkspaceToken{}, Handle: s.workspaceToken},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 )
@@ -64,30 +65,9 @@ func (e *OAuthError) Unwrap() error { return e.Cause }
 
 // TokenError is the body of a token endpoint refusal.
 type TokenError struct {
-	Error            string               `json:"error"`
-	ErrorDescription string               `json:"error_description"`
-	Errors           []httpapi.FieldError `json:"errors,omitempty"`
-}
-
-// TokenRequest documents the token endpoint's parameters (sent as
-// application/x-www-form-urlencoded, or as a JSON object of strings).
-type TokenRequest struct {
-	GrantType          string `json:"grant_type" doc:"urn:ietf:params:oauth:grant-type:token-exchange (more grants are registered by other parts)"`
-	SubjectToken       string `json:"subject_token,omitempty" doc:"token exchange: the caller's access token"`
-	SubjectTokenType   string `json:"subject_token_type,omitempty" doc:"token exchange: urn:ietf:params:oauth:token-type:access_token"`
-	Audience           string `json:"audience,omitempty" doc:"token exchange: the workspace id"`
-	RequestedTokenType string `json:"requested_token_type,omitempty" doc:"token exchange: urn:ietf:params:oauth:token-type:id_token (default) or …:jwt"`
-}
-
-// ExchangeResponse is the answer of the token-exchange grant (RFC 8693 §2.2
-// with the workspace token also as id_token and expires_at).
-type ExchangeResponse struct {
-	AccessToken     string    `json:"access_token" doc:"the workspace ID token"`
-	IssuedTokenType string    `json:"issued_token_type"`
-	TokenType       string    `json:"token_type" doc:"N_A: the token is not an OAuth access token"`
-	ExpiresIn       int       `json:"expires_in"`
-	IDToken         string    `json:"id_token"`
-	ExpiresAt       time.Time `json:"expires_at"`
+	Error            string           `json:"error"`
+	ErrorDescription string           `json:"error_description"`
+	Errors           []api.FieldError `json:"errors,omitempty"`
 }
 
 const maxParamLen = 8 << 10
@@ -120,7 +100,7 @@ func (s *Service) token(r *http.Request) (any, error) {
 	}
 	body := TokenError{Error: oe.Code, ErrorDescription: oe.Description}
 	if oe.Field != "" {
-		body.Errors = []httpapi.FieldError{httpapi.Field(oe.Field, oe.Description)}
+		body.Errors = []api.FieldError{httpapi.Field(oe.Field, oe.Description)}
 	}
 	return &httpapi.Response{Status: status, Header: noStore(), Body: body}, nil
 }
@@ -210,6 +190,6 @@ func (s *Service) tokenExchange(r *http.Request, form url.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ExchangeResponse{AccessToken: wt.Token, IssuedTokenType: TokenTypeIDToken, TokenType: "N_A",
+	return api.ExchangeResponse{AccessToken: wt.Token, IssuedTokenType: TokenTypeIDToken, TokenType: "N_A",
 		ExpiresIn: int(wt.ExpiresAt.Sub(s.now()).Round(time.Second) / time.Second), IDToken: wt.Token, ExpiresAt: wt.ExpiresAt}, nil
 }

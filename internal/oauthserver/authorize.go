@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/audit"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -245,7 +246,7 @@ func (res signInResult) refusedStatus() int {
 func (s *Service) signInForm(ctx context.Context, r *http.Request) (res signInResult, email, msg string) {
 	f := r.PostForm
 	m := meta(r)
-	var tp identity.TokenPair
+	var tp api.TokenPair
 	if mfa := f.Get("mfa_token"); mfa != "" {
 		code := f.Get("code")
 		if code == "" || len(code) > 64 || len(mfa) > 256 {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/ratelimit"
@@ -26,31 +27,6 @@ const pollSlack = time.Second
 
 // userCodeAlphabet has no vowels (no words) and no look-alikes (0/O, 1/I).
 const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
-
-// DeviceCodeRequest documents the parameters of POST /auth/device/code
-// (a form, or a JSON object of strings).
-type DeviceCodeRequest struct {
-	ClientID string `json:"client_id" doc:"hks-cli"`
-	Scope    string `json:"scope,omitempty" doc:"space-separated: openid email groups offline_access"`
-}
-
-// DeviceTokenRequest documents the form of POST /auth/device/token.
-type DeviceTokenRequest struct {
-	GrantType  string `json:"grant_type,omitempty" doc:"urn:ietf:params:oauth:grant-type:device_code (optional)"`
-	ClientID   string `json:"client_id" doc:"hks-cli"`
-	DeviceCode string `json:"device_code"`
-}
-
-// DeviceAuthorization is the answer of POST /auth/device/code (RFC 8628
-// §3.2).
-type DeviceAuthorization struct {
-	DeviceCode              string `json:"device_code"`
-	UserCode                string `json:"user_code" doc:"8 letters shown as XXXX-XXXX"`
-	VerificationURI         string `json:"verification_uri"`
-	VerificationURIComplete string `json:"verification_uri_complete"`
-	ExpiresIn               int    `json:"expires_in"`
-	Interval                int    `json:"interval"`
-}
 
 // NewUserCode returns a random user code such as "WDJB-MJHT".
 func NewUserCode() (string, error) {
@@ -95,7 +71,7 @@ func formatUserCode(n string) string { return n[:4] + "-" + n[4:] }
 func deviceError(status int, code, desc, fieldName string) *httpapi.Response {
 	body := issuer.TokenError{Error: code, ErrorDescription: desc}
 	if fieldName != "" {
-		body.Errors = []httpapi.FieldError{httpapi.Field(fieldName, desc)}
+		body.Errors = []api.FieldError{httpapi.Field(fieldName, desc)}
 	}
 	return &httpapi.Response{Status: status, Header: http.Header{"Cache-Control": {"no-store"}}, Body: body}
 }
@@ -158,7 +134,7 @@ func (s *Service) deviceCode(r *http.Request) (any, error) {
 			return nil, fmt.Errorf("create device code: %w", err)
 		}
 		verify := s.id.Issuer() + DevicePath
-		return &httpapi.Response{Header: http.Header{"Cache-Control": {"no-store"}}, Body: DeviceAuthorization{
+		return &httpapi.Response{Header: http.Header{"Cache-Control": {"no-store"}}, Body: api.DeviceAuthorization{
 			DeviceCode: dc, UserCode: uc, VerificationURI: verify, VerificationURIComplete: verify + "?user_code=" + url.QueryEscape(uc),
 			ExpiresIn: int(DeviceCodeTTL / time.Second), Interval: DeviceInterval}}, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -103,21 +104,21 @@ func (s *Service) authorizationCodeGrant(r *http.Request, form url.Values) (any,
 
 // startSession starts the client's own session for userID, bound to the
 // client's device fingerprint.
-func (s *Service) startSession(ctx context.Context, r *http.Request, userID string) (identity.TokenPair, string, error) {
+func (s *Service) startSession(ctx context.Context, r *http.Request, userID string) (api.TokenPair, string, error) {
 	u, err := s.st.GetUser(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return identity.TokenPair{}, "", oauthErr("invalid_grant", "the user no longer exists", "")
+		return api.TokenPair{}, "", oauthErr("invalid_grant", "the user no longer exists", "")
 	}
 	if err != nil {
-		return identity.TokenPair{}, "", fmt.Errorf("get user: %w", err)
+		return api.TokenPair{}, "", fmt.Errorf("get user: %w", err)
 	}
 	tp, err := s.id.StartSession(ctx, u, meta(r))
 	if err != nil {
-		return identity.TokenPair{}, "", err
+		return api.TokenPair{}, "", err
 	}
 	c, err := s.id.Verify(ctx, tp.AccessToken)
 	if err != nil {
-		return identity.TokenPair{}, "", fmt.Errorf("verify new session: %w", err)
+		return api.TokenPair{}, "", fmt.Errorf("verify new session: %w", err)
 	}
 	s.log.InfoContext(ctx, "cli session started", "user_id", u.ID, "session_id", c.SessionID)
 	return tp, c.SessionID, nil

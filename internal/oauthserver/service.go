@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
@@ -35,9 +36,9 @@ const (
 type Identity interface {
 	Issuer() string
 	PasswordSignIn(ctx context.Context, email, password string, meta identity.ClientMeta) (identity.SignInResult, error)
-	CompleteMFA(ctx context.Context, mfaToken, code string, meta identity.ClientMeta) (identity.TokenPair, error)
-	StartSession(ctx context.Context, u store.User, meta identity.ClientMeta) (identity.TokenPair, error)
-	Refresh(ctx context.Context, refreshToken string, meta identity.ClientMeta) (identity.TokenPair, error)
+	CompleteMFA(ctx context.Context, mfaToken, code string, meta identity.ClientMeta) (api.TokenPair, error)
+	StartSession(ctx context.Context, u store.User, meta identity.ClientMeta) (api.TokenPair, error)
+	Refresh(ctx context.Context, refreshToken string, meta identity.ClientMeta) (api.TokenPair, error)
 	Verify(ctx context.Context, accessToken string) (identity.Claims, error)
 	Logout(ctx context.Context, sessionID string) error
 }
@@ -217,10 +218,10 @@ func (s *Service) Routes() []httpapi.Route {
 			Errors:  []int{http.StatusForbidden}, Raw: http.HandlerFunc(s.authorizePost)},
 		{Method: "POST", Path: issuer.DeviceAuthorizationPath, Tag: "auth", Public: true, Action: "auth.device.code",
 			Summary: "OAuth 2.0 device authorization (RFC 8628; form field client_id): a device code to poll the token endpoint with and a user code to enter at verification_uri",
-			Request: DeviceCodeRequest{}, Response: DeviceAuthorization{}, Handle: s.deviceCode},
+			Request: api.DeviceCodeRequest{}, Response: api.DeviceAuthorization{}, Handle: s.deviceCode},
 		{Method: "POST", Path: DeviceTokenPath, Tag: "auth", Public: true, Action: "auth.device.token",
 			Summary: "Poll for the tokens of a device code (form fields client_id, device_code); the same as /auth/token with grant_type " + GrantDeviceCode + "; errors as RFC 8628 §3.5",
-			Request: DeviceTokenRequest{}, Response: identity.TokenPair{}, Errors: []int{http.StatusUnsupportedMediaType}, Handle: s.deviceToken},
+			Request: api.DeviceTokenRequest{}, Response: api.TokenPair{}, Errors: []int{http.StatusUnsupportedMediaType}, Handle: s.deviceToken},
 		{Method: "GET", Path: DevicePath, Tag: "auth", Public: true, ContentType: "text/html",
 			Summary: "The device verification page: enter the user code, sign in, approve or deny",
 			Query:   []httpapi.Param{{Name: "user_code", Type: "string", Description: "the code the device shows, such as WDJB-MJHT"}},

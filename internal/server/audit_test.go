@@ -85,7 +85,7 @@ func TestAuditRouteWalk(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			values := map[string]string{"org": f.org, "ws": f.ws, "project": f.project, "group": f.group, "binding": f.binding,
+			values := map[string]string{"org": f.org, "workspace": f.ws, "project": f.project, "group": f.group, "binding": f.binding,
 				"invitation": f.invitation, "task": f.task, "user": p.extra.ID}
 			path := pathParamRE.ReplaceAllStringFunc(rt.Path, func(m string) string {
 				name := pathParamRE.FindStringSubmatch(m)[1]

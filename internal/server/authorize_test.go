@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/cli"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -229,7 +230,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	if a.status != 200 || a.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("exchange: %d %s", a.status, a.body)
 	}
-	var tp identity.TokenPair
+	var tp api.TokenPair
 	a.json(t, &tp)
 	if tp.AccessToken == "" || tp.RefreshToken == "" || tp.TokenType != "Bearer" || tp.ExpiresIn <= 0 {
 		t.Fatalf("tokens: %+v", tp)
@@ -242,7 +243,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("refresh grant: %d %s", a.status, a.body)
 	}
-	var tp2 identity.TokenPair
+	var tp2 api.TokenPair
 	a.json(t, &tp2)
 	wantOAuthError(t, ts.form("/auth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}), 400, "invalid_grant")
 
@@ -514,7 +515,7 @@ func TestDeviceFlow(t *testing.T) {
 	}
 	ts.offset.Add(int64(11 * time.Second))
 	a := ts.poll(d)
-	var tp identity.TokenPair
+	var tp api.TokenPair
 	a.json(t, &tp)
 	if a.status != 200 || tp.RefreshToken == "" {
 		t.Fatalf("tokens: %d %s", a.status, a.body)

@@ -95,7 +95,7 @@ func (e expect) with(ok int) expect {
 }
 
 type endpoint struct {
-	method, path string // path with {org} {ws} {project} {group} {binding} {invitation} {task} {user}
+	method, path string // path with {org} {workspace} {project} {group} {binding} {invitation} {task} {user}
 	body         func(f fixture, p people) any
 	want         expect
 	noWorkspace  bool
@@ -142,60 +142,60 @@ func TestAuthorizationTable(t *testing.T) {
 		{"GET", "/api/v1/organizations/{org}/audit", nil, orgAdmin, false},
 		{"POST", "/api/v1/organizations/{org}/workspaces", name("new-ws"), orgAdmin.with(202), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces", nil, orgRead, false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}", nil, wsRead, false},
-		{"PATCH", "/api/v1/organizations/{org}/workspaces/{ws}", name("renamed"), wsAdmin, false},
-		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}", nil, wsAdmin.with(202), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/members", nil, wsRead, false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/members", func(_ fixture, p people) any { return map[string]string{"user_id": p.admin.ID} }, wsAdmin.with(201), false},
-		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/members/{user}", nil, wsAdmin.with(204), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects", name("backend"), wsAdmin.with(201), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects", nil, wsRead, false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}", nil, wsRead, false},
-		{"PATCH", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}", func(fixture, people) any { return map[string]any{"quota": map[string]string{"cpu": "2"}} }, wsAdmin, false},
-		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}", nil, wsAdmin.with(204), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/groups", name("writers"), wsAdmin.with(201), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/groups", nil, wsRead, false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}", nil, wsRead, false},
-		{"PATCH", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}", name("renamed"), wsAdmin, false},
-		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}", nil, wsAdmin.with(204), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}/members", nil, wsRead, false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}/members", func(_ fixture, p people) any { return map[string]string{"user_id": p.admin.ID} }, wsAdmin.with(201), false},
-		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/groups/{group}/members/{user}", nil, wsAdmin.with(204), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings", func(f fixture, _ people) any { return map[string]string{"group_id": f.group, "role": "developer"} }, wsAdmin.with(201), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings", nil, wsRead, false},
-		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/rolebindings/{binding}", nil, wsAdmin.with(204), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/token", nil, wsRead, false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/kubeconfig", nil, wsRead.with(kubeconfigStatus), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/events", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}", nil, wsRead, false},
+		{"PATCH", "/api/v1/organizations/{org}/workspaces/{workspace}", name("renamed"), wsAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}", nil, wsAdmin.with(202), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/members", nil, wsRead, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/members", func(_ fixture, p people) any { return map[string]string{"user_id": p.admin.ID} }, wsAdmin.with(201), false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/members/{user}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects", name("backend"), wsAdmin.with(201), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}", nil, wsRead, false},
+		{"PATCH", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}", func(fixture, people) any { return map[string]any{"quota": map[string]string{"cpu": "2"}} }, wsAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/groups", name("writers"), wsAdmin.with(201), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/groups", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}", nil, wsRead, false},
+		{"PATCH", "/api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}", name("renamed"), wsAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}", nil, wsAdmin.with(204), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}/members", nil, wsRead, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}/members", func(_ fixture, p people) any { return map[string]string{"user_id": p.admin.ID} }, wsAdmin.with(201), false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/groups/{group}/members/{user}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/rolebindings", func(f fixture, _ people) any { return map[string]string{"group_id": f.group, "role": "developer"} }, wsAdmin.with(201), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/rolebindings", nil, wsRead, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/rolebindings/{binding}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/token", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/kubeconfig", nil, wsRead.with(kubeconfigStatus), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/events", nil, wsRead, false},
 		// In the workspace's cluster, as the caller: the fixture's workspace
 		// has no cluster (409 to all who may see it); the cluster's own
 		// refusals (403) are tested end to end in cmd/hks.
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications", func(fixture, people) any { return map[string]any{"name": "web", "image": "nginx"} }, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications/{app}", nil, wsRead.with(409), false},
-		{"PUT", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications/{app}", func(fixture, people) any { return map[string]any{"image": "nginx"} }, wsRead.with(409), false},
-		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications/{app}", nil, wsRead.with(409), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications/{app}/scale", func(fixture, people) any { return map[string]any{"replicas": 1} }, wsRead.with(409), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications/{app}/restart", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications/{app}/pods", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications/{app}/events", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/applications/{app}/logs", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/usage", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/usage", nil, wsRead.with(409), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs", func(fixture, people) any {
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications", func(fixture, people) any { return map[string]any{"name": "web", "image": "nginx"} }, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}", nil, wsRead.with(409), false},
+		{"PUT", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}", func(fixture, people) any { return map[string]any{"image": "nginx"} }, wsRead.with(409), false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}", nil, wsRead.with(409), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/scale", func(fixture, people) any { return map[string]any{"replicas": 1} }, wsRead.with(409), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/restart", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/pods", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/events", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/logs", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/usage", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/usage", nil, wsRead.with(409), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs", func(fixture, people) any {
 			return map[string]any{"name": "tick", "schedule": "@hourly", "template": map[string]string{"image": "busybox"}}
 		}, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs/{cronjob}", nil, wsRead.with(409), false},
-		{"PUT", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs/{cronjob}", func(fixture, people) any {
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}", nil, wsRead.with(409), false},
+		{"PUT", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}", func(fixture, people) any {
 			return map[string]any{"schedule": "@hourly", "template": map[string]string{"image": "busybox"}}
 		}, wsRead.with(409), false},
-		{"DELETE", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs/{cronjob}", nil, wsRead.with(409), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs/{cronjob}/suspend", nil, wsRead.with(409), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs/{cronjob}/resume", nil, wsRead.with(409), false},
-		{"POST", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs/{cronjob}/trigger", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs/{cronjob}/history", nil, wsRead.with(409), false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{ws}/projects/{project}/cronjobs/preview?schedule=@daily", nil, wsRead, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}", nil, wsRead.with(409), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}/suspend", nil, wsRead.with(409), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}/resume", nil, wsRead.with(409), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}/trigger", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}/history", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/preview?schedule=@daily", nil, wsRead, false},
 		// Accepting needs the invitation's token and email: the fixture
 		// invites the outsider, so only the outsider may accept.
 		{"POST", "/api/v1/invitations/accept", func(f fixture, _ people) any { return map[string]string{"token": "invite-" + f.invitation} }, expect{403, 403, 403, 403, 200}, false},
@@ -240,7 +240,7 @@ func TestAuthorizationTable(t *testing.T) {
 				ts.t = t
 				f := ts.fixture(p, !e.noWorkspace, p.outsider.Email)
 				target := p.extra.ID
-				path := strings.NewReplacer("{org}", f.org, "{ws}", f.ws, "{project}", f.project, "{group}", f.group,
+				path := strings.NewReplacer("{org}", f.org, "{workspace}", f.ws, "{project}", f.project, "{group}", f.group,
 					"{binding}", f.binding, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target).Replace(e.path)
 				var body any
 				if e.body != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/federation"
 	"github.com/hexabase/hexabase-ai/internal/federation/oidctest"
@@ -210,7 +211,7 @@ func TestFederatedSignInEndToEnd(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("second factor: %d %s", a.status, a.body)
 	}
-	var tp identity.TokenPair
+	var tp api.TokenPair
 	a.json(t, &tp)
 	if tp.AccessToken == "" || tp.RefreshToken == "" {
 		t.Fatalf("tokens after the second factor: %s", a.body)
@@ -224,7 +225,7 @@ func TestFederatedSignInEndToEnd(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("refresh: %d %s", a.status, a.body)
 	}
-	var rotated identity.TokenPair
+	var rotated api.TokenPair
 	a.json(t, &rotated)
 	if rotated.RefreshToken == "" || rotated.RefreshToken == tp.RefreshToken {
 		t.Fatalf("refresh did not rotate: %s", a.body)

@@ -19,9 +19,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/cli"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
-	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -86,7 +86,7 @@ func (w issuerWorld) tokenPath(org, ws string) string {
 	return "/api/v1/organizations/" + org + "/workspaces/" + ws + "/token"
 }
 
-func (ts *testServer) workspaceToken(t *testing.T, w issuerWorld, tok, ws string) issuer.WorkspaceToken {
+func (ts *testServer) workspaceToken(t *testing.T, w issuerWorld, tok, ws string) api.WorkspaceToken {
 	t.Helper()
 	a := ts.do("POST", w.tokenPath(w.org, ws), tok, nil)
 	if a.status != 200 {
@@ -95,7 +95,7 @@ func (ts *testServer) workspaceToken(t *testing.T, w issuerWorld, tok, ws string
 	if a.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("token answer cacheable: %v", a.header)
 	}
-	var wt issuer.WorkspaceToken
+	var wt api.WorkspaceToken
 	a.json(t, &wt)
 	return wt
 }
@@ -142,7 +142,7 @@ func TestIssuerDiscoveryAndWorkspaceTokens(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("discovery: %d %s", a.status, a.body)
 	}
-	var d issuer.Discovery
+	var d api.Discovery
 	a.json(t, &d)
 	if d.Issuer != iss || d.JWKSURI != iss+"/.well-known/jwks.json" || d.TokenEndpoint != iss+"/auth/token" ||
 		d.AuthorizationEndpoint != iss+"/auth/authorize" || d.DeviceAuthorizationEndpoint != iss+"/auth/device/code" ||
@@ -222,7 +222,7 @@ func TestIssuerDiscoveryAndWorkspaceTokens(t *testing.T) {
 	if a.status != 200 || a.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("token exchange: %d %v %s", a.status, a.header, a.body)
 	}
-	var er issuer.ExchangeResponse
+	var er api.ExchangeResponse
 	a.json(t, &er)
 	if er.IssuedTokenType != issuer.TokenTypeIDToken || er.TokenType != "N_A" || er.ExpiresIn < 500 || er.IDToken != er.AccessToken {
 		t.Fatalf("exchange answer: %s", a.body)
@@ -291,7 +291,7 @@ func TestIssuerDiscoveryAndWorkspaceTokens(t *testing.T) {
 	if _, _, err := ts.identity.RotateKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var jwks identity.JSONWebKeySet
+	var jwks api.JSONWebKeySet
 	ts.do("GET", "/.well-known/jwks.json", "", nil).json(t, &jwks)
 	if len(jwks.Keys) != 2 {
 		t.Fatalf("jwks after rotation: %+v", jwks)
@@ -356,14 +356,14 @@ func TestSessionsAPI(t *testing.T) {
 	ts := startServer(t, "")
 	ts.user("me@example.com")
 	_, otherTok := ts.user("other@example.com")
-	login := func(ua string) identity.TokenPair {
+	login := func(ua string) api.TokenPair {
 		t.Helper()
 		a := ts.rawWith("POST", "/auth/login", "application/json", `{"email":"me@example.com","password":"password-me@example.com"}`,
 			http.Header{"User-Agent": {ua}})
 		if a.status != 200 {
 			t.Fatalf("login: %d %s", a.status, a.body)
 		}
-		var tp identity.TokenPair
+		var tp api.TokenPair
 		a.json(t, &tp)
 		return tp
 	}
@@ -380,13 +380,13 @@ func TestSessionsAPI(t *testing.T) {
 	if lc["sid"] == "" || lc["fp"] == nil || lc["fp"] == pc["fp"] || lc["sid"] == pc["sid"] {
 		t.Fatalf("sid/fp claims: %v %v", lc, pc)
 	}
-	list := func(tok string) []identity.SessionInfo {
+	list := func(tok string) []api.SessionInfo {
 		t.Helper()
 		a := ts.do("GET", "/auth/sessions", tok, nil)
 		if a.status != 200 {
 			t.Fatalf("list sessions: %d %s", a.status, a.body)
 		}
-		var l struct{ Items []identity.SessionInfo }
+		var l struct{ Items []api.SessionInfo }
 		a.json(t, &l)
 		return l.Items
 	}
@@ -435,7 +435,7 @@ func TestSessionsAPI(t *testing.T) {
 	}
 	// Revoke all but the current one: the tablet is out, the laptop stays.
 	a := ts.do("POST", "/auth/sessions/revoke-all", laptop.AccessToken, map[string]bool{"keep_current": true})
-	var rr identity.RevokeAllResult
+	var rr api.RevokeAllResult
 	a.json(t, &rr)
 	if a.status != 200 || len(rr.Revoked) != 2 || slices.Contains(rr.Revoked, lc["sid"].(string)) {
 		t.Fatalf("revoke-all keep_current: %d %s", a.status, a.body)
@@ -595,7 +595,7 @@ func TestAdminRotateKeysWhileRunning(t *testing.T) {
 	if kidOf(t, fresh.Token) != kid {
 		t.Fatalf("running server did not switch to the new key")
 	}
-	var jwks identity.JSONWebKeySet
+	var jwks api.JSONWebKeySet
 	ts.do("GET", "/.well-known/jwks.json", "", nil).json(t, &jwks)
 	if len(jwks.Keys) != 2 {
 		t.Fatalf("jwks: %+v", jwks)
@@ -608,7 +608,7 @@ func TestAdminRotateKeysWhileRunning(t *testing.T) {
 	// Once every token of the retired key has expired (access TTL, reload
 	// interval and leeway after retirement), JWKS drops it.
 	ts.offset.Add(int64(16 * time.Minute))
-	jwks = identity.JSONWebKeySet{}
+	jwks = api.JSONWebKeySet{}
 	ts.do("GET", "/.well-known/jwks.json", "", nil).json(t, &jwks)
 	if len(jwks.Keys) != 1 || jwks.Keys[0].Kid != kid {
 		t.Fatalf("jwks after the retired key's tokens expired: %+v", jwks)

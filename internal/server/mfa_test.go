@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/cli"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -140,7 +141,7 @@ func TestTwoFactorFlow(t *testing.T) {
 		}
 	}
 
-	var st identity.MFAStatus
+	var st api.MFAStatus
 	ts.do("GET", "/auth/2fa", tok, nil).json(t, &st)
 	if st.Enabled || st.Pending {
 		t.Fatalf("fresh user status %+v", st)
@@ -154,7 +155,7 @@ func TestTwoFactorFlow(t *testing.T) {
 	if a.status != 200 || a.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("enroll: %d %v %s", a.status, a.header, a.body)
 	}
-	var e identity.TOTPEnrollment
+	var e api.TOTPEnrollment
 	a.json(t, &e)
 	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
 	if err != nil || len(secret) != identity.TOTPSecretLen {
@@ -190,7 +191,7 @@ func TestTwoFactorFlow(t *testing.T) {
 	if a.status != 200 || a.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("verify: %d %s", a.status, a.body)
 	}
-	var bc identity.BackupCodes
+	var bc api.BackupCodes
 	a.json(t, &bc)
 	seen := map[string]bool{}
 	for _, c := range bc.BackupCodes {
@@ -257,7 +258,7 @@ func TestTwoFactorFlow(t *testing.T) {
 	if a.status != 200 || a.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("login/mfa: %d %s", a.status, a.body)
 	}
-	var tp identity.TokenPair
+	var tp api.TokenPair
 	a.json(t, &tp)
 	if tp.AccessToken == "" || tp.RefreshToken == "" {
 		t.Fatalf("tokens %+v", tp)
@@ -307,7 +308,7 @@ func TestTwoFactorFlow(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("backup-codes: %d %s", a.status, a.body)
 	}
-	var bc2 identity.BackupCodes
+	var bc2 api.BackupCodes
 	a.json(t, &bc2)
 	if len(bc2.BackupCodes) != 10 || bc2.BackupCodes[0] == bc.BackupCodes[1] {
 		t.Fatalf("new backup codes %v", bc2.BackupCodes)

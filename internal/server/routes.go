@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -43,17 +44,11 @@ func OpenAPIDocument() ([]byte, error) {
 
 type openAPIDoc struct{ b []byte }
 
-// Health is the answer of /healthz and /readyz.
-type Health struct {
-	Status string            `json:"status"`
-	Checks map[string]string `json:"checks,omitempty"`
-}
-
 func (s *Server) platformRoutes(reg *prometheus.Registry, doc *openAPIDoc) []httpapi.Route {
 	return []httpapi.Route{
-		{Method: "GET", Path: "/healthz", Tag: "platform", Public: true, Summary: "Liveness: the process serves", Response: Health{},
-			Handle: func(*http.Request) (any, error) { return Health{Status: "ok"}, nil }},
-		{Method: "GET", Path: "/readyz", Tag: "platform", Public: true, Summary: "Readiness: the database and NATS answer", Response: Health{},
+		{Method: "GET", Path: "/healthz", Tag: "platform", Public: true, Summary: "Liveness: the process serves", Response: api.Health{},
+			Handle: func(*http.Request) (any, error) { return api.Health{Status: "ok"}, nil }},
+		{Method: "GET", Path: "/readyz", Tag: "platform", Public: true, Summary: "Readiness: the database and NATS answer", Response: api.Health{},
 			Errors: []int{http.StatusServiceUnavailable}, Handle: s.ready},
 		{Method: "GET", Path: "/metrics", Tag: "platform", Public: true, Summary: "Prometheus metrics", ContentType: "text/plain",
 			Raw: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})},
@@ -68,7 +63,7 @@ func (s *Server) platformRoutes(reg *prometheus.Registry, doc *openAPIDoc) []htt
 func (s *Server) ready(r *http.Request) (any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	h := Health{Status: "ok", Checks: map[string]string{"database": "ok", "nats": "ok"}}
+	h := api.Health{Status: "ok", Checks: map[string]string{"database": "ok", "nats": "ok"}}
 	if err := s.st.Ping(ctx); err != nil {
 		httpapi.Logger(ctx).Warn("readiness: database", "error", err)
 		h.Status, h.Checks["database"] = "unavailable", "unavailable"

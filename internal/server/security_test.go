@@ -24,6 +24,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/cli"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -327,7 +328,7 @@ func TestBrowserSessionCookies(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("refresh by cookie: %d %s", a.status, a.body)
 	}
-	var body identity.TokenPair
+	var body api.TokenPair
 	a.json(t, &body)
 	if body.AccessToken != "" || body.RefreshToken != "" {
 		t.Fatalf("a cookie refresh put tokens in the body: %s", a.body)
@@ -527,7 +528,7 @@ func TestTLSAuto(t *testing.T) {
 	if c.Creds.CA != string(ts.tls.CAPEM) {
 		t.Fatal("the CA was not stored with the credentials")
 	}
-	var me identity.Me
+	var me api.Me
 	if err := c.Do(context.Background(), "GET", "/auth/me", nil, &me); err != nil || me.Email != "tls@example.com" {
 		t.Fatalf("CLI call with the stored CA: %v %+v", err, me)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -85,7 +86,7 @@ func TestWorkspaceIssuerEndpoint(t *testing.T) {
 	fromAPI := ts.workspaceToken(t, w, w.ownerTok, w.wsA).Token
 	a := ts.form("/auth/token", url.Values{"grant_type": {issuer.GrantTokenExchange}, "subject_token": {w.ownerTok},
 		"subject_token_type": {issuer.TokenTypeAccessToken}, "audience": {w.wsA}})
-	var er issuer.ExchangeResponse
+	var er api.ExchangeResponse
 	a.json(t, &er)
 	fromDisk := controlplane.IssuerTrust{URL: trust.URL, CAPEM: caPEM}
 	for name, tok := range map[string]string{"workspace token route": fromAPI, "token exchange": er.AccessToken} {
@@ -114,7 +115,7 @@ func TestWorkspaceIssuerEndpoint(t *testing.T) {
 		return resp.StatusCode, resp.Header, b
 	}
 	st, h, b := get(issuer.DiscoveryPath)
-	var d issuer.Discovery
+	var d api.Discovery
 	if st != 200 || h.Get("Content-Type") != "application/json" || json.Unmarshal(b, &d) != nil {
 		t.Fatalf("discovery: %d %v %s", st, h, b)
 	}
@@ -122,12 +123,12 @@ func TestWorkspaceIssuerEndpoint(t *testing.T) {
 		d.AuthorizationEndpoint != ts.URL()+issuer.AuthorizationPath {
 		t.Fatalf("workspace discovery document: %s", b)
 	}
-	var main issuer.Discovery
+	var main api.Discovery
 	ts.do("GET", issuer.DiscoveryPath, "", nil).json(t, &main)
 	if main.Issuer != ts.URL() || main.JWKSURI != ts.URL()+issuer.JWKSPath {
 		t.Fatalf("platform discovery document changed: %+v", main)
 	}
-	var here, there identity.JSONWebKeySet
+	var here, there api.JSONWebKeySet
 	st, _, b = get(issuer.JWKSPath)
 	if st != 200 || json.Unmarshal(b, &here) != nil {
 		t.Fatalf("jwks: %d %s", st, b)

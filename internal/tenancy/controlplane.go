@@ -8,8 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -25,28 +25,11 @@ var ErrNoControlPlane = errors.New("the workspace has no control plane running")
 type ControlPlane interface {
 	// Status of the workspace's control plane; ok false when none is
 	// known yet.
-	Status(ctx context.Context, workspaceID string) (st ControlPlaneStatus, ok bool)
+	Status(ctx context.Context, workspaceID string) (st api.ControlPlaneStatus, ok bool)
 	// Endpoint is the API server URL and the PEM of the CA its
 	// certificate chains to; ErrNoControlPlane when the workspace has
 	// none running.
 	Endpoint(ctx context.Context, workspaceID string) (server string, caPEM []byte, err error)
-}
-
-// ControlPlaneStatus is the health of a workspace's control plane.
-type ControlPlaneStatus struct {
-	Ready      bool              `json:"ready" doc:"the API server answers /readyz and every component is healthy"`
-	Version    string            `json:"version,omitempty" doc:"the Kubernetes version the API server reports"`
-	Components []ComponentStatus `json:"components"`
-	CheckedAt  time.Time         `json:"checked_at"`
-}
-
-// ComponentStatus is the state of one process or service of a control
-// plane.
-type ComponentStatus struct {
-	Name     string `json:"name" doc:"e.g. kube-apiserver"`
-	Healthy  bool   `json:"healthy"`
-	Message  string `json:"message,omitempty"`
-	Restarts int    `json:"restarts"`
 }
 
 // IDReserver is a ControlPlane that keeps control planes started for
@@ -85,7 +68,7 @@ func (s *Service) controlPlane() ControlPlane {
 
 // controlPlaneStatus is the workspace's control-plane health, nil when
 // unknown.
-func (s *Service) controlPlaneStatus(ctx context.Context, workspaceID string) *ControlPlaneStatus {
+func (s *Service) controlPlaneStatus(ctx context.Context, workspaceID string) *api.ControlPlaneStatus {
 	cp := s.controlPlane()
 	if cp == nil {
 		return nil
@@ -95,7 +78,7 @@ func (s *Service) controlPlaneStatus(ctx context.Context, workspaceID string) *C
 		return nil
 	}
 	if st.Components == nil {
-		st.Components = []ComponentStatus{}
+		st.Components = []api.ComponentStatus{}
 	}
 	return &st
 }
@@ -139,7 +122,7 @@ func kubeconfigFormat(r *http.Request) (string, error) {
 	return "yaml", nil
 }
 
-// workspaceKubeconfig serves GET …/workspaces/{ws}/kubeconfig: a
+// workspaceKubeconfig serves GET …/workspaces/{workspace}/kubeconfig: a
 // kubeconfig for the caller, whose user runs `hks kubectl-token` for a
 // token of the caller's own identity. It never holds a credential.
 func (s *Service) workspaceKubeconfig(w http.ResponseWriter, r *http.Request) {

@@ -24,7 +24,7 @@ const (
 // so that proxies and clients see the connection is alive.
 const defaultHeartbeat = 15 * time.Second
 
-// workspaceEvents serves GET …/workspaces/{ws}/events as Server-Sent
+// workspaceEvents serves GET …/workspaces/{workspace}/events as Server-Sent
 // Events: first the workspace's current status, then the stored events
 // from ?since= (RFC 3339) if given, then new ones, until the client goes
 // away. It carries workspace.* events about the workspace and task.status
@@ -41,11 +41,9 @@ func (s *Service) streamWorkspaceEvents(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	var since time.Time
-	if v := r.URL.Query().Get("since"); v != "" {
-		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return httpapi.Invalid(httpapi.Field("since", "must be an RFC 3339 time, such as 2026-01-02T15:04:05Z"))
-		}
+	since, fe := httpapi.TimeQuery(r, httpapi.SinceParam)
+	if fe != nil {
+		return httpapi.Invalid(*fe)
 	}
 	if s.stream == nil {
 		return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "events-unavailable", Title: "Service unavailable",

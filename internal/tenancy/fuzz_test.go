@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
@@ -29,34 +30,34 @@ func FuzzCreateRequests(f *testing.F) {
 				t.Fatalf("refusal is not a 4xx with detail: %#v", err)
 			}
 		}
-		var org CreateOrganizationRequest
+		var org api.CreateOrganizationRequest
 		if err := httpapi.DecodeJSONBytes(body, &org); err == nil {
-			check(org.validate())
+			check(validateCreateOrg(&org))
 		} else {
 			check(err)
 		}
-		var ws CreateWorkspaceRequest
+		var ws api.CreateWorkspaceRequest
 		if err := httpapi.DecodeJSONBytes(body, &ws); err == nil {
 			check(collect(checkLabel("name", ws.Name)))
 		} else {
 			check(err)
 		}
-		var p CreateProjectRequest
+		var p api.CreateProjectRequest
 		if err := httpapi.DecodeJSONBytes(body, &p); err == nil {
 			check(collect(checkProjectName(p.Name)))
 			check(checkQuota(p.Quota))
 		} else {
 			check(err)
 		}
-		var g CreateGroupRequest
+		var g api.CreateGroupRequest
 		check(httpapi.DecodeJSONBytes(body, &g))
-		var inv CreateInvitationRequest
+		var inv api.CreateInvitationRequest
 		if err := httpapi.DecodeJSONBytes(body, &inv); err == nil {
 			check(collect(checkEmail("email", inv.Email, true), checkOrgRole("role", inv.Role)))
 		} else {
 			check(err)
 		}
-		var rb CreateRoleBindingRequest
+		var rb api.CreateRoleBindingRequest
 		check(httpapi.DecodeJSONBytes(body, &rb))
 	})
 }
@@ -65,7 +66,7 @@ func TestValidators(t *testing.T) {
 	long := "a123456789012345678901234567890123456789012345678901234567890123"
 	for _, tt := range []struct {
 		name string
-		fe   *httpapi.FieldError
+		fe   *api.FieldError
 		bad  bool
 	}{
 		{"label ok", checkLabel("name", "frontend-1"), false},

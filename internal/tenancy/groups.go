@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -34,7 +35,7 @@ func (s *Service) createGroup(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req CreateGroupRequest
+	var req api.CreateGroupRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -82,7 +83,7 @@ func (s *Service) updateGroup(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req UpdateGroupRequest
+	var req api.UpdateGroupRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -147,7 +148,7 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req AddUserRequest
+	var req api.AddUserRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 		return nil, conflictField(err, "user_id", "is in the group already")
 	}
 	s.events.Notify(r.Context(), wc.org.ID, "group.member_added", g.ID, map[string]string{"workspace_id": wc.ws.ID, "user_id": u.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
+	return &httpapi.Response{Status: http.StatusCreated, Body: api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
 }
 
 func (s *Service) removeGroupMember(r *http.Request) (any, error) {
@@ -200,7 +201,7 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req AddUserRequest
+	var req api.AddUserRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 		return nil, conflictField(err, "user_id", "is a member of the workspace already")
 	}
 	s.events.Notify(r.Context(), wc.org.ID, "workspace.member_added", wc.ws.ID, map[string]string{"user_id": u.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
+	return &httpapi.Response{Status: http.StatusCreated, Body: api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
 }
 
 func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
@@ -237,19 +238,19 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req CreateRoleBindingRequest
+	var req api.CreateRoleBindingRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	var fes []*httpapi.FieldError
+	var fes []*api.FieldError
 	if authz.LevelOf(req.Role) == authz.None {
-		fes = append(fes, &httpapi.FieldError{Field: "role", Message: "must be workspace-admin, developer or viewer"})
+		fes = append(fes, &api.FieldError{Field: "role", Message: "must be workspace-admin, developer or viewer"})
 	}
 	if req.GroupID == "" {
-		fes = append(fes, &httpapi.FieldError{Field: "group_id", Message: "is required"})
+		fes = append(fes, &api.FieldError{Field: "group_id", Message: "is required"})
 	}
 	if req.ProjectID != "" && req.Role == store.RoleWorkspaceAdmin {
-		fes = append(fes, &httpapi.FieldError{Field: "role", Message: "workspace-admin can only be bound to the whole workspace"})
+		fes = append(fes, &api.FieldError{Field: "role", Message: "workspace-admin can only be bound to the whole workspace"})
 	}
 	if err := collect(fes...); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -194,12 +195,12 @@ func (h *harness) get(path, token string, hdr map[string]string) answer {
 }
 
 // problem decodes a problem+json answer.
-func (a answer) problem(t *testing.T) httpapi.Problem {
+func (a answer) problem(t *testing.T) api.Problem {
 	t.Helper()
 	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Fatalf("status %d with content type %q, want problem+json: %s", a.status, ct, a.body)
 	}
-	var p httpapi.Problem
+	var p api.Problem
 	if err := json.Unmarshal(a.body, &p); err != nil {
 		t.Fatal(err)
 	}

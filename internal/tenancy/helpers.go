@@ -5,12 +5,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
-// wsWith resolves {org} and {ws} and requires the caller's workspace-wide
+// wsWith resolves {org} and {workspace} and requires the caller's workspace-wide
 // level to be at least min.
 func (s *Service) wsWith(r *http.Request, min authz.Level) (wsCtx, error) {
 	wc, err := s.wsFor(r)
@@ -33,14 +34,14 @@ func listPage[T, O any](r *http.Request, list func(context.Context, string, stor
 	return httpapi.NewList(mapSlice(items, conv), next), nil
 }
 
-func userOut[M store.GroupMember | store.WorkspaceMember](m M) User {
+func userOut[M store.GroupMember | store.WorkspaceMember](m M) api.User {
 	switch v := any(m).(type) {
 	case store.GroupMember:
-		return User{UserID: v.UserID, Email: v.Email, CreatedAt: v.CreatedAt}
+		return api.User{UserID: v.UserID, Email: v.Email, CreatedAt: v.CreatedAt}
 	case store.WorkspaceMember:
-		return User{UserID: v.UserID, Email: v.Email, CreatedAt: v.CreatedAt}
+		return api.User{UserID: v.UserID, Email: v.Email, CreatedAt: v.CreatedAt}
 	}
-	return User{}
+	return api.User{}
 }
 
 // undoContext is for compensating a failed step: it keeps the request's

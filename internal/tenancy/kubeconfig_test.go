@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -29,12 +30,12 @@ const (
 
 var doubleCheckedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func (d controlPlaneDouble) Status(_ context.Context, workspaceID string) (ControlPlaneStatus, bool) {
+func (d controlPlaneDouble) Status(_ context.Context, workspaceID string) (api.ControlPlaneStatus, bool) {
 	if !d.up[workspaceID] {
-		return ControlPlaneStatus{}, false
+		return api.ControlPlaneStatus{}, false
 	}
-	return ControlPlaneStatus{Ready: true, Version: "v1.35.4", CheckedAt: doubleCheckedAt,
-		Components: []ComponentStatus{{Name: "kube-apiserver", Healthy: true}, {Name: "kube-controller-manager", Healthy: false, Message: "restarting", Restarts: 2}}}, true
+	return api.ControlPlaneStatus{Ready: true, Version: "v1.35.4", CheckedAt: doubleCheckedAt,
+		Components: []api.ComponentStatus{{Name: "kube-apiserver", Healthy: true}, {Name: "kube-controller-manager", Healthy: false, Message: "restarting", Restarts: 2}}}, true
 }
 
 func (d controlPlaneDouble) Endpoint(_ context.Context, workspaceID string) (string, []byte, error) {
@@ -188,13 +189,13 @@ func TestGetWorkspaceControlPlane(t *testing.T) {
 		t.Fatalf("control_plane of a workspace the provider does not know: %v", m)
 	}
 	a := h.get("/api/v1/organizations/"+o.ID+"/workspaces/"+up.ID, tok, nil)
-	var ws Workspace
+	var ws api.Workspace
 	if err := json.Unmarshal(a.body, &ws); err != nil {
 		t.Fatal(err)
 	}
 	cp := ws.ControlPlane
 	if cp == nil || !cp.Ready || cp.Version != "v1.35.4" || !cp.CheckedAt.Equal(doubleCheckedAt) || len(cp.Components) != 2 ||
-		cp.Components[1] != (ComponentStatus{Name: "kube-controller-manager", Healthy: false, Message: "restarting", Restarts: 2}) {
+		cp.Components[1] != (api.ComponentStatus{Name: "kube-controller-manager", Healthy: false, Message: "restarting", Restarts: 2}) {
 		t.Fatalf("control_plane: %+v (%s)", cp, a.body)
 	}
 	// Lists stay cheap: no health per row.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -16,11 +17,11 @@ func (s *Service) createOrg(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req CreateOrganizationRequest
+	var req api.CreateOrganizationRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	if err := req.validate(); err != nil {
+	if err := validateCreateOrg(&req); err != nil {
 		return nil, err
 	}
 	now := s.clock()
@@ -33,7 +34,7 @@ func (s *Service) createOrg(r *http.Request) (any, error) {
 	return orgOut(o, store.RoleOwner), nil
 }
 
-func (req *CreateOrganizationRequest) validate() error {
+func validateCreateOrg(req *api.CreateOrganizationRequest) error {
 	if req.Slug == "" && checkDisplayName("name", req.Name) == nil {
 		req.Slug = slugify(req.Name)
 		if req.Slug == "" {
@@ -56,7 +57,7 @@ func (s *Service) listOrgs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Organization, 0, len(orgs))
+	out := make([]api.Organization, 0, len(orgs))
 	for _, o := range orgs {
 		role, err := s.az.OrgRole(r.Context(), p.UserID, o.ID)
 		if err != nil {
@@ -83,12 +84,12 @@ func (s *Service) updateOrg(r *http.Request) (any, error) {
 	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
-	var req UpdateOrganizationRequest
+	var req api.UpdateOrganizationRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	o := oc.org
-	var fes []*httpapi.FieldError
+	var fes []*api.FieldError
 	if req.Name != nil {
 		o.Name = *req.Name
 		fes = append(fes, checkDisplayName("name", o.Name))
@@ -156,14 +157,14 @@ func (s *Service) listMembers(r *http.Request) (any, error) {
 	return httpapi.NewList(mapSlice(ms, memberOut), next), nil
 }
 
-func checkOrgRole(field, role string) *httpapi.FieldError {
+func checkOrgRole(field, role string) *api.FieldError {
 	switch role {
 	case store.RoleOwner, store.RoleAdmin, store.RoleMember:
 		return nil
 	case "":
-		return &httpapi.FieldError{Field: field, Message: "is required"}
+		return &api.FieldError{Field: field, Message: "is required"}
 	}
-	return &httpapi.FieldError{Field: field, Message: "must be owner, admin or member"}
+	return &api.FieldError{Field: field, Message: "must be owner, admin or member"}
 }
 
 // memberFor resolves {user} as a member of the organization.
@@ -209,7 +210,7 @@ func (s *Service) updateMember(r *http.Request) (any, error) {
 	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
-	var req UpdateMemberRequest
+	var req api.UpdateMemberRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -277,16 +278,16 @@ func (s *Service) createInvitation(r *http.Request) (any, error) {
 	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
-	var req CreateInvitationRequest
+	var req api.CreateInvitationRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if req.Role == "" {
 		req.Role = store.RoleMember
 	}
-	var hoursErr *httpapi.FieldError
+	var hoursErr *api.FieldError
 	if req.ExpiresInHours < 0 || req.ExpiresInHours > maxInviteHours {
-		hoursErr = &httpapi.FieldError{Field: "expires_in_hours", Message: "must be from 1 to 720"}
+		hoursErr = &api.FieldError{Field: "expires_in_hours", Message: "must be from 1 to 720"}
 	}
 	if err := collect(checkEmail("email", req.Email, true), checkOrgRole("role", req.Role), hoursErr); err != nil {
 		return nil, err
@@ -358,7 +359,7 @@ func (s *Service) acceptInvitation(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req AcceptInvitationRequest
+	var req api.AcceptInvitationRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}

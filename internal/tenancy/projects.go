@@ -5,24 +5,25 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
-func checkQuota(q *Quota) error {
+func checkQuota(q *api.Quota) error {
 	if q == nil {
 		return nil
 	}
-	var podsErr *httpapi.FieldError
+	var podsErr *api.FieldError
 	if q.Pods < 0 || q.Pods > 1_000_000 {
-		podsErr = &httpapi.FieldError{Field: "quota.pods", Message: "must be from 0 to 1000000"}
+		podsErr = &api.FieldError{Field: "quota.pods", Message: "must be from 0 to 1000000"}
 	}
 	return collect(checkQuantity("quota.cpu", q.CPU), checkQuantity("quota.memory", q.Memory),
 		checkQuantity("quota.storage", q.Storage), podsErr)
 }
 
-func quotaIn(q *Quota) store.Quota {
+func quotaIn(q *api.Quota) store.Quota {
 	if q == nil {
 		return store.Quota{}
 	}
@@ -46,7 +47,7 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req CreateProjectRequest
+	var req api.CreateProjectRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Project, 0, len(ps))
+	out := make([]api.Project, 0, len(ps))
 	for _, p := range ps {
 		if wc.acc.Workspace < authz.View {
 			chain, err := s.projectChain(r.Context(), p)
@@ -121,7 +122,7 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
-	var req UpdateProjectRequest
+	var req api.UpdateProjectRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}

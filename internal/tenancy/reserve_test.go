@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -48,7 +49,7 @@ func TestCreateWorkspaceReservedID(t *testing.T) {
 	spare1, spare2 := store.NewID(), store.NewID()
 	d := &reserverDouble{free: []string{spare1, spare2}}
 	h.tn.SetControlPlane(d)
-	post := func(body map[string]string) (int, Workspace) {
+	post := func(body map[string]string) (int, api.Workspace) {
 		t.Helper()
 		b, _ := json.Marshal(body)
 		req, err := http.NewRequestWithContext(t.Context(), "POST", h.srv.URL+"/api/v1/organizations/"+o.ID+"/workspaces", bytes.NewReader(b))
@@ -62,7 +63,7 @@ func TestCreateWorkspaceReservedID(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var ws Workspace
+		var ws api.Workspace
 		_ = json.NewDecoder(resp.Body).Decode(&ws)
 		return resp.StatusCode, ws
 	}

@@ -62,7 +62,7 @@ func (ws WorkspaceScope) levelIn(p store.Project) authz.Level {
 	return ws.Access.ProjectLevel(chain...)
 }
 
-// ResolveWorkspace resolves {org} and {ws} of r for its caller: 404
+// ResolveWorkspace resolves {org} and {workspace} of r for its caller: 404
 // unless the workspace is visible to them.
 func (s *Service) ResolveWorkspace(r *http.Request) (WorkspaceScope, error) {
 	wc, err := s.wsFor(r)
@@ -77,7 +77,7 @@ func (s *Service) ResolveWorkspace(r *http.Request) (WorkspaceScope, error) {
 		Groups: issuer.WorkspaceGroups(wc.acc, all)}, nil
 }
 
-// ResolveProject resolves {org}, {ws} and {project} (an id or a name) of
+// ResolveProject resolves {org}, {workspace} and {project} (an id or a name) of
 // r for its caller: 404 unless the workspace is visible to them and the
 // project is one of its projects. A workspace member without a role in
 // the project gets it with Level None: those who act in the cluster leave

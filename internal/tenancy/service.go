@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -53,7 +54,7 @@ type Config struct {
 	Authz  *authz.Authorizer
 	Tasks  Enqueuer
 	Events Notifier
-	// Stream serves GET …/workspaces/{ws}/events; nil answers 503 there.
+	// Stream serves GET …/workspaces/{workspace}/events; nil answers 503 there.
 	Stream EventStream
 	// ControlPlane answers for the workspaces' clusters; nil when the
 	// server runs no control-plane provider (see SetControlPlane).
@@ -152,14 +153,14 @@ type wsCtx struct {
 	acc authz.WorkspaceAccess
 }
 
-// wsFor resolves {org} and {ws}: 404 unless the workspace is in the
+// wsFor resolves {org} and {workspace}: 404 unless the workspace is in the
 // organization and visible to the caller.
 func (s *Service) wsFor(r *http.Request) (wsCtx, error) {
 	oc, err := s.orgFor(r)
 	if err != nil {
 		return wsCtx{}, err
 	}
-	ws, err := s.st.GetWorkspace(r.Context(), r.PathValue("ws"))
+	ws, err := s.st.GetWorkspace(r.Context(), r.PathValue("workspace"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && ws.OrgID != oc.org.ID) {
 		return wsCtx{}, httpapi.NotFound("workspace")
 	}
@@ -245,7 +246,7 @@ func hashSecret(token string) string {
 }
 
 // userByRef finds an org member named by user id or email.
-func (s *Service) userByRef(ctx context.Context, orgID string, req AddUserRequest) (store.User, error) {
+func (s *Service) userByRef(ctx context.Context, orgID string, req api.AddUserRequest) (store.User, error) {
 	if (req.UserID == "") == (req.Email == "") {
 		return store.User{}, httpapi.Invalid(httpapi.Field("user_id", "give exactly one of user_id and email"))
 	}

@@ -1,220 +1,44 @@
 package tenancy
 
 import (
-	"time"
-
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
-// Organization is the API form of an organization.
-type Organization struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Slug         string    `json:"slug"`
-	BillingEmail string    `json:"billing_email,omitempty"`
-	Require2FA   bool      `json:"require_2fa" doc:"members without two-factor authentication are refused (403 mfa-required) on the organization's resources"`
-	Role         string    `json:"role,omitempty" doc:"the caller's role in the organization"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+func orgOut(o store.Organization, role string) api.Organization {
+	return api.Organization{ID: o.ID, Name: o.Name, Slug: o.Slug, BillingEmail: o.BillingEmail, Require2FA: o.Require2FA, Role: role, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
-type CreateOrganizationRequest struct {
-	Name         string `json:"name" doc:"display name, 1 to 100 characters"`
-	Slug         string `json:"slug,omitempty" doc:"DNS-1123 label, unique across the platform; derived from name when omitted"`
-	BillingEmail string `json:"billing_email,omitempty"`
+func memberOut(m store.OrgMember) api.Member {
+	return api.Member{UserID: m.UserID, Email: m.Email, Role: m.Role, CreatedAt: m.CreatedAt}
 }
 
-type UpdateOrganizationRequest struct {
-	Name         *string `json:"name,omitempty"`
-	Slug         *string `json:"slug,omitempty"`
-	BillingEmail *string `json:"billing_email,omitempty"`
-	Require2FA   *bool   `json:"require_2fa,omitempty" doc:"owners only; turning it on needs the caller's own 2FA enabled"`
-}
-
-// Member is a member of an organization.
-type Member struct {
-	UserID    string    `json:"user_id"`
-	Email     string    `json:"email"`
-	Role      string    `json:"role" doc:"owner, admin or member"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-type UpdateMemberRequest struct {
-	Role string `json:"role" doc:"owner, admin or member"`
-}
-
-// Invitation invites an email address into an organization.
-type Invitation struct {
-	ID         string     `json:"id"`
-	OrgID      string     `json:"org_id"`
-	Email      string     `json:"email"`
-	Role       string     `json:"role"`
-	InvitedBy  string     `json:"invited_by"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  time.Time  `json:"expires_at"`
-	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
-	Token      string     `json:"token,omitempty" doc:"the secret to accept with; returned once, on creation"`
-}
-
-type CreateInvitationRequest struct {
-	Email string `json:"email"`
-	Role  string `json:"role,omitempty" doc:"owner, admin or member (default member)"`
-	// ExpiresInHours defaults to 168 (7 days); at most 720.
-	ExpiresInHours int `json:"expires_in_hours,omitempty"`
-}
-
-type AcceptInvitationRequest struct {
-	Token string `json:"token"`
-}
-
-// Workspace is the API form of a workspace.
-type Workspace struct {
-	ID           string `json:"id"`
-	OrgID        string `json:"org_id"`
-	Name         string `json:"name"`
-	Plan         string `json:"plan" doc:"shared or dedicated"`
-	Status       string `json:"status" doc:"pending, provisioning, running, deleting, deleted or failed"`
-	StatusReason string `json:"status_reason,omitempty"`
-	CreatedBy    string `json:"created_by"`
-	Role         string `json:"role,omitempty" doc:"the caller's workspace-wide role"`
-	TaskID       string `json:"task_id,omitempty" doc:"the task started by this request, to follow"`
-	// ControlPlane is set by GET of one workspace when its control plane
-	// is known.
-	ControlPlane *ControlPlaneStatus `json:"control_plane,omitempty" doc:"health of the workspace's Kubernetes control plane; only in GET of one workspace, when known"`
-	CreatedAt    time.Time           `json:"created_at"`
-	UpdatedAt    time.Time           `json:"updated_at"`
-}
-
-type CreateWorkspaceRequest struct {
-	Name string `json:"name" doc:"DNS-1123 label, unique in the organization"`
-	Plan string `json:"plan,omitempty" doc:"shared (default) or dedicated"`
-}
-
-type UpdateWorkspaceRequest struct {
-	Name *string `json:"name,omitempty"`
-}
-
-// Quota is a project's resource quota in Kubernetes quantity syntax.
-type Quota struct {
-	CPU     string `json:"cpu,omitempty" doc:"e.g. 2 or 500m"`
-	Memory  string `json:"memory,omitempty" doc:"e.g. 4Gi"`
-	Storage string `json:"storage,omitempty" doc:"e.g. 100Gi"`
-	Pods    int    `json:"pods,omitempty"`
-}
-
-type Project struct {
-	ID          string    `json:"id"`
-	WorkspaceID string    `json:"workspace_id"`
-	Name        string    `json:"name"`
-	ParentID    string    `json:"parent_id,omitempty"`
-	Quota       Quota     `json:"quota"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-type CreateProjectRequest struct {
-	Name     string `json:"name" doc:"DNS-1123 label, unique in the workspace; becomes the namespace name"`
-	ParentID string `json:"parent_id,omitempty"`
-	Quota    *Quota `json:"quota,omitempty"`
-}
-
-type UpdateProjectRequest struct {
-	ParentID *string `json:"parent_id,omitempty" doc:"\"\" makes it a top-level project"`
-	Quota    *Quota  `json:"quota,omitempty"`
-}
-
-type Group struct {
-	ID          string    `json:"id"`
-	WorkspaceID string    `json:"workspace_id"`
-	Name        string    `json:"name"`
-	ParentID    string    `json:"parent_id,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-type CreateGroupRequest struct {
-	Name     string `json:"name" doc:"DNS-1123 label, unique in the workspace"`
-	ParentID string `json:"parent_id,omitempty"`
-}
-
-type UpdateGroupRequest struct {
-	Name     *string `json:"name,omitempty"`
-	ParentID *string `json:"parent_id,omitempty" doc:"\"\" makes it a root group"`
-}
-
-// User is a member of a workspace or group.
-type User struct {
-	UserID    string    `json:"user_id"`
-	Email     string    `json:"email"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-type AddUserRequest struct {
-	UserID string `json:"user_id,omitempty" doc:"user id, or give email"`
-	Email  string `json:"email,omitempty"`
-}
-
-type RoleBinding struct {
-	ID          string    `json:"id"`
-	WorkspaceID string    `json:"workspace_id"`
-	GroupID     string    `json:"group_id"`
-	Role        string    `json:"role" doc:"workspace-admin, developer or viewer"`
-	ProjectID   string    `json:"project_id,omitempty" doc:"empty: the whole workspace"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-type CreateRoleBindingRequest struct {
-	GroupID   string `json:"group_id"`
-	Role      string `json:"role"`
-	ProjectID string `json:"project_id,omitempty"`
-}
-
-// Task is the state of a durable task.
-type Task struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	Status     string     `json:"status" doc:"queued, running, succeeded or failed"`
-	Attempts   int        `json:"attempts"`
-	Reason     string     `json:"reason,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-}
-
-func orgOut(o store.Organization, role string) Organization {
-	return Organization{ID: o.ID, Name: o.Name, Slug: o.Slug, BillingEmail: o.BillingEmail, Require2FA: o.Require2FA, Role: role, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
-}
-
-func memberOut(m store.OrgMember) Member {
-	return Member{UserID: m.UserID, Email: m.Email, Role: m.Role, CreatedAt: m.CreatedAt}
-}
-
-func invitationOut(i store.Invitation) Invitation {
-	return Invitation{ID: i.ID, OrgID: i.OrgID, Email: i.Email, Role: i.Role, InvitedBy: i.InvitedBy,
+func invitationOut(i store.Invitation) api.Invitation {
+	return api.Invitation{ID: i.ID, OrgID: i.OrgID, Email: i.Email, Role: i.Role, InvitedBy: i.InvitedBy,
 		CreatedAt: i.CreatedAt, ExpiresAt: i.ExpiresAt, AcceptedAt: i.AcceptedAt}
 }
 
-func workspaceOut(w store.Workspace, role string) Workspace {
-	return Workspace{ID: w.ID, OrgID: w.OrgID, Name: w.Name, Plan: w.Plan, Status: w.Status, StatusReason: w.StatusReason,
+func workspaceOut(w store.Workspace, role string) api.Workspace {
+	return api.Workspace{ID: w.ID, OrgID: w.OrgID, Name: w.Name, Plan: w.Plan, Status: w.Status, StatusReason: w.StatusReason,
 		CreatedBy: w.CreatedBy, Role: role, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
 }
 
-func projectOut(p store.Project) Project {
-	return Project{ID: p.ID, WorkspaceID: p.WorkspaceID, Name: p.Name, ParentID: p.ParentID,
-		Quota:     Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods},
+func projectOut(p store.Project) api.Project {
+	return api.Project{ID: p.ID, WorkspaceID: p.WorkspaceID, Name: p.Name, ParentID: p.ParentID,
+		Quota:     api.Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods},
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
-func groupOut(g store.Group) Group {
-	return Group{ID: g.ID, WorkspaceID: g.WorkspaceID, Name: g.Name, ParentID: g.ParentID, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
+func groupOut(g store.Group) api.Group {
+	return api.Group{ID: g.ID, WorkspaceID: g.WorkspaceID, Name: g.Name, ParentID: g.ParentID, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
 }
 
-func bindingOut(b store.RoleBinding) RoleBinding {
-	return RoleBinding{ID: b.ID, WorkspaceID: b.WorkspaceID, GroupID: b.GroupID, Role: b.Role, ProjectID: b.ProjectID, CreatedAt: b.CreatedAt}
+func bindingOut(b store.RoleBinding) api.RoleBinding {
+	return api.RoleBinding{ID: b.ID, WorkspaceID: b.WorkspaceID, GroupID: b.GroupID, Role: b.Role, ProjectID: b.ProjectID, CreatedAt: b.CreatedAt}
 }
 
-func taskOut(t store.Task) Task {
-	return Task{ID: t.ID, Kind: t.Kind, Status: t.Status, Attempts: t.Attempts, Reason: t.Reason,
+func taskOut(t store.Task) api.Task {
+	return api.Task{ID: t.ID, Kind: t.Kind, Status: t.Status, Attempts: t.Attempts, Reason: t.Reason,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, FinishedAt: t.FinishedAt}
 }
 
@@ -224,15 +48,4 @@ func mapSlice[S, T any](in []S, f func(S) T) []T {
 		out = append(out, f(v))
 	}
 	return out
-}
-
-// WorkspaceEvent is the data of one Server-Sent Event of GET
-// …/workspaces/{ws}/events (the SSE event name is its type).
-type WorkspaceEvent struct {
-	ID         string         `json:"id" doc:"event id (also the SSE id); empty on the first event, the current status"`
-	Type       string         `json:"type" doc:"workspace.status (data: status, reason), workspace.progress (data: step) or task.status (data: kind, status, attempts, reason)"`
-	OrgID      string         `json:"org_id,omitempty"`
-	ResourceID string         `json:"resource_id,omitempty" doc:"the workspace id, or the task id of task.status"`
-	Time       time.Time      `json:"time"`
-	Data       map[string]any `json:"data,omitempty"`
 }

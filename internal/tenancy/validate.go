@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
@@ -24,67 +25,67 @@ var reservedPrefixes = []string{"kube-", "hks-", "hexabase-"}
 var reservedNames = map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true}
 
 // checkLabel validates a DNS-1123 label (a Kubernetes name).
-func checkLabel(field, v string) *httpapi.FieldError {
+func checkLabel(field, v string) *api.FieldError {
 	switch {
 	case v == "":
-		return &httpapi.FieldError{Field: field, Message: "is required"}
+		return &api.FieldError{Field: field, Message: "is required"}
 	case len(v) > maxLabel:
-		return &httpapi.FieldError{Field: field, Message: "must be at most 63 characters"}
+		return &api.FieldError{Field: field, Message: "must be at most 63 characters"}
 	case !dns1123Label.MatchString(v):
-		return &httpapi.FieldError{Field: field, Message: "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit"}
+		return &api.FieldError{Field: field, Message: "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit"}
 	}
 	return nil
 }
 
-func checkProjectName(v string) *httpapi.FieldError {
+func checkProjectName(v string) *api.FieldError {
 	if fe := checkLabel("name", v); fe != nil {
 		return fe
 	}
 	if reservedNames[v] {
-		return &httpapi.FieldError{Field: "name", Message: "is reserved for the cluster's own namespaces"}
+		return &api.FieldError{Field: "name", Message: "is reserved for the cluster's own namespaces"}
 	}
 	for _, p := range reservedPrefixes {
 		if strings.HasPrefix(v, p) {
-			return &httpapi.FieldError{Field: "name", Message: "must not start with " + p + " (reserved)"}
+			return &api.FieldError{Field: "name", Message: "must not start with " + p + " (reserved)"}
 		}
 	}
 	return nil
 }
 
 // checkDisplayName validates a human-readable name.
-func checkDisplayName(field, v string) *httpapi.FieldError {
+func checkDisplayName(field, v string) *api.FieldError {
 	switch {
 	case strings.TrimSpace(v) == "":
-		return &httpapi.FieldError{Field: field, Message: "is required"}
+		return &api.FieldError{Field: field, Message: "is required"}
 	case !utf8.ValidString(v):
-		return &httpapi.FieldError{Field: field, Message: "must be valid UTF-8"}
+		return &api.FieldError{Field: field, Message: "must be valid UTF-8"}
 	case utf8.RuneCountInString(v) > maxDisplayName:
-		return &httpapi.FieldError{Field: field, Message: "must be at most 100 characters"}
+		return &api.FieldError{Field: field, Message: "must be at most 100 characters"}
 	case v != strings.TrimSpace(v):
-		return &httpapi.FieldError{Field: field, Message: "must not start or end with whitespace"}
+		return &api.FieldError{Field: field, Message: "must not start or end with whitespace"}
 	}
 	for _, r := range v {
 		if unicode.IsControl(r) {
-			return &httpapi.FieldError{Field: field, Message: "must not contain control characters"}
+			return &api.FieldError{Field: field, Message: "must not contain control characters"}
 		}
 	}
 	return nil
 }
 
 // checkEmail validates a plain address (no display name).
-func checkEmail(field, v string, required bool) *httpapi.FieldError {
+func checkEmail(field, v string, required bool) *api.FieldError {
 	if v == "" {
 		if required {
-			return &httpapi.FieldError{Field: field, Message: "is required"}
+			return &api.FieldError{Field: field, Message: "is required"}
 		}
 		return nil
 	}
 	if len(v) > maxEmail {
-		return &httpapi.FieldError{Field: field, Message: "must be at most 254 characters"}
+		return &api.FieldError{Field: field, Message: "must be at most 254 characters"}
 	}
 	a, err := mail.ParseAddress(v)
 	if err != nil || a.Address != v || a.Name != "" {
-		return &httpapi.FieldError{Field: field, Message: "must be an email address like name@example.com"}
+		return &api.FieldError{Field: field, Message: "must be an email address like name@example.com"}
 	}
 	return nil
 }
@@ -115,18 +116,18 @@ func slugify(name string) string {
 // (n u m k M G T P E) or decimal-exponent (e3, E-2) suffix.
 var quantity = regexp.MustCompile(`^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?\d+)?$`)
 
-func checkQuantity(field, v string) *httpapi.FieldError {
+func checkQuantity(field, v string) *api.FieldError {
 	if v == "" {
 		return nil
 	}
 	if len(v) > 32 || !quantity.MatchString(v) {
-		return &httpapi.FieldError{Field: field, Message: "must be a Kubernetes quantity such as 500m, 2, 1.5Gi or 10G"}
+		return &api.FieldError{Field: field, Message: "must be a Kubernetes quantity such as 500m, 2, 1.5Gi or 10G"}
 	}
 	return nil
 }
 
-func collect(fes ...*httpapi.FieldError) error {
-	var out []httpapi.FieldError
+func collect(fes ...*api.FieldError) error {
+	var out []api.FieldError
 	for _, fe := range fes {
 		if fe != nil {
 			out = append(out, *fe)

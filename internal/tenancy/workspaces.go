@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -18,16 +19,16 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
-	var req CreateWorkspaceRequest
+	var req api.CreateWorkspaceRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if req.Plan == "" {
 		req.Plan = store.PlanShared
 	}
-	var planErr *httpapi.FieldError
+	var planErr *api.FieldError
 	if req.Plan != store.PlanShared && req.Plan != store.PlanDedicated {
-		planErr = &httpapi.FieldError{Field: "plan", Message: "must be shared or dedicated"}
+		planErr = &api.FieldError{Field: "plan", Message: "must be shared or dedicated"}
 	}
 	if err := collect(checkLabel("name", req.Name), planErr); err != nil {
 		return nil, err
@@ -74,10 +75,10 @@ func (s *Service) listWorkspaces(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Workspace, 0, len(wss))
+	out := make([]api.Workspace, 0, len(wss))
 	if oc.role == store.RoleOwner || oc.role == store.RoleAdmin {
 		// Workspace admins of every workspace: nothing to compute per row.
-		return httpapi.NewList(mapSlice(wss, func(ws store.Workspace) Workspace { return workspaceOut(ws, authz.Admin.String()) }), next), nil
+		return httpapi.NewList(mapSlice(wss, func(ws store.Workspace) api.Workspace { return workspaceOut(ws, authz.Admin.String()) }), next), nil
 	}
 	for _, ws := range wss {
 		acc, err := s.az.Workspace(r.Context(), oc.p.UserID, oc.role, ws)
@@ -113,7 +114,7 @@ func (s *Service) updateWorkspace(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req UpdateWorkspaceRequest
+	var req api.UpdateWorkspaceRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}

@@ -18,92 +18,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
 
-// CreateApplicationRequest creates an application from the simple spec, or
-// from Manifest: YAML or JSON, one or more documents, every object in the
-// project's namespace (an object without a namespace is put there). A
-// manifest must hold exactly one Deployment, which names the application;
-// it is checked by the cluster with a server-side dry run (unknown fields
-// refused) before anything is created.
-type CreateApplicationRequest struct {
-	Name string `json:"name,omitempty" doc:"DNS-1123 label; required with the simple spec"`
-	AppSpec
-	Manifest string `json:"manifest,omitempty" doc:"a Kubernetes manifest instead of the simple spec"`
-}
-
-// UpdateApplicationRequest replaces an application's spec (a rolling
-// update), or applies a manifest.
-type UpdateApplicationRequest struct {
-	AppSpec
-	Manifest string `json:"manifest,omitempty"`
-}
-
-// ScaleRequest sets an application's replicas.
-type ScaleRequest struct {
-	Replicas *int32 `json:"replicas"`
-}
-
-// Condition is a condition of a Deployment or a pod.
-type Condition struct {
-	Type    string `json:"type"`
-	Status  string `json:"status"`
-	Reason  string `json:"reason,omitempty"`
-	Message string `json:"message,omitempty"`
-}
-
-// Pod is one pod of an application.
-type Pod struct {
-	Name      string     `json:"name"`
-	Phase     string     `json:"phase"`
-	Ready     bool       `json:"ready"`
-	Node      string     `json:"node,omitempty"`
-	Restarts  int32      `json:"restarts"`
-	IP        string     `json:"ip,omitempty"`
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	Reason    string     `json:"reason,omitempty" doc:"why a container is waiting or terminated"`
-}
-
-// AppStatus is an application's live state.
-type AppStatus struct {
-	Replicas          int32       `json:"replicas" doc:"desired"`
-	ReadyReplicas     int32       `json:"ready_replicas"`
-	UpdatedReplicas   int32       `json:"updated_replicas"`
-	AvailableReplicas int32       `json:"available_replicas"`
-	Ready             bool        `json:"ready" doc:"the latest spec is rolled out and every desired replica is ready"`
-	Conditions        []Condition `json:"conditions"`
-}
-
-// Application is a Deployment of a project, with its Service.
-type Application struct {
-	Name      string            `json:"name"`
-	Project   string            `json:"project"`
-	Image     string            `json:"image,omitempty" doc:"the first container's image"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	Service   *ServiceInfo      `json:"service,omitempty"`
-	Status    AppStatus         `json:"status"`
-	Pods      []Pod             `json:"pods,omitempty" doc:"on get only"`
-	CreatedAt time.Time         `json:"created_at"`
-}
-
-// ServiceInfo is the application's Service.
-type ServiceInfo struct {
-	Name      string        `json:"name"`
-	ClusterIP string        `json:"cluster_ip,omitempty"`
-	Ports     []ServicePort `json:"ports"`
-}
-
-// ServicePort is a port of the Service.
-type ServicePort struct {
-	Name     string `json:"name,omitempty"`
-	Port     int32  `json:"port"`
-	Protocol string `json:"protocol"`
-}
-
-func appOut(project string, d *appsv1.Deployment, svc *corev1.Service) Application {
-	a := Application{Name: d.Name, Project: project, Labels: d.Labels, CreatedAt: d.CreationTimestamp.UTC()}
+func appOut(project string, d *appsv1.Deployment, svc *corev1.Service) api.Application {
+	a := api.Application{Name: d.Name, Project: project, Labels: d.Labels, CreatedAt: d.CreationTimestamp.UTC()}
 	if cs := d.Spec.Template.Spec.Containers; len(cs) > 0 {
 		a.Image = cs[0].Image
 	}
@@ -111,25 +32,25 @@ func appOut(project string, d *appsv1.Deployment, svc *corev1.Service) Applicati
 	if d.Spec.Replicas != nil {
 		want = *d.Spec.Replicas
 	}
-	a.Status = AppStatus{Replicas: want, ReadyReplicas: d.Status.ReadyReplicas, UpdatedReplicas: d.Status.UpdatedReplicas,
-		AvailableReplicas: d.Status.AvailableReplicas, Conditions: []Condition{}}
+	a.Status = api.AppStatus{Replicas: want, ReadyReplicas: d.Status.ReadyReplicas, UpdatedReplicas: d.Status.UpdatedReplicas,
+		AvailableReplicas: d.Status.AvailableReplicas, Conditions: []api.Condition{}}
 	a.Status.Ready = d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == want &&
 		d.Status.ReadyReplicas == want && d.Status.Replicas == want
 	for _, c := range d.Status.Conditions {
-		a.Status.Conditions = append(a.Status.Conditions, Condition{Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message})
+		a.Status.Conditions = append(a.Status.Conditions, api.Condition{Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message})
 	}
 	if svc != nil {
-		si := &ServiceInfo{Name: svc.Name, ClusterIP: svc.Spec.ClusterIP, Ports: []ServicePort{}}
+		si := &api.ServiceInfo{Name: svc.Name, ClusterIP: svc.Spec.ClusterIP, Ports: []api.ServicePort{}}
 		for _, p := range svc.Spec.Ports {
-			si.Ports = append(si.Ports, ServicePort{Name: p.Name, Port: p.Port, Protocol: string(p.Protocol)})
+			si.Ports = append(si.Ports, api.ServicePort{Name: p.Name, Port: p.Port, Protocol: string(p.Protocol)})
 		}
 		a.Service = si
 	}
 	return a
 }
 
-func podOut(p corev1.Pod) Pod {
-	out := Pod{Name: p.Name, Phase: string(p.Status.Phase), Node: p.Spec.NodeName, IP: p.Status.PodIP}
+func podOut(p corev1.Pod) api.Pod {
+	out := api.Pod{Name: p.Name, Phase: string(p.Status.Phase), Node: p.Spec.NodeName, IP: p.Status.PodIP}
 	if p.Status.StartTime != nil {
 		t := p.Status.StartTime.UTC()
 		out.StartedAt = &t
@@ -193,7 +114,7 @@ func appName(r *http.Request) (string, error) {
 }
 
 func (s *Service) createApp(r *http.Request) (any, error) {
-	var req CreateApplicationRequest
+	var req api.CreateApplicationRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -212,7 +133,7 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 		}
 		return s.appResponse(ctx, ac, name, http.StatusCreated)
 	}
-	d, svc, errs := req.AppSpec.objects(req.Name, ac.ns)
+	d, svc, errs := appObjects(req.AppSpec, req.Name, ac.ns)
 	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
@@ -265,28 +186,28 @@ func (s *Service) appResponse(ctx context.Context, ac appCtx, name string, statu
 }
 
 // getApp reads the Deployment and its Service (and with pods, its pods).
-func (s *Service) getApp(ctx context.Context, ac appCtx, name string, pods bool) (Application, error) {
+func (s *Service) getApp(ctx context.Context, ac appCtx, name string, pods bool) (api.Application, error) {
 	d, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return Application{}, httpapi.NotFound("application")
+		return api.Application{}, httpapi.NotFound("application")
 	}
 	if err != nil {
-		return Application{}, KubeError(err)
+		return api.Application{}, KubeError(err)
 	}
 	svc, err := ac.c.Kube.CoreV1().Services(ac.ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
 		svc = nil
 	case err != nil:
-		return Application{}, KubeError(err)
+		return api.Application{}, KubeError(err)
 	}
 	a := appOut(ac.sc.Project.Name, d, svc)
 	if pods {
 		ps, err := s.podsOf(ctx, ac, d)
 		if err != nil {
-			return Application{}, err
+			return api.Application{}, err
 		}
-		a.Pods = make([]Pod, 0, len(ps))
+		a.Pods = make([]api.Pod, 0, len(ps))
 		for _, p := range ps {
 			a.Pods = append(a.Pods, podOut(p))
 		}
@@ -344,7 +265,7 @@ func (s *Service) listApps(r *http.Request) (any, error) {
 	} else if !apierrors.IsForbidden(err) {
 		return nil, KubeError(err)
 	}
-	out := make([]Application, 0, len(l.Items))
+	out := make([]api.Application, 0, len(l.Items))
 	for i := range l.Items {
 		out = append(out, appOut(ac.sc.Project.Name, &l.Items[i], byName[l.Items[i].Name]))
 	}
@@ -356,7 +277,7 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req UpdateApplicationRequest
+	var req api.UpdateApplicationRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
@@ -385,7 +306,7 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 		}
 		return s.getApp(ctx, ac, name, false)
 	}
-	d, svc, errs := req.AppSpec.objects(name, ac.ns)
+	d, svc, errs := appObjects(req.AppSpec, name, ac.ns)
 	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
@@ -438,7 +359,7 @@ func (s *Service) scaleApp(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req ScaleRequest
+	var req api.ScaleRequest
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}

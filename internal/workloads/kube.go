@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -105,7 +106,7 @@ func KubeError(err error) error {
 		e.Cause = err
 		return e
 	case metav1.StatusReasonInvalid:
-		var fields []httpapi.FieldError
+		var fields []api.FieldError
 		if s.Details != nil {
 			for _, c := range s.Details.Causes {
 				fields = append(fields, httpapi.Field(c.Field, c.Message))

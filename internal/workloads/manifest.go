@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
@@ -230,7 +231,7 @@ func inObject(m manifestObject, err error) error {
 		c := *he
 		c.Detail = m.String() + ": " + he.Detail
 		if c.Status == 422 || c.Status == 400 {
-			c.Fields = append([]httpapi.FieldError{httpapi.Field("manifest", c.Detail)}, he.Fields...)
+			c.Fields = append([]api.FieldError{httpapi.Field("manifest", c.Detail)}, he.Fields...)
 		}
 		return &c
 	}

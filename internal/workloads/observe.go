@@ -14,21 +14,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
-
-// Event is a Kubernetes event about an application, its ReplicaSets or
-// its pods.
-type Event struct {
-	Type     string    `json:"type" doc:"Normal or Warning"`
-	Reason   string    `json:"reason"`
-	Message  string    `json:"message"`
-	Object   string    `json:"object" doc:"kind/name"`
-	Count    int32     `json:"count"`
-	LastSeen time.Time `json:"last_seen"`
-
-	key string // the list's order and cursor
-}
 
 // listPods pages through the application's pods by name.
 func (s *Service) listPods(r *http.Request) (any, error) {
@@ -40,17 +28,17 @@ func (s *Service) listPods(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, next, err := pageOf(a.Pods, page, func(p Pod) string { return p.Name })
+	items, next, err := pageOf(a.Pods, page, func(p api.Pod) string { return p.Name })
 	if err != nil {
 		return nil, err
 	}
 	return httpapi.NewList(items, next), nil
 }
 
-func (s *Service) appWithPods(r *http.Request) (Application, error) {
+func (s *Service) appWithPods(r *http.Request) (api.Application, error) {
 	name, ac, err := s.appTarget(r)
 	if err != nil {
-		return Application{}, err
+		return api.Application{}, err
 	}
 	return s.getApp(r.Context(), ac, name, true)
 }
@@ -100,7 +88,7 @@ func (s *Service) listEvents(r *http.Request) (any, error) {
 			break
 		}
 	}
-	out := []Event{}
+	out := []keyedEvent{}
 	for _, e := range all {
 		last := e.LastTimestamp.Time
 		if last.IsZero() {
@@ -113,15 +101,25 @@ func (s *Service) listEvents(r *http.Request) (any, error) {
 		if count == 0 {
 			count = 1
 		}
-		out = append(out, Event{Type: e.Type, Reason: e.Reason, Message: e.Message, Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
-			Count: count, LastSeen: last.UTC(), key: eventKey(last, e.Name)})
+		out = append(out, keyedEvent{key: eventKey(last, e.Name), ev: api.Event{Type: e.Type, Reason: e.Reason, Message: e.Message,
+			Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name, Count: count, LastSeen: last.UTC()}})
 	}
-	slices.SortFunc(out, func(a, b Event) int { return strings.Compare(a.key, b.key) })
-	items, next, err := pageOf(out, page, func(e Event) string { return e.key })
+	slices.SortFunc(out, func(a, b keyedEvent) int { return strings.Compare(a.key, b.key) })
+	items, next, err := pageOf(out, page, func(e keyedEvent) string { return e.key })
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.NewList(items, next), nil
+	evs := make([]api.Event, len(items))
+	for i, e := range items {
+		evs[i] = e.ev
+	}
+	return httpapi.NewList(evs, next), nil
+}
+
+// keyedEvent is an event with its place in the list's order (the cursor).
+type keyedEvent struct {
+	key string
+	ev  api.Event
 }
 
 // maxEvents bounds the events of one application read per request.
@@ -144,7 +142,7 @@ func (s *Service) logs(w http.ResponseWriter, r *http.Request) {
 func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	opts := &corev1.PodLogOptions{Container: q.Get("container")}
-	var fields []httpapi.FieldError
+	var fields []api.FieldError
 	boolParam := func(name string, dst *bool) {
 		switch v := q.Get(name); v {
 		case "", "false", "0":
@@ -183,7 +181,7 @@ func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
 			return httpapi.Conflict("", "the application has no pods")
 		}
 		pod = a.Pods[0].Name
-	} else if !slices.ContainsFunc(a.Pods, func(p Pod) bool { return p.Name == pod }) {
+	} else if !slices.ContainsFunc(a.Pods, func(p api.Pod) bool { return p.Name == pod }) {
 		return httpapi.NotFound("pod " + strconv.Quote(pod) + " of the application")
 	}
 	ac, err := s.appCtx(r)

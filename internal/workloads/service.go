@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
@@ -35,7 +36,7 @@ func New(cfg Config) (*Service, error) {
 
 // Path prefixes of the routes.
 const (
-	WorkspacePath = "/api/v1/organizations/{org}/workspaces/{ws}"
+	WorkspacePath = "/api/v1/organizations/{org}/workspaces/{workspace}"
 	ProjectPath   = WorkspacePath + "/projects/{project}"
 	appsPath      = ProjectPath + "/applications"
 	appPath       = appsPath + "/{app}"
@@ -47,20 +48,20 @@ func (s *Service) Routes() []httpapi.Route {
 	kubeErrs := []int{http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable}
 	return []httpapi.Route{
 		{Method: "POST", Path: appsPath, Tag: "applications", Summary: "Create an application from a simple spec (a Deployment, and a Service when it has ports) or from a manifest (checked by a server-side dry run first); as the caller, so the cluster's RBAC decides",
-			Request: CreateApplicationRequest{}, Response: Application{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "application.create", Handle: s.createApp},
-		{Method: "GET", Path: appsPath, Tag: "applications", Summary: "List the project's applications (Deployments) with their status", Response: httpapi.List[Application]{}, Query: pq, Errors: kubeErrs, Handle: s.listApps},
-		{Method: "GET", Path: appPath, Tag: "applications", Summary: "Get an application with its live status and pods", Response: Application{}, Errors: kubeErrs, Handle: s.getAppHandler},
-		{Method: "PUT", Path: appPath, Tag: "applications", Summary: "Replace an application's spec or apply a manifest (a rolling update)", Request: UpdateApplicationRequest{}, Response: Application{}, Errors: kubeErrs, Action: "application.update", Handle: s.updateApp},
+			Request: api.CreateApplicationRequest{}, Response: api.Application{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "application.create", Handle: s.createApp},
+		{Method: "GET", Path: appsPath, Tag: "applications", Summary: "List the project's applications (Deployments) with their status", Response: api.List[api.Application]{}, Query: pq, Errors: kubeErrs, Handle: s.listApps},
+		{Method: "GET", Path: appPath, Tag: "applications", Summary: "Get an application with its live status and pods", Response: api.Application{}, Errors: kubeErrs, Handle: s.getAppHandler},
+		{Method: "PUT", Path: appPath, Tag: "applications", Summary: "Replace an application's spec or apply a manifest (a rolling update)", Request: api.UpdateApplicationRequest{}, Response: api.Application{}, Errors: kubeErrs, Action: "application.update", Handle: s.updateApp},
 		{Method: "DELETE", Path: appPath, Tag: "applications", Summary: "Delete an application, its Service and its pods", Status: http.StatusNoContent, Errors: kubeErrs, Action: "application.delete", Handle: s.deleteApp},
-		{Method: "POST", Path: appPath + "/scale", Tag: "applications", Summary: "Set an application's replicas", Request: ScaleRequest{}, Response: Application{}, Errors: kubeErrs, Action: "application.scale", Handle: s.scaleApp},
-		{Method: "POST", Path: appPath + "/restart", Tag: "applications", Summary: "Restart every pod of an application (a rolling restart)", Response: Application{}, Status: http.StatusAccepted, Errors: kubeErrs, Action: "application.restart", Handle: s.restartApp},
-		{Method: "GET", Path: appPath + "/pods", Tag: "applications", Summary: "List an application's pods, by name", Response: httpapi.List[Pod]{}, Query: pq, Errors: kubeErrs, Handle: s.listPods},
-		{Method: "GET", Path: appPath + "/events", Tag: "applications", Summary: "List the events of an application, its ReplicaSets and pods, oldest first", Response: httpapi.List[Event]{}, Query: pq, Errors: kubeErrs, Handle: s.listEvents},
+		{Method: "POST", Path: appPath + "/scale", Tag: "applications", Summary: "Set an application's replicas", Request: api.ScaleRequest{}, Response: api.Application{}, Errors: kubeErrs, Action: "application.scale", Handle: s.scaleApp},
+		{Method: "POST", Path: appPath + "/restart", Tag: "applications", Summary: "Restart every pod of an application (a rolling restart)", Response: api.Application{}, Status: http.StatusAccepted, Errors: kubeErrs, Action: "application.restart", Handle: s.restartApp},
+		{Method: "GET", Path: appPath + "/pods", Tag: "applications", Summary: "List an application's pods, by name", Response: api.List[api.Pod]{}, Query: pq, Errors: kubeErrs, Handle: s.listPods},
+		{Method: "GET", Path: appPath + "/events", Tag: "applications", Summary: "List the events of an application, its ReplicaSets and pods, oldest first", Response: api.List[api.Event]{}, Query: pq, Errors: kubeErrs, Handle: s.listEvents},
 		{Method: "GET", Path: appPath + "/logs", Tag: "applications", Summary: "A pod's log as text; with follow=true it streams until the pod ends or the client goes away",
 			ContentType: "text/plain", Stream: true, Errors: kubeErrs, Raw: http.HandlerFunc(s.logs),
 			Query: []httpapi.Param{{Name: "pod", Description: "a pod of the application (default: the first)"}, {Name: "container"},
 				{Name: "follow", Description: "true: keep streaming"}, {Name: "tail_lines", Type: "integer"}, {Name: "since_seconds", Type: "integer"}, {Name: "timestamps"}}},
-		{Method: "GET", Path: ProjectPath + "/usage", Tag: "usage", Summary: "A project's quota use (used against hard) and counts of its workloads", Response: Usage{}, Errors: kubeErrs, Handle: s.projectUsage},
-		{Method: "GET", Path: WorkspacePath + "/usage", Tag: "usage", Summary: "The sum of the usage of the workspace's projects the caller may see, and each of them", Response: Usage{}, Errors: kubeErrs, Handle: s.workspaceUsage},
+		{Method: "GET", Path: ProjectPath + "/usage", Tag: "usage", Summary: "A project's quota use (used against hard) and counts of its workloads", Response: api.Usage{}, Errors: kubeErrs, Handle: s.projectUsage},
+		{Method: "GET", Path: WorkspacePath + "/usage", Tag: "usage", Summary: "The sum of the usage of the workspace's projects the caller may see, and each of them", Response: api.Usage{}, Errors: kubeErrs, Handle: s.workspaceUsage},
 	}
 }

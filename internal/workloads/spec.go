@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
@@ -35,70 +36,29 @@ const (
 	maxArgLen   = 4096
 )
 
-// EnvVar is an environment variable of the application's container.
-type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-// Port is a container port; with ServicePort the application's Service
-// exposes it.
-type Port struct {
-	Name          string `json:"name,omitempty" doc:"DNS-1123 label, at most 15 characters; default p<containerPort>"`
-	ContainerPort int32  `json:"container_port"`
-	Protocol      string `json:"protocol,omitempty" doc:"TCP (default), UDP or SCTP"`
-	ServicePort   int32  `json:"service_port,omitempty" doc:"port of the Service; default container_port"`
-}
-
-// ResourceList is CPU and memory as Kubernetes quantities ("250m",
-// "512Mi").
-type ResourceList struct {
-	CPU    string `json:"cpu,omitempty"`
-	Memory string `json:"memory,omitempty"`
-}
-
-// Resources are the container's requests and limits.
-type Resources struct {
-	Requests ResourceList `json:"requests"`
-	Limits   ResourceList `json:"limits"`
-}
-
-// AppSpec is the simple form of an application: one container run by a
-// Deployment, and a Service when it has ports.
-type AppSpec struct {
-	Image     string            `json:"image"`
-	Replicas  *int32            `json:"replicas,omitempty" doc:"default 1"`
-	Command   []string          `json:"command,omitempty"`
-	Args      []string          `json:"args,omitempty"`
-	Env       []EnvVar          `json:"env,omitempty"`
-	Ports     []Port            `json:"ports,omitempty"`
-	Resources *Resources        `json:"resources,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty" doc:"extra labels of the Deployment, its pods and its Service"`
-}
-
-func validName(field, name string) []httpapi.FieldError {
+func validName(field, name string) []api.FieldError {
 	if name == "" {
-		return []httpapi.FieldError{httpapi.Field(field, "is required")}
+		return []api.FieldError{httpapi.Field(field, "is required")}
 	}
 	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-		return []httpapi.FieldError{httpapi.Field(field, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")}
+		return []api.FieldError{httpapi.Field(field, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")}
 	}
 	return nil
 }
 
-func parseQuantity(field, v string) (resource.Quantity, []httpapi.FieldError) {
+func parseQuantity(field, v string) (resource.Quantity, []api.FieldError) {
 	q, err := resource.ParseQuantity(v)
 	if err != nil {
-		return q, []httpapi.FieldError{httpapi.Field(field, fmt.Sprintf("%q is not a quantity (examples: 250m, 1, 512Mi, 2Gi)", v))}
+		return q, []api.FieldError{httpapi.Field(field, fmt.Sprintf("%q is not a quantity (examples: 250m, 1, 512Mi, 2Gi)", v))}
 	}
 	if q.Sign() < 0 {
-		return q, []httpapi.FieldError{httpapi.Field(field, "must not be negative")}
+		return q, []api.FieldError{httpapi.Field(field, "must not be negative")}
 	}
 	return q, nil
 }
 
-func (rl ResourceList) list(field string) (corev1.ResourceList, []httpapi.FieldError) {
-	var errs []httpapi.FieldError
+func resourceList(rl api.ResourceList, field string) (corev1.ResourceList, []api.FieldError) {
+	var errs []api.FieldError
 	out := corev1.ResourceList{}
 	if rl.CPU != "" {
 		q, e := parseQuantity(field+".cpu", rl.CPU)
@@ -117,10 +77,10 @@ func (rl ResourceList) list(field string) (corev1.ResourceList, []httpapi.FieldE
 }
 
 // validateLabels checks user labels; the platform's own keys are refused.
-func validateLabels(field string, labels map[string]string) []httpapi.FieldError {
-	var errs []httpapi.FieldError
+func validateLabels(field string, labels map[string]string) []api.FieldError {
+	var errs []api.FieldError
 	if len(labels) > maxItems {
-		return []httpapi.FieldError{httpapi.Field(field, fmt.Sprintf("at most %d labels", maxItems))}
+		return []api.FieldError{httpapi.Field(field, fmt.Sprintf("at most %d labels", maxItems))}
 	}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if e := validation.IsQualifiedName(k); len(e) > 0 {
@@ -140,8 +100,8 @@ func validateLabels(field string, labels map[string]string) []httpapi.FieldError
 
 // objects builds the Deployment and (with ports) the Service of an
 // application, or the field errors of the spec.
-func (s AppSpec) objects(name, namespace string) (*appsv1.Deployment, *corev1.Service, []httpapi.FieldError) {
-	var errs []httpapi.FieldError
+func appObjects(s api.AppSpec, name, namespace string) (*appsv1.Deployment, *corev1.Service, []api.FieldError) {
+	var errs []api.FieldError
 	errs = append(errs, validName("name", name)...)
 	switch {
 	case strings.TrimSpace(s.Image) == "":
@@ -224,10 +184,10 @@ func (s AppSpec) objects(name, namespace string) (*appsv1.Deployment, *corev1.Se
 	}
 	var res corev1.ResourceRequirements
 	if s.Resources != nil {
-		var e []httpapi.FieldError
-		res.Requests, e = s.Resources.Requests.list("resources.requests")
+		var e []api.FieldError
+		res.Requests, e = resourceList(s.Resources.Requests, "resources.requests")
 		errs = append(errs, e...)
-		res.Limits, e = s.Resources.Limits.list("resources.limits")
+		res.Limits, e = resourceList(s.Resources.Limits, "resources.limits")
 		errs = append(errs, e...)
 		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 			req, okR := res.Requests[r]

@@ -13,35 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
-
-// QuotaUse is one resource of a project's quota: used against hard, as
-// the cluster's ResourceQuota status reports them.
-type QuotaUse struct {
-	Used string `json:"used"`
-	Hard string `json:"hard,omitempty" doc:"absent: no limit"`
-}
-
-// Counts are the workloads of a project.
-type Counts struct {
-	Applications int `json:"applications"`
-	Pods         int `json:"pods"`
-	RunningPods  int `json:"running_pods"`
-	CronJobs     int `json:"cronjobs"`
-	Jobs         int `json:"jobs"`
-	Services     int `json:"services"`
-}
-
-// Usage is the resource usage of a project, or the sum over a workspace's
-// projects.
-type Usage struct {
-	Project  string              `json:"project,omitempty"`
-	Quota    map[string]QuotaUse `json:"quota" doc:"by resource name (requests.cpu, limits.memory, pods, …)"`
-	Counts   Counts              `json:"counts"`
-	Projects []Usage             `json:"projects,omitempty" doc:"workspace usage only: each visible project"`
-}
 
 func (s *Service) projectUsage(r *http.Request) (any, error) {
 	ac, err := s.appCtx(r)
@@ -61,7 +36,7 @@ func (s *Service) workspaceUsage(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	total := Usage{Quota: map[string]QuotaUse{}, Projects: []Usage{}}
+	total := api.Usage{Quota: map[string]api.QuotaUse{}, Projects: []api.Usage{}}
 	used, hard := map[string]resource.Quantity{}, map[string]resource.Quantity{}
 	unlimited := map[string]bool{}
 	for _, p := range visible(sc) {
@@ -85,7 +60,7 @@ func (s *Service) workspaceUsage(r *http.Request) (any, error) {
 		}
 	}
 	for name, q := range used {
-		qu := QuotaUse{Used: q.String()}
+		qu := api.QuotaUse{Used: q.String()}
 		if h, ok := hard[name]; ok && !unlimited[name] {
 			qu.Hard = h.String()
 		}
@@ -103,7 +78,7 @@ func visible(sc tenancy.WorkspaceScope) []string {
 	return out
 }
 
-func add(dst *Counts, c Counts) {
+func add(dst *api.Counts, c api.Counts) {
 	dst.Applications += c.Applications
 	dst.Pods += c.Pods
 	dst.RunningPods += c.RunningPods
@@ -113,8 +88,8 @@ func add(dst *Counts, c Counts) {
 }
 
 // usageOf reads a namespace's quota status and counts its workloads.
-func usageOf(ctx context.Context, c *Client, ns string) (*Usage, error) {
-	u := &Usage{Project: ns, Quota: map[string]QuotaUse{}}
+func usageOf(ctx context.Context, c *Client, ns string) (*api.Usage, error) {
+	u := &api.Usage{Project: ns, Quota: map[string]api.QuotaUse{}}
 	rq, err := c.Kube.CoreV1().ResourceQuotas(ns).Get(ctx, controlplane.QuotaName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -123,7 +98,7 @@ func usageOf(ctx context.Context, c *Client, ns string) (*Usage, error) {
 	default:
 		for name, h := range rq.Status.Hard {
 			used := rq.Status.Used[name]
-			u.Quota[string(name)] = QuotaUse{Used: used.String(), Hard: h.String()}
+			u.Quota[string(name)] = api.QuotaUse{Used: used.String(), Hard: h.String()}
 		}
 	}
 	// The lists are independent: ask for them at once.
@@ -156,7 +131,7 @@ func usageOf(ctx context.Context, c *Client, ns string) (*Usage, error) {
 		}
 	}
 	if _, ok := u.Quota["pods"]; !ok {
-		u.Quota["pods"] = QuotaUse{Used: resource.NewQuantity(int64(u.Counts.Pods), resource.DecimalSI).String()}
+		u.Quota["pods"] = api.QuotaUse{Used: resource.NewQuantity(int64(u.Counts.Pods), resource.DecimalSI).String()}
 	}
 	u.Counts.CronJobs = len(cjs.Items)
 	u.Counts.Jobs = len(jobs.Items)

@@ -1,0 +1,73 @@
+package api
+
+import "time"
+
+// CreateCronJobRequest creates a CronJob.
+type CreateCronJobRequest struct {
+	Name string `json:"name"`
+	CronJobSpec
+}
+
+// CronJobStatus is a CronJob's live state.
+type CronJobStatus struct {
+	Active             []string    `json:"active" doc:"names of the running Jobs"`
+	LastScheduleTime   *time.Time  `json:"last_schedule_time,omitempty"`
+	LastSuccessfulTime *time.Time  `json:"last_successful_time,omitempty"`
+	NextRuns           []time.Time `json:"next_runs" doc:"the next 3 runs (none while suspended)"`
+}
+
+// CronJob is a CronJob of a project.
+type CronJob struct {
+	Name      string        `json:"name"`
+	Project   string        `json:"project"`
+	Spec      CronJobSpec   `json:"spec"`
+	Status    CronJobStatus `json:"status"`
+	CreatedAt time.Time     `json:"created_at"`
+}
+
+// Preview is the next runs of a schedule.
+type Preview struct {
+	Schedule string      `json:"schedule"`
+	TimeZone string      `json:"time_zone"`
+	NextRuns []time.Time `json:"next_runs" doc:"in the time zone, with its offset"`
+}
+
+// Run is one execution of a CronJob.
+type Run struct {
+	ID          string     `json:"id"`
+	Job         string     `json:"job"`
+	Trigger     string     `json:"trigger" doc:"schedule or manual"`
+	Status      string     `json:"status" doc:"running, succeeded or failed"`
+	Message     string     `json:"message,omitempty"`
+	StartedAt   time.Time  `json:"started_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// DurationSeconds is from start to completion (so far, while running).
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// JobTemplate is what every run of a CronJob runs: one container.
+type JobTemplate struct {
+	Image          string     `json:"image"`
+	Command        []string   `json:"command,omitempty"`
+	Args           []string   `json:"args,omitempty"`
+	Env            []EnvVar   `json:"env,omitempty"`
+	Resources      *Resources `json:"resources,omitempty"`
+	ServiceAccount string     `json:"service_account,omitempty" doc:"default: the namespace's default ServiceAccount"`
+	RestartPolicy  string     `json:"restart_policy,omitempty" doc:"OnFailure (default) or Never"`
+	BackoffLimit   *int32     `json:"backoff_limit,omitempty" doc:"retries before the run fails (default 6)"`
+	// ActiveDeadlineSeconds bounds a run's duration.
+	ActiveDeadlineSeconds *int64 `json:"active_deadline_seconds,omitempty"`
+}
+
+// CronJobSpec is a CronJob's schedule, policies and job template.
+type CronJobSpec struct {
+	Schedule                   string            `json:"schedule" doc:"5-field cron expression (minute hour day-of-month month day-of-week) or @yearly, @monthly, @weekly, @daily, @hourly"`
+	TimeZone                   string            `json:"time_zone,omitempty" doc:"IANA time zone of the schedule, e.g. Asia/Tokyo (default UTC)"`
+	Suspend                    bool              `json:"suspend,omitempty"`
+	ConcurrencyPolicy          string            `json:"concurrency_policy,omitempty" doc:"Allow (default), Forbid or Replace"`
+	SuccessfulJobsHistoryLimit *int32            `json:"successful_jobs_history_limit,omitempty" doc:"Jobs the cluster keeps (default 3); the platform's history keeps every run"`
+	FailedJobsHistoryLimit     *int32            `json:"failed_jobs_history_limit,omitempty" doc:"default 1"`
+	StartingDeadlineSeconds    *int64            `json:"starting_deadline_seconds,omitempty"`
+	Labels                     map[string]string `json:"labels,omitempty"`
+	Template                   JobTemplate       `json:"template"`
+}

@@ -1,0 +1,206 @@
+package api
+
+import "time"
+
+// ControlPlaneStatus is the health of a workspace's control plane.
+type ControlPlaneStatus struct {
+	Ready      bool              `json:"ready" doc:"the API server answers /readyz and every component is healthy"`
+	Version    string            `json:"version,omitempty" doc:"the Kubernetes version the API server reports"`
+	Components []ComponentStatus `json:"components"`
+	CheckedAt  time.Time         `json:"checked_at"`
+}
+
+// ComponentStatus is the state of one process or service of a control
+// plane.
+type ComponentStatus struct {
+	Name     string `json:"name" doc:"e.g. kube-apiserver"`
+	Healthy  bool   `json:"healthy"`
+	Message  string `json:"message,omitempty"`
+	Restarts int    `json:"restarts"`
+}
+
+// Organization is the API form of an organization.
+type Organization struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Slug         string    `json:"slug"`
+	BillingEmail string    `json:"billing_email,omitempty"`
+	Require2FA   bool      `json:"require_2fa" doc:"members without two-factor authentication are refused (403 mfa-required) on the organization's resources"`
+	Role         string    `json:"role,omitempty" doc:"the caller's role in the organization"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+type CreateOrganizationRequest struct {
+	Name         string `json:"name" doc:"display name, 1 to 100 characters"`
+	Slug         string `json:"slug,omitempty" doc:"DNS-1123 label, unique across the platform; derived from name when omitted"`
+	BillingEmail string `json:"billing_email,omitempty"`
+}
+
+type UpdateOrganizationRequest struct {
+	Name         *string `json:"name,omitempty"`
+	Slug         *string `json:"slug,omitempty"`
+	BillingEmail *string `json:"billing_email,omitempty"`
+	Require2FA   *bool   `json:"require_2fa,omitempty" doc:"owners only; turning it on needs the caller's own 2FA enabled"`
+}
+
+// Member is a member of an organization.
+type Member struct {
+	UserID    string    `json:"user_id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role" doc:"owner, admin or member"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type UpdateMemberRequest struct {
+	Role string `json:"role" doc:"owner, admin or member"`
+}
+
+// Invitation invites an email address into an organization.
+type Invitation struct {
+	ID         string     `json:"id"`
+	OrgID      string     `json:"org_id"`
+	Email      string     `json:"email"`
+	Role       string     `json:"role"`
+	InvitedBy  string     `json:"invited_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+	Token      string     `json:"token,omitempty" doc:"the secret to accept with; returned once, on creation"`
+}
+
+type CreateInvitationRequest struct {
+	Email string `json:"email"`
+	Role  string `json:"role,omitempty" doc:"owner, admin or member (default member)"`
+	// ExpiresInHours defaults to 168 (7 days); at most 720.
+	ExpiresInHours int `json:"expires_in_hours,omitempty"`
+}
+
+type AcceptInvitationRequest struct {
+	Token string `json:"token"`
+}
+
+// Workspace is the API form of a workspace.
+type Workspace struct {
+	ID           string `json:"id"`
+	OrgID        string `json:"org_id"`
+	Name         string `json:"name"`
+	Plan         string `json:"plan" doc:"shared or dedicated"`
+	Status       string `json:"status" doc:"pending, provisioning, running, deleting, deleted or failed"`
+	StatusReason string `json:"status_reason,omitempty"`
+	CreatedBy    string `json:"created_by"`
+	Role         string `json:"role,omitempty" doc:"the caller's workspace-wide role"`
+	TaskID       string `json:"task_id,omitempty" doc:"the task started by this request, to follow"`
+	// ControlPlane is set by GET of one workspace when its control plane
+	// is known.
+	ControlPlane *ControlPlaneStatus `json:"control_plane,omitempty" doc:"health of the workspace's Kubernetes control plane; only in GET of one workspace, when known"`
+	CreatedAt    time.Time           `json:"created_at"`
+	UpdatedAt    time.Time           `json:"updated_at"`
+}
+
+type CreateWorkspaceRequest struct {
+	Name string `json:"name" doc:"DNS-1123 label, unique in the organization"`
+	Plan string `json:"plan,omitempty" doc:"shared (default) or dedicated"`
+}
+
+type UpdateWorkspaceRequest struct {
+	Name *string `json:"name,omitempty"`
+}
+
+// Quota is a project's resource quota in Kubernetes quantity syntax.
+type Quota struct {
+	CPU     string `json:"cpu,omitempty" doc:"e.g. 2 or 500m"`
+	Memory  string `json:"memory,omitempty" doc:"e.g. 4Gi"`
+	Storage string `json:"storage,omitempty" doc:"e.g. 100Gi"`
+	Pods    int    `json:"pods,omitempty"`
+}
+
+type Project struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"workspace_id"`
+	Name        string    `json:"name"`
+	ParentID    string    `json:"parent_id,omitempty"`
+	Quota       Quota     `json:"quota"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+type CreateProjectRequest struct {
+	Name     string `json:"name" doc:"DNS-1123 label, unique in the workspace; becomes the namespace name"`
+	ParentID string `json:"parent_id,omitempty"`
+	Quota    *Quota `json:"quota,omitempty"`
+}
+
+type UpdateProjectRequest struct {
+	ParentID *string `json:"parent_id,omitempty" doc:"\"\" makes it a top-level project"`
+	Quota    *Quota  `json:"quota,omitempty"`
+}
+
+type Group struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"workspace_id"`
+	Name        string    `json:"name"`
+	ParentID    string    `json:"parent_id,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+type CreateGroupRequest struct {
+	Name     string `json:"name" doc:"DNS-1123 label, unique in the workspace"`
+	ParentID string `json:"parent_id,omitempty"`
+}
+
+type UpdateGroupRequest struct {
+	Name     *string `json:"name,omitempty"`
+	ParentID *string `json:"parent_id,omitempty" doc:"\"\" makes it a root group"`
+}
+
+// User is a member of a workspace or group.
+type User struct {
+	UserID    string    `json:"user_id"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type AddUserRequest struct {
+	UserID string `json:"user_id,omitempty" doc:"user id, or give email"`
+	Email  string `json:"email,omitempty"`
+}
+
+type RoleBinding struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"workspace_id"`
+	GroupID     string    `json:"group_id"`
+	Role        string    `json:"role" doc:"workspace-admin, developer or viewer"`
+	ProjectID   string    `json:"project_id,omitempty" doc:"empty: the whole workspace"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+type CreateRoleBindingRequest struct {
+	GroupID   string `json:"group_id"`
+	Role      string `json:"role"`
+	ProjectID string `json:"project_id,omitempty"`
+}
+
+// Task is the state of a durable task.
+type Task struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Status     string     `json:"status" doc:"queued, running, succeeded or failed"`
+	Attempts   int        `json:"attempts"`
+	Reason     string     `json:"reason,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// WorkspaceEvent is the data of one Server-Sent Event of GET
+// …/workspaces/{workspace}/events (the SSE event name is its type).
+type WorkspaceEvent struct {
+	ID         string         `json:"id" doc:"event id (also the SSE id); empty on the first event, the current status"`
+	Type       string         `json:"type" doc:"workspace.status (data: status, reason), workspace.progress (data: step) or task.status (data: kind, status, attempts, reason)"`
+	OrgID      string         `json:"org_id,omitempty"`
+	ResourceID string         `json:"resource_id,omitempty" doc:"the workspace id, or the task id of task.status"`
+	Time       time.Time      `json:"time"`
+	Data       map[string]any `json:"data,omitempty"`
+}
