@@ -18,11 +18,12 @@ type CronJobStatus struct {
 
 // CronJob is a CronJob of a project.
 type CronJob struct {
-	Name      string        `json:"name"`
-	Project   string        `json:"project"`
-	Spec      CronJobSpec   `json:"spec"`
-	Status    CronJobStatus `json:"status"`
-	CreatedAt time.Time     `json:"created_at"`
+	Name            string        `json:"name"`
+	Project         string        `json:"project"`
+	Spec            CronJobSpec   `json:"spec"`
+	Status          CronJobStatus `json:"status"`
+	CreatedAt       time.Time     `json:"created_at"`
+	ResourceVersion string        `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 // Preview is the next runs of a schedule.

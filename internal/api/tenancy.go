@@ -21,14 +21,15 @@ type ComponentStatus struct {
 
 // Organization is the API form of an organization.
 type Organization struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Slug         string    `json:"slug"`
-	BillingEmail string    `json:"billing_email,omitempty"`
-	Require2FA   bool      `json:"require_2fa" doc:"members without two-factor authentication are refused (403 mfa-required) on the organization's resources"`
-	Role         string    `json:"role,omitempty" doc:"the caller's role in the organization"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID              string    `json:"id"`
+	Name            string    `json:"name"`
+	Slug            string    `json:"slug"`
+	BillingEmail    string    `json:"billing_email,omitempty"`
+	Require2FA      bool      `json:"require_2fa" doc:"members without two-factor authentication are refused (403 mfa-required) on the organization's resources"`
+	Role            string    `json:"role,omitempty" doc:"the caller's role in the organization"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	ResourceVersion string    `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 type CreateOrganizationRequest struct {
@@ -93,9 +94,10 @@ type Workspace struct {
 	TaskID       string `json:"task_id,omitempty" doc:"the task started by this request, to follow"`
 	// ControlPlane is set by GET of one workspace when its control plane
 	// is known.
-	ControlPlane *ControlPlaneStatus `json:"control_plane,omitempty" doc:"health of the workspace's Kubernetes control plane; only in GET of one workspace, when known"`
-	CreatedAt    time.Time           `json:"created_at"`
-	UpdatedAt    time.Time           `json:"updated_at"`
+	ControlPlane    *ControlPlaneStatus `json:"control_plane,omitempty" doc:"health of the workspace's Kubernetes control plane; only in GET of one workspace, when known"`
+	CreatedAt       time.Time           `json:"created_at"`
+	UpdatedAt       time.Time           `json:"updated_at"`
+	ResourceVersion string              `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 type CreateWorkspaceRequest struct {
@@ -116,13 +118,14 @@ type Quota struct {
 }
 
 type Project struct {
-	ID          string    `json:"id"`
-	WorkspaceID string    `json:"workspace_id"`
-	Name        string    `json:"name"`
-	ParentID    string    `json:"parent_id,omitempty"`
-	Quota       Quota     `json:"quota"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID              string    `json:"id"`
+	WorkspaceID     string    `json:"workspace_id"`
+	Name            string    `json:"name"`
+	ParentID        string    `json:"parent_id,omitempty"`
+	Quota           Quota     `json:"quota"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	ResourceVersion string    `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 type CreateProjectRequest struct {
@@ -137,12 +140,13 @@ type UpdateProjectRequest struct {
 }
 
 type Group struct {
-	ID          string    `json:"id"`
-	WorkspaceID string    `json:"workspace_id"`
-	Name        string    `json:"name"`
-	ParentID    string    `json:"parent_id,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID              string    `json:"id"`
+	WorkspaceID     string    `json:"workspace_id"`
+	Name            string    `json:"name"`
+	ParentID        string    `json:"parent_id,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	ResourceVersion string    `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 type CreateGroupRequest struct {

@@ -136,14 +136,15 @@ type AppStatus struct {
 
 // Application is a Deployment of a project, with its Service.
 type Application struct {
-	Name      string            `json:"name"`
-	Project   string            `json:"project"`
-	Image     string            `json:"image,omitempty" doc:"the first container's image"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	Service   *ServiceInfo      `json:"service,omitempty"`
-	Status    AppStatus         `json:"status"`
-	Pods      []Pod             `json:"pods,omitempty" doc:"on get only"`
-	CreatedAt time.Time         `json:"created_at"`
+	Name            string            `json:"name"`
+	Project         string            `json:"project"`
+	Image           string            `json:"image,omitempty" doc:"the first container's image"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	Service         *ServiceInfo      `json:"service,omitempty"`
+	Status          AppStatus         `json:"status"`
+	Pods            []Pod             `json:"pods,omitempty" doc:"on get only"`
+	CreatedAt       time.Time         `json:"created_at"`
+	ResourceVersion string            `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 // ServiceInfo is the application's Service.
