@@ -62,7 +62,7 @@ func TestActionFor(t *testing.T) {
 		{"POST", "/api/v1/organizations/{org}/workspaces", "", "workspace.create"},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/token", "", "workspace.token.issue"},
 		{"POST", "/auth/login", "", "auth.login"},
-		{"DELETE", "/auth/sessions/{id}", "", "auth.session.revoke"},
+		{"DELETE", "/auth/sessions/{session}", "", "auth.session.revoke"},
 		{"POST", "/auth/2fa/verify", "", "auth.2fa.enable"},
 		{"POST", "/auth/login", "custom.login", "custom.login"}, // Route.Action wins
 		// Derived for routes the table does not know.

@@ -98,7 +98,7 @@ func (s *Service) deleteSession(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := r.PathValue("id")
+	id := r.PathValue("session")
 	if !validID(id) {
 		return nil, httpapi.NotFound("session")
 	}
@@ -156,7 +156,7 @@ func validID(id string) bool {
 func (s *Service) SessionRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: "GET", Path: "/auth/sessions", Tag: "auth", Summary: "The caller's live sessions", Response: api.List[api.SessionInfo]{}, Handle: s.listSessions},
-		{Method: "DELETE", Path: "/auth/sessions/{id}", Tag: "auth", Summary: "End one of the caller's sessions", Status: http.StatusNoContent, Handle: s.deleteSession},
+		{Method: "DELETE", Path: "/auth/sessions/{session}", Tag: "auth", Summary: "End one of the caller's sessions", Status: http.StatusNoContent, Handle: s.deleteSession},
 		{Method: "POST", Path: "/auth/sessions/revoke-all", Tag: "auth", Summary: "End all of the caller's sessions, optionally except the current one",
 			Request: api.RevokeAllRequest{}, Response: api.RevokeAllResult{}, Handle: s.revokeAll},
 	}
