@@ -28,6 +28,21 @@ func AddCommands(root *cobra.Command) {
 	o := &Options{}
 	root.PersistentFlags().StringVar(&o.Server, "server", os.Getenv("HKS_SERVER"), "API server URL (env HKS_SERVER; default: the one you logged in to)")
 	root.PersistentFlags().StringVarP(&o.Output, "output", "o", "table", "output format: json, yaml or table")
+	// The output format is checked before any command runs, so a typo
+	// never leaves a created object behind an error.
+	prev := root.PersistentPreRunE
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		// kubeconfig also takes "-" (print instead of merging into a file).
+		if o.Output != "-" || cmd.Name() != "kubeconfig" {
+			if err := validOutput(o.Output); err != nil {
+				return err
+			}
+		}
+		if prev != nil {
+			return prev(cmd, args)
+		}
+		return nil
+	}
 	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o))
 }
 

@@ -13,6 +13,15 @@ import (
 // Column is one column of table output: a header and a JSON field.
 type Column struct{ Header, Field string }
 
+// validOutput checks a -o value.
+func validOutput(format string) error {
+	switch format {
+	case "json", "yaml", "table", "":
+		return nil
+	}
+	return fmt.Errorf("--output: unknown format %q: use json, yaml or table", format)
+}
+
 // Print writes v (a JSON object or a list of them) in format.
 func Print(w io.Writer, format string, v any, cols []Column) error {
 	switch format {
