@@ -19,7 +19,7 @@ func validOutput(format string) error {
 	case "json", "yaml", "table", "":
 		return nil
 	}
-	return fmt.Errorf("--output: unknown format %q: use json, yaml or table", format)
+	return fmt.Errorf("unknown output format %q: use json, yaml or table", format)
 }
 
 // Print writes v (a JSON object or a list of them) in format.
@@ -61,7 +61,7 @@ func Print(w io.Writer, format string, v any, cols []Column) error {
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("unknown output format %q: use json, yaml or table", format)
+	return validOutput(format)
 }
 
 // cell reads a possibly dotted field ("quota.cpu") as text.

@@ -39,7 +39,7 @@ func TestOutputFormatCheckedBeforeAnyRequest(t *testing.T) {
 			root.SetArgs([]string{"org", "create", "Acme", "-o", tc.format})
 			err := root.Execute()
 			if tc.wantErr {
-				if err == nil || !strings.Contains(err.Error(), `unknown format "jsn"`) {
+				if err == nil || !strings.Contains(err.Error(), `unknown output format "jsn"`) {
 					t.Fatalf("err = %v", err)
 				}
 				if n := calls.Load(); n != 0 {
