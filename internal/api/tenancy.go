@@ -39,10 +39,11 @@ type CreateOrganizationRequest struct {
 }
 
 type UpdateOrganizationRequest struct {
-	Name         *string `json:"name,omitempty"`
-	Slug         *string `json:"slug,omitempty"`
-	BillingEmail *string `json:"billing_email,omitempty"`
-	Require2FA   *bool   `json:"require_2fa,omitempty" doc:"owners only; turning it on needs the caller's own 2FA enabled"`
+	Name            *string `json:"name,omitempty"`
+	Slug            *string `json:"slug,omitempty"`
+	BillingEmail    *string `json:"billing_email,omitempty"`
+	Require2FA      *bool   `json:"require_2fa,omitempty" doc:"owners only; turning it on needs the caller's own 2FA enabled"`
+	ResourceVersion string  `json:"resource_version,omitempty" doc:"if given, the update is refused with 412 unless the resource is still at this version (as If-Match)"`
 }
 
 // Member is a member of an organization.
@@ -106,7 +107,8 @@ type CreateWorkspaceRequest struct {
 }
 
 type UpdateWorkspaceRequest struct {
-	Name *string `json:"name,omitempty"`
+	Name            *string `json:"name,omitempty"`
+	ResourceVersion string  `json:"resource_version,omitempty" doc:"if given, the update is refused with 412 unless the resource is still at this version (as If-Match)"`
 }
 
 // Quota is a project's resource quota in Kubernetes quantity syntax.
@@ -135,8 +137,9 @@ type CreateProjectRequest struct {
 }
 
 type UpdateProjectRequest struct {
-	ParentID *string `json:"parent_id,omitempty" doc:"\"\" makes it a top-level project"`
-	Quota    *Quota  `json:"quota,omitempty"`
+	ParentID        *string `json:"parent_id,omitempty" doc:"\"\" makes it a top-level project"`
+	Quota           *Quota  `json:"quota,omitempty"`
+	ResourceVersion string  `json:"resource_version,omitempty" doc:"if given, the update is refused with 412 unless the resource is still at this version (as If-Match)"`
 }
 
 type Group struct {
@@ -155,8 +158,9 @@ type CreateGroupRequest struct {
 }
 
 type UpdateGroupRequest struct {
-	Name     *string `json:"name,omitempty"`
-	ParentID *string `json:"parent_id,omitempty" doc:"\"\" makes it a root group"`
+	Name            *string `json:"name,omitempty"`
+	ParentID        *string `json:"parent_id,omitempty" doc:"\"\" makes it a root group"`
+	ResourceVersion string  `json:"resource_version,omitempty" doc:"if given, the update is refused with 412 unless the resource is still at this version (as If-Match)"`
 }
 
 // User is a member of a workspace or group.

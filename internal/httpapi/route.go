@@ -106,9 +106,13 @@ func PageFromQuery(r *http.Request) (store.Page, error) {
 	return p, nil
 }
 
-// writeJSON writes v as JSON with status.
+// writeJSON writes v as JSON with status; a body with a resource_version
+// also sets the ETag that If-Match takes back.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	if rv := resourceVersion(v); rv != "" {
+		w.Header().Set("ETag", ETag(rv))
+	}
 	w.WriteHeader(status)
 	if v != nil {
 		enc := json.NewEncoder(w)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 // TestWorkspaceTokenRequiresOrgMFA: an organization that requires
@@ -30,12 +31,11 @@ func TestWorkspaceTokenRequiresOrgMFA(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	o, err := ts.Store().GetOrganization(ctx, org.ID)
+	_, err := ts.Store().UpdateOrganization(ctx, org.ID, func(o store.Organization) (store.Organization, error) {
+		o.Require2FA = true
+		return o, nil
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	o.Require2FA = true
-	if err := ts.Store().UpdateOrganization(ctx, o); err != nil {
 		t.Fatal(err)
 	}
 	if a := ts.do("POST", path, tok, nil); a.status != 403 {

@@ -83,7 +83,15 @@ type Store interface {
 	// an "owner" member in the same transaction.
 	CreateOrganization(ctx context.Context, o Organization, owner OrgMember) error // ErrConflict on duplicate slug
 	GetOrganization(ctx context.Context, id string) (Organization, error)
-	UpdateOrganization(ctx context.Context, o Organization) error // name, slug, billing email, require_2fa, updated_at
+	GetOrganizationBySlug(ctx context.Context, slug string) (Organization, error)
+	// UpdateOrganization, like every UpdateX(id, update), is a
+	// compare-and-swap in one transaction: it reads the row (locked
+	// against other writers), calls update with it and writes what update
+	// returns (here name, slug, billing email, require_2fa, updated_at)
+	// with Version one higher, returning the stored value. update must not
+	// call the store; its error aborts and comes back unchanged.
+	// ErrNotFound if id is absent; ErrConflict on a duplicate slug.
+	UpdateOrganization(ctx context.Context, id string, update func(Organization) (Organization, error)) (Organization, error)
 	DeleteOrganization(ctx context.Context, id string) error      // cascades to everything under it
 	// ListUserOrganizations lists organizations userID is a member of.
 	ListUserOrganizations(ctx context.Context, userID string, p Page) ([]Organization, string, error)
@@ -121,7 +129,10 @@ type Store interface {
 	// that are in status, ordered by id (not paged: it serves internal
 	// sweeps such as the control-plane reconciler).
 	ListWorkspacesByStatus(ctx context.Context, status string) ([]Workspace, error)
-	UpdateWorkspace(ctx context.Context, w Workspace) error // name, updated_at
+	GetWorkspaceByName(ctx context.Context, orgID, name string) (Workspace, error)
+	// UpdateWorkspace writes name and updated_at (a compare-and-swap like
+	// UpdateOrganization); ErrConflict on a duplicate name in the org.
+	UpdateWorkspace(ctx context.Context, id string, update func(Workspace) (Workspace, error)) (Workspace, error)
 	// SetWorkspaceStatus is a compare-and-swap: it sets status and reason
 	// only if the current status is one of from (any if from is empty);
 	// ErrConflict otherwise.
@@ -138,16 +149,22 @@ type Store interface {
 	CreateProject(ctx context.Context, p Project) error // ErrConflict on duplicate name in workspace
 	GetProject(ctx context.Context, id string) (Project, error)
 	ListProjects(ctx context.Context, workspaceID string, p Page) ([]Project, string, error)
-	UpdateProject(ctx context.Context, p Project) error // quota, parent, updated_at; ErrCycle like UpdateGroup
+	GetProjectByName(ctx context.Context, workspaceID, name string) (Project, error)
+	// UpdateProject writes quota, parent and updated_at (a compare-and-swap
+	// like UpdateOrganization); ErrCycle like UpdateGroup.
+	UpdateProject(ctx context.Context, id string, update func(Project) (Project, error)) (Project, error)
 	DeleteProject(ctx context.Context, id string) error // ErrConflict if it has child projects
 
 	// Groups (hierarchical within a workspace).
 	CreateGroup(ctx context.Context, g Group) error // ErrConflict on duplicate name in workspace
 	GetGroup(ctx context.Context, id string) (Group, error)
 	ListGroups(ctx context.Context, workspaceID string, p Page) ([]Group, string, error)
-	// UpdateGroup sets name and parent in a transaction and refuses with
-	// ErrCycle if the new parent is the group itself or one of its descendants.
-	UpdateGroup(ctx context.Context, g Group) error
+	GetGroupByName(ctx context.Context, workspaceID, name string) (Group, error)
+	// UpdateGroup sets name, parent and updated_at (a compare-and-swap like
+	// UpdateOrganization) and refuses with ErrCycle if the new parent is
+	// the group itself or one of its descendants; ErrConflict on a
+	// duplicate name in the workspace.
+	UpdateGroup(ctx context.Context, id string, update func(Group) (Group, error)) (Group, error)
 	DeleteGroup(ctx context.Context, id string) error        // ErrConflict if it has child groups
 	AddGroupMember(ctx context.Context, m GroupMember) error // ErrConflict if present
 	RemoveGroupMember(ctx context.Context, groupID, userID string) error

@@ -90,6 +90,8 @@ type Organization struct {
 	Require2FA bool
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// Version counts the updates (1 when created): the resource_version.
+	Version int64
 }
 
 type OrgMember struct {
@@ -122,6 +124,7 @@ type Workspace struct {
 	CreatedBy    string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	Version      int64 // counts updates of the name; status changes do not count
 }
 
 type WorkspaceMember struct {
@@ -148,6 +151,7 @@ type Project struct {
 	Quota       Quota
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	Version     int64
 }
 
 type Group struct {
@@ -157,6 +161,7 @@ type Group struct {
 	ParentID    string // "" for a root group
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	Version     int64
 }
 
 type GroupMember struct {

@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Service) groupFor(r *http.Request, wc wsCtx) (store.Group, error) {
-	g, err := s.st.GetGroup(r.Context(), r.PathValue("group"))
+	g, err := cached(r.Context(), resolvedFrom(r.Context()).group, r.PathValue("group"), s.st.GetGroup)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wc.ws.ID) {
 		return g, httpapi.NotFound("group")
 	}
@@ -46,7 +46,7 @@ func (s *Service) createGroup(r *http.Request) (any, error) {
 		return nil, err
 	}
 	now := s.clock()
-	g := store.Group{ID: store.NewID(), WorkspaceID: wc.ws.ID, Name: req.Name, ParentID: req.ParentID, CreatedAt: now, UpdatedAt: now}
+	g := store.Group{ID: store.NewID(), WorkspaceID: wc.ws.ID, Name: req.Name, ParentID: req.ParentID, CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := s.st.CreateGroup(r.Context(), g); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", g.Name))
 	}
@@ -83,32 +83,44 @@ func (s *Service) updateGroup(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req api.UpdateGroupRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	patch, err := httpapi.DecodeMergePatch(r)
+	if err != nil {
 		return nil, err
 	}
-	if req.Name != nil {
-		g.Name = *req.Name
+	var req api.UpdateGroupRequest
+	if err := patch.Apply(groupView(g), &req); err != nil {
+		return nil, err
+	}
+	if patch.Has("parent_id") {
+		if err := s.parentGroup(r, wc.ws.ID, deref(req.ParentID)); err != nil {
+			return nil, err
+		}
+	}
+	g, err = s.st.UpdateGroup(r.Context(), g.ID, func(g store.Group) (store.Group, error) {
+		var req api.UpdateGroupRequest
+		if err := patchVersioned(r, patch, groupView(g), &req, &req.ResourceVersion, g.Version); err != nil {
+			return g, err
+		}
+		g.Name, g.ParentID = deref(req.Name), deref(req.ParentID)
 		if err := collect(checkLabel("name", g.Name)); err != nil {
-			return nil, err
+			return g, err
 		}
-	}
-	if req.ParentID != nil {
-		if err := s.parentGroup(r, wc.ws.ID, *req.ParentID); err != nil {
-			return nil, err
-		}
-		g.ParentID = *req.ParentID
-	}
-	g.UpdatedAt = s.clock()
-	err = s.st.UpdateGroup(r.Context(), g)
+		g.UpdatedAt = s.clock()
+		return g, nil
+	})
 	switch {
 	case errors.Is(err, store.ErrCycle):
 		return nil, httpapi.Invalid(httpapi.Field("parent_id", "would make the group its own ancestor"))
 	case err != nil:
-		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", g.Name))
+		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", deref(req.Name)))
 	}
 	s.events.Notify(r.Context(), wc.org.ID, "group.updated", g.ID, map[string]string{"workspace_id": wc.ws.ID})
 	return groupOut(g), nil
+}
+
+// groupView is the part of a group a PATCH changes.
+func groupView(g store.Group) api.UpdateGroupRequest {
+	return api.UpdateGroupRequest{Name: &g.Name, ParentID: &g.ParentID, ResourceVersion: version(g.Version)}
 }
 
 func (s *Service) deleteGroup(r *http.Request) (any, error) {

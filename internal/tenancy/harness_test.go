@@ -99,7 +99,8 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Logger: log, Registry: prometheus.NewRegistry(), Auth: id, RequestTimeout: testRequestTimeout})
+	api, err := httpapi.New(httpapi.Config{Logger: log, Registry: prometheus.NewRegistry(), Auth: id, RequestTimeout: testRequestTimeout,
+		RouteMiddleware: []httpapi.RouteMiddleware{tn.ResolvePath}})
 	if err != nil {
 		t.Fatal(err)
 	}

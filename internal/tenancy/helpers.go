@@ -49,3 +49,23 @@ func userOut[M store.GroupMember | store.WorkspaceMember](m M) api.User {
 func undoContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 }
+
+// patchVersioned applies a merge patch to view (the editable part of a
+// resource at version v) into out, whose resource_version field is rv,
+// and enforces the preconditions: If-Match, or a resource_version the
+// patch names, must be v. It runs inside the store's compare-and-swap,
+// on the row as it is now.
+func patchVersioned[T any](r *http.Request, patch httpapi.MergePatch, view T, out *T, rv *string, v int64) error {
+	if err := patch.Apply(view, out); err != nil {
+		return err
+	}
+	return httpapi.CheckVersion(r, *rv, version(v))
+}
+
+// deref is *p, or "" for nil (a member a merge patch removed).
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -25,7 +25,7 @@ func (s *Service) createOrg(r *http.Request) (any, error) {
 		return nil, err
 	}
 	now := s.clock()
-	o := store.Organization{ID: store.NewID(), Name: req.Name, Slug: req.Slug, BillingEmail: req.BillingEmail, CreatedAt: now, UpdatedAt: now}
+	o := store.Organization{ID: store.NewID(), Name: req.Name, Slug: req.Slug, BillingEmail: req.BillingEmail, CreatedAt: now, UpdatedAt: now, Version: 1}
 	owner := store.OrgMember{OrgID: o.ID, UserID: p.UserID, Role: store.RoleOwner, CreatedAt: now}
 	if err := s.st.CreateOrganization(r.Context(), o, owner); err != nil {
 		return nil, conflictField(err, "slug", fmt.Sprintf("the slug %q is taken", o.Slug))
@@ -84,39 +84,44 @@ func (s *Service) updateOrg(r *http.Request) (any, error) {
 	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
+	patch, err := httpapi.DecodeMergePatch(r)
+	if err != nil {
+		return nil, err
+	}
 	var req api.UpdateOrganizationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	if err := patch.Apply(orgView(oc.org), &req); err != nil {
 		return nil, err
 	}
-	o := oc.org
-	var fes []*api.FieldError
-	if req.Name != nil {
-		o.Name = *req.Name
-		fes = append(fes, checkDisplayName("name", o.Name))
-	}
-	if req.Slug != nil {
-		o.Slug = *req.Slug
-		fes = append(fes, checkLabel("slug", o.Slug))
-	}
-	if req.BillingEmail != nil {
-		o.BillingEmail = *req.BillingEmail
-		fes = append(fes, checkEmail("billing_email", o.BillingEmail, false))
-	}
-	if err := collect(fes...); err != nil {
-		return nil, err
-	}
-	if req.Require2FA != nil {
-		if err := s.checkRequire2FA(r, oc, *req.Require2FA); err != nil {
+	if patch.Has("require_2fa") {
+		if err := s.checkRequire2FA(r, oc, req.Require2FA != nil && *req.Require2FA); err != nil {
 			return nil, err
 		}
-		o.Require2FA = *req.Require2FA
 	}
-	o.UpdatedAt = s.clock()
-	if err := s.st.UpdateOrganization(r.Context(), o); err != nil {
-		return nil, conflictField(err, "slug", fmt.Sprintf("the slug %q is taken", o.Slug))
+	o, err := s.st.UpdateOrganization(r.Context(), oc.org.ID, func(o store.Organization) (store.Organization, error) {
+		var req api.UpdateOrganizationRequest
+		if err := patchVersioned(r, patch, orgView(o), &req, &req.ResourceVersion, o.Version); err != nil {
+			return o, err
+		}
+		o.Name, o.Slug, o.BillingEmail = deref(req.Name), deref(req.Slug), deref(req.BillingEmail)
+		o.Require2FA = req.Require2FA != nil && *req.Require2FA
+		if err := collect(checkDisplayName("name", o.Name), checkLabel("slug", o.Slug), checkEmail("billing_email", o.BillingEmail, false)); err != nil {
+			return o, err
+		}
+		o.UpdatedAt = s.clock()
+		return o, nil
+	})
+	if err != nil {
+		return nil, conflictField(err, "slug", fmt.Sprintf("the slug %q is taken", deref(req.Slug)))
 	}
 	s.events.Notify(r.Context(), o.ID, "organization.updated", o.ID, nil)
 	return orgOut(o, oc.role), nil
+}
+
+// orgView is the part of an organization a PATCH changes, as the patch
+// sees it.
+func orgView(o store.Organization) api.UpdateOrganizationRequest {
+	return api.UpdateOrganizationRequest{Name: &o.Name, Slug: &o.Slug, BillingEmail: &o.BillingEmail, Require2FA: &o.Require2FA,
+		ResourceVersion: version(o.Version)}
 }
 
 func (s *Service) deleteOrg(r *http.Request) (any, error) {

@@ -61,7 +61,7 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 		return nil, err
 	}
 	now := s.clock()
-	p := store.Project{ID: store.NewID(), WorkspaceID: wc.ws.ID, Name: req.Name, ParentID: req.ParentID, Quota: quotaIn(req.Quota), CreatedAt: now, UpdatedAt: now}
+	p := store.Project{ID: store.NewID(), WorkspaceID: wc.ws.ID, Name: req.Name, ParentID: req.ParentID, Quota: quotaIn(req.Quota), CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := s.st.CreateProject(r.Context(), p); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a project named %q exists in this workspace", p.Name))
 	}
@@ -122,45 +122,66 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
+	patch, err := httpapi.DecodeMergePatch(r)
+	if err != nil {
+		return nil, err
+	}
 	var req api.UpdateProjectRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	if err := patch.Apply(projectView(p), &req); err != nil {
 		return nil, err
 	}
-	if err := checkQuota(req.Quota); err != nil {
-		return nil, err
-	}
-	if req.Quota != nil {
-		p.Quota = quotaIn(req.Quota)
-	}
-	if req.ParentID != nil {
-		if *req.ParentID != "" {
-			if err := s.parentProject(r, wc.ws.ID, *req.ParentID); err != nil {
-				return nil, err
-			}
-			parent, err := s.st.GetProject(r.Context(), *req.ParentID)
-			if err != nil {
-				return nil, err
-			}
-			chain, err := s.projectChain(r.Context(), parent)
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range chain {
-				if id == p.ID {
-					return nil, httpapi.Invalid(httpapi.Field("parent_id", "would make the project its own ancestor"))
-				}
-			}
+	if patch.Has("parent_id") && deref(req.ParentID) != "" {
+		if err := s.checkProjectParent(r, wc, p, *req.ParentID); err != nil {
+			return nil, err
 		}
-		p.ParentID = *req.ParentID
 	}
-	p.UpdatedAt = s.clock()
-	if err := s.st.UpdateProject(r.Context(), p); errors.Is(err, store.ErrCycle) {
+	p, err = s.st.UpdateProject(r.Context(), p.ID, func(p store.Project) (store.Project, error) {
+		var req api.UpdateProjectRequest
+		if err := patchVersioned(r, patch, projectView(p), &req, &req.ResourceVersion, p.Version); err != nil {
+			return p, err
+		}
+		if err := checkQuota(req.Quota); err != nil {
+			return p, err
+		}
+		p.Quota, p.ParentID = quotaIn(req.Quota), deref(req.ParentID)
+		p.UpdatedAt = s.clock()
+		return p, nil
+	})
+	if errors.Is(err, store.ErrCycle) {
 		return nil, httpapi.Invalid(httpapi.Field("parent_id", "would make the project its own ancestor"))
 	} else if err != nil {
 		return nil, err
 	}
 	s.events.Notify(r.Context(), wc.org.ID, "project.updated", p.ID, map[string]string{"workspace_id": wc.ws.ID})
 	return projectOut(p), nil
+}
+
+// projectView is the part of a project a PATCH changes.
+func projectView(p store.Project) api.UpdateProjectRequest {
+	q := api.Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods}
+	return api.UpdateProjectRequest{ParentID: &p.ParentID, Quota: &q, ResourceVersion: version(p.Version)}
+}
+
+// checkProjectParent checks that parent is a project of the workspace and
+// not p or one of its descendants.
+func (s *Service) checkProjectParent(r *http.Request, wc wsCtx, p store.Project, parentID string) error {
+	if err := s.parentProject(r, wc.ws.ID, parentID); err != nil {
+		return err
+	}
+	parent, err := s.st.GetProject(r.Context(), parentID)
+	if err != nil {
+		return err
+	}
+	chain, err := s.projectChain(r.Context(), parent)
+	if err != nil {
+		return err
+	}
+	for _, id := range chain {
+		if id == p.ID {
+			return httpapi.Invalid(httpapi.Field("parent_id", "would make the project its own ancestor"))
+		}
+	}
+	return nil
 }
 
 func (s *Service) deleteProject(r *http.Request) (any, error) {

@@ -129,7 +129,7 @@ func (s *Service) orgFor(r *http.Request) (orgCtx, error) {
 	if err != nil {
 		return orgCtx{}, err
 	}
-	o, err := s.st.GetOrganization(r.Context(), id)
+	o, err := cached(r.Context(), resolvedFrom(r.Context()).org, id, s.st.GetOrganization)
 	if errors.Is(err, store.ErrNotFound) {
 		return orgCtx{}, httpapi.NotFound("organization")
 	}
@@ -160,7 +160,7 @@ func (s *Service) wsFor(r *http.Request) (wsCtx, error) {
 	if err != nil {
 		return wsCtx{}, err
 	}
-	ws, err := s.st.GetWorkspace(r.Context(), r.PathValue("workspace"))
+	ws, err := cached(r.Context(), resolvedFrom(r.Context()).ws, r.PathValue("workspace"), s.st.GetWorkspace)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && ws.OrgID != oc.org.ID) {
 		return wsCtx{}, httpapi.NotFound("workspace")
 	}
@@ -203,7 +203,7 @@ func (s *Service) projectChain(ctx context.Context, p store.Project) ([]string, 
 
 // projectFor resolves {project} in the workspace and the caller's level in it.
 func (s *Service) projectFor(r *http.Request, wc wsCtx) (store.Project, authz.Level, error) {
-	p, err := s.st.GetProject(r.Context(), r.PathValue("project"))
+	p, err := cached(r.Context(), resolvedFrom(r.Context()).project, r.PathValue("project"), s.st.GetProject)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wc.ws.ID) {
 		return p, authz.None, httpapi.NotFound("project")
 	}

@@ -1,13 +1,19 @@
 package tenancy
 
 import (
+	"strconv"
+
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 func orgOut(o store.Organization, role string) api.Organization {
-	return api.Organization{ID: o.ID, Name: o.Name, Slug: o.Slug, BillingEmail: o.BillingEmail, Require2FA: o.Require2FA, Role: role, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	return api.Organization{ID: o.ID, Name: o.Name, Slug: o.Slug, BillingEmail: o.BillingEmail, Require2FA: o.Require2FA, Role: role, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		ResourceVersion: version(o.Version)}
 }
+
+// version is a store version as the API's resource_version.
+func version(v int64) string { return strconv.FormatInt(v, 10) }
 
 func memberOut(m store.OrgMember) api.Member {
 	return api.Member{UserID: m.UserID, Email: m.Email, Role: m.Role, CreatedAt: m.CreatedAt}
@@ -20,17 +26,18 @@ func invitationOut(i store.Invitation) api.Invitation {
 
 func workspaceOut(w store.Workspace, role string) api.Workspace {
 	return api.Workspace{ID: w.ID, OrgID: w.OrgID, Name: w.Name, Plan: w.Plan, Status: w.Status, StatusReason: w.StatusReason,
-		CreatedBy: w.CreatedBy, Role: role, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
+		CreatedBy: w.CreatedBy, Role: role, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, ResourceVersion: version(w.Version)}
 }
 
 func projectOut(p store.Project) api.Project {
 	return api.Project{ID: p.ID, WorkspaceID: p.WorkspaceID, Name: p.Name, ParentID: p.ParentID,
 		Quota:     api.Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods},
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ResourceVersion: version(p.Version)}
 }
 
 func groupOut(g store.Group) api.Group {
-	return api.Group{ID: g.ID, WorkspaceID: g.WorkspaceID, Name: g.Name, ParentID: g.ParentID, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
+	return api.Group{ID: g.ID, WorkspaceID: g.WorkspaceID, Name: g.Name, ParentID: g.ParentID, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		ResourceVersion: version(g.Version)}
 }
 
 func bindingOut(b store.RoleBinding) api.RoleBinding {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 const (
@@ -33,6 +34,8 @@ func checkLabel(field, v string) *api.FieldError {
 		return &api.FieldError{Field: field, Message: "must be at most 63 characters"}
 	case !dns1123Label.MatchString(v):
 		return &api.FieldError{Field: field, Message: "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit"}
+	case store.LooksLikeID(v):
+		return &api.FieldError{Field: field, Message: "must not have the form of an id: paths take an id or a name in the same place"}
 	}
 	return nil
 }

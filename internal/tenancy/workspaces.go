@@ -36,7 +36,7 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 	now := s.clock()
 	id, release := s.newWorkspaceID(req.Plan)
 	ws := store.Workspace{ID: id, OrgID: oc.org.ID, Name: req.Name, Plan: req.Plan, Status: store.WorkspacePending,
-		CreatedBy: oc.p.UserID, CreatedAt: now, UpdatedAt: now}
+		CreatedBy: oc.p.UserID, CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := s.st.CreateWorkspace(r.Context(), ws); err != nil {
 		release()
 		return nil, conflictField(err, "name", fmt.Sprintf("a workspace named %q exists in this organization", ws.Name))
@@ -114,20 +114,26 @@ func (s *Service) updateWorkspace(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req api.UpdateWorkspaceRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	patch, err := httpapi.DecodeMergePatch(r)
+	if err != nil {
 		return nil, err
 	}
-	ws := wc.ws
-	if req.Name != nil {
-		ws.Name = *req.Name
-		if err := collect(checkLabel("name", ws.Name)); err != nil {
-			return nil, err
+	var name string
+	ws, err := s.st.UpdateWorkspace(r.Context(), wc.ws.ID, func(ws store.Workspace) (store.Workspace, error) {
+		var req api.UpdateWorkspaceRequest
+		view := api.UpdateWorkspaceRequest{Name: &ws.Name, ResourceVersion: version(ws.Version)}
+		if err := patchVersioned(r, patch, view, &req, &req.ResourceVersion, ws.Version); err != nil {
+			return ws, err
 		}
-	}
-	ws.UpdatedAt = s.clock()
-	if err := s.st.UpdateWorkspace(r.Context(), ws); err != nil {
-		return nil, conflictField(err, "name", fmt.Sprintf("a workspace named %q exists in this organization", ws.Name))
+		ws.Name, name = deref(req.Name), deref(req.Name)
+		if err := collect(checkLabel("name", ws.Name)); err != nil {
+			return ws, err
+		}
+		ws.UpdatedAt = s.clock()
+		return ws, nil
+	})
+	if err != nil {
+		return nil, conflictField(err, "name", fmt.Sprintf("a workspace named %q exists in this organization", name))
 	}
 	return workspaceOut(ws, roleName(wc.acc.Workspace)), nil
 }

@@ -252,6 +252,36 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.d.wrapErr(tx.Commit())
 }
 
+// casUpdate is the compare-and-swap behind every UpdateX(id, update): in
+// one transaction it locks (lock, then a row lock on PostgreSQL; SQLite's
+// IMMEDIATE transaction holds the only write lock) and reads the row, calls
+// update with it, and hands old and new to write, which stores the new row
+// with the version one higher and the identity fields (id, owner,
+// created_at) of old, and returns what it stored. An error of update
+// aborts the transaction and comes back as is.
+func casUpdate[T any](ctx context.Context, s *Store, scan func(rowScanner) (T, error), query, id string,
+	update func(T) (T, error), write func(tx *sql.Tx, old, next T) (T, error), lock func(*sql.Tx) error) (T, error) {
+	var out T
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if lock != nil {
+			if err := lock(tx); err != nil {
+				return err
+			}
+		}
+		old, err := getOne(ctx, s, tx, scan, query+s.d.forUpdate(), id)
+		if err != nil {
+			return err
+		}
+		next, err := update(old)
+		if err != nil {
+			return err
+		}
+		out, err = write(tx, old, next)
+		return err
+	})
+	return out, err
+}
+
 // exists reports whether query returns a row.
 func (s *Store) exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
 	var one int

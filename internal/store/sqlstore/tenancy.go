@@ -13,11 +13,11 @@ import (
 
 // Organizations.
 
-const orgCols = "o.id, o.name, o.slug, o.billing_email, o.require_2fa, o.created_at, o.updated_at"
+const orgCols = "o.id, o.name, o.slug, o.billing_email, o.require_2fa, o.created_at, o.updated_at, o.version"
 
 func scanOrg(r rowScanner) (store.Organization, error) {
 	var o store.Organization
-	err := r.Scan(&o.ID, &o.Name, &o.Slug, &o.BillingEmail, &o.Require2FA, timeScan{&o.CreatedAt}, timeScan{&o.UpdatedAt})
+	err := r.Scan(&o.ID, &o.Name, &o.Slug, &o.BillingEmail, &o.Require2FA, timeScan{&o.CreatedAt}, timeScan{&o.UpdatedAt}, &o.Version)
 	return o, err
 }
 
@@ -28,8 +28,8 @@ func (s *Store) CreateOrganization(ctx context.Context, o store.Organization, ow
 		owner.CreatedAt = o.CreatedAt
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO organizations (id, name, slug, billing_email, require_2fa, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, o.ID, o.Name, o.Slug, o.BillingEmail, o.Require2FA, o.CreatedAt, o.UpdatedAt)
+		_, err := s.exec(ctx, tx, `INSERT INTO organizations (id, name, slug, billing_email, require_2fa, created_at, updated_at, version)
+VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, o.ID, o.Name, o.Slug, o.BillingEmail, o.Require2FA, o.CreatedAt, o.UpdatedAt)
 		if err != nil {
 			return err
 		}
@@ -49,13 +49,25 @@ func (s *Store) GetOrganization(ctx context.Context, id string) (store.Organizat
 	return o, nil
 }
 
-func (s *Store) UpdateOrganization(ctx context.Context, o store.Organization) error {
-	err := s.execOne(ctx, s.db, "UPDATE organizations SET name = ?, slug = ?, billing_email = ?, require_2fa = ?, updated_at = ? WHERE id = ?",
-		o.Name, o.Slug, o.BillingEmail, o.Require2FA, o.UpdatedAt, o.ID)
+func (s *Store) GetOrganizationBySlug(ctx context.Context, slug string) (store.Organization, error) {
+	o, err := getOne(ctx, s, s.db, scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.slug = ?", slug)
 	if err != nil {
-		return fmt.Errorf("update organization: %w", err)
+		return store.Organization{}, fmt.Errorf("get organization by slug: %w", err)
 	}
-	return nil
+	return o, nil
+}
+
+func (s *Store) UpdateOrganization(ctx context.Context, id string, update func(store.Organization) (store.Organization, error)) (store.Organization, error) {
+	o, err := casUpdate(ctx, s, scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.id = ?", id, update,
+		func(tx *sql.Tx, old, o store.Organization) (store.Organization, error) {
+			o.ID, o.CreatedAt, o.Version = old.ID, old.CreatedAt, old.Version+1
+			return o, s.execOne(ctx, tx, "UPDATE organizations SET name = ?, slug = ?, billing_email = ?, require_2fa = ?, updated_at = ?, version = ? WHERE id = ?",
+				o.Name, o.Slug, o.BillingEmail, o.Require2FA, o.UpdatedAt, o.Version, o.ID)
+		}, nil)
+	if err != nil {
+		return store.Organization{}, fmt.Errorf("update organization: %w", err)
+	}
+	return o, nil
 }
 
 func (s *Store) DeleteOrganization(ctx context.Context, id string) error {
@@ -277,16 +289,16 @@ func (s *Store) AcceptInvitation(ctx context.Context, id string, m store.OrgMemb
 
 // Workspaces.
 
-const workspaceCols = "id, org_id, name, plan, status, status_reason, created_by, created_at, updated_at"
+const workspaceCols = "id, org_id, name, plan, status, status_reason, created_by, created_at, updated_at, version"
 
 func scanWorkspace(r rowScanner) (store.Workspace, error) {
 	var w store.Workspace
-	err := r.Scan(&w.ID, &w.OrgID, &w.Name, &w.Plan, &w.Status, &w.StatusReason, &w.CreatedBy, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt})
+	err := r.Scan(&w.ID, &w.OrgID, &w.Name, &w.Plan, &w.Status, &w.StatusReason, &w.CreatedBy, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt}, &w.Version)
 	return w, err
 }
 
 func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO workspaces ("+workspaceCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, s.db, "INSERT INTO workspaces ("+workspaceCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
 		w.ID, w.OrgID, w.Name, w.Plan, w.Status, w.StatusReason, w.CreatedBy, w.CreatedAt, w.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("create workspace: %w", err)
@@ -319,11 +331,25 @@ func (s *Store) ListWorkspacesByStatus(ctx context.Context, status string) ([]st
 	return ws, nil
 }
 
-func (s *Store) UpdateWorkspace(ctx context.Context, w store.Workspace) error {
-	if err := s.execOne(ctx, s.db, "UPDATE workspaces SET name = ?, updated_at = ? WHERE id = ?", w.Name, w.UpdatedAt, w.ID); err != nil {
-		return fmt.Errorf("update workspace: %w", err)
+func (s *Store) GetWorkspaceByName(ctx context.Context, orgID, name string) (store.Workspace, error) {
+	w, err := getOne(ctx, s, s.db, scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE org_id = ? AND name = ?", orgID, name)
+	if err != nil {
+		return store.Workspace{}, fmt.Errorf("get workspace by name: %w", err)
 	}
-	return nil
+	return w, nil
+}
+
+func (s *Store) UpdateWorkspace(ctx context.Context, id string, update func(store.Workspace) (store.Workspace, error)) (store.Workspace, error) {
+	w, err := casUpdate(ctx, s, scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE id = ?", id, update,
+		func(tx *sql.Tx, old, w store.Workspace) (store.Workspace, error) {
+			w.ID, w.OrgID, w.CreatedAt, w.CreatedBy, w.Version = old.ID, old.OrgID, old.CreatedAt, old.CreatedBy, old.Version+1
+			w.Plan, w.Status, w.StatusReason = old.Plan, old.Status, old.StatusReason
+			return w, s.execOne(ctx, tx, "UPDATE workspaces SET name = ?, updated_at = ?, version = ? WHERE id = ?", w.Name, w.UpdatedAt, w.Version, w.ID)
+		}, nil)
+	if err != nil {
+		return store.Workspace{}, fmt.Errorf("update workspace: %w", err)
+	}
+	return w, nil
 }
 
 func (s *Store) SetWorkspaceStatus(ctx context.Context, id string, from []string, to, reason string, now time.Time) error {
@@ -472,17 +498,17 @@ func (s *Store) treeWorkspace(ctx context.Context, tx *sql.Tx, table, id string)
 
 // Projects.
 
-const projectCols = "id, workspace_id, name, parent_id, quota_cpu, quota_memory, quota_storage, quota_pods, created_at, updated_at"
+const projectCols = "id, workspace_id, name, parent_id, quota_cpu, quota_memory, quota_storage, quota_pods, created_at, updated_at, version"
 
 func scanProject(r rowScanner) (store.Project, error) {
 	var p store.Project
 	err := r.Scan(&p.ID, &p.WorkspaceID, &p.Name, stringScan{&p.ParentID}, &p.Quota.CPU, &p.Quota.Memory, &p.Quota.Storage, &p.Quota.Pods,
-		timeScan{&p.CreatedAt}, timeScan{&p.UpdatedAt})
+		timeScan{&p.CreatedAt}, timeScan{&p.UpdatedAt}, &p.Version)
 	return p, err
 }
 
 func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO projects ("+projectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, s.db, "INSERT INTO projects ("+projectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
 		p.ID, p.WorkspaceID, p.Name, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.CreatedAt, p.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("create project: %w", err)
@@ -507,24 +533,33 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, p store.Pa
 	return ps, next, nil
 }
 
+func (s *Store) GetProjectByName(ctx context.Context, workspaceID, name string) (store.Project, error) {
+	p, err := getOne(ctx, s, s.db, scanProject, "SELECT "+projectCols+" FROM projects WHERE workspace_id = ? AND name = ?", workspaceID, name)
+	if err != nil {
+		return store.Project{}, fmt.Errorf("get project by name: %w", err)
+	}
+	return p, nil
+}
+
 // UpdateProject writes quota, parent and updated_at. Like UpdateGroup it
 // refuses a parent that would make the project tree cyclic (ErrCycle).
-func (s *Store) UpdateProject(ctx context.Context, p store.Project) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		ws, err := s.treeWorkspace(ctx, tx, "projects", p.ID)
-		if err != nil {
+func (s *Store) UpdateProject(ctx context.Context, id string, update func(store.Project) (store.Project, error)) (store.Project, error) {
+	p, err := casUpdate(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ?", id, update,
+		func(tx *sql.Tx, old, p store.Project) (store.Project, error) {
+			p.ID, p.WorkspaceID, p.Name, p.CreatedAt, p.Version = old.ID, old.WorkspaceID, old.Name, old.CreatedAt, old.Version+1
+			if err := s.checkParent(ctx, tx, "projects", p.WorkspaceID, p.ID, p.ParentID); err != nil {
+				return p, err
+			}
+			return p, s.execOne(ctx, tx, `UPDATE projects SET parent_id = ?, quota_cpu = ?, quota_memory = ?, quota_storage = ?, quota_pods = ?, updated_at = ?, version = ?
+WHERE id = ?`, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.UpdatedAt, p.Version, p.ID)
+		}, func(tx *sql.Tx) error {
+			_, err := s.treeWorkspace(ctx, tx, "projects", id)
 			return err
-		}
-		if err := s.checkParent(ctx, tx, "projects", ws, p.ID, p.ParentID); err != nil {
-			return err
-		}
-		return s.execOne(ctx, tx, `UPDATE projects SET parent_id = ?, quota_cpu = ?, quota_memory = ?, quota_storage = ?, quota_pods = ?, updated_at = ?
-WHERE id = ?`, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.UpdatedAt, p.ID)
-	})
+		})
 	if err != nil {
-		return fmt.Errorf("update project: %w", err)
+		return store.Project{}, fmt.Errorf("update project: %w", err)
 	}
-	return nil
+	return p, nil
 }
 
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
@@ -550,16 +585,16 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 
 // Groups.
 
-const groupCols = "id, workspace_id, name, parent_id, created_at, updated_at"
+const groupCols = "id, workspace_id, name, parent_id, created_at, updated_at, version"
 
 func scanGroup(r rowScanner) (store.Group, error) {
 	var g store.Group
-	err := r.Scan(&g.ID, &g.WorkspaceID, &g.Name, stringScan{&g.ParentID}, timeScan{&g.CreatedAt}, timeScan{&g.UpdatedAt})
+	err := r.Scan(&g.ID, &g.WorkspaceID, &g.Name, stringScan{&g.ParentID}, timeScan{&g.CreatedAt}, timeScan{&g.UpdatedAt}, &g.Version)
 	return g, err
 }
 
 func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO workspace_groups ("+groupCols+") VALUES (?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, s.db, "INSERT INTO workspace_groups ("+groupCols+") VALUES (?, ?, ?, ?, ?, ?, 1)",
 		g.ID, g.WorkspaceID, g.Name, nullString(g.ParentID), g.CreatedAt, g.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("create group: %w", err)
@@ -584,22 +619,31 @@ func (s *Store) ListGroups(ctx context.Context, workspaceID string, p store.Page
 	return gs, next, nil
 }
 
-func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		ws, err := s.treeWorkspace(ctx, tx, "workspace_groups", g.ID)
-		if err != nil {
-			return err
-		}
-		if err := s.checkParent(ctx, tx, "workspace_groups", ws, g.ID, g.ParentID); err != nil {
-			return err
-		}
-		return s.execOne(ctx, tx, "UPDATE workspace_groups SET name = ?, parent_id = ?, updated_at = ? WHERE id = ?",
-			g.Name, nullString(g.ParentID), g.UpdatedAt, g.ID)
-	})
+func (s *Store) GetGroupByName(ctx context.Context, workspaceID, name string) (store.Group, error) {
+	g, err := getOne(ctx, s, s.db, scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE workspace_id = ? AND name = ?", workspaceID, name)
 	if err != nil {
-		return fmt.Errorf("update group: %w", err)
+		return store.Group{}, fmt.Errorf("get group by name: %w", err)
 	}
-	return nil
+	return g, nil
+}
+
+func (s *Store) UpdateGroup(ctx context.Context, id string, update func(store.Group) (store.Group, error)) (store.Group, error) {
+	g, err := casUpdate(ctx, s, scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE id = ?", id, update,
+		func(tx *sql.Tx, old, g store.Group) (store.Group, error) {
+			g.ID, g.WorkspaceID, g.CreatedAt, g.Version = old.ID, old.WorkspaceID, old.CreatedAt, old.Version+1
+			if err := s.checkParent(ctx, tx, "workspace_groups", g.WorkspaceID, g.ID, g.ParentID); err != nil {
+				return g, err
+			}
+			return g, s.execOne(ctx, tx, "UPDATE workspace_groups SET name = ?, parent_id = ?, updated_at = ?, version = ? WHERE id = ?",
+				g.Name, nullString(g.ParentID), g.UpdatedAt, g.Version, g.ID)
+		}, func(tx *sql.Tx) error {
+			_, err := s.treeWorkspace(ctx, tx, "workspace_groups", id)
+			return err
+		})
+	if err != nil {
+		return store.Group{}, fmt.Errorf("update group: %w", err)
+	}
+	return g, nil
 }
 
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {

@@ -203,7 +203,8 @@ func testOrgRequire2FA(t *testing.T, f *fixture) {
 	equal(t, got.Require2FA, false)
 	o.Require2FA = true
 	o.UpdatedAt = f.tick()
-	ok(t, f.s.UpdateOrganization(f.ctx, o))
+	o, err = f.s.UpdateOrganization(f.ctx, o.ID, put(o))
+	ok(t, err)
 	got, err = f.s.GetOrganization(f.ctx, o.ID)
 	ok(t, err)
 	equal(t, got, o)
@@ -212,7 +213,7 @@ func testOrgRequire2FA(t *testing.T, f *fixture) {
 	equal(t, len(list), 1)
 	equal(t, list[0].Require2FA, true)
 
-	o2 := store.Organization{ID: store.NewID(), Name: "Strict", Slug: "mfa-strict", Require2FA: true, CreatedAt: f.tick()}
+	o2 := store.Organization{ID: store.NewID(), Name: "Strict", Slug: "mfa-strict", Require2FA: true, CreatedAt: f.tick(), Version: 1}
 	o2.UpdatedAt = o2.CreatedAt
 	ok(t, f.s.CreateOrganization(f.ctx, o2, store.OrgMember{UserID: owner.ID}))
 	got, err = f.s.GetOrganization(f.ctx, o2.ID)

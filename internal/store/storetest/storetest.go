@@ -72,6 +72,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"OAuth", testOAuth},
 		{"Limits", testLimits},
 		{"CronJobRuns", testCronJobRuns},
+		{"ByName", testByName},
+		{"UpdateCompareAndSwap", testUpdateCompareAndSwap},
+		{"UpdateRace", testUpdateRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -117,7 +120,7 @@ func (f *fixture) user(email string) store.User {
 
 func (f *fixture) org(owner store.User, slug string) store.Organization {
 	f.t.Helper()
-	o := store.Organization{ID: store.NewID(), Name: "Org " + slug, Slug: slug, BillingEmail: "billing@" + slug + ".example", CreatedAt: f.tick()}
+	o := store.Organization{ID: store.NewID(), Name: "Org " + slug, Slug: slug, BillingEmail: "billing@" + slug + ".example", CreatedAt: f.tick(), Version: 1}
 	o.UpdatedAt = o.CreatedAt
 	ok(f.t, f.s.CreateOrganization(f.ctx, o, store.OrgMember{OrgID: o.ID, UserID: owner.ID, Role: store.RoleOwner, CreatedAt: o.CreatedAt}))
 	return o
@@ -133,7 +136,7 @@ func (f *fixture) member(o store.Organization, u store.User, role string) store.
 
 func (f *fixture) workspace(o store.Organization, name string) store.Workspace {
 	f.t.Helper()
-	w := store.Workspace{ID: store.NewID(), OrgID: o.ID, Name: name, Plan: store.PlanShared, Status: store.WorkspacePending, CreatedBy: "someone", CreatedAt: f.tick()}
+	w := store.Workspace{ID: store.NewID(), OrgID: o.ID, Name: name, Plan: store.PlanShared, Status: store.WorkspacePending, CreatedBy: "someone", CreatedAt: f.tick(), Version: 1}
 	w.UpdatedAt = w.CreatedAt
 	ok(f.t, f.s.CreateWorkspace(f.ctx, w))
 	return w
@@ -150,7 +153,7 @@ func (f *fixture) wsMember(w store.Workspace, u store.User) store.WorkspaceMembe
 func (f *fixture) project(w store.Workspace, name, parent string) store.Project {
 	f.t.Helper()
 	p := store.Project{ID: store.NewID(), WorkspaceID: w.ID, Name: name, ParentID: parent,
-		Quota: store.Quota{CPU: "500m", Memory: "2Gi", Storage: "10Gi", Pods: 20}, CreatedAt: f.tick()}
+		Quota: store.Quota{CPU: "500m", Memory: "2Gi", Storage: "10Gi", Pods: 20}, CreatedAt: f.tick(), Version: 1}
 	p.UpdatedAt = p.CreatedAt
 	ok(f.t, f.s.CreateProject(f.ctx, p))
 	return p
@@ -158,11 +161,14 @@ func (f *fixture) project(w store.Workspace, name, parent string) store.Project 
 
 func (f *fixture) group(w store.Workspace, name, parent string) store.Group {
 	f.t.Helper()
-	g := store.Group{ID: store.NewID(), WorkspaceID: w.ID, Name: name, ParentID: parent, CreatedAt: f.tick()}
+	g := store.Group{ID: store.NewID(), WorkspaceID: w.ID, Name: name, ParentID: parent, CreatedAt: f.tick(), Version: 1}
 	g.UpdatedAt = g.CreatedAt
 	ok(f.t, f.s.CreateGroup(f.ctx, g))
 	return g
 }
+
+// put is an update function that writes v whatever was there.
+func put[T any](v T) func(T) (T, error) { return func(T) (T, error) { return v, nil } }
 
 func (f *fixture) groupMember(g store.Group, u store.User) store.GroupMember {
 	f.t.Helper()
@@ -521,17 +527,19 @@ func testOrganizations(t *testing.T, f *fixture) {
 
 	other := f.org(owner, "globex")
 	o.Name, o.Slug, o.BillingEmail, o.UpdatedAt = "ACME Corp", "acme-corp", "pay@acme.example", f.tick()
-	ok(t, f.s.UpdateOrganization(f.ctx, o))
+	o, err = f.s.UpdateOrganization(f.ctx, o.ID, put(o))
+	ok(t, err)
+	equal(t, o.Version, int64(2))
 	got, err = f.s.GetOrganization(f.ctx, o.ID)
 	ok(t, err)
 	equal(t, got, o)
 
 	taken := other
 	taken.Slug = "acme-corp"
-	wantErr(t, f.s.UpdateOrganization(f.ctx, taken), store.ErrConflict)
-	missing := o
-	missing.ID, missing.Slug = store.NewID(), "missing"
-	wantErr(t, f.s.UpdateOrganization(f.ctx, missing), store.ErrNotFound)
+	_, err = f.s.UpdateOrganization(f.ctx, taken.ID, put(taken))
+	wantErr(t, err, store.ErrConflict)
+	_, err = f.s.UpdateOrganization(f.ctx, store.NewID(), put(o))
+	wantErr(t, err, store.ErrNotFound)
 
 	orgs, next, err := f.s.ListUserOrganizations(f.ctx, owner.ID, store.Page{})
 	ok(t, err)
@@ -782,17 +790,19 @@ func testWorkspaces(t *testing.T, f *fixture) {
 	upd := w
 	upd.Name, upd.UpdatedAt = "production", f.tick()
 	upd.Status, upd.Plan = store.WorkspaceRunning, store.PlanDedicated
-	ok(t, f.s.UpdateWorkspace(f.ctx, upd))
+	stored, err := f.s.UpdateWorkspace(f.ctx, w.ID, put(upd))
+	ok(t, err)
 	got, err = f.s.GetWorkspace(f.ctx, w.ID)
 	ok(t, err)
-	w.Name, w.UpdatedAt = upd.Name, upd.UpdatedAt
+	w.Name, w.UpdatedAt, w.Version = upd.Name, upd.UpdatedAt, 2
 	equal(t, got, w)
+	equal(t, stored, w)
 	clash := w2
 	clash.Name = "production"
-	wantErr(t, f.s.UpdateWorkspace(f.ctx, clash), store.ErrConflict)
-	missing := w
-	missing.ID = store.NewID()
-	wantErr(t, f.s.UpdateWorkspace(f.ctx, missing), store.ErrNotFound)
+	_, err = f.s.UpdateWorkspace(f.ctx, clash.ID, put(clash))
+	wantErr(t, err, store.ErrConflict)
+	_, err = f.s.UpdateWorkspace(f.ctx, store.NewID(), put(w))
+	wantErr(t, err, store.ErrNotFound)
 
 	ok(t, f.s.DeleteWorkspace(f.ctx, w2.ID))
 	_, err = f.s.GetWorkspace(f.ctx, w2.ID)
@@ -918,7 +928,7 @@ func testProjects(t *testing.T, f *fixture) {
 	w, w2 := f.workspace(o, "prod"), f.workspace(o, "dev")
 	root := f.project(w, "web", "")
 	child := f.project(w, "web-api", root.ID)
-	unlimited := store.Project{ID: store.NewID(), WorkspaceID: w.ID, Name: "free", CreatedAt: f.tick()}
+	unlimited := store.Project{ID: store.NewID(), WorkspaceID: w.ID, Name: "free", CreatedAt: f.tick(), Version: 1}
 	unlimited.UpdatedAt = unlimited.CreatedAt
 	ok(t, f.s.CreateProject(f.ctx, unlimited))
 	other := f.project(w2, "web", "") // same name in another workspace: fine
@@ -953,11 +963,13 @@ func testProjects(t *testing.T, f *fixture) {
 	upd := unlimited
 	upd.Name = "ignored"
 	upd.ParentID, upd.Quota, upd.UpdatedAt = root.ID, store.Quota{CPU: "1", Pods: 3}, f.tick()
-	ok(t, f.s.UpdateProject(f.ctx, upd))
+	stored, err := f.s.UpdateProject(f.ctx, upd.ID, put(upd))
+	ok(t, err)
 	got, err = f.s.GetProject(f.ctx, unlimited.ID)
 	ok(t, err)
-	upd.Name = unlimited.Name
+	upd.Name, upd.Version = unlimited.Name, 2
 	equal(t, got, upd)
+	equal(t, stored, upd)
 
 	for _, tc := range []struct {
 		name   string
@@ -972,7 +984,8 @@ func testProjects(t *testing.T, f *fixture) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := store.Project{ID: tc.id, WorkspaceID: w.ID, ParentID: tc.parent, UpdatedAt: f.now}
-			wantErr(t, f.s.UpdateProject(f.ctx, p), tc.want)
+			_, err := f.s.UpdateProject(f.ctx, p.ID, put(p))
+			wantErr(t, err, tc.want)
 		})
 	}
 
@@ -1022,20 +1035,22 @@ func testGroups(t *testing.T, f *fixture) {
 
 	// Rename and move to root.
 	child.Name, child.ParentID, child.UpdatedAt = "web", "", f.tick()
-	ok(t, f.s.UpdateGroup(f.ctx, child))
+	child, err = f.s.UpdateGroup(f.ctx, child.ID, put(child))
+	ok(t, err)
 	got, err = f.s.GetGroup(f.ctx, child.ID)
 	ok(t, err)
 	equal(t, got, child)
 	clash := child
 	clash.Name = "eng"
-	wantErr(t, f.s.UpdateGroup(f.ctx, clash), store.ErrConflict)
-	missing := child
-	missing.ID = store.NewID()
-	wantErr(t, f.s.UpdateGroup(f.ctx, missing), store.ErrNotFound)
+	_, err = f.s.UpdateGroup(f.ctx, clash.ID, put(clash))
+	wantErr(t, err, store.ErrConflict)
+	_, err = f.s.UpdateGroup(f.ctx, store.NewID(), put(child))
+	wantErr(t, err, store.ErrNotFound)
 
 	// Delete: refused while children exist; removes bindings and members.
 	child.ParentID, child.UpdatedAt = root.ID, f.tick()
-	ok(t, f.s.UpdateGroup(f.ctx, child))
+	_, err = f.s.UpdateGroup(f.ctx, child.ID, put(child))
+	ok(t, err)
 	wantErr(t, f.s.DeleteGroup(f.ctx, root.ID), store.ErrConflict)
 	bob := f.user("bob@example.com")
 	f.groupMember(child, bob)
@@ -1076,7 +1091,7 @@ func testGroupCycles(t *testing.T, f *fixture) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := tc.g
 			g.ParentID, g.UpdatedAt = tc.parent, f.tick()
-			err := f.s.UpdateGroup(f.ctx, g)
+			_, err := f.s.UpdateGroup(f.ctx, g.ID, put(g))
 			if tc.want != nil {
 				wantErr(t, err, tc.want)
 				got, gerr := f.s.GetGroup(f.ctx, g.ID)
@@ -1577,17 +1592,20 @@ func testNotFound(t *testing.T, f *fixture) {
 	id := store.NewID()
 	ctx, s, now := f.ctx, f.s, f.now
 	for name, call := range map[string]func() error{
-		"GetUser":                  func() error { _, err := s.GetUser(ctx, id); return err },
-		"GetUserByEmail":           func() error { _, err := s.GetUserByEmail(ctx, "nobody@example.com"); return err },
-		"UpdateUserPassword":       func() error { return s.UpdateUserPassword(ctx, id, "h", now) },
-		"GetSession":               func() error { _, err := s.GetSession(ctx, id); return err },
-		"RevokeSession":            func() error { return s.RevokeSession(ctx, id, now) },
-		"GetRefreshToken":          func() error { _, err := s.GetRefreshToken(ctx, id); return err },
-		"RotateRefreshToken":       func() error { return s.RotateRefreshToken(ctx, id, store.RefreshToken{TokenHash: "n"}, now) },
-		"GetSetting":               func() error { _, err := s.GetSetting(ctx, id); return err },
-		"DeleteSettingIf":          func() error { return s.DeleteSettingIf(ctx, id, "v") },
-		"GetOrganization":          func() error { _, err := s.GetOrganization(ctx, id); return err },
-		"UpdateOrganization":       func() error { return s.UpdateOrganization(ctx, store.Organization{ID: id, Slug: id}) },
+		"GetUser":            func() error { _, err := s.GetUser(ctx, id); return err },
+		"GetUserByEmail":     func() error { _, err := s.GetUserByEmail(ctx, "nobody@example.com"); return err },
+		"UpdateUserPassword": func() error { return s.UpdateUserPassword(ctx, id, "h", now) },
+		"GetSession":         func() error { _, err := s.GetSession(ctx, id); return err },
+		"RevokeSession":      func() error { return s.RevokeSession(ctx, id, now) },
+		"GetRefreshToken":    func() error { _, err := s.GetRefreshToken(ctx, id); return err },
+		"RotateRefreshToken": func() error { return s.RotateRefreshToken(ctx, id, store.RefreshToken{TokenHash: "n"}, now) },
+		"GetSetting":         func() error { _, err := s.GetSetting(ctx, id); return err },
+		"DeleteSettingIf":    func() error { return s.DeleteSettingIf(ctx, id, "v") },
+		"GetOrganization":    func() error { _, err := s.GetOrganization(ctx, id); return err },
+		"UpdateOrganization": func() error {
+			_, err := s.UpdateOrganization(ctx, id, put(store.Organization{ID: id, Slug: id}))
+			return err
+		},
 		"DeleteOrganization":       func() error { return s.DeleteOrganization(ctx, id) },
 		"GetOrgMember":             func() error { _, err := s.GetOrgMember(ctx, id, id); return err },
 		"UpdateOrgMemberRole":      func() error { return s.UpdateOrgMemberRole(ctx, id, id, store.RoleAdmin) },
@@ -1597,16 +1615,16 @@ func testNotFound(t *testing.T, f *fixture) {
 		"DeleteInvitation":         func() error { return s.DeleteInvitation(ctx, id) },
 		"AcceptInvitation":         func() error { return s.AcceptInvitation(ctx, id, store.OrgMember{}, now) },
 		"GetWorkspace":             func() error { _, err := s.GetWorkspace(ctx, id); return err },
-		"UpdateWorkspace":          func() error { return s.UpdateWorkspace(ctx, store.Workspace{ID: id}) },
+		"UpdateWorkspace":          func() error { _, err := s.UpdateWorkspace(ctx, id, put(store.Workspace{ID: id})); return err },
 		"SetWorkspaceStatus":       func() error { return s.SetWorkspaceStatus(ctx, id, nil, "running", "", now) },
 		"DeleteWorkspace":          func() error { return s.DeleteWorkspace(ctx, id) },
 		"GetWorkspaceMember":       func() error { _, err := s.GetWorkspaceMember(ctx, id, id); return err },
 		"RemoveWorkspaceMember":    func() error { return s.RemoveWorkspaceMember(ctx, id, id) },
 		"GetProject":               func() error { _, err := s.GetProject(ctx, id); return err },
-		"UpdateProject":            func() error { return s.UpdateProject(ctx, store.Project{ID: id}) },
+		"UpdateProject":            func() error { _, err := s.UpdateProject(ctx, id, put(store.Project{ID: id})); return err },
 		"DeleteProject":            func() error { return s.DeleteProject(ctx, id) },
 		"GetGroup":                 func() error { _, err := s.GetGroup(ctx, id); return err },
-		"UpdateGroup":              func() error { return s.UpdateGroup(ctx, store.Group{ID: id}) },
+		"UpdateGroup":              func() error { _, err := s.UpdateGroup(ctx, id, put(store.Group{ID: id})); return err },
 		"DeleteGroup":              func() error { return s.DeleteGroup(ctx, id) },
 		"RemoveGroupMember":        func() error { return s.RemoveGroupMember(ctx, id, id) },
 		"GetRoleBinding":           func() error { _, err := s.GetRoleBinding(ctx, id); return err },
@@ -1646,7 +1664,7 @@ func testInjection(t *testing.T, f *fixture) {
 			ok(t, err)
 			equal(t, got, u)
 
-			org := store.Organization{ID: store.NewID(), Name: v, Slug: fmt.Sprint(v, "-", i), BillingEmail: v, CreatedAt: f.now, UpdatedAt: f.now}
+			org := store.Organization{ID: store.NewID(), Name: v, Slug: fmt.Sprint(v, "-", i), BillingEmail: v, CreatedAt: f.now, UpdatedAt: f.now, Version: 1}
 			ok(t, f.s.CreateOrganization(f.ctx, org, store.OrgMember{UserID: u.ID, CreatedAt: f.now}))
 			gotOrg, err := f.s.GetOrganization(f.ctx, org.ID)
 			ok(t, err)
@@ -1662,7 +1680,7 @@ func testInjection(t *testing.T, f *fixture) {
 			ok(t, err)
 			equal(t, gotG, g)
 
-			p := store.Project{ID: store.NewID(), WorkspaceID: w.ID, Name: v, Quota: store.Quota{CPU: v, Memory: v, Storage: v}, CreatedAt: f.now, UpdatedAt: f.now}
+			p := store.Project{ID: store.NewID(), WorkspaceID: w.ID, Name: v, Quota: store.Quota{CPU: v, Memory: v, Storage: v}, CreatedAt: f.now, UpdatedAt: f.now, Version: 1}
 			ok(t, f.s.CreateProject(f.ctx, p))
 			gotP, err := f.s.GetProject(f.ctx, p.ID)
 			ok(t, err)

@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+)
+
+// MergePatch is a JSON merge patch (RFC 7396) read from a request body: the
+// members it names replace the resource's, null removes one, and objects
+// merge member by member. Handlers apply it to the resource's current
+// representation inside the store's compare-and-swap, so the fields it
+// does not name keep whatever another writer put there meanwhile.
+type MergePatch struct {
+	doc map[string]any
+}
+
+// DecodeMergePatch reads a merge patch from r. The body must be a JSON
+// object, sent as application/merge-patch+json or application/json.
+func DecodeMergePatch(r *http.Request) (MergePatch, error) {
+	var raw json.RawMessage
+	if err := DecodeJSON(r, &raw); err != nil {
+		return MergePatch{}, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil || doc == nil {
+		return MergePatch{}, BadRequest("a merge patch must be a JSON object")
+	}
+	return MergePatch{doc: doc}, nil
+}
+
+// Has reports whether the patch names field (a top-level member), with
+// any value including null.
+func (p MergePatch) Has(field string) bool {
+	_, ok := p.doc[field]
+	return ok
+}
+
+// Apply merges the patch into current (a value that marshals to a JSON
+// object) and decodes the result into out, refusing unknown fields and
+// values of the wrong type with the same errors as DecodeJSON.
+func (p MergePatch) Apply(current, out any) error {
+	b, err := json.Marshal(current)
+	if err != nil {
+		return fmt.Errorf("merge patch: %w", err)
+	}
+	var target any
+	if err := json.Unmarshal(b, &target); err != nil {
+		return fmt.Errorf("merge patch: %w", err)
+	}
+	merged, err := json.Marshal(mergeValue(target, p.doc))
+	if err != nil {
+		return fmt.Errorf("merge patch: %w", err)
+	}
+	return DecodeJSONBytes(merged, out)
+}
+
+// mergeValue is RFC 7396's MergePatch(Target, Patch).
+func mergeValue(target, patch any) any {
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	tm, ok := target.(map[string]any)
+	if !ok {
+		tm = map[string]any{}
+	}
+	for k, v := range pm {
+		if v == nil {
+			delete(tm, k)
+			continue
+		}
+		tm[k] = mergeValue(tm[k], v)
+	}
+	return tm
+}
+
+// PreconditionFailed is the 412 of a write whose version precondition did
+// not hold: someone else changed the resource first.
+func PreconditionFailed(current string) *Error {
+	return &Error{Status: http.StatusPreconditionFailed, Type: "precondition-failed", Title: "Precondition failed",
+		Detail: fmt.Sprintf("the resource was changed by someone else (it is now at resource_version %s); read it again and retry", current)}
+}
+
+// CheckVersion enforces a write's preconditions against current, the
+// resource's version now: the If-Match header (an ETag such as "7", W/"7"
+// or *) and bodyVersion, the resource_version the body carries ("" when
+// it has none). Either one that names another version is a 412.
+func CheckVersion(r *http.Request, bodyVersion, current string) error {
+	if im := strings.TrimSpace(r.Header.Get("If-Match")); im != "" && im != "*" {
+		ok := false
+		for _, tag := range strings.Split(im, ",") {
+			if etagValue(tag) == current {
+				ok = true
+			}
+		}
+		if !ok {
+			return PreconditionFailed(current)
+		}
+	}
+	if bodyVersion != "" && bodyVersion != current {
+		return PreconditionFailed(current)
+	}
+	return nil
+}
+
+// ETag is the entity tag of a resource version.
+func ETag(version string) string { return `"` + version + `"` }
+
+func etagValue(tag string) string {
+	tag = strings.TrimSpace(tag)
+	tag = strings.TrimPrefix(tag, "W/")
+	return strings.Trim(tag, `"`)
+}
+
+// resourceVersion is the ResourceVersion field of a response body (a
+// struct or pointer to one), "" when it has none.
+func resourceVersion(body any) string {
+	v := reflect.ValueOf(body)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return ""
+	}
+	f, ok := v.Type().FieldByName("ResourceVersion")
+	if !ok || f.Type.Kind() != reflect.String || !strings.HasPrefix(f.Tag.Get("json"), "resource_version") {
+		return ""
+	}
+	return v.FieldByIndex(f.Index).String()
+}
