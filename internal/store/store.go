@@ -92,7 +92,7 @@ type Store interface {
 	// call the store; its error aborts and comes back unchanged.
 	// ErrNotFound if id is absent; ErrConflict on a duplicate slug.
 	UpdateOrganization(ctx context.Context, id string, update func(Organization) (Organization, error)) (Organization, error)
-	DeleteOrganization(ctx context.Context, id string) error      // cascades to everything under it
+	DeleteOrganization(ctx context.Context, id string) error // cascades to everything under it
 	// ListUserOrganizations lists organizations userID is a member of.
 	ListUserOrganizations(ctx context.Context, userID string, p Page) ([]Organization, string, error)
 
