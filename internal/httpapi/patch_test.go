@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+)
+
+// TestMergeValue runs the examples of RFC 7396, appendix A.
+func TestMergeValue(t *testing.T) {
+	for _, tc := range []struct{ name, target, patch, want string }{
+		{"replace", `{"a":"b"}`, `{"a":"c"}`, `{"a":"c"}`},
+		{"add", `{"a":"b"}`, `{"b":"c"}`, `{"a":"b","b":"c"}`},
+		{"remove", `{"a":"b"}`, `{"a":null}`, `{}`},
+		{"remove one of two", `{"a":"b","b":"c"}`, `{"a":null}`, `{"b":"c"}`},
+		{"array replaces", `{"a":["b"]}`, `{"a":"c"}`, `{"a":"c"}`},
+		{"value becomes array", `{"a":"c"}`, `{"a":["b"]}`, `{"a":["b"]}`},
+		{"nested", `{"a":{"b":"c"}}`, `{"a":{"b":"d","c":null}}`, `{"a":{"b":"d"}}`},
+		{"array of objects replaced", `{"a":[{"b":"c"}]}`, `{"a":[1]}`, `{"a":[1]}`},
+		{"non-object target", `["a","b"]`, `{"a":"c"}`, `{"a":"c"}`},
+		{"null leaves nothing", `{}`, `{"a":{"bb":{"ccc":null}}}`, `{"a":{"bb":{}}}`},
+		{"scalar patch", `{"e":null}`, `{"a":1}`, `{"a":1,"e":null}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var target, patch, want any
+			for i, s := range []string{tc.target, tc.patch, tc.want} {
+				if err := json.Unmarshal([]byte(s), []*any{&target, &patch, &want}[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := mergeValue(target, patch); !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name, ifMatch, body string
+		ok                  bool
+	}{
+		{"no precondition", "", "", true},
+		{"current tag", `"3"`, "", true},
+		{"weak current tag", `W/"3"`, "", true},
+		{"wildcard", "*", "", true},
+		{"one of a list", `"1", "3"`, "", true},
+		{"stale tag", `"2"`, "", false},
+		{"current body", "", "3", true},
+		{"stale body", "", "2", false},
+		{"current tag, stale body", `"3"`, "2", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("PATCH", "/", nil)
+			if tc.ifMatch != "" {
+				r.Header.Set("If-Match", tc.ifMatch)
+			}
+			err := CheckVersion(r, tc.body, "3")
+			if (err == nil) != tc.ok {
+				t.Fatalf("CheckVersion: %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil {
+				if e, isErr := err.(*Error); !isErr || e.Status != 412 {
+					t.Fatalf("want a 412 *Error, got %#v", err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,274 @@
+package tenancy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// send makes a request with a JSON body (nil for none) and headers.
+func (h *harness) send(method, path, token string, body any, hdr map[string]string) answer {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(h.t.Context(), method, h.srv.URL+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func decodeAs[T any](t *testing.T, a answer) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(a.body, &v); err != nil {
+		t.Fatalf("decode %T: %v: %s", v, err, a.body)
+	}
+	return v
+}
+
+// TestPatchPreconditions: every update carries a resource_version and an
+// ETag; a stale If-Match or body resource_version is a 412 that changes
+// nothing; the current one, W/ tags and * pass.
+func TestPatchPreconditions(t *testing.T) {
+	h := newHarness(t)
+	owner, tok := h.user("owner@example.com")
+	o := h.org("acme", owner)
+	ws := h.workspace(o, "prod", store.WorkspaceRunning, owner)
+	path := "/api/v1/organizations/" + o.ID
+
+	a := h.send("PATCH", path, tok, api.UpdateOrganizationRequest{Name: ptr("Acme One")}, nil)
+	if a.status != 200 {
+		t.Fatalf("patch: %d %s", a.status, a.body)
+	}
+	first := decodeAs[api.Organization](t, a)
+	if first.ResourceVersion != "2" || a.header.Get("ETag") != `"2"` {
+		t.Fatalf("after one update: resource_version %q, ETag %q; want 2", first.ResourceVersion, a.header.Get("ETag"))
+	}
+
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		body map[string]any
+		want int
+	}{
+		{"stale If-Match", map[string]string{"If-Match": `"1"`}, map[string]any{"name": "Lost"}, 412},
+		{"stale weak If-Match", map[string]string{"If-Match": `W/"1"`}, map[string]any{"name": "Lost"}, 412},
+		{"stale body version", nil, map[string]any{"name": "Lost", "resource_version": "1"}, 412},
+		{"stale body version with current If-Match", map[string]string{"If-Match": `"2"`}, map[string]any{"name": "Lost", "resource_version": "1"}, 412},
+		{"current If-Match among others", map[string]string{"If-Match": `"9", "2"`}, map[string]any{"name": "Acme Two"}, 200},
+		{"wildcard If-Match", map[string]string{"If-Match": "*"}, map[string]any{"name": "Acme Three"}, 200},
+		{"current body version", nil, map[string]any{"name": "Acme Four", "resource_version": "4"}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := h.send("PATCH", path, tok, tc.body, tc.hdr)
+			if a.status != tc.want {
+				t.Fatalf("got %d, want %d: %s", a.status, tc.want, a.body)
+			}
+			if tc.want == 412 {
+				if p := a.problem(t); p.Type == "" || p.Detail == "" {
+					t.Fatalf("412 problem without type or detail: %s", a.body)
+				}
+				got := decodeAs[api.Organization](t, h.get(path, tok, nil))
+				if got.Name == "Lost" {
+					t.Fatal("a refused update changed the organization")
+				}
+			}
+		})
+	}
+
+	// Each kind of resource refuses a stale version the same way.
+	p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "web", CreatedAt: first.CreatedAt, UpdatedAt: first.CreatedAt}
+	h.must(h.st.CreateProject(t.Context(), p))
+	g := store.Group{ID: store.NewID(), WorkspaceID: ws.ID, Name: "eng", CreatedAt: first.CreatedAt, UpdatedAt: first.CreatedAt}
+	h.must(h.st.CreateGroup(t.Context(), g))
+	wsPath := path + "/workspaces/" + ws.ID
+	for _, tc := range []struct {
+		name, path string
+		body       map[string]any
+	}{
+		{"workspace", wsPath, map[string]any{"name": "staging"}},
+		{"project", wsPath + "/projects/" + p.ID, map[string]any{"quota": map[string]any{"cpu": "2"}}},
+		{"group", wsPath + "/groups/" + g.ID, map[string]any{"name": "devs"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if a := h.send("PATCH", tc.path, tok, tc.body, map[string]string{"If-Match": `"7"`}); a.status != 412 {
+				t.Fatalf("stale If-Match: %d %s", a.status, a.body)
+			}
+			a := h.send("PATCH", tc.path, tok, tc.body, map[string]string{"If-Match": `"1"`})
+			if a.status != 200 || a.header.Get("ETag") != `"2"` {
+				t.Fatalf("current If-Match: %d ETag %q: %s", a.status, a.header.Get("ETag"), a.body)
+			}
+			if a := h.send("PATCH", tc.path, tok, tc.body, map[string]string{"If-Match": `"1"`}); a.status != 412 {
+				t.Fatalf("the version it just replaced: %d %s", a.status, a.body)
+			}
+		})
+	}
+}
+
+// TestPatchMerge: a merge patch changes only the members it names, merges
+// nested objects, and null removes a member.
+func TestPatchMerge(t *testing.T) {
+	h := newHarness(t)
+	owner, tok := h.user("owner@example.com")
+	o := h.org("acme", owner)
+	ws := h.workspace(o, "prod", store.WorkspaceRunning, owner)
+	now := o.CreatedAt
+	parent := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "platform", CreatedAt: now, UpdatedAt: now}
+	h.must(h.st.CreateProject(t.Context(), parent))
+	p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "web", ParentID: parent.ID,
+		Quota: store.Quota{CPU: "1", Memory: "1Gi", Pods: 10}, CreatedAt: now, UpdatedAt: now}
+	h.must(h.st.CreateProject(t.Context(), p))
+	path := fmt.Sprintf("/api/v1/organizations/%s/workspaces/%s/projects/%s", o.ID, ws.ID, p.ID)
+
+	a := h.send("PATCH", path, tok, map[string]any{"quota": map[string]any{"memory": "4Gi"}}, nil)
+	if a.status != 200 {
+		t.Fatalf("patch quota.memory: %d %s", a.status, a.body)
+	}
+	got := decodeAs[api.Project](t, a)
+	if want := (api.Quota{CPU: "1", Memory: "4Gi", Pods: 10}); got.Quota != want || got.ParentID != parent.ID {
+		t.Fatalf("after patching quota.memory: quota %+v parent %q; want %+v and the parent kept", got.Quota, got.ParentID, want)
+	}
+	a = h.send("PATCH", path, tok, map[string]any{"parent_id": nil, "quota": map[string]any{"cpu": nil}}, nil)
+	if a.status != 200 {
+		t.Fatalf("patch with nulls: %d %s", a.status, a.body)
+	}
+	got = decodeAs[api.Project](t, a)
+	if want := (api.Quota{Memory: "4Gi", Pods: 10}); got.Quota != want || got.ParentID != "" {
+		t.Fatalf("after nulls: quota %+v parent %q; want %+v and no parent", got.Quota, got.ParentID, want)
+	}
+
+	for _, tc := range []struct {
+		name string
+		body any
+		want int
+	}{
+		{"not an object", []string{"a"}, 400},
+		{"unknown member", map[string]any{"colour": "red"}, 422},
+		{"wrong type", map[string]any{"quota": map[string]any{"pods": "many"}}, 422},
+		{"bad quantity", map[string]any{"quota": map[string]any{"cpu": "lots"}}, 422},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := h.send("PATCH", path, tok, tc.body, nil)
+			if a.status != tc.want {
+				t.Fatalf("got %d, want %d: %s", a.status, tc.want, a.body)
+			}
+			a.problem(t)
+		})
+	}
+}
+
+// TestConcurrentPatches: PATCHes of different fields sent at once all
+// survive, because each is applied to the row as it is when written.
+func TestConcurrentPatches(t *testing.T) {
+	h := newHarness(t)
+	owner, tok := h.user("owner@example.com")
+	o := h.org("acme", owner)
+	path := "/api/v1/organizations/" + o.ID
+	patches := []map[string]any{
+		{"name": "Acme Renamed"},
+		{"billing_email": "pay@acme.example"},
+		{"slug": "acme-renamed"},
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, len(patches))
+	for i, p := range patches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = h.send("PATCH", path, tok, p, nil).status
+		}()
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != 200 {
+			t.Fatalf("patch %v: %d", patches[i], st)
+		}
+	}
+	got := decodeAs[api.Organization](t, h.get(path, tok, nil))
+	if got.Name != "Acme Renamed" || got.BillingEmail != "pay@acme.example" || got.Slug != "acme-renamed" {
+		t.Fatalf("a concurrent update was lost: %+v", got)
+	}
+	if got.ResourceVersion != fmt.Sprint(1+len(patches)) {
+		t.Fatalf("resource_version %s after %d updates", got.ResourceVersion, len(patches))
+	}
+}
+
+// TestIDOrName: {org} takes the id or the slug, {workspace}, {project}
+// and {group} the id or the name; names of another organization or
+// workspace do not resolve, and an unknown one is a 404.
+func TestIDOrName(t *testing.T) {
+	h := newHarness(t)
+	owner, tok := h.user("owner@example.com")
+	stranger, stok := h.user("stranger@example.com")
+	o := h.org("acme", owner)
+	other := h.org("globex", stranger)
+	ws := h.workspace(o, "prod", store.WorkspaceRunning, owner)
+	otherWS := h.workspace(other, "prod", store.WorkspaceRunning, stranger)
+	now := o.CreatedAt
+	p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "web", CreatedAt: now, UpdatedAt: now}
+	h.must(h.st.CreateProject(t.Context(), p))
+	g := store.Group{ID: store.NewID(), WorkspaceID: ws.ID, Name: "eng", CreatedAt: now, UpdatedAt: now}
+	h.must(h.st.CreateGroup(t.Context(), g))
+
+	for _, tc := range []struct{ name, byID, byName string }{
+		{"org", "/api/v1/organizations/" + o.ID, "/api/v1/organizations/acme"},
+		{"workspace", "/api/v1/organizations/" + o.ID + "/workspaces/" + ws.ID, "/api/v1/organizations/acme/workspaces/prod"},
+		{"project", "/api/v1/organizations/" + o.ID + "/workspaces/" + ws.ID + "/projects/" + p.ID, "/api/v1/organizations/acme/workspaces/prod/projects/web"},
+		{"group", "/api/v1/organizations/" + o.ID + "/workspaces/" + ws.ID + "/groups/" + g.ID, "/api/v1/organizations/acme/workspaces/prod/groups/eng"},
+		{"group members", "/api/v1/organizations/" + o.ID + "/workspaces/" + ws.ID + "/groups/" + g.ID + "/members", "/api/v1/organizations/acme/workspaces/" + ws.ID + "/groups/eng/members"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := h.get(tc.byID, tok, nil), h.get(tc.byName, tok, nil)
+			if a.status != 200 || b.status != a.status || !bytes.Equal(a.body, b.body) {
+				t.Fatalf("by id: %d %s\nby name: %d %s", a.status, a.body, b.status, b.body)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, path, token string }{
+		{"unknown org", "/api/v1/organizations/initech", tok},
+		{"unknown workspace", "/api/v1/organizations/acme/workspaces/staging", tok},
+		{"unknown project", "/api/v1/organizations/acme/workspaces/prod/projects/api", tok},
+		{"another org's workspace by name", "/api/v1/organizations/acme/workspaces/" + otherWS.ID, tok},
+		{"another org by slug", "/api/v1/organizations/acme", stok},
+		{"a project of another workspace", "/api/v1/organizations/globex/workspaces/prod/projects/web", stok},
+		{"the org's name, not its slug", "/api/v1/organizations/Org%20acme", tok},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if a := h.get(tc.path, tc.token, nil); a.status != 404 {
+				t.Fatalf("got %d, want 404: %s", a.status, a.body)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
