@@ -52,14 +52,22 @@ func OpenAPI(info OpenAPIInfo, routes []Route) ([]byte, error) {
 					"description": "deprecated alias of " + q.Name + ", accepted until the next release"})
 			}
 		}
+		if (rt.Method == "PATCH" || rt.Method == "PUT") && versioned(rt.Response) {
+			params = append(params, map[string]any{"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
+				"description": "the ETag (resource_version) the change is based on: a change made by someone else first is refused with 412"})
+		}
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
 		if rt.Request != nil {
-			op["requestBody"] = map[string]any{
-				"required": true,
-				"content":  map[string]any{"application/json": map[string]any{"schema": g.ref(reflect.TypeOf(rt.Request))}},
+			schema := map[string]any{"schema": g.ref(reflect.TypeOf(rt.Request))}
+			content := map[string]any{"application/json": schema}
+			if rt.Method == "PATCH" {
+				// A JSON merge patch (RFC 7396): the members sent replace
+				// the resource's, null removes one, objects merge.
+				content["application/merge-patch+json"] = schema
 			}
+			op["requestBody"] = map[string]any{"required": true, "content": content}
 		}
 		if rt.Public {
 			op["security"] = []any{}

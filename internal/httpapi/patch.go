@@ -115,22 +115,29 @@ func etagValue(tag string) string {
 	return strings.Trim(tag, `"`)
 }
 
+// versioned reports whether a response type carries a resource_version,
+// so that its updates take If-Match.
+func versioned(body any) bool {
+	t := reflect.TypeOf(body)
+	if t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return false
+	}
+	f, ok := t.FieldByName("ResourceVersion")
+	return ok && f.Type.Kind() == reflect.String && strings.HasPrefix(f.Tag.Get("json"), "resource_version")
+}
+
 // resourceVersion is the ResourceVersion field of a response body (a
 // struct or pointer to one), "" when it has none.
 func resourceVersion(body any) string {
-	v := reflect.ValueOf(body)
-	if v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return ""
-		}
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct {
+	if !versioned(body) {
 		return ""
 	}
-	f, ok := v.Type().FieldByName("ResourceVersion")
-	if !ok || f.Type.Kind() != reflect.String || !strings.HasPrefix(f.Tag.Get("json"), "resource_version") {
+	v := reflect.Indirect(reflect.ValueOf(body))
+	if !v.IsValid() {
 		return ""
 	}
-	return v.FieldByIndex(f.Index).String()
+	return v.FieldByName("ResourceVersion").String()
 }
