@@ -283,30 +283,6 @@ func TestWorkloadCommandsRefuse(t *testing.T) {
 	}
 }
 
-func TestPrintUsage(t *testing.T) {
-	var u map[string]any
-	if err := json.Unmarshal([]byte(`{"quota":{"pods":{"used":"5","hard":"40"},"requests.cpu":{"used":"300m"}},
-		"counts":{"applications":2,"pods":5,"running_pods":5,"cronjobs":1,"jobs":0,"services":1},
-		"projects":[{"project":"frontend","quota":{},"counts":{"applications":2,"pods":5,"running_pods":5,"cronjobs":1,"jobs":0,"services":1}}]}`), &u); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	printUsage(&b, u)
-	want := `RESOURCE      USED  HARD
-pods          5     40
-requests.cpu  300m  no limit
-
-APPLICATIONS  PODS  RUNNING  CRONJOBS  JOBS  SERVICES
-2             5     5        1         0     1
-
-PROJECT   APPLICATIONS  PODS  RUNNING  CRONJOBS  JOBS  SERVICES
-frontend  2             5     5        1         0     1
-`
-	if b.String() != want {
-		t.Errorf("usage:\n%s\nwant:\n%s", b.String(), want)
-	}
-}
-
 func TestAPIErrorQuotesRequestID(t *testing.T) {
 	for _, tc := range []struct {
 		err  APIError
