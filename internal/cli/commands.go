@@ -51,6 +51,7 @@ func AddCommands(root *cobra.Command) {
 		return nil
 	}
 	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o))
+	addExamples(root)
 }
 
 func loginCmd(o *Options) *cobra.Command {
@@ -158,7 +159,6 @@ func logoutCmd(o *Options) *cobra.Command {
 		},
 	}
 }
-
 
 // envAnnotation names the environment variable that gives a flag's
 // default.
