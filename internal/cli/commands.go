@@ -42,16 +42,40 @@ func AddCommands(root *cobra.Command) {
 				return err
 			}
 		}
-		if err := checkRequired(cmd); err != nil {
-			return err
+		if isClient(cmd) {
+			if err := checkRequired(cmd); err != nil {
+				return err
+			}
 		}
 		if prev != nil {
 			return prev(cmd, args)
 		}
 		return nil
 	}
-	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o))
-	addExamples(root)
+	cmds := []*cobra.Command{loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o)}
+	for _, c := range cmds {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[clientAnnotation] = "true"
+	}
+	root.AddCommand(cmds...)
+	for _, c := range cmds {
+		addExamples(c)
+	}
+}
+
+// clientAnnotation marks the commands AddCommands adds.
+const clientAnnotation = "hks_client"
+
+// isClient tells whether cmd is one of the client commands or below one.
+func isClient(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Annotations[clientAnnotation] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func loginCmd(o *Options) *cobra.Command {

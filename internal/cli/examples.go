@@ -30,7 +30,7 @@ var examples = map[string]string{
 	"workspace delete": `  hks workspace delete web --org acme`,
 	"workspace usage":  `  hks workspace usage web --org acme`,
 
-	"project":        `  hks project list --org acme --workspace web`,
+	"project": `  hks project list --org acme --workspace web`,
 	"project create": `  hks project create api --org acme --workspace web --cpu 2 --memory 4Gi --pods 20
   hks project create api-canary --parent api --org acme --workspace web`,
 	"project list":   `  hks project list --org acme --workspace web`,
@@ -79,19 +79,14 @@ var examples = map[string]string{
 	"cron trigger": `  hks cron trigger tick --org acme --workspace web --project frontend`,
 }
 
-// addExamples sets the Example of every command below root that has none
-// from examples.
-func addExamples(root *cobra.Command) {
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		if c.Example == "" {
-			c.Example = examples[strings.TrimPrefix(c.CommandPath(), root.Name()+" ")]
-		}
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
+// addExamples sets the Example of cmd and of every command below it that
+// has none from examples.
+func addExamples(cmd *cobra.Command) {
+	if cmd.Example == "" {
+		_, path, _ := strings.Cut(cmd.CommandPath(), " ")
+		cmd.Example = examples[path]
 	}
-	for _, sub := range root.Commands() {
-		walk(sub)
+	for _, sub := range cmd.Commands() {
+		addExamples(sub)
 	}
 }

@@ -23,13 +23,13 @@ func tenancyAPI(t *testing.T) *[]recordedCall {
 	var mu sync.Mutex
 	calls := &[]recordedCall{}
 	known := map[string]any{
-		"/api/v1/organizations/acme":                              api.Organization{ID: "o1", Name: "Acme Corp", Slug: "acme"},
-		"/api/v1/organizations/acme/workspaces/web":               api.Workspace{ID: "w1", Name: "web"},
-		"/api/v1/organizations/acme/workspaces/web/projects/api":  api.Project{ID: "p1", Name: "api"},
-		"/api/v1/organizations/acme/workspaces/web/groups/ops":    api.Group{ID: "g1", Name: "ops"},
-		"/api/v1/organizations/acme/workspaces/web/projects":      api.Project{ID: "p2", Name: "api-canary", ParentID: "p1"},
-		"/api/v1/organizations/acme/workspaces/web/groups":        api.Group{ID: "g2", Name: "backend", ParentID: "g1"},
-		"/api/v1/organizations/acme/workspaces/web/rolebindings":  api.RoleBinding{ID: "b1", GroupID: "g1", Role: "developer", ProjectID: "p1"},
+		"/api/v1/organizations/acme":                                   api.Organization{ID: "o1", Name: "Acme Corp", Slug: "acme"},
+		"/api/v1/organizations/acme/workspaces/web":                    api.Workspace{ID: "w1", Name: "web"},
+		"/api/v1/organizations/acme/workspaces/web/projects/api":       api.Project{ID: "p1", Name: "api"},
+		"/api/v1/organizations/acme/workspaces/web/groups/ops":         api.Group{ID: "g1", Name: "ops"},
+		"/api/v1/organizations/acme/workspaces/web/projects":           api.Project{ID: "p2", Name: "api-canary", ParentID: "p1"},
+		"/api/v1/organizations/acme/workspaces/web/groups":             api.Group{ID: "g2", Name: "backend", ParentID: "g1"},
+		"/api/v1/organizations/acme/workspaces/web/rolebindings":       api.RoleBinding{ID: "b1", GroupID: "g1", Role: "developer", ProjectID: "p1"},
 		"/api/v1/organizations/acme/workspaces/web/groups/ops/members": api.User{UserID: "u1", Email: "dev@example.com"},
 	}
 	notFound := map[string]string{"organizations": "organization", "workspaces": "workspace", "projects": "project", "groups": "group"}
