@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 )
 
 // Credentials are what `hks login` stores.
@@ -78,7 +79,7 @@ func SaveCredentials(c Credentials) error {
 	if err != nil {
 		return err
 	}
-	if err := writePrivate(p, b); err != nil {
+	if err := kubeconfig.WritePrivate(p, b); err != nil {
 		return fmt.Errorf("write credentials: %w", err)
 	}
 	return nil

@@ -103,20 +103,10 @@ func loginCmd(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ca, err := ReadCAFile(caFile)
+			creds, err := signIn(caFile, func(hc *http.Client) (Credentials, error) {
+				return LoginWithOTP(cmd.Context(), hc, server, email, pw, func() (string, error) { return readOTP(cmd, otp) })
+			})
 			if err != nil {
-				return err
-			}
-			hc, err := HTTPClient(ca, 30*time.Second)
-			if err != nil {
-				return fmt.Errorf("--ca-file: %w", err)
-			}
-			creds, err := LoginWithOTP(cmd.Context(), hc, server, email, pw, func() (string, error) { return readOTP(cmd, otp) })
-			if err != nil {
-				return fmt.Errorf("login: %w", err)
-			}
-			creds.CA = ca
-			if err := SaveCredentials(creds); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Logged in to %s as %s\n", creds.Server, email)
@@ -129,6 +119,26 @@ func loginCmd(o *Options) *cobra.Command {
 	cmd.Flags().StringVar(&caFile, "ca-file", "", "PEM CA to trust for the server (GET /ca.crt of a server run with --tls=auto); remembered with the credentials")
 	cmd.Flags().StringVar(&otp, "otp", "", "two-factor code (TOTP or backup code), if the account has 2FA; asked for on a terminal otherwise")
 	return cmd
+}
+
+// signIn runs login with an HTTP client that trusts the CA of caFile
+// (none: the system's), and stores the credentials it returns with that
+// CA.
+func signIn(caFile string, login func(*http.Client) (Credentials, error)) (Credentials, error) {
+	ca, err := ReadCAFile(caFile)
+	if err != nil {
+		return Credentials{}, err
+	}
+	hc, err := HTTPClient(ca, 30*time.Second)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("--ca-file: %w", err)
+	}
+	creds, err := login(hc)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("login: %w", err)
+	}
+	creds.CA = ca
+	return creds, SaveCredentials(creds)
 }
 
 // readOTP returns the --otp code, or asks for one on a terminal.

@@ -57,14 +57,21 @@ func tenancyAPI(t *testing.T) *[]recordedCall {
 		_ = json.NewEncoder(w).Encode(api.Problem{Type: "not-found", Title: "Not found", Status: 404, Detail: what + " not found"})
 	}))
 	t.Cleanup(srv.Close)
+	signedInTo(t, srv.URL)
+	return calls
+}
+
+// signedInTo gives the test a config dir of its own with credentials for
+// server (access token "access"), and clears the HKS_ environment.
+func signedInTo(t *testing.T, server string) {
+	t.Helper()
 	t.Setenv("HKS_CONFIG_DIR", t.TempDir())
 	for _, k := range []string{"HKS_ORG", "HKS_WORKSPACE", "HKS_PROJECT", "HKS_SERVER"} {
 		t.Setenv(k, "")
 	}
-	if err := SaveCredentials(Credentials{Server: srv.URL, AccessToken: "access", RefreshToken: "refresh", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	if err := SaveCredentials(Credentials{Server: server, AccessToken: "access", RefreshToken: "refresh", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	return calls
 }
 
 func body(t *testing.T, v any) string {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -74,13 +73,7 @@ func workloadsAPI(t *testing.T) *[]recordedCall {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	t.Setenv("HKS_CONFIG_DIR", t.TempDir())
-	for _, k := range []string{"HKS_ORG", "HKS_WORKSPACE", "HKS_PROJECT", "HKS_SERVER"} {
-		t.Setenv(k, "")
-	}
-	if err := SaveCredentials(Credentials{Server: srv.URL, AccessToken: "access", RefreshToken: "refresh", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	signedInTo(t, srv.URL)
 	return calls
 }
 
