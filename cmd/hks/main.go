@@ -90,10 +90,10 @@ func versionCmd() *cobra.Command {
 func openapiCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:     "openapi",
+		Hidden:  true,
 		Short:   "Print the OpenAPI 3.1 document of the API",
 		Example: "  hks openapi > openapi.json",
 		Args:    cobra.NoArgs,
-		Hidden:  true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := server.OpenAPIDocument()
 			if err != nil {

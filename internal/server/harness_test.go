@@ -189,23 +189,11 @@ func (ts *testServer) people() (people, map[string]string) {
 	ts.t.Helper()
 	var p people
 	tok := map[string]string{}
-	for _, name := range []string{"owner", "admin", "member", "viewer", "outsider", "extra"} {
-		u, token := ts.user(name + "@example.com")
-		tok[name] = token
-		switch name {
-		case "owner":
-			p.owner = u
-		case "admin":
-			p.admin = u
-		case "member":
-			p.member = u
-		case "viewer":
-			p.viewer = u
-		case "outsider":
-			p.outsider = u
-		case "extra":
-			p.extra = u
-		}
+	for _, c := range []struct {
+		name string
+		u    *store.User
+	}{{"owner", &p.owner}, {"admin", &p.admin}, {"member", &p.member}, {"viewer", &p.viewer}, {"outsider", &p.outsider}, {"extra", &p.extra}} {
+		*c.u, tok[c.name] = ts.user(c.name + "@example.com")
 	}
 	return p, tok
 }
