@@ -90,9 +90,13 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 		})
 	}
 	walk(root)
-	for path := range examples {
+	for path, ex := range examples {
 		if !used[path] {
 			t.Errorf("examples names %q, which is no command", path)
+			continue
+		}
+		if cmd, _, err := root.Find(strings.Fields(path)); err == nil && cmd.Example != ex {
+			t.Errorf("%q has an Example of its own: drop its entry in examples", path)
 		}
 	}
 }
