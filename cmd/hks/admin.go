@@ -14,13 +14,15 @@ import (
 )
 
 func adminCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "admin", Short: "Administer a platform's data directly (server stopped or running)"}
+	cmd := &cobra.Command{Use: "admin", Short: "Administer a platform's data directly (server stopped or running)",
+		Example: `  echo "$PASSWORD" | hks admin create-user --email admin@example.com --password-stdin --platform-admin`}
 	var dataDir, dbURL, email string
 	var stdin, platformAdmin bool
 	create := &cobra.Command{
-		Use:   "create-user",
-		Short: "Create a local user",
-		Args:  cobra.NoArgs,
+		Use:     "create-user",
+		Short:   "Create a local user",
+		Example: `  echo "$PASSWORD" | hks admin create-user --email admin@example.com --password-stdin --platform-admin`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !stdin {
 				return errors.New("--password-stdin is required: pass the password on standard input")
@@ -52,9 +54,10 @@ func adminCmd() *cobra.Command {
 func rotateKeysCmd() *cobra.Command {
 	var dataDir, dbURL string
 	cmd := &cobra.Command{
-		Use:   "rotate-keys",
-		Short: "Rotate the token signing key now (the retired key keeps verifying until its tokens expire)",
-		Args:  cobra.NoArgs,
+		Use:     "rotate-keys",
+		Example: "  hks admin rotate-keys --data-dir ./.hks",
+		Short:   "Rotate the token signing key now (the retired key keeps verifying until its tokens expire)",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			kid, retired, err := server.RotateSigningKeys(cmd.Context(), server.AdminOptions{DataDir: dataDir, DatabaseURL: dbURL, MasterKey: os.Getenv("HKS_MASTER_KEY")})
 			if err != nil {

@@ -64,7 +64,7 @@ func TestCLITour(t *testing.T) {
 		t.Error("a failed login changed the stored credentials")
 	}
 
-	// Organizations: by id, slug and name.
+	// Organizations: by id or slug (a display name is not a reference).
 	var org map[string]any
 	decode(hks("org", "create", "Acme Corp", "-o", "json"), &org)
 	orgID, _ := org["id"].(string)
@@ -74,32 +74,33 @@ func TestCLITour(t *testing.T) {
 	fails("error: the slug \"acme-corp\" is taken (HTTP 409)\n", "org", "create", "Acme Corp")
 	fails("error: slug: must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (HTTP 422)\n",
 		"org", "create", "Other", "--slug", "Not_A_Label")
-	for _, ref := range []string{orgID, "acme-corp", "Acme Corp"} {
+	for _, ref := range []string{orgID, "acme-corp"} {
 		var got map[string]any
 		decode(hks("org", "get", ref, "-o", "json"), &got)
 		if got["id"] != orgID {
 			t.Errorf("org get %q: %v", ref, got)
 		}
 	}
+	fails("error: organization \"Acme Corp\" not found (HTTP 404)\n", "org", "get", "Acme Corp")
 	if rows := parseTable(t, hks("org", "list")); len(rows) != 1 ||
 		rows[0]["ID"] != orgID || rows[0]["NAME"] != "Acme Corp" || rows[0]["SLUG"] != "acme-corp" || rows[0]["ROLE"] != "owner" {
 		t.Errorf("org list table: %v", rows)
 	}
 
-	// Workspaces: --org by slug or name, or HKS_ORG.
+	// Workspaces: --org by slug or id, or HKS_ORG.
 	var ws map[string]any
 	decode(hks("workspace", "create", "web", "--org", "acme-corp", "-o", "json"), &ws)
 	wsID, _ := ws["id"].(string)
 	if taskID, _ := ws["task_id"].(string); ws["name"] != "web" || ws["status"] != "pending" || ws["plan"] != "shared" || taskID == "" || wsID == "" {
 		t.Fatalf("workspace create: %v", ws)
 	}
-	fails("error: a workspace named \"web\" exists in this organization (HTTP 409)\n", "workspace", "create", "web", "--org", "Acme Corp")
+	fails("error: a workspace named \"web\" exists in this organization (HTTP 409)\n", "workspace", "create", "web", "--org", orgID)
 	fails("error: name: must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (HTTP 422)\n",
 		"ws", "create", "Web_1", "--org", "acme-corp")
 	fails("error: --org is required (or set HKS_ORG)\n", "workspace", "list")
-	fails("error: no organization named \"nope\"\n", "workspace", "list", "--org", "nope")
+	fails("error: organization \"nope\" not found (HTTP 404)\n", "workspace", "list", "--org", "nope")
 	var wsList []map[string]any
-	if err := yaml.Unmarshal([]byte(mustHKS(t, slices.Concat(env, []string{"HKS_ORG=Acme Corp"}), "", "workspace", "list", "-o", "yaml")), &wsList); err != nil {
+	if err := yaml.Unmarshal([]byte(mustHKS(t, slices.Concat(env, []string{"HKS_ORG=acme-corp"}), "", "workspace", "list", "-o", "yaml")), &wsList); err != nil {
 		t.Fatal(err)
 	}
 	if len(wsList) != 1 || wsList[0]["id"] != wsID {
@@ -148,7 +149,7 @@ func TestCLITour(t *testing.T) {
 		t.Errorf("group get -o table: %v", rows)
 	}
 	fails("error: unknown output format \"xml\": use json, yaml or table\n", append([]string{"group", "list", "-o", "xml"}, in...)...)
-	fails("error: no group named \"ops\"\n", append([]string{"group", "get", "ops"}, in...)...)
+	fails("error: group \"ops\" not found (HTTP 404)\n", append([]string{"group", "get", "ops"}, in...)...)
 
 	// Deleting: children first, then the workspace (a task), then the org.
 	fails("error: the group has child groups; delete or move them first (HTTP 409)\n", append([]string{"group", "delete", "devs"}, in...)...)
@@ -167,7 +168,7 @@ func TestCLITour(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, func() (bool, string) {
 		r := runHKS(t, env, "", "workspace", "get", "web", "--org", "acme-corp")
-		return r.Code == 1 && r.Stderr == "error: no workspace named \"web\"\n", r.String()
+		return r.Code == 1 && r.Stderr == "error: workspace \"web\" not found (HTTP 404)\n", r.String()
 	})
 	if out := hks("workspace", "list", "--org", "acme-corp", "-o", "json"); strings.TrimSpace(out) != "[]" {
 		t.Errorf("workspace list after the delete: %s", out)
@@ -175,7 +176,7 @@ func TestCLITour(t *testing.T) {
 	if out := hks("org", "delete", "acme-corp"); out != "org acme-corp deleted\n" {
 		t.Errorf("org delete: %q", out)
 	}
-	fails("error: no org named \"acme-corp\"\n", "org", "get", "acme-corp")
+	fails("error: organization \"acme-corp\" not found (HTTP 404)\n", "org", "get", "acme-corp")
 }
 
 // parseTable reads table output: a header line of column names, then rows

@@ -55,7 +55,9 @@ func serverCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the platform (embedded SQLite and NATS by default)",
-		Args:  cobra.NoArgs,
+		Example: `  hks server
+  hks server --listen 127.0.0.1:8443 --tls auto`,
+		Args: cobra.NoArgs,
 	}
 	flags := config.RegisterFlags(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -75,9 +77,10 @@ func serverCmd() *cobra.Command {
 
 func versionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  hks version",
+		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(cmd.OutOrStdout(), "hks", buildVersion())
 		},
@@ -86,10 +89,11 @@ func versionCmd() *cobra.Command {
 
 func openapiCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:    "openapi",
-		Short:  "Print the OpenAPI 3.1 document of the API",
-		Args:   cobra.NoArgs,
-		Hidden: true,
+		Use:     "openapi",
+		Hidden:  true,
+		Short:   "Print the OpenAPI 3.1 document of the API",
+		Example: "  hks openapi > openapi.json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := server.OpenAPIDocument()
 			if err != nil {

@@ -2,11 +2,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 // rolebindingCmd manages role bindings: a role for a group, workspace-wide
@@ -16,159 +17,86 @@ func rolebindingCmd(o *Options) *cobra.Command {
 	cols := []Column{{"ID", "id"}, {"GROUP", "group_id"}, {"ROLE", "role"}, {"PROJECT", "project_id"}}
 	cmd := &cobra.Command{Use: "rolebinding", Aliases: []string{"rolebindings", "rb"}, Short: "Bind workspace roles to groups"}
 	s.wsFlag(cmd)
-	var group, role, project string
+	var group, project string
+	var req api.CreateRoleBindingRequest
 	create := &cobra.Command{
 		Use: "create", Short: "Give a group a role (workspace-admin, developer or viewer), workspace-wide or in --project", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, wp, err := s.wsClient(cmd.Context(), o)
-			if err != nil {
-				return err
+		RunE: sendAndPrint[api.RoleBinding](o, http.MethodPost, cols, func(ctx context.Context, c *Client, _ []string) (string, any, error) {
+			// The body takes ids: the server resolves the names in the
+			// paths of the group and the project.
+			var err error
+			if req.GroupID, err = idOf(ctx, c, itemPath(s.wsPath()+"/groups", group)); err != nil {
+				return "", nil, err
 			}
-			if group == "" || role == "" {
-				return errors.New("--group and --role are required")
+			if req.ProjectID, err = parentID(ctx, c, s.wsPath()+"/projects", project); err != nil {
+				return "", nil, err
 			}
-			gid, err := resolve(cmd.Context(), c, wp+"/groups", group, "group", "name")
-			if err != nil {
-				return err
-			}
-			body := map[string]string{"group_id": gid, "role": role}
-			if project != "" {
-				if body["project_id"], err = resolve(cmd.Context(), c, wp+"/projects", project, "project", "name"); err != nil {
-					return err
-				}
-			}
-			var out map[string]any
-			if err := c.Do(cmd.Context(), http.MethodPost, wp+"/rolebindings", body, &out); err != nil {
-				return err
-			}
-			return Print(cmd.OutOrStdout(), o.Output, out, cols)
-		},
+			return s.wsPath() + "/rolebindings", req, nil
+		}),
 	}
 	create.Flags().StringVar(&group, "group", "", "group id or name")
-	create.Flags().StringVar(&role, "role", "", "workspace-admin, developer or viewer")
+	create.Flags().StringVar(&req.Role, "role", "", "workspace-admin, developer or viewer")
 	create.Flags().StringVar(&project, "project", "", "project id or name (default: the whole workspace)")
+	_ = create.MarkFlagRequired("group")
+	_ = create.MarkFlagRequired("role")
 	list := &cobra.Command{
 		Use: "list", Short: "List role bindings", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, wp, err := s.wsClient(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			items, err := listAll(cmd.Context(), c, wp+"/rolebindings")
-			if err != nil {
-				return err
-			}
-			return Print(cmd.OutOrStdout(), o.Output, items, cols)
-		},
+		RunE: listAndPrint[api.RoleBinding](o, cols, func([]string) string { return s.wsPath() + "/rolebindings" }),
 	}
 	del := &cobra.Command{
 		Use: "delete ID", Short: "Delete a role binding", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, wp, err := s.wsClient(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			if err := c.Do(cmd.Context(), http.MethodDelete, wp+"/rolebindings/"+args[0], nil, nil); err != nil {
+		RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
+			if err := c.Do(cmd.Context(), http.MethodDelete, itemPath(s.wsPath()+"/rolebindings", args[0]), nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rolebinding %s deleted\n", args[0])
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(create, list, del)
 	return cmd
 }
 
-// groupMemberCmds are `hks group add-member` and `hks group members`.
-func groupMemberCmds(o *Options, s *scope) []*cobra.Command {
-	var email string
+var userCols = []Column{{"USER", "user_id"}, {"EMAIL", "email"}}
+
+// groupMemberCmds are `hks group add-member` and `hks group members`; base
+// is the path of the groups.
+func groupMemberCmds(o *Options, base func() string) []*cobra.Command {
+	var req api.AddUserRequest
 	add := &cobra.Command{
 		Use: "add-member GROUP", Short: "Add an organization member to a group (by --email)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, wp, err := s.wsClient(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			if email == "" {
-				return errors.New("--email is required")
-			}
-			gid, err := resolve(cmd.Context(), c, wp+"/groups", args[0], "group", "name")
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if err := c.Do(cmd.Context(), http.MethodPost, wp+"/groups/"+gid+"/members", map[string]string{"email": email}, &out); err != nil {
-				return err
-			}
-			return Print(cmd.OutOrStdout(), o.Output, out, []Column{{"USER", "user_id"}, {"EMAIL", "email"}})
-		},
+		RunE: sendAndPrint[api.User](o, http.MethodPost, userCols, func(_ context.Context, _ *Client, args []string) (string, any, error) {
+			return itemPath(base(), args[0]) + "/members", req, nil
+		}),
 	}
-	add.Flags().StringVar(&email, "email", "", "email of the member to add")
+	add.Flags().StringVar(&req.Email, "email", "", "email of the member to add")
+	_ = add.MarkFlagRequired("email")
 	members := &cobra.Command{
 		Use: "members GROUP", Short: "List a group's members", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, wp, err := s.wsClient(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			gid, err := resolve(cmd.Context(), c, wp+"/groups", args[0], "group", "name")
-			if err != nil {
-				return err
-			}
-			items, err := listAll(cmd.Context(), c, wp+"/groups/"+gid+"/members")
-			if err != nil {
-				return err
-			}
-			return Print(cmd.OutOrStdout(), o.Output, items, []Column{{"USER", "user_id"}, {"EMAIL", "email"}})
-		},
+		RunE: listAndPrint[api.User](o, userCols, func(args []string) string { return itemPath(base(), args[0]) + "/members" }),
 	}
 	return []*cobra.Command{add, members}
 }
 
-func (s *scope) wsClient(ctx context.Context, o *Options) (*Client, string, error) {
-	c, err := NewClient(o.Server)
-	if err != nil {
-		return nil, "", err
-	}
-	wp, err := s.wsPath(ctx, c)
-	return c, wp, err
-}
-
 // orgInviteCmds are `hks org invite` and `hks org join`.
-func orgInviteCmds(o *Options, s *scope) []*cobra.Command {
-	var role string
+func orgInviteCmds(o *Options) []*cobra.Command {
+	s := &scope{}
+	var req api.CreateInvitationRequest
 	invite := &cobra.Command{
 		Use: "invite EMAIL", Short: "Invite an email address into the organization; prints the token to pass on", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := NewClient(o.Server)
-			if err != nil {
-				return err
-			}
-			op, err := s.orgPath(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if err := c.Do(cmd.Context(), http.MethodPost, op+"/invitations", map[string]string{"email": args[0], "role": role}, &out); err != nil {
-				return err
-			}
-			return Print(cmd.OutOrStdout(), o.Output, out, []Column{{"EMAIL", "email"}, {"ROLE", "role"}, {"EXPIRES", "expires_at"}, {"TOKEN", "token"}})
-		},
+		RunE: sendAndPrint[api.Invitation](o, http.MethodPost, []Column{{"EMAIL", "email"}, {"ROLE", "role"}, {"EXPIRES", "expires_at"}, {"TOKEN", "token"}},
+			func(_ context.Context, _ *Client, args []string) (string, any, error) {
+				req.Email = args[0]
+				return s.orgPath() + "/invitations", req, nil
+			}),
 	}
-	invite.Flags().StringVar(&role, "role", "member", "owner, admin or member")
+	invite.Flags().StringVar(&req.Role, "role", "member", "owner, admin or member")
+	s.orgFlag(invite) // invite needs --org; join names no organization
 	join := &cobra.Command{
 		Use: "join TOKEN", Short: "Accept an invitation sent to your email", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := NewClient(o.Server)
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/invitations/accept", map[string]string{"token": args[0]}, &out); err != nil {
-				return err
-			}
-			return Print(cmd.OutOrStdout(), o.Output, out, []Column{{"ID", "id"}, {"NAME", "name"}, {"SLUG", "slug"}, {"ROLE", "role"}})
-		},
+		RunE: sendAndPrint[api.Organization](o, http.MethodPost, orgCols, func(_ context.Context, _ *Client, args []string) (string, any, error) {
+			return "/api/v1/invitations/accept", api.AcceptInvitationRequest{Token: args[0]}, nil
+		}),
 	}
 	return []*cobra.Command{invite, join}
 }

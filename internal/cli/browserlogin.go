@@ -233,25 +233,14 @@ func openBrowser(url string) error {
 // browserLogin is `hks login` without --email: the browser sign-in, or the
 // device sign-in with --device; it stores the credentials.
 func browserLogin(cmd *cobra.Command, server, caFile string, device bool) error {
-	ca, err := ReadCAFile(caFile)
-	if err != nil {
-		return err
-	}
-	hc, err := HTTPClient(ca, 30*time.Second)
-	if err != nil {
-		return fmt.Errorf("--ca-file: %w", err)
-	}
-	o := BrowserLoginOptions{Server: server, HTTP: hc, Out: cmd.ErrOrStderr()}
 	login := BrowserLogin
 	if device {
 		login = DeviceLogin
 	}
-	creds, err := login(cmd.Context(), o)
+	creds, err := signIn(caFile, func(hc *http.Client) (Credentials, error) {
+		return login(cmd.Context(), BrowserLoginOptions{Server: server, HTTP: hc, Out: cmd.ErrOrStderr()})
+	})
 	if err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	creds.CA = ca
-	if err := SaveCredentials(creds); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Logged in to %s\n", creds.Server)

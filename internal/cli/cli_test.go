@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 func TestCredentialsFileIsPrivate(t *testing.T) {
@@ -56,5 +58,16 @@ func TestPrintFormats(t *testing.T) {
 	}
 	if err := Print(&bytes.Buffer{}, "xml", rows, cols); err == nil {
 		t.Fatal("unknown format accepted")
+	}
+	// API types print as their JSON fields, one row or a row each.
+	p := api.Project{ID: "1", Name: "web", Quota: api.Quota{CPU: "2", Pods: 10}}
+	for _, v := range []any{p, []api.Project{p}} {
+		var b bytes.Buffer
+		if err := Print(&b, "table", v, cols); err != nil {
+			t.Fatal(err)
+		}
+		if want := "ID  NAME  CPU  PODS\n1   web   2    10\n"; b.String() != want {
+			t.Errorf("table of %T:\n%s\nwant:\n%s", v, b.String(), want)
+		}
 	}
 }

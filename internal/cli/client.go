@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 )
 
 // Credentials are what `hks login` stores.
@@ -72,30 +75,14 @@ func SaveCredentials(c Credentials) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return fmt.Errorf("create config dir: %w", err)
-	}
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".credentials-*")
-	if err != nil {
+	if err := kubeconfig.WritePrivate(p, b); err != nil {
 		return fmt.Errorf("write credentials: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write credentials: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write credentials: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write credentials: %w", err)
-	}
-	return os.Rename(tmp.Name(), p)
+	return nil
 }
 
 // RemoveCredentials deletes the stored credentials.
@@ -170,18 +157,6 @@ func NewClient(server string) (*Client, error) {
 	return &Client{HTTP: hc, Creds: c, Save: SaveCredentials}, nil
 }
 
-// TokenResponse is the answer of /auth/login and /auth/refresh. For an
-// account with two-factor authentication, /auth/login answers MFARequired
-// and an MFAToken instead of tokens.
-type TokenResponse struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int    `json:"expires_in"`
-	MFARequired  bool   `json:"mfa_required,omitempty"`
-	MFAToken     string `json:"mfa_token,omitempty"`
-}
-
 // ErrOTPRequired: the account has two-factor authentication and no code
 // was given.
 var ErrOTPRequired = errors.New("this account has two-factor authentication: give a code with --otp CODE (a TOTP or backup code)")
@@ -197,8 +172,8 @@ func Login(ctx context.Context, hc *http.Client, server, email, password string)
 // calls otp for a TOTP or backup code (nil otp: ErrOTPRequired).
 func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password string, otp func() (string, error)) (Credentials, error) {
 	server = strings.TrimSuffix(server, "/")
-	var tr TokenResponse
-	if err := do(ctx, hc, server, http.MethodPost, "/auth/login", "", map[string]string{"email": email, "password": password}, &tr); err != nil {
+	var tr api.LoginResponse
+	if err := do(ctx, hc, server, http.MethodPost, "/auth/login", "", api.LoginRequest{Email: email, Password: password}, &tr); err != nil {
 		return Credentials{}, err
 	}
 	if tr.MFARequired {
@@ -212,11 +187,11 @@ func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password 
 		if code == "" {
 			return Credentials{}, ErrOTPRequired
 		}
-		mfaToken := tr.MFAToken
-		tr = TokenResponse{}
-		if err := do(ctx, hc, server, http.MethodPost, "/auth/login/mfa", "", map[string]string{"mfa_token": mfaToken, "code": code}, &tr); err != nil {
+		var tp api.TokenPair
+		if err := do(ctx, hc, server, http.MethodPost, "/auth/login/mfa", "", api.LoginMFARequest{MFAToken: tr.MFAToken, Code: code}, &tp); err != nil {
 			return Credentials{}, err
 		}
+		tr = api.LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, ExpiresIn: tp.ExpiresIn}
 	}
 	return Credentials{Server: server, AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken,
 		ExpiresAt: time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)}, nil
@@ -240,8 +215,8 @@ func (c *Client) refresh(ctx context.Context) error {
 			return nil
 		}
 	}
-	var tr TokenResponse
-	if err := do(ctx, c.HTTP, c.Creds.Server, http.MethodPost, "/auth/refresh", "", map[string]string{"refresh_token": c.Creds.RefreshToken}, &tr); err != nil {
+	var tr api.TokenPair
+	if err := do(ctx, c.HTTP, c.Creds.Server, http.MethodPost, "/auth/refresh", "", api.RefreshRequest{RefreshToken: c.Creds.RefreshToken}, &tr); err != nil {
 		return fmt.Errorf("refresh the session (run `hks login` again): %w", err)
 	}
 	c.Creds.AccessToken, c.Creds.RefreshToken = tr.AccessToken, tr.RefreshToken
@@ -252,22 +227,65 @@ func (c *Client) refresh(ctx context.Context) error {
 	return nil
 }
 
-// Do calls the API; out, if non-nil, receives the JSON answer.
+// Do calls the API; out, if non-nil, receives the JSON answer. A 404 for
+// an organization, workspace, project or group names the reference the
+// path gave.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	err := c.withToken(ctx, func() error {
+		return do(ctx, c.HTTP, c.Creds.Server, method, path, c.Creds.AccessToken, in, out)
+	})
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.nameReference(path)
+	}
+	return err
+}
+
+// withToken runs call with a fresh access token: it refreshes the session
+// first when the token is about to expire, and once more, calling again,
+// when the server answers 401.
+func (c *Client) withToken(ctx context.Context, call func() error) error {
 	if time.Until(c.Creds.ExpiresAt) < 30*time.Second {
 		if err := c.refresh(ctx); err != nil {
 			return err
 		}
 	}
-	err := do(ctx, c.HTTP, c.Creds.Server, method, path, c.Creds.AccessToken, in, out)
+	err := call()
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
 		if rerr := c.refresh(ctx); rerr != nil {
 			return rerr
 		}
-		err = do(ctx, c.HTTP, c.Creds.Server, method, path, c.Creds.AccessToken, in, out)
+		err = call()
 	}
 	return err
+}
+
+// collections are the path segments before a reference to each kind the
+// server resolves by id or name.
+var collections = map[string]string{"organization": "organizations", "workspace": "workspaces", "project": "projects", "group": "groups"}
+
+// nameReference rewrites the server's "workspace not found" as
+// `workspace "web" not found`, with the reference path gave for it (an id
+// or a name, as the user typed it).
+func (e *APIError) nameReference(path string) {
+	what, ok := strings.CutSuffix(e.Detail, " not found")
+	coll := collections[what]
+	if e.Status != http.StatusNotFound || !ok || coll == "" {
+		return
+	}
+	path, _, _ = strings.Cut(path, "?")
+	segs := strings.Split(path, "/")
+	for i := len(segs) - 2; i >= 0; i-- {
+		if segs[i] == coll {
+			ref, err := url.PathUnescape(segs[i+1])
+			if err != nil {
+				ref = segs[i+1]
+			}
+			e.Detail = fmt.Sprintf("%s %q not found", what, ref)
+			return
+		}
+	}
 }
 
 func do(ctx context.Context, hc *http.Client, server, method, path, token string, in, out any) error {
@@ -304,9 +322,7 @@ func do(ctx context.Context, hc *http.Client, server, method, path, token string
 		return fmt.Errorf("read answer: %w", err)
 	}
 	if resp.StatusCode >= 400 {
-		ae := &APIError{Status: resp.StatusCode}
-		_ = json.Unmarshal(b, ae)
-		return ae
+		return apiError(resp.StatusCode, b)
 	}
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -314,4 +330,11 @@ func do(ctx context.Context, hc *http.Client, server, method, path, token string
 		}
 	}
 	return nil
+}
+
+// apiError is the APIError of an error answer with body b.
+func apiError(status int, b []byte) *APIError {
+	ae := &APIError{Status: status}
+	_ = json.Unmarshal(b, ae)
+	return ae
 }

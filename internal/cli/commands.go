@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +10,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 // Options are the CLI's global flags.
@@ -38,12 +42,40 @@ func AddCommands(root *cobra.Command) {
 				return err
 			}
 		}
+		if isClient(cmd) {
+			if err := checkRequired(cmd); err != nil {
+				return err
+			}
+		}
 		if prev != nil {
 			return prev(cmd, args)
 		}
 		return nil
 	}
-	root.AddCommand(loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o))
+	cmds := []*cobra.Command{loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o)}
+	for _, c := range cmds {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[clientAnnotation] = "true"
+	}
+	root.AddCommand(cmds...)
+	for _, c := range cmds {
+		addExamples(c)
+	}
+}
+
+// clientAnnotation marks the commands AddCommands adds.
+const clientAnnotation = "hks_client"
+
+// isClient tells whether cmd is one of the client commands or below one.
+func isClient(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Annotations[clientAnnotation] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func loginCmd(o *Options) *cobra.Command {
@@ -71,20 +103,10 @@ func loginCmd(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ca, err := ReadCAFile(caFile)
+			creds, err := signIn(caFile, func(hc *http.Client) (Credentials, error) {
+				return LoginWithOTP(cmd.Context(), hc, server, email, pw, func() (string, error) { return readOTP(cmd, otp) })
+			})
 			if err != nil {
-				return err
-			}
-			hc, err := HTTPClient(ca, 30*time.Second)
-			if err != nil {
-				return fmt.Errorf("--ca-file: %w", err)
-			}
-			creds, err := LoginWithOTP(cmd.Context(), hc, server, email, pw, func() (string, error) { return readOTP(cmd, otp) })
-			if err != nil {
-				return fmt.Errorf("login: %w", err)
-			}
-			creds.CA = ca
-			if err := SaveCredentials(creds); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Logged in to %s as %s\n", creds.Server, email)
@@ -97,6 +119,26 @@ func loginCmd(o *Options) *cobra.Command {
 	cmd.Flags().StringVar(&caFile, "ca-file", "", "PEM CA to trust for the server (GET /ca.crt of a server run with --tls=auto); remembered with the credentials")
 	cmd.Flags().StringVar(&otp, "otp", "", "two-factor code (TOTP or backup code), if the account has 2FA; asked for on a terminal otherwise")
 	return cmd
+}
+
+// signIn runs login with an HTTP client that trusts the CA of caFile
+// (none: the system's), and stores the credentials it returns with that
+// CA.
+func signIn(caFile string, login func(*http.Client) (Credentials, error)) (Credentials, error) {
+	ca, err := ReadCAFile(caFile)
+	if err != nil {
+		return Credentials{}, err
+	}
+	hc, err := HTTPClient(ca, 30*time.Second)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("--ca-file: %w", err)
+	}
+	creds, err := login(hc)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("login: %w", err)
+	}
+	creds.CA = ca
+	return creds, SaveCredentials(creds)
 }
 
 // readOTP returns the --otp code, or asks for one on a terminal.
@@ -145,29 +187,106 @@ func logoutCmd(o *Options) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if c, err := NewClient(o.Server); err == nil {
-				_ = c.Do(cmd.Context(), http.MethodPost, "/auth/logout", map[string]string{"refresh_token": c.Creds.RefreshToken}, nil)
+				_ = c.Do(cmd.Context(), http.MethodPost, "/auth/logout", nil, nil)
 			}
 			return RemoveCredentials()
 		},
 	}
 }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+// envAnnotation names the environment variable that gives a flag's
+// default.
+const envAnnotation = "hks_env"
 
-// listAll follows next_cursor through every page; an empty list is an
+// scope holds the --org/--workspace/--project flags of nested commands.
+// Each is sent in the path as given: the server resolves an id or a name
+// (a slug for organizations).
+type scope struct{ org, workspace, project string }
+
+func (s *scope) orgFlag(cmd *cobra.Command) {
+	envFlag(cmd, &s.org, "org", "HKS_ORG", "organization id or slug")
+}
+
+func (s *scope) wsFlag(cmd *cobra.Command) {
+	s.orgFlag(cmd)
+	envFlag(cmd, &s.workspace, "workspace", "HKS_WORKSPACE", "workspace id or name")
+}
+
+func (s *scope) projectFlag(cmd *cobra.Command) {
+	s.wsFlag(cmd)
+	envFlag(cmd, &s.project, "project", "HKS_PROJECT", "project id or name")
+}
+
+// envFlag adds the required persistent flag name whose default is the
+// environment variable env.
+func envFlag(cmd *cobra.Command, p *string, name, env, usage string) {
+	cmd.PersistentFlags().StringVar(p, name, os.Getenv(env), usage+" (env "+env+")")
+	_ = cmd.MarkPersistentFlagRequired(name)
+	_ = cmd.PersistentFlags().SetAnnotation(name, envAnnotation, []string{env})
+}
+
+// scopeOrder is the order in which missing scope flags are named: the
+// outermost first.
+var scopeOrder = []string{"org", "workspace", "project"}
+
+// checkRequired runs before cobra's own check of required flags: a flag
+// given by its environment variable counts as set, and the first one
+// missing is named as users know it ("--org is required (or set
+// HKS_ORG)").
+func checkRequired(cmd *cobra.Command) error {
+	fs := cmd.Flags()
+	var missing []*pflag.Flag
+	fs.VisitAll(func(f *pflag.Flag) {
+		if req := f.Annotations[cobra.BashCompOneRequiredFlag]; len(req) == 0 || req[0] != "true" || f.Changed {
+			return
+		}
+		if len(f.Annotations[envAnnotation]) > 0 && f.Value.String() != "" {
+			_ = fs.Set(f.Name, f.Value.String())
+			return
+		}
+		missing = append(missing, f)
+	})
+	if len(missing) == 0 {
+		return nil
+	}
+	rank := func(f *pflag.Flag) int {
+		if i := slices.Index(scopeOrder, f.Name); i >= 0 {
+			return i
+		}
+		return len(scopeOrder)
+	}
+	f := slices.MinFunc(missing, func(a, b *pflag.Flag) int { return cmp.Compare(rank(a), rank(b)) })
+	msg := "--" + f.Name + " is required"
+	if env := f.Annotations[envAnnotation]; len(env) > 0 {
+		msg += " (or set " + env[0] + ")"
+	}
+	return errors.New(msg)
+}
+
+func (s *scope) orgPath() string { return "/api/v1/organizations/" + url.PathEscape(s.org) }
+
+func (s *scope) wsPath() string { return s.orgPath() + "/workspaces/" + url.PathEscape(s.workspace) }
+
+// projectPath is the path of --project; ctx and c are unused (the server
+// resolves every reference).
+func (s *scope) projectPath(context.Context, *Client) (string, error) {
+	return s.wsPath() + "/projects/" + url.PathEscape(s.project), nil
+}
+
+// itemPath is the path of the member ref of the collection at base.
+func itemPath(base, ref string) string { return base + "/" + url.PathEscape(ref) }
+
+// listPages follows next_cursor through every page; an empty list is an
 // empty slice (JSON []).
-func listAll(ctx context.Context, c *Client, path string) ([]map[string]any, error) {
-	all := []map[string]any{}
+func listPages[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	all := []T{}
 	cursor := ""
 	for {
 		p := path + "?limit=500"
 		if cursor != "" {
 			p += "&cursor=" + url.QueryEscape(cursor)
 		}
-		var page struct {
-			Items      []map[string]any `json:"items"`
-			NextCursor string           `json:"next_cursor"`
-		}
+		var page api.List[T]
 		if err := c.Do(ctx, http.MethodGet, p, nil, &page); err != nil {
 			return nil, err
 		}
@@ -179,136 +298,97 @@ func listAll(ctx context.Context, c *Client, path string) ([]map[string]any, err
 	}
 }
 
-// resolve turns a name (or slug) into an id by listing; ids pass through.
-func resolve(ctx context.Context, c *Client, listPath, ref, what string, keys ...string) (string, error) {
-	if ref == "" {
-		return "", fmt.Errorf("no %s given", what)
-	}
-	if uuidRE.MatchString(ref) {
-		return ref, nil
-	}
-	items, err := listAll(ctx, c, listPath)
-	if err != nil {
-		return "", err
-	}
-	for _, it := range items {
-		for _, k := range keys {
-			if s, _ := it[k].(string); s == ref {
-				id, _ := it["id"].(string)
-				return id, nil
-			}
+// listAll is listPages of untyped objects.
+func listAll(ctx context.Context, c *Client, path string) ([]map[string]any, error) {
+	return listPages[map[string]any](ctx, c, path)
+}
+
+// apiCall sends in (nil: no body) and decodes the answer as T.
+func apiCall[T any](ctx context.Context, c *Client, method, path string, in any) (T, error) {
+	var out T
+	err := c.Do(ctx, method, path, in, &out)
+	return out, err
+}
+
+// idOf is the id of the resource at path: the server resolves the name in
+// it.
+func idOf(ctx context.Context, c *Client, path string) (string, error) {
+	v, err := apiCall[struct {
+		ID string `json:"id"`
+	}](ctx, c, http.MethodGet, path, nil)
+	return v.ID, err
+}
+
+// withClient is the RunE of a command that calls the API.
+func withClient(o *Options, run func(cmd *cobra.Command, c *Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := NewClient(o.Server)
+		if err != nil {
+			return err
 		}
+		return run(cmd, c, args)
 	}
-	return "", fmt.Errorf("no %s named %q", what, ref)
 }
 
-// scope holds the --org/--workspace/--project flags of nested commands.
-type scope struct{ org, workspace, project string }
-
-func (s *scope) orgFlag(cmd *cobra.Command) {
-	cmd.PersistentFlags().StringVar(&s.org, "org", os.Getenv("HKS_ORG"), "organization id or slug (env HKS_ORG)")
+// sendAndPrint is the RunE of a command that sends one request and prints
+// its answer, of type T, in cols; req builds the path and body.
+func sendAndPrint[T any](o *Options, method string, cols []Column, req func(ctx context.Context, c *Client, args []string) (string, any, error)) func(*cobra.Command, []string) error {
+	return withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
+		path, body, err := req(cmd.Context(), c, args)
+		if err != nil {
+			return err
+		}
+		out, err := apiCall[T](cmd.Context(), c, method, path, body)
+		if err != nil {
+			return err
+		}
+		return Print(cmd.OutOrStdout(), o.Output, out, cols)
+	})
 }
 
-func (s *scope) wsFlag(cmd *cobra.Command) {
-	s.orgFlag(cmd)
-	cmd.PersistentFlags().StringVar(&s.workspace, "workspace", os.Getenv("HKS_WORKSPACE"), "workspace id or name (env HKS_WORKSPACE)")
-}
-
-func (s *scope) projectFlag(cmd *cobra.Command) {
-	s.wsFlag(cmd)
-	cmd.PersistentFlags().StringVar(&s.project, "project", os.Getenv("HKS_PROJECT"), "project id or name (env HKS_PROJECT)")
-}
-
-func (s *scope) orgPath(ctx context.Context, c *Client) (string, error) {
-	if s.org == "" {
-		return "", errors.New("--org is required (or set HKS_ORG)")
-	}
-	id, err := resolve(ctx, c, "/api/v1/organizations", s.org, "organization", "slug", "name")
-	if err != nil {
-		return "", err
-	}
-	return "/api/v1/organizations/" + id, nil
-}
-
-func (s *scope) wsPath(ctx context.Context, c *Client) (string, error) {
-	op, err := s.orgPath(ctx, c)
-	if err != nil {
-		return "", err
-	}
-	if s.workspace == "" {
-		return "", errors.New("--workspace is required (or set HKS_WORKSPACE)")
-	}
-	id, err := resolve(ctx, c, op+"/workspaces", s.workspace, "workspace", "name")
-	if err != nil {
-		return "", err
-	}
-	return op + "/workspaces/" + id, nil
-}
-
-// projectPath is the path of --project; the API takes a project's id or
-// name, so the name is not resolved here.
-func (s *scope) projectPath(ctx context.Context, c *Client) (string, error) {
-	switch {
-	case s.org == "":
-		return "", errors.New("--org is required (or set HKS_ORG)")
-	case s.workspace == "":
-		return "", errors.New("--workspace is required (or set HKS_WORKSPACE)")
-	case s.project == "":
-		return "", errors.New("--project is required (or set HKS_PROJECT)")
-	}
-	wp, err := s.wsPath(ctx, c)
-	if err != nil {
-		return "", err
-	}
-	return wp + "/projects/" + url.PathEscape(s.project), nil
+// listAndPrint is the RunE of a list command: every page of the
+// collection at path, printed in cols.
+func listAndPrint[T any](o *Options, cols []Column, path func(args []string) string) func(*cobra.Command, []string) error {
+	return withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
+		items, err := listPages[T](cmd.Context(), c, path(args))
+		if err != nil {
+			return err
+		}
+		return Print(cmd.OutOrStdout(), o.Output, items, cols)
+	})
 }
 
 // resource describes one kind of resource for the generic commands.
-type resource struct {
+type resource[T any] struct {
 	use, short string
+	aliases    []string
 	cols       []Column
+	// flags adds the scope flags.
+	flags func(*cobra.Command)
 	// base returns the collection path.
-	base func(ctx context.Context, c *Client) (string, error)
-	// nameKeys are the fields a name argument may match.
-	nameKeys []string
-	// create builds the create command.
-	create func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command
+	base func() string
+	// create is the create command.
+	create *cobra.Command
 	// detail, if set, prints more of one resource after its table row
 	// (get with table output).
-	detail func(w io.Writer, item map[string]any)
+	detail func(w io.Writer, item T)
 }
 
-func (rs resource) command(o *Options, flags func(*cobra.Command), aliases ...string) *cobra.Command {
-	cmd := &cobra.Command{Use: rs.use, Short: rs.short, Aliases: aliases}
-	flags(cmd)
-	cmd.AddCommand(rs.create(o, rs.base),
+func (rs resource[T]) command(o *Options) *cobra.Command {
+	cmd := &cobra.Command{Use: rs.use, Short: rs.short, Aliases: rs.aliases}
+	if rs.flags != nil {
+		rs.flags(cmd)
+	}
+	cmd.AddCommand(rs.create,
 		&cobra.Command{
 			Use: "list", Short: "List " + rs.use + "s", Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, base, err := rs.client(cmd, o)
-				if err != nil {
-					return err
-				}
-				items, err := listAll(cmd.Context(), c, base)
-				if err != nil {
-					return err
-				}
-				return Print(cmd.OutOrStdout(), o.Output, items, rs.cols)
-			},
+			RunE: listAndPrint[T](o, rs.cols, func([]string) string { return rs.base() }),
 		},
 		&cobra.Command{
 			Use: "get ID|NAME", Short: "Show one " + rs.use, Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, base, err := rs.client(cmd, o)
+			RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
+				out, err := apiCall[T](cmd.Context(), c, http.MethodGet, itemPath(rs.base(), args[0]), nil)
 				if err != nil {
-					return err
-				}
-				id, err := resolve(cmd.Context(), c, base, args[0], rs.use, rs.nameKeys...)
-				if err != nil {
-					return err
-				}
-				var out map[string]any
-				if err := c.Do(cmd.Context(), http.MethodGet, base+"/"+id, nil, &out); err != nil {
 					return err
 				}
 				if err := Print(cmd.OutOrStdout(), o.Output, out, rs.cols); err != nil {
@@ -318,21 +398,13 @@ func (rs resource) command(o *Options, flags func(*cobra.Command), aliases ...st
 					rs.detail(cmd.OutOrStdout(), out)
 				}
 				return nil
-			},
+			}),
 		},
 		&cobra.Command{
 			Use: "delete ID|NAME", Short: "Delete a " + rs.use, Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, base, err := rs.client(cmd, o)
+			RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
+				out, err := apiCall[*T](cmd.Context(), c, http.MethodDelete, itemPath(rs.base(), args[0]), nil)
 				if err != nil {
-					return err
-				}
-				id, err := resolve(cmd.Context(), c, base, args[0], rs.use, rs.nameKeys...)
-				if err != nil {
-					return err
-				}
-				var out map[string]any
-				if err := c.Do(cmd.Context(), http.MethodDelete, base+"/"+id, nil, &out); err != nil {
 					return err
 				}
 				if out != nil {
@@ -340,161 +412,109 @@ func (rs resource) command(o *Options, flags func(*cobra.Command), aliases ...st
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s deleted\n", rs.use, args[0])
 				return nil
-			},
+			}),
 		})
 	return cmd
 }
 
-func (rs resource) client(cmd *cobra.Command, o *Options) (*Client, string, error) {
-	c, err := NewClient(o.Server)
-	if err != nil {
-		return nil, "", err
+// createCmd is `create NAME` posting the body built by build to base and
+// printing the answer, of type T.
+func createCmd[T any](o *Options, base func() string, cols []Column, short string, build func(ctx context.Context, c *Client, name string) (any, error)) *cobra.Command {
+	return &cobra.Command{
+		Use: "create NAME", Short: short, Args: cobra.ExactArgs(1),
+		RunE: sendAndPrint[T](o, http.MethodPost, cols, func(ctx context.Context, c *Client, args []string) (string, any, error) {
+			body, err := build(ctx, c, args[0])
+			return base(), body, err
+		}),
 	}
-	base, err := rs.base(cmd.Context(), c)
-	return c, base, err
 }
 
-// createCmd is a create command posting the body built by build.
-func createCmd(o *Options, base func(context.Context, *Client) (string, error), cols []Column, short string,
-	flags func(*cobra.Command), build func(ctx context.Context, c *Client, name string) (any, error)) *cobra.Command {
-	cmd := &cobra.Command{
-		Use: "create NAME", Short: short, Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := NewClient(o.Server)
-			if err != nil {
-				return err
-			}
-			path, err := base(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			body, err := build(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if err := c.Do(cmd.Context(), http.MethodPost, path, body, &out); err != nil {
-				return err
-			}
-			return Print(cmd.OutOrStdout(), o.Output, out, cols)
-		},
+// parentID is the id of --parent in the collection at base ("" without
+// one).
+func parentID(ctx context.Context, c *Client, base, parent string) (string, error) {
+	if parent == "" {
+		return "", nil
 	}
-	if flags != nil {
-		flags(cmd)
-	}
-	return cmd
+	return idOf(ctx, c, itemPath(base, parent))
 }
+
+var orgCols = []Column{{"ID", "id"}, {"NAME", "name"}, {"SLUG", "slug"}, {"ROLE", "role"}}
 
 func orgCmd(o *Options) *cobra.Command {
-	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"SLUG", "slug"}, {"ROLE", "role"}}
-	var slug, billing string
-	rs := resource{use: "org", short: "Manage organizations", cols: cols, nameKeys: []string{"slug", "name"},
-		base: func(context.Context, *Client) (string, error) { return "/api/v1/organizations", nil }}
-	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		return createCmd(o, base, cols, "Create an organization (you become its owner)",
-			func(cmd *cobra.Command) {
-				cmd.Flags().StringVar(&slug, "slug", "", "URL-safe unique slug (default: from the name)")
-				cmd.Flags().StringVar(&billing, "billing-email", "", "billing contact")
-			},
-			func(_ context.Context, _ *Client, name string) (any, error) {
-				return map[string]any{"name": name, "slug": slug, "billing_email": billing}, nil
-			})
-	}
-	s := &scope{}
-	cmd := rs.command(o, func(*cobra.Command) {}, "orgs", "organization")
-	invites := orgInviteCmds(o, s)
-	s.orgFlag(invites[0]) // invite needs --org; join names no organization
-	cmd.AddCommand(invites...)
+	var req api.CreateOrganizationRequest
+	create := createCmd[api.Organization](o, func() string { return "/api/v1/organizations" }, orgCols, "Create an organization (you become its owner)",
+		func(_ context.Context, _ *Client, name string) (any, error) {
+			req.Name = name
+			return req, nil
+		})
+	create.Flags().StringVar(&req.Slug, "slug", "", "URL-safe unique slug (default: from the name)")
+	create.Flags().StringVar(&req.BillingEmail, "billing-email", "", "billing contact")
+	cmd := resource[api.Organization]{use: "org", short: "Manage organizations", aliases: []string{"orgs", "organization"}, cols: orgCols,
+		base: func() string { return "/api/v1/organizations" }, create: create}.command(o)
+	cmd.AddCommand(orgInviteCmds(o)...)
 	return cmd
 }
 
 func workspaceCmd(o *Options) *cobra.Command {
 	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PLAN", "plan"}, {"STATUS", "status"}, {"ROLE", "role"}}
 	s := &scope{}
+	base := func() string { return s.orgPath() + "/workspaces" }
 	var plan string
-	rs := resource{use: "workspace", short: "Manage workspaces", cols: cols, nameKeys: []string{"name"}, detail: printControlPlane,
-		base: func(ctx context.Context, c *Client) (string, error) {
-			op, err := s.orgPath(ctx, c)
-			return op + "/workspaces", err
-		}}
 	var wait bool
 	var timeout time.Duration
-	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		return &cobra.Command{
-			Use: "create NAME", Short: "Create a workspace; --wait follows its provisioning until it runs", Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := NewClient(o.Server)
-				if err != nil {
-					return err
-				}
-				path, err := base(cmd.Context(), c)
-				if err != nil {
-					return err
-				}
-				var out map[string]any
-				if err := c.Do(cmd.Context(), http.MethodPost, path, map[string]any{"name": args[0], "plan": plan}, &out); err != nil {
-					return err
-				}
-				if err := Print(cmd.OutOrStdout(), o.Output, out, cols); err != nil {
-					return err
-				}
-				if !wait {
-					return nil
-				}
-				id, _ := out["id"].(string)
-				if id == "" {
-					return errors.New("the server answered no workspace id to follow")
-				}
-				return waitForWorkspace(cmd.Context(), c, path+"/"+id, args[0], timeout, cmd.ErrOrStderr())
-			},
-		}
+	create := &cobra.Command{
+		Use: "create NAME", Short: "Create a workspace; --wait follows its provisioning until it runs", Args: cobra.ExactArgs(1),
+		RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
+			out, err := apiCall[api.Workspace](cmd.Context(), c, http.MethodPost, base(), api.CreateWorkspaceRequest{Name: args[0], Plan: plan})
+			if err != nil {
+				return err
+			}
+			if err := Print(cmd.OutOrStdout(), o.Output, out, cols); err != nil {
+				return err
+			}
+			if !wait {
+				return nil
+			}
+			if out.ID == "" {
+				return errors.New("the server answered no workspace id to follow")
+			}
+			return waitForWorkspace(cmd.Context(), c, itemPath(base(), out.ID), args[0], timeout, cmd.ErrOrStderr())
+		}),
 	}
-	cmd := rs.command(o, s.orgFlag, "workspaces", "ws")
-	for _, sub := range cmd.Commands() {
-		if sub.Name() == "create" {
-			sub.Flags().StringVar(&plan, "plan", "shared", "shared or dedicated")
-			sub.Flags().BoolVar(&wait, "wait", false, "follow the workspace until it runs; fail with the reason if it fails")
-			sub.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait, how long to wait")
-		}
-	}
-	cmd.AddCommand(usageCmd(o, "workspace", rs.base))
+	create.Flags().StringVar(&plan, "plan", "shared", "shared or dedicated")
+	create.Flags().BoolVar(&wait, "wait", false, "follow the workspace until it runs; fail with the reason if it fails")
+	create.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait, how long to wait")
+	cmd := resource[api.Workspace]{use: "workspace", short: "Manage workspaces", aliases: []string{"workspaces", "ws"}, cols: cols,
+		flags: s.orgFlag, base: base, create: create, detail: printControlPlane}.command(o)
+	cmd.AddCommand(usageCmd(o, "workspace", base))
 	return cmd
 }
 
 // printControlPlane prints a workspace's control-plane health, if the
 // answer has it.
-func printControlPlane(w io.Writer, ws map[string]any) {
-	cp, ok := ws["control_plane"].(map[string]any)
-	if !ok {
+func printControlPlane(w io.Writer, ws api.Workspace) {
+	cp := ws.ControlPlane
+	if cp == nil {
 		return
 	}
 	state := "not ready"
-	if ready, _ := cp["ready"].(bool); ready {
+	if cp.Ready {
 		state = "ready"
 	}
 	line := "\nControl plane: " + state
-	if v, _ := cp["version"].(string); v != "" {
-		line += ", Kubernetes " + v
+	if cp.Version != "" {
+		line += ", Kubernetes " + cp.Version
 	}
-	if at, _ := cp["checked_at"].(string); at != "" {
-		line += " (checked " + at + ")"
+	if !cp.CheckedAt.IsZero() {
+		line += " (checked " + cp.CheckedAt.Format(time.RFC3339Nano) + ")"
 	}
 	fmt.Fprintln(w, line)
-	comps, _ := cp["components"].([]any)
-	if len(comps) == 0 {
+	if len(cp.Components) == 0 {
 		return
 	}
-	rows := make([]map[string]any, 0, len(comps))
-	for _, c := range comps {
-		m, ok := c.(map[string]any)
-		if !ok {
-			continue
-		}
-		row := map[string]any{"name": m["name"], "healthy": "no", "restarts": m["restarts"], "message": m["message"]}
-		if h, _ := m["healthy"].(bool); h {
-			row["healthy"] = "yes"
-		}
-		rows = append(rows, row)
+	rows := make([]map[string]any, 0, len(cp.Components))
+	for _, c := range cp.Components {
+		rows = append(rows, map[string]any{"name": c.Name, "healthy": yesNo(c.Healthy), "restarts": c.Restarts, "message": c.Message})
 	}
 	_ = Print(w, "table", rows, []Column{{"COMPONENT", "name"}, {"HEALTHY", "healthy"}, {"RESTARTS", "restarts"}, {"MESSAGE", "message"}})
 }
@@ -502,74 +522,38 @@ func printControlPlane(w io.Writer, ws map[string]any) {
 func projectCmd(o *Options) *cobra.Command {
 	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PARENT", "parent_id"}, {"CPU", "quota.cpu"}, {"MEMORY", "quota.memory"}, {"STORAGE", "quota.storage"}, {"PODS", "quota.pods"}}
 	s := &scope{}
-	var parent, cpu, mem, storage string
-	var pods int
-	rs := resource{use: "project", short: "Manage projects (namespaces) of a workspace", cols: cols, nameKeys: []string{"name"},
-		base: func(ctx context.Context, c *Client) (string, error) {
-			wp, err := s.wsPath(ctx, c)
-			return wp + "/projects", err
-		}}
-	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		return createCmd(o, base, cols, "Create a project",
-			func(cmd *cobra.Command) {
-				cmd.Flags().StringVar(&parent, "parent", "", "parent project id or name")
-				cmd.Flags().StringVar(&cpu, "cpu", "", "CPU quota, e.g. 2 or 500m")
-				cmd.Flags().StringVar(&mem, "memory", "", "memory quota, e.g. 4Gi")
-				cmd.Flags().StringVar(&storage, "storage", "", "storage quota, e.g. 100Gi")
-				cmd.Flags().IntVar(&pods, "pods", 0, "pod count quota")
-			},
-			func(ctx context.Context, c *Client, name string) (any, error) {
-				body := map[string]any{"name": name, "quota": map[string]any{"cpu": cpu, "memory": mem, "storage": storage, "pods": pods}}
-				if parent != "" {
-					b, err := base(ctx, c)
-					if err != nil {
-						return nil, err
-					}
-					id, err := resolve(ctx, c, b, parent, "project", "name")
-					if err != nil {
-						return nil, err
-					}
-					body["parent_id"] = id
-				}
-				return body, nil
-			})
-	}
-	cmd := rs.command(o, s.wsFlag, "projects")
-	cmd.AddCommand(usageCmd(o, "project", rs.base))
+	base := func() string { return s.wsPath() + "/projects" }
+	var parent string
+	var quota api.Quota
+	create := createCmd[api.Project](o, base, cols, "Create a project",
+		func(ctx context.Context, c *Client, name string) (any, error) {
+			pid, err := parentID(ctx, c, base(), parent)
+			return api.CreateProjectRequest{Name: name, ParentID: pid, Quota: &quota}, err
+		})
+	create.Flags().StringVar(&parent, "parent", "", "parent project id or name")
+	create.Flags().StringVar(&quota.CPU, "cpu", "", "CPU quota, e.g. 2 or 500m")
+	create.Flags().StringVar(&quota.Memory, "memory", "", "memory quota, e.g. 4Gi")
+	create.Flags().StringVar(&quota.Storage, "storage", "", "storage quota, e.g. 100Gi")
+	create.Flags().IntVar(&quota.Pods, "pods", 0, "pod count quota")
+	cmd := resource[api.Project]{use: "project", short: "Manage projects (namespaces) of a workspace", aliases: []string{"projects"}, cols: cols,
+		flags: s.wsFlag, base: base, create: create}.command(o)
+	cmd.AddCommand(usageCmd(o, "project", base))
 	return cmd
 }
 
 func groupCmd(o *Options) *cobra.Command {
 	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PARENT", "parent_id"}}
 	s := &scope{}
+	base := func() string { return s.wsPath() + "/groups" }
 	var parent string
-	rs := resource{use: "group", short: "Manage groups of a workspace", cols: cols, nameKeys: []string{"name"},
-		base: func(ctx context.Context, c *Client) (string, error) {
-			wp, err := s.wsPath(ctx, c)
-			return wp + "/groups", err
-		}}
-	rs.create = func(o *Options, base func(context.Context, *Client) (string, error)) *cobra.Command {
-		return createCmd(o, base, cols, "Create a group",
-			func(cmd *cobra.Command) {
-				cmd.Flags().StringVar(&parent, "parent", "", "parent group id or name")
-			},
-			func(ctx context.Context, c *Client, name string) (any, error) {
-				body := map[string]any{"name": name}
-				if parent != "" {
-					b, err := base(ctx, c)
-					if err != nil {
-						return nil, err
-					}
-					id, err := resolve(ctx, c, b, parent, "group", "name")
-					if err != nil {
-						return nil, err
-					}
-					body["parent_id"] = id
-				}
-				return body, nil
-			})
-	}
-	cmd := rs.command(o, s.wsFlag, "groups")
-	cmd.AddCommand(groupMemberCmds(o, s)...)
+	create := createCmd[api.Group](o, base, cols, "Create a group",
+		func(ctx context.Context, c *Client, name string) (any, error) {
+			pid, err := parentID(ctx, c, base(), parent)
+			return api.CreateGroupRequest{Name: name, ParentID: pid}, err
+		})
+	create.Flags().StringVar(&parent, "parent", "", "parent group id or name")
+	cmd := resource[api.Group]{use: "group", short: "Manage groups of a workspace", aliases: []string{"groups"}, cols: cols,
+		flags: s.wsFlag, base: base, create: create}.command(o)
+	cmd.AddCommand(groupMemberCmds(o, base)...)
 	return cmd
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 // Event is one Server-Sent Event of an hks event stream.
@@ -17,13 +19,7 @@ type Event struct {
 	// Name is the SSE event name (the event type).
 	Name string
 	ID   string
-	Data struct {
-		ID         string          `json:"id"`
-		Type       string          `json:"type"`
-		ResourceID string          `json:"resource_id"`
-		Time       time.Time       `json:"time"`
-		Data       json.RawMessage `json:"data"`
-	}
+	Data api.WorkspaceEvent
 }
 
 // errStopStream is returned by a Stream callback to end the stream
@@ -34,19 +30,11 @@ var errStopStream = errors.New("stop the stream")
 // until fn returns an error (errStopStream ends it cleanly), the server
 // ends the stream (io.EOF) or ctx ends.
 func (c *Client) Stream(ctx context.Context, path string, fn func(Event) error) error {
-	if time.Until(c.Creds.ExpiresAt) < 30*time.Second {
-		if err := c.refresh(ctx); err != nil {
-			return err
-		}
-	}
-	resp, err := c.openStream(ctx, path)
-	var ae *APIError
-	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-		if rerr := c.refresh(ctx); rerr != nil {
-			return rerr
-		}
+	var resp *http.Response
+	err := c.withToken(ctx, func() (err error) {
 		resp, err = c.openStream(ctx, path)
-	}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -76,19 +64,11 @@ func (c *Client) openStream(ctx context.Context, path string) (*http.Response, e
 // Copy GETs path and copies the answer (a log, as text) to w as it
 // comes, until the server ends it or ctx ends (then it returns nil).
 func (c *Client) Copy(ctx context.Context, path string, w io.Writer) error {
-	if time.Until(c.Creds.ExpiresAt) < 30*time.Second {
-		if err := c.refresh(ctx); err != nil {
-			return err
-		}
-	}
-	resp, err := c.open(ctx, path, "text/plain")
-	var ae *APIError
-	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-		if rerr := c.refresh(ctx); rerr != nil {
-			return rerr
-		}
+	var resp *http.Response
+	err := c.withToken(ctx, func() (err error) {
 		resp, err = c.open(ctx, path, "text/plain")
-	}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -117,9 +97,7 @@ func (c *Client) open(ctx context.Context, path, accept string) (*http.Response,
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		ae := &APIError{Status: resp.StatusCode}
-		_ = json.Unmarshal(b, ae)
-		return nil, ae
+		return nil, apiError(resp.StatusCode, b)
 	}
 	return resp, nil
 }
@@ -188,7 +166,9 @@ func waitForWorkspace(ctx context.Context, c *Client, wsPath, name string, timeo
 			Kind     string `json:"kind"`
 			Attempts int    `json:"attempts"`
 		}
-		_ = json.Unmarshal(ev.Data.Data, &d)
+		if b, err := json.Marshal(ev.Data.Data); err == nil {
+			_ = json.Unmarshal(b, &d)
+		}
 		switch ev.Name {
 		case "workspace.status":
 			if d.Status != last {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,10 +11,17 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
-func sse(typ, data string) string {
-	return fmt.Sprintf("event: %s\ndata: {\"type\":%q,\"resource_id\":\"w\",\"data\":%s}\n\n", typ, typ, data)
+// sse is one frame of a workspace event stream.
+func sse(typ string, data map[string]any) string {
+	b, err := json.Marshal(api.WorkspaceEvent{Type: typ, ResourceID: "w", Data: data})
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("event: %s\ndata: %s\n\n", typ, b)
 }
 
 // eventsAPI serves …/events with one scripted stream per connection (the
@@ -54,21 +62,21 @@ func TestWaitForWorkspace(t *testing.T) {
 		conns   int32
 	}{
 		{"runs", [][]string{{
-			sse("workspace.status", `{"status":"pending"}`), ": heartbeat\n\n",
-			sse("workspace.status", `{"status":"provisioning"}`),
-			sse("workspace.progress", `{"step":"start kube-apiserver"}`),
-			sse("workspace.status", `{"status":"running"}`),
+			sse("workspace.status", map[string]any{"status": "pending"}), ": heartbeat\n\n",
+			sse("workspace.status", map[string]any{"status": "provisioning"}),
+			sse("workspace.progress", map[string]any{"step": "start kube-apiserver"}),
+			sse("workspace.status", map[string]any{"status": "running"}),
 		}}, time.Minute, "", []string{"workspace web: pending", "workspace web: provisioning", "  start kube-apiserver", "workspace web: running"}, 1},
 		{"fails with the reason", [][]string{{
-			sse("workspace.status", `{"status":"provisioning"}`),
-			sse("task.status", `{"kind":"workspace.provision","status":"failed","attempts":5,"reason":"etcd unreachable"}`),
-			sse("workspace.status", `{"status":"failed","reason":"etcd unreachable"}`),
+			sse("workspace.status", map[string]any{"status": "provisioning"}),
+			sse("task.status", map[string]any{"kind": "workspace.provision", "status": "failed", "attempts": 5, "reason": "etcd unreachable"}),
+			sse("workspace.status", map[string]any{"status": "failed", "reason": "etcd unreachable"}),
 		}}, time.Minute, "workspace failed: web: etcd unreachable", []string{"workspace web: failed (etcd unreachable)"}, 1},
 		{"reconnects after a dropped stream", [][]string{
-			{sse("workspace.status", `{"status":"provisioning"}`)},
-			{sse("workspace.status", `{"status":"provisioning"}`), sse("workspace.status", `{"status":"running"}`)},
+			{sse("workspace.status", map[string]any{"status": "provisioning"})},
+			{sse("workspace.status", map[string]any{"status": "provisioning"}), sse("workspace.status", map[string]any{"status": "running"})},
 		}, time.Minute, "", []string{"workspace web: provisioning\nworkspace web: running"}, 2},
-		{"times out", [][]string{{sse("workspace.status", `{"status":"provisioning"}`)}}, 1500 * time.Millisecond,
+		{"times out", [][]string{{sse("workspace.status", map[string]any{"status": "provisioning"})}}, 1500 * time.Millisecond,
 			"timed out after 1.5s waiting for workspace web to run (status: provisioning)", nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,13 +100,12 @@ func TestWaitForWorkspace(t *testing.T) {
 
 func TestPrintControlPlane(t *testing.T) {
 	var b bytes.Buffer
-	printControlPlane(&b, map[string]any{"id": "w"})
+	printControlPlane(&b, api.Workspace{ID: "w"})
 	if b.Len() != 0 {
 		t.Fatalf("printed without control_plane: %q", b.String())
 	}
-	printControlPlane(&b, map[string]any{"control_plane": map[string]any{"ready": false, "version": "v1.35.4", "checked_at": "2026-01-02T03:04:05Z",
-		"components": []any{map[string]any{"name": "kube-apiserver", "healthy": true, "restarts": float64(0)},
-			map[string]any{"name": "etcd", "healthy": false, "restarts": float64(3), "message": "exited"}}}})
+	printControlPlane(&b, api.Workspace{ControlPlane: &api.ControlPlaneStatus{Ready: false, Version: "v1.35.4", CheckedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Components: []api.ComponentStatus{{Name: "kube-apiserver", Healthy: true}, {Name: "etcd", Restarts: 3, Message: "exited"}}}})
 	want := "\nControl plane: not ready, Kubernetes v1.35.4 (checked 2026-01-02T03:04:05Z)\n" +
 		"COMPONENT       HEALTHY  RESTARTS  MESSAGE\n" +
 		"kube-apiserver  yes      0         \n" +

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 )
 
@@ -40,10 +41,7 @@ type ExecCredentialStatus struct {
 
 // workspaceToken is the answer of POST …/workspaces/{workspace}/token, and what
 // the token cache holds.
-type workspaceToken struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
+type workspaceToken = api.WorkspaceToken
 
 // tokenCachePath is the cache file of one workspace's token on one server
 // for one user.
@@ -89,30 +87,6 @@ func readCachedToken(path string, now time.Time) (workspaceToken, bool) {
 	return wt, true
 }
 
-// writePrivate writes b to path with mode 0600 (dir 0700), atomically.
-func writePrivate(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 // KubectlToken returns a workspace token for s's workspace, from the cache
 // while it has more than tokenRefreshMargin left, else from the API (the
 // client refreshes the platform session silently when needed).
@@ -120,12 +94,6 @@ func KubectlToken(ctx context.Context, o *Options, s *scope, now func() time.Tim
 	c, err := NewClient(o.Server)
 	if err != nil {
 		return workspaceToken{}, err
-	}
-	if s.org == "" {
-		return workspaceToken{}, errors.New("--org is required (or set HKS_ORG)")
-	}
-	if s.workspace == "" {
-		return workspaceToken{}, errors.New("--workspace is required (or set HKS_WORKSPACE)")
 	}
 	// The cache is per user: signing in as someone else never reuses
 	// another user's token. Without credentials (logged out) NewClient
@@ -137,12 +105,8 @@ func KubectlToken(ctx context.Context, o *Options, s *scope, now func() time.Tim
 	if wt, ok := readCachedToken(cache, now()); ok {
 		return wt, nil
 	}
-	path, err := s.wsPath(ctx, c)
+	wt, err := apiCall[workspaceToken](ctx, c, http.MethodPost, s.wsPath()+"/token", nil)
 	if err != nil {
-		return workspaceToken{}, err
-	}
-	var wt workspaceToken
-	if err := c.Do(ctx, http.MethodPost, path+"/token", nil, &wt); err != nil {
 		return workspaceToken{}, fmt.Errorf("get a workspace token: %w", err)
 	}
 	if wt.Token == "" {
@@ -152,7 +116,7 @@ func KubectlToken(ctx context.Context, o *Options, s *scope, now func() time.Tim
 	if err != nil {
 		return workspaceToken{}, err
 	}
-	if err := writePrivate(cache, b); err != nil {
+	if err := kubeconfig.WritePrivate(cache, b); err != nil {
 		return workspaceToken{}, fmt.Errorf("cache the workspace token: %w", err)
 	}
 	return wt, nil
@@ -202,17 +166,12 @@ to a file. The workspace must be running.`,
 			if outFile != "" && target != "" {
 				return errors.New("give --output-file (a file of its own) or --kubeconfig (merge into it), not both")
 			}
-			ctx := cmd.Context()
 			c, err := NewClient(o.Server)
 			if err != nil {
 				return err
 			}
-			wp, err := s.wsPath(ctx, c)
+			kc, err := apiCall[kubeconfig.Kubeconfig](cmd.Context(), c, http.MethodGet, s.wsPath()+"/kubeconfig?format=json", nil)
 			if err != nil {
-				return err
-			}
-			var kc kubeconfig.Kubeconfig
-			if err := c.Do(ctx, http.MethodGet, wp+"/kubeconfig?format=json", nil, &kc); err != nil {
 				return fmt.Errorf("get the workspace's kubeconfig: %w", err)
 			}
 			if !cmd.Flags().Changed("hks-command") {
@@ -274,7 +233,7 @@ func writeKubeconfig(cmd *cobra.Command, format, outFile, target string, kc kube
 		if err != nil {
 			return err
 		}
-		if err := writePrivate(outFile, b); err != nil {
+		if err := kubeconfig.WritePrivate(outFile, b); err != nil {
 			return fmt.Errorf("write %s: %w", outFile, err)
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "Wrote %s (context %s)\n", outFile, kc.CurrentContext)

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 )
 
 func TestTokenCache(t *testing.T) {
@@ -24,19 +27,25 @@ func TestTokenCache(t *testing.T) {
 	}
 	write := func(body string) {
 		t.Helper()
-		if err := writePrivate(p1, []byte(body)); err != nil {
+		if err := kubeconfig.WritePrivate(p1, []byte(body)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	cached := func(token string, d time.Duration) string {
+		b, err := json.Marshal(workspaceToken{Token: token, ExpiresAt: now.Add(d)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
 	for _, tc := range []struct {
 		name, body string
 		ok         bool
 	}{
-		{"fresh", `{"token":"t","expires_at":"` + at(9*time.Minute) + `"}`, true},
-		{"near expiry", `{"token":"t","expires_at":"` + at(time.Minute) + `"}`, false},
-		{"expired", `{"token":"t","expires_at":"` + at(-time.Minute) + `"}`, false},
-		{"no token", `{"expires_at":"` + at(9*time.Minute) + `"}`, false},
+		{"fresh", cached("t", 9*time.Minute), true},
+		{"near expiry", cached("t", time.Minute), false},
+		{"expired", cached("t", -time.Minute), false},
+		{"no token", cached("", 9*time.Minute), false},
 		{"garbage", `{{`, false},
 	} {
 		write(tc.body)
@@ -51,7 +60,13 @@ func TestTokenCache(t *testing.T) {
 	if di, _ := os.Stat(filepath.Dir(p1)); di.Mode().Perm() != 0o700 {
 		t.Fatalf("cache dir mode %v", di.Mode().Perm())
 	}
-	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"u-1"}`))
+	claims, err := json.Marshal(struct {
+		Sub string `json:"sub"`
+	}{"u-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := base64.RawURLEncoding.EncodeToString(claims)
 	if got := subjectOf("h." + payload + ".s"); got != "u-1" {
 		t.Fatalf("subjectOf: %q", got)
 	}

@@ -9,9 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
@@ -38,23 +36,8 @@ func kubeconfigAPI(t *testing.T) *httptest.Server {
 			WorkspaceID: testWsID, WorkspaceName: "web", Server: "https://127.0.0.1:16443", CAPEM: []byte("PEM")}))
 	}))
 	t.Cleanup(srv.Close)
-	t.Setenv("HKS_CONFIG_DIR", t.TempDir())
-	if err := SaveCredentials(Credentials{Server: srv.URL, AccessToken: "access", RefreshToken: "refresh", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	signedInTo(t, srv.URL)
 	return srv
-}
-
-func runHKS(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := &cobra.Command{Use: "hks", SilenceUsage: true, SilenceErrors: true}
-	AddCommands(root)
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err := root.Execute()
-	return out.String(), err
 }
 
 const existingKubeconfig = `apiVersion: v1
@@ -87,7 +70,7 @@ func TestKubeconfigCommandMerges(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("KUBECONFIG", filepath.Join(dir, "missing")+string(os.PathListSeparator)+path)
-	out, err := runHKS(t, "kubeconfig", "--org", testOrgID, "--workspace", testWsID)
+	out, err := runIn(t, "", "kubeconfig", "--org", testOrgID, "--workspace", testWsID)
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -142,7 +125,7 @@ func TestKubeconfigCommandMerges(t *testing.T) {
 	}
 
 	// Merging again changes nothing.
-	if _, err := runHKS(t, "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "--kubeconfig", path); err != nil {
+	if _, err := runIn(t, "", "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "--kubeconfig", path); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.ReadFile(path); !bytes.Equal(again, b) {
@@ -157,7 +140,7 @@ func TestKubeconfigCommandOutputs(t *testing.T) {
 
 	// A new file, with its directory.
 	fresh := filepath.Join(dir, "new", "config")
-	if out, err := runHKS(t, "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "--kubeconfig", fresh, "--hks-command", "/opt/bin/hks"); err != nil {
+	if out, err := runIn(t, "", "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "--kubeconfig", fresh, "--hks-command", "/opt/bin/hks"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	var kc kubeconfig.Kubeconfig
@@ -170,7 +153,7 @@ func TestKubeconfigCommandOutputs(t *testing.T) {
 	}
 
 	// -o - prints and writes nothing.
-	out, err := runHKS(t, "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "-o", "-")
+	out, err := runIn(t, "", "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "-o", "-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +162,7 @@ func TestKubeconfigCommandOutputs(t *testing.T) {
 	}
 	// --output-file writes the kubeconfig alone.
 	alone := filepath.Join(dir, "web.kubeconfig")
-	if _, err := runHKS(t, "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "--output-file", alone); err != nil {
+	if _, err := runIn(t, "", "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "--output-file", alone); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(alone); !strings.HasPrefix(string(b), "# kubeconfig written by hks") {
@@ -188,7 +171,7 @@ func TestKubeconfigCommandOutputs(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "untouched")); err == nil {
 		t.Fatal("-o - or --output-file touched $KUBECONFIG")
 	}
-	if _, err := runHKS(t, "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "--output-file", alone, "--kubeconfig", fresh); err == nil {
+	if _, err := runIn(t, "", "kubeconfig", "--org", testOrgID, "--workspace", testWsID, "--output-file", alone, "--kubeconfig", fresh); err == nil {
 		t.Fatal("--output-file with --kubeconfig accepted")
 	}
 }

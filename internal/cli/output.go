@@ -41,10 +41,9 @@ func Print(w io.Writer, format string, v any, cols []Column) error {
 		_, err = w.Write(y)
 		return err
 	case "table", "":
-		rows, ok := v.([]map[string]any)
-		if !ok {
-			m, _ := v.(map[string]any)
-			rows = []map[string]any{m}
+		rows, err := tableRows(v)
+		if err != nil {
+			return err
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		hs := make([]string, len(cols))
@@ -62,6 +61,30 @@ func Print(w io.Writer, format string, v any, cols []Column) error {
 		return tw.Flush()
 	}
 	return validOutput(format)
+}
+
+// tableRows is v as rows of JSON fields: a list is a row per element,
+// anything else one row.
+func tableRows(v any) ([]map[string]any, error) {
+	switch x := v.(type) {
+	case []map[string]any:
+		return x, nil
+	case map[string]any:
+		return []map[string]any{x}, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var rows []map[string]any
+	if json.Unmarshal(b, &rows) == nil {
+		return rows, nil
+	}
+	var row map[string]any
+	if err := json.Unmarshal(b, &row); err != nil {
+		return nil, fmt.Errorf("print a table of %T: %w", v, err)
+	}
+	return []map[string]any{row}, nil
 }
 
 // cell reads a possibly dotted field ("quota.cpu") as text.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -9,30 +8,20 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 // usageCmd is `hks project usage` and `hks workspace usage`: quota used
 // against hard and counts of workloads (a workspace's sums those of the
-// projects the caller may see, then lists them).
-func usageCmd(o *Options, what string, base func(context.Context, *Client) (string, error)) *cobra.Command {
+// projects the caller may see, then lists them); base is the collection
+// path.
+func usageCmd(o *Options, what string, base func() string) *cobra.Command {
 	return &cobra.Command{
 		Use: "usage ID|NAME", Short: "Show a " + what + "'s quota use (used against hard) and counts of its workloads", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := NewClient(o.Server)
+		RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
+			out, err := apiCall[api.Usage](cmd.Context(), c, http.MethodGet, itemPath(base(), args[0])+"/usage", nil)
 			if err != nil {
-				return err
-			}
-			b, err := base(ctx, c)
-			if err != nil {
-				return err
-			}
-			id, err := resolve(ctx, c, b, args[0], what, "name")
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if err := c.Do(ctx, http.MethodGet, b+"/"+id+"/usage", nil, &out); err != nil {
 				return err
 			}
 			if o.Output != "table" && o.Output != "" {
@@ -40,22 +29,21 @@ func usageCmd(o *Options, what string, base func(context.Context, *Client) (stri
 			}
 			printUsage(cmd.OutOrStdout(), out)
 			return nil
-		},
+		}),
 	}
 }
 
 var countCols = []Column{{"APPLICATIONS", "applications"}, {"PODS", "pods"}, {"RUNNING", "running_pods"}, {"CRONJOBS", "cronjobs"}, {"JOBS", "jobs"}, {"SERVICES", "services"}}
 
-func printUsage(w io.Writer, u map[string]any) {
-	quota, _ := u["quota"].(map[string]any)
+func printUsage(w io.Writer, u api.Usage) {
 	rows := []map[string]any{}
-	for _, name := range slices.Sorted(maps.Keys(quota)) {
-		q, _ := quota[name].(map[string]any)
-		hard := cell(q, "hard")
+	for _, name := range slices.Sorted(maps.Keys(u.Quota)) {
+		q := u.Quota[name]
+		hard := q.Hard
 		if hard == "" {
 			hard = "no limit"
 		}
-		rows = append(rows, map[string]any{"resource": name, "used": q["used"], "hard": hard})
+		rows = append(rows, map[string]any{"resource": name, "used": q.Used, "hard": hard})
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "No quota.")
@@ -63,22 +51,18 @@ func printUsage(w io.Writer, u map[string]any) {
 		_ = Print(w, "table", rows, []Column{{"RESOURCE", "resource"}, {"USED", "used"}, {"HARD", "hard"}})
 	}
 	fmt.Fprintln(w)
-	counts, _ := u["counts"].(map[string]any)
-	_ = Print(w, "table", counts, countCols)
-	projects := objects(u["projects"])
-	if len(projects) == 0 {
+	_ = Print(w, "table", u.Counts, countCols)
+	if len(u.Projects) == 0 {
 		return
 	}
 	fmt.Fprintln(w)
-	prows := make([]map[string]any, 0, len(projects))
-	for _, p := range projects {
-		r, _ := p["counts"].(map[string]any)
-		r = maps.Clone(r)
-		if r == nil {
-			r = map[string]any{}
-		}
-		r["project"] = p["project"]
-		prows = append(prows, r)
+	type projectCounts struct {
+		Project string `json:"project"`
+		api.Counts
+	}
+	prows := make([]projectCounts, 0, len(u.Projects))
+	for _, p := range u.Projects {
+		prows = append(prows, projectCounts{p.Project, p.Counts})
 	}
 	_ = Print(w, "table", prows, append([]Column{{"PROJECT", "project"}}, countCols...))
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -74,13 +73,7 @@ func workloadsAPI(t *testing.T) *[]recordedCall {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	t.Setenv("HKS_CONFIG_DIR", t.TempDir())
-	for _, k := range []string{"HKS_ORG", "HKS_WORKSPACE", "HKS_PROJECT", "HKS_SERVER"} {
-		t.Setenv(k, "")
-	}
-	if err := SaveCredentials(Credentials{Server: srv.URL, AccessToken: "access", RefreshToken: "refresh", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	signedInTo(t, srv.URL)
 	return calls
 }
 
@@ -280,30 +273,6 @@ func TestWorkloadCommandsRefuse(t *testing.T) {
 		if len(*calls) != 0 {
 			t.Errorf("%v: sent %+v", tc.args, *calls)
 		}
-	}
-}
-
-func TestPrintUsage(t *testing.T) {
-	var u map[string]any
-	if err := json.Unmarshal([]byte(`{"quota":{"pods":{"used":"5","hard":"40"},"requests.cpu":{"used":"300m"}},
-		"counts":{"applications":2,"pods":5,"running_pods":5,"cronjobs":1,"jobs":0,"services":1},
-		"projects":[{"project":"frontend","quota":{},"counts":{"applications":2,"pods":5,"running_pods":5,"cronjobs":1,"jobs":0,"services":1}}]}`), &u); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	printUsage(&b, u)
-	want := `RESOURCE      USED  HARD
-pods          5     40
-requests.cpu  300m  no limit
-
-APPLICATIONS  PODS  RUNNING  CRONJOBS  JOBS  SERVICES
-2             5     5        1         0     1
-
-PROJECT   APPLICATIONS  PODS  RUNNING  CRONJOBS  JOBS  SERVICES
-frontend  2             5     5        1         0     1
-`
-	if b.String() != want {
-		t.Errorf("usage:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
 

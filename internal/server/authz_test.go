@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -124,10 +123,83 @@ func TestAuthorizationTable(t *testing.T) {
 		}
 	}
 
+	endpoints := apiEndpoints(kubeconfigStatus)
+
+	// Every tenancy route is in the table.
+	covered := map[string]bool{}
+	for _, e := range endpoints {
+		path, _, _ := strings.Cut(e.path, "?")
+		covered[e.method+" "+path] = true
+	}
+	for _, rt := range ts.api.Routes() {
+		if !strings.HasPrefix(rt.Path, "/api/v1/") || rt.Public {
+			continue
+		}
+		if !covered[rt.Method+" "+rt.Path] {
+			t.Errorf("route %s %s is not in the authorization table", rt.Method, rt.Path)
+		}
+	}
+
+	callers := []struct {
+		name  string
+		token string
+		want  func(expect) int
+	}{
+		{"owner", tok["owner"], func(e expect) int { return e.owner }},
+		{"admin", tok["admin"], func(e expect) int { return e.admin }},
+		{"member", tok["member"], func(e expect) int { return e.member }},
+		{"workspace-viewer", tok["viewer"], func(e expect) int { return e.viewer }},
+		{"other-org-user", tok["outsider"], func(e expect) int { return e.outsider }},
+		{"no-token", "", func(expect) int { return 401 }},
+		{"expired-token", badTokens["expired"], func(expect) int { return 401 }},
+		{"other-key-token", badTokens["other-key"], func(expect) int { return 401 }},
+		{"alg-none-token", badTokens["alg-none"], func(expect) int { return 401 }},
+	}
+	for _, e := range endpoints {
+		for _, c := range callers {
+			t.Run(e.method+" "+e.path+" as "+c.name, func(t *testing.T) {
+				ts.t = t
+				f := ts.fixture(p, !e.noWorkspace, p.outsider.Email)
+				target := p.extra.ID
+				path := strings.NewReplacer("{org}", f.org, "{workspace}", f.ws, "{project}", f.project, "{group}", f.group,
+					"{binding}", f.binding, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target).Replace(e.path)
+				var body any
+				if e.body != nil {
+					body = e.body(f, p)
+				}
+				var a answer
+				if strings.HasSuffix(e.path, "/events") {
+					a = ts.doStream(path, c.token)
+				} else {
+					a = ts.do(e.method, path, c.token, body)
+				}
+				want := c.want(e.want)
+				if a.status != want {
+					t.Fatalf("%s %s as %s: status %d, want %d: %s", e.method, e.path, c.name, a.status, want, a.body)
+				}
+				if a.status >= 400 {
+					pr := a.problem(t)
+					if pr["status"] != float64(a.status) || pr["type"] == "" {
+						t.Fatalf("bad problem: %s", a.body)
+					}
+				}
+				if e.method == "GET" && e.path == "/api/v1/organizations" && c.name == "other-org-user" && strings.Contains(string(a.body), f.org) {
+					t.Fatalf("another organization's list shows this one: %s", a.body)
+				}
+			})
+		}
+	}
+}
+
+// apiEndpoints is a request to each route of the API under /api/v1 that
+// is not public, with the status each class of caller gets on a fresh
+// fixture. kubeconfigStatus is the kubeconfig's answer for a workspace
+// without a control plane.
+func apiEndpoints(kubeconfigStatus int) []endpoint {
 	name := func(v string) func(fixture, people) any {
 		return func(fixture, people) any { return map[string]string{"name": v} }
 	}
-	endpoints := []endpoint{
+	return []endpoint{
 		{"GET", "/api/v1/organizations/{org}", nil, orgRead, false},
 		{"PATCH", "/api/v1/organizations/{org}", name("Renamed"), orgAdmin, false},
 		{"DELETE", "/api/v1/organizations/{org}", nil, expect{204, 403, 403, 403, 404}, true},
@@ -203,71 +275,6 @@ func TestAuthorizationTable(t *testing.T) {
 		{"POST", "/api/v1/organizations", func(f fixture, _ people) any { return map[string]string{"name": "Fresh " + f.org} }, expect{201, 201, 201, 201, 201}, false},
 		{"GET", "/api/v1/organizations", nil, expect{200, 200, 200, 200, 200}, false},
 	}
-
-	// Every tenancy route is in the table.
-	covered := map[string]bool{}
-	for _, e := range endpoints {
-		path, _, _ := strings.Cut(e.path, "?")
-		covered[e.method+" "+path] = true
-	}
-	for _, rt := range ts.api.Routes() {
-		if !strings.HasPrefix(rt.Path, "/api/v1/") || rt.Public {
-			continue
-		}
-		if !covered[rt.Method+" "+rt.Path] {
-			t.Errorf("route %s %s is not in the authorization table", rt.Method, rt.Path)
-		}
-	}
-
-	callers := []struct {
-		name  string
-		token string
-		want  func(expect) int
-	}{
-		{"owner", tok["owner"], func(e expect) int { return e.owner }},
-		{"admin", tok["admin"], func(e expect) int { return e.admin }},
-		{"member", tok["member"], func(e expect) int { return e.member }},
-		{"workspace-viewer", tok["viewer"], func(e expect) int { return e.viewer }},
-		{"other-org-user", tok["outsider"], func(e expect) int { return e.outsider }},
-		{"no-token", "", func(expect) int { return 401 }},
-		{"expired-token", badTokens["expired"], func(expect) int { return 401 }},
-		{"other-key-token", badTokens["other-key"], func(expect) int { return 401 }},
-		{"alg-none-token", badTokens["alg-none"], func(expect) int { return 401 }},
-	}
-	for _, e := range endpoints {
-		for _, c := range callers {
-			t.Run(e.method+" "+e.path+" as "+c.name, func(t *testing.T) {
-				ts.t = t
-				f := ts.fixture(p, !e.noWorkspace, p.outsider.Email)
-				target := p.extra.ID
-				path := strings.NewReplacer("{org}", f.org, "{workspace}", f.ws, "{project}", f.project, "{group}", f.group,
-					"{binding}", f.binding, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target).Replace(e.path)
-				var body any
-				if e.body != nil {
-					body = e.body(f, p)
-				}
-				var a answer
-				if strings.HasSuffix(e.path, "/events") {
-					a = ts.doStream(path, c.token)
-				} else {
-					a = ts.do(e.method, path, c.token, body)
-				}
-				want := c.want(e.want)
-				if a.status != want {
-					t.Fatalf("%s %s as %s: status %d, want %d: %s", e.method, e.path, c.name, a.status, want, a.body)
-				}
-				if a.status >= 400 {
-					pr := a.problem(t)
-					if pr["status"] != float64(a.status) || pr["type"] == "" {
-						t.Fatalf("bad problem: %s", a.body)
-					}
-				}
-				if e.method == "GET" && e.path == "/api/v1/organizations" && c.name == "other-org-user" && strings.Contains(string(a.body), f.org) {
-					t.Fatalf("another organization's list shows this one: %s", a.body)
-				}
-			})
-		}
-	}
 }
 
 // forgedTokens returns access tokens that must all be refused: one that
@@ -333,17 +340,7 @@ func (ts *testServer) doStream(path, token string) answer {
 	ts.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", ts.URL()+path, nil)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
+	resp := ts.send(ctx, "GET", path, token, nil, nil)
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		b, err := io.ReadAll(resp.Body)

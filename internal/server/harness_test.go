@@ -128,6 +128,25 @@ func (a answer) problem(t *testing.T) map[string]any {
 // do calls the server. body may be a string (sent as is) or a value (JSON).
 func (ts *testServer) do(method, path, token string, body any) answer {
 	ts.t.Helper()
+	return ts.doWith(method, path, token, body, nil)
+}
+
+// doWith is do with more request headers.
+func (ts *testServer) doWith(method, path, token string, body any, header http.Header) answer {
+	ts.t.Helper()
+	resp := ts.send(context.Background(), method, path, token, body, header)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// send sends a request and returns the response, whose body the caller
+// closes.
+func (ts *testServer) send(ctx context.Context, method, path, token string, body any, header http.Header) *http.Response {
+	ts.t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -140,7 +159,7 @@ func (ts *testServer) do(method, path, token string, body any) answer {
 		}
 		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, ts.URL()+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, ts.URL()+path, r)
 	if err != nil {
 		ts.t.Fatal(err)
 	}
@@ -150,16 +169,14 @@ func (ts *testServer) do(method, path, token string, body any) answer {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	resp, err := ts.client.Do(req)
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return resp
 }
 
 func sha256hex(s string) string {
@@ -172,23 +189,11 @@ func (ts *testServer) people() (people, map[string]string) {
 	ts.t.Helper()
 	var p people
 	tok := map[string]string{}
-	for _, name := range []string{"owner", "admin", "member", "viewer", "outsider", "extra"} {
-		u, token := ts.user(name + "@example.com")
-		tok[name] = token
-		switch name {
-		case "owner":
-			p.owner = u
-		case "admin":
-			p.admin = u
-		case "member":
-			p.member = u
-		case "viewer":
-			p.viewer = u
-		case "outsider":
-			p.outsider = u
-		case "extra":
-			p.extra = u
-		}
+	for _, c := range []struct {
+		name string
+		u    *store.User
+	}{{"owner", &p.owner}, {"admin", &p.admin}, {"member", &p.member}, {"viewer", &p.viewer}, {"outsider", &p.outsider}, {"extra", &p.extra}} {
+		*c.u, tok[c.name] = ts.user(c.name + "@example.com")
 	}
 	return p, tok
 }

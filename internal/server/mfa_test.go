@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,30 +33,7 @@ type loginAnswer struct {
 // mfa tokens).
 func (ts *testServer) doUA(method, path, token, ua string, body any) answer {
 	ts.t.Helper()
-	var r io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			ts.t.Fatal(err)
-		}
-		r = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, ts.URL()+path, r)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", ua)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return ts.doWith(method, path, token, body, http.Header{"User-Agent": {ua}})
 }
 
 // code is the TOTP code of secret at the server's clock, moved by steps.
