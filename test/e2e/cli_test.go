@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -19,7 +19,7 @@ func TestCLITour(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
 	// The tour is about the CLI: workspaces stay records (no control planes).
-	s := startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", []string{"HKS_CONTROL_PLANE_PROVIDER=none"})
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", []string{noControlPlanes})
 	const email, password = "admin@example.com", "tour-password-1"
 	setupAdmin(t, s, email, password)
 

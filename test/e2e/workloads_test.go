@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -49,63 +49,40 @@ type problemOut struct {
 // and four users: admin; A, developer in frontend; B, viewer of the whole
 // workspace; D, developer in backend only.
 type workloadsWorld struct {
-	s                *hksServer
-	admin, a, b, d   *apiClient
-	wsPath           string
-	frontend         string // …/projects/frontend
-	backend          string
-	frontendID       string
-	orgPath, dataDir string
+	s              *hksServer
+	admin, a, b, d *apiClient
+	wsPath         string
+	frontend       string // …/projects/frontend
+	backend        string
+	frontendID     string
+	orgPath        string
 }
 
 func newWorkloadsWorld(t *testing.T) *workloadsWorld {
 	t.Helper()
 	needBinary(t)
-	w := &workloadsWorld{dataDir: filepath.Join(t.TempDir(), "data")}
-	w.s = startServer(t, w.dataDir, "127.0.0.1:0", nil)
+	w := &workloadsWorld{}
+	w.s = startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", nil)
 	w.admin = setupAdmin(t, w.s, "admin@example.com", "correct-horse-battery")
-	var org, ws, fe, be, devs, viewers, bdevs struct {
-		ID    string `json:"id"`
-		Token string `json:"token"`
+	w.orgPath = w.admin.createOrg("Acme")
+	var ws struct {
+		ID string `json:"id"`
 	}
-	w.admin.must("POST", "/api/v1/organizations", map[string]string{"name": "Acme"}, http.StatusCreated, &org)
-	w.orgPath = "/api/v1/organizations/" + org.ID
 	w.admin.must("POST", w.orgPath+"/workspaces", map[string]string{"name": "prod"}, http.StatusAccepted, &ws)
 	w.wsPath = w.orgPath + "/workspaces/" + ws.ID
-	w.admin.must("POST", w.wsPath+"/projects", map[string]any{"name": "frontend", "quota": map[string]any{"cpu": "8", "memory": "16Gi", "pods": 40}}, http.StatusCreated, &fe)
-	w.admin.must("POST", w.wsPath+"/projects", map[string]any{"name": "backend"}, http.StatusCreated, &be)
-	w.frontendID = fe.ID
+	w.frontendID = w.admin.createProject(w.wsPath, map[string]any{"name": "frontend", "quota": map[string]any{"cpu": "8", "memory": "16Gi", "pods": 40}})
+	backendID := w.admin.createProject(w.wsPath, map[string]any{"name": "backend"})
 	w.frontend = w.wsPath + "/projects/frontend"
 	w.backend = w.wsPath + "/projects/backend"
-	users := map[string]string{"a@example.com": "password-of-a", "b@example.com": "password-of-b", "d@example.com": "password-of-d"}
-	clients := map[string]*apiClient{}
-	for email, pw := range users {
-		mustHKS(t, baseEnv(), pw+"\n", "admin", "create-user", "--data-dir", w.dataDir, "--email", email, "--password-stdin")
-		clients[email] = newAPI(t, w.s.URL)
-		clients[email].login(email, pw)
-		var inv struct {
-			Token string `json:"token"`
-		}
-		w.admin.must("POST", w.orgPath+"/invitations", map[string]string{"email": email}, http.StatusCreated, &inv)
-		clients[email].must("POST", "/api/v1/invitations/accept", map[string]string{"token": inv.Token}, http.StatusOK, nil)
+	w.a = createUser(t, w.s, "a@example.com", "password-of-a")
+	w.b = createUser(t, w.s, "b@example.com", "password-of-b")
+	w.d = createUser(t, w.s, "d@example.com", "password-of-d")
+	for _, c := range []*apiClient{w.a, w.b, w.d} {
+		w.admin.invite(w.orgPath, c)
 	}
-	w.a, w.b, w.d = clients["a@example.com"], clients["b@example.com"], clients["d@example.com"]
-	bind := func(group, email, role, project string, out any) {
-		w.admin.must("POST", w.wsPath+"/groups", map[string]string{"name": group}, http.StatusCreated, out)
-		id := out.(*struct {
-			ID    string `json:"id"`
-			Token string `json:"token"`
-		}).ID
-		w.admin.must("POST", w.wsPath+"/groups/"+id+"/members", map[string]string{"email": email}, http.StatusCreated, nil)
-		rb := map[string]string{"group_id": id, "role": role}
-		if project != "" {
-			rb["project_id"] = project
-		}
-		w.admin.must("POST", w.wsPath+"/rolebindings", rb, http.StatusCreated, nil)
-	}
-	bind("frontend-devs", "a@example.com", "developer", fe.ID, &devs)
-	bind("viewers", "b@example.com", "viewer", "", &viewers)
-	bind("backend-devs", "d@example.com", "developer", be.ID, &bdevs)
+	w.admin.grant(w.wsPath, "frontend-devs", w.a, "developer", w.frontendID)
+	w.admin.grant(w.wsPath, "viewers", w.b, "viewer", "")
+	w.admin.grant(w.wsPath, "backend-devs", w.d, "developer", backendID)
 	waitStatus(t, w.admin, w.wsPath, "running", 3*time.Minute)
 	// The reconciler makes the namespaces and bindings within seconds.
 	eventually(t, 30*time.Second, func() (bool, string) {
@@ -437,7 +414,7 @@ func TestCronJobsAcceptance(t *testing.T) {
 		return has("schedule"), fmt.Sprintf("history %+v", hist.Items)
 	})
 	// The cluster has removed the successful Jobs (history limit 0).
-	csA, _ := userClient(t, w.s, w.a, w.wsPath, "a@example.com", "password-of-a")
+	csA, _ := userClient(t, w.s, w.a, w.wsPath)
 	eventually(t, time.Minute, func() (bool, string) {
 		jobs, err := csA.BatchV1().Jobs("frontend").List(t.Context(), metav1.ListOptions{LabelSelector: "hks.io/cronjob=tick"})
 		if err != nil {
