@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"unicode/utf8"
 )
 
 // K8sBinaries are the programs `make k8s-bins` builds and the local
@@ -61,4 +62,22 @@ func ProcsUnder(t testing.TB, s string) []int {
 		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// maxCaseName is the length at which CaseName shortens a name.
+const maxCaseName = 40
+
+// CaseName names the row of a table test after its input s: s quoted as
+// Go does, and if longer than 40 bytes its start followed by "…" and the
+// length of s, so that rows whose inputs differ only far in stay apart.
+func CaseName(s string) string {
+	q := strconv.Quote(s)
+	if len(q) <= maxCaseName {
+		return q
+	}
+	cut := maxCaseName
+	for cut > 0 && !utf8.RuneStart(q[cut]) {
+		cut--
+	}
+	return q[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }

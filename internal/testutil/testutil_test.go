@@ -126,3 +126,19 @@ func TestProcsUnder(t *testing.T) {
 	_ = cmd.Wait()
 	reaped = true
 }
+
+func TestCaseName(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"empty", "", `""`},
+		{"plain", "alice@example.com", `"alice@example.com"`},
+		{"control bytes quoted", "a\x00b\n", `"a\x00b\n"`},
+		{"long", strings.Repeat("a", 64) + "@example.com", `"` + strings.Repeat("a", 39) + "…(76 bytes)"},
+		{"long, cut before a multibyte rune", strings.Repeat("a", 38) + "日本", `"` + strings.Repeat("a", 38) + "…(44 bytes)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CaseName(tc.in); got != tc.want {
+				t.Errorf("CaseName(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
