@@ -223,26 +223,23 @@ func TestApplicationsAcceptance(t *testing.T) {
 	// of backend) is refused in frontend.
 	w.b.must("GET", apps+"/web", nil, http.StatusOK, nil)
 	for _, c := range []struct {
-		who  string
-		cl   *apiClient
-		call func(*apiClient) problemOut
+		who          string
+		cl           *apiClient
+		method, path string
+		body         any
 	}{
-		{"viewer create", w.b, func(c *apiClient) problemOut {
-			return problem(t, c, "POST", apps, map[string]any{"name": "b-app", "image": "nginx"}, http.StatusForbidden)
-		}},
-		{"viewer scale", w.b, func(c *apiClient) problemOut {
-			return problem(t, c, "POST", apps+"/web/scale", map[string]any{"replicas": 1}, http.StatusForbidden)
-		}},
-		{"viewer delete", w.b, func(c *apiClient) problemOut { return problem(t, c, "DELETE", apps+"/web", nil, http.StatusForbidden) }},
-		{"other project's developer create", w.d, func(c *apiClient) problemOut {
-			return problem(t, c, "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}, http.StatusForbidden)
-		}},
-		{"other project's developer get", w.d, func(c *apiClient) problemOut { return problem(t, c, "GET", apps+"/web", nil, http.StatusForbidden) }},
+		{"viewer create", w.b, "POST", apps, map[string]any{"name": "b-app", "image": "nginx"}},
+		{"viewer scale", w.b, "POST", apps + "/web/scale", map[string]any{"replicas": 1}},
+		{"viewer delete", w.b, "DELETE", apps + "/web", nil},
+		{"other project's developer create", w.d, "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}},
+		{"other project's developer get", w.d, "GET", apps + "/web", nil},
 	} {
-		p := c.call(c.cl)
-		if !strings.Contains(p.Detail, "forbidden") {
-			t.Errorf("%s: the 403 does not carry the cluster's reason: %q", c.who, p.Detail)
-		}
+		t.Run(c.who, func(t *testing.T) {
+			p := problem(t, c.cl, c.method, c.path, c.body, http.StatusForbidden)
+			if !strings.Contains(p.Detail, "forbidden") {
+				t.Errorf("%s: the 403 does not carry the cluster's reason: %q", c.who, p.Detail)
+			}
+		})
 	}
 	// D works in their own project.
 	w.d.must("POST", w.backend+"/applications", map[string]any{"name": "api", "image": "busybox", "command": []string{"sleep", "3600"}}, http.StatusCreated, nil)
@@ -263,10 +260,12 @@ func TestApplicationsAcceptance(t *testing.T) {
 		{"not yaml", "{{{", http.StatusUnprocessableEntity, "not YAML or JSON"},
 	}
 	for _, c := range bad {
-		p := problem(t, w.a, "POST", apps, map[string]string{"manifest": c.manifest}, c.status)
-		if !strings.Contains(p.Detail, c.want) {
-			t.Errorf("manifest %s: detail %q does not say %q", c.name, p.Detail, c.want)
-		}
+		t.Run("manifest "+c.name, func(t *testing.T) {
+			p := problem(t, w.a, "POST", apps, map[string]string{"manifest": c.manifest}, c.status)
+			if !strings.Contains(p.Detail, c.want) {
+				t.Errorf("manifest %s: detail %q does not say %q", c.name, p.Detail, c.want)
+			}
+		})
 	}
 	w.a.must("GET", apps, nil, http.StatusOK, &list)
 	if len(list.Items) != 1 {
@@ -329,18 +328,20 @@ func TestCronJobsAcceptance(t *testing.T) {
 		{"*/5 * * * *", "Mars/Olympus", "time_zone", `"Mars/Olympus"`},
 		{"0 0 31 2 *", "", "schedule", ""},
 	} {
-		p := problem(t, w.a, "POST", cjs, map[string]any{"name": "bad", "schedule": c.schedule, "time_zone": c.zone, "template": tmpl}, http.StatusUnprocessableEntity)
-		found := false
-		for _, e := range p.Errors {
-			found = found || (e.Field == c.field && strings.Contains(e.Message, c.want))
-		}
-		if !found {
-			t.Errorf("schedule %q zone %q: %+v does not name %s with %q", c.schedule, c.zone, p.Errors, c.field, c.want)
-		}
-		pv := problem(t, w.b, "GET", cjs+"/preview?schedule="+url.QueryEscape(c.schedule)+"&timeZone="+url.QueryEscape(c.zone), nil, http.StatusUnprocessableEntity)
-		if len(pv.Errors) == 0 {
-			t.Errorf("preview of %q: no field errors", c.schedule)
-		}
+		t.Run(strings.TrimSpace(c.schedule+" "+c.zone), func(t *testing.T) {
+			p := problem(t, w.a, "POST", cjs, map[string]any{"name": "bad", "schedule": c.schedule, "time_zone": c.zone, "template": tmpl}, http.StatusUnprocessableEntity)
+			found := false
+			for _, e := range p.Errors {
+				found = found || (e.Field == c.field && strings.Contains(e.Message, c.want))
+			}
+			if !found {
+				t.Errorf("schedule %q zone %q: %+v does not name %s with %q", c.schedule, c.zone, p.Errors, c.field, c.want)
+			}
+			pv := problem(t, w.b, "GET", cjs+"/preview?schedule="+url.QueryEscape(c.schedule)+"&timeZone="+url.QueryEscape(c.zone), nil, http.StatusUnprocessableEntity)
+			if len(pv.Errors) == 0 {
+				t.Errorf("preview of %q: no field errors", c.schedule)
+			}
+		})
 	}
 	var list struct {
 		Items []struct {
