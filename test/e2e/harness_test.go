@@ -20,6 +20,11 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
 	"github.com/hexabase/hexabase-ai/internal/controlplane/local"
 	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
@@ -512,4 +517,141 @@ func portFree(addr string) error {
 		return err
 	}
 	return ln.Close()
+}
+
+// wsOut is a workspace as the API shows it.
+type wsOut struct {
+	ID           string `json:"id"`
+	Status       string `json:"status"`
+	StatusReason string `json:"status_reason"`
+	ControlPlane *struct {
+		Ready      bool   `json:"ready"`
+		Version    string `json:"version"`
+		Components []struct {
+			Name    string `json:"name"`
+			Healthy bool   `json:"healthy"`
+		} `json:"components"`
+	} `json:"control_plane"`
+}
+
+// waitStatus polls the workspace until it has status want.
+func waitStatus(t *testing.T, a *apiClient, wsPath, want string, timeout time.Duration) wsOut {
+	t.Helper()
+	var w wsOut
+	eventually(t, timeout, func() (bool, string) {
+		code, b, err := a.call("GET", wsPath, nil)
+		if err != nil || code != http.StatusOK {
+			return false, fmt.Sprintf("GET %s: %d %s %v", wsPath, code, b, err)
+		}
+		w = wsOut{}
+		_ = json.Unmarshal(b, &w)
+		if w.Status == "failed" && want != "failed" {
+			t.Fatalf("workspace failed: %s", w.StatusReason)
+		}
+		return w.Status == want, "status " + w.Status + " " + w.StatusReason
+	})
+	return w
+}
+
+// userClient signs the user of a in with the CLI (its own config dir) and
+// returns a client-go clientset built from the workspace kubeconfig the
+// API hands out to that user: kubectl-token with the user's own identity.
+func userClient(t *testing.T, s *hksServer, a *apiClient, wsPath string) (*kubernetes.Clientset, string) {
+	t.Helper()
+	cfgDir := t.TempDir()
+	env := baseEnv("HKS_CONFIG_DIR=" + cfgDir)
+	mustHKS(t, env, a.password+"\n", "login", "--server", s.URL, "--email", a.email, "--password-stdin")
+	code, b, err := a.call("GET", wsPath+"/kubeconfig", nil)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("GET kubeconfig as %s: %d %s %v", a.email, code, b, err)
+	}
+	if bytes.Contains(b, []byte("client-certificate")) || bytes.Contains(b, []byte("client-key")) || bytes.Contains(b, []byte("token:")) {
+		t.Fatalf("the kubeconfig carries a credential:\n%s", b)
+	}
+	cfg, err := clientcmd.Load(b)
+	if err != nil {
+		t.Fatalf("parse kubeconfig: %v\n%s", err, b)
+	}
+	ctxName := cfg.CurrentContext
+	ai := cfg.AuthInfos[cfg.Contexts[ctxName].AuthInfo]
+	if ai == nil || ai.Exec == nil || len(ai.Exec.Args) == 0 || ai.Exec.Args[0] != "kubectl-token" {
+		t.Fatalf("kubeconfig user is not the hks exec plugin:\n%s", b)
+	}
+	// The test's binary, signed in as this user.
+	ai.Exec.Command = hksBin
+	ai.Exec.Env = append(ai.Exec.Env, clientcmdapi.ExecEnvVar{Name: "HKS_CONFIG_DIR", Value: cfgDir})
+	path := filepath.Join(cfgDir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := clientcmd.NewNonInteractiveClientConfig(*cfg, ctxName, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubernetes.NewForConfigOrDie(rc), path
+}
+
+// waitDeployment waits until the Deployment ns/name has replicas ready.
+func waitDeployment(t *testing.T, cs kubernetes.Interface, ns, name string, replicas int32, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, func() (bool, string) {
+		d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, fmt.Sprintf("get deployment %s/%s: %v", ns, name, err)
+		}
+		return d.Status.ReadyReplicas == replicas, fmt.Sprintf("deployment %s/%s: ready replicas %d/%d", ns, name, d.Status.ReadyReplicas, replicas)
+	})
+}
+
+// metricsText is the server's /metrics page.
+func metricsText(t *testing.T, s *hksServer) string {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// parseTable reads table output: a header line of column names, then rows
+// whose cells start where their column's name does.
+func parseTable(t *testing.T, out string) []map[string]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	type col struct {
+		name  string
+		start int
+	}
+	var cols []col
+	for i, f := range strings.Fields(lines[0]) {
+		start := 0
+		if i > 0 {
+			prev := cols[i-1]
+			start = prev.start + len(prev.name) + strings.Index(lines[0][prev.start+len(prev.name):], f)
+		}
+		cols = append(cols, col{f, start})
+	}
+	var rows []map[string]string
+	for _, l := range lines[1:] {
+		row := map[string]string{}
+		for i, c := range cols {
+			end := len(l)
+			if i+1 < len(cols) {
+				end = min(cols[i+1].start, len(l))
+			}
+			if c.start < end {
+				row[c.name] = strings.TrimSpace(l[c.start:end])
+			}
+		}
+		rows = append(rows, row)
+	}
+	if len(cols) == 0 {
+		t.Fatalf("no table header in %q", out)
+	}
+	return rows
 }
