@@ -24,8 +24,34 @@ k8s-bins: ## Build the pinned kube-apiserver, kube-controller-manager, kube-sche
 run: build k8s-bins ## Start the whole platform on embedded defaults (data in ./.hks, API on 127.0.0.1:8080)
 	./$(BIN) server --log-format text
 
+# The packages whose tests run the pinned Kubernetes binaries: those that
+# call testutil.NeedK8sBinaries (with -short those tests skip), which
+# includes the end-to-end tests of the binary in test/e2e.
+E2E_PKGS = $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.go' 'testutil\.NeedK8sBinaries' internal test))))
+
 .PHONY: test
-test: k8s-bins ## Run every test: unit, store conformance on SQLite and a throwaway PostgreSQL, NATS, API, workspace clusters
+test: pg-check k8s-bins vet test-unit test-e2e ## Run every test (what CI runs): vet and the gofmt check, then test-unit and test-e2e
+
+.PHONY: test-unit
+test-unit: pg-check ## Run every test that needs no Kubernetes binaries and no browser (go test -short), incl. the store suite on SQLite and a throwaway PostgreSQL
+	$(GO) test -short -count=1 -timeout 10m ./...
+
+.PHONY: test-e2e
+test-e2e: k8s-bins ## Run the end-to-end tests of the hks binary (test/e2e) and the other tests that run the Kubernetes binaries (workspace clusters)
+	$(GO) test -count=1 -timeout 20m $(E2E_PKGS)
+
+.PHONY: vet
+vet: fmt-check ## Run go vet and the gofmt check
+	$(GO) vet ./...
+
+.PHONY: fmt-check
+fmt-check: ## Fail if a Go file is not gofmt-formatted
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+# pg-check warns when the PostgreSQL half of the store suite cannot run.
+.PHONY: pg-check
+pg-check:
 	@if [ -z "$(PG_BIN)" ] && [ "$$HKS_TEST_POSTGRES" != "skip" ]; then \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!! PostgreSQL binaries (initdb, pg_ctl) are missing: the PostgreSQL half of the  !!"; \
@@ -33,10 +59,6 @@ test: k8s-bins ## Run every test: unit, store conformance on SQLite and a throwa
 	  echo "!! (.ci/run does), or set HKS_TEST_POSTGRES=skip to skip it knowingly.           !!"; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	fi
-	$(GO) vet ./...
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
-	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) test -count=1 -timeout 20m ./...
 
 .PHONY: test-race
 test-race: k8s-bins ## Run the tests with the race detector
@@ -62,9 +84,8 @@ openapi: ## Regenerate api/openapi.json from the route table
 	$(GO) run ./cmd/hks openapi > api/openapi.json
 
 .PHONY: verify
-verify: ## Check generated files are up to date and code is formatted
+verify: fmt-check ## Check generated files are up to date and code is formatted
 	$(GO) run ./cmd/hks openapi | diff -u api/openapi.json - || (echo "api/openapi.json is stale: run make openapi"; exit 1)
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
 .PHONY: clean
 clean: ## Remove build output (not the data dir)

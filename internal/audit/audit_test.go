@@ -17,6 +17,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func TestNewRejectsMissingDependencies(t *testing.T) {
@@ -79,10 +80,12 @@ func TestActionFor(t *testing.T) {
 		{"POST", "/api/v1/status", "", "status"},
 		{"POST", "/", "", "unknown"},
 	} {
-		got := ActionFor(httpapi.Route{Method: tc.method, Path: tc.path, Action: tc.action})
-		if got != tc.want {
-			t.Errorf("%s %s: %q, want %q", tc.method, tc.path, got, tc.want)
-		}
+		t.Run(strings.TrimSpace(tc.method+" "+tc.path+" "+tc.action), func(t *testing.T) {
+			got := ActionFor(httpapi.Route{Method: tc.method, Path: tc.path, Action: tc.action})
+			if got != tc.want {
+				t.Errorf("%s %s: %q, want %q", tc.method, tc.path, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -94,9 +97,11 @@ func TestActionForResult(t *testing.T) {
 		{"auth.login.mfa", store.AuditDenied, "auth.login.mfa.failed"},
 		{"workspace.create", store.AuditDenied, "workspace.create"},
 	} {
-		if got := ActionForResult(tc.action, tc.result); got != tc.want {
-			t.Errorf("%s %s: %q, want %q", tc.action, tc.result, got, tc.want)
-		}
+		t.Run(tc.action+" "+tc.result, func(t *testing.T) {
+			if got := ActionForResult(tc.action, tc.result); got != tc.want {
+				t.Errorf("%s %s: %q, want %q", tc.action, tc.result, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -115,9 +120,11 @@ func TestTargets(t *testing.T) {
 		{"PATCH", "/api/v1/organizations/{org}/workspaces", ""},
 		{"POST", "/api/v1/organizations/{org}", ""},
 	} {
-		if got := createdType(tc.method, tc.path); got != tc.want {
-			t.Errorf("%s %s: %q, want %q", tc.method, tc.path, got, tc.want)
-		}
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			if got := createdType(tc.method, tc.path); got != tc.want {
+				t.Errorf("%s %s: %q, want %q", tc.method, tc.path, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -174,11 +181,13 @@ func TestFilterFromQuery(t *testing.T) {
 		{"target=x%00", "target"},
 		{"actor=%07", "actor"},
 	} {
-		_, err := filterFromQuery(query(tc.query))
-		var e *httpapi.Error
-		if !errors.As(err, &e) || e.Status != 422 || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
-			t.Errorf("%s: %v, want a 422 naming %s", tc.query, err, tc.field)
-		}
+		t.Run(testutil.CaseName(tc.query), func(t *testing.T) {
+			_, err := filterFromQuery(query(tc.query))
+			var e *httpapi.Error
+			if !errors.As(err, &e) || e.Status != 422 || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
+				t.Errorf("%s: %v, want a 422 naming %s", tc.query, err, tc.field)
+			}
+		})
 	}
 }
 

@@ -21,7 +21,7 @@ type recordedCall struct{ Method, Path, Body string }
 
 // workloadsAPI answers the application and CronJob routes with canned
 // objects and records every request; the routes themselves are tested in
-// cmd/hks against a real cluster, the test here is what the CLI sends.
+// test/e2e against a real cluster, the test here is what the CLI sends.
 func workloadsAPI(t *testing.T) *[]recordedCall {
 	t.Helper()
 	var mu sync.Mutex

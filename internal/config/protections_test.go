@@ -43,9 +43,11 @@ func TestProtectionSettings(t *testing.T) {
 		{[]string{"--login-lockout-base", "0s"}, "config: loginLockoutBase:"},
 		{[]string{"--login-lockout-max", "30s"}, "config: loginLockoutMax:"},
 	} {
-		_, err := load(t, tc.args, nil)
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
-		}
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := load(t, tc.args, nil)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+			}
+		})
 	}
 }

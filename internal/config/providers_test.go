@@ -83,10 +83,12 @@ func TestBadProviders(t *testing.T) {
 	}
 	// Loopback http issuers are allowed (tests, local development).
 	for _, iss := range []string{"http://127.0.0.1:5556", "http://localhost:5556/dex", "http://[::1]:80"} {
-		c := Default()
-		c.Providers = with(func(p *Provider) { p.Issuer = iss })
-		if err := c.Validate(); err != nil {
-			t.Errorf("issuer %s: %v", iss, err)
-		}
+		t.Run("loopback issuer "+iss, func(t *testing.T) {
+			c := Default()
+			c.Providers = with(func(p *Provider) { p.Issuer = iss })
+			if err := c.Validate(); err != nil {
+				t.Errorf("issuer %s: %v", iss, err)
+			}
+		})
 	}
 }

@@ -22,6 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 const testK8sBins = "k8s-v1.35.4_etcd-v3.6.16_kwok-v0.8.0"
@@ -75,17 +77,16 @@ func startProcess(t *testing.T, dir, name, bin string, args ...string) {
 }
 
 // startAPIServer starts etcd and kube-apiserver and returns an admin
-// config for the API server.
+// config for the API server. It skips the test with -short and fails it
+// when the binaries are missing (testutil.NeedK8sBinaries).
 func startAPIServer(t *testing.T) *rest.Config {
 	t.Helper()
-	home, err := os.UserHomeDir()
+	cache, err := os.UserCacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bins := filepath.Join(home, ".cache", "hks", "k8s-bins", testK8sBins)
-	if _, err := os.Stat(filepath.Join(bins, "kube-apiserver")); err != nil {
-		t.Skipf("no Kubernetes binaries in %s (run make k8s-bins): %v", bins, err)
-	}
+	bins := filepath.Join(cache, "hks", "k8s-bins", testK8sBins)
+	testutil.NeedK8sBinaries(t, bins)
 	dir := t.TempDir()
 
 	etcdPort, peerPort := freePort(t), freePort(t)

@@ -563,11 +563,7 @@ func randomExpression(r *rand.Rand) string {
 }
 
 func TestNextMatchesRobfigRandom(t *testing.T) {
-	exprs := 3000
-	if testing.Short() {
-		exprs = 300
-	}
-	compareRandom(t, 20260301, exprs)
+	compareRandom(t, 20260301, 3000)
 }
 
 // compareRandom compares Next with robfig for random valid expressions,
@@ -656,9 +652,6 @@ func TestFastPathMatchesWalk(t *testing.T) {
 		locs[i] = mustLoad(t, name)
 	}
 	fast, n := 0, 20000
-	if testing.Short() {
-		n = 2000
-	}
 	for i := 0; i < n; i++ {
 		expr := randomExpression(r)
 		s, err := Parse(expr)

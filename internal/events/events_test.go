@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -214,19 +215,23 @@ func TestSubjectValidation(t *testing.T) {
 		{"", "task.status", "hks.events._platform.task.status"},
 	}
 	for _, tc := range good {
-		got, err := Subject(tc.org, tc.typ)
-		if err != nil || got != tc.want {
-			t.Errorf("Subject(%q, %q) = %q, %v; want %q", tc.org, tc.typ, got, err, tc.want)
-		}
+		t.Run(fmt.Sprintf("%q %q", tc.org, tc.typ), func(t *testing.T) {
+			got, err := Subject(tc.org, tc.typ)
+			if err != nil || got != tc.want {
+				t.Errorf("Subject(%q, %q) = %q, %v; want %q", tc.org, tc.typ, got, err, tc.want)
+			}
+		})
 	}
 	bad := []struct{ org, typ string }{
 		{"a.b", "x"}, {"*", "x"}, {">", "x"}, {"a b", "x"}, {"a\tb", "x"}, {"a\n", "x"}, {"_platform", "x"},
 		{org, ""}, {org, "a..b"}, {org, "a.*"}, {org, "a.>"}, {org, ">"}, {org, "a b"}, {org, ".a"},
 	}
 	for _, tc := range bad {
-		if got, err := Subject(tc.org, tc.typ); !errors.Is(err, messaging.ErrInvalidToken) {
-			t.Errorf("Subject(%q, %q) = %q, %v; want ErrInvalidToken", tc.org, tc.typ, got, err)
-		}
+		t.Run(fmt.Sprintf("bad %q %q", tc.org, tc.typ), func(t *testing.T) {
+			if got, err := Subject(tc.org, tc.typ); !errors.Is(err, messaging.ErrInvalidToken) {
+				t.Errorf("Subject(%q, %q) = %q, %v; want ErrInvalidToken", tc.org, tc.typ, got, err)
+			}
+		})
 	}
 }
 
@@ -236,16 +241,21 @@ func TestRefusesBadTokens(t *testing.T) {
 	if _, err := p.Publish(ctx, "org.*", "task.status", "r", nil); !errors.Is(err, messaging.ErrInvalidToken) {
 		t.Errorf("Publish to org %q: %v, want ErrInvalidToken", "org.*", err)
 	}
-	for _, f := range []Filter{
-		{OrgID: ">"},
-		{OrgID: "a b"},
-		{OrgID: store.NewID(), Types: []string{"*"}},
-		{OrgID: store.NewID(), Types: []string{">"}},
-		{OrgID: store.NewID(), Types: []string{"a.*.b"}},
+	for _, tc := range []struct {
+		name string
+		f    Filter
+	}{
+		{"org wildcard", Filter{OrgID: ">"}},
+		{"org with a space", Filter{OrgID: "a b"}},
+		{"type *", Filter{OrgID: store.NewID(), Types: []string{"*"}}},
+		{"type >", Filter{OrgID: store.NewID(), Types: []string{">"}}},
+		{"type with * inside", Filter{OrgID: store.NewID(), Types: []string{"a.*.b"}}},
 	} {
-		if _, err := p.Subscribe(ctx, f); !errors.Is(err, messaging.ErrInvalidToken) {
-			t.Errorf("Subscribe(%+v) = %v, want ErrInvalidToken", f, err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := p.Subscribe(ctx, tc.f); !errors.Is(err, messaging.ErrInvalidToken) {
+				t.Errorf("Subscribe(%+v) = %v, want ErrInvalidToken", tc.f, err)
+			}
+		})
 	}
 }
 

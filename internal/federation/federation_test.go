@@ -38,11 +38,13 @@ func TestNewRejectsMissingDependencies(t *testing.T) {
 			c.Providers = []config.Provider{{ID: "x", ClientID: "y"}}
 		},
 	} {
-		c := full
-		mutate(&c)
-		if _, err := federation.New(c); err == nil {
-			t.Errorf("New without %s succeeded", name)
-		}
+		t.Run(name, func(t *testing.T) {
+			c := full
+			mutate(&c)
+			if _, err := federation.New(c); err == nil {
+				t.Errorf("New without %s succeeded", name)
+			}
+		})
 	}
 }
 

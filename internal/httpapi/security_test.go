@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func TestSecurityHeadersCSP(t *testing.T) {
@@ -140,22 +143,26 @@ func TestCSRF(t *testing.T) {
 func TestCORSNoWildcard(t *testing.T) {
 	h := CORS(CORSConfig{AllowedOrigins: []string{"https://a.example"}})(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }))
 	for origin, want := range map[string]string{"https://a.example": "https://a.example", "https://b.example": "", "*": ""} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("Origin", origin)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if got := w.Header().Get("Access-Control-Allow-Origin"); got != want || got == "*" {
-			t.Errorf("origin %q: Allow-Origin %q, want %q", origin, got, want)
-		}
+		t.Run(origin, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Origin", origin)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if got := w.Header().Get("Access-Control-Allow-Origin"); got != want || got == "*" {
+				t.Errorf("origin %q: Allow-Origin %q, want %q", origin, got, want)
+			}
+		})
 	}
 }
 
 func TestTooManyRequests(t *testing.T) {
 	for d, want := range map[float64]string{0: "1", 0.2: "1", 1: "1", 1.01: "2", 59.5: "60"} {
-		e := TooManyRequests(secondsDur(d), "x")
-		if e.Status != 429 || e.Header.Get("Retry-After") != want {
-			t.Errorf("%vs: %d Retry-After %q, want %q", d, e.Status, e.Header.Get("Retry-After"), want)
-		}
+		t.Run(fmt.Sprintf("%vs", d), func(t *testing.T) {
+			e := TooManyRequests(secondsDur(d), "x")
+			if e.Status != 429 || e.Header.Get("Retry-After") != want {
+				t.Errorf("%vs: %d Retry-After %q, want %q", d, e.Status, e.Header.Get("Retry-After"), want)
+			}
+		})
 	}
 }
 
@@ -164,8 +171,10 @@ func secondsDur(s float64) time.Duration { return time.Duration(s * float64(time
 func TestIsHTTPSURL(t *testing.T) {
 	for u, want := range map[string]bool{"https://hks.example.com": true, "HTTPS://hks.example.com:8443": true,
 		"http://hks.example.com": false, "": false, "https": false, "httpsx://a": false} {
-		if got := IsHTTPSURL(u); got != want {
-			t.Errorf("IsHTTPSURL(%q) = %v", u, got)
-		}
+		t.Run(testutil.CaseName(u), func(t *testing.T) {
+			if got := IsHTTPSURL(u); got != want {
+				t.Errorf("IsHTTPSURL(%q) = %v", u, got)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // enrolled returns a user with TOTP enabled, its secret and backup codes.
@@ -155,8 +156,10 @@ func TestBackupCodes(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "abcde-fghi", "abcde-fghij1", "abcde_fghij", "0bcde-fghij", "abcdé-fghij"} {
-		if _, ok := normalizeBackupCode(bad); ok {
-			t.Errorf("normalizeBackupCode(%q) accepted", bad)
-		}
+		t.Run("bad "+testutil.CaseName(bad), func(t *testing.T) {
+			if _, ok := normalizeBackupCode(bad); ok {
+				t.Errorf("normalizeBackupCode(%q) accepted", bad)
+			}
+		})
 	}
 }

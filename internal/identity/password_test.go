@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func TestPasswordRoundTrip(t *testing.T) {
@@ -15,18 +17,20 @@ func TestPasswordRoundTrip(t *testing.T) {
 		t.Fatalf("hash %q is not the expected PHC string", h)
 	}
 	for _, tt := range []struct {
-		pw   string
-		want bool
+		name, pw string
+		want     bool
 	}{
-		{"correct horse battery", true},
-		{"correct horse batterY", false},
-		{"", false},
-		{"correct horse battery ", false},
+		{"same", "correct horse battery", true},
+		{"one letter's case", "correct horse batterY", false},
+		{"empty", "", false},
+		{"trailing space", "correct horse battery ", false},
 	} {
-		ok, err := VerifyPassword(tt.pw, h)
-		if err != nil || ok != tt.want {
-			t.Errorf("VerifyPassword(%q) = %v, %v; want %v", tt.pw, ok, err, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			ok, err := VerifyPassword(tt.pw, h)
+			if err != nil || ok != tt.want {
+				t.Errorf("VerifyPassword(%q) = %v, %v; want %v", tt.pw, ok, err, tt.want)
+			}
+		})
 	}
 	h2, _ := HashPassword("correct horse battery", testArgon2)
 	if h == h2 {
@@ -50,17 +54,22 @@ func TestPasswordRoundTrip(t *testing.T) {
 }
 
 func TestHashPasswordRejectsBadParams(t *testing.T) {
-	for _, p := range []Argon2Params{
-		{},
-		{Memory: 1024, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32},
-		{Memory: 4, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-		{Memory: 1 << 30, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-		{Memory: 1024, Time: 1, Threads: 1, SaltLen: 4, KeyLen: 32},
-		{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 8},
+	for _, tc := range []struct {
+		name string
+		p    Argon2Params
+	}{
+		{"zero", Argon2Params{}},
+		{"time 0", Argon2Params{Memory: 1024, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32}},
+		{"memory too small", Argon2Params{Memory: 4, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}},
+		{"memory too large", Argon2Params{Memory: 1 << 30, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}},
+		{"salt too short", Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 4, KeyLen: 32}},
+		{"key too short", Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 8}},
 	} {
-		if _, err := HashPassword("password", p); err == nil {
-			t.Errorf("HashPassword accepted %+v", p)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := HashPassword("password", tc.p); err == nil {
+				t.Errorf("HashPassword accepted %+v", tc.p)
+			}
+		})
 	}
 }
 
@@ -149,11 +158,13 @@ func TestValidatePassword(t *testing.T) {
 		{"abcdefg\xff", false},
 	}
 	for _, tt := range tests {
-		err := ValidatePassword(tt.pw)
-		var fe *FieldError
-		if tt.ok != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != "password")) {
-			t.Errorf("ValidatePassword(%q) = %v, want ok=%v", tt.pw, err, tt.ok)
-		}
+		t.Run(testutil.CaseName(tt.pw), func(t *testing.T) {
+			err := ValidatePassword(tt.pw)
+			var fe *FieldError
+			if tt.ok != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != "password")) {
+				t.Errorf("ValidatePassword(%q) = %v, want ok=%v", tt.pw, err, tt.ok)
+			}
+		})
 	}
 }
 
@@ -180,16 +191,18 @@ func TestNormalizeEmail(t *testing.T) {
 		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 59) + "." + strings.Repeat("c", 59) + "." + strings.Repeat("d", 59) + ".com", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 59) + "." + strings.Repeat("c", 59) + "." + strings.Repeat("d", 59) + ".com"},
 	}
 	for _, tt := range tests {
-		got, err := NormalizeEmail(tt.in)
-		if tt.want == "" {
-			var fe *FieldError
-			if !errors.As(err, &fe) || fe.Field != "email" {
-				t.Errorf("NormalizeEmail(%q) = %q, %v; want an email FieldError", tt.in, got, err)
+		t.Run(testutil.CaseName(tt.in), func(t *testing.T) {
+			got, err := NormalizeEmail(tt.in)
+			if tt.want == "" {
+				var fe *FieldError
+				if !errors.As(err, &fe) || fe.Field != "email" {
+					t.Errorf("NormalizeEmail(%q) = %q, %v; want an email FieldError", tt.in, got, err)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
+			if err != nil || got != tt.want {
+				t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }

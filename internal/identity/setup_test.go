@@ -32,15 +32,17 @@ func TestSetup(t *testing.T) {
 	if _, err := e.svc.Setup(ctx, "", "admin@example.com", "correct horse battery"); !errors.Is(err, ErrInvalidSetupToken) {
 		t.Fatalf("empty token: %v", err)
 	}
-	for _, tt := range []struct{ email, pw, field string }{
-		{"not-an-email", "correct horse battery", "email"},
-		{"admin@example.com", "short", "password"},
+	for _, tt := range []struct{ name, email, pw, field string }{
+		{"bad email", "not-an-email", "correct horse battery", "email"},
+		{"short password", "admin@example.com", "short", "password"},
 	} {
-		_, err := e.svc.Setup(ctx, tok, tt.email, tt.pw)
-		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != tt.field {
-			t.Fatalf("Setup(%q, %q) = %v, want a FieldError for %s", tt.email, tt.pw, err, tt.field)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.svc.Setup(ctx, tok, tt.email, tt.pw)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tt.field {
+				t.Fatalf("Setup(%q, %q) = %v, want a FieldError for %s", tt.email, tt.pw, err, tt.field)
+			}
+		})
 	}
 	// Validation failures do not consume the token.
 	u, err := e.svc.Setup(ctx, tok, " admin@example.com ", "correct horse battery")

@@ -43,11 +43,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"bad argon2":         func(c *Config) { c.Argon2 = Argon2Params{Memory: 1, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32} },
 	}
 	for name, mod := range tests {
-		cfg := good()
-		mod(&cfg)
-		if _, err := New(cfg); err == nil {
-			t.Errorf("%s: New accepted the config", name)
-		}
+		t.Run(name, func(t *testing.T) {
+			cfg := good()
+			mod(&cfg)
+			if _, err := New(cfg); err == nil {
+				t.Error("New accepted the config")
+			}
+		})
 	}
 }
 
@@ -131,19 +133,21 @@ func TestLoginRefused(t *testing.T) {
 	if err := e.st.CreateUser(ctx, broken); err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct{ email, pw string }{
-		{"alice@example.com", "wrong password"},
-		{"alice@example.com", ""},
-		{"bob@example.com", "correct horse battery"},
-		{"", "correct horse battery"},
-		{"fed@example.com", ""},
-		{"fed@example.com", "hks-dummy-password-for-unknown-users"},
-		{"broken@example.com", "correct horse battery"},
-		{"alice@example.com", strings.Repeat("x", 5000)},
+	for _, tt := range []struct{ name, email, pw string }{
+		{"wrong password", "alice@example.com", "wrong password"},
+		{"empty password", "alice@example.com", ""},
+		{"unknown user", "bob@example.com", "correct horse battery"},
+		{"empty email", "", "correct horse battery"},
+		{"federated user, empty password", "fed@example.com", ""},
+		{"federated user, the dummy password", "fed@example.com", "hks-dummy-password-for-unknown-users"},
+		{"malformed stored hash", "broken@example.com", "correct horse battery"},
+		{"password of 5000 bytes", "alice@example.com", strings.Repeat("x", 5000)},
 	} {
-		if _, err := e.svc.Login(ctx, tt.email, tt.pw, testMeta); !errors.Is(err, ErrInvalidCredentials) {
-			t.Errorf("Login(%q, %.20q) = %v, want ErrInvalidCredentials", tt.email, tt.pw, err)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := e.svc.Login(ctx, tt.email, tt.pw, testMeta); !errors.Is(err, ErrInvalidCredentials) {
+				t.Errorf("Login(%q, %.20q) = %v, want ErrInvalidCredentials", tt.email, tt.pw, err)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,14 +27,16 @@ func TestTOTPRFC6238Vectors(t *testing.T) {
 		{2000000000, 0x3F940AA, "69279037"},
 		{20000000000, 0x27BC86AA, "65353130"},
 	} {
-		at := time.Unix(tt.unix, 0)
-		if got := totpStep(at); got != tt.step {
-			t.Errorf("step(%d) = %#x, want %#x", tt.unix, got, tt.step)
-		}
-		want := tt.code8[2:]
-		if got := TOTPCode(rfc6238Secret, at); got != want {
-			t.Errorf("TOTP(%d) = %s, want %s", tt.unix, got, want)
-		}
+		t.Run(strconv.FormatInt(tt.unix, 10), func(t *testing.T) {
+			at := time.Unix(tt.unix, 0)
+			if got := totpStep(at); got != tt.step {
+				t.Errorf("step(%d) = %#x, want %#x", tt.unix, got, tt.step)
+			}
+			want := tt.code8[2:]
+			if got := TOTPCode(rfc6238Secret, at); got != want {
+				t.Errorf("TOTP(%d) = %s, want %s", tt.unix, got, want)
+			}
+		})
 	}
 }
 

@@ -46,10 +46,12 @@ func TestWorkspaceGroups(t *testing.T) {
 		{"project only", authz.WorkspaceAccess{Projects: map[string]authz.Level{"p3": authz.Admin}}, []string{"hks:workspace-admin:docs"}},
 		{"nothing", authz.WorkspaceAccess{}, []string{}},
 	} {
-		got := WorkspaceGroups(tc.acc, projects)
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			got := WorkspaceGroups(tc.acc, projects)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+			}
+		})
 	}
 	// A parent cycle stops the walk.
 	cyc := []store.Project{{ID: "a", Name: "a", ParentID: "b"}, {ID: "b", Name: "b", ParentID: "a"}}
@@ -108,11 +110,13 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 		{"ttl too long", func(c *Config) { c.TokenTTL = 16 * time.Minute }, "TokenTTL must be"},
 		{"ttl negative", func(c *Config) { c.TokenTTL = -time.Minute }, "TokenTTL must be"},
 	} {
-		c := full
-		tc.mod(&c)
-		if _, err := New(c); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			c := full
+			tc.mod(&c)
+			if _, err := New(c); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+			}
+		})
 	}
 	s, err := New(full)
 	if err != nil || s.TokenTTL() != DefaultTokenTTL {
@@ -226,9 +230,11 @@ func TestWorkspaceIssuer(t *testing.T) {
 	}
 
 	for _, bad := range []string{"127.0.0.1:7443", "https://", "https://h/", "https://h/path", "ftp://h", "https://h?x=1", "https://u@h"} {
-		if _, err := New(Config{Identity: e.id, Access: az, Store: e.st, Logger: log, Now: time.Now, WorkspaceIssuer: bad}); err == nil ||
-			!strings.Contains(err.Error(), "WorkspaceIssuer") {
-			t.Errorf("WorkspaceIssuer %q: %v", bad, err)
-		}
+		t.Run("workspace issuer "+bad, func(t *testing.T) {
+			if _, err := New(Config{Identity: e.id, Access: az, Store: e.st, Logger: log, Now: time.Now, WorkspaceIssuer: bad}); err == nil ||
+				!strings.Contains(err.Error(), "WorkspaceIssuer") {
+				t.Errorf("WorkspaceIssuer %q: %v", bad, err)
+			}
+		})
 	}
 }

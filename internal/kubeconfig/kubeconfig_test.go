@@ -55,25 +55,28 @@ func TestDefaultPath(t *testing.T) {
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	sep := string(os.PathListSeparator)
 	t.Setenv("HOME", dir)
+	// The rows run in order: the files a row creates stay for the next.
 	for _, tc := range []struct {
-		env, want string
-		create    []string
+		name, env, want string
+		create          []string
 	}{
-		{"", filepath.Join(dir, ".kube", "config"), nil},
-		{a, a, nil},
-		{a + sep + b, b, nil},
-		{a + sep + b, b, []string{b}},
-		{sep + a + sep + b, a, []string{a, b}},
+		{"unset", "", filepath.Join(dir, ".kube", "config"), nil},
+		{"one file", a, a, nil},
+		{"none exists: the last", a + sep + b, b, nil},
+		{"the last exists", a + sep + b, b, []string{b}},
+		{"the first existing, empty entries skipped", sep + a + sep + b, a, []string{a, b}},
 	} {
-		for _, f := range tc.create {
-			if err := os.WriteFile(f, nil, 0o600); err != nil {
-				t.Fatal(err)
+		t.Run(tc.name, func(t *testing.T) {
+			for _, f := range tc.create {
+				if err := os.WriteFile(f, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		t.Setenv("KUBECONFIG", tc.env)
-		if got, err := DefaultPath(); err != nil || got != tc.want {
-			t.Errorf("KUBECONFIG=%q: %q %v, want %q", tc.env, got, err, tc.want)
-		}
+			t.Setenv("KUBECONFIG", tc.env)
+			if got, err := DefaultPath(); err != nil || got != tc.want {
+				t.Errorf("KUBECONFIG=%q: %q %v, want %q", tc.env, got, err, tc.want)
+			}
+		})
 	}
 }
 

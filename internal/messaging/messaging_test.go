@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -183,24 +185,32 @@ func TestConfigErrors(t *testing.T) {
 
 func TestValidToken(t *testing.T) {
 	for _, ok := range []string{"0190c5a2-7e7b-7cc3-8d1e-2f0a3b4c5d6e", "_platform", "abc", "A-Z_09"} {
-		if err := ValidToken(ok); err != nil {
-			t.Errorf("ValidToken(%q) = %v, want nil", ok, err)
-		}
+		t.Run("token "+testutil.CaseName(ok), func(t *testing.T) {
+			if err := ValidToken(ok); err != nil {
+				t.Errorf("ValidToken(%q) = %v, want nil", ok, err)
+			}
+		})
 	}
 	for _, bad := range []string{"", "a.b", "*", ">", "a*", "a>", "a b", "a\tb", "a\nb", "a\x00", "é", "a/b", strings.Repeat("a", MaxTokenLen+1)} {
-		if err := ValidToken(bad); !errors.Is(err, ErrInvalidToken) {
-			t.Errorf("ValidToken(%q) = %v, want ErrInvalidToken", bad, err)
-		}
+		t.Run("bad token "+testutil.CaseName(bad), func(t *testing.T) {
+			if err := ValidToken(bad); !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("ValidToken(%q) = %v, want ErrInvalidToken", bad, err)
+			}
+		})
 	}
 	for _, ok := range []string{"workspace.status", "task.status", "a"} {
-		if err := ValidPath(ok); err != nil {
-			t.Errorf("ValidPath(%q) = %v, want nil", ok, err)
-		}
+		t.Run("path "+testutil.CaseName(ok), func(t *testing.T) {
+			if err := ValidPath(ok); err != nil {
+				t.Errorf("ValidPath(%q) = %v, want nil", ok, err)
+			}
+		})
 	}
 	for _, bad := range []string{"", ".", "a.", ".a", "a..b", "a.*", "a.>", "a. b", "*.a"} {
-		if err := ValidPath(bad); !errors.Is(err, ErrInvalidToken) {
-			t.Errorf("ValidPath(%q) = %v, want ErrInvalidToken", bad, err)
-		}
+		t.Run("bad path "+testutil.CaseName(bad), func(t *testing.T) {
+			if err := ValidPath(bad); !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("ValidPath(%q) = %v, want ErrInvalidToken", bad, err)
+			}
+		})
 	}
 }
 

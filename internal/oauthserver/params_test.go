@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 const testChallenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
@@ -56,9 +58,11 @@ func TestParseAuthorizeRequest(t *testing.T) {
 		})
 	}
 	for _, ok := range []string{"http://localhost:1/", "http://[::1]:8080/cb", "http://127.0.0.1:65535", "http://127.0.0.1:5/a/b"} {
-		if err := ValidateRedirectURI(ok); err != nil {
-			t.Errorf("%s refused: %v", ok, err)
-		}
+		t.Run(ok, func(t *testing.T) {
+			if err := ValidateRedirectURI(ok); err != nil {
+				t.Errorf("%s refused: %v", ok, err)
+			}
+		})
 	}
 }
 
@@ -79,14 +83,18 @@ func TestUserCodes(t *testing.T) {
 		t.Fatalf("only %d distinct codes of 200", len(seen))
 	}
 	for in, want := range map[string]string{"wdjb-mjht": "WDJBMJHT", "WDJB MJHT": "WDJBMJHT", "wdjbmjht": "WDJBMJHT"} {
-		if got, ok := NormalizeUserCode(in); !ok || got != want {
-			t.Errorf("%q -> %q %v", in, got, ok)
-		}
+		t.Run(in, func(t *testing.T) {
+			if got, ok := NormalizeUserCode(in); !ok || got != want {
+				t.Errorf("%q -> %q %v", in, got, ok)
+			}
+		})
 	}
 	for _, bad := range []string{"", "WDJB-MJH", "WDJB-MJHTX", "AEIO-UAEI", "WDJB-MJH1", "ẀDJB-MJHT", strings.Repeat("B", 17)} {
-		if _, ok := NormalizeUserCode(bad); ok {
-			t.Errorf("%q accepted", bad)
-		}
+		t.Run("bad "+testutil.CaseName(bad), func(t *testing.T) {
+			if _, ok := NormalizeUserCode(bad); ok {
+				t.Errorf("%q accepted", bad)
+			}
+		})
 	}
 }
 

@@ -79,17 +79,20 @@ func TestLockoutConfig(t *testing.T) {
 	clk := newClock()
 	_, st := newLockout(t, clk)
 	for _, tc := range []struct {
+		name string
 		cfg  LockoutConfig
 		want string
 	}{
-		{LockoutConfig{Logger: discard(), Now: clk.now}, "Store is required"},
-		{LockoutConfig{Store: st, Now: clk.now}, "Logger is required"},
-		{LockoutConfig{Store: st, Logger: discard()}, "Now is required"},
-		{LockoutConfig{Store: st, Logger: discard(), Now: clk.now, Email: store.LockoutPolicy{Threshold: 1, Base: time.Hour, Max: time.Minute, Window: time.Hour}}, "Email policy"},
+		{"no store", LockoutConfig{Logger: discard(), Now: clk.now}, "Store is required"},
+		{"no logger", LockoutConfig{Store: st, Now: clk.now}, "Logger is required"},
+		{"no clock", LockoutConfig{Store: st, Logger: discard()}, "Now is required"},
+		{"base above max", LockoutConfig{Store: st, Logger: discard(), Now: clk.now, Email: store.LockoutPolicy{Threshold: 1, Base: time.Hour, Max: time.Minute, Window: time.Hour}}, "Email policy"},
 	} {
-		if _, err := NewLockout(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("error %v, want %q", err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewLockout(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 
@@ -252,9 +255,11 @@ func TestIPKey(t *testing.T) {
 		"not-an-ip":            "not-an-ip",
 		"2001:db8:1:3::1":      "2001:db8:1:3::/64",
 	} {
-		if got := IPKey(in); got != want {
-			t.Errorf("IPKey(%q) = %q, want %q", in, got, want)
-		}
+		t.Run(in, func(t *testing.T) {
+			if got := IPKey(in); got != want {
+				t.Errorf("IPKey(%q) = %q, want %q", in, got, want)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,9 +97,11 @@ func TestOpenRefuses(t *testing.T) {
 
 func TestNewRejectsBadKey(t *testing.T) {
 	for _, n := range []int{0, 16, 31, 33, 64} {
-		if _, err := New(make([]byte, n)); err == nil {
-			t.Errorf("New accepted a %d-byte key", n)
-		}
+		t.Run(fmt.Sprintf("%d bytes", n), func(t *testing.T) {
+			if _, err := New(make([]byte, n)); err == nil {
+				t.Errorf("New accepted a %d-byte key", n)
+			}
+		})
 	}
 }
 
@@ -114,11 +117,17 @@ func TestLoadOrCreateKeyFromEnv(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	for _, bad := range []string{"not base64!!", base64.StdEncoding.EncodeToString(make([]byte, 16)), base64.StdEncoding.EncodeToString(make([]byte, 33))} {
-		_, err := LoadOrCreateKey(dir, bad)
-		if err == nil || !strings.Contains(err.Error(), "HKS_MASTER_KEY") {
-			t.Errorf("LoadOrCreateKey(%q) error = %v, want an error naming HKS_MASTER_KEY", bad, err)
-		}
+	for _, tc := range []struct{ name, env string }{
+		{"not base64", "not base64!!"},
+		{"16 bytes", base64.StdEncoding.EncodeToString(make([]byte, 16))},
+		{"33 bytes", base64.StdEncoding.EncodeToString(make([]byte, 33))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadOrCreateKey(dir, tc.env)
+			if err == nil || !strings.Contains(err.Error(), "HKS_MASTER_KEY") {
+				t.Errorf("LoadOrCreateKey(%q) error = %v, want an error naming HKS_MASTER_KEY", tc.env, err)
+			}
+		})
 	}
 	if _, err := os.Stat(filepath.Join(dir, KeyFileName)); err == nil {
 		t.Fatal("a key file was created although HKS_MASTER_KEY was set")

@@ -657,47 +657,53 @@ func TestCLIBrowserAndDeviceLogin(t *testing.T) {
 		}
 	})
 
-	t.Run("device", func(t *testing.T) {
-		pr, pw := io.Pipe()
-		o := cli.BrowserLoginOptions{Server: ts.URL(), HTTP: &http.Client{Timeout: 10 * time.Second}, Out: pw, Timeout: 40 * time.Second}
-		type res struct {
-			creds cli.Credentials
-			err   error
-		}
-		done := make(chan res, 1)
-		go func() {
-			c, err := cli.DeviceLogin(ctx, o)
-			pw.Close()
-			done <- res{c, err}
-		}()
-		// Read the user code the CLI prints, approve it in the browser.
-		uc := readUserCode(t, pr)
-		if p := newBrowser(t, ts).decide(uc, "approve", "erin@example.com"); p.status != 200 {
-			t.Fatalf("approve: %d %s", p.status, p.body)
-		}
-		r := <-done
-		if r.err != nil {
-			t.Fatal(r.err)
-		}
-		if a := ts.do("GET", "/auth/me", r.creds.AccessToken, nil); a.status != 200 {
-			t.Fatalf("me: %d %s", a.status, a.body)
-		}
-	})
+	// The CLI waits the server's poll interval (5s) before it asks for
+	// the token: the two device sign-ins wait at the same time.
+	t.Run("device flows", func(t *testing.T) {
+		t.Run("device", func(t *testing.T) {
+			t.Parallel()
+			pr, pw := io.Pipe()
+			o := cli.BrowserLoginOptions{Server: ts.URL(), HTTP: &http.Client{Timeout: 10 * time.Second}, Out: pw, Timeout: 40 * time.Second}
+			type res struct {
+				creds cli.Credentials
+				err   error
+			}
+			done := make(chan res, 1)
+			go func() {
+				c, err := cli.DeviceLogin(ctx, o)
+				pw.Close()
+				done <- res{c, err}
+			}()
+			// Read the user code the CLI prints, approve it in the browser.
+			uc := readUserCode(t, pr)
+			if p := newBrowser(t, ts).decide(uc, "approve", "erin@example.com"); p.status != 200 {
+				t.Fatalf("approve: %d %s", p.status, p.body)
+			}
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if a := ts.do("GET", "/auth/me", r.creds.AccessToken, nil); a.status != 200 {
+				t.Fatalf("me: %d %s", a.status, a.body)
+			}
+		})
 
-	t.Run("device denied", func(t *testing.T) {
-		pr, pw := io.Pipe()
-		o := cli.BrowserLoginOptions{Server: ts.URL(), HTTP: &http.Client{Timeout: 10 * time.Second}, Out: pw, Timeout: 40 * time.Second}
-		done := make(chan error, 1)
-		go func() {
-			_, err := cli.DeviceLogin(ctx, o)
-			pw.Close()
-			done <- err
-		}()
-		uc := readUserCode(t, pr)
-		newBrowser(t, ts).decide(uc, "deny", "")
-		if err := <-done; err == nil || !strings.Contains(err.Error(), "access_denied") {
-			t.Fatalf("err = %v", err)
-		}
+		t.Run("device denied", func(t *testing.T) {
+			t.Parallel()
+			pr, pw := io.Pipe()
+			o := cli.BrowserLoginOptions{Server: ts.URL(), HTTP: &http.Client{Timeout: 10 * time.Second}, Out: pw, Timeout: 40 * time.Second}
+			done := make(chan error, 1)
+			go func() {
+				_, err := cli.DeviceLogin(ctx, o)
+				pw.Close()
+				done <- err
+			}()
+			uc := readUserCode(t, pr)
+			newBrowser(t, ts).decide(uc, "deny", "")
+			if err := <-done; err == nil || !strings.Contains(err.Error(), "access_denied") {
+				t.Fatalf("err = %v", err)
+			}
+		})
 	})
 }
 

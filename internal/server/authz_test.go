@@ -241,7 +241,7 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/events", nil, wsRead, false},
 		// In the workspace's cluster, as the caller: the fixture's workspace
 		// has no cluster (409 to all who may see it); the cluster's own
-		// refusals (403) are tested end to end in cmd/hks.
+		// refusals (403) are tested end to end in test/e2e.
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications", func(fixture, people) any { return map[string]any{"name": "web", "image": "nginx"} }, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}", nil, wsRead.with(409), false},

@@ -47,7 +47,7 @@ func startServerWith(t *testing.T, edit func(*config.Config)) *testServer {
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
 	// Workspaces stay records unless a test runs control planes (the
-	// cluster tests live in internal/controlplane and cmd/hks).
+	// cluster tests live in internal/controlplane and test/e2e).
 	cfg.ControlPlaneProvider = "none"
 	edit(&cfg)
 	if err := cfg.Validate(); err != nil {

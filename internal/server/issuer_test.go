@@ -564,7 +564,7 @@ func TestKubectlTokenAcceptance(t *testing.T) {
 	// kubeconfig: this server runs no control-plane provider, so there is
 	// no API server to point at; the CLI says so and writes nothing. (The
 	// kubeconfig itself is tested in internal/tenancy and, against real
-	// clusters, in cmd/hks TestWorkspaceClusterAcceptance.)
+	// clusters, in test/e2e TestWorkspaceClusterAcceptance.)
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	if _, err := runCLI(t, "kubeconfig", "--org", "acme", "--workspace", "alpha", "--output-file", kc); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("kubeconfig without a provider: %v", err)

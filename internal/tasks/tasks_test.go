@@ -19,6 +19,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 const waitFor = 15 * time.Second
@@ -515,12 +516,14 @@ func TestHandleAndEnqueueValidation(t *testing.T) {
 	e := newEnv(t, tasks.Config{})
 	noop := func(context.Context, store.Task) error { return nil }
 	for _, kind := range []string{"", "a..b", "a.*", "a.>", "A.b", "a_b", "a b", "x."} {
-		if err := e.q.Handle(kind, noop); !errors.Is(err, messaging.ErrInvalidToken) {
-			t.Errorf("Handle(%q) = %v, want ErrInvalidToken", kind, err)
-		}
-		if _, err := e.q.Enqueue(context.Background(), kind, "", nil); !errors.Is(err, messaging.ErrInvalidToken) {
-			t.Errorf("Enqueue(%q) = %v, want ErrInvalidToken", kind, err)
-		}
+		t.Run(testutil.CaseName(kind), func(t *testing.T) {
+			if err := e.q.Handle(kind, noop); !errors.Is(err, messaging.ErrInvalidToken) {
+				t.Errorf("Handle(%q) = %v, want ErrInvalidToken", kind, err)
+			}
+			if _, err := e.q.Enqueue(context.Background(), kind, "", nil); !errors.Is(err, messaging.ErrInvalidToken) {
+				t.Errorf("Enqueue(%q) = %v, want ErrInvalidToken", kind, err)
+			}
+		})
 	}
 	if err := e.q.Handle("workspace.provision", noop); err != nil {
 		t.Fatal(err)

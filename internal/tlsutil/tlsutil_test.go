@@ -52,9 +52,11 @@ func TestAutoCreatesKeepsAndRenews(t *testing.T) {
 		t.Fatal("CAPEM is not a certificate")
 	}
 	for _, h := range []string{"localhost", "127.0.0.1", "::1", "192.0.2.10", "hks.example.com"} {
-		if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: h, CurrentTime: now}); err != nil {
-			t.Errorf("host %s: %v", h, err)
-		}
+		t.Run(h, func(t *testing.T) {
+			if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: h, CurrentTime: now}); err != nil {
+				t.Errorf("host %s: %v", h, err)
+			}
+		})
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "other.example.com", CurrentTime: now}); err == nil {
 		t.Error("the certificate verifies for a host it must not name")
@@ -119,16 +121,19 @@ func TestAutoServesHTTPS(t *testing.T) {
 
 func TestAutoConfig(t *testing.T) {
 	for _, tc := range []struct {
+		name string
 		cfg  AutoConfig
 		want string
 	}{
-		{AutoConfig{Logger: discard(), Now: time.Now}, "Dir is required"},
-		{AutoConfig{Dir: "x", Now: time.Now}, "Logger is required"},
-		{AutoConfig{Dir: "x", Logger: discard()}, "Now is required"},
+		{"no dir", AutoConfig{Logger: discard(), Now: time.Now}, "Dir is required"},
+		{"no logger", AutoConfig{Dir: "x", Now: time.Now}, "Logger is required"},
+		{"no clock", AutoConfig{Dir: "x", Logger: discard()}, "Now is required"},
 	} {
-		if _, err := Auto(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("error %v, want %q", err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Auto(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
 	}
 	if _, err := LoadFiles("/nonexistent/cert", "/nonexistent/key"); err == nil {
 		t.Error("LoadFiles of missing files succeeded")

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +20,25 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
-// newTestProvider needs the pinned binaries (`make k8s-bins`; make test
-// builds them first).
+// needBinaries is the first call of every test that runs the pinned
+// binaries: it skips with -short and fails when they are missing (make
+// test-e2e and make test build them first with `make k8s-bins`).
+func needBinaries(t *testing.T) {
+	t.Helper()
+	dir, err := DefaultBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.NeedK8sBinaries(t, dir)
+}
+
+// newTestProvider runs the pinned binaries (see needBinaries).
 func newTestProvider(t *testing.T, dataDir string) *Provider {
 	t.Helper()
+	needBinaries(t)
 	var logw io.Writer = io.Discard
 	if testing.Verbose() {
 		logw = os.Stderr
@@ -42,33 +54,6 @@ func newTestProvider(t *testing.T, dataDir string) *Provider {
 // testIssuer is an https issuer nobody serves: the API servers start
 // without it (they only fail to authenticate its tokens).
 var testIssuer = controlplane.IssuerTrust{URL: "https://127.0.0.1:1"}
-
-// procsOf lists live pids whose command line mentions dir.
-func procsOf(t *testing.T, dir string) []int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(b, []byte(dir)) {
-			continue
-		}
-		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
-			if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-				continue
-			}
-		}
-		pids = append(pids, pid)
-	}
-	return pids
-}
 
 func TestFindBinariesMissing(t *testing.T) {
 	dir := t.TempDir()
@@ -120,6 +105,7 @@ func TestBinariesKeyMatchesTools(t *testing.T) {
 // provider restart with exactly one set of processes, and leaves nothing
 // behind when deleted.
 func TestWorkspaceLifecycle(t *testing.T) {
+	needBinaries(t)
 	dataDir := t.TempDir()
 	if d := os.Getenv("HKS_TEST_KEEP_DIR"); d != "" {
 		dataDir = d
@@ -135,14 +121,14 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	}
 	t.Logf("ready in %s", time.Since(start))
 	wsDir := p.wsDir(id)
-	if n := len(procsOf(t, wsDir)); n != 4 {
+	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
 		t.Fatalf("%d processes of the workspace, want 4", n)
 	}
 	// Create again: nothing new.
 	if err := p.Create(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(procsOf(t, wsDir)); n != 4 {
+	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
 		t.Fatalf("after a second Create: %d processes, want 4", n)
 	}
 
@@ -209,10 +195,10 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	if err := p2.Create(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(procsOf(t, wsDir)); n != 4 {
+	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
 		t.Fatalf("after restart: %d workspace processes, want 4", n)
 	}
-	if n := len(procsOf(t, filepath.Join(dataDir, "etcd", "data"))); n != 1 {
+	if n := len(testutil.ProcsUnder(t, filepath.Join(dataDir, "etcd", "data"))); n != 1 {
 		t.Fatalf("after restart: %d etcd processes, want 1", n)
 	}
 	cs2 := kubernetes.NewForConfigOrDie(mustAdmin(t, p2, id))
@@ -224,7 +210,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	if err := p2.Delete(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if pids := procsOf(t, wsDir); len(pids) != 0 {
+	if pids := testutil.ProcsUnder(t, wsDir); len(pids) != 0 {
 		t.Fatalf("processes left after delete: %v", pids)
 	}
 	if _, err := os.Stat(wsDir); !os.IsNotExist(err) {
@@ -237,7 +223,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 	p2.Close()
-	if pids := procsOf(t, dataDir); len(pids) != 0 {
+	if pids := testutil.ProcsUnder(t, dataDir); len(pids) != 0 {
 		t.Fatalf("processes left after Close: %v", pids)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func spareIDs(p *Provider) []string {
@@ -28,6 +29,7 @@ func spareIDs(p *Provider) []string {
 // restarted provider sweeps the spares the dead one left, and keeps the
 // workspace.
 func TestWarmPool(t *testing.T) {
+	needBinaries(t)
 	dataDir := t.TempDir()
 	var logw io.Writer = io.Discard
 	if testing.Verbose() {
@@ -52,7 +54,7 @@ func TestWarmPool(t *testing.T) {
 		t.Fatalf("List = %v, %v; a spare is not a workspace", ids, err)
 	}
 	first := spareIDs(p)[0]
-	if n := len(procsOf(t, p.wsDir(first))); n != 1 {
+	if n := len(testutil.ProcsUnder(t, p.wsDir(first))); n != 1 {
 		t.Fatalf("%d processes of the spare, want its API server alone", n)
 	}
 	if _, ok := p.Reserve(controlplane.PlanDedicated); ok {
@@ -77,7 +79,7 @@ func TestWarmPool(t *testing.T) {
 	}
 	t.Logf("workspace from a spare running in %s", time.Since(start))
 	wsDir := p.wsDir(id)
-	if n := len(procsOf(t, wsDir)); n != 4 {
+	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
 		t.Fatalf("%d processes of the claimed workspace, want 4", n)
 	}
 	if _, err := os.Stat(filepath.Join(wsDir, spareMarker)); !os.IsNotExist(err) {
@@ -123,7 +125,7 @@ func TestWarmPool(t *testing.T) {
 		_, err := os.Stat(p2.wsDir(next))
 		return os.IsNotExist(err)
 	})
-	if pids := procsOf(t, p2.wsDir(next)); len(pids) != 0 {
+	if pids := testutil.ProcsUnder(t, p2.wsDir(next)); len(pids) != 0 {
 		t.Fatalf("processes of the swept spare: %v", pids)
 	}
 	if _, err := os.Stat(wsDir); err != nil {
@@ -133,7 +135,7 @@ func TestWarmPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	p2.Close()
-	if pids := procsOf(t, dataDir); len(pids) != 0 {
+	if pids := testutil.ProcsUnder(t, dataDir); len(pids) != 0 {
 		t.Fatalf("processes left after Close: %v", pids)
 	}
 }
@@ -141,6 +143,7 @@ func TestWarmPool(t *testing.T) {
 // TestWarmPoolClose: a reservation nobody provisions expires and its
 // spare goes; Close stops and removes the spares.
 func TestWarmPoolClose(t *testing.T) {
+	needBinaries(t)
 	dataDir := t.TempDir()
 	p, err := New(Config{DataDir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), WarmPool: 1, Issuer: testIssuer})
 	if err != nil {
@@ -156,7 +159,7 @@ func TestWarmPoolClose(t *testing.T) {
 	if _, err := os.Stat(p.wsDir(stale)); !os.IsNotExist(err) {
 		t.Fatalf("expired spare's data left: %v", err)
 	}
-	if pids := procsOf(t, p.wsDir(stale)); len(pids) != 0 {
+	if pids := testutil.ProcsUnder(t, p.wsDir(stale)); len(pids) != 0 {
 		t.Fatalf("expired spare's processes left: %v", pids)
 	}
 	p.Release(stale) // too late: nothing to give back
@@ -168,7 +171,7 @@ func TestWarmPoolClose(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if pids := procsOf(t, dataDir); len(pids) != 0 {
+	if pids := testutil.ProcsUnder(t, dataDir); len(pids) != 0 {
 		t.Fatalf("processes left after Close: %v", pids)
 	}
 	if _, err := os.Stat(p.wsDir(id)); !os.IsNotExist(err) {

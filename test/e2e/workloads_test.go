@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -49,63 +49,40 @@ type problemOut struct {
 // and four users: admin; A, developer in frontend; B, viewer of the whole
 // workspace; D, developer in backend only.
 type workloadsWorld struct {
-	s                *hksServer
-	admin, a, b, d   *apiClient
-	wsPath           string
-	frontend         string // …/projects/frontend
-	backend          string
-	frontendID       string
-	orgPath, dataDir string
+	s              *hksServer
+	admin, a, b, d *apiClient
+	wsPath         string
+	frontend       string // …/projects/frontend
+	backend        string
+	frontendID     string
+	orgPath        string
 }
 
 func newWorkloadsWorld(t *testing.T) *workloadsWorld {
 	t.Helper()
 	needBinary(t)
-	w := &workloadsWorld{dataDir: filepath.Join(t.TempDir(), "data")}
-	w.s = startServer(t, w.dataDir, "127.0.0.1:0", nil)
+	w := &workloadsWorld{}
+	w.s = startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", nil)
 	w.admin = setupAdmin(t, w.s, "admin@example.com", "correct-horse-battery")
-	var org, ws, fe, be, devs, viewers, bdevs struct {
-		ID    string `json:"id"`
-		Token string `json:"token"`
+	w.orgPath = w.admin.createOrg("Acme")
+	var ws struct {
+		ID string `json:"id"`
 	}
-	w.admin.must("POST", "/api/v1/organizations", map[string]string{"name": "Acme"}, http.StatusCreated, &org)
-	w.orgPath = "/api/v1/organizations/" + org.ID
 	w.admin.must("POST", w.orgPath+"/workspaces", map[string]string{"name": "prod"}, http.StatusAccepted, &ws)
 	w.wsPath = w.orgPath + "/workspaces/" + ws.ID
-	w.admin.must("POST", w.wsPath+"/projects", map[string]any{"name": "frontend", "quota": map[string]any{"cpu": "8", "memory": "16Gi", "pods": 40}}, http.StatusCreated, &fe)
-	w.admin.must("POST", w.wsPath+"/projects", map[string]any{"name": "backend"}, http.StatusCreated, &be)
-	w.frontendID = fe.ID
+	w.frontendID = w.admin.createProject(w.wsPath, map[string]any{"name": "frontend", "quota": map[string]any{"cpu": "8", "memory": "16Gi", "pods": 40}})
+	backendID := w.admin.createProject(w.wsPath, map[string]any{"name": "backend"})
 	w.frontend = w.wsPath + "/projects/frontend"
 	w.backend = w.wsPath + "/projects/backend"
-	users := map[string]string{"a@example.com": "password-of-a", "b@example.com": "password-of-b", "d@example.com": "password-of-d"}
-	clients := map[string]*apiClient{}
-	for email, pw := range users {
-		mustHKS(t, baseEnv(), pw+"\n", "admin", "create-user", "--data-dir", w.dataDir, "--email", email, "--password-stdin")
-		clients[email] = newAPI(t, w.s.URL)
-		clients[email].login(email, pw)
-		var inv struct {
-			Token string `json:"token"`
-		}
-		w.admin.must("POST", w.orgPath+"/invitations", map[string]string{"email": email}, http.StatusCreated, &inv)
-		clients[email].must("POST", "/api/v1/invitations/accept", map[string]string{"token": inv.Token}, http.StatusOK, nil)
+	w.a = createUser(t, w.s, "a@example.com", "password-of-a")
+	w.b = createUser(t, w.s, "b@example.com", "password-of-b")
+	w.d = createUser(t, w.s, "d@example.com", "password-of-d")
+	for _, c := range []*apiClient{w.a, w.b, w.d} {
+		w.admin.invite(w.orgPath, c)
 	}
-	w.a, w.b, w.d = clients["a@example.com"], clients["b@example.com"], clients["d@example.com"]
-	bind := func(group, email, role, project string, out any) {
-		w.admin.must("POST", w.wsPath+"/groups", map[string]string{"name": group}, http.StatusCreated, out)
-		id := out.(*struct {
-			ID    string `json:"id"`
-			Token string `json:"token"`
-		}).ID
-		w.admin.must("POST", w.wsPath+"/groups/"+id+"/members", map[string]string{"email": email}, http.StatusCreated, nil)
-		rb := map[string]string{"group_id": id, "role": role}
-		if project != "" {
-			rb["project_id"] = project
-		}
-		w.admin.must("POST", w.wsPath+"/rolebindings", rb, http.StatusCreated, nil)
-	}
-	bind("frontend-devs", "a@example.com", "developer", fe.ID, &devs)
-	bind("viewers", "b@example.com", "viewer", "", &viewers)
-	bind("backend-devs", "d@example.com", "developer", be.ID, &bdevs)
+	w.admin.grant(w.wsPath, "frontend-devs", w.a, "developer", w.frontendID)
+	w.admin.grant(w.wsPath, "viewers", w.b, "viewer", "")
+	w.admin.grant(w.wsPath, "backend-devs", w.d, "developer", backendID)
 	waitStatus(t, w.admin, w.wsPath, "running", 3*time.Minute)
 	// The reconciler makes the namespaces and bindings within seconds.
 	eventually(t, 30*time.Second, func() (bool, string) {
@@ -246,26 +223,23 @@ func TestApplicationsAcceptance(t *testing.T) {
 	// of backend) is refused in frontend.
 	w.b.must("GET", apps+"/web", nil, http.StatusOK, nil)
 	for _, c := range []struct {
-		who  string
-		cl   *apiClient
-		call func(*apiClient) problemOut
+		who          string
+		cl           *apiClient
+		method, path string
+		body         any
 	}{
-		{"viewer create", w.b, func(c *apiClient) problemOut {
-			return problem(t, c, "POST", apps, map[string]any{"name": "b-app", "image": "nginx"}, http.StatusForbidden)
-		}},
-		{"viewer scale", w.b, func(c *apiClient) problemOut {
-			return problem(t, c, "POST", apps+"/web/scale", map[string]any{"replicas": 1}, http.StatusForbidden)
-		}},
-		{"viewer delete", w.b, func(c *apiClient) problemOut { return problem(t, c, "DELETE", apps+"/web", nil, http.StatusForbidden) }},
-		{"other project's developer create", w.d, func(c *apiClient) problemOut {
-			return problem(t, c, "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}, http.StatusForbidden)
-		}},
-		{"other project's developer get", w.d, func(c *apiClient) problemOut { return problem(t, c, "GET", apps+"/web", nil, http.StatusForbidden) }},
+		{"viewer create", w.b, "POST", apps, map[string]any{"name": "b-app", "image": "nginx"}},
+		{"viewer scale", w.b, "POST", apps + "/web/scale", map[string]any{"replicas": 1}},
+		{"viewer delete", w.b, "DELETE", apps + "/web", nil},
+		{"other project's developer create", w.d, "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}},
+		{"other project's developer get", w.d, "GET", apps + "/web", nil},
 	} {
-		p := c.call(c.cl)
-		if !strings.Contains(p.Detail, "forbidden") {
-			t.Errorf("%s: the 403 does not carry the cluster's reason: %q", c.who, p.Detail)
-		}
+		t.Run(c.who, func(t *testing.T) {
+			p := problem(t, c.cl, c.method, c.path, c.body, http.StatusForbidden)
+			if !strings.Contains(p.Detail, "forbidden") {
+				t.Errorf("%s: the 403 does not carry the cluster's reason: %q", c.who, p.Detail)
+			}
+		})
 	}
 	// D works in their own project.
 	w.d.must("POST", w.backend+"/applications", map[string]any{"name": "api", "image": "busybox", "command": []string{"sleep", "3600"}}, http.StatusCreated, nil)
@@ -286,10 +260,12 @@ func TestApplicationsAcceptance(t *testing.T) {
 		{"not yaml", "{{{", http.StatusUnprocessableEntity, "not YAML or JSON"},
 	}
 	for _, c := range bad {
-		p := problem(t, w.a, "POST", apps, map[string]string{"manifest": c.manifest}, c.status)
-		if !strings.Contains(p.Detail, c.want) {
-			t.Errorf("manifest %s: detail %q does not say %q", c.name, p.Detail, c.want)
-		}
+		t.Run("manifest "+c.name, func(t *testing.T) {
+			p := problem(t, w.a, "POST", apps, map[string]string{"manifest": c.manifest}, c.status)
+			if !strings.Contains(p.Detail, c.want) {
+				t.Errorf("manifest %s: detail %q does not say %q", c.name, p.Detail, c.want)
+			}
+		})
 	}
 	w.a.must("GET", apps, nil, http.StatusOK, &list)
 	if len(list.Items) != 1 {
@@ -352,18 +328,20 @@ func TestCronJobsAcceptance(t *testing.T) {
 		{"*/5 * * * *", "Mars/Olympus", "time_zone", `"Mars/Olympus"`},
 		{"0 0 31 2 *", "", "schedule", ""},
 	} {
-		p := problem(t, w.a, "POST", cjs, map[string]any{"name": "bad", "schedule": c.schedule, "time_zone": c.zone, "template": tmpl}, http.StatusUnprocessableEntity)
-		found := false
-		for _, e := range p.Errors {
-			found = found || (e.Field == c.field && strings.Contains(e.Message, c.want))
-		}
-		if !found {
-			t.Errorf("schedule %q zone %q: %+v does not name %s with %q", c.schedule, c.zone, p.Errors, c.field, c.want)
-		}
-		pv := problem(t, w.b, "GET", cjs+"/preview?schedule="+url.QueryEscape(c.schedule)+"&timeZone="+url.QueryEscape(c.zone), nil, http.StatusUnprocessableEntity)
-		if len(pv.Errors) == 0 {
-			t.Errorf("preview of %q: no field errors", c.schedule)
-		}
+		t.Run(strings.TrimSpace(c.schedule+" "+c.zone), func(t *testing.T) {
+			p := problem(t, w.a, "POST", cjs, map[string]any{"name": "bad", "schedule": c.schedule, "time_zone": c.zone, "template": tmpl}, http.StatusUnprocessableEntity)
+			found := false
+			for _, e := range p.Errors {
+				found = found || (e.Field == c.field && strings.Contains(e.Message, c.want))
+			}
+			if !found {
+				t.Errorf("schedule %q zone %q: %+v does not name %s with %q", c.schedule, c.zone, p.Errors, c.field, c.want)
+			}
+			pv := problem(t, w.b, "GET", cjs+"/preview?schedule="+url.QueryEscape(c.schedule)+"&timeZone="+url.QueryEscape(c.zone), nil, http.StatusUnprocessableEntity)
+			if len(pv.Errors) == 0 {
+				t.Errorf("preview of %q: no field errors", c.schedule)
+			}
+		})
 	}
 	var list struct {
 		Items []struct {
@@ -437,7 +415,7 @@ func TestCronJobsAcceptance(t *testing.T) {
 		return has("schedule"), fmt.Sprintf("history %+v", hist.Items)
 	})
 	// The cluster has removed the successful Jobs (history limit 0).
-	csA, _ := userClient(t, w.s, w.a, w.wsPath, "a@example.com", "password-of-a")
+	csA, _ := userClient(t, w.s, w.a, w.wsPath)
 	eventually(t, time.Minute, func() (bool, string) {
 		jobs, err := csA.BatchV1().Jobs("frontend").List(t.Context(), metav1.ListOptions{LabelSelector: "hks.io/cronjob=tick"})
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -24,7 +24,7 @@ func TestCrashRedeliversTasks(t *testing.T) {
 	const n = 30
 	dataDir := filepath.Join(t.TempDir(), "data")
 	// No control planes: the provisioning tasks must stay queued.
-	s := startServer(t, dataDir, "127.0.0.1:0", []string{"HKS_CONTROL_PLANE_PROVIDER=none"})
+	s := startServer(t, dataDir, "127.0.0.1:0", []string{noControlPlanes})
 	a := setupAdmin(t, s, "admin@example.com", "correct-horse-battery")
 
 	var org struct {
@@ -103,7 +103,7 @@ func TestCrashRedeliversTasks(t *testing.T) {
 
 	// Start again on the same data dir and port: the same issuer, so the
 	// access token still works.
-	s2 := startServer(t, dataDir, "127.0.0.1:"+s.Port(), []string{"HKS_CONTROL_PLANE_PROVIDER=none"})
+	s2 := startServer(t, dataDir, "127.0.0.1:"+s.Port(), []string{noControlPlanes})
 	if s2.SetupToken != "" {
 		t.Fatal("the restarted server printed a setup token again")
 	}

@@ -1,8 +1,4 @@
-package main
-
-// End-to-end tests of the real hks binary: TestMain builds it once, each
-// test runs it as a separate process (server, admin tool and CLI) on
-// loopback, and stops every process it started by its PID.
+package e2e
 
 import (
 	"bytes"
@@ -18,44 +14,96 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/hexabase/hexabase-ai/internal/controlplane/local"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // hksBin is the binary under test; "" with -short (the tests skip).
 var hksBin string
 
+// TestMain builds the binary once from ./cmd/hks of the repository the
+// tests are in, unless -short is given.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
 		os.Exit(m.Run())
 	}
-	dir, err := os.MkdirTemp("", "hks-e2e-")
+	code, err := runWithBinary(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	hksBin = filepath.Join(dir, "hks")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", hksBin, ".").CombinedOutput()
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
+func runWithBinary(m *testing.M) (int, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return 0, err
+	}
+	dir, err := os.MkdirTemp("", "hks-e2e-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	hksBin = filepath.Join(dir, "hks")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", hksBin, "./cmd/hks")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("go build ./cmd/hks in %s: %w\n%s", root, err, out)
+	}
+	return m.Run(), nil
+}
+
+// moduleRoot is the nearest directory at or above the working directory
+// (the test's package directory) that holds go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod at or above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// needBinary skips the test with -short: every test here runs the binary.
 func needBinary(t *testing.T) {
 	t.Helper()
 	if hksBin == "" {
-		t.Skip("end-to-end test of the hks binary; skipped with -short")
+		t.Skip("end-to-end test of the hks binary: skipped with -short (make test-unit); make test-e2e runs it")
 	}
+}
+
+// needK8sBinaries fails the test unless the Kubernetes binaries that a
+// server with the local control-plane provider runs are in place.
+func needK8sBinaries(t *testing.T) {
+	t.Helper()
+	dir, err := local.DefaultBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.NeedK8sBinaries(t, dir)
 }
 
 // baseEnv is the test's environment without HKS_* variables, plus extra.
@@ -138,11 +186,17 @@ type hksServer struct {
 	done       chan struct{} // closed when the process has exited
 	waitErr    error         // set before done is closed
 	stderrPath string
+	// DataDir is the server's data directory.
+	DataDir string
 	// Addr is host:port of the listener, URL its base URL.
 	Addr, URL string
 	// SetupToken is the one-time setup token printed on a first start.
 	SetupToken string
 }
+
+// noControlPlanes in a server's env keeps workspaces records: the server
+// then runs no Kubernetes binaries.
+const noControlPlanes = "HKS_CONTROL_PLANE_PROVIDER=none"
 
 var (
 	startedRE    = regexp.MustCompile(`"msg":"hks server started".*?"listen":"([^"]+)"`)
@@ -151,9 +205,13 @@ var (
 
 // startServer starts `hks server` on dataDir and listen (port 0 picks a
 // free port) with env added to baseEnv, waits until it is ready and
-// registers its stop.
+// registers its stop. Unless env turns the control planes off, the test
+// needs the Kubernetes binaries.
 func startServer(t *testing.T, dataDir, listen string, env []string, args ...string) *hksServer {
 	t.Helper()
+	if !slices.Contains(env, noControlPlanes) {
+		needK8sBinaries(t)
+	}
 	logs := t.TempDir()
 	stdout, err := os.Create(filepath.Join(logs, "stdout"))
 	if err != nil {
@@ -165,7 +223,7 @@ func startServer(t *testing.T, dataDir, listen string, env []string, args ...str
 	}
 	defer stdout.Close()
 	defer stderr.Close()
-	s := &hksServer{t: t, done: make(chan struct{}), stderrPath: stderr.Name()}
+	s := &hksServer{t: t, done: make(chan struct{}), stderrPath: stderr.Name(), DataDir: dataDir}
 	s.cmd = exec.Command(hksBin, append([]string{"server", "--data-dir", dataDir, "--listen", listen}, args...)...)
 	s.cmd.Env = baseEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = stdout, stderr
@@ -269,6 +327,8 @@ type apiClient struct {
 	url   string
 	token string
 	hc    *http.Client
+	// email and password are those of the last login.
+	email, password string
 }
 
 func newAPI(t *testing.T, url string) *apiClient {
@@ -333,7 +393,7 @@ func (a *apiClient) login(email, password string) {
 	if tok.AccessToken == "" {
 		a.t.Fatal("login answered no access token")
 	}
-	a.token = tok.AccessToken
+	a.token, a.email, a.password = tok.AccessToken, email, password
 }
 
 // setupAdmin creates the first administrator with the server's setup token
@@ -347,6 +407,64 @@ func setupAdmin(t *testing.T, s *hksServer, email, password string) *apiClient {
 	a.must("POST", "/auth/setup", map[string]string{"token": s.SetupToken, "email": email, "password": password}, http.StatusCreated, nil)
 	a.login(email, password)
 	return a
+}
+
+// createUser makes a user with `hks admin create-user` on the server's
+// data directory and returns an API client signed in as them.
+func createUser(t *testing.T, s *hksServer, email, password string) *apiClient {
+	t.Helper()
+	mustHKS(t, baseEnv(), password+"\n", "admin", "create-user", "--data-dir", s.DataDir, "--email", email, "--password-stdin")
+	c := newAPI(t, s.URL)
+	c.login(email, password)
+	return c
+}
+
+// createOrg creates an organization and returns its API path.
+func (a *apiClient) createOrg(name string) string {
+	a.t.Helper()
+	var org struct {
+		ID string `json:"id"`
+	}
+	a.must("POST", "/api/v1/organizations", map[string]string{"name": name}, http.StatusCreated, &org)
+	return "/api/v1/organizations/" + org.ID
+}
+
+// createProject creates a project of the workspace at wsPath and returns
+// its id.
+func (a *apiClient) createProject(wsPath string, body map[string]any) string {
+	a.t.Helper()
+	var p struct {
+		ID string `json:"id"`
+	}
+	a.must("POST", wsPath+"/projects", body, http.StatusCreated, &p)
+	return p.ID
+}
+
+// invite makes the user of c a member of the organization at orgPath.
+func (a *apiClient) invite(orgPath string, c *apiClient) {
+	a.t.Helper()
+	var inv struct {
+		Token string `json:"token"`
+	}
+	a.must("POST", orgPath+"/invitations", map[string]string{"email": c.email}, http.StatusCreated, &inv)
+	c.must("POST", "/api/v1/invitations/accept", map[string]string{"token": inv.Token}, http.StatusOK, nil)
+}
+
+// grant creates a group of the workspace at wsPath with the user of c as
+// its member and binds role to it, in the project with projectID or, if
+// that is "", in the whole workspace.
+func (a *apiClient) grant(wsPath, group string, c *apiClient, role, projectID string) {
+	a.t.Helper()
+	var g struct {
+		ID string `json:"id"`
+	}
+	a.must("POST", wsPath+"/groups", map[string]string{"name": group}, http.StatusCreated, &g)
+	a.must("POST", wsPath+"/groups/"+g.ID+"/members", map[string]string{"email": c.email}, http.StatusCreated, nil)
+	rb := map[string]string{"group_id": g.ID, "role": role}
+	if projectID != "" {
+		rb["project_id"] = projectID
+	}
+	a.must("POST", wsPath+"/rolebindings", rb, http.StatusCreated, nil)
 }
 
 // task is a task as the API shows it.
@@ -399,4 +517,141 @@ func portFree(addr string) error {
 		return err
 	}
 	return ln.Close()
+}
+
+// wsOut is a workspace as the API shows it.
+type wsOut struct {
+	ID           string `json:"id"`
+	Status       string `json:"status"`
+	StatusReason string `json:"status_reason"`
+	ControlPlane *struct {
+		Ready      bool   `json:"ready"`
+		Version    string `json:"version"`
+		Components []struct {
+			Name    string `json:"name"`
+			Healthy bool   `json:"healthy"`
+		} `json:"components"`
+	} `json:"control_plane"`
+}
+
+// waitStatus polls the workspace until it has status want.
+func waitStatus(t *testing.T, a *apiClient, wsPath, want string, timeout time.Duration) wsOut {
+	t.Helper()
+	var w wsOut
+	eventually(t, timeout, func() (bool, string) {
+		code, b, err := a.call("GET", wsPath, nil)
+		if err != nil || code != http.StatusOK {
+			return false, fmt.Sprintf("GET %s: %d %s %v", wsPath, code, b, err)
+		}
+		w = wsOut{}
+		_ = json.Unmarshal(b, &w)
+		if w.Status == "failed" && want != "failed" {
+			t.Fatalf("workspace failed: %s", w.StatusReason)
+		}
+		return w.Status == want, "status " + w.Status + " " + w.StatusReason
+	})
+	return w
+}
+
+// userClient signs the user of a in with the CLI (its own config dir) and
+// returns a client-go clientset built from the workspace kubeconfig the
+// API hands out to that user: kubectl-token with the user's own identity.
+func userClient(t *testing.T, s *hksServer, a *apiClient, wsPath string) (*kubernetes.Clientset, string) {
+	t.Helper()
+	cfgDir := t.TempDir()
+	env := baseEnv("HKS_CONFIG_DIR=" + cfgDir)
+	mustHKS(t, env, a.password+"\n", "login", "--server", s.URL, "--email", a.email, "--password-stdin")
+	code, b, err := a.call("GET", wsPath+"/kubeconfig", nil)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("GET kubeconfig as %s: %d %s %v", a.email, code, b, err)
+	}
+	if bytes.Contains(b, []byte("client-certificate")) || bytes.Contains(b, []byte("client-key")) || bytes.Contains(b, []byte("token:")) {
+		t.Fatalf("the kubeconfig carries a credential:\n%s", b)
+	}
+	cfg, err := clientcmd.Load(b)
+	if err != nil {
+		t.Fatalf("parse kubeconfig: %v\n%s", err, b)
+	}
+	ctxName := cfg.CurrentContext
+	ai := cfg.AuthInfos[cfg.Contexts[ctxName].AuthInfo]
+	if ai == nil || ai.Exec == nil || len(ai.Exec.Args) == 0 || ai.Exec.Args[0] != "kubectl-token" {
+		t.Fatalf("kubeconfig user is not the hks exec plugin:\n%s", b)
+	}
+	// The test's binary, signed in as this user.
+	ai.Exec.Command = hksBin
+	ai.Exec.Env = append(ai.Exec.Env, clientcmdapi.ExecEnvVar{Name: "HKS_CONFIG_DIR", Value: cfgDir})
+	path := filepath.Join(cfgDir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := clientcmd.NewNonInteractiveClientConfig(*cfg, ctxName, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubernetes.NewForConfigOrDie(rc), path
+}
+
+// waitDeployment waits until the Deployment ns/name has replicas ready.
+func waitDeployment(t *testing.T, cs kubernetes.Interface, ns, name string, replicas int32, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, func() (bool, string) {
+		d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, fmt.Sprintf("get deployment %s/%s: %v", ns, name, err)
+		}
+		return d.Status.ReadyReplicas == replicas, fmt.Sprintf("deployment %s/%s: ready replicas %d/%d", ns, name, d.Status.ReadyReplicas, replicas)
+	})
+}
+
+// metricsText is the server's /metrics page.
+func metricsText(t *testing.T, s *hksServer) string {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// parseTable reads table output: a header line of column names, then rows
+// whose cells start where their column's name does.
+func parseTable(t *testing.T, out string) []map[string]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	type col struct {
+		name  string
+		start int
+	}
+	var cols []col
+	for i, f := range strings.Fields(lines[0]) {
+		start := 0
+		if i > 0 {
+			prev := cols[i-1]
+			start = prev.start + len(prev.name) + strings.Index(lines[0][prev.start+len(prev.name):], f)
+		}
+		cols = append(cols, col{f, start})
+	}
+	var rows []map[string]string
+	for _, l := range lines[1:] {
+		row := map[string]string{}
+		for i, c := range cols {
+			end := len(l)
+			if i+1 < len(cols) {
+				end = min(cols[i+1].start, len(l))
+			}
+			if c.start < end {
+				row[c.name] = strings.TrimSpace(l[c.start:end])
+			}
+		}
+		rows = append(rows, row)
+	}
+	if len(cols) == 0 {
+		t.Fatalf("no table header in %q", out)
+	}
+	return rows
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -19,7 +19,7 @@ func TestCLITour(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
 	// The tour is about the CLI: workspaces stay records (no control planes).
-	s := startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", []string{"HKS_CONTROL_PLANE_PROVIDER=none"})
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", []string{noControlPlanes})
 	const email, password = "admin@example.com", "tour-password-1"
 	setupAdmin(t, s, email, password)
 
@@ -177,42 +177,4 @@ func TestCLITour(t *testing.T) {
 		t.Errorf("org delete: %q", out)
 	}
 	fails("error: organization \"acme-corp\" not found (HTTP 404)\n", "org", "get", "acme-corp")
-}
-
-// parseTable reads table output: a header line of column names, then rows
-// whose cells start where their column's name does.
-func parseTable(t *testing.T, out string) []map[string]string {
-	t.Helper()
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	type col struct {
-		name  string
-		start int
-	}
-	var cols []col
-	for i, f := range strings.Fields(lines[0]) {
-		start := 0
-		if i > 0 {
-			prev := cols[i-1]
-			start = prev.start + len(prev.name) + strings.Index(lines[0][prev.start+len(prev.name):], f)
-		}
-		cols = append(cols, col{f, start})
-	}
-	var rows []map[string]string
-	for _, l := range lines[1:] {
-		row := map[string]string{}
-		for i, c := range cols {
-			end := len(l)
-			if i+1 < len(cols) {
-				end = min(cols[i+1].start, len(l))
-			}
-			if c.start < end {
-				row[c.name] = strings.TrimSpace(l[c.start:end])
-			}
-		}
-		rows = append(rows, row)
-	}
-	if len(cols) == 0 {
-		t.Fatalf("no table header in %q", out)
-	}
-	return rows
 }
