@@ -8,6 +8,21 @@ type CreateCronJobRequest struct {
 	CronJobSpec
 }
 
+// UpdateCronJobRequest replaces what the spec describes of a CronJob
+// (what it leaves out returns to its default; what it cannot describe,
+// such as other containers of the runs and volumes, stays).
+type UpdateCronJobRequest struct {
+	CronJobSpec
+	ResourceVersion string `json:"resource_version,omitempty" doc:"when given, the update is refused with 412 unless the CronJob is still at this version"`
+}
+
+// PatchCronJobRequest is the document a PATCH of a CronJob merges (RFC
+// 7396) into the CronJob's current spec: only the members it names change.
+type PatchCronJobRequest struct {
+	CronJobSpec
+	ResourceVersion string `json:"resource_version,omitempty" doc:"when given, the patch is refused with 412 unless the CronJob is still at this version"`
+}
+
 // CronJobStatus is a CronJob's live state.
 type CronJobStatus struct {
 	Active             []string    `json:"active" doc:"names of the running Jobs"`

@@ -92,11 +92,22 @@ type CreateApplicationRequest struct {
 	Manifest string `json:"manifest,omitempty" doc:"a Kubernetes manifest instead of the simple spec"`
 }
 
-// UpdateApplicationRequest replaces an application's spec (a rolling
-// update), or applies a manifest.
+// UpdateApplicationRequest replaces what the simple spec describes of an
+// application (a rolling update; what the spec leaves out returns to its
+// default, what it cannot describe, such as other containers and volumes,
+// stays), or applies a manifest.
 type UpdateApplicationRequest struct {
 	AppSpec
-	Manifest string `json:"manifest,omitempty"`
+	Manifest        string `json:"manifest,omitempty"`
+	ResourceVersion string `json:"resource_version,omitempty" doc:"when given, the update is refused with 412 unless the application is still at this version"`
+}
+
+// PatchApplicationRequest is the document a PATCH of an application
+// merges (RFC 7396) into the application's current simple spec: only the
+// members it names change.
+type PatchApplicationRequest struct {
+	AppSpec
+	ResourceVersion string `json:"resource_version,omitempty" doc:"when given, the patch is refused with 412 unless the application is still at this version"`
 }
 
 // ScaleRequest sets an application's replicas.

@@ -7,6 +7,8 @@
 // client impersonating the caller's user and workspace groups, the same
 // identity their workspace token carries), so Kubernetes RBAC decides and a
 // refusal from the cluster comes back as a 403 naming what was refused.
-// The kube helpers here (Clusters, ClientFor, KubeError) are shared with
-// package cronjobs.
+// PATCH applies a JSON merge patch of the simple spec to the live
+// Deployment and PUT replaces what the simple spec describes; neither
+// touches what the spec cannot describe (other containers, volumes, …).
+// An application's resource_version is its Deployment's.
 package workloads
