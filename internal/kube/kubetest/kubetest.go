@@ -1,0 +1,67 @@
+// Package kubetest is client-go's fake clientset with the optimistic
+// concurrency of a real API server, for unit tests of the logic of
+// workloads and cronjobs: every write gives the object a new
+// resourceVersion, and an update that carries another version than the
+// stored one is refused with a Conflict, as the API server does.
+package kubetest
+
+import (
+	"strconv"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// NewClientset returns a fake clientset holding objs (each given a
+// resourceVersion) that versions writes and refuses stale updates.
+func NewClientset(objs ...runtime.Object) *fake.Clientset {
+	var mu sync.Mutex
+	next := 0
+	bump := func(o runtime.Object) {
+		if m, err := meta.Accessor(o); err == nil {
+			next++
+			m.SetResourceVersion(strconv.Itoa(next))
+		}
+	}
+	for _, o := range objs {
+		bump(o)
+	}
+	cs := fake.NewClientset(objs...)
+	cs.PrependReactor("create", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		bump(a.(k8stesting.CreateAction).GetObject())
+		return false, nil, nil
+	})
+	cs.PrependReactor("update", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		obj := a.(k8stesting.UpdateAction).GetObject()
+		m, err := meta.Accessor(obj)
+		if err != nil || a.GetSubresource() != "" {
+			return false, nil, nil
+		}
+		stored, err := cs.Tracker().Get(a.GetResource(), a.GetNamespace(), m.GetName())
+		if err != nil {
+			return true, nil, err
+		}
+		sm, _ := meta.Accessor(stored)
+		if m.GetResourceVersion() != "" && m.GetResourceVersion() != sm.GetResourceVersion() {
+			return true, nil, apierrors.NewConflict(a.GetResource().GroupResource(), m.GetName(),
+				errStale{want: m.GetResourceVersion(), have: sm.GetResourceVersion()})
+		}
+		bump(obj)
+		return false, nil, nil
+	})
+	return cs
+}
+
+type errStale struct{ want, have string }
+
+func (e errStale) Error() string {
+	return "the object has been modified: resourceVersion " + e.want + " is not " + e.have
+}
