@@ -317,7 +317,6 @@ func TestPutAppKeepsTheSidecar(t *testing.T) {
 	}
 }
 
-
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
