@@ -102,12 +102,20 @@ type UpdateApplicationRequest struct {
 	ResourceVersion string `json:"resource_version,omitempty" doc:"when given, the update is refused with 412 unless the application is still at this version"`
 }
 
-// PatchApplicationRequest is the document a PATCH of an application
-// merges (RFC 7396) into the application's current simple spec: only the
-// members it names change.
+// PatchApplicationRequest is a JSON merge patch (RFC 7396) of an
+// application's simple spec: the members it has replace the application's
+// (lists whole, labels key by key, null removes), the others stay, and so
+// does everything the simple spec cannot describe.
 type PatchApplicationRequest struct {
-	AppSpec
-	ResourceVersion string `json:"resource_version,omitempty" doc:"when given, the patch is refused with 412 unless the application is still at this version"`
+	Image           *string            `json:"image,omitempty"`
+	Replicas        *int32             `json:"replicas,omitempty"`
+	Command         *[]string          `json:"command,omitempty"`
+	Args            *[]string          `json:"args,omitempty"`
+	Env             *[]EnvVar          `json:"env,omitempty" doc:"the whole list"`
+	Ports           *[]Port            `json:"ports,omitempty" doc:"the whole list; none removes the Service"`
+	Resources       *Resources         `json:"resources,omitempty" doc:"merged member by member"`
+	Labels          map[string]*string `json:"labels,omitempty" doc:"merged key by key; null removes a label"`
+	ResourceVersion string             `json:"resource_version,omitempty" doc:"when given, the patch is refused with 412 unless the application is still at this version"`
 }
 
 // ScaleRequest sets an application's replicas.
@@ -154,8 +162,9 @@ type Application struct {
 	Service         *ServiceInfo      `json:"service,omitempty"`
 	Status          AppStatus         `json:"status"`
 	Pods            []Pod             `json:"pods,omitempty" doc:"on get only"`
+	Spec            AppSpec           `json:"spec" doc:"the simple spec as it is: the first container, the replicas, the ports and the labels that are not the platform's"`
 	CreatedAt       time.Time         `json:"created_at"`
-	ResourceVersion string            `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
+	ResourceVersion string            `json:"resource_version" doc:"the Deployment's resourceVersion; changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 // ServiceInfo is the application's Service.

@@ -14,16 +14,23 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/kube"
 )
 
+// cronJobDoc is a CronJob's spec with its version: what a PUT sends, and
+// what a PATCH (api.PatchCronJobRequest) is merged into.
+type cronJobDoc struct {
+	api.CronJobSpec
+	ResourceVersion string `json:"resource_version,omitempty"`
+}
+
 // cronJobChange is an update of a CronJob: from the CronJob as it is now
 // (its spec and resourceVersion, which is the API's resource_version), the
 // spec wanted, or an error (a 412 when a precondition does not hold).
-type cronJobChange func(cur api.PatchCronJobRequest) (api.PatchCronJobRequest, error)
+type cronJobChange func(cur cronJobDoc) (cronJobDoc, error)
 
 // patchChange is the change of a merge patch of the spec, with the
 // request's preconditions.
 func patchChange(r *http.Request, patch httpapi.MergePatch) cronJobChange {
-	return func(cur api.PatchCronJobRequest) (api.PatchCronJobRequest, error) {
-		var want api.PatchCronJobRequest
+	return func(cur cronJobDoc) (cronJobDoc, error) {
+		var want cronJobDoc
 		if err := patch.Apply(cur, &want); err != nil {
 			return want, err
 		}
@@ -45,7 +52,7 @@ func changeCronJob(ctx context.Context, kc kubernetes.Interface, ns, name string
 			return err
 		}
 		cur := specOf(cj)
-		req, err := change(api.PatchCronJobRequest{CronJobSpec: cur, ResourceVersion: cj.ResourceVersion})
+		req, err := change(cronJobDoc{CronJobSpec: cur, ResourceVersion: cj.ResourceVersion})
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,8 +142,8 @@ func TestPatchCronJob(t *testing.T) {
 // and keeps the other containers and volumes of the runs.
 func TestPutCronJobKeepsTheSidecar(t *testing.T) {
 	cs, _ := nightly(t)
-	cj, err := changeCronJob(context.Background(), cs, ns, "nightly", func(api.PatchCronJobRequest) (api.PatchCronJobRequest, error) {
-		return api.PatchCronJobRequest{CronJobSpec: api.CronJobSpec{Schedule: "@daily", Template: api.JobTemplate{Image: "busybox:1.37"}}}, nil
+	cj, err := changeCronJob(context.Background(), cs, ns, "nightly", func(cronJobDoc) (cronJobDoc, error) {
+		return cronJobDoc{CronJobSpec: api.CronJobSpec{Schedule: "@daily", Template: api.JobTemplate{Image: "busybox:1.37"}}}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +191,7 @@ func TestChangeCronJobRetriesOnConflict(t *testing.T) {
 	ctx := context.Background()
 	r, p := patchRequest(t, `{"schedule":"@hourly"}`, "")
 	calls := 0
-	cj, err := changeCronJob(ctx, cs, ns, "nightly", func(cur api.PatchCronJobRequest) (api.PatchCronJobRequest, error) {
+	cj, err := changeCronJob(ctx, cs, ns, "nightly", func(cur cronJobDoc) (cronJobDoc, error) {
 		calls++
 		if calls == 1 {
 			other, _ := cs.BatchV1().CronJobs(ns).Get(ctx, "nightly", metav1.GetOptions{})
@@ -205,5 +207,14 @@ func TestChangeCronJobRetriesOnConflict(t *testing.T) {
 	}
 	if calls != 2 || cj.Spec.Schedule != "@hourly" || cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image != "busybox:1.37" {
 		t.Errorf("calls %d schedule %q image %q", calls, cj.Spec.Schedule, cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image)
+	}
+}
+
+// TestPatchDocumentNamesTheSpec: the PATCH document of the API names the
+// members of the spec the server merges it into, and no other.
+func TestPatchDocumentNamesTheSpec(t *testing.T) {
+	got, want := kubetest.JSONFields(reflect.TypeFor[api.PatchCronJobRequest]()), kubetest.JSONFields(reflect.TypeFor[cronJobDoc]())
+	if !slices.Equal(got, want) {
+		t.Errorf("PatchCronJobRequest has %v\nthe spec has %v", got, want)
 	}
 }

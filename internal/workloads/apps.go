@@ -23,7 +23,7 @@ import (
 )
 
 func appOut(project string, d *appsv1.Deployment, svc *corev1.Service) api.Application {
-	a := api.Application{Name: d.Name, Project: project, Labels: d.Labels, CreatedAt: d.CreationTimestamp.UTC(), ResourceVersion: d.ResourceVersion}
+	a := api.Application{Name: d.Name, Project: project, Labels: d.Labels, Spec: appSpecOf(d, svc), CreatedAt: d.CreationTimestamp.UTC(), ResourceVersion: d.ResourceVersion}
 	if cs := d.Spec.Template.Spec.Containers; len(cs) > 0 {
 		a.Image = cs[0].Image
 	}
@@ -293,8 +293,8 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 		}
 		return s.getApp(ctx, ac, name, false)
 	}
-	_, err = changeApp(ctx, ac.C.Kube, ac.NS, name, func(cur api.PatchApplicationRequest) (api.PatchApplicationRequest, error) {
-		return api.PatchApplicationRequest{AppSpec: req.AppSpec}, httpapi.CheckVersion(r, req.ResourceVersion, cur.ResourceVersion)
+	_, err = changeApp(ctx, ac.C.Kube, ac.NS, name, func(cur appDoc) (appDoc, error) {
+		return appDoc{AppSpec: req.AppSpec}, httpapi.CheckVersion(r, req.ResourceVersion, cur.ResourceVersion)
 	})
 	if err != nil {
 		return nil, err

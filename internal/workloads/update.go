@@ -55,16 +55,23 @@ func appSpecOf(d *appsv1.Deployment, svc *corev1.Service) api.AppSpec {
 	return s
 }
 
+// appDoc is an application's simple spec with its version: what a PUT
+// sends, and what a PATCH (api.PatchApplicationRequest) is merged into.
+type appDoc struct {
+	api.AppSpec
+	ResourceVersion string `json:"resource_version,omitempty"`
+}
+
 // appChange is an update of an application: from the application as it is
 // now (its spec and version), the spec wanted, or an error (a 412 when a
 // precondition does not hold).
-type appChange func(cur api.PatchApplicationRequest) (api.PatchApplicationRequest, error)
+type appChange func(cur appDoc) (appDoc, error)
 
 // patchChange is the change of a merge patch of the spec, with the
 // request's preconditions.
 func patchChange(r *http.Request, patch httpapi.MergePatch) appChange {
-	return func(cur api.PatchApplicationRequest) (api.PatchApplicationRequest, error) {
-		var want api.PatchApplicationRequest
+	return func(cur appDoc) (appDoc, error) {
+		var want appDoc
 		if err := patch.Apply(cur, &want); err != nil {
 			return want, err
 		}
@@ -93,7 +100,7 @@ func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, ch
 			return err
 		}
 		cur = appSpecOf(d, svc)
-		req, err := change(api.PatchApplicationRequest{AppSpec: cur, ResourceVersion: d.ResourceVersion})
+		req, err := change(appDoc{AppSpec: cur, ResourceVersion: d.ResourceVersion})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -206,7 +208,7 @@ func TestChangeAppRetriesOnConflict(t *testing.T) {
 	ctx := context.Background()
 	r, p := patchRequest(t, `{"image":"nginx:1.28"}`, "")
 	calls := 0
-	d, err := changeApp(ctx, cs, ns, "web", func(cur api.PatchApplicationRequest) (api.PatchApplicationRequest, error) {
+	d, err := changeApp(ctx, cs, ns, "web", func(cur appDoc) (appDoc, error) {
 		calls++
 		if calls == 1 {
 			other, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
@@ -238,7 +240,7 @@ func TestChangeAppPreconditionAfterConflict(t *testing.T) {
 	ctx := context.Background()
 	r, p := patchRequest(t, `{"image":"nginx:1.28"}`, `"`+before.ResourceVersion+`"`)
 	calls := 0
-	_, err := changeApp(ctx, cs, ns, "web", func(cur api.PatchApplicationRequest) (api.PatchApplicationRequest, error) {
+	_, err := changeApp(ctx, cs, ns, "web", func(cur appDoc) (appDoc, error) {
 		calls++
 		if calls == 1 {
 			other, _ := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
@@ -300,8 +302,8 @@ func TestChangeAppPortsFollowTheService(t *testing.T) {
 
 func TestPutAppKeepsTheSidecar(t *testing.T) {
 	cs, _ := webApp(t)
-	d, err := changeApp(context.Background(), cs, ns, "web", func(api.PatchApplicationRequest) (api.PatchApplicationRequest, error) {
-		return api.PatchApplicationRequest{AppSpec: api.AppSpec{Image: "nginx:1.28"}}, nil
+	d, err := changeApp(context.Background(), cs, ns, "web", func(appDoc) (appDoc, error) {
+		return appDoc{AppSpec: api.AppSpec{Image: "nginx:1.28"}}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -323,4 +325,13 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// TestPatchDocumentNamesTheSpec: the PATCH document of the API names the
+// members of the spec the server merges it into, and no other.
+func TestPatchDocumentNamesTheSpec(t *testing.T) {
+	got, want := kubetest.JSONFields(reflect.TypeFor[api.PatchApplicationRequest]()), kubetest.JSONFields(reflect.TypeFor[appDoc]())
+	if !slices.Equal(got, want) {
+		t.Errorf("PatchApplicationRequest has %v\nthe spec has %v", got, want)
+	}
 }

@@ -6,7 +6,10 @@
 package kubetest
 
 import (
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,4 +67,36 @@ type errStale struct{ want, have string }
 
 func (e errStale) Error() string {
 	return "the object has been modified: resourceVersion " + e.want + " is not " + e.have
+}
+
+// JSONFields are the JSON member names of struct type t, with those of
+// embedded structs and, as "name.member", of struct members (through
+// pointers), sorted: a patch document and the spec it patches must name
+// the same members.
+func JSONFields(t reflect.Type) []string {
+	var out []string
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous && name == "":
+			out = append(out, JSONFields(ft)...)
+		case name == "" || name == "-":
+		case ft.Kind() == reflect.Struct && ft.PkgPath() == t.PkgPath():
+			for _, sub := range JSONFields(ft) {
+				out = append(out, name+"."+sub)
+			}
+		default:
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
