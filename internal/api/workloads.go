@@ -33,7 +33,7 @@ type Resources struct {
 // AppSpec is the simple form of an application: one container run by a
 // Deployment, and a Service when it has ports.
 type AppSpec struct {
-	Image     string            `json:"image"`
+	Image     string            `json:"image,omitempty" doc:"required, except in a request that gives a manifest"`
 	Replicas  *int32            `json:"replicas,omitempty" doc:"default 1"`
 	Command   []string          `json:"command,omitempty"`
 	Args      []string          `json:"args,omitempty"`
