@@ -164,7 +164,7 @@ type Application struct {
 	Pods            []Pod             `json:"pods,omitempty" doc:"on get only"`
 	Spec            AppSpec           `json:"spec" doc:"the simple spec as it is: the first container, the replicas, the ports and the labels that are not the platform's"`
 	CreatedAt       time.Time         `json:"created_at"`
-	ResourceVersion string            `json:"resource_version" doc:"the Deployment's resourceVersion; changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
+	ResourceVersion string            `json:"resource_version" doc:"the Deployment's generation; changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 // ServiceInfo is the application's Service.

@@ -104,7 +104,7 @@ func (s *Service) runOut(r store.CronJobRun) api.Run {
 }
 
 func (s *Service) cronJobOut(project string, cj *batchv1.CronJob) api.CronJob {
-	out := api.CronJob{Name: cj.Name, Project: project, Spec: specOf(cj), CreatedAt: cj.CreationTimestamp.UTC(), ResourceVersion: cj.ResourceVersion,
+	out := api.CronJob{Name: cj.Name, Project: project, Spec: specOf(cj), CreatedAt: cj.CreationTimestamp.UTC(), ResourceVersion: kube.Version(cj),
 		Status: api.CronJobStatus{Active: []string{}, NextRuns: []time.Time{}}}
 	for _, a := range cj.Status.Active {
 		out.Status.Active = append(out.Status.Active, a.Name)

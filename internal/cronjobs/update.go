@@ -22,7 +22,7 @@ type cronJobDoc struct {
 }
 
 // cronJobChange is an update of a CronJob: from the CronJob as it is now
-// (its spec and resourceVersion, which is the API's resource_version), the
+// (its spec and version, kube.Version: the CronJob's generation), the
 // spec wanted, or an error (a 412 when a precondition does not hold).
 type cronJobChange func(cur cronJobDoc) (cronJobDoc, error)
 
@@ -52,7 +52,7 @@ func changeCronJob(ctx context.Context, kc kubernetes.Interface, ns, name string
 			return err
 		}
 		cur := specOf(cj)
-		req, err := change(cronJobDoc{CronJobSpec: cur, ResourceVersion: cj.ResourceVersion})
+		req, err := change(cronJobDoc{CronJobSpec: cur, ResourceVersion: kube.Version(cj)})
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/kube/kubetest"
 )
 
@@ -173,7 +174,7 @@ func TestChangeCronJobPreconditions(t *testing.T) {
 			cs, before := nightly(t)
 			im := tc.ifMatch
 			if im == "current" {
-				im = `"` + before.ResourceVersion + `"`
+				im = `"` + kube.Version(before) + `"`
 			}
 			r, p := patchRequest(t, tc.body, im)
 			_, err := changeCronJob(context.Background(), cs, ns, "nightly", patchChange(r, p))

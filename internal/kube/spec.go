@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
@@ -190,3 +192,11 @@ func SetUserLabels(old, want map[string]string, objs ...*map[string]string) {
 		maps.Copy(*m, want)
 	}
 }
+
+// Version is the resource_version the API shows for an object: its
+// generation, which the API server moves on every change of the object's
+// spec and not on changes of its status. (Its resourceVersion moves on
+// every status write too: a Deployment's while it rolls out, a CronJob's
+// at every run, so a precondition on it would fail without anyone having
+// changed what the caller sees as the resource.)
+func Version(o metav1.Object) string { return strconv.FormatInt(o.GetGeneration(), 10) }

@@ -23,7 +23,7 @@ import (
 )
 
 func appOut(project string, d *appsv1.Deployment, svc *corev1.Service) api.Application {
-	a := api.Application{Name: d.Name, Project: project, Labels: d.Labels, Spec: appSpecOf(d, svc), CreatedAt: d.CreationTimestamp.UTC(), ResourceVersion: d.ResourceVersion}
+	a := api.Application{Name: d.Name, Project: project, Labels: d.Labels, Spec: appSpecOf(d, svc), CreatedAt: d.CreationTimestamp.UTC(), ResourceVersion: kube.Version(d)}
 	if cs := d.Spec.Template.Spec.Containers; len(cs) > 0 {
 		a.Image = cs[0].Image
 	}
@@ -281,7 +281,7 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, kube.NotFoundOr(err, "application")
 		}
-		if err := httpapi.CheckVersion(r, req.ResourceVersion, cur.ResourceVersion); err != nil {
+		if err := httpapi.CheckVersion(r, req.ResourceVersion, kube.Version(cur)); err != nil {
 			return nil, err
 		}
 		got, err := s.applyManifest(ctx, ac, req.Manifest, true)

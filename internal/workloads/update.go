@@ -17,11 +17,13 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/kube"
 )
 
-// An application's version is its Deployment's resourceVersion: every
-// change the API makes to an application changes its Deployment (a new
-// port changes the container's ports as well as the Service), so the
-// Deployment's version moves whenever the application does. A change to
-// the Service alone, made outside the API, does not move it.
+// An application's version (resource_version) is its Deployment's
+// generation (kube.Version): every change the API makes to an application
+// changes the Deployment's spec (a new port changes the container's ports
+// as well as the Service; labels go on the pod template too), so the
+// version moves whenever the application does, and not when the
+// Deployment's status does. A change to the Service alone, made outside
+// the API, does not move it.
 
 // appSpecOf is the simple spec of a live application as the API describes
 // it: the first container, the replicas, the ports with their Service's
@@ -100,7 +102,7 @@ func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, ch
 			return err
 		}
 		cur = appSpecOf(d, svc)
-		req, err := change(appDoc{AppSpec: cur, ResourceVersion: d.ResourceVersion})
+		req, err := change(appDoc{AppSpec: cur, ResourceVersion: kube.Version(d)})
 		if err != nil {
 			return err
 		}

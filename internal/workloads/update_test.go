@@ -19,6 +19,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/kube/kubetest"
 )
 
@@ -185,7 +186,7 @@ func TestChangeAppPreconditions(t *testing.T) {
 			cs, before := webApp(t)
 			im := ""
 			if tc.ifMatch != nil {
-				im = tc.ifMatch(before.ResourceVersion)
+				im = tc.ifMatch(kube.Version(before))
 			}
 			r, p := patchRequest(t, tc.body, im)
 			_, err := changeApp(context.Background(), cs, ns, "web", patchChange(r, p))
@@ -238,7 +239,7 @@ func TestChangeAppRetriesOnConflict(t *testing.T) {
 func TestChangeAppPreconditionAfterConflict(t *testing.T) {
 	cs, before := webApp(t)
 	ctx := context.Background()
-	r, p := patchRequest(t, `{"image":"nginx:1.28"}`, `"`+before.ResourceVersion+`"`)
+	r, p := patchRequest(t, `{"image":"nginx:1.28"}`, `"`+kube.Version(before)+`"`)
 	calls := 0
 	_, err := changeApp(ctx, cs, ns, "web", func(cur appDoc) (appDoc, error) {
 		calls++
@@ -253,6 +254,31 @@ func TestChangeAppPreconditionAfterConflict(t *testing.T) {
 	})
 	if status(err) != http.StatusPreconditionFailed {
 		t.Fatalf("err %v, want 412", err)
+	}
+}
+
+// TestStatusWritesDoNotMoveTheVersion: the controller's status writes
+// (a rollout) change the Deployment's resourceVersion but not the
+// application's version, so a precondition read before them holds.
+func TestStatusWritesDoNotMoveTheVersion(t *testing.T) {
+	cs, before := webApp(t)
+	ctx := context.Background()
+	st := before.DeepCopy()
+	st.Status.ReadyReplicas = 2
+	after, err := cs.AppsV1().Deployments(ns).UpdateStatus(ctx, st, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion == before.ResourceVersion || kube.Version(after) != kube.Version(before) {
+		t.Fatalf("resourceVersion %s -> %s, version %s -> %s", before.ResourceVersion, after.ResourceVersion, kube.Version(before), kube.Version(after))
+	}
+	r, p := patchRequest(t, `{"replicas":4}`, `"`+kube.Version(before)+`"`)
+	d, err := changeApp(ctx, cs, ns, "web", patchChange(r, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kube.Version(d) == kube.Version(before) {
+		t.Error("the version did not move with the spec")
 	}
 }
 

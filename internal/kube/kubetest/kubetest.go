@@ -1,8 +1,9 @@
 // Package kubetest is client-go's fake clientset with the optimistic
 // concurrency of a real API server, for unit tests of the logic of
 // workloads and cronjobs: every write gives the object a new
-// resourceVersion, and an update that carries another version than the
-// stored one is refused with a Conflict, as the API server does.
+// resourceVersion, an update that carries another version than the stored
+// one is refused with a Conflict, and the generation moves when the spec
+// changes, as the API server does.
 package kubetest
 
 import (
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -32,12 +34,19 @@ func NewClientset(objs ...runtime.Object) *fake.Clientset {
 	}
 	for _, o := range objs {
 		bump(o)
+		if m, err := meta.Accessor(o); err == nil {
+			m.SetGeneration(1)
+		}
 	}
 	cs := fake.NewClientset(objs...)
 	cs.PrependReactor("create", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		bump(a.(k8stesting.CreateAction).GetObject())
+		obj := a.(k8stesting.CreateAction).GetObject()
+		bump(obj)
+		if m, err := meta.Accessor(obj); err == nil {
+			m.SetGeneration(1)
+		}
 		return false, nil, nil
 	})
 	cs.PrependReactor("update", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -45,7 +54,7 @@ func NewClientset(objs ...runtime.Object) *fake.Clientset {
 		defer mu.Unlock()
 		obj := a.(k8stesting.UpdateAction).GetObject()
 		m, err := meta.Accessor(obj)
-		if err != nil || a.GetSubresource() != "" {
+		if err != nil {
 			return false, nil, nil
 		}
 		stored, err := cs.Tracker().Get(a.GetResource(), a.GetNamespace(), m.GetName())
@@ -58,9 +67,26 @@ func NewClientset(objs ...runtime.Object) *fake.Clientset {
 				errStale{want: m.GetResourceVersion(), have: sm.GetResourceVersion()})
 		}
 		bump(obj)
+		m.SetGeneration(sm.GetGeneration())
+		if a.GetSubresource() == "" && !sameSpec(obj, stored) {
+			m.SetGeneration(sm.GetGeneration() + 1)
+		}
 		return false, nil, nil
 	})
 	return cs
+}
+
+// sameSpec reports whether two objects have the same spec.
+func sameSpec(a, b runtime.Object) bool {
+	ua, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
+	if err != nil {
+		return false
+	}
+	ub, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b)
+	if err != nil {
+		return false
+	}
+	return equality.Semantic.DeepEqual(ua["spec"], ub["spec"])
 }
 
 type errStale struct{ want, have string }
