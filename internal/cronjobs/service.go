@@ -221,9 +221,7 @@ func (s *Service) update(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, func(cur cronJobDoc) (cronJobDoc, error) {
-		return cronJobDoc{CronJobSpec: req.CronJobSpec}, httpapi.CheckVersion(r, req.ResourceVersion, cur.ResourceVersion)
-	})
+	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, kube.ReplaceChange(r, cronJobDoc{CronJobSpec: req.CronJobSpec, ResourceVersion: req.ResourceVersion}))
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +243,7 @@ func (s *Service) patch(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, patchChange(r, patch))
+	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, kube.PatchChange[cronJobDoc](r, patch))
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,9 @@ package cronjobs
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -16,7 +13,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
-	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/kube/kubetest"
 )
@@ -41,28 +37,6 @@ func nightly(t *testing.T) (*fake.Clientset, *batchv1.CronJob) {
 		t.Fatal(err)
 	}
 	return cs, got
-}
-
-func patchRequest(t *testing.T, body, ifMatch string) (*http.Request, httpapi.MergePatch) {
-	t.Helper()
-	r := httptest.NewRequest("PATCH", "/x", strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/merge-patch+json")
-	if ifMatch != "" {
-		r.Header.Set("If-Match", ifMatch)
-	}
-	p, err := httpapi.DecodeMergePatch(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, p
-}
-
-func status(err error) int {
-	var he *httpapi.Error
-	if errors.As(err, &he) {
-		return he.Status
-	}
-	return 0
 }
 
 func keptExtras(t *testing.T, cj *batchv1.CronJob) {
@@ -125,8 +99,8 @@ func TestPatchCronJob(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cs, before := nightly(t)
-			r, p := patchRequest(t, tc.patch, "")
-			cj, err := changeCronJob(context.Background(), cs, ns, "nightly", patchChange(r, p))
+			r, p := kubetest.PatchRequest(t, tc.patch, "")
+			cj, err := changeCronJob(context.Background(), cs, ns, "nightly", kube.PatchChange[cronJobDoc](r, p))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,9 +150,9 @@ func TestChangeCronJobPreconditions(t *testing.T) {
 			if im == "current" {
 				im = `"` + kube.Version(before) + `"`
 			}
-			r, p := patchRequest(t, tc.body, im)
-			_, err := changeCronJob(context.Background(), cs, ns, "nightly", patchChange(r, p))
-			if got := status(err); got != tc.wantStatus || (tc.wantStatus == 0 && err != nil) {
+			r, p := kubetest.PatchRequest(t, tc.body, im)
+			_, err := changeCronJob(context.Background(), cs, ns, "nightly", kube.PatchChange[cronJobDoc](r, p))
+			if got := kubetest.Status(err); got != tc.wantStatus || (tc.wantStatus == 0 && err != nil) {
 				t.Fatalf("status %d (%v), want %d", got, err, tc.wantStatus)
 			}
 		})
@@ -190,7 +164,7 @@ func TestChangeCronJobPreconditions(t *testing.T) {
 func TestChangeCronJobRetriesOnConflict(t *testing.T) {
 	cs, _ := nightly(t)
 	ctx := context.Background()
-	r, p := patchRequest(t, `{"schedule":"@hourly"}`, "")
+	r, p := kubetest.PatchRequest(t, `{"schedule":"@hourly"}`, "")
 	calls := 0
 	cj, err := changeCronJob(ctx, cs, ns, "nightly", func(cur cronJobDoc) (cronJobDoc, error) {
 		calls++
@@ -201,7 +175,7 @@ func TestChangeCronJobRetriesOnConflict(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return patchChange(r, p)(cur)
+		return kube.PatchChange[cronJobDoc](r, p)(cur)
 	})
 	if err != nil {
 		t.Fatal(err)

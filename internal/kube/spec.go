@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -200,3 +204,80 @@ func SetUserLabels(old, want map[string]string, objs ...*map[string]string) {
 // at every run, so a precondition on it would fail without anyone having
 // changed what the caller sees as the resource.)
 func Version(o metav1.Object) string { return strconv.FormatInt(o.GetGeneration(), 10) }
+
+// Versioned is a spec as a PUT sends it or a PATCH is merged into, with
+// the version it was read at (or that the request expects).
+type Versioned interface{ Version() string }
+
+// Change makes the spec wanted from the current one (with the object's
+// version), or refuses: a 412 when a precondition does not hold.
+type Change[D Versioned] func(cur D) (D, error)
+
+// PatchChange is the change of a JSON merge patch, under the request's
+// preconditions (If-Match, or a resource_version the patch names).
+func PatchChange[D Versioned](r *http.Request, patch httpapi.MergePatch) Change[D] {
+	return func(cur D) (D, error) {
+		var want D
+		if err := patch.Apply(cur, &want); err != nil {
+			return want, err
+		}
+		return want, httpapi.CheckVersion(r, want.Version(), cur.Version())
+	}
+}
+
+// ReplaceChange is the change of a PUT of want, under the request's
+// preconditions (If-Match, or the resource_version of the body).
+func ReplaceChange[D Versioned](r *http.Request, want D) Change[D] {
+	return func(cur D) (D, error) {
+		return want, httpapi.CheckVersion(r, want.Version(), cur.Version())
+	}
+}
+
+// ConflictBackoff spaces the attempts of a write that loses races: a
+// Deployment that rolls out has its status written many times a second,
+// and each status write makes a write read before it stale. Eight attempts
+// over about five seconds.
+var ConflictBackoff = wait.Backoff{Steps: 8, Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2}
+
+// Update applies change to a live object: read gives the object and its
+// spec, write writes onto the object what the wanted spec changes (and
+// answers the object written). A write the cluster refuses as stale
+// (Conflict: the object changed since it was read, if only its status)
+// starts again from read, so concurrent changes of different fields all
+// survive.
+func Update[O any, D Versioned](read func() (O, D, error), change Change[D], write func(obj O, cur, want D) (O, error)) (O, error) {
+	var out O
+	err := retry.RetryOnConflict(ConflictBackoff, func() error {
+		obj, cur, err := read()
+		if err != nil {
+			return err
+		}
+		want, err := change(cur)
+		if err != nil {
+			return err
+		}
+		out, err = write(obj, cur, want)
+		return err
+	})
+	return out, err
+}
+
+// Field is one field of a spec: its current and wanted values, and how to
+// write the wanted one onto the object.
+type Field struct {
+	Cur, Want any
+	Set       func()
+}
+
+// SetChanged writes onto the object the fields whose wanted value differs
+// from the current one, and reports whether there was any.
+func SetChanged(fields ...Field) bool {
+	changed := false
+	for _, f := range fields {
+		if Differs(f.Cur, f.Want) {
+			f.Set()
+			changed = true
+		}
+	}
+	return changed
+}

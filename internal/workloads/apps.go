@@ -293,10 +293,7 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 		}
 		return s.getApp(ctx, ac, name, false)
 	}
-	_, err = changeApp(ctx, ac.C.Kube, ac.NS, name, func(cur appDoc) (appDoc, error) {
-		return appDoc{AppSpec: req.AppSpec}, httpapi.CheckVersion(r, req.ResourceVersion, cur.ResourceVersion)
-	})
-	if err != nil {
+	if _, err := changeApp(ctx, ac.C.Kube, ac.NS, name, kube.ReplaceChange(r, appDoc{AppSpec: req.AppSpec, ResourceVersion: req.ResourceVersion})); err != nil {
 		return nil, err
 	}
 	return s.getApp(ctx, ac, name, false)
@@ -320,7 +317,7 @@ func (s *Service) patchApp(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := changeApp(r.Context(), ac.C.Kube, ac.NS, name, patchChange(r, patch)); err != nil {
+	if _, err := changeApp(r.Context(), ac.C.Kube, ac.NS, name, kube.PatchChange[appDoc](r, patch)); err != nil {
 		return nil, err
 	}
 	return s.getApp(r.Context(), ac, name, false)

@@ -2,7 +2,6 @@ package workloads
 
 import (
 	"context"
-	"net/http"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -64,61 +63,38 @@ type appDoc struct {
 	ResourceVersion string `json:"resource_version,omitempty"`
 }
 
-// appChange is an update of an application: from the application as it is
-// now (its spec and version), the spec wanted, or an error (a 412 when a
-// precondition does not hold).
-type appChange func(cur appDoc) (appDoc, error)
+// Version is the version of the application the document names.
+func (d appDoc) Version() string { return d.ResourceVersion }
 
-// patchChange is the change of a merge patch of the spec, with the
-// request's preconditions.
-func patchChange(r *http.Request, patch httpapi.MergePatch) appChange {
-	return func(cur appDoc) (appDoc, error) {
-		var want appDoc
-		if err := patch.Apply(cur, &want); err != nil {
-			return want, err
-		}
-		return want, httpapi.CheckVersion(r, want.ResourceVersion, cur.ResourceVersion)
-	}
-}
-
-// changeApp applies change to the live application: it reads the
-// Deployment and its Service, computes the wanted spec and writes onto the
-// live Deployment only the fields whose wanted value differs from the
-// current one, keeping everything else of it. A write that loses a race
-// (the Deployment changed since it was read) starts again from the new
-// state, so concurrent changes of different fields all survive. The
-// Service follows the ports and labels afterwards.
-func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, change appChange) (*appsv1.Deployment, error) {
-	var out *appsv1.Deployment
+// changeApp applies change to the live application (kube.Update): from
+// the Deployment and its Service it computes the wanted spec and writes
+// onto the live Deployment only the fields whose wanted value differs from
+// the current one, keeping everything else of it. The Service follows the
+// ports and labels afterwards.
+func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, change kube.Change[appDoc]) (*appsv1.Deployment, error) {
 	var cur, want api.AppSpec
 	var wantSvc *corev1.Service
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	read := func() (*appsv1.Deployment, appDoc, error) {
 		d, err := kc.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return err
+			return nil, appDoc{}, err
 		}
 		svc, err := liveService(ctx, kc, ns, name)
-		if err != nil {
-			return err
-		}
-		cur = appSpecOf(d, svc)
-		req, err := change(appDoc{AppSpec: cur, ResourceVersion: kube.Version(d)})
-		if err != nil {
-			return err
-		}
-		want = req.AppSpec
+		return d, appDoc{AppSpec: appSpecOf(d, svc), ResourceVersion: kube.Version(d)}, err
+	}
+	write := func(d *appsv1.Deployment, c, w appDoc) (*appsv1.Deployment, error) {
+		cur, want = c.AppSpec, w.AppSpec
 		built, bsvc, errs := appObjects(want, name, ns)
 		if len(errs) > 0 {
-			return httpapi.Invalid(errs...)
+			return nil, httpapi.Invalid(errs...)
 		}
 		wantSvc = bsvc
 		if !setApp(d, cur, want, built) {
-			out = d
-			return nil
+			return d, nil
 		}
-		out, err = kc.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"})
-		return err
-	})
+		return kc.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"})
+	}
+	out, err := kube.Update(read, change, write)
 	if err != nil {
 		return nil, kube.NotFoundOr(err, "application")
 	}
@@ -144,44 +120,20 @@ func liveService(ctx context.Context, kc kubernetes.Interface, ns, name string) 
 // their values from built (want as checked and converted by appObjects),
 // and reports whether anything changed.
 func setApp(d *appsv1.Deployment, cur, want api.AppSpec, built *appsv1.Deployment) bool {
-	changed := false
-	differs := func(a, b any) bool {
-		if kube.Differs(a, b) {
-			changed = true
-			return true
-		}
-		return false
-	}
-	if differs(cur.Replicas, want.Replicas) {
-		d.Spec.Replicas = built.Spec.Replicas
-	}
-	if differs(cur.Labels, want.Labels) {
-		kube.SetUserLabels(cur.Labels, want.Labels, &d.Labels, &d.Spec.Template.Labels)
-	}
 	pod := &d.Spec.Template.Spec
 	if len(pod.Containers) == 0 {
 		pod.Containers = []corev1.Container{{Name: "app"}}
 	}
 	c, bc := &pod.Containers[0], built.Spec.Template.Spec.Containers[0]
-	if differs(cur.Image, want.Image) {
-		c.Image = bc.Image
-	}
-	if differs(cur.Command, want.Command) {
-		c.Command = bc.Command
-	}
-	if differs(cur.Args, want.Args) {
-		c.Args = bc.Args
-	}
-	if differs(cur.Env, want.Env) {
-		kube.SetEnv(c, bc.Env)
-	}
-	if differs(cur.Ports, want.Ports) {
-		c.Ports = bc.Ports
-	}
-	if differs(cur.Resources, want.Resources) {
-		kube.SetResources(c, bc.Resources)
-	}
-	return changed
+	return kube.SetChanged(
+		kube.Field{Cur: cur.Replicas, Want: want.Replicas, Set: func() { d.Spec.Replicas = built.Spec.Replicas }},
+		kube.Field{Cur: cur.Labels, Want: want.Labels, Set: func() { kube.SetUserLabels(cur.Labels, want.Labels, &d.Labels, &d.Spec.Template.Labels) }},
+		kube.Field{Cur: cur.Image, Want: want.Image, Set: func() { c.Image = bc.Image }},
+		kube.Field{Cur: cur.Command, Want: want.Command, Set: func() { c.Command = bc.Command }},
+		kube.Field{Cur: cur.Args, Want: want.Args, Set: func() { c.Args = bc.Args }},
+		kube.Field{Cur: cur.Env, Want: want.Env, Set: func() { kube.SetEnv(c, bc.Env) }},
+		kube.Field{Cur: cur.Ports, Want: want.Ports, Set: func() { c.Ports = bc.Ports }},
+		kube.Field{Cur: cur.Resources, Want: want.Resources, Set: func() { kube.SetResources(c, bc.Resources) }})
 }
 
 // syncService makes the application's Service expose the ports of want
@@ -190,7 +142,7 @@ func setApp(d *appsv1.Deployment, cur, want api.AppSpec, built *appsv1.Deploymen
 // and the platform made it, removed.
 func syncService(ctx context.Context, kc kubernetes.Interface, d *appsv1.Deployment, oldLabels, newLabels map[string]string, wantSvc *corev1.Service) error {
 	svcs := kc.CoreV1().Services(d.Namespace)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	return retry.RetryOnConflict(kube.ConflictBackoff, func() error {
 		live, err := svcs.Get(ctx, d.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):

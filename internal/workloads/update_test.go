@@ -3,12 +3,9 @@ package workloads
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -18,7 +15,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
-	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/kube/kubetest"
 )
@@ -49,29 +45,6 @@ func webApp(t *testing.T) (*fake.Clientset, *appsv1.Deployment) {
 		t.Fatal(err)
 	}
 	return cs, got
-}
-
-// patchRequest is a PATCH with body and, unless "", If-Match.
-func patchRequest(t *testing.T, body, ifMatch string) (*http.Request, httpapi.MergePatch) {
-	t.Helper()
-	r := httptest.NewRequest("PATCH", "/x", strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/merge-patch+json")
-	if ifMatch != "" {
-		r.Header.Set("If-Match", ifMatch)
-	}
-	p, err := httpapi.DecodeMergePatch(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, p
-}
-
-func status(err error) int {
-	var he *httpapi.Error
-	if errors.As(err, &he) {
-		return he.Status
-	}
-	return 0
 }
 
 func TestAppSpecOfReadsBackTheSimpleSpec(t *testing.T) {
@@ -131,8 +104,8 @@ func TestPatchAppKeepsWhatItDoesNotName(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cs, before := webApp(t)
-			r, p := patchRequest(t, tc.patch, "")
-			d, err := changeApp(context.Background(), cs, ns, "web", patchChange(r, p))
+			r, p := kubetest.PatchRequest(t, tc.patch, "")
+			d, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,8 +129,8 @@ func TestPatchAppKeepsWhatItDoesNotName(t *testing.T) {
 
 func TestUpdateAppWithTheSameSpecWritesNothing(t *testing.T) {
 	cs, before := webApp(t)
-	r, p := patchRequest(t, `{"image":"nginx:1.27","replicas":3}`, "")
-	d, err := changeApp(context.Background(), cs, ns, "web", patchChange(r, p))
+	r, p := kubetest.PatchRequest(t, `{"image":"nginx:1.27","replicas":3}`, "")
+	d, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,9 +161,9 @@ func TestChangeAppPreconditions(t *testing.T) {
 			if tc.ifMatch != nil {
 				im = tc.ifMatch(kube.Version(before))
 			}
-			r, p := patchRequest(t, tc.body, im)
-			_, err := changeApp(context.Background(), cs, ns, "web", patchChange(r, p))
-			if got := status(err); got != tc.wantStatus || (tc.wantStatus == 0 && err != nil) {
+			r, p := kubetest.PatchRequest(t, tc.body, im)
+			_, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p))
+			if got := kubetest.Status(err); got != tc.wantStatus || (tc.wantStatus == 0 && err != nil) {
 				t.Fatalf("status %d (%v), want %d", got, err, tc.wantStatus)
 			}
 			after, _ := cs.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
@@ -207,7 +180,7 @@ func TestChangeAppPreconditions(t *testing.T) {
 func TestChangeAppRetriesOnConflict(t *testing.T) {
 	cs, _ := webApp(t)
 	ctx := context.Background()
-	r, p := patchRequest(t, `{"image":"nginx:1.28"}`, "")
+	r, p := kubetest.PatchRequest(t, `{"image":"nginx:1.28"}`, "")
 	calls := 0
 	d, err := changeApp(ctx, cs, ns, "web", func(cur appDoc) (appDoc, error) {
 		calls++
@@ -221,7 +194,7 @@ func TestChangeAppRetriesOnConflict(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return patchChange(r, p)(cur)
+		return kube.PatchChange[appDoc](r, p)(cur)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +212,7 @@ func TestChangeAppRetriesOnConflict(t *testing.T) {
 func TestChangeAppPreconditionAfterConflict(t *testing.T) {
 	cs, before := webApp(t)
 	ctx := context.Background()
-	r, p := patchRequest(t, `{"image":"nginx:1.28"}`, `"`+kube.Version(before)+`"`)
+	r, p := kubetest.PatchRequest(t, `{"image":"nginx:1.28"}`, `"`+kube.Version(before)+`"`)
 	calls := 0
 	_, err := changeApp(ctx, cs, ns, "web", func(cur appDoc) (appDoc, error) {
 		calls++
@@ -250,9 +223,9 @@ func TestChangeAppPreconditionAfterConflict(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return patchChange(r, p)(cur)
+		return kube.PatchChange[appDoc](r, p)(cur)
 	})
-	if status(err) != http.StatusPreconditionFailed {
+	if kubetest.Status(err) != http.StatusPreconditionFailed {
 		t.Fatalf("err %v, want 412", err)
 	}
 }
@@ -272,8 +245,8 @@ func TestStatusWritesDoNotMoveTheVersion(t *testing.T) {
 	if after.ResourceVersion == before.ResourceVersion || kube.Version(after) != kube.Version(before) {
 		t.Fatalf("resourceVersion %s -> %s, version %s -> %s", before.ResourceVersion, after.ResourceVersion, kube.Version(before), kube.Version(after))
 	}
-	r, p := patchRequest(t, `{"replicas":4}`, `"`+kube.Version(before)+`"`)
-	d, err := changeApp(ctx, cs, ns, "web", patchChange(r, p))
+	r, p := kubetest.PatchRequest(t, `{"replicas":4}`, `"`+kube.Version(before)+`"`)
+	d, err := changeApp(ctx, cs, ns, "web", kube.PatchChange[appDoc](r, p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,8 +274,8 @@ func TestChangeAppPortsFollowTheService(t *testing.T) {
 			if _, err := cs.CoreV1().Services(ns).Update(ctx, live, metav1.UpdateOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			r, p := patchRequest(t, tc.patch, "")
-			if _, err := changeApp(ctx, cs, ns, "web", patchChange(r, p)); err != nil {
+			r, p := kubetest.PatchRequest(t, tc.patch, "")
+			if _, err := changeApp(ctx, cs, ns, "web", kube.PatchChange[appDoc](r, p)); err != nil {
 				t.Fatal(err)
 			}
 			svc, err := cs.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})

@@ -7,11 +7,18 @@
 package kubetest
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -125,4 +132,30 @@ func JSONFields(t reflect.Type) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// PatchRequest is a PATCH request with the merge patch body and, unless
+// "", an If-Match header, and the patch read from it.
+func PatchRequest(t testing.TB, body, ifMatch string) (*http.Request, httpapi.MergePatch) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPatch, "/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/merge-patch+json")
+	if ifMatch != "" {
+		r.Header.Set("If-Match", ifMatch)
+	}
+	p, err := httpapi.DecodeMergePatch(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, p
+}
+
+// Status is the HTTP status of an API error, 0 for nil or an internal
+// error.
+func Status(err error) int {
+	var he *httpapi.Error
+	if errors.As(err, &he) {
+		return he.Status
+	}
+	return 0
 }
