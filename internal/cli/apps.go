@@ -410,7 +410,7 @@ func (f *appSpecFlags) appChange(cmd *cobra.Command, args []string) (func(cur *a
 	pt.Image, pt.Command, pt.Args, pt.Resources, pt.Labels = c.image, c.command, c.args, c.resources, c.labels
 	return func(cur *api.Application) (api.PatchApplicationRequest, error) {
 		if cur != nil {
-			env, err := mergeEnv(cur.Spec.Env, f.env)
+			env, err := mergeEnv(cur.Spec.Env, "env", f.env)
 			if err != nil {
 				return pt, err
 			}
@@ -441,11 +441,11 @@ func appSetCmd(p inProject) *cobra.Command {
 			Use: "env NAME NAME=VALUE... [NAME-...]", Short: "Set (NAME=VALUE) or remove (NAME-) environment variables of an application; the others stay",
 			Args: cobra.MinimumNArgs(2), Example: "  hks app set env web MODE=prod LOG_LEVEL=debug\n  hks app set env web DEBUG-",
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if _, err := mergeEnv(nil, args[1:]); err != nil {
+				if _, err := mergeEnv(nil, "", args[1:]); err != nil {
 					return err
 				}
 				return patchNamed(cmd, p, args[0], true, func(cur *api.Application) (any, error) {
-					env, err := mergeEnv(cur.Spec.Env, args[1:])
+					env, err := mergeEnv(cur.Spec.Env, "", args[1:])
 					return api.PatchApplicationRequest{Env: &env, ResourceVersion: cur.ResourceVersion}, err
 				}, appCols, appView)
 			},

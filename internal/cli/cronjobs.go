@@ -250,7 +250,7 @@ rest stays. --env NAME=VALUE sets one variable and --env NAME- removes it
 				if cur == nil {
 					return pt, nil
 				}
-				env, err := mergeEnv(cur.Spec.Template.Env, f.env)
+				env, err := mergeEnv(cur.Spec.Template.Env, "env", f.env)
 				if err != nil {
 					return nil, err
 				}

@@ -36,10 +36,14 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.labels, "label", nil, "extra label KEY=VALUE (repeatable)")
 }
 
-// pair splits NAME=VALUE; flag names the flag in the error.
+// pair splits NAME=VALUE; flag names the flag in the error ("": an
+// argument).
 func pair(flag, kv string) (string, string, error) {
 	k, v, ok := strings.Cut(kv, "=")
 	if !ok || k == "" {
+		if flag == "" {
+			return "", "", fmt.Errorf("%q: want NAME=VALUE", kv)
+		}
 		return "", "", fmt.Errorf("--%s %q: want NAME=VALUE", flag, kv)
 	}
 	return k, v, nil
@@ -103,7 +107,7 @@ func (f *containerFlags) containerChange(cmd *cobra.Command, args []string) (con
 	if changed("arg") {
 		c.args = &f.args
 	}
-	if _, err := mergeEnv(nil, f.env); err != nil {
+	if _, err := mergeEnv(nil, "env", f.env); err != nil {
 		return c, err
 	}
 	for _, kv := range f.labels {
@@ -128,13 +132,14 @@ func (f *containerFlags) containerChange(cmd *cobra.Command, args []string) (con
 }
 
 // mergeEnv sets NAME=VALUE and removes NAME- in env, keeping the order.
-func mergeEnv(env []api.EnvVar, list []string) ([]api.EnvVar, error) {
+// flag names the flag in errors ("": the list is arguments).
+func mergeEnv(env []api.EnvVar, flag string, list []string) ([]api.EnvVar, error) {
 	for _, kv := range list {
 		if name, ok := strings.CutSuffix(kv, "-"); ok && name != "" && !strings.Contains(kv, "=") {
 			env = deleteEnv(env, name)
 			continue
 		}
-		k, v, err := pair("env", kv)
+		k, v, err := pair(flag, kv)
 		if err != nil {
 			return nil, fmt.Errorf("%w (or NAME- to remove one)", err)
 		}

@@ -265,7 +265,7 @@ func TestWorkloadCommandsRefuse(t *testing.T) {
 		{[]string{"app", "scale", "web"}, `required flag(s) "replicas" not set`},
 		{[]string{"app", "set", "replicas", "web", "--", "-1"}, `replicas "-1": want a whole number, 0 or more`},
 		{[]string{"app", "set", "replicas", "web", "many"}, `replicas "many": want a whole number, 0 or more`},
-		{[]string{"app", "set", "env", "web", "MODE"}, `--env "MODE": want NAME=VALUE (or NAME- to remove one)`},
+		{[]string{"app", "set", "env", "web", "MODE"}, `"MODE": want NAME=VALUE (or NAME- to remove one)`},
 		{[]string{"app", "set", "image", "web"}, "accepts 2 arg(s), received 1"},
 		{[]string{"app", "update", "web", "--label", "team"}, `--label "team": want NAME=VALUE (or KEY- to remove one)`},
 		{[]string{"app", "scale", "web", "--replicas", "-2"}, "--replicas -2: must be 0 or more"},
