@@ -97,12 +97,19 @@ func appName(r *http.Request) (string, error) {
 	return name, nil
 }
 
-func (s *Service) createApp(r *http.Request) (any, error) {
-	var req api.CreateApplicationRequest
+// decodeIn reads the body of r into a T and resolves the request's
+// project.
+func decodeIn[T any](s *Service, r *http.Request) (T, kube.Project, error) {
+	var req T
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
+		return req, kube.Project{}, err
 	}
 	ac, err := s.appCtx(r)
+	return req, ac, err
+}
+
+func (s *Service) createApp(r *http.Request) (any, error) {
+	req, ac, err := decodeIn[api.CreateApplicationRequest](s, r)
 	if err != nil {
 		return nil, err
 	}
@@ -264,11 +271,7 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req api.UpdateApplicationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	ac, err := s.appCtx(r)
+	req, ac, err := decodeIn[api.UpdateApplicationRequest](s, r)
 	if err != nil {
 		return nil, err
 	}
