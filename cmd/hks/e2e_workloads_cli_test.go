@@ -147,7 +147,7 @@ func TestAppAndCronCLI(t *testing.T) {
 	}
 	fails("error: schedule: schedule \"61 * * * *\": minute \"61\": 61 is above the maximum 59 (HTTP 422)\n",
 		"cron", "create", "bad", "--schedule", "61 * * * *", "--image", "busybox")
-	fails("error: --schedule is required\n", "cron", "create", "bad", "--image", "busybox")
+	fails("error: required flag(s) \"schedule\" not set\n", "cron", "create", "bad", "--image", "busybox")
 
 	// Preview: office hours in Tokyo, as the viewer.
 	lines := strings.Split(strings.TrimSuffix(mustHKS(t, b, "", append([]string{"cron", "preview", "*/15 9-17 * * 1-5", "--tz", "Asia/Tokyo", "--count", "3"}, in...)...), "\n"), "\n")
