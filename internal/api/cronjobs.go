@@ -8,6 +8,46 @@ type CreateCronJobRequest struct {
 	CronJobSpec
 }
 
+// UpdateCronJobRequest replaces what the spec describes of a CronJob
+// (what it leaves out returns to its default; what it cannot describe,
+// such as other containers of the runs and volumes, stays).
+type UpdateCronJobRequest struct {
+	CronJobSpec
+	ResourceVersion string `json:"resource_version,omitempty" doc:"when given, the update is refused with 412 unless the CronJob is still at this version"`
+}
+
+// PatchCronJobRequest is a JSON merge patch (RFC 7396) of a CronJob's
+// spec: the members it has replace the CronJob's (lists whole, objects
+// and labels member by member, null removes), the others stay, and so does
+// everything the spec cannot describe (other containers of the runs,
+// volumes, …).
+type PatchCronJobRequest struct {
+	Schedule                   *string            `json:"schedule,omitempty"`
+	TimeZone                   *string            `json:"time_zone,omitempty"`
+	Suspend                    *bool              `json:"suspend,omitempty"`
+	ConcurrencyPolicy          *string            `json:"concurrency_policy,omitempty"`
+	SuccessfulJobsHistoryLimit *int32             `json:"successful_jobs_history_limit,omitempty"`
+	FailedJobsHistoryLimit     *int32             `json:"failed_jobs_history_limit,omitempty"`
+	StartingDeadlineSeconds    *int64             `json:"starting_deadline_seconds,omitempty"`
+	Labels                     map[string]*string `json:"labels,omitempty" doc:"merged key by key; null removes a label"`
+	Template                   *JobTemplatePatch  `json:"template,omitempty"`
+	ResourceVersion            string             `json:"resource_version,omitempty" doc:"when given, the patch is refused with 412 unless the CronJob is still at this version"`
+}
+
+// JobTemplatePatch is the part of a PatchCronJobRequest that changes the
+// job template.
+type JobTemplatePatch struct {
+	Image                 *string    `json:"image,omitempty"`
+	Command               *[]string  `json:"command,omitempty"`
+	Args                  *[]string  `json:"args,omitempty"`
+	Env                   *[]EnvVar  `json:"env,omitempty" doc:"the whole list"`
+	Resources             *Resources `json:"resources,omitempty" doc:"merged member by member"`
+	ServiceAccount        *string    `json:"service_account,omitempty"`
+	RestartPolicy         *string    `json:"restart_policy,omitempty"`
+	BackoffLimit          *int32     `json:"backoff_limit,omitempty"`
+	ActiveDeadlineSeconds *int64     `json:"active_deadline_seconds,omitempty"`
+}
+
 // CronJobStatus is a CronJob's live state.
 type CronJobStatus struct {
 	Active             []string    `json:"active" doc:"names of the running Jobs"`

@@ -33,7 +33,7 @@ type Resources struct {
 // AppSpec is the simple form of an application: one container run by a
 // Deployment, and a Service when it has ports.
 type AppSpec struct {
-	Image     string            `json:"image"`
+	Image     string            `json:"image,omitempty" doc:"required, except in a request that gives a manifest"`
 	Replicas  *int32            `json:"replicas,omitempty" doc:"default 1"`
 	Command   []string          `json:"command,omitempty"`
 	Args      []string          `json:"args,omitempty"`
@@ -92,11 +92,30 @@ type CreateApplicationRequest struct {
 	Manifest string `json:"manifest,omitempty" doc:"a Kubernetes manifest instead of the simple spec"`
 }
 
-// UpdateApplicationRequest replaces an application's spec (a rolling
-// update), or applies a manifest.
+// UpdateApplicationRequest replaces what the simple spec describes of an
+// application (a rolling update; what the spec leaves out returns to its
+// default, what it cannot describe, such as other containers and volumes,
+// stays), or applies a manifest.
 type UpdateApplicationRequest struct {
 	AppSpec
-	Manifest string `json:"manifest,omitempty"`
+	Manifest        string `json:"manifest,omitempty"`
+	ResourceVersion string `json:"resource_version,omitempty" doc:"when given, the update is refused with 412 unless the application is still at this version"`
+}
+
+// PatchApplicationRequest is a JSON merge patch (RFC 7396) of an
+// application's simple spec: the members it has replace the application's
+// (lists whole, labels key by key, null removes), the others stay, and so
+// does everything the simple spec cannot describe.
+type PatchApplicationRequest struct {
+	Image           *string            `json:"image,omitempty"`
+	Replicas        *int32             `json:"replicas,omitempty"`
+	Command         *[]string          `json:"command,omitempty"`
+	Args            *[]string          `json:"args,omitempty"`
+	Env             *[]EnvVar          `json:"env,omitempty" doc:"the whole list"`
+	Ports           *[]Port            `json:"ports,omitempty" doc:"the whole list; none removes the Service"`
+	Resources       *Resources         `json:"resources,omitempty" doc:"merged member by member"`
+	Labels          map[string]*string `json:"labels,omitempty" doc:"merged key by key; null removes a label"`
+	ResourceVersion string             `json:"resource_version,omitempty" doc:"when given, the patch is refused with 412 unless the application is still at this version"`
 }
 
 // ScaleRequest sets an application's replicas.
@@ -143,8 +162,9 @@ type Application struct {
 	Service         *ServiceInfo      `json:"service,omitempty"`
 	Status          AppStatus         `json:"status"`
 	Pods            []Pod             `json:"pods,omitempty" doc:"on get only"`
+	Spec            AppSpec           `json:"spec" doc:"the simple spec as it is: the first container, the replicas, the ports and the labels that are not the platform's"`
 	CreatedAt       time.Time         `json:"created_at"`
-	ResourceVersion string            `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
+	ResourceVersion string            `json:"resource_version" doc:"the Deployment's generation; changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 // ServiceInfo is the application's Service.

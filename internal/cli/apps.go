@@ -26,6 +26,8 @@ type inProject struct {
 	s    *scope
 	coll string
 	what string
+	// word is the command of the collection (app, cron), for examples.
+	word string
 }
 
 // client returns a client and the collection's path.
@@ -83,19 +85,61 @@ func (p inProject) items(ctx context.Context, rel string) ([]map[string]any, err
 	return listAll(ctx, c, base)
 }
 
+// patchNamed PATCHes the object name with the document build makes and
+// prints the answer. With current, build is given the object as it is (T,
+// read first) and its document carries the version read: when someone
+// else changed the object in between (412), it is read and built again,
+// up to three times. Without, build gets nil.
+func patchNamed[T any](cmd *cobra.Command, p inProject, name string, current bool, build func(cur *T) (any, error), cols []Column, view func(map[string]any) map[string]any) error {
+	ctx := cmd.Context()
+	c, base, err := p.client(ctx)
+	if err != nil {
+		return err
+	}
+	path := item(base, name)
+	var out map[string]any
+	for attempt := 1; ; attempt++ {
+		var cur *T
+		if current {
+			cur = new(T)
+			if err := c.Do(ctx, http.MethodGet, path, nil, cur); err != nil {
+				return err
+			}
+		}
+		doc, err := build(cur)
+		if err != nil {
+			return err
+		}
+		err = c.Do(ctx, http.MethodPatch, path, doc, &out)
+		var ae *APIError
+		if current && attempt < 3 && errors.As(err, &ae) && ae.Status == http.StatusPreconditionFailed {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return PrintView(cmd.OutOrStdout(), p.o.Output, out, cols, view)
+	}
+}
+
+// example is an Example of the command use with args.
+func (p inProject) example(use, args string) string {
+	return "  hks " + p.word + " " + use + " " + args
+}
+
 // verb is a command that POSTs to NAME/verb and prints the answer.
-func (p inProject) verb(use, short, verb string, cols []Column, view func(map[string]any) map[string]any) *cobra.Command {
+func (p inProject) verb(use, short, verb, name string, cols []Column, view func(map[string]any) map[string]any) *cobra.Command {
 	return &cobra.Command{
-		Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
+		Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1), Example: p.example(use, name),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return p.send(cmd, http.MethodPost, url.PathEscape(args[0])+"/"+verb, nil, cols, view)
 		},
 	}
 }
 
-func (p inProject) deleteCmd(short string) *cobra.Command {
+func (p inProject) deleteCmd(short, name string) *cobra.Command {
 	return &cobra.Command{
-		Use: "delete NAME", Short: short, Args: cobra.ExactArgs(1),
+		Use: "delete NAME", Short: short, Args: cobra.ExactArgs(1), Example: p.example("delete", name),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := p.call(cmd.Context(), http.MethodDelete, url.PathEscape(args[0]), nil); err != nil {
 				return err
@@ -109,6 +153,7 @@ func (p inProject) deleteCmd(short string) *cobra.Command {
 func (p inProject) listCmd(cols []Column, view func(map[string]any) map[string]any) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List the project's " + p.coll, Args: cobra.NoArgs,
+		Example: p.example("list", "--project frontend") + "\n" + p.example("list", "-o json"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			items, err := p.items(cmd.Context(), "")
 			if err != nil {
@@ -120,9 +165,9 @@ func (p inProject) listCmd(cols []Column, view func(map[string]any) map[string]a
 }
 
 // getCmd shows one object; detail prints more of it after the table row.
-func (p inProject) getCmd(short string, cols []Column, view func(map[string]any) map[string]any, detail func(io.Writer, map[string]any)) *cobra.Command {
+func (p inProject) getCmd(short, name string, cols []Column, view func(map[string]any) map[string]any, detail func(io.Writer, map[string]any)) *cobra.Command {
 	return &cobra.Command{
-		Use: "get NAME", Short: short, Args: cobra.ExactArgs(1),
+		Use: "get NAME", Short: short, Args: cobra.ExactArgs(1), Example: p.example("get", name) + "\n" + p.example("get", name+" -o yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out, err := p.call(cmd.Context(), http.MethodGet, url.PathEscape(args[0]), nil)
 			if err != nil {
@@ -206,16 +251,19 @@ func objects(v any) []map[string]any {
 
 func appCmd(o *Options) *cobra.Command {
 	s := &scope{}
-	p := inProject{o: o, s: s, coll: "applications", what: "application"}
+	p := inProject{o: o, s: s, coll: "applications", what: "application", word: "app"}
 	cmd := &cobra.Command{Use: "app", Aliases: []string{"apps", "application", "applications"},
-		Short: "Manage the applications of a project: Deployments, with a Service for their ports"}
+		Short: "Manage the applications of a project: Deployments, with a Service for their ports",
+		Example: `  hks app create web --project frontend --image nginx:1.27 --port 80
+  hks app set image web nginx:1.28
+  hks app logs web -f`}
 	s.projectFlag(cmd)
 	cmd.AddCommand(
 		p.listCmd(appCols, appView),
-		p.getCmd("Show an application with its Service, conditions and pods", appCols, appView, printAppDetail),
-		appCreateCmd(p), appApplyCmd(p), appUpdateCmd(p), appScaleCmd(p),
-		p.verb("restart", "Restart every pod of an application (a rolling restart)", "restart", appCols, appView),
-		p.deleteCmd("Delete an application, its Service and its pods"), appPodsCmd(p), appEventsCmd(p), appLogsCmd(p))
+		p.getCmd("Show an application with its Service, conditions and pods", "web", appCols, appView, printAppDetail),
+		appCreateCmd(p), appApplyCmd(p), appUpdateCmd(p), appSetCmd(p), appScaleCmd(p),
+		p.verb("restart", "Restart every pod of an application (a rolling restart)", "restart", "web", appCols, appView),
+		p.deleteCmd("Delete an application, its Service and its pods", "web"), appPodsCmd(p), appEventsCmd(p), appLogsCmd(p))
 	return cmd
 }
 
@@ -236,9 +284,6 @@ func (f *appSpecFlags) register(cmd *cobra.Command) {
 // arguments (the container's command comes after --).
 func (f *appSpecFlags) spec(cmd *cobra.Command, args []string) (api.AppSpec, error) {
 	var s api.AppSpec
-	if f.image == "" {
-		return s, errors.New("--image is required")
-	}
 	replicas, err := int32Flag(cmd, "replicas", f.replicas, 0, math.MaxInt32)
 	if err != nil {
 		return s, err
@@ -308,43 +353,117 @@ func appCreateCmd(p inProject) *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	_ = cmd.MarkFlagRequired("image")
 	return cmd
 }
 
 func appUpdateCmd(p inProject) *cobra.Command {
 	var f appSpecFlags
 	cmd := &cobra.Command{
-		Use:   "update NAME --image IMAGE [flags] [-- COMMAND [ARG...]]",
-		Short: "Replace an application's spec (a rolling update)",
-		Long: `Replace an application's spec with the one of the flags: a rolling update.
-
-The API replaces the whole spec, so what no flag gives returns to its
-default: give every --env, --port, --cpu, … the application should keep
-(ports not given remove its Service). The replicas stay as they are unless
---replicas is given. For full control, use a manifest (hks app apply).`,
+		Use:   "update NAME [flags] [-- COMMAND [ARG...]]",
+		Short: "Change the fields of an application's spec that flags give (a rolling update)",
+		Long: `Change an application: the flags given replace those fields of its spec, the
+rest stays (replicas, env, ports, other containers, volumes, …). --env
+NAME=VALUE sets one variable and --env NAME- removes it (--label likewise);
+--port replaces the ports; a command after -- replaces the command.`,
+		Example: `  hks app update web --image nginx:1.28 --env MODE=prod --env DEBUG-
+  hks app update web --port 8080:80 --cpu 200m`,
 		Args: nameAndCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, err := f.spec(cmd, args)
+			change, err := f.appChange(cmd, args)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			if spec.Replicas == nil {
-				// An update does not scale the application by accident.
-				cur, err := p.call(ctx, http.MethodGet, url.PathEscape(args[0]), nil)
-				if err != nil {
-					return err
-				}
-				st, _ := cur["status"].(map[string]any)
-				if n, ok := st["replicas"].(float64); ok {
-					r := int32(n)
-					spec.Replicas = &r
-				}
-			}
-			return p.send(cmd, http.MethodPut, url.PathEscape(args[0]), api.UpdateApplicationRequest{AppSpec: spec}, appCols, appView)
+			return patchNamed(cmd, p, args[0], len(f.env) > 0, func(cur *api.Application) (any, error) {
+				return change(cur)
+			}, appCols, appView)
 		},
 	}
 	f.register(cmd)
+	return cmd
+}
+
+// appChange is the patch of the flags given; when --env is given it needs
+// the application as it is (its env and version).
+func (f *appSpecFlags) appChange(cmd *cobra.Command, args []string) (func(cur *api.Application) (api.PatchApplicationRequest, error), error) {
+	var pt api.PatchApplicationRequest
+	replicas, err := int32Flag(cmd, "replicas", f.replicas, 0, math.MaxInt32)
+	if err != nil {
+		return nil, err
+	}
+	pt.Replicas = replicas
+	if cmd.Flags().Changed("port") {
+		ports := []api.Port{}
+		for _, ps := range f.ports {
+			port, err := parsePort(ps)
+			if err != nil {
+				return nil, err
+			}
+			ports = append(ports, port)
+		}
+		pt.Ports = &ports
+	}
+	c, err := f.containerChange(cmd, args)
+	if err != nil {
+		return nil, err
+	}
+	pt.Image, pt.Command, pt.Args, pt.Resources, pt.Labels = c.image, c.command, c.args, c.resources, c.labels
+	return func(cur *api.Application) (api.PatchApplicationRequest, error) {
+		if cur != nil {
+			env, err := mergeEnv(cur.Spec.Env, "env", f.env)
+			if err != nil {
+				return pt, err
+			}
+			pt.Env, pt.ResourceVersion = &env, cur.ResourceVersion
+		}
+		return pt, nil
+	}, nil
+}
+
+// appSetCmd groups the commands that change one thing of an application.
+func appSetCmd(p inProject) *cobra.Command {
+	cmd := &cobra.Command{Use: "set", Short: "Change one thing of an application: its image, env or replicas; the rest stays",
+		Example: `  hks app set image web nginx:1.28
+  hks app set env web MODE=prod DEBUG-
+  hks app set replicas web 3`}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use: "image NAME IMAGE", Short: "Set the image of an application's (first) container", Args: cobra.ExactArgs(2),
+			Example: "  hks app set image web nginx:1.28",
+			RunE: func(cmd *cobra.Command, args []string) error {
+				image := args[1]
+				return patchNamed(cmd, p, args[0], false, func(*api.Application) (any, error) {
+					return api.PatchApplicationRequest{Image: &image}, nil
+				}, appCols, appView)
+			},
+		},
+		&cobra.Command{
+			Use: "env NAME NAME=VALUE... [NAME-...]", Short: "Set (NAME=VALUE) or remove (NAME-) environment variables of an application; the others stay",
+			Args: cobra.MinimumNArgs(2), Example: "  hks app set env web MODE=prod LOG_LEVEL=debug\n  hks app set env web DEBUG-",
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if _, err := mergeEnv(nil, "", args[1:]); err != nil {
+					return err
+				}
+				return patchNamed(cmd, p, args[0], true, func(cur *api.Application) (any, error) {
+					env, err := mergeEnv(cur.Spec.Env, "", args[1:])
+					return api.PatchApplicationRequest{Env: &env, ResourceVersion: cur.ResourceVersion}, err
+				}, appCols, appView)
+			},
+		},
+		&cobra.Command{
+			Use: "replicas NAME N", Short: "Set the number of an application's pods", Args: cobra.ExactArgs(2),
+			Example: "  hks app set replicas web 3",
+			RunE: func(cmd *cobra.Command, args []string) error {
+				n, err := strconv.ParseInt(args[1], 10, 32)
+				if err != nil || n < 0 {
+					return fmt.Errorf("replicas %q: want a whole number, 0 or more", args[1])
+				}
+				replicas := int32(n)
+				return patchNamed(cmd, p, args[0], false, func(*api.Application) (any, error) {
+					return api.PatchApplicationRequest{Replicas: &replicas}, nil
+				}, appCols, appView)
+			},
+		})
 	return cmd
 }
 
@@ -353,6 +472,8 @@ func appApplyCmd(p inProject) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|-",
 		Short: "Create or update an application from a Kubernetes manifest",
+		Example: `  hks app apply -f web.yaml
+  kubectl create deployment web --image nginx:1.27 --dry-run=client -o yaml | hks app apply -f -`,
 		Long: `Create or update an application from a Kubernetes manifest: YAML or JSON,
 one or more documents, with exactly one Deployment, which names the
 application, and only objects of the project's namespace. The cluster checks
@@ -381,7 +502,7 @@ every object with a dry run first; a refused manifest changes nothing.`,
 				}
 			}
 			var out map[string]any
-			if err := c.Do(ctx, method, path, map[string]string{"manifest": manifest}, &out); err != nil {
+			if err := c.Do(ctx, method, path, api.UpdateApplicationRequest{Manifest: manifest}, &out); err != nil {
 				return err
 			}
 			return PrintView(cmd.OutOrStdout(), p.o.Output, out, appCols, appView)
@@ -414,10 +535,8 @@ func appScaleCmd(p inProject) *cobra.Command {
 	var replicas int
 	cmd := &cobra.Command{
 		Use: "scale NAME --replicas N", Short: "Set an application's replicas", Args: cobra.ExactArgs(1),
+		Example: "  hks app scale web --replicas 3\n  hks app scale web --replicas 0   # stop it",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("replicas") {
-				return errors.New("--replicas is required")
-			}
 			n, err := int32Flag(cmd, "replicas", replicas, 0, math.MaxInt32)
 			if err != nil {
 				return err
@@ -426,12 +545,13 @@ func appScaleCmd(p inProject) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&replicas, "replicas", 0, "number of pods (0 stops the application)")
+	_ = cmd.MarkFlagRequired("replicas")
 	return cmd
 }
 
 func appPodsCmd(p inProject) *cobra.Command {
 	return &cobra.Command{
-		Use: "pods NAME", Short: "List an application's pods", Args: cobra.ExactArgs(1),
+		Use: "pods NAME", Short: "List an application's pods", Args: cobra.ExactArgs(1), Example: p.example("pods", "web"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pods, err := p.items(cmd.Context(), url.PathEscape(args[0])+"/pods")
 			if err != nil {
@@ -445,6 +565,7 @@ func appPodsCmd(p inProject) *cobra.Command {
 func appEventsCmd(p inProject) *cobra.Command {
 	return &cobra.Command{
 		Use: "events NAME", Short: "List the events of an application, its ReplicaSets and pods, oldest first", Args: cobra.ExactArgs(1),
+		Example: p.example("events", "web"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			events, err := p.items(cmd.Context(), url.PathEscape(args[0])+"/events")
 			if err != nil {
@@ -463,6 +584,7 @@ func appLogsCmd(p inProject) *cobra.Command {
 	var since time.Duration
 	cmd := &cobra.Command{
 		Use: "logs NAME", Short: "Print a pod's log (the application's first pod unless --pod); --follow streams it", Args: cobra.ExactArgs(1),
+		Example: "  hks app logs web --tail 100\n  hks app logs web --pod web-5d8f7c9b4-x2x7k -c app -f --since 10m",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("tail") && tail < 1 {
 				return fmt.Errorf("--tail %d: want 1 or more lines", tail)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -82,16 +81,19 @@ func printCronDetail(w io.Writer, cj map[string]any) {
 
 func cronCmd(o *Options) *cobra.Command {
 	s := &scope{}
-	p := inProject{o: o, s: s, coll: "cronjobs", what: "cronjob"}
-	cmd := &cobra.Command{Use: "cron", Aliases: []string{"cronjob", "cronjobs"}, Short: "Manage the CronJobs of a project: schedules, manual runs and their history"}
+	p := inProject{o: o, s: s, coll: "cronjobs", what: "cronjob", word: "cron"}
+	cmd := &cobra.Command{Use: "cron", Aliases: []string{"cronjob", "cronjobs"}, Short: "Manage the CronJobs of a project: schedules, manual runs and their history",
+		Example: `  hks cron create nightly --project backend --schedule "30 2 * * *" --image busybox:1.36 -- date
+  hks cron update nightly --schedule @daily
+  hks cron trigger nightly && hks cron history nightly`}
 	s.projectFlag(cmd)
 	cmd.AddCommand(
 		p.listCmd(cronCols, cronView),
-		p.getCmd("Show a CronJob with its container and next runs", cronCols, cronView, printCronDetail),
-		cronCreateCmd(p), cronUpdateCmd(p), p.deleteCmd("Delete a CronJob, its Jobs and its history"),
-		p.verb("suspend", "Suspend a CronJob: no new runs until it is resumed", "suspend", cronCols, cronView),
-		p.verb("resume", "Resume a suspended CronJob", "resume", cronCols, cronView),
-		p.verb("trigger", "Run a CronJob now: a Job from its template", "trigger", runCols, runView),
+		p.getCmd("Show a CronJob with its container and next runs", "nightly", cronCols, cronView, printCronDetail),
+		cronCreateCmd(p), cronUpdateCmd(p), p.deleteCmd("Delete a CronJob, its Jobs and its history", "nightly"),
+		p.verb("suspend", "Suspend a CronJob: no new runs until it is resumed", "suspend", "nightly", cronCols, cronView),
+		p.verb("resume", "Resume a suspended CronJob", "resume", "nightly", cronCols, cronView),
+		p.verb("trigger", "Run a CronJob now: a Job from its template", "trigger", "nightly", runCols, runView),
 		cronHistoryCmd(p), cronPreviewCmd(p))
 	return cmd
 }
@@ -121,70 +123,72 @@ func (f *cronSpecFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.serviceAccount, "service-account", "", "ServiceAccount of the runs (default: the namespace's default)")
 }
 
-// overlay sets the fields whose flags were given on spec; for a new
-// CronJob spec is empty.
-func (f *cronSpecFlags) overlay(cmd *cobra.Command, args []string, spec *api.CronJobSpec) error {
+// change is the merge patch of the flags given (nil members where none
+// was given); --env is left to withEnv.
+func (f *cronSpecFlags) change(cmd *cobra.Command, args []string) (api.PatchCronJobRequest, error) {
+	var pt api.PatchCronJobRequest
+	var t api.JobTemplatePatch
 	changed := cmd.Flags().Changed
 	strs := []struct {
 		flag string
-		v    string
-		dst  *string
-	}{{"schedule", f.schedule, &spec.Schedule}, {"tz", f.zone, &spec.TimeZone}, {"concurrency-policy", f.concurrency, &spec.ConcurrencyPolicy},
-		{"image", f.image, &spec.Template.Image}, {"restart-policy", f.restart, &spec.Template.RestartPolicy},
-		{"service-account", f.serviceAccount, &spec.Template.ServiceAccount}}
+		v    *string
+		dst  **string
+	}{{"schedule", &f.schedule, &pt.Schedule}, {"tz", &f.zone, &pt.TimeZone}, {"concurrency-policy", &f.concurrency, &pt.ConcurrencyPolicy},
+		{"restart-policy", &f.restart, &t.RestartPolicy}, {"service-account", &f.serviceAccount, &t.ServiceAccount}}
 	for _, s := range strs {
 		if changed(s.flag) {
 			*s.dst = s.v
 		}
 	}
 	if changed("suspend") {
-		spec.Suspend = f.suspend
+		pt.Suspend = &f.suspend
 	}
 	ints := []struct {
 		flag string
 		v    int
 		dst  **int32
-	}{{"successful-jobs-history-limit", f.keepSucceeded, &spec.SuccessfulJobsHistoryLimit}, {"failed-jobs-history-limit", f.keepFailed, &spec.FailedJobsHistoryLimit},
-		{"backoff-limit", f.backoff, &spec.Template.BackoffLimit}}
+	}{{"successful-jobs-history-limit", f.keepSucceeded, &pt.SuccessfulJobsHistoryLimit}, {"failed-jobs-history-limit", f.keepFailed, &pt.FailedJobsHistoryLimit},
+		{"backoff-limit", f.backoff, &t.BackoffLimit}}
 	for _, i := range ints {
 		n, err := int32Flag(cmd, i.flag, i.v, 0, math.MaxInt32)
 		if err != nil {
-			return err
+			return pt, err
 		}
-		if n != nil {
-			*i.dst = n
-		}
+		*i.dst = n
 	}
 	durs := []struct {
 		flag      string
 		v         time.Duration
 		allowZero bool
 		dst       **int64
-	}{{"starting-deadline", f.startingDeadline, true, &spec.StartingDeadlineSeconds}, {"active-deadline", f.activeDeadline, false, &spec.Template.ActiveDeadlineSeconds}}
+	}{{"starting-deadline", f.startingDeadline, true, &pt.StartingDeadlineSeconds}, {"active-deadline", f.activeDeadline, false, &t.ActiveDeadlineSeconds}}
 	for _, d := range durs {
 		n, err := seconds(cmd, d.flag, d.v, d.allowZero)
 		if err != nil {
-			return err
+			return pt, err
 		}
-		if n != nil {
-			*d.dst = n
-		}
+		*d.dst = n
 	}
-	if command := commandAfterDash(cmd, args); command != nil {
-		spec.Template.Command = command
+	c, err := f.containerChange(cmd, args)
+	if err != nil {
+		return pt, err
 	}
-	if changed("arg") {
-		spec.Template.Args = f.args
+	t.Image, t.Command, t.Args, t.Resources, pt.Labels = c.image, c.command, c.args, c.resources, c.labels
+	if t != (api.JobTemplatePatch{}) {
+		pt.Template = &t
 	}
-	var err error
-	if spec.Template.Env, err = mergeEnv(spec.Template.Env, f.env); err != nil {
-		return err
+	return pt, nil
+}
+
+// withEnv sets the env of pt to env.
+func withEnv(pt api.PatchCronJobRequest, env []api.EnvVar) api.PatchCronJobRequest {
+	t := api.JobTemplatePatch{}
+	if pt.Template != nil {
+		t = *pt.Template
 	}
-	if spec.Labels, err = mergeLabels(spec.Labels, f.labels); err != nil {
-		return err
-	}
-	spec.Template.Resources = f.overlayResources(cmd, spec.Template.Resources)
-	return nil
+	t.Env = &env
+	pt.Template = &t
+	return pt
 }
 
 func cronCreateCmd(p inProject) *cobra.Command {
@@ -196,27 +200,33 @@ func cronCreateCmd(p inProject) *cobra.Command {
   hks cron create tick --schedule @hourly --image busybox:1.36 --env MODE=prod --restart-policy Never -- date`,
 		Args: nameAndCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.schedule == "" {
-				return errors.New("--schedule is required")
-			}
-			if f.image == "" {
-				return errors.New("--image is required")
-			}
 			// A new spec has nothing to remove: NAME- is an error here.
-			if _, err := envVars(f.env); err != nil {
+			env, err := envVars(f.env)
+			if err != nil {
 				return err
 			}
 			if _, err := labelMap(f.labels); err != nil {
 				return err
 			}
+			pt, err := f.change(cmd, args)
+			if err != nil {
+				return err
+			}
+			if env != nil {
+				pt = withEnv(pt, env)
+			}
+			// The patch of the flags, applied to nothing, is the new spec:
+			// the two types name the same members.
 			var spec api.CronJobSpec
-			if err := f.overlay(cmd, args, &spec); err != nil {
+			if err := convert(pt, &spec); err != nil {
 				return err
 			}
 			return p.send(cmd, http.MethodPost, "", api.CreateCronJobRequest{Name: args[0], CronJobSpec: spec}, cronCols, cronView)
 		},
 	}
 	f.register(cmd)
+	_ = cmd.MarkFlagRequired("schedule")
+	_ = cmd.MarkFlagRequired("image")
 	return cmd
 }
 
@@ -232,24 +242,22 @@ rest stays. --env NAME=VALUE sets one variable and --env NAME- removes it
   hks cron update nightly --image busybox:1.37 -- sh -c 'date; backup'`,
 		Args: nameAndCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, base, err := p.client(ctx)
+			pt, err := f.change(cmd, args)
 			if err != nil {
 				return err
 			}
-			var cur api.CronJob
-			if err := c.Do(ctx, http.MethodGet, item(base, args[0]), nil, &cur); err != nil {
-				return err
-			}
-			spec := cur.Spec
-			if err := f.overlay(cmd, args, &spec); err != nil {
-				return err
-			}
-			var out map[string]any
-			if err := c.Do(ctx, http.MethodPut, item(base, args[0]), spec, &out); err != nil {
-				return err
-			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, out, cronCols, cronView)
+			return patchNamed(cmd, p, args[0], len(f.env) > 0, func(cur *api.CronJob) (any, error) {
+				if cur == nil {
+					return pt, nil
+				}
+				env, err := mergeEnv(cur.Spec.Template.Env, "env", f.env)
+				if err != nil {
+					return nil, err
+				}
+				out := withEnv(pt, env)
+				out.ResourceVersion = cur.ResourceVersion
+				return out, nil
+			}, cronCols, cronView)
 		},
 	}
 	f.register(cmd)
@@ -259,6 +267,7 @@ rest stays. --env NAME=VALUE sets one variable and --env NAME- removes it
 func cronHistoryCmd(p inProject) *cobra.Command {
 	return &cobra.Command{
 		Use: "history NAME", Short: "A CronJob's runs, newest first, as the platform recorded them (they outlive the cluster's history limits)", Args: cobra.ExactArgs(1),
+		Example: p.example("history", "nightly") + "\n" + p.example("history", "nightly -o json"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, base, err := p.client(cmd.Context())
 			if err != nil {

@@ -57,26 +57,7 @@ var examples = map[string]string{
   hks kubeconfig --org acme --workspace web -o - > web.yaml`,
 	"kubectl-token": `  hks kubectl-token --org acme --workspace web`,
 
-	"app":         `  hks app list --org acme --workspace web --project frontend`,
-	"app apply":   `  hks app apply -f deployment.yaml --org acme --workspace web --project frontend`,
-	"app delete":  `  hks app delete web --org acme --workspace web --project frontend`,
-	"app events":  `  hks app events web --org acme --workspace web --project frontend`,
-	"app get":     `  hks app get web --org acme --workspace web --project frontend`,
-	"app list":    `  hks app list --org acme --workspace web --project frontend`,
-	"app logs":    `  hks app logs web --tail 100 --org acme --workspace web --project frontend`,
-	"app pods":    `  hks app pods web --org acme --workspace web --project frontend`,
-	"app restart": `  hks app restart web --org acme --workspace web --project frontend`,
-	"app scale":   `  hks app scale web --replicas 3 --org acme --workspace web --project frontend`,
-	"app update":  `  hks app update web --image nginx:1.27 --org acme --workspace web --project frontend`,
 
-	"cron":         `  hks cron list --org acme --workspace web --project frontend`,
-	"cron delete":  `  hks cron delete tick --org acme --workspace web --project frontend`,
-	"cron get":     `  hks cron get tick --org acme --workspace web --project frontend`,
-	"cron history": `  hks cron history tick --org acme --workspace web --project frontend`,
-	"cron list":    `  hks cron list --org acme --workspace web --project frontend`,
-	"cron resume":  `  hks cron resume tick --org acme --workspace web --project frontend`,
-	"cron suspend": `  hks cron suspend tick --org acme --workspace web --project frontend`,
-	"cron trigger": `  hks cron trigger tick --org acme --workspace web --project frontend`,
 }
 
 // addExamples sets the Example of cmd and of every command below it that

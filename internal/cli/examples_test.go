@@ -31,7 +31,7 @@ func exampleArgs(line string) []string {
 			quoted, started = !quoted, true
 		case r == ' ' && !quoted:
 			if started {
-				if a := cur.String(); a == "|" || strings.HasPrefix(a, ">") {
+				if a := cur.String(); a == "|" || a == "&&" || a == "#" || strings.HasPrefix(a, ">") {
 					return args
 				}
 				args = append(args, cur.String())

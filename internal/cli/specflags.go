@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,10 +36,14 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.labels, "label", nil, "extra label KEY=VALUE (repeatable)")
 }
 
-// pair splits NAME=VALUE; flag names the flag in the error.
+// pair splits NAME=VALUE; flag names the flag in the error ("": an
+// argument).
 func pair(flag, kv string) (string, string, error) {
 	k, v, ok := strings.Cut(kv, "=")
 	if !ok || k == "" {
+		if flag == "" {
+			return "", "", fmt.Errorf("%q: want NAME=VALUE", kv)
+		}
 		return "", "", fmt.Errorf("--%s %q: want NAME=VALUE", flag, kv)
 	}
 	return k, v, nil
@@ -81,31 +86,60 @@ func (f *containerFlags) resources() *api.Resources {
 	return r
 }
 
-// overlayResources sets the resources whose flags were given on r.
-func (f *containerFlags) overlayResources(cmd *cobra.Command, r *api.Resources) *api.Resources {
-	if r == nil {
-		r = &api.Resources{}
+// containerChange is what the container flags given change, for a merge
+// patch: nil where no flag was given.
+type containerChange struct {
+	image         *string
+	command, args *[]string
+	resources     *api.Resources
+	labels        map[string]*string
+}
+
+func (f *containerFlags) containerChange(cmd *cobra.Command, args []string) (containerChange, error) {
+	var c containerChange
+	changed := cmd.Flags().Changed
+	if changed("image") {
+		c.image = &f.image
 	}
-	for flag, dst := range map[string]*string{"cpu": &r.Requests.CPU, "memory": &r.Requests.Memory, "cpu-limit": &r.Limits.CPU, "memory-limit": &r.Limits.Memory} {
-		if cmd.Flags().Changed(flag) {
-			v, _ := cmd.Flags().GetString(flag)
-			*dst = v
+	if command := commandAfterDash(cmd, args); command != nil {
+		c.command = &command
+	}
+	if changed("arg") {
+		c.args = &f.args
+	}
+	if _, err := mergeEnv(nil, "env", f.env); err != nil {
+		return c, err
+	}
+	for _, kv := range f.labels {
+		if key, ok := strings.CutSuffix(kv, "-"); ok && key != "" && !strings.Contains(kv, "=") {
+			if c.labels == nil {
+				c.labels = map[string]*string{}
+			}
+			c.labels[key] = nil
+			continue
 		}
+		k, v, err := pair("label", kv)
+		if err != nil {
+			return c, fmt.Errorf("%w (or KEY- to remove one)", err)
+		}
+		if c.labels == nil {
+			c.labels = map[string]*string{}
+		}
+		c.labels[k] = &v
 	}
-	if *r == (api.Resources{}) {
-		return nil
-	}
-	return r
+	c.resources = f.resources()
+	return c, nil
 }
 
 // mergeEnv sets NAME=VALUE and removes NAME- in env, keeping the order.
-func mergeEnv(env []api.EnvVar, list []string) ([]api.EnvVar, error) {
+// flag names the flag in errors ("": the list is arguments).
+func mergeEnv(env []api.EnvVar, flag string, list []string) ([]api.EnvVar, error) {
 	for _, kv := range list {
 		if name, ok := strings.CutSuffix(kv, "-"); ok && name != "" && !strings.Contains(kv, "=") {
 			env = deleteEnv(env, name)
 			continue
 		}
-		k, v, err := pair("env", kv)
+		k, v, err := pair(flag, kv)
 		if err != nil {
 			return nil, fmt.Errorf("%w (or NAME- to remove one)", err)
 		}
@@ -130,25 +164,6 @@ func deleteEnv(env []api.EnvVar, name string) []api.EnvVar {
 		}
 	}
 	return out
-}
-
-// mergeLabels sets KEY=VALUE and removes KEY- in labels.
-func mergeLabels(labels map[string]string, list []string) (map[string]string, error) {
-	for _, kv := range list {
-		if key, ok := strings.CutSuffix(kv, "-"); ok && key != "" && !strings.Contains(kv, "=") {
-			delete(labels, key)
-			continue
-		}
-		k, v, err := pair("label", kv)
-		if err != nil {
-			return nil, fmt.Errorf("%w (or KEY- to remove one)", err)
-		}
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[k] = v
-	}
-	return labels, nil
 }
 
 // commandAfterDash is what follows -- on the command line: the
@@ -256,4 +271,14 @@ func trueIf(b bool) string {
 		return "true"
 	}
 	return ""
+}
+
+// convert copies in into out through JSON, for two types that name the
+// same members.
+func convert(in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
 }

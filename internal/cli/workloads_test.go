@@ -26,14 +26,17 @@ func workloadsAPI(t *testing.T) *[]recordedCall {
 	t.Helper()
 	var mu sync.Mutex
 	calls := &[]recordedCall{}
-	app := `{"name":"web","project":"frontend","image":"nginx:1.27","service":{"name":"web","cluster_ip":"10.96.0.10","ports":[{"port":80,"protocol":"TCP"}]},` +
+	app := `{"name":"web","project":"frontend","image":"nginx:1.27","resource_version":"41",` +
+		`"spec":{"image":"nginx:1.27","replicas":3,"env":[{"name":"MODE","value":"prod"},{"name":"DEBUG","value":"1"}],"ports":[{"name":"p80","container_port":80,"protocol":"TCP"}]},` +
+		`"service":{"name":"web","cluster_ip":"10.96.0.10","ports":[{"port":80,"protocol":"TCP"}]},` +
 		`"status":{"replicas":3,"ready_replicas":2,"updated_replicas":3,"available_replicas":2,"ready":false,"conditions":[]},` +
 		`"pods":[{"name":"web-1","phase":"Running","ready":true,"restarts":0,"node":"hks-shared-0"}]}`
-	cron := `{"name":"tick","project":"frontend","spec":{"schedule":"*/5 * * * *","time_zone":"Asia/Tokyo","suspend":true,"concurrency_policy":"Forbid",` +
+	cron := `{"name":"tick","project":"frontend","resource_version":"7","spec":{"schedule":"*/5 * * * *","time_zone":"Asia/Tokyo","suspend":true,"concurrency_policy":"Forbid",` +
 		`"labels":{"team":"ops","tier":"batch"},` +
 		`"template":{"image":"busybox:1.36","command":["date"],"env":[{"name":"A","value":"1"},{"name":"B","value":"1"},{"name":"C","value":"1"}],` +
 		`"resources":{"requests":{},"limits":{"memory":"64Mi"}},"restart_policy":"Never","backoff_limit":2}},` +
 		`"status":{"active":[],"next_runs":[]}}`
+	busyPatches := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
@@ -53,6 +56,12 @@ func workloadsAPI(t *testing.T) *[]recordedCall {
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"type":"about:blank","title":"Not found","status":404,"detail":"application not found"}`)
+		case path == "/applications/busy" && r.Method == http.MethodPatch && busyPatches == 0:
+			// Someone else changed it since it was read.
+			busyPatches++
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusPreconditionFailed)
+			io.WriteString(w, `{"type":"about:blank","title":"Precondition failed","status":412,"detail":"changed"}`)
 		case path == "/applications/web/logs":
 			w.Header().Set("Content-Type", "text/plain")
 			io.WriteString(w, "line 1\nline 2\n")
@@ -142,10 +151,23 @@ func TestWorkloadCommandsSend(t *testing.T) {
 		{name: "app logs with every flag", args: []string{"app", "logs", "web", "-f", "--tail", "10", "--since", "5m", "-c", "app", "--pod", "web-1", "--timestamps"},
 			want: []recordedCall{{"GET", apps + "/web/logs?pod=web-1&container=app&follow=true&tail_lines=10&since_seconds=300&timestamps=true", ""}}, out: "line 1\nline 2\n"},
 		{name: "app logs", args: []string{"app", "logs", "web"}, want: []recordedCall{{"GET", apps + "/web/logs", ""}}},
-		{name: "app update keeps the replicas", args: []string{"app", "update", "web", "--image", "nginx:1.28", "--port", "80"},
-			want: []recordedCall{{"GET", apps + "/web", ""}, {"PUT", apps + "/web", `{"image":"nginx:1.28","replicas":3,"ports":[{"container_port":80}]}`}}},
-		{name: "app update with replicas", args: []string{"app", "update", "web", "--image", "nginx:1.28", "--replicas", "1"},
-			want: []recordedCall{{"PUT", apps + "/web", `{"image":"nginx:1.28","replicas":1}`}}},
+		{name: "app update sends only what flags give", args: []string{"app", "update", "web", "--image", "nginx:1.28", "--port", "80", "--label", "team=web", "--label", "old-"},
+			want: []recordedCall{{"PATCH", apps + "/web", `{"image":"nginx:1.28","ports":[{"container_port":80}],"labels":{"team":"web","old":null}}`}}},
+		{name: "app update with replicas", args: []string{"app", "update", "web", "--replicas", "1"},
+			want: []recordedCall{{"PATCH", apps + "/web", `{"replicas":1}`}}},
+		{name: "app update with env merges onto the env read, at its version", args: []string{"app", "update", "web", "--env", "DEBUG-", "--env", "NEW=1", "--cpu", "100m"},
+			want: []recordedCall{{"GET", apps + "/web", ""}, {"PATCH", apps + "/web",
+				`{"env":[{"name":"MODE","value":"prod"},{"name":"NEW","value":"1"}],"resources":{"requests":{"cpu":"100m"},"limits":{}},"resource_version":"41"}`}}},
+		{name: "app set image", args: []string{"app", "set", "image", "web", "nginx:1.28"},
+			want: []recordedCall{{"PATCH", apps + "/web", `{"image":"nginx:1.28"}`}}, out: "web   2/3"},
+		{name: "app set env reads again when someone changed the application meanwhile", args: []string{"app", "set", "env", "busy", "MODE=dev"},
+			want: []recordedCall{{"GET", apps + "/busy", ""}, {"PATCH", apps + "/busy", `{"env":[{"name":"MODE","value":"dev"},{"name":"DEBUG","value":"1"}],"resource_version":"41"}`},
+				{"GET", apps + "/busy", ""}, {"PATCH", apps + "/busy", `{"env":[{"name":"MODE","value":"dev"},{"name":"DEBUG","value":"1"}],"resource_version":"41"}`}}},
+		{name: "app set replicas", args: []string{"app", "set", "replicas", "web", "0"},
+			want: []recordedCall{{"PATCH", apps + "/web", `{"replicas":0}`}}},
+		{name: "app set env", args: []string{"app", "set", "env", "web", "MODE=dev", "DEBUG-", "LOG=info"},
+			want: []recordedCall{{"GET", apps + "/web", ""}, {"PATCH", apps + "/web",
+				`{"env":[{"name":"MODE","value":"dev"},{"name":"LOG","value":"info"}],"resource_version":"41"}`}}},
 		{name: "app apply of an existing application", args: []string{"app", "apply", "-f", manifest}, file: strings.Replace(deployment, "%s", "web", 1),
 			want: []recordedCall{{"GET", apps + "/web", ""}, {"PUT", apps + "/web", `{"manifest":"` + strings.ReplaceAll(strings.Replace(deployment, "%s", "web", 1), "\n", `\n`) + `"}`}}},
 		{name: "app apply of a new application", args: []string{"app", "apply", "-f", manifest}, file: strings.Replace(deployment, "%s", "new", 1),
@@ -166,9 +188,11 @@ func TestWorkloadCommandsSend(t *testing.T) {
 			want: []recordedCall{{"POST", cjs, `{"name":"tick","schedule":"@hourly","template":{"image":"busybox"}}`}}},
 		{name: "cron update changes only what flags give",
 			args: []string{"cron", "update", "tick", "--schedule", "@hourly", "--env", "A-", "--env", "B=2", "--env", "D=4", "--cpu", "200m", "--label", "tier-", "--", "true"},
-			want: []recordedCall{{"GET", cjs + "/tick", ""}, {"PUT", cjs + "/tick", `{"schedule":"@hourly","time_zone":"Asia/Tokyo","suspend":true,"concurrency_policy":"Forbid",
-				"labels":{"team":"ops"},"template":{"image":"busybox:1.36","command":["true"],"env":[{"name":"B","value":"2"},{"name":"C","value":"1"},{"name":"D","value":"4"}],
-				"resources":{"requests":{"cpu":"200m"},"limits":{"memory":"64Mi"}},"restart_policy":"Never","backoff_limit":2}}`}}},
+			want: []recordedCall{{"GET", cjs + "/tick", ""}, {"PATCH", cjs + "/tick", `{"schedule":"@hourly","labels":{"tier":null},
+				"template":{"command":["true"],"env":[{"name":"B","value":"2"},{"name":"C","value":"1"},{"name":"D","value":"4"}],
+				"resources":{"requests":{"cpu":"200m"},"limits":{}}},"resource_version":"7"}`}}},
+		{name: "cron update without env reads nothing", args: []string{"cron", "update", "tick", "--image", "busybox:1.37", "--suspend=false", "--backoff-limit", "0"},
+			want: []recordedCall{{"PATCH", cjs + "/tick", `{"suspend":false,"template":{"image":"busybox:1.37","backoff_limit":0}}`}}},
 		{name: "cron suspend", args: []string{"cron", "suspend", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/suspend", ""}}},
 		{name: "cron resume", args: []string{"cron", "resume", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/resume", ""}}},
 		{name: "cron trigger", args: []string{"cron", "trigger", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/trigger", ""}},
@@ -222,7 +246,7 @@ func TestWorkloadCommandsRefuse(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"app", "create", "web"}, "--image is required"},
+		{[]string{"app", "create", "web"}, `--image is required`},
 		{[]string{"app", "create", "web", "--image", "nginx", "--replicas", "-1"}, "--replicas -1: must be 0 or more"},
 		{[]string{"app", "create", "web", "--image", "nginx", "--env", "MODE"}, `--env "MODE": want NAME=VALUE`},
 		{[]string{"app", "create", "web", "--image", "nginx", "--env", "=x"}, `--env "=x": want NAME=VALUE`},
@@ -231,15 +255,19 @@ func TestWorkloadCommandsRefuse(t *testing.T) {
 		{[]string{"app", "create", "web", "--image", "nginx", "--port", "80:http"}, `--port "80:http": want CONTAINER[:SERVICE][/PROTOCOL] with ports from 1 to 65535, e.g. 8080 or 8080:80/TCP`},
 		{[]string{"app", "create", "web", "--image", "nginx", "--port", "80/http"}, `--port "80/http": the protocol must be TCP, UDP or SCTP`},
 		{[]string{"app", "create", "web", "api", "--image", "nginx"}, "want one NAME before -- (the command comes after it), got 2"},
-		{[]string{"app", "update", "web", "--replicas", "2"}, "--image is required"},
-		{[]string{"app", "scale", "web"}, "--replicas is required"},
+		{[]string{"app", "scale", "web"}, `--replicas is required`},
+		{[]string{"app", "set", "replicas", "web", "--", "-1"}, `replicas "-1": want a whole number, 0 or more`},
+		{[]string{"app", "set", "replicas", "web", "many"}, `replicas "many": want a whole number, 0 or more`},
+		{[]string{"app", "set", "env", "web", "MODE"}, `"MODE": want NAME=VALUE (or NAME- to remove one)`},
+		{[]string{"app", "set", "image", "web"}, "accepts 2 arg(s), received 1"},
+		{[]string{"app", "update", "web", "--label", "team"}, `--label "team": want NAME=VALUE (or KEY- to remove one)`},
 		{[]string{"app", "scale", "web", "--replicas", "-2"}, "--replicas -2: must be 0 or more"},
 		{[]string{"app", "logs", "web", "--tail", "0"}, "--tail 0: want 1 or more lines"},
 		{[]string{"app", "logs", "web", "--since", "1500ms"}, "--since 1.5s: want a positive whole number of seconds, e.g. 90s or 1h"},
 		{[]string{"app", "apply"}, "-f FILE (or -f - for standard input) is required"},
 		{[]string{"app", "apply", "-f", "-"}, "the manifest on standard input is empty"},
-		{[]string{"cron", "create", "tick", "--image", "busybox"}, "--schedule is required"},
-		{[]string{"cron", "create", "tick", "--schedule", "@hourly"}, "--image is required"},
+		{[]string{"cron", "create", "tick", "--image", "busybox"}, `--schedule is required`},
+		{[]string{"cron", "create", "tick", "--schedule", "@hourly"}, `--image is required`},
 		{[]string{"cron", "create", "tick", "--schedule", "@hourly", "--image", "busybox", "--env", "A-"}, `--env "A-": want NAME=VALUE`},
 		{[]string{"cron", "create", "tick", "--schedule", "@hourly", "--image", "busybox", "--backoff-limit", "-1"}, "--backoff-limit -1: must be 0 or more"},
 		{[]string{"cron", "create", "tick", "--schedule", "@hourly", "--image", "busybox", "--active-deadline", "0s"}, "--active-deadline 0s: want a positive whole number of seconds, e.g. 90s or 1h"},

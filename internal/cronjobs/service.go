@@ -2,7 +2,6 @@ package cronjobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,29 +15,22 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/store"
-	"github.com/hexabase/hexabase-ai/internal/tenancy"
 	"github.com/hexabase/hexabase-ai/internal/workloads"
 )
-
-// AdminClusters gives the platform's own client of a workspace cluster,
-// for the bookkeeping of run history (never for a user's call).
-type AdminClusters interface {
-	AdminConfig(ctx context.Context, workspaceID string) (*rest.Config, error)
-}
 
 // Config carries the service's dependencies.
 type Config struct {
 	Store    store.Store
-	Scopes   workloads.Scopes
-	Clusters workloads.Clusters
+	Scopes   kube.Scopes
+	Clusters kube.Clusters
 	// Admin reads Jobs for the history recorder; nil: history is recorded
 	// only when it is read or a run is triggered.
-	Admin  AdminClusters
+	Admin  kube.AdminClusters
 	Logger *slog.Logger
 	Now    func() time.Time
 	// SyncInterval is how often the recorder reads every running
@@ -84,7 +76,10 @@ func (s *Service) Routes() []httpapi.Route {
 			Response: api.Preview{}, Query: []httpapi.Param{{Name: "schedule", Description: "the cron expression"}, {Name: "time_zone", Description: "IANA time zone (default UTC)", Aliases: []string{"timeZone"}},
 				{Name: "count", Type: "integer", Description: "how many runs, 1 to 100 (default 5)"}, {Name: "since", Description: "RFC 3339 time to start from (default now)", Aliases: []string{"after"}}}, Handle: s.preview},
 		{Method: "GET", Path: cronJobPath, Tag: "cronjobs", Summary: "Get a CronJob with its status and next runs", Response: api.CronJob{}, Errors: kubeErrs, Handle: s.get},
-		{Method: "PUT", Path: cronJobPath, Tag: "cronjobs", Summary: "Replace a CronJob's spec", Request: api.CronJobSpec{}, Response: api.CronJob{}, Errors: kubeErrs, Action: "cronjob.update", Handle: s.update},
+		{Method: "PUT", Path: cronJobPath, Tag: "cronjobs", Summary: "Replace what the spec describes of a CronJob (other containers of its runs, volumes, … stay); If-Match or resource_version make it conditional (412 when stale)",
+			Request: api.UpdateCronJobRequest{}, Response: api.CronJob{}, Errors: append(kubeErrs, http.StatusPreconditionFailed), Action: "cronjob.update", Handle: s.update},
+		{Method: "PATCH", Path: cronJobPath, Tag: "cronjobs", Summary: "Change some fields of a CronJob's spec: a JSON merge patch (RFC 7396) applied to the live CronJob, so fields the patch does not name stay; If-Match or resource_version make it conditional (412 when stale)",
+			Request: cronJobDoc{}, Response: api.CronJob{}, Errors: append(kubeErrs, http.StatusPreconditionFailed), Action: "cronjob.update", Handle: s.patch},
 		{Method: "DELETE", Path: cronJobPath, Tag: "cronjobs", Summary: "Delete a CronJob, its Jobs and its history", Status: http.StatusNoContent, Errors: kubeErrs, Action: "cronjob.delete", Handle: s.delete},
 		{Method: "POST", Path: cronJobPath + "/suspend", Tag: "cronjobs", Summary: "Suspend a CronJob (no new runs)", Response: api.CronJob{}, Errors: kubeErrs, Action: "cronjob.suspend", Handle: s.suspendHandler(true)},
 		{Method: "POST", Path: cronJobPath + "/resume", Tag: "cronjobs", Summary: "Resume a suspended CronJob", Response: api.CronJob{}, Errors: kubeErrs, Action: "cronjob.resume", Handle: s.suspendHandler(false)},
@@ -109,7 +104,7 @@ func (s *Service) runOut(r store.CronJobRun) api.Run {
 }
 
 func (s *Service) cronJobOut(project string, cj *batchv1.CronJob) api.CronJob {
-	out := api.CronJob{Name: cj.Name, Project: project, Spec: specOf(cj), CreatedAt: cj.CreationTimestamp.UTC(),
+	out := api.CronJob{Name: cj.Name, Project: project, Spec: specOf(cj), CreatedAt: cj.CreationTimestamp.UTC(), ResourceVersion: kube.Version(cj),
 		Status: api.CronJobStatus{Active: []string{}, NextRuns: []time.Time{}}}
 	for _, a := range cj.Status.Active {
 		out.Status.Active = append(out.Status.Active, a.Name)
@@ -130,23 +125,8 @@ func (s *Service) cronJobOut(project string, cj *batchv1.CronJob) api.CronJob {
 	return out
 }
 
-// ctx is a resolved project and a client of its cluster as the caller.
-type cjCtx struct {
-	sc tenancy.ProjectScope
-	c  *workloads.Client
-	ns string
-}
-
-func (s *Service) resolve(r *http.Request) (cjCtx, error) {
-	sc, err := s.cfg.Scopes.ResolveProject(r)
-	if err != nil {
-		return cjCtx{}, err
-	}
-	c, err := workloads.ClientFor(r.Context(), s.cfg.Clusters, sc.WorkspaceScope)
-	if err != nil {
-		return cjCtx{}, err
-	}
-	return cjCtx{sc: sc, c: c, ns: sc.Namespace()}, nil
+func (s *Service) resolve(r *http.Request) (kube.Project, error) {
+	return kube.ForProject(r, s.cfg.Scopes, s.cfg.Clusters)
 }
 
 func cronJobName(r *http.Request) (string, error) {
@@ -158,21 +138,16 @@ func cronJobName(r *http.Request) (string, error) {
 }
 
 // target is the CronJob a request names and its resolved project.
-func (s *Service) target(r *http.Request) (string, cjCtx, error) {
+func (s *Service) target(r *http.Request) (string, kube.Project, error) {
 	name, err := cronJobName(r)
 	if err != nil {
-		return "", cjCtx{}, err
+		return "", kube.Project{}, err
 	}
 	c, err := s.resolve(r)
 	return name, c, err
 }
 
-func notFoundOr(err error) error {
-	if apierrors.IsNotFound(err) {
-		return httpapi.NotFound("cronjob")
-	}
-	return workloads.KubeError(err)
-}
+func notFoundOr(err error) error { return kube.NotFoundOr(err, "cronjob") }
 
 func (s *Service) create(r *http.Request) (any, error) {
 	var req api.CreateCronJobRequest
@@ -188,16 +163,16 @@ func (s *Service) create(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cj.Namespace = c.ns
-	got, err := c.c.Kube.BatchV1().CronJobs(c.ns).Create(r.Context(), cj, metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict"})
+	cj.Namespace = c.NS
+	got, err := c.C.Kube.BatchV1().CronJobs(c.NS).Create(r.Context(), cj, metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"})
 	if err != nil {
-		return nil, workloads.KubeError(err)
+		return nil, kube.Error(err)
 	}
-	return &httpapi.Response{Status: http.StatusCreated, Body: s.cronJobOut(c.sc.Project.Name, got)}, nil
+	return &httpapi.Response{Status: http.StatusCreated, Body: s.cronJobOut(c.Scope.Project.Name, got)}, nil
 }
 
 func (s *Service) list(r *http.Request) (any, error) {
-	page, err := httpapi.PageFromQuery(r)
+	page, err := kube.PageOf(r)
 	if err != nil {
 		return nil, err
 	}
@@ -205,17 +180,13 @@ func (s *Service) list(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit := int64(page.Limit)
-	if limit <= 0 {
-		limit = store.DefaultLimit
-	}
-	l, err := c.c.Kube.BatchV1().CronJobs(c.ns).List(r.Context(), metav1.ListOptions{Limit: limit, Continue: page.After})
+	l, err := c.C.Kube.BatchV1().CronJobs(c.NS).List(r.Context(), metav1.ListOptions{Limit: page.Limit, Continue: page.Continue})
 	if err != nil {
-		return nil, workloads.PageError(err)
+		return nil, kube.PageError(err)
 	}
 	out := make([]api.CronJob, 0, len(l.Items))
 	for i := range l.Items {
-		out = append(out, s.cronJobOut(c.sc.Project.Name, &l.Items[i]))
+		out = append(out, s.cronJobOut(c.Scope.Project.Name, &l.Items[i]))
 	}
 	return httpapi.NewList(out, l.Continue), nil
 }
@@ -225,46 +196,58 @@ func (s *Service) get(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cj, err := c.c.Kube.BatchV1().CronJobs(c.ns).Get(r.Context(), name, metav1.GetOptions{})
+	cj, err := c.C.Kube.BatchV1().CronJobs(c.NS).Get(r.Context(), name, metav1.GetOptions{})
 	if err != nil {
 		return nil, notFoundOr(err)
 	}
-	return s.cronJobOut(c.sc.Project.Name, cj), nil
+	return s.cronJobOut(c.Scope.Project.Name, cj), nil
 }
 
+// update replaces what the spec describes of a CronJob; what it cannot
+// describe (other containers of the runs, volumes, …) stays.
 func (s *Service) update(r *http.Request) (any, error) {
 	name, err := cronJobName(r)
 	if err != nil {
 		return nil, err
 	}
-	var spec api.CronJobSpec
-	if err := httpapi.DecodeJSON(r, &spec); err != nil {
+	var req api.UpdateCronJobRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	cj, errs := cronJobObject(spec, name, "")
-	if len(errs) > 0 {
+	if _, errs := cronJobObject(req.CronJobSpec, name, ""); len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
 	c, err := s.resolve(r)
 	if err != nil {
 		return nil, err
 	}
-	ctx := r.Context()
-	if _, err := c.c.Kube.BatchV1().CronJobs(c.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
-		return nil, notFoundOr(err)
-	}
-	cj.Namespace = c.ns
-	body, err := json.Marshal(cj)
+	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, kube.ReplaceChange(r, cronJobDoc{CronJobSpec: req.CronJobSpec, ResourceVersion: req.ResourceVersion}))
 	if err != nil {
 		return nil, err
 	}
-	force := true
-	got, err := c.c.Kube.BatchV1().CronJobs(c.ns).Patch(ctx, name, types.ApplyPatchType, body,
-		metav1.PatchOptions{FieldManager: fieldManager, Force: &force, FieldValidation: "Strict"})
+	return s.cronJobOut(c.Scope.Project.Name, got), nil
+}
+
+// patch applies a JSON merge patch of the spec to the live CronJob: only
+// the fields the patch names change.
+func (s *Service) patch(r *http.Request) (any, error) {
+	name, err := cronJobName(r)
 	if err != nil {
-		return nil, notFoundOr(err)
+		return nil, err
 	}
-	return s.cronJobOut(c.sc.Project.Name, got), nil
+	patch, err := httpapi.DecodeMergePatch(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.resolve(r)
+	if err != nil {
+		return nil, err
+	}
+	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, kube.PatchChange[cronJobDoc](r, patch))
+	if err != nil {
+		return nil, err
+	}
+	return s.cronJobOut(c.Scope.Project.Name, got), nil
 }
 
 func (s *Service) suspendHandler(suspend bool) httpapi.HandlerFunc {
@@ -274,11 +257,11 @@ func (s *Service) suspendHandler(suspend bool) httpapi.HandlerFunc {
 			return nil, err
 		}
 		patch := fmt.Appendf(nil, `{"spec":{"suspend":%t}}`, suspend)
-		got, err := c.c.Kube.BatchV1().CronJobs(c.ns).Patch(r.Context(), name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
+		got, err := c.C.Kube.BatchV1().CronJobs(c.NS).Patch(r.Context(), name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager})
 		if err != nil {
 			return nil, notFoundOr(err)
 		}
-		return s.cronJobOut(c.sc.Project.Name, got), nil
+		return s.cronJobOut(c.Scope.Project.Name, got), nil
 	}
 }
 
@@ -288,10 +271,10 @@ func (s *Service) delete(r *http.Request) (any, error) {
 		return nil, err
 	}
 	bg := metav1.DeletePropagationBackground
-	if err := c.c.Kube.BatchV1().CronJobs(c.ns).Delete(r.Context(), name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+	if err := c.C.Kube.BatchV1().CronJobs(c.NS).Delete(r.Context(), name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
 		return nil, notFoundOr(err)
 	}
-	if err := s.cfg.Store.DeleteCronJobRuns(context.WithoutCancel(r.Context()), c.sc.Workspace.ID, c.ns, name); err != nil {
+	if err := s.cfg.Store.DeleteCronJobRuns(context.WithoutCancel(r.Context()), c.Scope.Workspace.ID, c.NS, name); err != nil {
 		return nil, err
 	}
 	return nil, nil
@@ -304,7 +287,7 @@ func (s *Service) trigger(r *http.Request) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	cj, err := c.c.Kube.BatchV1().CronJobs(c.ns).Get(ctx, name, metav1.GetOptions{})
+	cj, err := c.C.Kube.BatchV1().CronJobs(c.NS).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, notFoundOr(err)
 	}
@@ -325,15 +308,15 @@ func (s *Service) trigger(r *http.Request) (any, error) {
 	ann[annotationInstantiate] = "manual"
 	ctrl := true
 	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: jobName, Namespace: c.ns, Labels: labels, Annotations: ann,
+		ObjectMeta: metav1.ObjectMeta{Name: jobName, Namespace: c.NS, Labels: labels, Annotations: ann,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID, Controller: &ctrl}}},
 		Spec: *cj.Spec.JobTemplate.Spec.DeepCopy(),
 	}
-	got, err := c.c.Kube.BatchV1().Jobs(c.ns).Create(ctx, job, metav1.CreateOptions{FieldManager: fieldManager})
+	got, err := c.C.Kube.BatchV1().Jobs(c.NS).Create(ctx, job, metav1.CreateOptions{FieldManager: kube.FieldManager})
 	if err != nil {
-		return nil, workloads.KubeError(err)
+		return nil, kube.Error(err)
 	}
-	run := s.runOf(c.sc.Workspace.ID, got)
+	run := s.runOf(c.Scope.Workspace.ID, got)
 	if err := s.cfg.Store.UpsertCronJobRun(context.WithoutCancel(ctx), run); err != nil {
 		return nil, err
 	}
@@ -352,22 +335,22 @@ func (s *Service) history(r *http.Request) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	_, err = c.c.Kube.BatchV1().CronJobs(c.ns).Get(ctx, name, metav1.GetOptions{})
+	_, err = c.C.Kube.BatchV1().CronJobs(c.NS).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		// Gone from the cluster: what was recorded is still there.
 	case err != nil:
-		return nil, workloads.KubeError(err)
+		return nil, kube.Error(err)
 	default:
-		jobs, err := c.c.Kube.BatchV1().Jobs(c.ns).List(ctx, metav1.ListOptions{})
+		jobs, err := c.C.Kube.BatchV1().Jobs(c.NS).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			return nil, workloads.KubeError(err)
+			return nil, kube.Error(err)
 		}
-		if err := s.record(ctx, c.sc.Workspace.ID, jobs.Items, name); err != nil {
+		if err := s.record(ctx, c.Scope.Workspace.ID, jobs.Items, name); err != nil {
 			return nil, err
 		}
 	}
-	runs, next, err := s.cfg.Store.ListCronJobRuns(ctx, c.sc.Workspace.ID, c.ns, name, page)
+	runs, next, err := s.cfg.Store.ListCronJobRuns(ctx, c.Scope.Workspace.ID, c.NS, name, page)
 	if err != nil {
 		return nil, err
 	}

@@ -16,32 +16,24 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 )
 
 // Labels and annotations the platform puts on CronJobs and their Jobs.
 const (
 	// LabelCronJob names the CronJob on its Jobs and their pods.
-	LabelCronJob   = "hks.io/cronjob"
-	labelManagedBy = "app.kubernetes.io/managed-by"
-	managedBy      = "hks"
+	LabelCronJob = "hks.io/cronjob"
 	// annotationInstantiate marks a Job made from a CronJob by hand, as
 	// `kubectl create job --from=cronjob/…` does.
 	annotationInstantiate = "cronjob.kubernetes.io/instantiate"
-	fieldManager          = "hks"
 )
 
 // Limits of a spec.
 const (
-	maxItems          = 64
-	maxArgLen         = 4096
 	maxHistoryLimit   = 100
 	maxPreviewCount   = 100
 	maxCronJobNameLen = 52 // Kubernetes' limit: the controller appends an 11-character suffix
 )
-
-// EnvVar, ResourceList and Resources are the applications' types: one
-// container is described the same way in both APIs.
-type ()
 
 // parseSchedule checks a schedule and its zone; the errors name the field
 // of the expression that is wrong.
@@ -96,19 +88,6 @@ func quantities(field string, rl api.ResourceList) (corev1.ResourceList, []api.F
 	return out, errs
 }
 
-func listLimits(field string, list []string) []api.FieldError {
-	var errs []api.FieldError
-	if len(list) > maxItems {
-		errs = append(errs, httpapi.Field(field, fmt.Sprintf("at most %d items", maxItems)))
-	}
-	for i, a := range list {
-		if len(a) > maxArgLen {
-			errs = append(errs, httpapi.Field(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("at most %d bytes", maxArgLen)))
-		}
-	}
-	return errs
-}
-
 // object builds the CronJob of a spec, or the spec's field errors. The
 // schedule is checked here, before anything reaches the cluster.
 func cronJobObject(s api.CronJobSpec, name, namespace string) (*batchv1.CronJob, []api.FieldError) {
@@ -142,8 +121,8 @@ func cronJobObject(s api.CronJobSpec, name, namespace string) (*batchv1.CronJob,
 	case len(t.Image) > 512 || strings.ContainsAny(t.Image, " \t\n"):
 		errs = append(errs, httpapi.Field("template.image", "must be an image reference without spaces, at most 512 characters"))
 	}
-	errs = append(errs, listLimits("template.command", t.Command)...)
-	errs = append(errs, listLimits("template.args", t.Args)...)
+	errs = append(errs, kube.ListLimits("template.command", t.Command)...)
+	errs = append(errs, kube.ListLimits("template.args", t.Args)...)
 	restart := corev1.RestartPolicy(t.RestartPolicy)
 	switch restart {
 	case "":
@@ -163,20 +142,8 @@ func cronJobObject(s api.CronJobSpec, name, namespace string) (*batchv1.CronJob,
 	if v := t.ActiveDeadlineSeconds; v != nil && *v < 1 {
 		errs = append(errs, httpapi.Field("template.active_deadline_seconds", "must be positive"))
 	}
-	var env []corev1.EnvVar
-	if len(t.Env) > maxItems {
-		errs = append(errs, httpapi.Field("template.env", fmt.Sprintf("at most %d variables", maxItems)))
-	}
-	seen := map[string]bool{}
-	for i, e := range t.Env {
-		if msgs := validation.IsEnvVarName(e.Name); e.Name == "" || len(msgs) > 0 {
-			errs = append(errs, httpapi.Field(fmt.Sprintf("template.env[%d].name", i), "must be a C identifier-like name (letters, digits, '_', '-', '.'; not starting with a digit)"))
-		} else if seen[e.Name] {
-			errs = append(errs, httpapi.Field(fmt.Sprintf("template.env[%d].name", i), e.Name+" is set twice"))
-		}
-		seen[e.Name] = true
-		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
-	}
+	env, e := kube.EnvVars("template.env", t.Env)
+	errs = append(errs, e...)
 	var res corev1.ResourceRequirements
 	if t.Resources != nil {
 		var e []api.FieldError
@@ -186,14 +153,14 @@ func cronJobObject(s api.CronJobSpec, name, namespace string) (*batchv1.CronJob,
 		errs = append(errs, e...)
 	}
 	for k, v := range s.Labels {
-		if e := validation.IsQualifiedName(k); len(e) > 0 || strings.HasPrefix(k, "hks.io/") || k == labelManagedBy {
-			errs = append(errs, httpapi.Field("labels."+k, "not a label key of yours (qualified name, not hks.io/ or "+labelManagedBy+")"))
+		if e := validation.IsQualifiedName(k); len(e) > 0 || strings.HasPrefix(k, "hks.io/") || k == kube.LabelManagedBy {
+			errs = append(errs, httpapi.Field("labels."+k, "not a label key of yours (qualified name, not hks.io/ or "+kube.LabelManagedBy+")"))
 		} else if e := validation.IsValidLabelValue(v); len(e) > 0 {
 			errs = append(errs, httpapi.Field("labels."+k, "not a valid label value"))
 		}
 	}
-	if len(s.Labels) > maxItems {
-		errs = append(errs, httpapi.Field("labels", fmt.Sprintf("at most %d labels", maxItems)))
+	if len(s.Labels) > kube.MaxItems {
+		errs = append(errs, httpapi.Field("labels", fmt.Sprintf("at most %d labels", kube.MaxItems)))
 	}
 	if len(errs) > 0 {
 		sortFields(errs)
@@ -201,7 +168,7 @@ func cronJobObject(s api.CronJobSpec, name, namespace string) (*batchv1.CronJob,
 	}
 	labels := map[string]string{}
 	maps.Copy(labels, s.Labels)
-	labels[labelManagedBy] = managedBy
+	labels[kube.LabelManagedBy] = kube.ManagedBy
 	jobLabels := map[string]string{}
 	maps.Copy(jobLabels, labels)
 	jobLabels[LabelCronJob] = name
@@ -245,39 +212,14 @@ func specOf(cj *batchv1.CronJob) api.CronJobSpec {
 	if cj.Spec.Suspend != nil {
 		s.Suspend = *cj.Spec.Suspend
 	}
-	for k, v := range cj.Labels {
-		if k != labelManagedBy && !strings.HasPrefix(k, "hks.io/") {
-			if s.Labels == nil {
-				s.Labels = map[string]string{}
-			}
-			s.Labels[k] = v
-		}
-	}
+	s.Labels = kube.UserLabels(cj.Labels)
 	js := cj.Spec.JobTemplate.Spec
 	s.Template = api.JobTemplate{RestartPolicy: string(js.Template.Spec.RestartPolicy), ServiceAccount: js.Template.Spec.ServiceAccountName,
 		BackoffLimit: js.BackoffLimit, ActiveDeadlineSeconds: js.ActiveDeadlineSeconds}
 	if cs := js.Template.Spec.Containers; len(cs) > 0 {
 		c := cs[0]
 		s.Template.Image, s.Template.Command, s.Template.Args = c.Image, c.Command, c.Args
-		for _, e := range c.Env {
-			s.Template.Env = append(s.Template.Env, api.EnvVar{Name: e.Name, Value: e.Value})
-		}
-		if len(c.Resources.Requests) > 0 || len(c.Resources.Limits) > 0 {
-			r := &api.Resources{}
-			if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
-				r.Requests.CPU = q.String()
-			}
-			if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
-				r.Requests.Memory = q.String()
-			}
-			if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
-				r.Limits.CPU = q.String()
-			}
-			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-				r.Limits.Memory = q.String()
-			}
-			s.Template.Resources = r
-		}
+		s.Template.Env, s.Template.Resources = kube.EnvOf(c), kube.ResourcesOf(c)
 	}
 	return s
 }

@@ -246,6 +246,7 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}", nil, wsRead.with(409), false},
 		{"PUT", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}", func(fixture, people) any { return map[string]any{"image": "nginx"} }, wsRead.with(409), false},
+		{"PATCH", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}", func(fixture, people) any { return map[string]any{"image": "nginx:2"} }, wsRead.with(409), false},
 		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}", nil, wsRead.with(409), false},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/scale", func(fixture, people) any { return map[string]any{"replicas": 1} }, wsRead.with(409), false},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/restart", nil, wsRead.with(409), false},
@@ -261,6 +262,9 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}", nil, wsRead.with(409), false},
 		{"PUT", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}", func(fixture, people) any {
 			return map[string]any{"schedule": "@hourly", "template": map[string]string{"image": "busybox"}}
+		}, wsRead.with(409), false},
+		{"PATCH", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}", func(fixture, people) any {
+			return map[string]any{"schedule": "@daily"}
 		}, wsRead.with(409), false},
 		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}", nil, wsRead.with(409), false},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}/suspend", nil, wsRead.with(409), false},

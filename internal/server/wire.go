@@ -11,17 +11,16 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
-	"github.com/hexabase/hexabase-ai/internal/cronjobs"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
-	"github.com/hexabase/hexabase-ai/internal/workloads"
 )
 
 // deps are the assembled core components that the wire* functions build
@@ -54,10 +53,10 @@ type deps struct {
 	workspaceIssuer controlplane.IssuerTrust
 	// clusters reach the workspace clusters as a user (set by
 	// wireControlPlane; nil without a provider).
-	clusters workloads.Clusters
+	clusters kube.Clusters
 	// adminClusters give the platform's own client of a workspace
 	// cluster, for bookkeeping (nil without a provider).
-	adminClusters cronjobs.AdminClusters
+	adminClusters kube.AdminClusters
 
 	// Contributions.
 	routes          []httpapi.Route

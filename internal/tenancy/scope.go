@@ -77,9 +77,10 @@ func (s *Service) ResolveWorkspace(r *http.Request) (WorkspaceScope, error) {
 		Groups: issuer.WorkspaceGroups(wc.acc, all)}, nil
 }
 
-// ResolveProject resolves {org}, {workspace} and {project} (an id or a name) of
-// r for its caller: 404 unless the workspace is visible to them and the
-// project is one of its projects. A workspace member without a role in
+// ResolveProject resolves {org}, {workspace} and {project} of r (ids:
+// the route middleware ResolvePath turned names into ids) for its caller:
+// 404 unless the workspace is visible to them and the project is one of
+// its projects. A workspace member without a role in
 // the project gets it with Level None: those who act in the cluster leave
 // the refusal to the cluster's RBAC (a 403 that names it), as the
 // member's own kubectl would get.
@@ -90,7 +91,7 @@ func (s *Service) ResolveProject(r *http.Request) (ProjectScope, error) {
 	}
 	ref := r.PathValue("project")
 	for _, p := range sc.Projects {
-		if p.ID == ref || p.Name == ref {
+		if p.ID == ref {
 			return ProjectScope{WorkspaceScope: sc, Project: p, Level: sc.levelIn(p)}, nil
 		}
 	}

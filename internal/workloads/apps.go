@@ -2,7 +2,6 @@ package workloads
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,11 +19,11 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
-	"github.com/hexabase/hexabase-ai/internal/tenancy"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 )
 
 func appOut(project string, d *appsv1.Deployment, svc *corev1.Service) api.Application {
-	a := api.Application{Name: d.Name, Project: project, Labels: d.Labels, CreatedAt: d.CreationTimestamp.UTC()}
+	a := api.Application{Name: d.Name, Project: project, Labels: d.Labels, Spec: appSpecOf(d, svc), CreatedAt: d.CreationTimestamp.UTC(), ResourceVersion: kube.Version(d)}
 	if cs := d.Spec.Template.Spec.Containers; len(cs) > 0 {
 		a.Image = cs[0].Image
 	}
@@ -75,36 +74,21 @@ func podOut(p corev1.Pod) api.Pod {
 	return out
 }
 
-// appCtx is a resolved project and a client of its cluster as the caller.
-type appCtx struct {
-	sc tenancy.ProjectScope
-	c  *Client
-	ns string
+func (s *Service) appCtx(r *http.Request) (kube.Project, error) {
+	return kube.ForProject(r, s.cfg.Scopes, s.cfg.Clusters)
 }
 
-func (s *Service) appCtx(r *http.Request) (appCtx, error) {
-	sc, err := s.cfg.Scopes.ResolveProject(r)
-	if err != nil {
-		return appCtx{}, err
-	}
-	c, err := ClientFor(r.Context(), s.cfg.Clusters, sc.WorkspaceScope)
-	if err != nil {
-		return appCtx{}, err
-	}
-	return appCtx{sc: sc, c: c, ns: sc.Namespace()}, nil
-}
-
-// appName is the {app} of the path, validated.
 // appTarget is the application a request names and its resolved project.
-func (s *Service) appTarget(r *http.Request) (string, appCtx, error) {
+func (s *Service) appTarget(r *http.Request) (string, kube.Project, error) {
 	name, err := appName(r)
 	if err != nil {
-		return "", appCtx{}, err
+		return "", kube.Project{}, err
 	}
 	ac, err := s.appCtx(r)
 	return name, ac, err
 }
 
+// appName is the {app} of the path, validated.
 func appName(r *http.Request) (string, error) {
 	name := r.PathValue("app")
 	if errs := validName("app", name); len(errs) > 0 {
@@ -113,12 +97,19 @@ func appName(r *http.Request) (string, error) {
 	return name, nil
 }
 
-func (s *Service) createApp(r *http.Request) (any, error) {
-	var req api.CreateApplicationRequest
+// decodeIn reads the body of r into a T and resolves the request's
+// project.
+func decodeIn[T any](s *Service, r *http.Request) (T, kube.Project, error) {
+	var req T
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
+		return req, kube.Project{}, err
 	}
 	ac, err := s.appCtx(r)
+	return req, ac, err
+}
+
+func (s *Service) createApp(r *http.Request) (any, error) {
+	req, ac, err := decodeIn[api.CreateApplicationRequest](s, r)
 	if err != nil {
 		return nil, err
 	}
@@ -133,40 +124,40 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 		}
 		return s.appResponse(ctx, ac, name, http.StatusCreated)
 	}
-	d, svc, errs := appObjects(req.AppSpec, req.Name, ac.ns)
+	d, svc, errs := appObjects(req.AppSpec, req.Name, ac.NS)
 	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
 	// Both objects pass the cluster's checks before either is created.
-	dry := metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}}
-	if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Create(ctx, d, dry); err != nil {
-		return nil, KubeError(err)
+	dry := metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}}
+	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Create(ctx, d, dry); err != nil {
+		return nil, kube.Error(err)
 	}
 	if svc != nil {
-		if _, err := ac.c.Kube.CoreV1().Services(ac.ns).Create(ctx, svc, dry); err != nil {
-			return nil, KubeError(err)
+		if _, err := ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, dry); err != nil {
+			return nil, kube.Error(err)
 		}
 	}
-	opts := metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict"}
-	created, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Create(ctx, d, opts)
+	opts := metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"}
+	created, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Create(ctx, d, opts)
 	if err != nil {
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	}
 	var gotSvc *corev1.Service
 	if svc != nil {
 		// The Service belongs to the Deployment, so deleting one removes both.
 		svc.OwnerReferences = []metav1.OwnerReference{ownerRef(created)}
-		if gotSvc, err = ac.c.Kube.CoreV1().Services(ac.ns).Create(ctx, svc, opts); err != nil {
+		if gotSvc, err = ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, opts); err != nil {
 			// Nothing half-made stays behind.
 			uctx, cancel := undoContext(ctx)
 			defer cancel()
-			if derr := ac.c.Kube.AppsV1().Deployments(ac.ns).Delete(uctx, d.Name, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+			if derr := ac.C.Kube.AppsV1().Deployments(ac.NS).Delete(uctx, d.Name, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
 				s.cfg.Logger.ErrorContext(ctx, "undo application create", "app", d.Name, "err", derr)
 			}
-			return nil, KubeError(err)
+			return nil, kube.Error(err)
 		}
 	}
-	return &httpapi.Response{Status: http.StatusCreated, Body: appOut(ac.sc.Project.Name, created, gotSvc)}, nil
+	return &httpapi.Response{Status: http.StatusCreated, Body: appOut(ac.Scope.Project.Name, created, gotSvc)}, nil
 }
 
 func ownerRef(d *appsv1.Deployment) metav1.OwnerReference {
@@ -177,7 +168,7 @@ func undoContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
-func (s *Service) appResponse(ctx context.Context, ac appCtx, name string, status int) (any, error) {
+func (s *Service) appResponse(ctx context.Context, ac kube.Project, name string, status int) (any, error) {
 	a, err := s.getApp(ctx, ac, name, false)
 	if err != nil {
 		return nil, err
@@ -186,22 +177,22 @@ func (s *Service) appResponse(ctx context.Context, ac appCtx, name string, statu
 }
 
 // getApp reads the Deployment and its Service (and with pods, its pods).
-func (s *Service) getApp(ctx context.Context, ac appCtx, name string, pods bool) (api.Application, error) {
-	d, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Get(ctx, name, metav1.GetOptions{})
+func (s *Service) getApp(ctx context.Context, ac kube.Project, name string, pods bool) (api.Application, error) {
+	d, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return api.Application{}, httpapi.NotFound("application")
 	}
 	if err != nil {
-		return api.Application{}, KubeError(err)
+		return api.Application{}, kube.Error(err)
 	}
-	svc, err := ac.c.Kube.CoreV1().Services(ac.ns).Get(ctx, name, metav1.GetOptions{})
+	svc, err := ac.C.Kube.CoreV1().Services(ac.NS).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
 		svc = nil
 	case err != nil:
-		return api.Application{}, KubeError(err)
+		return api.Application{}, kube.Error(err)
 	}
-	a := appOut(ac.sc.Project.Name, d, svc)
+	a := appOut(ac.Scope.Project.Name, d, svc)
 	if pods {
 		ps, err := s.podsOf(ctx, ac, d)
 		if err != nil {
@@ -216,7 +207,7 @@ func (s *Service) getApp(ctx context.Context, ac appCtx, name string, pods bool)
 }
 
 // podsOf lists the pods the Deployment's selector selects.
-func (s *Service) podsOf(ctx context.Context, ac appCtx, d *appsv1.Deployment) ([]corev1.Pod, error) {
+func (s *Service) podsOf(ctx context.Context, ac kube.Project, d *appsv1.Deployment) ([]corev1.Pod, error) {
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
 		return nil, fmt.Errorf("deployment selector: %w", err)
@@ -224,9 +215,9 @@ func (s *Service) podsOf(ctx context.Context, ac appCtx, d *appsv1.Deployment) (
 	if sel.Empty() {
 		sel = labels.Nothing()
 	}
-	l, err := ac.c.Kube.CoreV1().Pods(ac.ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	l, err := ac.C.Kube.CoreV1().Pods(ac.NS).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	}
 	slices.SortFunc(l.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	return l.Items, nil
@@ -243,7 +234,7 @@ func (s *Service) getAppHandler(r *http.Request) (any, error) {
 // listApps pages through the project's Deployments with the cluster's own
 // continue tokens as cursors.
 func (s *Service) listApps(r *http.Request) (any, error) {
-	page, err := kubePage(r)
+	page, err := kube.PageOf(r)
 	if err != nil {
 		return nil, err
 	}
@@ -252,50 +243,49 @@ func (s *Service) listApps(r *http.Request) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	l, err := ac.c.Kube.AppsV1().Deployments(ac.ns).List(ctx, metav1.ListOptions{Limit: page.limit, Continue: page.cont})
+	l, err := ac.C.Kube.AppsV1().Deployments(ac.NS).List(ctx, metav1.ListOptions{Limit: page.Limit, Continue: page.Continue})
 	if err != nil {
-		return nil, PageError(err)
+		return nil, kube.PageError(err)
 	}
-	svcs, err := ac.c.Kube.CoreV1().Services(ac.ns).List(ctx, metav1.ListOptions{})
+	svcs, err := ac.C.Kube.CoreV1().Services(ac.NS).List(ctx, metav1.ListOptions{})
 	byName := map[string]*corev1.Service{}
 	if err == nil {
 		for i := range svcs.Items {
 			byName[svcs.Items[i].Name] = &svcs.Items[i]
 		}
 	} else if !apierrors.IsForbidden(err) {
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	}
 	out := make([]api.Application, 0, len(l.Items))
 	for i := range l.Items {
-		out = append(out, appOut(ac.sc.Project.Name, &l.Items[i], byName[l.Items[i].Name]))
+		out = append(out, appOut(ac.Scope.Project.Name, &l.Items[i], byName[l.Items[i].Name]))
 	}
 	return httpapi.NewList(out, l.Continue), nil
 }
 
+// updateApp replaces what the simple spec describes of an application
+// (fields it leaves out return to their defaults; other containers,
+// volumes and the rest of the Deployment stay), or applies a manifest.
 func (s *Service) updateApp(r *http.Request) (any, error) {
 	name, err := appName(r)
 	if err != nil {
 		return nil, err
 	}
-	var req api.UpdateApplicationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	ac, err := s.appCtx(r)
+	req, ac, err := decodeIn[api.UpdateApplicationRequest](s, r)
 	if err != nil {
 		return nil, err
 	}
 	ctx := r.Context()
-	cur, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, httpapi.NotFound("application")
-	}
-	if err != nil {
-		return nil, KubeError(err)
-	}
 	if req.Manifest != "" {
 		if req.Image != "" {
 			return nil, httpapi.Invalid(httpapi.Field("manifest", "give either a manifest or the simple spec, not both"))
+		}
+		cur, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, kube.NotFoundOr(err, "application")
+		}
+		if err := httpapi.CheckVersion(r, req.ResourceVersion, kube.Version(cur)); err != nil {
+			return nil, err
 		}
 		got, err := s.applyManifest(ctx, ac, req.Manifest, true)
 		if err != nil {
@@ -306,52 +296,34 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 		}
 		return s.getApp(ctx, ac, name, false)
 	}
-	d, svc, errs := appObjects(req.AppSpec, name, ac.ns)
-	if len(errs) > 0 {
-		return nil, httpapi.Invalid(errs...)
-	}
-	if err := s.applyApp(ctx, ac, d, svc, cur); err != nil {
+	if _, err := changeApp(ctx, ac.C.Kube, ac.NS, name, kube.ReplaceChange(r, appDoc{AppSpec: req.AppSpec, ResourceVersion: req.ResourceVersion})); err != nil {
 		return nil, err
 	}
 	return s.getApp(ctx, ac, name, false)
 }
 
-// applyApp server-side applies the application's objects (the Deployment
-// rolls its pods), dry-run first; a Service no longer wanted is removed.
-func (s *Service) applyApp(ctx context.Context, ac appCtx, d *appsv1.Deployment, svc *corev1.Service, cur *appsv1.Deployment) error {
-	force := true
-	for _, dry := range []bool{true, false} {
-		opts := metav1.PatchOptions{FieldManager: fieldManager, Force: &force, FieldValidation: "Strict"}
-		if dry {
-			opts.DryRun = []string{metav1.DryRunAll}
-		}
-		body, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Patch(ctx, d.Name, types.ApplyPatchType, body, opts); err != nil {
-			return KubeError(err)
-		}
-		if svc == nil {
-			continue
-		}
-		svc.OwnerReferences = []metav1.OwnerReference{ownerRef(cur)}
-		if body, err = json.Marshal(svc); err != nil {
-			return err
-		}
-		if _, err := ac.c.Kube.CoreV1().Services(ac.ns).Patch(ctx, svc.Name, types.ApplyPatchType, body, opts); err != nil {
-			return KubeError(err)
-		}
+// patchApp applies a JSON merge patch of the simple spec to the live
+// application: only the fields the patch names change.
+func (s *Service) patchApp(r *http.Request) (any, error) {
+	name, err := appName(r)
+	if err != nil {
+		return nil, err
 	}
-	if svc == nil {
-		old, err := ac.c.Kube.CoreV1().Services(ac.ns).Get(ctx, d.Name, metav1.GetOptions{})
-		if err == nil && old.Labels[LabelApp] == d.Name && old.Labels[labelManagedBy] == managedBy {
-			if err := ac.c.Kube.CoreV1().Services(ac.ns).Delete(ctx, d.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return KubeError(err)
-			}
-		}
+	patch, err := httpapi.DecodeMergePatch(r)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if patch.Has("manifest") {
+		return nil, httpapi.Invalid(httpapi.Field("manifest", "a manifest replaces the application: send it with PUT"))
+	}
+	ac, err := s.appCtx(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := changeApp(r.Context(), ac.C.Kube, ac.NS, name, kube.PatchChange[appDoc](r, patch)); err != nil {
+		return nil, err
+	}
+	return s.getApp(r.Context(), ac, name, false)
 }
 
 func (s *Service) scaleApp(r *http.Request) (any, error) {
@@ -374,12 +346,12 @@ func (s *Service) scaleApp(r *http.Request) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	sc := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ac.ns}, Spec: autoscalingv1.ScaleSpec{Replicas: *req.Replicas}}
-	if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).UpdateScale(ctx, name, sc, metav1.UpdateOptions{FieldManager: fieldManager}); err != nil {
+	sc := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ac.NS}, Spec: autoscalingv1.ScaleSpec{Replicas: *req.Replicas}}
+	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).UpdateScale(ctx, name, sc, metav1.UpdateOptions{FieldManager: kube.FieldManager}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, httpapi.NotFound("application")
 		}
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	}
 	return s.getApp(ctx, ac, name, false)
 }
@@ -392,11 +364,11 @@ func (s *Service) restartApp(r *http.Request) (any, error) {
 	}
 	ctx := r.Context()
 	patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, annotationRestartedAt, s.cfg.Now().UTC().Format(time.RFC3339Nano))
-	if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}); err != nil {
+	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, httpapi.NotFound("application")
 		}
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	}
 	return s.appResponse(ctx, ac, name, http.StatusAccepted)
 }
@@ -408,49 +380,19 @@ func (s *Service) deleteApp(r *http.Request) (any, error) {
 	}
 	ctx := r.Context()
 	bg := metav1.DeletePropagationBackground
-	if err := ac.c.Kube.AppsV1().Deployments(ac.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+	if err := ac.C.Kube.AppsV1().Deployments(ac.NS).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, httpapi.NotFound("application")
 		}
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	}
 	// The Service goes with its owner; one created before it was owned
 	// (by a manifest) is removed here.
-	err = ac.c.Kube.CoreV1().Services(ac.ns).Delete(ctx, name, metav1.DeleteOptions{})
+	err = ac.C.Kube.CoreV1().Services(ac.NS).Delete(ctx, name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	}
 	return nil, nil
-}
-
-// kubeListPage is a page of a list from the cluster.
-type kubeListPage struct {
-	limit int64
-	cont  string
-}
-
-func kubePage(r *http.Request) (kubeListPage, error) {
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return kubeListPage{}, err
-	}
-	limit := int64(page.Limit)
-	if limit <= 0 {
-		limit = 50
-	}
-	return kubeListPage{limit: limit, cont: page.After}, nil
-}
-
-// PageError answers a continue token the cluster refuses (expired or
-// not one of its own) as the bad cursor it is.
-func PageError(err error) error {
-	if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.IsBadRequest(err) {
-		e := httpapi.Invalid(httpapi.Field("cursor", "not a cursor of this list, or expired: start again without one"))
-		e.Status = http.StatusBadRequest
-		e.Cause = err
-		return e
-	}
-	return KubeError(err)
 }
 
 var errNoDeployment = errors.New("a manifest must hold exactly one Deployment")

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 )
 
 // maxManifestObjects bounds the objects of one manifest.
@@ -109,14 +110,14 @@ func manifestErr(msg string) *httpapi.Error {
 // kind is refused with the cluster's answer), puts them in the project's
 // namespace, labels them with the application and returns the name of its
 // one Deployment.
-func (s *Service) resolveManifest(ctx context.Context, ac appCtx, text string) (string, []manifestObject, error) {
+func (s *Service) resolveManifest(ctx context.Context, ac kube.Project, text string) (string, []manifestObject, error) {
 	objs, err := DecodeManifest(text)
 	if err != nil {
 		return "", nil, err
 	}
-	groups, err := restmapper.GetAPIGroupResources(ac.c.Kube.Discovery())
+	groups, err := restmapper.GetAPIGroupResources(ac.C.Kube.Discovery())
 	if err != nil {
-		return "", nil, KubeError(err)
+		return "", nil, kube.Error(err)
 	}
 	mapper := restmapper.NewDiscoveryRESTMapper(groups)
 	app := ""
@@ -135,10 +136,10 @@ func (s *Service) resolveManifest(ctx context.Context, ac appCtx, text string) (
 			return "", nil, manifestErr(fmt.Sprintf("%s: %s is cluster-scoped; an application holds only objects of its project's namespace", m, gvk.Kind))
 		}
 		switch ns := u.GetNamespace(); ns {
-		case "", ac.ns:
-			u.SetNamespace(ac.ns)
+		case "", ac.NS:
+			u.SetNamespace(ac.NS)
 		default:
-			return "", nil, manifestErr(fmt.Sprintf("%s: namespace %q is not this project's namespace %q", m, ns, ac.ns))
+			return "", nil, manifestErr(fmt.Sprintf("%s: namespace %q is not this project's namespace %q", m, ns, ac.NS))
 		}
 		if gvk.Group == "apps" && gvk.Kind == "Deployment" {
 			if app != "" {
@@ -150,9 +151,9 @@ func (s *Service) resolveManifest(ctx context.Context, ac appCtx, text string) (
 		if l == nil {
 			l = map[string]string{}
 		}
-		l[labelManagedBy] = managedBy
+		l[kube.LabelManagedBy] = kube.ManagedBy
 		m.obj.SetLabels(l)
-		m.res = ac.c.Dynamic.Resource(mapping.Resource).Namespace(ac.ns)
+		m.res = ac.C.Dynamic.Resource(mapping.Resource).Namespace(ac.NS)
 		out = append(out, m)
 	}
 	if app == "" {
@@ -176,7 +177,7 @@ func apiVersion(gvk schema.GroupVersionKind) string {
 // applyManifest creates (or, with update, server-side applies) the
 // manifest's objects after the cluster has accepted every one of them in a
 // dry run; a create that fails half-way removes what it created.
-func (s *Service) applyManifest(ctx context.Context, ac appCtx, text string, update bool) (string, error) {
+func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text string, update bool) (string, error) {
 	app, objs, err := s.resolveManifest(ctx, ac, text)
 	if err != nil {
 		return "", err
@@ -193,10 +194,10 @@ func (s *Service) applyManifest(ctx context.Context, ac appCtx, text string, upd
 				return err
 			}
 			_, err = m.res.Patch(ctx, m.obj.GetName(), types.ApplyPatchType, body,
-				metav1.PatchOptions{FieldManager: fieldManager, Force: &force, FieldValidation: "Strict", DryRun: dryRun})
+				metav1.PatchOptions{FieldManager: kube.FieldManager, Force: &force, FieldValidation: "Strict", DryRun: dryRun})
 			return err
 		}
-		_, err := m.res.Create(ctx, m.obj, metav1.CreateOptions{FieldManager: fieldManager, FieldValidation: "Strict", DryRun: dryRun})
+		_, err := m.res.Create(ctx, m.obj, metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: dryRun})
 		return err
 	}
 	for _, m := range objs {
@@ -225,7 +226,7 @@ func (s *Service) applyManifest(ctx context.Context, ac appCtx, text string, upd
 
 // inObject says which object of a manifest the cluster refused.
 func inObject(m manifestObject, err error) error {
-	err = KubeError(err)
+	err = kube.Error(err)
 	var he *httpapi.Error
 	if errors.As(err, &he) {
 		c := *he

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 )
 
 // listPods pages through the application's pods by name.
@@ -61,11 +62,11 @@ func (s *Service) listEvents(r *http.Request) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	if _, err := ac.c.Kube.AppsV1().Deployments(ac.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Get(ctx, name, metav1.GetOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, httpapi.NotFound("application")
 		}
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	}
 	page, err := httpapi.PageFromQuery(r)
 	if err != nil {
@@ -75,9 +76,9 @@ func (s *Service) listEvents(r *http.Request) (any, error) {
 	// its own; involvedObject field selectors match exact names only.
 	var all []corev1.Event
 	for cont := ""; ; {
-		l, err := ac.c.Kube.CoreV1().Events(ac.ns).List(ctx, metav1.ListOptions{Limit: 500, Continue: cont})
+		l, err := ac.C.Kube.CoreV1().Events(ac.NS).List(ctx, metav1.ListOptions{Limit: 500, Continue: cont})
 		if err != nil {
-			return nil, KubeError(err)
+			return nil, kube.Error(err)
 		}
 		for _, e := range l.Items {
 			if belongsTo(name, e.InvolvedObject) {
@@ -188,7 +189,7 @@ func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rc, err := ac.c.Kube.CoreV1().Pods(ac.ns).GetLogs(pod, opts).Stream(r.Context())
+	rc, err := ac.C.Kube.CoreV1().Pods(ac.NS).GetLogs(pod, opts).Stream(r.Context())
 	if apierrors.IsInternalError(err) {
 		// The API server answered, but could not get the logs from the
 		// pod's node: the kubelet's side, not the caller's or ours.
@@ -197,7 +198,7 @@ func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
 				" from its node; simulated (kwok) nodes run no kubelet and serve no logs", Cause: err}
 	}
 	if err != nil {
-		return KubeError(err)
+		return kube.Error(err)
 	}
 	defer rc.Close()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -8,12 +8,13 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 )
 
 // Config carries the service's dependencies.
 type Config struct {
-	Scopes   Scopes
-	Clusters Clusters
+	Scopes   kube.Scopes
+	Clusters kube.Clusters
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -51,7 +52,9 @@ func (s *Service) Routes() []httpapi.Route {
 			Request: api.CreateApplicationRequest{}, Response: api.Application{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "application.create", Handle: s.createApp},
 		{Method: "GET", Path: appsPath, Tag: "applications", Summary: "List the project's applications (Deployments) with their status", Response: api.List[api.Application]{}, Query: pq, Errors: kubeErrs, Handle: s.listApps},
 		{Method: "GET", Path: appPath, Tag: "applications", Summary: "Get an application with its live status and pods", Response: api.Application{}, Errors: kubeErrs, Handle: s.getAppHandler},
-		{Method: "PUT", Path: appPath, Tag: "applications", Summary: "Replace an application's spec or apply a manifest (a rolling update)", Request: api.UpdateApplicationRequest{}, Response: api.Application{}, Errors: kubeErrs, Action: "application.update", Handle: s.updateApp},
+		{Method: "PUT", Path: appPath, Tag: "applications", Summary: "Replace what the simple spec describes of an application (other containers, volumes, … stay) or apply a manifest (a rolling update); If-Match or resource_version make it conditional (412 when stale)", Request: api.UpdateApplicationRequest{}, Response: api.Application{}, Errors: append(kubeErrs, http.StatusPreconditionFailed), Action: "application.update", Handle: s.updateApp},
+		{Method: "PATCH", Path: appPath, Tag: "applications", Summary: "Change some fields of an application's simple spec: a JSON merge patch (RFC 7396) applied to the live application, so fields the patch does not name (and other containers, volumes, …) stay; If-Match or resource_version make it conditional (412 when stale)",
+			Request: api.PatchApplicationRequest{}, Response: api.Application{}, Errors: append(kubeErrs, http.StatusPreconditionFailed), Action: "application.update", Handle: s.patchApp},
 		{Method: "DELETE", Path: appPath, Tag: "applications", Summary: "Delete an application, its Service and its pods", Status: http.StatusNoContent, Errors: kubeErrs, Action: "application.delete", Handle: s.deleteApp},
 		{Method: "POST", Path: appPath + "/scale", Tag: "applications", Summary: "Set an application's replicas", Request: api.ScaleRequest{}, Response: api.Application{}, Errors: kubeErrs, Action: "application.scale", Handle: s.scaleApp},
 		{Method: "POST", Path: appPath + "/restart", Tag: "applications", Summary: "Restart every pod of an application (a rolling restart)", Response: api.Application{}, Status: http.StatusAccepted, Errors: kubeErrs, Action: "application.restart", Handle: s.restartApp},

@@ -15,26 +15,20 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 )
 
 // Labels the platform puts on the objects of an application.
 const (
 	// LabelApp names the application on its Deployment, its pods and its
 	// Service (the Service's selector).
-	LabelApp       = "hks.io/app"
-	labelManagedBy = "app.kubernetes.io/managed-by"
-	managedBy      = "hks"
+	LabelApp = "hks.io/app"
 	// annotationRestartedAt is what `kubectl rollout restart` sets.
 	annotationRestartedAt = "kubectl.kubernetes.io/restartedAt"
-	fieldManager          = "hks"
 )
 
 // Limits of a spec, so that a request cannot ask for absurd objects.
-const (
-	maxReplicas = 1000
-	maxItems    = 64
-	maxArgLen   = 4096
-)
+const maxReplicas = 1000
 
 func validName(field, name string) []api.FieldError {
 	if name == "" {
@@ -79,15 +73,15 @@ func resourceList(rl api.ResourceList, field string) (corev1.ResourceList, []api
 // validateLabels checks user labels; the platform's own keys are refused.
 func validateLabels(field string, labels map[string]string) []api.FieldError {
 	var errs []api.FieldError
-	if len(labels) > maxItems {
-		return []api.FieldError{httpapi.Field(field, fmt.Sprintf("at most %d labels", maxItems))}
+	if len(labels) > kube.MaxItems {
+		return []api.FieldError{httpapi.Field(field, fmt.Sprintf("at most %d labels", kube.MaxItems))}
 	}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if e := validation.IsQualifiedName(k); len(e) > 0 {
 			errs = append(errs, httpapi.Field(field+"."+k, "not a valid label key: "+strings.Join(e, "; ")))
 			continue
 		}
-		if k == LabelApp || k == labelManagedBy || strings.HasPrefix(k, "hks.io/") {
+		if k == LabelApp || k == kube.LabelManagedBy || strings.HasPrefix(k, "hks.io/") {
 			errs = append(errs, httpapi.Field(field+"."+k, "is set by the platform"))
 			continue
 		}
@@ -116,38 +110,14 @@ func appObjects(s api.AppSpec, name, namespace string) (*appsv1.Deployment, *cor
 			errs = append(errs, httpapi.Field("replicas", fmt.Sprintf("must be between 0 and %d", maxReplicas)))
 		}
 	}
-	for _, fl := range []struct {
-		field string
-		list  []string
-	}{{"command", s.Command}, {"args", s.Args}} {
-		field, list := fl.field, fl.list
-		if len(list) > maxItems {
-			errs = append(errs, httpapi.Field(field, fmt.Sprintf("at most %d items", maxItems)))
-		}
-		for i, a := range list {
-			if len(a) > maxArgLen {
-				errs = append(errs, httpapi.Field(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("at most %d bytes", maxArgLen)))
-			}
-		}
-	}
-	var env []corev1.EnvVar
-	if len(s.Env) > maxItems {
-		errs = append(errs, httpapi.Field("env", fmt.Sprintf("at most %d variables", maxItems)))
-	}
-	seen := map[string]bool{}
-	for i, e := range s.Env {
-		if msgs := validation.IsEnvVarName(e.Name); e.Name == "" || len(msgs) > 0 {
-			errs = append(errs, httpapi.Field(fmt.Sprintf("env[%d].name", i), "must be a C identifier-like name (letters, digits, '_', '-', '.'; not starting with a digit)"))
-		} else if seen[e.Name] {
-			errs = append(errs, httpapi.Field(fmt.Sprintf("env[%d].name", i), fmt.Sprintf("%s is set twice", e.Name)))
-		}
-		seen[e.Name] = true
-		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
-	}
+	errs = append(errs, kube.ListLimits("command", s.Command)...)
+	errs = append(errs, kube.ListLimits("args", s.Args)...)
+	env, e := kube.EnvVars("env", s.Env)
+	errs = append(errs, e...)
 	var cports []corev1.ContainerPort
 	var sports []corev1.ServicePort
-	if len(s.Ports) > maxItems {
-		errs = append(errs, httpapi.Field("ports", fmt.Sprintf("at most %d ports", maxItems)))
+	if len(s.Ports) > kube.MaxItems {
+		errs = append(errs, httpapi.Field("ports", fmt.Sprintf("at most %d ports", kube.MaxItems)))
 	}
 	names := map[string]bool{}
 	for i, p := range s.Ports {
@@ -204,7 +174,7 @@ func appObjects(s api.AppSpec, name, namespace string) (*appsv1.Deployment, *cor
 	labels := map[string]string{}
 	maps.Copy(labels, s.Labels)
 	labels[LabelApp] = name
-	labels[labelManagedBy] = managedBy
+	labels[kube.LabelManagedBy] = kube.ManagedBy
 	selector := map[string]string{LabelApp: name}
 	d := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},

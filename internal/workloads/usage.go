@@ -15,6 +15,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
+	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
 
@@ -23,7 +24,7 @@ func (s *Service) projectUsage(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return usageOf(r.Context(), ac.c, ac.ns)
+	return usageOf(r.Context(), ac.C, ac.NS)
 }
 
 // workspaceUsage sums the usage of the projects the caller may see.
@@ -32,7 +33,7 @@ func (s *Service) workspaceUsage(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := ClientFor(r.Context(), s.cfg.Clusters, sc)
+	c, err := kube.ClientFor(r.Context(), s.cfg.Clusters, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -88,13 +89,13 @@ func add(dst *api.Counts, c api.Counts) {
 }
 
 // usageOf reads a namespace's quota status and counts its workloads.
-func usageOf(ctx context.Context, c *Client, ns string) (*api.Usage, error) {
+func usageOf(ctx context.Context, c *kube.Client, ns string) (*api.Usage, error) {
 	u := &api.Usage{Project: ns, Quota: map[string]api.QuotaUse{}}
 	rq, err := c.Kube.CoreV1().ResourceQuotas(ns).Get(ctx, controlplane.QuotaName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return nil, KubeError(err)
+		return nil, kube.Error(err)
 	default:
 		for name, h := range rq.Status.Hard {
 			used := rq.Status.Used[name]
@@ -120,7 +121,7 @@ func usageOf(ctx context.Context, c *Client, ns string) (*api.Usage, error) {
 	wg.Wait()
 	for _, err := range []error{depErr, podErr, cjErr, jobErr, svcErr} {
 		if err != nil {
-			return nil, KubeError(err)
+			return nil, kube.Error(err)
 		}
 	}
 	u.Counts.Applications = len(deps.Items)

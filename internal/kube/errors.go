@@ -1,4 +1,4 @@
-package workloads
+package kube
 
 import (
 	"context"
@@ -7,75 +7,21 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
-	"strings"
 	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
-	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
-	"github.com/hexabase/hexabase-ai/internal/store"
-	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
 
-// Clusters gives client configurations that act as a platform user in a
-// workspace cluster (*controlplane.Service implements it).
-type Clusters interface {
-	ConfigAs(ctx context.Context, workspaceID, email string, groups []string) (*rest.Config, error)
-}
-
-// Scopes resolves the path of a request for its caller
-// (*tenancy.Service implements it).
-type Scopes interface {
-	ResolveWorkspace(r *http.Request) (tenancy.WorkspaceScope, error)
-	ResolveProject(r *http.Request) (tenancy.ProjectScope, error)
-}
-
-var (
-	_ Clusters = (*controlplane.Service)(nil)
-	_ Scopes   = (*tenancy.Service)(nil)
-)
-
-// Client is a workspace cluster as the caller.
-type Client struct {
-	Kube    kubernetes.Interface
-	Dynamic dynamic.Interface
-	Config  *rest.Config
-}
-
-// ClientFor connects to the scope's workspace cluster as its caller. A
-// workspace without a running control plane is a 409 that says so.
-func ClientFor(ctx context.Context, c Clusters, sc tenancy.WorkspaceScope) (*Client, error) {
-	cfg, err := c.ConfigAs(ctx, sc.Workspace.ID, sc.Principal.Email, sc.Groups)
-	if errors.Is(err, controlplane.ErrNotFound) {
-		return nil, httpapi.Conflict("", fmt.Sprintf("the workspace is %s: its cluster is not running", sc.Workspace.Status))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("workspace client config: %w", err)
-	}
-	kc, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("workspace client: %w", err)
-	}
-	dc, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("workspace dynamic client: %w", err)
-	}
-	return &Client{Kube: kc, Dynamic: dc, Config: cfg}, nil
-}
-
-// KubeError turns an error of the workspace API server into the API's
+// Error turns an error of the workspace API server into the API's
 // answer: its refusals (403, 404, 409, 422, 400) keep the cluster's own
 // reason, which names the user, verb and resource, so a person can act on
 // it; a cluster that cannot be reached is a 503; anything else is an
 // internal error (logged, not shown).
-func KubeError(err error) error {
+func Error(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -141,28 +87,23 @@ func isConnErr(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// pageOf is one page of items, which are sorted by key (unique,
-// ascending): those after the page's cursor, at most its limit, and the
-// cursor of the next page ("" on the last). For lists the platform puts
-// together itself rather than pages the cluster hands out.
-func pageOf[T any](items []T, page store.Page, key func(T) string) ([]T, string, error) {
-	after, err := store.DecodeCursor(page.After)
-	if err != nil {
-		e := httpapi.Invalid(httpapi.Field("cursor", "not a cursor returned by this list"))
+// PageError answers a continue token the cluster refuses (expired or
+// not one of its own) as the bad cursor it is.
+func PageError(err error) error {
+	if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.IsBadRequest(err) {
+		e := httpapi.Invalid(httpapi.Field("cursor", "not a cursor of this list, or expired: start again without one"))
 		e.Status = http.StatusBadRequest
-		return nil, "", e
+		e.Cause = err
+		return e
 	}
-	start := 0
-	if after != "" {
-		start, _ = slices.BinarySearchFunc(items, after, func(it T, k string) int { return strings.Compare(key(it), k) })
-		if start < len(items) && key(items[start]) == after {
-			start++
-		}
+	return Error(err)
+}
+
+// NotFoundOr is the 404 of what (an application, a cronjob) when err says
+// the object is not there, else Error(err).
+func NotFoundOr(err error, what string) error {
+	if apierrors.IsNotFound(err) {
+		return httpapi.NotFound(what)
 	}
-	end := min(len(items), start+page.EffectiveLimit())
-	next := ""
-	if end < len(items) {
-		next = store.EncodeCursor(key(items[end-1]))
-	}
-	return items[start:end], next, nil
+	return Error(err)
 }
