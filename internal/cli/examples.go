@@ -56,8 +56,6 @@ var examples = map[string]string{
   hks kubeconfig --org acme --workspace web --output-file web.kubeconfig
   hks kubeconfig --org acme --workspace web -o - > web.yaml`,
 	"kubectl-token": `  hks kubectl-token --org acme --workspace web`,
-
-
 }
 
 // addExamples sets the Example of cmd and of every command below it that
