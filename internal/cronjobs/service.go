@@ -79,7 +79,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "PUT", Path: cronJobPath, Tag: "cronjobs", Summary: "Replace what the spec describes of a CronJob (other containers of its runs, volumes, … stay); If-Match or resource_version make it conditional (412 when stale)",
 			Request: api.UpdateCronJobRequest{}, Response: api.CronJob{}, Errors: append(kubeErrs, http.StatusPreconditionFailed), Action: "cronjob.update", Handle: s.update},
 		{Method: "PATCH", Path: cronJobPath, Tag: "cronjobs", Summary: "Change some fields of a CronJob's spec: a JSON merge patch (RFC 7396) applied to the live CronJob, so fields the patch does not name stay; If-Match or resource_version make it conditional (412 when stale)",
-			Request: cronJobDoc{}, Response: api.CronJob{}, Errors: append(kubeErrs, http.StatusPreconditionFailed), Action: "cronjob.update", Handle: s.patch},
+			Request: api.PatchCronJobRequest{}, Response: api.CronJob{}, Errors: append(kubeErrs, http.StatusPreconditionFailed), Action: "cronjob.update", Handle: s.patch},
 		{Method: "DELETE", Path: cronJobPath, Tag: "cronjobs", Summary: "Delete a CronJob, its Jobs and its history", Status: http.StatusNoContent, Errors: kubeErrs, Action: "cronjob.delete", Handle: s.delete},
 		{Method: "POST", Path: cronJobPath + "/suspend", Tag: "cronjobs", Summary: "Suspend a CronJob (no new runs)", Response: api.CronJob{}, Errors: kubeErrs, Action: "cronjob.suspend", Handle: s.suspendHandler(true)},
 		{Method: "POST", Path: cronJobPath + "/resume", Tag: "cronjobs", Summary: "Resume a suspended CronJob", Response: api.CronJob{}, Errors: kubeErrs, Action: "cronjob.resume", Handle: s.suspendHandler(false)},
