@@ -35,7 +35,6 @@ type ServiceConfig struct {
 	Reconciler *Reconciler
 	Store      store.Store
 	Tasks      *tasks.Queue
-	Tenancy    *tenancy.Service
 	Events     Notifier
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -65,8 +64,8 @@ type Service struct {
 // removes the records) and the metrics.
 func NewService(cfg ServiceConfig) (*Service, error) {
 	switch {
-	case cfg.Provider == nil, cfg.Reconciler == nil, cfg.Store == nil, cfg.Tasks == nil, cfg.Tenancy == nil, cfg.Events == nil, cfg.Logger == nil:
-		return nil, errors.New("controlplane: Provider, Reconciler, Store, Tasks, Tenancy, Events and Logger are required")
+	case cfg.Provider == nil, cfg.Reconciler == nil, cfg.Store == nil, cfg.Tasks == nil, cfg.Events == nil, cfg.Logger == nil:
+		return nil, errors.New("controlplane: Provider, Reconciler, Store, Tasks, Events and Logger are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -238,7 +237,7 @@ func (s *Service) delete(ctx context.Context, t store.Task, p tenancy.WorkspaceT
 		}
 		return fmt.Errorf("delete the control plane: %w", err)
 	}
-	return s.cfg.Tenancy.DeleteWorkspace(ctx, t, p)
+	return tenancy.DeleteWorkspaceRecords(ctx, s.cfg.Store, s.cfg.Events, p.WorkspaceID)
 }
 
 // Adopt brings back, after a restart, the control planes of running

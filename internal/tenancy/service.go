@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
@@ -57,7 +56,8 @@ type Config struct {
 	// Stream serves GET …/workspaces/{workspace}/events; nil answers 503 there.
 	Stream EventStream
 	// ControlPlane answers for the workspaces' clusters; nil when the
-	// server runs no control-plane provider (see SetControlPlane).
+	// server runs no control-plane provider. The server builds the
+	// control plane first and passes it in here.
 	ControlPlane ControlPlane
 	// ExternalURL is the URL clients reach the platform at; kubeconfigs
 	// name it as the server of `hks kubectl-token`.
@@ -78,9 +78,7 @@ type Service struct {
 	now         func() time.Time
 	// heartbeat is the interval of SSE comments on idle event streams.
 	heartbeat time.Duration
-
-	cpMu sync.RWMutex
-	cp   ControlPlane
+	cp        ControlPlane
 }
 
 // New returns a Service.
