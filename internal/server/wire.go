@@ -42,7 +42,7 @@ type deps struct {
 	authz    *authz.Authorizer
 	// tenancy is built by wireTenancy, after the control plane it asks
 	// about workspaces' clusters.
-	tenancy *tenancy.Service
+	tenancy  *tenancy.Service
 	registry *prometheus.Registry
 	// issuer is set by wireIssuer; later wire functions register their
 	// grants on its token endpoint.
