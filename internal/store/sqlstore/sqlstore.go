@@ -299,3 +299,12 @@ func (s *Store) exists(ctx context.Context, q querier, query string, args ...any
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// anys converts a []string into query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
+}

@@ -533,6 +533,27 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, p store.Pa
 	return ps, next, nil
 }
 
+func (s *Store) ListProjectsUnder(ctx context.Context, workspaceID string, roots []string, p store.Page) ([]store.Project, string, error) {
+	if _, err := store.DecodeCursor(p.After); err != nil {
+		return nil, "", fmt.Errorf("list projects under: %w", err)
+	}
+	if len(roots) == 0 {
+		return []store.Project{}, "", nil
+	}
+	// UNION, not UNION ALL: a row already reached is not walked again.
+	args := append([]any{workspaceID}, anys(roots)...)
+	ps, next, err := getPage(ctx, s, p, scanProject, func(p store.Project) string { return p.ID },
+		`WITH RECURSIVE under(id) AS (
+  SELECT id FROM projects WHERE workspace_id = ? AND id IN (`+placeholders(len(roots))+`)
+  UNION SELECT c.id FROM projects c JOIN under ON c.parent_id = under.id
+)
+SELECT `+projectCols+` FROM projects WHERE id IN (SELECT id FROM under) AND id > ? ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list projects under: %w", err)
+	}
+	return ps, next, nil
+}
+
 func (s *Store) GetProjectByName(ctx context.Context, workspaceID, name string) (store.Project, error) {
 	p, err := getOne(ctx, s, s.db, scanProject, "SELECT "+projectCols+" FROM projects WHERE workspace_id = ? AND name = ?", workspaceID, name)
 	if err != nil {

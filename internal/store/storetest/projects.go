@@ -283,3 +283,71 @@ func testRoleBindings(t *testing.T, f *fixture) {
 	ok(t, err)
 	equal(t, all, []store.RoleBinding{wide})
 }
+
+// testProjectsUnder: the projects at or below the roots, in id order, each
+// once, paged with a cursor; nothing of another workspace.
+func testProjectsUnder(t *testing.T, f *fixture) {
+	owner := f.user("owner@example.com")
+	o := f.org(owner, "acme")
+	w, w2 := f.workspace(o, "prod"), f.workspace(o, "dev")
+	a := f.project(w, "a", "")
+	b := f.project(w, "b", a.ID)
+	c := f.project(w, "c", b.ID)
+	d := f.project(w, "d", "")
+	e := f.project(w, "e", d.ID)
+	other := f.project(w2, "a", "")
+	byID := func(ps ...store.Project) []string {
+		ids := []string{}
+		for _, p := range ps {
+			ids = append(ids, p.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	all := func(t *testing.T, roots []string, limit int) []string {
+		t.Helper()
+		ids, page := []string{}, store.Page{Limit: limit}
+		for {
+			ps, next, err := f.s.ListProjectsUnder(f.ctx, w.ID, roots, page)
+			ok(t, err)
+			if next != "" && len(ps) != limit {
+				t.Fatalf("short page: %d of %d with a next cursor", len(ps), limit)
+			}
+			for _, p := range ps {
+				ids = append(ids, p.ID)
+			}
+			if next == "" {
+				return ids
+			}
+			page.After = next
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		roots []string
+		want  []string
+	}{
+		{"no roots", nil, []string{}},
+		{"a subtree", []string{b.ID}, byID(b, c)},
+		{"a leaf", []string{c.ID}, byID(c)},
+		{"nested roots once", []string{a.ID, c.ID, b.ID}, byID(a, b, c)},
+		{"two trees", []string{a.ID, d.ID}, byID(a, b, c, d, e)},
+		{"unknown root", []string{store.NewID()}, []string{}},
+		{"root of another workspace", []string{other.ID}, []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, limit := range []int{1, 2, 100} {
+				equal(t, all(t, tc.roots, limit), tc.want)
+			}
+		})
+	}
+	ps, _, err := f.s.ListProjectsUnder(f.ctx, w.ID, []string{b.ID}, store.Page{})
+	ok(t, err)
+	want := []store.Project{b, c}
+	slices.SortFunc(want, func(x, y store.Project) int { return strings.Compare(x.ID, y.ID) })
+	equal(t, ps, want) // whole records, as GetProject reads them
+	_, _, err = f.s.ListProjectsUnder(f.ctx, w.ID, []string{a.ID}, store.Page{After: "not-a-cursor"})
+	wantErr(t, err, store.ErrInvalidCursor)
+	_, _, err = f.s.ListProjectsUnder(f.ctx, w.ID, nil, store.Page{After: "not-a-cursor"})
+	wantErr(t, err, store.ErrInvalidCursor)
+}

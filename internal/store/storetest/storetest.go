@@ -47,6 +47,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SetWorkspaceStatusRace", testSetWorkspaceStatusRace},
 		{"WorkspaceMembers", testWorkspaceMembers},
 		{"Projects", testProjects},
+		{"ProjectsUnder", testProjectsUnder},
 		{"Groups", testGroups},
 		{"GroupCycles", testGroupCycles},
 		{"GroupMembers", testGroupMembers},
