@@ -125,9 +125,15 @@ func (h *harness) serve(cfg Config) {
 // withControlPlane is a second server over the same store, NATS and
 // identity whose tenancy service was built with the control plane cp.
 func (h *harness) withControlPlane(cp ControlPlane) *harness {
+	return h.with(func(cfg *Config) { cfg.ControlPlane = cp })
+}
+
+// with is a second server over the same store, NATS and identity whose
+// tenancy service was built with the configuration edit makes.
+func (h *harness) with(edit func(*Config)) *harness {
 	h.t.Helper()
 	cfg := h.cfg
-	cfg.ControlPlane = cp
+	edit(&cfg)
 	h2 := &harness{t: h.t, st: h.st, id: h.id, pub: h.pub}
 	h2.serve(cfg)
 	return h2

@@ -184,19 +184,7 @@ func (wc wsCtx) require(min authz.Level) error {
 
 // projectChain returns the ids of p and its ancestors.
 func (s *Service) projectChain(ctx context.Context, p store.Project) ([]string, error) {
-	chain := []string{p.ID}
-	for parent := p.ParentID; parent != "" && len(chain) < 64; {
-		pp, err := s.st.GetProject(ctx, parent)
-		if errors.Is(err, store.ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("get parent project: %w", err)
-		}
-		chain = append(chain, pp.ID)
-		parent = pp.ParentID
-	}
-	return chain, nil
+	return authz.ProjectChain(p, func(id string) (store.Project, error) { return s.st.GetProject(ctx, id) })
 }
 
 // projectFor resolves {project} in the workspace and the caller's level in it.
