@@ -390,7 +390,7 @@ func (r *Reconciler) stopWatches() {
 // after failures (the periodic resync covers what is missed meanwhile).
 func (r *Reconciler) follow(ctx context.Context) {
 	for ctx.Err() == nil {
-		sub, err := r.cfg.Events.Subscribe(ctx, events.Filter{AllOrgs: true, Types: []string{"project.>", "workspace.status"}})
+		sub, err := r.cfg.Events.Subscribe(ctx, events.Filter{AllOrgs: true, Types: []string{"project.>", events.WorkspaceStatus}})
 		if err == nil {
 			for ev := range sub.Events() {
 				r.handle(ev)
@@ -422,9 +422,9 @@ func (r *Reconciler) handle(ev events.Event) {
 	switch {
 	case strings.HasPrefix(ev.Type, "project."):
 		r.Trigger(data.WorkspaceID)
-	case ev.Type == "workspace.status" && data.Status == store.WorkspaceRunning:
+	case ev.Type == events.WorkspaceStatus && data.Status == store.WorkspaceRunning:
 		r.Trigger(ev.ResourceID)
-	case ev.Type == "workspace.status" && (data.Status == store.WorkspaceDeleting || data.Status == store.WorkspaceDeleted):
+	case ev.Type == events.WorkspaceStatus && (data.Status == store.WorkspaceDeleting || data.Status == store.WorkspaceDeleted):
 		r.Forget(ev.ResourceID)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -19,10 +20,6 @@ import (
 
 // createTimeout bounds one provisioning attempt; the task queue retries.
 const createTimeout = 3 * time.Minute
-
-// Events published while a workspace is provisioned, besides
-// workspace.status.
-const EventProgress = "workspace.progress"
 
 // Notifier publishes events (*events.Publisher).
 type Notifier interface {
@@ -103,18 +100,14 @@ func (s *Service) spec(ws store.Workspace) Spec {
 }
 
 func (s *Service) progress(ctx context.Context, ws store.Workspace, step string) {
-	s.cfg.Events.Notify(ctx, ws.OrgID, EventProgress, ws.ID, map[string]string{"step": step})
+	s.cfg.Events.Notify(ctx, ws.OrgID, events.WorkspaceProgress, ws.ID, events.WorkspaceProgressData{Step: step})
 }
 
 func (s *Service) setStatus(ctx context.Context, ws store.Workspace, from []string, to, reason string) error {
 	if err := s.cfg.Store.SetWorkspaceStatus(ctx, ws.ID, from, to, reason, s.cfg.Now().UTC()); err != nil {
 		return err
 	}
-	data := map[string]string{"status": to}
-	if reason != "" {
-		data["reason"] = reason
-	}
-	s.cfg.Events.Notify(ctx, ws.OrgID, "workspace.status", ws.ID, data)
+	s.cfg.Events.Notify(ctx, ws.OrgID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: to, Reason: reason})
 	return nil
 }
 

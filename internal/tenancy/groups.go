@@ -7,6 +7,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -50,7 +51,7 @@ func (s *Service) createGroup(r *http.Request) (any, error) {
 	if err := s.st.CreateGroup(r.Context(), g); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", g.Name))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.created", g.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupCreated, g.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 	return &httpapi.Response{Status: http.StatusCreated, Body: groupOut(g)}, nil
 }
 
@@ -114,7 +115,7 @@ func (s *Service) updateGroup(r *http.Request) (any, error) {
 	case err != nil:
 		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", deref(req.Name)))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.updated", g.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupUpdated, g.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 	return groupOut(g), nil
 }
 
@@ -135,7 +136,7 @@ func (s *Service) deleteGroup(r *http.Request) (any, error) {
 	if err := s.st.DeleteGroup(r.Context(), g.ID); err != nil {
 		return nil, conflictField(err, "", "the group has child groups; delete or move them first")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.deleted", g.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupDeleted, g.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 	return nil, nil
 }
 
@@ -176,7 +177,7 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 	if err := s.st.AddGroupMember(r.Context(), store.GroupMember{GroupID: g.ID, UserID: u.ID, CreatedAt: now}); err != nil {
 		return nil, conflictField(err, "user_id", "is in the group already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.member_added", g.ID, map[string]string{"workspace_id": wc.ws.ID, "user_id": u.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberAdded, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: u.ID})
 	return &httpapi.Response{Status: http.StatusCreated, Body: api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
 }
 
@@ -196,7 +197,7 @@ func (s *Service) removeGroupMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.member_removed", g.ID, map[string]string{"workspace_id": wc.ws.ID, "user_id": r.PathValue("user")})
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberRemoved, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: r.PathValue("user")})
 	return nil, nil
 }
 
@@ -225,7 +226,7 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 	if err := s.st.AddWorkspaceMember(r.Context(), store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, CreatedAt: now}); err != nil {
 		return nil, conflictField(err, "user_id", "is a member of the workspace already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "workspace.member_added", wc.ws.ID, map[string]string{"user_id": u.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberAdded, wc.ws.ID, events.UserData{UserID: u.ID})
 	return &httpapi.Response{Status: http.StatusCreated, Body: api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
 }
 
@@ -241,7 +242,7 @@ func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "workspace.member_removed", wc.ws.ID, map[string]string{"user_id": r.PathValue("user")})
+	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberRemoved, wc.ws.ID, events.UserData{UserID: r.PathValue("user")})
 	return nil, nil
 }
 
@@ -283,7 +284,7 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 	if err := s.st.CreateRoleBinding(r.Context(), b); err != nil {
 		return nil, conflictField(err, "role", "this group has this role here already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "rolebinding.created", b.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.RoleBindingCreated, b.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 	return &httpapi.Response{Status: http.StatusCreated, Body: bindingOut(b)}, nil
 }
 
@@ -310,6 +311,6 @@ func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {
 	if err := s.st.DeleteRoleBinding(r.Context(), b.ID); err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "rolebinding.deleted", b.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.RoleBindingDeleted, b.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 	return nil, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -66,7 +67,7 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 	if err := s.st.CreateProject(r.Context(), p); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a project named %q exists in this workspace", p.Name))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "project.created", p.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.ProjectCreated, p.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 	return &httpapi.Response{Status: http.StatusCreated, Body: projectOut(p)}, nil
 }
 
@@ -153,7 +154,7 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "project.updated", p.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.ProjectUpdated, p.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 	return projectOut(p), nil
 }
 
@@ -200,6 +201,6 @@ func (s *Service) deleteProject(r *http.Request) (any, error) {
 	if err := s.st.DeleteProject(r.Context(), p.ID); err != nil {
 		return nil, conflictField(err, "", "the project has child projects; delete them first")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "project.deleted", p.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.events.Notify(r.Context(), wc.org.ID, events.ProjectDeleted, p.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 	return nil, nil
 }

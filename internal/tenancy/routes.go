@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -102,7 +103,7 @@ func DeleteWorkspaceRecords(ctx context.Context, st store.Store, n Notifier, wor
 	if err := st.DeleteWorkspace(ctx, ws.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete workspace records: %w", err)
 	}
-	n.Notify(ctx, ws.OrgID, "workspace.status", ws.ID, map[string]string{"status": store.WorkspaceDeleted})
+	n.Notify(ctx, ws.OrgID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: store.WorkspaceDeleted})
 	return nil
 }
 

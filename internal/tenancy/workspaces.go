@@ -7,6 +7,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -55,7 +56,7 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 		}
 		return nil, fmt.Errorf("enqueue provisioning: %w", err)
 	}
-	s.events.Notify(r.Context(), oc.org.ID, "workspace.status", ws.ID, map[string]string{"status": ws.Status})
+	s.events.Notify(r.Context(), oc.org.ID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: ws.Status})
 	out := workspaceOut(ws, authz.Admin.String())
 	out.TaskID = task.ID
 	return &httpapi.Response{Status: http.StatusAccepted, Body: out,
@@ -166,7 +167,7 @@ func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
 		}
 		return nil, fmt.Errorf("enqueue deletion: %w", err)
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "workspace.status", wc.ws.ID, map[string]string{"status": store.WorkspaceDeleting})
+	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceStatus, wc.ws.ID, events.WorkspaceStatusData{Status: store.WorkspaceDeleting})
 	ws := wc.ws
 	ws.Status, ws.StatusReason, ws.UpdatedAt = store.WorkspaceDeleting, "", now
 	out := workspaceOut(ws, roleName(wc.acc.Workspace))

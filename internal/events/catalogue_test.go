@@ -1,0 +1,176 @@
+package events
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// catalogueAST reads catalogue.go: the value of each constant, and the
+// payload type name of each Catalogue entry by constant ("" for nil).
+func catalogueAST(t *testing.T) (consts, payloads map[string]string) {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "catalogue.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts, payloads = map[string]string{}, map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.ValueSpec:
+			for i, name := range n.Names {
+				if lit, ok := n.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					consts[name.Name], _ = strconv.Unquote(lit.Value)
+				}
+			}
+		case *ast.KeyValueExpr:
+			k, ok := n.Key.(*ast.Ident)
+			if !ok {
+				return true
+			}
+			payloads[k.Name] = ""
+			if cl, ok := n.Value.(*ast.CompositeLit); ok {
+				payloads[k.Name] = cl.Type.(*ast.Ident).Name
+			}
+		}
+		return true
+	})
+	return consts, payloads
+}
+
+// TestCatalogue: every constant has a Catalogue entry and back, and no
+// two constants share a type.
+func TestCatalogue(t *testing.T) {
+	consts, payloads := catalogueAST(t)
+	seen := map[string]string{}
+	for name, v := range consts {
+		if _, ok := payloads[name]; !ok {
+			t.Errorf("%s (%q) has no Catalogue entry", name, v)
+		}
+		if _, ok := Catalogue[v]; !ok {
+			t.Errorf("Catalogue misses %q", v)
+		}
+		if other, ok := seen[v]; ok {
+			t.Errorf("%s and %s are both %q", name, other, v)
+		}
+		seen[v] = name
+	}
+	if len(Catalogue) != len(consts) {
+		t.Errorf("Catalogue has %d entries for %d constants", len(Catalogue), len(consts))
+	}
+}
+
+// TestCatalogueIsUsed walks the source of the module: every call of
+// Notify(ctx, org, type, resource, data) outside tests names its type by
+// a constant of the catalogue (or a constant defined as one) and passes
+// the payload type the catalogue names for it.
+func TestCatalogueIsUsed(t *testing.T) {
+	consts, payloads := catalogueAST(t)
+	root := filepath.Join("..", "..")
+	calls := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "node_modules", "testdata", ".git", "web", "tools":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		// Package-level aliases such as EventTaskStatus = events.TaskStatus.
+		aliases := map[string]string{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if vs, ok := n.(*ast.ValueSpec); ok {
+				for i, name := range vs.Names {
+					if i < len(vs.Values) {
+						if c, ok := catalogueConst(vs.Values[i]); ok {
+							aliases[name.Name] = c
+						}
+					}
+				}
+			}
+			return true
+		})
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "Notify" || len(call.Args) != 5 {
+				return true
+			}
+			calls++
+			at := fset.Position(call.Pos())
+			c, ok := catalogueConst(call.Args[2])
+			if id, isIdent := call.Args[2].(*ast.Ident); !ok && isIdent {
+				c, ok = aliases[id.Name]
+			}
+			if _, known := consts[c]; !ok || !known {
+				t.Errorf("%s: event type %s is not a constant of the catalogue", at, exprString(call.Args[2]))
+				return true
+			}
+			want := payloads[c]
+			switch data := call.Args[4].(type) {
+			case *ast.Ident:
+				if data.Name != "nil" || want != "" {
+					t.Errorf("%s: %s takes %s, not %s", at, c, want, data.Name)
+				}
+			case *ast.CompositeLit:
+				if got, _ := catalogueConst(data.Type); got != want || want == "" {
+					t.Errorf("%s: %s takes %q, not %s", at, c, want, exprString(data.Type))
+				}
+			default:
+				t.Errorf("%s: %s: pass a composite literal of %s or nil", at, c, want)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 20 {
+		t.Fatalf("found %d Notify calls; the walk is broken", calls)
+	}
+}
+
+// catalogueConst returns X of an expression events.X.
+func catalogueConst(e ast.Expr) (string, bool) {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return "", false
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	if !ok || pkg.Name != "events" {
+		return "", false
+	}
+	return sel.Sel.Name, true
+}
+
+func exprString(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		return e.Value
+	case *ast.Ident:
+		return e.Name
+	case *ast.SelectorExpr:
+		return exprString(e.X) + "." + e.Sel.Name
+	}
+	return "an expression"
+}
