@@ -52,7 +52,7 @@ func (s *Service) createGroup(r *http.Request) (any, error) {
 		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", g.Name))
 	}
 	s.events.Notify(r.Context(), wc.org.ID, events.GroupCreated, g.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: groupOut(g)}, nil
+	return groupOut(g), nil
 }
 
 func (s *Service) listGroups(r *http.Request) (any, error) {
@@ -178,7 +178,7 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 		return nil, conflictField(err, "user_id", "is in the group already")
 	}
 	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberAdded, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: u.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
+	return api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}, nil
 }
 
 func (s *Service) removeGroupMember(r *http.Request) (any, error) {
@@ -227,7 +227,7 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 		return nil, conflictField(err, "user_id", "is a member of the workspace already")
 	}
 	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberAdded, wc.ws.ID, events.UserData{UserID: u.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
+	return api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}, nil
 }
 
 func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
@@ -285,7 +285,7 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 		return nil, conflictField(err, "role", "this group has this role here already")
 	}
 	s.events.Notify(r.Context(), wc.org.ID, events.RoleBindingCreated, b.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: bindingOut(b)}, nil
+	return bindingOut(b), nil
 }
 
 func (s *Service) listRoleBindings(r *http.Request) (any, error) {

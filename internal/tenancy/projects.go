@@ -68,7 +68,7 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 		return nil, conflictField(err, "name", fmt.Sprintf("a project named %q exists in this workspace", p.Name))
 	}
 	s.events.Notify(r.Context(), wc.org.ID, events.ProjectCreated, p.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: projectOut(p)}, nil
+	return projectOut(p), nil
 }
 
 func (s *Service) listProjects(r *http.Request) (any, error) {

@@ -59,7 +59,7 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 	s.events.Notify(r.Context(), oc.org.ID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: ws.Status})
 	out := workspaceOut(ws, authz.Admin.String())
 	out.TaskID = task.ID
-	return &httpapi.Response{Status: http.StatusAccepted, Body: out,
+	return &httpapi.Response{Body: out,
 		Header: http.Header{"Location": {"/api/v1/organizations/" + oc.org.ID + "/workspaces/" + ws.ID}}}, nil
 }
 
@@ -172,7 +172,7 @@ func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
 	ws.Status, ws.StatusReason, ws.UpdatedAt = store.WorkspaceDeleting, "", now
 	out := workspaceOut(ws, roleName(wc.acc.Workspace))
 	out.TaskID = task.ID
-	return &httpapi.Response{Status: http.StatusAccepted, Body: out}, nil
+	return out, nil
 }
 
 func (s *Service) getTask(r *http.Request) (any, error) {
