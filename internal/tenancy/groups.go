@@ -1,6 +1,7 @@
 package tenancy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,21 +14,18 @@ import (
 )
 
 func (s *Service) groupFor(r *http.Request, wc wsCtx) (store.Group, error) {
-	g, err := cached(r.Context(), resolvedFrom(r.Context()).group, r.PathValue("group"), s.st.GetGroup)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wc.ws.ID) {
-		return g, httpapi.NotFound("group")
+	get := func(ctx context.Context, ref string) (store.Group, error) {
+		return cached(ctx, resolvedFrom(ctx).group, ref, s.st.GetGroup)
 	}
-	return g, err
+	return inWorkspace(r.Context(), get, r.PathValue("group"), wc.ws.ID, groupWorkspace, httpapi.NotFound("group"))
 }
 
 func (s *Service) parentGroup(r *http.Request, wsID, id string) error {
 	if id == "" {
 		return nil
 	}
-	g, err := s.st.GetGroup(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wsID) {
-		return httpapi.Invalid(httpapi.Field("parent_id", "is not a group of this workspace"))
-	}
+	_, err := inWorkspace(r.Context(), s.st.GetGroup, id, wsID, groupWorkspace,
+		httpapi.Invalid(httpapi.Field("parent_id", "is not a group of this workspace")))
 	return err
 }
 
@@ -51,7 +49,7 @@ func (s *Service) createGroup(r *http.Request) (any, error) {
 	if err := s.st.CreateGroup(r.Context(), g); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", g.Name))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.GroupCreated, g.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+	s.notifyIn(r, wc, events.GroupCreated, g.ID)
 	return groupOut(g), nil
 }
 
@@ -64,11 +62,7 @@ func (s *Service) listGroups(r *http.Request) (any, error) {
 }
 
 func (s *Service) getGroup(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	_, g, err := s.groupWith(r, authz.View)
 	if err != nil {
 		return nil, err
 	}
@@ -76,11 +70,7 @@ func (s *Service) getGroup(r *http.Request) (any, error) {
 }
 
 func (s *Service) updateGroup(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	wc, g, err := s.groupWith(r, authz.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +105,7 @@ func (s *Service) updateGroup(r *http.Request) (any, error) {
 	case err != nil:
 		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", deref(req.Name)))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.GroupUpdated, g.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+	s.notifyIn(r, wc, events.GroupUpdated, g.ID)
 	return groupOut(g), nil
 }
 
@@ -125,27 +115,19 @@ func groupView(g store.Group) api.UpdateGroupRequest {
 }
 
 func (s *Service) deleteGroup(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	wc, g, err := s.groupWith(r, authz.Admin)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.st.DeleteGroup(r.Context(), g.ID); err != nil {
 		return nil, conflictField(err, "", "the group has child groups; delete or move them first")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.GroupDeleted, g.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+	s.notifyIn(r, wc, events.GroupDeleted, g.ID)
 	return nil, nil
 }
 
 func (s *Service) listGroupMembers(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	_, g, err := s.groupWith(r, authz.View)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +135,7 @@ func (s *Service) listGroupMembers(r *http.Request) (any, error) {
 }
 
 func (s *Service) addGroupMember(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	wc, g, err := s.groupWith(r, authz.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -182,11 +160,7 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 }
 
 func (s *Service) removeGroupMember(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	wc, g, err := s.groupWith(r, authz.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -268,15 +242,13 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 	if err := collect(fes...); err != nil {
 		return nil, err
 	}
-	if g, err := s.st.GetGroup(r.Context(), req.GroupID); errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wc.ws.ID) {
-		return nil, httpapi.Invalid(httpapi.Field("group_id", "is not a group of this workspace"))
-	} else if err != nil {
+	if _, err := inWorkspace(r.Context(), s.st.GetGroup, req.GroupID, wc.ws.ID, groupWorkspace,
+		httpapi.Invalid(httpapi.Field("group_id", "is not a group of this workspace"))); err != nil {
 		return nil, err
 	}
 	if req.ProjectID != "" {
-		if p, err := s.st.GetProject(r.Context(), req.ProjectID); errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wc.ws.ID) {
-			return nil, httpapi.Invalid(httpapi.Field("project_id", "is not a project of this workspace"))
-		} else if err != nil {
+		if _, err := inWorkspace(r.Context(), s.st.GetProject, req.ProjectID, wc.ws.ID, projectWorkspace,
+			httpapi.Invalid(httpapi.Field("project_id", "is not a project of this workspace"))); err != nil {
 			return nil, err
 		}
 	}
@@ -284,7 +256,7 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 	if err := s.st.CreateRoleBinding(r.Context(), b); err != nil {
 		return nil, conflictField(err, "role", "this group has this role here already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.RoleBindingCreated, b.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+	s.notifyIn(r, wc, events.RoleBindingCreated, b.ID)
 	return bindingOut(b), nil
 }
 
@@ -301,16 +273,13 @@ func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.st.GetRoleBinding(r.Context(), r.PathValue("binding"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && b.WorkspaceID != wc.ws.ID) {
-		return nil, httpapi.NotFound("role binding")
-	}
+	b, err := inWorkspace(r.Context(), s.st.GetRoleBinding, r.PathValue("binding"), wc.ws.ID, bindingWorkspace, httpapi.NotFound("role binding"))
 	if err != nil {
 		return nil, err
 	}
 	if err := s.st.DeleteRoleBinding(r.Context(), b.ID); err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.RoleBindingDeleted, b.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+	s.notifyIn(r, wc, events.RoleBindingDeleted, b.ID)
 	return nil, nil
 }

@@ -78,11 +78,8 @@ func (s *Service) getOrg(r *http.Request) (any, error) {
 }
 
 func (s *Service) updateOrg(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	patch, err := httpapi.DecodeMergePatch(r)
@@ -126,11 +123,8 @@ func orgView(o store.Organization) api.UpdateOrganizationRequest {
 }
 
 func (s *Service) deleteOrg(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleOwner)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleOwner); err != nil {
 		return nil, err
 	}
 	ws, _, err := s.st.ListWorkspaces(r.Context(), oc.org.ID, store.Page{Limit: 1})
@@ -209,11 +203,8 @@ func (s *Service) lastOwner(r *http.Request, oc orgCtx, m store.OrgMember) error
 }
 
 func (s *Service) updateMember(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	var req api.UpdateMemberRequest
@@ -277,11 +268,8 @@ const (
 )
 
 func (s *Service) createInvitation(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	var req api.CreateInvitationRequest
@@ -324,11 +312,8 @@ func (s *Service) createInvitation(r *http.Request) (any, error) {
 }
 
 func (s *Service) listInvitations(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	page, err := httpapi.PageFromQuery(r)
@@ -343,11 +328,8 @@ func (s *Service) listInvitations(r *http.Request) (any, error) {
 }
 
 func (s *Service) deleteInvitation(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	inv, err := s.st.GetInvitation(r.Context(), r.PathValue("invitation"))

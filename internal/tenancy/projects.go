@@ -37,10 +37,8 @@ func (s *Service) parentProject(r *http.Request, wsID, id string) error {
 	if id == "" {
 		return nil
 	}
-	p, err := s.st.GetProject(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wsID) {
-		return httpapi.Invalid(httpapi.Field("parent_id", "is not a project of this workspace"))
-	}
+	_, err := inWorkspace(r.Context(), s.st.GetProject, id, wsID, projectWorkspace,
+		httpapi.Invalid(httpapi.Field("parent_id", "is not a project of this workspace")))
 	return err
 }
 
@@ -67,7 +65,7 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 	if err := s.st.CreateProject(r.Context(), p); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a project named %q exists in this workspace", p.Name))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.ProjectCreated, p.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+	s.notifyIn(r, wc, events.ProjectCreated, p.ID)
 	return projectOut(p), nil
 }
 
@@ -101,11 +99,7 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 }
 
 func (s *Service) getProject(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
-	if err != nil {
-		return nil, err
-	}
-	p, _, err := s.projectFor(r, wc)
+	_, p, err := s.projectWith(r, authz.None)
 	if err != nil {
 		return nil, err
 	}
@@ -113,15 +107,8 @@ func (s *Service) getProject(r *http.Request) (any, error) {
 }
 
 func (s *Service) updateProject(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, p, err := s.projectWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	p, _, err := s.projectFor(r, wc)
-	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	patch, err := httpapi.DecodeMergePatch(r)
@@ -154,7 +141,7 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.ProjectUpdated, p.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+	s.notifyIn(r, wc, events.ProjectUpdated, p.ID)
 	return projectOut(p), nil
 }
 
@@ -187,20 +174,13 @@ func (s *Service) checkProjectParent(r *http.Request, wc wsCtx, p store.Project,
 }
 
 func (s *Service) deleteProject(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, p, err := s.projectWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	p, _, err := s.projectFor(r, wc)
-	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	if err := s.st.DeleteProject(r.Context(), p.ID); err != nil {
 		return nil, conflictField(err, "", "the project has child projects; delete them first")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.ProjectDeleted, p.ID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+	s.notifyIn(r, wc, events.ProjectDeleted, p.ID)
 	return nil, nil
 }

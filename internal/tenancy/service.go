@@ -189,12 +189,12 @@ func (s *Service) projectChain(ctx context.Context, p store.Project) ([]string, 
 
 // projectFor resolves {project} in the workspace and the caller's level in it.
 func (s *Service) projectFor(r *http.Request, wc wsCtx) (store.Project, authz.Level, error) {
-	p, err := cached(r.Context(), resolvedFrom(r.Context()).project, r.PathValue("project"), s.st.GetProject)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wc.ws.ID) {
-		return p, authz.None, httpapi.NotFound("project")
+	get := func(ctx context.Context, ref string) (store.Project, error) {
+		return cached(ctx, resolvedFrom(ctx).project, ref, s.st.GetProject)
 	}
+	p, err := inWorkspace(r.Context(), get, r.PathValue("project"), wc.ws.ID, projectWorkspace, httpapi.NotFound("project"))
 	if err != nil {
-		return p, authz.None, fmt.Errorf("get project: %w", err)
+		return p, authz.None, err
 	}
 	chain, err := s.projectChain(r.Context(), p)
 	if err != nil {

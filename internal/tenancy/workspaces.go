@@ -13,11 +13,8 @@ import (
 )
 
 func (s *Service) createWorkspace(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	var req api.CreateWorkspaceRequest
@@ -176,11 +173,8 @@ func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
 }
 
 func (s *Service) getTask(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	t, err := s.st.GetTask(r.Context(), r.PathValue("task"))
@@ -194,11 +188,8 @@ func (s *Service) getTask(r *http.Request) (any, error) {
 }
 
 func (s *Service) listTasks(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	return listPage(r, s.st.ListOrgTasks, oc.org.ID, taskOut)

@@ -7,8 +7,7 @@ import (
 )
 
 func testDeleteWorkspaceCascade(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 	w, keep := f.workspace(o, "prod"), f.workspace(o, "dev")
 	f.wsMember(w, owner)
 	root := f.project(w, "a", "")

@@ -11,8 +11,7 @@ import (
 )
 
 func testOrganizations(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 
 	got, err := f.s.GetOrganization(f.ctx, o.ID)
 	ok(t, err)
@@ -66,8 +65,7 @@ func testOrganizations(t *testing.T, f *fixture) {
 }
 
 func testOrgMembers(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 	bob := f.user("bob@example.com")
 	mb := f.member(o, bob, store.RoleMember)
 
@@ -152,8 +150,7 @@ func testRemoveOrgMemberCascade(t *testing.T, f *fixture) {
 }
 
 func testInvitations(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 	o2 := f.org(owner, "globex")
 	mk := func(org store.Organization, email, token string) store.Invitation {
 		at := f.tick()
@@ -205,8 +202,7 @@ func testInvitations(t *testing.T, f *fixture) {
 }
 
 func testAcceptInvitation(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 	invitee := f.user("invitee@example.com")
 	at := f.tick()
 	inv := store.Invitation{ID: store.NewID(), OrgID: o.ID, Email: invitee.Email, Role: store.RoleAdmin, TokenHash: "tok",
@@ -245,8 +241,7 @@ func testAcceptInvitation(t *testing.T, f *fixture) {
 }
 
 func testAcceptInvitationRace(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 	at := f.tick()
 	inv := store.Invitation{ID: store.NewID(), OrgID: o.ID, Email: "x@example.com", Role: store.RoleMember, TokenHash: "tok",
 		InvitedBy: owner.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}

@@ -26,8 +26,7 @@ func listCases(f *fixture, n int) map[string]struct {
 	want []string
 } {
 	t := f.t
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 	w := f.workspace(o, "ws-0")
 	g := f.group(w, "g-0", "")
 	cases := map[string]struct {
@@ -190,8 +189,7 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 }
 
 func testPaginationLimits(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	_, o := f.acme()
 	total := store.MaxLimit + 1
 	for range total {
 		f.task(o.ID, store.TaskQueued)
@@ -223,8 +221,7 @@ func testPaginationLimits(t *testing.T, f *fixture) {
 }
 
 func testInvalidCursor(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 	w := f.workspace(o, "prod")
 	g := f.group(w, "g", "")
 	for _, cursor := range []string{

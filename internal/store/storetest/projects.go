@@ -9,8 +9,7 @@ import (
 )
 
 func testProjects(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	_, o := f.acme()
 	w, w2 := f.workspace(o, "prod"), f.workspace(o, "dev")
 	root := f.project(w, "web", "")
 	child := f.project(w, "web-api", root.ID)
@@ -85,8 +84,7 @@ func testProjects(t *testing.T, f *fixture) {
 }
 
 func testGroups(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	_, o := f.acme()
 	w, w2 := f.workspace(o, "prod"), f.workspace(o, "dev")
 	root := f.group(w, "eng", "")
 	child := f.group(w, "eng-web", root.ID)
@@ -152,8 +150,8 @@ func testGroups(t *testing.T, f *fixture) {
 }
 
 func testGroupCycles(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	w := f.workspace(f.org(owner, "acme"), "prod")
+	_, o := f.acme()
+	w := f.workspace(o, "prod")
 	a := f.group(w, "a", "")
 	b := f.group(w, "b", a.ID)
 	c := f.group(w, "c", b.ID)
@@ -227,8 +225,7 @@ func testGroupMembers(t *testing.T, f *fixture) {
 }
 
 func testRoleBindings(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	_, o := f.acme()
 	w, w2 := f.workspace(o, "prod"), f.workspace(o, "dev")
 	g := f.group(w, "devs", "")
 	g2 := f.group(w2, "devs", "")
@@ -287,8 +284,7 @@ func testRoleBindings(t *testing.T, f *fixture) {
 // testProjectsUnder: the projects at or below the roots, in id order, each
 // once, paged with a cursor; nothing of another workspace.
 func testProjectsUnder(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	_, o := f.acme()
 	w, w2 := f.workspace(o, "prod"), f.workspace(o, "dev")
 	a := f.project(w, "a", "")
 	b := f.project(w, "b", a.ID)

@@ -73,8 +73,7 @@ var nasty = []string{
 }
 
 func testInjection(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	_, o := f.acme()
 	w := f.workspace(o, "prod")
 	for i, v := range nasty {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {

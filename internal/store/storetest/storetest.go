@@ -123,6 +123,14 @@ func (f *fixture) org(owner store.User, slug string) store.Organization {
 	return o
 }
 
+// acme is the usual start of a test: owner@example.com and the
+// organization acme they own.
+func (f *fixture) acme() (store.User, store.Organization) {
+	f.t.Helper()
+	owner := f.user("owner@example.com")
+	return owner, f.org(owner, "acme")
+}
+
 func (f *fixture) member(o store.Organization, u store.User, role string) store.OrgMember {
 	f.t.Helper()
 	m := store.OrgMember{OrgID: o.ID, UserID: u.ID, Role: role, CreatedAt: f.tick()}

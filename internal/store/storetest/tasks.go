@@ -7,8 +7,7 @@ import (
 )
 
 func testTasks(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	_, o := f.acme()
 	a := f.task(o.ID, store.TaskQueued)
 	b := f.task("", store.TaskRunning) // platform task
 	c := f.task(o.ID, store.TaskQueued)

@@ -63,8 +63,8 @@ func testWorkspaces(t *testing.T, f *fixture) {
 }
 
 func testSetWorkspaceStatus(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	w := f.workspace(f.org(owner, "acme"), "prod")
+	_, o := f.acme()
+	w := f.workspace(o, "prod")
 
 	steps := []struct {
 		name   string
@@ -100,8 +100,8 @@ func testSetWorkspaceStatus(t *testing.T, f *fixture) {
 }
 
 func testSetWorkspaceStatusRace(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	w := f.workspace(f.org(owner, "acme"), "prod")
+	_, o := f.acme()
+	w := f.workspace(o, "prod")
 	errs := race(8, func(i int) error {
 		return f.s.SetWorkspaceStatus(f.ctx, w.ID, []string{store.WorkspacePending}, store.WorkspaceProvisioning, fmt.Sprint("worker ", i), f.now)
 	})
