@@ -65,6 +65,16 @@ func TestCatalogue(t *testing.T) {
 	}
 }
 
+// forwarders are helpers that publish with a fixed payload type: a call
+// of one names the event type as argument typeArg, and the helper's own
+// Notify call is checked through its callers.
+var forwarders = map[string]struct {
+	typeArg int
+	payload string
+}{
+	"notifyIn": {2, "InWorkspace"}, // tenancy: events about a workspace's resources
+}
+
 // TestCatalogueIsUsed walks the source of the module: every call of
 // Notify(ctx, org, type, resource, data) outside tests names its type by
 // a constant of the catalogue (or a constant defined as one) and passes
@@ -106,27 +116,23 @@ func TestCatalogueIsUsed(t *testing.T) {
 			}
 			return true
 		})
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
-			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || sel.Sel.Name != "Notify" || len(call.Args) != 5 {
-				return true
-			}
+		check := func(call *ast.CallExpr, typeArg int, payload ast.Expr, fixed string) {
 			calls++
 			at := fset.Position(call.Pos())
-			c, ok := catalogueConst(call.Args[2])
-			if id, isIdent := call.Args[2].(*ast.Ident); !ok && isIdent {
+			c, ok := catalogueConst(call.Args[typeArg])
+			if id, isIdent := call.Args[typeArg].(*ast.Ident); !ok && isIdent {
 				c, ok = aliases[id.Name]
 			}
 			if _, known := consts[c]; !ok || !known {
-				t.Errorf("%s: event type %s is not a constant of the catalogue", at, exprString(call.Args[2]))
-				return true
+				t.Errorf("%s: event type %s is not a constant of the catalogue", at, exprString(call.Args[typeArg]))
+				return
 			}
 			want := payloads[c]
-			switch data := call.Args[4].(type) {
+			switch data := payload.(type) {
+			case nil:
+				if fixed != want {
+					t.Errorf("%s: %s takes %q, not %s", at, c, want, fixed)
+				}
 			case *ast.Ident:
 				if data.Name != "nil" || want != "" {
 					t.Errorf("%s: %s takes %s, not %s", at, c, want, data.Name)
@@ -138,8 +144,32 @@ func TestCatalogueIsUsed(t *testing.T) {
 			default:
 				t.Errorf("%s: %s: pass a composite literal of %s or nil", at, c, want)
 			}
-			return true
-		})
+		}
+		for _, decl := range f.Decls {
+			fd, ok := decl.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			if _, ok := forwarders[fd.Name.Name]; ok {
+				continue
+			}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if fw, ok := forwarders[sel.Sel.Name]; ok && len(call.Args) > fw.typeArg {
+					check(call, fw.typeArg, nil, fw.payload)
+				} else if sel.Sel.Name == "Notify" && len(call.Args) == 5 {
+					check(call, 2, call.Args[4], "")
+				}
+				return true
+			})
+		}
 		return nil
 	})
 	if err != nil {
