@@ -54,11 +54,7 @@ func (s *Service) createGroup(r *http.Request) (any, error) {
 }
 
 func (s *Service) listGroups(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(r, s.st.ListGroups, wc.ws.ID, groupOut)
+	return wsList(s, r, authz.View, s.st.ListGroups, groupOut)
 }
 
 func (s *Service) getGroup(r *http.Request) (any, error) {
@@ -139,11 +135,7 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req api.AddUserRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	u, err := s.userByRef(r.Context(), wc.org.ID, req)
+	u, err := s.decodeUserRef(r, wc.org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -176,11 +168,7 @@ func (s *Service) removeGroupMember(r *http.Request) (any, error) {
 }
 
 func (s *Service) listWorkspaceMembers(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(r, s.st.ListWorkspaceMembers, wc.ws.ID, userOut[store.WorkspaceMember])
+	return wsList(s, r, authz.View, s.st.ListWorkspaceMembers, userOut[store.WorkspaceMember])
 }
 
 func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
@@ -188,11 +176,7 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req api.AddUserRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	u, err := s.userByRef(r.Context(), wc.org.ID, req)
+	u, err := s.decodeUserRef(r, wc.org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -261,11 +245,7 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 }
 
 func (s *Service) listRoleBindings(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(r, s.st.ListRoleBindings, wc.ws.ID, bindingOut)
+	return wsList(s, r, authz.View, s.st.ListRoleBindings, bindingOut)
 }
 
 func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {

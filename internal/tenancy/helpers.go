@@ -80,6 +80,16 @@ func (s *Service) notifyIn(r *http.Request, wc wsCtx, eventType, resourceID stri
 	s.events.Notify(r.Context(), wc.org.ID, eventType, resourceID, events.InWorkspace{WorkspaceID: wc.ws.ID})
 }
 
+// wsList answers one page of a list of the workspace's records to a
+// caller whose workspace-wide level is at least min.
+func wsList[T, O any](s *Service, r *http.Request, min authz.Level, list func(context.Context, string, store.Page) ([]T, string, error), conv func(T) O) (any, error) {
+	wc, err := s.wsWith(r, min)
+	if err != nil {
+		return nil, err
+	}
+	return listPage(r, list, wc.ws.ID, conv)
+}
+
 // listPage answers one page of a list under parent, converted for the API.
 func listPage[T, O any](r *http.Request, list func(context.Context, string, store.Page) ([]T, string, error), parent string, conv func(T) O) (any, error) {
 	page, err := httpapi.PageFromQuery(r)

@@ -231,8 +231,14 @@ func hashSecret(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// userByRef finds an org member named by user id or email.
-func (s *Service) userByRef(ctx context.Context, orgID string, req api.AddUserRequest) (store.User, error) {
+// decodeUserRef decodes an AddUserRequest and finds the org member it
+// names by user id or email.
+func (s *Service) decodeUserRef(r *http.Request, orgID string) (store.User, error) {
+	var req api.AddUserRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return store.User{}, err
+	}
+	ctx := r.Context()
 	if (req.UserID == "") == (req.Email == "") {
 		return store.User{}, httpapi.Invalid(httpapi.Field("user_id", "give exactly one of user_id and email"))
 	}
