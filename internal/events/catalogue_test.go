@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -62,6 +63,15 @@ func TestCatalogue(t *testing.T) {
 	}
 	if len(Catalogue) != len(consts) {
 		t.Errorf("Catalogue has %d entries for %d constants", len(Catalogue), len(consts))
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "events.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ := range Catalogue {
+		if !strings.Contains(string(doc), "| `"+typ+"` |") {
+			t.Errorf("docs/events.md does not list %s", typ)
+		}
 	}
 }
 
