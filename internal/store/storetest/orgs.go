@@ -13,9 +13,7 @@ import (
 func testOrganizations(t *testing.T, f *fixture) {
 	owner, o := f.acme()
 
-	got, err := f.s.GetOrganization(f.ctx, o.ID)
-	ok(t, err)
-	equal(t, got, o)
+	stored(t, f, f.s.GetOrganization, o.ID, o)
 
 	m, err := f.s.GetOrgMember(f.ctx, o.ID, owner.ID)
 	ok(t, err)
@@ -37,9 +35,7 @@ func testOrganizations(t *testing.T, f *fixture) {
 	o, err = f.s.UpdateOrganization(f.ctx, o.ID, put(o))
 	ok(t, err)
 	equal(t, o.Version, int64(2))
-	got, err = f.s.GetOrganization(f.ctx, o.ID)
-	ok(t, err)
-	equal(t, got, o)
+	stored(t, f, f.s.GetOrganization, o.ID, o)
 
 	taken := other
 	taken.Slug = "acme-corp"
@@ -178,13 +174,9 @@ func testInvitations(t *testing.T, f *fixture) {
 		})
 	}
 
-	got, err := f.s.GetInvitation(f.ctx, a.ID)
-	ok(t, err)
-	equal(t, got, a)
-	got, err = f.s.GetInvitationByTokenHash(f.ctx, "tok-b")
-	ok(t, err)
-	equal(t, got, b)
-	_, err = f.s.GetInvitation(f.ctx, store.NewID())
+	stored(t, f, f.s.GetInvitation, a.ID, a)
+	stored(t, f, f.s.GetInvitationByTokenHash, "tok-b", b)
+	_, err := f.s.GetInvitation(f.ctx, store.NewID())
 	wantErr(t, err, store.ErrNotFound)
 	_, err = f.s.GetInvitationByTokenHash(f.ctx, "nope")
 	wantErr(t, err, store.ErrNotFound)

@@ -18,12 +18,8 @@ func testProjects(t *testing.T, f *fixture) {
 	ok(t, f.s.CreateProject(f.ctx, unlimited))
 	other := f.project(w2, "web", "") // same name in another workspace: fine
 
-	got, err := f.s.GetProject(f.ctx, child.ID)
-	ok(t, err)
-	equal(t, got, child)
-	got, err = f.s.GetProject(f.ctx, unlimited.ID)
-	ok(t, err)
-	equal(t, got, unlimited)
+	stored(t, f, f.s.GetProject, child.ID, child)
+	stored(t, f, f.s.GetProject, unlimited.ID, unlimited)
 
 	for _, tc := range []struct {
 		name string
@@ -50,7 +46,7 @@ func testProjects(t *testing.T, f *fixture) {
 	upd.ParentID, upd.Quota, upd.UpdatedAt = root.ID, store.Quota{CPU: "1", Pods: 3}, f.tick()
 	stored, err := f.s.UpdateProject(f.ctx, upd.ID, put(upd))
 	ok(t, err)
-	got, err = f.s.GetProject(f.ctx, unlimited.ID)
+	got, err := f.s.GetProject(f.ctx, unlimited.ID)
 	ok(t, err)
 	upd.Name, upd.Version = unlimited.Name, 2
 	equal(t, got, upd)
@@ -90,10 +86,8 @@ func testGroups(t *testing.T, f *fixture) {
 	child := f.group(w, "eng-web", root.ID)
 	other := f.group(w2, "eng", "")
 
-	got, err := f.s.GetGroup(f.ctx, child.ID)
-	ok(t, err)
-	equal(t, got, child)
-	_, err = f.s.GetGroup(f.ctx, store.NewID())
+	stored(t, f, f.s.GetGroup, child.ID, child)
+	_, err := f.s.GetGroup(f.ctx, store.NewID())
 	wantErr(t, err, store.ErrNotFound)
 
 	for _, tc := range []struct {
@@ -121,9 +115,7 @@ func testGroups(t *testing.T, f *fixture) {
 	child.Name, child.ParentID, child.UpdatedAt = "web", "", f.tick()
 	child, err = f.s.UpdateGroup(f.ctx, child.ID, put(child))
 	ok(t, err)
-	got, err = f.s.GetGroup(f.ctx, child.ID)
-	ok(t, err)
-	equal(t, got, child)
+	stored(t, f, f.s.GetGroup, child.ID, child)
 	clash := child
 	clash.Name = "eng"
 	_, err = f.s.UpdateGroup(f.ctx, clash.ID, put(clash))
@@ -237,12 +229,8 @@ func testRoleBindings(t *testing.T, f *fixture) {
 	onP2 := f.binding(g, store.RoleDeveloper, p2.ID) // same role, other project: fine
 	f.binding(g2, store.RoleViewer, "")
 
-	got, err := f.s.GetRoleBinding(f.ctx, onP.ID)
-	ok(t, err)
-	equal(t, got, onP)
-	got, err = f.s.GetRoleBinding(f.ctx, wide.ID)
-	ok(t, err)
-	equal(t, got, wide)
+	stored(t, f, f.s.GetRoleBinding, onP.ID, onP)
+	stored(t, f, f.s.GetRoleBinding, wide.ID, wide)
 
 	for _, tc := range []struct {
 		name string

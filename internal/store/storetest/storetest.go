@@ -237,4 +237,12 @@ func equal[T any](t *testing.T, got, want T) {
 	}
 }
 
+// stored reads id back with get and checks it is want.
+func stored[T any](t *testing.T, f *fixture, get func(context.Context, string) (T, error), id string, want T) {
+	t.Helper()
+	got, err := get(f.ctx, id)
+	ok(t, err)
+	equal(t, got, want)
+}
+
 func ptr[T any](v T) *T { return &v }

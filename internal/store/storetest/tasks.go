@@ -16,14 +16,10 @@ func testTasks(t *testing.T, f *fixture) {
 	empty.UpdatedAt = empty.CreatedAt
 	ok(t, f.s.CreateTask(f.ctx, empty))
 
-	got, err := f.s.GetTask(f.ctx, a.ID)
-	ok(t, err)
-	equal(t, got, a)
-	got, err = f.s.GetTask(f.ctx, empty.ID)
-	ok(t, err)
-	equal(t, got, empty)
+	stored(t, f, f.s.GetTask, a.ID, a)
+	stored(t, f, f.s.GetTask, empty.ID, empty)
 	wantErr(t, f.s.CreateTask(f.ctx, a), store.ErrConflict)
-	_, err = f.s.GetTask(f.ctx, store.NewID())
+	_, err := f.s.GetTask(f.ctx, store.NewID())
 	wantErr(t, err, store.ErrNotFound)
 
 	for _, tc := range []struct {
@@ -53,7 +49,7 @@ func testTasks(t *testing.T, f *fixture) {
 	upd.Kind, upd.Payload = "ignored", []byte("ignored")
 	upd.Status, upd.Attempts, upd.Reason, upd.UpdatedAt, upd.FinishedAt = store.TaskFailed, 3, "boom", f.tick(), ptr(f.tick())
 	ok(t, f.s.UpdateTask(f.ctx, upd))
-	got, err = f.s.GetTask(f.ctx, a.ID)
+	got, err := f.s.GetTask(f.ctx, a.ID)
 	ok(t, err)
 	upd.Kind, upd.Payload = a.Kind, a.Payload
 	equal(t, got, upd)

@@ -16,9 +16,7 @@ func testWorkspaces(t *testing.T, f *fixture) {
 	w2 := f.workspace(o, "dev")
 	f.workspace(o2, "prod") // same name in another org: fine
 
-	got, err := f.s.GetWorkspace(f.ctx, w.ID)
-	ok(t, err)
-	equal(t, got, w)
+	stored(t, f, f.s.GetWorkspace, w.ID, w)
 
 	for _, tc := range []struct {
 		name string
@@ -44,7 +42,7 @@ func testWorkspaces(t *testing.T, f *fixture) {
 	upd.Status, upd.Plan = store.WorkspaceRunning, store.PlanDedicated
 	stored, err := f.s.UpdateWorkspace(f.ctx, w.ID, put(upd))
 	ok(t, err)
-	got, err = f.s.GetWorkspace(f.ctx, w.ID)
+	got, err := f.s.GetWorkspace(f.ctx, w.ID)
 	ok(t, err)
 	w.Name, w.UpdatedAt, w.Version = upd.Name, upd.UpdatedAt, 2
 	equal(t, got, w)
