@@ -2,10 +2,13 @@ package controlplane
 
 import (
 	"context"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
@@ -19,11 +22,7 @@ var kinds = []managedKind{
 		name: "namespace", namespaces: true,
 		desired: func(s State) []*corev1.Namespace { return s.Namespaces },
 		list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) ([]*corev1.Namespace, error) {
-			l, err := cs.CoreV1().Namespaces().List(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			return ptrs(l.Items), nil
+			return itemsOf[*corev1.Namespace](cs.CoreV1().Namespaces().List(ctx, o))
 		},
 		watchFn: func(cs kubernetes.Interface) watchFunc { return cs.CoreV1().Namespaces().Watch },
 		managed: func(*corev1.Namespace) any { return nil },
@@ -39,11 +38,7 @@ var kinds = []managedKind{
 		name:    "resourcequota",
 		desired: func(s State) []*corev1.ResourceQuota { return s.ResourceQuotas },
 		list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) ([]*corev1.ResourceQuota, error) {
-			l, err := cs.CoreV1().ResourceQuotas("").List(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			return ptrs(l.Items), nil
+			return itemsOf[*corev1.ResourceQuota](cs.CoreV1().ResourceQuotas("").List(ctx, o))
 		},
 		watchFn: func(cs kubernetes.Interface) watchFunc { return cs.CoreV1().ResourceQuotas("").Watch },
 		managed: func(o *corev1.ResourceQuota) any { return o.Spec },
@@ -61,11 +56,7 @@ var kinds = []managedKind{
 		name:    "limitrange",
 		desired: func(s State) []*corev1.LimitRange { return s.LimitRanges },
 		list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) ([]*corev1.LimitRange, error) {
-			l, err := cs.CoreV1().LimitRanges("").List(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			return ptrs(l.Items), nil
+			return itemsOf[*corev1.LimitRange](cs.CoreV1().LimitRanges("").List(ctx, o))
 		},
 		watchFn: func(cs kubernetes.Interface) watchFunc { return cs.CoreV1().LimitRanges("").Watch },
 		managed: func(o *corev1.LimitRange) any { return o.Spec },
@@ -93,11 +84,7 @@ var kinds = []managedKind{
 		name:    "rolebinding",
 		desired: func(s State) []*rbacv1.RoleBinding { return s.RoleBindings },
 		list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) ([]*rbacv1.RoleBinding, error) {
-			l, err := cs.RbacV1().RoleBindings("").List(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			return ptrs(l.Items), nil
+			return itemsOf[*rbacv1.RoleBinding](cs.RbacV1().RoleBindings("").List(ctx, o))
 		},
 		watchFn:   func(cs kubernetes.Interface) watchFunc { return cs.RbacV1().RoleBindings("").Watch },
 		managed:   func(o *rbacv1.RoleBinding) any { return []any{o.RoleRef, o.Subjects} },
@@ -116,11 +103,7 @@ var kinds = []managedKind{
 		name:    "clusterrole",
 		desired: func(s State) []*rbacv1.ClusterRole { return s.ClusterRoles },
 		list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) ([]*rbacv1.ClusterRole, error) {
-			l, err := cs.RbacV1().ClusterRoles().List(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			return ptrs(l.Items), nil
+			return itemsOf[*rbacv1.ClusterRole](cs.RbacV1().ClusterRoles().List(ctx, o))
 		},
 		watchFn: func(cs kubernetes.Interface) watchFunc { return cs.RbacV1().ClusterRoles().Watch },
 		managed: func(o *rbacv1.ClusterRole) any { return o.Rules },
@@ -141,11 +124,7 @@ var kinds = []managedKind{
 		name:    "clusterrolebinding",
 		desired: func(s State) []*rbacv1.ClusterRoleBinding { return s.ClusterRoleBindings },
 		list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) ([]*rbacv1.ClusterRoleBinding, error) {
-			l, err := cs.RbacV1().ClusterRoleBindings().List(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			return ptrs(l.Items), nil
+			return itemsOf[*rbacv1.ClusterRoleBinding](cs.RbacV1().ClusterRoleBindings().List(ctx, o))
 		},
 		watchFn:   func(cs kubernetes.Interface) watchFunc { return cs.RbacV1().ClusterRoleBindings().Watch },
 		managed:   func(o *rbacv1.ClusterRoleBinding) any { return []any{o.RoleRef, o.Subjects} },
@@ -160,6 +139,26 @@ var kinds = []managedKind{
 			return cs.RbacV1().ClusterRoleBindings().Delete(ctx, o.Name, metav1.DeleteOptions{})
 		},
 	},
+}
+
+// itemsOf returns the items of a typed list as T, or err.
+func itemsOf[T metav1.Object](l runtime.Object, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	objs, err := meta.ExtractList(l)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(objs))
+	for _, o := range objs {
+		t, ok := o.(T)
+		if !ok {
+			return nil, fmt.Errorf("list item %T is not %T", o, t)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 func roleRefAC(r rbacv1.RoleRef) *rbacv1ac.RoleRefApplyConfiguration {

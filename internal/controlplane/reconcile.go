@@ -593,12 +593,3 @@ func (k kind[T]) run(a *applier, desired State) {
 		a.ch.Pruned = append(a.ch.Pruned, k.name+" "+id)
 	}
 }
-
-// ptrs points at the items of a list.
-func ptrs[E any](items []E) []*E {
-	out := make([]*E, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
-}
