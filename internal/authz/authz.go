@@ -114,7 +114,8 @@ func (w WorkspaceAccess) Visible() bool {
 }
 
 // ProjectLevel returns the user's level in a project whose id chain (the
-// project first, then its parent, grandparent …) is given.
+// project first, then its parent, grandparent …) is given: the
+// workspace-wide level or the highest level bound to one of the chain.
 func (w WorkspaceAccess) ProjectLevel(chain ...string) Level {
 	l := w.Workspace
 	for _, id := range chain {
@@ -123,6 +124,65 @@ func (w WorkspaceAccess) ProjectLevel(chain ...string) Level {
 		}
 	}
 	return l
+}
+
+// ProjectLevels returns the user's level in each of projects, by id, as
+// ProjectLevel gives it; projects must hold every project of the
+// workspace, or at least the ancestors of those asked about.
+func (w WorkspaceAccess) ProjectLevels(projects []store.Project) map[string]Level {
+	byID := make(map[string]store.Project, len(projects))
+	for _, p := range projects {
+		byID[p.ID] = p
+	}
+	get := func(id string) (store.Project, error) {
+		if p, ok := byID[id]; ok {
+			return p, nil
+		}
+		return store.Project{}, store.ErrNotFound
+	}
+	out := make(map[string]Level, len(projects))
+	for _, p := range projects {
+		chain, _ := ProjectChain(p, get) // get fails with ErrNotFound only
+		out[p.ID] = w.ProjectLevel(chain...)
+	}
+	return out
+}
+
+// BoundProjects are the ids of the projects with a role bound for the
+// user, sorted: the roots of what they see in a workspace where they
+// have no workspace-wide role.
+func (w WorkspaceAccess) BoundProjects() []string {
+	out := make([]string, 0, len(w.Projects))
+	for id, l := range w.Projects {
+		if l > None {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// maxProjectDepth bounds the walk up a project's parents.
+const maxProjectDepth = 64
+
+// ProjectChain returns p's id chain for ProjectLevel: p, then its parent,
+// grandparent …, each looked up with get. The walk stops at a parent get
+// does not find (ErrNotFound), at a repeated id and after maxProjectDepth
+// steps; other errors of get end it with that error.
+func ProjectChain(p store.Project, get func(id string) (store.Project, error)) ([]string, error) {
+	chain := []string{p.ID}
+	for parent := p.ParentID; parent != "" && len(chain) < maxProjectDepth && !slices.Contains(chain, parent); {
+		pp, err := get(parent)
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get parent project: %w", err)
+		}
+		chain = append(chain, pp.ID)
+		parent = pp.ParentID
+	}
+	return chain, nil
 }
 
 // Workspace computes the user's access to ws. orgRole must be the user's

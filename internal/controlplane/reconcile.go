@@ -11,14 +11,10 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
@@ -324,15 +320,8 @@ func (r *Reconciler) watch(ctx context.Context, id string) error {
 	}
 	r.watches[id] = cancel
 	r.mu.Unlock()
-	for _, w := range []watchFunc{
-		cs.CoreV1().Namespaces().Watch,
-		cs.CoreV1().ResourceQuotas("").Watch,
-		cs.CoreV1().LimitRanges("").Watch,
-		cs.RbacV1().RoleBindings("").Watch,
-		cs.RbacV1().ClusterRoleBindings().Watch,
-		cs.RbacV1().ClusterRoles().Watch,
-	} {
-		go r.watchKind(wctx, id, w)
+	for _, k := range kinds {
+		go r.watchKind(wctx, id, k.watch(cs), k.digest)
 	}
 	r.log.DebugContext(ctx, "watching workspace cluster", "workspace", id)
 	return nil
@@ -345,7 +334,7 @@ type watchFunc func(context.Context, metav1.ListOptions) (watch.Interface, error
 // manages of it changes (not the status a controller keeps, such as a
 // quota's usage). It rewatches after the server ends a watch, and then
 // triggers once for what it may have missed.
-func (r *Reconciler) watchKind(ctx context.Context, id string, w watchFunc) {
+func (r *Reconciler) watchKind(ctx context.Context, id string, w watchFunc, digest func(any) string) {
 	seen := map[string]string{} // object key → digest
 	for first := true; ctx.Err() == nil; first = false {
 		if !first {
@@ -388,29 +377,6 @@ func (r *Reconciler) watchKind(ctx context.Context, id string, w watchFunc) {
 	}
 }
 
-// digest is what the platform manages of an object, as a string.
-func digest(obj any) string {
-	var v any
-	switch o := obj.(type) {
-	case *corev1.Namespace:
-		v = []any{o.Labels, o.DeletionTimestamp != nil}
-	case *corev1.ResourceQuota:
-		v = []any{o.Labels, o.Spec}
-	case *corev1.LimitRange:
-		v = []any{o.Labels, o.Spec}
-	case *rbacv1.RoleBinding:
-		v = []any{o.Labels, o.RoleRef, o.Subjects}
-	case *rbacv1.ClusterRoleBinding:
-		v = []any{o.Labels, o.RoleRef, o.Subjects}
-	case *rbacv1.ClusterRole:
-		v = []any{o.Labels, o.Rules}
-	default:
-		return ""
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func (r *Reconciler) stopWatches() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -424,7 +390,7 @@ func (r *Reconciler) stopWatches() {
 // after failures (the periodic resync covers what is missed meanwhile).
 func (r *Reconciler) follow(ctx context.Context) {
 	for ctx.Err() == nil {
-		sub, err := r.cfg.Events.Subscribe(ctx, events.Filter{AllOrgs: true, Types: []string{"project.>", "workspace.status"}})
+		sub, err := r.cfg.Events.Subscribe(ctx, events.Filter{AllOrgs: true, Types: []string{"project.>", events.WorkspaceStatus}})
 		if err == nil {
 			for ev := range sub.Events() {
 				r.handle(ev)
@@ -456,9 +422,9 @@ func (r *Reconciler) handle(ev events.Event) {
 	switch {
 	case strings.HasPrefix(ev.Type, "project."):
 		r.Trigger(data.WorkspaceID)
-	case ev.Type == "workspace.status" && data.Status == store.WorkspaceRunning:
+	case ev.Type == events.WorkspaceStatus && data.Status == store.WorkspaceRunning:
 		r.Trigger(ev.ResourceID)
-	case ev.Type == "workspace.status" && (data.Status == store.WorkspaceDeleting || data.Status == store.WorkspaceDeleted):
+	case ev.Type == events.WorkspaceStatus && (data.Status == store.WorkspaceDeleting || data.Status == store.WorkspaceDeleted):
 		r.Forget(ev.ResourceID)
 	}
 }
@@ -474,16 +440,13 @@ type Changes struct {
 // server-side apply (field manager FieldManager, forced) and deletes the
 // objects labelled LabelManagedBy=ManagedByValue that desired does not
 // hold. Objects that already match are not written; objects without the
-// label are never touched. It carries on past failures and returns them
-// joined.
+// label are never touched. It runs one generic step per entry of kinds,
+// in order, carries on past failures and returns them joined.
 func Apply(ctx context.Context, cs kubernetes.Interface, desired State) (Changes, error) {
-	a := applier{ctx: ctx, cs: cs, sel: metav1.ListOptions{LabelSelector: managedSelector}}
-	a.namespaces(desired.Namespaces)
-	a.quotas(desired.ResourceQuotas)
-	a.limitRanges(desired.LimitRanges)
-	a.roleBindings(desired.RoleBindings)
-	a.clusterRoles(desired.ClusterRoles)
-	a.clusterRoleBindings(desired.ClusterRoleBindings)
+	a := applier{ctx: ctx, cs: cs, sel: metav1.ListOptions{LabelSelector: managedSelector}, gone: map[string]bool{}}
+	for _, k := range kinds {
+		k.run(&a, desired)
+	}
 	slices.Sort(a.ch.Applied)
 	slices.Sort(a.ch.Pruned)
 	return a.ch, errors.Join(a.errs...)
@@ -506,23 +469,6 @@ func (a *applier) fail(what string, err error) {
 	a.errs = append(a.errs, fmt.Errorf("%s: %w", what, err))
 }
 
-// apply runs fn unless skip, recording the change or the failure.
-func (a *applier) apply(what string, fn func() error) {
-	if err := fn(); err != nil {
-		a.fail("apply "+what, err)
-		return
-	}
-	a.ch.Applied = append(a.ch.Applied, what)
-}
-
-func (a *applier) prune(what string, fn func() error) {
-	if err := fn(); err != nil && !apierrors.IsNotFound(err) {
-		a.fail("delete "+what, err)
-		return
-	}
-	a.ch.Pruned = append(a.ch.Pruned, what)
-}
-
 func key(ns, name string) string {
 	if ns == "" {
 		return name
@@ -540,274 +486,110 @@ func hasLabels(have, want map[string]string) bool {
 	return true
 }
 
-func (a *applier) namespaces(want []*corev1.Namespace) {
-	a.gone = map[string]bool{}
-	list, err := a.cs.CoreV1().Namespaces().List(a.ctx, a.sel)
+// managedKind is one entry of the table of kinds, whatever its object type.
+type managedKind interface {
+	// run brings the kind's managed objects to desired.
+	run(a *applier, desired State)
+	// watch is the watch of the kind's objects.
+	watch(cs kubernetes.Interface) watchFunc
+	// digest is what the platform manages of an object of the kind, as a
+	// string ("" for another kind).
+	digest(obj any) string
+}
+
+// kind tells the generic step how to reconcile one kind of object: where
+// its desired objects are, how to list, watch, apply and delete them, and
+// what of them the platform manages.
+type kind[T metav1.Object] struct {
+	name string // as in Changes, lower case
+	// namespaces marks the kind of namespaces: those it prunes or finds
+	// terminating are gone for the kinds after it, and one that is
+	// terminating is not applied again until it is gone.
+	namespaces bool
+	desired    func(State) []T
+	list       func(context.Context, kubernetes.Interface, metav1.ListOptions) ([]T, error)
+	watchFn    func(kubernetes.Interface) watchFunc
+	// managed is what the platform manages of an object besides its
+	// labels, compared semantically with the desired object.
+	managed func(T) any
+	// immutable reports a difference apply cannot make (the role of a
+	// binding): the object is deleted, then applied anew.
+	immutable func(have, want T) bool
+	apply     func(context.Context, kubernetes.Interface, T) error
+	delete    func(context.Context, kubernetes.Interface, T) error
+}
+
+func (k kind[T]) watch(cs kubernetes.Interface) watchFunc { return k.watchFn(cs) }
+
+func (k kind[T]) digest(obj any) string {
+	o, ok := obj.(T)
+	if !ok {
+		return ""
+	}
+	b, _ := json.Marshal([]any{o.GetLabels(), o.GetDeletionTimestamp() != nil, k.managed(o)})
+	return string(b)
+}
+
+// matches: want's labels are on have and the managed parts are equal.
+func (k kind[T]) matches(have, want T) bool {
+	return hasLabels(have.GetLabels(), want.GetLabels()) && equality.Semantic.DeepEqual(k.managed(have), k.managed(want))
+}
+
+// run is the generic create-or-update-and-prune step.
+func (k kind[T]) run(a *applier, desired State) {
+	list, err := k.list(a.ctx, a.cs, a.sel)
 	if err != nil {
-		a.fail("list namespaces", err)
+		a.fail("list "+k.name+"s", err)
 		return
 	}
-	have := map[string]*corev1.Namespace{}
-	for i := range list.Items {
-		n := &list.Items[i]
-		have[n.Name] = n
-		if n.DeletionTimestamp != nil {
-			a.gone[n.Name] = true
+	have := map[string]T{}
+	for _, h := range list {
+		have[key(h.GetNamespace(), h.GetName())] = h
+		if k.namespaces && h.GetDeletionTimestamp() != nil {
+			a.gone[h.GetName()] = true
 		}
 	}
 	wanted := map[string]bool{}
-	for _, n := range want {
-		wanted[n.Name] = true
-		h := have[n.Name]
+	for _, o := range k.desired(desired) {
+		id := key(o.GetNamespace(), o.GetName())
+		what := k.name + " " + id
+		wanted[id] = true
+		if a.gone[o.GetNamespace()] {
+			continue
+		}
+		h, found := have[id]
 		switch {
-		case h != nil && h.DeletionTimestamp != nil:
-			a.fail("namespace "+n.Name, errors.New("still terminating"))
+		case found && k.namespaces && h.GetDeletionTimestamp() != nil:
+			a.fail(what, errors.New("still terminating"))
 			continue
-		case h != nil && hasLabels(h.Labels, n.Labels):
+		case found && k.matches(h, o):
 			continue
-		}
-		a.apply("namespace "+n.Name, func() error {
-			_, err := a.cs.CoreV1().Namespaces().Apply(a.ctx, corev1ac.Namespace(n.Name).WithLabels(n.Labels), applyOpts)
-			return err
-		})
-	}
-	for name, h := range have {
-		if wanted[name] {
-			continue
-		}
-		a.gone[name] = true
-		if h.DeletionTimestamp != nil {
-			continue
-		}
-		a.prune("namespace "+name, func() error {
-			return a.cs.CoreV1().Namespaces().Delete(a.ctx, name, metav1.DeleteOptions{})
-		})
-	}
-}
-
-func (a *applier) quotas(want []*corev1.ResourceQuota) {
-	list, err := a.cs.CoreV1().ResourceQuotas("").List(a.ctx, a.sel)
-	if err != nil {
-		a.fail("list resourcequotas", err)
-		return
-	}
-	have := map[string]*corev1.ResourceQuota{}
-	for i := range list.Items {
-		o := &list.Items[i]
-		have[key(o.Namespace, o.Name)] = o
-	}
-	wanted := map[string]bool{}
-	for _, o := range want {
-		k := key(o.Namespace, o.Name)
-		wanted[k] = true
-		if a.gone[o.Namespace] {
-			continue
-		}
-		if h := have[k]; h != nil && hasLabels(h.Labels, o.Labels) && equality.Semantic.DeepEqual(h.Spec, o.Spec) {
-			continue
-		}
-		a.apply("resourcequota "+k, func() error {
-			ac := corev1ac.ResourceQuota(o.Name, o.Namespace).WithLabels(o.Labels).
-				WithSpec(corev1ac.ResourceQuotaSpec().WithHard(o.Spec.Hard))
-			_, err := a.cs.CoreV1().ResourceQuotas(o.Namespace).Apply(a.ctx, ac, applyOpts)
-			return err
-		})
-	}
-	for k, h := range have {
-		if wanted[k] || a.gone[h.Namespace] {
-			continue
-		}
-		a.prune("resourcequota "+k, func() error {
-			return a.cs.CoreV1().ResourceQuotas(h.Namespace).Delete(a.ctx, h.Name, metav1.DeleteOptions{})
-		})
-	}
-}
-
-func (a *applier) limitRanges(want []*corev1.LimitRange) {
-	list, err := a.cs.CoreV1().LimitRanges("").List(a.ctx, a.sel)
-	if err != nil {
-		a.fail("list limitranges", err)
-		return
-	}
-	have := map[string]*corev1.LimitRange{}
-	for i := range list.Items {
-		o := &list.Items[i]
-		have[key(o.Namespace, o.Name)] = o
-	}
-	wanted := map[string]bool{}
-	for _, o := range want {
-		k := key(o.Namespace, o.Name)
-		wanted[k] = true
-		if a.gone[o.Namespace] {
-			continue
-		}
-		if h := have[k]; h != nil && hasLabels(h.Labels, o.Labels) && equality.Semantic.DeepEqual(h.Spec, o.Spec) {
-			continue
-		}
-		a.apply("limitrange "+k, func() error {
-			spec := corev1ac.LimitRangeSpec()
-			for _, l := range o.Spec.Limits {
-				item := corev1ac.LimitRangeItem().WithType(l.Type)
-				if len(l.Default) > 0 {
-					item.WithDefault(l.Default)
-				}
-				if len(l.DefaultRequest) > 0 {
-					item.WithDefaultRequest(l.DefaultRequest)
-				}
-				spec.WithLimits(item)
-			}
-			ac := corev1ac.LimitRange(o.Name, o.Namespace).WithLabels(o.Labels).WithSpec(spec)
-			_, err := a.cs.CoreV1().LimitRanges(o.Namespace).Apply(a.ctx, ac, applyOpts)
-			return err
-		})
-	}
-	for k, h := range have {
-		if wanted[k] || a.gone[h.Namespace] {
-			continue
-		}
-		a.prune("limitrange "+k, func() error {
-			return a.cs.CoreV1().LimitRanges(h.Namespace).Delete(a.ctx, h.Name, metav1.DeleteOptions{})
-		})
-	}
-}
-
-func roleRefAC(r rbacv1.RoleRef) *rbacv1ac.RoleRefApplyConfiguration {
-	return rbacv1ac.RoleRef().WithAPIGroup(r.APIGroup).WithKind(r.Kind).WithName(r.Name)
-}
-
-func subjectsAC(ss []rbacv1.Subject) []*rbacv1ac.SubjectApplyConfiguration {
-	out := make([]*rbacv1ac.SubjectApplyConfiguration, 0, len(ss))
-	for _, s := range ss {
-		ac := rbacv1ac.Subject().WithKind(s.Kind).WithName(s.Name)
-		if s.APIGroup != "" {
-			ac.WithAPIGroup(s.APIGroup)
-		}
-		if s.Namespace != "" {
-			ac.WithNamespace(s.Namespace)
-		}
-		out = append(out, ac)
-	}
-	return out
-}
-
-func (a *applier) roleBindings(want []*rbacv1.RoleBinding) {
-	list, err := a.cs.RbacV1().RoleBindings("").List(a.ctx, a.sel)
-	if err != nil {
-		a.fail("list rolebindings", err)
-		return
-	}
-	have := map[string]*rbacv1.RoleBinding{}
-	for i := range list.Items {
-		o := &list.Items[i]
-		have[key(o.Namespace, o.Name)] = o
-	}
-	wanted := map[string]bool{}
-	for _, o := range want {
-		k := key(o.Namespace, o.Name)
-		wanted[k] = true
-		if a.gone[o.Namespace] {
-			continue
-		}
-		if h := have[k]; h != nil && hasLabels(h.Labels, o.Labels) && h.RoleRef == o.RoleRef && equality.Semantic.DeepEqual(h.Subjects, o.Subjects) {
-			continue
-		}
-		// The role of a binding cannot change: replace one that binds
-		// another role.
-		if h := have[k]; h != nil && h.RoleRef != o.RoleRef {
-			if err := a.cs.RbacV1().RoleBindings(h.Namespace).Delete(a.ctx, h.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				a.fail("replace rolebinding "+k, err)
+		case found && k.immutable != nil && k.immutable(h, o):
+			if err := k.delete(a.ctx, a.cs, h); err != nil && !apierrors.IsNotFound(err) {
+				a.fail("replace "+what, err)
 				continue
 			}
 		}
-		a.apply("rolebinding "+k, func() error {
-			ac := rbacv1ac.RoleBinding(o.Name, o.Namespace).WithLabels(o.Labels).
-				WithRoleRef(roleRefAC(o.RoleRef)).WithSubjects(subjectsAC(o.Subjects)...)
-			_, err := a.cs.RbacV1().RoleBindings(o.Namespace).Apply(a.ctx, ac, applyOpts)
-			return err
-		})
-	}
-	for k, h := range have {
-		if wanted[k] || a.gone[h.Namespace] {
+		if err := k.apply(a.ctx, a.cs, o); err != nil {
+			a.fail("apply "+what, err)
 			continue
 		}
-		a.prune("rolebinding "+k, func() error {
-			return a.cs.RbacV1().RoleBindings(h.Namespace).Delete(a.ctx, h.Name, metav1.DeleteOptions{})
-		})
+		a.ch.Applied = append(a.ch.Applied, what)
 	}
-}
-
-func (a *applier) clusterRoles(want []*rbacv1.ClusterRole) {
-	list, err := a.cs.RbacV1().ClusterRoles().List(a.ctx, a.sel)
-	if err != nil {
-		a.fail("list clusterroles", err)
-		return
-	}
-	have := map[string]*rbacv1.ClusterRole{}
-	for i := range list.Items {
-		have[list.Items[i].Name] = &list.Items[i]
-	}
-	wanted := map[string]bool{}
-	for _, o := range want {
-		wanted[o.Name] = true
-		if h := have[o.Name]; h != nil && hasLabels(h.Labels, o.Labels) && equality.Semantic.DeepEqual(h.Rules, o.Rules) {
+	for id, h := range have {
+		if wanted[id] || a.gone[h.GetNamespace()] {
 			continue
 		}
-		a.apply("clusterrole "+o.Name, func() error {
-			ac := rbacv1ac.ClusterRole(o.Name).WithLabels(o.Labels)
-			for _, rule := range o.Rules {
-				ac.WithRules(rbacv1ac.PolicyRule().WithAPIGroups(rule.APIGroups...).WithResources(rule.Resources...).
-					WithResourceNames(rule.ResourceNames...).WithNonResourceURLs(rule.NonResourceURLs...).WithVerbs(rule.Verbs...))
-			}
-			_, err := a.cs.RbacV1().ClusterRoles().Apply(a.ctx, ac, applyOpts)
-			return err
-		})
-	}
-	for name := range have {
-		if wanted[name] {
+		if k.namespaces {
+			a.gone[h.GetName()] = true
+		}
+		if h.GetDeletionTimestamp() != nil {
 			continue
 		}
-		a.prune("clusterrole "+name, func() error {
-			return a.cs.RbacV1().ClusterRoles().Delete(a.ctx, name, metav1.DeleteOptions{})
-		})
-	}
-}
-
-func (a *applier) clusterRoleBindings(want []*rbacv1.ClusterRoleBinding) {
-	list, err := a.cs.RbacV1().ClusterRoleBindings().List(a.ctx, a.sel)
-	if err != nil {
-		a.fail("list clusterrolebindings", err)
-		return
-	}
-	have := map[string]*rbacv1.ClusterRoleBinding{}
-	for i := range list.Items {
-		have[list.Items[i].Name] = &list.Items[i]
-	}
-	wanted := map[string]bool{}
-	for _, o := range want {
-		wanted[o.Name] = true
-		h := have[o.Name]
-		if h != nil && hasLabels(h.Labels, o.Labels) && h.RoleRef == o.RoleRef && equality.Semantic.DeepEqual(h.Subjects, o.Subjects) {
+		if err := k.delete(a.ctx, a.cs, h); err != nil && !apierrors.IsNotFound(err) {
+			a.fail("delete "+k.name+" "+id, err)
 			continue
 		}
-		if h != nil && h.RoleRef != o.RoleRef {
-			if err := a.cs.RbacV1().ClusterRoleBindings().Delete(a.ctx, h.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				a.fail("replace clusterrolebinding "+o.Name, err)
-				continue
-			}
-		}
-		a.apply("clusterrolebinding "+o.Name, func() error {
-			ac := rbacv1ac.ClusterRoleBinding(o.Name).WithLabels(o.Labels).
-				WithRoleRef(roleRefAC(o.RoleRef)).WithSubjects(subjectsAC(o.Subjects)...)
-			_, err := a.cs.RbacV1().ClusterRoleBindings().Apply(a.ctx, ac, applyOpts)
-			return err
-		})
-	}
-	for name := range have {
-		if wanted[name] {
-			continue
-		}
-		a.prune("clusterrolebinding "+name, func() error {
-			return a.cs.RbacV1().ClusterRoleBindings().Delete(a.ctx, name, metav1.DeleteOptions{})
-		})
+		a.ch.Pruned = append(a.ch.Pruned, k.name+" "+id)
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -175,6 +177,98 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 	must(r.ReconcileNow(ctx, ws.ID))
 	if again := managedVersions(t, cs); !equalMaps(again, got) {
 		t.Fatalf("resource versions changed:\n got %v\nwant %v", again, got)
+	}
+
+	// Drift of every kind is repaired by Apply's one generic step: a
+	// changed field it manages is applied again, a changed role of a
+	// binding (immutable) makes it replace the binding.
+	for _, tc := range []struct {
+		name   string
+		tamper func() error
+		what   string
+		check  func() bool
+	}{
+		{"namespace label", func() error {
+			ns, err := cs.CoreV1().Namespaces().Get(ctx, "web-staging", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ns.Labels[LabelParent] = "api"
+			_, err = cs.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
+			return err
+		}, "namespace web-staging", func() bool {
+			ns, err := cs.CoreV1().Namespaces().Get(ctx, "web-staging", metav1.GetOptions{})
+			return err == nil && ns.Labels[LabelParent] == "web"
+		}},
+		{"quota", func() error {
+			q, err := cs.CoreV1().ResourceQuotas("web").Get(ctx, "hks-quota", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			q.Spec.Hard[corev1.ResourcePods] = resource.MustParse("999")
+			_, err = cs.CoreV1().ResourceQuotas("web").Update(ctx, q, metav1.UpdateOptions{})
+			return err
+		}, "resourcequota web/hks-quota", func() bool {
+			q, err := cs.CoreV1().ResourceQuotas("web").Get(ctx, "hks-quota", metav1.GetOptions{})
+			pods := q.Spec.Hard[corev1.ResourcePods]
+			return err == nil && pods.Value() == 20
+		}},
+		{"limit range deleted", func() error {
+			return cs.CoreV1().LimitRanges("web").Delete(ctx, "hks-defaults", metav1.DeleteOptions{})
+		}, "limitrange web/hks-defaults", func() bool {
+			_, err := cs.CoreV1().LimitRanges("web").Get(ctx, "hks-defaults", metav1.GetOptions{})
+			return err == nil
+		}},
+		{"role of a binding", func() error {
+			rb, err := cs.RbacV1().RoleBindings("api").Get(ctx, "hks:view", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if err := cs.RbacV1().RoleBindings("api").Delete(ctx, rb.Name, metav1.DeleteOptions{}); err != nil {
+				return err
+			}
+			rb.ObjectMeta = metav1.ObjectMeta{Name: rb.Name, Namespace: rb.Namespace, Labels: rb.Labels}
+			rb.RoleRef.Name = "admin"
+			_, err = cs.RbacV1().RoleBindings("api").Create(ctx, rb, metav1.CreateOptions{})
+			return err
+		}, "rolebinding api/hks:view", func() bool {
+			rb, err := cs.RbacV1().RoleBindings("api").Get(ctx, "hks:view", metav1.GetOptions{})
+			return err == nil && rb.RoleRef.Name == "view"
+		}},
+		{"cluster role rules", func() error {
+			cr, err := cs.RbacV1().ClusterRoles().Get(ctx, "hks:namespace-reader", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cr.Rules[0].Verbs = append(cr.Rules[0].Verbs, "delete")
+			_, err = cs.RbacV1().ClusterRoles().Update(ctx, cr, metav1.UpdateOptions{})
+			return err
+		}, "clusterrole hks:namespace-reader", func() bool {
+			cr, err := cs.RbacV1().ClusterRoles().Get(ctx, "hks:namespace-reader", metav1.GetOptions{})
+			return err == nil && !slices.Contains(cr.Rules[0].Verbs, "delete")
+		}},
+		{"cluster role binding deleted", func() error {
+			return cs.RbacV1().ClusterRoleBindings().Delete(ctx, "hks:workspace-admin", metav1.DeleteOptions{})
+		}, "clusterrolebinding hks:workspace-admin", func() bool {
+			_, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, "hks:workspace-admin", metav1.GetOptions{})
+			return err == nil
+		}},
+	} {
+		t.Run("repair "+tc.name, func(t *testing.T) {
+			if err := tc.tamper(); err != nil {
+				t.Fatal(err)
+			}
+			ch, err := Apply(ctx, cs, desired)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ch.Applied, []string{tc.what}) || len(ch.Pruned) != 0 {
+				t.Fatalf("changes %+v, want applied %q", ch, tc.what)
+			}
+			if !tc.check() {
+				t.Fatalf("%s not repaired", tc.what)
+			}
+		})
 	}
 
 	// An unmanaged RoleBinding is left alone.

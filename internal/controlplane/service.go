@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -19,10 +20,6 @@ import (
 
 // createTimeout bounds one provisioning attempt; the task queue retries.
 const createTimeout = 3 * time.Minute
-
-// Events published while a workspace is provisioned, besides
-// workspace.status.
-const EventProgress = "workspace.progress"
 
 // Notifier publishes events (*events.Publisher).
 type Notifier interface {
@@ -35,7 +32,6 @@ type ServiceConfig struct {
 	Reconciler *Reconciler
 	Store      store.Store
 	Tasks      *tasks.Queue
-	Tenancy    *tenancy.Service
 	Events     Notifier
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -65,8 +61,8 @@ type Service struct {
 // removes the records) and the metrics.
 func NewService(cfg ServiceConfig) (*Service, error) {
 	switch {
-	case cfg.Provider == nil, cfg.Reconciler == nil, cfg.Store == nil, cfg.Tasks == nil, cfg.Tenancy == nil, cfg.Events == nil, cfg.Logger == nil:
-		return nil, errors.New("controlplane: Provider, Reconciler, Store, Tasks, Tenancy, Events and Logger are required")
+	case cfg.Provider == nil, cfg.Reconciler == nil, cfg.Store == nil, cfg.Tasks == nil, cfg.Events == nil, cfg.Logger == nil:
+		return nil, errors.New("controlplane: Provider, Reconciler, Store, Tasks, Events and Logger are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -104,18 +100,14 @@ func (s *Service) spec(ws store.Workspace) Spec {
 }
 
 func (s *Service) progress(ctx context.Context, ws store.Workspace, step string) {
-	s.cfg.Events.Notify(ctx, ws.OrgID, EventProgress, ws.ID, map[string]string{"step": step})
+	s.cfg.Events.Notify(ctx, ws.OrgID, events.WorkspaceProgress, ws.ID, events.WorkspaceProgressData{Step: step})
 }
 
 func (s *Service) setStatus(ctx context.Context, ws store.Workspace, from []string, to, reason string) error {
 	if err := s.cfg.Store.SetWorkspaceStatus(ctx, ws.ID, from, to, reason, s.cfg.Now().UTC()); err != nil {
 		return err
 	}
-	data := map[string]string{"status": to}
-	if reason != "" {
-		data["reason"] = reason
-	}
-	s.cfg.Events.Notify(ctx, ws.OrgID, "workspace.status", ws.ID, data)
+	s.cfg.Events.Notify(ctx, ws.OrgID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: to, Reason: reason})
 	return nil
 }
 
@@ -238,7 +230,7 @@ func (s *Service) delete(ctx context.Context, t store.Task, p tenancy.WorkspaceT
 		}
 		return fmt.Errorf("delete the control plane: %w", err)
 	}
-	return s.cfg.Tenancy.DeleteWorkspace(ctx, t, p)
+	return tenancy.DeleteWorkspaceRecords(ctx, s.cfg.Store, s.cfg.Events, p.WorkspaceID)
 }
 
 // Adopt brings back, after a restart, the control planes of running

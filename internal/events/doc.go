@@ -4,4 +4,6 @@
 // organization), publishing them, and following them from a point in time
 // for the CLI's --wait and the WebSocket endpoint. Events are notifications,
 // not the record: the database holds the state, an event says it changed.
+// catalogue.go is the one list of event types and their payloads; every
+// publisher names its type by one of those constants.
 package events

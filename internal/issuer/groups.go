@@ -45,17 +45,9 @@ func WorkspaceGroups(acc authz.WorkspaceAccess, projects []store.Project) []stri
 	if acc.Workspace > authz.None {
 		out = append(out, GroupPrefix+acc.Workspace.String())
 	}
-	byID := make(map[string]store.Project, len(projects))
+	levels := acc.ProjectLevels(projects)
 	for _, p := range projects {
-		byID[p.ID] = p
-	}
-	for _, p := range projects {
-		chain := []string{}
-		for id, steps := p.ID, 0; id != "" && steps <= len(projects); steps++ {
-			chain = append(chain, id)
-			id = byID[id].ParentID
-		}
-		if l := acc.ProjectLevel(chain...); l > acc.Workspace {
+		if l := levels[p.ID]; l > acc.Workspace {
 			out = append(out, ProjectGroup(l, p.Name))
 		}
 	}

@@ -28,7 +28,6 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
-	"github.com/hexabase/hexabase-ai/internal/tenancy"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
@@ -181,18 +180,14 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	tn, err := tenancy.New(tenancy.Config{Store: s.st, Authz: az, Tasks: s.queue, Events: pub, Stream: pub, ExternalURL: cfg.ExternalURL, Logger: log.With("component", "tenancy"), Now: now})
-	if err != nil {
-		return nil, err
-	}
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
-		authz: az, tenancy: tn, registry: reg, tls: s.tls, workspaceIssuer: s.wsIssuer.trust}
+		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.wsIssuer.trust}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
 	}
+	tn := d.tenancy
 	s.wsIssuer.handle(d.issuer, s.identity, log)
 	s.background = d.background
 	s.closers = d.closers

@@ -39,6 +39,8 @@ type deps struct {
 	events   *events.Publisher
 	queue    *tasks.Queue
 	authz    *authz.Authorizer
+	// tenancy is built by wireTenancy, after the control plane it asks
+	// about workspaces' clusters.
 	tenancy  *tenancy.Service
 	registry *prometheus.Registry
 	// issuer is set by wireIssuer; later wire functions register their
@@ -51,6 +53,9 @@ type deps struct {
 	// of workspace tokens): the external URL when it is https, else the
 	// https workspace issuer endpoint (workspace_issuer.go).
 	workspaceIssuer controlplane.IssuerTrust
+	// controlPlane answers tenancy's questions about workspaces' clusters
+	// (set by wireControlPlane; nil without a provider).
+	controlPlane tenancy.ControlPlane
 	// clusters reach the workspace clusters as a user (set by
 	// wireControlPlane; nil without a provider).
 	clusters kube.Clusters
@@ -79,11 +84,28 @@ func wire(ctx context.Context, d *deps) error {
 		wireIssuer,
 		wireAuthorize,    // needs d.issuer
 		wireControlPlane, // needs d.workspaceIssuer
-		wireWorkloads,    // needs d.clusters
+		wireTenancy,      // needs d.controlPlane
+		wireWorkloads,    // needs d.clusters, d.tenancy
 	} {
 		if err := w(ctx, d); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// wireTenancy builds the tenancy service with the control plane that
+// wireControlPlane built (none without a provider).
+func wireTenancy(_ context.Context, d *deps) error {
+	if d.docsOnly {
+		d.tenancy = &tenancy.Service{}
+		return nil
+	}
+	tn, err := tenancy.New(tenancy.Config{Store: d.store, Authz: d.authz, Tasks: d.queue, Events: d.events, Stream: d.events,
+		ControlPlane: d.controlPlane, ExternalURL: d.cfg.ExternalURL, Logger: d.log.With("component", "tenancy"), Now: d.now})
+	if err != nil {
+		return err
+	}
+	d.tenancy = tn
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/controlplane/local"
+	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
@@ -13,7 +14,8 @@ import (
 // wireControlPlane runs the workspaces' control planes with the configured
 // provider: the provisioning and deletion task handlers, the reconciler
 // that mirrors projects and roles into each cluster, adoption of running
-// workspaces at start, and health for tenancy's answers. With provider
+// workspaces at start, and health for tenancy's answers (wireTenancy runs
+// after it and takes d.controlPlane). With provider
 // "none" this server answers the API only: tenancy removes the records of
 // deleted workspaces and provisioning tasks wait for a server that runs a
 // provider.
@@ -22,7 +24,9 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 		return nil
 	}
 	if d.cfg.ControlPlaneProvider == "none" {
-		return tasks.Register(d.queue, tenancy.TaskWorkspaceDelete, d.tenancy.DeleteWorkspace)
+		return tasks.Register(d.queue, tenancy.TaskWorkspaceDelete, func(ctx context.Context, _ store.Task, p tenancy.WorkspaceTask) error {
+			return tenancy.DeleteWorkspaceRecords(ctx, d.store, d.events, p.WorkspaceID)
+		})
 	}
 	p, err := local.New(local.Config{DataDir: d.cfg.DataDir, BinDir: d.cfg.K8sBinDir, Logger: d.log.With("component", "controlplane"), Now: d.now,
 		WarmPool: d.cfg.WarmPool, Issuer: d.workspaceIssuer})
@@ -36,12 +40,12 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 		return err
 	}
 	svc, err := controlplane.NewService(controlplane.ServiceConfig{Provider: p, Reconciler: rec, Store: d.store, Tasks: d.queue,
-		Tenancy: d.tenancy, Events: d.events, Logger: d.log.With("component", "controlplane"), Now: d.now,
+		Events: d.events, Logger: d.log.With("component", "controlplane"), Now: d.now,
 		Issuer: d.workspaceIssuer, Registry: d.registry})
 	if err != nil {
 		return err
 	}
-	d.tenancy.SetControlPlane(svc)
+	d.controlPlane = svc
 	d.clusters = svc
 	d.adminClusters = svc
 	d.background = append(d.background, rec.Run, func(ctx context.Context) error {

@@ -149,6 +149,10 @@ type Store interface {
 	CreateProject(ctx context.Context, p Project) error // ErrConflict on duplicate name in workspace
 	GetProject(ctx context.Context, id string) (Project, error)
 	ListProjects(ctx context.Context, workspaceID string, p Page) ([]Project, string, error)
+	// ListProjectsUnder lists, ordered by id like ListProjects, the
+	// workspace's projects that are one of roots or below one of them
+	// (roots' descendants at any depth). No roots, no projects.
+	ListProjectsUnder(ctx context.Context, workspaceID string, roots []string, p Page) ([]Project, string, error)
 	GetProjectByName(ctx context.Context, workspaceID, name string) (Project, error)
 	// UpdateProject writes quota, parent and updated_at (a compare-and-swap
 	// like UpdateOrganization); ErrCycle like UpdateGroup.

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -26,7 +27,7 @@ const (
 	// SubjectPrefix starts every task subject: hks.tasks.<kind>.<task id>.
 	SubjectPrefix = "hks.tasks"
 	// EventTaskStatus is the type of the event published on every status change.
-	EventTaskStatus = "task.status"
+	EventTaskStatus = events.TaskStatus
 
 	DefaultMaxAttempts   = 8
 	DefaultAckWait       = 30 * time.Second
@@ -324,16 +325,8 @@ func alreadyInStream(err error) bool {
 		strings.Contains(apiErr.Description, "per subject")
 }
 
-// statusData is the Data of a task.status event.
-type statusData struct {
-	Kind     string `json:"kind"`
-	Status   string `json:"status"`
-	Attempts int    `json:"attempts"`
-	Reason   string `json:"reason,omitempty"`
-}
-
 func (q *Queue) notify(ctx context.Context, t store.Task) {
-	q.events.Notify(ctx, t.OrgID, EventTaskStatus, t.ID, statusData{Kind: t.Kind, Status: t.Status, Attempts: t.Attempts, Reason: t.Reason})
+	q.events.Notify(ctx, t.OrgID, EventTaskStatus, t.ID, events.TaskStatusData{Kind: t.Kind, Status: t.Status, Attempts: t.Attempts, Reason: t.Reason})
 }
 
 // Sweep re-publishes tasks left queued or running (a crash between writing

@@ -52,19 +52,7 @@ func (s *Service) newWorkspaceID(plan string) (id string, release func()) {
 	return store.NewID(), func() {}
 }
 
-// SetControlPlane installs the control-plane provider's service (the
-// server builds tenancy before it). nil removes it.
-func (s *Service) SetControlPlane(cp ControlPlane) {
-	s.cpMu.Lock()
-	defer s.cpMu.Unlock()
-	s.cp = cp
-}
-
-func (s *Service) controlPlane() ControlPlane {
-	s.cpMu.RLock()
-	defer s.cpMu.RUnlock()
-	return s.cp
-}
+func (s *Service) controlPlane() ControlPlane { return s.cp }
 
 // controlPlaneStatus is the workspace's control-plane health, nil when
 // unknown.

@@ -14,12 +14,6 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
-// Event types of a workspace stream.
-const (
-	EventWorkspaceStatus = "workspace.status"
-	eventTaskStatus      = "task.status"
-)
-
 // defaultHeartbeat is how often an idle event stream gets an SSE comment,
 // so that proxies and clients see the connection is alive.
 const defaultHeartbeat = 15 * time.Second
@@ -56,7 +50,7 @@ func (s *Service) streamWorkspaceEvents(w http.ResponseWriter, r *http.Request) 
 	ctx := r.Context()
 	// Subscribe before reading the current status: a change between the
 	// two then arrives as an event rather than being lost.
-	sub, err := s.stream.Subscribe(ctx, events.Filter{OrgID: wc.org.ID, Types: []string{"workspace.>", eventTaskStatus}, Since: since})
+	sub, err := s.stream.Subscribe(ctx, events.Filter{OrgID: wc.org.ID, Types: []string{"workspace.>", events.TaskStatus}, Since: since})
 	if err != nil {
 		return fmt.Errorf("subscribe to events: %w", err)
 	}
@@ -75,7 +69,7 @@ func (s *Service) streamWorkspaceEvents(w http.ResponseWriter, r *http.Request) 
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	log := httpapi.Logger(ctx)
-	first := events.Event{Type: EventWorkspaceStatus, OrgID: ws.OrgID, ResourceID: ws.ID, Time: ws.UpdatedAt}
+	first := events.Event{Type: events.WorkspaceStatus, OrgID: ws.OrgID, ResourceID: ws.ID, Time: ws.UpdatedAt}
 	first.Data, _ = json.Marshal(statusData(ws.Status, ws.StatusReason))
 	if err := writeSSE(w, first); err != nil {
 		return nil
@@ -108,7 +102,7 @@ func (s *Service) streamWorkspaceEvents(w http.ResponseWriter, r *http.Request) 
 				return nil
 			}
 			flusher.Flush()
-			if ev.Type == EventWorkspaceStatus && ev.ResourceID == ws.ID && statusOf(ev) == store.WorkspaceDeleted {
+			if ev.Type == events.WorkspaceStatus && ev.ResourceID == ws.ID && statusOf(ev) == store.WorkspaceDeleted {
 				return nil // nothing more will happen to it
 			}
 		}
@@ -158,7 +152,7 @@ type taskFilter struct {
 }
 
 func (f *taskFilter) wants(ctx context.Context, ev events.Event) bool {
-	if ev.Type != eventTaskStatus {
+	if ev.Type != events.TaskStatus {
 		return strings.HasPrefix(ev.Type, "workspace.") && ev.ResourceID == f.ws
 	}
 	if v, ok := f.known[ev.ResourceID]; ok {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -44,9 +45,9 @@ func TestWorkspaceEventStream(t *testing.T) {
 	time.Sleep(2 * testConnTimeout)
 
 	h.pub.Notify(ctx, o.ID, "workspace.status", other.ID, statusData(store.WorkspaceRunning, ""))
-	h.pub.Notify(ctx, o.ID, eventTaskStatus, otherTask.ID, map[string]any{"kind": otherTask.Kind, "status": "failed"})
+	h.pub.Notify(ctx, o.ID, events.TaskStatus, otherTask.ID, map[string]any{"kind": otherTask.Kind, "status": "failed"})
 	h.pub.Notify(ctx, o.ID, "workspace.progress", ws.ID, map[string]string{"step": "etcd prefix"})
-	h.pub.Notify(ctx, o.ID, eventTaskStatus, mineTask.ID, map[string]any{"kind": mineTask.Kind, "status": "succeeded"})
+	h.pub.Notify(ctx, o.ID, events.TaskStatus, mineTask.ID, map[string]any{"kind": mineTask.Kind, "status": "succeeded"})
 	h.pub.Notify(ctx, o.ID, "workspace.status", ws.ID, statusData(store.WorkspaceRunning, ""))
 	var got []string
 	for len(got) < 3 {

@@ -1,32 +1,31 @@
 package tenancy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 func (s *Service) groupFor(r *http.Request, wc wsCtx) (store.Group, error) {
-	g, err := cached(r.Context(), resolvedFrom(r.Context()).group, r.PathValue("group"), s.st.GetGroup)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wc.ws.ID) {
-		return g, httpapi.NotFound("group")
+	get := func(ctx context.Context, ref string) (store.Group, error) {
+		return cached(ctx, resolvedFrom(ctx).group, ref, s.st.GetGroup)
 	}
-	return g, err
+	return inWorkspace(r.Context(), get, r.PathValue("group"), wc.ws.ID, groupWorkspace, httpapi.NotFound("group"))
 }
 
 func (s *Service) parentGroup(r *http.Request, wsID, id string) error {
 	if id == "" {
 		return nil
 	}
-	g, err := s.st.GetGroup(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wsID) {
-		return httpapi.Invalid(httpapi.Field("parent_id", "is not a group of this workspace"))
-	}
+	_, err := inWorkspace(r.Context(), s.st.GetGroup, id, wsID, groupWorkspace,
+		httpapi.Invalid(httpapi.Field("parent_id", "is not a group of this workspace")))
 	return err
 }
 
@@ -50,24 +49,16 @@ func (s *Service) createGroup(r *http.Request) (any, error) {
 	if err := s.st.CreateGroup(r.Context(), g); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", g.Name))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.created", g.ID, map[string]string{"workspace_id": wc.ws.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: groupOut(g)}, nil
+	s.notifyIn(r, wc, events.GroupCreated, g.ID)
+	return groupOut(g), nil
 }
 
 func (s *Service) listGroups(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(r, s.st.ListGroups, wc.ws.ID, groupOut)
+	return wsList(s, r, authz.View, s.st.ListGroups, groupOut)
 }
 
 func (s *Service) getGroup(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	_, g, err := s.groupWith(r, authz.View)
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +66,7 @@ func (s *Service) getGroup(r *http.Request) (any, error) {
 }
 
 func (s *Service) updateGroup(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	wc, g, err := s.groupWith(r, authz.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +101,7 @@ func (s *Service) updateGroup(r *http.Request) (any, error) {
 	case err != nil:
 		return nil, conflictField(err, "name", fmt.Sprintf("a group named %q exists in this workspace", deref(req.Name)))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.updated", g.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.notifyIn(r, wc, events.GroupUpdated, g.ID)
 	return groupOut(g), nil
 }
 
@@ -124,27 +111,19 @@ func groupView(g store.Group) api.UpdateGroupRequest {
 }
 
 func (s *Service) deleteGroup(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	wc, g, err := s.groupWith(r, authz.Admin)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.st.DeleteGroup(r.Context(), g.ID); err != nil {
 		return nil, conflictField(err, "", "the group has child groups; delete or move them first")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.deleted", g.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.notifyIn(r, wc, events.GroupDeleted, g.ID)
 	return nil, nil
 }
 
 func (s *Service) listGroupMembers(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	_, g, err := s.groupWith(r, authz.View)
 	if err != nil {
 		return nil, err
 	}
@@ -152,19 +131,11 @@ func (s *Service) listGroupMembers(r *http.Request) (any, error) {
 }
 
 func (s *Service) addGroupMember(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
+	wc, g, err := s.groupWith(r, authz.Admin)
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.groupFor(r, wc)
-	if err != nil {
-		return nil, err
-	}
-	var req api.AddUserRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	u, err := s.userByRef(r.Context(), wc.org.ID, req)
+	u, err := s.decodeUserRef(r, wc.org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -176,16 +147,12 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 	if err := s.st.AddGroupMember(r.Context(), store.GroupMember{GroupID: g.ID, UserID: u.ID, CreatedAt: now}); err != nil {
 		return nil, conflictField(err, "user_id", "is in the group already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.member_added", g.ID, map[string]string{"workspace_id": wc.ws.ID, "user_id": u.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberAdded, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: u.ID})
+	return api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}, nil
 }
 
 func (s *Service) removeGroupMember(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.groupFor(r, wc)
+	wc, g, err := s.groupWith(r, authz.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -196,16 +163,12 @@ func (s *Service) removeGroupMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "group.member_removed", g.ID, map[string]string{"workspace_id": wc.ws.ID, "user_id": r.PathValue("user")})
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberRemoved, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: r.PathValue("user")})
 	return nil, nil
 }
 
 func (s *Service) listWorkspaceMembers(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(r, s.st.ListWorkspaceMembers, wc.ws.ID, userOut[store.WorkspaceMember])
+	return wsList(s, r, authz.View, s.st.ListWorkspaceMembers, userOut[store.WorkspaceMember])
 }
 
 func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
@@ -213,11 +176,7 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req api.AddUserRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	u, err := s.userByRef(r.Context(), wc.org.ID, req)
+	u, err := s.decodeUserRef(r, wc.org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -225,8 +184,8 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 	if err := s.st.AddWorkspaceMember(r.Context(), store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, CreatedAt: now}); err != nil {
 		return nil, conflictField(err, "user_id", "is a member of the workspace already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "workspace.member_added", wc.ws.ID, map[string]string{"user_id": u.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}}, nil
+	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberAdded, wc.ws.ID, events.UserData{UserID: u.ID})
+	return api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}, nil
 }
 
 func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
@@ -241,7 +200,7 @@ func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "workspace.member_removed", wc.ws.ID, map[string]string{"user_id": r.PathValue("user")})
+	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberRemoved, wc.ws.ID, events.UserData{UserID: r.PathValue("user")})
 	return nil, nil
 }
 
@@ -267,15 +226,13 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 	if err := collect(fes...); err != nil {
 		return nil, err
 	}
-	if g, err := s.st.GetGroup(r.Context(), req.GroupID); errors.Is(err, store.ErrNotFound) || (err == nil && g.WorkspaceID != wc.ws.ID) {
-		return nil, httpapi.Invalid(httpapi.Field("group_id", "is not a group of this workspace"))
-	} else if err != nil {
+	if _, err := inWorkspace(r.Context(), s.st.GetGroup, req.GroupID, wc.ws.ID, groupWorkspace,
+		httpapi.Invalid(httpapi.Field("group_id", "is not a group of this workspace"))); err != nil {
 		return nil, err
 	}
 	if req.ProjectID != "" {
-		if p, err := s.st.GetProject(r.Context(), req.ProjectID); errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wc.ws.ID) {
-			return nil, httpapi.Invalid(httpapi.Field("project_id", "is not a project of this workspace"))
-		} else if err != nil {
+		if _, err := inWorkspace(r.Context(), s.st.GetProject, req.ProjectID, wc.ws.ID, projectWorkspace,
+			httpapi.Invalid(httpapi.Field("project_id", "is not a project of this workspace"))); err != nil {
 			return nil, err
 		}
 	}
@@ -283,16 +240,12 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 	if err := s.st.CreateRoleBinding(r.Context(), b); err != nil {
 		return nil, conflictField(err, "role", "this group has this role here already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "rolebinding.created", b.ID, map[string]string{"workspace_id": wc.ws.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: bindingOut(b)}, nil
+	s.notifyIn(r, wc, events.RoleBindingCreated, b.ID)
+	return bindingOut(b), nil
 }
 
 func (s *Service) listRoleBindings(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(r, s.st.ListRoleBindings, wc.ws.ID, bindingOut)
+	return wsList(s, r, authz.View, s.st.ListRoleBindings, bindingOut)
 }
 
 func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {
@@ -300,16 +253,13 @@ func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.st.GetRoleBinding(r.Context(), r.PathValue("binding"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && b.WorkspaceID != wc.ws.ID) {
-		return nil, httpapi.NotFound("role binding")
-	}
+	b, err := inWorkspace(r.Context(), s.st.GetRoleBinding, r.PathValue("binding"), wc.ws.ID, bindingWorkspace, httpapi.NotFound("role binding"))
 	if err != nil {
 		return nil, err
 	}
 	if err := s.st.DeleteRoleBinding(r.Context(), b.ID); err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "rolebinding.deleted", b.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.notifyIn(r, wc, events.RoleBindingDeleted, b.ID)
 	return nil, nil
 }

@@ -41,6 +41,7 @@ type harness struct {
 	st  store.Store
 	id  *identity.Service
 	pub *events.Publisher
+	cfg Config
 	tn  *Service
 	api *httpapi.API
 	srv *httptest.Server
@@ -95,21 +96,47 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn, err := New(Config{Store: st, Authz: az, Tasks: q, Events: pub, Stream: pub, ExternalURL: testExternalURL, Logger: log, Now: time.Now})
+	h := &harness{t: t, st: st, id: id, pub: pub}
+	h.serve(Config{Store: st, Authz: az, Tasks: q, Events: pub, Stream: pub, ExternalURL: testExternalURL, Logger: log, Now: time.Now})
+	return h
+}
+
+// serve builds the service from cfg and serves its API on a new loopback
+// server.
+func (h *harness) serve(cfg Config) {
+	h.t.Helper()
+	tn, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Logger: log, Registry: prometheus.NewRegistry(), Auth: id, RequestTimeout: testRequestTimeout,
+	api, err := httpapi.New(httpapi.Config{Logger: cfg.Logger, Registry: prometheus.NewRegistry(), Auth: h.id, RequestTimeout: testRequestTimeout,
 		RouteMiddleware: []httpapi.RouteMiddleware{tn.ResolvePath}})
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	api.Mount(tn.Routes()...)
 	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.Config.ReadTimeout, srv.Config.WriteTimeout = testConnTimeout, testConnTimeout
 	srv.Start()
-	t.Cleanup(srv.Close)
-	return &harness{t: t, st: st, id: id, pub: pub, tn: tn, api: api, srv: srv}
+	h.t.Cleanup(srv.Close)
+	h.cfg, h.tn, h.api, h.srv = cfg, tn, api, srv
+}
+
+// withControlPlane is a second server over the same store, NATS and
+// identity whose tenancy service was built with the control plane cp.
+func (h *harness) withControlPlane(cp ControlPlane) *harness {
+	return h.with(func(cfg *Config) { cfg.ControlPlane = cp })
+}
+
+// with is a second server over the same store, NATS and identity whose
+// tenancy service was built with the configuration edit makes.
+func (h *harness) with(edit func(*Config)) *harness {
+	h.t.Helper()
+	cfg := h.cfg
+	edit(&cfg)
+	h2 := &harness{t: h.t, st: h.st, id: h.id, pub: h.pub}
+	h2.serve(cfg)
+	return h2
 }
 
 // user creates a user and returns it with an access token.

@@ -2,11 +2,13 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -19,6 +21,73 @@ func (s *Service) wsWith(r *http.Request, min authz.Level) (wsCtx, error) {
 		return wc, err
 	}
 	return wc, wc.require(min)
+}
+
+// orgWith resolves {org} and requires the caller's organization role to
+// be at least min.
+func (s *Service) orgWith(r *http.Request, min string) (orgCtx, error) {
+	oc, err := s.orgFor(r)
+	if err != nil {
+		return oc, err
+	}
+	return oc, oc.require(min)
+}
+
+// projectWith resolves {org}, {workspace} and {project} (404 unless the
+// caller sees the project) and then requires the caller's workspace-wide
+// level to be at least min.
+func (s *Service) projectWith(r *http.Request, min authz.Level) (wsCtx, store.Project, error) {
+	wc, err := s.wsFor(r)
+	if err != nil {
+		return wc, store.Project{}, err
+	}
+	p, _, err := s.projectFor(r, wc)
+	if err != nil {
+		return wc, p, err
+	}
+	return wc, p, wc.require(min)
+}
+
+// groupWith resolves {org} and {workspace}, requires the caller's
+// workspace-wide level to be at least min, and resolves {group}.
+func (s *Service) groupWith(r *http.Request, min authz.Level) (wsCtx, store.Group, error) {
+	wc, err := s.wsWith(r, min)
+	if err != nil {
+		return wc, store.Group{}, err
+	}
+	g, err := s.groupFor(r, wc)
+	return wc, g, err
+}
+
+// inWorkspace reads the record id with get and answers notHere when it
+// does not exist or belongs to another workspace than wsID (wsOf names
+// the record's workspace).
+func inWorkspace[T any](ctx context.Context, get func(context.Context, string) (T, error), id, wsID string, wsOf func(T) string, notHere error) (T, error) {
+	v, err := get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && wsOf(v) != wsID) {
+		return v, notHere
+	}
+	return v, err
+}
+
+func groupWorkspace(g store.Group) string         { return g.WorkspaceID }
+func projectWorkspace(p store.Project) string     { return p.WorkspaceID }
+func bindingWorkspace(b store.RoleBinding) string { return b.WorkspaceID }
+
+// notifyIn publishes an event about a resource of the workspace whose
+// payload names the workspace.
+func (s *Service) notifyIn(r *http.Request, wc wsCtx, eventType, resourceID string) {
+	s.events.Notify(r.Context(), wc.org.ID, eventType, resourceID, events.InWorkspace{WorkspaceID: wc.ws.ID})
+}
+
+// wsList answers one page of a list of the workspace's records to a
+// caller whose workspace-wide level is at least min.
+func wsList[T, O any](s *Service, r *http.Request, min authz.Level, list func(context.Context, string, store.Page) ([]T, string, error), conv func(T) O) (any, error) {
+	wc, err := s.wsWith(r, min)
+	if err != nil {
+		return nil, err
+	}
+	return listPage(r, list, wc.ws.ID, conv)
 }
 
 // listPage answers one page of a list under parent, converted for the API.

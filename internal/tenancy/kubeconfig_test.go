@@ -64,7 +64,7 @@ func TestWorkspaceKubeconfig(t *testing.T) {
 	if a := h.get(path(web), viewerTok, nil); a.status != 503 || a.problem(t).Type != "https://hexabase.ai/problems/control-plane-unavailable" {
 		t.Fatalf("no provider: %d %s", a.status, a.body)
 	}
-	h.tn.SetControlPlane(controlPlaneDouble{up: map[string]bool{web.ID: true, booting.ID: true}})
+	h = h.withControlPlane(controlPlaneDouble{up: map[string]bool{web.ID: true, booting.ID: true}})
 
 	var want kubeconfig.Kubeconfig
 	check := func(t *testing.T, kc kubeconfig.Kubeconfig) {
@@ -184,7 +184,7 @@ func TestGetWorkspaceControlPlane(t *testing.T) {
 	if m := get(up); m["control_plane"] != nil {
 		t.Fatalf("control_plane without a provider: %v", m)
 	}
-	h.tn.SetControlPlane(controlPlaneDouble{up: map[string]bool{up.ID: true}})
+	h = h.withControlPlane(controlPlaneDouble{up: map[string]bool{up.ID: true}})
 	if m := get(down); m["control_plane"] != nil {
 		t.Fatalf("control_plane of a workspace the provider does not know: %v", m)
 	}

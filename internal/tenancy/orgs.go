@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -30,7 +31,7 @@ func (s *Service) createOrg(r *http.Request) (any, error) {
 	if err := s.st.CreateOrganization(r.Context(), o, owner); err != nil {
 		return nil, conflictField(err, "slug", fmt.Sprintf("the slug %q is taken", o.Slug))
 	}
-	s.events.Notify(r.Context(), o.ID, "organization.created", o.ID, nil)
+	s.events.Notify(r.Context(), o.ID, events.OrganizationCreated, o.ID, nil)
 	return orgOut(o, store.RoleOwner), nil
 }
 
@@ -77,11 +78,8 @@ func (s *Service) getOrg(r *http.Request) (any, error) {
 }
 
 func (s *Service) updateOrg(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	patch, err := httpapi.DecodeMergePatch(r)
@@ -113,7 +111,7 @@ func (s *Service) updateOrg(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, conflictField(err, "slug", fmt.Sprintf("the slug %q is taken", deref(req.Slug)))
 	}
-	s.events.Notify(r.Context(), o.ID, "organization.updated", o.ID, nil)
+	s.events.Notify(r.Context(), o.ID, events.OrganizationUpdated, o.ID, nil)
 	return orgOut(o, oc.role), nil
 }
 
@@ -125,11 +123,8 @@ func orgView(o store.Organization) api.UpdateOrganizationRequest {
 }
 
 func (s *Service) deleteOrg(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleOwner)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleOwner); err != nil {
 		return nil, err
 	}
 	ws, _, err := s.st.ListWorkspaces(r.Context(), oc.org.ID, store.Page{Limit: 1})
@@ -142,7 +137,7 @@ func (s *Service) deleteOrg(r *http.Request) (any, error) {
 	if err := s.st.DeleteOrganization(r.Context(), oc.org.ID); err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), oc.org.ID, "organization.deleted", oc.org.ID, nil)
+	s.events.Notify(r.Context(), oc.org.ID, events.OrganizationDeleted, oc.org.ID, nil)
 	return nil, nil
 }
 
@@ -208,11 +203,8 @@ func (s *Service) lastOwner(r *http.Request, oc orgCtx, m store.OrgMember) error
 }
 
 func (s *Service) updateMember(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	var req api.UpdateMemberRequest
@@ -238,7 +230,7 @@ func (s *Service) updateMember(r *http.Request) (any, error) {
 		return nil, lastOwnerErr(err)
 	}
 	m.Role = req.Role
-	s.events.Notify(r.Context(), oc.org.ID, "member.updated", m.UserID, map[string]string{"role": req.Role})
+	s.events.Notify(r.Context(), oc.org.ID, events.MemberUpdated, m.UserID, events.MemberData{Role: req.Role})
 	return memberOut(m), nil
 }
 
@@ -266,7 +258,7 @@ func (s *Service) removeMember(r *http.Request) (any, error) {
 	if err := s.st.RemoveOrgMember(r.Context(), oc.org.ID, m.UserID); err != nil {
 		return nil, lastOwnerErr(err)
 	}
-	s.events.Notify(r.Context(), oc.org.ID, "member.removed", m.UserID, nil)
+	s.events.Notify(r.Context(), oc.org.ID, events.MemberRemoved, m.UserID, nil)
 	return nil, nil
 }
 
@@ -276,11 +268,8 @@ const (
 )
 
 func (s *Service) createInvitation(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	var req api.CreateInvitationRequest
@@ -318,16 +307,13 @@ func (s *Service) createInvitation(r *http.Request) (any, error) {
 	}
 	out := invitationOut(inv)
 	out.Token = token
-	s.events.Notify(r.Context(), oc.org.ID, "invitation.created", inv.ID, nil)
+	s.events.Notify(r.Context(), oc.org.ID, events.InvitationCreated, inv.ID, nil)
 	return out, nil
 }
 
 func (s *Service) listInvitations(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	page, err := httpapi.PageFromQuery(r)
@@ -342,11 +328,8 @@ func (s *Service) listInvitations(r *http.Request) (any, error) {
 }
 
 func (s *Service) deleteInvitation(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	inv, err := s.st.GetInvitation(r.Context(), r.PathValue("invitation"))
@@ -396,7 +379,7 @@ func (s *Service) acceptInvitation(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), o.ID, "member.added", p.UserID, map[string]string{"role": inv.Role})
+	s.events.Notify(r.Context(), o.ID, events.MemberAdded, p.UserID, events.MemberData{Role: inv.Role})
 	return orgOut(o, inv.Role), nil
 }
 

@@ -1,12 +1,14 @@
 package tenancy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -35,10 +37,8 @@ func (s *Service) parentProject(r *http.Request, wsID, id string) error {
 	if id == "" {
 		return nil
 	}
-	p, err := s.st.GetProject(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wsID) {
-		return httpapi.Invalid(httpapi.Field("parent_id", "is not a project of this workspace"))
-	}
+	_, err := inWorkspace(r.Context(), s.st.GetProject, id, wsID, projectWorkspace,
+		httpapi.Invalid(httpapi.Field("parent_id", "is not a project of this workspace")))
 	return err
 }
 
@@ -65,8 +65,8 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 	if err := s.st.CreateProject(r.Context(), p); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a project named %q exists in this workspace", p.Name))
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "project.created", p.ID, map[string]string{"workspace_id": wc.ws.ID})
-	return &httpapi.Response{Status: http.StatusCreated, Body: projectOut(p)}, nil
+	s.notifyIn(r, wc, events.ProjectCreated, p.ID)
+	return projectOut(p), nil
 }
 
 func (s *Service) listProjects(r *http.Request) (any, error) {
@@ -78,32 +78,28 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, next, err := s.st.ListProjects(r.Context(), wc.ws.ID, page)
+	// A caller without a workspace-wide role sees the projects at or below
+	// those bound to their groups: the store filters, so pages are full.
+	list := s.st.ListProjects
+	if wc.acc.Workspace < authz.View {
+		roots := wc.acc.BoundProjects()
+		list = func(ctx context.Context, wsID string, p store.Page) ([]store.Project, string, error) {
+			return s.st.ListProjectsUnder(ctx, wsID, roots, p)
+		}
+	}
+	ps, next, err := list(r.Context(), wc.ws.ID, page)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]api.Project, 0, len(ps))
 	for _, p := range ps {
-		if wc.acc.Workspace < authz.View {
-			chain, err := s.projectChain(r.Context(), p)
-			if err != nil {
-				return nil, err
-			}
-			if wc.acc.ProjectLevel(chain...) == authz.None {
-				continue
-			}
-		}
 		out = append(out, projectOut(p))
 	}
 	return httpapi.NewList(out, next), nil
 }
 
 func (s *Service) getProject(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
-	if err != nil {
-		return nil, err
-	}
-	p, _, err := s.projectFor(r, wc)
+	_, p, err := s.projectWith(r, authz.None)
 	if err != nil {
 		return nil, err
 	}
@@ -111,15 +107,8 @@ func (s *Service) getProject(r *http.Request) (any, error) {
 }
 
 func (s *Service) updateProject(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, p, err := s.projectWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	p, _, err := s.projectFor(r, wc)
-	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	patch, err := httpapi.DecodeMergePatch(r)
@@ -152,7 +141,7 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "project.updated", p.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.notifyIn(r, wc, events.ProjectUpdated, p.ID)
 	return projectOut(p), nil
 }
 
@@ -185,20 +174,13 @@ func (s *Service) checkProjectParent(r *http.Request, wc wsCtx, p store.Project,
 }
 
 func (s *Service) deleteProject(r *http.Request) (any, error) {
-	wc, err := s.wsFor(r)
+	wc, p, err := s.projectWith(r, authz.Admin)
 	if err != nil {
-		return nil, err
-	}
-	p, _, err := s.projectFor(r, wc)
-	if err != nil {
-		return nil, err
-	}
-	if err := wc.require(authz.Admin); err != nil {
 		return nil, err
 	}
 	if err := s.st.DeleteProject(r.Context(), p.ID); err != nil {
 		return nil, conflictField(err, "", "the project has child projects; delete them first")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "project.deleted", p.ID, map[string]string{"workspace_id": wc.ws.ID})
+	s.notifyIn(r, wc, events.ProjectDeleted, p.ID)
 	return nil, nil
 }

@@ -48,7 +48,7 @@ func TestCreateWorkspaceReservedID(t *testing.T) {
 	o := h.org("acme", owner)
 	spare1, spare2 := store.NewID(), store.NewID()
 	d := &reserverDouble{free: []string{spare1, spare2}}
-	h.tn.SetControlPlane(d)
+	h = h.withControlPlane(d)
 	post := func(body map[string]string) (int, api.Workspace) {
 		t.Helper()
 		b, _ := json.Marshal(body)

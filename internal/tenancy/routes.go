@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -83,12 +84,13 @@ func (s *Service) Routes() []httpapi.Route {
 	}
 }
 
-// DeleteWorkspace is the handler of the workspace.delete task. This issue
-// has no control plane to tear down yet, so it removes the records; the
-// control-plane provider will tear its parts down first. It is idempotent: a
-// workspace already gone counts as deleted.
-func (s *Service) DeleteWorkspace(ctx context.Context, t store.Task, p WorkspaceTask) error {
-	ws, err := s.st.GetWorkspace(ctx, p.WorkspaceID)
+// DeleteWorkspaceRecords is the last step of the workspace.delete task:
+// it removes the records of a workspace in status deleting and announces
+// it deleted. A server with a control-plane provider calls it once the
+// control plane is torn down; one without registers it as the task's
+// handler. It is idempotent: a workspace already gone counts as deleted.
+func DeleteWorkspaceRecords(ctx context.Context, st store.Store, n Notifier, workspaceID string) error {
+	ws, err := st.GetWorkspace(ctx, workspaceID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -98,9 +100,16 @@ func (s *Service) DeleteWorkspace(ctx context.Context, t store.Task, p Workspace
 	if ws.Status != store.WorkspaceDeleting {
 		return nil // not ours to delete (a retried task after a restore, say)
 	}
-	if err := s.st.DeleteWorkspace(ctx, ws.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := st.DeleteWorkspace(ctx, ws.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete workspace records: %w", err)
 	}
-	s.events.Notify(ctx, ws.OrgID, "workspace.status", ws.ID, map[string]string{"status": store.WorkspaceDeleted})
+	n.Notify(ctx, ws.OrgID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: store.WorkspaceDeleted})
 	return nil
+}
+
+// DeleteWorkspace is the handler of the workspace.delete task on a server
+// that runs no control-plane provider: there is nothing to tear down, so
+// it removes the records.
+func (s *Service) DeleteWorkspace(ctx context.Context, _ store.Task, p WorkspaceTask) error {
+	return DeleteWorkspaceRecords(ctx, s.st, s.events, p.WorkspaceID)
 }

@@ -40,26 +40,14 @@ func (ps ProjectScope) Namespace() string { return ps.Project.Name }
 
 // VisibleProjects are the projects the caller may see.
 func (ws WorkspaceScope) VisibleProjects() []store.Project {
+	levels := ws.Access.ProjectLevels(ws.Projects)
 	var out []store.Project
 	for _, p := range ws.Projects {
-		if ws.levelIn(p) > authz.None {
+		if levels[p.ID] > authz.None {
 			out = append(out, p)
 		}
 	}
 	return out
-}
-
-func (ws WorkspaceScope) levelIn(p store.Project) authz.Level {
-	byID := make(map[string]store.Project, len(ws.Projects))
-	for _, q := range ws.Projects {
-		byID[q.ID] = q
-	}
-	chain := []string{}
-	for id, steps := p.ID, 0; id != "" && steps <= len(ws.Projects); steps++ {
-		chain = append(chain, id)
-		id = byID[id].ParentID
-	}
-	return ws.Access.ProjectLevel(chain...)
 }
 
 // ResolveWorkspace resolves {org} and {workspace} of r for its caller: 404
@@ -92,7 +80,7 @@ func (s *Service) ResolveProject(r *http.Request) (ProjectScope, error) {
 	ref := r.PathValue("project")
 	for _, p := range sc.Projects {
 		if p.ID == ref {
-			return ProjectScope{WorkspaceScope: sc, Project: p, Level: sc.levelIn(p)}, nil
+			return ProjectScope{WorkspaceScope: sc, Project: p, Level: sc.Access.ProjectLevels(sc.Projects)[p.ID]}, nil
 		}
 	}
 	return ProjectScope{}, httpapi.NotFound("project")

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
@@ -57,7 +56,8 @@ type Config struct {
 	// Stream serves GET …/workspaces/{workspace}/events; nil answers 503 there.
 	Stream EventStream
 	// ControlPlane answers for the workspaces' clusters; nil when the
-	// server runs no control-plane provider (see SetControlPlane).
+	// server runs no control-plane provider. The server builds the
+	// control plane first and passes it in here.
 	ControlPlane ControlPlane
 	// ExternalURL is the URL clients reach the platform at; kubeconfigs
 	// name it as the server of `hks kubectl-token`.
@@ -78,9 +78,7 @@ type Service struct {
 	now         func() time.Time
 	// heartbeat is the interval of SSE comments on idle event streams.
 	heartbeat time.Duration
-
-	cpMu sync.RWMutex
-	cp   ControlPlane
+	cp        ControlPlane
 }
 
 // New returns a Service.
@@ -186,29 +184,17 @@ func (wc wsCtx) require(min authz.Level) error {
 
 // projectChain returns the ids of p and its ancestors.
 func (s *Service) projectChain(ctx context.Context, p store.Project) ([]string, error) {
-	chain := []string{p.ID}
-	for parent := p.ParentID; parent != "" && len(chain) < 64; {
-		pp, err := s.st.GetProject(ctx, parent)
-		if errors.Is(err, store.ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("get parent project: %w", err)
-		}
-		chain = append(chain, pp.ID)
-		parent = pp.ParentID
-	}
-	return chain, nil
+	return authz.ProjectChain(p, func(id string) (store.Project, error) { return s.st.GetProject(ctx, id) })
 }
 
 // projectFor resolves {project} in the workspace and the caller's level in it.
 func (s *Service) projectFor(r *http.Request, wc wsCtx) (store.Project, authz.Level, error) {
-	p, err := cached(r.Context(), resolvedFrom(r.Context()).project, r.PathValue("project"), s.st.GetProject)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && p.WorkspaceID != wc.ws.ID) {
-		return p, authz.None, httpapi.NotFound("project")
+	get := func(ctx context.Context, ref string) (store.Project, error) {
+		return cached(ctx, resolvedFrom(ctx).project, ref, s.st.GetProject)
 	}
+	p, err := inWorkspace(r.Context(), get, r.PathValue("project"), wc.ws.ID, projectWorkspace, httpapi.NotFound("project"))
 	if err != nil {
-		return p, authz.None, fmt.Errorf("get project: %w", err)
+		return p, authz.None, err
 	}
 	chain, err := s.projectChain(r.Context(), p)
 	if err != nil {
@@ -245,8 +231,14 @@ func hashSecret(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// userByRef finds an org member named by user id or email.
-func (s *Service) userByRef(ctx context.Context, orgID string, req api.AddUserRequest) (store.User, error) {
+// decodeUserRef decodes an AddUserRequest and finds the org member it
+// names by user id or email.
+func (s *Service) decodeUserRef(r *http.Request, orgID string) (store.User, error) {
+	var req api.AddUserRequest
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return store.User{}, err
+	}
+	ctx := r.Context()
 	if (req.UserID == "") == (req.Email == "") {
 		return store.User{}, httpapi.Invalid(httpapi.Field("user_id", "give exactly one of user_id and email"))
 	}

@@ -7,16 +7,14 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
+	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 func (s *Service) createWorkspace(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	var req api.CreateWorkspaceRequest
@@ -55,10 +53,10 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 		}
 		return nil, fmt.Errorf("enqueue provisioning: %w", err)
 	}
-	s.events.Notify(r.Context(), oc.org.ID, "workspace.status", ws.ID, map[string]string{"status": ws.Status})
+	s.events.Notify(r.Context(), oc.org.ID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: ws.Status})
 	out := workspaceOut(ws, authz.Admin.String())
 	out.TaskID = task.ID
-	return &httpapi.Response{Status: http.StatusAccepted, Body: out,
+	return &httpapi.Response{Body: out,
 		Header: http.Header{"Location": {"/api/v1/organizations/" + oc.org.ID + "/workspaces/" + ws.ID}}}, nil
 }
 
@@ -166,20 +164,17 @@ func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
 		}
 		return nil, fmt.Errorf("enqueue deletion: %w", err)
 	}
-	s.events.Notify(r.Context(), wc.org.ID, "workspace.status", wc.ws.ID, map[string]string{"status": store.WorkspaceDeleting})
+	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceStatus, wc.ws.ID, events.WorkspaceStatusData{Status: store.WorkspaceDeleting})
 	ws := wc.ws
 	ws.Status, ws.StatusReason, ws.UpdatedAt = store.WorkspaceDeleting, "", now
 	out := workspaceOut(ws, roleName(wc.acc.Workspace))
 	out.TaskID = task.ID
-	return &httpapi.Response{Status: http.StatusAccepted, Body: out}, nil
+	return out, nil
 }
 
 func (s *Service) getTask(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	t, err := s.st.GetTask(r.Context(), r.PathValue("task"))
@@ -193,11 +188,8 @@ func (s *Service) getTask(r *http.Request) (any, error) {
 }
 
 func (s *Service) listTasks(r *http.Request) (any, error) {
-	oc, err := s.orgFor(r)
+	oc, err := s.orgWith(r, store.RoleAdmin)
 	if err != nil {
-		return nil, err
-	}
-	if err := oc.require(store.RoleAdmin); err != nil {
 		return nil, err
 	}
 	return listPage(r, s.st.ListOrgTasks, oc.org.ID, taskOut)

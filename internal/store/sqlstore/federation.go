@@ -50,11 +50,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`,
 }
 
 func (s *Store) GetFederatedIdentity(ctx context.Context, provider, subject string) (store.FederatedIdentity, error) {
-	x, err := getOne(ctx, s, s.db, scanFederated, "SELECT "+fedCols+" FROM federated_identities WHERE provider = ? AND subject = ?", provider, subject)
-	if err != nil {
-		return store.FederatedIdentity{}, fmt.Errorf("get federated identity: %w", err)
-	}
-	return x, nil
+	return get(ctx, s, "get federated identity", scanFederated, "SELECT "+fedCols+" FROM federated_identities WHERE provider = ? AND subject = ?", provider, subject)
 }
 
 func (s *Store) TouchFederatedIdentity(ctx context.Context, provider, subject, email string, now time.Time) error {

@@ -32,19 +32,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`,
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
-	u, err := getOne(ctx, s, s.db, scanUser, "SELECT "+userCols+" FROM users WHERE id = ?", id)
-	if err != nil {
-		return store.User{}, fmt.Errorf("get user: %w", err)
-	}
-	return u, nil
+	return get(ctx, s, "get user", scanUser, "SELECT "+userCols+" FROM users WHERE id = ?", id)
 }
 
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, error) {
-	u, err := getOne(ctx, s, s.db, scanUser, "SELECT "+userCols+" FROM users WHERE email_lower = ?", strings.ToLower(email))
-	if err != nil {
-		return store.User{}, fmt.Errorf("get user by email: %w", err)
-	}
-	return u, nil
+	return get(ctx, s, "get user by email", scanUser, "SELECT "+userCols+" FROM users WHERE email_lower = ?", strings.ToLower(email))
 }
 
 func (s *Store) UpdateUserPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
@@ -83,11 +75,7 @@ func (s *Store) CreateSession(ctx context.Context, x store.Session) error {
 }
 
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
-	x, err := getOne(ctx, s, s.db, scanSession, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id)
-	if err != nil {
-		return store.Session{}, fmt.Errorf("get session: %w", err)
-	}
-	return x, nil
+	return get(ctx, s, "get session", scanSession, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id)
 }
 
 func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
@@ -131,11 +119,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 }
 
 func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (store.RefreshToken, error) {
-	t, err := getOne(ctx, s, s.db, scanRefresh, "SELECT "+refreshCols+" FROM refresh_tokens WHERE token_hash = ?", tokenHash)
-	if err != nil {
-		return store.RefreshToken{}, fmt.Errorf("get refresh token: %w", err)
-	}
-	return t, nil
+	return get(ctx, s, "get refresh token", scanRefresh, "SELECT "+refreshCols+" FROM refresh_tokens WHERE token_hash = ?", tokenHash)
 }
 
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, now time.Time) error {

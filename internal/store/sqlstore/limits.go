@@ -29,11 +29,7 @@ func scanLoginThrottle(r rowScanner) (store.LoginThrottle, error) {
 const loginThrottleCols = "throttle_key, failures, last_failure_at, locked_until"
 
 func (s *Store) GetLoginThrottle(ctx context.Context, key string) (store.LoginThrottle, error) {
-	t, err := getOne(ctx, s, s.db, scanLoginThrottle, "SELECT "+loginThrottleCols+" FROM login_throttles WHERE throttle_key = ?", key)
-	if err != nil {
-		return store.LoginThrottle{}, fmt.Errorf("get login throttle: %w", err)
-	}
-	return t, nil
+	return get(ctx, s, "get login throttle", scanLoginThrottle, "SELECT "+loginThrottleCols+" FROM login_throttles WHERE throttle_key = ?", key)
 }
 
 func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Time, p store.LockoutPolicy) (store.LoginThrottle, error) {

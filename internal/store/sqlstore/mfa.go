@@ -21,11 +21,7 @@ func scanMFA(r rowScanner) (store.MFA, error) {
 }
 
 func (s *Store) GetMFA(ctx context.Context, userID string) (store.MFA, error) {
-	m, err := getOne(ctx, s, s.db, scanMFA, "SELECT "+mfaCols+" FROM user_mfa WHERE user_id = ?", userID)
-	if err != nil {
-		return store.MFA{}, fmt.Errorf("get mfa: %w", err)
-	}
-	return m, nil
+	return get(ctx, s, "get mfa", scanMFA, "SELECT "+mfaCols+" FROM user_mfa WHERE user_id = ?", userID)
 }
 
 func (s *Store) PutPendingMFA(ctx context.Context, m store.MFA) error {

@@ -153,11 +153,7 @@ func (s *Store) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error 
 }
 
 func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (store.DeviceCode, error) {
-	d, err := getOne(ctx, s, s.db, scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE user_code_hash = ?", userCodeHash)
-	if err != nil {
-		return store.DeviceCode{}, fmt.Errorf("get device code: %w", err)
-	}
-	return d, nil
+	return get(ctx, s, "get device code", scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE user_code_hash = ?", userCodeHash)
 }
 
 func (s *Store) DecideDeviceCode(ctx context.Context, userCodeHash string, approve bool, userID string, now time.Time) error {

@@ -195,6 +195,25 @@ func getOne[T any](ctx context.Context, s *Store, q querier, scan func(rowScanne
 	return v, s.d.wrapErr(err)
 }
 
+// get is getOne on the database with its error wrapped as op.
+func get[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	v, err := getOne(ctx, s, s.db, scan, query, args...)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", op, err)
+	}
+	return v, nil
+}
+
+// list is getPage with its error wrapped as op.
+func list[T any](ctx context.Context, s *Store, op string, p store.Page, scan func(rowScanner) (T, error), key func(T) string, query string, args ...any) ([]T, string, error) {
+	items, next, err := getPage(ctx, s, p, scan, key, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	return items, next, nil
+}
+
 // getAll runs a query and scans every row. It never returns a nil slice, so
 // that empty lists encode as [] rather than null.
 func getAll[T any](ctx context.Context, s *Store, q querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
@@ -298,4 +317,13 @@ func (s *Store) exists(ctx context.Context, q querier, query string, args ...any
 // placeholders returns "?, ?, …" with n marks.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// anys converts a []string into query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
 }

@@ -42,19 +42,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, o.ID, o.Name, o.Slug, o.BillingEmail, o.Requir
 }
 
 func (s *Store) GetOrganization(ctx context.Context, id string) (store.Organization, error) {
-	o, err := getOne(ctx, s, s.db, scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.id = ?", id)
-	if err != nil {
-		return store.Organization{}, fmt.Errorf("get organization: %w", err)
-	}
-	return o, nil
+	return get(ctx, s, "get organization", scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.id = ?", id)
 }
 
 func (s *Store) GetOrganizationBySlug(ctx context.Context, slug string) (store.Organization, error) {
-	o, err := getOne(ctx, s, s.db, scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.slug = ?", slug)
-	if err != nil {
-		return store.Organization{}, fmt.Errorf("get organization by slug: %w", err)
-	}
-	return o, nil
+	return get(ctx, s, "get organization by slug", scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.slug = ?", slug)
 }
 
 func (s *Store) UpdateOrganization(ctx context.Context, id string, update func(store.Organization) (store.Organization, error)) (store.Organization, error) {
@@ -78,13 +70,9 @@ func (s *Store) DeleteOrganization(ctx context.Context, id string) error {
 }
 
 func (s *Store) ListUserOrganizations(ctx context.Context, userID string, p store.Page) ([]store.Organization, string, error) {
-	os, next, err := getPage(ctx, s, p, scanOrg, func(o store.Organization) string { return o.ID },
+	return list(ctx, s, "list user organizations", p, scanOrg, func(o store.Organization) string { return o.ID },
 		"SELECT "+orgCols+" FROM organizations o JOIN org_members m ON m.org_id = o.id WHERE m.user_id = ? AND o.id > ? ORDER BY o.id LIMIT ?",
 		userID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list user organizations: %w", err)
-	}
-	return os, next, nil
 }
 
 // Organization members.
@@ -111,13 +99,9 @@ func (s *Store) AddOrgMember(ctx context.Context, m store.OrgMember) error {
 }
 
 func (s *Store) GetOrgMember(ctx context.Context, orgID, userID string) (store.OrgMember, error) {
-	m, err := getOne(ctx, s, s.db, scanOrgMember,
+	return get(ctx, s, "get org member", scanOrgMember,
 		"SELECT "+orgMemberCols+" FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND m.user_id = ?",
 		orgID, userID)
-	if err != nil {
-		return store.OrgMember{}, fmt.Errorf("get org member: %w", err)
-	}
-	return m, nil
 }
 
 func (s *Store) UpdateOrgMemberRole(ctx context.Context, orgID, userID, role string) error {
@@ -180,13 +164,9 @@ func (s *Store) RemoveOrgMember(ctx context.Context, orgID, userID string) error
 }
 
 func (s *Store) ListOrgMembers(ctx context.Context, orgID string, p store.Page) ([]store.OrgMember, string, error) {
-	ms, next, err := getPage(ctx, s, p, scanOrgMember, func(m store.OrgMember) string { return m.UserID },
+	return list(ctx, s, "list org members", p, scanOrgMember, func(m store.OrgMember) string { return m.UserID },
 		"SELECT "+orgMemberCols+" FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?",
 		orgID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list org members: %w", err)
-	}
-	return ms, next, nil
 }
 
 func (s *Store) CountOrgMembersWithRole(ctx context.Context, orgID, role string) (int, error) {
@@ -227,28 +207,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 func (s *Store) GetInvitation(ctx context.Context, id string) (store.Invitation, error) {
-	i, err := getOne(ctx, s, s.db, scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE id = ?", id)
-	if err != nil {
-		return store.Invitation{}, fmt.Errorf("get invitation: %w", err)
-	}
-	return i, nil
+	return get(ctx, s, "get invitation", scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE id = ?", id)
 }
 
 func (s *Store) GetInvitationByTokenHash(ctx context.Context, tokenHash string) (store.Invitation, error) {
-	i, err := getOne(ctx, s, s.db, scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE token_hash = ?", tokenHash)
-	if err != nil {
-		return store.Invitation{}, fmt.Errorf("get invitation by token: %w", err)
-	}
-	return i, nil
+	return get(ctx, s, "get invitation by token", scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE token_hash = ?", tokenHash)
 }
 
 func (s *Store) ListInvitations(ctx context.Context, orgID string, p store.Page) ([]store.Invitation, string, error) {
-	is, next, err := getPage(ctx, s, p, scanInvitation, func(i store.Invitation) string { return i.ID },
+	return list(ctx, s, "list invitations", p, scanInvitation, func(i store.Invitation) string { return i.ID },
 		"SELECT "+invitationCols+" FROM invitations WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?", orgID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list invitations: %w", err)
-	}
-	return is, next, nil
 }
 
 func (s *Store) DeleteInvitation(ctx context.Context, id string) error {
@@ -307,20 +275,12 @@ func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
 }
 
 func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
-	w, err := getOne(ctx, s, s.db, scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE id = ?", id)
-	if err != nil {
-		return store.Workspace{}, fmt.Errorf("get workspace: %w", err)
-	}
-	return w, nil
+	return get(ctx, s, "get workspace", scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE id = ?", id)
 }
 
 func (s *Store) ListWorkspaces(ctx context.Context, orgID string, p store.Page) ([]store.Workspace, string, error) {
-	ws, next, err := getPage(ctx, s, p, scanWorkspace, func(w store.Workspace) string { return w.ID },
+	return list(ctx, s, "list workspaces", p, scanWorkspace, func(w store.Workspace) string { return w.ID },
 		"SELECT "+workspaceCols+" FROM workspaces WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?", orgID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list workspaces: %w", err)
-	}
-	return ws, next, nil
 }
 
 func (s *Store) ListWorkspacesByStatus(ctx context.Context, status string) ([]store.Workspace, error) {
@@ -332,11 +292,7 @@ func (s *Store) ListWorkspacesByStatus(ctx context.Context, status string) ([]st
 }
 
 func (s *Store) GetWorkspaceByName(ctx context.Context, orgID, name string) (store.Workspace, error) {
-	w, err := getOne(ctx, s, s.db, scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE org_id = ? AND name = ?", orgID, name)
-	if err != nil {
-		return store.Workspace{}, fmt.Errorf("get workspace by name: %w", err)
-	}
-	return w, nil
+	return get(ctx, s, "get workspace by name", scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE org_id = ? AND name = ?", orgID, name)
 }
 
 func (s *Store) UpdateWorkspace(ctx context.Context, id string, update func(store.Workspace) (store.Workspace, error)) (store.Workspace, error) {
@@ -418,23 +374,15 @@ func (s *Store) RemoveWorkspaceMember(ctx context.Context, workspaceID, userID s
 }
 
 func (s *Store) GetWorkspaceMember(ctx context.Context, workspaceID, userID string) (store.WorkspaceMember, error) {
-	m, err := getOne(ctx, s, s.db, scanWorkspaceMember,
+	return get(ctx, s, "get workspace member", scanWorkspaceMember,
 		"SELECT "+workspaceMemberCols+" FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND m.user_id = ?",
 		workspaceID, userID)
-	if err != nil {
-		return store.WorkspaceMember{}, fmt.Errorf("get workspace member: %w", err)
-	}
-	return m, nil
 }
 
 func (s *Store) ListWorkspaceMembers(ctx context.Context, workspaceID string, p store.Page) ([]store.WorkspaceMember, string, error) {
-	ms, next, err := getPage(ctx, s, p, scanWorkspaceMember, func(m store.WorkspaceMember) string { return m.UserID },
+	return list(ctx, s, "list workspace members", p, scanWorkspaceMember, func(m store.WorkspaceMember) string { return m.UserID },
 		"SELECT "+workspaceMemberCols+" FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?",
 		workspaceID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list workspace members: %w", err)
-	}
-	return ms, next, nil
 }
 
 // Trees: projects and groups each form a forest inside a workspace.
@@ -517,28 +465,33 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 }
 
 func (s *Store) GetProject(ctx context.Context, id string) (store.Project, error) {
-	p, err := getOne(ctx, s, s.db, scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ?", id)
-	if err != nil {
-		return store.Project{}, fmt.Errorf("get project: %w", err)
-	}
-	return p, nil
+	return get(ctx, s, "get project", scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ?", id)
 }
 
 func (s *Store) ListProjects(ctx context.Context, workspaceID string, p store.Page) ([]store.Project, string, error) {
-	ps, next, err := getPage(ctx, s, p, scanProject, func(p store.Project) string { return p.ID },
+	return list(ctx, s, "list projects", p, scanProject, func(p store.Project) string { return p.ID },
 		"SELECT "+projectCols+" FROM projects WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?", workspaceID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list projects: %w", err)
+}
+
+func (s *Store) ListProjectsUnder(ctx context.Context, workspaceID string, roots []string, p store.Page) ([]store.Project, string, error) {
+	if _, err := store.DecodeCursor(p.After); err != nil {
+		return nil, "", fmt.Errorf("list projects under: %w", err)
 	}
-	return ps, next, nil
+	if len(roots) == 0 {
+		return []store.Project{}, "", nil
+	}
+	// UNION, not UNION ALL: a row already reached is not walked again.
+	args := append([]any{workspaceID}, anys(roots)...)
+	return list(ctx, s, "list projects under", p, scanProject, func(p store.Project) string { return p.ID },
+		`WITH RECURSIVE under(id) AS (
+  SELECT id FROM projects WHERE workspace_id = ? AND id IN (`+placeholders(len(roots))+`)
+  UNION SELECT c.id FROM projects c JOIN under ON c.parent_id = under.id
+)
+SELECT `+projectCols+` FROM projects WHERE id IN (SELECT id FROM under) AND id > ? ORDER BY id LIMIT ?`, args...)
 }
 
 func (s *Store) GetProjectByName(ctx context.Context, workspaceID, name string) (store.Project, error) {
-	p, err := getOne(ctx, s, s.db, scanProject, "SELECT "+projectCols+" FROM projects WHERE workspace_id = ? AND name = ?", workspaceID, name)
-	if err != nil {
-		return store.Project{}, fmt.Errorf("get project by name: %w", err)
-	}
-	return p, nil
+	return get(ctx, s, "get project by name", scanProject, "SELECT "+projectCols+" FROM projects WHERE workspace_id = ? AND name = ?", workspaceID, name)
 }
 
 // UpdateProject writes quota, parent and updated_at. Like UpdateGroup it
@@ -603,28 +556,16 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
 }
 
 func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
-	g, err := getOne(ctx, s, s.db, scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE id = ?", id)
-	if err != nil {
-		return store.Group{}, fmt.Errorf("get group: %w", err)
-	}
-	return g, nil
+	return get(ctx, s, "get group", scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE id = ?", id)
 }
 
 func (s *Store) ListGroups(ctx context.Context, workspaceID string, p store.Page) ([]store.Group, string, error) {
-	gs, next, err := getPage(ctx, s, p, scanGroup, func(g store.Group) string { return g.ID },
+	return list(ctx, s, "list groups", p, scanGroup, func(g store.Group) string { return g.ID },
 		"SELECT "+groupCols+" FROM workspace_groups WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?", workspaceID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list groups: %w", err)
-	}
-	return gs, next, nil
 }
 
 func (s *Store) GetGroupByName(ctx context.Context, workspaceID, name string) (store.Group, error) {
-	g, err := getOne(ctx, s, s.db, scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE workspace_id = ? AND name = ?", workspaceID, name)
-	if err != nil {
-		return store.Group{}, fmt.Errorf("get group by name: %w", err)
-	}
-	return g, nil
+	return get(ctx, s, "get group by name", scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE workspace_id = ? AND name = ?", workspaceID, name)
 }
 
 func (s *Store) UpdateGroup(ctx context.Context, id string, update func(store.Group) (store.Group, error)) (store.Group, error) {
@@ -691,13 +632,9 @@ func (s *Store) RemoveGroupMember(ctx context.Context, groupID, userID string) e
 }
 
 func (s *Store) ListGroupMembers(ctx context.Context, groupID string, p store.Page) ([]store.GroupMember, string, error) {
-	ms, next, err := getPage(ctx, s, p, scanGroupMember, func(m store.GroupMember) string { return m.UserID },
+	return list(ctx, s, "list group members", p, scanGroupMember, func(m store.GroupMember) string { return m.UserID },
 		"SELECT "+groupMemberCols+" FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?",
 		groupID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list group members: %w", err)
-	}
-	return ms, next, nil
 }
 
 func (s *Store) UserGroupIDs(ctx context.Context, workspaceID, userID string) ([]string, error) {
@@ -740,20 +677,12 @@ func (s *Store) CreateRoleBinding(ctx context.Context, b store.RoleBinding) erro
 }
 
 func (s *Store) GetRoleBinding(ctx context.Context, id string) (store.RoleBinding, error) {
-	b, err := getOne(ctx, s, s.db, scanRoleBinding, "SELECT "+roleBindingCols+" FROM role_bindings WHERE id = ?", id)
-	if err != nil {
-		return store.RoleBinding{}, fmt.Errorf("get role binding: %w", err)
-	}
-	return b, nil
+	return get(ctx, s, "get role binding", scanRoleBinding, "SELECT "+roleBindingCols+" FROM role_bindings WHERE id = ?", id)
 }
 
 func (s *Store) ListRoleBindings(ctx context.Context, workspaceID string, p store.Page) ([]store.RoleBinding, string, error) {
-	bs, next, err := getPage(ctx, s, p, scanRoleBinding, func(b store.RoleBinding) string { return b.ID },
+	return list(ctx, s, "list role bindings", p, scanRoleBinding, func(b store.RoleBinding) string { return b.ID },
 		"SELECT "+roleBindingCols+" FROM role_bindings WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?", workspaceID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list role bindings: %w", err)
-	}
-	return bs, next, nil
 }
 
 func (s *Store) AllRoleBindings(ctx context.Context, workspaceID string) ([]store.RoleBinding, error) {
@@ -792,11 +721,7 @@ func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 }
 
 func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
-	t, err := getOne(ctx, s, s.db, scanTask, "SELECT "+taskCols+" FROM tasks WHERE id = ?", id)
-	if err != nil {
-		return store.Task{}, fmt.Errorf("get task: %w", err)
-	}
-	return t, nil
+	return get(ctx, s, "get task", scanTask, "SELECT "+taskCols+" FROM tasks WHERE id = ?", id)
 }
 
 func (s *Store) UpdateTask(ctx context.Context, t store.Task) error {
@@ -829,10 +754,6 @@ func (s *Store) ListTasksByStatus(ctx context.Context, statuses []string, limit 
 }
 
 func (s *Store) ListOrgTasks(ctx context.Context, orgID string, p store.Page) ([]store.Task, string, error) {
-	ts, next, err := getPage(ctx, s, p, scanTask, func(t store.Task) string { return t.ID },
+	return list(ctx, s, "list org tasks", p, scanTask, func(t store.Task) string { return t.ID },
 		"SELECT "+taskCols+" FROM tasks WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?", orgID)
-	if err != nil {
-		return nil, "", fmt.Errorf("list org tasks: %w", err)
-	}
-	return ts, next, nil
 }

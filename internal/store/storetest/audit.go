@@ -26,8 +26,7 @@ func auditIDs(rs []store.AuditRecord) []string {
 }
 
 func testAudit(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	owner, o := f.acme()
 	other := f.org(owner, "other")
 
 	a1 := f.auditRecord(o.ID, owner.ID, owner.Email, "workspace.create", store.AuditSuccess)

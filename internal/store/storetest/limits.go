@@ -26,9 +26,7 @@ func testLimits(t *testing.T, f *fixture) {
 		equal(t, st.Failures, i)
 		equal(t, st.LockedUntil.IsZero(), true)
 	}
-	got, err := f.s.GetLoginThrottle(f.ctx, key)
-	ok(t, err)
-	equal(t, got, store.LoginThrottle{Key: key, Failures: 2, LastFailureAt: at})
+	stored(t, f, f.s.GetLoginThrottle, key, store.LoginThrottle{Key: key, Failures: 2, LastFailureAt: at})
 
 	// The third failure locks for Base; each further one doubles, up to Max.
 	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 4 * time.Minute} {
@@ -75,7 +73,7 @@ func testLimits(t *testing.T, f *fixture) {
 	}) {
 		ok(t, err)
 	}
-	got, err = f.s.GetLoginThrottle(f.ctx, "email:race@example.com")
+	got, err := f.s.GetLoginThrottle(f.ctx, "email:race@example.com")
 	ok(t, err)
 	equal(t, got.Failures, n)
 

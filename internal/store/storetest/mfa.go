@@ -205,9 +205,7 @@ func testOrgRequire2FA(t *testing.T, f *fixture) {
 	o.UpdatedAt = f.tick()
 	o, err = f.s.UpdateOrganization(f.ctx, o.ID, put(o))
 	ok(t, err)
-	got, err = f.s.GetOrganization(f.ctx, o.ID)
-	ok(t, err)
-	equal(t, got, o)
+	stored(t, f, f.s.GetOrganization, o.ID, o)
 	list, _, err := f.s.ListUserOrganizations(f.ctx, owner.ID, store.Page{})
 	ok(t, err)
 	equal(t, len(list), 1)
@@ -216,7 +214,5 @@ func testOrgRequire2FA(t *testing.T, f *fixture) {
 	o2 := store.Organization{ID: store.NewID(), Name: "Strict", Slug: "mfa-strict", Require2FA: true, CreatedAt: f.tick(), Version: 1}
 	o2.UpdatedAt = o2.CreatedAt
 	ok(t, f.s.CreateOrganization(f.ctx, o2, store.OrgMember{UserID: owner.ID}))
-	got, err = f.s.GetOrganization(f.ctx, o2.ID)
-	ok(t, err)
-	equal(t, got, o2)
+	stored(t, f, f.s.GetOrganization, o2.ID, o2)
 }

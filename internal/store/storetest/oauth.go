@@ -26,9 +26,7 @@ func testOAuth(t *testing.T, f *fixture) {
 	ok(t, err)
 	equal(t, act, map[string]store.SessionActivity{a.ID: {LastIP: "192.0.2.7", LastSeenAt: seen}})
 	// Touching does not change what ListUserSessions returns.
-	got, err := f.s.GetSession(f.ctx, a.ID)
-	ok(t, err)
-	equal(t, got, a)
+	stored(t, f, f.s.GetSession, a.ID, a)
 
 	// Revoke all but one; an already revoked session keeps its time.
 	early := f.tick()
@@ -168,15 +166,13 @@ func testDeviceCodes(t *testing.T, f *fixture) {
 	dupUser.DeviceCodeHash = "dev-" + store.NewID()
 	wantErr(t, f.s.CreateDeviceCode(f.ctx, dupUser), store.ErrConflict)
 
-	got, err := f.s.GetDeviceCodeByUserCode(f.ctx, d.UserCodeHash)
-	ok(t, err)
-	equal(t, got, d)
-	_, err = f.s.GetDeviceCodeByUserCode(f.ctx, "no-such")
+	stored(t, f, f.s.GetDeviceCodeByUserCode, d.UserCodeHash, d)
+	_, err := f.s.GetDeviceCodeByUserCode(f.ctx, "no-such")
 	wantErr(t, err, store.ErrNotFound)
 
 	// First poll: pending, recorded.
 	p1 := created.Add(time.Second)
-	got, err = f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p1, 0)
+	got, err := f.s.PollDeviceCode(f.ctx, d.DeviceCodeHash, p1, 0)
 	ok(t, err)
 	equal(t, got, d)
 	// Too fast: the interval grows by 5 s.

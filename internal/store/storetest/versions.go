@@ -55,8 +55,7 @@ func testByName(t *testing.T, f *fixture) {
 // function, bumps the version by one per write, keeps identity fields,
 // and writes nothing when the function fails.
 func testUpdateCompareAndSwap(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o := f.org(owner, "acme")
+	_, o := f.acme()
 	w := f.workspace(o, "prod")
 	p := f.project(w, "web", "")
 	g := f.group(w, "eng", "")
@@ -119,8 +118,8 @@ func testUpdateCompareAndSwap(t *testing.T, f *fixture) {
 // survive, because each update function sees the row as the previous
 // writer left it; the version counts every write.
 func testUpdateRace(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	w := f.workspace(f.org(owner, "acme"), "prod")
+	_, o := f.acme()
+	w := f.workspace(o, "prod")
 	p := f.project(w, "web", "")
 	const n = 8
 	var wg sync.WaitGroup
