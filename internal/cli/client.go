@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
 )
 
 // Credentials are what `hks login` stores.
@@ -79,23 +81,10 @@ func SaveCredentials(c Credentials) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".credentials-*")
-	if err != nil {
-		return fmt.Errorf("write credentials: %w", err)
+	if err := fsutil.WriteFileAtomic(p, b, 0o600); err != nil {
+		return fmt.Errorf("save credentials: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write credentials: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write credentials: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write credentials: %w", err)
-	}
-	return os.Rename(tmp.Name(), p)
+	return nil
 }
 
 // RemoveCredentials deletes the stored credentials.

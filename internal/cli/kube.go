@@ -89,30 +89,6 @@ func readCachedToken(path string, now time.Time) (workspaceToken, bool) {
 	return wt, true
 }
 
-// writePrivate writes b to path with mode 0600 (dir 0700), atomically.
-func writePrivate(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 // KubectlToken returns a workspace token for s's workspace, from the cache
 // while it has more than tokenRefreshMargin left, else from the API (the
 // client refreshes the platform session silently when needed).
@@ -152,7 +128,7 @@ func KubectlToken(ctx context.Context, o *Options, s *scope, now func() time.Tim
 	if err != nil {
 		return workspaceToken{}, err
 	}
-	if err := writePrivate(cache, b); err != nil {
+	if err := kubeconfig.WritePrivate(cache, b); err != nil {
 		return workspaceToken{}, fmt.Errorf("cache the workspace token: %w", err)
 	}
 	return wt, nil
@@ -274,7 +250,7 @@ func writeKubeconfig(cmd *cobra.Command, format, outFile, target string, kc kube
 		if err != nil {
 			return err
 		}
-		if err := writePrivate(outFile, b); err != nil {
+		if err := kubeconfig.WritePrivate(outFile, b); err != nil {
 			return fmt.Errorf("write %s: %w", outFile, err)
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "Wrote %s (context %s)\n", outFile, kc.CurrentContext)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 )
 
 func TestTokenCache(t *testing.T) {
@@ -24,7 +26,7 @@ func TestTokenCache(t *testing.T) {
 	}
 	write := func(body string) {
 		t.Helper()
-		if err := writePrivate(p1, []byte(body)); err != nil {
+		if err := kubeconfig.WritePrivate(p1, []byte(body)); err != nil {
 			t.Fatal(err)
 		}
 	}

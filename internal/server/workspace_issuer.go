@@ -16,6 +16,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
@@ -146,20 +147,8 @@ func readWorkspaceIssuerAddr(path string) (string, error) {
 
 // writeWorkspaceIssuerAddr replaces the kept address atomically.
 func writeWorkspaceIssuerAddr(path, addr string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".workspace-issuer-*")
-	if err != nil {
+	if err := fsutil.WriteFileAtomic(path, []byte(addr+"\n"), 0o600); err != nil {
 		return fmt.Errorf("workspace issuer: keep address: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(addr + "\n")
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("workspace issuer: keep address in %s: %w", path, err)
 	}
 	return nil
 }

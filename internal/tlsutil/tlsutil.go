@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
 )
 
 // Lifetimes and renewal margins of the auto-generated certificates.
@@ -273,24 +275,8 @@ func writePair(dir, certName, keyName string, der []byte, key *ecdsa.PrivateKey)
 }
 
 func writeFile(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("tls: write %s: %w", path, err)
+	if err := fsutil.WriteFileAtomic(path, b, mode); err != nil {
+		return fmt.Errorf("tls: %w", err)
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
 )
 
 // Certificate lifetimes. Control planes live as long as their workspace;
@@ -206,26 +208,4 @@ func writeKey(path string, key *ecdsa.PrivateKey) error {
 
 // writeFileAtomic writes through a temporary file and a rename, so a crash
 // never leaves a half-written file.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+var writeFileAtomic = fsutil.WriteFileAtomic
