@@ -16,7 +16,6 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
-	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -341,26 +340,24 @@ func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code stri
 }
 
 // verifyPasswordLimited checks u's password under the sign-in lockout of
-// u's email (the rows of POST /auth/login, default policy).
-func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string) error {
-	key := ratelimit.EmailKey(u.Email)
-	if err := s.reserveAttempt(ctx, store.ThrottleKey{Key: key, Policy: ratelimit.DefaultEmailPolicy}, "password"); err != nil {
+// u's email (the one PasswordSignIn uses): a wrong password counts as a
+// failed sign-in, a right one is taken back without a reset.
+func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string) (err error) {
+	a, err := s.lockout.begin(ctx, u.Email, "")
+	if err != nil {
 		return err
 	}
-	wrong := true
-	defer func() { s.releaseAttempt(ctx, key, wrong, false) }()
+	defer func() { a.settle(ctx, err, false) }()
 	if len(password) > 4*MaxPasswordLen || u.PasswordHash == "" {
 		return ErrInvalidCredentials
 	}
 	ok, err := s.verifyPassword(ctx, password, u.PasswordHash)
 	if err != nil && !errors.Is(err, ErrMalformedHash) {
-		wrong = false
 		return fmt.Errorf("disable mfa: %w", err)
 	}
 	if !ok {
 		return ErrInvalidCredentials
 	}
-	wrong = false
 	return nil
 }
 
@@ -477,9 +474,7 @@ func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta C
 	}
 	// Tokens are issued only now, so only now the failed passwords of
 	// the email are forgotten (the mfa_required answer keeps them).
-	if err := s.st.ResetLoginThrottle(ctx, ratelimit.EmailKey(u.Email)); err != nil {
-		s.log.ErrorContext(ctx, "lockout: reset after sign-in", "error", err)
-	}
+	s.lockout.succeeded(ctx, u.Email)
 	return tp, nil
 }
 

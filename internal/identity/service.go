@@ -62,6 +62,13 @@ type Config struct {
 	// argon2 computations, hence memory (default GOMAXPROCS).
 	Argon2              Argon2Params
 	MaxConcurrentHashes int
+
+	// EmailLockout and IPLockout are the sign-in lockout: failed
+	// passwords per email and per client IP (an IPv6 client by its /64)
+	// after which sign-in is refused for a while (zero value:
+	// DefaultEmailLockout, DefaultIPLockout).
+	EmailLockout store.LockoutPolicy
+	IPLockout    store.LockoutPolicy
 }
 
 // Service is the identity core. It is safe for concurrent use.
@@ -84,6 +91,7 @@ type Service struct {
 	sessions    sessionCache
 	keyReload   time.Duration // minimum interval between key reloads
 	keysKeepFor time.Duration
+	lockout     *lockout
 }
 
 // New returns a Service. It does no I/O; call EnsureSigningKey at start-up
@@ -130,6 +138,10 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Argon2.validate(); err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
+	lock, err := newLockout(cfg.Store, cfg.EmailLockout, cfg.IPLockout, cfg.Logger, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
 	if cfg.MaxConcurrentHashes <= 0 {
 		cfg.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
 	}
@@ -154,6 +166,7 @@ func New(cfg Config) (*Service, error) {
 		hashSem:    make(chan struct{}, cfg.MaxConcurrentHashes),
 		dummyHash:  dummy,
 		keyReload:  keyReloadInterval,
+		lockout:    lock,
 	}
 	// A key superseded (or retired) at T may still sign until this process
 	// notices (keyReload), and its tokens live accessTTL plus leeway.

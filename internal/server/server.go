@@ -96,7 +96,9 @@ func openStore(ctx context.Context, dataDir, databaseURL string, log *slog.Logge
 	return st, nil
 }
 
-func newIdentity(st store.Store, dataDir, masterKey string, log *slog.Logger, now func() time.Time, issuer string, access, refresh time.Duration, argon identity.Argon2Params) (*identity.Service, error) {
+// newIdentity builds the identity service of cfg with the Sealer of the
+// data dir's master key.
+func newIdentity(dataDir, masterKey string, cfg identity.Config) (*identity.Service, error) {
 	key, err := seal.LoadOrCreateKey(dataDir, masterKey)
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
@@ -105,8 +107,8 @@ func newIdentity(st store.Store, dataDir, masterKey string, log *slog.Logger, no
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	return identity.New(identity.Config{Store: st, Sealer: sealer, Logger: log.With("component", "identity"), Now: now,
-		Issuer: issuer, Audience: Audience, AccessTTL: access, RefreshTTL: refresh, Argon2: argon})
+	cfg.Sealer = sealer
+	return identity.New(cfg)
 }
 
 // New builds the platform and binds its listener; Run serves.
@@ -155,7 +157,13 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.st, err = openStore(ctx, cfg.DataDir, cfg.DatabaseURL, log.With("component", "store")); err != nil {
 		return nil, err
 	}
-	if s.identity, err = newIdentity(s.st, cfg.DataDir, o.MasterKey, log, now, cfg.ExternalURL, cfg.AccessTokenTTL.Duration, cfg.RefreshTokenTTL.Duration, o.argon2); err != nil {
+	lockout := func(threshold int) store.LockoutPolicy {
+		return store.LockoutPolicy{Threshold: threshold, Base: cfg.LoginLockoutBase.Duration, Max: cfg.LoginLockoutMax.Duration,
+			Window: max(24*time.Hour, cfg.LoginLockoutMax.Duration)}
+	}
+	if s.identity, err = newIdentity(cfg.DataDir, o.MasterKey, identity.Config{Store: s.st, Logger: log.With("component", "identity"), Now: now,
+		Issuer: cfg.ExternalURL, Audience: Audience, AccessTTL: cfg.AccessTokenTTL.Duration, RefreshTTL: cfg.RefreshTokenTTL.Duration, Argon2: o.argon2,
+		EmailLockout: lockout(cfg.LoginLockoutThreshold), IPLockout: lockout(cfg.IPLoginLockoutThreshold)}); err != nil {
 		return nil, err
 	}
 	if err := s.identity.EnsureSigningKey(ctx); err != nil {

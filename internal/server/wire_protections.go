@@ -14,7 +14,6 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/ratelimit"
-	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
@@ -28,7 +27,7 @@ const (
 // this order from the outside in: security headers (so that every answer,
 // refusals included, carries them), the per-IP rate limit, CORS, and the
 // CSRF double-submit check; then, around each route, the per-user rate
-// limit and the sign-in lockout. It also serves the CA of --tls=auto at
+// limit (the sign-in lockout is identity's). It also serves the CA of --tls=auto at
 // GET /ca.crt.
 func wireProtections(ctx context.Context, d *deps) error {
 	if d.docsOnly {
@@ -61,16 +60,6 @@ func wireProtections(ctx context.Context, d *deps) error {
 		}
 		d.routeMiddleware = append(d.routeMiddleware, ratelimit.PerUser(l))
 	}
-	policy := func(threshold int) store.LockoutPolicy {
-		return store.LockoutPolicy{Threshold: threshold, Base: d.cfg.LoginLockoutBase.Duration, Max: d.cfg.LoginLockoutMax.Duration,
-			Window: max(24*time.Hour, d.cfg.LoginLockoutMax.Duration)}
-	}
-	lock, err := ratelimit.NewLockout(ratelimit.LockoutConfig{Store: d.store, Logger: log, Now: d.now,
-		Email: policy(d.cfg.LoginLockoutThreshold), IP: policy(d.cfg.IPLoginLockoutThreshold)})
-	if err != nil {
-		return err
-	}
-	d.routeMiddleware = append(d.routeMiddleware, lock.LoginGuard(http.MethodPost, "/auth/login"))
 	d.routes = append(d.routes, caRoute(d.tls))
 	return nil
 }
