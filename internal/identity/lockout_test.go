@@ -119,7 +119,9 @@ func TestLockoutConfig(t *testing.T) {
 		want string
 	}{
 		{"email policy", func(c *Config) { c.EmailLockout = bad }, "identity: EmailLockout policy: need Threshold > 0, 0 < Base <= Max <= Window"},
-		{"ip policy", func(c *Config) { c.IPLockout = store.LockoutPolicy{Base: time.Minute, Max: time.Hour, Window: time.Hour} }, "identity: IPLockout policy"},
+		{"ip policy", func(c *Config) {
+			c.IPLockout = store.LockoutPolicy{Base: time.Minute, Max: time.Hour, Window: time.Hour}
+		}, "identity: IPLockout policy"},
 		{"window shorter than max", func(c *Config) {
 			c.EmailLockout = store.LockoutPolicy{Threshold: 3, Base: time.Minute, Max: time.Hour, Window: time.Minute}
 		}, "identity: EmailLockout policy"},
