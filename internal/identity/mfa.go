@@ -483,6 +483,24 @@ func (s *Service) SweepMFAChallenges(ctx context.Context) (int, error) {
 	return s.st.DeleteExpiredMFAChallenges(ctx, s.clock().Add(-time.Minute))
 }
 
+// RunMFASweeper sweeps expired challenges every interval until ctx ends.
+func (s *Service) RunMFASweeper(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := s.SweepMFAChallenges(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "sweep mfa challenges", "error", err)
+			} else if n > 0 {
+				s.log.DebugContext(ctx, "swept mfa challenges", "count", n)
+			}
+		}
+	}
+}
+
 // newBackupCodes returns BackupCodeCount fresh codes (xxxxx-xxxxx, 50
 // random bits each) and their stored hashes.
 func newBackupCodes(userID string) (codes, hashes []string, err error) {

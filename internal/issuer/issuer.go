@@ -41,8 +41,8 @@ const (
 var ErrNotFound = errors.New("workspace not found")
 
 // ErrMFARequired: the workspace's organization requires two-factor
-// authentication and the user has not enabled it.
-var ErrMFARequired = errors.New("the organization requires two-factor authentication")
+// authentication and the user has not enabled it (identity's policy).
+var ErrMFARequired = identity.ErrOrgMFARequired
 
 // Identity is what the issuer needs of the identity service; it is
 // implemented by *identity.Service.
@@ -51,7 +51,7 @@ type Identity interface {
 	AccessTTL() time.Duration
 	SignJWT(ctx context.Context, claims jwt.Claims) (string, error)
 	Verify(ctx context.Context, accessToken string) (identity.Claims, error)
-	MFAEnabled(ctx context.Context, userID string) (bool, error)
+	CheckOrgMFA(ctx context.Context, userID, orgID string) error
 }
 
 var _ Identity = (*identity.Service)(nil)
@@ -273,19 +273,8 @@ func (s *Service) GrantTypes() []string {
 // organization requires it, on every path to a workspace token (the API
 // route and the token endpoint alike).
 func (s *Service) checkOrgMFA(ctx context.Context, userID, orgID string) error {
-	o, err := s.st.GetOrganization(ctx, orgID)
-	if err != nil {
+	if err := s.id.CheckOrgMFA(ctx, userID, orgID); err != nil {
 		return fmt.Errorf("workspace token: %w", err)
-	}
-	if !o.Require2FA {
-		return nil
-	}
-	on, err := s.id.MFAEnabled(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("workspace token: %w", err)
-	}
-	if !on {
-		return ErrMFARequired
 	}
 	return nil
 }
