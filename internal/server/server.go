@@ -20,9 +20,11 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -67,7 +69,7 @@ type Server struct {
 	tls      *tlsutil.Material // nil: plain HTTP
 	// wsIssuer is the issuer workspace API servers trust, with its own
 	// https listener when the external URL is http.
-	wsIssuer *workspaceIssuer
+	wsIssuer *issuer.WorkspaceEndpoint
 	// background runs in Run's group (schedulers, sweepers of wired parts).
 	background []func(context.Context) error
 	// closers release what wired parts started (control planes), in
@@ -151,7 +153,12 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.tls, err = serverTLS(cfg, log, now); err != nil {
 		return nil, err
 	}
-	if s.wsIssuer, err = listenWorkspaceIssuer(cfg, s.tls, log, now); err != nil {
+	var platformCA []byte
+	if s.tls != nil {
+		platformCA = s.tls.CAPEM
+	}
+	if s.wsIssuer, err = issuer.ListenWorkspaceEndpoint(issuer.EndpointConfig{ExternalURL: cfg.ExternalURL, PlatformCAPEM: platformCA,
+		DataDir: cfg.DataDir, Listen: cfg.WorkspaceIssuerListen, Logger: log, Now: now}); err != nil {
 		return nil, err
 	}
 	if s.st, err = openStore(ctx, cfg.DataDir, cfg.DatabaseURL, log.With("component", "store")); err != nil {
@@ -197,11 +204,11 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
-		authz: az, tenancy: tn, registry: reg, tls: s.tls, workspaceIssuer: s.wsIssuer.trust}
+		authz: az, tenancy: tn, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer()}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
 	}
-	s.wsIssuer.handle(d.issuer, s.identity, log)
+	s.wsIssuer.Handle(d.issuer, s.identity)
 	s.background = d.background
 	s.closers = d.closers
 	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration,
@@ -277,7 +284,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
-	g.Go(s.wsIssuer.serve)
+	g.Go(s.wsIssuer.Serve)
 	g.Go(func() error { return s.queue.Run(gctx) })
 	for _, run := range s.background {
 		g.Go(func() error { return run(gctx) })
@@ -290,7 +297,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := s.http.Shutdown(sctx); err != nil {
 			s.log.Warn("http shutdown", "error", err)
 		}
-		if err := s.wsIssuer.shutdown(sctx); err != nil {
+		if err := s.wsIssuer.Shutdown(sctx); err != nil {
 			s.log.Warn("workspace issuer shutdown", "error", err)
 		}
 		return nil
@@ -310,7 +317,7 @@ func (s *Server) close(ctx context.Context) {
 		s.closers[i]()
 	}
 	s.closers = nil
-	s.wsIssuer.close()
+	s.wsIssuer.Close()
 	if s.nats != nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := s.nats.Shutdown(sctx); err != nil {
@@ -333,4 +340,14 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// WorkspaceIssuer is the issuer that workspace API servers trust: its URL
+// (the iss of workspace tokens) and the CA of its certificate (empty: the
+// system roots).
+func (s *Server) WorkspaceIssuer() controlplane.IssuerTrust {
+	if s.wsIssuer == nil {
+		return controlplane.IssuerTrust{}
+	}
+	return controlplane.IssuerTrust{URL: s.wsIssuer.URL(), CAPEM: s.wsIssuer.CAPEM()}
 }
