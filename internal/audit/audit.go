@@ -203,13 +203,13 @@ func (l *Log) record(r *http.Request, e *entry, status int, body []byte) {
 	rt := e.route
 	rec := store.AuditRecord{
 		ID: store.NewID(), Time: l.now().UTC().Truncate(time.Microsecond),
-		ActorID: e.actorID, ActorEmail: e.actorEmail, OrgID: e.orgID, Action: e.action,
-		TargetType: e.targetType, TargetID: e.targetID, Detail: e.detail,
+		ActorID: e.actorID, ActorEmail: e.actorEmail, Action: e.action,
+		TargetType: e.targetType, TargetID: e.targetID,
 		Status: status, IP: httpapi.ClientIP(ctx), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(ctx),
 	}
 	params := e.params
 	e.mu.Unlock()
-	if rec.OrgID == "" && rt.orgScoped {
+	if rt.orgScoped {
 		rec.OrgID = params["org"]
 	}
 	if rec.Action == "" {
@@ -247,14 +247,11 @@ func (l *Log) record(r *http.Request, e *entry, status int, body []byte) {
 	}
 	rec.Result = l.result(ctx, rt, status, rec.ActorID, rec.OrgID)
 	rec.Action = ActionForResult(rec.Action, rec.Result)
-	if rec.Detail == "" {
-		if status >= 400 && answer.Detail != "" {
-			rec.Detail = answer.Detail
-		} else {
-			rec.Detail = r.Method + " " + r.URL.Path
-		}
+	if status >= 400 && answer.Detail != "" {
+		rec.Detail = truncate(answer.Detail, MaxDetail)
+	} else {
+		rec.Detail = truncate(r.Method+" "+r.URL.Path, MaxDetail)
 	}
-	rec.Detail = truncate(rec.Detail, MaxDetail)
 	rec.UserAgent = truncate(rec.UserAgent, maxUserAgent)
 	rec.ActorEmail = truncate(rec.ActorEmail, maxField)
 	rec.TargetID = truncate(rec.TargetID, maxField)
@@ -295,28 +292,6 @@ func (l *Log) write(ctx context.Context, rec store.AuditRecord) {
 		return
 	}
 	l.written.WithLabelValues(rec.Result).Inc()
-}
-
-// Append writes a record of an event outside an HTTP request (such as a
-// refresh-token reuse found by a background check). ID and Time are filled
-// when empty.
-func (l *Log) Append(ctx context.Context, rec store.AuditRecord) error {
-	if rec.ID == "" {
-		rec.ID = store.NewID()
-	}
-	if rec.Time.IsZero() {
-		rec.Time = l.now().UTC().Truncate(time.Microsecond)
-	}
-	if rec.Action == "" || (rec.Result != store.AuditSuccess && rec.Result != store.AuditFailure && rec.Result != store.AuditDenied) {
-		return errors.New("audit: a record needs an action and a result")
-	}
-	rec.Detail = truncate(rec.Detail, MaxDetail)
-	if err := l.st.AppendAudit(ctx, rec); err != nil {
-		l.failures.Inc()
-		return fmt.Errorf("append audit: %w", err)
-	}
-	l.written.WithLabelValues(rec.Result).Inc()
-	return nil
 }
 
 func truncate(s string, n int) string {

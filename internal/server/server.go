@@ -262,12 +262,6 @@ func (s *Server) scheme() string {
 	return "http://"
 }
 
-// Handler is the HTTP handler (for in-process tests).
-func (s *Server) Handler() http.Handler { return s.http.Handler }
-
-// Store is the platform's store (for in-process tests and tools).
-func (s *Server) Store() store.Store { return s.st }
-
 // Run serves until ctx ends, then shuts down gracefully.
 func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("hks server started", "listen", s.Addr(), "url", s.cfg.ExternalURL, "data_dir", s.cfg.DataDir,
