@@ -468,8 +468,8 @@ func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta C
 	return tp, nil
 }
 
-// SweepMFAChallenges deletes expired challenges; run it periodically.
-func (s *Service) SweepMFAChallenges(ctx context.Context) (int, error) {
+// sweepMFAChallenges deletes expired challenges; run it periodically.
+func (s *Service) sweepMFAChallenges(ctx context.Context) (int, error) {
 	return s.st.DeleteExpiredMFAChallenges(ctx, s.clock().Add(-time.Minute))
 }
 
@@ -482,7 +482,7 @@ func (s *Service) RunMFASweeper(ctx context.Context, interval time.Duration) err
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if n, err := s.SweepMFAChallenges(ctx); err != nil && ctx.Err() == nil {
+			if n, err := s.sweepMFAChallenges(ctx); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "sweep mfa challenges", "error", err)
 			} else if n > 0 {
 				s.log.DebugContext(ctx, "swept mfa challenges", "count", n)

@@ -143,19 +143,19 @@ func (s *Service) WorkspaceIssuer() string { return s.wsIss }
 // Discovery returns the platform's discovery document (served at
 // DiscoveryPath of the external URL); grant_types_supported lists the
 // grants registered on the token endpoint.
-func (s *Service) Discovery() api.Discovery { return s.DiscoveryFor(s.id.Issuer()) }
+func (s *Service) Discovery() api.Discovery { return s.discoveryFor(s.id.Issuer()) }
 
 // WorkspaceDiscovery is the discovery document of the workspace issuer,
 // which workspace API servers fetch from WorkspaceIssuer()+DiscoveryPath.
 // It equals Discovery() when the two issuers are the same.
-func (s *Service) WorkspaceDiscovery() api.Discovery { return s.DiscoveryFor(s.wsIss) }
+func (s *Service) WorkspaceDiscovery() api.Discovery { return s.discoveryFor(s.wsIss) }
 
-// DiscoveryFor is the discovery document as served under iss: issuer and
+// discoveryFor is the discovery document as served under iss: issuer and
 // jwks_uri name iss (an OIDC client requires the issuer to be the URL it
 // fetched the document from, and the keys are served beside it), while the
 // authorization, device and token endpoints stay on the platform's own
 // URL, the only place that serves them.
-func (s *Service) DiscoveryFor(iss string) api.Discovery {
+func (s *Service) discoveryFor(iss string) api.Discovery {
 	main := s.id.Issuer()
 	return api.Discovery{
 		Issuer:                            iss,
@@ -166,7 +166,7 @@ func (s *Service) DiscoveryFor(iss string) api.Discovery {
 		ResponseTypesSupported:            []string{"code"},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
-		GrantTypesSupported:               s.GrantTypes(),
+		GrantTypesSupported:               s.grantTypes(),
 		ScopesSupported:                   []string{"openid", "email", "groups", "offline_access"},
 		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "email", "groups"},
 		CodeChallengeMethodsSupported:     []string{"S256"},
@@ -257,8 +257,8 @@ func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID s
 	return api.WorkspaceToken{Token: tok, ExpiresAt: exp}, nil
 }
 
-// GrantTypes lists the registered grant types, sorted.
-func (s *Service) GrantTypes() []string {
+// grantTypes lists the registered grant types, sorted.
+func (s *Service) grantTypes() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]string, 0, len(s.grants))

@@ -32,8 +32,8 @@ func NewKey() (*ecdsa.PrivateKey, error) {
 	return k, nil
 }
 
-// Serial returns a random 127-bit certificate serial number.
-func Serial() (*big.Int, error) {
+// serial returns a random 127-bit certificate serial number.
+func serial() (*big.Int, error) {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return nil, fmt.Errorf("serial: %w", err)
@@ -48,7 +48,7 @@ func NewCA(subject pkix.Name, now time.Time, validity time.Duration) (*x509.Cert
 	if err != nil {
 		return nil, nil, fmt.Errorf("CA key: %w", err)
 	}
-	sn, err := Serial()
+	sn, err := serial()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -87,7 +87,7 @@ func SignLeaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, l Leaf, now time.Ti
 	if err != nil {
 		return nil, nil, err
 	}
-	sn, err := Serial()
+	sn, err := serial()
 	if err != nil {
 		return nil, nil, err
 	}
