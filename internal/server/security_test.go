@@ -142,7 +142,7 @@ func secClaimsOf(t *testing.T, token string) (map[string]any, jwt.MapClaims) {
 	return hdr, c
 }
 
-// TestSecurityTable is the acceptance table of issue 3: every forged,
+// TestSecurityTable is the acceptance table of the platform's protections: every forged,
 // stale or misdirected credential and every abuse is refused with its
 // status, against a real server.
 func TestSecurityTable(t *testing.T) {

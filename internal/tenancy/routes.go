@@ -83,10 +83,10 @@ func (s *Service) Routes() []httpapi.Route {
 	}
 }
 
-// DeleteWorkspace is the handler of the workspace.delete task. This issue
-// has no control plane to tear down yet, so it removes the records; the
-// control-plane provider will tear its parts down first. It is idempotent: a
-// workspace already gone counts as deleted.
+// DeleteWorkspace removes the records of a workspace being deleted: the
+// last step of the workspace.delete task, which the control-plane service
+// runs after tearing the workspace's control plane down. It is idempotent:
+// a workspace already gone counts as deleted.
 func (s *Service) DeleteWorkspace(ctx context.Context, t store.Task, p WorkspaceTask) error {
 	ws, err := s.st.GetWorkspace(ctx, p.WorkspaceID)
 	if errors.Is(err, store.ErrNotFound) {
