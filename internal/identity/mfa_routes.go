@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -142,20 +143,24 @@ func (s *Service) mfaQR(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(png)
 }
 
-func (s *Service) mfaVerify(r *http.Request) (any, error) {
-	u, err := s.caller(r)
-	if err != nil {
-		return nil, err
+// backupCodesAnswer is a handler that takes the caller's code and
+// answers new backup codes (shown once, so not cached).
+func (s *Service) backupCodesAnswer(fn func(ctx context.Context, userID, code string) ([]string, error)) httpapi.HandlerFunc {
+	return func(r *http.Request) (any, error) {
+		u, err := s.caller(r)
+		if err != nil {
+			return nil, err
+		}
+		code, err := decodeCode(r)
+		if err != nil {
+			return nil, err
+		}
+		codes, err := fn(r.Context(), u.ID, code)
+		if err != nil {
+			return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
+		}
+		return &httpapi.Response{Body: api.BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
 	}
-	code, err := decodeCode(r)
-	if err != nil {
-		return nil, err
-	}
-	codes, err := s.ConfirmTOTP(r.Context(), u.ID, code)
-	if err != nil {
-		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
-	}
-	return &httpapi.Response{Body: api.BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
 }
 
 func (s *Service) mfaDisable(r *http.Request) (any, error) {
@@ -183,22 +188,6 @@ func (s *Service) mfaDisable(r *http.Request) (any, error) {
 		return nil, mfaError(err, field, http.StatusUnprocessableEntity)
 	}
 	return nil, nil
-}
-
-func (s *Service) mfaBackupCodes(r *http.Request) (any, error) {
-	u, err := s.caller(r)
-	if err != nil {
-		return nil, err
-	}
-	code, err := decodeCode(r)
-	if err != nil {
-		return nil, err
-	}
-	codes, err := s.RegenerateBackupCodes(r.Context(), u.ID, code)
-	if err != nil {
-		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
-	}
-	return &httpapi.Response{Body: api.BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
 }
 
 func (s *Service) loginMFA(r *http.Request) (any, error) {
@@ -232,8 +221,8 @@ func (s *Service) MFARoutes() []httpapi.Route {
 		{Method: "GET", Path: "/auth/2fa", Tag: "2fa", Summary: "Two-factor authentication status of the caller", Response: api.MFAStatus{}, Handle: s.mfaStatus},
 		{Method: "POST", Path: "/auth/2fa/enroll", Tag: "2fa", Summary: "Start (or restart) TOTP enrolment: secret, otpauth URI and QR code", Response: api.TOTPEnrollment{}, Errors: conf, Handle: s.mfaEnroll},
 		{Method: "GET", Path: "/auth/2fa/qr.png", Tag: "2fa", Summary: "QR code PNG of the pending enrolment's otpauth URI", ContentType: "image/png", Raw: http.HandlerFunc(s.mfaQR)},
-		{Method: "POST", Path: "/auth/2fa/verify", Tag: "2fa", Summary: "Confirm the enrolment with a code; answers ten backup codes, shown once", Request: api.MFACodeRequest{}, Response: api.BackupCodes{}, Errors: conf, Handle: s.mfaVerify},
+		{Method: "POST", Path: "/auth/2fa/verify", Tag: "2fa", Summary: "Confirm the enrolment with a code; answers ten backup codes, shown once", Request: api.MFACodeRequest{}, Response: api.BackupCodes{}, Errors: conf, Handle: s.backupCodesAnswer(s.ConfirmTOTP)},
 		{Method: "POST", Path: "/auth/2fa/disable", Tag: "2fa", Summary: "Disable two-factor authentication (needs a current code or the password)", Request: api.DisableMFARequest{}, Status: http.StatusNoContent, Errors: conf, Handle: s.mfaDisable},
-		{Method: "POST", Path: "/auth/2fa/backup-codes", Tag: "2fa", Summary: "Replace the backup codes (needs a current code); answers the new ones, shown once", Request: api.MFACodeRequest{}, Response: api.BackupCodes{}, Errors: conf, Handle: s.mfaBackupCodes},
+		{Method: "POST", Path: "/auth/2fa/backup-codes", Tag: "2fa", Summary: "Replace the backup codes (needs a current code); answers the new ones, shown once", Request: api.MFACodeRequest{}, Response: api.BackupCodes{}, Errors: conf, Handle: s.backupCodesAnswer(s.RegenerateBackupCodes)},
 	}
 }

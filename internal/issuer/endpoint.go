@@ -202,32 +202,23 @@ func (w *WorkspaceEndpoint) Handle(is *Service, keys KeySource) {
 	if w == nil || w.ln == nil {
 		return
 	}
-	log := w.log
-	write := func(rw http.ResponseWriter, b []byte) {
-		rw.Header().Set("Content-Type", "application/json")
-		rw.Header().Set("Cache-Control", "public, max-age=300")
-		rw.Header().Set("X-Content-Type-Options", "nosniff")
-		_, _ = rw.Write(b)
+	serve := func(what string, body func(ctx context.Context) ([]byte, error)) http.HandlerFunc {
+		return func(rw http.ResponseWriter, r *http.Request) {
+			b, err := body(r.Context())
+			if err != nil {
+				w.log.ErrorContext(r.Context(), what, "error", err)
+				http.Error(rw, "internal error", http.StatusInternalServerError)
+				return
+			}
+			rw.Header().Set("Content-Type", "application/json")
+			rw.Header().Set("Cache-Control", "public, max-age=300")
+			rw.Header().Set("X-Content-Type-Options", "nosniff")
+			_, _ = rw.Write(b)
+		}
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+DiscoveryPath, func(rw http.ResponseWriter, r *http.Request) {
-		b, err := json.Marshal(is.WorkspaceDiscovery())
-		if err != nil {
-			log.ErrorContext(r.Context(), "discovery document", "error", err)
-			http.Error(rw, "internal error", http.StatusInternalServerError)
-			return
-		}
-		write(rw, b)
-	})
-	mux.HandleFunc("GET "+JWKSPath, func(rw http.ResponseWriter, r *http.Request) {
-		b, err := keys.JWKS(r.Context())
-		if err != nil {
-			log.ErrorContext(r.Context(), "jwks", "error", err)
-			http.Error(rw, "internal error", http.StatusInternalServerError)
-			return
-		}
-		write(rw, b)
-	})
+	mux.Handle("GET "+DiscoveryPath, serve("discovery document", func(context.Context) ([]byte, error) { return json.Marshal(is.WorkspaceDiscovery()) }))
+	mux.Handle("GET "+JWKSPath, serve("jwks", keys.JWKS))
 	w.srv.Handler = mux
 }
 

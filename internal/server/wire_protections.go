@@ -38,9 +38,11 @@ func wireProtections(ctx context.Context, d *deps) error {
 	// HSTS also when TLS ends at a proxy in front of the server (an https
 	// external URL, plain HTTP inside).
 	d.outer = append(d.outer, httpapi.SecurityHeaders(httpapi.SecurityConfig{ExternalHTTPS: httpapi.IsHTTPSURL(d.cfg.ExternalURL)}))
+	limiter := func(bucket string, rate float64, burst int) (*ratelimit.Limiter, error) {
+		return ratelimit.New(ctx, ratelimit.Config{JS: d.nats.JetStream(), Bucket: bucket, Rate: rate, Burst: burst, Logger: log, Now: d.now})
+	}
 	if d.cfg.IPRateLimit > 0 {
-		l, err := ratelimit.New(ctx, ratelimit.Config{JS: d.nats.JetStream(), Bucket: ipLimitBucket,
-			Rate: d.cfg.IPRateLimit, Burst: d.cfg.IPRateBurst, Logger: log, Now: d.now})
+		l, err := limiter(ipLimitBucket, d.cfg.IPRateLimit, d.cfg.IPRateBurst)
 		if err != nil {
 			return err
 		}
@@ -53,8 +55,7 @@ func wireProtections(ctx context.Context, d *deps) error {
 			Cookie: identity.CSRFCookie, Header: identity.CSRFHeader, TrustedOrigins: d.cfg.CORSAllowedOrigins}),
 	)
 	if d.cfg.UserRateLimit > 0 {
-		l, err := ratelimit.New(ctx, ratelimit.Config{JS: d.nats.JetStream(), Bucket: userLimitBucket,
-			Rate: d.cfg.UserRateLimit, Burst: d.cfg.UserRateBurst, Logger: log, Now: d.now})
+		l, err := limiter(userLimitBucket, d.cfg.UserRateLimit, d.cfg.UserRateBurst)
 		if err != nil {
 			return err
 		}
