@@ -14,6 +14,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/every"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -475,20 +476,13 @@ func (s *Service) sweepMFAChallenges(ctx context.Context) (int, error) {
 
 // RunMFASweeper sweeps expired challenges every interval until ctx ends.
 func (s *Service) RunMFASweeper(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if n, err := s.sweepMFAChallenges(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "sweep mfa challenges", "error", err)
-			} else if n > 0 {
-				s.log.DebugContext(ctx, "swept mfa challenges", "count", n)
-			}
+	return every.Do(ctx, interval, func(ctx context.Context) {
+		if n, err := s.sweepMFAChallenges(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "sweep mfa challenges", "error", err)
+		} else if n > 0 {
+			s.log.DebugContext(ctx, "swept mfa challenges", "count", n)
 		}
-	}
+	})
 }
 
 // newBackupCodes returns BackupCodeCount fresh codes (xxxxx-xxxxx, 50

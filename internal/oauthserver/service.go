@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/every"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
@@ -132,18 +133,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 
 // RunSweeper sweeps expired codes every interval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "sweep oauth codes", "err", err)
-			}
+	return every.Do(ctx, interval, func(ctx context.Context) {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "sweep oauth codes", "err", err)
 		}
-	}
+	})
 }
 
 func meta(r *http.Request) identity.ClientMeta {
