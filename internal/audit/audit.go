@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -72,16 +73,10 @@ type Log struct {
 
 // New returns a Log and registers its metrics.
 func New(cfg Config) (*Log, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("audit: Store is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("audit: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("audit: Now is required")
-	case cfg.Registry == nil:
-		return nil, errors.New("audit: Registry is required")
-	case cfg.WriteTimeout < 0:
+	if err := required.Fields("audit", cfg, "Store", "Logger", "Now", "Registry"); err != nil {
+		return nil, err
+	}
+	if cfg.WriteTimeout < 0 {
 		return nil, errors.New("audit: WriteTimeout must not be negative")
 	}
 	if cfg.WriteTimeout == 0 {

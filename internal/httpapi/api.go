@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexabase/hexabase-ai/internal/required"
 )
 
 // Authenticator verifies a bearer token. Any error means "not
@@ -66,14 +67,8 @@ type API struct {
 
 // New builds an API.
 func New(cfg Config) (*API, error) {
-	if cfg.Logger == nil {
-		return nil, errors.New("httpapi: Logger is required")
-	}
-	if cfg.Registry == nil {
-		return nil, errors.New("httpapi: Registry is required")
-	}
-	if cfg.Auth == nil {
-		return nil, errors.New("httpapi: Auth is required")
+	if err := required.Fields("httpapi", cfg, "Logger", "Registry", "Auth"); err != nil {
+		return nil, err
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 30 * time.Second

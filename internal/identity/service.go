@@ -10,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -97,17 +98,8 @@ type Service struct {
 // New returns a Service. It does no I/O; call EnsureSigningKey at start-up
 // (issuing tokens calls it too if no key is loaded yet).
 func New(cfg Config) (*Service, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("identity: Store is required")
-	case cfg.Sealer == nil:
-		return nil, errors.New("identity: Sealer is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("identity: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("identity: Now is required")
-	case cfg.Audience == "":
-		return nil, errors.New("identity: Audience is required")
+	if err := required.Fields("identity", cfg, "Store", "Sealer", "Logger", "Now", "Audience"); err != nil {
+		return nil, err
 	}
 	if u, err := url.Parse(cfg.Issuer); err != nil || u.Scheme == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("identity: Issuer must be an absolute URL without query or fragment, got %q", cfg.Issuer)

@@ -17,6 +17,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/fsutil"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
@@ -67,11 +68,8 @@ type EndpointConfig struct {
 // external URL is plain http; with an https one it returns the platform
 // as the issuer, without a listener.
 func ListenWorkspaceEndpoint(cfg EndpointConfig) (*WorkspaceEndpoint, error) {
-	switch {
-	case cfg.Logger == nil:
-		return nil, errors.New("issuer: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("issuer: Now is required")
+	if err := required.Fields("issuer", cfg, "Logger", "Now"); err != nil {
+		return nil, err
 	}
 	if httpapi.IsHTTPSURL(cfg.ExternalURL) {
 		return &WorkspaceEndpoint{url: cfg.ExternalURL, caPEM: cfg.PlatformCAPEM}, nil

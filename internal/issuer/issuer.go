@@ -17,6 +17,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -100,17 +101,10 @@ type Service struct {
 
 // New returns a Service with the token-exchange grant registered.
 func New(cfg Config) (*Service, error) {
+	if err := required.Fields("issuer", cfg, "Identity", "Access", "Store", "Logger", "Now"); err != nil {
+		return nil, err
+	}
 	switch {
-	case cfg.Identity == nil:
-		return nil, errors.New("issuer: Identity is required")
-	case cfg.Access == nil:
-		return nil, errors.New("issuer: Access is required")
-	case cfg.Store == nil:
-		return nil, errors.New("issuer: Store is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("issuer: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("issuer: Now is required")
 	case cfg.TokenTTL < 0 || cfg.TokenTTL > MaxTokenTTL:
 		return nil, fmt.Errorf("issuer: TokenTTL must be from 0 (default) to %s", MaxTokenTTL)
 	}

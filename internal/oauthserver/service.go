@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -94,19 +94,8 @@ type tryCount struct {
 
 // New returns a Service and registers its grants on cfg.Grants.
 func New(cfg Config) (*Service, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("oauthserver: Store is required")
-	case cfg.Identity == nil:
-		return nil, errors.New("oauthserver: Identity is required")
-	case cfg.Grants == nil:
-		return nil, errors.New("oauthserver: Grants is required")
-	case cfg.Sealer == nil:
-		return nil, errors.New("oauthserver: Sealer is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("oauthserver: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("oauthserver: Now is required")
+	if err := required.Fields("oauthserver", cfg, "Store", "Identity", "Grants", "Sealer", "Logger", "Now"); err != nil {
+		return nil, err
 	}
 	s := &Service{st: cfg.Store, id: cfg.Identity, sealer: cfg.Sealer, log: cfg.Logger, now: cfg.Now,
 		providers: cfg.Providers, secure: httpapi.IsHTTPSURL(cfg.Identity.Issuer()), tries: map[string]*tryCount{}}

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/required"
 )
 
 // Lifetimes and renewal margins of the auto-generated certificates.
@@ -70,13 +72,8 @@ func LoadFiles(certFile, keyFile string) (*Material, error) {
 // Auto loads the CA and serving certificate from cfg.Dir, creating or
 // renewing what is missing, near expiry or no longer matching the hosts.
 func Auto(cfg AutoConfig) (*Material, error) {
-	switch {
-	case cfg.Dir == "":
-		return nil, errors.New("tlsutil: Dir is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("tlsutil: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("tlsutil: Now is required")
+	if err := required.Fields("tlsutil", cfg, "Dir", "Logger", "Now"); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("tls: create %s: %w", cfg.Dir, err)
