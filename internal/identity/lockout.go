@@ -21,8 +21,9 @@ var (
 	DefaultIPLockout    = store.LockoutPolicy{Threshold: 50, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
 )
 
-// lockout throttles password sign-in per email and per client IP. The
-// Service holds one, and every check of a password goes through it:
+// lockout throttles password sign-in per email and per client IP, and
+// second factors per user (MFAFailurePolicy). The Service holds one, and
+// every check of a password goes through it:
 // PasswordSignIn (POST /auth/login and the sign-in forms of the
 // authorization server) and the password that disables 2FA; a sign-in
 // completed with a second factor resets the email's failures. Its state
@@ -65,26 +66,38 @@ func emailKey(email string) string {
 // ipKey counts an IPv6 client by its /64 (ratelimit.IPKey).
 func ipKey(ip string) string { return "ip:" + ratelimit.IPKey(ip) }
 
-// attempt is a reserved sign-in attempt (lockout.begin): it counts as a
-// failure until succeeded or refund says otherwise.
+// attempt is a reserved attempt (lockout.reserve): it counts as a failure
+// of its keys until succeeded or refund says otherwise.
 type attempt struct {
-	l         *lockout
-	email, ip string
-	done      bool
+	l *lockout
+	// reset are the keys a success resets; keep those it only takes the
+	// attempt back from.
+	reset, keep []string
+	done        bool
 }
 
-// begin reserves one attempt for email from ip (ip "": the email alone)
-// before the password is checked. If a key is locked it counts nothing
-// and answers a *TooManyAttemptsError with the time left; otherwise the
-// attempt counts as a failure of every key up front, atomically with the
-// check, so that concurrent attempts cannot all slip under the threshold.
-// Settle the attempt with failed, succeeded or refund.
+// begin reserves one password attempt for email from ip (ip "": the email
+// alone); see reserve. A success resets the email and takes the attempt
+// back from the IP: one good account must not clear an IP that is
+// guessing at others.
 func (l *lockout) begin(ctx context.Context, email, ip string) (*attempt, error) {
-	now := l.now()
 	keys := []store.ThrottleKey{{Key: emailKey(email), Policy: l.email}}
 	if ip != "" {
 		keys = append(keys, store.ThrottleKey{Key: ipKey(ip), Policy: l.ip})
 	}
+	return l.reserve(ctx, "password", keys, 1)
+}
+
+// reserve reserves one attempt on keys before the secret (field: a
+// "password" or a second-factor "code") is checked. If a key is locked it
+// counts nothing and answers a *TooManyAttemptsError with the time left;
+// otherwise the attempt counts as a failure of every key up front,
+// atomically with the check, so that concurrent attempts cannot all slip
+// under a threshold. A success resets the first nreset keys and takes the
+// attempt back from the others. Settle the attempt with failed,
+// succeeded or refund.
+func (l *lockout) reserve(ctx context.Context, field string, keys []store.ThrottleKey, nreset int) (*attempt, error) {
+	now := l.now()
 	states, ok, err := l.st.ReserveLoginAttempt(ctx, now, keys)
 	if err != nil {
 		return nil, fmt.Errorf("lockout: %w", err)
@@ -96,45 +109,52 @@ func (l *lockout) begin(ctx context.Context, email, ip string) (*attempt, error)
 				wait = left
 			}
 		}
-		return nil, &TooManyAttemptsError{Field: "password", RetryAfter: max(wait, time.Second)}
+		l.log.WarnContext(ctx, "attempt refused: locked after repeated failures", "field", field)
+		return nil, &TooManyAttemptsError{Field: field, RetryAfter: max(wait, time.Second)}
 	}
-	for i, t := range states {
-		if locked, left := t.Locked(now); locked {
-			l.log.WarnContext(ctx, "sign-in locked after repeated failures", "key_kind", strings.SplitN(keys[i].Key, ":", 2)[0],
-				"failures", t.Failures, "locked_for", left.String())
+	a := &attempt{l: l}
+	for i, k := range keys {
+		if locked, left := states[i].Locked(now); locked {
+			l.log.WarnContext(ctx, "locked after repeated failures", "key_kind", strings.SplitN(k.Key, ":", 2)[0], "field", field,
+				"failures", states[i].Failures, "locked_for", left.String())
+		}
+		if i < nreset {
+			a.reset = append(a.reset, k.Key)
+		} else {
+			a.keep = append(a.keep, k.Key)
 		}
 	}
-	return &attempt{l: l, email: email, ip: ip}, nil
+	return a, nil
 }
 
 // failed keeps the attempt counted (a wrong password).
 func (a *attempt) failed() { a.done = true }
 
-// succeeded resets the email's failures and takes the attempt back from
-// the IP (a sign-in that issued tokens). The IP is not reset: one good
-// account must not clear an IP that is guessing at others.
+// succeeded resets the keys it should and takes the attempt back from
+// the others (a right secret: a sign-in that issued tokens, a right code).
 func (a *attempt) succeeded(ctx context.Context) {
 	if a.done {
 		return
 	}
 	a.done = true
-	a.l.succeeded(ctx, a.email)
-	if a.ip != "" {
-		a.l.refund(ctx, ipKey(a.ip))
+	for _, k := range a.reset {
+		a.l.resetKey(ctx, k)
+	}
+	for _, k := range a.keep {
+		a.l.refund(ctx, k)
 	}
 }
 
 // refund takes the attempt back from every key, without a reset: the
-// password was not found wrong (an internal error, or a right password
-// that still needs a second factor).
+// secret was not found wrong (an internal error, or a right password that
+// still needs a second factor).
 func (a *attempt) refund(ctx context.Context) {
 	if a.done {
 		return
 	}
 	a.done = true
-	a.l.refund(ctx, emailKey(a.email))
-	if a.ip != "" {
-		a.l.refund(ctx, ipKey(a.ip))
+	for _, k := range append(a.reset, a.keep...) {
+		a.l.refund(ctx, k)
 	}
 }
 
@@ -158,9 +178,12 @@ func (l *lockout) refund(ctx context.Context, key string) {
 	}
 }
 
-// succeeded resets the email's failures (not the IP's).
-func (l *lockout) succeeded(ctx context.Context, email string) {
-	if err := l.st.ResetLoginThrottle(ctx, emailKey(email)); err != nil {
-		l.log.ErrorContext(ctx, "lockout: reset after sign-in", "error", err)
+// succeeded resets the email's failures (not the IP's): a sign-in
+// completed by a second factor.
+func (l *lockout) succeeded(ctx context.Context, email string) { l.resetKey(ctx, emailKey(email)) }
+
+func (l *lockout) resetKey(ctx context.Context, key string) {
+	if err := l.st.ResetLoginThrottle(ctx, key); err != nil {
+		l.log.ErrorContext(ctx, "lockout: reset after success", "error", err)
 	}
 }

@@ -277,56 +277,23 @@ func (s *Service) enabledMFA(ctx context.Context, userID string) (store.MFA, err
 	return m, nil
 }
 
-// reserveAttempt counts one attempt on k as a failure up front, atomically
-// with the check that k is not locked (concurrent guesses cannot all pass
-// a check before their failures count); a locked k is a
-// *TooManyAttemptsError. The caller then keeps the failure, resets k or
-// refunds the attempt (releaseAttempt).
-func (s *Service) reserveAttempt(ctx context.Context, k store.ThrottleKey, field string) error {
-	now := s.clock()
-	states, ok, err := s.st.ReserveLoginAttempt(ctx, now, []store.ThrottleKey{k})
-	if err != nil {
-		return fmt.Errorf("reserve attempt: %w", err)
-	}
-	if !ok {
-		_, left := states[0].Locked(now)
-		s.log.WarnContext(ctx, "attempt refused: locked after repeated failures", "key_kind", strings.SplitN(k.Key, ":", 2)[0], "field", field)
-		return &TooManyAttemptsError{Field: field, RetryAfter: max(left, time.Second)}
-	}
-	if locked, left := states[0].Locked(now); locked {
-		s.log.WarnContext(ctx, "locked after repeated failures", "key_kind", strings.SplitN(k.Key, ":", 2)[0], "field", field,
-			"failures", states[0].Failures, "locked_for", left.String())
-	}
-	return nil
-}
-
-// releaseAttempt settles a reserved attempt on key: a wrong secret (failed)
-// stays counted, a right one resets key (reset) or is taken back.
-func (s *Service) releaseAttempt(ctx context.Context, key string, failed, reset bool) {
-	var err error
-	switch {
-	case failed:
-		return
-	case reset:
-		err = s.st.ResetLoginThrottle(ctx, key)
-	default:
-		err = s.st.RefundLoginAttempt(ctx, key)
-	}
-	if err != nil {
-		s.log.ErrorContext(ctx, "release attempt", "error", err)
-	}
-}
-
 // verifySecondFactor is checkSecondFactor under the per-user lockout of
 // MFAFailurePolicy: every check of a user's TOTP or backup codes goes
 // through it.
 func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code string) error {
-	key := mfaThrottleKey(m.UserID)
-	if err := s.reserveAttempt(ctx, store.ThrottleKey{Key: key, Policy: MFAFailurePolicy}, "code"); err != nil {
+	a, err := s.lockout.reserve(ctx, "code", []store.ThrottleKey{{Key: mfaThrottleKey(m.UserID), Policy: MFAFailurePolicy}}, 1)
+	if err != nil {
 		return err
 	}
-	err := s.checkSecondFactor(ctx, m, code)
-	s.releaseAttempt(ctx, key, errors.Is(err, ErrInvalidMFACode), err == nil)
+	err = s.checkSecondFactor(ctx, m, code)
+	switch {
+	case errors.Is(err, ErrInvalidMFACode):
+		a.failed()
+	case err == nil:
+		a.succeeded(ctx)
+	default:
+		a.refund(ctx)
+	}
 	return err
 }
 
