@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -169,22 +168,22 @@ func (l *Log) Outer() func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			cw := &captureWriter{ResponseWriter: w}
+			cw := &httpapi.CaptureWriter{ResponseWriter: w, Keep: sniffBytes}
 			defer func() {
 				// Record also when the handler panics (the API's recovery
 				// above answers 500).
-				status := cw.status
+				status := cw.Status()
 				if v := recover(); v != nil {
 					if status == 0 {
 						status = http.StatusInternalServerError
 					}
-					l.record(r, e, status, cw.body.Bytes())
+					l.record(r, e, status, cw.Head())
 					panic(v)
 				}
 				if status == 0 {
 					status = http.StatusOK
 				}
-				l.record(r, e, status, cw.body.Bytes())
+				l.record(r, e, status, cw.Head())
 			}()
 			next.ServeHTTP(cw, r)
 		})
@@ -298,38 +297,6 @@ func truncate(s string, n int) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// captureWriter remembers the status and the start of the body.
-type captureWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *captureWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *captureWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if room := sniffBytes - w.body.Len(); room > 0 {
-		w.body.Write(b[:min(room, len(b))])
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *captureWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }
 
 // discard is the ResponseWriter of the route lookup, which writes nothing.
