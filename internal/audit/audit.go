@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -72,16 +72,10 @@ type Log struct {
 
 // New returns a Log and registers its metrics.
 func New(cfg Config) (*Log, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("audit: Store is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("audit: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("audit: Now is required")
-	case cfg.Registry == nil:
-		return nil, errors.New("audit: Registry is required")
-	case cfg.WriteTimeout < 0:
+	if err := required.Fields("audit", cfg, "Store", "Logger", "Now", "Registry"); err != nil {
+		return nil, err
+	}
+	if cfg.WriteTimeout < 0 {
 		return nil, errors.New("audit: WriteTimeout must not be negative")
 	}
 	if cfg.WriteTimeout == 0 {
@@ -174,22 +168,22 @@ func (l *Log) Outer() func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			cw := &captureWriter{ResponseWriter: w}
+			cw := &httpapi.CaptureWriter{ResponseWriter: w, Keep: sniffBytes}
 			defer func() {
 				// Record also when the handler panics (the API's recovery
 				// above answers 500).
-				status := cw.status
+				status := cw.Status()
 				if v := recover(); v != nil {
 					if status == 0 {
 						status = http.StatusInternalServerError
 					}
-					l.record(r, e, status, cw.body.Bytes())
+					l.record(r, e, status, cw.Head())
 					panic(v)
 				}
 				if status == 0 {
 					status = http.StatusOK
 				}
-				l.record(r, e, status, cw.body.Bytes())
+				l.record(r, e, status, cw.Head())
 			}()
 			next.ServeHTTP(cw, r)
 		})
@@ -203,13 +197,13 @@ func (l *Log) record(r *http.Request, e *entry, status int, body []byte) {
 	rt := e.route
 	rec := store.AuditRecord{
 		ID: store.NewID(), Time: l.now().UTC().Truncate(time.Microsecond),
-		ActorID: e.actorID, ActorEmail: e.actorEmail, OrgID: e.orgID, Action: e.action,
-		TargetType: e.targetType, TargetID: e.targetID, Detail: e.detail,
+		ActorID: e.actorID, ActorEmail: e.actorEmail, Action: e.action,
+		TargetType: e.targetType, TargetID: e.targetID,
 		Status: status, IP: httpapi.ClientIP(ctx), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(ctx),
 	}
 	params := e.params
 	e.mu.Unlock()
-	if rec.OrgID == "" && rt.orgScoped {
+	if rt.orgScoped {
 		rec.OrgID = params["org"]
 	}
 	if rec.Action == "" {
@@ -247,14 +241,11 @@ func (l *Log) record(r *http.Request, e *entry, status int, body []byte) {
 	}
 	rec.Result = l.result(ctx, rt, status, rec.ActorID, rec.OrgID)
 	rec.Action = ActionForResult(rec.Action, rec.Result)
-	if rec.Detail == "" {
-		if status >= 400 && answer.Detail != "" {
-			rec.Detail = answer.Detail
-		} else {
-			rec.Detail = r.Method + " " + r.URL.Path
-		}
+	if status >= 400 && answer.Detail != "" {
+		rec.Detail = truncate(answer.Detail, MaxDetail)
+	} else {
+		rec.Detail = truncate(r.Method+" "+r.URL.Path, MaxDetail)
 	}
-	rec.Detail = truncate(rec.Detail, MaxDetail)
 	rec.UserAgent = truncate(rec.UserAgent, maxUserAgent)
 	rec.ActorEmail = truncate(rec.ActorEmail, maxField)
 	rec.TargetID = truncate(rec.TargetID, maxField)
@@ -297,28 +288,6 @@ func (l *Log) write(ctx context.Context, rec store.AuditRecord) {
 	l.written.WithLabelValues(rec.Result).Inc()
 }
 
-// Append writes a record of an event outside an HTTP request (such as a
-// refresh-token reuse found by a background check). ID and Time are filled
-// when empty.
-func (l *Log) Append(ctx context.Context, rec store.AuditRecord) error {
-	if rec.ID == "" {
-		rec.ID = store.NewID()
-	}
-	if rec.Time.IsZero() {
-		rec.Time = l.now().UTC().Truncate(time.Microsecond)
-	}
-	if rec.Action == "" || (rec.Result != store.AuditSuccess && rec.Result != store.AuditFailure && rec.Result != store.AuditDenied) {
-		return errors.New("audit: a record needs an action and a result")
-	}
-	rec.Detail = truncate(rec.Detail, MaxDetail)
-	if err := l.st.AppendAudit(ctx, rec); err != nil {
-		l.failures.Inc()
-		return fmt.Errorf("append audit: %w", err)
-	}
-	l.written.WithLabelValues(rec.Result).Inc()
-	return nil
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -328,38 +297,6 @@ func truncate(s string, n int) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// captureWriter remembers the status and the start of the body.
-type captureWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *captureWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *captureWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if room := sniffBytes - w.body.Len(); room > 0 {
-		w.body.Write(b[:min(room, len(b))])
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *captureWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }
 
 // discard is the ResponseWriter of the route lookup, which writes nothing.

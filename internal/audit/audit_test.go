@@ -144,9 +144,7 @@ func TestSettersOutsideARequest(t *testing.T) {
 	ctx := t.Context()
 	SetActor(ctx, "u", "e")
 	SetTarget(ctx, "k", "i")
-	SetOrg(ctx, "o")
 	SetAction(ctx, "a")
-	SetDetail(ctx, "d")
 	if entryFrom(ctx) != nil {
 		t.Fatal("an entry appeared")
 	}

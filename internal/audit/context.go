@@ -16,11 +16,9 @@ type entry struct {
 	actorID    string
 	actorEmail string
 	actorSet   bool
-	orgID      string
 	action     string
 	targetType string
 	targetID   string
-	detail     string
 }
 
 func entryFrom(ctx context.Context) *entry {
@@ -51,19 +49,7 @@ func SetTarget(ctx context.Context, kind, id string) {
 	entryFrom(ctx).set(func(e *entry) { e.targetType, e.targetID = kind, id })
 }
 
-// SetOrg names the organization the request concerns (by default the
-// {org} path parameter).
-func SetOrg(ctx context.Context, orgID string) {
-	entryFrom(ctx).set(func(e *entry) { e.orgID = orgID })
-}
-
 // SetAction replaces the route's action for this request.
 func SetAction(ctx context.Context, action string) {
 	entryFrom(ctx).set(func(e *entry) { e.action = action })
-}
-
-// SetDetail sets the record's short detail (truncated to MaxDetail bytes).
-// It must not hold secrets.
-func SetDetail(ctx context.Context, detail string) {
-	entryFrom(ctx).set(func(e *entry) { e.detail = detail })
 }

@@ -3,7 +3,7 @@
 // anonymous ones such as failed logins) with its actor, organization,
 // action, target, result, source IP, user agent and request id; context
 // helpers through which handlers enrich the record (SetActor, SetTarget,
-// SetOrg, SetAction, SetDetail); and the read endpoints
+// SetAction); and the read endpoints
 // GET /api/v1/organizations/{org}/audit and GET /auth/security-logs.
 //
 // Records are stored through store.AuditStore, which offers append and list

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
-	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
 )
 
 // Credentials are what `hks login` stores.
@@ -79,8 +79,8 @@ func SaveCredentials(c Credentials) error {
 	if err != nil {
 		return err
 	}
-	if err := kubeconfig.WritePrivate(p, b); err != nil {
-		return fmt.Errorf("write credentials: %w", err)
+	if err := fsutil.WriteFileAtomic(p, b, 0o600); err != nil {
+		return fmt.Errorf("save credentials: %w", err)
 	}
 	return nil
 }

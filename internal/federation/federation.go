@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -98,17 +98,8 @@ type provider struct {
 
 // New returns a Service. It does no I/O.
 func New(cfg Config) (*Service, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("federation: Store is required")
-	case cfg.Identity == nil:
-		return nil, errors.New("federation: Identity is required")
-	case cfg.Sealer == nil:
-		return nil, errors.New("federation: Sealer is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("federation: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("federation: Now is required")
+	if err := required.Fields("federation", cfg, "Store", "Identity", "Sealer", "Logger", "Now"); err != nil {
+		return nil, err
 	}
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexabase/hexabase-ai/internal/required"
 )
 
 // Authenticator verifies a bearer token. Any error means "not
@@ -66,14 +67,8 @@ type API struct {
 
 // New builds an API.
 func New(cfg Config) (*API, error) {
-	if cfg.Logger == nil {
-		return nil, errors.New("httpapi: Logger is required")
-	}
-	if cfg.Registry == nil {
-		return nil, errors.New("httpapi: Registry is required")
-	}
-	if cfg.Auth == nil {
-		return nil, errors.New("httpapi: Auth is required")
+	if err := required.Fields("httpapi", cfg, "Logger", "Registry", "Auth"); err != nil {
+		return nil, err
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 30 * time.Second
@@ -148,14 +143,14 @@ func (a *API) instrument(route string, next http.Handler) http.Handler {
 			}
 		}
 		r = r.WithContext(context.WithValue(r.Context(), keyLogger, log))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &CaptureWriter{ResponseWriter: w}
 		a.inflight.Inc()
 		defer a.inflight.Dec()
 		next.ServeHTTP(sw, r)
 		d := time.Since(start)
-		a.duration.WithLabelValues(r.Method, route, strconv.Itoa(sw.code())).Observe(d.Seconds())
+		a.duration.WithLabelValues(r.Method, route, strconv.Itoa(sw.Code())).Observe(d.Seconds())
 		log.Info("request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.String("route", route), slog.Int("status", sw.code()), slog.Int64("bytes", sw.n),
+			slog.String("route", route), slog.Int("status", sw.Code()), slog.Int64("bytes", sw.Bytes()),
 			slog.Duration("duration", d))
 	})
 }
@@ -314,41 +309,4 @@ func clientIP(r *http.Request, trustXFF bool) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	n      int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.n += int64(n)
-	return n, err
-}
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

@@ -207,10 +207,9 @@ func ClientIP(ctx context.Context) string {
 
 // Principal is the authenticated caller.
 type Principal struct {
-	UserID        string
-	Email         string
-	SessionID     string
-	PlatformAdmin bool
+	UserID    string
+	Email     string
+	SessionID string
 	// ByCookie: the access token came from the session cookie rather than
 	// an Authorization header (state-changing calls then need the CSRF
 	// double-submit token).
@@ -221,11 +220,6 @@ type Principal struct {
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(keyPrincipal).(Principal)
 	return p, ok
-}
-
-// WithPrincipal returns ctx carrying p (for tests and internal callers).
-func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, keyPrincipal, p)
 }
 
 // MustPrincipal returns the caller or an Unauthorized error.

@@ -5,9 +5,19 @@
 // signing keys (sealed at rest with package seal, served as a JWKS) and the
 // issuance and verification of access tokens.
 //
-// It speaks no HTTP: the handlers in front of it map its typed errors
-// (ErrInvalidCredentials, ErrInvalidToken, ErrSessionRevoked, ErrSetupDone,
-// ErrInvalidSetupToken, *FieldError and the store sentinels) to responses.
+// It also owns what guards a sign-in: the sign-in lockout (failed
+// passwords per email and client IP, consulted by every check of a
+// password, PasswordSignIn and the password that disables 2FA), two-factor
+// authentication (TOTP enrolment, backup codes, the second-factor
+// challenge and its per-user lockout), and organizations' require_2fa
+// (CheckOrgMFA, and the RequireOrgMFA route middleware).
+//
+// The domain methods return typed errors (ErrInvalidCredentials,
+// ErrInvalidToken, ErrSessionRevoked, ErrSetupDone, ErrInvalidSetupToken,
+// ErrTooManyAttempts, the 2FA errors, *FieldError and the store
+// sentinels). The package mounts its own routes (Routes, MFARoutes, in
+// routes.go and mfa_routes.go), which decode requests and map those errors
+// to responses.
 //
 // Revocation is not instant for access tokens: Verify caches each session's
 // state for Config.RevocationCacheTTL (5 s by default), so a session revoked

@@ -8,15 +8,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"rsc.io/qr"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
-	"github.com/hexabase/hexabase-ai/internal/httpapi"
-	"github.com/hexabase/hexabase-ai/internal/ratelimit"
+	"github.com/hexabase/hexabase-ai/internal/every"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -85,14 +83,6 @@ func (e *TooManyAttemptsError) Is(target error) bool { return target == ErrTooMa
 
 // mfaThrottleKey is the throttle row of userID's wrong second factors.
 func mfaThrottleKey(userID string) string { return "mfa:" + userID }
-
-func loginResponse(res SignInResult) api.LoginResponse {
-	if res.MFARequired {
-		return api.LoginResponse{MFARequired: true, MFAToken: res.MFAToken, Methods: []string{MethodTOTP, MethodBackupCode}}
-	}
-	tp := res.Tokens
-	return api.LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn}
-}
 
 // totpAD binds a sealed TOTP secret to its user.
 func totpAD(userID string) []byte { return []byte("hks:totp:" + userID) }
@@ -287,80 +277,45 @@ func (s *Service) enabledMFA(ctx context.Context, userID string) (store.MFA, err
 	return m, nil
 }
 
-// reserveAttempt counts one attempt on k as a failure up front, atomically
-// with the check that k is not locked (concurrent guesses cannot all pass
-// a check before their failures count); a locked k is a
-// *TooManyAttemptsError. The caller then keeps the failure, resets k or
-// refunds the attempt (releaseAttempt).
-func (s *Service) reserveAttempt(ctx context.Context, k store.ThrottleKey, field string) error {
-	now := s.clock()
-	states, ok, err := s.st.ReserveLoginAttempt(ctx, now, []store.ThrottleKey{k})
-	if err != nil {
-		return fmt.Errorf("reserve attempt: %w", err)
-	}
-	if !ok {
-		_, left := states[0].Locked(now)
-		s.log.WarnContext(ctx, "attempt refused: locked after repeated failures", "key_kind", strings.SplitN(k.Key, ":", 2)[0], "field", field)
-		return &TooManyAttemptsError{Field: field, RetryAfter: max(left, time.Second)}
-	}
-	if locked, left := states[0].Locked(now); locked {
-		s.log.WarnContext(ctx, "locked after repeated failures", "key_kind", strings.SplitN(k.Key, ":", 2)[0], "field", field,
-			"failures", states[0].Failures, "locked_for", left.String())
-	}
-	return nil
-}
-
-// releaseAttempt settles a reserved attempt on key: a wrong secret (failed)
-// stays counted, a right one resets key (reset) or is taken back.
-func (s *Service) releaseAttempt(ctx context.Context, key string, failed, reset bool) {
-	var err error
-	switch {
-	case failed:
-		return
-	case reset:
-		err = s.st.ResetLoginThrottle(ctx, key)
-	default:
-		err = s.st.RefundLoginAttempt(ctx, key)
-	}
-	if err != nil {
-		s.log.ErrorContext(ctx, "release attempt", "error", err)
-	}
-}
-
 // verifySecondFactor is checkSecondFactor under the per-user lockout of
 // MFAFailurePolicy: every check of a user's TOTP or backup codes goes
 // through it.
 func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code string) error {
-	key := mfaThrottleKey(m.UserID)
-	if err := s.reserveAttempt(ctx, store.ThrottleKey{Key: key, Policy: MFAFailurePolicy}, "code"); err != nil {
+	a, err := s.lockout.reserve(ctx, "code", []store.ThrottleKey{{Key: mfaThrottleKey(m.UserID), Policy: MFAFailurePolicy}}, 1)
+	if err != nil {
 		return err
 	}
-	err := s.checkSecondFactor(ctx, m, code)
-	s.releaseAttempt(ctx, key, errors.Is(err, ErrInvalidMFACode), err == nil)
+	err = s.checkSecondFactor(ctx, m, code)
+	switch {
+	case errors.Is(err, ErrInvalidMFACode):
+		a.failed()
+	case err == nil:
+		a.succeeded(ctx)
+	default:
+		a.refund(ctx)
+	}
 	return err
 }
 
 // verifyPasswordLimited checks u's password under the sign-in lockout of
-// u's email (the rows of POST /auth/login, default policy).
-func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string) error {
-	key := ratelimit.EmailKey(u.Email)
-	if err := s.reserveAttempt(ctx, store.ThrottleKey{Key: key, Policy: ratelimit.DefaultEmailPolicy}, "password"); err != nil {
+// u's email (the one PasswordSignIn uses): a wrong password counts as a
+// failed sign-in, a right one is taken back without a reset.
+func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string) (err error) {
+	a, err := s.lockout.begin(ctx, u.Email, "")
+	if err != nil {
 		return err
 	}
-	wrong := true
-	defer func() { s.releaseAttempt(ctx, key, wrong, false) }()
+	defer func() { a.settle(ctx, err, false) }()
 	if len(password) > 4*MaxPasswordLen || u.PasswordHash == "" {
 		return ErrInvalidCredentials
 	}
 	ok, err := s.verifyPassword(ctx, password, u.PasswordHash)
 	if err != nil && !errors.Is(err, ErrMalformedHash) {
-		wrong = false
 		return fmt.Errorf("disable mfa: %w", err)
 	}
 	if !ok {
 		return ErrInvalidCredentials
 	}
-	wrong = false
 	return nil
 }
 
@@ -477,15 +432,24 @@ func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta C
 	}
 	// Tokens are issued only now, so only now the failed passwords of
 	// the email are forgotten (the mfa_required answer keeps them).
-	if err := s.st.ResetLoginThrottle(ctx, ratelimit.EmailKey(u.Email)); err != nil {
-		s.log.ErrorContext(ctx, "lockout: reset after sign-in", "error", err)
-	}
+	s.lockout.succeeded(ctx, u.Email)
 	return tp, nil
 }
 
-// SweepMFAChallenges deletes expired challenges; run it periodically.
-func (s *Service) SweepMFAChallenges(ctx context.Context) (int, error) {
+// sweepMFAChallenges deletes expired challenges; run it periodically.
+func (s *Service) sweepMFAChallenges(ctx context.Context) (int, error) {
 	return s.st.DeleteExpiredMFAChallenges(ctx, s.clock().Add(-time.Minute))
+}
+
+// RunMFASweeper sweeps expired challenges every interval until ctx ends.
+func (s *Service) RunMFASweeper(ctx context.Context, interval time.Duration) error {
+	return every.Do(ctx, interval, func(ctx context.Context) {
+		if n, err := s.sweepMFAChallenges(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "sweep mfa challenges", "error", err)
+		} else if n > 0 {
+			s.log.DebugContext(ctx, "swept mfa challenges", "count", n)
+		}
+	})
 }
 
 // newBackupCodes returns BackupCodeCount fresh codes (xxxxx-xxxxx, 50
@@ -531,221 +495,4 @@ func normalizeBackupCode(code string) (string, bool) {
 func hashBackupCode(userID, code string) string {
 	sum := sha256.Sum256([]byte("hks:backup-code:" + userID + ":" + code))
 	return hex.EncodeToString(sum[:])
-}
-
-// HTTP handlers.
-
-// mfaError maps 2FA errors onto client errors; wrongStatus is the status of
-// a wrong code (401 at sign-in, 422 on the signed-in endpoints).
-func mfaError(err error, field string, wrongStatus int) error {
-	var tooMany *TooManyAttemptsError
-	switch {
-	case errors.As(err, &tooMany):
-		what := "wrong second-factor codes"
-		if tooMany.Field == "password" {
-			what = "failed sign-ins"
-		}
-		e := httpapi.TooManyRequests(tooMany.RetryAfter, "too many "+what+"; locked for a while, retry later")
-		e.Cause = err
-		return e
-	case errors.Is(err, ErrMFACodeReplayed):
-		return &httpapi.Error{Status: wrongStatus, Type: "invalid-mfa-code", Title: "Invalid second factor",
-			Detail: field + ": this code was used already; wait for the next one",
-			Fields: []api.FieldError{{Field: field, Message: "was used already"}}, Cause: err}
-	case errors.Is(err, ErrInvalidMFACode):
-		return &httpapi.Error{Status: wrongStatus, Type: "invalid-mfa-code", Title: "Invalid second factor",
-			Detail: field + ": the code is wrong or expired",
-			Fields: []api.FieldError{{Field: field, Message: "is wrong or expired"}}, Cause: err}
-	case errors.Is(err, ErrInvalidMFAToken):
-		e := httpapi.Unauthorized("mfa_token: invalid, expired, used or out of attempts; sign in again")
-		e.Fields = []api.FieldError{{Field: "mfa_token", Message: "is invalid, expired, used or out of attempts"}}
-		e.Cause = err
-		return e
-	case errors.Is(err, ErrInvalidCredentials):
-		return &httpapi.Error{Status: wrongStatus, Type: "invalid-credentials", Title: "Invalid password",
-			Detail: "password: is wrong", Fields: []api.FieldError{{Field: "password", Message: "is wrong"}}, Cause: err}
-	case errors.Is(err, ErrMFAEnabled):
-		e := httpapi.Conflict("", "two-factor authentication is enabled already; disable it first to enrol again")
-		e.Cause = err
-		return e
-	case errors.Is(err, ErrMFANotEnabled):
-		e := httpapi.Conflict("", "two-factor authentication is not enabled")
-		e.Cause = err
-		return e
-	case errors.Is(err, ErrMFANotPending):
-		e := httpapi.Conflict("", "no enrolment is pending; start one with POST /auth/2fa/enroll")
-		e.Cause = err
-		return e
-	}
-	return err
-}
-
-// caller returns the signed-in user.
-func (s *Service) caller(r *http.Request) (store.User, error) {
-	p, err := httpapi.MustPrincipal(r)
-	if err != nil {
-		return store.User{}, err
-	}
-	u, err := s.st.GetUser(r.Context(), p.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, httpapi.Unauthorized("the user of this token no longer exists")
-	}
-	if err != nil {
-		return store.User{}, fmt.Errorf("get user: %w", err)
-	}
-	return u, nil
-}
-
-func decodeCode(r *http.Request) (string, error) {
-	var req api.MFACodeRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return "", err
-	}
-	return req.Code, checkCodeField("code", req.Code)
-}
-
-func checkCodeField(field, code string) error {
-	switch {
-	case strings.TrimSpace(code) == "":
-		return httpapi.Invalid(httpapi.Field(field, "is required"))
-	case len(code) > maxSecondFactorText:
-		return httpapi.Invalid(httpapi.Field(field, "must be a 6-digit code or a backup code"))
-	}
-	return nil
-}
-
-func (s *Service) mfaStatus(r *http.Request) (any, error) {
-	u, err := s.caller(r)
-	if err != nil {
-		return nil, err
-	}
-	return s.GetMFAStatus(r.Context(), u.ID)
-}
-
-func (s *Service) mfaEnroll(r *http.Request) (any, error) {
-	u, err := s.caller(r)
-	if err != nil {
-		return nil, err
-	}
-	e, err := s.EnrollTOTP(r.Context(), u)
-	if err != nil {
-		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
-	}
-	return &httpapi.Response{Body: e, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
-}
-
-func (s *Service) mfaQR(w http.ResponseWriter, r *http.Request) {
-	u, err := s.caller(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	png, err := s.PendingTOTPQR(r.Context(), u)
-	if errors.Is(err, ErrMFANotPending) {
-		httpapi.WriteError(w, r, httpapi.NotFound("pending two-factor enrolment"))
-		return
-	}
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(png)
-}
-
-func (s *Service) mfaVerify(r *http.Request) (any, error) {
-	u, err := s.caller(r)
-	if err != nil {
-		return nil, err
-	}
-	code, err := decodeCode(r)
-	if err != nil {
-		return nil, err
-	}
-	codes, err := s.ConfirmTOTP(r.Context(), u.ID, code)
-	if err != nil {
-		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
-	}
-	return &httpapi.Response{Body: api.BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
-}
-
-func (s *Service) mfaDisable(r *http.Request) (any, error) {
-	u, err := s.caller(r)
-	if err != nil {
-		return nil, err
-	}
-	var req api.DisableMFARequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	switch {
-	case (req.Code == "") == (req.Password == ""):
-		return nil, httpapi.Invalid(httpapi.Field("code", "give exactly one of code and password"))
-	case req.Code != "":
-		if err := checkCodeField("code", req.Code); err != nil {
-			return nil, err
-		}
-	}
-	field := "code"
-	if req.Password != "" {
-		field = "password"
-	}
-	if err := s.DisableMFA(r.Context(), u, req.Code, req.Password); err != nil {
-		return nil, mfaError(err, field, http.StatusUnprocessableEntity)
-	}
-	return nil, nil
-}
-
-func (s *Service) mfaBackupCodes(r *http.Request) (any, error) {
-	u, err := s.caller(r)
-	if err != nil {
-		return nil, err
-	}
-	code, err := decodeCode(r)
-	if err != nil {
-		return nil, err
-	}
-	codes, err := s.RegenerateBackupCodes(r.Context(), u.ID, code)
-	if err != nil {
-		return nil, mfaError(err, "code", http.StatusUnprocessableEntity)
-	}
-	return &httpapi.Response{Body: api.BackupCodes{BackupCodes: codes}, Header: http.Header{"Cache-Control": {"no-store"}}}, nil
-}
-
-func (s *Service) loginMFA(r *http.Request) (any, error) {
-	var req api.LoginMFARequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	var fes []api.FieldError
-	if req.MFAToken == "" {
-		fes = append(fes, httpapi.Field("mfa_token", "is required"))
-	}
-	if err := checkCodeField("code", req.Code); err != nil {
-		fes = append(fes, err.(*httpapi.Error).Fields...)
-	}
-	if len(fes) > 0 {
-		return nil, httpapi.Invalid(fes...)
-	}
-	tp, err := s.CompleteMFA(r.Context(), req.MFAToken, req.Code, meta(r))
-	if err != nil {
-		return nil, mfaError(err, "code", http.StatusUnauthorized)
-	}
-	return noStore(tp), nil
-}
-
-// MFARoutes returns the two-factor routes. s may be a zero Service when
-// only the route table is wanted (the OpenAPI document).
-func (s *Service) MFARoutes() []httpapi.Route {
-	conf := []int{http.StatusConflict}
-	return []httpapi.Route{
-		{Method: "POST", Path: "/auth/login/mfa", Tag: "auth", Public: true, Summary: "Complete a sign-in with a TOTP or backup code (after mfa_required)", Request: api.LoginMFARequest{}, Response: api.TokenPair{}, Errors: []int{http.StatusUnauthorized}, Handle: s.loginMFA},
-		{Method: "GET", Path: "/auth/2fa", Tag: "2fa", Summary: "Two-factor authentication status of the caller", Response: api.MFAStatus{}, Handle: s.mfaStatus},
-		{Method: "POST", Path: "/auth/2fa/enroll", Tag: "2fa", Summary: "Start (or restart) TOTP enrolment: secret, otpauth URI and QR code", Response: api.TOTPEnrollment{}, Errors: conf, Handle: s.mfaEnroll},
-		{Method: "GET", Path: "/auth/2fa/qr.png", Tag: "2fa", Summary: "QR code PNG of the pending enrolment's otpauth URI", ContentType: "image/png", Raw: http.HandlerFunc(s.mfaQR)},
-		{Method: "POST", Path: "/auth/2fa/verify", Tag: "2fa", Summary: "Confirm the enrolment with a code; answers ten backup codes, shown once", Request: api.MFACodeRequest{}, Response: api.BackupCodes{}, Errors: conf, Handle: s.mfaVerify},
-		{Method: "POST", Path: "/auth/2fa/disable", Tag: "2fa", Summary: "Disable two-factor authentication (needs a current code or the password)", Request: api.DisableMFARequest{}, Status: http.StatusNoContent, Errors: conf, Handle: s.mfaDisable},
-		{Method: "POST", Path: "/auth/2fa/backup-codes", Tag: "2fa", Summary: "Replace the backup codes (needs a current code); answers the new ones, shown once", Request: api.MFACodeRequest{}, Response: api.BackupCodes{}, Errors: conf, Handle: s.mfaBackupCodes},
-	}
 }

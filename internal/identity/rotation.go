@@ -9,6 +9,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/hexabase/hexabase-ai/internal/every"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -95,18 +96,11 @@ func (s *Service) RunKeyRotation(ctx context.Context, interval, check time.Durat
 	if check > interval {
 		check = interval
 	}
-	t := time.NewTicker(check)
-	defer t.Stop()
-	for {
+	return every.Do(ctx, check, func(ctx context.Context) {
 		if _, err := s.RotateIfDue(ctx, interval); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "scheduled key rotation", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // SignJWT signs claims with the current platform key (RS256, with its kid),

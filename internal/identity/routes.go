@@ -30,9 +30,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (httpapi.Princ
 // toAPIError maps identity errors onto client errors without their text.
 func toAPIError(err error) error {
 	var fe *FieldError
+	var tooMany *TooManyAttemptsError
 	switch {
 	case errors.As(err, &fe):
 		return httpapi.Invalid(httpapi.Field(fe.Field, fe.Message))
+	case errors.As(err, &tooMany):
+		e := httpapi.TooManyRequests(tooMany.RetryAfter, "too many failed sign-ins; sign-in is locked for a while")
+		e.Cause = err
+		return e
 	case errors.Is(err, ErrInvalidCredentials):
 		e := httpapi.Unauthorized("invalid email or password")
 		e.Cause = err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -62,6 +63,13 @@ type Config struct {
 	// argon2 computations, hence memory (default GOMAXPROCS).
 	Argon2              Argon2Params
 	MaxConcurrentHashes int
+
+	// EmailLockout and IPLockout are the sign-in lockout: failed
+	// passwords per email and per client IP (an IPv6 client by its /64)
+	// after which sign-in is refused for a while (zero value:
+	// DefaultEmailLockout, DefaultIPLockout).
+	EmailLockout store.LockoutPolicy
+	IPLockout    store.LockoutPolicy
 }
 
 // Service is the identity core. It is safe for concurrent use.
@@ -84,22 +92,14 @@ type Service struct {
 	sessions    sessionCache
 	keyReload   time.Duration // minimum interval between key reloads
 	keysKeepFor time.Duration
+	lockout     *lockout
 }
 
 // New returns a Service. It does no I/O; call EnsureSigningKey at start-up
 // (issuing tokens calls it too if no key is loaded yet).
 func New(cfg Config) (*Service, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("identity: Store is required")
-	case cfg.Sealer == nil:
-		return nil, errors.New("identity: Sealer is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("identity: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("identity: Now is required")
-	case cfg.Audience == "":
-		return nil, errors.New("identity: Audience is required")
+	if err := required.Fields("identity", cfg, "Store", "Sealer", "Logger", "Now", "Audience"); err != nil {
+		return nil, err
 	}
 	if u, err := url.Parse(cfg.Issuer); err != nil || u.Scheme == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("identity: Issuer must be an absolute URL without query or fragment, got %q", cfg.Issuer)
@@ -130,6 +130,10 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Argon2.validate(); err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
+	lock, err := newLockout(cfg.Store, cfg.EmailLockout, cfg.IPLockout, cfg.Logger, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
 	if cfg.MaxConcurrentHashes <= 0 {
 		cfg.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
 	}
@@ -154,6 +158,7 @@ func New(cfg Config) (*Service, error) {
 		hashSem:    make(chan struct{}, cfg.MaxConcurrentHashes),
 		dummyHash:  dummy,
 		keyReload:  keyReloadInterval,
+		lockout:    lock,
 	}
 	// A key superseded (or retired) at T may still sign until this process
 	// notices (keyReload), and its tokens live accessTTL plus leeway.

@@ -59,9 +59,26 @@ type accessClaims struct {
 // two-factor authentication. Every failure to authenticate is
 // ErrInvalidCredentials; for an unknown email a dummy hash is still verified
 // so that the answer takes about as long.
-func (s *Service) PasswordSignIn(ctx context.Context, email, password string, meta ClientMeta) (SignInResult, error) {
+//
+// It runs under the sign-in lockout (Config.EmailLockout, IPLockout, by
+// email and meta.IP): a locked email or IP is refused with a
+// *TooManyAttemptsError (ErrTooManyAttempts) before the password is looked
+// at, even a right one. Each attempt counts as a failure before the check,
+// atomically with the lock check; a wrong password keeps it, issued tokens
+// reset the email's failures, and a second-factor challenge or an internal
+// error takes the attempt back (CompleteMFA resets the email once the
+// second factor is right).
+func (s *Service) PasswordSignIn(ctx context.Context, email, password string, meta ClientMeta) (res SignInResult, err error) {
 	email = strings.TrimSpace(email)
-	if email == "" || len(email) > MaxEmailLen || len(password) > 4*MaxPasswordLen {
+	if email == "" {
+		return SignInResult{}, ErrInvalidCredentials
+	}
+	a, err := s.lockout.begin(ctx, email, meta.IP)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	defer func() { a.settle(ctx, err, err == nil && !res.MFARequired) }()
+	if len(email) > MaxEmailLen || len(password) > 4*MaxPasswordLen {
 		return SignInResult{}, ErrInvalidCredentials
 	}
 	u, err := s.st.GetUserByEmail(ctx, email)

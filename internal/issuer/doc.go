@@ -7,8 +7,10 @@
 //
 // Workspace tokens carry the workspace issuer as iss (Config.WorkspaceIssuer,
 // by default the platform's issuer). When the platform's URL is plain http,
-// which Kubernetes refuses as an issuer, the server sets it to an https
-// loopback endpoint that serves WorkspaceDiscovery and the JWKS.
+// which Kubernetes refuses as an issuer, it is the workspace issuer
+// endpoint (WorkspaceEndpoint): an https listener on loopback with a CA of
+// its own, whose address is kept in the data dir, serving
+// WorkspaceDiscovery and the JWKS and nothing else.
 //
 // WorkspaceGroups is the one mapping from platform roles to Kubernetes
 // groups; the control-plane reconciler binds RBAC to the same names.

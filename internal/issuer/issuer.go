@@ -17,6 +17,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -41,8 +42,8 @@ const (
 var ErrNotFound = errors.New("workspace not found")
 
 // ErrMFARequired: the workspace's organization requires two-factor
-// authentication and the user has not enabled it.
-var ErrMFARequired = errors.New("the organization requires two-factor authentication")
+// authentication and the user has not enabled it (identity's policy).
+var ErrMFARequired = identity.ErrOrgMFARequired
 
 // Identity is what the issuer needs of the identity service; it is
 // implemented by *identity.Service.
@@ -51,7 +52,7 @@ type Identity interface {
 	AccessTTL() time.Duration
 	SignJWT(ctx context.Context, claims jwt.Claims) (string, error)
 	Verify(ctx context.Context, accessToken string) (identity.Claims, error)
-	MFAEnabled(ctx context.Context, userID string) (bool, error)
+	CheckOrgMFA(ctx context.Context, userID, orgID string) error
 }
 
 var _ Identity = (*identity.Service)(nil)
@@ -100,17 +101,10 @@ type Service struct {
 
 // New returns a Service with the token-exchange grant registered.
 func New(cfg Config) (*Service, error) {
+	if err := required.Fields("issuer", cfg, "Identity", "Access", "Store", "Logger", "Now"); err != nil {
+		return nil, err
+	}
 	switch {
-	case cfg.Identity == nil:
-		return nil, errors.New("issuer: Identity is required")
-	case cfg.Access == nil:
-		return nil, errors.New("issuer: Access is required")
-	case cfg.Store == nil:
-		return nil, errors.New("issuer: Store is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("issuer: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("issuer: Now is required")
 	case cfg.TokenTTL < 0 || cfg.TokenTTL > MaxTokenTTL:
 		return nil, fmt.Errorf("issuer: TokenTTL must be from 0 (default) to %s", MaxTokenTTL)
 	}
@@ -143,19 +137,19 @@ func (s *Service) WorkspaceIssuer() string { return s.wsIss }
 // Discovery returns the platform's discovery document (served at
 // DiscoveryPath of the external URL); grant_types_supported lists the
 // grants registered on the token endpoint.
-func (s *Service) Discovery() api.Discovery { return s.DiscoveryFor(s.id.Issuer()) }
+func (s *Service) Discovery() api.Discovery { return s.discoveryFor(s.id.Issuer()) }
 
 // WorkspaceDiscovery is the discovery document of the workspace issuer,
 // which workspace API servers fetch from WorkspaceIssuer()+DiscoveryPath.
 // It equals Discovery() when the two issuers are the same.
-func (s *Service) WorkspaceDiscovery() api.Discovery { return s.DiscoveryFor(s.wsIss) }
+func (s *Service) WorkspaceDiscovery() api.Discovery { return s.discoveryFor(s.wsIss) }
 
-// DiscoveryFor is the discovery document as served under iss: issuer and
+// discoveryFor is the discovery document as served under iss: issuer and
 // jwks_uri name iss (an OIDC client requires the issuer to be the URL it
 // fetched the document from, and the keys are served beside it), while the
 // authorization, device and token endpoints stay on the platform's own
 // URL, the only place that serves them.
-func (s *Service) DiscoveryFor(iss string) api.Discovery {
+func (s *Service) discoveryFor(iss string) api.Discovery {
 	main := s.id.Issuer()
 	return api.Discovery{
 		Issuer:                            iss,
@@ -166,7 +160,7 @@ func (s *Service) DiscoveryFor(iss string) api.Discovery {
 		ResponseTypesSupported:            []string{"code"},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
-		GrantTypesSupported:               s.GrantTypes(),
+		GrantTypesSupported:               s.grantTypes(),
 		ScopesSupported:                   []string{"openid", "email", "groups", "offline_access"},
 		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "email", "groups"},
 		CodeChallengeMethodsSupported:     []string{"S256"},
@@ -257,8 +251,8 @@ func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID s
 	return api.WorkspaceToken{Token: tok, ExpiresAt: exp}, nil
 }
 
-// GrantTypes lists the registered grant types, sorted.
-func (s *Service) GrantTypes() []string {
+// grantTypes lists the registered grant types, sorted.
+func (s *Service) grantTypes() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]string, 0, len(s.grants))
@@ -273,19 +267,8 @@ func (s *Service) GrantTypes() []string {
 // organization requires it, on every path to a workspace token (the API
 // route and the token endpoint alike).
 func (s *Service) checkOrgMFA(ctx context.Context, userID, orgID string) error {
-	o, err := s.st.GetOrganization(ctx, orgID)
-	if err != nil {
+	if err := s.id.CheckOrgMFA(ctx, userID, orgID); err != nil {
 		return fmt.Errorf("workspace token: %w", err)
-	}
-	if !o.Require2FA {
-		return nil
-	}
-	on, err := s.id.MFAEnabled(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("workspace token: %w", err)
-	}
-	if !on {
-		return ErrMFARequired
 	}
 	return nil
 }

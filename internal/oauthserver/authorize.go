@@ -14,7 +14,6 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/audit"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
-	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -224,14 +223,6 @@ type signInResult struct {
 	err        error
 }
 
-// attemptLockout is a Lockout that reserves attempts atomically;
-// *ratelimit.Lockout is one.
-type attemptLockout interface {
-	Begin(ctx context.Context, email, ip string) (*ratelimit.Attempt, time.Duration, error)
-}
-
-var _ attemptLockout = (*ratelimit.Lockout)(nil)
-
 func (res signInResult) refusedStatus() int {
 	if res.locked {
 		return http.StatusTooManyRequests
@@ -276,50 +267,13 @@ func (s *Service) signInForm(ctx context.Context, r *http.Request) (res signInRe
 			return signInResult{}, email, "Enter your email and password."
 		}
 		audit.SetActor(ctx, "", email)
-		// The attempt is reserved (counted) before the password is
-		// checked, atomically with the lock check, so that concurrent
-		// guesses cannot all pass the threshold (a Lockout without Begin
-		// falls back to check, then record).
-		var attempt *ratelimit.Attempt
-		if s.lockout != nil {
-			var (
-				wait time.Duration
-				err  error
-			)
-			if b, ok := s.lockout.(attemptLockout); ok {
-				attempt, wait, err = b.Begin(ctx, email, m.IP)
-			} else {
-				wait, err = s.lockout.Check(ctx, email, m.IP)
-			}
-			if err != nil {
-				return signInResult{err: fmt.Errorf("check lockout: %w", err)}, email, ""
-			}
-			if wait > 0 {
-				return signInResult{locked: true, retryAfter: wait}, email, fmt.Sprintf("Too many failed sign-ins. Try again in %s.", wait.Round(time.Second))
-			}
-		}
+		// The sign-in lockout of PasswordSignIn is the one of POST
+		// /auth/login.
 		sr, err := s.id.PasswordSignIn(ctx, email, pw, m)
-		// A wrong password stays counted; tokens reset the email; a
-		// challenge (mfa_required) or an error is neither.
-		issued := err == nil && !sr.MFARequired
+		var tm *identity.TooManyAttemptsError
 		switch {
-		case attempt != nil:
-			switch {
-			case errors.Is(err, identity.ErrInvalidCredentials):
-				attempt.Failed()
-			case issued:
-				attempt.Succeeded(ctx)
-			default:
-				attempt.Refund(ctx)
-			}
-		case s.lockout != nil:
-			if errors.Is(err, identity.ErrInvalidCredentials) {
-				s.lockout.Failed(ctx, email, m.IP)
-			} else if issued {
-				s.lockout.Succeeded(ctx, email)
-			}
-		}
-		switch {
+		case errors.As(err, &tm):
+			return signInResult{locked: true, retryAfter: tm.RetryAfter}, email, fmt.Sprintf("Too many failed sign-ins. Try again in %s.", tm.RetryAfter.Round(time.Second))
 		case errors.Is(err, identity.ErrInvalidCredentials):
 			return signInResult{}, email, "Invalid email or password."
 		case err != nil:

@@ -289,20 +289,29 @@ func (s *Service) devicePage(w http.ResponseWriter, r *http.Request) {
 		s.enterCodePage(w, r, http.StatusOK, "")
 		return
 	}
+	if _, norm, ok := s.findUserCode(w, r, code); ok {
+		s.deviceForm(w, r, http.StatusOK, norm, "", "", "")
+	}
+}
+
+// findUserCode looks up the user code a page was given, within the
+// client's tries; when it is refused (too many tries, a wrong code, an
+// error) the page has been answered and ok is false.
+func (s *Service) findUserCode(w http.ResponseWriter, r *http.Request, code string) (store.DeviceCode, string, bool) {
 	if s.tooManyTries(httpapi.ClientIP(r.Context())) {
 		s.enterCodePage(w, r, http.StatusTooManyRequests, tooManyText)
-		return
+		return store.DeviceCode{}, "", false
 	}
-	_, norm, ok, err := s.lookupUserCode(r, code)
+	d, norm, ok, err := s.lookupUserCode(r, code)
 	if err != nil {
 		s.internalError(w, r, err)
-		return
+		return store.DeviceCode{}, "", false
 	}
 	if !ok {
 		s.enterCodePage(w, r, http.StatusBadRequest, badCodeText)
-		return
+		return store.DeviceCode{}, "", false
 	}
-	s.deviceForm(w, r, http.StatusOK, norm, "", "", "")
+	return d, norm, true
 }
 
 // deviceForm shows the approval form of a user code: sign in (unless the
@@ -334,17 +343,8 @@ func (s *Service) devicePost(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "Form expired", "The form is too old or was not sent from this site. Enter the code again.")
 		return
 	}
-	if s.tooManyTries(httpapi.ClientIP(r.Context())) {
-		s.enterCodePage(w, r, http.StatusTooManyRequests, tooManyText)
-		return
-	}
-	d, norm, ok, err := s.lookupUserCode(r, r.PostForm.Get("user_code"))
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
+	d, norm, ok := s.findUserCode(w, r, r.PostForm.Get("user_code"))
 	if !ok {
-		s.enterCodePage(w, r, http.StatusBadRequest, badCodeText)
 		return
 	}
 	var approve bool
@@ -374,7 +374,7 @@ func (s *Service) devicePost(w http.ResponseWriter, r *http.Request) {
 		}
 		userID = res.userID
 	}
-	err = s.st.DecideDeviceCode(r.Context(), d.UserCodeHash, approve, userID, s.clock())
+	err := s.st.DecideDeviceCode(r.Context(), d.UserCodeHash, approve, userID, s.clock())
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 		s.enterCodePage(w, r, http.StatusBadRequest, badCodeText)
 		return

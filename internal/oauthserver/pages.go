@@ -25,10 +25,10 @@ const pageStyle = `body{font-family:system-ui,sans-serif;max-width:26rem;margin:
 	`label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.45rem;box-sizing:border-box;margin-top:.2rem}` +
 	`button{padding:.5rem 1rem;margin:.8rem .4rem 0 0}.err{color:#b00020}.code{font-family:monospace;font-size:1.4rem;letter-spacing:.15rem}`
 
-// PageCSP is the Content-Security-Policy of the pages: nothing but their
+// pageCSP is the Content-Security-Policy of the pages: nothing but their
 // own style, forms posting to this site, and redirects (after a form) to a
 // loopback redirect URI.
-var PageCSP = "default-src 'none'; style-src 'sha256-" + styleHash() + "'; img-src 'self'; " +
+var pageCSP = "default-src 'none'; style-src 'sha256-" + styleHash() + "'; img-src 'self'; " +
 	"form-action 'self' http://127.0.0.1:* http://localhost:* http://[::1]:*; frame-ancestors 'none'; base-uri 'none'"
 
 func styleHash() string {
@@ -69,7 +69,7 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", PageCSP)
+	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -6,17 +6,17 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/every"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
-	"github.com/hexabase/hexabase-ai/internal/ratelimit"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -35,6 +35,8 @@ const (
 // *identity.Service implements it.
 type Identity interface {
 	Issuer() string
+	// PasswordSignIn runs under the platform's sign-in lockout (shared
+	// with POST /auth/login): a locked email or IP is ErrTooManyAttempts.
 	PasswordSignIn(ctx context.Context, email, password string, meta identity.ClientMeta) (identity.SignInResult, error)
 	CompleteMFA(ctx context.Context, mfaToken, code string, meta identity.ClientMeta) (api.TokenPair, error)
 	StartSession(ctx context.Context, u store.User, meta identity.ClientMeta) (api.TokenPair, error)
@@ -53,24 +55,13 @@ type Grants interface {
 
 var _ Grants = (*issuer.Service)(nil)
 
-// Lockout throttles password sign-in per email and client IP, shared with
-// POST /auth/login; *ratelimit.Lockout implements it.
-type Lockout interface {
-	Check(ctx context.Context, email, ip string) (time.Duration, error)
-	Failed(ctx context.Context, email, ip string)
-	Succeeded(ctx context.Context, email string)
-}
-
-var _ Lockout = (*ratelimit.Lockout)(nil)
-
 // Provider is a federated sign-in provider linked from the sign-in page.
 type Provider struct {
 	ID   string
 	Name string
 }
 
-// Config carries the Service's dependencies. Providers and Lockout are
-// optional.
+// Config carries the Service's dependencies. Providers are optional.
 type Config struct {
 	Store    store.Store
 	Identity Identity
@@ -80,7 +71,6 @@ type Config struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Providers []Provider
-	Lockout   Lockout
 }
 
 // Service is the authorization server. It is safe for concurrent use.
@@ -91,7 +81,6 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	providers []Provider
-	lockout   Lockout
 	secure    bool
 
 	mu    sync.Mutex
@@ -105,22 +94,11 @@ type tryCount struct {
 
 // New returns a Service and registers its grants on cfg.Grants.
 func New(cfg Config) (*Service, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("oauthserver: Store is required")
-	case cfg.Identity == nil:
-		return nil, errors.New("oauthserver: Identity is required")
-	case cfg.Grants == nil:
-		return nil, errors.New("oauthserver: Grants is required")
-	case cfg.Sealer == nil:
-		return nil, errors.New("oauthserver: Sealer is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("oauthserver: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("oauthserver: Now is required")
+	if err := required.Fields("oauthserver", cfg, "Store", "Identity", "Grants", "Sealer", "Logger", "Now"); err != nil {
+		return nil, err
 	}
 	s := &Service{st: cfg.Store, id: cfg.Identity, sealer: cfg.Sealer, log: cfg.Logger, now: cfg.Now,
-		providers: cfg.Providers, lockout: cfg.Lockout, secure: httpapi.IsHTTPSURL(cfg.Identity.Issuer()), tries: map[string]*tryCount{}}
+		providers: cfg.Providers, secure: httpapi.IsHTTPSURL(cfg.Identity.Issuer()), tries: map[string]*tryCount{}}
 	for gt, g := range map[string]issuer.Grant{
 		"authorization_code": s.authorizationCodeGrant,
 		"refresh_token":      s.refreshGrant,
@@ -144,18 +122,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 
 // RunSweeper sweeps expired codes every interval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "sweep oauth codes", "err", err)
-			}
+	return every.Do(ctx, interval, func(ctx context.Context) {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "sweep oauth codes", "err", err)
 		}
-	}
+	})
 }
 
 func meta(r *http.Request) identity.ClientMeta {

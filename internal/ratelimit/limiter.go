@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hexabase/hexabase-ai/internal/required"
 )
 
 // Config configures a Limiter.
@@ -65,15 +67,10 @@ type state struct {
 
 // New creates (or updates) the key-value bucket and returns a Limiter.
 func New(ctx context.Context, cfg Config) (*Limiter, error) {
+	if err := required.Fields("ratelimit", cfg, "JS", "Logger", "Now", "Bucket"); err != nil {
+		return nil, err
+	}
 	switch {
-	case cfg.JS == nil:
-		return nil, errors.New("ratelimit: JS is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("ratelimit: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("ratelimit: Now is required")
-	case cfg.Bucket == "":
-		return nil, errors.New("ratelimit: Bucket is required")
 	case !(cfg.Rate > 0) || math.IsInf(cfg.Rate, 0):
 		return nil, errors.New("ratelimit: Rate must be positive")
 	case cfg.Burst <= 0:

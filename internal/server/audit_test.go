@@ -53,7 +53,7 @@ func (ts *testServer) auditDo(method, path, token, requestID, body string) answe
 // auditByRequest returns the records of one request id.
 func (ts *testServer) auditByRequest(requestID string) []store.AuditRecord {
 	ts.t.Helper()
-	rs, _, err := ts.Store().ListAudit(context.Background(), store.AuditFilter{RequestID: requestID}, store.Page{})
+	rs, _, err := ts.st.ListAudit(context.Background(), store.AuditFilter{RequestID: requestID}, store.Page{})
 	if err != nil {
 		ts.t.Fatal(err)
 	}
@@ -486,7 +486,7 @@ func TestSecurityLogs(t *testing.T) {
 func TestAuditWriteFailure(t *testing.T) {
 	ts := startServer(t, "")
 	_, tok := ts.user("owner@example.com")
-	db, ok := ts.Store().(interface{ DB() *sql.DB })
+	db, ok := ts.st.(interface{ DB() *sql.DB })
 	if !ok {
 		t.Fatal("store has no DB")
 	}
@@ -581,7 +581,7 @@ func TestSecurityLogsTwoFactor(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("security logs:\n got %q\nwant %q", got, want)
 	}
-	failed, _, err := ts.Store().ListAudit(context.Background(), store.AuditFilter{Action: "auth.login.mfa.failed"}, store.Page{})
+	failed, _, err := ts.st.ListAudit(context.Background(), store.AuditFilter{Action: "auth.login.mfa.failed"}, store.Page{})
 	if err != nil || len(failed) != 1 || failed[0].Result != store.AuditDenied {
 		t.Fatalf("failed second factor: %+v %v", failed, err)
 	}

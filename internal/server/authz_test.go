@@ -32,7 +32,7 @@ func (ts *testServer) fixture(p people, withWorkspace bool, inviteEmail string) 
 	t := ts.t
 	t.Helper()
 	ctx := context.Background()
-	st := ts.Store()
+	st := ts.st
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	f := fixture{org: store.NewID()}
 	must := func(err error) {

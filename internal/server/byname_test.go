@@ -118,7 +118,7 @@ func TestEveryRouteByIDAndByName(t *testing.T) {
 		endpoints[e.method+" "+path] = e
 	}
 	slugOf := func(f fixture) string {
-		o, err := ts.Store().GetOrganization(t.Context(), f.org)
+		o, err := ts.st.GetOrganization(t.Context(), f.org)
 		if err != nil {
 			ts.t.Fatal(err)
 		}

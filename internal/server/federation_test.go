@@ -165,7 +165,7 @@ func TestFederatedBrowserSignIn(t *testing.T) {
 	}
 }
 
-// TestFederatedSignInEndToEnd is the acceptance test of issue 3: a user
+// TestFederatedSignInEndToEnd is the acceptance test of federated sign-in: a user
 // signs in through the in-test OIDC provider with PKCE, enrols TOTP, signs
 // in again with the code, refreshes, and is refused after refresh-token
 // reuse.

@@ -31,7 +31,7 @@ func TestWorkspaceTokenRequiresOrgMFA(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	_, err := ts.Store().UpdateOrganization(ctx, org.ID, func(o store.Organization) (store.Organization, error) {
+	_, err := ts.st.UpdateOrganization(ctx, org.ID, func(o store.Organization) (store.Organization, error) {
 		o.Require2FA = true
 		return o, nil
 	})

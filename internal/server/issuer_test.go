@@ -65,7 +65,7 @@ func newIssuerWorld(t *testing.T, ts *testServer) issuerWorld {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	for _, u := range []store.User{dev, member} {
-		if err := ts.Store().AddOrgMember(ctx, store.OrgMember{OrgID: w.org, UserID: u.ID, Role: store.RoleMember, CreatedAt: now}); err != nil {
+		if err := ts.st.AddOrgMember(ctx, store.OrgMember{OrgID: w.org, UserID: u.ID, Role: store.RoleMember, CreatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
 	}

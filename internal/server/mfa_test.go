@@ -106,7 +106,7 @@ func TestTwoFactorFlow(t *testing.T) {
 	ts := startServer(t, "")
 	const email, ua = "alice@example.com", "hks-test/1"
 	u, tok := ts.user(email)
-	db := ts.Store().(*sqlstore.Store).DB()
+	db := ts.st.(*sqlstore.Store).DB()
 
 	// Every 2FA route needs a signed-in caller.
 	for _, r := range [][2]string{{"GET", "/auth/2fa"}, {"POST", "/auth/2fa/enroll"}, {"GET", "/auth/2fa/qr.png"},
@@ -355,7 +355,7 @@ func TestOrganizationRequires2FA(t *testing.T) {
 	now := time.Now().UTC()
 	for _, m := range []store.OrgMember{{UserID: admin.ID, Role: store.RoleAdmin}, {UserID: member.ID, Role: store.RoleMember}} {
 		m.OrgID, m.CreatedAt = org.ID, now
-		if err := ts.Store().AddOrgMember(context.Background(), m); err != nil {
+		if err := ts.st.AddOrgMember(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -411,7 +411,7 @@ func TestOrganizationRequires2FA(t *testing.T) {
 
 	// A member without 2FA may leave; removing someone else is refused.
 	other, _ := ts.user("leaver@example.com")
-	if err := ts.Store().AddOrgMember(context.Background(), store.OrgMember{OrgID: org.ID, UserID: other.ID, Role: store.RoleMember, CreatedAt: now}); err != nil {
+	if err := ts.st.AddOrgMember(context.Background(), store.OrgMember{OrgID: org.ID, UserID: other.ID, Role: store.RoleMember, CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	wantProblem(t, ts.do("DELETE", path+"/members/"+other.ID, adminTok, nil), 403, "mfa-required", "")
@@ -430,7 +430,7 @@ func TestOrganizationRequires2FA(t *testing.T) {
 	if a := ts.do("DELETE", path+"/members/"+other.ID, ownerTok, nil); a.status != 204 {
 		t.Fatalf("owner removes a member: %d %s", a.status, a.body)
 	}
-	if err := ts.Store().AddOrgMember(context.Background(), store.OrgMember{OrgID: org.ID, UserID: admin.ID, Role: store.RoleAdmin, CreatedAt: now}); err != nil {
+	if err := ts.st.AddOrgMember(context.Background(), store.OrgMember{OrgID: org.ID, UserID: admin.ID, Role: store.RoleAdmin, CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	if a := ts.do("GET", path+"/members", adminTok, nil); a.status != 200 {

@@ -93,7 +93,7 @@ func secOtherIssuerToken(t *testing.T, ts *testServer, issuer, audience, email s
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := identity.New(identity.Config{Store: ts.Store(), Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	other, err := identity.New(identity.Config{Store: ts.st, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now: time.Now, Issuer: issuer, Audience: audience, Argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func secClaimsOf(t *testing.T, token string) (map[string]any, jwt.MapClaims) {
 	return hdr, c
 }
 
-// TestSecurityTable is the acceptance table of issue 3: every forged,
+// TestSecurityTable is the acceptance table of the platform's protections: every forged,
 // stale or misdirected credential and every abuse is refused with its
 // status, against a real server.
 func TestSecurityTable(t *testing.T) {

@@ -20,9 +20,11 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -66,7 +68,7 @@ type Server struct {
 	tls      *tlsutil.Material // nil: plain HTTP
 	// wsIssuer is the issuer workspace API servers trust, with its own
 	// https listener when the external URL is http.
-	wsIssuer *workspaceIssuer
+	wsIssuer *issuer.WorkspaceEndpoint
 	// background runs in Run's group (schedulers, sweepers of wired parts).
 	background []func(context.Context) error
 	// closers release what wired parts started (control planes), in
@@ -95,7 +97,9 @@ func openStore(ctx context.Context, dataDir, databaseURL string, log *slog.Logge
 	return st, nil
 }
 
-func newIdentity(st store.Store, dataDir, masterKey string, log *slog.Logger, now func() time.Time, issuer string, access, refresh time.Duration, argon identity.Argon2Params) (*identity.Service, error) {
+// newIdentity builds the identity service of cfg with the Sealer of the
+// data dir's master key.
+func newIdentity(dataDir, masterKey string, cfg identity.Config) (*identity.Service, error) {
 	key, err := seal.LoadOrCreateKey(dataDir, masterKey)
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
@@ -104,8 +108,8 @@ func newIdentity(st store.Store, dataDir, masterKey string, log *slog.Logger, no
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	return identity.New(identity.Config{Store: st, Sealer: sealer, Logger: log.With("component", "identity"), Now: now,
-		Issuer: issuer, Audience: Audience, AccessTTL: access, RefreshTTL: refresh, Argon2: argon})
+	cfg.Sealer = sealer
+	return identity.New(cfg)
 }
 
 // New builds the platform and binds its listener; Run serves.
@@ -148,13 +152,24 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.tls, err = serverTLS(cfg, log, now); err != nil {
 		return nil, err
 	}
-	if s.wsIssuer, err = listenWorkspaceIssuer(cfg, s.tls, log, now); err != nil {
+	var platformCA []byte
+	if s.tls != nil {
+		platformCA = s.tls.CAPEM
+	}
+	if s.wsIssuer, err = issuer.ListenWorkspaceEndpoint(issuer.EndpointConfig{ExternalURL: cfg.ExternalURL, PlatformCAPEM: platformCA,
+		DataDir: cfg.DataDir, Listen: cfg.WorkspaceIssuerListen, Logger: log, Now: now}); err != nil {
 		return nil, err
 	}
 	if s.st, err = openStore(ctx, cfg.DataDir, cfg.DatabaseURL, log.With("component", "store")); err != nil {
 		return nil, err
 	}
-	if s.identity, err = newIdentity(s.st, cfg.DataDir, o.MasterKey, log, now, cfg.ExternalURL, cfg.AccessTokenTTL.Duration, cfg.RefreshTokenTTL.Duration, o.argon2); err != nil {
+	lockout := func(threshold int) store.LockoutPolicy {
+		return store.LockoutPolicy{Threshold: threshold, Base: cfg.LoginLockoutBase.Duration, Max: cfg.LoginLockoutMax.Duration,
+			Window: max(24*time.Hour, cfg.LoginLockoutMax.Duration)}
+	}
+	if s.identity, err = newIdentity(cfg.DataDir, o.MasterKey, identity.Config{Store: s.st, Logger: log.With("component", "identity"), Now: now,
+		Issuer: cfg.ExternalURL, Audience: Audience, AccessTTL: cfg.AccessTokenTTL.Duration, RefreshTTL: cfg.RefreshTokenTTL.Duration, Argon2: o.argon2,
+		EmailLockout: lockout(cfg.LoginLockoutThreshold), IPLockout: lockout(cfg.IPLoginLockoutThreshold)}); err != nil {
 		return nil, err
 	}
 	if err := s.identity.EnsureSigningKey(ctx); err != nil {
@@ -183,12 +198,12 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
-		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.wsIssuer.trust}
+		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer()}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
 	}
 	tn := d.tenancy
-	s.wsIssuer.handle(d.issuer, s.identity, log)
+	s.wsIssuer.Handle(d.issuer, s.identity)
 	s.background = d.background
 	s.closers = d.closers
 	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration,
@@ -242,12 +257,6 @@ func (s *Server) scheme() string {
 	return "http://"
 }
 
-// Handler is the HTTP handler (for in-process tests).
-func (s *Server) Handler() http.Handler { return s.http.Handler }
-
-// Store is the platform's store (for in-process tests and tools).
-func (s *Server) Store() store.Store { return s.st }
-
 // Run serves until ctx ends, then shuts down gracefully.
 func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("hks server started", "listen", s.Addr(), "url", s.cfg.ExternalURL, "data_dir", s.cfg.DataDir,
@@ -264,7 +273,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
-	g.Go(s.wsIssuer.serve)
+	g.Go(s.wsIssuer.Serve)
 	g.Go(func() error { return s.queue.Run(gctx) })
 	for _, run := range s.background {
 		g.Go(func() error { return run(gctx) })
@@ -277,7 +286,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := s.http.Shutdown(sctx); err != nil {
 			s.log.Warn("http shutdown", "error", err)
 		}
-		if err := s.wsIssuer.shutdown(sctx); err != nil {
+		if err := s.wsIssuer.Shutdown(sctx); err != nil {
 			s.log.Warn("workspace issuer shutdown", "error", err)
 		}
 		return nil
@@ -297,7 +306,7 @@ func (s *Server) close(ctx context.Context) {
 		s.closers[i]()
 	}
 	s.closers = nil
-	s.wsIssuer.close()
+	s.wsIssuer.Close()
 	if s.nats != nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := s.nats.Shutdown(sctx); err != nil {
@@ -320,4 +329,14 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// WorkspaceIssuer is the issuer that workspace API servers trust: its URL
+// (the iss of workspace tokens) and the CA of its certificate (empty: the
+// system roots).
+func (s *Server) WorkspaceIssuer() controlplane.IssuerTrust {
+	if s.wsIssuer == nil {
+		return controlplane.IssuerTrust{}
+	}
+	return controlplane.IssuerTrust{URL: s.wsIssuer.URL(), CAPEM: s.wsIssuer.CAPEM()}
 }

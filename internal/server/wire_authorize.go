@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/oauthserver"
-	"github.com/hexabase/hexabase-ai/internal/ratelimit"
-	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 // oauthSweepInterval is how often expired authorization and device codes
@@ -26,18 +24,8 @@ func wireAuthorize(ctx context.Context, d *deps) error {
 		providers = append(providers, oauthserver.Provider{ID: p.ID, Name: p.Name})
 	}
 	log := d.log.With("component", "oauthserver")
-	// The sign-in form shares the lockout rows of POST /auth/login.
-	policy := func(threshold int) store.LockoutPolicy {
-		return store.LockoutPolicy{Threshold: threshold, Base: d.cfg.LoginLockoutBase.Duration, Max: d.cfg.LoginLockoutMax.Duration,
-			Window: max(24*time.Hour, d.cfg.LoginLockoutMax.Duration)}
-	}
-	lock, err := ratelimit.NewLockout(ratelimit.LockoutConfig{Store: d.store, Logger: log, Now: d.now,
-		Email: policy(d.cfg.LoginLockoutThreshold), IP: policy(d.cfg.IPLoginLockoutThreshold)})
-	if err != nil {
-		return err
-	}
 	as, err := oauthserver.New(oauthserver.Config{Store: d.store, Identity: d.identity, Grants: d.issuer, Sealer: d.identity.StateSealer(),
-		Logger: log, Now: d.now, Providers: providers, Lockout: lock})
+		Logger: log, Now: d.now, Providers: providers})
 	if err != nil {
 		return err
 	}

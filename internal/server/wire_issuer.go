@@ -54,7 +54,7 @@ func RotateSigningKeys(ctx context.Context, o AdminOptions) (string, []string, e
 		return "", nil, err
 	}
 	defer st.Close()
-	id, err := newIdentity(st, o.DataDir, o.MasterKey, log, time.Now, "http://127.0.0.1", 0, 0, identity.Argon2Params{})
+	id, err := newIdentity(o.DataDir, o.MasterKey, identity.Config{Store: st, Logger: log, Now: time.Now, Issuer: "http://127.0.0.1", Audience: Audience})
 	if err != nil {
 		return "", nil, err
 	}

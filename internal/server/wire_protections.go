@@ -14,7 +14,6 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/ratelimit"
-	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
@@ -28,7 +27,7 @@ const (
 // this order from the outside in: security headers (so that every answer,
 // refusals included, carries them), the per-IP rate limit, CORS, and the
 // CSRF double-submit check; then, around each route, the per-user rate
-// limit and the sign-in lockout. It also serves the CA of --tls=auto at
+// limit (the sign-in lockout is identity's). It also serves the CA of --tls=auto at
 // GET /ca.crt.
 func wireProtections(ctx context.Context, d *deps) error {
 	if d.docsOnly {
@@ -39,9 +38,11 @@ func wireProtections(ctx context.Context, d *deps) error {
 	// HSTS also when TLS ends at a proxy in front of the server (an https
 	// external URL, plain HTTP inside).
 	d.outer = append(d.outer, httpapi.SecurityHeaders(httpapi.SecurityConfig{ExternalHTTPS: httpapi.IsHTTPSURL(d.cfg.ExternalURL)}))
+	limiter := func(bucket string, rate float64, burst int) (*ratelimit.Limiter, error) {
+		return ratelimit.New(ctx, ratelimit.Config{JS: d.nats.JetStream(), Bucket: bucket, Rate: rate, Burst: burst, Logger: log, Now: d.now})
+	}
 	if d.cfg.IPRateLimit > 0 {
-		l, err := ratelimit.New(ctx, ratelimit.Config{JS: d.nats.JetStream(), Bucket: ipLimitBucket,
-			Rate: d.cfg.IPRateLimit, Burst: d.cfg.IPRateBurst, Logger: log, Now: d.now})
+		l, err := limiter(ipLimitBucket, d.cfg.IPRateLimit, d.cfg.IPRateBurst)
 		if err != nil {
 			return err
 		}
@@ -54,23 +55,12 @@ func wireProtections(ctx context.Context, d *deps) error {
 			Cookie: identity.CSRFCookie, Header: identity.CSRFHeader, TrustedOrigins: d.cfg.CORSAllowedOrigins}),
 	)
 	if d.cfg.UserRateLimit > 0 {
-		l, err := ratelimit.New(ctx, ratelimit.Config{JS: d.nats.JetStream(), Bucket: userLimitBucket,
-			Rate: d.cfg.UserRateLimit, Burst: d.cfg.UserRateBurst, Logger: log, Now: d.now})
+		l, err := limiter(userLimitBucket, d.cfg.UserRateLimit, d.cfg.UserRateBurst)
 		if err != nil {
 			return err
 		}
 		d.routeMiddleware = append(d.routeMiddleware, ratelimit.PerUser(l))
 	}
-	policy := func(threshold int) store.LockoutPolicy {
-		return store.LockoutPolicy{Threshold: threshold, Base: d.cfg.LoginLockoutBase.Duration, Max: d.cfg.LoginLockoutMax.Duration,
-			Window: max(24*time.Hour, d.cfg.LoginLockoutMax.Duration)}
-	}
-	lock, err := ratelimit.NewLockout(ratelimit.LockoutConfig{Store: d.store, Logger: log, Now: d.now,
-		Email: policy(d.cfg.LoginLockoutThreshold), IP: policy(d.cfg.IPLoginLockoutThreshold)})
-	if err != nil {
-		return err
-	}
-	d.routeMiddleware = append(d.routeMiddleware, lock.LoginGuard(http.MethodPost, "/auth/login"))
 	d.routes = append(d.routes, caRoute(d.tls))
 	return nil
 }

@@ -66,14 +66,14 @@ func TestWorkspaceIssuerEndpoint(t *testing.T) {
 	if err != nil || u.Scheme != "https" || net.ParseIP(u.Hostname()) == nil || !net.ParseIP(u.Hostname()).IsLoopback() || u.Port() == "" || u.Path != "" {
 		t.Fatalf("workspace issuer URL %q", trust.URL)
 	}
-	if ip := ts.wsIssuer.ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() || ts.wsIssuer.ln.Addr().String() != u.Host {
-		t.Fatalf("listener %s for %s", ts.wsIssuer.ln.Addr(), trust.URL)
+	if ip := ts.wsIssuer.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() || ts.wsIssuer.Addr().String() != u.Host {
+		t.Fatalf("listener %s for %s", ts.wsIssuer.Addr(), trust.URL)
 	}
-	caPEM, err := os.ReadFile(filepath.Join(ts.cfg.DataDir, WorkspaceIssuerTLSDir, tlsutil.CACertFile))
+	caPEM, err := os.ReadFile(filepath.Join(ts.cfg.DataDir, issuer.WorkspaceIssuerTLSDir, tlsutil.CACertFile))
 	if err != nil || !bytes.Equal(caPEM, trust.CAPEM) {
 		t.Fatalf("CA in the data dir: %v (differs from the trust: %t)", err, !bytes.Equal(caPEM, trust.CAPEM))
 	}
-	if b, err := os.ReadFile(filepath.Join(ts.cfg.DataDir, WorkspaceIssuerAddrFile)); err != nil || strings.TrimSpace(string(b)) != u.Host {
+	if b, err := os.ReadFile(filepath.Join(ts.cfg.DataDir, issuer.WorkspaceIssuerAddrFile)); err != nil || strings.TrimSpace(string(b)) != u.Host {
 		t.Fatalf("kept address %q: %v", b, err)
 	}
 	if _, err := os.Stat(filepath.Join(ts.cfg.DataDir, "tls")); !errors.Is(err, os.ErrNotExist) {
@@ -195,7 +195,7 @@ func TestWorkspaceIssuerAddressKept(t *testing.T) {
 	if again.URL != first.URL || !bytes.Equal(again.CAPEM, first.CAPEM) {
 		t.Fatalf("after restart %s, want %s (same CA: %t)", again.URL, first.URL, bytes.Equal(again.CAPEM, first.CAPEM))
 	}
-	addrFile := filepath.Join(dir, WorkspaceIssuerAddrFile)
+	addrFile := filepath.Join(dir, issuer.WorkspaceIssuerAddrFile)
 	kept := strings.TrimPrefix(first.URL, "https://")
 
 	// The kept port is taken.
@@ -253,10 +253,10 @@ func TestWorkspaceIssuerHTTPSExternalURL(t *testing.T) {
 		if trust.URL != ts.cfg.ExternalURL || trust.URL != ts.identity.Issuer() || !bytes.Equal(trust.CAPEM, ts.tls.CAPEM) || len(trust.CAPEM) == 0 {
 			t.Fatalf("workspace issuer %s (CA %t), external URL %s", trust.URL, bytes.Equal(trust.CAPEM, ts.tls.CAPEM), ts.cfg.ExternalURL)
 		}
-		if ts.wsIssuer.ln != nil {
-			t.Fatalf("extra listener on %s", ts.wsIssuer.ln.Addr())
+		if ts.wsIssuer.Addr() != nil {
+			t.Fatalf("extra listener on %s", ts.wsIssuer.Addr())
 		}
-		for _, f := range []string{WorkspaceIssuerAddrFile, WorkspaceIssuerTLSDir} {
+		for _, f := range []string{issuer.WorkspaceIssuerAddrFile, issuer.WorkspaceIssuerTLSDir} {
 			if _, err := os.Stat(filepath.Join(ts.cfg.DataDir, f)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("%s exists: %v", f, err)
 			}
@@ -272,8 +272,8 @@ func TestWorkspaceIssuerHTTPSExternalURL(t *testing.T) {
 	})
 	t.Run("https behind a proxy", func(t *testing.T) {
 		ts := startServerWith(t, func(c *config.Config) { c.ExternalURL = "https://hks.example.com" })
-		if trust := ts.WorkspaceIssuer(); trust.URL != "https://hks.example.com" || trust.CAPEM != nil || ts.wsIssuer.ln != nil {
-			t.Fatalf("workspace issuer %+v, listener %v", trust, ts.wsIssuer.ln)
+		if trust := ts.WorkspaceIssuer(); trust.URL != "https://hks.example.com" || trust.CAPEM != nil || ts.wsIssuer.Addr() != nil {
+			t.Fatalf("workspace issuer %+v, listener %v", trust, ts.wsIssuer.Addr())
 		}
 		w := newIssuerWorld(t, ts)
 		if iss := issOf(t, ts.workspaceToken(t, w, w.ownerTok, w.wsA).Token); iss != "https://hks.example.com" {

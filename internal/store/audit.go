@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// AuditStore holds the append-only audit log (issue 3). There is no way to
+// AuditStore holds the append-only audit log. There is no way to
 // change or remove a record: the backends also refuse UPDATE and DELETE on
 // the table itself, and records do not reference other tables, so they
 // outlive the users and organizations they mention.

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// FederationStore holds links between users and federated identities (issue 3).
+// FederationStore holds links between users and federated identities.
 type FederationStore interface {
 	// CreateFederatedIdentity links an existing user to (Provider,
 	// Subject). ErrConflict if that identity is linked already or the user

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// LimitStore holds login failure counters and lockouts (issue 3).
+// LimitStore holds login failure counters and lockouts.
 type LimitStore interface {
 	// GetLoginThrottle returns the state of key; ErrNotFound if it has
 	// none (no failures since the last reset).

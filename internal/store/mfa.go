@@ -6,7 +6,7 @@ import (
 )
 
 // MFAStore holds TOTP enrolments, backup codes and the second-factor
-// challenges of sign-ins in progress (issue 3).
+// challenges of sign-ins in progress.
 type MFAStore interface {
 	// GetMFA returns userID's TOTP enrolment; ErrNotFound if none.
 	GetMFA(ctx context.Context, userID string) (MFA, error)

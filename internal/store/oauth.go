@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// OAuthStore holds authorization codes and device codes of the platform's own OAuth endpoints, session-wide revocation and key retirement (issue 3).
+// OAuthStore holds authorization codes and device codes of the platform's own OAuth endpoints, session-wide revocation and key retirement.
 type OAuthStore interface {
 	// RevokeUserSessions revokes every unrevoked session of userID except
 	// exceptSessionID ("" for none) in one statement and returns the ids

@@ -2,22 +2,20 @@ package tlsutil
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/required"
 )
 
 // Lifetimes and renewal margins of the auto-generated certificates.
@@ -74,13 +72,8 @@ func LoadFiles(certFile, keyFile string) (*Material, error) {
 // Auto loads the CA and serving certificate from cfg.Dir, creating or
 // renewing what is missing, near expiry or no longer matching the hosts.
 func Auto(cfg AutoConfig) (*Material, error) {
-	switch {
-	case cfg.Dir == "":
-		return nil, errors.New("tlsutil: Dir is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("tlsutil: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("tlsutil: Now is required")
+	if err := required.Fields("tlsutil", cfg, "Dir", "Logger", "Now"); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("tls: create %s: %w", cfg.Dir, err)
@@ -88,7 +81,7 @@ func Auto(cfg AutoConfig) (*Material, error) {
 	now := cfg.Now()
 	dns, ips := splitHosts(cfg.Hosts)
 
-	caCert, caKey, err := loadPair(filepath.Join(cfg.Dir, CACertFile), filepath.Join(cfg.Dir, CAKeyFile))
+	caCert, caKey, err := LoadPair(filepath.Join(cfg.Dir, CACertFile), filepath.Join(cfg.Dir, CAKeyFile))
 	if err != nil || !caCert.IsCA || now.Add(RenewBefore).After(caCert.NotAfter) {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			cfg.Logger.Warn("tls: the stored CA is unusable; creating a new one", "error", err)
@@ -96,12 +89,12 @@ func Auto(cfg AutoConfig) (*Material, error) {
 		if caCert, caKey, err = newCA(now); err != nil {
 			return nil, err
 		}
-		if err := writePair(cfg.Dir, CACertFile, CAKeyFile, caCert.Raw, caKey); err != nil {
+		if err := writePair(cfg.Dir, CACertFile, CAKeyFile, caCert, caKey); err != nil {
 			return nil, err
 		}
 		cfg.Logger.Info("tls: created a certificate authority", "dir", cfg.Dir, "not_after", caCert.NotAfter)
 	}
-	leaf, leafKey, err := loadPair(filepath.Join(cfg.Dir, CertFile), filepath.Join(cfg.Dir, KeyFile))
+	leaf, leafKey, err := LoadPair(filepath.Join(cfg.Dir, CertFile), filepath.Join(cfg.Dir, KeyFile))
 	if err != nil || !validLeaf(leaf, caCert, dns, ips, now) {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			cfg.Logger.Warn("tls: the stored serving certificate is unusable; creating a new one", "error", err)
@@ -109,12 +102,12 @@ func Auto(cfg AutoConfig) (*Material, error) {
 		if leaf, leafKey, err = newLeaf(now, caCert, caKey, dns, ips); err != nil {
 			return nil, err
 		}
-		if err := writePair(cfg.Dir, CertFile, KeyFile, leaf.Raw, leafKey); err != nil {
+		if err := writePair(cfg.Dir, CertFile, KeyFile, leaf, leafKey); err != nil {
 			return nil, err
 		}
 		cfg.Logger.Info("tls: created a serving certificate", "dns", dns, "ips", ips, "not_after", leaf.NotAfter)
 	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw})
+	caPEM := CertPEM(caCert.Raw)
 	return &Material{
 		Certificate: tls.Certificate{Certificate: [][]byte{leaf.Raw, caCert.Raw}, PrivateKey: leafKey, Leaf: leaf},
 		CAPEM:       caPEM,
@@ -162,135 +155,31 @@ func validLeaf(leaf, ca *x509.Certificate, dns []string, ips []net.IP, now time.
 	return true
 }
 
-func serial() (*big.Int, error) {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, fmt.Errorf("tls: serial: %w", err)
-	}
-	return n, nil
-}
-
 func newCA(now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, k, err := NewCA(pkix.Name{CommonName: "hks local CA", Organization: []string{"Hexabase AI"}}, now, CAValidity)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tls: CA key: %w", err)
+		return nil, nil, fmt.Errorf("tls: %w", err)
 	}
-	sn, err := serial()
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          sn,
-		Subject:               pkix.Name{CommonName: "hks local CA", Organization: []string{"Hexabase AI"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(CAValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("tls: create CA: %w", err)
-	}
-	c, err := x509.ParseCertificate(der)
-	return c, key, err
+	return c, k, nil
 }
 
 func newLeaf(now time.Time, ca *x509.Certificate, caKey *ecdsa.PrivateKey, dns []string, ips []net.IP) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("tls: serving key: %w", err)
-	}
-	sn, err := serial()
-	if err != nil {
-		return nil, nil, err
-	}
-	notAfter := now.Add(ServingValidity)
-	if notAfter.After(ca.NotAfter) {
-		notAfter = ca.NotAfter
-	}
 	cn := "localhost"
 	if len(dns) > 0 {
 		cn = dns[0]
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: sn,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"Hexabase AI"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     dns,
-		IPAddresses:  ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	c, k, err := SignLeaf(ca, caKey, Leaf{Subject: pkix.Name{CommonName: cn, Organization: []string{"Hexabase AI"}},
+		DNSNames: dns, IPs: ips, Server: true, Validity: ServingValidity}, now)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tls: create serving certificate: %w", err)
-	}
-	c, err := x509.ParseCertificate(der)
-	return c, key, err
-}
-
-func loadPair(certFile, keyFile string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	cb, err := os.ReadFile(certFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	kb, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	cblk, _ := pem.Decode(cb)
-	kblk, _ := pem.Decode(kb)
-	if cblk == nil || kblk == nil {
-		return nil, nil, fmt.Errorf("%s or %s is not PEM", certFile, keyFile)
-	}
-	c, err := x509.ParseCertificate(cblk.Bytes)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse %s: %w", certFile, err)
-	}
-	k, err := x509.ParseECPrivateKey(kblk.Bytes)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse %s: %w", keyFile, err)
-	}
-	if !k.PublicKey.Equal(c.PublicKey) {
-		return nil, nil, fmt.Errorf("%s does not match %s", keyFile, certFile)
+		return nil, nil, fmt.Errorf("tls: serving certificate: %w", err)
 	}
 	return c, k, nil
 }
 
 // writePair writes the key (0600) and the certificate atomically.
-func writePair(dir, certName, keyName string, der []byte, key *ecdsa.PrivateKey) error {
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return fmt.Errorf("tls: marshal key: %w", err)
-	}
-	if err := writeFile(filepath.Join(dir, keyName), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		return err
-	}
-	return writeFile(filepath.Join(dir, certName), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-}
-
-func writeFile(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("tls: write %s: %w", path, err)
+func writePair(dir, certName, keyName string, cert *x509.Certificate, key *ecdsa.PrivateKey) error {
+	if err := WritePair(filepath.Join(dir, certName), filepath.Join(dir, keyName), cert, key); err != nil {
+		return fmt.Errorf("tls: %w", err)
 	}
 	return nil
 }

@@ -2,18 +2,17 @@ package local
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
+	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
 // Certificate lifetimes. Control planes live as long as their workspace;
@@ -48,45 +47,21 @@ func loadOrCreateCA(dir, cn string, now time.Time) (*authority, error) {
 		return nil, err
 	}
 	a := &authority{dir: dir}
-	cert, key, err := loadPair(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"))
+	cert, key, err := tlsutil.LoadPair(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"))
 	if err == nil && now.Before(cert.NotAfter) {
-		a.cert, a.key = cert, key
-		a.pem = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+		a.cert, a.key, a.pem = cert, key, tlsutil.CertPEM(cert.Raw)
 		return a, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("read CA in %s: %w", dir, err)
 	}
-	key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	if cert, key, err = tlsutil.NewCA(pkix.Name{CommonName: cn}, now, caLifetime); err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caLifetime),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
+	if err := tlsutil.WritePair(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"), cert, key); err != nil {
 		return nil, err
 	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		return nil, err
-	}
-	// The key first: a crash in between leaves no certificate without it.
-	if err := writeKey(filepath.Join(dir, "ca.key"), key); err != nil {
-		return nil, err
-	}
-	if err := writeFileAtomic(filepath.Join(dir, "ca.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return nil, err
-	}
-	a.cert, a.key = cert, key
-	a.pem = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	a.cert, a.key, a.pem = cert, key, tlsutil.CertPEM(cert.Raw)
 	return a, nil
 }
 
@@ -98,37 +73,16 @@ func (a *authority) caFile() string { return filepath.Join(a.dir, "ca.crt") }
 // paths.
 func (a *authority) issue(r certRequest, now time.Time) (certFile, keyFile string, err error) {
 	certFile, keyFile = filepath.Join(a.dir, r.name+".crt"), filepath.Join(a.dir, r.name+".key")
-	if cert, _, err := loadPair(certFile, keyFile); err == nil && cert.CheckSignatureFrom(a.cert) == nil &&
+	if cert, _, err := tlsutil.LoadPair(certFile, keyFile); err == nil && cert.CheckSignatureFrom(a.cert) == nil &&
 		now.Before(cert.NotAfter.Add(-leafLifetime/3)) && cert.Subject.CommonName == r.cn {
 		return certFile, keyFile, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, key, err := tlsutil.SignLeaf(a.cert, a.key, tlsutil.Leaf{Subject: pkix.Name{CommonName: r.cn, Organization: r.orgs},
+		DNSNames: r.dns, IPs: r.ips, Server: r.server, Client: r.client, Validity: leafLifetime}, now)
 	if err != nil {
 		return "", "", err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: r.cn, Organization: r.orgs},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(leafLifetime),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		DNSNames:     r.dns,
-		IPAddresses:  r.ips,
-	}
-	if r.server {
-		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
-	}
-	if r.client {
-		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
-	if err != nil {
-		return "", "", err
-	}
-	if err := writeKey(keyFile, key); err != nil {
-		return "", "", err
-	}
-	if err := writeFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := tlsutil.WritePair(certFile, keyFile, cert, key); err != nil {
 		return "", "", err
 	}
 	return certFile, keyFile, nil
@@ -143,89 +97,19 @@ func ensureSigningKey(dir, name string) (keyFile, pubFile string, err error) {
 			return keyFile, pubFile, nil
 		}
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := tlsutil.NewKey()
 	if err != nil {
 		return "", "", err
 	}
-	if err := writeKey(keyFile, key); err != nil {
+	if err := tlsutil.WriteKey(keyFile, key); err != nil {
 		return "", "", err
 	}
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return "", "", err
-	}
-	if err := writeFileAtomic(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+	if err := tlsutil.WritePublicKey(pubFile, key); err != nil {
 		return "", "", err
 	}
 	return keyFile, pubFile, nil
 }
 
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		panic(err) // crypto/rand never fails on Linux
-	}
-	return n
-}
-
-func loadPair(certFile, keyFile string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	cb, err := os.ReadFile(certFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	kb, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	cblk, _ := pem.Decode(cb)
-	kblk, _ := pem.Decode(kb)
-	if cblk == nil || kblk == nil {
-		return nil, nil, fmt.Errorf("%s or %s is not PEM", certFile, keyFile)
-	}
-	cert, err := x509.ParseCertificate(cblk.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, err := x509.ParseECPrivateKey(kblk.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !key.PublicKey.Equal(cert.PublicKey) {
-		return nil, nil, fmt.Errorf("%s does not match %s", keyFile, certFile)
-	}
-	return cert, key, nil
-}
-
-func writeKey(path string, key *ecdsa.PrivateKey) error {
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
-}
-
 // writeFileAtomic writes through a temporary file and a rename, so a crash
 // never leaves a half-written file.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+var writeFileAtomic = fsutil.WriteFileAtomic

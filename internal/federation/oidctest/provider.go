@@ -136,26 +136,12 @@ func (p *Provider) Misbehave(m Misbehaviour) {
 	p.bad = m
 }
 
-// AuthorizeRequests returns the query of every authorization request.
-func (p *Provider) AuthorizeRequests() []url.Values {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.authorize)
-}
-
 // TokenErrors returns the error_description of every token request the
 // provider refused, in order.
 func (p *Provider) TokenErrors() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.tokenErrs)
-}
-
-// TokenRequests counts calls of the token endpoint.
-func (p *Provider) TokenRequests() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.tokenReqs
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

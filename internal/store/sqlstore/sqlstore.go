@@ -137,9 +137,6 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	return s, nil
 }
 
-// Dialect returns "sqlite" or "postgres".
-func (s *Store) Dialect() string { return s.d.String() }
-
 // DB returns the underlying pool, for diagnostics and tests.
 func (s *Store) DB() *sql.DB { return s.db }
 

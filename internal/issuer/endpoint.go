@@ -1,4 +1,4 @@
-package server
+package issuer
 
 import (
 	"context"
@@ -14,11 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hexabase/hexabase-ai/internal/config"
-	"github.com/hexabase/hexabase-ai/internal/controlplane"
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
-	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
@@ -34,45 +33,65 @@ const (
 	WorkspaceIssuerTLSDir = "workspace-issuer"
 )
 
-// workspaceIssuer is the OIDC issuer that workspace API servers trust.
+// WorkspaceEndpoint is the OIDC issuer that workspace API servers trust.
 // With an https external URL it is the platform itself and has no listener
 // of its own. With a plain http one (Kubernetes accepts only https
 // issuers) it is an https listener on loopback, the workspace issuer
 // endpoint, that serves the workspace discovery document and the JWKS and
 // nothing else.
-type workspaceIssuer struct {
-	trust controlplane.IssuerTrust
+type WorkspaceEndpoint struct {
+	url   string
+	caPEM []byte
 	ln    net.Listener // nil: no endpoint of its own
 	srv   *http.Server
+	log   *slog.Logger
 }
 
-// listenWorkspaceIssuer binds the workspace issuer endpoint if the external
-// URL is plain http. m is the platform's serving material (nil with
-// --tls=off); its CA, if any, is what workspaces trust the platform with.
-func listenWorkspaceIssuer(cfg config.Config, m *tlsutil.Material, log *slog.Logger, now func() time.Time) (*workspaceIssuer, error) {
-	if httpapi.IsHTTPSURL(cfg.ExternalURL) {
-		w := &workspaceIssuer{trust: controlplane.IssuerTrust{URL: cfg.ExternalURL}}
-		if m != nil {
-			w.trust.CAPEM = m.CAPEM
-		}
-		return w, nil
+// EndpointConfig configures ListenWorkspaceEndpoint.
+type EndpointConfig struct {
+	// ExternalURL is the platform's URL.
+	ExternalURL string
+	// PlatformCAPEM is the CA of the platform's own serving certificate
+	// (--tls=auto), nil otherwise: what workspaces trust an https
+	// platform with.
+	PlatformCAPEM []byte
+	// DataDir keeps the endpoint's address and TLS material.
+	DataDir string
+	// Listen is the address to listen on (--workspace-issuer-listen);
+	// empty: the kept address, else a free loopback port.
+	Listen string
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// ListenWorkspaceEndpoint binds the workspace issuer endpoint if the
+// external URL is plain http; with an https one it returns the platform
+// as the issuer, without a listener.
+func ListenWorkspaceEndpoint(cfg EndpointConfig) (*WorkspaceEndpoint, error) {
+	if err := required.Fields("issuer", cfg, "Logger", "Now"); err != nil {
+		return nil, err
 	}
-	log = log.With("component", "workspace-issuer")
+	if httpapi.IsHTTPSURL(cfg.ExternalURL) {
+		return &WorkspaceEndpoint{url: cfg.ExternalURL, caPEM: cfg.PlatformCAPEM}, nil
+	}
+	log := cfg.Logger.With("component", "workspace-issuer")
 	ln, err := listenWorkspaceIssuerAddr(cfg)
 	if err != nil {
 		return nil, err
 	}
 	host, _, _ := net.SplitHostPort(ln.Addr().String())
-	mat, err := tlsutil.Auto(tlsutil.AutoConfig{Dir: filepath.Join(cfg.DataDir, WorkspaceIssuerTLSDir), Hosts: []string{host}, Logger: log, Now: now})
+	mat, err := tlsutil.Auto(tlsutil.AutoConfig{Dir: filepath.Join(cfg.DataDir, WorkspaceIssuerTLSDir), Hosts: []string{host}, Logger: log, Now: cfg.Now})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("workspace issuer: %w", err)
 	}
-	w := &workspaceIssuer{
-		trust: controlplane.IssuerTrust{URL: "https://" + ln.Addr().String(), CAPEM: mat.CAPEM},
+	w := &WorkspaceEndpoint{
+		url:   "https://" + ln.Addr().String(),
+		caPEM: mat.CAPEM,
 		ln:    ln,
+		log:   log,
 		srv: &http.Server{
-			Handler:           http.NotFoundHandler(), // until handle
+			Handler:           http.NotFoundHandler(), // until Handle
 			TLSConfig:         mat.TLSConfig(),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
@@ -82,27 +101,41 @@ func listenWorkspaceIssuer(cfg config.Config, m *tlsutil.Material, log *slog.Log
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 	}
-	log.Info("workspace issuer endpoint", "url", w.trust.URL, "ca", filepath.Join(cfg.DataDir, WorkspaceIssuerTLSDir, tlsutil.CACertFile))
+	log.Info("workspace issuer endpoint", "url", w.url, "ca", filepath.Join(cfg.DataDir, WorkspaceIssuerTLSDir, tlsutil.CACertFile))
 	return w, nil
+}
+
+// URL is the workspace issuer: the iss of workspace tokens.
+func (w *WorkspaceEndpoint) URL() string { return w.url }
+
+// CAPEM is the CA of the issuer's certificate (nil: the system roots).
+func (w *WorkspaceEndpoint) CAPEM() []byte { return w.caPEM }
+
+// Addr is the address of the endpoint's own listener, nil without one.
+func (w *WorkspaceEndpoint) Addr() net.Addr {
+	if w == nil || w.ln == nil {
+		return nil
+	}
+	return w.ln.Addr()
 }
 
 // listenWorkspaceIssuerAddr listens on --workspace-issuer-listen, else on
 // the address kept in the data dir, else on a free loopback port. The
 // address in use is kept (port 0 of the flag excepted), so that it stays
 // the same when the flag is later dropped.
-func listenWorkspaceIssuerAddr(cfg config.Config) (net.Listener, error) {
+func listenWorkspaceIssuerAddr(cfg EndpointConfig) (net.Listener, error) {
 	path := filepath.Join(cfg.DataDir, WorkspaceIssuerAddrFile)
 	kept, err := readWorkspaceIssuerAddr(path)
-	if err != nil && cfg.WorkspaceIssuerListen == "" {
+	if err != nil && cfg.Listen == "" {
 		return nil, err
 	}
 	var ln net.Listener
 	switch {
-	case cfg.WorkspaceIssuerListen != "":
-		if ln, err = net.Listen("tcp", cfg.WorkspaceIssuerListen); err != nil {
-			return nil, fmt.Errorf("workspace issuer: listen on %s (--workspace-issuer-listen): %w", cfg.WorkspaceIssuerListen, err)
+	case cfg.Listen != "":
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("workspace issuer: listen on %s (--workspace-issuer-listen): %w", cfg.Listen, err)
 		}
-		if _, port, _ := net.SplitHostPort(cfg.WorkspaceIssuerListen); port == "0" {
+		if _, port, _ := net.SplitHostPort(cfg.Listen); port == "0" {
 			return ln, nil
 		}
 	case kept != "":
@@ -146,62 +179,49 @@ func readWorkspaceIssuerAddr(path string) (string, error) {
 
 // writeWorkspaceIssuerAddr replaces the kept address atomically.
 func writeWorkspaceIssuerAddr(path, addr string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".workspace-issuer-*")
-	if err != nil {
+	if err := fsutil.WriteFileAtomic(path, []byte(addr+"\n"), 0o600); err != nil {
 		return fmt.Errorf("workspace issuer: keep address: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(addr + "\n")
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("workspace issuer: keep address in %s: %w", path, err)
 	}
 	return nil
 }
 
-// handle installs the endpoint's two routes: the workspace discovery
-// document and the JWKS (the same keys as the platform's). Every other
-// path is 404, every other method 405.
-func (w *workspaceIssuer) handle(is *issuer.Service, id *identity.Service, log *slog.Logger) {
+// KeySource serves the platform's signing keys as a JWKS;
+// *identity.Service is one.
+type KeySource interface {
+	JWKS(ctx context.Context) ([]byte, error)
+}
+
+var _ KeySource = (*identity.Service)(nil)
+
+// Handle installs the endpoint's two routes: the workspace discovery
+// document of is and the JWKS of keys (the platform's). Every other path
+// is 404, every other method 405.
+func (w *WorkspaceEndpoint) Handle(is *Service, keys KeySource) {
 	if w == nil || w.ln == nil {
 		return
 	}
-	log = log.With("component", "workspace-issuer")
-	write := func(rw http.ResponseWriter, b []byte) {
-		rw.Header().Set("Content-Type", "application/json")
-		rw.Header().Set("Cache-Control", "public, max-age=300")
-		rw.Header().Set("X-Content-Type-Options", "nosniff")
-		_, _ = rw.Write(b)
+	serve := func(what string, body func(ctx context.Context) ([]byte, error)) http.HandlerFunc {
+		return func(rw http.ResponseWriter, r *http.Request) {
+			b, err := body(r.Context())
+			if err != nil {
+				w.log.ErrorContext(r.Context(), what, "error", err)
+				http.Error(rw, "internal error", http.StatusInternalServerError)
+				return
+			}
+			rw.Header().Set("Content-Type", "application/json")
+			rw.Header().Set("Cache-Control", "public, max-age=300")
+			rw.Header().Set("X-Content-Type-Options", "nosniff")
+			_, _ = rw.Write(b)
+		}
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+issuer.DiscoveryPath, func(rw http.ResponseWriter, r *http.Request) {
-		b, err := json.Marshal(is.WorkspaceDiscovery())
-		if err != nil {
-			log.ErrorContext(r.Context(), "discovery document", "error", err)
-			http.Error(rw, "internal error", http.StatusInternalServerError)
-			return
-		}
-		write(rw, b)
-	})
-	mux.HandleFunc("GET "+issuer.JWKSPath, func(rw http.ResponseWriter, r *http.Request) {
-		b, err := id.JWKS(r.Context())
-		if err != nil {
-			log.ErrorContext(r.Context(), "jwks", "error", err)
-			http.Error(rw, "internal error", http.StatusInternalServerError)
-			return
-		}
-		write(rw, b)
-	})
+	mux.Handle("GET "+DiscoveryPath, serve("discovery document", func(context.Context) ([]byte, error) { return json.Marshal(is.WorkspaceDiscovery()) }))
+	mux.Handle("GET "+JWKSPath, serve("jwks", keys.JWKS))
 	w.srv.Handler = mux
 }
 
-// serve serves the endpoint until shutdown; without one it returns at once.
-func (w *workspaceIssuer) serve() error {
+// Serve serves the endpoint until Shutdown; without one it returns at once.
+func (w *WorkspaceEndpoint) Serve() error {
 	if w == nil || w.ln == nil {
 		return nil
 	}
@@ -211,27 +231,17 @@ func (w *workspaceIssuer) serve() error {
 	return nil
 }
 
-// shutdown stops serving gracefully.
-func (w *workspaceIssuer) shutdown(ctx context.Context) error {
+// Shutdown stops serving gracefully.
+func (w *WorkspaceEndpoint) Shutdown(ctx context.Context) error {
 	if w == nil || w.ln == nil {
 		return nil
 	}
 	return w.srv.Shutdown(ctx)
 }
 
-// close releases the listener (after shutdown, or when New fails).
-func (w *workspaceIssuer) close() {
+// Close releases the listener (after Shutdown, or when start-up fails).
+func (w *WorkspaceEndpoint) Close() {
 	if w != nil && w.ln != nil {
 		_ = w.ln.Close()
 	}
-}
-
-// WorkspaceIssuer is the issuer that workspace API servers trust: its URL
-// (the iss of workspace tokens) and the CA of its certificate (empty: the
-// system roots).
-func (s *Server) WorkspaceIssuer() controlplane.IssuerTrust {
-	if s.wsIssuer == nil {
-		return controlplane.IssuerTrust{}
-	}
-	return s.wsIssuer.trust
 }

@@ -1,0 +1,351 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// lockoutEnv is a Service whose IP lockout threshold is 8 (the email's
+// stays at the default 5).
+func lockoutEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnv(t, func(c *Config) {
+		c.IPLockout = store.LockoutPolicy{Threshold: 8, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	})
+}
+
+// fail records a wrong password for email from ip.
+func fail(t *testing.T, l *lockout, email, ip string) {
+	t.Helper()
+	a, err := l.begin(t.Context(), email, ip)
+	if err != nil {
+		t.Fatalf("begin %s from %s: %v", email, ip, err)
+	}
+	a.failed()
+}
+
+// wait reports how long email from ip is still refused (0: an attempt
+// would be let through; it is taken back).
+func wait(t *testing.T, l *lockout, email, ip string) time.Duration {
+	t.Helper()
+	a, err := l.begin(t.Context(), email, ip)
+	var tm *TooManyAttemptsError
+	switch {
+	case errors.As(err, &tm):
+		return tm.RetryAfter
+	case err != nil:
+		t.Fatal(err)
+	}
+	a.refund(t.Context())
+	return 0
+}
+
+func TestLockoutBackoff(t *testing.T) {
+	e := lockoutEnv(t)
+	l := e.svc.lockout
+	for range 4 {
+		fail(t, l, "Alice@Example.com ", "192.0.2.1")
+	}
+	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 0 {
+		t.Fatalf("locked after 4 failures: %v", w)
+	}
+	fail(t, l, "alice@example.com", "192.0.2.1")
+	if w := wait(t, l, "ALICE@example.com", "192.0.2.9"); w != time.Minute {
+		t.Fatalf("after 5 failures: wait %v, want 1m from any IP and in any case", w)
+	}
+	e.clock.Advance(time.Minute)
+	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 0 {
+		t.Fatalf("still locked after the lock ended: %v", w)
+	}
+	fail(t, l, "alice@example.com", "192.0.2.1")
+	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 2*time.Minute {
+		t.Fatalf("the next failure locks for %v, want 2m (doubling)", w)
+	}
+	// Others are not affected; a success resets.
+	if w := wait(t, l, "bob@example.com", "192.0.2.9"); w != 0 {
+		t.Fatalf("another email locked: %v", w)
+	}
+	l.succeeded(t.Context(), "alice@example.com")
+	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 0 {
+		t.Fatalf("locked after a success: %v", w)
+	}
+	// Many emails from one IP lock the IP (threshold 8 here; 6 failures
+	// came from it above).
+	for i := range 2 {
+		fail(t, l, "u"+strconv.Itoa(i)+"@example.com", "192.0.2.1")
+	}
+	if w := wait(t, l, "carol@example.com", "192.0.2.1"); w != time.Minute {
+		t.Fatalf("IP with 8 failures: wait %v, want 1m", w)
+	}
+	if w := wait(t, l, "carol@example.com", "192.0.2.2"); w != 0 {
+		t.Fatalf("another IP locked: %v", w)
+	}
+}
+
+// TestLockoutIPv6Prefix: the addresses of one /64 share an IP lock.
+func TestLockoutIPv6Prefix(t *testing.T) {
+	l := lockoutEnv(t).svc.lockout
+	for i := range 8 {
+		fail(t, l, "u"+strconv.Itoa(i)+"@example.com", "2001:db8:0:1::"+strconv.Itoa(i+1))
+	}
+	if w := wait(t, l, "x@example.com", "2001:db8:0:1:abcd::99"); w != time.Minute {
+		t.Fatalf("another address of the /64: wait %v, want 1m", w)
+	}
+	if w := wait(t, l, "x@example.com", "2001:db8:0:2::1"); w != 0 {
+		t.Fatalf("another /64 locked: %v", w)
+	}
+}
+
+func TestLockoutConfig(t *testing.T) {
+	bad := store.LockoutPolicy{Threshold: 1, Base: time.Hour, Max: time.Minute, Window: time.Hour}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"email policy", func(c *Config) { c.EmailLockout = bad }, "identity: EmailLockout policy: need Threshold > 0, 0 < Base <= Max <= Window"},
+		{"ip policy", func(c *Config) {
+			c.IPLockout = store.LockoutPolicy{Base: time.Minute, Max: time.Hour, Window: time.Hour}
+		}, "identity: IPLockout policy"},
+		{"window shorter than max", func(c *Config) {
+			c.EmailLockout = store.LockoutPolicy{Threshold: 3, Base: time.Minute, Max: time.Hour, Window: time.Minute}
+		}, "identity: EmailLockout policy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			cfg := Config{Store: e.st, Sealer: e.sealer, Logger: testLogger(t), Now: e.clock.Now, Issuer: testIssuer, Audience: testAudience, Argon2: testArgon2}
+			tc.mod(&cfg)
+			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// noAuth refuses every token; the routes under test are public.
+type noAuth struct{}
+
+func (noAuth) Authenticate(context.Context, string) (httpapi.Principal, error) {
+	return httpapi.Principal{}, errors.New("no authentication in this test")
+}
+
+// loginHandler serves the Service's sign-in routes.
+func loginHandler(t *testing.T, s *Service) http.Handler {
+	t.Helper()
+	a, err := httpapi.New(httpapi.Config{Logger: testLogger(t), Registry: prometheus.NewRegistry(), Auth: noAuth{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Mount(s.Routes()...)
+	return a.Handler()
+}
+
+func doLogin(h http.Handler, ip, email, pw string) *httptest.ResponseRecorder {
+	b, _ := json.Marshal(map[string]string{"email": email, "password": pw})
+	r := httptest.NewRequest("POST", "/auth/login", bytes.NewReader(b))
+	r.RemoteAddr = net.JoinHostPort(ip, "1234")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// TestLoginLockoutHTTP: POST /auth/login refuses a locked email with 429
+// and Retry-After, even with the right password; after the lock the right
+// password signs in and resets the count.
+func TestLoginLockoutHTTP(t *testing.T) {
+	e := newEnv(t)
+	e.user(t, "a@example.com")
+	h := loginHandler(t, e.svc)
+	// Each attempt from its own IP: the email's lock, not the IP's.
+	for i := range 5 {
+		if w := doLogin(h, "198.51.100."+strconv.Itoa(i), "a@example.com", "wrong"); w.Code != 401 {
+			t.Fatalf("failure %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	w := doLogin(h, "198.51.100.50", "a@example.com", "correct horse battery")
+	if w.Code != 429 || w.Header().Get("Retry-After") != "60" || !strings.Contains(w.Body.String(), "too many failed sign-ins") {
+		t.Fatalf("locked email with the right password: %d Retry-After %q %s, want 429 and 60", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	e.clock.Advance(time.Minute)
+	if w := doLogin(h, "198.51.100.51", "a@example.com", "correct horse battery"); w.Code != 200 {
+		t.Fatalf("after the lock: %d %s", w.Code, w.Body)
+	}
+	for i := range 4 {
+		if w := doLogin(h, "198.51.100.52", "a@example.com", "wrong"); w.Code != 401 {
+			t.Fatalf("success did not reset the counter: failure %d answered %d", i, w.Code)
+		}
+	}
+	if w := doLogin(h, "198.51.100.53", "a@example.com", "correct horse battery"); w.Code != 200 {
+		t.Fatalf("four failures after a reset: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestPasswordSignInConcurrent: concurrent guesses are reserved before
+// the password is checked, so no more than the threshold get checked.
+func TestPasswordSignInConcurrent(t *testing.T) {
+	e := newEnv(t)
+	e.user(t, "victim@example.com")
+	const n = 50
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = e.svc.PasswordSignIn(t.Context(), "victim@example.com", "wrong",
+				ClientMeta{IP: "198.51.100." + strconv.Itoa(i), UserAgent: "test"})
+		})
+	}
+	wg.Wait()
+	checked, refused := 0, 0
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, ErrInvalidCredentials):
+			checked++
+		case errors.Is(err, ErrTooManyAttempts):
+			refused++
+		default:
+			t.Fatalf("unexpected answer %v", err)
+		}
+	}
+	if checked > 5 || checked+refused != n {
+		t.Fatalf("%d concurrent guesses with threshold 5: %d checked, %d refused", n, checked, refused)
+	}
+}
+
+// TestPasswordSignInMFARequired: a right password answered with a
+// second-factor challenge neither resets the email's failures nor counts
+// as one; the second factor, once right, resets them.
+func TestPasswordSignInMFARequired(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	u, secret, _ := e.enrolled(t, "m@example.com")
+	signIn := func(pw string) (SignInResult, error) {
+		return e.svc.PasswordSignIn(ctx, u.Email, pw, testMeta)
+	}
+	for i := range 4 {
+		if _, err := signIn("wrong"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+		if res, err := signIn("correct horse battery"); err != nil || !res.MFARequired {
+			t.Fatalf("mfa_required %d: %+v %v", i, res, err)
+		}
+	}
+	// A right second factor resets the four failures.
+	res, err := signIn("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CompleteMFA(ctx, res.MFAToken, TOTPCode(secret, e.clock.Now()), testMeta); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := signIn("wrong"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("failure %d after the reset: %v", i, err)
+		}
+	}
+	if _, err := signIn("correct horse battery"); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("after 5 failures with mfa_required answers between them: %v, want ErrTooManyAttempts (no reset)", err)
+	}
+}
+
+// TestOneLockoutForEverySignIn: every check of a password consults the
+// same lockout (the sign-in forms of the authorization server call
+// PasswordSignIn; internal/server's TestAuthorize covers them over HTTP),
+// with the configured policy: failures at one path lock the
+// others, and a second factor completed after a password sign-in resets
+// it for all of them.
+func TestOneLockoutForEverySignIn(t *testing.T) {
+	three := store.LockoutPolicy{Threshold: 3, Base: 2 * time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	type path struct {
+		name string
+		try  func(e *env, u store.User, pw string) error
+	}
+	paths := []path{
+		{"PasswordSignIn", func(e *env, u store.User, pw string) error {
+			_, err := e.svc.PasswordSignIn(context.Background(), u.Email, pw, testMeta)
+			return err
+		}},
+		{"Login", func(e *env, u store.User, pw string) error {
+			_, err := e.svc.Login(context.Background(), u.Email, pw, testMeta)
+			if errors.Is(err, ErrMFARequired) {
+				return nil // the password was right
+			}
+			return err
+		}},
+		{"POST /auth/login", func(e *env, u store.User, pw string) error {
+			w := doLogin(loginHandler(t, e.svc), testMeta.IP, u.Email, pw)
+			switch w.Code {
+			case 401:
+				return ErrInvalidCredentials
+			case 429:
+				return ErrTooManyAttempts
+			case 200:
+				return nil
+			}
+			return errors.New(w.Body.String())
+		}},
+		{"DisableMFA password", func(e *env, u store.User, pw string) error {
+			return e.svc.DisableMFA(context.Background(), u, "", pw)
+		}},
+	}
+	for _, failAt := range paths {
+		for _, checkAt := range paths {
+			t.Run(failAt.name+" locks "+checkAt.name, func(t *testing.T) {
+				// A user with 2FA, so that every path checks the password.
+				e := newEnv(t, func(c *Config) { c.EmailLockout = three })
+				u, _, _ := e.enrolled(t, "one@example.com")
+				for i := range 3 {
+					if err := failAt.try(e, u, "wrong"); !errors.Is(err, ErrInvalidCredentials) {
+						t.Fatalf("wrong password %d: %v", i, err)
+					}
+				}
+				err := checkAt.try(e, u, "correct horse battery")
+				var tm *TooManyAttemptsError
+				if !errors.As(err, &tm) && !errors.Is(err, ErrTooManyAttempts) {
+					t.Fatalf("right password after 3 failures: %v, want ErrTooManyAttempts", err)
+				}
+				if tm != nil && tm.RetryAfter != 2*time.Minute {
+					t.Fatalf("locked for %v, want the configured 2m", tm.RetryAfter)
+				}
+			})
+		}
+	}
+	t.Run("a completed second factor resets every path", func(t *testing.T) {
+		e := newEnv(t, func(c *Config) { c.EmailLockout = three })
+		u, secret, _ := e.enrolled(t, "two@example.com")
+		for range 2 {
+			if _, err := e.svc.PasswordSignIn(context.Background(), u.Email, "wrong", testMeta); !errors.Is(err, ErrInvalidCredentials) {
+				t.Fatal(err)
+			}
+		}
+		res, err := e.svc.PasswordSignIn(context.Background(), u.Email, "correct horse battery", testMeta)
+		if err != nil || !res.MFARequired {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if _, err := e.svc.CompleteMFA(context.Background(), res.MFAToken, TOTPCode(secret, e.clock.Now()), testMeta); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if err := e.svc.DisableMFA(context.Background(), u, "", "wrong"); !errors.Is(err, ErrInvalidCredentials) {
+				t.Fatalf("wrong password %d after the reset: %v", i, err)
+			}
+		}
+		if res, err := e.svc.PasswordSignIn(context.Background(), u.Email, "correct horse battery", testMeta); err != nil || !res.MFARequired {
+			t.Fatalf("two failures after the reset locked the sign-in: %+v %v", res, err)
+		}
+	})
+}
