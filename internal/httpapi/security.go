@@ -194,7 +194,7 @@ func CORS(cfg CORSConfig) func(http.Handler) http.Handler {
 				h := w.Header()
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Set("Access-Control-Allow-Credentials", "true")
-				h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, Location")
+				h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, Location, ETag")
 			}
 			next.ServeHTTP(w, r)
 		})

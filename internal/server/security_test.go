@@ -405,6 +405,8 @@ func TestCORS(t *testing.T) {
 		{"null origin", secReq{method: "GET", path: "/healthz", header: map[string]string{"Origin": "null"}}, 200, "", "", false},
 		{"preflight allowed", secReq{method: "OPTIONS", path: "/api/v1/organizations", header: map[string]string{"Origin": allowed,
 			"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type, x-csrf-token"}}, 204, allowed, "true", true},
+		{"preflight of a conditional PATCH", secReq{method: "OPTIONS", path: "/api/v1/organizations/acme", header: map[string]string{"Origin": allowed,
+			"Access-Control-Request-Method": "PATCH", "Access-Control-Request-Headers": "content-type, if-match, x-csrf-token"}}, 204, allowed, "true", true},
 		{"preflight refused origin", secReq{method: "OPTIONS", path: "/api/v1/organizations", header: map[string]string{"Origin": "https://evil.example.com",
 			"Access-Control-Request-Method": "POST"}}, 403, "", "", false},
 		{"preflight refused method", secReq{method: "OPTIONS", path: "/api/v1/organizations", header: map[string]string{"Origin": allowed,

@@ -50,7 +50,7 @@ func wireProtections(ctx context.Context, d *deps) error {
 	}
 	d.outer = append(d.outer,
 		httpapi.CORS(httpapi.CORSConfig{AllowedOrigins: d.cfg.CORSAllowedOrigins,
-			AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", identity.CSRFHeader}}),
+			AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "X-Request-Id", identity.CSRFHeader}}),
 		httpapi.CSRF(httpapi.CSRFConfig{SessionCookies: []string{identity.AccessCookie, identity.RefreshCookie},
 			Cookie: identity.CSRFCookie, Header: identity.CSRFHeader, TrustedOrigins: d.cfg.CORSAllowedOrigins}),
 	)
