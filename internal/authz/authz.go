@@ -162,16 +162,13 @@ func (w WorkspaceAccess) BoundProjects() []string {
 	return out
 }
 
-// maxProjectDepth bounds the walk up a project's parents.
-const maxProjectDepth = 64
-
 // ProjectChain returns p's id chain for ProjectLevel: p, then its parent,
 // grandparent …, each looked up with get. The walk stops at a parent get
-// does not find (ErrNotFound), at a repeated id and after maxProjectDepth
+// does not find (ErrNotFound), at a repeated id and after store.MaxTreeDepth
 // steps; other errors of get end it with that error.
 func ProjectChain(p store.Project, get func(id string) (store.Project, error)) ([]string, error) {
 	chain := []string{p.ID}
-	for parent := p.ParentID; parent != "" && len(chain) < maxProjectDepth && !slices.Contains(chain, parent); {
+	for parent := p.ParentID; parent != "" && len(chain) <= store.MaxTreeDepth && !slices.Contains(chain, parent); {
 		pp, err := get(parent)
 		if errors.Is(err, store.ErrNotFound) {
 			break

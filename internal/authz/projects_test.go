@@ -2,6 +2,7 @@ package authz
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
@@ -72,15 +73,16 @@ func TestProjectChain(t *testing.T) {
 	}
 	// A deep chain stops at the bound.
 	deep := map[string]store.Project{}
-	for i := range 200 {
-		p := store.Project{ID: string(rune('A' + i))}
+	const n = store.MaxTreeDepth + 10
+	for i := range n {
+		p := store.Project{ID: fmt.Sprint("p", i)}
 		if i > 0 {
-			p.ParentID = string(rune('A' + i - 1))
+			p.ParentID = fmt.Sprint("p", i-1)
 		}
 		deep[p.ID] = p
 	}
-	chain, err := ProjectChain(deep[string(rune('A'+199))], func(id string) (store.Project, error) { return deep[id], nil })
-	if err != nil || len(chain) != maxProjectDepth {
+	chain, err := ProjectChain(deep[fmt.Sprint("p", n-1)], func(id string) (store.Project, error) { return deep[id], nil })
+	if err != nil || len(chain) != store.MaxTreeDepth+1 {
 		t.Fatalf("deep chain: %d ids, %v", len(chain), err)
 	}
 }

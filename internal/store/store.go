@@ -6,6 +6,12 @@ import (
 	"time"
 )
 
+// MaxTreeDepth is how deep project and group trees may nest: the store
+// treats a deeper chain as a cycle, and walks up a tree (access levels,
+// workspace groups) stop there, so that what a list shows and what an
+// access check finds agree.
+const MaxTreeDepth = 1000
+
 // Sentinel errors. Backends wrap driver errors so that errors.Is works with
 // these; callers never inspect driver errors.
 var (

@@ -272,3 +272,42 @@ func TestIDOrName(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestDeepProjectTree: a member bound to the root of a project tree deeper
+// than any small walk bound sees the deepest project both in the list and
+// by name, so that what the list shows and what the access check finds
+// agree.
+func TestDeepProjectTree(t *testing.T) {
+	h := newHarness(t)
+	owner, _ := h.user("owner@example.com")
+	dev, devTok := h.user("dev@example.com")
+	o := h.org("acme", owner, dev)
+	ws := h.workspace(o, "prod", store.WorkspaceRunning, owner)
+	ctx, now := t.Context(), o.CreatedAt
+	const depth = 80
+	parent := ""
+	var root string
+	for i := range depth {
+		p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: fmt.Sprint("d", i), ParentID: parent, CreatedAt: now, UpdatedAt: now}
+		h.must(h.st.CreateProject(ctx, p))
+		if i == 0 {
+			root = p.ID
+		}
+		parent = p.ID
+	}
+	g := store.Group{ID: store.NewID(), WorkspaceID: ws.ID, Name: "devs", CreatedAt: now, UpdatedAt: now}
+	h.must(h.st.CreateGroup(ctx, g))
+	h.must(h.st.AddWorkspaceMember(ctx, store.WorkspaceMember{WorkspaceID: ws.ID, UserID: dev.ID, CreatedAt: now}))
+	h.must(h.st.AddGroupMember(ctx, store.GroupMember{GroupID: g.ID, UserID: dev.ID, CreatedAt: now}))
+	h.must(h.st.CreateRoleBinding(ctx, store.RoleBinding{ID: store.NewID(), WorkspaceID: ws.ID, GroupID: g.ID, Role: store.RoleDeveloper, ProjectID: root, CreatedAt: now}))
+
+	base := "/api/v1/organizations/acme/workspaces/prod/projects"
+	list := decodeAs[api.List[api.Project]](t, h.get(base+"?limit=100", devTok, nil))
+	if len(list.Items) != depth {
+		t.Fatalf("the developer lists %d projects, want %d", len(list.Items), depth)
+	}
+	last := fmt.Sprint("d", depth-1)
+	if a := h.get(base+"/"+last, devTok, nil); a.status != 200 {
+		t.Fatalf("GET the deepest project %s: %d %s", last, a.status, a.body)
+	}
+}

@@ -387,9 +387,6 @@ func (s *Store) ListWorkspaceMembers(ctx context.Context, workspaceID string, p 
 
 // Trees: projects and groups each form a forest inside a workspace.
 
-// maxTreeDepth bounds the parent walk; a deeper chain is treated as a cycle.
-const maxTreeDepth = 1000
-
 // checkParent refuses with ErrCycle if making parentID the parent of id in
 // table would close a loop. It must run inside a transaction that holds the
 // workspace's tree lock (see lockWorkspace). table is one of this package's
@@ -397,7 +394,7 @@ const maxTreeDepth = 1000
 func (s *Store) checkParent(ctx context.Context, tx *sql.Tx, table, workspaceID, id, parentID string) error {
 	cur := parentID
 	for depth := 0; cur != ""; depth++ {
-		if cur == id || depth > maxTreeDepth {
+		if cur == id || depth > store.MaxTreeDepth {
 			return fmt.Errorf("parent %q: %w", parentID, store.ErrCycle)
 		}
 		var next string
