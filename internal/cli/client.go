@@ -79,7 +79,7 @@ func SaveCredentials(c Credentials) error {
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(p, b, 0o600); err != nil {
+	if err := fsutil.WritePrivate(p, b); err != nil {
 		return fmt.Errorf("save credentials: %w", err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 )
 
@@ -116,7 +117,7 @@ func KubectlToken(ctx context.Context, o *Options, s *scope, now func() time.Tim
 	if err != nil {
 		return workspaceToken{}, err
 	}
-	if err := kubeconfig.WritePrivate(cache, b); err != nil {
+	if err := fsutil.WritePrivate(cache, b); err != nil {
 		return workspaceToken{}, fmt.Errorf("cache the workspace token: %w", err)
 	}
 	return wt, nil
@@ -233,7 +234,7 @@ func writeKubeconfig(cmd *cobra.Command, format, outFile, target string, kc kube
 		if err != nil {
 			return err
 		}
-		if err := kubeconfig.WritePrivate(outFile, b); err != nil {
+		if err := fsutil.WritePrivate(outFile, b); err != nil {
 			return fmt.Errorf("write %s: %w", outFile, err)
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "Wrote %s (context %s)\n", outFile, kc.CurrentContext)

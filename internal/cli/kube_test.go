@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
+	"github.com/hexabase/hexabase-ai/internal/fsutil"
 )
 
 func TestTokenCache(t *testing.T) {
@@ -27,7 +27,7 @@ func TestTokenCache(t *testing.T) {
 	}
 	write := func(body string) {
 		t.Helper()
-		if err := kubeconfig.WritePrivate(p1, []byte(body)); err != nil {
+		if err := fsutil.WritePrivate(p1, []byte(body)); err != nil {
 			t.Fatal(err)
 		}
 	}

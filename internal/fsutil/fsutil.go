@@ -50,3 +50,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	}
 	return nil
 }
+
+// WritePrivate writes data to path with mode 0600, atomically, creating
+// its directory with mode 0700 when missing: credentials, token caches
+// and kubeconfigs.
+func WritePrivate(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, data, 0o600)
+}

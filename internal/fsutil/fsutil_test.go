@@ -79,3 +79,19 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		t.Fatalf("directory holds %v, want %v (no temporary files left)", got, names)
 	}
 }
+
+func TestWritePrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new", "dir", "credentials.json")
+	if err := WritePrivate(path, []byte("secret")); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700 | os.ModeDir} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), want)
+		}
+	}
+}

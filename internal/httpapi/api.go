@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -125,11 +127,35 @@ func (a *API) wrap(rt Route) http.Handler {
 	for i := len(a.cfg.RouteMiddleware) - 1; i >= 0; i-- {
 		h = a.cfg.RouteMiddleware[i](rt, h)
 	}
+	h = pathValues(rt, h)
 	if !rt.Public {
 		h = a.authenticate(h)
 	}
 	h = a.limits(rt, h)
 	return a.instrument(rt.Method+" "+rt.Path, h)
+}
+
+// pathValues answers 404 for a path whose parameters are not valid UTF-8
+// or hold a control character: no id, name or slug has them, and the
+// store must not see them (PostgreSQL refuses such text with an error,
+// not an empty result).
+func pathValues(rt Route, next http.Handler) http.Handler {
+	var names []string
+	for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
+		names = append(names, m[1])
+	}
+	if len(names) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, n := range names {
+			if v := r.PathValue(n); !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+				WriteError(w, r, NotFound(n))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // instrument records per-route latency and adds org/workspace to the log.

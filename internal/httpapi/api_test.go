@@ -47,6 +47,7 @@ func newTestAPI(t *testing.T) *API {
 		}},
 		Route{Method: "GET", Path: "/boom", Handle: func(r *http.Request) (any, error) { panic("secret panic text") }},
 		Route{Method: "GET", Path: "/fail", Handle: func(r *http.Request) (any, error) { return nil, errors.New("secret db error") }},
+		Route{Method: "GET", Path: "/things/{thing}", Handle: func(r *http.Request) (any, error) { return map[string]string{"thing": r.PathValue("thing")}, nil }},
 		Route{Method: "GET", Path: "/open", Public: true, Handle: func(r *http.Request) (any, error) { return map[string]string{"ok": "yes"}, nil }},
 	)
 	return a
@@ -94,6 +95,9 @@ func TestErrorsAreProblems(t *testing.T) {
 		{"panic", "GET", "/boom", ``, auth, 500, "internal", ""},
 		{"internal error", "GET", "/fail", ``, auth, 500, "internal", ""},
 		{"no route", "GET", "/nowhere", ``, nil, 404, "not-found", ""},
+		{"invalid UTF-8 in a path parameter", "GET", "/things/%FF", ``, auth, 404, "not-found", ""},
+		{"NUL in a path parameter", "GET", "/things/a%00b", ``, auth, 404, "not-found", ""},
+		{"control character in a path parameter", "GET", "/things/a%0Ab", ``, auth, 404, "not-found", ""},
 		{"wrong method", "DELETE", "/echo", ``, nil, 405, "method-not-allowed", ""},
 	}
 	for _, tt := range tests {
@@ -117,6 +121,9 @@ func TestErrorsAreProblems(t *testing.T) {
 
 func TestSuccessAndRequestID(t *testing.T) {
 	h := newTestAPI(t).Handler()
+	if resp, _, raw := call(t, h, "GET", "/things/caf%C3%A9", "", map[string]string{"Authorization": "Bearer good"}); resp.StatusCode != 200 || !strings.Contains(raw, "café") {
+		t.Fatalf("a UTF-8 path parameter: %d %s", resp.StatusCode, raw)
+	}
 	resp, _, raw := call(t, h, "POST", "/echo", `{"name":"a","count":2}`, map[string]string{"Authorization": "Bearer good", "X-Request-Id": "abc-123"})
 	if resp.StatusCode != 201 || resp.Header.Get("X-Request-Id") != "abc-123" || !strings.Contains(raw, `"count":2`) {
 		t.Fatalf("got %d %q %s", resp.StatusCode, resp.Header.Get("X-Request-Id"), raw)

@@ -42,6 +42,9 @@ func (p MergePatch) Has(field string) bool {
 // object) and decodes the result into out, refusing unknown fields and
 // values of the wrong type with the same errors as DecodeJSON.
 func (p MergePatch) Apply(current, out any) error {
+	if err := exactMembers(p.doc, reflect.TypeOf(out), ""); err != nil {
+		return err
+	}
 	b, err := json.Marshal(current)
 	if err != nil {
 		return fmt.Errorf("merge patch: %w", err)
@@ -55,6 +58,71 @@ func (p MergePatch) Apply(current, out any) error {
 		return fmt.Errorf("merge patch: %w", err)
 	}
 	return DecodeJSONBytes(merged, out)
+}
+
+// exactMembers refuses a member of doc that is not spelt exactly as a
+// JSON field of t. encoding/json matches names case-insensitively, so
+// {"Parent_ID": …} would decode as parent_id while Has("parent_id"), on
+// which the checks of a field depend, said it was absent.
+func exactMembers(doc map[string]any, t reflect.Type, prefix string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil // maps take any key; scalars are the decoder's to check
+	}
+	fields := map[string]reflect.Type{}
+	jsonFields(t, fields)
+	for k, v := range doc {
+		ft, ok := fields[k]
+		if !ok {
+			return Invalid(Field(prefix+k, "unknown field"))
+		}
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice || ft.Kind() == reflect.Array {
+			ft = ft.Elem()
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			if err := exactMembers(v, ft, prefix+k+"."); err != nil {
+				return err
+			}
+		case []any:
+			for i, e := range v {
+				if m, ok := e.(map[string]any); ok {
+					if err := exactMembers(m, ft, fmt.Sprintf("%s%s[%d].", prefix, k, i)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// jsonFields adds the JSON names of t's fields (and of the fields of its
+// embedded structs without a name of their own) to fields.
+func jsonFields(t reflect.Type, fields map[string]reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				jsonFields(ft, fields)
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
 }
 
 // mergeValue is RFC 7396's MergePatch(Target, Patch).

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +66,55 @@ func TestCheckVersion(t *testing.T) {
 				if e, isErr := err.(*Error); !isErr || e.Status != 412 {
 					t.Fatalf("want a 412 *Error, got %#v", err)
 				}
+			}
+		})
+	}
+}
+
+// TestApplyExactMembers: members are matched to fields exactly, not
+// case-insensitively as encoding/json would, at every depth.
+func TestApplyExactMembers(t *testing.T) {
+	type quota struct {
+		CPU string `json:"cpu,omitempty"`
+	}
+	type item struct {
+		Name string `json:"name"`
+	}
+	type embedded struct {
+		Note string `json:"note,omitempty"`
+	}
+	type doc struct {
+		embedded
+		ParentID *string           `json:"parent_id,omitempty"`
+		Quota    *quota            `json:"quota,omitempty"`
+		Items    []item            `json:"items,omitempty"`
+		Labels   map[string]string `json:"labels,omitempty"`
+	}
+	for _, tc := range []struct{ name, patch, field string }{
+		{"exact", `{"parent_id":"p","quota":{"cpu":"1"},"items":[{"name":"a"}],"labels":{"Any-Key":"v"},"note":"n"}`, ""},
+		{"other case", `{"Parent_ID":"p"}`, "Parent_ID"},
+		{"other case nested", `{"quota":{"CPU":"1"}}`, "quota.CPU"},
+		{"other case in a list", `{"items":[{"name":"a"},{"Name":"b"}]}`, "items[1].Name"},
+		{"other case of an embedded field", `{"Note":"n"}`, "Note"},
+		{"unknown", `{"colour":"red"}`, "colour"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("PATCH", "/", strings.NewReader(tc.patch))
+			p, err := DecodeMergePatch(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out doc
+			err = p.Apply(doc{}, &out)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("Apply: %v", err)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Status != 422 || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
+				t.Fatalf("Apply: %#v, want a 422 naming %s", err, tc.field)
 			}
 		})
 	}

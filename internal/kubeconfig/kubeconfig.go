@@ -253,14 +253,5 @@ func MergeFile(path string, c Kubeconfig) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return WritePrivate(path, b)
-}
-
-// WritePrivate writes b to path with mode 0600 (a new directory gets
-// 0700), atomically.
-func WritePrivate(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return fsutil.WriteFileAtomic(path, b, 0o600)
+	return fsutil.WritePrivate(path, b)
 }
