@@ -52,7 +52,8 @@ func OpenAPI(info OpenAPIInfo, routes []Route) ([]byte, error) {
 					"description": "deprecated alias of " + q.Name + ", accepted until the next release"})
 			}
 		}
-		if (rt.Method == "PATCH" || rt.Method == "PUT") && versioned(rt.Response) {
+		conditional := (rt.Method == "PATCH" || rt.Method == "PUT") && versioned(rt.Response)
+		if conditional {
 			params = append(params, map[string]any{"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
 				"description": "the ETag (resource_version) the change is based on: a change made by someone else first is refused with 412"})
 		}
@@ -83,6 +84,10 @@ func OpenAPI(info OpenAPIInfo, routes []Route) ([]byte, error) {
 		} else if rt.Raw != nil {
 			ok["content"] = map[string]any{ct: map[string]any{}}
 		}
+		if versioned(rt.Response) {
+			ok["headers"] = map[string]any{"ETag": map[string]any{"schema": map[string]any{"type": "string"},
+				"description": "the resource_version, quoted: send it back as If-Match"}}
+		}
 		responses[strconv.Itoa(rt.successStatus())] = ok
 		statuses := []int{http.StatusBadRequest, http.StatusNotFound, http.StatusInternalServerError}
 		if !rt.Public {
@@ -90,6 +95,9 @@ func OpenAPI(info OpenAPIInfo, routes []Route) ([]byte, error) {
 		}
 		if rt.Request != nil {
 			statuses = append(statuses, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+		}
+		if conditional {
+			statuses = append(statuses, http.StatusPreconditionFailed)
 		}
 		statuses = append(statuses, rt.Errors...)
 		for _, s := range statuses {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -115,6 +116,56 @@ func TestApplyExactMembers(t *testing.T) {
 			var e *Error
 			if !errors.As(err, &e) || e.Status != 422 || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
 				t.Fatalf("Apply: %#v, want a 422 naming %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// TestOpenAPIConditionalUpdates: an update of a versioned resource
+// documents If-Match, the merge-patch body, the 412 and the ETag.
+func TestOpenAPIConditionalUpdates(t *testing.T) {
+	type thing struct {
+		Name            string `json:"name"`
+		ResourceVersion string `json:"resource_version"`
+	}
+	type plain struct {
+		Name string `json:"name"`
+	}
+	h := func(*http.Request) (any, error) { return nil, nil }
+	b, err := OpenAPI(OpenAPIInfo{Title: "t", Version: "1"}, []Route{
+		{Method: "PATCH", Path: "/things/{thing}", Request: thing{}, Response: thing{}, Handle: h},
+		{Method: "PATCH", Path: "/plain/{plain}", Request: plain{}, Response: plain{}, Handle: h},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters  []struct{ Name, In string }
+			RequestBody struct{ Content map[string]any }
+			Responses   map[string]struct{ Headers map[string]any }
+		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path      string
+		versioned bool
+	}{{"/things/{thing}", true}, {"/plain/{plain}", false}} {
+		t.Run(tc.path, func(t *testing.T) {
+			op := doc.Paths[tc.path]["patch"]
+			ifMatch := false
+			for _, p := range op.Parameters {
+				ifMatch = ifMatch || (p.Name == "If-Match" && p.In == "header")
+			}
+			_, has412 := op.Responses["412"]
+			_, etag := op.Responses["200"].Headers["ETag"]
+			if ifMatch != tc.versioned || has412 != tc.versioned || etag != tc.versioned {
+				t.Fatalf("If-Match %v, 412 %v, ETag %v; want %v", ifMatch, has412, etag, tc.versioned)
+			}
+			if _, ok := op.RequestBody.Content["application/merge-patch+json"]; !ok {
+				t.Fatal("no application/merge-patch+json body")
 			}
 		})
 	}
