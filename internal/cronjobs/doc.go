@@ -27,7 +27,7 @@
 //
 //   - "@every <duration>" (use a five-field expression or a descriptor);
 //   - TZ= and CRON_TZ= prefixes (Kubernetes refuses these too; set the
-//     CronJob's timeZone field instead);
+//     time_zone field of the spec instead);
 //   - empty list items ("1,,2", or "," alone, which the controller takes as
 //     a field that never matches), "*" as a range bound ("*-5", which the
 //     controller reads as "*"), signed numbers ("+5"), and day and month

@@ -17,7 +17,7 @@ const (
 	FieldDayOfMonth = "day of month"
 	FieldMonth      = "month"
 	FieldDayOfWeek  = "day of week"
-	FieldTimeZone   = "timeZone"
+	FieldTimeZone   = "time zone"
 )
 
 // Error is a schedule problem a person can act on.
@@ -129,7 +129,7 @@ func Parse(expr string) (*Schedule, error) {
 		return nil, whole("empty: write 5 fields (minute hour day-of-month month day-of-week) or a descriptor such as @daily")
 	}
 	if strings.Contains(strings.ToUpper(text), "TZ=") { // TZ=... or CRON_TZ=...
-		return nil, whole("a time zone in the schedule (TZ= or CRON_TZ=) is not supported: set the timeZone field instead")
+		return nil, whole("a time zone in the schedule (TZ= or CRON_TZ=) is not supported: set the time_zone field instead")
 	}
 	if strings.HasPrefix(text, "@") {
 		return parseDescriptor(expr, text)

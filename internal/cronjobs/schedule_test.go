@@ -172,9 +172,9 @@ func TestParseRefuses(t *testing.T) {
 		{"* * * * FUN", FieldDayOfWeek, `"FUN" is not a day name (SUN-SAT)`},
 		{"* * * * MONDAY", FieldDayOfWeek, "not a day name"},
 		{"* * JAN * *", FieldDayOfMonth, `"JAN" is not a number`},
-		{"CRON_TZ=UTC * * * * *", FieldSchedule, "set the timeZone field instead"},
-		{"TZ=Europe/Berlin 0 2 * * *", FieldSchedule, "set the timeZone field instead"},
-		{"TZ=UTC", FieldSchedule, "set the timeZone field instead"},
+		{"CRON_TZ=UTC * * * * *", FieldSchedule, "set the time_zone field instead"},
+		{"TZ=Europe/Berlin 0 2 * * *", FieldSchedule, "set the time_zone field instead"},
+		{"TZ=UTC", FieldSchedule, "set the time_zone field instead"},
 		{"", FieldSchedule, "empty"},
 		{" \t\n", FieldSchedule, "empty"},
 		{long, FieldSchedule, "too long: 409 bytes, at most 256"},
@@ -237,7 +237,7 @@ func TestErrorMessage(t *testing.T) {
 		}
 	}
 	_, err := LoadTimeZone("Mars/Olympus")
-	if want := `timeZone "Mars/Olympus": unknown time zone: use an IANA name such as "Europe/Berlin" or "UTC"`; err == nil || err.Error() != want {
+	if want := `time zone "Mars/Olympus": unknown time zone: use an IANA name such as "Europe/Berlin" or "UTC"`; err == nil || err.Error() != want {
 		t.Errorf("LoadTimeZone error = %v, want %s", err, want)
 	}
 }

@@ -22,7 +22,7 @@ func DecodeJSON(r *http.Request, dst any) error {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return &Error{Status: http.StatusUnsupportedMediaType, Type: "unsupported-media-type",
-				Title: "Unsupported media type", Detail: "the request body must be application/json"}
+				Title: "Unsupported media type", Detail: "the request body must be JSON: application/json (or application/merge-patch+json for a PATCH)"}
 		}
 	}
 	body, err := io.ReadAll(r.Body)
