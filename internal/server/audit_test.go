@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -22,32 +21,11 @@ import (
 // auditDo sends one request with a chosen request id and user agent.
 func (ts *testServer) auditDo(method, path, token, requestID, body string) answer {
 	ts.t.Helper()
-	var r io.Reader
+	var b any
 	if body != "" {
-		r = strings.NewReader(body)
+		b = body
 	}
-	req, err := http.NewRequest(method, ts.URL()+path, r)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	req.Header.Set("X-Request-Id", requestID)
-	req.Header.Set("User-Agent", "audit-walk/1.0")
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return ts.doWith(method, path, token, b, http.Header{"X-Request-Id": {requestID}, "User-Agent": {"audit-walk/1.0"}})
 }
 
 // auditByRequest returns the records of one request id.
