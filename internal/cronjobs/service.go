@@ -206,11 +206,7 @@ func (s *Service) update(r *http.Request) (any, error) {
 // patch applies a JSON merge patch of the spec to the live CronJob: only
 // the fields the patch names change.
 func (s *Service) patch(r *http.Request) (any, error) {
-	name, err := s.jobs.Name(r)
-	if err != nil {
-		return nil, err
-	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	name, patch, err := s.jobs.NamedPatch(r)
 	if err != nil {
 		return nil, err
 	}

@@ -56,12 +56,28 @@ func Decode[T any](o Objects, r *http.Request) (T, Project, error) {
 // DecodeNamed is the object the path names and the JSON body of r as a T;
 // the project is left to the handler, for after it has checked the body.
 func DecodeNamed[T any](o Objects, r *http.Request) (string, T, error) {
-	var req T
+	return named(o, r, func(r *http.Request) (T, error) {
+		var req T
+		return req, httpapi.DecodeJSON(r, &req)
+	})
+}
+
+// NamedPatch is the object the path names and the merge patch of the
+// body; the project is left to the handler, as with DecodeNamed.
+func (o Objects) NamedPatch(r *http.Request) (string, httpapi.MergePatch, error) {
+	return named(o, r, httpapi.DecodeMergePatch)
+}
+
+// named is the object the path names and what read makes of the request,
+// read only when the name is good.
+func named[T any](o Objects, r *http.Request, read func(*http.Request) (T, error)) (string, T, error) {
 	name, err := o.Name(r)
 	if err != nil {
-		return name, req, err
+		var zero T
+		return name, zero, err
 	}
-	return name, req, httpapi.DecodeJSON(r, &req)
+	v, err := read(r)
+	return name, v, err
 }
 
 // resolved is v with the request's project, when err (of reading v) is nil.

@@ -56,6 +56,10 @@ func TestObjectsOrder(t *testing.T) {
 			run: func(o Objects, r *http.Request) error { _, _, err := DecodeNamed[req](o, r); return err }},
 		{name: "decode named, bad body", app: "web", body: "{", status: http.StatusBadRequest,
 			run: func(o Objects, r *http.Request) error { _, _, err := DecodeNamed[req](o, r); return err }},
+		{name: "patch, bad name first", app: "Web", body: "[]", status: http.StatusNotFound,
+			run: func(o Objects, r *http.Request) error { _, _, err := o.NamedPatch(r); return err }},
+		{name: "patch, not an object", app: "web", body: "[]", status: http.StatusBadRequest,
+			run: func(o Objects, r *http.Request) error { _, _, err := o.NamedPatch(r); return err }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -270,11 +270,7 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 // patchApp applies a JSON merge patch of the simple spec to the live
 // application: only the fields the patch names change.
 func (s *Service) patchApp(r *http.Request) (any, error) {
-	name, err := s.apps.Name(r)
-	if err != nil {
-		return nil, err
-	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	name, patch, err := s.apps.NamedPatch(r)
 	if err != nil {
 		return nil, err
 	}
