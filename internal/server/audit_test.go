@@ -157,12 +157,7 @@ func TestAuditRecords(t *testing.T) {
 	f := ts.fixture(p, true, "invitee@example.com")
 	wss := "/api/v1/organizations/" + f.org + "/workspaces"
 
-	a := ts.auditDo("POST", wss, tok["owner"], "rec-create", `{"name":"web"}`)
-	if a.status != 202 {
-		t.Fatalf("create: %d %s", a.status, a.body)
-	}
-	var ws struct{ ID string }
-	a.json(t, &ws)
+	ws := ts.auditDo("POST", wss, tok["owner"], "rec-create", `{"name":"web"}`).id(t, 202)
 	tests := []struct {
 		name, method, path, token, body string
 		status                          int
@@ -187,12 +182,12 @@ func TestAuditRecords(t *testing.T) {
 	}
 	// The create above.
 	rs := ts.auditByRequest("rec-create")
-	if len(rs) != 1 || rs[0].Action != "workspace.create" || rs[0].TargetType != "workspace" || rs[0].TargetID != ws.ID ||
+	if len(rs) != 1 || rs[0].Action != "workspace.create" || rs[0].TargetType != "workspace" || rs[0].TargetID != ws ||
 		rs[0].ActorID != p.owner.ID || rs[0].Result != store.AuditSuccess || rs[0].Status != 202 || rs[0].OrgID != f.org {
 		t.Fatalf("create record: %+v", rs)
 	}
 	// Creating an organization is recorded in that organization.
-	a = ts.auditDo("POST", "/api/v1/organizations", tok["admin"], "rec-org", `{"name":"New Org"}`)
+	a := ts.auditDo("POST", "/api/v1/organizations", tok["admin"], "rec-org", `{"name":"New Org"}`)
 	var newOrg struct{ ID string }
 	a.json(t, &newOrg)
 	rs = ts.auditByRequest("rec-org")

@@ -114,6 +114,18 @@ func (a answer) json(t *testing.T, v any) {
 	}
 }
 
+// id checks that the answer has the status want and returns the id of
+// the object it holds (what a create answers).
+func (a answer) id(t *testing.T, want int) string {
+	t.Helper()
+	if a.status != want {
+		t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
+	}
+	var v struct{ ID string }
+	a.json(t, &v)
+	return v.ID
+}
+
 // problem decodes a problem+json answer.
 func (a answer) problem(t *testing.T) map[string]any {
 	t.Helper()
