@@ -196,8 +196,7 @@ func run(ctx context.Context, o options) (err error) {
 			}
 			switch o.limits {
 			case "raised":
-				cfg.IPRateLimit, cfg.IPRateBurst = 1e6, 1e6
-				cfg.UserRateLimit, cfg.UserRateBurst = 1e6, 1e6
+				platform.Unthrottled(cfg)
 			case "off":
 				cfg.IPRateLimit, cfg.UserRateLimit = 0, 0
 			}

@@ -122,6 +122,59 @@ func patchNamed[T any](cmd *cobra.Command, p inProject, name string, current boo
 	}
 }
 
+// specFlags are the flags of the spec of a collection's objects (T as the
+// API answers them), for their create and update commands.
+type specFlags[T any] interface {
+	register(cmd *cobra.Command)
+	// create is the body of the request that creates the object args[0].
+	create(cmd *cobra.Command, args []string) (any, error)
+	// update makes the patch of the flags given, from the object as it is
+	// when editsEnv (the env given is merged into its own), else from nil.
+	update(cmd *cobra.Command, args []string) (func(cur *T) (any, error), error)
+	editsEnv() bool
+}
+
+// editsEnv tells whether --env is given: an update merges it into the env
+// the object has.
+func (f *containerFlags) editsEnv() bool { return len(f.env) > 0 }
+
+// specCreateCmd is the create command of the collection p: NAME, the flags f,
+// of which required must be given, and the container's command after --.
+func specCreateCmd[T any](p inProject, f specFlags[T], short, example string, cols []Column, view func(map[string]any) map[string]any, required ...string) *cobra.Command {
+	use := "create NAME"
+	for _, name := range required {
+		use += " --" + name + " " + strings.ToUpper(name)
+	}
+	cmd := &cobra.Command{Use: use + " [flags] [-- COMMAND [ARG...]]", Short: short, Example: example, Args: nameAndCommand,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body, err := f.create(cmd, args)
+			if err != nil {
+				return err
+			}
+			return p.send(cmd, http.MethodPost, "", body, cols, view)
+		}}
+	f.register(cmd)
+	for _, name := range required {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// specUpdateCmd is the update command of the collection p: the flags given
+// replace those fields of the object's spec with a PATCH, the rest stays.
+func specUpdateCmd[T any](p inProject, f specFlags[T], short, long, example string, cols []Column, view func(map[string]any) map[string]any) *cobra.Command {
+	cmd := &cobra.Command{Use: "update NAME [flags] [-- COMMAND [ARG...]]", Short: short, Long: long, Example: example, Args: nameAndCommand}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		build, err := f.update(cmd, args)
+		if err != nil {
+			return err
+		}
+		return patchNamed(cmd, p, args[0], f.editsEnv(), build, cols, view)
+	}
+	f.register(cmd)
+	return cmd
+}
+
 // example is an Example of the command use with args.
 func (p inProject) example(use, args string) string {
 	return "  hks " + p.word + " " + use + " " + args
@@ -337,55 +390,35 @@ func parsePort(text string) (api.Port, error) {
 }
 
 func appCreateCmd(p inProject) *cobra.Command {
-	var f appSpecFlags
-	cmd := &cobra.Command{
-		Use:   "create NAME --image IMAGE [flags] [-- COMMAND [ARG...]]",
-		Short: "Create an application from the simple spec: a Deployment, and a Service when it has ports",
-		Example: `  hks app create web --image nginx:1.27 --replicas 2 --port 80 --env MODE=prod --cpu 100m --memory 64Mi
+	return specCreateCmd(p, &appSpecFlags{}, "Create an application from the simple spec: a Deployment, and a Service when it has ports",
+		`  hks app create web --image nginx:1.27 --replicas 2 --port 80 --env MODE=prod --cpu 100m --memory 64Mi
   hks app create worker --image busybox:1.36 -- sh -c 'while true; do date; sleep 60; done'`,
-		Args: nameAndCommand,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, err := f.spec(cmd, args)
-			if err != nil {
-				return err
-			}
-			return p.send(cmd, http.MethodPost, "", api.CreateApplicationRequest{Name: args[0], AppSpec: spec}, appCols, appView)
-		},
-	}
-	f.register(cmd)
-	_ = cmd.MarkFlagRequired("image")
-	return cmd
+		appCols, appView, "image")
 }
 
 func appUpdateCmd(p inProject) *cobra.Command {
-	var f appSpecFlags
-	cmd := &cobra.Command{
-		Use:   "update NAME [flags] [-- COMMAND [ARG...]]",
-		Short: "Change the fields of an application's spec that flags give (a rolling update)",
-		Long: `Change an application: the flags given replace those fields of its spec, the
+	return specUpdateCmd(p, &appSpecFlags{}, "Change the fields of an application's spec that flags give (a rolling update)",
+		`Change an application: the flags given replace those fields of its spec, the
 rest stays (replicas, env, ports, other containers, volumes, …). --env
 NAME=VALUE sets one variable and --env NAME- removes it (--label likewise);
 --port replaces the ports; a command after -- replaces the command.`,
-		Example: `  hks app update web --image nginx:1.28 --env MODE=prod --env DEBUG-
+		`  hks app update web --image nginx:1.28 --env MODE=prod --env DEBUG-
   hks app update web --port 8080:80 --cpu 200m`,
-		Args: nameAndCommand,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			change, err := f.appChange(cmd, args)
-			if err != nil {
-				return err
-			}
-			return patchNamed(cmd, p, args[0], len(f.env) > 0, func(cur *api.Application) (any, error) {
-				return change(cur)
-			}, appCols, appView)
-		},
-	}
-	f.register(cmd)
-	return cmd
+		appCols, appView)
 }
 
-// appChange is the patch of the flags given; when --env is given it needs
+// create is the request that creates the application of the flags.
+func (f *appSpecFlags) create(cmd *cobra.Command, args []string) (any, error) {
+	spec, err := f.spec(cmd, args)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateApplicationRequest{Name: args[0], AppSpec: spec}, nil
+}
+
+// update is the patch of the flags given; when --env is given it needs
 // the application as it is (its env and version).
-func (f *appSpecFlags) appChange(cmd *cobra.Command, args []string) (func(cur *api.Application) (api.PatchApplicationRequest, error), error) {
+func (f *appSpecFlags) update(cmd *cobra.Command, args []string) (func(cur *api.Application) (any, error), error) {
 	var pt api.PatchApplicationRequest
 	replicas, err := int32Flag(cmd, "replicas", f.replicas, 0, math.MaxInt32)
 	if err != nil {
@@ -408,11 +441,11 @@ func (f *appSpecFlags) appChange(cmd *cobra.Command, args []string) (func(cur *a
 		return nil, err
 	}
 	pt.Image, pt.Command, pt.Args, pt.Resources, pt.Labels = c.image, c.command, c.args, c.resources, c.labels
-	return func(cur *api.Application) (api.PatchApplicationRequest, error) {
+	return func(cur *api.Application) (any, error) {
 		if cur != nil {
 			env, err := mergeEnv(cur.Spec.Env, "env", f.env)
 			if err != nil {
-				return pt, err
+				return nil, err
 			}
 			pt.Env, pt.ResourceVersion = &env, cur.ResourceVersion
 		}

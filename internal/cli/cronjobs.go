@@ -192,76 +192,67 @@ func withEnv(pt api.PatchCronJobRequest, env []api.EnvVar) api.PatchCronJobReque
 }
 
 func cronCreateCmd(p inProject) *cobra.Command {
-	var f cronSpecFlags
-	cmd := &cobra.Command{
-		Use:   "create NAME --schedule SCHEDULE --image IMAGE [flags] [-- COMMAND [ARG...]]",
-		Short: "Create a CronJob; the schedule and time zone are checked before anything reaches the cluster",
-		Example: `  hks cron create nightly --schedule "30 2 * * *" --tz Europe/Berlin --image busybox:1.36 --concurrency-policy Forbid -- sh -c 'date'
+	return specCreateCmd(p, &cronSpecFlags{}, "Create a CronJob; the schedule and time zone are checked before anything reaches the cluster",
+		`  hks cron create nightly --schedule "30 2 * * *" --tz Europe/Berlin --image busybox:1.36 --concurrency-policy Forbid -- sh -c 'date'
   hks cron create tick --schedule @hourly --image busybox:1.36 --env MODE=prod --restart-policy Never -- date`,
-		Args: nameAndCommand,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			// A new spec has nothing to remove: NAME- is an error here.
-			env, err := envVars(f.env)
-			if err != nil {
-				return err
-			}
-			if _, err := labelMap(f.labels); err != nil {
-				return err
-			}
-			pt, err := f.change(cmd, args)
-			if err != nil {
-				return err
-			}
-			if env != nil {
-				pt = withEnv(pt, env)
-			}
-			// The patch of the flags, applied to nothing, is the new spec:
-			// the two types name the same members.
-			var spec api.CronJobSpec
-			if err := convert(pt, &spec); err != nil {
-				return err
-			}
-			return p.send(cmd, http.MethodPost, "", api.CreateCronJobRequest{Name: args[0], CronJobSpec: spec}, cronCols, cronView)
-		},
-	}
-	f.register(cmd)
-	_ = cmd.MarkFlagRequired("schedule")
-	_ = cmd.MarkFlagRequired("image")
-	return cmd
+		cronCols, cronView, "schedule", "image")
 }
 
 func cronUpdateCmd(p inProject) *cobra.Command {
-	var f cronSpecFlags
-	cmd := &cobra.Command{
-		Use:   "update NAME [flags] [-- COMMAND [ARG...]]",
-		Short: "Change the fields of a CronJob's spec that flags give",
-		Long: `Change a CronJob: the flags given replace those fields of its spec, the
+	return specUpdateCmd(p, &cronSpecFlags{}, "Change the fields of a CronJob's spec that flags give",
+		`Change a CronJob: the flags given replace those fields of its spec, the
 rest stays. --env NAME=VALUE sets one variable and --env NAME- removes it
 (--label likewise); a command after -- replaces the command.`,
-		Example: `  hks cron update nightly --schedule "0 3 * * *" --env MODE=dry-run
+		`  hks cron update nightly --schedule "0 3 * * *" --env MODE=dry-run
   hks cron update nightly --image busybox:1.37 -- sh -c 'date; backup'`,
-		Args: nameAndCommand,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pt, err := f.change(cmd, args)
-			if err != nil {
-				return err
-			}
-			return patchNamed(cmd, p, args[0], len(f.env) > 0, func(cur *api.CronJob) (any, error) {
-				if cur == nil {
-					return pt, nil
-				}
-				env, err := mergeEnv(cur.Spec.Template.Env, "env", f.env)
-				if err != nil {
-					return nil, err
-				}
-				out := withEnv(pt, env)
-				out.ResourceVersion = cur.ResourceVersion
-				return out, nil
-			}, cronCols, cronView)
-		},
+		cronCols, cronView)
+}
+
+// create is the request that creates the CronJob of the flags.
+func (f *cronSpecFlags) create(cmd *cobra.Command, args []string) (any, error) {
+	// A new spec has nothing to remove: NAME- is an error here.
+	env, err := envVars(f.env)
+	if err != nil {
+		return nil, err
 	}
-	f.register(cmd)
-	return cmd
+	if _, err := labelMap(f.labels); err != nil {
+		return nil, err
+	}
+	pt, err := f.change(cmd, args)
+	if err != nil {
+		return nil, err
+	}
+	if env != nil {
+		pt = withEnv(pt, env)
+	}
+	// The patch of the flags, applied to nothing, is the new spec: the two
+	// types name the same members.
+	var spec api.CronJobSpec
+	if err := convert(pt, &spec); err != nil {
+		return nil, err
+	}
+	return api.CreateCronJobRequest{Name: args[0], CronJobSpec: spec}, nil
+}
+
+// update is the patch of the flags given; when --env is given it needs
+// the CronJob as it is (its env and version).
+func (f *cronSpecFlags) update(cmd *cobra.Command, args []string) (func(cur *api.CronJob) (any, error), error) {
+	pt, err := f.change(cmd, args)
+	if err != nil {
+		return nil, err
+	}
+	return func(cur *api.CronJob) (any, error) {
+		if cur == nil {
+			return pt, nil
+		}
+		env, err := mergeEnv(cur.Spec.Template.Env, "env", f.env)
+		if err != nil {
+			return nil, err
+		}
+		out := withEnv(pt, env)
+		out.ResourceVersion = cur.ResourceVersion
+		return out, nil
+	}, nil
 }
 
 func cronHistoryCmd(p inProject) *cobra.Command {

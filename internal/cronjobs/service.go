@@ -40,7 +40,8 @@ type Config struct {
 
 // Service serves the CronJob API and records execution history.
 type Service struct {
-	cfg Config
+	cfg  Config
+	jobs kube.Objects
 	// written is the state last recorded of each Job (by uid), so that
 	// an unchanged Job is not written again.
 	written sync.Map
@@ -57,7 +58,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = 10 * time.Second
 	}
-	return &Service{cfg: cfg}, nil
+	jobs := kube.Objects{Scopes: cfg.Scopes, Clusters: cfg.Clusters, Param: "cronjob", What: "cronjob", Valid: validCronJobName}
+	return &Service{cfg: cfg, jobs: jobs}, nil
 }
 
 const (
@@ -125,27 +127,8 @@ func (s *Service) cronJobOut(project string, cj *batchv1.CronJob) api.CronJob {
 	return out
 }
 
-func (s *Service) resolve(r *http.Request) (kube.Project, error) {
-	return kube.ForProject(r, s.cfg.Scopes, s.cfg.Clusters)
-}
-
-func cronJobName(r *http.Request) (string, error) {
-	name := r.PathValue("cronjob")
-	if len(validName("cronjob", name, 63)) > 0 {
-		return "", httpapi.NotFound("cronjob")
-	}
-	return name, nil
-}
-
-// target is the CronJob a request names and its resolved project.
-func (s *Service) target(r *http.Request) (string, kube.Project, error) {
-	name, err := cronJobName(r)
-	if err != nil {
-		return "", kube.Project{}, err
-	}
-	c, err := s.resolve(r)
-	return name, c, err
-}
+// validCronJobName tells whether name can be a CronJob's.
+func validCronJobName(name string) bool { return len(validName("cronjob", name, 63)) == 0 }
 
 func notFoundOr(err error) error { return kube.NotFoundOr(err, "cronjob") }
 
@@ -159,7 +142,7 @@ func (s *Service) create(r *http.Request) (any, error) {
 	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
-	c, err := s.resolve(r)
+	c, err := s.jobs.Project(r)
 	if err != nil {
 		return nil, err
 	}
@@ -172,11 +155,7 @@ func (s *Service) create(r *http.Request) (any, error) {
 }
 
 func (s *Service) list(r *http.Request) (any, error) {
-	page, err := kube.PageOf(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.resolve(r)
+	page, c, err := s.jobs.Page(r)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +171,7 @@ func (s *Service) list(r *http.Request) (any, error) {
 }
 
 func (s *Service) get(r *http.Request) (any, error) {
-	name, c, err := s.target(r)
+	name, c, err := s.jobs.Target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -206,18 +185,14 @@ func (s *Service) get(r *http.Request) (any, error) {
 // update replaces what the spec describes of a CronJob; what it cannot
 // describe (other containers of the runs, volumes, …) stays.
 func (s *Service) update(r *http.Request) (any, error) {
-	name, err := cronJobName(r)
+	name, req, err := kube.DecodeNamed[api.UpdateCronJobRequest](s.jobs, r)
 	if err != nil {
-		return nil, err
-	}
-	var req api.UpdateCronJobRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if _, errs := cronJobObject(req.CronJobSpec, name, ""); len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
-	c, err := s.resolve(r)
+	c, err := s.jobs.Project(r)
 	if err != nil {
 		return nil, err
 	}
@@ -231,15 +206,11 @@ func (s *Service) update(r *http.Request) (any, error) {
 // patch applies a JSON merge patch of the spec to the live CronJob: only
 // the fields the patch names change.
 func (s *Service) patch(r *http.Request) (any, error) {
-	name, err := cronJobName(r)
+	name, patch, err := s.jobs.NamedPatch(r)
 	if err != nil {
 		return nil, err
 	}
-	patch, err := httpapi.DecodeMergePatch(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.resolve(r)
+	c, err := s.jobs.Project(r)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +223,7 @@ func (s *Service) patch(r *http.Request) (any, error) {
 
 func (s *Service) suspendHandler(suspend bool) httpapi.HandlerFunc {
 	return func(r *http.Request) (any, error) {
-		name, c, err := s.target(r)
+		name, c, err := s.jobs.Target(r)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +237,7 @@ func (s *Service) suspendHandler(suspend bool) httpapi.HandlerFunc {
 }
 
 func (s *Service) delete(r *http.Request) (any, error) {
-	name, c, err := s.target(r)
+	name, c, err := s.jobs.Target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +253,7 @@ func (s *Service) delete(r *http.Request) (any, error) {
 
 // trigger creates a Job from the CronJob's template now, as the caller.
 func (s *Service) trigger(r *http.Request) (any, error) {
-	name, c, err := s.target(r)
+	name, c, err := s.jobs.Target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +301,7 @@ func (s *Service) history(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, c, err := s.target(r)
+	name, c, err := s.jobs.Target(r)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,8 @@
 // Package kube is the plumbing that the packages acting in workspace
 // clusters (workloads, cronjobs) share: a client of a workspace cluster as
 // the caller (Clusters, ClientFor, ForProject) or as the platform
-// (AdminClusters), the mapping of the cluster's errors onto the API's
+// (AdminClusters), the first steps of their handlers (Objects: the object
+// the path names, the page or body, then the project), the mapping of the cluster's errors onto the API's
 // (Error, PageError), pages of the cluster's lists (ListPage), and the
 // checks and conversions of the container both describe the same way.
 //

@@ -20,23 +20,13 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestBadRequests(t *testing.T) {
 	ts := startServer(t, "")
 	_, tok := ts.user("owner@example.com")
-	a := ts.do("POST", "/api/v1/organizations", tok, map[string]string{"name": "Acme"})
-	if a.status != 201 {
-		t.Fatalf("create org: %d %s", a.status, a.body)
-	}
-	var org struct{ ID string }
-	a.json(t, &org)
 	orgs := "/api/v1/organizations"
-	wss := orgs + "/" + org.ID + "/workspaces"
-	a = ts.do("POST", wss, tok, map[string]string{"name": "web"})
-	if a.status != 202 {
-		t.Fatalf("create workspace: %d %s", a.status, a.body)
-	}
-	var ws struct{ ID string }
-	a.json(t, &ws)
-	projects := wss + "/" + ws.ID + "/projects"
-	groups := wss + "/" + ws.ID + "/groups"
-	if a = ts.do("POST", projects, tok, map[string]string{"name": "frontend"}); a.status != 201 {
+	org := ts.do("POST", orgs, tok, map[string]string{"name": "Acme"}).id(t, 201)
+	wss := orgs + "/" + org + "/workspaces"
+	ws := ts.do("POST", wss, tok, map[string]string{"name": "web"}).id(t, 202)
+	projects := wss + "/" + ws + "/projects"
+	groups := wss + "/" + ws + "/groups"
+	if a := ts.do("POST", projects, tok, map[string]string{"name": "frontend"}); a.status != 201 {
 		t.Fatalf("create project: %d %s", a.status, a.body)
 	}
 	var g1, g2 struct{ ID string }
@@ -73,7 +63,7 @@ func TestBadRequests(t *testing.T) {
 		{"duplicate group", "POST", groups, map[string]string{"name": "a"}, 409, "conflict", "name"},
 		{"group cycle", "PATCH", groups + "/" + g1.ID, map[string]string{"parent_id": g2.ID}, 422, "validation", "parent_id"},
 		{"group own parent", "PATCH", groups + "/" + g1.ID, map[string]string{"parent_id": g1.ID}, 422, "validation", "parent_id"},
-		{"bad role", "POST", wss + "/" + ws.ID + "/rolebindings", map[string]string{"group_id": g1.ID, "role": "god"}, 422, "validation", "role"},
+		{"bad role", "POST", wss + "/" + ws + "/rolebindings", map[string]string{"group_id": g1.ID, "role": "god"}, 422, "validation", "role"},
 		{"bad limit", "GET", orgs + "?limit=0", nil, 422, "validation", "limit"},
 		{"bad cursor", "GET", orgs + "?cursor=garbage", nil, 400, "validation", "cursor"},
 		{"unknown org", "GET", orgs + "/00000000-0000-0000-0000-000000000000", nil, 404, "not-found", ""},
@@ -220,15 +210,11 @@ func TestSignInFlow(t *testing.T) {
 	}
 
 	// Refresh rotates: the old refresh token stops working.
-	a = ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": tp.RefreshToken})
-	if a.status != 200 {
-		t.Fatalf("refresh: %d %s", a.status, a.body)
-	}
 	var tp2 struct {
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
 	}
-	a.json(t, &tp2)
+	ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": tp.RefreshToken}).decode(t, 200, &tp2)
 	if tp2.RefreshToken == tp.RefreshToken {
 		t.Fatal("refresh token did not rotate")
 	}
@@ -267,17 +253,12 @@ func TestSignInFlow(t *testing.T) {
 func TestWorkspaceEventsWired(t *testing.T) {
 	ts := startServer(t, "")
 	_, tok := ts.user("owner@example.com")
-	var org, ws struct{ ID string }
-	ts.do("POST", "/api/v1/organizations", tok, map[string]string{"name": "Acme"}).json(t, &org)
+	org := ts.do("POST", "/api/v1/organizations", tok, map[string]string{"name": "Acme"}).id(t, 201)
 	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
-	a := ts.do("POST", "/api/v1/organizations/"+org.ID+"/workspaces", tok, map[string]string{"name": "web"})
-	if a.status != 202 {
-		t.Fatalf("create workspace: %d %s", a.status, a.body)
-	}
-	a.json(t, &ws)
+	ws := ts.do("POST", "/api/v1/organizations/"+org+"/workspaces", tok, map[string]string{"name": "web"}).id(t, 202)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL()+"/api/v1/organizations/"+org.ID+"/workspaces/"+ws.ID+"/events?since="+since, nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL()+"/api/v1/organizations/"+org+"/workspaces/"+ws+"/events?since="+since, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := ts.client.Do(req)
 	if err != nil {
@@ -311,7 +292,7 @@ func TestWorkspaceEventsWired(t *testing.T) {
 	// The snapshot first (no id), then the stored events of the creation
 	// in the order they were published: the provisioning task queued
 	// before the workspace's pending status.
-	if f := frames[0]; strings.Contains(f, "id: ") || !strings.Contains(f, "event: workspace.status\n") || !strings.Contains(f, `"resource_id":"`+ws.ID+`"`) {
+	if f := frames[0]; strings.Contains(f, "id: ") || !strings.Contains(f, "event: workspace.status\n") || !strings.Contains(f, `"resource_id":"`+ws+`"`) {
 		t.Fatalf("snapshot: %q", f)
 	}
 	if f := frames[1]; !strings.Contains(f, "id: ") || !strings.Contains(f, "event: task.status\n") || !strings.Contains(f, `"kind":"workspace.provision"`) {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -22,32 +21,11 @@ import (
 // auditDo sends one request with a chosen request id and user agent.
 func (ts *testServer) auditDo(method, path, token, requestID, body string) answer {
 	ts.t.Helper()
-	var r io.Reader
+	var b any
 	if body != "" {
-		r = strings.NewReader(body)
+		b = body
 	}
-	req, err := http.NewRequest(method, ts.URL()+path, r)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	req.Header.Set("X-Request-Id", requestID)
-	req.Header.Set("User-Agent", "audit-walk/1.0")
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return ts.doWith(method, path, token, b, http.Header{"X-Request-Id": {requestID}, "User-Agent": {"audit-walk/1.0"}})
 }
 
 // auditByRequest returns the records of one request id.
@@ -179,12 +157,7 @@ func TestAuditRecords(t *testing.T) {
 	f := ts.fixture(p, true, "invitee@example.com")
 	wss := "/api/v1/organizations/" + f.org + "/workspaces"
 
-	a := ts.auditDo("POST", wss, tok["owner"], "rec-create", `{"name":"web"}`)
-	if a.status != 202 {
-		t.Fatalf("create: %d %s", a.status, a.body)
-	}
-	var ws struct{ ID string }
-	a.json(t, &ws)
+	ws := ts.auditDo("POST", wss, tok["owner"], "rec-create", `{"name":"web"}`).id(t, 202)
 	tests := []struct {
 		name, method, path, token, body string
 		status                          int
@@ -209,12 +182,12 @@ func TestAuditRecords(t *testing.T) {
 	}
 	// The create above.
 	rs := ts.auditByRequest("rec-create")
-	if len(rs) != 1 || rs[0].Action != "workspace.create" || rs[0].TargetType != "workspace" || rs[0].TargetID != ws.ID ||
+	if len(rs) != 1 || rs[0].Action != "workspace.create" || rs[0].TargetType != "workspace" || rs[0].TargetID != ws ||
 		rs[0].ActorID != p.owner.ID || rs[0].Result != store.AuditSuccess || rs[0].Status != 202 || rs[0].OrgID != f.org {
 		t.Fatalf("create record: %+v", rs)
 	}
 	// Creating an organization is recorded in that organization.
-	a = ts.auditDo("POST", "/api/v1/organizations", tok["admin"], "rec-org", `{"name":"New Org"}`)
+	a := ts.auditDo("POST", "/api/v1/organizations", tok["admin"], "rec-org", `{"name":"New Org"}`)
 	var newOrg struct{ ID string }
 	a.json(t, &newOrg)
 	rs = ts.auditByRequest("rec-org")

@@ -25,11 +25,13 @@ import (
 )
 
 // browser plays a web browser: a cookie jar, redirects not followed (the
-// test follows them, to see where they go).
+// test follows them, to see where they go), a User-Agent and, when set, an
+// Accept header.
 type browser struct {
-	t  *testing.T
-	ts *testServer
-	c  *http.Client
+	t          *testing.T
+	ts         *testServer
+	c          *http.Client
+	ua, accept string
 }
 
 func newBrowser(t *testing.T, ts *testServer) *browser {
@@ -37,7 +39,7 @@ func newBrowser(t *testing.T, ts *testServer) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browser{t: t, ts: ts, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &browser{t: t, ts: ts, ua: "Mozilla/5.0 (test browser)", c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -49,7 +51,10 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
-	req.Header.Set("User-Agent", "Mozilla/5.0 (test browser)")
+	req.Header.Set("User-Agent", b.ua)
+	if b.accept != "" {
+		req.Header.Set("Accept", b.accept)
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
@@ -79,6 +84,11 @@ func (b *browser) post(path string, v url.Values) page {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
+}
+
+// answer is the page as an API answer.
+func (p page) answer() answer {
+	return answer{status: p.status, header: p.header, body: []byte(p.body)}
 }
 
 var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -28,45 +26,15 @@ func startFederated(t *testing.T) (*testServer, *oidctest.Provider) {
 	return ts, op
 }
 
-// webBrowser is a cookie-jar client that follows redirects one at a time
-// between the platform and the provider.
-type webBrowser struct {
-	t      *testing.T
-	c      *http.Client
-	ua     string
-	accept string
-}
-
-func newWebBrowser(t *testing.T, ua string, wantJSON bool) *webBrowser {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &webBrowser{t: t, ua: ua, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+// newWebBrowser is a browser with the User-Agent ua that asks for JSON
+// answers when wantJSON.
+func newWebBrowser(t *testing.T, ts *testServer, ua string, wantJSON bool) *browser {
+	b := newBrowser(t, ts)
+	b.ua = ua
 	if wantJSON {
 		b.accept = "application/json"
 	}
 	return b
-}
-
-func (b *webBrowser) get(u string) answer {
-	b.t.Helper()
-	req, err := http.NewRequest("GET", u, nil)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Header.Set("User-Agent", b.ua)
-	if b.accept != "" {
-		req.Header.Set("Accept", b.accept)
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, header: resp.Header, body: body}
 }
 
 func redirectTo(t *testing.T, a answer) string {
@@ -79,22 +47,22 @@ func redirectTo(t *testing.T, a answer) string {
 
 // signInAt walks /auth/login/{provider} → the provider → the callback and
 // returns the callback's answer.
-func (b *webBrowser) signInAt(ts *testServer, op *oidctest.Provider, provider, returnTo string) answer {
+func (b *browser) signInAt(op *oidctest.Provider, provider, returnTo string) answer {
 	b.t.Helper()
-	u := ts.URL() + "/auth/login/" + provider
+	u := b.ts.URL() + "/auth/login/" + provider
 	if returnTo != "" {
 		u += "?return_to=" + url.QueryEscape(returnTo)
 	}
-	authz := redirectTo(b.t, b.get(u))
+	authz := redirectTo(b.t, b.get(u).answer())
 	au, err := url.Parse(authz)
 	if err != nil || !strings.HasPrefix(authz, op.Issuer()+"/authorize?") || au.Query().Get("code_challenge_method") != "S256" || au.Query().Get("nonce") == "" {
 		b.t.Fatalf("not an authorization request with PKCE S256 and nonce: %s", authz)
 	}
-	cb := redirectTo(b.t, b.get(authz))
-	if !strings.HasPrefix(cb, ts.URL()+"/auth/callback/"+provider+"?") {
+	cb := redirectTo(b.t, b.get(authz).answer())
+	if !strings.HasPrefix(cb, b.ts.URL()+"/auth/callback/"+provider+"?") {
 		b.t.Fatalf("the provider sent the browser to %s", cb)
 	}
-	return b.get(cb)
+	return b.get(cb).answer()
 }
 
 type callbackAnswer struct {
@@ -131,8 +99,8 @@ func TestFederationRoutesMounted(t *testing.T) {
 func TestFederatedBrowserSignIn(t *testing.T) {
 	ts, op := startFederated(t)
 	op.SetUser(oidctest.User{Subject: "web-1", Email: "web@example.com", EmailVerified: true})
-	b := newWebBrowser(t, "browser/1", false)
-	a := b.signInAt(ts, op, "corp", "/orgs")
+	b := newWebBrowser(t, ts, "browser/1", false)
+	a := b.signInAt(op, "corp", "/orgs")
 	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/orgs" {
 		t.Fatalf("callback: %d %v %s", a.status, a.header, a.body)
 	}
@@ -153,7 +121,7 @@ func TestFederatedBrowserSignIn(t *testing.T) {
 	}
 
 	ts.enrol(access.Value)
-	a = newWebBrowser(t, "browser/1", false).signInAt(ts, op, "corp", "/orgs")
+	a = newWebBrowser(t, ts, "browser/1", false).signInAt(op, "corp", "/orgs")
 	loc := redirectTo(t, a)
 	if !strings.HasPrefix(loc, federation.MFAPage+"?return_to=%2Forgs#mfa_token=") || len(loc) < 60 {
 		t.Fatalf("2FA user sent to %s", loc)
@@ -177,7 +145,7 @@ func TestFederatedSignInEndToEnd(t *testing.T) {
 	// 1. First sign-in through the provider: authorization code + PKCE
 	// S256 + state + nonce, answered as JSON.
 	var first callbackAnswer
-	a := newWebBrowser(t, ua, true).signInAt(ts, op, "corp", "")
+	a := newWebBrowser(t, ts, ua, true).signInAt(op, "corp", "")
 	if a.status != 200 {
 		t.Fatalf("first sign-in: %d %s", a.status, a.body)
 	}
@@ -197,7 +165,7 @@ func TestFederatedSignInEndToEnd(t *testing.T) {
 
 	// 3. Sign in again: the provider's answer is not enough any more.
 	var second callbackAnswer
-	a = newWebBrowser(t, ua, true).signInAt(ts, op, "corp", "")
+	a = newWebBrowser(t, ts, ua, true).signInAt(op, "corp", "")
 	if a.status != 200 {
 		t.Fatalf("second sign-in: %d %s", a.status, a.body)
 	}

@@ -114,6 +114,24 @@ func (a answer) json(t *testing.T, v any) {
 	}
 }
 
+// decode checks that the answer has the status want and decodes it into v.
+func (a answer) decode(t *testing.T, want int, v any) {
+	t.Helper()
+	if a.status != want {
+		t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
+	}
+	a.json(t, v)
+}
+
+// id is the id of the object the answer holds (what a create answers),
+// which must have the status want.
+func (a answer) id(t *testing.T, want int) string {
+	t.Helper()
+	var v struct{ ID string }
+	a.decode(t, want, &v)
+	return v.ID
+}
+
 // problem decodes a problem+json answer.
 func (a answer) problem(t *testing.T) map[string]any {
 	t.Helper()

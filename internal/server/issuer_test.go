@@ -51,17 +51,8 @@ func newIssuerWorld(t *testing.T, ts *testServer) issuerWorld {
 	member, w.memberTok = ts.user("member@example.com")
 	_, w.strangerTok = ts.user("stranger@example.com")
 	w.dev = dev
-	id := func(a answer, want int) string {
-		t.Helper()
-		if a.status != want {
-			t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
-		}
-		var v struct{ ID string }
-		a.json(t, &v)
-		return v.ID
-	}
-	w.org = id(ts.do("POST", "/api/v1/organizations", w.ownerTok, map[string]string{"name": "Acme"}), 201)
-	id(ts.do("POST", "/api/v1/organizations", w.strangerTok, map[string]string{"name": "Other"}), 201)
+	w.org = ts.do("POST", "/api/v1/organizations", w.ownerTok, map[string]string{"name": "Acme"}).id(t, 201)
+	ts.do("POST", "/api/v1/organizations", w.strangerTok, map[string]string{"name": "Other"}).id(t, 201)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	for _, u := range []store.User{dev, member} {
@@ -70,15 +61,15 @@ func newIssuerWorld(t *testing.T, ts *testServer) issuerWorld {
 		}
 	}
 	wss := "/api/v1/organizations/" + w.org + "/workspaces"
-	w.wsA = id(ts.do("POST", wss, w.ownerTok, map[string]string{"name": "alpha"}), 202)
-	w.wsB = id(ts.do("POST", wss, w.ownerTok, map[string]string{"name": "beta"}), 202)
+	w.wsA = ts.do("POST", wss, w.ownerTok, map[string]string{"name": "alpha"}).id(t, 202)
+	w.wsB = ts.do("POST", wss, w.ownerTok, map[string]string{"name": "beta"}).id(t, 202)
 	a := wss + "/" + w.wsA
-	w.project = id(ts.do("POST", a+"/projects", w.ownerTok, map[string]string{"name": "web"}), 201)
-	g := id(ts.do("POST", a+"/groups", w.ownerTok, map[string]string{"name": "team"}), 201)
-	id(ts.do("POST", a+"/members", w.ownerTok, map[string]string{"user_id": dev.ID}), 201)
-	id(ts.do("POST", a+"/groups/"+g+"/members", w.ownerTok, map[string]string{"user_id": dev.ID}), 201)
-	id(ts.do("POST", a+"/rolebindings", w.ownerTok, map[string]string{"group_id": g, "role": "viewer"}), 201)
-	id(ts.do("POST", a+"/rolebindings", w.ownerTok, map[string]string{"group_id": g, "role": "developer", "project_id": w.project}), 201)
+	w.project = ts.do("POST", a+"/projects", w.ownerTok, map[string]string{"name": "web"}).id(t, 201)
+	g := ts.do("POST", a+"/groups", w.ownerTok, map[string]string{"name": "team"}).id(t, 201)
+	ts.do("POST", a+"/members", w.ownerTok, map[string]string{"user_id": dev.ID}).id(t, 201)
+	ts.do("POST", a+"/groups/"+g+"/members", w.ownerTok, map[string]string{"user_id": dev.ID}).id(t, 201)
+	ts.do("POST", a+"/rolebindings", w.ownerTok, map[string]string{"group_id": g, "role": "viewer"}).id(t, 201)
+	ts.do("POST", a+"/rolebindings", w.ownerTok, map[string]string{"group_id": g, "role": "developer", "project_id": w.project}).id(t, 201)
 	return w
 }
 
@@ -308,14 +299,14 @@ func TestIssuerDiscoveryAndWorkspaceTokens(t *testing.T) {
 	}
 }
 
+// kidOf is the key id in the header of a JWT.
 func kidOf(t *testing.T, tok string) string {
 	t.Helper()
-	p, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
-	if err != nil {
-		t.Fatal(err)
+	var h struct {
+		Kid string `json:"kid"`
 	}
-	kid, _ := p.Header["kid"].(string)
-	return kid
+	decodeSeg(t, strings.Split(tok, ".")[0], &h)
+	return h.Kid
 }
 
 // form posts an application/x-www-form-urlencoded body.

@@ -340,15 +340,11 @@ func TestOrganizationRequires2FA(t *testing.T) {
 	member, memberTok := ts.user("member@example.com")
 	_, outsiderTok := ts.user("outsider@example.com")
 
-	a := ts.do("POST", "/api/v1/organizations", ownerTok, map[string]string{"name": "Strict Co", "slug": "strict"})
-	if a.status != 201 {
-		t.Fatalf("create org: %d %s", a.status, a.body)
-	}
 	var org struct {
 		ID         string `json:"id"`
 		Require2FA bool   `json:"require_2fa"`
 	}
-	a.json(t, &org)
+	ts.do("POST", "/api/v1/organizations", ownerTok, map[string]string{"name": "Strict Co", "slug": "strict"}).decode(t, 201, &org)
 	if org.Require2FA {
 		t.Fatal("new organization requires 2FA")
 	}
@@ -367,18 +363,14 @@ func TestOrganizationRequires2FA(t *testing.T) {
 	// The owner must have 2FA before requiring it.
 	wantProblem(t, ts.do("PATCH", path, ownerTok, on), 422, "validation", "require_2fa")
 	ts.enrol(ownerTok)
-	a = ts.do("PATCH", path, ownerTok, on)
-	if a.status != 200 {
-		t.Fatalf("owner sets require_2fa: %d %s", a.status, a.body)
-	}
-	a.json(t, &org)
+	ts.do("PATCH", path, ownerTok, on).decode(t, 200, &org)
 	if !org.Require2FA {
-		t.Fatalf("require_2fa not set: %s", a.body)
+		t.Fatalf("require_2fa not set: %+v", org)
 	}
 
 	// A member without 2FA may read the organization (to learn why) and
 	// nothing else in it; an outsider still sees nothing.
-	a = ts.do("GET", path, memberTok, nil)
+	a := ts.do("GET", path, memberTok, nil)
 	if a.status != 200 || !strings.Contains(string(a.body), `"require_2fa":true`) {
 		t.Fatalf("member reads the organization: %d %s", a.status, a.body)
 	}

@@ -43,41 +43,14 @@ type secReq struct {
 
 func (ts *testServer) sendReq(r secReq) answer {
 	ts.t.Helper()
-	var rd io.Reader
-	switch b := r.body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			ts.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	hr, err := http.NewRequest(r.method, ts.URL()+r.path, rd)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if r.body != nil {
-		hr.Header.Set("Content-Type", "application/json")
-	}
+	req := &http.Request{Header: http.Header{}}
 	for k, v := range r.header {
-		hr.Header.Set(k, v)
+		req.Header.Set(k, v)
 	}
 	for k, v := range r.cookies {
-		hr.AddCookie(&http.Cookie{Name: k, Value: v})
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
 	}
-	resp, err := ts.client.Do(hr)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return ts.doWith(r.method, r.path, "", r.body, req.Header)
 }
 
 // secOtherIssuerToken signs in through a second identity service that shares

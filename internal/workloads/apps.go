@@ -74,42 +74,11 @@ func podOut(p corev1.Pod) api.Pod {
 	return out
 }
 
-func (s *Service) appCtx(r *http.Request) (kube.Project, error) {
-	return kube.ForProject(r, s.cfg.Scopes, s.cfg.Clusters)
-}
-
-// appTarget is the application a request names and its resolved project.
-func (s *Service) appTarget(r *http.Request) (string, kube.Project, error) {
-	name, err := appName(r)
-	if err != nil {
-		return "", kube.Project{}, err
-	}
-	ac, err := s.appCtx(r)
-	return name, ac, err
-}
-
-// appName is the {app} of the path, validated.
-func appName(r *http.Request) (string, error) {
-	name := r.PathValue("app")
-	if errs := validName("app", name); len(errs) > 0 {
-		return "", httpapi.NotFound("application")
-	}
-	return name, nil
-}
-
-// decodeIn reads the body of r into a T and resolves the request's
-// project.
-func decodeIn[T any](s *Service, r *http.Request) (T, kube.Project, error) {
-	var req T
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return req, kube.Project{}, err
-	}
-	ac, err := s.appCtx(r)
-	return req, ac, err
-}
+// validAppName tells whether name can be an application's.
+func validAppName(name string) bool { return len(validName("app", name)) == 0 }
 
 func (s *Service) createApp(r *http.Request) (any, error) {
-	req, ac, err := decodeIn[api.CreateApplicationRequest](s, r)
+	req, ac, err := kube.Decode[api.CreateApplicationRequest](s.apps, r)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +193,7 @@ func (s *Service) podsOf(ctx context.Context, ac kube.Project, d *appsv1.Deploym
 }
 
 func (s *Service) getAppHandler(r *http.Request) (any, error) {
-	name, ac, err := s.appTarget(r)
+	name, ac, err := s.apps.Target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -234,11 +203,7 @@ func (s *Service) getAppHandler(r *http.Request) (any, error) {
 // listApps pages through the project's Deployments with the cluster's own
 // continue tokens as cursors.
 func (s *Service) listApps(r *http.Request) (any, error) {
-	page, err := kube.PageOf(r)
-	if err != nil {
-		return nil, err
-	}
-	ac, err := s.appCtx(r)
+	page, ac, err := s.apps.Page(r)
 	if err != nil {
 		return nil, err
 	}
@@ -267,11 +232,11 @@ func (s *Service) listApps(r *http.Request) (any, error) {
 // (fields it leaves out return to their defaults; other containers,
 // volumes and the rest of the Deployment stay), or applies a manifest.
 func (s *Service) updateApp(r *http.Request) (any, error) {
-	name, err := appName(r)
+	name, err := s.apps.Name(r)
 	if err != nil {
 		return nil, err
 	}
-	req, ac, err := decodeIn[api.UpdateApplicationRequest](s, r)
+	req, ac, err := kube.Decode[api.UpdateApplicationRequest](s.apps, r)
 	if err != nil {
 		return nil, err
 	}
@@ -305,18 +270,14 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 // patchApp applies a JSON merge patch of the simple spec to the live
 // application: only the fields the patch names change.
 func (s *Service) patchApp(r *http.Request) (any, error) {
-	name, err := appName(r)
-	if err != nil {
-		return nil, err
-	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	name, patch, err := s.apps.NamedPatch(r)
 	if err != nil {
 		return nil, err
 	}
 	if patch.Has("manifest") {
 		return nil, httpapi.Invalid(httpapi.Field("manifest", "a manifest replaces the application: send it with PUT"))
 	}
-	ac, err := s.appCtx(r)
+	ac, err := s.apps.Project(r)
 	if err != nil {
 		return nil, err
 	}
@@ -327,12 +288,8 @@ func (s *Service) patchApp(r *http.Request) (any, error) {
 }
 
 func (s *Service) scaleApp(r *http.Request) (any, error) {
-	name, err := appName(r)
+	name, req, err := kube.DecodeNamed[api.ScaleRequest](s.apps, r)
 	if err != nil {
-		return nil, err
-	}
-	var req api.ScaleRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if req.Replicas == nil {
@@ -341,7 +298,7 @@ func (s *Service) scaleApp(r *http.Request) (any, error) {
 	if *req.Replicas < 0 || *req.Replicas > maxReplicas {
 		return nil, httpapi.Invalid(httpapi.Field("replicas", fmt.Sprintf("must be between 0 and %d", maxReplicas)))
 	}
-	ac, err := s.appCtx(r)
+	ac, err := s.apps.Project(r)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +315,7 @@ func (s *Service) scaleApp(r *http.Request) (any, error) {
 
 // restartApp rolls every pod, as `kubectl rollout restart` does.
 func (s *Service) restartApp(r *http.Request) (any, error) {
-	name, ac, err := s.appTarget(r)
+	name, ac, err := s.apps.Target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +331,7 @@ func (s *Service) restartApp(r *http.Request) (any, error) {
 }
 
 func (s *Service) deleteApp(r *http.Request) (any, error) {
-	name, ac, err := s.appTarget(r)
+	name, ac, err := s.apps.Target(r)
 	if err != nil {
 		return nil, err
 	}

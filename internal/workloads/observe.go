@@ -37,7 +37,7 @@ func (s *Service) listPods(r *http.Request) (any, error) {
 }
 
 func (s *Service) appWithPods(r *http.Request) (api.Application, error) {
-	name, ac, err := s.appTarget(r)
+	name, ac, err := s.apps.Target(r)
 	if err != nil {
 		return api.Application{}, err
 	}
@@ -57,7 +57,7 @@ func belongsTo(app string, ref corev1.ObjectReference) bool {
 }
 
 func (s *Service) listEvents(r *http.Request) (any, error) {
-	name, ac, err := s.appTarget(r)
+	name, ac, err := s.apps.Target(r)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
 	} else if !slices.ContainsFunc(a.Pods, func(p api.Pod) bool { return p.Name == pod }) {
 		return httpapi.NotFound("pod " + strconv.Quote(pod) + " of the application")
 	}
-	ac, err := s.appCtx(r)
+	ac, err := s.apps.Project(r)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,8 @@ type Config struct {
 
 // Service serves the applications and usage API.
 type Service struct {
-	cfg Config
+	cfg  Config
+	apps kube.Objects
 }
 
 // New returns a Service.
@@ -32,7 +33,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, apps: kube.Objects{Scopes: cfg.Scopes, Clusters: cfg.Clusters, Param: "app", What: "application", Valid: validAppName}}, nil
 }
 
 // Path prefixes of the routes.

@@ -20,7 +20,7 @@ import (
 )
 
 func (s *Service) projectUsage(r *http.Request) (any, error) {
-	ac, err := s.appCtx(r)
+	ac, err := s.apps.Project(r)
 	if err != nil {
 		return nil, err
 	}
