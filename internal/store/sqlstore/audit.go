@@ -13,14 +13,10 @@ const auditColumns = "id, time, actor_id, actor_email, org_id, action, target_ty
 
 // AppendAudit adds a record to the append-only audit log.
 func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO audit_log (`+auditColumns+`, actor_email_lower)
+	return s.write(ctx, "append audit", `INSERT INTO audit_log (`+auditColumns+`, actor_email_lower)
 VALUES (`+placeholders(15)+`)`,
 		r.ID, r.Time, r.ActorID, r.ActorEmail, r.OrgID, r.Action, r.TargetType, r.TargetID, r.Result, r.Status,
 		r.IP, r.UserAgent, r.RequestID, r.Detail, strings.ToLower(r.ActorEmail))
-	if err != nil {
-		return fmt.Errorf("append audit: %w", err)
-	}
-	return nil
 }
 
 func scanAudit(row rowScanner) (store.AuditRecord, error) {

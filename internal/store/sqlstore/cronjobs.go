@@ -31,14 +31,10 @@ func (s *Store) UpsertCronJobRun(ctx context.Context, r store.CronJobRun) error 
 		t := r.CompletedAt.UTC().Truncate(time.Microsecond)
 		done = &t
 	}
-	_, err := s.exec(ctx, s.db, `INSERT INTO cronjob_runs (`+cronJobRunCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	return s.write(ctx, "upsert cronjob run", `INSERT INTO cronjob_runs (`+cronJobRunCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (workspace_id, job_uid) DO UPDATE SET status = excluded.status, message = excluded.message,
   started_at = excluded.started_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at`,
 		r.ID, r.WorkspaceID, r.Namespace, r.CronJob, r.Job, r.JobUID, r.Trigger, r.Status, r.Message, r.StartedAt, done, r.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("upsert cronjob run: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) ListCronJobRuns(ctx context.Context, workspaceID, namespace, cronJob string, p store.Page) ([]store.CronJobRun, string, error) {
