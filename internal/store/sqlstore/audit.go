@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -75,16 +74,5 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter, p store.Page
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	limit := p.EffectiveLimit()
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit+1)
-	items, err := getAll(ctx, s, s.db, scanAudit, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list audit: %w", err)
-	}
-	if len(items) <= limit {
-		return items, "", nil
-	}
-	items = items[:limit]
-	return items, store.EncodeCursor(items[limit-1].ID), nil
+	return newestFirst(ctx, s, "list audit", p.EffectiveLimit(), scanAudit, func(e store.AuditRecord) string { return e.ID }, q, args...)
 }

@@ -77,22 +77,13 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 }
 
 func (s *Store) UseAuthCode(ctx context.Context, codeHash string, now time.Time) (store.AuthCode, error) {
-	var c store.AuthCode
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		c, err = getOne(ctx, s, tx, scanAuthCode, "SELECT "+authCodeCols+" FROM oauth_auth_codes WHERE code_hash = ?"+s.d.forUpdate(), codeHash)
-		if err != nil {
-			return err
-		}
-		if c.UsedAt != nil {
-			return fmt.Errorf("%w: code already used", store.ErrConflict)
-		}
-		return s.execOne(ctx, tx, "UPDATE oauth_auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", now, codeHash)
-	})
-	if err != nil {
-		return c, fmt.Errorf("use auth code: %w", err)
-	}
-	return c, nil
+	return lockedRow(ctx, s, "use auth code", scanAuthCode, "SELECT "+authCodeCols+" FROM oauth_auth_codes WHERE code_hash = ?", codeHash,
+		func(tx *sql.Tx, c store.AuthCode) error {
+			if c.UsedAt != nil {
+				return fmt.Errorf("%w: code already used", store.ErrConflict)
+			}
+			return s.execOne(ctx, tx, "UPDATE oauth_auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", now, codeHash)
+		})
 }
 
 func (s *Store) SetAuthCodeSession(ctx context.Context, codeHash, sessionID string) error {
@@ -144,38 +135,31 @@ func (s *Store) DecideDeviceCode(ctx context.Context, userCodeHash string, appro
 	if approve {
 		status = store.DeviceApproved
 	}
-	return s.inTxAs(ctx, "decide device code", func(tx *sql.Tx) error {
-		d, err := getOne(ctx, s, tx, scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE user_code_hash = ?"+s.d.forUpdate(), userCodeHash)
-		if err != nil {
-			return err
-		}
-		if d.Status != store.DevicePending {
-			return fmt.Errorf("%w: device authorization is %s", store.ErrConflict, d.Status)
-		}
-		return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET status = ?, user_id = ?, decided_at = ? WHERE user_code_hash = ? AND status = ?",
-			status, userID, now, userCodeHash, store.DevicePending)
-	})
+	_, err := lockedRow(ctx, s, "decide device code", scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE user_code_hash = ?", userCodeHash,
+		func(tx *sql.Tx, d store.DeviceCode) error {
+			if d.Status != store.DevicePending {
+				return fmt.Errorf("%w: device authorization is %s", store.ErrConflict, d.Status)
+			}
+			return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET status = ?, user_id = ?, decided_at = ? WHERE user_code_hash = ? AND status = ?",
+				status, userID, now, userCodeHash, store.DevicePending)
+		})
+	return err
 }
 
 func (s *Store) PollDeviceCode(ctx context.Context, deviceCodeHash string, now time.Time, slack time.Duration) (store.DeviceCode, error) {
-	var d store.DeviceCode
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		d, err = getOne(ctx, s, tx, scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE device_code_hash = ?"+s.d.forUpdate(), deviceCodeHash)
-		if err != nil {
-			return err
-		}
-		if d.LastPolledAt != nil && now.Sub(*d.LastPolledAt) < time.Duration(d.Interval)*time.Second-slack {
-			return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET poll_interval = poll_interval + 5, last_polled_at = ? WHERE device_code_hash = ?", now, deviceCodeHash)
-		}
-		status := d.Status
-		if status == store.DeviceApproved {
-			status = store.DeviceConsumed
-		}
-		return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET status = ?, last_polled_at = ? WHERE device_code_hash = ?", status, now, deviceCodeHash)
-	})
+	d, err := lockedRow(ctx, s, "poll device code", scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE device_code_hash = ?", deviceCodeHash,
+		func(tx *sql.Tx, d store.DeviceCode) error {
+			if d.LastPolledAt != nil && now.Sub(*d.LastPolledAt) < time.Duration(d.Interval)*time.Second-slack {
+				return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET poll_interval = poll_interval + 5, last_polled_at = ? WHERE device_code_hash = ?", now, deviceCodeHash)
+			}
+			status := d.Status
+			if status == store.DeviceApproved {
+				status = store.DeviceConsumed
+			}
+			return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET status = ?, last_polled_at = ? WHERE device_code_hash = ?", status, now, deviceCodeHash)
+		})
 	if err != nil {
-		return store.DeviceCode{}, fmt.Errorf("poll device code: %w", err)
+		return store.DeviceCode{}, err
 	}
 	return d, nil
 }

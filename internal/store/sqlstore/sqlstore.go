@@ -293,11 +293,30 @@ func getPage[T any](ctx context.Context, s *Store, p store.Page, scan func(rowSc
 	if err != nil {
 		return nil, "", err
 	}
+	items, next := cutPage(items, limit, key)
+	return items, next, nil
+}
+
+// newestFirst reads a page of newest rows first: query, whose conditions
+// already hold "id < ?" for the cursor when there is one, is ordered by id
+// descending and read with one row more than limit. Errors are wrapped as op.
+func newestFirst[T any](ctx context.Context, s *Store, op string, limit int, scan func(rowScanner) (T, error), key func(T) string, query string, args ...any) ([]T, string, error) {
+	items, err := all(ctx, s, op, scan, query+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	items, next := cutPage(items, limit, key)
+	return items, next, nil
+}
+
+// cutPage cuts items, read with one row more than limit, to limit and
+// returns the cursor of the next page, "" when this is the last.
+func cutPage[T any](items []T, limit int, key func(T) string) ([]T, string) {
 	if len(items) <= limit {
-		return items, "", nil
+		return items, ""
 	}
 	items = items[:limit]
-	return items, store.EncodeCursor(key(items[limit-1])), nil
+	return items, store.EncodeCursor(key(items[limit-1]))
 }
 
 // inTx runs fn in a read-write transaction (BEGIN IMMEDIATE on SQLite).
@@ -345,6 +364,22 @@ func casUpdate[T any](ctx context.Context, s *Store, op string, scan func(rowSca
 		return zero, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
+}
+
+// lockedRow reads the row query selects by key, locked for update (SQLite's
+// IMMEDIATE transaction holds the only write lock), and calls write with
+// it in the same transaction. It returns the row as read, also when write
+// fails; errors are wrapped as op.
+func lockedRow[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query string, key any, write func(tx *sql.Tx, row T) error) (T, error) {
+	var row T
+	err := s.inTxAs(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		if row, err = getOne(ctx, s, tx, scan, query+s.d.forUpdate(), key); err != nil {
+			return err
+		}
+		return write(tx, row)
+	})
+	return row, err
 }
 
 // exists reports whether query returns a row.
