@@ -16,6 +16,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
@@ -45,17 +46,7 @@ func newEnv(t testing.TB, cfg tasks.Config) *env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	log := testLogger(t)
-	nc, err := messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := nc.Shutdown(sctx); err != nil {
-			t.Errorf("nats shutdown: %v", err)
-		}
-	})
+	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
 	st, err := sqlstore.Open(ctx, filepath.Join(dir, "hks.db"), log)
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +98,45 @@ func (e *env) run() {
 			e.t.Errorf("Run did not return %s after its context ended", waitFor)
 		}
 	})
+}
+
+// stopDuringHandler registers handler for kind, runs the queue, enqueues
+// a task of kind and stops the queue once the handler has started. It
+// returns the task and the channel on which Run's result arrives.
+func (e *env) stopDuringHandler(kind string, handler func(ctx context.Context) error) (store.Task, <-chan error) {
+	e.t.Helper()
+	started := make(chan struct{})
+	if err := e.q.Handle(kind, func(ctx context.Context, _ store.Task) error {
+		close(started)
+		return handler(ctx)
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.q.Run(ctx) }()
+	task := e.enqueue(kind, "", nil)
+	select {
+	case <-started:
+	case <-time.After(waitFor):
+		cancel()
+		e.t.Fatal("handler not started")
+	}
+	cancel()
+	return task, done
+}
+
+// waitRun waits for Run, stopped, to return nil; when names the moment.
+func (e *env) waitRun(done <-chan error, when string) {
+	e.t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			e.t.Fatalf("Run = %v, want nil", err)
+		}
+	case <-time.After(waitFor):
+		e.t.Fatalf("Run did not return %s", when)
+	}
 }
 
 func (e *env) enqueue(kind, org string, payload any) store.Task {
@@ -439,38 +469,18 @@ func TestUnhandledKindStaysQueued(t *testing.T) {
 
 func TestStopWaitsForRunningHandlers(t *testing.T) {
 	e := newEnv(t, tasks.Config{StopTimeout: 10 * time.Second})
-	started, release := make(chan struct{}), make(chan struct{})
-	if err := e.q.Handle("test.slow", func(ctx context.Context, task store.Task) error {
-		close(started)
+	release := make(chan struct{})
+	task, done := e.stopDuringHandler("test.slow", func(context.Context) error {
 		<-release
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.q.Run(ctx) }()
-	task := e.enqueue("test.slow", "", nil)
-	select {
-	case <-started:
-	case <-time.After(waitFor):
-		t.Fatal("handler not started")
-	}
-	cancel()
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("Run returned %v while a handler was running", err)
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(release)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v, want nil", err)
-		}
-	case <-time.After(waitFor):
-		t.Fatal("Run did not return after the handler finished")
-	}
+	e.waitRun(done, "after the handler finished")
 	if got := e.waitStatus(task.ID, store.TaskSucceeded); got.Attempts != 1 {
 		t.Fatalf("task = %+v", got)
 	}
@@ -478,32 +488,11 @@ func TestStopWaitsForRunningHandlers(t *testing.T) {
 
 func TestStopTimeoutInterruptsHandlers(t *testing.T) {
 	e := newEnv(t, tasks.Config{StopTimeout: 50 * time.Millisecond, MaxAttempts: 1})
-	started := make(chan struct{})
-	if err := e.q.Handle("test.stuck", func(ctx context.Context, task store.Task) error {
-		close(started)
+	task, done := e.stopDuringHandler("test.stuck", func(ctx context.Context) error {
 		<-ctx.Done()
 		return fmt.Errorf("provision: %w", ctx.Err())
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.q.Run(ctx) }()
-	task := e.enqueue("test.stuck", "", nil)
-	select {
-	case <-started:
-	case <-time.After(waitFor):
-		t.Fatal("handler not started")
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v, want nil", err)
-		}
-	case <-time.After(waitFor):
-		t.Fatal("Run did not return")
-	}
+	})
+	e.waitRun(done, "after the stop timeout")
 	// The interrupted attempt does not count, even with MaxAttempts 1.
 	got := e.waitStatus(task.ID, store.TaskQueued)
 	if got.Attempts != 0 || got.Reason != "interrupted by shutdown" {
