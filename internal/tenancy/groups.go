@@ -30,12 +30,9 @@ func (s *Service) parentGroup(r *http.Request, wsID, id string) error {
 }
 
 func (s *Service) createGroup(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateGroupRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	wc, err := s.wsBody(r, authz.Admin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if err := collect(checkLabel("name", req.Name)); err != nil {
@@ -70,12 +67,8 @@ func (s *Service) updateGroup(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	patch, req, err := decodePatch(r, groupView(g))
 	if err != nil {
-		return nil, err
-	}
-	var req api.UpdateGroupRequest
-	if err := patch.Apply(groupView(g), &req); err != nil {
 		return nil, err
 	}
 	if patch.Has("parent_id") {
@@ -205,12 +198,9 @@ func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
 }
 
 func (s *Service) createRoleBinding(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateRoleBindingRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	wc, err := s.wsBody(r, authz.Admin, &req)
+	if err != nil {
 		return nil, err
 	}
 	var fes []*api.FieldError

@@ -33,6 +33,24 @@ func (s *Service) orgWith(r *http.Request, min string) (orgCtx, error) {
 	return oc, oc.require(min)
 }
 
+// orgBody is orgWith followed by decoding the JSON body into req.
+func (s *Service) orgBody(r *http.Request, min string, req any) (orgCtx, error) {
+	oc, err := s.orgWith(r, min)
+	if err != nil {
+		return oc, err
+	}
+	return oc, httpapi.DecodeJSON(r, req)
+}
+
+// wsBody is wsWith followed by decoding the JSON body into req.
+func (s *Service) wsBody(r *http.Request, min authz.Level, req any) (wsCtx, error) {
+	wc, err := s.wsWith(r, min)
+	if err != nil {
+		return wc, err
+	}
+	return wc, httpapi.DecodeJSON(r, req)
+}
+
 // projectWith resolves {org}, {workspace} and {project} (404 unless the
 // caller sees the project) and then requires the caller's workspace-wide
 // level to be at least min.
@@ -117,6 +135,19 @@ func userOut[M store.GroupMember | store.WorkspaceMember](m M) api.User {
 // values but not its cancellation, with a deadline of its own.
 func undoContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+}
+
+// decodePatch reads the request's merge patch and applies it to view, the
+// editable part of the resource as the handler read it, for the checks
+// that come before the store's compare-and-swap (which applies the patch
+// again, to the row as it is then).
+func decodePatch[T any](r *http.Request, view T) (httpapi.MergePatch, T, error) {
+	var req T
+	patch, err := httpapi.DecodeMergePatch(r)
+	if err != nil {
+		return patch, req, err
+	}
+	return patch, req, patch.Apply(view, &req)
 }
 
 // patchVersioned applies a merge patch to view (the editable part of a

@@ -82,12 +82,8 @@ func (s *Service) updateOrg(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	patch, req, err := decodePatch(r, orgView(oc.org))
 	if err != nil {
-		return nil, err
-	}
-	var req api.UpdateOrganizationRequest
-	if err := patch.Apply(orgView(oc.org), &req); err != nil {
 		return nil, err
 	}
 	if patch.Has("require_2fa") {
@@ -146,15 +142,7 @@ func (s *Service) listMembers(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	ms, next, err := s.st.ListOrgMembers(r.Context(), oc.org.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(ms, memberOut), next), nil
+	return listPage(r, s.st.ListOrgMembers, oc.org.ID, memberOut)
 }
 
 func checkOrgRole(field, role string) *api.FieldError {
@@ -203,12 +191,9 @@ func (s *Service) lastOwner(r *http.Request, oc orgCtx, m store.OrgMember) error
 }
 
 func (s *Service) updateMember(r *http.Request) (any, error) {
-	oc, err := s.orgWith(r, store.RoleAdmin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.UpdateMemberRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	oc, err := s.orgBody(r, store.RoleAdmin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if err := collect(checkOrgRole("role", req.Role)); err != nil {
@@ -268,12 +253,9 @@ const (
 )
 
 func (s *Service) createInvitation(r *http.Request) (any, error) {
-	oc, err := s.orgWith(r, store.RoleAdmin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateInvitationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	oc, err := s.orgBody(r, store.RoleAdmin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if req.Role == "" {
@@ -316,15 +298,7 @@ func (s *Service) listInvitations(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	invs, next, err := s.st.ListInvitations(r.Context(), oc.org.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(invs, invitationOut), next), nil
+	return listPage(r, s.st.ListInvitations, oc.org.ID, invitationOut)
 }
 
 func (s *Service) deleteInvitation(r *http.Request) (any, error) {

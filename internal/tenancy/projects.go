@@ -43,12 +43,9 @@ func (s *Service) parentProject(r *http.Request, wsID, id string) error {
 }
 
 func (s *Service) createProject(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateProjectRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	wc, err := s.wsBody(r, authz.Admin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if err := collect(checkProjectName(req.Name)); err != nil {
@@ -111,12 +108,8 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	patch, req, err := decodePatch(r, projectView(p))
 	if err != nil {
-		return nil, err
-	}
-	var req api.UpdateProjectRequest
-	if err := patch.Apply(projectView(p), &req); err != nil {
 		return nil, err
 	}
 	if patch.Has("parent_id") && deref(req.ParentID) != "" {

@@ -13,12 +13,9 @@ import (
 )
 
 func (s *Service) createWorkspace(r *http.Request) (any, error) {
-	oc, err := s.orgWith(r, store.RoleAdmin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateWorkspaceRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	oc, err := s.orgBody(r, store.RoleAdmin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if req.Plan == "" {
