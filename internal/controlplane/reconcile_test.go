@@ -20,6 +20,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // configProvider hands out the admin config of the test API server; the
@@ -301,14 +302,14 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, 20*time.Second, "workspace watched", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "workspace watched", func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return r.watches[ws.ID] != nil
 	})
 	time.Sleep(time.Second) // let the watches connect
 	must(cs.RbacV1().RoleBindings("web").Delete(ctx, "hks:edit", metav1.DeleteOptions{}))
-	waitFor(t, 10*time.Second, "rolebinding web/hks:edit repaired", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "rolebinding web/hks:edit repaired", func() bool {
 		_, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:edit", metav1.GetOptions{})
 		return err == nil
 	})
@@ -318,7 +319,7 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 	rb.Subjects = append(rb.Subjects, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "oidc:mallory@example.com"})
 	_, err = cs.RbacV1().RoleBindings("web").Update(ctx, rb, metav1.UpdateOptions{})
 	must(err)
-	waitFor(t, 10*time.Second, "rolebinding web/hks:view subjects repaired", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "rolebinding web/hks:view subjects repaired", func() bool {
 		rb, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:view", metav1.GetOptions{})
 		return err == nil && len(rb.Subjects) == 2
 	})
@@ -364,15 +365,4 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -1,7 +1,7 @@
 // Package testutil holds helpers shared by the tests of several packages:
 // the gate of tests that need the pinned Kubernetes binaries, and the
 // lookup of the processes a test left running. Its subpackage pgtest runs
-// a throwaway PostgreSQL server.
+// a throwaway PostgreSQL server. WaitFor polls for a condition.
 package testutil
 
 import (
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -80,4 +81,17 @@ func CaseName(s string) string {
 		cut--
 	}
 	return q[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// WaitFor polls cond every 100ms until it holds, and fails the test when
+// it still does not after d; what names the awaited state.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

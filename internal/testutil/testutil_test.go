@@ -142,3 +142,14 @@ func TestCaseName(t *testing.T) {
 		})
 	}
 }
+
+func TestWaitFor(t *testing.T) {
+	calls := 0
+	WaitFor(t, 5*time.Second, "the third call", func() bool {
+		calls++
+		return calls == 3
+	})
+	if calls != 3 {
+		t.Fatalf("cond called %d times, want 3", calls)
+	}
+}

@@ -138,7 +138,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	}
 	cs := kubernetes.NewForConfigOrDie(rc)
 	var h controlplane.Health
-	waitUntil(t, 60*time.Second, "healthy control plane", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "healthy control plane", func() bool {
 		h, _ = p.Health(ctx, id)
 		return h.Ready
 	})
@@ -151,7 +151,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	}
 
 	// A Deployment reaches its replicas on the simulated nodes.
-	waitUntil(t, 60*time.Second, "default service account", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "default service account", func() bool {
 		_, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		return err == nil
 	})
@@ -164,7 +164,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 90*time.Second, "2 ready replicas", func() bool {
+	testutil.WaitFor(t, 90*time.Second, "2 ready replicas", func() bool {
 		d, err := cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
 		ok := err == nil && d.Status.ReadyReplicas == 2
 		if !ok && testing.Verbose() {
@@ -235,15 +235,4 @@ func mustAdmin(t *testing.T, p *Provider, id string) *rest.Config {
 		t.Fatal(err)
 	}
 	return rc
-}
-
-func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

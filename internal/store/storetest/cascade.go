@@ -42,9 +42,8 @@ func testDeleteWorkspaceCascade(t *testing.T, f *fixture) {
 }
 
 func testDeleteOrganizationCascade(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
+	owner, o, keep := f.twoOrgs()
 	bob := f.user("bob@example.com")
-	o, keep := f.org(owner, "acme"), f.org(owner, "globex")
 	f.member(o, bob, store.RoleMember)
 	w := f.workspace(o, "prod")
 	f.wsMember(w, bob)

@@ -109,9 +109,8 @@ func testOrgMembers(t *testing.T, f *fixture) {
 }
 
 func testRemoveOrgMemberCascade(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
+	owner, acme, globex := f.twoOrgs()
 	bob := f.user("bob@example.com")
-	acme, globex := f.org(owner, "acme"), f.org(owner, "globex")
 	f.member(acme, bob, store.RoleMember)
 	f.member(globex, bob, store.RoleMember)
 	wa, wg := f.workspace(acme, "prod"), f.workspace(globex, "prod")

@@ -131,6 +131,14 @@ func (f *fixture) acme() (store.User, store.Organization) {
 	return owner, f.org(owner, "acme")
 }
 
+// twoOrgs is owner@example.com and the organizations acme and globex
+// they own, for tests of what stays within one organization.
+func (f *fixture) twoOrgs() (owner store.User, acme, globex store.Organization) {
+	f.t.Helper()
+	owner = f.user("owner@example.com")
+	return owner, f.org(owner, "acme"), f.org(owner, "globex")
+}
+
 func (f *fixture) member(o store.Organization, u store.User, role string) store.OrgMember {
 	f.t.Helper()
 	m := store.OrgMember{OrgID: o.ID, UserID: u.ID, Role: role, CreatedAt: f.tick()}

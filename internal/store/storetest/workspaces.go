@@ -10,8 +10,7 @@ import (
 )
 
 func testWorkspaces(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o, o2 := f.org(owner, "acme"), f.org(owner, "globex")
+	_, o, o2 := f.twoOrgs()
 	w := f.workspace(o, "prod")
 	w2 := f.workspace(o, "dev")
 	f.workspace(o2, "prod") // same name in another org: fine
@@ -112,8 +111,7 @@ func testSetWorkspaceStatusRace(t *testing.T, f *fixture) {
 // testListWorkspacesByStatus: the running workspaces of every
 // organization, ordered by id, and nothing else.
 func testListWorkspacesByStatus(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o, o2 := f.org(owner, "acme"), f.org(owner, "globex")
+	_, o, o2 := f.twoOrgs()
 	a, b := f.workspace(o, "a"), f.workspace(o2, "b")
 	f.workspace(o, "pending")
 	got, err := f.s.ListWorkspacesByStatus(f.ctx, store.WorkspaceRunning)
