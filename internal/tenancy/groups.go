@@ -17,16 +17,12 @@ func (s *Service) groupFor(r *http.Request, wc wsCtx) (store.Group, error) {
 	get := func(ctx context.Context, ref string) (store.Group, error) {
 		return cached(ctx, resolvedFrom(ctx).group, ref, s.st.GetGroup)
 	}
-	return inWorkspace(r.Context(), get, r.PathValue("group"), wc.ws.ID, groupWorkspace, httpapi.NotFound("group"))
+	return ownedBy(r.Context(), get, r.PathValue("group"), wc.ws.ID, groupWorkspace, httpapi.NotFound("group"))
 }
 
+// parentGroup checks that id, when given, names a group of the workspace.
 func (s *Service) parentGroup(r *http.Request, wsID, id string) error {
-	if id == "" {
-		return nil
-	}
-	_, err := inWorkspace(r.Context(), s.st.GetGroup, id, wsID, groupWorkspace,
-		httpapi.Invalid(httpapi.Field("parent_id", "is not a group of this workspace")))
-	return err
+	return parentIn(r, s.st.GetGroup, groupWorkspace, wsID, id, "group")
 }
 
 func (s *Service) createGroup(r *http.Request) (any, error) {
@@ -55,11 +51,7 @@ func (s *Service) listGroups(r *http.Request) (any, error) {
 }
 
 func (s *Service) getGroup(r *http.Request) (any, error) {
-	_, g, err := s.groupWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	return groupOut(g), nil
+	return getIn(r, s.groupWith, authz.View, groupOut)
 }
 
 func (s *Service) updateGroup(r *http.Request) (any, error) {
@@ -104,15 +96,8 @@ func groupView(g store.Group) api.UpdateGroupRequest {
 }
 
 func (s *Service) deleteGroup(r *http.Request) (any, error) {
-	wc, g, err := s.groupWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.st.DeleteGroup(r.Context(), g.ID); err != nil {
-		return nil, conflictField(err, "", "the group has child groups; delete or move them first")
-	}
-	s.notifyIn(r, wc, events.GroupDeleted, g.ID)
-	return nil, nil
+	return deleteIn(s, r, s.groupWith, func(g store.Group) string { return g.ID }, s.st.DeleteGroup,
+		"the group has child groups; delete or move them first", events.GroupDeleted)
 }
 
 func (s *Service) listGroupMembers(r *http.Request) (any, error) {
@@ -216,12 +201,12 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 	if err := collect(fes...); err != nil {
 		return nil, err
 	}
-	if _, err := inWorkspace(r.Context(), s.st.GetGroup, req.GroupID, wc.ws.ID, groupWorkspace,
+	if _, err := ownedBy(r.Context(), s.st.GetGroup, req.GroupID, wc.ws.ID, groupWorkspace,
 		httpapi.Invalid(httpapi.Field("group_id", "is not a group of this workspace"))); err != nil {
 		return nil, err
 	}
 	if req.ProjectID != "" {
-		if _, err := inWorkspace(r.Context(), s.st.GetProject, req.ProjectID, wc.ws.ID, projectWorkspace,
+		if _, err := ownedBy(r.Context(), s.st.GetProject, req.ProjectID, wc.ws.ID, projectWorkspace,
 			httpapi.Invalid(httpapi.Field("project_id", "is not a project of this workspace"))); err != nil {
 			return nil, err
 		}
@@ -243,7 +228,7 @@ func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := inWorkspace(r.Context(), s.st.GetRoleBinding, r.PathValue("binding"), wc.ws.ID, bindingWorkspace, httpapi.NotFound("role binding"))
+	b, err := ownedBy(r.Context(), s.st.GetRoleBinding, r.PathValue("binding"), wc.ws.ID, bindingWorkspace, httpapi.NotFound("role binding"))
 	if err != nil {
 		return nil, err
 	}

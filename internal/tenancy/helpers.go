@@ -77,15 +77,52 @@ func (s *Service) groupWith(r *http.Request, min authz.Level) (wsCtx, store.Grou
 	return wc, g, err
 }
 
-// inWorkspace reads the record id with get and answers notHere when it
-// does not exist or belongs to another workspace than wsID (wsOf names
-// the record's workspace).
-func inWorkspace[T any](ctx context.Context, get func(context.Context, string) (T, error), id, wsID string, wsOf func(T) string, notHere error) (T, error) {
+// getIn answers the resource that with resolves for a caller whose
+// workspace-wide level is at least min, converted by out.
+func getIn[T, O any](r *http.Request, with func(*http.Request, authz.Level) (wsCtx, T, error), min authz.Level, out func(T) O) (any, error) {
+	_, v, err := with(r, min)
+	if err != nil {
+		return nil, err
+	}
+	return out(v), nil
+}
+
+// deleteIn deletes, for a workspace admin, the tree node (project or
+// group) that with resolves and publishes event; a node with children is
+// a conflict that says busy.
+func deleteIn[T any](s *Service, r *http.Request, with func(*http.Request, authz.Level) (wsCtx, T, error), id func(T) string,
+	del func(context.Context, string) error, busy, event string) (any, error) {
+	wc, v, err := with(r, authz.Admin)
+	if err != nil {
+		return nil, err
+	}
+	if err := del(r.Context(), id(v)); err != nil {
+		return nil, conflictField(err, "", busy)
+	}
+	s.notifyIn(r, wc, event, id(v))
+	return nil, nil
+}
+
+// ownedBy reads the record id with get and answers notHere when it does
+// not exist or belongs to another owner (workspace or organization) than
+// ownerID; ownerOf names the record's owner.
+func ownedBy[T any](ctx context.Context, get func(context.Context, string) (T, error), id, ownerID string, ownerOf func(T) string, notHere error) (T, error) {
 	v, err := get(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && wsOf(v) != wsID) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && ownerOf(v) != ownerID) {
 		return v, notHere
 	}
 	return v, err
+}
+
+// parentIn checks that id, when given, names a record (of the kind what)
+// of the workspace wsID; anything else is invalid in parent_id.
+func parentIn[T any](r *http.Request, get func(context.Context, string) (T, error), wsOf func(T) string, wsID, id, what string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := ownedBy(r.Context(), get, id, wsID, wsOf,
+		httpapi.Invalid(httpapi.Field("parent_id", "is not a "+what+" of this workspace")))
+	return err
 }
 
 func groupWorkspace(g store.Group) string         { return g.WorkspaceID }

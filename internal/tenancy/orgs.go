@@ -306,10 +306,8 @@ func (s *Service) deleteInvitation(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inv, err := s.st.GetInvitation(r.Context(), r.PathValue("invitation"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && inv.OrgID != oc.org.ID) {
-		return nil, httpapi.NotFound("invitation")
-	}
+	inv, err := ownedBy(r.Context(), s.st.GetInvitation, r.PathValue("invitation"), oc.org.ID,
+		func(i store.Invitation) string { return i.OrgID }, httpapi.NotFound("invitation"))
 	if err != nil {
 		return nil, err
 	}

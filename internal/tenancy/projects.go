@@ -32,14 +32,9 @@ func quotaIn(q *api.Quota) store.Quota {
 	return store.Quota{CPU: q.CPU, Memory: q.Memory, Storage: q.Storage, Pods: q.Pods}
 }
 
-// parentProject checks that id names a project of the workspace.
+// parentProject checks that id, when given, names a project of the workspace.
 func (s *Service) parentProject(r *http.Request, wsID, id string) error {
-	if id == "" {
-		return nil
-	}
-	_, err := inWorkspace(r.Context(), s.st.GetProject, id, wsID, projectWorkspace,
-		httpapi.Invalid(httpapi.Field("parent_id", "is not a project of this workspace")))
-	return err
+	return parentIn(r, s.st.GetProject, projectWorkspace, wsID, id, "project")
 }
 
 func (s *Service) createProject(r *http.Request) (any, error) {
@@ -96,11 +91,7 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 }
 
 func (s *Service) getProject(r *http.Request) (any, error) {
-	_, p, err := s.projectWith(r, authz.None)
-	if err != nil {
-		return nil, err
-	}
-	return projectOut(p), nil
+	return getIn(r, s.projectWith, authz.None, projectOut)
 }
 
 func (s *Service) updateProject(r *http.Request) (any, error) {
@@ -167,13 +158,6 @@ func (s *Service) checkProjectParent(r *http.Request, wc wsCtx, p store.Project,
 }
 
 func (s *Service) deleteProject(r *http.Request) (any, error) {
-	wc, p, err := s.projectWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.st.DeleteProject(r.Context(), p.ID); err != nil {
-		return nil, conflictField(err, "", "the project has child projects; delete them first")
-	}
-	s.notifyIn(r, wc, events.ProjectDeleted, p.ID)
-	return nil, nil
+	return deleteIn(s, r, s.projectWith, func(p store.Project) string { return p.ID }, s.st.DeleteProject,
+		"the project has child projects; delete them first", events.ProjectDeleted)
 }

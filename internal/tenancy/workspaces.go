@@ -174,10 +174,8 @@ func (s *Service) getTask(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.st.GetTask(r.Context(), r.PathValue("task"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.OrgID != oc.org.ID) {
-		return nil, httpapi.NotFound("task")
-	}
+	t, err := ownedBy(r.Context(), s.st.GetTask, r.PathValue("task"), oc.org.ID,
+		func(t store.Task) string { return t.OrgID }, httpapi.NotFound("task"))
 	if err != nil {
 		return nil, err
 	}
