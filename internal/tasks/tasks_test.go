@@ -89,14 +89,7 @@ func (e *env) run() {
 	go func() { done <- e.q.Run(ctx) }()
 	e.t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				e.t.Errorf("Run: %v", err)
-			}
-		case <-time.After(waitFor):
-			e.t.Errorf("Run did not return %s after its context ended", waitFor)
-		}
+		e.waitRun(done, "after its context ended")
 	})
 }
 

@@ -33,6 +33,15 @@ func (s *Service) orgWith(r *http.Request, min string) (orgCtx, error) {
 	return oc, oc.require(min)
 }
 
+// principalBody is the caller followed by the JSON body decoded into req.
+func principalBody(r *http.Request, req any) (httpapi.Principal, error) {
+	p, err := httpapi.MustPrincipal(r)
+	if err != nil {
+		return p, err
+	}
+	return p, httpapi.DecodeJSON(r, req)
+}
+
 // orgBody is orgWith followed by decoding the JSON body into req.
 func (s *Service) orgBody(r *http.Request, min string, req any) (orgCtx, error) {
 	oc, err := s.orgWith(r, min)

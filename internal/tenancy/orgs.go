@@ -14,12 +14,9 @@ import (
 )
 
 func (s *Service) createOrg(r *http.Request) (any, error) {
-	p, err := httpapi.MustPrincipal(r)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateOrganizationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	p, err := principalBody(r, &req)
+	if err != nil {
 		return nil, err
 	}
 	if err := validateCreateOrg(&req); err != nil {
@@ -315,12 +312,9 @@ func (s *Service) deleteInvitation(r *http.Request) (any, error) {
 }
 
 func (s *Service) acceptInvitation(r *http.Request) (any, error) {
-	p, err := httpapi.MustPrincipal(r)
-	if err != nil {
-		return nil, err
-	}
 	var req api.AcceptInvitationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	p, err := principalBody(r, &req)
+	if err != nil {
 		return nil, err
 	}
 	if req.Token == "" || len(req.Token) > 128 {
