@@ -156,15 +156,21 @@ func wsList[T, O any](s *Service, r *http.Request, min authz.Level, list func(co
 
 // listPage answers one page of a list under parent, converted for the API.
 func listPage[T, O any](r *http.Request, list func(context.Context, string, store.Page) ([]T, string, error), parent string, conv func(T) O) (any, error) {
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	items, next, err := list(r.Context(), parent, page)
+	items, next, err := readPage(r, list, parent)
 	if err != nil {
 		return nil, err
 	}
 	return httpapi.NewList(mapSlice(items, conv), next), nil
+}
+
+// readPage reads the page of a list under parent that the request's query
+// asks for, and the cursor of the next one.
+func readPage[T any](r *http.Request, list func(context.Context, string, store.Page) ([]T, string, error), parent string) ([]T, string, error) {
+	page, err := httpapi.PageFromQuery(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return list(r.Context(), parent, page)
 }
 
 func userOut[M store.GroupMember | store.WorkspaceMember](m M) api.User {

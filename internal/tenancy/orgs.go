@@ -47,11 +47,7 @@ func (s *Service) listOrgs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	orgs, next, err := s.st.ListUserOrganizations(r.Context(), p.UserID, page)
+	orgs, next, err := readPage(r, s.st.ListUserOrganizations, p.UserID)
 	if err != nil {
 		return nil, err
 	}

@@ -66,10 +66,6 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
 	// A caller without a workspace-wide role sees the projects at or below
 	// those bound to their groups: the store filters, so pages are full.
 	list := s.st.ListProjects
@@ -79,15 +75,7 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 			return s.st.ListProjectsUnder(ctx, wsID, roots, p)
 		}
 	}
-	ps, next, err := list(r.Context(), wc.ws.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.Project, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, projectOut(p))
-	}
-	return httpapi.NewList(out, next), nil
+	return listPage(r, list, wc.ws.ID, projectOut)
 }
 
 func (s *Service) getProject(r *http.Request) (any, error) {

@@ -62,11 +62,7 @@ func (s *Service) listWorkspaces(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	wss, next, err := s.st.ListWorkspaces(r.Context(), oc.org.ID, page)
+	wss, next, err := readPage(r, s.st.ListWorkspaces, oc.org.ID)
 	if err != nil {
 		return nil, err
 	}
