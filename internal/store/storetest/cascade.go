@@ -71,9 +71,7 @@ func testDeleteOrganizationCascade(t *testing.T, f *fixture) {
 	wantErr(t, err, store.ErrNotFound)
 	_, err = f.s.GetOrgMember(f.ctx, o.ID, bob.ID)
 	wantErr(t, err, store.ErrNotFound)
-	orgs, _, err := f.s.ListUserOrganizations(f.ctx, owner.ID, store.Page{})
-	ok(t, err)
-	equal(t, orgs, []store.Organization{keep})
+	wantAll(t, f.ctx, f.s.ListUserOrganizations, owner.ID, []store.Organization{keep})
 
 	// Users, other organizations and the task record survive.
 	_, err = f.s.GetUser(f.ctx, bob.ID)

@@ -224,6 +224,26 @@ func (f *fixture) task(orgID, status string) store.Task {
 
 // Assertions.
 
+// wantAll lists everything under parent, which fits in one page, and
+// compares it with want.
+func wantAll[T any](t *testing.T, ctx context.Context, list func(context.Context, string, store.Page) ([]T, string, error), parent string, want []T) {
+	t.Helper()
+	got, next, err := list(ctx, parent, store.Page{})
+	ok(t, err)
+	equal(t, got, want)
+	equal(t, next, "")
+}
+
+// deleteOnce deletes id, after which get and a second delete answer
+// ErrNotFound.
+func deleteOnce[T any](t *testing.T, ctx context.Context, del func(context.Context, string) error, get func(context.Context, string) (T, error), id string) {
+	t.Helper()
+	ok(t, del(ctx, id))
+	_, err := get(ctx, id)
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, del(ctx, id), store.ErrNotFound)
+}
+
 func ok(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -30,10 +30,7 @@ func testWorkspaces(t *testing.T, f *fixture) {
 		})
 	}
 
-	list, next, err := f.s.ListWorkspaces(f.ctx, o.ID, store.Page{})
-	ok(t, err)
-	equal(t, list, []store.Workspace{w, w2})
-	equal(t, next, "")
+	wantAll(t, f.ctx, f.s.ListWorkspaces, o.ID, []store.Workspace{w, w2})
 
 	// UpdateWorkspace writes name and updated_at only.
 	upd := w
@@ -53,10 +50,7 @@ func testWorkspaces(t *testing.T, f *fixture) {
 	_, err = f.s.UpdateWorkspace(f.ctx, store.NewID(), put(w))
 	wantErr(t, err, store.ErrNotFound)
 
-	ok(t, f.s.DeleteWorkspace(f.ctx, w2.ID))
-	_, err = f.s.GetWorkspace(f.ctx, w2.ID)
-	wantErr(t, err, store.ErrNotFound)
-	wantErr(t, f.s.DeleteWorkspace(f.ctx, w2.ID), store.ErrNotFound)
+	deleteOnce(t, f.ctx, f.s.DeleteWorkspace, f.s.GetWorkspace, w2.ID)
 }
 
 func testSetWorkspaceStatus(t *testing.T, f *fixture) {
@@ -150,10 +144,7 @@ func testWorkspaceMembers(t *testing.T, f *fixture) {
 
 	want := []store.WorkspaceMember{mb, mo}
 	slices.SortFunc(want, func(a, b store.WorkspaceMember) int { return strings.Compare(a.UserID, b.UserID) })
-	list, next, err := f.s.ListWorkspaceMembers(f.ctx, w.ID, store.Page{})
-	ok(t, err)
-	equal(t, list, want)
-	equal(t, next, "")
+	wantAll(t, f.ctx, f.s.ListWorkspaceMembers, w.ID, want)
 
 	g, g2 := f.group(w, "devs", ""), f.group(w2, "devs", "")
 	f.groupMember(g, bob)
