@@ -39,10 +39,7 @@ func testOrganizations(t *testing.T, f *fixture) {
 
 	taken := other
 	taken.Slug = "acme-corp"
-	_, err = f.s.UpdateOrganization(f.ctx, taken.ID, put(taken))
-	wantErr(t, err, store.ErrConflict)
-	_, err = f.s.UpdateOrganization(f.ctx, store.NewID(), put(o))
-	wantErr(t, err, store.ErrNotFound)
+	updateRefused(t, f.ctx, f.s.UpdateOrganization, taken.ID, taken)
 
 	wantAll(t, f.ctx, f.s.ListUserOrganizations, owner.ID, []store.Organization{o, other})
 

@@ -109,10 +109,7 @@ func testGroups(t *testing.T, f *fixture) {
 	stored(t, f, f.s.GetGroup, child.ID, child)
 	clash := child
 	clash.Name = "eng"
-	_, err = f.s.UpdateGroup(f.ctx, clash.ID, put(clash))
-	wantErr(t, err, store.ErrConflict)
-	_, err = f.s.UpdateGroup(f.ctx, store.NewID(), put(child))
-	wantErr(t, err, store.ErrNotFound)
+	updateRefused(t, f.ctx, f.s.UpdateGroup, clash.ID, clash)
 
 	// Delete: refused while children exist; removes bindings and members.
 	child.ParentID, child.UpdatedAt = root.ID, f.tick()

@@ -234,6 +234,17 @@ func wantAll[T any](t *testing.T, ctx context.Context, list func(context.Context
 	equal(t, next, "")
 }
 
+// updateRefused checks that update refuses clash, which takes a name or
+// slug another row has, with ErrConflict, and an update of a missing row
+// with ErrNotFound.
+func updateRefused[T any](t *testing.T, ctx context.Context, update func(context.Context, string, func(T) (T, error)) (T, error), id string, clash T) {
+	t.Helper()
+	_, err := update(ctx, id, put(clash))
+	wantErr(t, err, store.ErrConflict)
+	_, err = update(ctx, store.NewID(), put(clash))
+	wantErr(t, err, store.ErrNotFound)
+}
+
 // deleteOnce deletes id, after which get and a second delete answer
 // ErrNotFound.
 func deleteOnce[T any](t *testing.T, ctx context.Context, del func(context.Context, string) error, get func(context.Context, string) (T, error), id string) {

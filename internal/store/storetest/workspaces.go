@@ -45,10 +45,7 @@ func testWorkspaces(t *testing.T, f *fixture) {
 	equal(t, stored, w)
 	clash := w2
 	clash.Name = "production"
-	_, err = f.s.UpdateWorkspace(f.ctx, clash.ID, put(clash))
-	wantErr(t, err, store.ErrConflict)
-	_, err = f.s.UpdateWorkspace(f.ctx, store.NewID(), put(w))
-	wantErr(t, err, store.ErrNotFound)
+	updateRefused(t, f.ctx, f.s.UpdateWorkspace, clash.ID, clash)
 
 	deleteOnce(t, f.ctx, f.s.DeleteWorkspace, f.s.GetWorkspace, w2.ID)
 }
