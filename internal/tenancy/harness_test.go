@@ -27,6 +27,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // Short limits of the test API: event streams must outlive them.
@@ -241,16 +242,8 @@ func (h *harness) send(method, path, token string, body any, hdr map[string]stri
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := h.srv.Client().Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	status, header, b := testutil.Do(h.t, h.srv.Client(), req)
+	return answer{status: status, header: header, body: b}
 }
 
 // problem decodes a problem+json answer.
