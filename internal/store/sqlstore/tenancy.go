@@ -386,6 +386,15 @@ func (s *Store) treeWorkspace(ctx context.Context, tx *sql.Tx, table, id string)
 	return ws, nil
 }
 
+// lockTree is the lock step of casUpdate for row id of a workspace tree
+// (projects or groups, table): it locks the tree of the row's workspace.
+func (s *Store) lockTree(ctx context.Context, table, id string) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := s.treeWorkspace(ctx, tx, table, id)
+		return err
+	}
+}
+
 // deleteTreeNode deletes row id of a workspace tree (projects or groups)
 // unless it has children, which is ErrConflict with the message children.
 // table is one of this package's table names, never input.
@@ -463,10 +472,7 @@ func (s *Store) UpdateProject(ctx context.Context, id string, update func(store.
 			}
 			return p, s.execOne(ctx, tx, `UPDATE projects SET parent_id = ?, quota_cpu = ?, quota_memory = ?, quota_storage = ?, quota_pods = ?, updated_at = ?, version = ?
 WHERE id = ?`, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.UpdatedAt, p.Version, p.ID)
-		}, func(tx *sql.Tx) error {
-			_, err := s.treeWorkspace(ctx, tx, "projects", id)
-			return err
-		})
+		}, s.lockTree(ctx, "projects", id))
 }
 
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
@@ -510,10 +516,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, update func(store.Gr
 			}
 			return g, s.execOne(ctx, tx, "UPDATE workspace_groups SET name = ?, parent_id = ?, updated_at = ?, version = ? WHERE id = ?",
 				g.Name, nullString(g.ParentID), g.UpdatedAt, g.Version, g.ID)
-		}, func(tx *sql.Tx) error {
-			_, err := s.treeWorkspace(ctx, tx, "workspace_groups", id)
-			return err
-		})
+		}, s.lockTree(ctx, "workspace_groups", id))
 }
 
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {
