@@ -54,9 +54,7 @@ func TestWarmPool(t *testing.T) {
 		t.Fatalf("List = %v, %v; a spare is not a workspace", ids, err)
 	}
 	first := spareIDs(p)[0]
-	if n := len(testutil.ProcsUnder(t, p.wsDir(first))); n != 1 {
-		t.Fatalf("%d processes of the spare, want its API server alone", n)
-	}
+	wantProcs(t, p.wsDir(first), 1, "the spare (its API server alone)")
 	if _, ok := p.Reserve(controlplane.PlanDedicated); ok {
 		t.Fatal("a dedicated workspace got a shared spare")
 	}
@@ -79,9 +77,7 @@ func TestWarmPool(t *testing.T) {
 	}
 	t.Logf("workspace from a spare running in %s", time.Since(start))
 	wsDir := p.wsDir(id)
-	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
-		t.Fatalf("%d processes of the claimed workspace, want 4", n)
-	}
+	wantProcs(t, wsDir, 4, "the claimed workspace")
 	if _, err := os.Stat(filepath.Join(wsDir, spareMarker)); !os.IsNotExist(err) {
 		t.Fatalf("spare marker left on a workspace: %v", err)
 	}
