@@ -93,6 +93,19 @@ func (e *env) run() {
 	})
 }
 
+// handle registers fn for kind and returns the count of its calls; fn
+// gets the number of its call, from 1.
+func (e *env) handle(kind string, fn func(ctx context.Context, call int32) error) *atomic.Int32 {
+	e.t.Helper()
+	var calls atomic.Int32
+	if err := e.q.Handle(kind, func(ctx context.Context, _ store.Task) error {
+		return fn(ctx, calls.Add(1))
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return &calls
+}
+
 // stopDuringHandler registers handler for kind, runs the queue, enqueues
 // a task of kind and stops the queue once the handler has started. It
 // returns the task and the channel on which Run's result arrives.
@@ -237,15 +250,12 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 			return 20 * time.Millisecond
 		},
 	})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.flaky", func(ctx context.Context, task store.Task) error {
-		if calls.Add(1) <= 2 {
+	e.handle("test.flaky", func(ctx context.Context, call int32) error {
+		if call <= 2 {
 			return errors.New("registry not reachable yet")
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	org := store.NewID()
 	sub := e.follow(org)
 	e.run()
@@ -269,13 +279,9 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 
 func TestFailsAfterMaxAttemptsWithReason(t *testing.T) {
 	e := newEnv(t, tasks.Config{MaxAttempts: 3})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.broken", func(ctx context.Context, task store.Task) error {
-		calls.Add(1)
+	calls := e.handle("test.broken", func(ctx context.Context, call int32) error {
 		return fmt.Errorf("create namespace: %w", errors.New("quota exceeded in project \"web\""))
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	org := store.NewID()
 	sub := e.follow(org)
 	e.run()
@@ -339,13 +345,9 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 // running its handler again.
 func TestRedeliveredFinishedTaskIsSkipped(t *testing.T) {
 	e := newEnv(t, tasks.Config{})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.once", func(ctx context.Context, task store.Task) error {
-		calls.Add(1)
+	calls := e.handle("test.once", func(ctx context.Context, call int32) error {
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx := context.Background()
 	var ids []string
 	for _, final := range []string{store.TaskSucceeded, store.TaskFailed} {
@@ -379,15 +381,12 @@ func TestRedeliveredFinishedTaskIsSkipped(t *testing.T) {
 
 func TestHandlerPanicIsRecovered(t *testing.T) {
 	e := newEnv(t, tasks.Config{MaxAttempts: 2})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.panic-once", func(ctx context.Context, task store.Task) error {
-		if calls.Add(1) == 1 {
+	e.handle("test.panic-once", func(ctx context.Context, call int32) error {
+		if call == 1 {
 			panic("nil map")
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if err := e.q.Handle("test.panic-always", func(ctx context.Context, task store.Task) error {
 		var m map[string]int
 		m["boom"]++
@@ -426,13 +425,9 @@ func TestSweepPublishesOrphanedRows(t *testing.T) {
 	}
 	e.waitStreamMsgs(1)
 
-	var calls atomic.Int32
-	if err := e.q.Handle("test.orphan", func(ctx context.Context, task store.Task) error {
-		calls.Add(1)
+	calls := e.handle("test.orphan", func(ctx context.Context, call int32) error {
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	e.run()
 	e.waitStatus(orphan.ID, store.TaskSucceeded)
 	e.waitStreamMsgs(0)
@@ -601,17 +596,13 @@ func BenchmarkEnqueueProcess(b *testing.B) {
 // redelivered meanwhile, and the task runs once.
 func TestLongHandlerKeepsItsMessage(t *testing.T) {
 	e := newEnv(t, tasks.Config{AckWait: 300 * time.Millisecond})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.long", func(ctx context.Context, task store.Task) error {
-		calls.Add(1)
+	calls := e.handle("test.long", func(ctx context.Context, call int32) error {
 		select {
 		case <-time.After(1200 * time.Millisecond): // four AckWaits
 		case <-ctx.Done():
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	e.run()
 	task := e.enqueue("test.long", "", nil)
 	if got := e.waitStatus(task.ID, store.TaskSucceeded); got.Attempts != 1 {
