@@ -142,35 +142,28 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c store.MFAChallenge) er
 }
 
 func (s *Store) TakeMFAChallengeAttempt(ctx context.Context, tokenHash string, max int, now time.Time) (store.MFAChallenge, error) {
-	var out store.MFAChallenge
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		c, err := getOne(ctx, s, tx, scanMFAChallenge, "SELECT "+mfaChallengeCols+" FROM mfa_challenges WHERE token_hash = ?"+s.d.forUpdate(), tokenHash)
-		if err != nil {
-			return err
-		}
-		switch {
-		case c.UsedAt != nil:
-			return fmt.Errorf("%w: challenge used", store.ErrConflict)
-		case !now.Before(c.ExpiresAt):
-			return fmt.Errorf("%w: challenge expired", store.ErrConflict)
-		case c.Attempts >= max:
-			return fmt.Errorf("%w: too many attempts", store.ErrConflict)
-		}
-		if err := s.execOne(ctx, tx, "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = ? AND used_at IS NULL AND attempts < ?",
-			tokenHash, max); err != nil {
+	c, err := lockedRow(ctx, s, "take mfa challenge attempt", scanMFAChallenge, "SELECT "+mfaChallengeCols+" FROM mfa_challenges WHERE token_hash = ?", tokenHash,
+		func(tx *sql.Tx, c store.MFAChallenge) error {
+			switch {
+			case c.UsedAt != nil:
+				return fmt.Errorf("%w: challenge used", store.ErrConflict)
+			case !now.Before(c.ExpiresAt):
+				return fmt.Errorf("%w: challenge expired", store.ErrConflict)
+			case c.Attempts >= max:
+				return fmt.Errorf("%w: too many attempts", store.ErrConflict)
+			}
+			err := s.execOne(ctx, tx, "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = ? AND used_at IS NULL AND attempts < ?",
+				tokenHash, max)
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("%w: challenge changed", store.ErrConflict)
 			}
 			return err
-		}
-		c.Attempts++
-		out = c
-		return nil
-	})
+		})
 	if err != nil {
-		return store.MFAChallenge{}, fmt.Errorf("take mfa challenge attempt: %w", err)
+		return store.MFAChallenge{}, err
 	}
-	return out, nil
+	c.Attempts++
+	return c, nil
 }
 
 func (s *Store) ConsumeMFAChallenge(ctx context.Context, tokenHash string, now time.Time) error {

@@ -196,28 +196,26 @@ func (s *Store) DeleteInvitation(ctx context.Context, id string) error {
 }
 
 func (s *Store) AcceptInvitation(ctx context.Context, id string, m store.OrgMember, now time.Time) error {
-	return s.inTxAs(ctx, "accept invitation", func(tx *sql.Tx) error {
-		inv, err := getOne(ctx, s, tx, scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE id = ?"+s.d.forUpdate(), id)
-		if err != nil {
-			return err
-		}
-		if inv.AcceptedAt != nil {
-			return fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
-		}
-		if m.OrgID == "" {
-			m.OrgID = inv.OrgID
-		}
-		if m.OrgID != inv.OrgID {
-			return fmt.Errorf("member organization does not match the invitation's: %w", store.ErrConflict)
-		}
-		if err := s.execOne(ctx, tx, "UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL", now, id); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
+	_, err := lockedRow(ctx, s, "accept invitation", scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE id = ?", id,
+		func(tx *sql.Tx, inv store.Invitation) error {
+			if inv.AcceptedAt != nil {
 				return fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
 			}
-			return err
-		}
-		return s.insertOrgMember(ctx, tx, m)
-	})
+			if m.OrgID == "" {
+				m.OrgID = inv.OrgID
+			}
+			if m.OrgID != inv.OrgID {
+				return fmt.Errorf("member organization does not match the invitation's: %w", store.ErrConflict)
+			}
+			if err := s.execOne(ctx, tx, "UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL", now, id); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
+				}
+				return err
+			}
+			return s.insertOrgMember(ctx, tx, m)
+		})
+	return err
 }
 
 // Workspaces.
