@@ -113,20 +113,19 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.decodeUserRef(r, wc.org.ID)
+	m, err := s.memberToAdd(r, wc)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
 	// Group members are workspace members; admit the user if needed.
-	if err := s.st.AddWorkspaceMember(r.Context(), store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, CreatedAt: now}); err != nil && !errors.Is(err, store.ErrConflict) {
+	if err := s.st.AddWorkspaceMember(r.Context(), m); err != nil && !errors.Is(err, store.ErrConflict) {
 		return nil, err
 	}
-	if err := s.st.AddGroupMember(r.Context(), store.GroupMember{GroupID: g.ID, UserID: u.ID, CreatedAt: now}); err != nil {
+	if err := s.st.AddGroupMember(r.Context(), store.GroupMember{GroupID: g.ID, UserID: m.UserID, CreatedAt: m.CreatedAt}); err != nil {
 		return nil, conflictField(err, "user_id", "is in the group already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberAdded, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: u.ID})
-	return api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}, nil
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberAdded, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: m.UserID})
+	return userOut(m), nil
 }
 
 func (s *Service) removeGroupMember(r *http.Request) (any, error) {
@@ -154,16 +153,25 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.decodeUserRef(r, wc.org.ID)
+	m, err := s.memberToAdd(r, wc)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	if err := s.st.AddWorkspaceMember(r.Context(), store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, CreatedAt: now}); err != nil {
+	if err := s.st.AddWorkspaceMember(r.Context(), m); err != nil {
 		return nil, conflictField(err, "user_id", "is a member of the workspace already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberAdded, wc.ws.ID, events.UserData{UserID: u.ID})
-	return api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}, nil
+	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberAdded, wc.ws.ID, events.UserData{UserID: m.UserID})
+	return userOut(m), nil
+}
+
+// memberToAdd decodes the user a request adds to the workspace (by id or
+// email; a member of the organization) into a membership from now on.
+func (s *Service) memberToAdd(r *http.Request, wc wsCtx) (store.WorkspaceMember, error) {
+	u, err := s.decodeUserRef(r, wc.org.ID)
+	if err != nil {
+		return store.WorkspaceMember{}, err
+	}
+	return store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, Email: u.Email, CreatedAt: s.clock()}, nil
 }
 
 func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
