@@ -151,7 +151,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ws store.Workspace) (err err
 	defer r.lock(ws.ID)()
 	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout)
 	defer cancel()
-	projects, err := r.allProjects(ctx, ws.ID)
+	projects, err := store.AllProjects(ctx, r.cfg.Store, ws.ID)
 	if err != nil {
 		return err
 	}
@@ -172,22 +172,6 @@ func (r *Reconciler) reconcile(ctx context.Context, ws store.Workspace) (err err
 		return fmt.Errorf("reconcile workspace %s: %w", ws.ID, err)
 	}
 	return nil
-}
-
-func (r *Reconciler) allProjects(ctx context.Context, workspaceID string) ([]store.Project, error) {
-	var out []store.Project
-	page := store.Page{Limit: store.MaxLimit}
-	for {
-		ps, next, err := r.cfg.Store.ListProjects(ctx, workspaceID, page)
-		if err != nil {
-			return nil, fmt.Errorf("list projects: %w", err)
-		}
-		out = append(out, ps...)
-		if next == "" {
-			return out, nil
-		}
-		page.After = next
-	}
 }
 
 // client builds a clientset on the provider's admin access; watch

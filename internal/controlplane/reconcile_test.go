@@ -14,12 +14,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // configProvider hands out the admin config of the test API server; the
@@ -60,48 +62,34 @@ func managedVersions(t *testing.T, cs kubernetes.Interface) map[string]string {
 	ctx := t.Context()
 	sel := metav1.ListOptions{LabelSelector: managedSelector}
 	out := map[string]string{}
-	add := func(kind string, items []metav1.Object) {
-		for _, o := range items {
-			out[kind+" "+key(o.GetNamespace(), o.GetName())] = o.GetResourceVersion()
+	// add records the objects of kind, listed with their error.
+	add := func(kind string) func([]metav1.Object, error) {
+		return func(items []metav1.Object, err error) {
+			if err != nil {
+				t.Fatalf("list %ss: %v", kind, err)
+			}
+			for _, o := range items {
+				out[kind+" "+key(o.GetNamespace(), o.GetName())] = o.GetResourceVersion()
+			}
 		}
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	ns, err := cs.CoreV1().Namespaces().List(ctx, sel)
-	must(err)
-	for i := range ns.Items {
-		add("namespace", []metav1.Object{&ns.Items[i]})
-	}
-	rq, err := cs.CoreV1().ResourceQuotas("").List(ctx, sel)
-	must(err)
-	for i := range rq.Items {
-		add("resourcequota", []metav1.Object{&rq.Items[i]})
-	}
-	lr, err := cs.CoreV1().LimitRanges("").List(ctx, sel)
-	must(err)
-	for i := range lr.Items {
-		add("limitrange", []metav1.Object{&lr.Items[i]})
-	}
-	rb, err := cs.RbacV1().RoleBindings("").List(ctx, sel)
-	must(err)
-	for i := range rb.Items {
-		add("rolebinding", []metav1.Object{&rb.Items[i]})
-	}
-	crb, err := cs.RbacV1().ClusterRoleBindings().List(ctx, sel)
-	must(err)
-	for i := range crb.Items {
-		add("clusterrolebinding", []metav1.Object{&crb.Items[i]})
-	}
-	cr, err := cs.RbacV1().ClusterRoles().List(ctx, sel)
-	must(err)
-	for i := range cr.Items {
-		add("clusterrole", []metav1.Object{&cr.Items[i]})
-	}
+	add("namespace")(objects[*corev1.Namespace](cs.CoreV1().Namespaces().List(ctx, sel)))
+	add("resourcequota")(objects[*corev1.ResourceQuota](cs.CoreV1().ResourceQuotas("").List(ctx, sel)))
+	add("limitrange")(objects[*corev1.LimitRange](cs.CoreV1().LimitRanges("").List(ctx, sel)))
+	add("rolebinding")(objects[*rbacv1.RoleBinding](cs.RbacV1().RoleBindings("").List(ctx, sel)))
+	add("clusterrolebinding")(objects[*rbacv1.ClusterRoleBinding](cs.RbacV1().ClusterRoleBindings().List(ctx, sel)))
+	add("clusterrole")(objects[*rbacv1.ClusterRole](cs.RbacV1().ClusterRoles().List(ctx, sel)))
 	return out
+}
+
+// objects is itemsOf with the items as metav1.Objects.
+func objects[T metav1.Object](l runtime.Object, err error) ([]metav1.Object, error) {
+	items, err := itemsOf[T](l, err)
+	out := make([]metav1.Object, 0, len(items))
+	for _, o := range items {
+		out = append(out, o)
+	}
+	return out, err
 }
 
 func TestReconcileAgainstAPIServer(t *testing.T) {
@@ -301,14 +289,14 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, 20*time.Second, "workspace watched", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "workspace watched", func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return r.watches[ws.ID] != nil
 	})
 	time.Sleep(time.Second) // let the watches connect
 	must(cs.RbacV1().RoleBindings("web").Delete(ctx, "hks:edit", metav1.DeleteOptions{}))
-	waitFor(t, 10*time.Second, "rolebinding web/hks:edit repaired", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "rolebinding web/hks:edit repaired", func() bool {
 		_, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:edit", metav1.GetOptions{})
 		return err == nil
 	})
@@ -318,7 +306,7 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 	rb.Subjects = append(rb.Subjects, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "oidc:mallory@example.com"})
 	_, err = cs.RbacV1().RoleBindings("web").Update(ctx, rb, metav1.UpdateOptions{})
 	must(err)
-	waitFor(t, 10*time.Second, "rolebinding web/hks:view subjects repaired", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "rolebinding web/hks:view subjects repaired", func() bool {
 		rb, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:view", metav1.GetOptions{})
 		return err == nil && len(rb.Subjects) == 2
 	})
@@ -364,15 +352,4 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

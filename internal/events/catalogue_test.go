@@ -83,6 +83,7 @@ var forwarders = map[string]struct {
 	payload string
 }{
 	"notifyIn": {2, "InWorkspace"}, // tenancy: events about a workspace's resources
+	"deleteIn": {6, "InWorkspace"}, // tenancy: deletion of a project or group
 }
 
 // TestCatalogueIsUsed walks the source of the module: every call of
@@ -168,13 +169,16 @@ func TestCatalogueIsUsed(t *testing.T) {
 				if !ok {
 					return true
 				}
-				sel, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok {
-					return true
+				var name string
+				switch fn := call.Fun.(type) {
+				case *ast.SelectorExpr: // methods, and functions of other packages
+					name = fn.Sel.Name
+				case *ast.Ident: // functions of the same package
+					name = fn.Name
 				}
-				if fw, ok := forwarders[sel.Sel.Name]; ok && len(call.Args) > fw.typeArg {
+				if fw, ok := forwarders[name]; ok && len(call.Args) > fw.typeArg {
 					check(call, fw.typeArg, nil, fw.payload)
-				} else if sel.Sel.Name == "Notify" && len(call.Args) == 5 {
+				} else if _, isSel := call.Fun.(*ast.SelectorExpr); isSel && name == "Notify" && len(call.Args) == 5 {
 					check(call, 2, call.Args[4], "")
 				}
 				return true

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -20,17 +21,7 @@ func testLogger(t testing.TB) *slog.Logger {
 func newPublisher(t *testing.T) *Publisher {
 	t.Helper()
 	log := testLogger(t)
-	nc, err := messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := nc.Shutdown(ctx); err != nil {
-			t.Errorf("nats shutdown: %v", err)
-		}
-	})
+	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: t.TempDir(), Logger: log})
 	p, err := New(t.Context(), Config{JS: nc.JetStream(), Logger: log, Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -275,11 +266,7 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	nc, err := messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = nc.Shutdown(context.Background()) }()
+	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: t.TempDir(), Logger: log})
 	js := nc.JetStream()
 	for _, tc := range []struct {
 		name string

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
@@ -392,11 +393,7 @@ func TestCrashRedeliversAndLosesNothing(t *testing.T) {
 	t.Logf("%d deliveries of %d tasks; %d delivered before and after the kill", deliveries, crashTasks, twice)
 
 	// The work queue is empty and nothing awaits an ack.
-	nc, err := messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = nc.Shutdown(ctx) }()
+	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
 	s, err := nc.JetStream().Stream(ctx, tasks.StreamName)
 	if err != nil {
 		t.Fatal(err)

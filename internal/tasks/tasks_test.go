@@ -16,6 +16,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
@@ -45,17 +46,7 @@ func newEnv(t testing.TB, cfg tasks.Config) *env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	log := testLogger(t)
-	nc, err := messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := nc.Shutdown(sctx); err != nil {
-			t.Errorf("nats shutdown: %v", err)
-		}
-	})
+	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
 	st, err := sqlstore.Open(ctx, filepath.Join(dir, "hks.db"), log)
 	if err != nil {
 		t.Fatal(err)
@@ -98,15 +89,60 @@ func (e *env) run() {
 	go func() { done <- e.q.Run(ctx) }()
 	e.t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				e.t.Errorf("Run: %v", err)
-			}
-		case <-time.After(waitFor):
-			e.t.Errorf("Run did not return %s after its context ended", waitFor)
-		}
+		e.waitRun(done, "after its context ended")
 	})
+}
+
+// handle registers fn for kind and returns the count of its calls; fn
+// gets the number of its call, from 1.
+func (e *env) handle(kind string, fn func(ctx context.Context, call int32) error) *atomic.Int32 {
+	e.t.Helper()
+	var calls atomic.Int32
+	if err := e.q.Handle(kind, func(ctx context.Context, _ store.Task) error {
+		return fn(ctx, calls.Add(1))
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return &calls
+}
+
+// stopDuringHandler registers handler for kind, runs the queue, enqueues
+// a task of kind and stops the queue once the handler has started. It
+// returns the task and the channel on which Run's result arrives.
+func (e *env) stopDuringHandler(kind string, handler func(ctx context.Context) error) (store.Task, <-chan error) {
+	e.t.Helper()
+	started := make(chan struct{})
+	if err := e.q.Handle(kind, func(ctx context.Context, _ store.Task) error {
+		close(started)
+		return handler(ctx)
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.q.Run(ctx) }()
+	task := e.enqueue(kind, "", nil)
+	select {
+	case <-started:
+	case <-time.After(waitFor):
+		cancel()
+		e.t.Fatal("handler not started")
+	}
+	cancel()
+	return task, done
+}
+
+// waitRun waits for Run, stopped, to return nil; when names the moment.
+func (e *env) waitRun(done <-chan error, when string) {
+	e.t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			e.t.Fatalf("Run = %v, want nil", err)
+		}
+	case <-time.After(waitFor):
+		e.t.Fatalf("Run did not return %s", when)
+	}
 }
 
 func (e *env) enqueue(kind, org string, payload any) store.Task {
@@ -214,15 +250,12 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 			return 20 * time.Millisecond
 		},
 	})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.flaky", func(ctx context.Context, task store.Task) error {
-		if calls.Add(1) <= 2 {
+	e.handle("test.flaky", func(ctx context.Context, call int32) error {
+		if call <= 2 {
 			return errors.New("registry not reachable yet")
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	org := store.NewID()
 	sub := e.follow(org)
 	e.run()
@@ -246,13 +279,9 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 
 func TestFailsAfterMaxAttemptsWithReason(t *testing.T) {
 	e := newEnv(t, tasks.Config{MaxAttempts: 3})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.broken", func(ctx context.Context, task store.Task) error {
-		calls.Add(1)
+	calls := e.handle("test.broken", func(ctx context.Context, call int32) error {
 		return fmt.Errorf("create namespace: %w", errors.New("quota exceeded in project \"web\""))
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	org := store.NewID()
 	sub := e.follow(org)
 	e.run()
@@ -316,13 +345,9 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 // running its handler again.
 func TestRedeliveredFinishedTaskIsSkipped(t *testing.T) {
 	e := newEnv(t, tasks.Config{})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.once", func(ctx context.Context, task store.Task) error {
-		calls.Add(1)
+	calls := e.handle("test.once", func(ctx context.Context, call int32) error {
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx := context.Background()
 	var ids []string
 	for _, final := range []string{store.TaskSucceeded, store.TaskFailed} {
@@ -356,15 +381,12 @@ func TestRedeliveredFinishedTaskIsSkipped(t *testing.T) {
 
 func TestHandlerPanicIsRecovered(t *testing.T) {
 	e := newEnv(t, tasks.Config{MaxAttempts: 2})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.panic-once", func(ctx context.Context, task store.Task) error {
-		if calls.Add(1) == 1 {
+	e.handle("test.panic-once", func(ctx context.Context, call int32) error {
+		if call == 1 {
 			panic("nil map")
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if err := e.q.Handle("test.panic-always", func(ctx context.Context, task store.Task) error {
 		var m map[string]int
 		m["boom"]++
@@ -403,13 +425,9 @@ func TestSweepPublishesOrphanedRows(t *testing.T) {
 	}
 	e.waitStreamMsgs(1)
 
-	var calls atomic.Int32
-	if err := e.q.Handle("test.orphan", func(ctx context.Context, task store.Task) error {
-		calls.Add(1)
+	calls := e.handle("test.orphan", func(ctx context.Context, call int32) error {
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	e.run()
 	e.waitStatus(orphan.ID, store.TaskSucceeded)
 	e.waitStreamMsgs(0)
@@ -439,38 +457,18 @@ func TestUnhandledKindStaysQueued(t *testing.T) {
 
 func TestStopWaitsForRunningHandlers(t *testing.T) {
 	e := newEnv(t, tasks.Config{StopTimeout: 10 * time.Second})
-	started, release := make(chan struct{}), make(chan struct{})
-	if err := e.q.Handle("test.slow", func(ctx context.Context, task store.Task) error {
-		close(started)
+	release := make(chan struct{})
+	task, done := e.stopDuringHandler("test.slow", func(context.Context) error {
 		<-release
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.q.Run(ctx) }()
-	task := e.enqueue("test.slow", "", nil)
-	select {
-	case <-started:
-	case <-time.After(waitFor):
-		t.Fatal("handler not started")
-	}
-	cancel()
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("Run returned %v while a handler was running", err)
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(release)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v, want nil", err)
-		}
-	case <-time.After(waitFor):
-		t.Fatal("Run did not return after the handler finished")
-	}
+	e.waitRun(done, "after the handler finished")
 	if got := e.waitStatus(task.ID, store.TaskSucceeded); got.Attempts != 1 {
 		t.Fatalf("task = %+v", got)
 	}
@@ -478,32 +476,11 @@ func TestStopWaitsForRunningHandlers(t *testing.T) {
 
 func TestStopTimeoutInterruptsHandlers(t *testing.T) {
 	e := newEnv(t, tasks.Config{StopTimeout: 50 * time.Millisecond, MaxAttempts: 1})
-	started := make(chan struct{})
-	if err := e.q.Handle("test.stuck", func(ctx context.Context, task store.Task) error {
-		close(started)
+	task, done := e.stopDuringHandler("test.stuck", func(ctx context.Context) error {
 		<-ctx.Done()
 		return fmt.Errorf("provision: %w", ctx.Err())
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.q.Run(ctx) }()
-	task := e.enqueue("test.stuck", "", nil)
-	select {
-	case <-started:
-	case <-time.After(waitFor):
-		t.Fatal("handler not started")
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v, want nil", err)
-		}
-	case <-time.After(waitFor):
-		t.Fatal("Run did not return")
-	}
+	})
+	e.waitRun(done, "after the stop timeout")
 	// The interrupted attempt does not count, even with MaxAttempts 1.
 	got := e.waitStatus(task.ID, store.TaskQueued)
 	if got.Attempts != 0 || got.Reason != "interrupted by shutdown" {
@@ -619,17 +596,13 @@ func BenchmarkEnqueueProcess(b *testing.B) {
 // redelivered meanwhile, and the task runs once.
 func TestLongHandlerKeepsItsMessage(t *testing.T) {
 	e := newEnv(t, tasks.Config{AckWait: 300 * time.Millisecond})
-	var calls atomic.Int32
-	if err := e.q.Handle("test.long", func(ctx context.Context, task store.Task) error {
-		calls.Add(1)
+	calls := e.handle("test.long", func(ctx context.Context, call int32) error {
 		select {
 		case <-time.After(1200 * time.Millisecond): // four AckWaits
 		case <-ctx.Done():
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	e.run()
 	task := e.enqueue("test.long", "", nil)
 	if got := e.waitStatus(task.ID, store.TaskSucceeded); got.Attempts != 1 {

@@ -12,14 +12,10 @@ import (
 func TestWorkspaceEventStream(t *testing.T) {
 	h := newHarness(t)
 	h.tn.heartbeat = 100 * time.Millisecond
-	owner, ownerTok := h.user("owner@example.com")
-	viewer, viewerTok := h.user("viewer@example.com")
-	member, memberTok := h.user("member@example.com")
-	outsider, outsiderTok := h.user("outsider@example.com")
-	o := h.org("acme", owner, viewer, member)
-	h.org("other", outsider)
-	ws := h.workspace(o, "web", store.WorkspaceProvisioning, owner, viewer)
-	other := h.workspace(o, "api", store.WorkspacePending, owner)
+	p := h.acme()
+	o := p.org
+	ws := h.workspace(o, "web", store.WorkspaceProvisioning, p.owner, p.viewer)
+	other := h.workspace(o, "api", store.WorkspacePending, p.owner)
 	path := "/api/v1/organizations/" + o.ID + "/workspaces/" + ws.ID + "/events"
 	ctx := t.Context()
 	start := time.Now().Add(-time.Second)
@@ -31,7 +27,7 @@ func TestWorkspaceEventStream(t *testing.T) {
 	h.must(h.st.CreateTask(ctx, mineTask))
 	h.must(h.st.CreateTask(ctx, otherTask))
 
-	s := h.stream(path, viewerTok)
+	s := h.stream(path, p.viewerTok)
 	f, ev := s.next(false)
 	if f.event != "workspace.status" || f.id != "" || ev.ResourceID != ws.ID || statusOf(ev) != store.WorkspaceProvisioning {
 		t.Fatalf("first event is not the current status: %+v %s", f, ev.Data)
@@ -64,7 +60,7 @@ func TestWorkspaceEventStream(t *testing.T) {
 
 	// since replays: the current status first, then the stored events.
 	h.must(h.st.SetWorkspaceStatus(ctx, ws.ID, []string{store.WorkspaceProvisioning}, store.WorkspaceRunning, "", time.Now()))
-	r := h.stream(path+"?since="+url.QueryEscape(start.UTC().Format(time.RFC3339Nano)), ownerTok)
+	r := h.stream(path+"?since="+url.QueryEscape(start.UTC().Format(time.RFC3339Nano)), p.ownerTok)
 	if _, ev := r.next(false); ev.ID != "" || statusOf(ev) != store.WorkspaceRunning {
 		t.Fatalf("replay starts with %+v", ev)
 	}
@@ -95,10 +91,10 @@ func TestWorkspaceEventStream(t *testing.T) {
 		name, path, token string
 		status            int
 	}{
-		{"other organization", path, outsiderTok, 404},
-		{"workspace not visible", path, memberTok, 404},
+		{"other organization", path, p.outsiderTok, 404},
+		{"workspace not visible", path, p.memberTok, 404},
 		{"no token", path, "", 401},
-		{"bad since", path + "?since=yesterday", ownerTok, 422},
+		{"bad since", path + "?since=yesterday", p.ownerTok, 422},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := h.get(tc.path, tc.token, nil)
@@ -110,7 +106,7 @@ func TestWorkspaceEventStream(t *testing.T) {
 	}
 	// A server shutting down ends the streams (http.Server.Shutdown
 	// would otherwise wait for them).
-	s = h.stream(path, ownerTok)
+	s = h.stream(path, p.ownerTok)
 	s.next(false)
 	h.api.EndStreams()
 	for f := range s.frames {
@@ -119,7 +115,7 @@ func TestWorkspaceEventStream(t *testing.T) {
 		}
 	}
 
-	if a := h.get(path, ownerTok, nil); a.status != 503 || a.problem(t).Type != "https://hexabase.ai/problems/shutting-down" {
+	if a := h.get(path, p.ownerTok, nil); a.status != 503 || a.problem(t).Type != "https://hexabase.ai/problems/shutting-down" {
 		t.Fatalf("stream after EndStreams: %d %s", a.status, a.body)
 	}
 }

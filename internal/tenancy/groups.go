@@ -17,25 +17,18 @@ func (s *Service) groupFor(r *http.Request, wc wsCtx) (store.Group, error) {
 	get := func(ctx context.Context, ref string) (store.Group, error) {
 		return cached(ctx, resolvedFrom(ctx).group, ref, s.st.GetGroup)
 	}
-	return inWorkspace(r.Context(), get, r.PathValue("group"), wc.ws.ID, groupWorkspace, httpapi.NotFound("group"))
+	return ownedBy(r.Context(), get, r.PathValue("group"), wc.ws.ID, groupWorkspace, httpapi.NotFound("group"))
 }
 
+// parentGroup checks that id, when given, names a group of the workspace.
 func (s *Service) parentGroup(r *http.Request, wsID, id string) error {
-	if id == "" {
-		return nil
-	}
-	_, err := inWorkspace(r.Context(), s.st.GetGroup, id, wsID, groupWorkspace,
-		httpapi.Invalid(httpapi.Field("parent_id", "is not a group of this workspace")))
-	return err
+	return parentIn(r, s.st.GetGroup, groupWorkspace, wsID, id, "group")
 }
 
 func (s *Service) createGroup(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateGroupRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	wc, err := s.wsBody(r, authz.Admin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if err := collect(checkLabel("name", req.Name)); err != nil {
@@ -58,11 +51,7 @@ func (s *Service) listGroups(r *http.Request) (any, error) {
 }
 
 func (s *Service) getGroup(r *http.Request) (any, error) {
-	_, g, err := s.groupWith(r, authz.View)
-	if err != nil {
-		return nil, err
-	}
-	return groupOut(g), nil
+	return getIn(r, s.groupWith, authz.View, groupOut)
 }
 
 func (s *Service) updateGroup(r *http.Request) (any, error) {
@@ -70,12 +59,8 @@ func (s *Service) updateGroup(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	patch, req, err := decodePatch(r, groupView(g))
 	if err != nil {
-		return nil, err
-	}
-	var req api.UpdateGroupRequest
-	if err := patch.Apply(groupView(g), &req); err != nil {
 		return nil, err
 	}
 	if patch.Has("parent_id") {
@@ -111,15 +96,8 @@ func groupView(g store.Group) api.UpdateGroupRequest {
 }
 
 func (s *Service) deleteGroup(r *http.Request) (any, error) {
-	wc, g, err := s.groupWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.st.DeleteGroup(r.Context(), g.ID); err != nil {
-		return nil, conflictField(err, "", "the group has child groups; delete or move them first")
-	}
-	s.notifyIn(r, wc, events.GroupDeleted, g.ID)
-	return nil, nil
+	return deleteIn(s, r, s.groupWith, func(g store.Group) string { return g.ID }, s.st.DeleteGroup,
+		"the group has child groups; delete or move them first", events.GroupDeleted)
 }
 
 func (s *Service) listGroupMembers(r *http.Request) (any, error) {
@@ -135,20 +113,19 @@ func (s *Service) addGroupMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.decodeUserRef(r, wc.org.ID)
+	m, err := s.memberToAdd(r, wc)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
 	// Group members are workspace members; admit the user if needed.
-	if err := s.st.AddWorkspaceMember(r.Context(), store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, CreatedAt: now}); err != nil && !errors.Is(err, store.ErrConflict) {
+	if err := s.st.AddWorkspaceMember(r.Context(), m); err != nil && !errors.Is(err, store.ErrConflict) {
 		return nil, err
 	}
-	if err := s.st.AddGroupMember(r.Context(), store.GroupMember{GroupID: g.ID, UserID: u.ID, CreatedAt: now}); err != nil {
+	if err := s.st.AddGroupMember(r.Context(), store.GroupMember{GroupID: g.ID, UserID: m.UserID, CreatedAt: m.CreatedAt}); err != nil {
 		return nil, conflictField(err, "user_id", "is in the group already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberAdded, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: u.ID})
-	return api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}, nil
+	s.events.Notify(r.Context(), wc.org.ID, events.GroupMemberAdded, g.ID, events.GroupMemberData{WorkspaceID: wc.ws.ID, UserID: m.UserID})
+	return userOut(m), nil
 }
 
 func (s *Service) removeGroupMember(r *http.Request) (any, error) {
@@ -176,16 +153,25 @@ func (s *Service) addWorkspaceMember(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.decodeUserRef(r, wc.org.ID)
+	m, err := s.memberToAdd(r, wc)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	if err := s.st.AddWorkspaceMember(r.Context(), store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, CreatedAt: now}); err != nil {
+	if err := s.st.AddWorkspaceMember(r.Context(), m); err != nil {
 		return nil, conflictField(err, "user_id", "is a member of the workspace already")
 	}
-	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberAdded, wc.ws.ID, events.UserData{UserID: u.ID})
-	return api.User{UserID: u.ID, Email: u.Email, CreatedAt: now}, nil
+	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceMemberAdded, wc.ws.ID, events.UserData{UserID: m.UserID})
+	return userOut(m), nil
+}
+
+// memberToAdd decodes the user a request adds to the workspace (by id or
+// email; a member of the organization) into a membership from now on.
+func (s *Service) memberToAdd(r *http.Request, wc wsCtx) (store.WorkspaceMember, error) {
+	u, err := s.decodeUserRef(r, wc.org.ID)
+	if err != nil {
+		return store.WorkspaceMember{}, err
+	}
+	return store.WorkspaceMember{WorkspaceID: wc.ws.ID, UserID: u.ID, Email: u.Email, CreatedAt: s.clock()}, nil
 }
 
 func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
@@ -205,12 +191,9 @@ func (s *Service) removeWorkspaceMember(r *http.Request) (any, error) {
 }
 
 func (s *Service) createRoleBinding(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateRoleBindingRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	wc, err := s.wsBody(r, authz.Admin, &req)
+	if err != nil {
 		return nil, err
 	}
 	var fes []*api.FieldError
@@ -226,12 +209,12 @@ func (s *Service) createRoleBinding(r *http.Request) (any, error) {
 	if err := collect(fes...); err != nil {
 		return nil, err
 	}
-	if _, err := inWorkspace(r.Context(), s.st.GetGroup, req.GroupID, wc.ws.ID, groupWorkspace,
+	if _, err := ownedBy(r.Context(), s.st.GetGroup, req.GroupID, wc.ws.ID, groupWorkspace,
 		httpapi.Invalid(httpapi.Field("group_id", "is not a group of this workspace"))); err != nil {
 		return nil, err
 	}
 	if req.ProjectID != "" {
-		if _, err := inWorkspace(r.Context(), s.st.GetProject, req.ProjectID, wc.ws.ID, projectWorkspace,
+		if _, err := ownedBy(r.Context(), s.st.GetProject, req.ProjectID, wc.ws.ID, projectWorkspace,
 			httpapi.Invalid(httpapi.Field("project_id", "is not a project of this workspace"))); err != nil {
 			return nil, err
 		}
@@ -253,7 +236,7 @@ func (s *Service) deleteRoleBinding(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := inWorkspace(r.Context(), s.st.GetRoleBinding, r.PathValue("binding"), wc.ws.ID, bindingWorkspace, httpapi.NotFound("role binding"))
+	b, err := ownedBy(r.Context(), s.st.GetRoleBinding, r.PathValue("binding"), wc.ws.ID, bindingWorkspace, httpapi.NotFound("role binding"))
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -21,10 +22,12 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // Short limits of the test API: event streams must outlive them.
@@ -59,15 +62,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	nc, err := messaging.StartEmbedded(messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = nc.Shutdown(sctx)
-	})
+	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
 	pub, err := events.New(ctx, events.Config{JS: nc.JetStream(), Logger: log, Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +158,26 @@ func (h *harness) must(err error) {
 
 // org makes an organization owned by owner with the other users as
 // plain members.
+// people are the callers of the access tests: the owner, a viewer and a
+// member of organization acme, and an outsider who belongs to another.
+type people struct {
+	org                                         store.Organization
+	owner, viewer, member, outsider             store.User
+	ownerTok, viewerTok, memberTok, outsiderTok string
+}
+
+func (h *harness) acme() people {
+	h.t.Helper()
+	var p people
+	p.owner, p.ownerTok = h.user("owner@example.com")
+	p.viewer, p.viewerTok = h.user("viewer@example.com")
+	p.member, p.memberTok = h.user("member@example.com")
+	p.outsider, p.outsiderTok = h.user("outsider@example.com")
+	p.org = h.org("acme", p.owner, p.viewer, p.member)
+	h.org("other", p.outsider)
+	return p
+}
+
 func (h *harness) org(slug string, owner store.User, members ...store.User) store.Organization {
 	h.t.Helper()
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -200,26 +215,35 @@ type answer struct {
 
 func (h *harness) get(path, token string, hdr map[string]string) answer {
 	h.t.Helper()
-	req, err := http.NewRequestWithContext(h.t.Context(), "GET", h.srv.URL+path, nil)
+	return h.send("GET", path, token, nil, hdr)
+}
+
+// send makes a request with a JSON body (nil for none) and headers.
+func (h *harness) send(method, path, token string, body any, hdr map[string]string) answer {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(h.t.Context(), method, h.srv.URL+path, rd)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := h.srv.Client().Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	status, header, b := testutil.Do(h.t, h.srv.Client(), req)
+	return answer{status: status, header: header, body: b}
 }
 
 // problem decodes a problem+json answer.

@@ -47,21 +47,17 @@ func (d controlPlaneDouble) Endpoint(_ context.Context, workspaceID string) (str
 
 func TestWorkspaceKubeconfig(t *testing.T) {
 	h := newHarness(t)
-	owner, ownerTok := h.user("owner@example.com")
-	viewer, viewerTok := h.user("viewer@example.com")
-	member, memberTok := h.user("member@example.com")
-	outsider, outsiderTok := h.user("outsider@example.com")
-	o := h.org("acme", owner, viewer, member)
-	h.org("other", outsider)
-	web := h.workspace(o, "web", store.WorkspaceRunning, owner, viewer)
-	booting := h.workspace(o, "booting", store.WorkspaceProvisioning, owner, viewer)
-	lost := h.workspace(o, "lost", store.WorkspaceRunning, owner, viewer) // running, but the provider has none
+	p := h.acme()
+	o := p.org
+	web := h.workspace(o, "web", store.WorkspaceRunning, p.owner, p.viewer)
+	booting := h.workspace(o, "booting", store.WorkspaceProvisioning, p.owner, p.viewer)
+	lost := h.workspace(o, "lost", store.WorkspaceRunning, p.owner, p.viewer) // running, but the provider has none
 	path := func(ws store.Workspace) string {
 		return "/api/v1/organizations/" + o.ID + "/workspaces/" + ws.ID + "/kubeconfig"
 	}
 
 	// Without a provider: 503 for those who may see the workspace.
-	if a := h.get(path(web), viewerTok, nil); a.status != 503 || a.problem(t).Type != "https://hexabase.ai/problems/control-plane-unavailable" {
+	if a := h.get(path(web), p.viewerTok, nil); a.status != 503 || a.problem(t).Type != "https://hexabase.ai/problems/control-plane-unavailable" {
 		t.Fatalf("no provider: %d %s", a.status, a.body)
 	}
 	h = h.withControlPlane(controlPlaneDouble{up: map[string]bool{web.ID: true, booting.ID: true}})
@@ -87,7 +83,7 @@ func TestWorkspaceKubeconfig(t *testing.T) {
 	}
 
 	t.Run("yaml for a workspace viewer", func(t *testing.T) {
-		a := h.get(path(web), viewerTok, nil)
+		a := h.get(path(web), p.viewerTok, nil)
 		if a.status != 200 || a.header.Get("Content-Type") != "application/yaml" || a.header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("%d %v: %s", a.status, a.header, a.body)
 		}
@@ -120,7 +116,7 @@ func TestWorkspaceKubeconfig(t *testing.T) {
 		{"json by accept", "", map[string]string{"Accept": "application/json"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := h.get(path(web)+tc.query, ownerTok, tc.hdr)
+			a := h.get(path(web)+tc.query, p.ownerTok, tc.hdr)
 			if a.status != 200 || a.header.Get("Content-Type") != "application/json" {
 				t.Fatalf("%d %v: %s", a.status, a.header, a.body)
 			}
@@ -139,13 +135,13 @@ func TestWorkspaceKubeconfig(t *testing.T) {
 		status            int
 		typ, detail       string
 	}{
-		{"provisioning", path(booting), viewerTok, 409, "workspace-not-running", "the workspace is not running (status: provisioning)"},
-		{"no control plane", path(lost), ownerTok, 409, "workspace-not-running", ""},
-		{"other organization", path(web), outsiderTok, 404, "not-found", "organization not found"},
-		{"workspace not visible", path(web), memberTok, 404, "not-found", "workspace not found"},
-		{"unknown workspace", "/api/v1/organizations/" + o.ID + "/workspaces/" + store.NewID() + "/kubeconfig", ownerTok, 404, "not-found", "workspace not found"},
+		{"provisioning", path(booting), p.viewerTok, 409, "workspace-not-running", "the workspace is not running (status: provisioning)"},
+		{"no control plane", path(lost), p.ownerTok, 409, "workspace-not-running", ""},
+		{"other organization", path(web), p.outsiderTok, 404, "not-found", "organization not found"},
+		{"workspace not visible", path(web), p.memberTok, 404, "not-found", "workspace not found"},
+		{"unknown workspace", "/api/v1/organizations/" + o.ID + "/workspaces/" + store.NewID() + "/kubeconfig", p.ownerTok, 404, "not-found", "workspace not found"},
 		{"no token", path(web), "", 401, "unauthorized", ""},
-		{"bad format", path(web) + "?format=toml", ownerTok, 422, "validation", "format: must be yaml or json"},
+		{"bad format", path(web) + "?format=toml", p.ownerTok, 422, "validation", "format: must be yaml or json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := h.get(tc.path, tc.token, nil)

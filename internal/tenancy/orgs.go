@@ -14,12 +14,9 @@ import (
 )
 
 func (s *Service) createOrg(r *http.Request) (any, error) {
-	p, err := httpapi.MustPrincipal(r)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateOrganizationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	p, err := principalBody(r, &req)
+	if err != nil {
 		return nil, err
 	}
 	if err := validateCreateOrg(&req); err != nil {
@@ -50,11 +47,7 @@ func (s *Service) listOrgs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	orgs, next, err := s.st.ListUserOrganizations(r.Context(), p.UserID, page)
+	orgs, next, err := readPage(r, s.st.ListUserOrganizations, p.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -82,12 +75,8 @@ func (s *Service) updateOrg(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	patch, req, err := decodePatch(r, orgView(oc.org))
 	if err != nil {
-		return nil, err
-	}
-	var req api.UpdateOrganizationRequest
-	if err := patch.Apply(orgView(oc.org), &req); err != nil {
 		return nil, err
 	}
 	if patch.Has("require_2fa") {
@@ -146,15 +135,7 @@ func (s *Service) listMembers(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	ms, next, err := s.st.ListOrgMembers(r.Context(), oc.org.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(ms, memberOut), next), nil
+	return listPage(r, s.st.ListOrgMembers, oc.org.ID, memberOut)
 }
 
 func checkOrgRole(field, role string) *api.FieldError {
@@ -203,12 +184,9 @@ func (s *Service) lastOwner(r *http.Request, oc orgCtx, m store.OrgMember) error
 }
 
 func (s *Service) updateMember(r *http.Request) (any, error) {
-	oc, err := s.orgWith(r, store.RoleAdmin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.UpdateMemberRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	oc, err := s.orgBody(r, store.RoleAdmin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if err := collect(checkOrgRole("role", req.Role)); err != nil {
@@ -268,12 +246,9 @@ const (
 )
 
 func (s *Service) createInvitation(r *http.Request) (any, error) {
-	oc, err := s.orgWith(r, store.RoleAdmin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateInvitationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	oc, err := s.orgBody(r, store.RoleAdmin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if req.Role == "" {
@@ -316,15 +291,7 @@ func (s *Service) listInvitations(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	invs, next, err := s.st.ListInvitations(r.Context(), oc.org.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewList(mapSlice(invs, invitationOut), next), nil
+	return listPage(r, s.st.ListInvitations, oc.org.ID, invitationOut)
 }
 
 func (s *Service) deleteInvitation(r *http.Request) (any, error) {
@@ -332,10 +299,8 @@ func (s *Service) deleteInvitation(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inv, err := s.st.GetInvitation(r.Context(), r.PathValue("invitation"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && inv.OrgID != oc.org.ID) {
-		return nil, httpapi.NotFound("invitation")
-	}
+	inv, err := ownedBy(r.Context(), s.st.GetInvitation, r.PathValue("invitation"), oc.org.ID,
+		func(i store.Invitation) string { return i.OrgID }, httpapi.NotFound("invitation"))
 	if err != nil {
 		return nil, err
 	}
@@ -343,12 +308,9 @@ func (s *Service) deleteInvitation(r *http.Request) (any, error) {
 }
 
 func (s *Service) acceptInvitation(r *http.Request) (any, error) {
-	p, err := httpapi.MustPrincipal(r)
-	if err != nil {
-		return nil, err
-	}
 	var req api.AcceptInvitationRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	p, err := principalBody(r, &req)
+	if err != nil {
 		return nil, err
 	}
 	if req.Token == "" || len(req.Token) > 128 {

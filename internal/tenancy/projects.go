@@ -32,23 +32,15 @@ func quotaIn(q *api.Quota) store.Quota {
 	return store.Quota{CPU: q.CPU, Memory: q.Memory, Storage: q.Storage, Pods: q.Pods}
 }
 
-// parentProject checks that id names a project of the workspace.
+// parentProject checks that id, when given, names a project of the workspace.
 func (s *Service) parentProject(r *http.Request, wsID, id string) error {
-	if id == "" {
-		return nil
-	}
-	_, err := inWorkspace(r.Context(), s.st.GetProject, id, wsID, projectWorkspace,
-		httpapi.Invalid(httpapi.Field("parent_id", "is not a project of this workspace")))
-	return err
+	return parentIn(r, s.st.GetProject, projectWorkspace, wsID, id, "project")
 }
 
 func (s *Service) createProject(r *http.Request) (any, error) {
-	wc, err := s.wsWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateProjectRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	wc, err := s.wsBody(r, authz.Admin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if err := collect(checkProjectName(req.Name)); err != nil {
@@ -74,10 +66,6 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
 	// A caller without a workspace-wide role sees the projects at or below
 	// those bound to their groups: the store filters, so pages are full.
 	list := s.st.ListProjects
@@ -87,23 +75,11 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 			return s.st.ListProjectsUnder(ctx, wsID, roots, p)
 		}
 	}
-	ps, next, err := list(r.Context(), wc.ws.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.Project, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, projectOut(p))
-	}
-	return httpapi.NewList(out, next), nil
+	return listPage(r, list, wc.ws.ID, projectOut)
 }
 
 func (s *Service) getProject(r *http.Request) (any, error) {
-	_, p, err := s.projectWith(r, authz.None)
-	if err != nil {
-		return nil, err
-	}
-	return projectOut(p), nil
+	return getIn(r, s.projectWith, authz.None, projectOut)
 }
 
 func (s *Service) updateProject(r *http.Request) (any, error) {
@@ -111,12 +87,8 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	patch, err := httpapi.DecodeMergePatch(r)
+	patch, req, err := decodePatch(r, projectView(p))
 	if err != nil {
-		return nil, err
-	}
-	var req api.UpdateProjectRequest
-	if err := patch.Apply(projectView(p), &req); err != nil {
 		return nil, err
 	}
 	if patch.Has("parent_id") && deref(req.ParentID) != "" {
@@ -174,13 +146,6 @@ func (s *Service) checkProjectParent(r *http.Request, wc wsCtx, p store.Project,
 }
 
 func (s *Service) deleteProject(r *http.Request) (any, error) {
-	wc, p, err := s.projectWith(r, authz.Admin)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.st.DeleteProject(r.Context(), p.ID); err != nil {
-		return nil, conflictField(err, "", "the project has child projects; delete them first")
-	}
-	s.notifyIn(r, wc, events.ProjectDeleted, p.ID)
-	return nil, nil
+	return deleteIn(s, r, s.projectWith, func(p store.Project) string { return p.ID }, s.st.DeleteProject,
+		"the project has child projects; delete them first", events.ProjectDeleted)
 }

@@ -192,7 +192,7 @@ func (s *Service) projectFor(r *http.Request, wc wsCtx) (store.Project, authz.Le
 	get := func(ctx context.Context, ref string) (store.Project, error) {
 		return cached(ctx, resolvedFrom(ctx).project, ref, s.st.GetProject)
 	}
-	p, err := inWorkspace(r.Context(), get, r.PathValue("project"), wc.ws.ID, projectWorkspace, httpapi.NotFound("project"))
+	p, err := ownedBy(r.Context(), get, r.PathValue("project"), wc.ws.ID, projectWorkspace, httpapi.NotFound("project"))
 	if err != nil {
 		return p, authz.None, err
 	}

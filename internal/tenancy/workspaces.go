@@ -13,12 +13,9 @@ import (
 )
 
 func (s *Service) createWorkspace(r *http.Request) (any, error) {
-	oc, err := s.orgWith(r, store.RoleAdmin)
-	if err != nil {
-		return nil, err
-	}
 	var req api.CreateWorkspaceRequest
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
+	oc, err := s.orgBody(r, store.RoleAdmin, &req)
+	if err != nil {
 		return nil, err
 	}
 	if req.Plan == "" {
@@ -65,11 +62,7 @@ func (s *Service) listWorkspaces(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := httpapi.PageFromQuery(r)
-	if err != nil {
-		return nil, err
-	}
-	wss, next, err := s.st.ListWorkspaces(r.Context(), oc.org.ID, page)
+	wss, next, err := readPage(r, s.st.ListWorkspaces, oc.org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +170,8 @@ func (s *Service) getTask(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.st.GetTask(r.Context(), r.PathValue("task"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.OrgID != oc.org.ID) {
-		return nil, httpapi.NotFound("task")
-	}
+	t, err := ownedBy(r.Context(), s.st.GetTask, r.PathValue("task"), oc.org.ID,
+		func(t store.Task) string { return t.OrgID }, httpapi.NotFound("task"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,15 +1,19 @@
 // Package testutil holds helpers shared by the tests of several packages:
 // the gate of tests that need the pinned Kubernetes binaries, and the
 // lookup of the processes a test left running. Its subpackage pgtest runs
-// a throwaway PostgreSQL server.
+// a throwaway PostgreSQL server. WaitFor polls for a condition; Do sends
+// an HTTP request and reads the whole answer.
 package testutil
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -80,4 +84,33 @@ func CaseName(s string) string {
 		cut--
 	}
 	return q[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// WaitFor polls cond every 100ms until it holds, and fails the test when
+// it still does not after d; what names the awaited state.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Do sends req with client and returns the answer's status, header and
+// whole body; a failure to send or to read fails the test.
+func Do(t testing.TB, client *http.Client, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
 }

@@ -3,6 +3,8 @@ package testutil
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,5 +142,33 @@ func TestCaseName(t *testing.T) {
 				t.Errorf("CaseName(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	calls := 0
+	WaitFor(t, 5*time.Second, "the third call", func() bool {
+		calls++
+		return calls == 3
+	})
+	if calls != 3 {
+		t.Fatalf("cond called %d times, want 3", calls)
+	}
+}
+
+func TestDo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Path", r.URL.Path)
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = w.Write([]byte("short and stout"))
+	}))
+	defer srv.Close()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/pot", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, header, body := Do(t, srv.Client(), req)
+	if status != http.StatusTeapot || header.Get("X-Path") != "/pot" || string(body) != "short and stout" {
+		t.Fatalf("Do = %d %v %q", status, header, body)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -115,19 +114,13 @@ func (e *etcdServer) healthy(ctx context.Context) error {
 	}
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 2 * time.Second}
 	defer c.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.url()+"/health", nil)
+	resp, b, err := getBody(ctx, c, e.url()+"/health", 4096)
 	if err != nil {
 		return err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
 	var h struct {
 		Health string `json:"health"`
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if err := json.Unmarshal(b, &h); err != nil || h.Health != "true" {
 		return fmt.Errorf("etcd /health: %s %s", resp.Status, b)
 	}

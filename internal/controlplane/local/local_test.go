@@ -36,6 +36,14 @@ func needBinaries(t *testing.T) {
 }
 
 // newTestProvider runs the pinned binaries (see needBinaries).
+// wantProcs checks that want processes run under dir; what names them.
+func wantProcs(t *testing.T, dir string, want int, what string) {
+	t.Helper()
+	if n := len(testutil.ProcsUnder(t, dir)); n != want {
+		t.Fatalf("%d processes of %s, want %d", n, what, want)
+	}
+}
+
 func newTestProvider(t *testing.T, dataDir string) *Provider {
 	t.Helper()
 	needBinaries(t)
@@ -121,16 +129,12 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	}
 	t.Logf("ready in %s", time.Since(start))
 	wsDir := p.wsDir(id)
-	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
-		t.Fatalf("%d processes of the workspace, want 4", n)
-	}
+	wantProcs(t, wsDir, 4, "the workspace")
 	// Create again: nothing new.
 	if err := p.Create(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
-		t.Fatalf("after a second Create: %d processes, want 4", n)
-	}
+	wantProcs(t, wsDir, 4, "the workspace after a second Create")
 
 	rc, err := p.AdminConfig(ctx, id)
 	if err != nil {
@@ -138,7 +142,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	}
 	cs := kubernetes.NewForConfigOrDie(rc)
 	var h controlplane.Health
-	waitUntil(t, 60*time.Second, "healthy control plane", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "healthy control plane", func() bool {
 		h, _ = p.Health(ctx, id)
 		return h.Ready
 	})
@@ -151,7 +155,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	}
 
 	// A Deployment reaches its replicas on the simulated nodes.
-	waitUntil(t, 60*time.Second, "default service account", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "default service account", func() bool {
 		_, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		return err == nil
 	})
@@ -164,7 +168,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 90*time.Second, "2 ready replicas", func() bool {
+	testutil.WaitFor(t, 90*time.Second, "2 ready replicas", func() bool {
 		d, err := cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
 		ok := err == nil && d.Status.ReadyReplicas == 2
 		if !ok && testing.Verbose() {
@@ -195,12 +199,8 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	if err := p2.Create(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
-		t.Fatalf("after restart: %d workspace processes, want 4", n)
-	}
-	if n := len(testutil.ProcsUnder(t, filepath.Join(dataDir, "etcd", "data"))); n != 1 {
-		t.Fatalf("after restart: %d etcd processes, want 1", n)
-	}
+	wantProcs(t, wsDir, 4, "the workspace after restart")
+	wantProcs(t, filepath.Join(dataDir, "etcd", "data"), 1, "etcd after restart")
 	cs2 := kubernetes.NewForConfigOrDie(mustAdmin(t, p2, id))
 	if d, err := cs2.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{}); err != nil || *d.Spec.Replicas != 2 {
 		t.Fatalf("deployment after restart: %v", err)
@@ -235,15 +235,4 @@ func mustAdmin(t *testing.T, p *Provider, id string) *rest.Config {
 		t.Fatal(err)
 	}
 	return rc
-}
-
-func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

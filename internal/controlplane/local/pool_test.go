@@ -49,14 +49,12 @@ func TestWarmPool(t *testing.T) {
 		t.Fatal("Reserve before StartPool handed out an ID")
 	}
 	p.StartPool()
-	waitUntil(t, 90*time.Second, "a ready spare", func() bool { return p.SparesReady() == 1 })
+	testutil.WaitFor(t, 90*time.Second, "a ready spare", func() bool { return p.SparesReady() == 1 })
 	if ids, err := p.List(ctx); err != nil || len(ids) != 0 {
 		t.Fatalf("List = %v, %v; a spare is not a workspace", ids, err)
 	}
 	first := spareIDs(p)[0]
-	if n := len(testutil.ProcsUnder(t, p.wsDir(first))); n != 1 {
-		t.Fatalf("%d processes of the spare, want its API server alone", n)
-	}
+	wantProcs(t, p.wsDir(first), 1, "the spare (its API server alone)")
 	if _, ok := p.Reserve(controlplane.PlanDedicated); ok {
 		t.Fatal("a dedicated workspace got a shared spare")
 	}
@@ -79,21 +77,19 @@ func TestWarmPool(t *testing.T) {
 	}
 	t.Logf("workspace from a spare running in %s", time.Since(start))
 	wsDir := p.wsDir(id)
-	if n := len(testutil.ProcsUnder(t, wsDir)); n != 4 {
-		t.Fatalf("%d processes of the claimed workspace, want 4", n)
-	}
+	wantProcs(t, wsDir, 4, "the claimed workspace")
 	if _, err := os.Stat(filepath.Join(wsDir, spareMarker)); !os.IsNotExist(err) {
 		t.Fatalf("spare marker left on a workspace: %v", err)
 	}
 	if ids, _ := p.List(ctx); !slices.Equal(ids, []string{id}) {
 		t.Fatalf("List = %v, want [%s]", ids, id)
 	}
-	waitUntil(t, 60*time.Second, "healthy control plane", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "healthy control plane", func() bool {
 		h, _ := p.Health(ctx, id)
 		return h.Ready
 	})
 	// The pool refills with a spare of a new ID.
-	waitUntil(t, 90*time.Second, "a refilled spare", func() bool { return p.SparesReady() == 1 })
+	testutil.WaitFor(t, 90*time.Second, "a refilled spare", func() bool { return p.SparesReady() == 1 })
 	next := spareIDs(p)[0]
 	if next == id {
 		t.Fatal("the refilled spare reuses the claimed ID")
@@ -121,7 +117,7 @@ func TestWarmPool(t *testing.T) {
 	p.etcd.proc.mu.Unlock()
 	p2 := newTestProvider(t, dataDir)
 	p2.StartPool()
-	waitUntil(t, 60*time.Second, "the old spare swept", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the old spare swept", func() bool {
 		_, err := os.Stat(p2.wsDir(next))
 		return os.IsNotExist(err)
 	})
@@ -150,7 +146,7 @@ func TestWarmPoolClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.StartPool()
-	waitUntil(t, 90*time.Second, "a ready spare", func() bool { return p.SparesReady() == 1 })
+	testutil.WaitFor(t, 90*time.Second, "a ready spare", func() bool { return p.SparesReady() == 1 })
 	stale, ok := p.Reserve(controlplane.PlanShared)
 	if !ok {
 		t.Fatal("no spare to reserve")
@@ -163,7 +159,7 @@ func TestWarmPoolClose(t *testing.T) {
 		t.Fatalf("expired spare's processes left: %v", pids)
 	}
 	p.Release(stale) // too late: nothing to give back
-	waitUntil(t, 90*time.Second, "a refilled spare", func() bool { return p.SparesReady() == 1 })
+	testutil.WaitFor(t, 90*time.Second, "a refilled spare", func() bool { return p.SparesReady() == 1 })
 	id := spareIDs(p)[0]
 	if id == stale {
 		t.Fatal("an expired reservation came back")

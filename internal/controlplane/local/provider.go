@@ -648,18 +648,28 @@ func (p *Provider) component(name string, pr *proc, probeErr error) controlplane
 	return c
 }
 
-// probe GETs a health endpoint and wants 200.
-func probe(ctx context.Context, url string) error {
+// getBody GETs url with c and returns the answer, its body closed, and
+// up to limit bytes of that body.
+func getBody(ctx context.Context, c *http.Client, url string, limit int64) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	resp, err := probeClient.Do(req)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+	return resp, b, nil
+}
+
+// probe GETs a health endpoint and wants 200.
+func probe(ctx context.Context, url string) error {
+	resp, b, err := getBody(ctx, probeClient, url, 512)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s: %s %s", url, resp.Status, b)
 	}

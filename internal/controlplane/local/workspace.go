@@ -239,33 +239,34 @@ func (p *Provider) procSpecs(id string, f *wsFiles) []procSpec {
 	if f.admissionConfig != "" {
 		apiArgs = append(apiArgs, "--admission-control-config-file="+f.admissionConfig)
 	}
-	kcmArgs := []string{
-		"--kubeconfig=" + f.kcmKubeconfig,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(f.ports.ControllerManager),
-		"--cert-dir=" + filepath.Join(run, "controller-manager-certs"),
-		"--leader-elect=false",
+	kcmArgs := componentArgs(f.kcmKubeconfig, f.ports.ControllerManager, filepath.Join(run, "controller-manager-certs"),
 		"--use-service-account-credentials=true",
-		"--service-account-private-key-file=" + f.saKey,
-		"--root-ca-file=" + f.ca.caFile(),
-		"--cluster-name=" + id,
-		"--profiling=false",
-	}
+		"--service-account-private-key-file="+f.saKey,
+		"--root-ca-file="+f.ca.caFile(),
+		"--cluster-name="+id,
+	)
 	kcmArgs = append(kcmArgs, leanControllerManagerFlags...)
-	schedArgs := []string{
-		"--kubeconfig=" + f.schedKubeconfig,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(f.ports.Scheduler),
-		"--cert-dir=" + filepath.Join(run, "scheduler-certs"),
-		"--leader-elect=false",
-		"--profiling=false",
-	}
+	schedArgs := componentArgs(f.schedKubeconfig, f.ports.Scheduler, filepath.Join(run, "scheduler-certs"))
 	return []procSpec{
 		spec("kube-apiserver", p.bins.APIServer, apiArgs),
 		spec("kube-controller-manager", p.bins.ControllerManager, kcmArgs),
 		spec("kube-scheduler", p.bins.Scheduler, schedArgs),
 		spec("kwok", p.bins.Kwok, kwokArgs(f.kwokKubeconfig, f.kwokStagesFile, f.ports.Kwok)),
 	}
+}
+
+// componentArgs are the flags kube-controller-manager and kube-scheduler
+// share: their kubeconfig, a secure port on loopback with certificates in
+// certDir, no leader election and no profiling; then extra.
+func componentArgs(kubeconfig string, port int, certDir string, extra ...string) []string {
+	return append([]string{
+		"--kubeconfig=" + kubeconfig,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + certDir,
+		"--leader-elect=false",
+		"--profiling=false",
+	}, extra...)
 }
 
 // adminConfig is the platform's cluster-admin client configuration. The

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -13,14 +12,10 @@ const auditColumns = "id, time, actor_id, actor_email, org_id, action, target_ty
 
 // AppendAudit adds a record to the append-only audit log.
 func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO audit_log (`+auditColumns+`, actor_email_lower)
+	return s.write(ctx, "append audit", `INSERT INTO audit_log (`+auditColumns+`, actor_email_lower)
 VALUES (`+placeholders(15)+`)`,
 		r.ID, r.Time, r.ActorID, r.ActorEmail, r.OrgID, r.Action, r.TargetType, r.TargetID, r.Result, r.Status,
 		r.IP, r.UserAgent, r.RequestID, r.Detail, strings.ToLower(r.ActorEmail))
-	if err != nil {
-		return fmt.Errorf("append audit: %w", err)
-	}
-	return nil
 }
 
 func scanAudit(row rowScanner) (store.AuditRecord, error) {
@@ -79,16 +74,5 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter, p store.Page
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	limit := p.EffectiveLimit()
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit+1)
-	items, err := getAll(ctx, s, s.db, scanAudit, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list audit: %w", err)
-	}
-	if len(items) <= limit {
-		return items, "", nil
-	}
-	items = items[:limit]
-	return items, store.EncodeCursor(items[limit-1].ID), nil
+	return newestFirst(ctx, s, "list audit", p.EffectiveLimit(), scanAudit, func(e store.AuditRecord) string { return e.ID }, q, args...)
 }

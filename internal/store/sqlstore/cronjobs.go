@@ -31,14 +31,10 @@ func (s *Store) UpsertCronJobRun(ctx context.Context, r store.CronJobRun) error 
 		t := r.CompletedAt.UTC().Truncate(time.Microsecond)
 		done = &t
 	}
-	_, err := s.exec(ctx, s.db, `INSERT INTO cronjob_runs (`+cronJobRunCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	return s.write(ctx, "upsert cronjob run", `INSERT INTO cronjob_runs (`+cronJobRunCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (workspace_id, job_uid) DO UPDATE SET status = excluded.status, message = excluded.message,
   started_at = excluded.started_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at`,
 		r.ID, r.WorkspaceID, r.Namespace, r.CronJob, r.Job, r.JobUID, r.Trigger, r.Status, r.Message, r.StartedAt, done, r.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("upsert cronjob run: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) ListCronJobRuns(ctx context.Context, workspaceID, namespace, cronJob string, p store.Page) ([]store.CronJobRun, string, error) {
@@ -46,29 +42,15 @@ func (s *Store) ListCronJobRuns(ctx context.Context, workspaceID, namespace, cro
 	if err != nil {
 		return nil, "", fmt.Errorf("list cronjob runs: %w", err)
 	}
-	limit := p.EffectiveLimit()
 	q := "SELECT " + cronJobRunCols + " FROM cronjob_runs WHERE workspace_id = ? AND namespace = ? AND cronjob = ?"
 	args := []any{workspaceID, namespace, cronJob}
 	if before != "" {
 		q += " AND id < ?"
 		args = append(args, before)
 	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit+1)
-	runs, err := getAll(ctx, s, s.db, scanCronJobRun, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list cronjob runs: %w", err)
-	}
-	if len(runs) <= limit {
-		return runs, "", nil
-	}
-	runs = runs[:limit]
-	return runs, store.EncodeCursor(runs[limit-1].ID), nil
+	return newestFirst(ctx, s, "list cronjob runs", p.EffectiveLimit(), scanCronJobRun, func(r store.CronJobRun) string { return r.ID }, q, args...)
 }
 
 func (s *Store) DeleteCronJobRuns(ctx context.Context, workspaceID, namespace, cronJob string) error {
-	if _, err := s.exec(ctx, s.db, "DELETE FROM cronjob_runs WHERE workspace_id = ? AND namespace = ? AND cronjob = ?", workspaceID, namespace, cronJob); err != nil {
-		return fmt.Errorf("delete cronjob runs: %w", err)
-	}
-	return nil
+	return s.write(ctx, "delete cronjob runs", "DELETE FROM cronjob_runs WHERE workspace_id = ? AND namespace = ? AND cronjob = ?", workspaceID, namespace, cronJob)
 }

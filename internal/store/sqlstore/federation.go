@@ -34,7 +34,7 @@ func (s *Store) CreateFederatedIdentity(ctx context.Context, fi store.FederatedI
 }
 
 func (s *Store) CreateUserWithFederatedIdentity(ctx context.Context, u store.User, fi store.FederatedIdentity) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "create user with federated identity", func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, `INSERT INTO users (id, email, email_lower, password_hash, platform_admin, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Email, strings.ToLower(u.Email), u.PasswordHash, u.PlatformAdmin, u.CreatedAt, u.UpdatedAt); err != nil {
@@ -43,10 +43,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		fi.UserID = u.ID
 		return s.insertFederated(ctx, tx, fi)
 	})
-	if err != nil {
-		return fmt.Errorf("create user with federated identity: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetFederatedIdentity(ctx context.Context, provider, subject string) (store.FederatedIdentity, error) {
@@ -54,17 +50,10 @@ func (s *Store) GetFederatedIdentity(ctx context.Context, provider, subject stri
 }
 
 func (s *Store) TouchFederatedIdentity(ctx context.Context, provider, subject, email string, now time.Time) error {
-	if err := s.execOne(ctx, s.db, "UPDATE federated_identities SET email = ?, last_login_at = ? WHERE provider = ? AND subject = ?",
-		email, now, provider, subject); err != nil {
-		return fmt.Errorf("touch federated identity: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "touch federated identity", "UPDATE federated_identities SET email = ?, last_login_at = ? WHERE provider = ? AND subject = ?",
+		email, now, provider, subject)
 }
 
 func (s *Store) ListUserFederatedIdentities(ctx context.Context, userID string) ([]store.FederatedIdentity, error) {
-	xs, err := getAll(ctx, s, s.db, scanFederated, "SELECT "+fedCols+" FROM federated_identities WHERE user_id = ? ORDER BY provider, subject", userID)
-	if err != nil {
-		return nil, fmt.Errorf("list federated identities: %w", err)
-	}
-	return xs, nil
+	return all(ctx, s, "list federated identities", scanFederated, "SELECT "+fedCols+" FROM federated_identities WHERE user_id = ? ORDER BY provider, subject", userID)
 }

@@ -22,13 +22,9 @@ func scanUser(r rowScanner) (store.User, error) {
 }
 
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO users (id, email, email_lower, password_hash, platform_admin, created_at, updated_at)
+	return s.write(ctx, "create user", `INSERT INTO users (id, email, email_lower, password_hash, platform_admin, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, strings.ToLower(u.Email), u.PasswordHash, u.PlatformAdmin, u.CreatedAt, u.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
@@ -40,18 +36,11 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, e
 }
 
 func (s *Store) UpdateUserPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
-	if err := s.execOne(ctx, s.db, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", passwordHash, now, id); err != nil {
-		return fmt.Errorf("update user password: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "update user password", "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", passwordHash, now, id)
 }
 
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n); err != nil {
-		return 0, fmt.Errorf("count users: %w", s.d.wrapErr(err))
-	}
-	return n, nil
+	return s.count(ctx, "count users", "SELECT COUNT(*) FROM users")
 }
 
 // Sessions.
@@ -66,12 +55,8 @@ func scanSession(r rowScanner) (store.Session, error) {
 }
 
 func (s *Store) CreateSession(ctx context.Context, x store.Session) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	return s.write(ctx, "create session", "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		x.ID, x.UserID, x.UserAgent, x.IP, x.Fingerprint, x.CreatedAt, x.ExpiresAt, x.RevokedAt)
-	if err != nil {
-		return fmt.Errorf("create session: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
@@ -81,18 +66,11 @@ func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error
 func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
 	// COALESCE keeps the first revocation time; the row still counts as
 	// affected, so only a missing session is ErrNotFound.
-	if err := s.execOne(ctx, s.db, "UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", now, id); err != nil {
-		return fmt.Errorf("revoke session: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "revoke session", "UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", now, id)
 }
 
 func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Session, error) {
-	xs, err := getAll(ctx, s, s.db, scanSession, "SELECT "+sessionCols+" FROM sessions WHERE user_id = ? ORDER BY id", userID)
-	if err != nil {
-		return nil, fmt.Errorf("list user sessions: %w", err)
-	}
-	return xs, nil
+	return all(ctx, s, "list user sessions", scanSession, "SELECT "+sessionCols+" FROM sessions WHERE user_id = ? ORDER BY id", userID)
 }
 
 // Refresh tokens.
@@ -123,7 +101,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (store.Re
 }
 
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "rotate refresh token", func(tx *sql.Tx) error {
 		err := s.execOne(ctx, tx, "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", now, oldHash)
 		if errors.Is(err, store.ErrNotFound) {
 			found, xerr := s.exists(ctx, tx, "SELECT 1 FROM refresh_tokens WHERE token_hash = ?", oldHash)
@@ -139,10 +117,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 		}
 		return s.insertRefresh(ctx, tx, next)
 	})
-	if err != nil {
-		return fmt.Errorf("rotate refresh token: %w", err)
-	}
-	return nil
 }
 
 // Signing keys.
@@ -156,20 +130,12 @@ func scanSigningKey(r rowScanner) (store.SigningKey, error) {
 }
 
 func (s *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO signing_keys ("+signingKeyCols+") VALUES (?, ?, ?, ?, ?, ?)",
+	return s.write(ctx, "create signing key", "INSERT INTO signing_keys ("+signingKeyCols+") VALUES (?, ?, ?, ?, ?, ?)",
 		k.ID, k.Algorithm, blob(k.PrivateKey), blob(k.PublicKey), k.CreatedAt, k.RetiredAt)
-	if err != nil {
-		return fmt.Errorf("create signing key: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	ks, err := getAll(ctx, s, s.db, scanSigningKey, "SELECT "+signingKeyCols+" FROM signing_keys ORDER BY created_at DESC, id DESC")
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	return ks, nil
+	return all(ctx, s, "list signing keys", scanSigningKey, "SELECT "+signingKeyCols+" FROM signing_keys ORDER BY created_at DESC, id DESC")
 }
 
 // Settings.
@@ -186,16 +152,9 @@ func (s *Store) GetSetting(ctx context.Context, key string) (string, error) {
 }
 
 func (s *Store) PutSetting(ctx context.Context, key, value string) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", key, value)
-	if err != nil {
-		return fmt.Errorf("put setting: %w", err)
-	}
-	return nil
+	return s.write(ctx, "put setting", "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", key, value)
 }
 
 func (s *Store) DeleteSettingIf(ctx context.Context, key, value string) error {
-	if err := s.execOne(ctx, s.db, "DELETE FROM settings WHERE name = ? AND value = ?", key, value); err != nil {
-		return fmt.Errorf("delete setting: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "delete setting", "DELETE FROM settings WHERE name = ? AND value = ?", key, value)
 }

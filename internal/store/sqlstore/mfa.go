@@ -25,7 +25,7 @@ func (s *Store) GetMFA(ctx context.Context, userID string) (store.MFA, error) {
 }
 
 func (s *Store) PutPendingMFA(ctx context.Context, m store.MFA) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "put pending mfa", func(tx *sql.Tx) error {
 		cur, err := getOne(ctx, s, tx, scanMFA, "SELECT "+mfaCols+" FROM user_mfa WHERE user_id = ?"+s.d.forUpdate(), m.UserID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -40,14 +40,10 @@ func (s *Store) PutPendingMFA(ctx context.Context, m store.MFA) error {
 		return s.execOne(ctx, tx, "UPDATE user_mfa SET secret = ?, last_step = 0, created_at = ?, updated_at = ? WHERE user_id = ? AND enabled_at IS NULL",
 			blob(m.Secret), m.CreatedAt, m.UpdatedAt, m.UserID)
 	})
-	if err != nil {
-		return fmt.Errorf("put pending mfa: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) EnableMFA(ctx context.Context, userID string, step int64, codeHashes []string, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "enable mfa", func(tx *sql.Tx) error {
 		cur, err := getOne(ctx, s, tx, scanMFA, "SELECT "+mfaCols+" FROM user_mfa WHERE user_id = ?"+s.d.forUpdate(), userID)
 		if err != nil {
 			return err
@@ -61,44 +57,45 @@ func (s *Store) EnableMFA(ctx context.Context, userID string, step int64, codeHa
 		}
 		return s.replaceBackupCodes(ctx, tx, userID, codeHashes, now)
 	})
-	if err != nil {
-		return fmt.Errorf("enable mfa: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) UseMFAStep(ctx context.Context, userID string, step int64) error {
-	res, err := s.exec(ctx, s.db, "UPDATE user_mfa SET last_step = ? WHERE user_id = ? AND last_step < ?", step, userID, step)
+	return s.consumeOnce(ctx, "use mfa step", "step already used", "SELECT 1 FROM user_mfa WHERE user_id = ?", userID,
+		"UPDATE user_mfa SET last_step = ? WHERE user_id = ? AND last_step < ?", step, userID, step)
+}
+
+// consumeOnce runs update, which marks the row named by key as used and
+// changes no row when it is used already: then the row is ErrNotFound when
+// exists finds no row for key, and ErrConflict (with the message used) when
+// it does. Errors are wrapped as op.
+func (s *Store) consumeOnce(ctx context.Context, op, used, exists string, key any, update string, args ...any) error {
+	res, err := s.exec(ctx, s.db, update, args...)
 	if err != nil {
-		return fmt.Errorf("use mfa step: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("use mfa step: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	} else if n == 1 {
 		return nil
 	}
-	ok, err := s.exists(ctx, s.db, "SELECT 1 FROM user_mfa WHERE user_id = ?", userID)
+	ok, err := s.exists(ctx, s.db, exists, key)
 	if err != nil {
-		return fmt.Errorf("use mfa step: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if !ok {
-		return fmt.Errorf("use mfa step: %w", store.ErrNotFound)
+		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	}
-	return fmt.Errorf("use mfa step: %w: step already used", store.ErrConflict)
+	return fmt.Errorf("%s: %w: %s", op, store.ErrConflict, used)
 }
 
 func (s *Store) DeleteMFA(ctx context.Context, userID string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "delete mfa", func(tx *sql.Tx) error {
 		if err := s.execOne(ctx, tx, "DELETE FROM user_mfa WHERE user_id = ?", userID); err != nil {
 			return err
 		}
 		_, err := s.exec(ctx, tx, "DELETE FROM mfa_backup_codes WHERE user_id = ?", userID)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("delete mfa: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, codeHashes []string, now time.Time) error {
@@ -122,21 +119,12 @@ func (s *Store) replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID strin
 }
 
 func (s *Store) UseBackupCode(ctx context.Context, userID, codeHash string, now time.Time) error {
-	err := s.execOne(ctx, s.db, "UPDATE mfa_backup_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
+	return s.writeOne(ctx, "use backup code", "UPDATE mfa_backup_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
 		now, userID, codeHash)
-	if err != nil {
-		return fmt.Errorf("use backup code: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) CountBackupCodes(ctx context.Context, userID string) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = ? AND used_at IS NULL"), userID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count backup codes: %w", s.d.wrapErr(err))
-	}
-	return n, nil
+	return s.count(ctx, "count backup codes", "SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = ? AND used_at IS NULL", userID)
 }
 
 const mfaChallengeCols = "token_hash, user_id, method, fingerprint, attempts, created_at, expires_at, used_at"
@@ -149,64 +137,38 @@ func scanMFAChallenge(r rowScanner) (store.MFAChallenge, error) {
 }
 
 func (s *Store) CreateMFAChallenge(ctx context.Context, c store.MFAChallenge) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO mfa_challenges ("+mfaChallengeCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	return s.write(ctx, "create mfa challenge", "INSERT INTO mfa_challenges ("+mfaChallengeCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		c.TokenHash, c.UserID, c.Method, c.Fingerprint, c.Attempts, c.CreatedAt, c.ExpiresAt, c.UsedAt)
-	if err != nil {
-		return fmt.Errorf("create mfa challenge: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) TakeMFAChallengeAttempt(ctx context.Context, tokenHash string, max int, now time.Time) (store.MFAChallenge, error) {
-	var out store.MFAChallenge
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		c, err := getOne(ctx, s, tx, scanMFAChallenge, "SELECT "+mfaChallengeCols+" FROM mfa_challenges WHERE token_hash = ?"+s.d.forUpdate(), tokenHash)
-		if err != nil {
-			return err
-		}
-		switch {
-		case c.UsedAt != nil:
-			return fmt.Errorf("%w: challenge used", store.ErrConflict)
-		case !now.Before(c.ExpiresAt):
-			return fmt.Errorf("%w: challenge expired", store.ErrConflict)
-		case c.Attempts >= max:
-			return fmt.Errorf("%w: too many attempts", store.ErrConflict)
-		}
-		if err := s.execOne(ctx, tx, "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = ? AND used_at IS NULL AND attempts < ?",
-			tokenHash, max); err != nil {
+	c, err := lockedRow(ctx, s, "take mfa challenge attempt", scanMFAChallenge, "SELECT "+mfaChallengeCols+" FROM mfa_challenges WHERE token_hash = ?", tokenHash,
+		func(tx *sql.Tx, c store.MFAChallenge) error {
+			switch {
+			case c.UsedAt != nil:
+				return fmt.Errorf("%w: challenge used", store.ErrConflict)
+			case !now.Before(c.ExpiresAt):
+				return fmt.Errorf("%w: challenge expired", store.ErrConflict)
+			case c.Attempts >= max:
+				return fmt.Errorf("%w: too many attempts", store.ErrConflict)
+			}
+			err := s.execOne(ctx, tx, "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = ? AND used_at IS NULL AND attempts < ?",
+				tokenHash, max)
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("%w: challenge changed", store.ErrConflict)
 			}
 			return err
-		}
-		c.Attempts++
-		out = c
-		return nil
-	})
+		})
 	if err != nil {
-		return store.MFAChallenge{}, fmt.Errorf("take mfa challenge attempt: %w", err)
+		return store.MFAChallenge{}, err
 	}
-	return out, nil
+	c.Attempts++
+	return c, nil
 }
 
 func (s *Store) ConsumeMFAChallenge(ctx context.Context, tokenHash string, now time.Time) error {
-	res, err := s.exec(ctx, s.db, "UPDATE mfa_challenges SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", now, tokenHash)
-	if err != nil {
-		return fmt.Errorf("consume mfa challenge: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("consume mfa challenge: %w", err)
-	} else if n == 1 {
-		return nil
-	}
-	ok, err := s.exists(ctx, s.db, "SELECT 1 FROM mfa_challenges WHERE token_hash = ?", tokenHash)
-	if err != nil {
-		return fmt.Errorf("consume mfa challenge: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("consume mfa challenge: %w", store.ErrNotFound)
-	}
-	return fmt.Errorf("consume mfa challenge: %w: used already", store.ErrConflict)
+	return s.consumeOnce(ctx, "consume mfa challenge", "used already", "SELECT 1 FROM mfa_challenges WHERE token_hash = ?", tokenHash,
+		"UPDATE mfa_challenges SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", now, tokenHash)
 }
 
 func (s *Store) DeleteExpiredMFAChallenges(ctx context.Context, now time.Time) (int, error) {

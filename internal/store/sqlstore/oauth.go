@@ -32,10 +32,7 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, exceptSessionID 
 }
 
 func (s *Store) TouchSession(ctx context.Context, sessionID, ip string, now time.Time) error {
-	if err := s.execOne(ctx, s.db, "UPDATE sessions SET last_ip = ?, last_seen_at = ? WHERE id = ?", ip, now, sessionID); err != nil {
-		return fmt.Errorf("touch session: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "touch session", "UPDATE sessions SET last_ip = ?, last_seen_at = ? WHERE id = ?", ip, now, sessionID)
 }
 
 func (s *Store) ListSessionActivity(ctx context.Context, userID string) (map[string]store.SessionActivity, error) {
@@ -58,10 +55,7 @@ func (s *Store) ListSessionActivity(ctx context.Context, userID string) (map[str
 }
 
 func (s *Store) RetireSigningKey(ctx context.Context, kid string, now time.Time) error {
-	if err := s.execOne(ctx, s.db, "UPDATE signing_keys SET retired_at = COALESCE(retired_at, ?) WHERE id = ?", now, kid); err != nil {
-		return fmt.Errorf("retire signing key: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "retire signing key", "UPDATE signing_keys SET retired_at = COALESCE(retired_at, ?) WHERE id = ?", now, kid)
 }
 
 // Codes of the platform's own OAuth authorization server.
@@ -78,38 +72,22 @@ func scanAuthCode(r rowScanner) (store.AuthCode, error) {
 }
 
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO oauth_auth_codes ("+authCodeCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	return s.write(ctx, "create auth code", "INSERT INTO oauth_auth_codes ("+authCodeCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		c.CodeHash, c.ClientID, c.RedirectURI, c.CodeChallenge, c.Scope, c.UserID, c.SessionID, c.CreatedAt, c.ExpiresAt, c.UsedAt, c.IssuedSessionID)
-	if err != nil {
-		return fmt.Errorf("create auth code: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) UseAuthCode(ctx context.Context, codeHash string, now time.Time) (store.AuthCode, error) {
-	var c store.AuthCode
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		c, err = getOne(ctx, s, tx, scanAuthCode, "SELECT "+authCodeCols+" FROM oauth_auth_codes WHERE code_hash = ?"+s.d.forUpdate(), codeHash)
-		if err != nil {
-			return err
-		}
-		if c.UsedAt != nil {
-			return fmt.Errorf("%w: code already used", store.ErrConflict)
-		}
-		return s.execOne(ctx, tx, "UPDATE oauth_auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", now, codeHash)
-	})
-	if err != nil {
-		return c, fmt.Errorf("use auth code: %w", err)
-	}
-	return c, nil
+	return lockedRow(ctx, s, "use auth code", scanAuthCode, "SELECT "+authCodeCols+" FROM oauth_auth_codes WHERE code_hash = ?", codeHash,
+		func(tx *sql.Tx, c store.AuthCode) error {
+			if c.UsedAt != nil {
+				return fmt.Errorf("%w: code already used", store.ErrConflict)
+			}
+			return s.execOne(ctx, tx, "UPDATE oauth_auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", now, codeHash)
+		})
 }
 
 func (s *Store) SetAuthCodeSession(ctx context.Context, codeHash, sessionID string) error {
-	if err := s.execOne(ctx, s.db, "UPDATE oauth_auth_codes SET issued_session_id = ? WHERE code_hash = ?", sessionID, codeHash); err != nil {
-		return fmt.Errorf("set auth code session: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "set auth code session", "UPDATE oauth_auth_codes SET issued_session_id = ? WHERE code_hash = ?", sessionID, codeHash)
 }
 
 func (s *Store) DeleteExpiredOAuthCodes(ctx context.Context, before time.Time) (int, error) {
@@ -144,12 +122,8 @@ func scanDeviceCode(r rowScanner) (store.DeviceCode, error) {
 }
 
 func (s *Store) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO oauth_device_codes ("+deviceCodeCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	return s.write(ctx, "create device code", "INSERT INTO oauth_device_codes ("+deviceCodeCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		d.DeviceCodeHash, d.UserCodeHash, d.ClientID, d.Scope, d.Status, d.UserID, d.Interval, d.CreatedAt, d.ExpiresAt, d.DecidedAt, d.LastPolledAt)
-	if err != nil {
-		return fmt.Errorf("create device code: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (store.DeviceCode, error) {
@@ -161,42 +135,31 @@ func (s *Store) DecideDeviceCode(ctx context.Context, userCodeHash string, appro
 	if approve {
 		status = store.DeviceApproved
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		d, err := getOne(ctx, s, tx, scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE user_code_hash = ?"+s.d.forUpdate(), userCodeHash)
-		if err != nil {
-			return err
-		}
-		if d.Status != store.DevicePending {
-			return fmt.Errorf("%w: device authorization is %s", store.ErrConflict, d.Status)
-		}
-		return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET status = ?, user_id = ?, decided_at = ? WHERE user_code_hash = ? AND status = ?",
-			status, userID, now, userCodeHash, store.DevicePending)
-	})
-	if err != nil {
-		return fmt.Errorf("decide device code: %w", err)
-	}
-	return nil
+	_, err := lockedRow(ctx, s, "decide device code", scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE user_code_hash = ?", userCodeHash,
+		func(tx *sql.Tx, d store.DeviceCode) error {
+			if d.Status != store.DevicePending {
+				return fmt.Errorf("%w: device authorization is %s", store.ErrConflict, d.Status)
+			}
+			return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET status = ?, user_id = ?, decided_at = ? WHERE user_code_hash = ? AND status = ?",
+				status, userID, now, userCodeHash, store.DevicePending)
+		})
+	return err
 }
 
 func (s *Store) PollDeviceCode(ctx context.Context, deviceCodeHash string, now time.Time, slack time.Duration) (store.DeviceCode, error) {
-	var d store.DeviceCode
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		d, err = getOne(ctx, s, tx, scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE device_code_hash = ?"+s.d.forUpdate(), deviceCodeHash)
-		if err != nil {
-			return err
-		}
-		if d.LastPolledAt != nil && now.Sub(*d.LastPolledAt) < time.Duration(d.Interval)*time.Second-slack {
-			return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET poll_interval = poll_interval + 5, last_polled_at = ? WHERE device_code_hash = ?", now, deviceCodeHash)
-		}
-		status := d.Status
-		if status == store.DeviceApproved {
-			status = store.DeviceConsumed
-		}
-		return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET status = ?, last_polled_at = ? WHERE device_code_hash = ?", status, now, deviceCodeHash)
-	})
+	d, err := lockedRow(ctx, s, "poll device code", scanDeviceCode, "SELECT "+deviceCodeCols+" FROM oauth_device_codes WHERE device_code_hash = ?", deviceCodeHash,
+		func(tx *sql.Tx, d store.DeviceCode) error {
+			if d.LastPolledAt != nil && now.Sub(*d.LastPolledAt) < time.Duration(d.Interval)*time.Second-slack {
+				return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET poll_interval = poll_interval + 5, last_polled_at = ? WHERE device_code_hash = ?", now, deviceCodeHash)
+			}
+			status := d.Status
+			if status == store.DeviceApproved {
+				status = store.DeviceConsumed
+			}
+			return s.execOne(ctx, tx, "UPDATE oauth_device_codes SET status = ?, last_polled_at = ? WHERE device_code_hash = ?", status, now, deviceCodeHash)
+		})
 	if err != nil {
-		return store.DeviceCode{}, fmt.Errorf("poll device code: %w", err)
+		return store.DeviceCode{}, err
 	}
 	return d, nil
 }

@@ -185,6 +185,39 @@ func (s *Store) execOne(ctx context.Context, q querier, query string, args ...an
 	return nil
 }
 
+// write runs a statement on the database with its error wrapped as op.
+func (s *Store) write(ctx context.Context, op, query string, args ...any) error {
+	if _, err := s.exec(ctx, s.db, query, args...); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// writeOne is execOne on the database with its error wrapped as op.
+func (s *Store) writeOne(ctx context.Context, op, query string, args ...any) error {
+	if err := s.execOne(ctx, s.db, query, args...); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// inTxAs is inTx with its error wrapped as op.
+func (s *Store) inTxAs(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if err := s.inTx(ctx, fn); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// count runs a SELECT COUNT(*) query with its error wrapped as op.
+func (s *Store) count(ctx context.Context, op, query string, args ...any) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.d.rebind(query), s.d.args(args)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("%s: %w", op, s.d.wrapErr(err))
+	}
+	return n, nil
+}
+
 // getOne runs a single-row query and scans it; no row means ErrNotFound.
 func getOne[T any](ctx context.Context, s *Store, q querier, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
 	row := q.QueryRowContext(ctx, s.d.rebind(query), s.d.args(args)...)
@@ -209,6 +242,15 @@ func list[T any](ctx context.Context, s *Store, op string, p store.Page, scan fu
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	return items, next, nil
+}
+
+// all is getAll on the database with its error wrapped as op.
+func all[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	items, err := getAll(ctx, s, s.db, scan, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return items, nil
 }
 
 // getAll runs a query and scans every row. It never returns a nil slice, so
@@ -248,11 +290,30 @@ func getPage[T any](ctx context.Context, s *Store, p store.Page, scan func(rowSc
 	if err != nil {
 		return nil, "", err
 	}
+	items, next := cutPage(items, limit, key)
+	return items, next, nil
+}
+
+// newestFirst reads a page of newest rows first: query, whose conditions
+// already hold "id < ?" for the cursor when there is one, is ordered by id
+// descending and read with one row more than limit. Errors are wrapped as op.
+func newestFirst[T any](ctx context.Context, s *Store, op string, limit int, scan func(rowScanner) (T, error), key func(T) string, query string, args ...any) ([]T, string, error) {
+	items, err := all(ctx, s, op, scan, query+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	items, next := cutPage(items, limit, key)
+	return items, next, nil
+}
+
+// cutPage cuts items, read with one row more than limit, to limit and
+// returns the cursor of the next page, "" when this is the last.
+func cutPage[T any](items []T, limit int, key func(T) string) ([]T, string) {
 	if len(items) <= limit {
-		return items, "", nil
+		return items, ""
 	}
 	items = items[:limit]
-	return items, store.EncodeCursor(key(items[limit-1])), nil
+	return items, store.EncodeCursor(key(items[limit-1]))
 }
 
 // inTx runs fn in a read-write transaction (BEGIN IMMEDIATE on SQLite).
@@ -274,8 +335,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // update with it, and hands old and new to write, which stores the new row
 // with the version one higher and the identity fields (id, owner,
 // created_at) of old, and returns what it stored. An error of update
-// aborts the transaction and comes back as is.
-func casUpdate[T any](ctx context.Context, s *Store, scan func(rowScanner) (T, error), query, id string,
+// aborts the transaction and comes back wrapped as op.
+func casUpdate[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query, id string,
 	update func(T) (T, error), write func(tx *sql.Tx, old, next T) (T, error), lock func(*sql.Tx) error) (T, error) {
 	var out T
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -295,7 +356,27 @@ func casUpdate[T any](ctx context.Context, s *Store, scan func(rowScanner) (T, e
 		out, err = write(tx, old, next)
 		return err
 	})
-	return out, err
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// lockedRow reads the row query selects by key, locked for update (SQLite's
+// IMMEDIATE transaction holds the only write lock), and calls write with
+// it in the same transaction. It returns the row as read, also when write
+// fails; errors are wrapped as op.
+func lockedRow[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query string, key any, write func(tx *sql.Tx, row T) error) (T, error) {
+	var row T
+	err := s.inTxAs(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		if row, err = getOne(ctx, s, tx, scan, query+s.d.forUpdate(), key); err != nil {
+			return err
+		}
+		return write(tx, row)
+	})
+	return row, err
 }
 
 // exists reports whether query returns a row.

@@ -27,7 +27,7 @@ func (s *Store) CreateOrganization(ctx context.Context, o store.Organization, ow
 	if owner.CreatedAt.IsZero() {
 		owner.CreatedAt = o.CreatedAt
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "create organization", func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx, `INSERT INTO organizations (id, name, slug, billing_email, require_2fa, created_at, updated_at, version)
 VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, o.ID, o.Name, o.Slug, o.BillingEmail, o.Require2FA, o.CreatedAt, o.UpdatedAt)
 		if err != nil {
@@ -35,10 +35,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, o.ID, o.Name, o.Slug, o.BillingEmail, o.Requir
 		}
 		return s.insertOrgMember(ctx, tx, owner)
 	})
-	if err != nil {
-		return fmt.Errorf("create organization: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetOrganization(ctx context.Context, id string) (store.Organization, error) {
@@ -50,23 +46,16 @@ func (s *Store) GetOrganizationBySlug(ctx context.Context, slug string) (store.O
 }
 
 func (s *Store) UpdateOrganization(ctx context.Context, id string, update func(store.Organization) (store.Organization, error)) (store.Organization, error) {
-	o, err := casUpdate(ctx, s, scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.id = ?", id, update,
+	return casUpdate(ctx, s, "update organization", scanOrg, "SELECT "+orgCols+" FROM organizations o WHERE o.id = ?", id, update,
 		func(tx *sql.Tx, old, o store.Organization) (store.Organization, error) {
 			o.ID, o.CreatedAt, o.Version = old.ID, old.CreatedAt, old.Version+1
 			return o, s.execOne(ctx, tx, "UPDATE organizations SET name = ?, slug = ?, billing_email = ?, require_2fa = ?, updated_at = ?, version = ? WHERE id = ?",
 				o.Name, o.Slug, o.BillingEmail, o.Require2FA, o.UpdatedAt, o.Version, o.ID)
 		}, nil)
-	if err != nil {
-		return store.Organization{}, fmt.Errorf("update organization: %w", err)
-	}
-	return o, nil
 }
 
 func (s *Store) DeleteOrganization(ctx context.Context, id string) error {
-	if err := s.execOne(ctx, s.db, "DELETE FROM organizations WHERE id = ?", id); err != nil {
-		return fmt.Errorf("delete organization: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "delete organization", "DELETE FROM organizations WHERE id = ?", id)
 }
 
 func (s *Store) ListUserOrganizations(ctx context.Context, userID string, p store.Page) ([]store.Organization, string, error) {
@@ -105,7 +94,7 @@ func (s *Store) GetOrgMember(ctx context.Context, orgID, userID string) (store.O
 }
 
 func (s *Store) UpdateOrgMemberRole(ctx context.Context, orgID, userID, role string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "update org member role", func(tx *sql.Tx) error {
 		if role != store.RoleOwner {
 			if err := s.keepAnOwner(ctx, tx, orgID, userID); err != nil {
 				return err
@@ -113,10 +102,6 @@ func (s *Store) UpdateOrgMemberRole(ctx context.Context, orgID, userID, role str
 		}
 		return s.execOne(ctx, tx, "UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?", role, orgID, userID)
 	})
-	if err != nil {
-		return fmt.Errorf("update org member role: %w", err)
-	}
-	return nil
 }
 
 // keepAnOwner refuses with ErrLastOwner when userID is the organization's
@@ -142,7 +127,7 @@ func (s *Store) keepAnOwner(ctx context.Context, tx *sql.Tx, orgID, userID strin
 }
 
 func (s *Store) RemoveOrgMember(ctx context.Context, orgID, userID string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "remove org member", func(tx *sql.Tx) error {
 		if err := s.keepAnOwner(ctx, tx, orgID, userID); err != nil {
 			return err
 		}
@@ -157,10 +142,6 @@ func (s *Store) RemoveOrgMember(ctx context.Context, orgID, userID string) error
 			userID, orgID)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("remove org member: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) ListOrgMembers(ctx context.Context, orgID string, p store.Page) ([]store.OrgMember, string, error) {
@@ -170,12 +151,7 @@ func (s *Store) ListOrgMembers(ctx context.Context, orgID string, p store.Page) 
 }
 
 func (s *Store) CountOrgMembersWithRole(ctx context.Context, orgID, role string) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM org_members WHERE org_id = ? AND role = ?"), orgID, role).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count org members: %w", s.d.wrapErr(err))
-	}
-	return n, nil
+	return s.count(ctx, "count org members", "SELECT COUNT(*) FROM org_members WHERE org_id = ? AND role = ?", orgID, role)
 }
 
 // Invitations.
@@ -190,7 +166,7 @@ func scanInvitation(r rowScanner) (store.Invitation, error) {
 }
 
 func (s *Store) CreateInvitation(ctx context.Context, inv store.Invitation) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "create invitation", func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, "DELETE FROM invitations WHERE org_id = ? AND email_lower = ? AND accepted_at IS NULL AND expires_at <= ?",
 			inv.OrgID, strings.ToLower(inv.Email), inv.CreatedAt); err != nil {
 			return err
@@ -200,10 +176,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			inv.ID, inv.OrgID, inv.Email, strings.ToLower(inv.Email), inv.Role, inv.TokenHash, inv.InvitedBy, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("create invitation: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetInvitation(ctx context.Context, id string) (store.Invitation, error) {
@@ -220,39 +192,30 @@ func (s *Store) ListInvitations(ctx context.Context, orgID string, p store.Page)
 }
 
 func (s *Store) DeleteInvitation(ctx context.Context, id string) error {
-	if err := s.execOne(ctx, s.db, "DELETE FROM invitations WHERE id = ?", id); err != nil {
-		return fmt.Errorf("delete invitation: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "delete invitation", "DELETE FROM invitations WHERE id = ?", id)
 }
 
 func (s *Store) AcceptInvitation(ctx context.Context, id string, m store.OrgMember, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		inv, err := getOne(ctx, s, tx, scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE id = ?"+s.d.forUpdate(), id)
-		if err != nil {
-			return err
-		}
-		if inv.AcceptedAt != nil {
-			return fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
-		}
-		if m.OrgID == "" {
-			m.OrgID = inv.OrgID
-		}
-		if m.OrgID != inv.OrgID {
-			return fmt.Errorf("member organization does not match the invitation's: %w", store.ErrConflict)
-		}
-		if err := s.execOne(ctx, tx, "UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL", now, id); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
+	_, err := lockedRow(ctx, s, "accept invitation", scanInvitation, "SELECT "+invitationCols+" FROM invitations WHERE id = ?", id,
+		func(tx *sql.Tx, inv store.Invitation) error {
+			if inv.AcceptedAt != nil {
 				return fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
 			}
-			return err
-		}
-		return s.insertOrgMember(ctx, tx, m)
-	})
-	if err != nil {
-		return fmt.Errorf("accept invitation: %w", err)
-	}
-	return nil
+			if m.OrgID == "" {
+				m.OrgID = inv.OrgID
+			}
+			if m.OrgID != inv.OrgID {
+				return fmt.Errorf("member organization does not match the invitation's: %w", store.ErrConflict)
+			}
+			if err := s.execOne(ctx, tx, "UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL", now, id); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
+				}
+				return err
+			}
+			return s.insertOrgMember(ctx, tx, m)
+		})
+	return err
 }
 
 // Workspaces.
@@ -266,12 +229,8 @@ func scanWorkspace(r rowScanner) (store.Workspace, error) {
 }
 
 func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO workspaces ("+workspaceCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+	return s.write(ctx, "create workspace", "INSERT INTO workspaces ("+workspaceCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
 		w.ID, w.OrgID, w.Name, w.Plan, w.Status, w.StatusReason, w.CreatedBy, w.CreatedAt, w.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("create workspace: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
@@ -284,11 +243,7 @@ func (s *Store) ListWorkspaces(ctx context.Context, orgID string, p store.Page) 
 }
 
 func (s *Store) ListWorkspacesByStatus(ctx context.Context, status string) ([]store.Workspace, error) {
-	ws, err := getAll(ctx, s, s.db, scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE status = ? ORDER BY id", status)
-	if err != nil {
-		return nil, fmt.Errorf("list workspaces by status: %w", err)
-	}
-	return ws, nil
+	return all(ctx, s, "list workspaces by status", scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE status = ? ORDER BY id", status)
 }
 
 func (s *Store) GetWorkspaceByName(ctx context.Context, orgID, name string) (store.Workspace, error) {
@@ -296,16 +251,12 @@ func (s *Store) GetWorkspaceByName(ctx context.Context, orgID, name string) (sto
 }
 
 func (s *Store) UpdateWorkspace(ctx context.Context, id string, update func(store.Workspace) (store.Workspace, error)) (store.Workspace, error) {
-	w, err := casUpdate(ctx, s, scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE id = ?", id, update,
+	return casUpdate(ctx, s, "update workspace", scanWorkspace, "SELECT "+workspaceCols+" FROM workspaces WHERE id = ?", id, update,
 		func(tx *sql.Tx, old, w store.Workspace) (store.Workspace, error) {
 			w.ID, w.OrgID, w.CreatedAt, w.CreatedBy, w.Version = old.ID, old.OrgID, old.CreatedAt, old.CreatedBy, old.Version+1
 			w.Plan, w.Status, w.StatusReason = old.Plan, old.Status, old.StatusReason
 			return w, s.execOne(ctx, tx, "UPDATE workspaces SET name = ?, updated_at = ?, version = ? WHERE id = ?", w.Name, w.UpdatedAt, w.Version, w.ID)
 		}, nil)
-	if err != nil {
-		return store.Workspace{}, fmt.Errorf("update workspace: %w", err)
-	}
-	return w, nil
 }
 
 func (s *Store) SetWorkspaceStatus(ctx context.Context, id string, from []string, to, reason string, now time.Time) error {
@@ -333,10 +284,7 @@ func (s *Store) SetWorkspaceStatus(ctx context.Context, id string, from []string
 }
 
 func (s *Store) DeleteWorkspace(ctx context.Context, id string) error {
-	if err := s.execOne(ctx, s.db, "DELETE FROM workspaces WHERE id = ?", id); err != nil {
-		return fmt.Errorf("delete workspace: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "delete workspace", "DELETE FROM workspaces WHERE id = ?", id)
 }
 
 // Workspace members.
@@ -350,16 +298,12 @@ func scanWorkspaceMember(r rowScanner) (store.WorkspaceMember, error) {
 }
 
 func (s *Store) AddWorkspaceMember(ctx context.Context, m store.WorkspaceMember) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO workspace_members (workspace_id, user_id, created_at) VALUES (?, ?, ?)",
+	return s.write(ctx, "add workspace member", "INSERT INTO workspace_members (workspace_id, user_id, created_at) VALUES (?, ?, ?)",
 		m.WorkspaceID, m.UserID, m.CreatedAt)
-	if err != nil {
-		return fmt.Errorf("add workspace member: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) RemoveWorkspaceMember(ctx context.Context, workspaceID, userID string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAs(ctx, "remove workspace member", func(tx *sql.Tx) error {
 		if err := s.execOne(ctx, tx, "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?", workspaceID, userID); err != nil {
 			return err
 		}
@@ -367,10 +311,6 @@ func (s *Store) RemoveWorkspaceMember(ctx context.Context, workspaceID, userID s
 			userID, workspaceID)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("remove workspace member: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetWorkspaceMember(ctx context.Context, workspaceID, userID string) (store.WorkspaceMember, error) {
@@ -441,6 +381,35 @@ func (s *Store) treeWorkspace(ctx context.Context, tx *sql.Tx, table, id string)
 	return ws, nil
 }
 
+// lockTree is the lock step of casUpdate for row id of a workspace tree
+// (projects or groups, table): it locks the tree of the row's workspace.
+func (s *Store) lockTree(ctx context.Context, table, id string) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := s.treeWorkspace(ctx, tx, table, id)
+		return err
+	}
+}
+
+// deleteTreeNode deletes row id of a workspace tree (projects or groups)
+// unless it has children, which is ErrConflict with the message children.
+// table is one of this package's table names, never input.
+func (s *Store) deleteTreeNode(ctx context.Context, op, table, id, children string) error {
+	return s.inTxAs(ctx, op, func(tx *sql.Tx) error {
+		ws, err := s.treeWorkspace(ctx, tx, table, id)
+		if err != nil {
+			return err
+		}
+		has, err := s.exists(ctx, tx, "SELECT 1 FROM "+table+" WHERE workspace_id = ? AND parent_id = ?", ws, id)
+		if err != nil {
+			return err
+		}
+		if has {
+			return fmt.Errorf("%s: %w", children, store.ErrConflict)
+		}
+		return s.execOne(ctx, tx, "DELETE FROM "+table+" WHERE id = ?", id)
+	})
+}
+
 // Projects.
 
 const projectCols = "id, workspace_id, name, parent_id, quota_cpu, quota_memory, quota_storage, quota_pods, created_at, updated_at, version"
@@ -453,12 +422,8 @@ func scanProject(r rowScanner) (store.Project, error) {
 }
 
 func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO projects ("+projectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+	return s.write(ctx, "create project", "INSERT INTO projects ("+projectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
 		p.ID, p.WorkspaceID, p.Name, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.CreatedAt, p.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("create project: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetProject(ctx context.Context, id string) (store.Project, error) {
@@ -494,7 +459,7 @@ func (s *Store) GetProjectByName(ctx context.Context, workspaceID, name string) 
 // UpdateProject writes quota, parent and updated_at. Like UpdateGroup it
 // refuses a parent that would make the project tree cyclic (ErrCycle).
 func (s *Store) UpdateProject(ctx context.Context, id string, update func(store.Project) (store.Project, error)) (store.Project, error) {
-	p, err := casUpdate(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ?", id, update,
+	return casUpdate(ctx, s, "update project", scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ?", id, update,
 		func(tx *sql.Tx, old, p store.Project) (store.Project, error) {
 			p.ID, p.WorkspaceID, p.Name, p.CreatedAt, p.Version = old.ID, old.WorkspaceID, old.Name, old.CreatedAt, old.Version+1
 			if err := s.checkParent(ctx, tx, "projects", p.WorkspaceID, p.ID, p.ParentID); err != nil {
@@ -502,35 +467,11 @@ func (s *Store) UpdateProject(ctx context.Context, id string, update func(store.
 			}
 			return p, s.execOne(ctx, tx, `UPDATE projects SET parent_id = ?, quota_cpu = ?, quota_memory = ?, quota_storage = ?, quota_pods = ?, updated_at = ?, version = ?
 WHERE id = ?`, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.UpdatedAt, p.Version, p.ID)
-		}, func(tx *sql.Tx) error {
-			_, err := s.treeWorkspace(ctx, tx, "projects", id)
-			return err
-		})
-	if err != nil {
-		return store.Project{}, fmt.Errorf("update project: %w", err)
-	}
-	return p, nil
+		}, s.lockTree(ctx, "projects", id))
 }
 
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		ws, err := s.treeWorkspace(ctx, tx, "projects", id)
-		if err != nil {
-			return err
-		}
-		children, err := s.exists(ctx, tx, "SELECT 1 FROM projects WHERE workspace_id = ? AND parent_id = ?", ws, id)
-		if err != nil {
-			return err
-		}
-		if children {
-			return fmt.Errorf("project has child projects: %w", store.ErrConflict)
-		}
-		return s.execOne(ctx, tx, "DELETE FROM projects WHERE id = ?", id)
-	})
-	if err != nil {
-		return fmt.Errorf("delete project: %w", err)
-	}
-	return nil
+	return s.deleteTreeNode(ctx, "delete project", "projects", id, "project has child projects")
 }
 
 // Groups.
@@ -544,12 +485,8 @@ func scanGroup(r rowScanner) (store.Group, error) {
 }
 
 func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO workspace_groups ("+groupCols+") VALUES (?, ?, ?, ?, ?, ?, 1)",
+	return s.write(ctx, "create group", "INSERT INTO workspace_groups ("+groupCols+") VALUES (?, ?, ?, ?, ?, ?, 1)",
 		g.ID, g.WorkspaceID, g.Name, nullString(g.ParentID), g.CreatedAt, g.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("create group: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
@@ -566,7 +503,7 @@ func (s *Store) GetGroupByName(ctx context.Context, workspaceID, name string) (s
 }
 
 func (s *Store) UpdateGroup(ctx context.Context, id string, update func(store.Group) (store.Group, error)) (store.Group, error) {
-	g, err := casUpdate(ctx, s, scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE id = ?", id, update,
+	return casUpdate(ctx, s, "update group", scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE id = ?", id, update,
 		func(tx *sql.Tx, old, g store.Group) (store.Group, error) {
 			g.ID, g.WorkspaceID, g.CreatedAt, g.Version = old.ID, old.WorkspaceID, old.CreatedAt, old.Version+1
 			if err := s.checkParent(ctx, tx, "workspace_groups", g.WorkspaceID, g.ID, g.ParentID); err != nil {
@@ -574,35 +511,11 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, update func(store.Gr
 			}
 			return g, s.execOne(ctx, tx, "UPDATE workspace_groups SET name = ?, parent_id = ?, updated_at = ?, version = ? WHERE id = ?",
 				g.Name, nullString(g.ParentID), g.UpdatedAt, g.Version, g.ID)
-		}, func(tx *sql.Tx) error {
-			_, err := s.treeWorkspace(ctx, tx, "workspace_groups", id)
-			return err
-		})
-	if err != nil {
-		return store.Group{}, fmt.Errorf("update group: %w", err)
-	}
-	return g, nil
+		}, s.lockTree(ctx, "workspace_groups", id))
 }
 
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		ws, err := s.treeWorkspace(ctx, tx, "workspace_groups", id)
-		if err != nil {
-			return err
-		}
-		children, err := s.exists(ctx, tx, "SELECT 1 FROM workspace_groups WHERE workspace_id = ? AND parent_id = ?", ws, id)
-		if err != nil {
-			return err
-		}
-		if children {
-			return fmt.Errorf("group has child groups: %w", store.ErrConflict)
-		}
-		return s.execOne(ctx, tx, "DELETE FROM workspace_groups WHERE id = ?", id)
-	})
-	if err != nil {
-		return fmt.Errorf("delete group: %w", err)
-	}
-	return nil
+	return s.deleteTreeNode(ctx, "delete group", "workspace_groups", id, "group has child groups")
 }
 
 const groupMemberCols = "m.group_id, m.user_id, u.email, m.created_at"
@@ -614,18 +527,11 @@ func scanGroupMember(r rowScanner) (store.GroupMember, error) {
 }
 
 func (s *Store) AddGroupMember(ctx context.Context, m store.GroupMember) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO group_members (group_id, user_id, created_at) VALUES (?, ?, ?)", m.GroupID, m.UserID, m.CreatedAt)
-	if err != nil {
-		return fmt.Errorf("add group member: %w", err)
-	}
-	return nil
+	return s.write(ctx, "add group member", "INSERT INTO group_members (group_id, user_id, created_at) VALUES (?, ?, ?)", m.GroupID, m.UserID, m.CreatedAt)
 }
 
 func (s *Store) RemoveGroupMember(ctx context.Context, groupID, userID string) error {
-	if err := s.execOne(ctx, s.db, "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", groupID, userID); err != nil {
-		return fmt.Errorf("remove group member: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "remove group member", "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", groupID, userID)
 }
 
 func (s *Store) ListGroupMembers(ctx context.Context, groupID string, p store.Page) ([]store.GroupMember, string, error) {
@@ -635,23 +541,15 @@ func (s *Store) ListGroupMembers(ctx context.Context, groupID string, p store.Pa
 }
 
 func (s *Store) UserGroupIDs(ctx context.Context, workspaceID, userID string) ([]string, error) {
-	ids, err := getAll(ctx, s, s.db, func(r rowScanner) (string, error) {
+	return all(ctx, s, "user group ids", func(r rowScanner) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	}, "SELECT m.group_id FROM group_members m JOIN workspace_groups g ON g.id = m.group_id WHERE g.workspace_id = ? AND m.user_id = ? ORDER BY m.group_id",
 		workspaceID, userID)
-	if err != nil {
-		return nil, fmt.Errorf("user group ids: %w", err)
-	}
-	return ids, nil
 }
 
 func (s *Store) AllGroups(ctx context.Context, workspaceID string) ([]store.Group, error) {
-	gs, err := getAll(ctx, s, s.db, scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE workspace_id = ? ORDER BY id", workspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("all groups: %w", err)
-	}
-	return gs, nil
+	return all(ctx, s, "all groups", scanGroup, "SELECT "+groupCols+" FROM workspace_groups WHERE workspace_id = ? ORDER BY id", workspaceID)
 }
 
 // Role bindings.
@@ -665,12 +563,8 @@ func scanRoleBinding(r rowScanner) (store.RoleBinding, error) {
 }
 
 func (s *Store) CreateRoleBinding(ctx context.Context, b store.RoleBinding) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO role_bindings ("+roleBindingCols+") VALUES (?, ?, ?, ?, ?, ?)",
+	return s.write(ctx, "create role binding", "INSERT INTO role_bindings ("+roleBindingCols+") VALUES (?, ?, ?, ?, ?, ?)",
 		b.ID, b.WorkspaceID, b.GroupID, b.Role, nullString(b.ProjectID), b.CreatedAt)
-	if err != nil {
-		return fmt.Errorf("create role binding: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetRoleBinding(ctx context.Context, id string) (store.RoleBinding, error) {
@@ -683,18 +577,11 @@ func (s *Store) ListRoleBindings(ctx context.Context, workspaceID string, p stor
 }
 
 func (s *Store) AllRoleBindings(ctx context.Context, workspaceID string) ([]store.RoleBinding, error) {
-	bs, err := getAll(ctx, s, s.db, scanRoleBinding, "SELECT "+roleBindingCols+" FROM role_bindings WHERE workspace_id = ? ORDER BY id", workspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("all role bindings: %w", err)
-	}
-	return bs, nil
+	return all(ctx, s, "all role bindings", scanRoleBinding, "SELECT "+roleBindingCols+" FROM role_bindings WHERE workspace_id = ? ORDER BY id", workspaceID)
 }
 
 func (s *Store) DeleteRoleBinding(ctx context.Context, id string) error {
-	if err := s.execOne(ctx, s.db, "DELETE FROM role_bindings WHERE id = ?", id); err != nil {
-		return fmt.Errorf("delete role binding: %w", err)
-	}
-	return nil
+	return s.writeOne(ctx, "delete role binding", "DELETE FROM role_bindings WHERE id = ?", id)
 }
 
 // Tasks.
@@ -709,12 +596,8 @@ func scanTask(r rowScanner) (store.Task, error) {
 }
 
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
-	_, err := s.exec(ctx, s.db, "INSERT INTO tasks ("+taskCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	return s.write(ctx, "create task", "INSERT INTO tasks ("+taskCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		t.ID, t.Kind, t.OrgID, blob(t.Payload), t.Status, t.Attempts, t.Reason, t.CreatedAt, t.UpdatedAt, t.FinishedAt)
-	if err != nil {
-		return fmt.Errorf("create task: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
@@ -722,12 +605,8 @@ func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
 }
 
 func (s *Store) UpdateTask(ctx context.Context, t store.Task) error {
-	err := s.execOne(ctx, s.db, "UPDATE tasks SET status = ?, attempts = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+	return s.writeOne(ctx, "update task", "UPDATE tasks SET status = ?, attempts = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?",
 		t.Status, t.Attempts, t.Reason, t.UpdatedAt, t.FinishedAt, t.ID)
-	if err != nil {
-		return fmt.Errorf("update task: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) ListTasksByStatus(ctx context.Context, statuses []string, limit int) ([]store.Task, error) {
@@ -742,12 +621,8 @@ func (s *Store) ListTasksByStatus(ctx context.Context, statuses []string, limit 
 		args = append(args, st)
 	}
 	args = append(args, limit)
-	ts, err := getAll(ctx, s, s.db, scanTask,
+	return all(ctx, s, "list tasks by status", scanTask,
 		"SELECT "+taskCols+" FROM tasks WHERE status IN ("+placeholders(len(statuses))+") ORDER BY created_at, id LIMIT ?", args...)
-	if err != nil {
-		return nil, fmt.Errorf("list tasks by status: %w", err)
-	}
-	return ts, nil
 }
 
 func (s *Store) ListOrgTasks(ctx context.Context, orgID string, p store.Page) ([]store.Task, string, error) {

@@ -42,9 +42,8 @@ func testDeleteWorkspaceCascade(t *testing.T, f *fixture) {
 }
 
 func testDeleteOrganizationCascade(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
+	owner, o, keep := f.twoOrgs()
 	bob := f.user("bob@example.com")
-	o, keep := f.org(owner, "acme"), f.org(owner, "globex")
 	f.member(o, bob, store.RoleMember)
 	w := f.workspace(o, "prod")
 	f.wsMember(w, bob)
@@ -72,9 +71,7 @@ func testDeleteOrganizationCascade(t *testing.T, f *fixture) {
 	wantErr(t, err, store.ErrNotFound)
 	_, err = f.s.GetOrgMember(f.ctx, o.ID, bob.ID)
 	wantErr(t, err, store.ErrNotFound)
-	orgs, _, err := f.s.ListUserOrganizations(f.ctx, owner.ID, store.Page{})
-	ok(t, err)
-	equal(t, orgs, []store.Organization{keep})
+	wantAll(t, f.ctx, f.s.ListUserOrganizations, owner.ID, []store.Organization{keep})
 
 	// Users, other organizations and the task record survive.
 	_, err = f.s.GetUser(f.ctx, bob.ID)

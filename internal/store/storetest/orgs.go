@@ -39,25 +39,14 @@ func testOrganizations(t *testing.T, f *fixture) {
 
 	taken := other
 	taken.Slug = "acme-corp"
-	_, err = f.s.UpdateOrganization(f.ctx, taken.ID, put(taken))
-	wantErr(t, err, store.ErrConflict)
-	_, err = f.s.UpdateOrganization(f.ctx, store.NewID(), put(o))
-	wantErr(t, err, store.ErrNotFound)
+	updateRefused(t, f.ctx, f.s.UpdateOrganization, taken.ID, taken)
 
-	orgs, next, err := f.s.ListUserOrganizations(f.ctx, owner.ID, store.Page{})
-	ok(t, err)
-	equal(t, orgs, []store.Organization{o, other})
-	equal(t, next, "")
+	wantAll(t, f.ctx, f.s.ListUserOrganizations, owner.ID, []store.Organization{o, other})
 
 	stranger := f.user("stranger@example.com")
-	orgs, _, err = f.s.ListUserOrganizations(f.ctx, stranger.ID, store.Page{})
-	ok(t, err)
-	equal(t, len(orgs), 0)
+	wantAll(t, f.ctx, f.s.ListUserOrganizations, stranger.ID, []store.Organization{})
 
-	ok(t, f.s.DeleteOrganization(f.ctx, other.ID))
-	_, err = f.s.GetOrganization(f.ctx, other.ID)
-	wantErr(t, err, store.ErrNotFound)
-	wantErr(t, f.s.DeleteOrganization(f.ctx, other.ID), store.ErrNotFound)
+	deleteOnce(t, f.ctx, f.s.DeleteOrganization, f.s.GetOrganization, other.ID)
 }
 
 func testOrgMembers(t *testing.T, f *fixture) {
@@ -94,10 +83,7 @@ func testOrgMembers(t *testing.T, f *fixture) {
 	ok(t, err)
 	want := []store.OrgMember{mo, mb}
 	slices.SortFunc(want, func(a, b store.OrgMember) int { return strings.Compare(a.UserID, b.UserID) })
-	list, next, err := f.s.ListOrgMembers(f.ctx, o.ID, store.Page{})
-	ok(t, err)
-	equal(t, list, want)
-	equal(t, next, "")
+	wantAll(t, f.ctx, f.s.ListOrgMembers, o.ID, want)
 
 	ok(t, f.s.RemoveOrgMember(f.ctx, o.ID, bob.ID))
 	_, err = f.s.GetOrgMember(f.ctx, o.ID, bob.ID)
@@ -109,9 +95,8 @@ func testOrgMembers(t *testing.T, f *fixture) {
 }
 
 func testRemoveOrgMemberCascade(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
+	owner, acme, globex := f.twoOrgs()
 	bob := f.user("bob@example.com")
-	acme, globex := f.org(owner, "acme"), f.org(owner, "globex")
 	f.member(acme, bob, store.RoleMember)
 	f.member(globex, bob, store.RoleMember)
 	wa, wg := f.workspace(acme, "prod"), f.workspace(globex, "prod")
@@ -133,14 +118,10 @@ func testRemoveOrgMemberCascade(t *testing.T, f *fixture) {
 	// Other users and other organizations are untouched.
 	_, err = f.s.GetWorkspaceMember(f.ctx, wa.ID, owner.ID)
 	ok(t, err)
-	gm, _, err := f.s.ListGroupMembers(f.ctx, ga.ID, store.Page{})
-	ok(t, err)
-	equal(t, gm, []store.GroupMember{ownerInGroup})
+	wantAll(t, f.ctx, f.s.ListGroupMembers, ga.ID, []store.GroupMember{ownerInGroup})
 	_, err = f.s.GetWorkspaceMember(f.ctx, wg.ID, bob.ID)
 	ok(t, err)
-	gm, _, err = f.s.ListGroupMembers(f.ctx, gg.ID, store.Page{})
-	ok(t, err)
-	equal(t, gm, []store.GroupMember{bobInGlobex})
+	wantAll(t, f.ctx, f.s.ListGroupMembers, gg.ID, []store.GroupMember{bobInGlobex})
 	_, err = f.s.GetOrgMember(f.ctx, globex.ID, bob.ID)
 	ok(t, err)
 }
@@ -181,16 +162,11 @@ func testInvitations(t *testing.T, f *fixture) {
 	_, err = f.s.GetInvitationByTokenHash(f.ctx, "nope")
 	wantErr(t, err, store.ErrNotFound)
 
-	list, next, err := f.s.ListInvitations(f.ctx, o.ID, store.Page{})
-	ok(t, err)
-	equal(t, list, []store.Invitation{a, b})
-	equal(t, next, "")
+	wantAll(t, f.ctx, f.s.ListInvitations, o.ID, []store.Invitation{a, b})
 
 	ok(t, f.s.DeleteInvitation(f.ctx, b.ID))
 	wantErr(t, f.s.DeleteInvitation(f.ctx, b.ID), store.ErrNotFound)
-	list, _, err = f.s.ListInvitations(f.ctx, o.ID, store.Page{})
-	ok(t, err)
-	equal(t, list, []store.Invitation{a})
+	wantAll(t, f.ctx, f.s.ListInvitations, o.ID, []store.Invitation{a})
 }
 
 func testAcceptInvitation(t *testing.T, f *fixture) {

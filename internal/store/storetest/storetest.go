@@ -131,6 +131,14 @@ func (f *fixture) acme() (store.User, store.Organization) {
 	return owner, f.org(owner, "acme")
 }
 
+// twoOrgs is owner@example.com and the organizations acme and globex
+// they own, for tests of what stays within one organization.
+func (f *fixture) twoOrgs() (owner store.User, acme, globex store.Organization) {
+	f.t.Helper()
+	owner = f.user("owner@example.com")
+	return owner, f.org(owner, "acme"), f.org(owner, "globex")
+}
+
 func (f *fixture) member(o store.Organization, u store.User, role string) store.OrgMember {
 	f.t.Helper()
 	m := store.OrgMember{OrgID: o.ID, UserID: u.ID, Role: role, CreatedAt: f.tick()}
@@ -215,6 +223,37 @@ func (f *fixture) task(orgID, status string) store.Task {
 }
 
 // Assertions.
+
+// wantAll lists everything under parent, which fits in one page, and
+// compares it with want.
+func wantAll[T any](t *testing.T, ctx context.Context, list func(context.Context, string, store.Page) ([]T, string, error), parent string, want []T) {
+	t.Helper()
+	got, next, err := list(ctx, parent, store.Page{})
+	ok(t, err)
+	equal(t, got, want)
+	equal(t, next, "")
+}
+
+// updateRefused checks that update refuses clash, which takes a name or
+// slug another row has, with ErrConflict, and an update of a missing row
+// with ErrNotFound.
+func updateRefused[T any](t *testing.T, ctx context.Context, update func(context.Context, string, func(T) (T, error)) (T, error), id string, clash T) {
+	t.Helper()
+	_, err := update(ctx, id, put(clash))
+	wantErr(t, err, store.ErrConflict)
+	_, err = update(ctx, store.NewID(), put(clash))
+	wantErr(t, err, store.ErrNotFound)
+}
+
+// deleteOnce deletes id, after which get and a second delete answer
+// ErrNotFound.
+func deleteOnce[T any](t *testing.T, ctx context.Context, del func(context.Context, string) error, get func(context.Context, string) (T, error), id string) {
+	t.Helper()
+	ok(t, del(ctx, id))
+	_, err := get(ctx, id)
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, del(ctx, id), store.ErrNotFound)
+}
 
 func ok(t *testing.T, err error) {
 	t.Helper()

@@ -57,8 +57,5 @@ func testTasks(t *testing.T, f *fixture) {
 	missing.ID = store.NewID()
 	wantErr(t, f.s.UpdateTask(f.ctx, missing), store.ErrNotFound)
 
-	list, next, err := f.s.ListOrgTasks(f.ctx, o.ID, store.Page{})
-	ok(t, err)
-	equal(t, list, []store.Task{upd, c, d})
-	equal(t, next, "")
+	wantAll(t, f.ctx, f.s.ListOrgTasks, o.ID, []store.Task{upd, c, d})
 }

@@ -13,8 +13,7 @@ import (
 // their organization, projects and groups by name within their workspace;
 // the same name elsewhere is not a match.
 func testByName(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	acme, globex := f.org(owner, "acme"), f.org(owner, "globex")
+	_, acme, globex := f.twoOrgs()
 	prod, otherProd := f.workspace(acme, "prod"), f.workspace(globex, "prod")
 	web, otherWeb := f.project(prod, "web", ""), f.project(otherProd, "web", "")
 	eng := f.group(prod, "eng", "")

@@ -10,8 +10,7 @@ import (
 )
 
 func testWorkspaces(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o, o2 := f.org(owner, "acme"), f.org(owner, "globex")
+	_, o, o2 := f.twoOrgs()
 	w := f.workspace(o, "prod")
 	w2 := f.workspace(o, "dev")
 	f.workspace(o2, "prod") // same name in another org: fine
@@ -31,10 +30,7 @@ func testWorkspaces(t *testing.T, f *fixture) {
 		})
 	}
 
-	list, next, err := f.s.ListWorkspaces(f.ctx, o.ID, store.Page{})
-	ok(t, err)
-	equal(t, list, []store.Workspace{w, w2})
-	equal(t, next, "")
+	wantAll(t, f.ctx, f.s.ListWorkspaces, o.ID, []store.Workspace{w, w2})
 
 	// UpdateWorkspace writes name and updated_at only.
 	upd := w
@@ -49,15 +45,9 @@ func testWorkspaces(t *testing.T, f *fixture) {
 	equal(t, stored, w)
 	clash := w2
 	clash.Name = "production"
-	_, err = f.s.UpdateWorkspace(f.ctx, clash.ID, put(clash))
-	wantErr(t, err, store.ErrConflict)
-	_, err = f.s.UpdateWorkspace(f.ctx, store.NewID(), put(w))
-	wantErr(t, err, store.ErrNotFound)
+	updateRefused(t, f.ctx, f.s.UpdateWorkspace, clash.ID, clash)
 
-	ok(t, f.s.DeleteWorkspace(f.ctx, w2.ID))
-	_, err = f.s.GetWorkspace(f.ctx, w2.ID)
-	wantErr(t, err, store.ErrNotFound)
-	wantErr(t, f.s.DeleteWorkspace(f.ctx, w2.ID), store.ErrNotFound)
+	deleteOnce(t, f.ctx, f.s.DeleteWorkspace, f.s.GetWorkspace, w2.ID)
 }
 
 func testSetWorkspaceStatus(t *testing.T, f *fixture) {
@@ -112,8 +102,7 @@ func testSetWorkspaceStatusRace(t *testing.T, f *fixture) {
 // testListWorkspacesByStatus: the running workspaces of every
 // organization, ordered by id, and nothing else.
 func testListWorkspacesByStatus(t *testing.T, f *fixture) {
-	owner := f.user("owner@example.com")
-	o, o2 := f.org(owner, "acme"), f.org(owner, "globex")
+	_, o, o2 := f.twoOrgs()
 	a, b := f.workspace(o, "a"), f.workspace(o2, "b")
 	f.workspace(o, "pending")
 	got, err := f.s.ListWorkspacesByStatus(f.ctx, store.WorkspaceRunning)
@@ -152,10 +141,7 @@ func testWorkspaceMembers(t *testing.T, f *fixture) {
 
 	want := []store.WorkspaceMember{mb, mo}
 	slices.SortFunc(want, func(a, b store.WorkspaceMember) int { return strings.Compare(a.UserID, b.UserID) })
-	list, next, err := f.s.ListWorkspaceMembers(f.ctx, w.ID, store.Page{})
-	ok(t, err)
-	equal(t, list, want)
-	equal(t, next, "")
+	wantAll(t, f.ctx, f.s.ListWorkspaceMembers, w.ID, want)
 
 	g, g2 := f.group(w, "devs", ""), f.group(w2, "devs", "")
 	f.groupMember(g, bob)
