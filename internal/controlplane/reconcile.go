@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/hexabase/hexabase-ai/internal/events"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -67,13 +68,10 @@ type Reconciler struct {
 
 // NewReconciler checks cfg and returns a Reconciler; Run starts it.
 func NewReconciler(cfg ReconcilerConfig) (*Reconciler, error) {
+	if err := required.Fields("reconciler", cfg, "Store", "Provider", "Logger"); err != nil {
+		return nil, err
+	}
 	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("reconciler: Store is required")
-	case cfg.Provider == nil:
-		return nil, errors.New("reconciler: Provider is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("reconciler: Logger is required")
 	case cfg.Resync < 0:
 		return nil, errors.New("reconciler: Resync must not be negative")
 	}

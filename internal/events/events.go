@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -61,13 +62,10 @@ type Publisher struct {
 
 // New creates or updates the EVENTS stream and returns a Publisher.
 func New(ctx context.Context, cfg Config) (*Publisher, error) {
+	if err := required.Fields("events", cfg, "JS", "Logger", "Now"); err != nil {
+		return nil, err
+	}
 	switch {
-	case cfg.JS == nil:
-		return nil, errors.New("events: JS is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("events: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("events: Now is required")
 	case cfg.MaxAge < 0, cfg.MaxBytes < 0, cfg.Replicas < 0:
 		return nil, errors.New("events: MaxAge, MaxBytes and Replicas must not be negative")
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -108,17 +109,10 @@ type Queue struct {
 // New creates or updates the TASKS stream and returns a Queue. Register
 // handlers, then call Run; Enqueue works with or without Run.
 func New(ctx context.Context, cfg Config) (*Queue, error) {
+	if err := required.Fields("tasks", cfg, "JS", "Store", "Events", "Logger", "Now"); err != nil {
+		return nil, err
+	}
 	switch {
-	case cfg.JS == nil:
-		return nil, errors.New("tasks: JS is required")
-	case cfg.Store == nil:
-		return nil, errors.New("tasks: Store is required")
-	case cfg.Events == nil:
-		return nil, errors.New("tasks: Events is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("tasks: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("tasks: Now is required")
 	case cfg.MaxAttempts < 0, cfg.AckWait < 0, cfg.Concurrency < 0, cfg.StopTimeout < 0, cfg.SweepInterval < 0, cfg.Replicas < 0:
 		return nil, errors.New("tasks: MaxAttempts, AckWait, Concurrency, StopTimeout, SweepInterval and Replicas must not be negative")
 	}

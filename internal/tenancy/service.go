@@ -17,6 +17,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -83,21 +84,8 @@ type Service struct {
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("tenancy: Store is required")
-	case cfg.Authz == nil:
-		return nil, errors.New("tenancy: Authz is required")
-	case cfg.Tasks == nil:
-		return nil, errors.New("tenancy: Tasks is required")
-	case cfg.Events == nil:
-		return nil, errors.New("tenancy: Events is required")
-	case cfg.Logger == nil:
-		return nil, errors.New("tenancy: Logger is required")
-	case cfg.Now == nil:
-		return nil, errors.New("tenancy: Now is required")
-	case cfg.ExternalURL == "":
-		return nil, errors.New("tenancy: ExternalURL is required")
+	if err := required.Fields("tenancy", cfg, "Store", "Authz", "Tasks", "Events", "Logger", "Now", "ExternalURL"); err != nil {
+		return nil, err
 	}
 	return &Service{st: cfg.Store, az: cfg.Authz, tasks: cfg.Tasks, events: cfg.Events, stream: cfg.Stream,
 		externalURL: strings.TrimSuffix(cfg.ExternalURL, "/"), log: cfg.Logger, now: cfg.Now,
