@@ -606,15 +606,11 @@ func waitDeployment(t *testing.T, cs kubernetes.Interface, ns, name string, repl
 // metricsText is the server's /metrics page.
 func metricsText(t *testing.T, s *hksServer) string {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, s.URL+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, b := testutil.Do(t, http.DefaultClient, req)
 	return string(b)
 }
 
