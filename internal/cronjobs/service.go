@@ -151,7 +151,7 @@ func (s *Service) create(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, kube.Error(err)
 	}
-	return &httpapi.Response{Status: http.StatusCreated, Body: s.cronJobOut(c.Scope.Project.Name, got)}, nil
+	return s.cronJobOut(c.Scope.Project.Name, got), nil
 }
 
 func (s *Service) list(r *http.Request) (any, error) {
@@ -291,7 +291,7 @@ func (s *Service) trigger(r *http.Request) (any, error) {
 	if err := s.cfg.Store.UpsertCronJobRun(context.WithoutCancel(ctx), run); err != nil {
 		return nil, err
 	}
-	return &httpapi.Response{Status: http.StatusCreated, Body: s.runOut(run)}, nil
+	return s.runOut(run), nil
 }
 
 // history answers the recorded runs after recording what the cluster

@@ -91,7 +91,7 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.appResponse(ctx, ac, name, http.StatusCreated)
+		return s.getApp(ctx, ac, name, false)
 	}
 	d, svc, errs := appObjects(req.AppSpec, req.Name, ac.NS)
 	if len(errs) > 0 {
@@ -126,7 +126,7 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 			return nil, kube.Error(err)
 		}
 	}
-	return &httpapi.Response{Status: http.StatusCreated, Body: appOut(ac.Scope.Project.Name, created, gotSvc)}, nil
+	return appOut(ac.Scope.Project.Name, created, gotSvc), nil
 }
 
 func ownerRef(d *appsv1.Deployment) metav1.OwnerReference {
@@ -137,13 +137,6 @@ func undoContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
-func (s *Service) appResponse(ctx context.Context, ac kube.Project, name string, status int) (any, error) {
-	a, err := s.getApp(ctx, ac, name, false)
-	if err != nil {
-		return nil, err
-	}
-	return &httpapi.Response{Status: status, Body: a}, nil
-}
 
 // getApp reads the Deployment and its Service (and with pods, its pods).
 func (s *Service) getApp(ctx context.Context, ac kube.Project, name string, pods bool) (api.Application, error) {
@@ -327,7 +320,7 @@ func (s *Service) restartApp(r *http.Request) (any, error) {
 		}
 		return nil, kube.Error(err)
 	}
-	return s.appResponse(ctx, ac, name, http.StatusAccepted)
+	return s.getApp(ctx, ac, name, false)
 }
 
 func (s *Service) deleteApp(r *http.Request) (any, error) {
