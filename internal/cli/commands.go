@@ -298,11 +298,6 @@ func listPages[T any](ctx context.Context, c *Client, path string) ([]T, error) 
 	}
 }
 
-// listAll is listPages of untyped objects.
-func listAll(ctx context.Context, c *Client, path string) ([]map[string]any, error) {
-	return listPages[map[string]any](ctx, c, path)
-}
-
 // apiCall sends in (nil: no body) and decodes the answer as T.
 func apiCall[T any](ctx context.Context, c *Client, method, path string, in any) (T, error) {
 	var out T
