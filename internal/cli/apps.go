@@ -9,11 +9,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/workloads"
@@ -86,12 +88,14 @@ func itemsOf[T any](ctx context.Context, p inProject, rel string) ([]T, error) {
 // object as it is before it gives up on changes made in between.
 const patchRetries = 10
 
-// patchBackoff is the pause before the retry after attempt (1, 2, …): 50ms
-// doubling up to 1s, each drawn from its upper half so that clients that
-// collided spread out.
+// firstPatchPause is the longest pause before patchNamed's first retry.
+var firstPatchPause = 50 * time.Millisecond
+
+// patchBackoff is the pause before the retry after attempt (1, 2, …):
+// firstPatchPause doubling up to 1s, each drawn from its upper half so that
+// clients that collided spread out.
 func patchBackoff(attempt int) time.Duration {
-	d := 50 * time.Millisecond << min(attempt-1, 5)
-	d = min(d, time.Second)
+	d := min(firstPatchPause<<min(attempt-1, 10), time.Second)
 	return d/2 + rand.N(d/2+1)
 }
 
@@ -180,14 +184,23 @@ func specCreateCmd[T any](p inProject, f specFlags[T], short, example string, co
 // replace those fields of the object's spec with a PATCH, the rest stays.
 func specUpdateCmd[T any](p inProject, f specFlags[T], short, long, example string, cols []Column, view func(T) map[string]any) *cobra.Command {
 	cmd := &cobra.Command{Use: "update NAME [flags] [-- COMMAND [ARG...]]", Short: short, Long: long, Example: example, Args: nameAndCommand}
+	f.register(cmd)
+	// The flags of the spec, in the order of --help's usage.
+	var names []string
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.VisitAll(func(f *pflag.Flag) { names = append(names, "--"+f.Name) })
+	fl.SortFlags = true
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if !slices.ContainsFunc(names, func(n string) bool { return cmd.Flags().Changed(n[2:]) }) && commandAfterDash(cmd, args) == nil {
+			return fmt.Errorf("nothing to change: give at least one of %s, or a command after --", strings.Join(names, ", "))
+		}
 		build, err := f.update(cmd, args)
 		if err != nil {
 			return err
 		}
 		return patchNamed(cmd, p, args[0], f.editsEnv(), build, cols, view)
 	}
-	f.register(cmd)
 	return cmd
 }
 
@@ -496,21 +509,82 @@ func appSetCmd(p inProject) *cobra.Command {
 				}, appCols, appView)
 			},
 		},
-		&cobra.Command{
-			Use: "replicas NAME N", Short: "Set the number of an application's pods", Args: cobra.ExactArgs(2),
-			Example: "  hks app set replicas web 3",
-			RunE: func(cmd *cobra.Command, args []string) error {
-				n, err := strconv.ParseInt(args[1], 10, 32)
-				if err != nil || n < 0 {
-					return fmt.Errorf("replicas %q: want a whole number, 0 or more", args[1])
-				}
-				replicas := int32(n)
-				return patchNamed(cmd, p, args[0], false, func(*api.Application) (any, error) {
-					return api.PatchApplicationRequest{Replicas: &replicas}, nil
-				}, appCols, appView)
-			},
-		})
+		setReplicasCmd(p))
 	return cmd
+}
+
+// setReplicasCmd is `set replicas NAME N`. Its flags are parsed up to NAME
+// only, and those after it by numbersAsArgs, so that a negative N is an
+// argument (and refused as one) rather than an unknown flag.
+func setReplicasCmd(p inProject) *cobra.Command {
+	var pos []string
+	cmd := &cobra.Command{
+		Use: "replicas NAME N", Short: "Set the number of an application's pods",
+		Args: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if pos, err = numbersAsArgs(cmd, args); err != nil {
+				return err
+			}
+			return cobra.ExactArgs(2)(cmd, pos)
+		},
+		Example: "  hks app set replicas web 3",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			args := pos
+			n, err := strconv.ParseInt(args[1], 10, 32)
+			if err != nil {
+				return fmt.Errorf("replicas %q: want a whole number, 0 or more", args[1])
+			}
+			if n < 0 {
+				return fmt.Errorf("replicas %d: must be 0 or more", n)
+			}
+			replicas := int32(n)
+			return patchNamed(cmd, p, args[0], false, func(*api.Application) (any, error) {
+				return api.PatchApplicationRequest{Replicas: &replicas}, nil
+			}, appCols, appView)
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+// numbersAsArgs parses the flags among args, the words from a command's
+// first argument on, and returns the arguments: the words that are not
+// flags or their values, negative numbers, and everything after --.
+func numbersAsArgs(cmd *cobra.Command, args []string) ([]string, error) {
+	var pos, flags []string
+	for i := 0; i < len(args); i++ {
+		w := args[i]
+		if w == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if _, err := strconv.ParseFloat(w, 64); err == nil || !strings.HasPrefix(w, "-") || w == "-" {
+			pos = append(pos, w)
+			continue
+		}
+		flags = append(flags, w)
+		// The value of a flag that takes one follows it unless attached
+		// (--output=json, -ojson).
+		var f *pflag.Flag
+		if name, ok := strings.CutPrefix(w, "--"); ok {
+			if !strings.Contains(name, "=") {
+				f = cmd.Flags().Lookup(name)
+			}
+		} else if len(w) == 2 {
+			f = cmd.Flags().ShorthandLookup(w[1:])
+		}
+		if f != nil && f.NoOptDefVal == "" && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if err := cmd.Flags().Parse(flags); err != nil {
+		return nil, cmd.FlagErrorFunc()(cmd, err)
+	}
+	if help, _ := cmd.Flags().GetBool("help"); help {
+		return nil, pflag.ErrHelp
+	}
+	return pos, nil
 }
 
 func appApplyCmd(p inProject) *cobra.Command {

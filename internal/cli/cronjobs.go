@@ -268,20 +268,20 @@ func cronHistoryCmd(p inProject) *cobra.Command {
 }
 
 func cronPreviewCmd(p inProject) *cobra.Command {
-	var zone, after string
+	var zone, since string
 	var count int
 	cmd := &cobra.Command{
 		Use:   "preview SCHEDULE",
 		Short: "Print the next runs of a schedule in a time zone, one a line (nothing is sent to the cluster)",
 		Example: `  hks cron preview "*/15 9-17 * * 1-5" --tz Asia/Tokyo --count 3
-  hks cron preview @daily --tz Europe/Berlin --after 2026-03-28T00:00:00Z`,
+  hks cron preview @daily --tz Europe/Berlin --since 2026-03-28T00:00:00Z`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if count < 1 {
 				return fmt.Errorf("--count %d: want 1 or more", count)
 			}
 			out, err := callAs[api.Preview](cmd.Context(), p, http.MethodGet,
-				"preview"+query("schedule", args[0], "time_zone", zone, "count", strconv.Itoa(count), "since", after), nil)
+				"preview"+query("schedule", args[0], "time_zone", zone, "count", strconv.Itoa(count), "since", since), nil)
 			if err != nil {
 				return err
 			}
@@ -296,6 +296,9 @@ func cronPreviewCmd(p inProject) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&zone, "tz", "", "IANA time zone, e.g. Asia/Tokyo (default UTC)")
 	cmd.Flags().IntVar(&count, "count", 5, "how many runs")
-	cmd.Flags().StringVar(&after, "after", "", "RFC 3339 time to start from (default now)")
+	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time to start from (default now)")
+	// --after is the flag's former name.
+	cmd.Flags().StringVar(&since, "after", "", "RFC 3339 time to start from (default now)")
+	_ = cmd.Flags().MarkDeprecated("after", "use --since")
 	return cmd
 }
