@@ -5,15 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/workloads"
@@ -45,36 +47,33 @@ func (p inProject) client(ctx context.Context) (*Client, string, error) {
 
 func item(base, name string) string { return base + "/" + url.PathEscape(name) }
 
-// call sends method to the collection path plus rel (name, name/verb) and
-// decodes the answer into a map (nil for 204).
-func (p inProject) call(ctx context.Context, method, rel string, body any) (map[string]any, error) {
+// callAs sends method to the collection path plus rel (name, name/verb)
+// and decodes the answer as T.
+func callAs[T any](ctx context.Context, p inProject, method, rel string, body any) (T, error) {
+	var out T
 	c, base, err := p.client(ctx)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	path := base
 	if rel != "" {
-		path += "/" + rel
+		base += "/" + rel
 	}
-	var out map[string]any
-	if err := c.Do(ctx, method, path, body, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	err = c.Do(ctx, method, base, body, &out)
+	return out, err
 }
 
-// send calls the API like call and prints its answer with cols and view.
-func (p inProject) send(cmd *cobra.Command, method, rel string, body any, cols []Column, view func(map[string]any) map[string]any) error {
-	out, err := p.call(cmd.Context(), method, rel, body)
+// sendAs calls the API like callAs and prints its answer with cols and view.
+func sendAs[T any](cmd *cobra.Command, p inProject, method, rel string, body any, cols []Column, view func(T) map[string]any) error {
+	out, err := callAs[T](cmd.Context(), p, method, rel, body)
 	if err != nil {
 		return err
 	}
-	return PrintView(cmd.OutOrStdout(), p.o.Output, out, cols, view)
+	return printOne(cmd.OutOrStdout(), p.o.Output, out, cols, view)
 }
 
-// items GETs every page of the list at rel under the project path ("":
-// the collection itself).
-func (p inProject) items(ctx context.Context, rel string) ([]map[string]any, error) {
+// itemsOf GETs every page of the list at rel under the collection path
+// ("": the collection itself).
+func itemsOf[T any](ctx context.Context, p inProject, rel string) ([]T, error) {
 	c, base, err := p.client(ctx)
 	if err != nil {
 		return nil, err
@@ -82,22 +81,37 @@ func (p inProject) items(ctx context.Context, rel string) ([]map[string]any, err
 	if rel != "" {
 		base += "/" + rel
 	}
-	return listAll(ctx, c, base)
+	return listPages[T](ctx, c, base)
+}
+
+// patchRetries is how many times patchNamed sends a patch built from the
+// object as it is before it gives up on changes made in between.
+const patchRetries = 10
+
+// firstPatchPause is the longest pause before patchNamed's first retry.
+var firstPatchPause = 50 * time.Millisecond
+
+// patchBackoff is the pause before the retry after attempt (1, 2, …):
+// firstPatchPause doubling up to 1s, each drawn from its upper half so that
+// clients that collided spread out.
+func patchBackoff(attempt int) time.Duration {
+	d := min(firstPatchPause<<min(attempt-1, 10), time.Second)
+	return d/2 + rand.N(d/2+1)
 }
 
 // patchNamed PATCHes the object name with the document build makes and
 // prints the answer. With current, build is given the object as it is (T,
 // read first) and its document carries the version read: when someone
-// else changed the object in between (412), it is read and built again,
-// up to three times. Without, build gets nil.
-func patchNamed[T any](cmd *cobra.Command, p inProject, name string, current bool, build func(cur *T) (any, error), cols []Column, view func(map[string]any) map[string]any) error {
+// else changed the object in between (412), it is read and built again
+// after a short pause, up to patchRetries times in all. Without, build
+// gets nil.
+func patchNamed[T any](cmd *cobra.Command, p inProject, name string, current bool, build func(cur *T) (any, error), cols []Column, view func(T) map[string]any) error {
 	ctx := cmd.Context()
 	c, base, err := p.client(ctx)
 	if err != nil {
 		return err
 	}
 	path := item(base, name)
-	var out map[string]any
 	for attempt := 1; ; attempt++ {
 		var cur *T
 		if current {
@@ -110,15 +124,21 @@ func patchNamed[T any](cmd *cobra.Command, p inProject, name string, current boo
 		if err != nil {
 			return err
 		}
+		var out T
 		err = c.Do(ctx, http.MethodPatch, path, doc, &out)
 		var ae *APIError
-		if current && attempt < 3 && errors.As(err, &ae) && ae.Status == http.StatusPreconditionFailed {
+		if current && attempt < patchRetries && errors.As(err, &ae) && ae.Status == http.StatusPreconditionFailed {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(patchBackoff(attempt)):
+			}
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		return PrintView(cmd.OutOrStdout(), p.o.Output, out, cols, view)
+		return printOne(cmd.OutOrStdout(), p.o.Output, out, cols, view)
 	}
 }
 
@@ -140,7 +160,7 @@ func (f *containerFlags) editsEnv() bool { return len(f.env) > 0 }
 
 // specCreateCmd is the create command of the collection p: NAME, the flags f,
 // of which required must be given, and the container's command after --.
-func specCreateCmd[T any](p inProject, f specFlags[T], short, example string, cols []Column, view func(map[string]any) map[string]any, required ...string) *cobra.Command {
+func specCreateCmd[T any](p inProject, f specFlags[T], short, example string, cols []Column, view func(T) map[string]any, required ...string) *cobra.Command {
 	use := "create NAME"
 	for _, name := range required {
 		use += " --" + name + " " + strings.ToUpper(name)
@@ -151,7 +171,7 @@ func specCreateCmd[T any](p inProject, f specFlags[T], short, example string, co
 			if err != nil {
 				return err
 			}
-			return p.send(cmd, http.MethodPost, "", body, cols, view)
+			return sendAs(cmd, p, http.MethodPost, "", body, cols, view)
 		}}
 	f.register(cmd)
 	for _, name := range required {
@@ -162,16 +182,25 @@ func specCreateCmd[T any](p inProject, f specFlags[T], short, example string, co
 
 // specUpdateCmd is the update command of the collection p: the flags given
 // replace those fields of the object's spec with a PATCH, the rest stays.
-func specUpdateCmd[T any](p inProject, f specFlags[T], short, long, example string, cols []Column, view func(map[string]any) map[string]any) *cobra.Command {
+func specUpdateCmd[T any](p inProject, f specFlags[T], short, long, example string, cols []Column, view func(T) map[string]any) *cobra.Command {
 	cmd := &cobra.Command{Use: "update NAME [flags] [-- COMMAND [ARG...]]", Short: short, Long: long, Example: example, Args: nameAndCommand}
+	f.register(cmd)
+	// The flags of the spec, in the order of --help's usage.
+	var names []string
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.VisitAll(func(f *pflag.Flag) { names = append(names, "--"+f.Name) })
+	fl.SortFlags = true
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if !slices.ContainsFunc(names, func(n string) bool { return cmd.Flags().Changed(n[2:]) }) && commandAfterDash(cmd, args) == nil {
+			return fmt.Errorf("nothing to change: give at least one of %s, or a command after --", strings.Join(names, ", "))
+		}
 		build, err := f.update(cmd, args)
 		if err != nil {
 			return err
 		}
 		return patchNamed(cmd, p, args[0], f.editsEnv(), build, cols, view)
 	}
-	f.register(cmd)
 	return cmd
 }
 
@@ -180,12 +209,12 @@ func (p inProject) example(use, args string) string {
 	return "  hks " + p.word + " " + use + " " + args
 }
 
-// verb is a command that POSTs to NAME/verb and prints the answer.
-func (p inProject) verb(use, short, verb, name string, cols []Column, view func(map[string]any) map[string]any) *cobra.Command {
+// verb is a command that POSTs to NAME/verb and prints the answer, a T.
+func verb[T any](p inProject, use, short, verb, name string, cols []Column, view func(T) map[string]any) *cobra.Command {
 	return &cobra.Command{
 		Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1), Example: p.example(use, name),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return p.send(cmd, http.MethodPost, url.PathEscape(args[0])+"/"+verb, nil, cols, view)
+			return sendAs(cmd, p, http.MethodPost, url.PathEscape(args[0])+"/"+verb, nil, cols, view)
 		},
 	}
 }
@@ -194,7 +223,11 @@ func (p inProject) deleteCmd(short, name string) *cobra.Command {
 	return &cobra.Command{
 		Use: "delete NAME", Short: short, Args: cobra.ExactArgs(1), Example: p.example("delete", name),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := p.call(cmd.Context(), http.MethodDelete, url.PathEscape(args[0]), nil); err != nil {
+			c, base, err := p.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := c.Do(cmd.Context(), http.MethodDelete, item(base, args[0]), nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %s deleted\n", p.what, args[0])
@@ -203,30 +236,32 @@ func (p inProject) deleteCmd(short, name string) *cobra.Command {
 	}
 }
 
-func (p inProject) listCmd(cols []Column, view func(map[string]any) map[string]any) *cobra.Command {
+// listCmd lists the collection's objects, of type T.
+func listCmd[T any](p inProject, cols []Column, view func(T) map[string]any) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List the project's " + p.coll, Args: cobra.NoArgs,
 		Example: p.example("list", "--project frontend") + "\n" + p.example("list", "-o json"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			items, err := p.items(cmd.Context(), "")
+			items, err := itemsOf[T](cmd.Context(), p, "")
 			if err != nil {
 				return err
 			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, items, cols, view)
+			return printList(cmd.OutOrStdout(), p.o.Output, items, cols, view)
 		},
 	}
 }
 
-// getCmd shows one object; detail prints more of it after the table row.
-func (p inProject) getCmd(short, name string, cols []Column, view func(map[string]any) map[string]any, detail func(io.Writer, map[string]any)) *cobra.Command {
+// getCmd shows one object, a T; detail prints more of it after the table
+// row.
+func getCmd[T any](p inProject, short, name string, cols []Column, view func(T) map[string]any, detail func(io.Writer, T)) *cobra.Command {
 	return &cobra.Command{
 		Use: "get NAME", Short: short, Args: cobra.ExactArgs(1), Example: p.example("get", name) + "\n" + p.example("get", name+" -o yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := p.call(cmd.Context(), http.MethodGet, url.PathEscape(args[0]), nil)
+			out, err := callAs[T](cmd.Context(), p, http.MethodGet, url.PathEscape(args[0]), nil)
 			if err != nil {
 				return err
 			}
-			if err := PrintView(cmd.OutOrStdout(), p.o.Output, out, cols, view); err != nil {
+			if err := printOne(cmd.OutOrStdout(), p.o.Output, out, cols, view); err != nil {
 				return err
 			}
 			if p.o.Output == "table" || p.o.Output == "" {
@@ -237,69 +272,60 @@ func (p inProject) getCmd(short, name string, cols []Column, view func(map[strin
 	}
 }
 
-var appCols = []Column{{"NAME", "name"}, {"READY", "_ready"}, {"UP-TO-DATE", "status.updated_replicas"}, {"AVAILABLE", "status.available_replicas"},
-	{"STATUS", "_status"}, {"IMAGE", "image"}, {"PORTS", "_ports"}}
+var appCols = []Column{{"NAME", "name"}, {"READY", "ready"}, {"UP-TO-DATE", "updated"}, {"AVAILABLE", "available"},
+	{"STATUS", "status"}, {"IMAGE", "image"}, {"PORTS", "ports"}}
 
-// appView adds the computed columns of an application.
-func appView(a map[string]any) map[string]any {
-	r := maps.Clone(a)
-	st, _ := a["status"].(map[string]any)
-	r["_ready"] = cell(st, "ready_replicas") + "/" + cell(st, "replicas")
-	r["_status"] = "not ready"
-	if ready, _ := st["ready"].(bool); ready {
-		r["_status"] = "ready"
+// appView is the table row of an application.
+func appView(a api.Application) map[string]any {
+	st := a.Status
+	status := "not ready"
+	if st.Ready {
+		status = "ready"
 	}
-	var ports []string
-	if svc, ok := a["service"].(map[string]any); ok {
-		ps, _ := svc["ports"].([]any)
-		for _, p := range ps {
-			if m, ok := p.(map[string]any); ok {
-				ports = append(ports, cell(m, "port")+"/"+cell(m, "protocol"))
-			}
-		}
-	}
-	r["_ports"] = strings.Join(ports, ",")
-	return r
+	return map[string]any{"name": a.Name, "ready": itoa(st.ReadyReplicas) + "/" + itoa(st.Replicas), "updated": itoa(st.UpdatedReplicas),
+		"available": itoa(st.AvailableReplicas), "status": status, "image": a.Image, "ports": servicePorts(a.Service)}
 }
 
-var podCols = []Column{{"POD", "name"}, {"PHASE", "phase"}, {"READY", "_ready"}, {"RESTARTS", "restarts"}, {"NODE", "node"}, {"IP", "ip"}, {"REASON", "reason"}}
+// servicePorts is PORT/PROTOCOL of each port of a Service, comma separated.
+func servicePorts(svc *api.ServiceInfo) string {
+	if svc == nil {
+		return ""
+	}
+	ports := make([]string, len(svc.Ports))
+	for i, p := range svc.Ports {
+		ports[i] = itoa(p.Port) + "/" + p.Protocol
+	}
+	return strings.Join(ports, ",")
+}
 
-func podView(p map[string]any) map[string]any {
-	r := maps.Clone(p)
-	r["_ready"] = yesNo(p["ready"])
-	return r
+var podCols = []Column{{"POD", "name"}, {"PHASE", "phase"}, {"READY", "ready"}, {"RESTARTS", "restarts"}, {"NODE", "node"}, {"IP", "ip"}, {"REASON", "reason"}}
+
+func podView(p api.Pod) map[string]any {
+	return map[string]any{"name": p.Name, "phase": p.Phase, "ready": yesNo(p.Ready), "restarts": itoa(p.Restarts), "node": p.Node, "ip": p.IP, "reason": p.Reason}
+}
+
+var eventCols = []Column{{"LAST-SEEN", "last_seen"}, {"TYPE", "type"}, {"REASON", "reason"}, {"OBJECT", "object"}, {"COUNT", "count"}, {"MESSAGE", "message"}}
+
+func eventView(e api.Event) map[string]any {
+	return map[string]any{"last_seen": timeText(e.LastSeen), "type": e.Type, "reason": e.Reason, "object": e.Object, "count": itoa(e.Count), "message": e.Message}
 }
 
 // printAppDetail prints an application's Service, conditions and pods
 // after its row.
-func printAppDetail(w io.Writer, a map[string]any) {
-	if svc, ok := a["service"].(map[string]any); ok {
-		fmt.Fprintf(w, "\nService %s: %s %s\n", cell(svc, "name"), cell(svc, "cluster_ip"), appView(a)["_ports"])
+func printAppDetail(w io.Writer, a api.Application) {
+	if a.Service != nil {
+		fmt.Fprintf(w, "\nService %s: %s %s\n", a.Service.Name, a.Service.ClusterIP, servicePorts(a.Service))
 	}
-	st, _ := a["status"].(map[string]any)
-	if conds := objects(st["conditions"]); len(conds) > 0 {
+	if conds := a.Status.Conditions; len(conds) > 0 {
 		fmt.Fprintln(w)
 		_ = Print(w, "table", conds, []Column{{"CONDITION", "type"}, {"STATUS", "status"}, {"REASON", "reason"}, {"MESSAGE", "message"}})
 	}
-	pods := objects(a["pods"])
 	fmt.Fprintln(w)
-	if len(pods) == 0 {
+	if len(a.Pods) == 0 {
 		fmt.Fprintln(w, "No pods.")
 		return
 	}
-	_ = PrintView(w, "table", pods, podCols, podView)
-}
-
-// objects is a JSON array of objects.
-func objects(v any) []map[string]any {
-	list, _ := v.([]any)
-	var out []map[string]any
-	for _, x := range list {
-		if m, ok := x.(map[string]any); ok {
-			out = append(out, m)
-		}
-	}
-	return out
+	_ = printList(w, "table", a.Pods, podCols, podView)
 }
 
 func appCmd(o *Options) *cobra.Command {
@@ -312,10 +338,10 @@ func appCmd(o *Options) *cobra.Command {
   hks app logs web -f`}
 	s.projectFlag(cmd)
 	cmd.AddCommand(
-		p.listCmd(appCols, appView),
-		p.getCmd("Show an application with its Service, conditions and pods", "web", appCols, appView, printAppDetail),
+		listCmd(p, appCols, appView),
+		getCmd(p, "Show an application with its Service, conditions and pods", "web", appCols, appView, printAppDetail),
 		appCreateCmd(p), appApplyCmd(p), appUpdateCmd(p), appSetCmd(p), appScaleCmd(p),
-		p.verb("restart", "Restart every pod of an application (a rolling restart)", "restart", "web", appCols, appView),
+		verb(p, "restart", "Restart every pod of an application (a rolling restart)", "restart", "web", appCols, appView),
 		p.deleteCmd("Delete an application, its Service and its pods", "web"), appPodsCmd(p), appEventsCmd(p), appLogsCmd(p))
 	return cmd
 }
@@ -483,21 +509,82 @@ func appSetCmd(p inProject) *cobra.Command {
 				}, appCols, appView)
 			},
 		},
-		&cobra.Command{
-			Use: "replicas NAME N", Short: "Set the number of an application's pods", Args: cobra.ExactArgs(2),
-			Example: "  hks app set replicas web 3",
-			RunE: func(cmd *cobra.Command, args []string) error {
-				n, err := strconv.ParseInt(args[1], 10, 32)
-				if err != nil || n < 0 {
-					return fmt.Errorf("replicas %q: want a whole number, 0 or more", args[1])
-				}
-				replicas := int32(n)
-				return patchNamed(cmd, p, args[0], false, func(*api.Application) (any, error) {
-					return api.PatchApplicationRequest{Replicas: &replicas}, nil
-				}, appCols, appView)
-			},
-		})
+		setReplicasCmd(p))
 	return cmd
+}
+
+// setReplicasCmd is `set replicas NAME N`. Its flags are parsed up to NAME
+// only, and those after it by numbersAsArgs, so that a negative N is an
+// argument (and refused as one) rather than an unknown flag.
+func setReplicasCmd(p inProject) *cobra.Command {
+	var pos []string
+	cmd := &cobra.Command{
+		Use: "replicas NAME N", Short: "Set the number of an application's pods",
+		Args: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if pos, err = numbersAsArgs(cmd, args); err != nil {
+				return err
+			}
+			return cobra.ExactArgs(2)(cmd, pos)
+		},
+		Example: "  hks app set replicas web 3",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			args := pos
+			n, err := strconv.ParseInt(args[1], 10, 32)
+			if err != nil {
+				return fmt.Errorf("replicas %q: want a whole number, 0 or more", args[1])
+			}
+			if n < 0 {
+				return fmt.Errorf("replicas %d: must be 0 or more", n)
+			}
+			replicas := int32(n)
+			return patchNamed(cmd, p, args[0], false, func(*api.Application) (any, error) {
+				return api.PatchApplicationRequest{Replicas: &replicas}, nil
+			}, appCols, appView)
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+// numbersAsArgs parses the flags among args, the words from a command's
+// first argument on, and returns the arguments: the words that are not
+// flags or their values, negative numbers, and everything after --.
+func numbersAsArgs(cmd *cobra.Command, args []string) ([]string, error) {
+	var pos, flags []string
+	for i := 0; i < len(args); i++ {
+		w := args[i]
+		if w == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if _, err := strconv.ParseFloat(w, 64); err == nil || !strings.HasPrefix(w, "-") || w == "-" {
+			pos = append(pos, w)
+			continue
+		}
+		flags = append(flags, w)
+		// The value of a flag that takes one follows it unless attached
+		// (--output=json, -ojson).
+		var f *pflag.Flag
+		if name, ok := strings.CutPrefix(w, "--"); ok {
+			if !strings.Contains(name, "=") {
+				f = cmd.Flags().Lookup(name)
+			}
+		} else if len(w) == 2 {
+			f = cmd.Flags().ShorthandLookup(w[1:])
+		}
+		if f != nil && f.NoOptDefVal == "" && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if err := cmd.Flags().Parse(flags); err != nil {
+		return nil, cmd.FlagErrorFunc()(cmd, err)
+	}
+	if help, _ := cmd.Flags().GetBool("help"); help {
+		return nil, pflag.ErrHelp
+	}
+	return pos, nil
 }
 
 func appApplyCmd(p inProject) *cobra.Command {
@@ -534,11 +621,11 @@ every object with a dry run first; a refused manifest changes nothing.`,
 					return err
 				}
 			}
-			var out map[string]any
+			var out api.Application
 			if err := c.Do(ctx, method, path, api.UpdateApplicationRequest{Manifest: manifest}, &out); err != nil {
 				return err
 			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, out, appCols, appView)
+			return printOne(cmd.OutOrStdout(), p.o.Output, out, appCols, appView)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "the manifest file, - for standard input")
@@ -574,7 +661,7 @@ func appScaleCmd(p inProject) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return p.send(cmd, http.MethodPost, url.PathEscape(args[0])+"/scale", api.ScaleRequest{Replicas: n}, appCols, appView)
+			return sendAs(cmd, p, http.MethodPost, url.PathEscape(args[0])+"/scale", api.ScaleRequest{Replicas: n}, appCols, appView)
 		},
 	}
 	cmd.Flags().IntVar(&replicas, "replicas", 0, "number of pods (0 stops the application)")
@@ -586,11 +673,11 @@ func appPodsCmd(p inProject) *cobra.Command {
 	return &cobra.Command{
 		Use: "pods NAME", Short: "List an application's pods", Args: cobra.ExactArgs(1), Example: p.example("pods", "web"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pods, err := p.items(cmd.Context(), url.PathEscape(args[0])+"/pods")
+			pods, err := itemsOf[api.Pod](cmd.Context(), p, url.PathEscape(args[0])+"/pods")
 			if err != nil {
 				return err
 			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, pods, podCols, podView)
+			return printList(cmd.OutOrStdout(), p.o.Output, pods, podCols, podView)
 		},
 	}
 }
@@ -600,12 +687,11 @@ func appEventsCmd(p inProject) *cobra.Command {
 		Use: "events NAME", Short: "List the events of an application, its ReplicaSets and pods, oldest first", Args: cobra.ExactArgs(1),
 		Example: p.example("events", "web"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			events, err := p.items(cmd.Context(), url.PathEscape(args[0])+"/events")
+			events, err := itemsOf[api.Event](cmd.Context(), p, url.PathEscape(args[0])+"/events")
 			if err != nil {
 				return err
 			}
-			return Print(cmd.OutOrStdout(), p.o.Output, events,
-				[]Column{{"LAST-SEEN", "last_seen"}, {"TYPE", "type"}, {"REASON", "reason"}, {"OBJECT", "object"}, {"COUNT", "count"}, {"MESSAGE", "message"}})
+			return printList(cmd.OutOrStdout(), p.o.Output, events, eventCols, eventView)
 		},
 	}
 }

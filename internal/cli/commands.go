@@ -246,14 +246,26 @@ func checkRequired(cmd *cobra.Command) error {
 		}
 		missing = append(missing, f)
 	})
-	if len(missing) == 0 {
-		return nil
-	}
 	rank := func(f *pflag.Flag) int {
 		if i := slices.Index(scopeOrder, f.Name); i >= 0 {
 			return i
 		}
 		return len(scopeOrder)
+	}
+	// A scope flag given as '' would name nothing: the request could
+	// only fail.
+	var empty []*pflag.Flag
+	fs.VisitAll(func(f *pflag.Flag) {
+		if len(f.Annotations[envAnnotation]) > 0 && f.Changed && f.Value.String() == "" {
+			empty = append(empty, f)
+		}
+	})
+	if len(empty) > 0 {
+		f := slices.MinFunc(empty, func(a, b *pflag.Flag) int { return cmp.Compare(rank(a), rank(b)) })
+		return fmt.Errorf("--%s must not be empty", f.Name)
+	}
+	if len(missing) == 0 {
+		return nil
 	}
 	f := slices.MinFunc(missing, func(a, b *pflag.Flag) int { return cmp.Compare(rank(a), rank(b)) })
 	msg := "--" + f.Name + " is required"
@@ -296,11 +308,6 @@ func listPages[T any](ctx context.Context, c *Client, path string) ([]T, error) 
 		}
 		cursor = page.NextCursor
 	}
-}
-
-// listAll is listPages of untyped objects.
-func listAll(ctx context.Context, c *Client, path string) ([]map[string]any, error) {
-	return listPages[map[string]any](ctx, c, path)
 }
 
 // apiCall sends in (nil: no body) and decodes the answer as T.
@@ -361,8 +368,10 @@ func listAndPrint[T any](o *Options, cols []Column, path func(args []string) str
 // resource describes one kind of resource for the generic commands.
 type resource[T any] struct {
 	use, short string
-	aliases    []string
-	cols       []Column
+	// noun names one resource in prose ("organization"; default use).
+	noun    string
+	aliases []string
+	cols    []Column
 	// flags adds the scope flags.
 	flags func(*cobra.Command)
 	// base returns the collection path.
@@ -374,18 +383,31 @@ type resource[T any] struct {
 	detail func(w io.Writer, item T)
 }
 
+// aNoun is noun with its indefinite article: "a workspace", "an
+// organization".
+func aNoun(noun string) string {
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
+}
+
 func (rs resource[T]) command(o *Options) *cobra.Command {
 	cmd := &cobra.Command{Use: rs.use, Short: rs.short, Aliases: rs.aliases}
+	noun := rs.noun
+	if noun == "" {
+		noun = rs.use
+	}
 	if rs.flags != nil {
 		rs.flags(cmd)
 	}
 	cmd.AddCommand(rs.create,
 		&cobra.Command{
-			Use: "list", Short: "List " + rs.use + "s", Args: cobra.NoArgs,
+			Use: "list", Short: "List " + noun + "s", Args: cobra.NoArgs,
 			RunE: listAndPrint[T](o, rs.cols, func([]string) string { return rs.base() }),
 		},
 		&cobra.Command{
-			Use: "get ID|NAME", Short: "Show one " + rs.use, Args: cobra.ExactArgs(1),
+			Use: "get ID|NAME", Short: "Show one " + noun, Args: cobra.ExactArgs(1),
 			RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
 				out, err := apiCall[T](cmd.Context(), c, http.MethodGet, itemPath(rs.base(), args[0]), nil)
 				if err != nil {
@@ -401,7 +423,7 @@ func (rs resource[T]) command(o *Options) *cobra.Command {
 			}),
 		},
 		&cobra.Command{
-			Use: "delete ID|NAME", Short: "Delete a " + rs.use, Args: cobra.ExactArgs(1),
+			Use: "delete ID|NAME", Short: "Delete " + aNoun(noun), Args: cobra.ExactArgs(1),
 			RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
 				out, err := apiCall[*T](cmd.Context(), c, http.MethodDelete, itemPath(rs.base(), args[0]), nil)
 				if err != nil {
@@ -449,7 +471,7 @@ func orgCmd(o *Options) *cobra.Command {
 		})
 	create.Flags().StringVar(&req.Slug, "slug", "", "URL-safe unique slug (default: from the name)")
 	create.Flags().StringVar(&req.BillingEmail, "billing-email", "", "billing contact")
-	cmd := resource[api.Organization]{use: "org", short: "Manage organizations", aliases: []string{"orgs", "organization"}, cols: orgCols,
+	cmd := resource[api.Organization]{use: "org", noun: "organization", short: "Manage organizations", aliases: []string{"orgs", "organization"}, cols: orgCols,
 		base: func() string { return "/api/v1/organizations" }, create: create}.command(o)
 	cmd.AddCommand(orgInviteCmds(o)...)
 	return cmd

@@ -3,9 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,67 +15,65 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
-var cronCols = []Column{{"NAME", "name"}, {"SCHEDULE", "spec.schedule"}, {"TIMEZONE", "spec.time_zone"}, {"SUSPENDED", "_suspended"},
-	{"ACTIVE", "_active"}, {"LAST-SCHEDULE", "status.last_schedule_time"}, {"NEXT-RUN", "_next"}}
+var cronCols = []Column{{"NAME", "name"}, {"SCHEDULE", "schedule"}, {"TIMEZONE", "time_zone"}, {"SUSPENDED", "suspended"},
+	{"ACTIVE", "active"}, {"LAST-SCHEDULE", "last_schedule"}, {"NEXT-RUN", "next"}}
 
-func cronView(cj map[string]any) map[string]any {
-	r := maps.Clone(cj)
-	spec, _ := cj["spec"].(map[string]any)
-	st, _ := cj["status"].(map[string]any)
-	r["_suspended"] = yesNo(spec["suspend"])
-	active, _ := st["active"].([]any)
-	r["_active"] = strconv.Itoa(len(active))
-	if next, _ := st["next_runs"].([]any); len(next) > 0 {
-		r["_next"] = next[0]
+// cronView is the table row of a CronJob.
+func cronView(cj api.CronJob) map[string]any {
+	r := map[string]any{"name": cj.Name, "schedule": cj.Spec.Schedule, "time_zone": cj.Spec.TimeZone, "suspended": yesNo(cj.Spec.Suspend),
+		"active": itoa(len(cj.Status.Active))}
+	if t := cj.Status.LastScheduleTime; t != nil {
+		r["last_schedule"] = timeText(*t)
+	}
+	if next := cj.Status.NextRuns; len(next) > 0 {
+		r["next"] = timeText(next[0])
 	}
 	return r
 }
 
-var runCols = []Column{{"JOB", "job"}, {"TRIGGER", "trigger"}, {"STATUS", "status"}, {"STARTED", "started_at"}, {"DURATION", "_duration"}, {"MESSAGE", "message"}}
+var runCols = []Column{{"JOB", "job"}, {"TRIGGER", "trigger"}, {"STATUS", "status"}, {"STARTED", "started_at"}, {"DURATION", "duration"}, {"MESSAGE", "message"}}
 
-func runView(run map[string]any) map[string]any {
-	r := maps.Clone(run)
-	if s, ok := run["duration_seconds"].(float64); ok {
-		r["_duration"] = (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
-	}
-	return r
+// runView is the table row of a run; its duration is rounded to 100ms.
+func runView(run api.Run) map[string]any {
+	return map[string]any{"job": run.Job, "trigger": run.Trigger, "status": run.Status, "started_at": timeText(run.StartedAt),
+		"duration": (time.Duration(run.DurationSeconds * float64(time.Second))).Round(100 * time.Millisecond).String(), "message": run.Message}
 }
 
 // printCronDetail prints a CronJob's container and next runs after its row.
-func printCronDetail(w io.Writer, cj map[string]any) {
-	spec, _ := cj["spec"].(map[string]any)
-	t, _ := spec["template"].(map[string]any)
+func printCronDetail(w io.Writer, cj api.CronJob) {
+	t := cj.Spec.Template
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Image:       %s\n", cell(t, "image"))
-	for _, f := range []struct{ label, field string }{{"Command:", "command"}, {"Args:", "args"}} {
-		if words, _ := t[f.field].([]any); len(words) > 0 {
-			parts := make([]string, len(words))
-			for i, x := range words {
-				parts[i] = strconv.Quote(fmt.Sprint(x))
+	fmt.Fprintf(w, "Image:       %s\n", t.Image)
+	for _, f := range []struct {
+		label string
+		words []string
+	}{{"Command:", t.Command}, {"Args:", t.Args}} {
+		if len(f.words) > 0 {
+			parts := make([]string, len(f.words))
+			for i, x := range f.words {
+				parts[i] = strconv.Quote(x)
 			}
 			fmt.Fprintf(w, "%-12s %s\n", f.label, strings.Join(parts, " "))
 		}
 	}
-	if env := objects(t["env"]); len(env) > 0 {
-		parts := make([]string, len(env))
-		for i, e := range env {
-			parts[i] = cell(e, "name") + "=" + cell(e, "value")
+	if len(t.Env) > 0 {
+		parts := make([]string, len(t.Env))
+		for i, e := range t.Env {
+			parts[i] = e.Name + "=" + e.Value
 		}
 		fmt.Fprintf(w, "Env:         %s\n", strings.Join(parts, " "))
 	}
-	fmt.Fprintf(w, "Concurrency: %s\n", cell(spec, "concurrency_policy"))
-	st, _ := cj["status"].(map[string]any)
-	if active, _ := st["active"].([]any); len(active) > 0 {
-		fmt.Fprintf(w, "Active jobs: %s\n", strings.Trim(fmt.Sprint(active), "[]"))
+	fmt.Fprintf(w, "Concurrency: %s\n", cj.Spec.ConcurrencyPolicy)
+	if active := cj.Status.Active; len(active) > 0 {
+		fmt.Fprintf(w, "Active jobs: %s\n", strings.Join(active, " "))
 	}
-	next, _ := st["next_runs"].([]any)
-	if len(next) == 0 {
+	if len(cj.Status.NextRuns) == 0 {
 		fmt.Fprintln(w, "Next runs:   none (suspended)")
 		return
 	}
 	fmt.Fprintln(w, "Next runs:")
-	for _, n := range next {
-		fmt.Fprintf(w, "  %v\n", n)
+	for _, n := range cj.Status.NextRuns {
+		fmt.Fprintf(w, "  %s\n", timeText(n))
 	}
 }
 
@@ -88,12 +86,12 @@ func cronCmd(o *Options) *cobra.Command {
   hks cron trigger nightly && hks cron history nightly`}
 	s.projectFlag(cmd)
 	cmd.AddCommand(
-		p.listCmd(cronCols, cronView),
-		p.getCmd("Show a CronJob with its container and next runs", "nightly", cronCols, cronView, printCronDetail),
+		listCmd(p, cronCols, cronView),
+		getCmd(p, "Show a CronJob with its container and next runs", "nightly", cronCols, cronView, printCronDetail),
 		cronCreateCmd(p), cronUpdateCmd(p), p.deleteCmd("Delete a CronJob, its Jobs and its history", "nightly"),
-		p.verb("suspend", "Suspend a CronJob: no new runs until it is resumed", "suspend", "nightly", cronCols, cronView),
-		p.verb("resume", "Resume a suspended CronJob", "resume", "nightly", cronCols, cronView),
-		p.verb("trigger", "Run a CronJob now: a Job from its template", "trigger", "nightly", runCols, runView),
+		verb(p, "suspend", "Suspend a CronJob: no new runs until it is resumed", "suspend", "nightly", cronCols, cronView),
+		verb(p, "resume", "Resume a suspended CronJob", "resume", "nightly", cronCols, cronView),
+		verb(p, "trigger", "Run a CronJob now: a Job from its template", "trigger", "nightly", runCols, runView),
 		cronHistoryCmd(p), cronPreviewCmd(p))
 	return cmd
 }
@@ -260,52 +258,47 @@ func cronHistoryCmd(p inProject) *cobra.Command {
 		Use: "history NAME", Short: "A CronJob's runs, newest first, as the platform recorded them (they outlive the cluster's history limits)", Args: cobra.ExactArgs(1),
 		Example: p.example("history", "nightly") + "\n" + p.example("history", "nightly -o json"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, base, err := p.client(cmd.Context())
+			runs, err := itemsOf[api.Run](cmd.Context(), p, url.PathEscape(args[0])+"/history")
 			if err != nil {
 				return err
 			}
-			runs, err := listAll(cmd.Context(), c, item(base, args[0])+"/history")
-			if err != nil {
-				return err
-			}
-			if runs == nil {
-				runs = []map[string]any{}
-			}
-			return PrintView(cmd.OutOrStdout(), p.o.Output, runs, runCols, runView)
+			return printList(cmd.OutOrStdout(), p.o.Output, runs, runCols, runView)
 		},
 	}
 }
 
 func cronPreviewCmd(p inProject) *cobra.Command {
-	var zone, after string
+	var zone, since string
 	var count int
 	cmd := &cobra.Command{
 		Use:   "preview SCHEDULE",
 		Short: "Print the next runs of a schedule in a time zone, one a line (nothing is sent to the cluster)",
 		Example: `  hks cron preview "*/15 9-17 * * 1-5" --tz Asia/Tokyo --count 3
-  hks cron preview @daily --tz Europe/Berlin --after 2026-03-28T00:00:00Z`,
+  hks cron preview @daily --tz Europe/Berlin --since 2026-03-28T00:00:00Z`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if count < 1 {
 				return fmt.Errorf("--count %d: want 1 or more", count)
 			}
-			out, err := p.call(cmd.Context(), http.MethodGet,
-				"preview"+query("schedule", args[0], "time_zone", zone, "count", strconv.Itoa(count), "since", after), nil)
+			out, err := callAs[api.Preview](cmd.Context(), p, http.MethodGet,
+				"preview"+query("schedule", args[0], "time_zone", zone, "count", strconv.Itoa(count), "since", since), nil)
 			if err != nil {
 				return err
 			}
 			if p.o.Output != "table" && p.o.Output != "" {
-				return Print(cmd.OutOrStdout(), p.o.Output, out, nil)
+				return printTree(cmd.OutOrStdout(), p.o.Output, out)
 			}
-			next, _ := out["next_runs"].([]any)
-			for _, t := range next {
-				fmt.Fprintln(cmd.OutOrStdout(), t)
+			for _, t := range out.NextRuns {
+				fmt.Fprintln(cmd.OutOrStdout(), timeText(t))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&zone, "tz", "", "IANA time zone, e.g. Asia/Tokyo (default UTC)")
 	cmd.Flags().IntVar(&count, "count", 5, "how many runs")
-	cmd.Flags().StringVar(&after, "after", "", "RFC 3339 time to start from (default now)")
+	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time to start from (default now)")
+	// --after is the flag's former name.
+	cmd.Flags().StringVar(&since, "after", "", "RFC 3339 time to start from (default now)")
+	_ = cmd.Flags().MarkDeprecated("after", "use --since")
 	return cmd
 }

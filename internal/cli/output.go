@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -110,30 +112,47 @@ func cell(m map[string]any, field string) string {
 	}
 }
 
-// PrintView is Print whose table rows first go through view, which adds
-// computed columns ("2/3" ready); json and yaml print v as the API
-// answered it.
-func PrintView(w io.Writer, format string, v any, cols []Column, view func(map[string]any) map[string]any) error {
-	if view == nil || (format != "table" && format != "") {
-		return Print(w, format, v, cols)
+// printOne prints v, an answer of the API: json and yaml print it as the
+// JSON it is (members sorted by name), a table the row view makes of it.
+func printOne[T any](w io.Writer, format string, v T, cols []Column, view func(T) map[string]any) error {
+	if format != "table" && format != "" {
+		return printTree(w, format, v)
 	}
-	switch x := v.(type) {
-	case []map[string]any:
-		rows := make([]map[string]any, len(x))
-		for i, r := range x {
-			rows[i] = view(r)
-		}
-		return Print(w, format, rows, cols)
-	case map[string]any:
-		return Print(w, format, view(x), cols)
-	}
-	return Print(w, format, v, cols)
+	return Print(w, format, view(v), cols)
 }
 
-// yesNo is a JSON boolean as yes or no.
-func yesNo(v any) string {
-	if b, _ := v.(bool); b {
+// printList is printOne of a list: a table has a row per element.
+func printList[T any](w io.Writer, format string, vs []T, cols []Column, view func(T) map[string]any) error {
+	if format != "table" && format != "" {
+		return printTree(w, format, vs)
+	}
+	rows := make([]map[string]any, len(vs))
+	for i, v := range vs {
+		rows[i] = view(v)
+	}
+	return Print(w, format, rows, cols)
+}
+
+// printTree prints v in format as its JSON tree, whose objects print their
+// members sorted by name.
+func printTree(w io.Writer, format string, v any) error {
+	var tree any
+	if err := convert(v, &tree); err != nil {
+		return err
+	}
+	return Print(w, format, tree, nil)
+}
+
+// yesNo is a boolean as yes or no.
+func yesNo(b bool) string {
+	if b {
 		return "yes"
 	}
 	return "no"
 }
+
+// itoa is a whole number as text.
+func itoa[N ~int | ~int32 | ~int64](n N) string { return strconv.FormatInt(int64(n), 10) }
+
+// timeText is a time as JSON has it.
+func timeText(t time.Time) string { return t.Format(time.RFC3339Nano) }

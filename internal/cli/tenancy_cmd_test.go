@@ -169,6 +169,9 @@ func TestRequiredFlags(t *testing.T) {
 		{[]string{"group", "add-member", "ops", "--org", "acme", "--workspace", "web"}, "--email is required"},
 		{[]string{"rolebinding", "create", "--role", "viewer", "--org", "acme", "--workspace", "web"}, "--group is required"},
 		{[]string{"rolebinding", "create", "--group", "ops"}, "--org is required (or set HKS_ORG)"},
+		{[]string{"workspace", "list", "--org", ""}, "--org must not be empty"},
+		{[]string{"project", "get", "api", "--org", "acme", "--workspace", ""}, "--workspace must not be empty"},
+		{[]string{"kubeconfig", "--org", "", "--workspace", ""}, "--org must not be empty"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			calls := tenancyAPI(t)
@@ -198,5 +201,30 @@ func TestRequiredFlags(t *testing.T) {
 				t.Errorf("%s: --%s is not marked required", cmd.CommandPath(), name)
 			}
 		}
+	}
+}
+
+// TestResourceCommandShorts: the generated commands of each resource name
+// it in prose, with the right article.
+func TestResourceCommandShorts(t *testing.T) {
+	root := newTestRoot()
+	for _, tc := range []struct{ path, want string }{
+		{"org list", "List organizations"},
+		{"org get", "Show one organization"},
+		{"org delete", "Delete an organization"},
+		{"workspace list", "List workspaces"},
+		{"workspace delete", "Delete a workspace"},
+		{"project get", "Show one project"},
+		{"group delete", "Delete a group"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			cmd, _, err := root.Find(strings.Fields(tc.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cmd.Short != tc.want {
+				t.Errorf("Short %q, want %q", cmd.Short, tc.want)
+			}
+		})
 	}
 }

@@ -199,9 +199,16 @@ func TestWorkloadCommandsSend(t *testing.T) {
 			out: "tick-manual-1  manual   running  2026-12-07T00:00:00Z  1.3s"},
 		{name: "cron history", args: []string{"cron", "history", "tick"}, want: []recordedCall{{"GET", cjs + "/tick/history?limit=500", ""}}},
 		{name: "cron delete", args: []string{"cron", "delete", "tick"}, want: []recordedCall{{"DELETE", cjs + "/tick", ""}}, out: "cronjob tick deleted"},
-		{name: "cron preview", args: []string{"cron", "preview", "*/15 9-17 * * 1-5", "--tz", "Asia/Tokyo", "--count", "2", "--after", "2026-12-04T08:50:00Z"},
+		{name: "cron preview", args: []string{"cron", "preview", "*/15 9-17 * * 1-5", "--tz", "Asia/Tokyo", "--count", "2", "--since", "2026-12-04T08:50:00Z"},
 			want: []recordedCall{{"GET", cjs + "/preview?schedule=%2A%2F15+9-17+%2A+%2A+1-5&time_zone=Asia%2FTokyo&count=2&since=2026-12-04T08%3A50%3A00Z", ""}},
 			out:  "2026-12-07T09:00:00+09:00\n2026-12-07T09:15:00+09:00\n"},
+		{name: "cron preview with the former --after", args: []string{"cron", "preview", "@hourly", "--after", "2026-12-04T08:50:00Z"},
+			want: []recordedCall{{"GET", cjs + "/preview?schedule=%40hourly&count=5&since=2026-12-04T08%3A50%3A00Z", ""}},
+			out:  "Flag --after has been deprecated, use --since\n"},
+		{name: "app set replicas with flags after the arguments", args: []string{"app", "set", "replicas", "web", "2", "-o", "json", "--project", "frontend"},
+			want: []recordedCall{{"PATCH", apps + "/web", `{"replicas":2}`}}, out: `"name": "web"`},
+		{name: "app update with only a command", args: []string{"app", "update", "web", "--", "nginx", "-T"},
+			want: []recordedCall{{"PATCH", apps + "/web", `{"command":["nginx","-T"]}`}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := workloadsAPI(t)
@@ -256,7 +263,18 @@ func TestWorkloadCommandsRefuse(t *testing.T) {
 		{[]string{"app", "create", "web", "--image", "nginx", "--port", "80/http"}, `--port "80/http": the protocol must be TCP, UDP or SCTP`},
 		{[]string{"app", "create", "web", "api", "--image", "nginx"}, "want one NAME before -- (the command comes after it), got 2"},
 		{[]string{"app", "scale", "web"}, `--replicas is required`},
-		{[]string{"app", "set", "replicas", "web", "--", "-1"}, `replicas "-1": want a whole number, 0 or more`},
+		{[]string{"app", "set", "replicas", "web", "--", "-1"}, "replicas -1: must be 0 or more"},
+		{[]string{"app", "set", "replicas", "web", "-1"}, "replicas -1: must be 0 or more"},
+		{[]string{"app", "set", "replicas", "web", "-1", "-o", "json"}, "replicas -1: must be 0 or more"},
+		{[]string{"app", "set", "replicas", "web", "3", "4"}, "accepts 2 arg(s), received 3"},
+		{[]string{"app", "set", "replicas", "web", "3", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"app", "update", "web"}, "nothing to change: give at least one of --image, --env, --arg, --cpu, --memory, --cpu-limit, --memory-limit, --label, --replicas, --port, or a command after --"},
+		{[]string{"cron", "update", "tick"}, "nothing to change: give at least one of --image, --env, --arg, --cpu, --memory, --cpu-limit, --memory-limit, --label, " +
+			"--schedule, --tz, --suspend, --concurrency-policy, --successful-jobs-history-limit, --failed-jobs-history-limit, --starting-deadline, " +
+			"--restart-policy, --backoff-limit, --active-deadline, --service-account, or a command after --"},
+		{[]string{"app", "list", "--project", ""}, "--project must not be empty"},
+		{[]string{"cron", "get", "tick", "--workspace", "", "--project", ""}, "--workspace must not be empty"},
+		{[]string{"app", "get", "web", "--org", ""}, "--org must not be empty"},
 		{[]string{"app", "set", "replicas", "web", "many"}, `replicas "many": want a whole number, 0 or more`},
 		{[]string{"app", "set", "env", "web", "MODE"}, `"MODE": want NAME=VALUE (or NAME- to remove one)`},
 		{[]string{"app", "set", "image", "web"}, "accepts 2 arg(s), received 1"},
