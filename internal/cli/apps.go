@@ -669,31 +669,28 @@ func appScaleCmd(p inProject) *cobra.Command {
 	return cmd
 }
 
-func appPodsCmd(p inProject) *cobra.Command {
+// subListCmd lists what the API keeps under an object (its pods, events
+// or runs) at NAME/rel, every page, as T.
+func subListCmd[T any](p inProject, use, short, example, rel string, cols []Column, view func(T) map[string]any) *cobra.Command {
 	return &cobra.Command{
-		Use: "pods NAME", Short: "List an application's pods", Args: cobra.ExactArgs(1), Example: p.example("pods", "web"),
+		Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1), Example: example,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pods, err := itemsOf[api.Pod](cmd.Context(), p, url.PathEscape(args[0])+"/pods")
+			items, err := itemsOf[T](cmd.Context(), p, url.PathEscape(args[0])+"/"+rel)
 			if err != nil {
 				return err
 			}
-			return printList(cmd.OutOrStdout(), p.o.Output, pods, podCols, podView)
+			return printList(cmd.OutOrStdout(), p.o.Output, items, cols, view)
 		},
 	}
 }
 
+func appPodsCmd(p inProject) *cobra.Command {
+	return subListCmd(p, "pods", "List an application's pods", p.example("pods", "web"), "pods", podCols, podView)
+}
+
 func appEventsCmd(p inProject) *cobra.Command {
-	return &cobra.Command{
-		Use: "events NAME", Short: "List the events of an application, its ReplicaSets and pods, oldest first", Args: cobra.ExactArgs(1),
-		Example: p.example("events", "web"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			events, err := itemsOf[api.Event](cmd.Context(), p, url.PathEscape(args[0])+"/events")
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), p.o.Output, events, eventCols, eventView)
-		},
-	}
+	return subListCmd(p, "events", "List the events of an application, its ReplicaSets and pods, oldest first", p.example("events", "web"),
+		"events", eventCols, eventView)
 }
 
 func appLogsCmd(p inProject) *cobra.Command {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -254,17 +253,8 @@ func (f *cronSpecFlags) update(cmd *cobra.Command, args []string) (func(cur *api
 }
 
 func cronHistoryCmd(p inProject) *cobra.Command {
-	return &cobra.Command{
-		Use: "history NAME", Short: "A CronJob's runs, newest first, as the platform recorded them (they outlive the cluster's history limits)", Args: cobra.ExactArgs(1),
-		Example: p.example("history", "nightly") + "\n" + p.example("history", "nightly -o json"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			runs, err := itemsOf[api.Run](cmd.Context(), p, url.PathEscape(args[0])+"/history")
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), p.o.Output, runs, runCols, runView)
-		},
-	}
+	return subListCmd(p, "history", "A CronJob's runs, newest first, as the platform recorded them (they outlive the cluster's history limits)",
+		p.example("history", "nightly")+"\n"+p.example("history", "nightly -o json"), "history", runCols, runView)
 }
 
 func cronPreviewCmd(p inProject) *cobra.Command {

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -136,7 +137,6 @@ func ownerRef(d *appsv1.Deployment) metav1.OwnerReference {
 func undoContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
-
 
 // getApp reads the Deployment and its Service (and with pods, its pods).
 func (s *Service) getApp(ctx context.Context, ac kube.Project, name string, pods bool) (api.Application, error) {
@@ -295,9 +295,17 @@ func (s *Service) scaleApp(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := r.Context()
 	sc := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ac.NS}, Spec: autoscalingv1.ScaleSpec{Replicas: *req.Replicas}}
-	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).UpdateScale(ctx, name, sc, metav1.UpdateOptions{FieldManager: kube.FieldManager}); err != nil {
+	return s.changeApp(r.Context(), ac, name, func(ctx context.Context, d appsv1client.DeploymentInterface) error {
+		_, err := d.UpdateScale(ctx, name, sc, metav1.UpdateOptions{FieldManager: kube.FieldManager})
+		return err
+	})
+}
+
+// changeApp makes one change to the application's Deployment and answers
+// the application as it is then; a Deployment that is gone is a 404.
+func (s *Service) changeApp(ctx context.Context, ac kube.Project, name string, change func(context.Context, appsv1client.DeploymentInterface) error) (any, error) {
+	if err := change(ctx, ac.C.Kube.AppsV1().Deployments(ac.NS)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, httpapi.NotFound("application")
 		}
@@ -312,15 +320,11 @@ func (s *Service) restartApp(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := r.Context()
 	patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, annotationRestartedAt, s.cfg.Now().UTC().Format(time.RFC3339Nano))
-	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, httpapi.NotFound("application")
-		}
-		return nil, kube.Error(err)
-	}
-	return s.getApp(ctx, ac, name, false)
+	return s.changeApp(r.Context(), ac, name, func(ctx context.Context, d appsv1client.DeploymentInterface) error {
+		_, err := d.Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager})
+		return err
+	})
 }
 
 func (s *Service) deleteApp(r *http.Request) (any, error) {
