@@ -127,6 +127,13 @@ func (e *env) user(tb testing.TB, email string) store.User {
 
 var testMeta = ClientMeta{IP: "192.0.2.1", UserAgent: "hks-test/1.0"}
 
+// signedIn creates the user email and signs them in.
+func (e *env) signedIn(tb testing.TB, email string) api.TokenPair {
+	tb.Helper()
+	e.user(tb, email)
+	return e.login(tb, email)
+}
+
 func (e *env) login(tb testing.TB, email string) api.TokenPair {
 	tb.Helper()
 	p, err := e.svc.Login(context.Background(), email, "correct horse battery", testMeta)

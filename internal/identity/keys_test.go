@@ -60,8 +60,7 @@ func TestJWKS(t *testing.T) {
 	if err := e.svc.EnsureSigningKey(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.user(t, "alice@example.com")
-	p := e.login(t, "alice@example.com")
+	p := e.signedIn(t, "alice@example.com")
 
 	d := jwks(t, e.svc)
 	if len(d.Keys) != 1 {
@@ -86,8 +85,7 @@ func TestJWKS(t *testing.T) {
 func TestKeysSurviveRestart(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.user(t, "alice@example.com")
-	p := e.login(t, "alice@example.com")
+	p := e.signedIn(t, "alice@example.com")
 	kid := kidOf(t, p.AccessToken)
 
 	// A restart: a new Service on the same store and the same master key.
@@ -125,8 +123,7 @@ func TestKeysSurviveRestart(t *testing.T) {
 func TestRotateSigningKey(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.user(t, "alice@example.com")
-	p1 := e.login(t, "alice@example.com")
+	p1 := e.signedIn(t, "alice@example.com")
 	kid1 := kidOf(t, p1.AccessToken)
 
 	e.clock.Advance(time.Minute)

@@ -31,25 +31,14 @@ func jwksKids(t *testing.T, s *Service) []string {
 	return kids
 }
 
-func tokenKid(t *testing.T, tok string) string {
-	t.Helper()
-	p, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kid, _ := p.Header["kid"].(string)
-	return kid
-}
-
 // TestRotateKeysRetiresAndKeepsServing: a token signed before rotation
 // verifies after it; JWKS lists both keys until the old key's last token
 // has expired, then only the new one; the old key is retired explicitly.
 func TestRotateKeysRetiresAndKeepsServing(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.user(t, "rot@example.com")
-	old := e.login(t, "rot@example.com")
-	oldKid := tokenKid(t, old.AccessToken)
+	old := e.signedIn(t, "rot@example.com")
+	oldKid := kidOf(t, old.AccessToken)
 
 	e.clock.Advance(time.Minute)
 	newKid, retired, err := e.svc.RotateKeys(ctx)
@@ -71,7 +60,7 @@ func TestRotateKeysRetiresAndKeepsServing(t *testing.T) {
 	// New tokens use the new key; the old token still verifies, here and
 	// in another process that loads the keys afresh.
 	fresh := e.login(t, "rot@example.com")
-	if tokenKid(t, fresh.AccessToken) != newKid {
+	if kidOf(t, fresh.AccessToken) != newKid {
 		t.Fatal("new token not signed with the new key")
 	}
 	other := e.service(t, e.sealer)
@@ -129,9 +118,8 @@ func TestRotateIfDue(t *testing.T) {
 func TestRetireSigningKey(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.user(t, "ret@example.com")
-	tok := e.login(t, "ret@example.com")
-	kid := tokenKid(t, tok.AccessToken)
+	tok := e.signedIn(t, "ret@example.com")
+	kid := kidOf(t, tok.AccessToken)
 	if err := e.svc.RetireSigningKey(ctx, "no-such-kid"); err == nil {
 		t.Fatal("unknown kid retired")
 	}
@@ -141,7 +129,7 @@ func TestRetireSigningKey(t *testing.T) {
 	// A retired key does not sign: the next token comes from a new key,
 	// and the retired key's token still verifies.
 	next := e.login(t, "ret@example.com")
-	if tokenKid(t, next.AccessToken) == kid {
+	if kidOf(t, next.AccessToken) == kid {
 		t.Fatal("retired key still signs")
 	}
 	if _, err := e.svc.Verify(ctx, tok.AccessToken); err != nil {

@@ -193,8 +193,7 @@ func forge(t *testing.T, method jwt.SigningMethod, key any, kid string, c jwt.Cl
 func TestVerifyRefusesBadTokens(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.user(t, "alice@example.com")
-	pair := e.login(t, "alice@example.com")
+	pair := e.signedIn(t, "alice@example.com")
 	good, err := e.svc.Verify(ctx, pair.AccessToken)
 	if err != nil {
 		t.Fatal(err)
@@ -253,8 +252,7 @@ func TestVerifyRefusesBadTokens(t *testing.T) {
 	}
 
 	// Another user's revoked session, to check revocation by itself.
-	e.user(t, "bob@example.com")
-	bob := e.login(t, "bob@example.com")
+	bob := e.signedIn(t, "bob@example.com")
 	bobClaims, err := e.svc.Verify(ctx, bob.AccessToken)
 	if err != nil {
 		t.Fatal(err)
@@ -318,8 +316,7 @@ func TestVerifyRefusesBadTokens(t *testing.T) {
 func TestVerifyExpiryWithClock(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.user(t, "alice@example.com")
-	p := e.login(t, "alice@example.com")
+	p := e.signedIn(t, "alice@example.com")
 
 	e.clock.Advance(15*time.Minute + 20*time.Second) // expired, within leeway
 	if _, err := e.svc.Verify(ctx, p.AccessToken); err != nil {
@@ -334,8 +331,7 @@ func TestVerifyExpiryWithClock(t *testing.T) {
 func TestRefreshRotationAndReuse(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.user(t, "alice@example.com")
-	p1 := e.login(t, "alice@example.com")
+	p1 := e.signedIn(t, "alice@example.com")
 	c1, err := e.svc.Verify(ctx, p1.AccessToken)
 	if err != nil {
 		t.Fatal(err)
@@ -377,8 +373,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 func TestConcurrentRefreshExactlyOneWins(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.user(t, "alice@example.com")
-	p := e.login(t, "alice@example.com")
+	p := e.signedIn(t, "alice@example.com")
 	const n = 8
 	var (
 		wg   sync.WaitGroup
