@@ -231,14 +231,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown provider at callback", 404, "not-found", "provider not found", func(t *testing.T, p *platform) response {
 			return p.browser(t, true).get(p.url + "/auth/callback/nope?code=x&state=y")
 		}},
-		{"missing state", 422, "validation", "state: is required", func(t *testing.T, p *platform) response {
-			b := p.browser(t, true)
-			cb, _ := url.Parse(b.start(p, "corp", ""))
-			q := cb.Query()
-			q.Del("state")
-			cb.RawQuery = q.Encode()
-			return b.get(cb.String())
-		}},
+		{"missing state", 422, "validation", "state: is required", withoutParam("state")},
 		{"state does not match", 400, "federation-state", "state does not match", func(t *testing.T, p *platform) response {
 			b := p.browser(t, true)
 			cb, _ := url.Parse(b.start(p, "corp", ""))
@@ -295,14 +288,7 @@ func TestRefusals(t *testing.T) {
 			lastTokenError(t, p, "PKCE verification failed")
 			return r
 		}},
-		{"missing code", 422, "validation", "code: is required", func(t *testing.T, p *platform) response {
-			b := p.browser(t, true)
-			cb, _ := url.Parse(b.start(p, "corp", ""))
-			q := cb.Query()
-			q.Del("code")
-			cb.RawQuery = q.Encode()
-			return b.get(cb.String())
-		}},
+		{"missing code", 422, "validation", "code: is required", withoutParam("code")},
 		{"access denied", 401, "federation-denied", "refused the sign-in: access_denied", misbehave(oidctest.Misbehaviour{Deny: true})},
 		{"bad nonce", 401, "federation-invalid-token", "nonce does not match", misbehave(oidctest.Misbehaviour{WrongNonce: true})},
 		{"expired ID token", 401, "federation-invalid-token", "has expired", misbehave(oidctest.Misbehaviour{Expired: true})},
@@ -553,5 +539,18 @@ func TestSecureCookiesBehindHTTPS(t *testing.T) {
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if loc.Query().Get("redirect_uri") != "https://hks.example/auth/callback/corp" {
 		t.Fatalf("redirect_uri %s", loc.Query().Get("redirect_uri"))
+	}
+}
+
+// withoutParam calls back from the provider without the query parameter
+// name.
+func withoutParam(name string) func(t *testing.T, p *platform) response {
+	return func(t *testing.T, p *platform) response {
+		b := p.browser(t, true)
+		cb, _ := url.Parse(b.start(p, "corp", ""))
+		q := cb.Query()
+		q.Del(name)
+		cb.RawQuery = q.Encode()
+		return b.get(cb.String())
 	}
 }
