@@ -143,21 +143,21 @@ func (g *githubDouble) authed(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (g *githubDouble) user(w http.ResponseWriter, r *http.Request) {
-	if !g.authed(w, r) {
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"id": g.id, "login": g.login, "email": nil, "type": "User"})
+	g.answer(w, r, func() any { return map[string]any{"id": g.id, "login": g.login, "email": nil, "type": "User"} })
 }
 
 func (g *githubDouble) userEmails(w http.ResponseWriter, r *http.Request) {
+	g.answer(w, r, func() any { return g.emails })
+}
+
+// answer writes what body gives (read under the lock) as JSON to a caller
+// with a valid token.
+func (g *githubDouble) answer(w http.ResponseWriter, r *http.Request, body func() any) {
 	if !g.authed(w, r) {
 		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(g.emails)
+	_ = json.NewEncoder(w).Encode(body())
 }
