@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
-	"github.com/hexabase/hexabase-ai/internal/workloads"
+	"github.com/hexabase/hexabase-ai/internal/manifest"
 )
 
 // inProject is a collection of a project (applications, cronjobs) whose
@@ -634,8 +634,8 @@ every object with a dry run first; a refused manifest changes nothing.`,
 
 // manifestApp is the name of a manifest's one Deployment, or "" (then
 // the server explains what is wrong with it).
-func manifestApp(manifest string) string {
-	objs, err := workloads.DecodeManifest(manifest)
+func manifestApp(text string) string {
+	objs, err := manifest.Decode(text)
 	if err != nil {
 		return ""
 	}

@@ -1,13 +1,10 @@
 package workloads
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -15,18 +12,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/yaml"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kube"
+	"github.com/hexabase/hexabase-ai/internal/manifest"
 )
-
-// maxManifestObjects bounds the objects of one manifest.
-const maxManifestObjects = 50
 
 // manifestObject is one object of a manifest with where it goes.
 type manifestObject struct {
@@ -39,79 +32,12 @@ func (m manifestObject) String() string {
 	return fmt.Sprintf("document %d (%s %s)", m.doc, m.obj.GetKind(), m.obj.GetName())
 }
 
-// DecodeManifest splits a YAML or JSON manifest (several documents, or a
-// v1 List) into objects. Errors name the document.
-func DecodeManifest(text string) ([]*unstructured.Unstructured, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader([]byte(text))))
-	var out []*unstructured.Unstructured
-	for doc := 1; ; doc++ {
-		b, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, manifestErr(fmt.Sprintf("document %d: not YAML or JSON: %v", doc, err))
-		}
-		if len(bytes.TrimSpace(b)) == 0 || isOnlyComments(b) {
-			continue
-		}
-		j, err := yaml.YAMLToJSON(b)
-		if err != nil {
-			return nil, manifestErr(fmt.Sprintf("document %d: not YAML or JSON: %v", doc, err))
-		}
-		if bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
-			continue
-		}
-		var u unstructured.Unstructured
-		if err := u.UnmarshalJSON(j); err != nil {
-			return nil, manifestErr(fmt.Sprintf("document %d: not a Kubernetes object (apiVersion, kind and metadata are required): %v", doc, err))
-		}
-		if u.IsList() {
-			l, err := u.ToList()
-			if err != nil {
-				return nil, manifestErr(fmt.Sprintf("document %d: %v", doc, err))
-			}
-			for i := range l.Items {
-				out = append(out, &l.Items[i])
-			}
-		} else {
-			out = append(out, &u)
-		}
-		if len(out) > maxManifestObjects {
-			return nil, manifestErr(fmt.Sprintf("at most %d objects in one manifest", maxManifestObjects))
-		}
-	}
-	if len(out) == 0 {
-		return nil, manifestErr("the manifest holds no object")
-	}
-	for i, u := range out {
-		if u.GetName() == "" {
-			return nil, manifestErr(fmt.Sprintf("object %d (%s): metadata.name is required", i+1, u.GetKind()))
-		}
-	}
-	return out, nil
-}
-
-func isOnlyComments(b []byte) bool {
-	for line := range bytes.SplitSeq(b, []byte("\n")) {
-		t := bytes.TrimSpace(line)
-		if len(t) > 0 && t[0] != '#' {
-			return false
-		}
-	}
-	return true
-}
-
-func manifestErr(msg string) *httpapi.Error {
-	return httpapi.Invalid(httpapi.Field("manifest", msg))
-}
-
 // resolveManifest maps the objects onto the cluster's resources (an unknown
 // kind is refused with the cluster's answer), puts them in the project's
 // namespace, labels them with the application and returns the name of its
 // one Deployment.
 func (s *Service) resolveManifest(ctx context.Context, ac kube.Project, text string) (string, []manifestObject, error) {
-	objs, err := DecodeManifest(text)
+	objs, err := manifest.Decode(text)
 	if err != nil {
 		return "", nil, err
 	}
@@ -127,23 +53,23 @@ func (s *Service) resolveManifest(ctx context.Context, ac kube.Project, text str
 		gvk := u.GroupVersionKind()
 		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if meta.IsNoMatchError(err) {
-			return "", nil, manifestErr(fmt.Sprintf("%s: the workspace cluster has no kind %q in %s", m, gvk.Kind, apiVersion(gvk)))
+			return "", nil, manifest.Invalid(fmt.Sprintf("%s: the workspace cluster has no kind %q in %s", m, gvk.Kind, apiVersion(gvk)))
 		}
 		if err != nil {
 			return "", nil, fmt.Errorf("map %s: %w", m, err)
 		}
 		if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
-			return "", nil, manifestErr(fmt.Sprintf("%s: %s is cluster-scoped; an application holds only objects of its project's namespace", m, gvk.Kind))
+			return "", nil, manifest.Invalid(fmt.Sprintf("%s: %s is cluster-scoped; an application holds only objects of its project's namespace", m, gvk.Kind))
 		}
 		switch ns := u.GetNamespace(); ns {
 		case "", ac.NS:
 			u.SetNamespace(ac.NS)
 		default:
-			return "", nil, manifestErr(fmt.Sprintf("%s: namespace %q is not this project's namespace %q", m, ns, ac.NS))
+			return "", nil, manifest.Invalid(fmt.Sprintf("%s: namespace %q is not this project's namespace %q", m, ns, ac.NS))
 		}
 		if gvk.Group == "apps" && gvk.Kind == "Deployment" {
 			if app != "" {
-				return "", nil, manifestErr(errNoDeployment.Error() + fmt.Sprintf(": %s is a second one", m))
+				return "", nil, manifest.Invalid(errNoDeployment.Error() + fmt.Sprintf(": %s is a second one", m))
 			}
 			app = u.GetName()
 		}
@@ -157,10 +83,10 @@ func (s *Service) resolveManifest(ctx context.Context, ac kube.Project, text str
 		out = append(out, m)
 	}
 	if app == "" {
-		return "", nil, manifestErr(errNoDeployment.Error() + ": it names the application")
+		return "", nil, manifest.Invalid(errNoDeployment.Error() + ": it names the application")
 	}
 	if errs := validName("manifest", app); len(errs) > 0 {
-		return "", nil, manifestErr("the Deployment's name " + errs[0].Message)
+		return "", nil, manifest.Invalid("the Deployment's name " + errs[0].Message)
 	}
 	for _, m := range out {
 		l := m.obj.GetLabels()
