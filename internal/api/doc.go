@@ -4,7 +4,6 @@
 // console's TypeScript types are generated). A field renamed here breaks
 // the build of every client in this repository, not a user.
 //
-// It holds data only: no validation, no conversion from store types, no
-// dependencies on other packages of this module besides kubeconfig's
-// file format.
+// It holds data only: no validation, no conversion from store types, and
+// no dependencies on other packages of this module.
 package api

@@ -168,7 +168,7 @@ func (c *Config) fields() []field {
 		{flag: "login-lockout-base", env: "HKS_LOGIN_LOCKOUT_BASE", usage: "first sign-in lockout; doubles with each further failure", dur: &c.LoginLockoutBase},
 		{flag: "login-lockout-max", env: "HKS_LOGIN_LOCKOUT_MAX", usage: "longest sign-in lockout", dur: &c.LoginLockoutMax},
 		{flag: "control-plane-provider", env: "HKS_CONTROL_PLANE_PROVIDER", usage: "local (workspace control planes as processes on this machine) or none (API only)", str: &c.ControlPlaneProvider},
-		{flag: "k8s-bin-dir", env: "HKS_K8S_BIN_DIR", usage: "directory with kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (default: the `make k8s-bins` cache)", str: &c.K8sBinDir},
+		{flag: "k8s-bin-dir", env: "HKS_K8S_BIN_DIR", usage: "directory with kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (default: the cache that make k8s-bins fills)", str: &c.K8sBinDir},
 		intField("warm-pool", "HKS_WARM_POOL", "workspace API servers kept started for workspaces yet to be created (0: none)", &c.WarmPool),
 		{flag: "workspace-issuer-listen", env: "HKS_WORKSPACE_ISSUER_LISTEN", usage: "loopback host:port of the https issuer endpoint for workspace API servers when --external-url is http (default: a port kept in the data dir)", str: &c.WorkspaceIssuerListen},
 	}
