@@ -90,4 +90,3 @@ func isOnlyComments(b []byte) bool {
 func Invalid(msg string) *httpapi.Error {
 	return httpapi.Invalid(httpapi.Field("manifest", msg))
 }
-
