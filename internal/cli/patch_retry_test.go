@@ -51,7 +51,7 @@ func (v *versionedApp) serve(t *testing.T) {
 				v.refuse--
 				w.Header().Set("Content-Type", "application/problem+json")
 				w.WriteHeader(http.StatusPreconditionFailed)
-				io.WriteString(w, `{"type":"about:blank","title":"Precondition failed","status":412,"detail":"changed since"}`)
+				_ = json.NewEncoder(w).Encode(api.Problem{Type: "about:blank", Title: "Precondition failed", Status: http.StatusPreconditionFailed, Detail: "changed since"})
 				return
 			}
 			n, _ := strconv.Atoi(v.app.ResourceVersion)

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"encoding/json"
 	"flag"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files of testdata")
@@ -17,44 +20,66 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files of testd
 // CronJob routes in each format; the output must stay as the golden file
 // has it, byte for byte.
 func TestWorkloadOutput(t *testing.T) {
-	app := `{"name":"web","project":"frontend","image":"nginx:1.27","labels":{"team":"web"},"resource_version":"41","created_at":"2026-12-01T10:00:00.5+09:00",` +
-		`"spec":{"image":"nginx:1.27","replicas":3,"env":[{"name":"MODE","value":"prod"}],"ports":[{"name":"p80","container_port":80,"protocol":"TCP"},{"name":"p53","container_port":53,"protocol":"UDP","service_port":5353}],"resources":{"requests":{"cpu":"100m"},"limits":{}}},` +
-		`"service":{"name":"web","cluster_ip":"10.96.0.10","ports":[{"name":"p80","port":80,"protocol":"TCP"},{"name":"p53","port":5353,"protocol":"UDP"}]},` +
-		`"status":{"replicas":3,"ready_replicas":3,"updated_replicas":3,"available_replicas":3,"ready":true,"conditions":[{"type":"Available","status":"True","reason":"MinimumReplicasAvailable","message":"Deployment has minimum availability."}]},` +
-		`"pods":[{"name":"web-1","phase":"Running","ready":true,"restarts":2,"node":"hks-shared-0","ip":"10.244.0.5","started_at":"2026-12-01T01:00:00Z"},{"name":"web-2","phase":"Pending","ready":false,"restarts":0,"reason":"ContainerCreating"}]}`
-	bare := `{"name":"worker","project":"frontend","resource_version":"2","created_at":"2026-12-01T00:00:00Z","spec":{"image":"busybox"},"status":{"replicas":1,"ready_replicas":0,"updated_replicas":1,"available_replicas":0,"ready":false,"conditions":null}}`
-	pods := `{"items":[{"name":"web-1","phase":"Running","ready":true,"restarts":1234567,"node":"hks-shared-0","ip":"10.244.0.5"}]}`
-	events := `{"items":[{"type":"Warning","reason":"BackOff","message":"Back-off restarting","object":"Pod/web-1","count":3,"last_seen":"2026-12-01T01:02:03Z"}]}`
-	cron := `{"name":"tick","project":"frontend","resource_version":"7","created_at":"2026-12-01T00:00:00Z","spec":{"schedule":"*/5 * * * *","time_zone":"Asia/Tokyo","concurrency_policy":"Forbid",` +
-		`"successful_jobs_history_limit":2,"starting_deadline_seconds":120,"labels":{"team":"ops"},` +
-		`"template":{"image":"busybox:1.36","command":["sh","-c","date; echo \"hi\""],"args":["x"],"env":[{"name":"A","value":"1"},{"name":"B","value":""}],` +
-		`"resources":{"requests":{},"limits":{"memory":"64Mi"}},"restart_policy":"Never","backoff_limit":2,"active_deadline_seconds":3600}},` +
-		`"status":{"active":["tick-1","tick-2"],"last_schedule_time":"2026-12-07T08:55:00+09:00","next_runs":["2026-12-07T09:00:00+09:00","2026-12-07T09:05:00+09:00"]}}`
-	suspended := `{"name":"idle","project":"frontend","resource_version":"1","created_at":"2026-12-01T00:00:00Z","spec":{"schedule":"@daily","suspend":true,"template":{"image":"busybox"}},"status":{"active":[],"next_runs":[]}}`
-	runs := `{"items":[{"id":"r2","job":"tick-2","trigger":"schedule","status":"succeeded","started_at":"2026-12-07T00:00:00Z","completed_at":"2026-12-07T00:00:12Z","duration_seconds":12.04},` +
-		`{"id":"r1","job":"tick-1","trigger":"manual","status":"failed","message":"BackoffLimitExceeded","started_at":"2026-12-06T00:00:00Z","duration_seconds":0.05}]}`
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	started := at("2026-12-01T01:00:00Z")
+	app := api.Application{Name: "web", Project: "frontend", Image: "nginx:1.27", Labels: map[string]string{"team": "web"}, ResourceVersion: "41",
+		CreatedAt: at("2026-12-01T10:00:00.5+09:00"),
+		Spec: api.AppSpec{Image: "nginx:1.27", Replicas: ptr(int32(3)), Env: []api.EnvVar{{Name: "MODE", Value: "prod"}},
+			Ports:     []api.Port{{Name: "p80", ContainerPort: 80, Protocol: "TCP"}, {Name: "p53", ContainerPort: 53, Protocol: "UDP", ServicePort: 5353}},
+			Resources: &api.Resources{Requests: api.ResourceList{CPU: "100m"}}},
+		Service: &api.ServiceInfo{Name: "web", ClusterIP: "10.96.0.10", Ports: []api.ServicePort{{Name: "p80", Port: 80, Protocol: "TCP"}, {Name: "p53", Port: 5353, Protocol: "UDP"}}},
+		Status: api.AppStatus{Replicas: 3, ReadyReplicas: 3, UpdatedReplicas: 3, AvailableReplicas: 3, Ready: true,
+			Conditions: []api.Condition{{Type: "Available", Status: "True", Reason: "MinimumReplicasAvailable", Message: "Deployment has minimum availability."}}},
+		Pods: []api.Pod{{Name: "web-1", Phase: "Running", Ready: true, Restarts: 2, Node: "hks-shared-0", IP: "10.244.0.5", StartedAt: &started},
+			{Name: "web-2", Phase: "Pending", Reason: "ContainerCreating"}}}
+	bare := api.Application{Name: "worker", Project: "frontend", ResourceVersion: "2", CreatedAt: at("2026-12-01T00:00:00Z"), Spec: api.AppSpec{Image: "busybox"},
+		Status: api.AppStatus{Replicas: 1, UpdatedReplicas: 1}}
+	pods := api.List[api.Pod]{Items: []api.Pod{{Name: "web-1", Phase: "Running", Ready: true, Restarts: 1234567, Node: "hks-shared-0", IP: "10.244.0.5"}}}
+	events := api.List[api.Event]{Items: []api.Event{{Type: "Warning", Reason: "BackOff", Message: "Back-off restarting", Object: "Pod/web-1", Count: 3, LastSeen: at("2026-12-01T01:02:03Z")}}}
+	last := at("2026-12-07T08:55:00+09:00")
+	cron := api.CronJob{Name: "tick", Project: "frontend", ResourceVersion: "7", CreatedAt: at("2026-12-01T00:00:00Z"),
+		Spec: api.CronJobSpec{Schedule: "*/5 * * * *", TimeZone: "Asia/Tokyo", ConcurrencyPolicy: "Forbid", SuccessfulJobsHistoryLimit: ptr(int32(2)),
+			StartingDeadlineSeconds: ptr(int64(120)), Labels: map[string]string{"team": "ops"},
+			Template: api.JobTemplate{Image: "busybox:1.36", Command: []string{"sh", "-c", `date; echo "hi"`}, Args: []string{"x"},
+				Env: []api.EnvVar{{Name: "A", Value: "1"}, {Name: "B"}}, Resources: &api.Resources{Limits: api.ResourceList{Memory: "64Mi"}},
+				RestartPolicy: "Never", BackoffLimit: ptr(int32(2)), ActiveDeadlineSeconds: ptr(int64(3600))}},
+		Status: api.CronJobStatus{Active: []string{"tick-1", "tick-2"}, LastScheduleTime: &last,
+			NextRuns: []time.Time{at("2026-12-07T09:00:00+09:00"), at("2026-12-07T09:05:00+09:00")}}}
+	suspended := api.CronJob{Name: "idle", Project: "frontend", ResourceVersion: "1", CreatedAt: at("2026-12-01T00:00:00Z"),
+		Spec:   api.CronJobSpec{Schedule: "@daily", Suspend: true, Template: api.JobTemplate{Image: "busybox"}},
+		Status: api.CronJobStatus{Active: []string{}, NextRuns: []time.Time{}}}
+	completed := at("2026-12-07T00:00:12Z")
+	runs := api.List[api.Run]{Items: []api.Run{
+		{ID: "r2", Job: "tick-2", Trigger: "schedule", Status: "succeeded", StartedAt: at("2026-12-07T00:00:00Z"), CompletedAt: &completed, DurationSeconds: 12.04},
+		{ID: "r1", Job: "tick-1", Trigger: "manual", Status: "failed", Message: "BackoffLimitExceeded", StartedAt: at("2026-12-06T00:00:00Z"), DurationSeconds: 0.05}}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proj := "/api/v1/organizations/" + testOrgID + "/workspaces/" + testWsID + "/projects/frontend"
 		w.Header().Set("Content-Type", "application/json")
-		body, ok := map[string]string{
-			"/applications":             `{"items":[` + app + `,` + bare + `]}`,
+		body, ok := map[string]any{
+			"/applications":             api.List[api.Application]{Items: []api.Application{app, bare}},
 			"/applications/web":         app,
 			"/applications/worker":      bare,
 			"/applications/web/pods":    pods,
 			"/applications/web/events":  events,
 			"/applications/web/restart": app,
-			"/cronjobs":                 `{"items":[` + cron + `,` + suspended + `]}`,
+			"/cronjobs":                 api.List[api.CronJob]{Items: []api.CronJob{cron, suspended}},
 			"/cronjobs/tick":            cron,
 			"/cronjobs/idle":            suspended,
 			"/cronjobs/tick/history":    runs,
-			"/cronjobs/tick/trigger":    `{"id":"r3","job":"tick-manual-3","trigger":"manual","status":"running","started_at":"2026-12-07T00:00:00Z","duration_seconds":1.25}`,
-			"/cronjobs/preview":         `{"schedule":"@hourly","time_zone":"Asia/Tokyo","next_runs":["2026-12-07T09:00:00+09:00","2026-12-07T10:00:00+09:00"]}`,
+			"/cronjobs/tick/trigger":    api.Run{ID: "r3", Job: "tick-manual-3", Trigger: "manual", Status: "running", StartedAt: at("2026-12-07T00:00:00Z"), DurationSeconds: 1.25},
+			"/cronjobs/preview":         api.Preview{Schedule: "@hourly", TimeZone: "Asia/Tokyo", NextRuns: []time.Time{at("2026-12-07T09:00:00+09:00"), at("2026-12-07T10:00:00+09:00")}},
 		}[strings.TrimPrefix(r.URL.Path, proj)]
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}
-		io.WriteString(w, body)
+		_ = json.NewEncoder(w).Encode(body)
 	}))
 	t.Cleanup(srv.Close)
 	signedInTo(t, srv.URL)
@@ -88,3 +113,5 @@ func TestWorkloadOutput(t *testing.T) {
 		t.Errorf("output differs from %s:\n%s", golden, all.String())
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
