@@ -11,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/spf13/cobra"
 )
 
@@ -26,16 +28,36 @@ func workloadsAPI(t *testing.T) *[]recordedCall {
 	t.Helper()
 	var mu sync.Mutex
 	calls := &[]recordedCall{}
-	app := `{"name":"web","project":"frontend","image":"nginx:1.27","resource_version":"41",` +
-		`"spec":{"image":"nginx:1.27","replicas":3,"env":[{"name":"MODE","value":"prod"},{"name":"DEBUG","value":"1"}],"ports":[{"name":"p80","container_port":80,"protocol":"TCP"}]},` +
-		`"service":{"name":"web","cluster_ip":"10.96.0.10","ports":[{"port":80,"protocol":"TCP"}]},` +
-		`"status":{"replicas":3,"ready_replicas":2,"updated_replicas":3,"available_replicas":2,"ready":false,"conditions":[]},` +
-		`"pods":[{"name":"web-1","phase":"Running","ready":true,"restarts":0,"node":"hks-shared-0"}]}`
-	cron := `{"name":"tick","project":"frontend","resource_version":"7","spec":{"schedule":"*/5 * * * *","time_zone":"Asia/Tokyo","suspend":true,"concurrency_policy":"Forbid",` +
-		`"labels":{"team":"ops","tier":"batch"},` +
-		`"template":{"image":"busybox:1.36","command":["date"],"env":[{"name":"A","value":"1"},{"name":"B","value":"1"},{"name":"C","value":"1"}],` +
-		`"resources":{"requests":{},"limits":{"memory":"64Mi"}},"restart_policy":"Never","backoff_limit":2}},` +
-		`"status":{"active":[],"next_runs":[]}}`
+	app := api.Application{Name: "web", Project: "frontend", Image: "nginx:1.27", ResourceVersion: "41",
+		Spec: api.AppSpec{Image: "nginx:1.27", Replicas: ptr(int32(3)), Env: []api.EnvVar{{Name: "MODE", Value: "prod"}, {Name: "DEBUG", Value: "1"}},
+			Ports: []api.Port{{Name: "p80", ContainerPort: 80, Protocol: "TCP"}}},
+		Service: &api.ServiceInfo{Name: "web", ClusterIP: "10.96.0.10", Ports: []api.ServicePort{{Port: 80, Protocol: "TCP"}}},
+		Status:  api.AppStatus{Replicas: 3, ReadyReplicas: 2, UpdatedReplicas: 3, AvailableReplicas: 2, Conditions: []api.Condition{}},
+		Pods:    []api.Pod{{Name: "web-1", Phase: "Running", Ready: true, Node: "hks-shared-0"}}}
+	cron := api.CronJob{Name: "tick", Project: "frontend", ResourceVersion: "7",
+		Spec: api.CronJobSpec{Schedule: "*/5 * * * *", TimeZone: "Asia/Tokyo", Suspend: true, ConcurrencyPolicy: "Forbid",
+			Labels: map[string]string{"team": "ops", "tier": "batch"},
+			Template: api.JobTemplate{Image: "busybox:1.36", Command: []string{"date"},
+				Env:       []api.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "1"}, {Name: "C", Value: "1"}},
+				Resources: &api.Resources{Limits: api.ResourceList{Memory: "64Mi"}}, RestartPolicy: "Never", BackoffLimit: ptr(int32(2))}},
+		Status: api.CronJobStatus{Active: []string{}, NextRuns: []time.Time{}}}
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	preview := api.Preview{Schedule: "*/15 9-17 * * 1-5", TimeZone: "Asia/Tokyo",
+		NextRuns: []time.Time{at("2026-12-07T09:00:00+09:00"), at("2026-12-07T09:15:00+09:00")}}
+	run := api.Run{ID: "r1", Job: "tick-manual-1", Trigger: "manual", Status: "running", StartedAt: at("2026-12-07T00:00:00Z"), DurationSeconds: 1.25}
+	// problem answers a problem document with status.
+	problem := func(w http.ResponseWriter, status int, title, detail string) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(api.Problem{Type: "about:blank", Title: title, Status: status, Detail: detail})
+	}
+	answer := func(w http.ResponseWriter, v any) { _ = json.NewEncoder(w).Encode(v) }
 	busyPatches := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -53,30 +75,26 @@ func workloadsAPI(t *testing.T) *[]recordedCall {
 		case r.Method == http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
 		case path == "/applications/new":
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `{"type":"about:blank","title":"Not found","status":404,"detail":"application not found"}`)
+			problem(w, http.StatusNotFound, "Not found", "application not found")
 		case path == "/applications/busy" && r.Method == http.MethodPatch && busyPatches == 0:
 			// Someone else changed it since it was read.
 			busyPatches++
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusPreconditionFailed)
-			io.WriteString(w, `{"type":"about:blank","title":"Precondition failed","status":412,"detail":"changed"}`)
+			problem(w, http.StatusPreconditionFailed, "Precondition failed", "changed")
 		case path == "/applications/web/logs":
 			w.Header().Set("Content-Type", "text/plain")
 			io.WriteString(w, "line 1\nline 2\n")
 		case strings.HasPrefix(path, "/applications"):
 			if r.Method == http.MethodGet && path == "/applications" {
-				io.WriteString(w, `{"items":[`+app+`]}`)
+				answer(w, api.List[api.Application]{Items: []api.Application{app}})
 				return
 			}
-			io.WriteString(w, app)
+			answer(w, app)
 		case path == "/cronjobs/preview":
-			io.WriteString(w, `{"schedule":"*/15 9-17 * * 1-5","time_zone":"Asia/Tokyo","next_runs":["2026-12-07T09:00:00+09:00","2026-12-07T09:15:00+09:00"]}`)
+			answer(w, preview)
 		case path == "/cronjobs/tick/trigger":
-			io.WriteString(w, `{"id":"r1","job":"tick-manual-1","trigger":"manual","status":"running","started_at":"2026-12-07T00:00:00Z","duration_seconds":1.25}`)
+			answer(w, run)
 		case strings.HasPrefix(path, "/cronjobs"):
-			io.WriteString(w, cron)
+			answer(w, cron)
 		default:
 			w.WriteHeader(http.StatusNotFound)
 		}
@@ -120,6 +138,7 @@ func TestWorkloadCommandsSend(t *testing.T) {
 	scope := []string{"--org", testOrgID, "--workspace", testWsID, "--project", "frontend"}
 	proj := "/api/v1/organizations/" + testOrgID + "/workspaces/" + testWsID + "/projects/frontend"
 	apps, cjs := proj+"/applications", proj+"/cronjobs"
+	setEnvBusy := body(t, api.PatchApplicationRequest{Env: &[]api.EnvVar{{Name: "MODE", Value: "dev"}, {Name: "DEBUG", Value: "1"}}, ResourceVersion: "41"})
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -132,18 +151,19 @@ func TestWorkloadCommandsSend(t *testing.T) {
 			args: []string{"app", "create", "web", "--image", "nginx:1.27", "--replicas", "2", "--port", "8080:80", "--port", "53/udp",
 				"--env", "MODE=prod", "--env", "EMPTY=", "--env", "URL=a=b", "--cpu", "100m", "--memory-limit", "128Mi", "--label", "team=web",
 				"--arg", "-v", "--", "nginx", "-g", "daemon off;"},
-			want: []recordedCall{{"POST", apps, `{"name":"web","image":"nginx:1.27","replicas":2,"command":["nginx","-g","daemon off;"],"args":["-v"],
-				"env":[{"name":"MODE","value":"prod"},{"name":"EMPTY","value":""},{"name":"URL","value":"a=b"}],
-				"ports":[{"container_port":8080,"service_port":80},{"container_port":53,"protocol":"UDP"}],
-				"resources":{"requests":{"cpu":"100m"},"limits":{"memory":"128Mi"}},"labels":{"team":"web"}}`}},
+			want: []recordedCall{{"POST", apps, body(t, api.CreateApplicationRequest{Name: "web", AppSpec: api.AppSpec{
+				Image: "nginx:1.27", Replicas: ptr(int32(2)), Command: []string{"nginx", "-g", "daemon off;"}, Args: []string{"-v"},
+				Env:       []api.EnvVar{{Name: "MODE", Value: "prod"}, {Name: "EMPTY", Value: ""}, {Name: "URL", Value: "a=b"}},
+				Ports:     []api.Port{{ContainerPort: 8080, ServicePort: 80}, {ContainerPort: 53, Protocol: "UDP"}},
+				Resources: &api.Resources{Requests: api.ResourceList{CPU: "100m"}, Limits: api.ResourceList{Memory: "128Mi"}}, Labels: map[string]string{"team": "web"}}})}},
 			out: "web   2/3    3           2          not ready  nginx:1.27  80/TCP"},
 		{name: "app create with the defaults", args: []string{"app", "create", "web", "--image", "nginx"},
-			want: []recordedCall{{"POST", apps, `{"name":"web","image":"nginx"}`}}},
+			want: []recordedCall{{"POST", apps, body(t, api.CreateApplicationRequest{Name: "web", AppSpec: api.AppSpec{Image: "nginx"}})}}},
 		{name: "scope from the environment", nopre: true, args: []string{"apps", "list"},
 			want: []recordedCall{{"GET", apps + "?limit=500", ""}}, out: "NAME  READY  UP-TO-DATE"},
 		{name: "app get", args: []string{"app", "get", "web"}, want: []recordedCall{{"GET", apps + "/web", ""}}, out: "web-1  Running  yes"},
 		{name: "app scale to zero", args: []string{"app", "scale", "web", "--replicas", "0"},
-			want: []recordedCall{{"POST", apps + "/web/scale", `{"replicas":0}`}}},
+			want: []recordedCall{{"POST", apps + "/web/scale", body(t, api.ScaleRequest{Replicas: ptr(int32(0))})}}},
 		{name: "app restart", args: []string{"app", "restart", "web"}, want: []recordedCall{{"POST", apps + "/web/restart", ""}}},
 		{name: "app delete", args: []string{"app", "delete", "web"}, want: []recordedCall{{"DELETE", apps + "/web", ""}}, out: "application web deleted"},
 		{name: "app pods", args: []string{"app", "pods", "web"}, want: []recordedCall{{"GET", apps + "/web/pods?limit=500", ""}}},
@@ -152,47 +172,51 @@ func TestWorkloadCommandsSend(t *testing.T) {
 			want: []recordedCall{{"GET", apps + "/web/logs?pod=web-1&container=app&follow=true&tail_lines=10&since_seconds=300&timestamps=true", ""}}, out: "line 1\nline 2\n"},
 		{name: "app logs", args: []string{"app", "logs", "web"}, want: []recordedCall{{"GET", apps + "/web/logs", ""}}},
 		{name: "app update sends only what flags give", args: []string{"app", "update", "web", "--image", "nginx:1.28", "--port", "80", "--label", "team=web", "--label", "old-"},
-			want: []recordedCall{{"PATCH", apps + "/web", `{"image":"nginx:1.28","ports":[{"container_port":80}],"labels":{"team":"web","old":null}}`}}},
+			want: []recordedCall{{"PATCH", apps + "/web", body(t, api.PatchApplicationRequest{Image: ptr("nginx:1.28"), Ports: &[]api.Port{{ContainerPort: 80}},
+				Labels: map[string]*string{"team": ptr("web"), "old": nil}})}}},
 		{name: "app update with replicas", args: []string{"app", "update", "web", "--replicas", "1"},
-			want: []recordedCall{{"PATCH", apps + "/web", `{"replicas":1}`}}},
+			want: []recordedCall{{"PATCH", apps + "/web", body(t, api.PatchApplicationRequest{Replicas: ptr(int32(1))})}}},
 		{name: "app update with env merges onto the env read, at its version", args: []string{"app", "update", "web", "--env", "DEBUG-", "--env", "NEW=1", "--cpu", "100m"},
 			want: []recordedCall{{"GET", apps + "/web", ""}, {"PATCH", apps + "/web",
-				`{"env":[{"name":"MODE","value":"prod"},{"name":"NEW","value":"1"}],"resources":{"requests":{"cpu":"100m"},"limits":{}},"resource_version":"41"}`}}},
+				body(t, api.PatchApplicationRequest{Env: &[]api.EnvVar{{Name: "MODE", Value: "prod"}, {Name: "NEW", Value: "1"}},
+					Resources: &api.Resources{Requests: api.ResourceList{CPU: "100m"}}, ResourceVersion: "41"})}}},
 		{name: "app set image", args: []string{"app", "set", "image", "web", "nginx:1.28"},
-			want: []recordedCall{{"PATCH", apps + "/web", `{"image":"nginx:1.28"}`}}, out: "web   2/3"},
+			want: []recordedCall{{"PATCH", apps + "/web", body(t, api.PatchApplicationRequest{Image: ptr("nginx:1.28")})}}, out: "web   2/3"},
 		{name: "app set env reads again when someone changed the application meanwhile", args: []string{"app", "set", "env", "busy", "MODE=dev"},
-			want: []recordedCall{{"GET", apps + "/busy", ""}, {"PATCH", apps + "/busy", `{"env":[{"name":"MODE","value":"dev"},{"name":"DEBUG","value":"1"}],"resource_version":"41"}`},
-				{"GET", apps + "/busy", ""}, {"PATCH", apps + "/busy", `{"env":[{"name":"MODE","value":"dev"},{"name":"DEBUG","value":"1"}],"resource_version":"41"}`}}},
+			want: []recordedCall{{"GET", apps + "/busy", ""}, {"PATCH", apps + "/busy", setEnvBusy},
+				{"GET", apps + "/busy", ""}, {"PATCH", apps + "/busy", setEnvBusy}}},
 		{name: "app set replicas", args: []string{"app", "set", "replicas", "web", "0"},
-			want: []recordedCall{{"PATCH", apps + "/web", `{"replicas":0}`}}},
+			want: []recordedCall{{"PATCH", apps + "/web", body(t, api.PatchApplicationRequest{Replicas: ptr(int32(0))})}}},
 		{name: "app set env", args: []string{"app", "set", "env", "web", "MODE=dev", "DEBUG-", "LOG=info"},
 			want: []recordedCall{{"GET", apps + "/web", ""}, {"PATCH", apps + "/web",
-				`{"env":[{"name":"MODE","value":"dev"},{"name":"LOG","value":"info"}],"resource_version":"41"}`}}},
+				body(t, api.PatchApplicationRequest{Env: &[]api.EnvVar{{Name: "MODE", Value: "dev"}, {Name: "LOG", Value: "info"}}, ResourceVersion: "41"})}}},
 		{name: "app apply of an existing application", args: []string{"app", "apply", "-f", manifest}, file: strings.Replace(deployment, "%s", "web", 1),
-			want: []recordedCall{{"GET", apps + "/web", ""}, {"PUT", apps + "/web", `{"manifest":"` + strings.ReplaceAll(strings.Replace(deployment, "%s", "web", 1), "\n", `\n`) + `"}`}}},
+			want: []recordedCall{{"GET", apps + "/web", ""}, {"PUT", apps + "/web", body(t, api.UpdateApplicationRequest{Manifest: strings.Replace(deployment, "%s", "web", 1)})}}},
 		{name: "app apply of a new application", args: []string{"app", "apply", "-f", manifest}, file: strings.Replace(deployment, "%s", "new", 1),
-			want: []recordedCall{{"GET", apps + "/new", ""}, {"POST", apps, `{"manifest":"` + strings.ReplaceAll(strings.Replace(deployment, "%s", "new", 1), "\n", `\n`) + `"}`}}},
+			want: []recordedCall{{"GET", apps + "/new", ""}, {"POST", apps, body(t, api.CreateApplicationRequest{Manifest: strings.Replace(deployment, "%s", "new", 1)})}}},
 		{name: "app apply of a manifest the server must judge", args: []string{"app", "apply", "-f", manifest}, file: "{{{",
-			want: []recordedCall{{"POST", apps, `{"manifest":"{{{"}`}}},
+			want: []recordedCall{{"POST", apps, body(t, api.CreateApplicationRequest{Manifest: "{{{"})}}},
 		{name: "cron create with every flag",
 			args: []string{"cron", "create", "tick", "--schedule", "*/5 * * * *", "--tz", "Asia/Tokyo", "--image", "busybox:1.36", "--suspend",
 				"--concurrency-policy", "Forbid", "--successful-jobs-history-limit", "0", "--failed-jobs-history-limit", "2", "--starting-deadline", "0s",
 				"--active-deadline", "1h", "--backoff-limit", "0", "--restart-policy", "Never", "--service-account", "backup",
 				"--env", "A=1", "--cpu", "50m", "--label", "team=ops", "--arg", "x", "--", "sh", "-c", "date"},
-			want: []recordedCall{{"POST", cjs, `{"name":"tick","schedule":"*/5 * * * *","time_zone":"Asia/Tokyo","suspend":true,"concurrency_policy":"Forbid",
-				"successful_jobs_history_limit":0,"failed_jobs_history_limit":2,"starting_deadline_seconds":0,"labels":{"team":"ops"},
-				"template":{"image":"busybox:1.36","command":["sh","-c","date"],"args":["x"],"env":[{"name":"A","value":"1"}],
-				"resources":{"requests":{"cpu":"50m"},"limits":{}},"service_account":"backup","restart_policy":"Never","backoff_limit":0,"active_deadline_seconds":3600}}`}},
+			want: []recordedCall{{"POST", cjs, body(t, api.CreateCronJobRequest{Name: "tick", CronJobSpec: api.CronJobSpec{
+				Schedule: "*/5 * * * *", TimeZone: "Asia/Tokyo", Suspend: true, ConcurrencyPolicy: "Forbid",
+				SuccessfulJobsHistoryLimit: ptr(int32(0)), FailedJobsHistoryLimit: ptr(int32(2)), StartingDeadlineSeconds: ptr(int64(0)), Labels: map[string]string{"team": "ops"},
+				Template: api.JobTemplate{Image: "busybox:1.36", Command: []string{"sh", "-c", "date"}, Args: []string{"x"}, Env: []api.EnvVar{{Name: "A", Value: "1"}},
+					Resources: &api.Resources{Requests: api.ResourceList{CPU: "50m"}}, ServiceAccount: "backup", RestartPolicy: "Never",
+					BackoffLimit: ptr(int32(0)), ActiveDeadlineSeconds: ptr(int64(3600))}}})}},
 			out: "tick  */5 * * * *  Asia/Tokyo  yes        0"},
 		{name: "cron create with the defaults", args: []string{"cronjob", "create", "tick", "--schedule", "@hourly", "--image", "busybox"},
-			want: []recordedCall{{"POST", cjs, `{"name":"tick","schedule":"@hourly","template":{"image":"busybox"}}`}}},
+			want: []recordedCall{{"POST", cjs, body(t, api.CreateCronJobRequest{Name: "tick", CronJobSpec: api.CronJobSpec{Schedule: "@hourly", Template: api.JobTemplate{Image: "busybox"}}})}}},
 		{name: "cron update changes only what flags give",
 			args: []string{"cron", "update", "tick", "--schedule", "@hourly", "--env", "A-", "--env", "B=2", "--env", "D=4", "--cpu", "200m", "--label", "tier-", "--", "true"},
-			want: []recordedCall{{"GET", cjs + "/tick", ""}, {"PATCH", cjs + "/tick", `{"schedule":"@hourly","labels":{"tier":null},
-				"template":{"command":["true"],"env":[{"name":"B","value":"2"},{"name":"C","value":"1"},{"name":"D","value":"4"}],
-				"resources":{"requests":{"cpu":"200m"},"limits":{}}},"resource_version":"7"}`}}},
+			want: []recordedCall{{"GET", cjs + "/tick", ""}, {"PATCH", cjs + "/tick", body(t, api.PatchCronJobRequest{Schedule: ptr("@hourly"), Labels: map[string]*string{"tier": nil},
+				Template: &api.JobTemplatePatch{Command: &[]string{"true"}, Env: &[]api.EnvVar{{Name: "B", Value: "2"}, {Name: "C", Value: "1"}, {Name: "D", Value: "4"}},
+					Resources: &api.Resources{Requests: api.ResourceList{CPU: "200m"}}}, ResourceVersion: "7"})}}},
 		{name: "cron update without env reads nothing", args: []string{"cron", "update", "tick", "--image", "busybox:1.37", "--suspend=false", "--backoff-limit", "0"},
-			want: []recordedCall{{"PATCH", cjs + "/tick", `{"suspend":false,"template":{"image":"busybox:1.37","backoff_limit":0}}`}}},
+			want: []recordedCall{{"PATCH", cjs + "/tick", body(t, api.PatchCronJobRequest{Suspend: ptr(false), Template: &api.JobTemplatePatch{Image: ptr("busybox:1.37"), BackoffLimit: ptr(int32(0))}})}}},
 		{name: "cron suspend", args: []string{"cron", "suspend", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/suspend", ""}}},
 		{name: "cron resume", args: []string{"cron", "resume", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/resume", ""}}},
 		{name: "cron trigger", args: []string{"cron", "trigger", "tick"}, want: []recordedCall{{"POST", cjs + "/tick/trigger", ""}},
@@ -206,9 +230,9 @@ func TestWorkloadCommandsSend(t *testing.T) {
 			want: []recordedCall{{"GET", cjs + "/preview?schedule=%40hourly&count=5&since=2026-12-04T08%3A50%3A00Z", ""}},
 			out:  "Flag --after has been deprecated, use --since\n"},
 		{name: "app set replicas with flags after the arguments", args: []string{"app", "set", "replicas", "web", "2", "-o", "json", "--project", "frontend"},
-			want: []recordedCall{{"PATCH", apps + "/web", `{"replicas":2}`}}, out: `"name": "web"`},
+			want: []recordedCall{{"PATCH", apps + "/web", body(t, api.PatchApplicationRequest{Replicas: ptr(int32(2))})}}, out: `"name": "web"`},
 		{name: "app update with only a command", args: []string{"app", "update", "web", "--", "nginx", "-T"},
-			want: []recordedCall{{"PATCH", apps + "/web", `{"command":["nginx","-T"]}`}}},
+			want: []recordedCall{{"PATCH", apps + "/web", body(t, api.PatchApplicationRequest{Command: &[]string{"nginx", "-T"}})}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := workloadsAPI(t)
