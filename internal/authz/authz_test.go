@@ -142,20 +142,22 @@ func TestWorkspaceCreatorIsAdmin(t *testing.T) {
 	ws := w.ws
 	ws.CreatedBy = w.users["dave"].ID
 	for _, tt := range []struct {
-		user, orgRole string
-		want          Level
+		name, user, orgRole string
+		want                Level
 	}{
-		{"dave", store.RoleMember, Admin},
-		{"dave", "", None},
-		{"carol", store.RoleMember, None},
+		{"creator member", "dave", store.RoleMember, Admin},
+		{"creator not member", "dave", "", None},
+		{"other member", "carol", store.RoleMember, None},
 	} {
-		acc, err := w.az.Workspace(t.Context(), w.users[tt.user].ID, tt.orgRole, ws)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if acc.Workspace != tt.want {
-			t.Errorf("%s (org role %q): workspace level %v, want %v", tt.user, tt.orgRole, acc.Workspace, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			acc, err := w.az.Workspace(t.Context(), w.users[tt.user].ID, tt.orgRole, ws)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if acc.Workspace != tt.want {
+				t.Errorf("%s (org role %q): workspace level %v, want %v", tt.user, tt.orgRole, acc.Workspace, tt.want)
+			}
+		})
 	}
 }
 
