@@ -48,13 +48,15 @@ func TestPrintFormats(t *testing.T) {
 		"json":  "[\n  {\n    \"id\": \"1\",",
 		"yaml":  "- id: \"1\"\n  name: web\n  quota:\n    cpu: \"2\"\n    pods: 10\n",
 	} {
-		var b bytes.Buffer
-		if err := Print(&b, format, rows, cols); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(b.String(), want) {
-			t.Errorf("%s:\n%s\nwant prefix:\n%s", format, b.String(), want)
-		}
+		t.Run(format, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Print(&b, format, rows, cols); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(b.String(), want) {
+				t.Errorf("%s:\n%s\nwant prefix:\n%s", format, b.String(), want)
+			}
+		})
 	}
 	if err := Print(&bytes.Buffer{}, "xml", rows, cols); err == nil {
 		t.Fatal("unknown format accepted")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/fsutil"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func TestTokenCache(t *testing.T) {
@@ -48,10 +49,12 @@ func TestTokenCache(t *testing.T) {
 		{"no token", cached("", 9*time.Minute), false},
 		{"garbage", `{{`, false},
 	} {
-		write(tc.body)
-		if _, ok := readCachedToken(p1, now); ok != tc.ok {
-			t.Errorf("%s: used %v, want %v", tc.name, ok, tc.ok)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			write(tc.body)
+			if _, ok := readCachedToken(p1, now); ok != tc.ok {
+				t.Errorf("%s: used %v, want %v", tc.name, ok, tc.ok)
+			}
+		})
 	}
 	fi, err := os.Stat(p1)
 	if err != nil || fi.Mode().Perm() != 0o600 {
@@ -71,8 +74,10 @@ func TestTokenCache(t *testing.T) {
 		t.Fatalf("subjectOf: %q", got)
 	}
 	for _, bad := range []string{"", "a.b", "h.!!.s", "h." + base64.RawURLEncoding.EncodeToString([]byte("[]")) + ".s"} {
-		if got := subjectOf(bad); got != "" {
-			t.Fatalf("subjectOf(%q) = %q", bad, got)
-		}
+		t.Run(testutil.CaseName(bad), func(t *testing.T) {
+			if got := subjectOf(bad); got != "" {
+				t.Fatalf("subjectOf(%q) = %q", bad, got)
+			}
+		})
 	}
 }

@@ -336,27 +336,32 @@ func TestWorkloadCommandsRefuse(t *testing.T) {
 		{[]string{"cron", "list", "--org", testOrgID}, "--workspace is required (or set HKS_WORKSPACE)"},
 		{[]string{"cron", "preview", "@daily", "--org", testOrgID, "--workspace", testWsID}, "--project is required (or set HKS_PROJECT)"},
 	} {
-		calls := workloadsAPI(t)
-		if _, err := runIn(t, "", tc.args...); err == nil || err.Error() != tc.want {
-			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
-		}
-		if len(*calls) != 0 {
-			t.Errorf("%v: sent %+v", tc.args, *calls)
-		}
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			calls := workloadsAPI(t)
+			if _, err := runIn(t, "", tc.args...); err == nil || err.Error() != tc.want {
+				t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+			}
+			if len(*calls) != 0 {
+				t.Errorf("%v: sent %+v", tc.args, *calls)
+			}
+		})
 	}
 }
 
 func TestAPIErrorQuotesRequestID(t *testing.T) {
 	for _, tc := range []struct {
+		name string
 		err  APIError
 		want string
 	}{
-		{APIError{Status: 500, Detail: "an internal error occurred", RequestID: "r1"}, "an internal error occurred (HTTP 500, request id r1)"},
-		{APIError{Status: 404, Detail: "application not found", RequestID: "r2"}, "application not found (HTTP 404)"},
-		{APIError{Status: 503}, "Service Unavailable (HTTP 503)"},
+		{"with request id", APIError{Status: 500, Detail: "an internal error occurred", RequestID: "r1"}, "an internal error occurred (HTTP 500, request id r1)"},
+		{"no request id on 4xx", APIError{Status: 404, Detail: "application not found", RequestID: "r2"}, "application not found (HTTP 404)"},
+		{"no detail", APIError{Status: 503}, "Service Unavailable (HTTP 503)"},
 	} {
-		if got := tc.err.Error(); got != tc.want {
-			t.Errorf("%+v: %q, want %q", tc.err, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("%+v: %q, want %q", tc.err, got, tc.want)
+			}
+		})
 	}
 }
