@@ -183,18 +183,20 @@ func TestRBACAgreesWithAuthz(t *testing.T) {
 func TestQuotaDefaultsNeverExceedQuota(t *testing.T) {
 	for _, cpu := range []string{"1m", "50m", "100m", "250m", "1", "64"} {
 		for _, mem := range []string{"1Mi", "100Mi", "1Gi"} {
-			p := store.Project{ID: "p", Name: "p", Quota: store.Quota{CPU: cpu, Memory: mem}}
-			_, lr, err := quotaObjects(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			item := lr.Spec.Limits[0]
-			for res, q := range map[corev1.ResourceName]string{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem} {
-				limit, req, quota := item.Default[res], item.DefaultRequest[res], resource.MustParse(q)
-				if limit.Cmp(quota) > 0 || req.Cmp(limit) > 0 {
-					t.Errorf("quota %s=%s: default request %s limit %s", res, q, req.String(), limit.String())
+			t.Run(cpu+" "+mem, func(t *testing.T) {
+				p := store.Project{ID: "p", Name: "p", Quota: store.Quota{CPU: cpu, Memory: mem}}
+				_, lr, err := quotaObjects(p)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
+				item := lr.Spec.Limits[0]
+				for res, q := range map[corev1.ResourceName]string{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem} {
+					limit, req, quota := item.Default[res], item.DefaultRequest[res], resource.MustParse(q)
+					if limit.Cmp(quota) > 0 || req.Cmp(limit) > 0 {
+						t.Errorf("quota %s=%s: default request %s limit %s", res, q, req.String(), limit.String())
+					}
+				}
+			})
 		}
 	}
 }

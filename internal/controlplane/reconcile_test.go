@@ -50,9 +50,11 @@ func TestNewReconcilerConfigErrors(t *testing.T) {
 		{"no logger", ReconcilerConfig{Store: st, Provider: p}, "reconciler: Logger is required"},
 		{"negative resync", ReconcilerConfig{Store: st, Provider: p, Logger: log, Resync: -1}, "reconciler: Resync must not be negative"},
 	} {
-		if _, err := NewReconciler(tc.cfg); err == nil || err.Error() != tc.want {
-			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewReconciler(tc.cfg); err == nil || err.Error() != tc.want {
+				t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
+			}
+		})
 	}
 }
 

@@ -445,17 +445,19 @@ func TestDedicatedAdmission(t *testing.T) {
 
 func TestDedicatedAdmissionErrors(t *testing.T) {
 	tests := []struct {
-		id, plan, want string
+		name, id, plan, want string
 	}{
-		{"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "gold", `unknown plan "gold"`},
-		{"", controlplane.PlanDedicated, `workspace ID "" is not a label value`},
-		{"a,b=c", controlplane.PlanDedicated, `workspace ID "a,b=c" is not a label value`},
-		{strings.Repeat("a", 64), controlplane.PlanDedicated, "is not a label value: must be no more than 63 bytes"},
+		{"unknown plan", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "gold", `unknown plan "gold"`},
+		{"empty id", "", controlplane.PlanDedicated, `workspace ID "" is not a label value`},
+		{"id not a label value", "a,b=c", controlplane.PlanDedicated, `workspace ID "a,b=c" is not a label value`},
+		{"id too long", strings.Repeat("a", 64), controlplane.PlanDedicated, "is not a label value: must be no more than 63 bytes"},
 	}
 	for _, tt := range tests {
-		_, _, _, err := dedicatedAdmission(tt.id, tt.plan)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("dedicatedAdmission(%q, %q) = %v, want %q", tt.id, tt.plan, err, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, _, err := dedicatedAdmission(tt.id, tt.plan)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("dedicatedAdmission(%q, %q) = %v, want %q", tt.id, tt.plan, err, tt.want)
+			}
+		})
 	}
 }

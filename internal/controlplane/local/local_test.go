@@ -96,9 +96,11 @@ func TestBinariesKeyMatchesTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"k8s.io/kubernetes " + KubernetesVersion, "go.etcd.io/etcd/server/v3 v3.6.16"} {
-		if !bytes.Contains(mod, []byte(want)) {
-			t.Errorf("tools/k8s/go.mod does not pin %q; update BinariesKey", want)
-		}
+		t.Run(testutil.CaseName(want), func(t *testing.T) {
+			if !bytes.Contains(mod, []byte(want)) {
+				t.Errorf("tools/k8s/go.mod does not pin %q; update BinariesKey", want)
+			}
+		})
 	}
 	if !bytes.Contains(kwokMod, []byte("sigs.k8s.io/kwok v0.8.0")) {
 		t.Error("tools/k8s/kwok/go.mod does not pin kwok v0.8.0; update BinariesKey")
