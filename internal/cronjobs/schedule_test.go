@@ -9,6 +9,7 @@ import (
 	"time"
 	_ "time/tzdata" // the zones below, even on machines without a zone database
 
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 	"github.com/robfig/cron/v3"
 )
 
@@ -124,18 +125,19 @@ func TestParseAccepts(t *testing.T) {
 		{"0 9 * * 0,6", "2026-03-07 09:00"},
 		{"15,45 */6 1-7 * *", "2026-03-02 18:15"},
 	} {
-		s, err := Parse(tc.expr)
-		if err != nil {
-			t.Errorf("Parse(%q): %v", tc.expr, err)
-			continue
-		}
-		got := s.Next(from).Format("2006-01-02 15:04")
-		if got != tc.next {
-			t.Errorf("Parse(%q).Next(%s) = %s, want %s", tc.expr, from.Format(time.DateTime), got, tc.next)
-		}
-		if want := robfigNextN(t, tc.expr, from, 1); !sameTimes([]time.Time{s.Next(from)}, want) {
-			t.Errorf("Parse(%q).Next(%s) = %s, robfig %v", tc.expr, from.Format(time.DateTime), got, want)
-		}
+		t.Run(testutil.CaseName(tc.expr), func(t *testing.T) {
+			s, err := Parse(tc.expr)
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tc.expr, err)
+			}
+			got := s.Next(from).Format("2006-01-02 15:04")
+			if got != tc.next {
+				t.Errorf("Parse(%q).Next(%s) = %s, want %s", tc.expr, from.Format(time.DateTime), got, tc.next)
+			}
+			if want := robfigNextN(t, tc.expr, from, 1); !sameTimes([]time.Time{s.Next(from)}, want) {
+				t.Errorf("Parse(%q).Next(%s) = %s, robfig %v", tc.expr, from.Format(time.DateTime), got, want)
+			}
+		})
 	}
 }
 
@@ -206,22 +208,22 @@ func TestParseRefuses(t *testing.T) {
 		{"* * * * FR\u0130", FieldDayOfWeek, "not a day name"},
 		{"*\u00a0* * * * *", FieldSchedule, "got 6"}, // a no-break space is a separator, as for the controller
 	} {
-		s, err := Parse(tc.expr)
-		if err == nil {
-			t.Errorf("Parse(%q) = %+v, want an error", tc.expr, s)
-			continue
-		}
-		var e *Error
-		if !errors.As(err, &e) {
-			t.Errorf("Parse(%q): error %T %v, want *Error", tc.expr, err, err)
-			continue
-		}
-		if e.Field != tc.field || !strings.Contains(e.Reason, tc.reason) {
-			t.Errorf("Parse(%q): Field %q, Reason %q; want Field %q, Reason containing %q", tc.expr, e.Field, e.Reason, tc.field, tc.reason)
-		}
-		if len(e.Value) > 100 {
-			t.Errorf("Parse(%q): Value is %d bytes long", tc.expr, len(e.Value))
-		}
+		t.Run(testutil.CaseName(tc.expr), func(t *testing.T) {
+			s, err := Parse(tc.expr)
+			if err == nil {
+				t.Fatalf("Parse(%q) = %+v, want an error", tc.expr, s)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Parse(%q): error %T %v, want *Error", tc.expr, err, err)
+			}
+			if e.Field != tc.field || !strings.Contains(e.Reason, tc.reason) {
+				t.Errorf("Parse(%q): Field %q, Reason %q; want Field %q, Reason containing %q", tc.expr, e.Field, e.Reason, tc.field, tc.reason)
+			}
+			if len(e.Value) > 100 {
+				t.Errorf("Parse(%q): Value is %d bytes long", tc.expr, len(e.Value))
+			}
+		})
 	}
 }
 
@@ -231,10 +233,12 @@ func TestErrorMessage(t *testing.T) {
 		{"* * *", `schedule "* * *": expected 5 fields (minute hour day-of-month month day-of-week), got 3`},
 		{"0 9 * * 1-5,9", `schedule "0 9 * * 1-5,9": day of week "1-5,9": 9 is above the maximum 6`},
 	} {
-		_, err := Parse(tc.expr)
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("Parse(%q) error = %v, want %s", tc.expr, err, tc.want)
-		}
+		t.Run(testutil.CaseName(tc.expr), func(t *testing.T) {
+			_, err := Parse(tc.expr)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Parse(%q) error = %v, want %s", tc.expr, err, tc.want)
+			}
+		})
 	}
 	_, err := LoadTimeZone("Mars/Olympus")
 	if want := `time zone "Mars/Olympus": unknown time zone: use an IANA name such as "Europe/Berlin" or "UTC"`; err == nil || err.Error() != want {
@@ -263,17 +267,19 @@ func TestLoadTimeZone(t *testing.T) {
 		{"EST5EDT,M3.2.0,M11.1.0", ""},
 		{"America/Indiana/Indianapolis_and_more", ""},
 	} {
-		loc, err := LoadTimeZone(tc.name)
-		if tc.want == "" {
-			var e *Error
-			if err == nil || !errors.As(err, &e) || e.Field != FieldTimeZone || e.Value != tc.name {
-				t.Errorf("LoadTimeZone(%q) = %v, %v; want *Error with Field timeZone", tc.name, loc, err)
+		t.Run(testutil.CaseName(tc.name), func(t *testing.T) {
+			loc, err := LoadTimeZone(tc.name)
+			if tc.want == "" {
+				var e *Error
+				if err == nil || !errors.As(err, &e) || e.Field != FieldTimeZone || e.Value != tc.name {
+					t.Errorf("LoadTimeZone(%q) = %v, %v; want *Error with Field timeZone", tc.name, loc, err)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil || loc.String() != tc.want {
-			t.Errorf("LoadTimeZone(%q) = %v, %v; want %s", tc.name, loc, err, tc.want)
-		}
+			if err != nil || loc.String() != tc.want {
+				t.Errorf("LoadTimeZone(%q) = %v, %v; want %s", tc.name, loc, err, tc.want)
+			}
+		})
 	}
 	if loc, _ := LoadTimeZone(""); loc != time.UTC {
 		t.Errorf(`LoadTimeZone("") = %v, want time.UTC`, loc)
@@ -452,10 +458,12 @@ func TestNextSkippedDay(t *testing.T) {
 		{"0 12 * * *", "2011-12-29T12:00:00-10:00"},
 		{"0 0 * * SAT", "2011-12-31T00:00:00+14:00"},
 	} {
-		got := mustParse(t, tc.expr).Next(from)
-		if got.Format(time.RFC3339) != tc.want {
-			t.Errorf("%q from %s: got %s, want %s", tc.expr, from.Format(time.RFC3339), got.Format(time.RFC3339), tc.want)
-		}
+		t.Run(testutil.CaseName(tc.expr), func(t *testing.T) {
+			got := mustParse(t, tc.expr).Next(from)
+			if got.Format(time.RFC3339) != tc.want {
+				t.Errorf("%q from %s: got %s, want %s", tc.expr, from.Format(time.RFC3339), got.Format(time.RFC3339), tc.want)
+			}
+		})
 	}
 }
 
