@@ -86,12 +86,14 @@ func TestWritePrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700 | os.ModeDir} {
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode() != want {
-			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), want)
-		}
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode() != want {
+				t.Errorf("%s: mode %v, want %v", p, fi.Mode(), want)
+			}
+		})
 	}
 }
