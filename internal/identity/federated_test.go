@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func TestCreateFederatedUser(t *testing.T) {
@@ -25,9 +26,11 @@ func TestCreateFederatedUser(t *testing.T) {
 	}
 	// No local password: no password sign-in, whatever is tried.
 	for _, pw := range []string{"", "hks-dummy-password-for-unknown-users"} {
-		if _, err := e.svc.Login(ctx, "fed@example.com", pw, testMeta); !errors.Is(err, ErrInvalidCredentials) {
-			t.Fatalf("password sign-in of a federated user with %q: %v", pw, err)
-		}
+		t.Run(testutil.CaseName(pw), func(t *testing.T) {
+			if _, err := e.svc.Login(ctx, "fed@example.com", pw, testMeta); !errors.Is(err, ErrInvalidCredentials) {
+				t.Fatalf("password sign-in of a federated user with %q: %v", pw, err)
+			}
+		})
 	}
 	// But SignIn, after a federated first factor, starts a session.
 	res, err := e.svc.SignIn(ctx, u, testMeta, "oidc:corp")

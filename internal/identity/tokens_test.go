@@ -17,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -409,9 +410,11 @@ func TestRefreshRefused(t *testing.T) {
 
 	t.Run("malformed", func(t *testing.T) {
 		for _, tok := range []string{"", "short", strings.Repeat("A", 43) + "=", strings.Repeat("*", 43), strings.Repeat("A", 1000)} {
-			if _, err := e.svc.Refresh(ctx, tok, testMeta); !errors.Is(err, ErrInvalidToken) {
-				t.Errorf("Refresh(%.20q) = %v", tok, err)
-			}
+			t.Run(testutil.CaseName(tok), func(t *testing.T) {
+				if _, err := e.svc.Refresh(ctx, tok, testMeta); !errors.Is(err, ErrInvalidToken) {
+					t.Errorf("Refresh(%.20q) = %v", tok, err)
+				}
+			})
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
