@@ -150,13 +150,15 @@ func TestSQLitePragmas(t *testing.T) {
 			{"busy_timeout", "10000"},
 			{"synchronous", "1"},
 		} {
-			var got string
-			if err := c.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Errorf("conn %d: PRAGMA %s = %q, want %q", i, tc.pragma, got, tc.want)
-			}
+			t.Run(fmt.Sprintf("conn %d %s", i, tc.pragma), func(t *testing.T) {
+				var got string
+				if err := c.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got != tc.want {
+					t.Errorf("conn %d: PRAGMA %s = %q, want %q", i, tc.pragma, got, tc.want)
+				}
+			})
 		}
 	}
 }
