@@ -88,9 +88,11 @@ func TestValidators(t *testing.T) {
 		{"quantity bad", checkQuantity("memory", "lots"), true},
 		{"quantity negative", checkQuantity("cpu", "-1"), true},
 	} {
-		if (tt.fe != nil) != tt.bad {
-			t.Errorf("%s: got %v, want bad=%v", tt.name, tt.fe, tt.bad)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if (tt.fe != nil) != tt.bad {
+				t.Errorf("%s: got %v, want bad=%v", tt.name, tt.fe, tt.bad)
+			}
+		})
 	}
 	if s := slugify("Acme, Inc. — Tokyo!"); s != "acme-inc-tokyo" {
 		t.Errorf("slugify = %q", s)
