@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -26,10 +27,12 @@ func TestDatabaseName(t *testing.T) {
 		{"Test" + strings.Repeat("Long", 30), 7, "t_" + strings.Repeat("long", 30)[120-(63-2-2):] + "_7"},
 		{"Test'; DROP DATABASE postgres; --", 3, "t_test_drop_database_postgres_3"},
 	} {
-		got := databaseName(tc.test, tc.seq)
-		if got != tc.want || len(got) > 63 {
-			t.Errorf("databaseName(%q, %d) = %q, want %q", tc.test, tc.seq, got, tc.want)
-		}
+		t.Run(testutil.CaseName(tc.test), func(t *testing.T) {
+			got := databaseName(tc.test, tc.seq)
+			if got != tc.want || len(got) > 63 {
+				t.Errorf("databaseName(%q, %d) = %q, want %q", tc.test, tc.seq, got, tc.want)
+			}
+		})
 	}
 }
 
