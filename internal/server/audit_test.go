@@ -16,6 +16,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/audit"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // auditDo sends one request with a chosen request id and user agent.
@@ -142,9 +143,11 @@ func TestAuditRouteWalk(t *testing.T) {
 	ts.auditDo("GET", "/api/v1/organizations", "", "walk-read", "")
 	ts.auditDo("POST", "/api/v1/no-such-route", "", "walk-unknown", "{}")
 	for _, rid := range []string{"walk-read", "walk-unknown"} {
-		if rs := ts.auditByRequest(rid); len(rs) != 0 {
-			t.Errorf("%s: %d records, want none", rid, len(rs))
-		}
+		t.Run(rid, func(t *testing.T) {
+			if rs := ts.auditByRequest(rid); len(rs) != 0 {
+				t.Errorf("%s: %d records, want none", rid, len(rs))
+			}
+		})
 	}
 }
 
@@ -305,17 +308,19 @@ func TestAuditOrgEndpoint(t *testing.T) {
 			{"?since=" + after.Format(time.RFC3339), nil},
 			{"?until=" + before.Format(time.RFC3339Nano), nil},
 		} {
-			l := get(tok["owner"], tc.query, 200)
-			var got []string
-			for _, it := range l.Items {
-				got = append(got, it.Action)
-				if it.OrgID != f.org {
-					t.Errorf("%s: a record of another organization: %+v", tc.query, it)
+			t.Run(testutil.CaseName(tc.query), func(t *testing.T) {
+				l := get(tok["owner"], tc.query, 200)
+				var got []string
+				for _, it := range l.Items {
+					got = append(got, it.Action)
+					if it.OrgID != f.org {
+						t.Errorf("%s: a record of another organization: %+v", tc.query, it)
+					}
 				}
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("%s: actions %v, want %v", tc.query, got, tc.want)
-			}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%s: actions %v, want %v", tc.query, got, tc.want)
+				}
+			})
 		}
 	})
 
@@ -332,16 +337,18 @@ func TestAuditOrgEndpoint(t *testing.T) {
 			{"?limit=0", "limit"},
 			{"?cursor=not-a-cursor", "cursor"},
 		} {
-			a := ts.do("GET", org+"/audit"+tc.query, tok["owner"], nil)
-			pr := a.problem(t)
-			if a.status != 422 && !(tc.field == "cursor" && a.status == 400) {
-				t.Errorf("%s: status %d, want 422: %s", tc.query, a.status, a.body)
-				continue
-			}
-			errs, _ := pr["errors"].([]any)
-			if len(errs) == 0 || errs[0].(map[string]any)["field"] != tc.field {
-				t.Errorf("%s: problem does not name %q: %s", tc.query, tc.field, a.body)
-			}
+			t.Run(testutil.CaseName(tc.query), func(t *testing.T) {
+				a := ts.do("GET", org+"/audit"+tc.query, tok["owner"], nil)
+				pr := a.problem(t)
+				if a.status != 422 && !(tc.field == "cursor" && a.status == 400) {
+					t.Errorf("%s: status %d, want 422: %s", tc.query, a.status, a.body)
+					return
+				}
+				errs, _ := pr["errors"].([]any)
+				if len(errs) == 0 || errs[0].(map[string]any)["field"] != tc.field {
+					t.Errorf("%s: problem does not name %q: %s", tc.query, tc.field, a.body)
+				}
+			})
 		}
 	})
 

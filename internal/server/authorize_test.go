@@ -22,6 +22,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/oauthserver"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // browser plays a web browser: a cookie jar, redirects not followed (the
@@ -401,12 +402,14 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			"javascript redirect":    func(v url.Values) { v.Set("redirect_uri", "javascript:alert(1)") },
 			"localhost.evil.example": func(v url.Values) { v.Set("redirect_uri", "http://localhost.evil.example:80/cb") },
 		} {
-			v := base()
-			mutate(v)
-			p := b.get("/auth/authorize?" + v.Encode())
-			if p.status != 400 || p.header.Get("Location") != "" || !strings.Contains(p.body, "invalid") {
-				t.Errorf("%s: %d %q %s", name, p.status, p.header.Get("Location"), p.body)
-			}
+			t.Run(name, func(t *testing.T) {
+				v := base()
+				mutate(v)
+				p := b.get("/auth/authorize?" + v.Encode())
+				if p.status != 400 || p.header.Get("Location") != "" || !strings.Contains(p.body, "invalid") {
+					t.Errorf("%s: %d %q %s", name, p.status, p.header.Get("Location"), p.body)
+				}
+			})
 		}
 		// Sent back to the (valid) redirect URI with an error.
 		for _, tc := range []struct {
@@ -420,12 +423,14 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			{"token response", "unsupported_response_type", "st", func(v url.Values) { v.Set("response_type", "token") }},
 			{"unknown scope", "invalid_scope", "st", func(v url.Values) { v.Set("scope", "openid admin") }},
 		} {
-			v := base()
-			tc.mutate(v)
-			q := b.follow(b.get("/auth/authorize?"+v.Encode()), cb)
-			if q.Get("error") != tc.code || q.Get("state") != tc.state || q.Get("code") != "" {
-				t.Errorf("%s: %v", tc.name, q)
-			}
+			t.Run(tc.name, func(t *testing.T) {
+				v := base()
+				tc.mutate(v)
+				q := b.follow(b.get("/auth/authorize?"+v.Encode()), cb)
+				if q.Get("error") != tc.code || q.Get("state") != tc.state || q.Get("code") != "" {
+					t.Errorf("%s: %v", tc.name, q)
+				}
+			})
 		}
 	})
 }
@@ -747,9 +752,11 @@ func TestHTTPSBehindProxy(t *testing.T) {
 		t.Fatalf("URL %s: want plain HTTP behind the proxy", ts.URL())
 	}
 	for _, path := range []string{"/healthz", "/no-such-route"} {
-		if a := ts.do("GET", path, "", nil); a.header.Get("Strict-Transport-Security") != httpapi.HSTSValue {
-			t.Errorf("%s: HSTS %q, want %q", path, a.header.Get("Strict-Transport-Security"), httpapi.HSTSValue)
-		}
+		t.Run(testutil.CaseName(path), func(t *testing.T) {
+			if a := ts.do("GET", path, "", nil); a.header.Get("Strict-Transport-Security") != httpapi.HSTSValue {
+				t.Errorf("%s: HSTS %q, want %q", path, a.header.Get("Strict-Transport-Security"), httpapi.HSTSValue)
+			}
+		})
 	}
 	_, challenge := pkcePair()
 	p := newBrowser(t, ts).get(authorizeURL("http://127.0.0.1:9/callback", "s", challenge))
@@ -778,15 +785,17 @@ func TestConsentCrossSite(t *testing.T) {
 	f := b.get(authorizeURL(cb.uri(), "st", challenge)).form(t)
 	f.Set("decision", "allow")
 	for _, site := range []string{"same-site", "cross-site"} {
-		req, err := http.NewRequest("POST", ts.URL()+"/auth/authorize", strings.NewReader(f.Encode()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", site)
-		if p := b.do(req); p.status != 403 || p.header.Get("Location") != "" || !strings.Contains(p.body, "Sec-Fetch-Site") {
-			t.Fatalf("%s consent: %d %v %s", site, p.status, p.header, p.body)
-		}
+		t.Run(site, func(t *testing.T) {
+			req, err := http.NewRequest("POST", ts.URL()+"/auth/authorize", strings.NewReader(f.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", site)
+			if p := b.do(req); p.status != 403 || p.header.Get("Location") != "" || !strings.Contains(p.body, "Sec-Fetch-Site") {
+				t.Fatalf("%s consent: %d %v %s", site, p.status, p.header, p.body)
+			}
+		})
 	}
 	req, _ := http.NewRequest("POST", ts.URL()+"/auth/authorize", strings.NewReader(f.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

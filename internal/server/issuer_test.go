@@ -197,12 +197,14 @@ func TestIssuerDiscoveryAndWorkspaceTokens(t *testing.T) {
 		{"no token", w.tokenPath(w.org, w.wsA), "", 401},
 		{"garbage token", w.tokenPath(w.org, w.wsA), "not-a-jwt", 401},
 	} {
-		a := ts.do("POST", tc.path, tc.token, nil)
-		if a.status != tc.status {
-			t.Errorf("%s: %d, want %d: %s", tc.name, a.status, tc.status, a.body)
-			continue
-		}
-		a.problem(t)
+		t.Run(tc.name, func(t *testing.T) {
+			a := ts.do("POST", tc.path, tc.token, nil)
+			if a.status != tc.status {
+				t.Errorf("%s: %d, want %d: %s", tc.name, a.status, tc.status, a.body)
+				return
+			}
+			a.problem(t)
+		})
 	}
 
 	// The token endpoint: RFC 8693 token exchange.
@@ -255,20 +257,22 @@ func TestIssuerDiscoveryAndWorkspaceTokens(t *testing.T) {
 		{"wrong content type", nil, 415, "invalid_request", "", "grant_type=x", "text/plain"},
 		{"json not an object of strings", nil, 400, "invalid_request", "", `{"grant_type":1}`, "application/json"},
 	} {
-		var a answer
-		if tc.rawContent != "" {
-			a = ts.raw("POST", "/auth/token", tc.rawContent, tc.rawBody)
-		} else {
-			a = form(tc.v)
-		}
-		var te issuer.TokenError
-		if a.status != tc.status || json.Unmarshal(a.body, &te) != nil || te.Error != tc.code ||
-			(tc.fld != "" && (len(te.Errors) != 1 || te.Errors[0].Field != tc.fld)) {
-			t.Errorf("%s: %d %s, want %d %s naming %q", tc.name, a.status, a.body, tc.status, tc.code, tc.fld)
-		}
-		if strings.Contains(string(a.body), "sql") || strings.Contains(string(a.body), "crypto/") {
-			t.Errorf("%s: internal text leaked: %s", tc.name, a.body)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			var a answer
+			if tc.rawContent != "" {
+				a = ts.raw("POST", "/auth/token", tc.rawContent, tc.rawBody)
+			} else {
+				a = form(tc.v)
+			}
+			var te issuer.TokenError
+			if a.status != tc.status || json.Unmarshal(a.body, &te) != nil || te.Error != tc.code ||
+				(tc.fld != "" && (len(te.Errors) != 1 || te.Errors[0].Field != tc.fld)) {
+				t.Errorf("%s: %d %s, want %d %s naming %q", tc.name, a.status, a.body, tc.status, tc.code, tc.fld)
+			}
+			if strings.Contains(string(a.body), "sql") || strings.Contains(string(a.body), "crypto/") {
+				t.Errorf("%s: internal text leaked: %s", tc.name, a.body)
+			}
+		})
 	}
 	// JSON bodies work too.
 	if a := ts.do("POST", "/auth/token", "", map[string]string{"grant_type": issuer.GrantTokenExchange, "subject_token": w.devTok,
@@ -406,12 +410,14 @@ func TestSessionsAPI(t *testing.T) {
 		{"revoke-all unknown field", "POST", "/auth/sessions/revoke-all", laptop.AccessToken, `{"keep":true}`, 422},
 		{"revoke-all wrong type", "POST", "/auth/sessions/revoke-all", laptop.AccessToken, `{"keep_current":"yes"}`, 422},
 	} {
-		a := ts.do(tc.method, tc.path, tc.token, tc.body)
-		if a.status != tc.status {
-			t.Errorf("%s: %d, want %d: %s", tc.name, a.status, tc.status, a.body)
-			continue
-		}
-		a.problem(t)
+		t.Run(tc.name, func(t *testing.T) {
+			a := ts.do(tc.method, tc.path, tc.token, tc.body)
+			if a.status != tc.status {
+				t.Errorf("%s: %d, want %d: %s", tc.name, a.status, tc.status, a.body)
+				return
+			}
+			a.problem(t)
+		})
 	}
 	if a := ts.do("GET", "/auth/me", otherTok, nil); a.status != 200 {
 		t.Fatalf("other user's token after refused delete: %d", a.status)

@@ -30,6 +30,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/seal"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
@@ -340,24 +341,26 @@ func TestBrowserSessionCookies(t *testing.T) {
 func TestSecurityHeaders(t *testing.T) {
 	ts := startServer(t, "")
 	for _, path := range []string{"/healthz", "/no-such-route", "/auth/me"} {
-		a := ts.do("GET", path, "", nil)
-		for k, want := range map[string]string{
-			"Content-Security-Policy":    httpapi.APIContentSecurityPolicy,
-			"X-Content-Type-Options":     "nosniff",
-			"X-Frame-Options":            "DENY",
-			"Referrer-Policy":            "no-referrer",
-			"Cross-Origin-Opener-Policy": "same-origin",
-		} {
-			if got := a.header.Get(k); got != want {
-				t.Errorf("%s: %s = %q, want %q", path, k, got, want)
+		t.Run(testutil.CaseName(path), func(t *testing.T) {
+			a := ts.do("GET", path, "", nil)
+			for k, want := range map[string]string{
+				"Content-Security-Policy":    httpapi.APIContentSecurityPolicy,
+				"X-Content-Type-Options":     "nosniff",
+				"X-Frame-Options":            "DENY",
+				"Referrer-Policy":            "no-referrer",
+				"Cross-Origin-Opener-Policy": "same-origin",
+			} {
+				if got := a.header.Get(k); got != want {
+					t.Errorf("%s: %s = %q, want %q", path, k, got, want)
+				}
 			}
-		}
-		if !strings.Contains(a.header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
-			t.Errorf("%s: CSP lacks frame-ancestors", path)
-		}
-		if h := a.header.Get("Strict-Transport-Security"); h != "" {
-			t.Errorf("%s: HSTS over plain HTTP: %q", path, h)
-		}
+			if !strings.Contains(a.header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Errorf("%s: CSP lacks frame-ancestors", path)
+			}
+			if h := a.header.Get("Strict-Transport-Security"); h != "" {
+				t.Errorf("%s: HSTS over plain HTTP: %q", path, h)
+			}
+		})
 	}
 }
 
@@ -466,14 +469,16 @@ func TestTLSAuto(t *testing.T) {
 		"other CA":     {Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
 		"system roots": {Timeout: 10 * time.Second},
 	} {
-		resp, err := c.Get(ts.URL() + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			t.Fatalf("%s: connected", name)
-		}
-		if !strings.Contains(err.Error(), "certificate") {
-			t.Fatalf("%s: %v", name, err)
-		}
+		t.Run(name, func(t *testing.T) {
+			resp, err := c.Get(ts.URL() + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("%s: connected", name)
+			}
+			if !strings.Contains(err.Error(), "certificate") {
+				t.Fatalf("%s: %v", name, err)
+			}
+		})
 	}
 	// The CLI: `hks login --ca-file` trusts the CA and remembers it, so
 	// later commands reach the server; without it the login fails.

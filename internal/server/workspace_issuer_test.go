@@ -25,6 +25,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
 )
 
@@ -90,15 +91,17 @@ func TestWorkspaceIssuerEndpoint(t *testing.T) {
 	a.json(t, &er)
 	fromDisk := controlplane.IssuerTrust{URL: trust.URL, CAPEM: caPEM}
 	for name, tok := range map[string]string{"workspace token route": fromAPI, "token exchange": er.AccessToken} {
-		if iss := issOf(t, tok); iss != trust.URL {
-			t.Fatalf("%s: iss %q, want %q", name, iss, trust.URL)
-		}
-		if _, err := verifyWorkspaceToken(t, ctx, fromDisk, w.wsA, tok); err != nil {
-			t.Fatalf("%s: go-oidc refused it: %v", name, err)
-		}
-		if _, err := verifyWorkspaceToken(t, ctx, fromDisk, w.wsB, tok); err == nil || !strings.Contains(err.Error(), "audience") {
-			t.Fatalf("%s: token for workspace A accepted for B: %v", name, err)
-		}
+		t.Run(name, func(t *testing.T) {
+			if iss := issOf(t, tok); iss != trust.URL {
+				t.Fatalf("%s: iss %q, want %q", name, iss, trust.URL)
+			}
+			if _, err := verifyWorkspaceToken(t, ctx, fromDisk, w.wsA, tok); err != nil {
+				t.Fatalf("%s: go-oidc refused it: %v", name, err)
+			}
+			if _, err := verifyWorkspaceToken(t, ctx, fromDisk, w.wsB, tok); err == nil || !strings.Contains(err.Error(), "audience") {
+				t.Fatalf("%s: token for workspace A accepted for B: %v", name, err)
+			}
+		})
 	}
 
 	// The discovery document: issuer and keys here, the endpoints of the
@@ -140,19 +143,23 @@ func TestWorkspaceIssuerEndpoint(t *testing.T) {
 
 	// Nothing else is served.
 	for _, p := range []string{"/api/v1/openapi.json", "/api/v1/organizations", "/healthz", "/auth/me", "/", "/.well-known/jwks.json/x"} {
-		if st, _, b := get(p); st != http.StatusNotFound {
-			t.Errorf("GET %s: %d %s, want 404", p, st, b)
-		}
+		t.Run(testutil.CaseName(p), func(t *testing.T) {
+			if st, _, b := get(p); st != http.StatusNotFound {
+				t.Errorf("GET %s: %d %s, want 404", p, st, b)
+			}
+		})
 	}
 	for _, p := range []string{issuer.TokenPath, issuer.DiscoveryPath} {
-		resp, err := c.Post(trust.URL+p, "application/x-www-form-urlencoded", strings.NewReader("grant_type=x"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("POST %s: %d", p, resp.StatusCode)
-		}
+		t.Run(testutil.CaseName(p), func(t *testing.T) {
+			resp, err := c.Post(trust.URL+p, "application/x-www-form-urlencoded", strings.NewReader("grant_type=x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+				t.Errorf("POST %s: %d", p, resp.StatusCode)
+			}
+		})
 	}
 	// Only https, and only to clients that trust its CA.
 	if resp, err := http.Get("http://" + u.Host + issuer.DiscoveryPath); err == nil {
