@@ -75,11 +75,13 @@ func TestCLITour(t *testing.T) {
 	fails("error: slug: must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (HTTP 422)\n",
 		"org", "create", "Other", "--slug", "Not_A_Label")
 	for _, ref := range []string{orgID, "acme-corp"} {
-		var got map[string]any
-		decode(hks("org", "get", ref, "-o", "json"), &got)
-		if got["id"] != orgID {
-			t.Errorf("org get %q: %v", ref, got)
-		}
+		t.Run(ref, func(t *testing.T) {
+			var got map[string]any
+			decode(hks("org", "get", ref, "-o", "json"), &got)
+			if got["id"] != orgID {
+				t.Errorf("org get %q: %v", ref, got)
+			}
+		})
 	}
 	fails("error: organization \"Acme Corp\" not found (HTTP 404)\n", "org", "get", "Acme Corp")
 	if rows := parseTable(t, hks("org", "list")); len(rows) != 1 ||

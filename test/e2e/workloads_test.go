@@ -190,32 +190,34 @@ func TestApplicationsAcceptance(t *testing.T) {
 	}
 	// Pods and events come in pages too: one at a time, every one once.
 	for _, what := range []string{"pods", "events"} {
-		seen := map[string]bool{}
-		cursor, pages := "", 0
-		for {
-			var page struct {
-				Items      []map[string]any `json:"items"`
-				NextCursor string           `json:"next_cursor"`
-			}
-			w.a.must("GET", apps+"/web/"+what+"?limit=1&cursor="+url.QueryEscape(cursor), nil, http.StatusOK, &page)
-			if len(page.Items) > 1 {
-				t.Fatalf("%s: %d items on a page of 1", what, len(page.Items))
-			}
-			for _, it := range page.Items {
-				k := fmt.Sprint(it)
-				if seen[k] {
-					t.Fatalf("%s: %v twice", what, it)
+		t.Run(what, func(t *testing.T) {
+			seen := map[string]bool{}
+			cursor, pages := "", 0
+			for {
+				var page struct {
+					Items      []map[string]any `json:"items"`
+					NextCursor string           `json:"next_cursor"`
 				}
-				seen[k] = true
+				w.a.must("GET", apps+"/web/"+what+"?limit=1&cursor="+url.QueryEscape(cursor), nil, http.StatusOK, &page)
+				if len(page.Items) > 1 {
+					t.Fatalf("%s: %d items on a page of 1", what, len(page.Items))
+				}
+				for _, it := range page.Items {
+					k := fmt.Sprint(it)
+					if seen[k] {
+						t.Fatalf("%s: %v twice", what, it)
+					}
+					seen[k] = true
+				}
+				pages++
+				if cursor = page.NextCursor; cursor == "" {
+					break
+				}
 			}
-			pages++
-			if cursor = page.NextCursor; cursor == "" {
-				break
+			if len(seen) == 0 || len(seen) < pages-1 {
+				t.Errorf("%s: %d in %d pages", what, len(seen), pages)
 			}
-		}
-		if len(seen) == 0 || len(seen) < pages-1 {
-			t.Errorf("%s: %d in %d pages", what, len(seen), pages)
-		}
+		})
 	}
 	problem(t, w.a, "GET", apps+"/web/pods?cursor=bogus", nil, http.StatusBadRequest)
 
