@@ -112,3 +112,30 @@ func TestListProjectsScoped(t *testing.T) {
 		})
 	}
 }
+
+// TestNameCostsNoReadByID: a reference by name is looked up by name only
+// (names never have the form of an id), and the project the resolver read
+// serves the handler: reading a project by name reads it by id not once.
+func TestNameCostsNoReadByID(t *testing.T) {
+	h := newHarness(t)
+	owner, tok := h.user("owner@example.com")
+	o := h.org("acme", owner)
+	ws := h.workspace(o, "web", store.WorkspaceRunning, owner)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "frontend", CreatedAt: now, UpdatedAt: now, Version: 1}
+	h.must(h.st.CreateProject(t.Context(), p))
+	cs := &countingStore{Store: h.st}
+	h2 := h.with(func(cfg *Config) { cfg.Store = cs })
+	if a := h2.get("/api/v1/organizations/acme/workspaces/web/projects/frontend", tok, nil); a.status != 200 {
+		t.Fatalf("get by name: %d %s", a.status, a.body)
+	}
+	if n := cs.getProject.Load(); n != 0 {
+		t.Fatalf("%d project reads by id for a reference by name", n)
+	}
+	if a := h2.get("/api/v1/organizations/acme/workspaces/web/projects/"+p.ID, tok, nil); a.status != 200 {
+		t.Fatalf("get by id: %d %s", a.status, a.body)
+	}
+	if n := cs.getProject.Load(); n != 1 {
+		t.Fatalf("%d project reads by id for a reference by id, want 1", n)
+	}
+}

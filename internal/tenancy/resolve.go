@@ -97,14 +97,20 @@ func (s *Service) resolve(r *http.Request, ws, project, group bool) (resolved, e
 }
 
 // lookup resolves path parameter param: by id (when the row belongs to
-// the parent, as in reports), else by name; found, the parameter is set to
+// the parent), else by name; found, the parameter is set to
 // the id. nil, nil when nothing matches.
 func lookup[T any](ctx context.Context, r *http.Request, param string, byID func(context.Context, string) (T, error),
 	in func(T) bool, byName func(context.Context, string) (T, error), id func(T) string) (*T, error) {
 	ref := r.PathValue(param)
-	v, err := byID(ctx, ref)
-	if err == nil && !in(v) {
-		err = store.ErrNotFound
+	// Names never have the form of an id (refused when created), so only
+	// a reference of that form costs a read by id.
+	var v T
+	err := store.ErrNotFound
+	if store.LooksLikeID(ref) {
+		v, err = byID(ctx, ref)
+		if err == nil && !in(v) {
+			err = store.ErrNotFound
+		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		v, err = byName(ctx, ref)
