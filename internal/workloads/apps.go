@@ -88,7 +88,7 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 		if req.Image != "" || req.Name != "" {
 			return nil, httpapi.Invalid(httpapi.Field("manifest", "give either a manifest or the simple spec (name, image, …), not both"))
 		}
-		name, err := s.applyManifest(ctx, ac, req.Manifest, false)
+		name, err := s.applyManifest(ctx, ac, req.Manifest, "")
 		if err != nil {
 			return nil, err
 		}
@@ -141,17 +141,11 @@ func undoContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // getApp reads the Deployment and its Service (and with pods, its pods).
 func (s *Service) getApp(ctx context.Context, ac kube.Project, name string, pods bool) (api.Application, error) {
 	d, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return api.Application{}, httpapi.NotFound("application")
-	}
 	if err != nil {
-		return api.Application{}, kube.Error(err)
+		return api.Application{}, kube.NotFoundOr(err, "application")
 	}
-	svc, err := ac.C.Kube.CoreV1().Services(ac.NS).Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
-		svc = nil
-	case err != nil:
+	svc, err := liveService(ctx, ac.C.Kube, ac.NS, name)
+	if err != nil {
 		return api.Application{}, kube.Error(err)
 	}
 	a := appOut(ac.Scope.Project.Name, d, svc)
@@ -245,12 +239,8 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 		if err := httpapi.CheckVersion(r, req.ResourceVersion, kube.Version(cur)); err != nil {
 			return nil, err
 		}
-		got, err := s.applyManifest(ctx, ac, req.Manifest, true)
-		if err != nil {
+		if _, err := s.applyManifest(ctx, ac, req.Manifest, name); err != nil {
 			return nil, err
-		}
-		if got != name {
-			return nil, httpapi.Invalid(httpapi.Field("manifest", fmt.Sprintf("the manifest's Deployment is %q, not %q", got, name)))
 		}
 		return s.getApp(ctx, ac, name, false)
 	}
@@ -296,20 +286,18 @@ func (s *Service) scaleApp(r *http.Request) (any, error) {
 		return nil, err
 	}
 	sc := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ac.NS}, Spec: autoscalingv1.ScaleSpec{Replicas: *req.Replicas}}
-	return s.changeApp(r.Context(), ac, name, func(ctx context.Context, d appsv1client.DeploymentInterface) error {
+	return s.actOnDeployment(r.Context(), ac, name, func(ctx context.Context, d appsv1client.DeploymentInterface) error {
 		_, err := d.UpdateScale(ctx, name, sc, metav1.UpdateOptions{FieldManager: kube.FieldManager})
 		return err
 	})
 }
 
-// changeApp makes one change to the application's Deployment and answers
-// the application as it is then; a Deployment that is gone is a 404.
-func (s *Service) changeApp(ctx context.Context, ac kube.Project, name string, change func(context.Context, appsv1client.DeploymentInterface) error) (any, error) {
+// actOnDeployment makes one change to the application's Deployment (a
+// scale, a restart) and answers the application as it is then; a
+// Deployment that is gone is a 404.
+func (s *Service) actOnDeployment(ctx context.Context, ac kube.Project, name string, change func(context.Context, appsv1client.DeploymentInterface) error) (any, error) {
 	if err := change(ctx, ac.C.Kube.AppsV1().Deployments(ac.NS)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, httpapi.NotFound("application")
-		}
-		return nil, kube.Error(err)
+		return nil, kube.NotFoundOr(err, "application")
 	}
 	return s.getApp(ctx, ac, name, false)
 }
@@ -321,7 +309,7 @@ func (s *Service) restartApp(r *http.Request) (any, error) {
 		return nil, err
 	}
 	patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, annotationRestartedAt, s.cfg.Now().UTC().Format(time.RFC3339Nano))
-	return s.changeApp(r.Context(), ac, name, func(ctx context.Context, d appsv1client.DeploymentInterface) error {
+	return s.actOnDeployment(r.Context(), ac, name, func(ctx context.Context, d appsv1client.DeploymentInterface) error {
 		_, err := d.Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager})
 		return err
 	})
@@ -335,10 +323,7 @@ func (s *Service) deleteApp(r *http.Request) (any, error) {
 	ctx := r.Context()
 	bg := metav1.DeletePropagationBackground
 	if err := ac.C.Kube.AppsV1().Deployments(ac.NS).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, httpapi.NotFound("application")
-		}
-		return nil, kube.Error(err)
+		return nil, kube.NotFoundOr(err, "application")
 	}
 	// The Service goes with its owner; one created before it was owned
 	// (by a manifest) is removed here.

@@ -103,11 +103,17 @@ func apiVersion(gvk schema.GroupVersionKind) string {
 // applyManifest creates (or, with update, server-side applies) the
 // manifest's objects after the cluster has accepted every one of them in a
 // dry run; a create that fails half-way removes what it created.
-func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text string, update bool) (string, error) {
+func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, replaces string) (string, error) {
 	app, objs, err := s.resolveManifest(ctx, ac, text)
 	if err != nil {
 		return "", err
 	}
+	// A manifest that replaces an application must name that one, and
+	// is refused before anything reaches the cluster.
+	if replaces != "" && app != replaces {
+		return "", manifest.Invalid(fmt.Sprintf("the manifest's Deployment is %q, not %q", app, replaces))
+	}
+	update := replaces != ""
 	force := true
 	do := func(m manifestObject, dry bool) error {
 		var dryRun []string

@@ -63,10 +63,7 @@ func (s *Service) listEvents(r *http.Request) (any, error) {
 	}
 	ctx := r.Context()
 	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Get(ctx, name, metav1.GetOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, httpapi.NotFound("application")
-		}
-		return nil, kube.Error(err)
+		return nil, kube.NotFoundOr(err, "application")
 	}
 	page, err := httpapi.PageFromQuery(r)
 	if err != nil {

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -122,6 +124,15 @@ spec:
         command: [sleep, "3600"]
 `
 	w.a.must("POST", apps, api.CreateApplicationRequest{Manifest: manifest}, http.StatusCreated, nil)
+	// A PUT of web with a manifest of another Deployment is refused, and
+	// that other Deployment is not created or changed on the way.
+	other := strings.ReplaceAll(manifest, "web", "other")
+	if p := problem(t, w.a, "PUT", apps+"/web", api.UpdateApplicationRequest{Manifest: other}, http.StatusUnprocessableEntity); len(p.Errors) != 1 || p.Errors[0].Field != "manifest" {
+		t.Fatalf("PUT web with a manifest of other: %+v", p)
+	}
+	if _, err := kc.AppsV1().Deployments("frontend").Get(ctx, "other", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a refused PUT left Deployment other behind: %v", err)
+	}
 	deployment := func() (image string, replicas int32, env []string, containers []string) {
 		t.Helper()
 		d, err := kc.AppsV1().Deployments("frontend").Get(ctx, "web", metav1.GetOptions{})
