@@ -275,3 +275,45 @@ func TestDeepProjectTree(t *testing.T) {
 		t.Fatalf("GET the deepest project %s: %d %s", last, a.status, a.body)
 	}
 }
+
+// TestPatchProjectParent: a project cannot become its own ancestor, nor
+// the child of a project in another workspace; nothing changes then.
+func TestPatchProjectParent(t *testing.T) {
+	h := newHarness(t)
+	owner, tok := h.user("owner@example.com")
+	o := h.org("acme", owner)
+	ws, other := h.workspace(o, "prod", store.WorkspaceRunning, owner), h.workspace(o, "dev", store.WorkspaceRunning, owner)
+	now := o.CreatedAt
+	mk := func(ws store.Workspace, name, parent string) store.Project {
+		p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: name, ParentID: parent, CreatedAt: now, UpdatedAt: now}
+		h.must(h.st.CreateProject(t.Context(), p))
+		return p
+	}
+	root := mk(ws, "root", "")
+	child := mk(ws, "child", root.ID)
+	grandchild := mk(ws, "grandchild", child.ID)
+	elsewhere := mk(other, "elsewhere", "")
+	path := "/api/v1/organizations/acme/workspaces/prod/projects/root"
+	for _, tc := range []struct {
+		name, parent string
+	}{
+		{"itself", root.ID},
+		{"its child", child.ID},
+		{"its grandchild", grandchild.ID},
+		{"a project of another workspace", elsewhere.ID},
+		{"no such project", store.NewID()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := h.send("PATCH", path, tok, map[string]any{"parent_id": tc.parent}, nil)
+			if a.status != 422 {
+				t.Fatalf("got %d, want 422: %s", a.status, a.body)
+			}
+			if p := a.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "parent_id" {
+				t.Fatalf("problem %+v does not name parent_id", p)
+			}
+			if got := decodeAs[api.Project](t, h.get(path, tok, nil)); got.ParentID != "" || got.ResourceVersion != "1" {
+				t.Fatalf("a refused move changed the project: %+v", got)
+			}
+		})
+	}
+}

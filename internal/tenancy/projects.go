@@ -92,7 +92,7 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if patch.Has("parent_id") && deref(req.ParentID) != "" {
-		if err := s.checkProjectParent(r, wc, p, *req.ParentID); err != nil {
+		if err := s.parentProject(r, wc.ws.ID, *req.ParentID); err != nil {
 			return nil, err
 		}
 	}
@@ -121,28 +121,6 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 func projectView(p store.Project) api.UpdateProjectRequest {
 	q := api.Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods}
 	return api.UpdateProjectRequest{ParentID: &p.ParentID, Quota: &q, ResourceVersion: version(p.Version)}
-}
-
-// checkProjectParent checks that parent is a project of the workspace and
-// not p or one of its descendants.
-func (s *Service) checkProjectParent(r *http.Request, wc wsCtx, p store.Project, parentID string) error {
-	if err := s.parentProject(r, wc.ws.ID, parentID); err != nil {
-		return err
-	}
-	parent, err := s.st.GetProject(r.Context(), parentID)
-	if err != nil {
-		return err
-	}
-	chain, err := s.projectChain(r.Context(), parent)
-	if err != nil {
-		return err
-	}
-	for _, id := range chain {
-		if id == p.ID {
-			return httpapi.Invalid(httpapi.Field("parent_id", "would make the project its own ancestor"))
-		}
-	}
-	return nil
 }
 
 func (s *Service) deleteProject(r *http.Request) (any, error) {
