@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
-	"github.com/spf13/cobra"
 )
 
 // recordedCall is one request the CLI sent: method, path with query, and
@@ -107,8 +106,7 @@ func workloadsAPI(t *testing.T) *[]recordedCall {
 // runIn runs the CLI with stdin; stdout and stderr are one buffer.
 func runIn(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	root := &cobra.Command{Use: "hks", SilenceUsage: true, SilenceErrors: true}
-	AddCommands(root)
+	root := newTestRoot()
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)

@@ -21,6 +21,7 @@ func TestCaptureWriter(t *testing.T) {
 		{"first status wins", 100, func(w http.ResponseWriter) {
 			w.WriteHeader(404)
 			_, _ = w.Write([]byte("ab"))
+			w.WriteHeader(500)
 			_, _ = w.Write([]byte("cd"))
 		}, 404, 404, 4, "abcd"},
 		{"keep nothing", 0, func(w http.ResponseWriter) { _, _ = w.Write([]byte("hello")) }, 200, 200, 5, ""},

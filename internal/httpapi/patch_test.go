@@ -111,6 +111,10 @@ func TestApplyExactMembers(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Apply: %v", err)
 				}
+				if out.ParentID == nil || *out.ParentID != "p" || out.Quota == nil || out.Quota.CPU != "1" || len(out.Items) != 1 || out.Items[0].Name != "a" ||
+					out.Labels["Any-Key"] != "v" || out.Note != "n" {
+					t.Fatalf("Apply gave %+v", out)
+				}
 				return
 			}
 			var e *Error

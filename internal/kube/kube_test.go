@@ -69,7 +69,7 @@ func TestDiffers(t *testing.T) {
 		{"lists", []string{"a"}, []string{"b"}, true},
 		{"list order", []api.EnvVar{{Name: "A"}, {Name: "B"}}, []api.EnvVar{{Name: "B"}, {Name: "A"}}, true},
 		{"zero and unset", &zero, (*int32)(nil), true},
-		{"same pointers", &one, &one, false},
+		{"equal values behind other pointers", &one, ptrTo(int32(1)), false},
 		{"bools", true, false, true},
 	}
 	for _, tc := range cases {
@@ -115,3 +115,5 @@ func TestSetUserLabels(t *testing.T) {
 		t.Errorf("UserLabels %v", got)
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

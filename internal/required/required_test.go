@@ -23,7 +23,7 @@ type config struct {
 }
 
 func TestFields(t *testing.T) {
-	full := config{Store: &memStore{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, Dir: "/tmp"}
+	full := config{Store: &memStore{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, Dir: "/tmp", Limit: 1}
 	names := []string{"Store", "Logger", "Now", "Dir"}
 	for _, tc := range []struct {
 		name string

@@ -222,7 +222,7 @@ func TestIDOrName(t *testing.T) {
 		{"unknown org", "/api/v1/organizations/initech", tok},
 		{"unknown workspace", "/api/v1/organizations/acme/workspaces/staging", tok},
 		{"unknown project", "/api/v1/organizations/acme/workspaces/prod/projects/api", tok},
-		{"another org's workspace by name", "/api/v1/organizations/acme/workspaces/" + otherWS.ID, tok},
+		{"another org's workspace by id", "/api/v1/organizations/acme/workspaces/" + otherWS.ID, tok},
 		{"another org by slug", "/api/v1/organizations/acme", stok},
 		{"a project of another workspace", "/api/v1/organizations/globex/workspaces/prod/projects/web", stok},
 		{"the org's name, not its slug", "/api/v1/organizations/Org%20acme", tok},

@@ -77,7 +77,9 @@ func TestCLITour(t *testing.T) {
 	for _, ref := range []string{orgID, "acme-corp"} {
 		t.Run(ref, func(t *testing.T) {
 			var got map[string]any
-			decode(hks("org", "get", ref, "-o", "json"), &got)
+			if err := json.Unmarshal([]byte(mustHKS(t, env, "", "org", "get", ref, "-o", "json")), &got); err != nil {
+				t.Fatal(err)
+			}
 			if got["id"] != orgID {
 				t.Errorf("org get %q: %v", ref, got)
 			}

@@ -335,6 +335,14 @@ func newAPI(t *testing.T, url string) *apiClient {
 	return &apiClient{t: t, url: url, hc: &http.Client{Timeout: 30 * time.Second}}
 }
 
+// in is the client as it fails the subtest t rather than the test it was
+// made in (a subtest must not end its parent).
+func (a *apiClient) in(t *testing.T) *apiClient {
+	c := *a
+	c.t = t
+	return &c
+}
+
 // call sends a request and returns the status and body; transport errors
 // are returned, not fatal (the crash test calls a dead server).
 func (a *apiClient) call(method, path string, in any) (int, []byte, error) {

@@ -198,7 +198,7 @@ func TestApplicationsAcceptance(t *testing.T) {
 					Items      []map[string]any `json:"items"`
 					NextCursor string           `json:"next_cursor"`
 				}
-				w.a.must("GET", apps+"/web/"+what+"?limit=1&cursor="+url.QueryEscape(cursor), nil, http.StatusOK, &page)
+				w.a.in(t).must("GET", apps+"/web/"+what+"?limit=1&cursor="+url.QueryEscape(cursor), nil, http.StatusOK, &page)
 				if len(page.Items) > 1 {
 					t.Fatalf("%s: %d items on a page of 1", what, len(page.Items))
 				}
