@@ -6,6 +6,9 @@ import "time"
 type LoginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// DeviceToken is the device_token of an earlier sign-in of this
+	// client (a browser sends its hks_device cookie instead).
+	DeviceToken string `json:"device_token,omitempty" doc:"the device_token of an earlier sign-in of this client: exempts it from the account's lockout by other clients' failures"`
 }
 
 // RefreshRequest is the body of POST /auth/refresh.
@@ -123,4 +126,5 @@ type LoginResponse struct {
 	MFARequired  bool     `json:"mfa_required,omitempty"`
 	MFAToken     string   `json:"mfa_token,omitempty" doc:"single use, valid 5 minutes, 5 attempts"`
 	Methods      []string `json:"methods,omitempty" doc:"second factors accepted: totp, backup_code"`
+	DeviceToken  string   `json:"device_token,omitempty" doc:"after a right password: send it as device_token at later sign-ins of this client (also set as the hks_device cookie); valid 30 days, renewed at each sign-in"`
 }

@@ -26,6 +26,10 @@ type Credentials struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	// CA is the PEM of the server's CA, from `hks login --ca-file`.
 	CA string `json:"ca,omitempty"`
+	// DeviceToken is the server's device token of this client, sent at
+	// the next password sign-in: it exempts this client from the
+	// account's lockout by other clients' failures.
+	DeviceToken string `json:"device_token,omitempty"`
 }
 
 // ConfigDir is where the CLI keeps its files: $HKS_CONFIG_DIR, or hks in the
@@ -165,17 +169,19 @@ var ErrOTPRequired = errors.New("this account has two-factor authentication: giv
 // fails with ErrOTPRequired for an account with two-factor authentication;
 // see LoginWithOTP.
 func Login(ctx context.Context, hc *http.Client, server, email, password string) (Credentials, error) {
-	return LoginWithOTP(ctx, hc, server, email, password, nil)
+	return LoginWithOTP(ctx, hc, server, email, password, "", nil)
 }
 
-// LoginWithOTP is Login that, when the server asks for the second factor,
-// calls otp for a TOTP or backup code (nil otp: ErrOTPRequired).
-func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password string, otp func() (string, error)) (Credentials, error) {
+// LoginWithOTP is Login that sends deviceToken (the DeviceToken of earlier
+// credentials, may be "") and, when the server asks for the second
+// factor, calls otp for a TOTP or backup code (nil otp: ErrOTPRequired).
+func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password, deviceToken string, otp func() (string, error)) (Credentials, error) {
 	server = strings.TrimSuffix(server, "/")
 	var tr api.LoginResponse
-	if err := do(ctx, hc, server, http.MethodPost, "/auth/login", "", api.LoginRequest{Email: email, Password: password}, &tr); err != nil {
+	if err := do(ctx, hc, server, http.MethodPost, "/auth/login", "", api.LoginRequest{Email: email, Password: password, DeviceToken: deviceToken}, &tr); err != nil {
 		return Credentials{}, err
 	}
+	device := tr.DeviceToken
 	if tr.MFARequired {
 		if otp == nil {
 			return Credentials{}, ErrOTPRequired
@@ -194,7 +200,7 @@ func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password 
 		tr = api.LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, ExpiresIn: tp.ExpiresIn}
 	}
 	return Credentials{Server: server, AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken,
-		ExpiresAt: time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)}, nil
+		ExpiresAt: time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second), DeviceToken: device}, nil
 }
 
 func (c *Client) refresh(ctx context.Context) error {

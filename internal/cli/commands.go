@@ -103,8 +103,13 @@ func loginCmd(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The device token of this server's earlier sign-in, if any.
+			var device string
+			if prev, err := LoadCredentials(); err == nil && prev.Server == strings.TrimSuffix(server, "/") {
+				device = prev.DeviceToken
+			}
 			creds, err := signIn(caFile, func(hc *http.Client) (Credentials, error) {
-				return LoginWithOTP(cmd.Context(), hc, server, email, pw, func() (string, error) { return readOTP(cmd, otp) })
+				return LoginWithOTP(cmd.Context(), hc, server, email, pw, device, func() (string, error) { return readOTP(cmd, otp) })
 			})
 			if err != nil {
 				return err

@@ -50,14 +50,23 @@ type Config struct {
 	IPRateBurst   int     `json:"ipRateBurst"`
 	UserRateLimit float64 `json:"userRateLimit"`
 	UserRateBurst int     `json:"userRateBurst"`
-	// LoginLockoutThreshold failed sign-ins for one email (and
-	// IPLoginLockoutThreshold from one client IP) lock it for
-	// LoginLockoutBase, doubling with each further failure up to
-	// LoginLockoutMax.
-	LoginLockoutThreshold   int      `json:"loginLockoutThreshold"`
-	IPLoginLockoutThreshold int      `json:"ipLoginLockoutThreshold"`
-	LoginLockoutBase        Duration `json:"loginLockoutBase"`
-	LoginLockoutMax         Duration `json:"loginLockoutMax"`
+	// LoginLockoutThreshold failed sign-ins for one account from one
+	// source (or with one device token), and IPLoginLockoutThreshold from
+	// one source for any accounts, lock it for LoginLockoutBase, doubling
+	// with each further failure up to LoginLockoutMax.
+	// AccountLoginThrottleThreshold failures for one account from all
+	// sources slow its clients without a device token down: each further
+	// failure refuses them for 1s, doubling up to
+	// AccountLoginThrottleMax. DeviceTokenTTL is the lifetime of the
+	// device tokens that exempt a client that signed in before from the
+	// account's locks.
+	LoginLockoutThreshold         int      `json:"loginLockoutThreshold"`
+	IPLoginLockoutThreshold       int      `json:"ipLoginLockoutThreshold"`
+	LoginLockoutBase              Duration `json:"loginLockoutBase"`
+	LoginLockoutMax               Duration `json:"loginLockoutMax"`
+	AccountLoginThrottleThreshold int      `json:"accountLoginThrottleThreshold"`
+	AccountLoginThrottleMax       Duration `json:"accountLoginThrottleMax"`
+	DeviceTokenTTL                Duration `json:"deviceTokenTTL"`
 	// Providers are the federated sign-in providers (see Provider).
 	Providers []Provider `json:"providers,omitempty"`
 	// ControlPlaneProvider runs the workspaces' Kubernetes control planes:
@@ -116,17 +125,20 @@ func Default() Config {
 		KeyRotationInterval: Duration{30 * 24 * time.Hour},
 		WorkspaceTokenTTL:   Duration{10 * time.Minute},
 
-		TLS:                     "off",
-		IPRateLimit:             100,
-		IPRateBurst:             1000,
-		UserRateLimit:           50,
-		UserRateBurst:           500,
-		LoginLockoutThreshold:   5,
-		IPLoginLockoutThreshold: 50,
-		LoginLockoutBase:        Duration{time.Minute},
-		LoginLockoutMax:         Duration{time.Hour},
-		ControlPlaneProvider:    "local",
-		WarmPool:                1,
+		TLS:                           "off",
+		IPRateLimit:                   100,
+		IPRateBurst:                   1000,
+		UserRateLimit:                 50,
+		UserRateBurst:                 500,
+		LoginLockoutThreshold:         5,
+		IPLoginLockoutThreshold:       50,
+		LoginLockoutBase:              Duration{time.Minute},
+		LoginLockoutMax:               Duration{time.Hour},
+		AccountLoginThrottleThreshold: 100,
+		AccountLoginThrottleMax:       Duration{time.Minute},
+		DeviceTokenTTL:                Duration{30 * 24 * time.Hour},
+		ControlPlaneProvider:          "local",
+		WarmPool:                      1,
 	}
 }
 
@@ -163,10 +175,13 @@ func (c *Config) fields() []field {
 		intField("ip-rate-burst", "HKS_IP_RATE_BURST", "burst of requests per client IP", &c.IPRateBurst),
 		floatField("user-rate-limit", "HKS_USER_RATE_LIMIT", "requests per second per user (0: off)", &c.UserRateLimit),
 		intField("user-rate-burst", "HKS_USER_RATE_BURST", "burst of requests per user", &c.UserRateBurst),
-		intField("login-lockout-threshold", "HKS_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins for one email before it is locked", &c.LoginLockoutThreshold),
+		intField("login-lockout-threshold", "HKS_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins for one account from one IP (or device token) before that pair is locked", &c.LoginLockoutThreshold),
 		intField("ip-login-lockout-threshold", "HKS_IP_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins from one IP before it is locked", &c.IPLoginLockoutThreshold),
 		{flag: "login-lockout-base", env: "HKS_LOGIN_LOCKOUT_BASE", usage: "first sign-in lockout; doubles with each further failure", dur: &c.LoginLockoutBase},
 		{flag: "login-lockout-max", env: "HKS_LOGIN_LOCKOUT_MAX", usage: "longest sign-in lockout", dur: &c.LoginLockoutMax},
+		intField("account-login-throttle-threshold", "HKS_ACCOUNT_LOGIN_THROTTLE_THRESHOLD", "failed sign-ins for one account from all IPs before clients without a device token are slowed down", &c.AccountLoginThrottleThreshold),
+		{flag: "account-login-throttle-max", env: "HKS_ACCOUNT_LOGIN_THROTTLE_MAX", usage: "longest delay of the account-wide sign-in throttle (starts at 1s, doubles)", dur: &c.AccountLoginThrottleMax},
+		{flag: "device-token-ttl", env: "HKS_DEVICE_TOKEN_TTL", usage: "lifetime of the device tokens of clients that signed in (renewed at each sign-in)", dur: &c.DeviceTokenTTL},
 		{flag: "control-plane-provider", env: "HKS_CONTROL_PLANE_PROVIDER", usage: "local (workspace control planes as processes on this machine) or none (API only)", str: &c.ControlPlaneProvider},
 		{flag: "k8s-bin-dir", env: "HKS_K8S_BIN_DIR", usage: "directory with kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (default: the cache that make k8s-bins fills)", str: &c.K8sBinDir},
 		intField("warm-pool", "HKS_WARM_POOL", "workspace API servers kept started for workspaces yet to be created (0: none)", &c.WarmPool),
@@ -425,6 +440,12 @@ func (c *Config) validateProtections() error {
 		return fmt.Errorf("config: loginLockoutBase: %s must be from 1s to 24h", c.LoginLockoutBase)
 	case c.LoginLockoutMax.Duration < c.LoginLockoutBase.Duration || c.LoginLockoutMax.Duration > 7*24*time.Hour:
 		return fmt.Errorf("config: loginLockoutMax: %s must be from loginLockoutBase to 168h", c.LoginLockoutMax)
+	case c.AccountLoginThrottleThreshold < c.LoginLockoutThreshold || c.AccountLoginThrottleThreshold > 100000:
+		return fmt.Errorf("config: accountLoginThrottleThreshold: %d must be from loginLockoutThreshold to 100000", c.AccountLoginThrottleThreshold)
+	case c.AccountLoginThrottleMax.Duration < time.Second || c.AccountLoginThrottleMax.Duration > time.Hour:
+		return fmt.Errorf("config: accountLoginThrottleMax: %s must be from 1s to 1h", c.AccountLoginThrottleMax)
+	case c.DeviceTokenTTL.Duration < time.Hour || c.DeviceTokenTTL.Duration > 400*24*time.Hour:
+		return fmt.Errorf("config: deviceTokenTTL: %s must be from 1h to 9600h (400 days)", c.DeviceTokenTTL)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,159 +14,199 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
-// Default sign-in lockout policies: five failures for one email lock it
-// for a minute, doubling with each further failure up to an hour; fifty
-// failures from one IP (any emails) lock that IP the same way. Failures
-// are forgotten after a day without one.
+// Default sign-in lockout policies (docs/protections.md, "Sign-in
+// lockout"):
+//
+//   - DefaultSourceLockout: five failures for one account from one source
+//     (client IP, an IPv6 client by its /64) lock that pair for a minute,
+//     doubling with each further failure up to an hour. A stranger's
+//     guesses lock the stranger out, not the account's owner. The same
+//     policy counts the failures of a device token (its own key).
+//   - DefaultIPLockout: fifty failures from one source, any accounts, lock
+//     the source the same way.
+//   - DefaultAccountThrottle: a hundred failures for one account from all
+//     sources together (a distributed guessing attack) slow that account
+//     down: each further failure refuses its clients without a valid device
+//     token for a second, doubling up to a minute, never longer.
+//
+// Failures are forgotten after a day without one.
 var (
-	DefaultEmailLockout = store.LockoutPolicy{Threshold: 5, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
-	DefaultIPLockout    = store.LockoutPolicy{Threshold: 50, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	DefaultSourceLockout   = store.LockoutPolicy{Threshold: 5, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	DefaultIPLockout       = store.LockoutPolicy{Threshold: 50, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	DefaultAccountThrottle = store.LockoutPolicy{Threshold: 100, Base: time.Second, Max: time.Minute, Window: 24 * time.Hour}
 )
 
-// lockout throttles password sign-in per email and per client IP, and
-// second factors per user (MFAFailurePolicy). The Service holds one, and
-// every check of a password goes through it:
-// PasswordSignIn (POST /auth/login and the sign-in forms of the
-// authorization server) and the password that disables 2FA; a sign-in
-// completed with a second factor resets the email's failures. Its state
+// attemptSlotTTL is how long the slot of an attempt in flight is held at
+// most (store.LimitStore.BeginLoginAttempt): an attempt whose process died
+// frees it then.
+const attemptSlotTTL = time.Minute
+
+// lockout throttles password sign-in per (account, source), per device
+// token, per source and per account, and second factors per user
+// (MFAFailurePolicy). The Service holds one, and every check of a password
+// goes through it: PasswordSignIn (POST /auth/login and the sign-in forms of
+// the authorization server) and the password that disables 2FA. Its state
 // lives in the database (store.LimitStore), so every replica shares it.
 type lockout struct {
-	st        store.LimitStore
-	email, ip store.LockoutPolicy
-	log       *slog.Logger
-	now       func() time.Time
+	st                  store.LimitStore
+	source, ip, account store.LockoutPolicy
+	log                 *slog.Logger
+	now                 func() time.Time
 }
 
-func newLockout(st store.LimitStore, email, ip store.LockoutPolicy, log *slog.Logger, now func() time.Time) (*lockout, error) {
-	if email == (store.LockoutPolicy{}) {
-		email = DefaultEmailLockout
+func newLockout(st store.LimitStore, source, ip, account store.LockoutPolicy, log *slog.Logger, now func() time.Time) (*lockout, error) {
+	if source == (store.LockoutPolicy{}) {
+		source = DefaultSourceLockout
 	}
 	if ip == (store.LockoutPolicy{}) {
 		ip = DefaultIPLockout
 	}
+	if account == (store.LockoutPolicy{}) {
+		account = DefaultAccountThrottle
+	}
 	for _, p := range []struct {
 		name string
 		p    store.LockoutPolicy
-	}{{"EmailLockout", email}, {"IPLockout", ip}} {
+	}{{"SourceLockout", source}, {"IPLockout", ip}, {"AccountThrottle", account}} {
 		if p.p.Threshold <= 0 || p.p.Base <= 0 || p.p.Max < p.p.Base || p.p.Window < p.p.Max {
 			return nil, fmt.Errorf("%s policy: need Threshold > 0, 0 < Base <= Max <= Window", p.name)
 		}
 	}
-	return &lockout{st: st, email: email, ip: ip, log: log, now: now}, nil
+	return &lockout{st: st, source: source, ip: ip, account: account, log: log, now: now}, nil
 }
 
 const maxKeyLen = 400
 
-func emailKey(email string) string {
+// account is the key form of an email: trimmed, lower case, bounded.
+func account(email string) string {
 	e := strings.ToLower(strings.TrimSpace(email))
 	if len(e) > maxKeyLen {
 		e = strings.ToValidUTF8(e[:maxKeyLen], "")
 	}
-	return "email:" + e
+	return e
 }
 
-// ipKey counts an IPv6 client by its /64 (ratelimit.IPKey).
-func ipKey(ip string) string { return "ip:" + ratelimit.IPKey(ip) }
-
-// attempt is a reserved attempt (lockout.reserve): it counts as a failure
-// of its keys until succeeded or refund says otherwise.
-type attempt struct {
-	l *lockout
-	// reset are the keys a success resets; keep those it only takes the
-	// attempt back from.
-	reset, keep []string
-	done        bool
-}
-
-// begin reserves one password attempt for email from ip (ip "": the email
-// alone); see reserve. A success resets the email and takes the attempt
-// back from the IP: one good account must not clear an IP that is
-// guessing at others.
-func (l *lockout) begin(ctx context.Context, email, ip string) (*attempt, error) {
-	keys := []store.ThrottleKey{{Key: emailKey(email), Policy: l.email}}
-	if ip != "" {
-		keys = append(keys, store.ThrottleKey{Key: ipKey(ip), Policy: l.ip})
+// source is the key form of a client IP: an IPv6 client by its /64
+// (ratelimit.IPKey); "-" when there is none.
+func source(ip string) string {
+	if ip == "" {
+		return "-"
 	}
-	return l.reserve(ctx, "password", keys, 1)
+	return ratelimit.IPKey(ip)
 }
 
-// reserve reserves one attempt on keys before the secret (field: a
-// "password" or a second-factor "code") is checked. If a key is locked it
-// counts nothing and answers a *TooManyAttemptsError with the time left;
-// otherwise the attempt counts as a failure of every key up front,
-// atomically with the check, so that concurrent attempts cannot all slip
-// under a threshold. A success resets the first nreset keys and takes the
-// attempt back from the others. Settle the attempt with failed,
-// succeeded or refund.
-func (l *lockout) reserve(ctx context.Context, field string, keys []store.ThrottleKey, nreset int) (*attempt, error) {
+// Keys of the sign-in lockout.
+func pairKey(email, ip string) string { return "pair:" + source(ip) + " " + account(email) }
+func accountKey(email string) string  { return "account:" + account(email) }
+func ipKey(ip string) string          { return "ip:" + source(ip) }
+func deviceKey(id string) string      { return "device:" + id }
+
+// attempt is a begun attempt (lockout.begin): it holds a slot on its keys,
+// which is not a failure, until it is settled.
+type attempt struct {
+	l  *lockout
+	id string
+	// keys count a failure; reset are the keys a success forgets.
+	keys  []store.ThrottleKey
+	reset []string
+	done  bool
+}
+
+// passwordKeys are the keys of a password attempt for email from ip. A
+// client without a valid device token of the account (deviceID "") is
+// counted for the account from its source, for the account from all
+// sources and for its source; a success forgets the first. A client with
+// one is counted for its device token instead of the account, and for its
+// source; a success forgets the device token's failures. Neither success
+// forgets the source's failures (one good account must not clear a source
+// guessing at others) nor the account's (its owner signing in must not
+// give a distributed attack a fresh allowance).
+func (l *lockout) passwordKeys(email, ip, deviceID string) (keys []store.ThrottleKey, reset []string) {
+	if deviceID != "" {
+		keys = []store.ThrottleKey{{Key: deviceKey(deviceID), Policy: l.source}}
+	} else {
+		keys = []store.ThrottleKey{{Key: pairKey(email, ip), Policy: l.source}, {Key: accountKey(email), Policy: l.account}}
+	}
+	keys = append(keys, store.ThrottleKey{Key: ipKey(ip), Policy: l.ip})
+	return keys, []string{keys[0].Key}
+}
+
+// begin begins a password attempt for email from ip, with the id of the
+// client's valid device token for the account or "" (see passwordKeys and
+// reserve).
+func (l *lockout) begin(ctx context.Context, email, ip, deviceID string) (*attempt, error) {
+	keys, reset := l.passwordKeys(email, ip, deviceID)
+	return l.reserve(ctx, "password", keys, reset)
+}
+
+// reserve begins one attempt on keys before the secret (field: a
+// "password" or a second-factor "code") is checked. If a key is locked, or
+// has as many attempts in flight as failures are still allowed before its
+// lock (store.LockoutPolicy.Admits), it answers a *TooManyAttemptsError
+// with the time left (a second for a full key); otherwise the attempt
+// holds a slot on every key, atomically with the check, so that
+// concurrent attempts cannot check more secrets than a threshold allows.
+// The slot is no failure: settle the attempt with failed (it counts for
+// every key), succeeded (it forgets reset) or refund.
+func (l *lockout) reserve(ctx context.Context, field string, keys []store.ThrottleKey, reset []string) (*attempt, error) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
 	now := l.now()
-	states, ok, err := l.st.ReserveLoginAttempt(ctx, now, keys)
+	states, ok, err := l.st.BeginLoginAttempt(ctx, id, now, attemptSlotTTL, keys)
 	if err != nil {
 		return nil, fmt.Errorf("lockout: %w", err)
 	}
 	if !ok {
 		var wait time.Duration
-		for _, t := range states {
-			if locked, left := t.Locked(now); locked && left > wait {
-				wait = left
+		var kinds []string
+		for i, t := range states {
+			if keys[i].Policy.Admits(t, now) {
+				continue
+			}
+			kinds = append(kinds, strings.SplitN(keys[i].Key, ":", 2)[0])
+			if locked, left := t.Locked(now); locked {
+				wait = max(wait, left)
 			}
 		}
-		l.log.WarnContext(ctx, "attempt refused: locked after repeated failures", "field", field)
+		l.log.WarnContext(ctx, "attempt refused: locked after repeated failures, or too many in flight", "field", field, "key_kinds", kinds, "retry_after", max(wait, time.Second).String())
 		return nil, &TooManyAttemptsError{Field: field, RetryAfter: max(wait, time.Second)}
 	}
-	a := &attempt{l: l}
-	for i, k := range keys {
-		if locked, left := states[i].Locked(now); locked {
-			l.log.WarnContext(ctx, "locked after repeated failures", "key_kind", strings.SplitN(k.Key, ":", 2)[0], "field", field,
-				"failures", states[i].Failures, "locked_for", left.String())
-		}
-		if i < nreset {
-			a.reset = append(a.reset, k.Key)
-		} else {
-			a.keep = append(a.keep, k.Key)
-		}
-	}
-	return a, nil
+	return &attempt{l: l, id: id, keys: keys, reset: reset}, nil
 }
 
-// failed keeps the attempt counted (a wrong password).
-func (a *attempt) failed() { a.done = true }
-
-// succeeded resets the keys it should and takes the attempt back from
-// the others (a right secret: a sign-in that issued tokens, a right code).
-func (a *attempt) succeeded(ctx context.Context) {
+// end settles the attempt once; it outlives the request's cancellation so
+// that a client hanging up cannot take back its failure.
+func (a *attempt) end(ctx context.Context, failed []store.ThrottleKey, reset []string) {
 	if a.done {
 		return
 	}
 	a.done = true
-	for _, k := range a.reset {
-		a.l.resetKey(ctx, k)
-	}
-	for _, k := range a.keep {
-		a.l.refund(ctx, k)
+	if err := a.l.st.EndLoginAttempt(context.WithoutCancel(ctx), a.id, a.l.now(), failed, reset); err != nil {
+		a.l.log.ErrorContext(ctx, "lockout: settle attempt", "error", err)
 	}
 }
 
-// refund takes the attempt back from every key, without a reset: the
-// secret was not found wrong (an internal error, or a right password that
-// still needs a second factor).
-func (a *attempt) refund(ctx context.Context) {
-	if a.done {
-		return
-	}
-	a.done = true
-	for _, k := range append(a.reset, a.keep...) {
-		a.l.refund(ctx, k)
-	}
-}
+// failed counts the attempt as a failure of every key (a wrong secret).
+func (a *attempt) failed(ctx context.Context) { a.end(ctx, a.keys, nil) }
+
+// succeeded forgets the failures of the keys it should and frees the
+// attempt's slots (a right secret: a sign-in that issued tokens, a right
+// code).
+func (a *attempt) succeeded(ctx context.Context) { a.end(ctx, nil, a.reset) }
+
+// refund frees the attempt's slots and counts nothing: the secret was not
+// found wrong (an internal error, or a right password that still needs a
+// second factor).
+func (a *attempt) refund(ctx context.Context) { a.end(ctx, nil, nil) }
 
 // settle ends a with the outcome of a password check: a wrong password
-// (ErrInvalidCredentials) stays counted, issued tokens reset the email,
-// anything else is refunded.
+// (ErrInvalidCredentials) counts as a failure, issued tokens are a
+// success, anything else is refunded.
 func (a *attempt) settle(ctx context.Context, err error, issued bool) {
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
-		a.failed()
+		a.failed(ctx)
 	case err == nil && issued:
 		a.succeeded(ctx)
 	default:
@@ -172,18 +214,12 @@ func (a *attempt) settle(ctx context.Context, err error, issued bool) {
 	}
 }
 
-func (l *lockout) refund(ctx context.Context, key string) {
-	if err := l.st.RefundLoginAttempt(ctx, key); err != nil {
-		l.log.ErrorContext(ctx, "lockout: refund attempt", "error", err)
-	}
-}
-
-// succeeded resets the email's failures (not the IP's): a sign-in
-// completed by a second factor.
-func (l *lockout) succeeded(ctx context.Context, email string) { l.resetKey(ctx, emailKey(email)) }
-
-func (l *lockout) resetKey(ctx context.Context, key string) {
-	if err := l.st.ResetLoginThrottle(ctx, key); err != nil {
+// succeeded forgets the failures a sign-in completed by a second factor
+// forgets (see passwordKeys): of email from ip, or of the device token
+// deviceID.
+func (l *lockout) succeeded(ctx context.Context, email, ip, deviceID string) {
+	_, reset := l.passwordKeys(email, ip, deviceID)
+	if err := l.st.EndLoginAttempt(context.WithoutCancel(ctx), "", l.now(), nil, reset); err != nil {
 		l.log.ErrorContext(ctx, "lockout: reset after success", "error", err)
 	}
 }

@@ -11,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -32,18 +34,18 @@ func lockoutEnv(t *testing.T) *env {
 // fail records a wrong password for email from ip.
 func fail(t *testing.T, l *lockout, email, ip string) {
 	t.Helper()
-	a, err := l.begin(t.Context(), email, ip)
+	a, err := l.begin(t.Context(), email, ip, "")
 	if err != nil {
 		t.Fatalf("begin %s from %s: %v", email, ip, err)
 	}
-	a.failed()
+	a.failed(t.Context())
 }
 
 // wait reports how long email from ip is still refused (0: an attempt
 // would be let through; it is taken back).
 func wait(t *testing.T, l *lockout, email, ip string) time.Duration {
 	t.Helper()
-	a, err := l.begin(t.Context(), email, ip)
+	a, err := l.begin(t.Context(), email, ip, "")
 	var tm *TooManyAttemptsError
 	switch {
 	case errors.As(err, &tm):
@@ -55,33 +57,39 @@ func wait(t *testing.T, l *lockout, email, ip string) time.Duration {
 	return 0
 }
 
+// TestLockoutBackoff: failures lock the (account, source) pair that made
+// them, doubling, and not the account from elsewhere; a success from the
+// source forgets them; many accounts from one source lock the source.
 func TestLockoutBackoff(t *testing.T) {
 	e := lockoutEnv(t)
 	l := e.svc.lockout
 	for range 4 {
 		fail(t, l, "Alice@Example.com ", "192.0.2.1")
 	}
-	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 0 {
+	if w := wait(t, l, "alice@example.com", "192.0.2.1"); w != 0 {
 		t.Fatalf("locked after 4 failures: %v", w)
 	}
 	fail(t, l, "alice@example.com", "192.0.2.1")
-	if w := wait(t, l, "ALICE@example.com", "192.0.2.9"); w != time.Minute {
-		t.Fatalf("after 5 failures: wait %v, want 1m from any IP and in any case", w)
+	if w := wait(t, l, "ALICE@example.com", "192.0.2.1"); w != time.Minute {
+		t.Fatalf("after 5 failures: wait %v, want 1m in any case", w)
+	}
+	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 0 {
+		t.Fatalf("the account is locked from another source: %v", w)
 	}
 	e.clock.Advance(time.Minute)
-	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 0 {
+	if w := wait(t, l, "alice@example.com", "192.0.2.1"); w != 0 {
 		t.Fatalf("still locked after the lock ended: %v", w)
 	}
 	fail(t, l, "alice@example.com", "192.0.2.1")
-	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 2*time.Minute {
+	if w := wait(t, l, "alice@example.com", "192.0.2.1"); w != 2*time.Minute {
 		t.Fatalf("the next failure locks for %v, want 2m (doubling)", w)
 	}
 	// Others are not affected; a success resets.
-	if w := wait(t, l, "bob@example.com", "192.0.2.9"); w != 0 {
+	if w := wait(t, l, "bob@example.com", "192.0.2.1"); w != 0 {
 		t.Fatalf("another email locked: %v", w)
 	}
-	l.succeeded(t.Context(), "alice@example.com")
-	if w := wait(t, l, "alice@example.com", "192.0.2.9"); w != 0 {
+	l.succeeded(t.Context(), "alice@example.com", "192.0.2.1", "")
+	if w := wait(t, l, "alice@example.com", "192.0.2.1"); w != 0 {
 		t.Fatalf("locked after a success: %v", w)
 	}
 	// Many emails from one IP lock the IP (threshold 8 here; 6 failures
@@ -94,6 +102,29 @@ func TestLockoutBackoff(t *testing.T) {
 	}
 	if w := wait(t, l, "carol@example.com", "192.0.2.2"); w != 0 {
 		t.Fatalf("another IP locked: %v", w)
+	}
+}
+
+// TestAccountThrottle: failures for one account from many sources slow
+// the account down with short, growing delays (1s doubling up to the
+// configured max), not an hour-long lock.
+func TestAccountThrottle(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.AccountThrottle = store.LockoutPolicy{Threshold: 10, Base: time.Second, Max: 4 * time.Second, Window: 24 * time.Hour}
+	})
+	l := e.svc.lockout
+	for i := range 9 {
+		fail(t, l, "alice@example.com", "198.51.100."+strconv.Itoa(i))
+	}
+	if w := wait(t, l, "alice@example.com", "203.0.113.1"); w != 0 {
+		t.Fatalf("9 failures from 9 sources: wait %v", w)
+	}
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+		fail(t, l, "alice@example.com", "198.51.100."+strconv.Itoa(100+i))
+		if w := wait(t, l, "alice@example.com", "203.0.113.1"); w != want {
+			t.Fatalf("failure %d across sources: wait %v, want %v", 10+i, w, want)
+		}
+		e.clock.Advance(want)
 	}
 }
 
@@ -118,13 +149,14 @@ func TestLockoutConfig(t *testing.T) {
 		mod  func(*Config)
 		want string
 	}{
-		{"email policy", func(c *Config) { c.EmailLockout = bad }, "identity: EmailLockout policy: need Threshold > 0, 0 < Base <= Max <= Window"},
+		{"source policy", func(c *Config) { c.SourceLockout = bad }, "identity: SourceLockout policy: need Threshold > 0, 0 < Base <= Max <= Window"},
+		{"account policy", func(c *Config) { c.AccountThrottle = bad }, "identity: AccountThrottle policy"},
 		{"ip policy", func(c *Config) {
 			c.IPLockout = store.LockoutPolicy{Base: time.Minute, Max: time.Hour, Window: time.Hour}
 		}, "identity: IPLockout policy"},
 		{"window shorter than max", func(c *Config) {
-			c.EmailLockout = store.LockoutPolicy{Threshold: 3, Base: time.Minute, Max: time.Hour, Window: time.Minute}
-		}, "identity: EmailLockout policy"},
+			c.SourceLockout = store.LockoutPolicy{Threshold: 3, Base: time.Minute, Max: time.Hour, Window: time.Minute}
+		}, "identity: SourceLockout policy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -156,7 +188,12 @@ func loginHandler(t *testing.T, s *Service) http.Handler {
 }
 
 func doLogin(h http.Handler, ip, email, pw string) *httptest.ResponseRecorder {
-	b, _ := json.Marshal(map[string]string{"email": email, "password": pw})
+	return doLoginDevice(h, ip, email, pw, "")
+}
+
+// doLoginDevice is doLogin with a device_token.
+func doLoginDevice(h http.Handler, ip, email, pw, device string) *httptest.ResponseRecorder {
+	b, _ := json.Marshal(api.LoginRequest{Email: email, Password: pw, DeviceToken: device})
 	r := httptest.NewRequest("POST", "/auth/login", bytes.NewReader(b))
 	r.RemoteAddr = net.JoinHostPort(ip, "1234")
 	w := httptest.NewRecorder()
@@ -164,54 +201,76 @@ func doLogin(h http.Handler, ip, email, pw string) *httptest.ResponseRecorder {
 	return w
 }
 
-// TestLoginLockoutHTTP: POST /auth/login refuses a locked email with 429
-// and Retry-After, even with the right password; after the lock the right
-// password signs in and resets the count.
+// TestLoginLockoutHTTP: POST /auth/login refuses a locked (account,
+// source) pair with 429 and Retry-After, even with the right password;
+// the account from another source signs in at once; after the lock the
+// right password signs in and resets the count.
 func TestLoginLockoutHTTP(t *testing.T) {
 	e := newEnv(t)
 	e.user(t, "a@example.com")
 	h := loginHandler(t, e.svc)
-	// Each attempt from its own IP: the email's lock, not the IP's.
 	for i := range 5 {
-		if w := doLogin(h, "198.51.100."+strconv.Itoa(i), "a@example.com", "wrong"); w.Code != 401 {
+		if w := doLogin(h, "198.51.100.1", "a@example.com", "wrong"); w.Code != 401 {
 			t.Fatalf("failure %d: %d %s", i, w.Code, w.Body)
 		}
 	}
-	w := doLogin(h, "198.51.100.50", "a@example.com", "correct horse battery")
+	w := doLogin(h, "198.51.100.1", "a@example.com", "correct horse battery")
 	if w.Code != 429 || w.Header().Get("Retry-After") != "60" || !strings.Contains(w.Body.String(), "too many failed sign-ins") {
-		t.Fatalf("locked email with the right password: %d Retry-After %q %s, want 429 and 60", w.Code, w.Header().Get("Retry-After"), w.Body)
+		t.Fatalf("locked pair with the right password: %d Retry-After %q %s, want 429 and 60", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := doLogin(h, "198.51.100.2", "a@example.com", "correct horse battery"); w.Code != 200 {
+		t.Fatalf("the account from another source: %d %s, want 200", w.Code, w.Body)
 	}
 	e.clock.Advance(time.Minute)
-	if w := doLogin(h, "198.51.100.51", "a@example.com", "correct horse battery"); w.Code != 200 {
+	if w := doLogin(h, "198.51.100.1", "a@example.com", "correct horse battery"); w.Code != 200 {
 		t.Fatalf("after the lock: %d %s", w.Code, w.Body)
 	}
 	for i := range 4 {
-		if w := doLogin(h, "198.51.100.52", "a@example.com", "wrong"); w.Code != 401 {
+		if w := doLogin(h, "198.51.100.1", "a@example.com", "wrong"); w.Code != 401 {
 			t.Fatalf("success did not reset the counter: failure %d answered %d", i, w.Code)
 		}
 	}
-	if w := doLogin(h, "198.51.100.53", "a@example.com", "correct horse battery"); w.Code != 200 {
+	if w := doLogin(h, "198.51.100.1", "a@example.com", "correct horse battery"); w.Code != 200 {
 		t.Fatalf("four failures after a reset: %d %s", w.Code, w.Body)
 	}
 }
 
-// TestPasswordSignInConcurrent: concurrent guesses are reserved before
-// the password is checked, so no more than the threshold get checked.
+// countVerify counts the password hash checks of e's Service.
+func countVerify(e *env) *atomic.Int32 {
+	var n atomic.Int32
+	e.svc.onVerify = func() { n.Add(1) }
+	return &n
+}
+
+// TestPasswordSignInConcurrent: concurrent guesses from one source hold a
+// slot each before the password is checked, so no more than the threshold
+// of passwords get checked; the slots are no failures, so as many right
+// passwords at once all sign in.
 func TestPasswordSignInConcurrent(t *testing.T) {
 	e := newEnv(t)
 	e.user(t, "victim@example.com")
-	const n = 50
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			_, errs[i] = e.svc.PasswordSignIn(t.Context(), "victim@example.com", "wrong",
-				ClientMeta{IP: "198.51.100." + strconv.Itoa(i), UserAgent: "test"})
-		})
+	checks := countVerify(e)
+	run := func(n int, pw string) []error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, errs[i] = e.svc.PasswordSignIn(t.Context(), "victim@example.com", pw, ClientMeta{IP: "198.51.100.7", UserAgent: "test"})
+			})
+		}
+		wg.Wait()
+		return errs
 	}
-	wg.Wait()
+	// Five right passwords at once: all sign in.
+	for i, err := range run(5, "correct horse battery") {
+		if err != nil {
+			t.Fatalf("right password %d of 5 at once: %v", i, err)
+		}
+	}
+	checks.Store(0)
+	const n = 50
 	checked, refused := 0, 0
-	for _, err := range errs {
+	for _, err := range run(n, "wrong") {
 		switch {
 		case errors.Is(err, ErrInvalidCredentials):
 			checked++
@@ -221,8 +280,9 @@ func TestPasswordSignInConcurrent(t *testing.T) {
 			t.Fatalf("unexpected answer %v", err)
 		}
 	}
-	if checked > 5 || checked+refused != n {
-		t.Fatalf("%d concurrent guesses with threshold 5: %d checked, %d refused", n, checked, refused)
+	if got := int(checks.Load()); got > DefaultSourceLockout.Threshold || checked != got || checked+refused != n {
+		t.Fatalf("%d concurrent guesses from one source, threshold %d: %d passwords checked, %d answered wrong, %d refused",
+			n, DefaultSourceLockout.Threshold, got, checked, refused)
 	}
 }
 
@@ -299,14 +359,14 @@ func TestOneLockoutForEverySignIn(t *testing.T) {
 			return errors.New(w.Body.String())
 		}},
 		{"DisableMFA password", func(e *env, u store.User, pw string) error {
-			return e.svc.DisableMFA(context.Background(), u, "", pw)
+			return e.svc.DisableMFA(context.Background(), u, "", pw, testMeta)
 		}},
 	}
 	for _, failAt := range paths {
 		for _, checkAt := range paths {
 			t.Run(failAt.name+" locks "+checkAt.name, func(t *testing.T) {
 				// A user with 2FA, so that every path checks the password.
-				e := newEnv(t, func(c *Config) { c.EmailLockout = three })
+				e := newEnv(t, func(c *Config) { c.SourceLockout = three })
 				u, _, _ := e.enrolled(t, "one@example.com")
 				for i := range 3 {
 					if err := failAt.try(e, u, "wrong"); !errors.Is(err, ErrInvalidCredentials) {
@@ -325,7 +385,7 @@ func TestOneLockoutForEverySignIn(t *testing.T) {
 		}
 	}
 	t.Run("a completed second factor resets every path", func(t *testing.T) {
-		e := newEnv(t, func(c *Config) { c.EmailLockout = three })
+		e := newEnv(t, func(c *Config) { c.SourceLockout = three })
 		u, secret, _ := e.enrolled(t, "two@example.com")
 		for range 2 {
 			if _, err := e.svc.PasswordSignIn(context.Background(), u.Email, "wrong", testMeta); !errors.Is(err, ErrInvalidCredentials) {
@@ -340,7 +400,7 @@ func TestOneLockoutForEverySignIn(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 2 {
-			if err := e.svc.DisableMFA(context.Background(), u, "", "wrong"); !errors.Is(err, ErrInvalidCredentials) {
+			if err := e.svc.DisableMFA(context.Background(), u, "", "wrong", testMeta); !errors.Is(err, ErrInvalidCredentials) {
 				t.Fatalf("wrong password %d after the reset: %v", i, err)
 			}
 		}

@@ -215,7 +215,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]strin
 // backup code, or u's password. ErrMFANotEnabled if there is nothing to
 // disable (a pending enrolment is discarded too), ErrInvalidMFACode or
 // ErrInvalidCredentials for a wrong proof.
-func (s *Service) DisableMFA(ctx context.Context, u store.User, code, password string) error {
+func (s *Service) DisableMFA(ctx context.Context, u store.User, code, password string, meta ClientMeta) error {
 	m, err := s.st.GetMFA(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrMFANotEnabled
@@ -228,7 +228,7 @@ func (s *Service) DisableMFA(ctx context.Context, u store.User, code, password s
 			if err := s.verifySecondFactor(ctx, m, code); err != nil {
 				return err
 			}
-		} else if err := s.verifyPasswordLimited(ctx, u, password); err != nil {
+		} else if err := s.verifyPasswordLimited(ctx, u, password, meta); err != nil {
 			return err
 		}
 	}
@@ -281,14 +281,15 @@ func (s *Service) enabledMFA(ctx context.Context, userID string) (store.MFA, err
 // MFAFailurePolicy: every check of a user's TOTP or backup codes goes
 // through it.
 func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code string) error {
-	a, err := s.lockout.reserve(ctx, "code", []store.ThrottleKey{{Key: mfaThrottleKey(m.UserID), Policy: MFAFailurePolicy}}, 1)
+	key := mfaThrottleKey(m.UserID)
+	a, err := s.lockout.reserve(ctx, "code", []store.ThrottleKey{{Key: key, Policy: MFAFailurePolicy}}, []string{key})
 	if err != nil {
 		return err
 	}
 	err = s.checkSecondFactor(ctx, m, code)
 	switch {
 	case errors.Is(err, ErrInvalidMFACode):
-		a.failed()
+		a.failed(ctx)
 	case err == nil:
 		a.succeeded(ctx)
 	default:
@@ -297,11 +298,11 @@ func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code stri
 	return err
 }
 
-// verifyPasswordLimited checks u's password under the sign-in lockout of
-// u's email (the one PasswordSignIn uses): a wrong password counts as a
-// failed sign-in, a right one is taken back without a reset.
-func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string) (err error) {
-	a, err := s.lockout.begin(ctx, u.Email, "")
+// verifyPasswordLimited checks u's password, given by the client meta,
+// under the sign-in lockout PasswordSignIn uses: a wrong password counts
+// as a failed sign-in, a right one counts nothing and forgets nothing.
+func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string, meta ClientMeta) (err error) {
+	a, err := s.lockout.begin(ctx, u.Email, meta.IP, s.deviceID(meta.DeviceToken, u.ID))
 	if err != nil {
 		return err
 	}
@@ -432,7 +433,7 @@ func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta C
 	}
 	// Tokens are issued only now, so only now the failed passwords of
 	// the email are forgotten (the mfa_required answer keeps them).
-	s.lockout.succeeded(ctx, u.Email)
+	s.lockout.succeeded(ctx, u.Email, meta.IP, s.deviceID(meta.DeviceToken, u.ID))
 	return tp, nil
 }
 

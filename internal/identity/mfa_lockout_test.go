@@ -54,7 +54,7 @@ func TestSecondFactorLockout(t *testing.T) {
 	if _, err := e.svc.RegenerateBackupCodes(ctx, u.ID, wrongBackupCode); !errors.Is(err, ErrInvalidMFACode) {
 		t.Fatalf("wrong code at backup-codes: %v", err)
 	}
-	if err := e.svc.DisableMFA(ctx, u, wrongBackupCode, ""); !errors.Is(err, ErrInvalidMFACode) {
+	if err := e.svc.DisableMFA(ctx, u, wrongBackupCode, "", testMeta); !errors.Is(err, ErrInvalidMFACode) {
 		t.Fatalf("wrong code at disable: %v", err)
 	}
 	// Locked everywhere, even with right codes.
@@ -62,7 +62,7 @@ func TestSecondFactorLockout(t *testing.T) {
 	wantLocked(err, 15*time.Minute)
 	_, err = e.svc.RegenerateBackupCodes(ctx, u.ID, codes[0])
 	wantLocked(err, 15*time.Minute)
-	wantLocked(e.svc.DisableMFA(ctx, u, codes[1], ""), 15*time.Minute)
+	wantLocked(e.svc.DisableMFA(ctx, u, codes[1], "", testMeta), 15*time.Minute)
 	// After the lock, one more wrong code doubles it.
 	e.clock.Advance(15 * time.Minute)
 	if _, err := e.svc.CompleteMFA(ctx, newToken(), wrongBackupCode, testMeta); !errors.Is(err, ErrInvalidMFACode) {
@@ -141,11 +141,11 @@ func TestDisableMFAPasswordLockout(t *testing.T) {
 	ctx := context.Background()
 	u, _, _ := e.enrolled(t, "pw@example.com")
 	for i := range 5 {
-		if err := e.svc.DisableMFA(ctx, u, "", "wrong password"); !errors.Is(err, ErrInvalidCredentials) {
+		if err := e.svc.DisableMFA(ctx, u, "", "wrong password", testMeta); !errors.Is(err, ErrInvalidCredentials) {
 			t.Fatalf("wrong password %d: %v", i, err)
 		}
 	}
-	err := e.svc.DisableMFA(ctx, u, "", "correct horse battery")
+	err := e.svc.DisableMFA(ctx, u, "", "correct horse battery", testMeta)
 	var tm *TooManyAttemptsError
 	if !errors.As(err, &tm) || tm.Field != "password" || tm.RetryAfter != time.Minute {
 		t.Fatalf("right password after 5 wrong ones: %v, want locked for 1m", err)
@@ -155,7 +155,7 @@ func TestDisableMFAPasswordLockout(t *testing.T) {
 		t.Fatalf("answer %+v, want 429 with Retry-After 60", he)
 	}
 	e.clock.Advance(time.Minute)
-	if err := e.svc.DisableMFA(ctx, u, "", "correct horse battery"); err != nil {
+	if err := e.svc.DisableMFA(ctx, u, "", "correct horse battery", testMeta); err != nil {
 		t.Fatalf("right password after the lock: %v", err)
 	}
 }

@@ -18,10 +18,10 @@ import (
 // loginResponse is the answer of a sign-in: tokens or a challenge.
 func loginResponse(res SignInResult) api.LoginResponse {
 	if res.MFARequired {
-		return api.LoginResponse{MFARequired: true, MFAToken: res.MFAToken, Methods: []string{MethodTOTP, MethodBackupCode}}
+		return api.LoginResponse{MFARequired: true, MFAToken: res.MFAToken, Methods: []string{MethodTOTP, MethodBackupCode}, DeviceToken: res.DeviceToken}
 	}
 	tp := res.Tokens
-	return api.LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn}
+	return api.LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn, DeviceToken: res.DeviceToken}
 }
 
 // mfaError maps 2FA errors onto client errors; wrongStatus is the status of
@@ -184,7 +184,7 @@ func (s *Service) mfaDisable(r *http.Request) (any, error) {
 	if req.Password != "" {
 		field = "password"
 	}
-	if err := s.DisableMFA(r.Context(), u, req.Code, req.Password); err != nil {
+	if err := s.DisableMFA(r.Context(), u, req.Code, req.Password, meta(r)); err != nil {
 		return nil, mfaError(err, field, http.StatusUnprocessableEntity)
 	}
 	return nil, nil

@@ -63,7 +63,7 @@ func toAPIError(err error) error {
 }
 
 func meta(r *http.Request) ClientMeta {
-	return ClientMeta{IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent()}
+	return ClientMeta{IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(), DeviceToken: RequestDeviceToken(r)}
 }
 
 func (s *Service) login(r *http.Request) (any, error) {
@@ -82,7 +82,11 @@ func (s *Service) login(r *http.Request) (any, error) {
 		return nil, httpapi.Invalid(fes...)
 	}
 	audit.SetActor(r.Context(), "", req.Email)
-	res, err := s.PasswordSignIn(r.Context(), req.Email, req.Password, meta(r))
+	m := meta(r)
+	if req.DeviceToken != "" {
+		m.DeviceToken = req.DeviceToken
+	}
+	res, err := s.PasswordSignIn(r.Context(), req.Email, req.Password, m)
 	if err != nil {
 		return nil, toAPIError(err)
 	}
@@ -92,7 +96,9 @@ func (s *Service) login(r *http.Request) (any, error) {
 	if res.MFARequired {
 		audit.SetAction(r.Context(), "auth.login.mfa_required")
 	}
-	return &httpapi.Response{Body: loginResponse(res), Header: http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}}, nil
+	h := http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
+	h.Add("Set-Cookie", s.DeviceTokenCookie(res.DeviceToken).String())
+	return &httpapi.Response{Body: loginResponse(res), Header: h}, nil
 }
 
 func (s *Service) refresh(r *http.Request) (any, error) {

@@ -64,12 +64,18 @@ type Config struct {
 	Argon2              Argon2Params
 	MaxConcurrentHashes int
 
-	// EmailLockout and IPLockout are the sign-in lockout: failed
-	// passwords per email and per client IP (an IPv6 client by its /64)
-	// after which sign-in is refused for a while (zero value:
-	// DefaultEmailLockout, DefaultIPLockout).
-	EmailLockout store.LockoutPolicy
-	IPLockout    store.LockoutPolicy
+	// SourceLockout, IPLockout and AccountThrottle are the sign-in
+	// lockout: failed passwords for one account from one source (and
+	// with one device token), from one source (a client IP, an IPv6
+	// client by its /64), and for one account from all sources, after
+	// which sign-in is refused for a while (zero value:
+	// DefaultSourceLockout, DefaultIPLockout, DefaultAccountThrottle).
+	SourceLockout   store.LockoutPolicy
+	IPLockout       store.LockoutPolicy
+	AccountThrottle store.LockoutPolicy
+	// DeviceTokenTTL is the lifetime of device tokens
+	// (DefaultDeviceTokenTTL).
+	DeviceTokenTTL time.Duration
 }
 
 // Service is the identity core. It is safe for concurrent use.
@@ -93,6 +99,10 @@ type Service struct {
 	keyReload   time.Duration // minimum interval between key reloads
 	keysKeepFor time.Duration
 	lockout     *lockout
+	deviceTTL   time.Duration
+	// onVerify, if set, is called at every password hash check (tests
+	// count them).
+	onVerify func()
 }
 
 // New returns a Service. It does no I/O; call EnsureSigningKey at start-up
@@ -130,7 +140,11 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Argon2.validate(); err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	lock, err := newLockout(cfg.Store, cfg.EmailLockout, cfg.IPLockout, cfg.Logger, cfg.Now)
+	def(&cfg.DeviceTokenTTL, DefaultDeviceTokenTTL)
+	if cfg.DeviceTokenTTL < 0 {
+		return nil, errors.New("identity: DeviceTokenTTL must be positive")
+	}
+	lock, err := newLockout(cfg.Store, cfg.SourceLockout, cfg.IPLockout, cfg.AccountThrottle, cfg.Logger, cfg.Now)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
@@ -159,6 +173,7 @@ func New(cfg Config) (*Service, error) {
 		dummyHash:  dummy,
 		keyReload:  keyReloadInterval,
 		lockout:    lock,
+		deviceTTL:  cfg.DeviceTokenTTL,
 	}
 	// A key superseded (or retired) at T may still sign until this process
 	// notices (keyReload), and its tokens live accessTTL plus leeway.

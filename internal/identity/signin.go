@@ -27,6 +27,9 @@ type SignInResult struct {
 	Tokens      *api.TokenPair
 	MFARequired bool
 	MFAToken    string
+	// DeviceToken is the client's device token after a right password
+	// (PasswordSignIn); "" otherwise.
+	DeviceToken string
 }
 
 // SignIn completes a sign-in of u whose first factor (password, federated

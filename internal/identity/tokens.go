@@ -30,6 +30,9 @@ const (
 type ClientMeta struct {
 	IP        string
 	UserAgent string
+	// DeviceToken is the device token the client presented (the
+	// DeviceCookie of a browser, device_token of the API), if any.
+	DeviceToken string
 }
 
 // Claims are the verified claims of an access token.
@@ -56,37 +59,43 @@ type accessClaims struct {
 
 // PasswordSignIn checks email and password and signs the user in through
 // SignIn: the answer is tokens, or a second-factor challenge for a user with
-// two-factor authentication. Every failure to authenticate is
-// ErrInvalidCredentials; for an unknown email a dummy hash is still verified
-// so that the answer takes about as long.
+// two-factor authentication, and with either a device token (the result's
+// DeviceToken, renewing meta.DeviceToken if that was valid) that exempts
+// this client from the account's locks at its next sign-ins. Every failure
+// to authenticate is ErrInvalidCredentials; for an unknown email a dummy
+// hash is still verified so that the answer takes about as long.
 //
-// It runs under the sign-in lockout (Config.EmailLockout, IPLockout, by
-// email and meta.IP): a locked email or IP is refused with a
-// *TooManyAttemptsError (ErrTooManyAttempts) before the password is looked
-// at, even a right one. Each attempt counts as a failure before the check,
-// atomically with the lock check; a wrong password keeps it, issued tokens
-// reset the email's failures, and a second-factor challenge or an internal
-// error takes the attempt back (CompleteMFA resets the email once the
-// second factor is right).
+// It runs under the sign-in lockout (see lockout.passwordKeys): a locked
+// key is refused with a *TooManyAttemptsError (ErrTooManyAttempts) before
+// the password is looked at, even a right one. An attempt holds a slot on
+// its keys while the password is checked, which bounds the checks in
+// flight but is no failure; a wrong password counts as a failure, issued
+// tokens forget the failures of the client's (account, source) pair or
+// device token, and a second-factor challenge or an internal error counts
+// nothing (CompleteMFA forgets them once the second factor is right).
 func (s *Service) PasswordSignIn(ctx context.Context, email, password string, meta ClientMeta) (res SignInResult, err error) {
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return SignInResult{}, ErrInvalidCredentials
 	}
-	a, err := s.lockout.begin(ctx, email, meta.IP)
+	var u store.User
+	if len(email) <= MaxEmailLen {
+		u, err = s.st.GetUserByEmail(ctx, email)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			u = store.User{}
+		case err != nil:
+			return SignInResult{}, fmt.Errorf("login: %w", err)
+		}
+	}
+	device := s.deviceID(meta.DeviceToken, u.ID)
+	a, err := s.lockout.begin(ctx, email, meta.IP, device)
 	if err != nil {
 		return SignInResult{}, err
 	}
 	defer func() { a.settle(ctx, err, err == nil && !res.MFARequired) }()
 	if len(email) > MaxEmailLen || len(password) > 4*MaxPasswordLen {
 		return SignInResult{}, ErrInvalidCredentials
-	}
-	u, err := s.st.GetUserByEmail(ctx, email)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		u = store.User{}
-	case err != nil:
-		return SignInResult{}, fmt.Errorf("login: %w", err)
 	}
 	hash := u.PasswordHash
 	if hash == "" { // unknown user, or one without a local password
@@ -106,7 +115,14 @@ func (s *Service) PasswordSignIn(ctx context.Context, email, password string, me
 	if NeedsRehash(u.PasswordHash, s.argon2) {
 		s.rehash(ctx, u.ID, password)
 	}
-	return s.SignIn(ctx, u, meta, "password")
+	res, err = s.SignIn(ctx, u, meta, "password")
+	if err != nil {
+		return SignInResult{}, err
+	}
+	if res.DeviceToken, err = s.newDeviceToken(u.ID, device); err != nil {
+		return SignInResult{}, fmt.Errorf("login: device token: %w", err)
+	}
+	return res, nil
 }
 
 // rehash stores password under the current parameters; best effort.

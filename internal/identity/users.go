@@ -31,6 +31,9 @@ func (s *Service) verifyPassword(ctx context.Context, password, encoded string) 
 		return false, err
 	}
 	defer func() { <-s.hashSem }()
+	if s.onVerify != nil {
+		s.onVerify()
+	}
 	return VerifyPassword(password, encoded)
 }
 

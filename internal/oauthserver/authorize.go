@@ -195,7 +195,7 @@ func (s *Service) authorizePost(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, "Sign-in request refused", "Choose Allow or Deny. Start again from the hks command line.")
 		return
 	}
-	res, email, msg := s.signInForm(r.Context(), r)
+	res, email, msg := s.signInForm(r.Context(), w, r)
 	switch {
 	case res.err != nil:
 		s.internalError(w, r, res.err)
@@ -233,8 +233,9 @@ func (res signInResult) refusedStatus() int {
 // signInForm signs in with the form's email and password, or answers its
 // second-factor challenge (mfa_token and code). The session the sign-in
 // starts is only the proof of it: it is ended at once (the client gets a
-// session of its own when it trades the code).
-func (s *Service) signInForm(ctx context.Context, r *http.Request) (res signInResult, email, msg string) {
+// session of its own when it trades the code). A right password sets the
+// browser's device token cookie on w.
+func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http.Request) (res signInResult, email, msg string) {
 	f := r.PostForm
 	m := meta(r)
 	var tp api.TokenPair
@@ -270,6 +271,9 @@ func (s *Service) signInForm(ctx context.Context, r *http.Request) (res signInRe
 		// The sign-in lockout of PasswordSignIn is the one of POST
 		// /auth/login.
 		sr, err := s.id.PasswordSignIn(ctx, email, pw, m)
+		if err == nil && sr.DeviceToken != "" {
+			http.SetCookie(w, s.id.DeviceTokenCookie(sr.DeviceToken))
+		}
 		var tm *identity.TooManyAttemptsError
 		switch {
 		case errors.As(err, &tm):

@@ -360,7 +360,7 @@ func (s *Service) devicePost(w http.ResponseWriter, r *http.Request) {
 	if c, ok := s.signedIn(r); ok {
 		userID = c.UserID
 	} else if approve { // denying needs no sign-in: whoever sees the code may refuse it
-		res, email, msg := s.signInForm(r.Context(), r)
+		res, email, msg := s.signInForm(r.Context(), w, r)
 		switch {
 		case res.err != nil:
 			s.internalError(w, r, res.err)

@@ -36,8 +36,11 @@ const (
 type Identity interface {
 	Issuer() string
 	// PasswordSignIn runs under the platform's sign-in lockout (shared
-	// with POST /auth/login): a locked email or IP is ErrTooManyAttempts.
+	// with POST /auth/login): a locked key is ErrTooManyAttempts. A
+	// right password gives the browser a device token, set with
+	// DeviceTokenCookie and presented in meta at its next sign-ins.
 	PasswordSignIn(ctx context.Context, email, password string, meta identity.ClientMeta) (identity.SignInResult, error)
+	DeviceTokenCookie(token string) *http.Cookie
 	CompleteMFA(ctx context.Context, mfaToken, code string, meta identity.ClientMeta) (api.TokenPair, error)
 	StartSession(ctx context.Context, u store.User, meta identity.ClientMeta) (api.TokenPair, error)
 	Refresh(ctx context.Context, refreshToken string, meta identity.ClientMeta) (api.TokenPair, error)
@@ -130,7 +133,7 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) error 
 }
 
 func meta(r *http.Request) identity.ClientMeta {
-	return identity.ClientMeta{IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent()}
+	return identity.ClientMeta{IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(), DeviceToken: identity.RequestDeviceToken(r)}
 }
 
 // newSecret returns 32 random bytes, base64url.

@@ -296,11 +296,11 @@ func TestTwoFactorFlow(t *testing.T) {
 	if _, err := cli.Login(t.Context(), hc, ts.URL(), email, "password-"+email); !errors.Is(err, cli.ErrOTPRequired) {
 		t.Fatalf("cli.Login for a 2FA account: %v, want ErrOTPRequired", err)
 	}
-	if _, err := cli.LoginWithOTP(t.Context(), hc, ts.URL(), email, "password-"+email, func() (string, error) { return "000000", nil }); err == nil {
+	if _, err := cli.LoginWithOTP(t.Context(), hc, ts.URL(), email, "password-"+email, "", func() (string, error) { return "000000", nil }); err == nil {
 		t.Fatal("cli login with a wrong code succeeded")
 	}
 	ts.nextStep()
-	creds, err := cli.LoginWithOTP(t.Context(), hc, ts.URL(), email, "password-"+email, func() (string, error) { return ts.code(secret, 0), nil })
+	creds, err := cli.LoginWithOTP(t.Context(), hc, ts.URL(), email, "password-"+email, "", func() (string, error) { return ts.code(secret, 0), nil })
 	if err != nil || creds.AccessToken == "" || creds.RefreshToken == "" {
 		t.Fatalf("cli login with otp: %+v %v", creds, err)
 	}

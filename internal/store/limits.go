@@ -16,20 +16,22 @@ type LimitStore interface {
 	// ResetLoginThrottle forgets key's failures; an unknown key is not an
 	// error.
 	ResetLoginThrottle(ctx context.Context, key string) error
-	// ReserveLoginAttempt is the check and the count of one attempt in a
-	// single transaction, so that concurrent attempts cannot all pass a
-	// check before any failure is recorded: if any of keys is locked at
-	// now it changes nothing and returns ok false; otherwise it applies
-	// each key's policy Next (the attempt counts as a failure up front)
-	// and returns ok true. Either way it returns the states of keys, in
-	// their order. The caller then keeps the failure (a wrong secret),
-	// resets (a success) or refunds it (RefundLoginAttempt: neither).
-	ReserveLoginAttempt(ctx context.Context, now time.Time, keys []ThrottleKey) (states []LoginThrottle, ok bool, err error)
-	// RefundLoginAttempt takes back one reserved attempt of key: one
-	// failure fewer and no lock (while a key is locked nothing else is
-	// reserved, so a lock is the refunded attempt's own). An unknown key
-	// or one without failures is not an error.
-	RefundLoginAttempt(ctx context.Context, key string) error
+	// BeginLoginAttempt reserves a slot for attempt id (a fresh random
+	// id) on each of keys before its secret is checked, in a single
+	// transaction, so that concurrent attempts cannot all pass the check:
+	// if any key is locked at now, or already has as many attempts in
+	// flight as its policy admits (LockoutPolicy.Admits), it changes
+	// nothing and returns ok false; otherwise it adds a slot of id to
+	// every key, held until EndLoginAttempt or until ttl passed (an
+	// attempt whose process died), and returns ok true. A slot is not a
+	// failure. Either way it returns the states of keys in their order,
+	// InFlight counting the slots held before this one.
+	BeginLoginAttempt(ctx context.Context, id string, now time.Time, ttl time.Duration, keys []ThrottleKey) (states []LoginThrottle, ok bool, err error)
+	// EndLoginAttempt settles attempt id in a single transaction: it
+	// applies each of failed's policy Next at now (the attempt was a
+	// failure of those keys), forgets the failures of the reset keys, and
+	// releases every slot of id. Unknown keys and ids are not an error.
+	EndLoginAttempt(ctx context.Context, id string, now time.Time, failed []ThrottleKey, reset []string) error
 }
 
 // ThrottleKey is a key with the policy of its failures.
@@ -48,6 +50,9 @@ type LoginThrottle struct {
 	LastFailureAt time.Time
 	// LockedUntil is when attempts are allowed again; zero: not locked.
 	LockedUntil time.Time
+	// InFlight counts the attempts holding a slot on the key (see
+	// BeginLoginAttempt); only BeginLoginAttempt reports it.
+	InFlight int
 }
 
 // Locked reports whether attempts for the key are refused at now, and for
@@ -67,6 +72,23 @@ type LockoutPolicy struct {
 	Base, Max time.Duration
 	// Window: failures are forgotten when none happened for this long.
 	Window time.Duration
+}
+
+// Admits reports whether one more attempt may start on a key in state t
+// at now: the key is not locked, and fewer attempts are in flight than
+// failures are still allowed before the lock (Threshold minus the
+// failures in the window, at least one: after a lock ended attempts go
+// one at a time). So no more than Threshold secrets are ever checked
+// before a lock, however many attempts come at once.
+func (p LockoutPolicy) Admits(t LoginThrottle, now time.Time) bool {
+	if locked, _ := t.Locked(now); locked {
+		return false
+	}
+	failures := t.Failures
+	if !t.LastFailureAt.IsZero() && now.Sub(t.LastFailureAt) >= p.Window {
+		failures = 0
+	}
+	return t.InFlight < max(p.Threshold-failures, 1)
 }
 
 // Next is the state after one more failure at now.

@@ -63,75 +63,123 @@ VALUES (?, 0, ?, NULL) ON CONFLICT (throttle_key) DO NOTHING`, key, now); err !=
 	return out, nil
 }
 
-func (s *Store) ReserveLoginAttempt(ctx context.Context, now time.Time, keys []store.ThrottleKey) ([]store.LoginThrottle, bool, error) {
-	now = now.UTC().Truncate(time.Microsecond)
-	// Rows are locked in key order, so that two transactions on the same
-	// keys cannot deadlock on PostgreSQL.
+// lockThrottle makes sure key's row exists and locks it for the rest of
+// tx (on PostgreSQL; SQLite serializes write transactions), so that
+// concurrent attempts on key are serialized.
+func (s *Store) lockThrottle(ctx context.Context, tx *sql.Tx, key string, now time.Time) (store.LoginThrottle, error) {
+	// A concurrent reset may delete the row between the insert and the
+	// locking read (PostgreSQL, read committed): insert again.
+	for attempt := 0; ; attempt++ {
+		if _, err := s.exec(ctx, tx, `INSERT INTO login_throttles (throttle_key, failures, last_failure_at, locked_until)
+VALUES (?, 0, ?, NULL) ON CONFLICT (throttle_key) DO NOTHING`, key, now); err != nil {
+			return store.LoginThrottle{}, err
+		}
+		cur, err := getOne(ctx, s, tx, scanLoginThrottle, "SELECT "+loginThrottleCols+" FROM login_throttles WHERE throttle_key = ?"+s.d.forUpdate(), key)
+		if errors.Is(err, store.ErrNotFound) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return store.LoginThrottle{}, err
+		}
+		if cur.Failures == 0 {
+			cur.LastFailureAt = time.Time{} // fresh or reset row
+		}
+		return cur, nil
+	}
+}
+
+// sortedKeys are the indexes of keys in key order: rows are locked in that
+// order, so that two transactions on the same keys cannot deadlock on
+// PostgreSQL.
+func sortedKeys(keys []string) []int {
 	order := make([]int, len(keys))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a].Key, keys[b].Key) })
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	return order
+}
+
+func (s *Store) BeginLoginAttempt(ctx context.Context, id string, now time.Time, ttl time.Duration, keys []store.ThrottleKey) ([]store.LoginThrottle, bool, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Key
+	}
 	var (
 		states []store.LoginThrottle
 		ok     bool
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		states, ok = make([]store.LoginThrottle, len(keys)), true
-		for _, i := range order {
-			// A concurrent reset may delete the row between the insert and
-			// the locking read (PostgreSQL, read committed): insert again.
-			var cur store.LoginThrottle
-			for attempt := 0; ; attempt++ {
-				if _, err := s.exec(ctx, tx, `INSERT INTO login_throttles (throttle_key, failures, last_failure_at, locked_until)
-VALUES (?, 0, ?, NULL) ON CONFLICT (throttle_key) DO NOTHING`, keys[i].Key, now); err != nil {
-					return err
-				}
-				var err error
-				cur, err = getOne(ctx, s, tx, scanLoginThrottle, "SELECT "+loginThrottleCols+" FROM login_throttles WHERE throttle_key = ?"+s.d.forUpdate(), keys[i].Key)
-				if errors.Is(err, store.ErrNotFound) && attempt < 5 {
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				break
+		for _, i := range sortedKeys(names) {
+			cur, err := s.lockThrottle(ctx, tx, keys[i].Key, now)
+			if err != nil {
+				return err
 			}
-			if cur.Failures == 0 {
-				cur.LastFailureAt = time.Time{} // fresh or refunded row
+			if _, err := s.exec(ctx, tx, "DELETE FROM login_attempts WHERE throttle_key = ? AND expires_at <= ?", keys[i].Key, now); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM login_attempts WHERE throttle_key = ?"), keys[i].Key).Scan(&cur.InFlight); err != nil {
+				return s.d.wrapErr(err)
 			}
 			states[i] = cur
-			if locked, _ := cur.Locked(now); locked {
+			if !keys[i].Policy.Admits(cur, now) {
 				ok = false
 			}
 		}
 		if !ok {
 			return nil // the inserted fresh rows (failures 0) do no harm
 		}
-		for i, k := range keys {
-			out := k.Policy.Next(states[i], now)
+		for _, k := range keys {
+			if _, err := s.exec(ctx, tx, "INSERT INTO login_attempts (attempt_id, throttle_key, expires_at) VALUES (?, ?, ?)", id, k.Key, now.Add(ttl)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("begin login attempt: %w", err)
+	}
+	return states, ok, nil
+}
+
+func (s *Store) EndLoginAttempt(ctx context.Context, id string, now time.Time, failed []store.ThrottleKey, reset []string) error {
+	now = now.UTC().Truncate(time.Microsecond)
+	// Failed and reset keys are visited in one key order (see sortedKeys).
+	names := append([]string{}, reset...)
+	for _, k := range failed {
+		names = append(names, k.Key)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, i := range sortedKeys(names) {
+			if i < len(reset) {
+				if _, err := s.exec(ctx, tx, "DELETE FROM login_throttles WHERE throttle_key = ?", reset[i]); err != nil {
+					return err
+				}
+				continue
+			}
+			k := failed[i-len(reset)]
+			cur, err := s.lockThrottle(ctx, tx, k.Key, now)
+			if err != nil {
+				return err
+			}
+			out := k.Policy.Next(cur, now)
 			var locked *time.Time
 			if !out.LockedUntil.IsZero() {
 				l := out.LockedUntil.UTC().Truncate(time.Microsecond)
-				out.LockedUntil, locked = l, &l
+				locked = &l
 			}
 			if err := s.execOne(ctx, tx, "UPDATE login_throttles SET failures = ?, last_failure_at = ?, locked_until = ? WHERE throttle_key = ?",
 				out.Failures, out.LastFailureAt, locked, k.Key); err != nil {
 				return err
 			}
-			states[i] = out
 		}
-		return nil
+		_, err := s.exec(ctx, tx, "DELETE FROM login_attempts WHERE attempt_id = ?", id)
+		return err
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("reserve login attempt: %w", err)
-	}
-	return states, ok, nil
-}
-
-func (s *Store) RefundLoginAttempt(ctx context.Context, key string) error {
-	if _, err := s.exec(ctx, s.db, "UPDATE login_throttles SET failures = failures - 1, locked_until = NULL WHERE throttle_key = ? AND failures > 0", key); err != nil {
-		return fmt.Errorf("refund login attempt: %w", err)
+		return fmt.Errorf("end login attempt: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,49 +79,7 @@ func testLimits(t *testing.T, f *fixture) {
 	ok(t, err)
 	equal(t, got.Failures, n)
 
-	// Reservations: the check and the count in one step.
-	rp := store.LockoutPolicy{Threshold: 3, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
-	rkeys := []store.ThrottleKey{{Key: "email:res@example.com", Policy: rp}, {Key: "ip:198.51.100.0/64", Policy: store.LockoutPolicy{Threshold: 100, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}}}
-	states, reserved, err := f.s.ReserveLoginAttempt(f.ctx, at, rkeys)
-	ok(t, err)
-	equal(t, reserved, true)
-	equal(t, len(states), 2)
-	equal(t, states[0].Failures, 1)
-	equal(t, states[1].Failures, 1)
-	// A refund takes the attempt back (and leaves the other key alone).
-	ok(t, f.s.RefundLoginAttempt(f.ctx, rkeys[0].Key))
-	ok(t, f.s.RefundLoginAttempt(f.ctx, rkeys[0].Key)) // nothing left: no error
-	ok(t, f.s.RefundLoginAttempt(f.ctx, "email:unknown@example.com"))
-	got, err = f.s.GetLoginThrottle(f.ctx, rkeys[0].Key)
-	ok(t, err)
-	equal(t, got.Failures, 0)
-	// Concurrent reservations: no more than the threshold pass.
-	var passed atomic.Int32
-	for _, err := range race(20, func(int) error {
-		_, r, err := f.s.ReserveLoginAttempt(f.ctx, at, rkeys)
-		if r {
-			passed.Add(1)
-		}
-		return err
-	}) {
-		ok(t, err)
-	}
-	equal(t, int(passed.Load()), rp.Threshold)
-	states, reserved, err = f.s.ReserveLoginAttempt(f.ctx, at, rkeys)
-	ok(t, err)
-	equal(t, reserved, false)
-	equal(t, states[0].Failures, 3)
-	equal(t, states[0].LockedUntil, at.Add(time.Minute))
-	equal(t, states[1].Failures, 4) // refused attempts change nothing
-	// The refund of the attempt that locked lifts the lock.
-	ok(t, f.s.RefundLoginAttempt(f.ctx, rkeys[0].Key))
-	got, err = f.s.GetLoginThrottle(f.ctx, rkeys[0].Key)
-	ok(t, err)
-	equal(t, got.Failures, 2)
-	equal(t, got.LockedUntil.IsZero(), true)
-	_, reserved, err = f.s.ReserveLoginAttempt(f.ctx, at, rkeys[:1])
-	ok(t, err)
-	equal(t, reserved, true)
+	testLoginAttempts(t, f, at)
 
 	// Keys are data, not SQL.
 	evil := "email:x'); DROP TABLE login_throttles; --"
@@ -128,4 +88,101 @@ func testLimits(t *testing.T, f *fixture) {
 	got, err = f.s.GetLoginThrottle(f.ctx, evil)
 	ok(t, err)
 	equal(t, got.Key, evil)
+}
+
+// testLoginAttempts: slots in flight bound concurrent attempts without
+// counting as failures; settling counts, resets and releases.
+func testLoginAttempts(t *testing.T, f *fixture, at time.Time) {
+	t.Helper()
+	rp := store.LockoutPolicy{Threshold: 3, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	wide := store.LockoutPolicy{Threshold: 100, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	rkeys := []store.ThrottleKey{{Key: "pair:res@example.com|198.51.100.0", Policy: rp}, {Key: "ip:198.51.100.0", Policy: wide}}
+	begin := func(id string, keys []store.ThrottleKey) ([]store.LoginThrottle, bool) {
+		t.Helper()
+		states, reserved, err := f.s.BeginLoginAttempt(f.ctx, id, at, time.Minute, keys)
+		ok(t, err)
+		equal(t, len(states), len(keys))
+		return states, reserved
+	}
+	failures := func(key string) int {
+		t.Helper()
+		got, err := f.s.GetLoginThrottle(f.ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0
+		}
+		ok(t, err)
+		return got.Failures
+	}
+
+	// A slot is not a failure: three in flight fill a threshold of 3.
+	for i, id := range []string{"a1", "a2", "a3"} {
+		states, reserved := begin(id, rkeys)
+		equal(t, reserved, true)
+		equal(t, states[0].InFlight, i)
+		equal(t, states[0].Failures, 0)
+	}
+	equal(t, failures(rkeys[0].Key), 0)
+	states, reserved := begin("a4", rkeys)
+	equal(t, reserved, false)
+	equal(t, states[0].InFlight, 3)
+	equal(t, states[1].InFlight, 3)
+	// Releasing a slot without a failure (a right secret) frees it.
+	ok(t, f.s.EndLoginAttempt(f.ctx, "a1", at, nil, nil))
+	_, reserved = begin("a5", rkeys)
+	equal(t, reserved, true)
+	equal(t, failures(rkeys[0].Key), 0)
+	// A failure turns its slot into a failure: 1 failure + 2 in flight is
+	// the threshold.
+	ok(t, f.s.EndLoginAttempt(f.ctx, "a2", at, rkeys, nil))
+	equal(t, failures(rkeys[0].Key), 1)
+	equal(t, failures(rkeys[1].Key), 1)
+	_, reserved = begin("a6", rkeys)
+	equal(t, reserved, false)
+	// Slots of a dead process expire after their ttl.
+	states, reserved, err := f.s.BeginLoginAttempt(f.ctx, "a7", at.Add(time.Minute), time.Minute, rkeys)
+	ok(t, err)
+	equal(t, reserved, true)
+	equal(t, states[0].InFlight, 0)
+	ok(t, f.s.EndLoginAttempt(f.ctx, "a7", at, nil, nil))
+	ok(t, f.s.EndLoginAttempt(f.ctx, "a3", at, nil, nil))
+	ok(t, f.s.EndLoginAttempt(f.ctx, "a5", at, nil, nil))
+	ok(t, f.s.EndLoginAttempt(f.ctx, "unknown", at, nil, []string{"pair:unknown"})) // unknown: no error
+
+	// Concurrent attempts that all fail: no more than the threshold get a
+	// slot, and the key ends locked. (The key has 1 failure.)
+	var passed atomic.Int32
+	for _, err := range race(20, func(i int) error {
+		id := "r" + strconv.Itoa(i)
+		_, r, err := f.s.BeginLoginAttempt(f.ctx, id, at, time.Minute, rkeys)
+		if err != nil || !r {
+			return err
+		}
+		passed.Add(1)
+		return f.s.EndLoginAttempt(f.ctx, id, at, rkeys, nil)
+	}) {
+		ok(t, err)
+	}
+	equal(t, int(passed.Load()), rp.Threshold-1)
+	states, reserved = begin("locked", rkeys)
+	equal(t, reserved, false)
+	equal(t, states[0].Failures, 3)
+	equal(t, states[0].LockedUntil, at.Add(time.Minute))
+	equal(t, states[1].Failures, 3) // refused attempts change nothing
+	// After the lock, attempts go one at a time.
+	after := at.Add(time.Minute)
+	_, reserved, err = f.s.BeginLoginAttempt(f.ctx, "one", after, time.Minute, rkeys)
+	ok(t, err)
+	equal(t, reserved, true)
+	_, reserved, err = f.s.BeginLoginAttempt(f.ctx, "two", after, time.Minute, rkeys)
+	ok(t, err)
+	equal(t, reserved, false)
+	// A success resets the keys it names, and releases the slot.
+	ok(t, f.s.EndLoginAttempt(f.ctx, "one", after, nil, []string{rkeys[0].Key}))
+	equal(t, failures(rkeys[0].Key), 0)
+	equal(t, failures(rkeys[1].Key), 3)
+	states, reserved, err = f.s.BeginLoginAttempt(f.ctx, "three", after, time.Minute, rkeys)
+	ok(t, err)
+	equal(t, reserved, true)
+	equal(t, states[0].InFlight, 0)
+	ok(t, f.s.EndLoginAttempt(f.ctx, "three", after, nil, nil))
 }
