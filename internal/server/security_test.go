@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,6 +53,47 @@ func (ts *testServer) sendReq(r secReq) answer {
 		req.AddCookie(&http.Cookie{Name: k, Value: v})
 	}
 	return ts.doWith(r.method, r.path, "", r.body, req.Header)
+}
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address ip (all of 127.0.0.0/8 is loopback), the client IP the server
+// sees.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// doFrom is do, without a token, from the loopback address ip.
+func (ts *testServer) doFrom(ip, method, path string, body any) answer {
+	ts.t.Helper()
+	saved := ts.client
+	ts.client = clientFrom(ip)
+	defer func() {
+		ts.client.CloseIdleConnections()
+		ts.client = saved
+	}()
+	return ts.do(method, path, "", body)
+}
+
+// guessAt sends n wrong passwords for email from the loopback address ip:
+// each is refused as wrong (401) or, once the source is locked, unchecked
+// (429).
+func (ts *testServer) guessAt(t *testing.T, ip, email string, n int) {
+	t.Helper()
+	wrong := 0
+	for i := range n {
+		a := ts.doFrom(ip, "POST", "/auth/login", map[string]string{"email": email, "password": "guess-" + strconv.Itoa(i)})
+		switch a.status {
+		case 401:
+			wrong++
+		case 429:
+		default:
+			t.Fatalf("guess %d: %d %s", i, a.status, a.body)
+		}
+	}
+	if wrong != 5 {
+		t.Fatalf("%d of %d guesses from one source were checked, want the threshold 5", wrong, n)
+	}
 }
 
 // secOtherIssuerToken signs in through a second identity service that shares
@@ -129,6 +171,7 @@ func TestSecurityTable(t *testing.T) {
 	_, csrfUser := ts.user("cookie@example.com")
 	_, limited := ts.user("limited@example.com")
 	_, revoked := ts.user("revoked@example.com")
+	ts.user("victim@example.com")
 	if a := ts.do("POST", "/auth/logout", revoked, nil); a.status != 204 {
 		t.Fatalf("logout: %d %s", a.status, a.body)
 	}
@@ -227,12 +270,21 @@ func TestSecurityTable(t *testing.T) {
 			return ts.do("GET", "/auth/me", limited, nil)
 		}, 429, "rate-limited"},
 		{"locked-out login", func(t *testing.T) answer {
+			// Five wrong passwords lock the account from this source (the
+			// test client's 127.0.0.1).
 			for i := range 5 {
 				if a := ts.do("POST", "/auth/login", "", map[string]string{"email": "locked@example.com", "password": "wrong-" + strconv.Itoa(i)}); a.status != 401 {
 					t.Fatalf("failure %d: %d %s", i, a.status, a.body)
 				}
 			}
 			return ts.do("POST", "/auth/login", "", map[string]string{"email": "locked@example.com", "password": "right-password"})
+		}, 429, "rate-limited"},
+		{"login of an account a stranger guessed at, from another source", func(t *testing.T) answer {
+			ts.guessAt(t, "127.0.0.2", "victim@example.com", 100)
+			return ts.doFrom("127.0.0.3", "POST", "/auth/login", map[string]string{"email": "victim@example.com", "password": "password-victim@example.com"})
+		}, 200, ""},
+		{"the stranger's source stays locked", func(t *testing.T) answer {
+			return ts.doFrom("127.0.0.2", "POST", "/auth/login", map[string]string{"email": "victim@example.com", "password": "password-victim@example.com"})
 		}, 429, "rate-limited"},
 	}
 	for _, tc := range tests {

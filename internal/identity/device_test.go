@@ -1,0 +1,147 @@
+package identity
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// deviceToken signs email in from ip and returns the device token the
+// answer carries (in the body and as the hks_device cookie).
+func deviceToken(t *testing.T, h http.Handler, ip, email string) string {
+	t.Helper()
+	w := doLogin(h, ip, email, "correct horse battery")
+	if w.Code != 200 {
+		t.Fatalf("sign-in: %d %s", w.Code, w.Body)
+	}
+	var body struct {
+		DeviceToken string `json:"device_token"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.DeviceToken == "" {
+		t.Fatalf("no device_token in %s", w.Body)
+	}
+	var c *http.Cookie
+	for _, k := range w.Result().Cookies() {
+		if k.Name == DeviceCookie {
+			c = k
+		}
+	}
+	if c == nil || c.Value != body.DeviceToken || c.Path != "/auth" || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.MaxAge != int(DefaultDeviceTokenTTL/time.Second) {
+		t.Fatalf("device cookie %+v, want the token, Path=/auth, HttpOnly, SameSite=Strict, 30 days", c)
+	}
+	return body.DeviceToken
+}
+
+// lockByStrangers makes the account email refuse clients without a device
+// token: the account-wide throttle (threshold 10 here) from many sources.
+func lockByStrangers(t *testing.T, h http.Handler, email string) {
+	t.Helper()
+	for i := range 10 {
+		if w := doLogin(h, "203.0.113."+strconv.Itoa(i), email, "wrong"); w.Code != 401 {
+			t.Fatalf("stranger %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if w := doLogin(h, "198.51.100.99", email, "correct horse battery"); w.Code != 429 {
+		t.Fatalf("a new client after the strangers' failures: %d %s, want 429", w.Code, w.Body)
+	}
+}
+
+func deviceEnv(t *testing.T) (*env, http.Handler) {
+	t.Helper()
+	e := newEnv(t, func(c *Config) {
+		c.AccountThrottle = store.LockoutPolicy{Threshold: 10, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	})
+	e.user(t, "alice@example.com")
+	e.user(t, "mallory@example.com")
+	return e, loginHandler(t, e.svc)
+}
+
+// TestDeviceTokenExemptsFromAccountLock: a client that signed in before
+// keeps signing in while strangers have the account locked, with its
+// device token in the body (CLI) or the cookie (browser).
+func TestDeviceTokenExemptsFromAccountLock(t *testing.T) {
+	_, h := deviceEnv(t)
+	tok := deviceToken(t, h, "198.51.100.1", "alice@example.com")
+	lockByStrangers(t, h, "alice@example.com")
+	w := doLoginDevice(h, "198.51.100.1", "alice@example.com", "correct horse battery", tok)
+	if w.Code != 200 {
+		t.Fatalf("device-token holder while the account is locked: %d %s, want 200", w.Code, w.Body)
+	}
+	// The cookie works as the body field does, from any source.
+	b := `{"email":"alice@example.com","password":"correct horse battery"}`
+	r := httptest.NewRequest("POST", "/auth/login", strings.NewReader(b))
+	r.RemoteAddr = "192.0.2.200:1234"
+	r.AddCookie(&http.Cookie{Name: DeviceCookie, Value: tok})
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Fatalf("device cookie while the account is locked: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestDeviceTokenOfOtherAccountOrForged: a device token of another account,
+// or a forged one, gives no exemption.
+func TestDeviceTokenOfOtherAccountOrForged(t *testing.T) {
+	_, h := deviceEnv(t)
+	mallorys := deviceToken(t, h, "198.51.100.5", "mallory@example.com")
+	lockByStrangers(t, h, "alice@example.com")
+	for name, tok := range map[string]string{
+		"another account's": mallorys,
+		"forged":            "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"tampered":          mallorys[:len(mallorys)-2] + "AA",
+	} {
+		if w := doLoginDevice(h, "198.51.100.5", "alice@example.com", "correct horse battery", tok); w.Code != 429 {
+			t.Fatalf("%s device token for a locked account: %d %s, want 429", name, w.Code, w.Body)
+		}
+	}
+}
+
+// TestDeviceTokenFailuresLockTheToken: wrong passwords with a device token
+// count against the token (not the account) and lock it, whatever the
+// source; the account's owner on other clients is not locked by them.
+func TestDeviceTokenFailuresLockTheToken(t *testing.T) {
+	e, h := deviceEnv(t)
+	tok := deviceToken(t, h, "198.51.100.1", "alice@example.com")
+	for i := range 5 {
+		if w := doLoginDevice(h, "198.51.100."+strconv.Itoa(10+i), "alice@example.com", "wrong", tok); w.Code != 401 {
+			t.Fatalf("wrong password %d with the device token: %d %s", i, w.Code, w.Body)
+		}
+	}
+	w := doLoginDevice(h, "198.51.100.20", "alice@example.com", "correct horse battery", tok)
+	if w.Code != 429 || w.Header().Get("Retry-After") != "60" {
+		t.Fatalf("right password with a token that had 5 failures: %d Retry-After %q, want 429 and 60", w.Code, w.Header().Get("Retry-After"))
+	}
+	if w := doLogin(h, "198.51.100.21", "alice@example.com", "correct horse battery"); w.Code != 200 {
+		t.Fatalf("the account without the locked token: %d %s, want 200", w.Code, w.Body)
+	}
+	// The lock ends; a right password with the token forgets its failures.
+	e.clock.Advance(time.Minute)
+	if w := doLoginDevice(h, "198.51.100.20", "alice@example.com", "correct horse battery", tok); w.Code != 200 {
+		t.Fatalf("after the token's lock: %d %s", w.Code, w.Body)
+	}
+	for i := range 4 {
+		if w := doLoginDevice(h, "198.51.100.20", "alice@example.com", "wrong", tok); w.Code != 401 {
+			t.Fatalf("failure %d after the reset: %d", i, w.Code)
+		}
+	}
+}
+
+// TestDeviceTokenExpires: an expired device token gives no exemption.
+func TestDeviceTokenExpires(t *testing.T) {
+	e, h := deviceEnv(t)
+	tok := deviceToken(t, h, "198.51.100.1", "alice@example.com")
+	e.clock.Advance(DefaultDeviceTokenTTL)
+	lockByStrangers(t, h, "alice@example.com")
+	if w := doLoginDevice(h, "198.51.100.1", "alice@example.com", "correct horse battery", tok); w.Code != 429 {
+		t.Fatalf("expired device token: %d %s, want 429", w.Code, w.Body)
+	}
+}
