@@ -741,3 +741,31 @@ func TestAuthorizeSecondFactorLockout(t *testing.T) {
 		t.Fatalf("right code after 10 wrong ones: %d Retry-After %q %s", p.status, p.header.Get("Retry-After"), p.body)
 	}
 }
+
+// TestCLIDeviceTokenOutlastsStrangersLock: the CLI keeps the device_token
+// of its sign-in and, sending it at the next one, signs in while
+// strangers' guesses from many sources hold the account locked for new
+// clients.
+func TestCLIDeviceTokenOutlastsStrangersLock(t *testing.T) {
+	ts := startServerWith(t, func(c *config.Config) { c.AccountLoginThrottleThreshold = 5 })
+	ctx := context.Background()
+	const email = "cli-device@example.com"
+	ts.user(email)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	creds, err := cli.Login(ctx, hc, ts.URL(), email, "password-"+email)
+	if err != nil || creds.DeviceToken == "" {
+		t.Fatalf("first sign-in: device token %q, %v", creds.DeviceToken, err)
+	}
+	for i := range 5 {
+		if a := ts.doFrom("127.0.0."+strconv.Itoa(10+i), "POST", "/auth/login", map[string]string{"email": email, "password": "guess"}); a.status != 401 {
+			t.Fatalf("stranger %d: %d %s", i, a.status, a.body)
+		}
+	}
+	if _, err := cli.Login(ctx, hc, ts.URL(), email, "password-"+email); err == nil {
+		t.Fatal("a new client signed in while the account is throttled")
+	}
+	again, err := cli.LoginWithOTP(ctx, hc, ts.URL(), email, "password-"+email, creds.DeviceToken, nil)
+	if err != nil || again.DeviceToken == "" {
+		t.Fatalf("sign-in with the stored device token: %v (device token %q)", err, again.DeviceToken)
+	}
+}
