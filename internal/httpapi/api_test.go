@@ -161,7 +161,9 @@ func TestOpenAPIHasEveryRoute(t *testing.T) {
 // secretUnencodable fails to encode, with internal text in its error.
 type secretUnencodable struct{}
 
-func (secretUnencodable) MarshalJSON() ([]byte, error) { return nil, errors.New("secret marshal failure") }
+func (secretUnencodable) MarshalJSON() ([]byte, error) {
+	return nil, errors.New("secret marshal failure")
+}
 
 // An answer that cannot be encoded (a time past year 9999, a value whose
 // MarshalJSON fails) is a 500 problem, never a success status with an
