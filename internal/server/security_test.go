@@ -253,6 +253,7 @@ func TestSecurityTable(t *testing.T) {
 			}
 			return ts.do("POST", "/auth/login", "", map[string]string{"email": "locked@example.com", "password": "right-password"})
 		}, 429, "rate-limited"},
+		{"metrics not on the API listener", func(*testing.T) answer { return ts.do("GET", "/metrics", "", nil) }, 404, "not-found"},
 		{"CronJob preview whose runs fall past year 9999", naming("after", func() answer {
 			return ts.do("GET", smallWs+"/projects/jobs/cronjobs/preview?schedule=%40hourly&after=9999-12-31T23:59:00Z", small, nil)
 		}), 422, "validation"},
