@@ -21,7 +21,7 @@ k8s-bins: ## Build the pinned kube-apiserver, kube-controller-manager, kube-sche
 	./tools/k8s/build.sh
 
 .PHONY: run
-run: build k8s-bins ## Start the whole platform on embedded defaults (data in ./.hks, API on 127.0.0.1:8080)
+run: build k8s-bins ## Start the whole platform on embedded defaults (data in ./.hks, API on 127.0.0.1:8080, metrics on 127.0.0.1:8090)
 	./$(BIN) server --log-format text
 
 # The packages whose tests run the pinned Kubernetes binaries: those that

@@ -265,10 +265,11 @@ func viaAPI(ctx context.Context, binDir, serverLog string, pool int) (string, fu
 			fail(err)
 		}
 	}
-	// spares reads hks_controlplane_spares_ready from /metrics.
+	// spares reads hks_controlplane_spares_ready from the telemetry
+	// listener's /metrics.
 	spares := func() int {
 		var b bytes.Buffer
-		if _, err := pl.Do(ctx, http.MethodGet, "/metrics", "", nil, &b); err != nil {
+		if _, err := pl.Telemetry.Do(ctx, http.MethodGet, "/metrics", "", nil, &b); err != nil {
 			fail(err)
 		}
 		for line := range strings.Lines(b.String()) {

@@ -111,12 +111,13 @@ type UpdateWorkspaceRequest struct {
 	ResourceVersion string  `json:"resource_version,omitempty" doc:"if given, the update is refused with 412 unless the resource is still at this version (as If-Match)"`
 }
 
-// Quota is a project's resource quota in Kubernetes quantity syntax.
+// Quota is a project's resource quota in Kubernetes quantity syntax,
+// bounded to what Kubernetes holds exactly and a person could mean.
 type Quota struct {
-	CPU     string `json:"cpu,omitempty" doc:"e.g. 2 or 500m"`
-	Memory  string `json:"memory,omitempty" doc:"e.g. 4Gi"`
-	Storage string `json:"storage,omitempty" doc:"e.g. 100Gi"`
-	Pods    int    `json:"pods,omitempty"`
+	CPU     string `json:"cpu,omitempty" doc:"e.g. 2 or 500m; at most 1M cores, in whole millicores"`
+	Memory  string `json:"memory,omitempty" doc:"e.g. 4Gi; at most 1Pi, in whole bytes"`
+	Storage string `json:"storage,omitempty" doc:"e.g. 100Gi; at most 1Ei, in whole bytes"`
+	Pods    int    `json:"pods,omitempty" doc:"0 to 1000000"`
 }
 
 type Project struct {

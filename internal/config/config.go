@@ -91,7 +91,15 @@ type Config struct {
 	// trusts only https issuers). Empty: a free port picked on first start
 	// and kept in the data dir.
 	WorkspaceIssuerListen string `json:"workspaceIssuerListen"`
+	// TelemetryListen is the host:port of the telemetry listener, which
+	// serves /metrics apart from the API (the metrics name every tenant's
+	// workspaces, so the API listener does not serve them). Loopback by
+	// default; "off" (or "") serves no metrics.
+	TelemetryListen string `json:"telemetryListen"`
 }
+
+// TelemetryOff is the TelemetryListen that serves no metrics.
+const TelemetryOff = "off"
 
 // Duration is a time.Duration written as a Go duration string.
 type Duration struct{ time.Duration }
@@ -116,6 +124,7 @@ func Default() Config {
 	return Config{
 		DataDir:             "./.hks",
 		Listen:              "127.0.0.1:8080",
+		TelemetryListen:     "127.0.0.1:8090",
 		LogLevel:            "info",
 		LogFormat:           "json",
 		AccessTokenTTL:      Duration{15 * time.Minute},
@@ -185,6 +194,7 @@ func (c *Config) fields() []field {
 		{flag: "control-plane-provider", env: "HKS_CONTROL_PLANE_PROVIDER", usage: "local (workspace control planes as processes on this machine) or none (API only)", str: &c.ControlPlaneProvider},
 		{flag: "k8s-bin-dir", env: "HKS_K8S_BIN_DIR", usage: "directory with kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (default: the cache that make k8s-bins fills)", str: &c.K8sBinDir},
 		intField("warm-pool", "HKS_WARM_POOL", "workspace API servers kept started for workspaces yet to be created (0: none)", &c.WarmPool),
+		{flag: "telemetry-listen", env: "HKS_TELEMETRY_LISTEN", usage: "host:port to serve /metrics on, apart from the API (off: none)", str: &c.TelemetryListen},
 		{flag: "workspace-issuer-listen", env: "HKS_WORKSPACE_ISSUER_LISTEN", usage: "loopback host:port of the https issuer endpoint for workspace API servers when --external-url is http (default: a port kept in the data dir)", str: &c.WorkspaceIssuerListen},
 	}
 }
@@ -269,15 +279,19 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		return errors.New("config: dataDir: must not be empty")
 	}
-	host, port, err := net.SplitHostPort(c.Listen)
+	host, port, err := checkListen("listen", c.Listen)
 	if err != nil {
-		return fmt.Errorf("config: listen: %q is not host:port", c.Listen)
+		return err
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("config: listen: port %q is not a number from 0 to 65535", port)
+	if c.TelemetryListen == "" {
+		c.TelemetryListen = TelemetryOff
 	}
-	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
-		return fmt.Errorf("config: listen: host %q is not an IP address", host)
+	if c.TelemetryListen != TelemetryOff {
+		if _, tport, err := checkListen("telemetryListen", c.TelemetryListen); err != nil {
+			return err
+		} else if tport != "0" && c.TelemetryListen == c.Listen {
+			return fmt.Errorf("config: telemetryListen: %q must differ from listen: the API listener does not serve metrics", c.TelemetryListen)
+		}
 	}
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)
@@ -351,6 +365,22 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.validateProviders()
+}
+
+// checkListen checks a host:port to listen on, the host an IP address or
+// localhost (empty: every address).
+func checkListen(name, v string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(v)
+	if err != nil {
+		return "", "", fmt.Errorf("config: %s: %q is not host:port", name, v)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return "", "", fmt.Errorf("config: %s: port %q is not a number from 0 to 65535", name, port)
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return "", "", fmt.Errorf("config: %s: host %q is not an IP address", name, host)
+	}
+	return host, port, nil
 }
 
 func listField(flag, env, usage string, v *[]string) field {

@@ -76,12 +76,41 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown yaml field", []string{"--config", write("u.yaml", "listn: 1\n")}, nil, `unknown field "listn"`},
 		{"bad yaml duration", []string{"--config", write("d.yaml", "refreshTokenTTL: 7days\n")}, nil, `must be a duration such as "15m"`},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "config: read "},
+		{"telemetry not host:port", []string{"--telemetry-listen", "9090"}, nil, `config: telemetryListen: "9090" is not host:port`},
+		{"telemetry bad port", nil, map[string]string{"HKS_TELEMETRY_LISTEN": "127.0.0.1:99999"}, `config: telemetryListen: port "99999" is not a number from 0 to 65535`},
+		{"telemetry bad host", []string{"--config", write("t.yaml", "telemetryListen: metrics.example.com:9090\n")}, nil, `config: telemetryListen: host "metrics.example.com" is not an IP address`},
+		{"telemetry on the API listener", []string{"--listen", "127.0.0.1:8080", "--telemetry-listen", "127.0.0.1:8080"}, nil,
+			`config: telemetryListen: "127.0.0.1:8080" must differ from listen: the API listener does not serve metrics`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := load(t, tt.args, tt.env)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTelemetryListen: metrics are served on loopback by default, apart
+// from the API; off, or an empty setting, turns them off.
+func TestTelemetryListen(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"default: loopback, apart from the API", nil, nil, "127.0.0.1:8090"},
+		{"flag", []string{"--telemetry-listen", "0.0.0.0:9464"}, nil, "0.0.0.0:9464"},
+		{"env", nil, map[string]string{"HKS_TELEMETRY_LISTEN": "[::1]:0"}, "[::1]:0"},
+		{"off", nil, map[string]string{"HKS_TELEMETRY_LISTEN": "off"}, TelemetryOff},
+		{"empty flag is off", []string{"--telemetry-listen", ""}, nil, TelemetryOff},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(t, tt.args, tt.env)
+			if err != nil || c.TelemetryListen != tt.want {
+				t.Fatalf("telemetryListen %q, %v; want %q", c.TelemetryListen, err, tt.want)
 			}
 		})
 	}

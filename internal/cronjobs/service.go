@@ -363,5 +363,12 @@ func (s *Service) preview(r *http.Request) (any, error) {
 	if runs == nil {
 		runs = []time.Time{}
 	}
+	// Runs before year 0 or after 9999 (in the zone) cannot be written.
+	for _, run := range runs {
+		if !httpapi.TimeRepresentable(run) {
+			return nil, httpapi.Invalid(httpapi.Field(httpapi.QueryName(r, httpapi.SinceParam, "after"),
+				"the runs after this time fall outside the years 0000 to 9999, which cannot be represented; give an earlier time"))
+		}
+	}
 	return api.Preview{Schedule: q.Get("schedule"), TimeZone: loc.String(), NextRuns: runs}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -154,5 +155,39 @@ func TestOpenAPIHasEveryRoute(t *testing.T) {
 		if _, ok := doc.Paths[rt.Path][strings.ToLower(rt.Method)]; !ok {
 			t.Errorf("%s %s missing", rt.Method, rt.Path)
 		}
+	}
+}
+
+// secretUnencodable fails to encode, with internal text in its error.
+type secretUnencodable struct{}
+
+func (secretUnencodable) MarshalJSON() ([]byte, error) {
+	return nil, errors.New("secret marshal failure")
+}
+
+// An answer that cannot be encoded (a time past year 9999, a value whose
+// MarshalJSON fails) is a 500 problem, never a success status with an
+// empty body: the body is encoded before the status is written.
+func TestAnswerThatFailsToEncodeIsA500(t *testing.T) {
+	a := newTestAPI(t)
+	a.Mount(
+		Route{Method: "GET", Path: "/far-future", Handle: func(*http.Request) (any, error) {
+			return map[string]time.Time{"next": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+		}},
+		Route{Method: "POST", Path: "/created", Status: http.StatusCreated, Handle: func(*http.Request) (any, error) {
+			return &Response{Header: http.Header{"Location": {"/created/1"}}, Body: secretUnencodable{}}, nil
+		}},
+	)
+	h := a.Handler()
+	for _, tt := range []struct{ method, path string }{{"GET", "/far-future"}, {"POST", "/created"}} {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, p, raw := call(t, h, tt.method, tt.path, "", map[string]string{"Authorization": "Bearer good"})
+			if resp.StatusCode != http.StatusInternalServerError || p.Type != ProblemTypeBase+"internal" || p.Status != 500 {
+				t.Fatalf("got %d %q, want a 500 problem", resp.StatusCode, raw)
+			}
+			if resp.Header.Get("Location") != "" || strings.Contains(raw, "secret") || strings.Contains(raw, "range") {
+				t.Fatalf("a failed answer leaked its header or internal text: %v %s", resp.Header, raw)
+			}
+		})
 	}
 }

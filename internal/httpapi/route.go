@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -106,18 +108,26 @@ func PageFromQuery(r *http.Request) (store.Page, error) {
 	return p, nil
 }
 
-// writeJSON writes v as JSON with status; a body with a resource_version
-// also sets the ETag that If-Match takes back.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// encodeJSON encodes v as the body of an answer. It runs before anything
+// is written, so that a value that cannot be encoded is a 500 problem
+// rather than a success status with a missing or truncated body.
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		return nil, fmt.Errorf("encode response: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// writeJSON writes body (v encoded by encodeJSON) with status; a body with
+// a resource_version also sets the ETag that If-Match takes back.
+func writeJSON(w http.ResponseWriter, status int, v any, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	if rv := resourceVersion(v); rv != "" {
 		w.Header().Set("ETag", ETag(rv))
 	}
 	w.WriteHeader(status)
-	if v != nil {
-		enc := json.NewEncoder(w)
-		_ = enc.Encode(v)
-	}
+	_, _ = w.Write(body)
 }
 
 // WriteError writes err as problem+json and logs internal causes.
@@ -151,29 +161,30 @@ func (rt Route) serve(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
+	status, header := rt.successStatus(), http.Header(nil)
 	if resp, ok := v.(*Response); ok {
-		for k, vs := range resp.Header {
-			for _, hv := range vs {
-				w.Header().Add(k, hv)
-			}
+		if resp.Status != 0 {
+			status = resp.Status
 		}
-		status := resp.Status
-		if status == 0 {
-			status = rt.successStatus()
-		}
-		if resp.Body == nil {
-			w.WriteHeader(status)
+		header, v = resp.Header, resp.Body
+	}
+	var body []byte
+	if v != nil && status != http.StatusNoContent {
+		if body, err = encodeJSON(v); err != nil {
+			WriteError(w, r, err)
 			return
 		}
-		writeJSON(w, status, resp.Body)
-		return
 	}
-	status := rt.successStatus()
-	if v == nil || status == http.StatusNoContent {
+	for k, vs := range header {
+		for _, hv := range vs {
+			w.Header().Add(k, hv)
+		}
+	}
+	if body == nil {
 		w.WriteHeader(status)
 		return
 	}
-	writeJSON(w, status, v)
+	writeJSON(w, status, v, body)
 }
 
 type ctxKey int

@@ -241,7 +241,7 @@ func TestSignInFlow(t *testing.T) {
 	if a := ts.do("GET", "/readyz", "", nil); a.status != 200 || !strings.Contains(string(a.body), `"database":"ok"`) {
 		t.Fatalf("readyz %d %s", a.status, a.body)
 	}
-	a = ts.do("GET", "/metrics", "", nil)
+	a = ts.metrics()
 	if a.status != 200 || !strings.Contains(string(a.body), `hks_http_request_duration_seconds_bucket{code="200",method="POST",route="POST /auth/login"`) {
 		t.Fatalf("metrics lack per-route latency: %d", a.status)
 	}

@@ -476,7 +476,7 @@ func TestAuditWriteFailure(t *testing.T) {
 	if a := ts.do("POST", "/api/v1/organizations", tok, map[string]string{"name": "Acme"}); a.status != 201 {
 		t.Fatalf("create org with a broken audit log: %d %s", a.status, a.body)
 	}
-	m := ts.do("GET", "/metrics", "", nil)
+	m := ts.metrics()
 	if !regexp.MustCompile(`(?m)^hks_audit_write_failures_total 1$`).Match(m.body) {
 		t.Fatalf("failure not counted:\n%s", grepLines(string(m.body), "hks_audit"))
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // testServer is a whole platform on a loopback port with a clock the test
@@ -46,6 +47,7 @@ func startServerWith(t *testing.T, edit func(*config.Config)) *testServer {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.TelemetryListen = "127.0.0.1:0"
 	// Workspaces stay records unless a test runs control planes (the
 	// cluster tests live in internal/controlplane and test/e2e).
 	cfg.ControlPlaneProvider = "none"
@@ -195,6 +197,20 @@ func (ts *testServer) send(ctx context.Context, method, path, token string, body
 		ts.t.Fatal(err)
 	}
 	return resp
+}
+
+// metrics scrapes the telemetry listener's /metrics.
+func (ts *testServer) metrics() answer {
+	ts.t.Helper()
+	if ts.TelemetryURL() == "" {
+		ts.t.Fatal("telemetry is off")
+	}
+	req, err := http.NewRequest(http.MethodGet, ts.TelemetryURL()+"/metrics", nil)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	status, header, b := testutil.Do(ts.t, ts.client, req)
+	return answer{status: status, header: header, body: b}
 }
 
 func sha256hex(s string) string {

@@ -5,9 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -39,19 +36,19 @@ func OpenAPIDocument() ([]byte, error) {
 	if err := wire(context.Background(), d); err != nil {
 		return nil, err
 	}
-	return httpapi.OpenAPI(openAPIInfo(""), routeTable(&tenancy.Service{}, &identity.Service{}, s.platformRoutes(prometheus.NewRegistry(), &openAPIDoc{}), d.routes))
+	return httpapi.OpenAPI(openAPIInfo(""), routeTable(&tenancy.Service{}, &identity.Service{}, s.platformRoutes(&openAPIDoc{}), d.routes))
 }
 
 type openAPIDoc struct{ b []byte }
 
-func (s *Server) platformRoutes(reg *prometheus.Registry, doc *openAPIDoc) []httpapi.Route {
+// platformRoutes are the API listener's own routes; /metrics is served by
+// the telemetry listener only (telemetry.go).
+func (s *Server) platformRoutes(doc *openAPIDoc) []httpapi.Route {
 	return []httpapi.Route{
 		{Method: "GET", Path: "/healthz", Tag: "platform", Public: true, Summary: "Liveness: the process serves", Response: api.Health{},
 			Handle: func(*http.Request) (any, error) { return api.Health{Status: "ok"}, nil }},
 		{Method: "GET", Path: "/readyz", Tag: "platform", Public: true, Summary: "Readiness: the database and NATS answer", Response: api.Health{},
 			Errors: []int{http.StatusServiceUnavailable}, Handle: s.ready},
-		{Method: "GET", Path: "/metrics", Tag: "platform", Public: true, Summary: "Prometheus metrics", ContentType: "text/plain",
-			Raw: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})},
 		{Method: "GET", Path: "/api/v1/openapi.json", Tag: "platform", Public: true, Summary: "This OpenAPI 3.1 document",
 			Raw: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")

@@ -226,6 +226,25 @@ func TestSecurityTable(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A project for the rows of the smaller points, by its own user (the
+	// setup and the rows fit in the per-user burst of 5).
+	_, small := ts.user("small@example.com")
+	smallOrg := ts.do("POST", "/api/v1/organizations", small, map[string]string{"name": "Small"}).id(t, 201)
+	smallWs := "/api/v1/organizations/" + smallOrg + "/workspaces/" +
+		ts.do("POST", "/api/v1/organizations/"+smallOrg+"/workspaces", small, map[string]string{"name": "web"}).id(t, 202)
+	ts.do("POST", smallWs+"/projects", small, map[string]string{"name": "jobs"}).id(t, 201)
+	// naming checks that a refusal names field.
+	naming := func(field string, call func() answer) func(*testing.T) answer {
+		return func(t *testing.T) answer {
+			a := call()
+			var p api.Problem
+			if a.json(t, &p); len(p.Errors) != 1 || p.Errors[0].Field != field {
+				t.Fatalf("want the field %q named: %s", field, a.body)
+			}
+			return a
+		}
+	}
+
 	me := func(token string) func(*testing.T) answer {
 		return func(*testing.T) answer { return ts.do("GET", "/auth/me", token, nil) }
 	}
@@ -286,6 +305,13 @@ func TestSecurityTable(t *testing.T) {
 		{"the stranger's source stays locked", func(t *testing.T) answer {
 			return ts.doFrom("127.0.0.2", "POST", "/auth/login", map[string]string{"email": "victim@example.com", "password": "password-victim@example.com"})
 		}, 429, "rate-limited"},
+		{"metrics not on the API listener", func(*testing.T) answer { return ts.do("GET", "/metrics", "", nil) }, 404, "not-found"},
+		{"CronJob preview whose runs fall past year 9999", naming("after", func() answer {
+			return ts.do("GET", smallWs+"/projects/jobs/cronjobs/preview?schedule=%40hourly&after=9999-12-31T23:59:00Z", small, nil)
+		}), 422, "validation"},
+		{"project quota cpu 1e309", naming("quota.cpu", func() answer {
+			return ts.do("POST", smallWs+"/projects", small, map[string]any{"name": "huge", "quota": map[string]string{"cpu": "1e309"}})
+		}), 422, "validation"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

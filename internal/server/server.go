@@ -65,7 +65,9 @@ type Server struct {
 	api      *httpapi.API
 	http     *http.Server
 	ln       net.Listener
-	tls      *tlsutil.Material // nil: plain HTTP
+	// telemetry serves /metrics on its own listener; nil when off.
+	telemetry *telemetry
+	tls       *tlsutil.Material // nil: plain HTTP
 	// wsIssuer is the issuer workspace API servers trust, with its own
 	// https listener when the external URL is http.
 	wsIssuer *issuer.WorkspaceEndpoint
@@ -145,6 +147,13 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.TelemetryListen != config.TelemetryOff {
+		if s.telemetry, err = listenTelemetry(cfg.TelemetryListen, reg, log); err != nil {
+			return nil, err
+		}
+	}
 	if strings.HasSuffix(cfg.ExternalURL, ":0") { // derived from a listen port 0
 		cfg.ExternalURL = s.scheme() + s.ln.Addr().String()
 		s.cfg.ExternalURL = cfg.ExternalURL
@@ -197,8 +206,6 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
 		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer()}
 	if err := wire(ctx, d); err != nil {
@@ -213,7 +220,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, err
 	}
 	doc := &openAPIDoc{}
-	s.api.Mount(routeTable(tn, s.identity, s.platformRoutes(reg, doc), d.routes)...)
+	s.api.Mount(routeTable(tn, s.identity, s.platformRoutes(doc), d.routes)...)
 	if doc.b, err = httpapi.OpenAPI(openAPIInfo(o.Version), s.api.Routes()); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
@@ -259,9 +266,22 @@ func (s *Server) scheme() string {
 	return "http://"
 }
 
+// TelemetryURL is the base URL of the telemetry listener (its /metrics);
+// "" when telemetry is off.
+func (s *Server) TelemetryURL() string {
+	if s.telemetry == nil {
+		return ""
+	}
+	return "http://" + s.telemetry.addr()
+}
+
 // Run serves until ctx ends, then shuts down gracefully.
 func (s *Server) Run(ctx context.Context) error {
-	s.log.Info("hks server started", "listen", s.Addr(), "url", s.cfg.ExternalURL, "data_dir", s.cfg.DataDir,
+	telemetry := s.telemetry.addr()
+	if telemetry == "" {
+		telemetry = config.TelemetryOff
+	}
+	s.log.Info("hks server started", "listen", s.Addr(), "telemetry", telemetry, "url", s.cfg.ExternalURL, "data_dir", s.cfg.DataDir,
 		"database", map[bool]string{true: "postgres", false: "sqlite"}[s.cfg.DatabaseURL != ""],
 		"nats", map[bool]string{true: "external", false: "embedded"}[s.cfg.NATSURL != ""])
 	g, gctx := errgroup.WithContext(ctx)
@@ -276,6 +296,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(s.wsIssuer.Serve)
+	g.Go(s.telemetry.serve)
 	g.Go(func() error { return s.queue.Run(gctx) })
 	for _, run := range s.background {
 		g.Go(func() error { return run(gctx) })
@@ -291,6 +312,9 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := s.wsIssuer.Shutdown(sctx); err != nil {
 			s.log.Warn("workspace issuer shutdown", "error", err)
 		}
+		if err := s.telemetry.shutdown(sctx); err != nil {
+			s.log.Warn("telemetry shutdown", "error", err)
+		}
 		return nil
 	})
 	err := g.Wait()
@@ -304,6 +328,7 @@ func (s *Server) close(ctx context.Context) {
 	if s.ln != nil {
 		_ = s.ln.Close()
 	}
+	s.telemetry.close()
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
 	}

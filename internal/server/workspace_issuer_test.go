@@ -211,7 +211,7 @@ func TestWorkspaceIssuerAddressKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	cfg.DataDir, cfg.Listen = dir, "127.0.0.1:0"
+	cfg.DataDir, cfg.Listen, cfg.TelemetryListen = dir, "127.0.0.1:0", "127.0.0.1:0"
 	err = newServerErr(t, cfg)
 	ln.Close()
 	for _, want := range []string{kept, addrFile, "--workspace-issuer-listen", "address already in use"} {

@@ -82,11 +82,11 @@ func TestValidators(t *testing.T) {
 		{"display space", checkDisplayName("name", " a"), true},
 		{"email ok", checkEmail("email", "a@example.com", true), false},
 		{"email display name", checkEmail("email", "A <a@example.com>", true), true},
-		{"quantity ok", checkQuantity("cpu", "500m"), false},
-		{"quantity bin", checkQuantity("memory", "1.5Gi"), false},
-		{"quantity exp", checkQuantity("memory", "1e3"), false},
-		{"quantity bad", checkQuantity("memory", "lots"), true},
-		{"quantity negative", checkQuantity("cpu", "-1"), true},
+		{"quantity ok", checkQuantity("cpu", "500m", cpuBound), false},
+		{"quantity bin", checkQuantity("memory", "1.5Gi", memoryBound), false},
+		{"quantity exp", checkQuantity("memory", "1e3", memoryBound), false},
+		{"quantity bad", checkQuantity("memory", "lots", memoryBound), true},
+		{"quantity negative", checkQuantity("cpu", "-1", cpuBound), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if (tt.fe != nil) != tt.bad {

@@ -18,11 +18,11 @@ func checkQuota(q *api.Quota) error {
 		return nil
 	}
 	var podsErr *api.FieldError
-	if q.Pods < 0 || q.Pods > 1_000_000 {
-		podsErr = &api.FieldError{Field: "quota.pods", Message: "must be from 0 to 1000000"}
+	if q.Pods < 0 || q.Pods > maxQuotaPods {
+		podsErr = &api.FieldError{Field: "quota.pods", Message: fmt.Sprintf("must be from 0 to %d", maxQuotaPods)}
 	}
-	return collect(checkQuantity("quota.cpu", q.CPU), checkQuantity("quota.memory", q.Memory),
-		checkQuantity("quota.storage", q.Storage), podsErr)
+	return collect(checkQuantity("quota.cpu", q.CPU, cpuBound), checkQuantity("quota.memory", q.Memory, memoryBound),
+		checkQuantity("quota.storage", q.Storage, storageBound), podsErr)
 }
 
 func quotaIn(q *api.Quota) store.Quota {

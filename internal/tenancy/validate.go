@@ -3,9 +3,12 @@ package tenancy
 import (
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -119,14 +122,71 @@ func slugify(name string) string {
 // (n u m k M G T P E) or decimal-exponent (e3, E-2) suffix.
 var quantity = regexp.MustCompile(`^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?\d+)?$`)
 
-func checkQuantity(field, v string) *api.FieldError {
+// quantityBound is the range of one quota quantity: at most max, in whole
+// millis (CPU) or whole units (bytes). The maxima are far above what one
+// project could mean and far inside what resource.Quantity holds exactly
+// (its int64 clamps without an error: "8Ei" reads back as 2^63-1); the
+// steps refuse what Kubernetes would round away ("0.0001" CPU) and the
+// classic slip of "100m" memory (a tenth of a byte).
+type quantityBound struct {
+	max   resource.Quantity
+	milli bool
+	// maxText and stepText say them in the field error.
+	maxText, stepText string
+}
+
+var (
+	cpuBound     = quantityBound{max: resource.MustParse("1M"), milli: true, maxText: "1000000 cores (1M)", stepText: "millicores (1m)"}
+	memoryBound  = quantityBound{max: resource.MustParse("1Pi"), maxText: "1Pi", stepText: "bytes (m means thousandths: use M or Mi)"}
+	storageBound = quantityBound{max: resource.MustParse("1Ei"), maxText: "1Ei", stepText: "bytes (m means thousandths: use M or Mi)"}
+)
+
+// maxQuotaPods bounds quota.pods.
+const maxQuotaPods = 1_000_000
+
+// maxExponent bounds a decimal exponent (1e3, 5e-1) before parsing: the
+// parser takes any int32 exponent and no bound is near 1e99.
+const maxExponent = 99
+
+// checkQuantity checks a Kubernetes quantity against its bound.
+func checkQuantity(field, v string, b quantityBound) *api.FieldError {
 	if v == "" {
 		return nil
 	}
-	if len(v) > 32 || !quantity.MatchString(v) {
+	m := quantity.FindStringSubmatch(v)
+	if len(v) > 32 || m == nil {
 		return &api.FieldError{Field: field, Message: "must be a Kubernetes quantity such as 500m, 2, 1.5Gi or 10G"}
 	}
+	tooBig := &api.FieldError{Field: field, Message: "must be at most " + b.maxText}
+	tooFine := &api.FieldError{Field: field, Message: "must be a whole number of " + b.stepText}
+	if exp := m[3]; len(exp) > 1 && (exp[0] == 'e' || exp[0] == 'E') && exp != "Ei" {
+		n, err := strconv.Atoi(exp[1:]) // err: beyond int
+		if negative := exp[1] == '-'; negative && (err != nil || n < -maxExponent) {
+			return tooFine
+		} else if !negative && (err != nil || n > maxExponent) {
+			return tooBig
+		}
+	}
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return &api.FieldError{Field: field, Message: "must be a Kubernetes quantity such as 500m, 2, 1.5Gi or 10G"}
+	}
+	if q.Cmp(b.max) > 0 {
+		return tooBig
+	}
+	if !whole(q, b.milli) {
+		return tooFine
+	}
 	return nil
+}
+
+// whole reports whether q (within a bound) is a whole number of millis or
+// of units.
+func whole(q resource.Quantity, milli bool) bool {
+	if milli {
+		return q.Cmp(*resource.NewMilliQuantity(q.MilliValue(), resource.DecimalSI)) == 0
+	}
+	return q.Cmp(*resource.NewQuantity(q.Value(), resource.BinarySI)) == 0
 }
 
 func collect(fes ...*api.FieldError) error {

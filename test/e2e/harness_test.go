@@ -114,6 +114,8 @@ func baseEnv(extra ...string) []string {
 			env = append(env, kv)
 		}
 	}
+	// Servers run side by side: each picks a free telemetry port.
+	env = append(env, "HKS_TELEMETRY_LISTEN=127.0.0.1:0")
 	return append(env, extra...)
 }
 
@@ -190,6 +192,8 @@ type hksServer struct {
 	DataDir string
 	// Addr is host:port of the listener, URL its base URL.
 	Addr, URL string
+	// TelemetryURL is the base URL of the telemetry listener (/metrics).
+	TelemetryURL string
 	// SetupToken is the one-time setup token printed on a first start.
 	SetupToken string
 }
@@ -199,7 +203,7 @@ type hksServer struct {
 const noControlPlanes = "HKS_CONTROL_PLANE_PROVIDER=none"
 
 var (
-	startedRE    = regexp.MustCompile(`"msg":"hks server started".*?"listen":"([^"]+)"`)
+	startedRE    = regexp.MustCompile(`"msg":"hks server started".*?"listen":"([^"]+)","telemetry":"([^"]+)"`)
 	setupTokenRE = regexp.MustCompile(`"token":"([^"]+)"`)
 )
 
@@ -243,7 +247,7 @@ func startServer(t *testing.T, dataDir, listen string, env []string, args ...str
 		if m == nil {
 			return false, "hks server to log that it started"
 		}
-		s.Addr, s.URL = m[1], "http://"+m[1]
+		s.Addr, s.URL, s.TelemetryURL = m[1], "http://"+m[1], "http://"+m[2]
 		return true, ""
 	})
 	out, err := os.ReadFile(stdout.Name()) // the token is printed before the start is logged
@@ -611,10 +615,10 @@ func waitDeployment(t *testing.T, cs kubernetes.Interface, ns, name string, repl
 	})
 }
 
-// metricsText is the server's /metrics page.
+// metricsText is the /metrics page of the server's telemetry listener.
 func metricsText(t *testing.T, s *hksServer) string {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, s.URL+"/metrics", nil)
+	req, err := http.NewRequest(http.MethodGet, s.TelemetryURL+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

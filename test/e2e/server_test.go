@@ -42,6 +42,10 @@ func TestServerConfigErrors(t *testing.T) {
 			want: "error: config: accessTokenTTL: 2h0m0s must be from 1m to 1h\n"},
 		{name: "port in use", args: []string{"--listen", busy.Addr().String()},
 			want: "error: listen on " + busy.Addr().String() + ": …"},
+		{name: "telemetry not host:port", args: []string{"--telemetry-listen", "9090"},
+			want: "error: config: telemetryListen: \"9090\" is not host:port\n"},
+		{name: "telemetry port in use", env: []string{"HKS_TELEMETRY_LISTEN=" + busy.Addr().String()},
+			want: "error: telemetry listener: " + busy.Addr().String() + " is taken: choose another --telemetry-listen (HKS_TELEMETRY_LISTEN, telemetryListen), or off: …"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, tc.args...)

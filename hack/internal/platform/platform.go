@@ -31,14 +31,16 @@ type Platform struct {
 	*Client
 	Token   string
 	DataDir string
+	// Telemetry is a client of the telemetry listener (/metrics).
+	Telemetry *Client
 
 	stop func() error
 }
 
 // Options adjust the server.
 type Options struct {
-	// Configure changes the default configuration (data dir and listen
-	// address are set already).
+	// Configure changes the default configuration (data dir, listen and
+	// telemetry addresses are set already).
 	Configure func(*config.Config)
 	// Log receives the server's JSON log (nil: discarded).
 	Log io.Writer
@@ -76,6 +78,7 @@ func Start(ctx context.Context, o Options) (_ *Platform, err error) {
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Listen = "127.0.0.1:0"
+	cfg.TelemetryListen = "127.0.0.1:0"
 	if o.Configure != nil {
 		o.Configure(&cfg)
 	}
@@ -113,7 +116,8 @@ func Start(ctx context.Context, o Options) (_ *Platform, err error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	p := &Platform{Client: &Client{Base: srv.URL(), HC: &http.Client{Transport: tr, Timeout: timeout}}, DataDir: dataDir, stop: stop}
+	hc := &http.Client{Transport: tr, Timeout: timeout}
+	p := &Platform{Client: &Client{Base: srv.URL(), HC: hc}, Telemetry: &Client{Base: srv.TelemetryURL(), HC: hc}, DataDir: dataDir, stop: stop}
 	if srv.SetupToken == "" {
 		return nil, errors.New("the server printed no setup token (the database is not empty)")
 	}

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// telemetry is the listener that serves /metrics apart from the API (like
+// Dex's telemetry port): the metrics name every tenant's workspaces, so
+// only whoever can reach this address (loopback by default) reads them.
+type telemetry struct {
+	ln   net.Listener
+	http *http.Server
+}
+
+// listenTelemetry binds addr and serves reg's metrics there once serve runs.
+func listenTelemetry(addr string, reg *prometheus.Registry, log *slog.Logger) (*telemetry, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("telemetry listener: %s is taken: choose another --telemetry-listen (HKS_TELEMETRY_LISTEN, telemetryListen), or off: %w", addr, err)
+	} else if err != nil {
+		return nil, fmt.Errorf("telemetry listener: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return &telemetry{ln: ln, http: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}, nil
+}
+
+// addr is the bound address; "" when t is nil (telemetry off).
+func (t *telemetry) addr() string {
+	if t == nil {
+		return ""
+	}
+	return t.ln.Addr().String()
+}
+
+func (t *telemetry) serve() error {
+	if t == nil {
+		return nil
+	}
+	if err := t.http.Serve(t.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve telemetry: %w", err)
+	}
+	return nil
+}
+
+func (t *telemetry) shutdown(ctx context.Context) error {
+	if t == nil {
+		return nil
+	}
+	return t.http.Shutdown(ctx)
+}
+
+func (t *telemetry) close() {
+	if t != nil {
+		_ = t.ln.Close()
+	}
+}
