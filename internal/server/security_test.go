@@ -183,6 +183,16 @@ func TestSecurityTable(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A member who sees the project frontend only.
+	cast, castTok := ts.people()
+	hid := ts.fixture(cast, true, cast.outsider.Email)
+	ts.hiddenProject(hid, cast)
+	appsOf := func(project string) func(*testing.T) answer {
+		return func(*testing.T) answer {
+			return ts.do("GET", "/api/v1/organizations/"+hid.org+"/workspaces/"+hid.ws+"/projects/"+project+"/applications", castTok["member"], nil)
+		}
+	}
+
 	me := func(token string) func(*testing.T) answer {
 		return func(*testing.T) answer { return ts.do("GET", "/auth/me", token, nil) }
 	}
@@ -218,6 +228,9 @@ func TestSecurityTable(t *testing.T) {
 		{"CSRF token mismatched", createOrg(map[string]string{identity.CSRFHeader: "t0ken"}, map[string]string{identity.AccessCookie: csrfUser, identity.CSRFCookie: "other"}), 403, "csrf"},
 		{"CSRF token matching (control)", createOrg(map[string]string{identity.CSRFHeader: "t0ken"}, map[string]string{identity.AccessCookie: csrfUser, identity.CSRFCookie: "t0ken"}), 201, ""},
 		{"bearer request exempt from CSRF (control)", createOrg(map[string]string{"Authorization": "Bearer " + csrfUser}, map[string]string{identity.AccessCookie: "junk"}), 201, ""},
+		{"a project the caller cannot see answers as an unknown one", appsOf("backend"), 404, "not-found"},
+		{"an unknown project (control)", appsOf("no-such-project"), 404, "not-found"},
+		{"the project the caller sees reaches its cluster (control: there is none)", appsOf("frontend"), 409, "conflict"},
 		{"rate limit exceeded", func(t *testing.T) answer {
 			for i := range 5 {
 				if a := ts.do("GET", "/auth/me", limited, nil); a.status != 200 {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -221,8 +222,7 @@ func TestApplicationsAcceptance(t *testing.T) {
 	}
 	problem(t, w.a, "GET", apps+"/web/pods?cursor=bogus", nil, http.StatusBadRequest)
 
-	// B (viewer) reads but is refused writes by the cluster; D (developer
-	// of backend) is refused in frontend.
+	// B (viewer) reads but is refused writes by the cluster.
 	w.b.must("GET", apps+"/web", nil, http.StatusOK, nil)
 	for _, c := range []struct {
 		who          string
@@ -233,13 +233,30 @@ func TestApplicationsAcceptance(t *testing.T) {
 		{"viewer create", w.b, "POST", apps, map[string]any{"name": "b-app", "image": "nginx"}},
 		{"viewer scale", w.b, "POST", apps + "/web/scale", map[string]any{"replicas": 1}},
 		{"viewer delete", w.b, "DELETE", apps + "/web", nil},
-		{"other project's developer create", w.d, "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}},
-		{"other project's developer get", w.d, "GET", apps + "/web", nil},
 	} {
 		t.Run(c.who, func(t *testing.T) {
 			p := problem(t, c.cl, c.method, c.path, c.body, http.StatusForbidden)
 			if !strings.Contains(p.Detail, "forbidden") {
 				t.Errorf("%s: the 403 does not carry the cluster's reason: %q", c.who, p.Detail)
+			}
+		})
+	}
+	// D (developer of backend only) does not see frontend: the platform
+	// answers as for a project that does not exist, before the cluster
+	// (whose 403 would name the namespace) is asked.
+	unknown := problem(t, w.d, "GET", w.wsPath+"/projects/no-such-project/applications/web", nil, http.StatusNotFound)
+	for _, c := range []struct {
+		who          string
+		method, path string
+		body         any
+	}{
+		{"other project's developer create", "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}},
+		{"other project's developer get", "GET", apps + "/web", nil},
+		{"other project's developer by id", "GET", w.wsPath + "/projects/" + w.frontendID + "/applications", nil},
+	} {
+		t.Run(c.who, func(t *testing.T) {
+			if p := problem(t, w.d, c.method, c.path, c.body, http.StatusNotFound); !reflect.DeepEqual(p, unknown) {
+				t.Errorf("%s: %+v, want what an unknown project answers: %+v", c.who, p, unknown)
 			}
 		})
 	}
