@@ -398,12 +398,23 @@ func TestCronJobsAcceptance(t *testing.T) {
 	}
 	problem(t, w.a, "POST", cjs, map[string]any{"name": "tick", "schedule": "* * * * *", "template": tmpl}, http.StatusConflict)
 
-	// B and D may not create, trigger or delete.
+	// B may not create or trigger (the cluster refuses); D, who does
+	// not see frontend, gets what an unknown project answers.
 	problem(t, w.b, "POST", cjs, map[string]any{"name": "b-cron", "schedule": "@hourly", "template": tmpl}, http.StatusForbidden)
 	problem(t, w.b, "POST", cjs+"/tick/trigger", nil, http.StatusForbidden)
-	problem(t, w.d, "POST", cjs, map[string]any{"name": "d-cron", "schedule": "@hourly", "template": tmpl}, http.StatusForbidden)
-	problem(t, w.d, "GET", cjs+"/tick/history", nil, http.StatusForbidden)
-	problem(t, w.d, "DELETE", cjs+"/tick", nil, http.StatusForbidden)
+	unknown := problem(t, w.d, "GET", w.wsPath+"/projects/no-such-project/cronjobs/tick/history", nil, http.StatusNotFound)
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", cjs, map[string]any{"name": "d-cron", "schedule": "@hourly", "template": tmpl}},
+		{"GET", cjs + "/tick/history", nil},
+		{"DELETE", cjs + "/tick", nil},
+	} {
+		if p := problem(t, w.d, c.method, c.path, c.body, http.StatusNotFound); !reflect.DeepEqual(p, unknown) {
+			t.Errorf("D: %s %s: %+v, want what an unknown project answers: %+v", c.method, c.path, p, unknown)
+		}
+	}
 	w.b.must("GET", cjs+"/tick", nil, http.StatusOK, nil)
 	w.b.must("GET", cjs+"/tick/history", nil, http.StatusOK, nil)
 
