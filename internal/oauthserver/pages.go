@@ -188,7 +188,9 @@ func (s *Service) sealConsent(req AuthorizeRequest, c identity.Claims) (string, 
 // openConsent opens a consent field sealConsent made; false if it is
 // not one or has expired.
 func (s *Service) openConsent(v string) (consentState, bool) {
-	if v == "" || len(v) > 4096 {
+	// The longest request (redirect_uri and state of 512 characters,
+	// each escaped to 6 in JSON) seals to about 9 KiB.
+	if v == "" || len(v) > 16<<10 {
 		return consentState{}, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(v)

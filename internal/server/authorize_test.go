@@ -890,6 +890,15 @@ func TestConsentFormIsBoundToItsRequestAndSession(t *testing.T) {
 		refusedWithoutCode(t, ob.post("/auth/authorize", f), 403)
 	})
 
+	t.Run("the longest state", func(t *testing.T) {
+		b.t = t
+		state := strings.Repeat("<", 512) // escaped to \u003c when sealed
+		_, challenge := pkcePair()
+		if q := b.follow(b.post("/auth/authorize", b.consentForm(cb, state, challenge)), cb); q.Get("code") == "" || q.Get("state") != state {
+			t.Fatalf("consent with the longest state: %v", q)
+		}
+	})
+
 	t.Run("replayed form", func(t *testing.T) {
 		b.t = t
 		verifier, challenge := pkcePair()
