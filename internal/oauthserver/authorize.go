@@ -30,7 +30,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		// Never a code without the user's say: any page may send a
 		// signed-in browser here with its own loopback port and PKCE
 		// challenge (RFC 8252 §8.6), so the user must allow it.
-		s.consentPage(w, r, http.StatusOK, req, c.Email, "")
+		s.consentPage(w, r, http.StatusOK, req, c, "")
 		return
 	}
 	s.signInPage(w, r, http.StatusOK, req, "", "", "")
@@ -38,23 +38,42 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 
 // consentPage asks a signed-in browser's user to allow or deny the
 // sign-in of the command-line tool, with a form protected like the
-// sign-in form.
-func (s *Service) consentPage(w http.ResponseWriter, r *http.Request, status int, req AuthorizeRequest, email, msg string) {
+// sign-in form and bound to c's session and to req (sealConsent).
+func (s *Service) consentPage(w http.ResponseWriter, r *http.Request, status int, req AuthorizeRequest, c identity.Claims, msg string) {
 	tok, err := s.formToken(w, r)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	s.render(w, r, status, "consent", page{Title: "Sign in the hks command-line tool as " + email + "?",
+	consent, err := s.sealConsent(req, c)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "consent", page{Title: "Sign in the hks command-line tool as " + c.Email + "?",
 		Info:  "Allow only if you have just run hks login on your computer. Deny if you did not: another site may be trying to get access to your account.",
-		Error: msg, Action: "/auth/authorize", CSRF: tok, Hidden: authorizeHidden(req), SignedInAs: email})
+		Error: msg, Action: "/auth/authorize", CSRF: tok, Hidden: append(authorizeHidden(req), field{consentField, consent}), SignedInAs: c.Email})
 }
 
-// consentDecision handles the Allow / Deny of the consent page: Deny
-// redirects with access_denied; Allow issues the code for the browser's
-// session (which must still be valid).
+// consentDecision handles the Allow / Deny of the consent page. The form
+// must carry back the consent it was shown with, for the same request;
+// either answer spends it. Deny redirects with access_denied; Allow
+// issues the consent's code for the browser's session, which must be the
+// one the form was shown to (and still valid).
 func (s *Service) consentDecision(w http.ResponseWriter, r *http.Request, req AuthorizeRequest, decision string) {
+	st, ok := s.openConsent(r.PostForm.Get(consentField))
+	switch {
+	case !ok:
+		s.errorPage(w, r, http.StatusForbidden, "Sign-in form expired", "The form is too old or was not shown by this site. Start again from the hks command line.")
+		return
+	case st.Request != req:
+		s.errorPage(w, r, http.StatusBadRequest, "Sign-in request refused", "The form was changed after it was shown. Start again from the hks command line.")
+		return
+	}
 	if decision == "deny" { // denying needs no sign-in: whoever sees the page may refuse
+		if !s.spendConsent(w, r, st) {
+			return
+		}
 		s.log.InfoContext(r.Context(), "authorization denied", "client_id", req.ClientID)
 		v := url.Values{"error": {"access_denied"}, "error_description": {"the user denied the sign-in"}}
 		if req.State != "" {
@@ -68,8 +87,12 @@ func (s *Service) consentDecision(w http.ResponseWriter, r *http.Request, req Au
 		s.signInPage(w, r, http.StatusUnauthorized, req, "Your session has ended. Sign in again.", "", "")
 		return
 	}
+	if c.SessionID != st.SessionID {
+		s.errorPage(w, r, http.StatusForbidden, "Sign-in form expired", "The form was shown to another sign-in. Start again from the hks command line.")
+		return
+	}
 	audit.SetActor(r.Context(), c.UserID, c.Email)
-	s.issueCode(w, r, req, c.UserID, c.SessionID)
+	s.issueCode(w, r, req, c.UserID, c.SessionID, st.Code)
 }
 
 // authorizeRequest validates the parameters; on a refusal it answers (an
@@ -207,7 +230,7 @@ func (s *Service) authorizePost(w http.ResponseWriter, r *http.Request) {
 		}
 		s.signInPage(w, r, res.refusedStatus(), req, msg, email, "")
 	default:
-		s.issueCode(w, r, req, res.userID, "")
+		s.issueCode(w, r, req, res.userID, "", "")
 	}
 }
 
@@ -298,21 +321,50 @@ func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http
 	return signInResult{userID: c.UserID}, email, ""
 }
 
-// issueCode stores a new authorization code for userID and redirects the
-// browser to the client with it.
-func (s *Service) issueCode(w http.ResponseWriter, r *http.Request, req AuthorizeRequest, userID, sessionID string) {
-	raw, err := newSecret()
-	if err != nil {
-		s.internalError(w, r, err)
-		return
+// issueCode stores an authorization code for userID and redirects the
+// browser to the client with it: raw, the code of a consent form, or a
+// new one when raw is "". A consent's code stored before (its form was
+// answered already) issues nothing.
+func (s *Service) issueCode(w http.ResponseWriter, r *http.Request, req AuthorizeRequest, userID, sessionID, raw string) {
+	if raw == "" {
+		var err error
+		if raw, err = newSecret(); err != nil {
+			s.internalError(w, r, err)
+			return
+		}
 	}
 	now := s.clock()
 	c := store.AuthCode{CodeHash: hashSecret("code", raw), ClientID: req.ClientID, RedirectURI: req.RedirectURI, CodeChallenge: req.CodeChallenge,
 		Scope: req.Scope, UserID: userID, SessionID: sessionID, CreatedAt: now, ExpiresAt: now.Add(CodeTTL)}
-	if err := s.st.CreateAuthCode(r.Context(), c); err != nil {
-		s.internalError(w, r, fmt.Errorf("create auth code: %w", err))
+	if !s.storeCode(w, r, c) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "authorization code issued", "user_id", userID, "client_id", req.ClientID)
 	redirectTo(w, req.RedirectURI, url.Values{"code": {raw}, "state": {req.State}})
+}
+
+// storeCode stores c; false when it answered instead: a code stored
+// before is a consent form answered twice.
+func (s *Service) storeCode(w http.ResponseWriter, r *http.Request, c store.AuthCode) bool {
+	err := s.st.CreateAuthCode(r.Context(), c)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		s.log.WarnContext(r.Context(), "consent form answered twice", "user_id", c.UserID, "client_id", c.ClientID)
+		s.errorPage(w, r, http.StatusConflict, "Sign-in form used", "This form was answered already. Start again from the hks command line.")
+		return false
+	case err != nil:
+		s.internalError(w, r, fmt.Errorf("create auth code: %w", err))
+		return false
+	}
+	return true
+}
+
+// spendConsent stores the consent's code as expired, so that a form
+// answered with Deny cannot be answered again; false when it answered
+// instead.
+func (s *Service) spendConsent(w http.ResponseWriter, r *http.Request, st consentState) bool {
+	now := s.clock()
+	q := st.Request
+	return s.storeCode(w, r, store.AuthCode{CodeHash: hashSecret("code", st.Code), ClientID: q.ClientID, RedirectURI: q.RedirectURI,
+		CodeChallenge: q.CodeChallenge, Scope: q.Scope, UserID: st.UserID, SessionID: st.SessionID, CreatedAt: now, ExpiresAt: now})
 }

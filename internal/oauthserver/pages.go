@@ -143,3 +143,67 @@ func (s *Service) checkForm(r *http.Request) bool {
 	got := r.PostForm.Get("csrf")
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(st.Token)) == 1
 }
+
+// The consent form is bound to what it was shown for: the page seals
+// (encrypts and authenticates) the authorization request, the session it
+// was shown to, an expiry and the code an Allow will issue into its
+// consent field. The POST must carry it back unchanged with the same
+// request, an Allow from the same session; the code is then stored by its
+// hash, which the store takes once, so a form answered once (Allow or
+// Deny, which stores the code spent) issues no second code. Sweep keeps
+// spent codes for ConsentTTL after they expire, longer than any consent
+// form that could carry them lives.
+const (
+	consentField = "consent"
+	consentAD    = "hks oauth consent v1"
+	// ConsentTTL is how long a consent page may be answered.
+	ConsentTTL = FormTTL
+)
+
+type consentState struct {
+	Code      string           `json:"c"`
+	Request   AuthorizeRequest `json:"r"`
+	SessionID string           `json:"s"`
+	UserID    string           `json:"u"`
+	Expires   int64            `json:"e"`
+}
+
+// sealConsent makes the consent field of a form asking c's user about req.
+func (s *Service) sealConsent(req AuthorizeRequest, c identity.Claims) (string, error) {
+	code, err := newSecret()
+	if err != nil {
+		return "", err
+	}
+	plain, err := json.Marshal(consentState{Code: code, Request: req, SessionID: c.SessionID, UserID: c.UserID, Expires: s.now().Add(ConsentTTL).Unix()})
+	if err != nil {
+		return "", err
+	}
+	sealed, err := s.sealer.Seal(plain, []byte(consentAD))
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// openConsent opens a consent field sealConsent made; false if it is
+// not one or has expired.
+func (s *Service) openConsent(v string) (consentState, bool) {
+	// The longest request (redirect_uri and state of 512 characters,
+	// each escaped to 6 in JSON) seals to about 9 KiB.
+	if v == "" || len(v) > 16<<10 {
+		return consentState{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return consentState{}, false
+	}
+	plain, err := s.sealer.Open(raw, []byte(consentAD))
+	if err != nil {
+		return consentState{}, false
+	}
+	var st consentState
+	if json.Unmarshal(plain, &st) != nil || st.Code == "" || st.SessionID == "" || s.now().Unix() >= st.Expires {
+		return consentState{}, false
+	}
+	return st, true
+}

@@ -117,10 +117,11 @@ func New(cfg Config) (*Service, error) {
 // clock is the current time in UTC at the store's precision.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// Sweep deletes codes that expired more than a minute ago; run it
-// periodically.
+// Sweep deletes codes that expired more than ConsentTTL ago (a spent
+// code stays until no consent form that carries it can be answered);
+// run it periodically.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	return s.st.DeleteExpiredOAuthCodes(ctx, s.clock().Add(-time.Minute))
+	return s.st.DeleteExpiredOAuthCodes(ctx, s.clock().Add(-ConsentTTL))
 }
 
 // RunSweeper sweeps expired codes every interval until ctx ends.
@@ -188,8 +189,8 @@ func (s *Service) Routes() []httpapi.Route {
 			Summary: "OAuth 2.0 authorization endpoint for the CLI (code + PKCE S256, loopback redirect): a sign-in page, or, when the browser is signed in, a page asking to allow or deny the sign-in",
 			Query:   authorizeQuery, Errors: []int{http.StatusForbidden}, Raw: http.HandlerFunc(s.authorize)},
 		{Method: "POST", Path: issuer.AuthorizationPath, Tag: "auth", Public: true, ContentType: "text/html", Action: "auth.authorize",
-			Summary: "The form of the authorization page (form fields: the authorization parameters, csrf, and email and password, mfa_token and code, or decision=allow|deny for a signed-in browser)",
-			Errors:  []int{http.StatusForbidden}, Raw: http.HandlerFunc(s.authorizePost)},
+			Summary: "The form of the authorization page (form fields: the authorization parameters, csrf, and email and password, mfa_token and code, or decision=allow|deny with the consent field of the page for a signed-in browser: the page's request, session and a single answer are bound to it)",
+			Errors:  []int{http.StatusForbidden, http.StatusConflict}, Raw: http.HandlerFunc(s.authorizePost)},
 		{Method: "POST", Path: issuer.DeviceAuthorizationPath, Tag: "auth", Public: true, Action: "auth.device.code",
 			Summary: "OAuth 2.0 device authorization (RFC 8628; form field client_id): a device code to poll the token endpoint with and a user code to enter at verification_uri",
 			Request: api.DeviceCodeRequest{}, Response: api.DeviceAuthorization{}, Handle: s.deviceCode},

@@ -305,7 +305,12 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	if q.Get("error") != "access_denied" || q.Get("state") != "st-2" || q.Get("code") != "" {
 		t.Fatalf("deny: %v", q)
 	}
-	// Allow: the code.
+	// The denied form is spent: its Allow gives no code.
+	if p := cookieBrowser.post("/auth/authorize", withDecision("allow")); p.status != 409 || p.header.Get("Location") != "" {
+		t.Fatalf("allow after deny: %d %v %s", p.status, p.header, p.body)
+	}
+	// Allow on a fresh page: the code.
+	consent = cookieBrowser.get(authorizeURL(cb.uri(), "st-2", c2)).form(t)
 	q = cookieBrowser.follow(cookieBrowser.post("/auth/authorize", withDecision("allow")), cb)
 	if q.Get("state") != "st-2" || q.Get("code") == "" {
 		t.Fatalf("cookie browser: %v", q)
@@ -803,4 +808,109 @@ func TestConsentCrossSite(t *testing.T) {
 	if q := b.follow(b.do(req), cb); q.Get("code") == "" || q.Get("state") != "st" {
 		t.Fatalf("same-origin consent: %v", q)
 	}
+}
+
+// consentBrowser is a browser signed in to the platform with token (its
+// access cookie and a platform CSRF cookie).
+func consentBrowser(t *testing.T, ts *testServer, token string) *browser {
+	t.Helper()
+	b := newBrowser(t, ts)
+	u, _ := url.Parse(ts.URL())
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: identity.AccessCookie, Value: token, Path: "/"},
+		{Name: identity.CSRFCookie, Value: "platform-csrf", Path: "/"}})
+	return b
+}
+
+// consentForm is the answer to the consent page b gets for an
+// authorization request to cb with challenge, with the decision allow.
+func (b *browser) consentForm(cb *callback, state, challenge string) url.Values {
+	b.t.Helper()
+	p := b.get(authorizeURL(cb.uri(), state, challenge))
+	if p.status != 200 || !strings.Contains(p.body, `value="allow"`) {
+		b.t.Fatalf("want the consent page: %d %s", p.status, p.body)
+	}
+	f := p.form(b.t)
+	f.Set("decision", "allow")
+	return f
+}
+
+// refusedWithoutCode checks that a form post was refused with want and
+// issued no code.
+func refusedWithoutCode(t *testing.T, p page, want int) {
+	t.Helper()
+	if p.status != want || p.header.Get("Location") != "" || strings.Contains(p.body, "code=") {
+		t.Fatalf("status %d (want %d), Location %q: %s", p.status, want, p.header.Get("Location"), p.body)
+	}
+}
+
+// TestConsentFormIsBoundToItsRequestAndSession: the consent form answers
+// only the authorization request it was shown for, only from the session
+// it was shown to, and only once.
+func TestConsentFormIsBoundToItsRequestAndSession(t *testing.T) {
+	ts := startServer(t, "")
+	_, tok := ts.user("dave@example.com")
+	other, err := ts.identity.Login(t.Context(), "dave@example.com", "password-dave@example.com", identity.ClientMeta{IP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := newCallback(t)
+	b := consentBrowser(t, ts, tok)
+	_, otherChallenge := pkcePair()
+	for _, tc := range []struct {
+		name   string
+		change func(f url.Values)
+		status int
+	}{
+		{"redirect_uri changed", func(f url.Values) { f.Set("redirect_uri", "http://127.0.0.1:9/callback") }, 400},
+		{"code_challenge changed", func(f url.Values) { f.Set("code_challenge", otherChallenge) }, 400},
+		{"client_id changed", func(f url.Values) { f.Set("client_id", "evil") }, 400},
+		{"state changed", func(f url.Values) { f.Set("state", "other") }, 400},
+		{"scope changed", func(f url.Values) { f.Set("scope", "openid email groups offline_access") }, 400},
+		{"consent missing", func(f url.Values) { f.Del("consent") }, 403},
+		{"consent forged", func(f url.Values) { f.Set("consent", "AAAA") }, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b.t = t
+			_, challenge := pkcePair()
+			f := b.consentForm(cb, "st", challenge)
+			tc.change(f)
+			refusedWithoutCode(t, b.post("/auth/authorize", f), tc.status)
+		})
+	}
+	b.t = t
+
+	t.Run("another session's form", func(t *testing.T) {
+		_, challenge := pkcePair()
+		f := b.consentForm(cb, "st", challenge)
+		// The other session's browser, with its own form cookie and
+		// token, posts the form shown to the first.
+		ob := consentBrowser(t, ts, other.AccessToken)
+		own := ob.consentForm(cb, "st", challenge)
+		f.Set("csrf", own.Get("csrf"))
+		refusedWithoutCode(t, ob.post("/auth/authorize", f), 403)
+	})
+
+	t.Run("the longest state", func(t *testing.T) {
+		b.t = t
+		state := strings.Repeat("<", 512) // escaped to \u003c when sealed
+		_, challenge := pkcePair()
+		if q := b.follow(b.post("/auth/authorize", b.consentForm(cb, state, challenge)), cb); q.Get("code") == "" || q.Get("state") != state {
+			t.Fatalf("consent with the longest state: %v", q)
+		}
+	})
+
+	t.Run("replayed form", func(t *testing.T) {
+		b.t = t
+		verifier, challenge := pkcePair()
+		f := b.consentForm(cb, "st", challenge)
+		q := b.follow(b.post("/auth/authorize", f), cb)
+		if q.Get("code") == "" || q.Get("state") != "st" {
+			t.Fatalf("honest consent: %v", q)
+		}
+		refusedWithoutCode(t, b.post("/auth/authorize", f), 409)
+		// The first code is unharmed.
+		if a := ts.exchange(q.Get("code"), verifier, cb.uri()); a.status != 200 {
+			t.Fatalf("exchange: %d %s", a.status, a.body)
+		}
+	})
 }

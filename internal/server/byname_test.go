@@ -98,6 +98,25 @@ func normalize(t *testing.T, body []byte, f fixture, slug string) string {
 	return string(b)
 }
 
+// callEndpoint calls endpoint e on fixture f as token, with refs for the
+// resolved parameters ({org}, {workspace}, {project}, {group}).
+func (ts *testServer) callEndpoint(e endpoint, f fixture, p people, refs map[string]string, token string) answer {
+	ts.t.Helper()
+	r := []string{"{binding}", f.binding, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", p.extra.ID}
+	for _, param := range resolvedParams {
+		r = append(r, "{"+param+"}", refs[param])
+	}
+	path := strings.NewReplacer(r...).Replace(e.path)
+	if strings.HasSuffix(e.path, "/events") {
+		return ts.doStream(path, token)
+	}
+	var body any
+	if e.body != nil {
+		body = e.body(f, p)
+	}
+	return ts.do(e.method, path, token, body)
+}
+
 // TestEveryRouteByIDAndByName calls every route that takes {org},
 // {workspace}, {project} or {group} on two identical fixtures, once with
 // ids and once with names (the slug for the organization): both answer
@@ -125,19 +144,7 @@ func TestEveryRouteByIDAndByName(t *testing.T) {
 		return o.Slug
 	}
 	call := func(e endpoint, f fixture, refs map[string]string) answer {
-		r := []string{"{binding}", f.binding, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", p.extra.ID}
-		for _, param := range resolvedParams {
-			r = append(r, "{"+param+"}", refs[param])
-		}
-		path := strings.NewReplacer(r...).Replace(e.path)
-		if strings.HasSuffix(e.path, "/events") {
-			return ts.doStream(path, tok["owner"])
-		}
-		var body any
-		if e.body != nil {
-			body = e.body(f, p)
-		}
-		return ts.do(e.method, path, tok["owner"], body)
+		return ts.callEndpoint(e, f, p, refs, tok["owner"])
 	}
 	n := 0
 	for _, rt := range ts.api.Routes() {

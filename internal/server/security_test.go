@@ -245,6 +245,33 @@ func TestSecurityTable(t *testing.T) {
 		}
 	}
 
+	// A member who sees the project frontend only.
+	cast, castTok := ts.people()
+	hid := ts.fixture(cast, true, cast.outsider.Email)
+	ts.hiddenProject(hid, cast)
+	appsOf := func(project string) func(*testing.T) answer {
+		return func(*testing.T) answer {
+			return ts.do("GET", "/api/v1/organizations/"+hid.org+"/workspaces/"+hid.ws+"/projects/"+project+"/applications", castTok["member"], nil)
+		}
+	}
+
+	// The consent form of a signed-in browser, changed or posted twice.
+	_, consentTok := ts.user("consent@example.com")
+	consentCB := newCallback(t)
+	consentPost := func(change func(f url.Values), times int) func(*testing.T) answer {
+		return func(t *testing.T) answer {
+			b := consentBrowser(t, ts, consentTok)
+			_, challenge := pkcePair()
+			f := b.consentForm(consentCB, "st", challenge)
+			change(f)
+			var p page
+			for range times {
+				p = b.post("/auth/authorize", f)
+			}
+			return p.answer()
+		}
+	}
+
 	me := func(token string) func(*testing.T) answer {
 		return func(*testing.T) answer { return ts.do("GET", "/auth/me", token, nil) }
 	}
@@ -280,6 +307,13 @@ func TestSecurityTable(t *testing.T) {
 		{"CSRF token mismatched", createOrg(map[string]string{identity.CSRFHeader: "t0ken"}, map[string]string{identity.AccessCookie: csrfUser, identity.CSRFCookie: "other"}), 403, "csrf"},
 		{"CSRF token matching (control)", createOrg(map[string]string{identity.CSRFHeader: "t0ken"}, map[string]string{identity.AccessCookie: csrfUser, identity.CSRFCookie: "t0ken"}), 201, ""},
 		{"bearer request exempt from CSRF (control)", createOrg(map[string]string{"Authorization": "Bearer " + csrfUser}, map[string]string{identity.AccessCookie: "junk"}), 201, ""},
+		{"a project the caller cannot see answers as an unknown one", appsOf("backend"), 404, "not-found"},
+		{"an unknown project (control)", appsOf("no-such-project"), 404, "not-found"},
+		{"the project the caller sees reaches its cluster (control: there is none)", appsOf("frontend"), 409, "conflict"},
+		{"consent form with a changed redirect_uri", consentPost(func(f url.Values) { f.Set("redirect_uri", "http://127.0.0.1:9/cb") }, 1), 400, ""},
+		{"consent form with a changed code_challenge", consentPost(func(f url.Values) { f.Set("code_challenge", strings.Repeat("A", 43)) }, 1), 400, ""},
+		{"consent form (control)", consentPost(func(url.Values) {}, 1), 302, ""},
+		{"consent form posted twice", consentPost(func(url.Values) {}, 2), 409, ""},
 		{"rate limit exceeded", func(t *testing.T) answer {
 			for i := range 5 {
 				if a := ts.do("GET", "/auth/me", limited, nil); a.status != 200 {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -216,7 +217,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	s.background = d.background
 	s.closers = d.closers
 	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration,
-		RouteMiddleware: append([]httpapi.RouteMiddleware{tn.ResolvePath}, d.routeMiddleware...), Outer: d.outer, AccessCookie: identity.AccessCookie}); err != nil {
+		RouteMiddleware: slices.Concat([]httpapi.RouteMiddleware{tn.ResolvePath}, d.routeMiddleware, []httpapi.RouteMiddleware{tn.ProjectVisible}), Outer: d.outer, AccessCookie: identity.AccessCookie}); err != nil {
 		return nil, err
 	}
 	doc := &openAPIDoc{}

@@ -18,6 +18,9 @@ type resolved struct {
 	ws      *store.Workspace
 	project *store.Project
 	group   *store.Group
+	// wc is the workspace and the caller's access to it, once
+	// ProjectVisible checked them.
+	wc *wsCtx
 }
 
 type resolvedKey struct{}
@@ -35,7 +38,8 @@ func resolvedFrom(ctx context.Context) resolved {
 // refused when created). A reference that matches nothing is left as it
 // is, and the handler answers 404 as it does for an unknown id; resolving
 // grants nothing and reveals nothing, since every handler then checks the
-// caller's membership on the id.
+// caller's membership on the id (and ProjectVisible their view of the
+// project).
 func (s *Service) ResolvePath(rt httpapi.Route, next http.Handler) http.Handler {
 	has := func(p string) bool { return strings.Contains(rt.Path, "{"+p+"}") }
 	if !has("org") {
@@ -48,6 +52,34 @@ func (s *Service) ResolvePath(rt httpapi.Route, next http.Handler) http.Handler 
 			httpapi.WriteError(w, r, err)
 			return
 		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resolvedKey{}, rs)))
+	})
+}
+
+// ProjectVisible is the route middleware that keeps hidden projects
+// hidden: on every route under {project} the caller who does not see the
+// project (no workspace-wide role, no role bound to it or to one of its
+// ancestors) gets exactly the answer of an unknown project, 404, before
+// the handler runs, so before any call to the workspace's cluster, whose
+// own refusal would name the project's namespace. projectFor is the rule;
+// this middleware makes sure no route under {project} goes without it. It
+// wraps inside ResolvePath (the path holds ids by then) and inside the
+// other route middleware.
+func (s *Service) ProjectVisible(rt httpapi.Route, next http.Handler) http.Handler {
+	if !strings.Contains(rt.Path, "{project}") {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wc, err := s.wsFor(r)
+		if err == nil {
+			_, _, err = s.projectFor(r, wc)
+		}
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		rs := resolvedFrom(r.Context())
+		rs.wc = &wc
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resolvedKey{}, rs)))
 	})
 }

@@ -57,6 +57,10 @@ func (s *Service) ResolveWorkspace(r *http.Request) (WorkspaceScope, error) {
 	if err != nil {
 		return WorkspaceScope{}, err
 	}
+	return s.scopeOf(r, wc)
+}
+
+func (s *Service) scopeOf(r *http.Request, wc wsCtx) (WorkspaceScope, error) {
 	all, err := store.AllProjects(r.Context(), s.st, wc.ws.ID)
 	if err != nil {
 		return WorkspaceScope{}, err
@@ -68,20 +72,20 @@ func (s *Service) ResolveWorkspace(r *http.Request) (WorkspaceScope, error) {
 // ResolveProject resolves {org}, {workspace} and {project} of r (ids:
 // the route middleware ResolvePath turned names into ids) for its caller:
 // 404 unless the workspace is visible to them and the project is one of
-// its projects. A workspace member without a role in
-// the project gets it with Level None: those who act in the cluster leave
-// the refusal to the cluster's RBAC (a 403 that names it), as the
-// member's own kubectl would get.
+// its projects that they see (projectFor: a project hidden from them
+// answers what an unknown one does, and its cluster is never asked).
 func (s *Service) ResolveProject(r *http.Request) (ProjectScope, error) {
-	sc, err := s.ResolveWorkspace(r)
+	wc, err := s.wsFor(r)
 	if err != nil {
 		return ProjectScope{}, err
 	}
-	ref := r.PathValue("project")
-	for _, p := range sc.Projects {
-		if p.ID == ref {
-			return ProjectScope{WorkspaceScope: sc, Project: p, Level: sc.Access.ProjectLevels(sc.Projects)[p.ID]}, nil
-		}
+	p, lvl, err := s.projectFor(r, wc)
+	if err != nil {
+		return ProjectScope{}, err
 	}
-	return ProjectScope{}, httpapi.NotFound("project")
+	sc, err := s.scopeOf(r, wc)
+	if err != nil {
+		return ProjectScope{}, err
+	}
+	return ProjectScope{WorkspaceScope: sc, Project: p, Level: lvl}, nil
 }

@@ -142,6 +142,9 @@ type wsCtx struct {
 // wsFor resolves {org} and {workspace}: 404 unless the workspace is in the
 // organization and visible to the caller.
 func (s *Service) wsFor(r *http.Request) (wsCtx, error) {
+	if wc := resolvedFrom(r.Context()).wc; wc != nil {
+		return *wc, nil
+	}
 	oc, err := s.orgFor(r)
 	if err != nil {
 		return wsCtx{}, err
@@ -175,7 +178,10 @@ func (s *Service) projectChain(ctx context.Context, p store.Project) ([]string, 
 	return authz.ProjectChain(p, func(id string) (store.Project, error) { return s.st.GetProject(ctx, id) })
 }
 
-// projectFor resolves {project} in the workspace and the caller's level in it.
+// projectFor resolves {project} in the workspace and the caller's level
+// in it: a project the caller does not see is a 404, the answer of an
+// unknown project (the rule ProjectVisible applies to every route under
+// {project}).
 func (s *Service) projectFor(r *http.Request, wc wsCtx) (store.Project, authz.Level, error) {
 	get := func(ctx context.Context, ref string) (store.Project, error) {
 		return cached(ctx, resolvedFrom(ctx).project, ref, s.st.GetProject)

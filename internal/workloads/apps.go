@@ -321,15 +321,22 @@ func (s *Service) deleteApp(r *http.Request) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	bg := metav1.DeletePropagationBackground
-	if err := ac.C.Kube.AppsV1().Deployments(ac.NS).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+	deployments := ac.C.Kube.AppsV1().Deployments(ac.NS)
+	// Whether the application exists and the caller may delete it is
+	// asked first (a dry run), so that a refusal removes nothing.
+	if err := deployments.Delete(ctx, name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 		return nil, kube.NotFoundOr(err, "application")
 	}
-	// The Service goes with its owner; one created before it was owned
-	// (by a manifest) is removed here.
-	err = ac.C.Kube.CoreV1().Services(ac.NS).Delete(ctx, name, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
-		return nil, kube.Error(err)
+	// Every object of the kinds a manifest may hold that carries the
+	// application's label goes (its Service, and what its manifest
+	// added), then the Deployment, last, so that a failure leaves an
+	// application to delete again.
+	if err := deleteAppObjects(ctx, ac, name); err != nil {
+		return nil, err
+	}
+	bg := metav1.DeletePropagationBackground
+	if err := deployments.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+		return nil, kube.NotFoundOr(err, "application")
 	}
 	return nil, nil
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -20,6 +21,33 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/manifest"
 )
+
+// appKinds are the kinds an application's manifest may hold, the
+// Deployment first: deleting the application removes every object of
+// these kinds labelled with it, so nothing a manifest created is left
+// behind. Other kinds are refused (CronJobs have their own routes).
+var appKinds = []schema.GroupVersionResource{
+	{Group: "apps", Version: "v1", Resource: "deployments"},
+	{Version: "v1", Resource: "services"},
+	{Version: "v1", Resource: "configmaps"},
+	{Version: "v1", Resource: "secrets"},
+	{Version: "v1", Resource: "persistentvolumeclaims"},
+	{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
+	{Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers"},
+	{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"},
+}
+
+// appKindNames names the kinds of appKinds, for a refusal.
+const appKindNames = "Deployment, Service, ConfigMap, Secret, PersistentVolumeClaim, Ingress, HorizontalPodAutoscaler and PodDisruptionBudget"
+
+func isAppKind(r schema.GroupVersionResource) bool {
+	for _, k := range appKinds {
+		if k.GroupResource() == r.GroupResource() {
+			return true
+		}
+	}
+	return false
+}
 
 // manifestObject is one object of a manifest with where it goes.
 type manifestObject struct {
@@ -57,6 +85,9 @@ func (s *Service) resolveManifest(ctx context.Context, ac kube.Project, text str
 		}
 		if err != nil {
 			return "", nil, fmt.Errorf("map %s: %w", m, err)
+		}
+		if !isAppKind(mapping.Resource) {
+			return "", nil, manifest.Invalid(fmt.Sprintf("%s: an application holds only %s objects", m, appKindNames))
 		}
 		if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
 			return "", nil, manifest.Invalid(fmt.Sprintf("%s: %s is cluster-scoped; an application holds only objects of its project's namespace", m, gvk.Kind))
@@ -114,6 +145,11 @@ func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, repl
 		return "", manifest.Invalid(fmt.Sprintf("the manifest's Deployment is %q, not %q", app, replaces))
 	}
 	update := replaces != ""
+	if update {
+		if err := notClaimed(ctx, app, objs); err != nil {
+			return "", err
+		}
+	}
 	force := true
 	do := func(m manifestObject, dry bool) error {
 		var dryRun []string
@@ -154,6 +190,47 @@ func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, repl
 		done = append(done, m)
 	}
 	return app, nil
+}
+
+// notClaimed refuses a manifest of application app that names an
+// existing object which is not app's (another application's, or one hks
+// did not make): applying it would label that object as app's, and
+// deleting app would delete it.
+func notClaimed(ctx context.Context, app string, objs []manifestObject) error {
+	for _, m := range objs {
+		live, err := m.res.Get(ctx, m.obj.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return inObject(m, err)
+		}
+		if l := live.GetLabels(); l[LabelApp] != app || l[kube.LabelManagedBy] != kube.ManagedBy {
+			return manifest.Invalid(fmt.Sprintf("%s: the object exists and is not part of application %q", m, app))
+		}
+	}
+	return nil
+}
+
+// deleteAppObjects deletes, for app, the objects of appKinds other than
+// its Deployment that carry its label (what its manifest or spec made).
+func deleteAppObjects(ctx context.Context, ac kube.Project, app string) error {
+	sel := labels.Set{LabelApp: app, kube.LabelManagedBy: kube.ManagedBy}.String()
+	for _, k := range appKinds[1:] {
+		res := ac.C.Dynamic.Resource(k).Namespace(ac.NS)
+		list, err := res.List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return kube.Error(err)
+		}
+		for _, o := range list.Items {
+			uid := o.GetUID()
+			err := res.Delete(ctx, o.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return kube.Error(err)
+			}
+		}
+	}
+	return nil
 }
 
 // inObject says which object of a manifest the cluster refused.

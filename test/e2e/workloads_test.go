@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -221,8 +222,7 @@ func TestApplicationsAcceptance(t *testing.T) {
 	}
 	problem(t, w.a, "GET", apps+"/web/pods?cursor=bogus", nil, http.StatusBadRequest)
 
-	// B (viewer) reads but is refused writes by the cluster; D (developer
-	// of backend) is refused in frontend.
+	// B (viewer) reads but is refused writes by the cluster.
 	w.b.must("GET", apps+"/web", nil, http.StatusOK, nil)
 	for _, c := range []struct {
 		who          string
@@ -233,13 +233,30 @@ func TestApplicationsAcceptance(t *testing.T) {
 		{"viewer create", w.b, "POST", apps, map[string]any{"name": "b-app", "image": "nginx"}},
 		{"viewer scale", w.b, "POST", apps + "/web/scale", map[string]any{"replicas": 1}},
 		{"viewer delete", w.b, "DELETE", apps + "/web", nil},
-		{"other project's developer create", w.d, "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}},
-		{"other project's developer get", w.d, "GET", apps + "/web", nil},
 	} {
 		t.Run(c.who, func(t *testing.T) {
 			p := problem(t, c.cl, c.method, c.path, c.body, http.StatusForbidden)
 			if !strings.Contains(p.Detail, "forbidden") {
 				t.Errorf("%s: the 403 does not carry the cluster's reason: %q", c.who, p.Detail)
+			}
+		})
+	}
+	// D (developer of backend only) does not see frontend: the platform
+	// answers as for a project that does not exist, before the cluster
+	// (whose 403 would name the namespace) is asked.
+	unknown := problem(t, w.d, "GET", w.wsPath+"/projects/no-such-project/applications/web", nil, http.StatusNotFound)
+	for _, c := range []struct {
+		who          string
+		method, path string
+		body         any
+	}{
+		{"other project's developer create", "POST", apps, map[string]any{"name": "d-app", "image": "nginx"}},
+		{"other project's developer get", "GET", apps + "/web", nil},
+		{"other project's developer by id", "GET", w.wsPath + "/projects/" + w.frontendID + "/applications", nil},
+	} {
+		t.Run(c.who, func(t *testing.T) {
+			if p := problem(t, w.d, c.method, c.path, c.body, http.StatusNotFound); !reflect.DeepEqual(p, unknown) {
+				t.Errorf("%s: %+v, want what an unknown project answers: %+v", c.who, p, unknown)
 			}
 		})
 	}
@@ -381,12 +398,23 @@ func TestCronJobsAcceptance(t *testing.T) {
 	}
 	problem(t, w.a, "POST", cjs, map[string]any{"name": "tick", "schedule": "* * * * *", "template": tmpl}, http.StatusConflict)
 
-	// B and D may not create, trigger or delete.
+	// B may not create or trigger (the cluster refuses); D, who does
+	// not see frontend, gets what an unknown project answers.
 	problem(t, w.b, "POST", cjs, map[string]any{"name": "b-cron", "schedule": "@hourly", "template": tmpl}, http.StatusForbidden)
 	problem(t, w.b, "POST", cjs+"/tick/trigger", nil, http.StatusForbidden)
-	problem(t, w.d, "POST", cjs, map[string]any{"name": "d-cron", "schedule": "@hourly", "template": tmpl}, http.StatusForbidden)
-	problem(t, w.d, "GET", cjs+"/tick/history", nil, http.StatusForbidden)
-	problem(t, w.d, "DELETE", cjs+"/tick", nil, http.StatusForbidden)
+	unknown := problem(t, w.d, "GET", w.wsPath+"/projects/no-such-project/cronjobs/tick/history", nil, http.StatusNotFound)
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", cjs, map[string]any{"name": "d-cron", "schedule": "@hourly", "template": tmpl}},
+		{"GET", cjs + "/tick/history", nil},
+		{"DELETE", cjs + "/tick", nil},
+	} {
+		if p := problem(t, w.d, c.method, c.path, c.body, http.StatusNotFound); !reflect.DeepEqual(p, unknown) {
+			t.Errorf("D: %s %s: %+v, want what an unknown project answers: %+v", c.method, c.path, p, unknown)
+		}
+	}
 	w.b.must("GET", cjs+"/tick", nil, http.StatusOK, nil)
 	w.b.must("GET", cjs+"/tick/history", nil, http.StatusOK, nil)
 
