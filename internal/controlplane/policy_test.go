@@ -19,15 +19,17 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
-func policyNames(st State) (policies, bindings []string) {
+// policyNames are the names of st's policies and bindings; each binding
+// must bind the policy of its name with Deny.
+func policyNames(t *testing.T, st State) (policies, bindings []string) {
+	t.Helper()
 	for _, p := range st.AdmissionPolicies {
 		policies = append(policies, p.Name)
 	}
 	for _, b := range st.AdmissionPolicyBindings {
 		bindings = append(bindings, b.Name)
 		if b.Spec.PolicyName != b.Name || !slices.Equal(b.Spec.ValidationActions, []admissionv1.ValidationAction{admissionv1.Deny}) {
-			t := b.Spec
-			panic("binding " + b.Name + " is not a Deny binding of its policy: " + t.PolicyName)
+			t.Errorf("binding %s: %+v, want a Deny binding of its policy", b.Name, b.Spec)
 		}
 	}
 	return policies, bindings
@@ -72,7 +74,7 @@ func TestDesiredAdmissionPoliciesPerPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			policies, bindings := policyNames(st)
+			policies, bindings := policyNames(t, st)
 			if !slices.Equal(policies, tc.want) || !slices.Equal(bindings, tc.want) {
 				t.Errorf("policies %v, bindings %v, want %v", policies, bindings, tc.want)
 			}
@@ -182,7 +184,9 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 		return p
 	}
 	privileged := func(c *corev1.Container) { c.SecurityContext = &corev1.SecurityContext{Privileged: new(true)} }
-	hostPort := func(s *corev1.PodSpec) { s.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 80}} }
+	hostPort := func(s *corev1.PodSpec) {
+		s.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 80}}
+	}
 	for _, tc := range []struct {
 		name   string
 		create func() error
