@@ -126,20 +126,23 @@ type Project struct {
 	Name            string    `json:"name"`
 	ParentID        string    `json:"parent_id,omitempty"`
 	Quota           Quota     `json:"quota"`
+	PodSecurity     string    `json:"pod_security" doc:"the Pod Security Standard enforced in the project's namespace: baseline or restricted"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
 	ResourceVersion string    `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 type CreateProjectRequest struct {
-	Name     string `json:"name" doc:"DNS-1123 label, unique in the workspace; becomes the namespace name"`
-	ParentID string `json:"parent_id,omitempty"`
-	Quota    *Quota `json:"quota,omitempty"`
+	Name        string `json:"name" doc:"DNS-1123 label, unique in the workspace; becomes the namespace name"`
+	ParentID    string `json:"parent_id,omitempty"`
+	Quota       *Quota `json:"quota,omitempty"`
+	PodSecurity string `json:"pod_security,omitempty" doc:"Pod Security Standard enforced in the namespace: baseline (default) or restricted; warnings and audit are at restricted either way"`
 }
 
 type UpdateProjectRequest struct {
 	ParentID        *string `json:"parent_id,omitempty" doc:"\"\" makes it a top-level project"`
 	Quota           *Quota  `json:"quota,omitempty"`
+	PodSecurity     *string `json:"pod_security,omitempty" doc:"baseline or restricted; null or \"\" is baseline"`
 	ResourceVersion string  `json:"resource_version,omitempty" doc:"if given, the update is refused with 412 unless the resource is still at this version (as If-Match)"`
 }
 

@@ -547,17 +547,18 @@ func printControlPlane(w io.Writer, ws api.Workspace) {
 }
 
 func projectCmd(o *Options) *cobra.Command {
-	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PARENT", "parent_id"}, {"CPU", "quota.cpu"}, {"MEMORY", "quota.memory"}, {"STORAGE", "quota.storage"}, {"PODS", "quota.pods"}}
+	cols := []Column{{"ID", "id"}, {"NAME", "name"}, {"PARENT", "parent_id"}, {"CPU", "quota.cpu"}, {"MEMORY", "quota.memory"}, {"STORAGE", "quota.storage"}, {"PODS", "quota.pods"}, {"POD SECURITY", "pod_security"}}
 	s := &scope{}
 	base := func() string { return s.wsPath() + "/projects" }
-	var parent string
+	var parent, podSecurity string
 	var quota api.Quota
 	create := createCmd[api.Project](o, base, cols, "Create a project",
 		func(ctx context.Context, c *Client, name string) (any, error) {
 			pid, err := parentID(ctx, c, base(), parent)
-			return api.CreateProjectRequest{Name: name, ParentID: pid, Quota: &quota}, err
+			return api.CreateProjectRequest{Name: name, ParentID: pid, Quota: &quota, PodSecurity: podSecurity}, err
 		})
 	create.Flags().StringVar(&parent, "parent", "", "parent project id or name")
+	create.Flags().StringVar(&podSecurity, "pod-security", "", "Pod Security Standard enforced in the namespace: baseline (the default) or restricted")
 	create.Flags().StringVar(&quota.CPU, "cpu", "", "CPU quota, e.g. 2 or 500m")
 	create.Flags().StringVar(&quota.Memory, "memory", "", "memory quota, e.g. 4Gi")
 	create.Flags().StringVar(&quota.Storage, "storage", "", "storage quota, e.g. 100Gi")

@@ -107,6 +107,8 @@ func TestReferencesGoInThePath(t *testing.T) {
 		{name: "project create with a parent by name", args: append([]string{"project", "create", "api-canary", "--parent", "api", "--cpu", "2"}, in...),
 			want: []recordedCall{{"GET", ws + "/projects/api", ""},
 				{"POST", ws + "/projects", body(t, api.CreateProjectRequest{Name: "api-canary", ParentID: "p1", Quota: &api.Quota{CPU: "2"}})}}},
+		{name: "project create restricted", args: append([]string{"project", "create", "vault", "--pod-security", "restricted"}, in...),
+			want: []recordedCall{{"POST", ws + "/projects", body(t, api.CreateProjectRequest{Name: "vault", Quota: &api.Quota{}, PodSecurity: "restricted"})}}},
 		{name: "group create with a parent by name", args: append([]string{"group", "create", "backend", "--parent", "ops"}, in...),
 			want: []recordedCall{{"GET", ws + "/groups/ops", ""},
 				{"POST", ws + "/groups", body(t, api.CreateGroupRequest{Name: "backend", ParentID: "g1"})}}},

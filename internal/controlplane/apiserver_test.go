@@ -1,7 +1,8 @@
 package controlplane
 
 // Test-only harness: a real etcd and kube-apiserver from the pinned
-// binaries, with a static token granting system:masters.
+// binaries, with static tokens: the platform (PlatformUsername in
+// system:masters) and the testUsers.
 
 import (
 	"context"
@@ -22,11 +23,28 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
+	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 const testK8sBins = "k8s-v1.35.4_etcd-v3.6.16_kwok-v0.8.0"
+
+// testUsers are the users of startAPIServer's token file besides the
+// platform, by the name asUser takes: as a workspace token would name
+// them (UsernamePrefix, GroupsPrefix and the issuer's marker groups).
+var testUsers = map[string]struct{ name, group string }{
+	"developer": {UsernamePrefix + "dev@example.com", GroupsPrefix + issuer.GroupDeveloper},
+	"wsadmin":   {UsernamePrefix + "admin@example.com", GroupsPrefix + issuer.GroupWorkspaceAdmin},
+}
+
+// asUser is the config of startAPIServer for one of testUsers.
+func asUser(admin *rest.Config, name string) *rest.Config {
+	c := rest.CopyConfig(admin)
+	c.BearerToken += "-" + name
+	return c
+}
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -108,7 +126,22 @@ func startAPIServer(t *testing.T) *rest.Config {
 	}
 	token := rand.Text()
 	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(token+`,hks-test-admin,hks-test-admin,"system:masters"`+"\n"), 0o600); err != nil {
+	lines := token + "," + PlatformUsername + ",hks-platform,\"system:masters\"\n"
+	for name, u := range testUsers {
+		lines += fmt.Sprintf("%s-%s,%s,%s,\"%s\"\n", token, name, u.name, name, u.group)
+	}
+	if err := os.WriteFile(tokens, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The PodSecurity defaults and token lifetime of a workspace API
+	// server (the local provider's flags are checked end to end).
+	admission := filepath.Join(dir, "admission.yaml")
+	b, err := yaml.Marshal(map[string]any{"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration",
+		"plugins": []map[string]any{{"name": "PodSecurity", "configuration": PodSecurityDefaults()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(admission, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)
@@ -120,6 +153,9 @@ func startAPIServer(t *testing.T) *rest.Config {
 		"--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file="+saKey, "--service-account-signing-key-file="+saKey,
+		"--service-account-max-token-expiration="+MaxServiceAccountTokenLifetime.String(),
+		"--service-account-extend-token-expiration=false",
+		"--admission-control-config-file="+admission,
 		"--service-cluster-ip-range=10.0.0.0/24")
 
 	cfg := &rest.Config{

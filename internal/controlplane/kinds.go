@@ -2,13 +2,16 @@ package controlplane
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
@@ -32,6 +35,48 @@ var kinds = []managedKind{
 		},
 		delete: func(ctx context.Context, cs kubernetes.Interface, o *corev1.Namespace) error {
 			return cs.CoreV1().Namespaces().Delete(ctx, o.Name, metav1.DeleteOptions{})
+		},
+	},
+	// Admission policies before their bindings, so that a binding never
+	// names a policy still to come.
+	kind[*admissionv1.ValidatingAdmissionPolicy]{
+		name:    "validatingadmissionpolicy",
+		desired: func(s State) []*admissionv1.ValidatingAdmissionPolicy { return s.AdmissionPolicies },
+		list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) ([]*admissionv1.ValidatingAdmissionPolicy, error) {
+			return itemsOf[*admissionv1.ValidatingAdmissionPolicy](cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().List(ctx, o))
+		},
+		watchFn: func(cs kubernetes.Interface) watchFunc {
+			return cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Watch
+		},
+		managed: func(o *admissionv1.ValidatingAdmissionPolicy) any { return o.Spec },
+		apply: func(ctx context.Context, cs kubernetes.Interface, o *admissionv1.ValidatingAdmissionPolicy) error {
+			return applyJSON(o, func(b []byte) error {
+				_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Patch(ctx, o.Name, types.ApplyPatchType, b, patchOpts)
+				return err
+			})
+		},
+		delete: func(ctx context.Context, cs kubernetes.Interface, o *admissionv1.ValidatingAdmissionPolicy) error {
+			return cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, o.Name, metav1.DeleteOptions{})
+		},
+	},
+	kind[*admissionv1.ValidatingAdmissionPolicyBinding]{
+		name:    "validatingadmissionpolicybinding",
+		desired: func(s State) []*admissionv1.ValidatingAdmissionPolicyBinding { return s.AdmissionPolicyBindings },
+		list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) ([]*admissionv1.ValidatingAdmissionPolicyBinding, error) {
+			return itemsOf[*admissionv1.ValidatingAdmissionPolicyBinding](cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List(ctx, o))
+		},
+		watchFn: func(cs kubernetes.Interface) watchFunc {
+			return cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Watch
+		},
+		managed: func(o *admissionv1.ValidatingAdmissionPolicyBinding) any { return o.Spec },
+		apply: func(ctx context.Context, cs kubernetes.Interface, o *admissionv1.ValidatingAdmissionPolicyBinding) error {
+			return applyJSON(o, func(b []byte) error {
+				_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Patch(ctx, o.Name, types.ApplyPatchType, b, patchOpts)
+				return err
+			})
+		},
+		delete: func(ctx context.Context, cs kubernetes.Interface, o *admissionv1.ValidatingAdmissionPolicyBinding) error {
+			return cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, o.Name, metav1.DeleteOptions{})
 		},
 	},
 	kind[*corev1.ResourceQuota]{
@@ -139,6 +184,20 @@ var kinds = []managedKind{
 			return cs.RbacV1().ClusterRoleBindings().Delete(ctx, o.Name, metav1.DeleteOptions{})
 		},
 	},
+}
+
+// patchOpts are applyOpts for a server-side apply sent as a patch.
+var patchOpts = metav1.PatchOptions{FieldManager: FieldManager, Force: &applyOpts.Force}
+
+// applyJSON sends o, whole, as a server-side apply body: for kinds whose
+// apply configurations would spell out every nested field by hand. o
+// must carry its TypeMeta.
+func applyJSON(o any, send func([]byte) error) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	return send(b)
 }
 
 // itemsOf returns the items of a typed list as T, or err.

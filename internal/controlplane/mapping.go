@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -93,6 +94,10 @@ type State struct {
 	RoleBindings        []*rbacv1.RoleBinding
 	ClusterRoleBindings []*rbacv1.ClusterRoleBinding
 	ClusterRoles        []*rbacv1.ClusterRole
+	// AdmissionPolicies and AdmissionPolicyBindings are the workspace
+	// plan's admission policies (policy.go).
+	AdmissionPolicies       []*admissionv1.ValidatingAdmissionPolicy
+	AdmissionPolicyBindings []*admissionv1.ValidatingAdmissionPolicyBinding
 }
 
 // Desired maps a workspace's tenancy onto the objects of its cluster. It
@@ -120,6 +125,10 @@ type State struct {
 //     workspace-wide developer and viewer markers so that kubectl get ns
 //     works for them. Users with only project roles can get their own
 //     namespaces (the built-in roles allow it) but not list all of them.
+//   - Pod security: each namespace carries the Pod Security labels of its
+//     project's level (podSecurityLabels: enforce baseline or restricted,
+//     warn and audit restricted), and the cluster gets the admission
+//     policies of the workspace's plan (admissionPolicies, Plans).
 //
 // Users and groups are not mirrored: a user's roles reach the cluster as
 // marker groups in their workspace token (issuer.WorkspaceGroups). So a
@@ -147,7 +156,12 @@ func Desired(t Tenancy) (State, error) {
 			continue
 		}
 		seen[p.Name] = true
-		labels := map[string]string{LabelManagedBy: ManagedByValue, LabelProjectID: p.ID}
+		labels, err := podSecurityLabels(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("project %s: %w", p.ID, err))
+			continue
+		}
+		labels[LabelManagedBy], labels[LabelProjectID] = ManagedByValue, p.ID
 		if p.ParentID != "" {
 			parent, ok := byID[p.ParentID]
 			if !ok {
@@ -185,9 +199,14 @@ func Desired(t Tenancy) (State, error) {
 			})
 		}
 	}
+	policies, bindings, err := admissionPolicies(t.Workspace.Plan)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return State{}, fmt.Errorf("workspace %s: %w", t.Workspace.ID, err)
 	}
+	st.AdmissionPolicies, st.AdmissionPolicyBindings = policies, bindings
 	st.ClusterRoles = []*rbacv1.ClusterRole{{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
 		ObjectMeta: metav1.ObjectMeta{Name: ClusterRoleNamespaceReader, Labels: managedLabels()},

@@ -23,7 +23,7 @@ var (
 )
 
 func TestDesiredNamespacesAndQuotas(t *testing.T) {
-	st, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws"}, Projects: projects})
+	st, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws", Plan: PlanShared}, Projects: projects})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +35,9 @@ func TestDesiredNamespacesAndQuotas(t *testing.T) {
 		"web":         {LabelManagedBy: ManagedByValue, LabelProjectID: "p-web"},
 		"web-staging": {LabelManagedBy: ManagedByValue, LabelProjectID: "p-staging", LabelParent: "web"},
 		"api":         {LabelManagedBy: ManagedByValue, LabelProjectID: "p-api"},
+	}
+	for _, l := range wantNS { // TestDesiredPodSecurityLabels checks these
+		l[LabelPodSecurityEnforce], l[LabelPodSecurityWarn], l[LabelPodSecurityAudit] = "baseline", "restricted", "restricted"
 	}
 	if fmt.Sprint(ns) != fmt.Sprint(wantNS) {
 		t.Fatalf("namespaces %v, want %v", ns, wantNS)
@@ -97,7 +100,7 @@ func TestDesiredRefuses(t *testing.T) {
 		{"unknown parent", store.Project{ID: "x", Name: "x", ParentID: "nope"}, `workspace ws: project x: parent nope is not a project of the workspace`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws"}, Projects: []store.Project{pWeb, tc.project}})
+			_, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws", Plan: PlanShared}, Projects: []store.Project{pWeb, tc.project}})
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Fatalf("err %v, want prefix %q", err, tc.want)
 			}
@@ -146,7 +149,7 @@ func clusterLevel(st State, groups []string, ns string) (authz.Level, bool) {
 // groups issuer.WorkspaceGroups puts in their token, bound by Desired,
 // allow exactly the level authz computes in every project namespace.
 func TestRBACAgreesWithAuthz(t *testing.T) {
-	st, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws"}, Projects: projects})
+	st, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws", Plan: PlanShared}, Projects: projects})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -81,6 +82,8 @@ func managedVersions(t *testing.T, cs kubernetes.Interface) map[string]string {
 	add("rolebinding")(objects[*rbacv1.RoleBinding](cs.RbacV1().RoleBindings("").List(ctx, sel)))
 	add("clusterrolebinding")(objects[*rbacv1.ClusterRoleBinding](cs.RbacV1().ClusterRoleBindings().List(ctx, sel)))
 	add("clusterrole")(objects[*rbacv1.ClusterRole](cs.RbacV1().ClusterRoles().List(ctx, sel)))
+	add("validatingadmissionpolicy")(objects[*admissionv1.ValidatingAdmissionPolicy](cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().List(ctx, sel)))
+	add("validatingadmissionpolicybinding")(objects[*admissionv1.ValidatingAdmissionPolicyBinding](cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List(ctx, sel)))
 	return out
 }
 
@@ -146,6 +149,10 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 		"rolebinding web-staging/hks:admin", "rolebinding web-staging/hks:edit", "rolebinding web-staging/hks:view",
 		"rolebinding web/hks:admin", "rolebinding web/hks:edit", "rolebinding web/hks:view",
 	}
+	for _, p := range []string{PolicyExternalIPs, PolicyNodeName, PolicyNodePorts, PolicyPodSecurityLabels, PolicyServiceAccountTokens} {
+		want = append(want, "validatingadmissionpolicy "+p, "validatingadmissionpolicybinding "+p)
+	}
+	slices.Sort(want)
 	if !slices.Equal(names, want) {
 		t.Fatalf("managed objects:\n got %q\nwant %q", names, want)
 	}
@@ -243,6 +250,36 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 			_, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, "hks:workspace-admin", metav1.GetOptions{})
 			return err == nil
 		}},
+		{"pod security label", func() error {
+			ns, err := cs.CoreV1().Namespaces().Get(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ns.Labels[LabelPodSecurityEnforce] = "privileged"
+			_, err = cs.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
+			return err
+		}, "namespace web", func() bool {
+			ns, err := cs.CoreV1().Namespaces().Get(ctx, "web", metav1.GetOptions{})
+			return err == nil && ns.Labels[LabelPodSecurityEnforce] == PodSecurityBaseline
+		}},
+		{"admission policy validation", func() error {
+			p, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, PolicyNodeName, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			p.Spec.Validations[0].Expression = "true"
+			_, err = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Update(ctx, p, metav1.UpdateOptions{})
+			return err
+		}, "validatingadmissionpolicy " + PolicyNodeName, func() bool {
+			p, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, PolicyNodeName, metav1.GetOptions{})
+			return err == nil && p.Spec.Validations[0].Expression != "true"
+		}},
+		{"admission policy binding deleted", func() error {
+			return cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, PolicyExternalIPs, metav1.DeleteOptions{})
+		}, "validatingadmissionpolicybinding " + PolicyExternalIPs, func() bool {
+			_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, PolicyExternalIPs, metav1.GetOptions{})
+			return err == nil
+		}},
 	} {
 		t.Run("repair "+tc.name, func(t *testing.T) {
 			if err := tc.tamper(); err != nil {
@@ -300,6 +337,12 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 	must(cs.RbacV1().RoleBindings("web").Delete(ctx, "hks:edit", metav1.DeleteOptions{}))
 	testutil.WaitFor(t, 10*time.Second, "rolebinding web/hks:edit repaired", func() bool {
 		_, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:edit", metav1.GetOptions{})
+		return err == nil
+	})
+	// So is a deleted admission policy binding.
+	must(cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, PolicyNodeName, metav1.DeleteOptions{}))
+	testutil.WaitFor(t, 10*time.Second, "validatingadmissionpolicybinding "+PolicyNodeName+" repaired", func() bool {
+		_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, PolicyNodeName, metav1.GetOptions{})
 		return err == nil
 	})
 	// Tampered subjects are repaired too.

@@ -289,6 +289,19 @@ func TestSecurityTable(t *testing.T) {
 		problem string // problem type slug
 	}{
 		{"good token (control)", me(good), 200, ""},
+		// Inside a workspace: a project's Pod Security level is baseline
+		// or restricted; privileged (host access for a tenant's pods) is
+		// not offered, and the refusal names the field.
+		{"project pod_security privileged", func(t *testing.T) answer {
+			_, tok := ts.user("podsec@example.com")
+			org := ts.do("POST", "/api/v1/organizations", tok, map[string]string{"name": "Podsec"}).id(t, 201)
+			ws := ts.do("POST", "/api/v1/organizations/"+org+"/workspaces", tok, map[string]string{"name": "web"}).id(t, 202)
+			a := ts.do("POST", "/api/v1/organizations/"+org+"/workspaces/"+ws+"/projects", tok, map[string]string{"name": "p", "pod_security": "privileged"})
+			if !strings.Contains(string(a.body), `"field":"pod_security"`) {
+				t.Errorf("the refusal does not name pod_security: %s", a.body)
+			}
+			return a
+		}, 422, "validation"},
 		{"tampered signature", me(tampered), 401, "unauthorized"},
 		{"tampered claims", me(claimTampered), 401, "unauthorized"},
 		{"alg none", me(algNone), 401, "unauthorized"},

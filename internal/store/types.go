@@ -22,6 +22,12 @@ const (
 	PlanDedicated = "dedicated"
 )
 
+// Pod Security Standards a project can enforce (Project.PodSecurity).
+const (
+	PodSecurityBaseline   = "baseline"
+	PodSecurityRestricted = "restricted"
+)
+
 // Workspace statuses.
 const (
 	WorkspacePending      = "pending"
@@ -149,6 +155,10 @@ type Project struct {
 	Name        string
 	ParentID    string // "" for a top-level project
 	Quota       Quota
+	// PodSecurity is the Pod Security Standard enforced in the project's
+	// namespace: PodSecurityBaseline or PodSecurityRestricted ("" is
+	// baseline).
+	PodSecurity string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Version     int64

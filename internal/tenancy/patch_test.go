@@ -151,6 +151,48 @@ func TestPatchMerge(t *testing.T) {
 	}
 }
 
+// TestProjectPodSecurity: a project's pod security level is created,
+// patched and reset (null) through the API; quota and parent are kept by
+// a patch of the level alone.
+func TestProjectPodSecurity(t *testing.T) {
+	h := newHarness(t)
+	owner, tok := h.user("owner@example.com")
+	o := h.org("acme", owner)
+	ws := h.workspace(o, "prod", store.WorkspaceRunning, owner)
+	base := fmt.Sprintf("/api/v1/organizations/%s/workspaces/%s/projects", o.ID, ws.ID)
+
+	a := h.send("POST", base, tok, map[string]any{"name": "web", "quota": map[string]any{"cpu": "1"}}, nil)
+	if got := decodeAs[api.Project](t, a); a.status != 201 || got.PodSecurity != "baseline" {
+		t.Fatalf("create without a level: %d %s", a.status, a.body)
+	}
+	a = h.send("POST", base, tok, map[string]any{"name": "vault", "pod_security": "restricted"}, nil)
+	if got := decodeAs[api.Project](t, a); a.status != 201 || got.PodSecurity != "restricted" {
+		t.Fatalf("create restricted: %d %s", a.status, a.body)
+	}
+	for _, tc := range []struct {
+		name  string
+		patch any
+		want  string
+	}{
+		{"restricted", map[string]any{"pod_security": "restricted"}, "restricted"},
+		{"null resets to baseline", map[string]any{"pod_security": nil}, "baseline"},
+		{"restricted again", map[string]any{"pod_security": "restricted"}, "restricted"},
+		{"empty is baseline", map[string]any{"pod_security": ""}, "baseline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := h.send("PATCH", base+"/web", tok, tc.patch, nil)
+			got := decodeAs[api.Project](t, a)
+			if a.status != 200 || got.PodSecurity != tc.want || got.Quota.CPU != "1" {
+				t.Fatalf("patch %v: %d %s; want %s with the quota kept", tc.patch, a.status, a.body, tc.want)
+			}
+			p, err := h.st.GetProjectByName(t.Context(), ws.ID, "web")
+			if err != nil || p.PodSecurity != tc.want {
+				t.Fatalf("stored %q %v, want %s", p.PodSecurity, err, tc.want)
+			}
+		})
+	}
+}
+
 // TestConcurrentPatches: PATCHes of different fields sent at once all
 // survive, because each is applied to the row as it is when written.
 func TestConcurrentPatches(t *testing.T) {

@@ -25,6 +25,25 @@ func checkQuota(q *api.Quota) error {
 		checkQuantity("quota.storage", q.Storage, storageBound), podsErr)
 }
 
+// checkPodSecurity: a project's pod security level is baseline or
+// restricted ("" is baseline). privileged is not offered: a tenant's pods
+// never get the host.
+func checkPodSecurity(level string) *api.FieldError {
+	switch level {
+	case "", store.PodSecurityBaseline, store.PodSecurityRestricted:
+		return nil
+	}
+	return &api.FieldError{Field: "pod_security", Message: "must be baseline or restricted"}
+}
+
+// podSecurityLevel is the level "" stands for, baseline, or level.
+func podSecurityLevel(level string) string {
+	if level == "" {
+		return store.PodSecurityBaseline
+	}
+	return level
+}
+
 func quotaIn(q *api.Quota) store.Quota {
 	if q == nil {
 		return store.Quota{}
@@ -43,7 +62,7 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := collect(checkProjectName(req.Name)); err != nil {
+	if err := collect(checkProjectName(req.Name), checkPodSecurity(req.PodSecurity)); err != nil {
 		return nil, err
 	}
 	if err := checkQuota(req.Quota); err != nil {
@@ -53,7 +72,8 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 		return nil, err
 	}
 	now := s.clock()
-	p := store.Project{ID: store.NewID(), WorkspaceID: wc.ws.ID, Name: req.Name, ParentID: req.ParentID, Quota: quotaIn(req.Quota), CreatedAt: now, UpdatedAt: now, Version: 1}
+	p := store.Project{ID: store.NewID(), WorkspaceID: wc.ws.ID, Name: req.Name, ParentID: req.ParentID, Quota: quotaIn(req.Quota),
+		PodSecurity: podSecurityLevel(req.PodSecurity), CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := s.st.CreateProject(r.Context(), p); err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a project named %q exists in this workspace", p.Name))
 	}
@@ -104,7 +124,10 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 		if err := checkQuota(req.Quota); err != nil {
 			return p, err
 		}
-		p.Quota, p.ParentID = quotaIn(req.Quota), deref(req.ParentID)
+		if err := collect(checkPodSecurity(deref(req.PodSecurity))); err != nil {
+			return p, err
+		}
+		p.Quota, p.ParentID, p.PodSecurity = quotaIn(req.Quota), deref(req.ParentID), podSecurityLevel(deref(req.PodSecurity))
 		p.UpdatedAt = s.clock()
 		return p, nil
 	})
@@ -120,7 +143,8 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 // projectView is the part of a project a PATCH changes.
 func projectView(p store.Project) api.UpdateProjectRequest {
 	q := api.Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods}
-	return api.UpdateProjectRequest{ParentID: &p.ParentID, Quota: &q, ResourceVersion: version(p.Version)}
+	ps := podSecurityLevel(p.PodSecurity)
+	return api.UpdateProjectRequest{ParentID: &p.ParentID, Quota: &q, PodSecurity: &ps, ResourceVersion: version(p.Version)}
 }
 
 func (s *Service) deleteProject(r *http.Request) (any, error) {

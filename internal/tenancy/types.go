@@ -31,8 +31,9 @@ func workspaceOut(w store.Workspace, role string) api.Workspace {
 
 func projectOut(p store.Project) api.Project {
 	return api.Project{ID: p.ID, WorkspaceID: p.WorkspaceID, Name: p.Name, ParentID: p.ParentID,
-		Quota:     api.Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods},
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ResourceVersion: version(p.Version)}
+		Quota:       api.Quota{CPU: p.Quota.CPU, Memory: p.Quota.Memory, Storage: p.Quota.Storage, Pods: p.Quota.Pods},
+		PodSecurity: podSecurityLevel(p.PodSecurity),
+		CreatedAt:   p.CreatedAt, UpdatedAt: p.UpdatedAt, ResourceVersion: version(p.Version)}
 }
 
 func groupOut(g store.Group) api.Group {

@@ -88,7 +88,7 @@ const (
 //   - PlanDedicated: hks-dedicated-0..1, labelled LabelPool=dedicated and
 //     LabelWorkspace=workspaceID, tainted TaintDedicated=workspaceID:NoSchedule.
 //
-// Any other plan has no nodes (dedicatedAdmission rejects it). The nodes
+// Any other plan has no nodes (workspaceAdmission rejects it). The nodes
 // carry their capacity, addresses and pod CIDR; kwok's hks-node-ready stage
 // makes them Ready.
 func kwokNodes(workspaceID, plan string) []*corev1.Node {
@@ -149,7 +149,7 @@ func kwokNodes(workspaceID, plan string) []*corev1.Node {
 	return nodes
 }
 
-// admissionConfigFile is the AdmissionConfiguration that dedicatedAdmission
+// admissionConfigFile is the AdmissionConfiguration that workspaceAdmission
 // returns; the plugins' own settings are inline in it, so it is the only
 // file.
 const admissionConfigFile = "admission.yaml"
@@ -174,8 +174,13 @@ type podTolerationRestrictionConfig struct {
 	Default    []corev1.Toleration `json:"default"`
 }
 
-// dedicatedAdmission is what steers every pod of a dedicated workspace to
-// its nodes without the user asking: the PodNodeSelector plugin adds
+// workspaceAdmission is the admission configuration of a workspace's API
+// server. On every plan, PodSecurity (enabled by default) gets the
+// cluster-wide defaults of controlplane.PodSecurityDefaults, for
+// namespaces that carry no Pod Security labels of their own.
+//
+// On the dedicated plan it also steers every pod to the workspace's nodes
+// without the user asking: the PodNodeSelector plugin adds
 // LabelWorkspace=workspaceID to each pod's nodeSelector (namespaces
 // without their own scheduler.alpha.kubernetes.io/node-selector
 // annotation), and PodTolerationRestriction adds a toleration of
@@ -185,25 +190,24 @@ type podTolerationRestrictionConfig struct {
 // files maps file names to contents, all to be written into one directory;
 // admissionConfigName is the one of them to pass to kube-apiserver's
 // --admission-control-config-file, and plugins are to be added to
-// --enable-admission-plugins. The plugins' settings are inline in the
-// AdmissionConfiguration, so files holds only that. PlanShared needs
-// nothing: all three results are empty.
-func dedicatedAdmission(workspaceID, plan string) (files map[string][]byte, admissionConfigName string, plugins []string, err error) {
-	switch plan {
-	case controlplane.PlanShared:
-		return nil, "", nil, nil
-	case controlplane.PlanDedicated:
-	default:
-		return nil, "", nil, fmt.Errorf("unknown plan %q", plan)
-	}
-	if errs := validation.IsValidLabelValue(workspaceID); workspaceID == "" || len(errs) > 0 {
-		return nil, "", nil, fmt.Errorf("workspace ID %q is not a label value: %s", workspaceID, strings.Join(errs, "; "))
-	}
+// --enable-admission-plugins (none on the shared plan). The plugins'
+// settings are inline in the AdmissionConfiguration, so files holds only
+// that.
+func workspaceAdmission(workspaceID, plan string) (files map[string][]byte, admissionConfigName string, plugins []string, err error) {
 	cfg := admissionConfiguration{
 		APIVersion: "apiserver.config.k8s.io/v1",
 		Kind:       "AdmissionConfiguration",
-		Plugins: []admissionPluginConfig{
-			{
+		Plugins:    []admissionPluginConfig{{Name: "PodSecurity", Configuration: controlplane.PodSecurityDefaults()}},
+	}
+	switch plan {
+	case controlplane.PlanShared:
+	case controlplane.PlanDedicated:
+		if errs := validation.IsValidLabelValue(workspaceID); workspaceID == "" || len(errs) > 0 {
+			return nil, "", nil, fmt.Errorf("workspace ID %q is not a label value: %s", workspaceID, strings.Join(errs, "; "))
+		}
+		plugins = []string{"PodNodeSelector", "PodTolerationRestriction"}
+		cfg.Plugins = append(cfg.Plugins,
+			admissionPluginConfig{
 				Name: "PodNodeSelector",
 				Configuration: map[string]any{
 					"podNodeSelectorPluginConfig": map[string]string{
@@ -211,7 +215,7 @@ func dedicatedAdmission(workspaceID, plan string) (files map[string][]byte, admi
 					},
 				},
 			},
-			{
+			admissionPluginConfig{
 				Name: "PodTolerationRestriction",
 				Configuration: podTolerationRestrictionConfig{
 					APIVersion: "podtolerationrestriction.admission.k8s.io/v1alpha1",
@@ -223,13 +227,13 @@ func dedicatedAdmission(workspaceID, plan string) (files map[string][]byte, admi
 						Effect:   corev1.TaintEffectNoSchedule,
 					}},
 				},
-			},
-		},
+			})
+	default:
+		return nil, "", nil, fmt.Errorf("unknown plan %q", plan)
 	}
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("admission config: %w", err)
 	}
-	return map[string][]byte{admissionConfigFile: b}, admissionConfigFile,
-		[]string{"PodNodeSelector", "PodTolerationRestriction"}, nil
+	return map[string][]byte{admissionConfigFile: b}, admissionConfigFile, plugins, nil
 }

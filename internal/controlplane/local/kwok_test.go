@@ -372,9 +372,9 @@ func TestKwokArgs(t *testing.T) {
 	}
 }
 
-func TestDedicatedAdmission(t *testing.T) {
+func TestWorkspaceAdmission(t *testing.T) {
 	const ws = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
-	files, name, plugins, err := dedicatedAdmission(ws, controlplane.PlanDedicated)
+	files, name, plugins, err := workspaceAdmission(ws, controlplane.PlanDedicated)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,16 +395,19 @@ func TestDedicatedAdmission(t *testing.T) {
 	if err := yaml.UnmarshalStrict(files[name], &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.APIVersion != "apiserver.config.k8s.io/v1" || cfg.Kind != "AdmissionConfiguration" || len(cfg.Plugins) != 2 {
+	if cfg.APIVersion != "apiserver.config.k8s.io/v1" || cfg.Kind != "AdmissionConfiguration" || len(cfg.Plugins) != 3 {
 		t.Fatalf("config %+v", cfg)
 	}
 	var names []string
 	for _, p := range cfg.Plugins {
 		names = append(names, p.Name)
 	}
-	if !slices.Equal(names, plugins) {
+	// PodSecurity is on by default: configured, not enabled again.
+	if !slices.Equal(names, append([]string{"PodSecurity"}, plugins...)) {
 		t.Errorf("configured plugins %v, enabled %v", names, plugins)
 	}
+	checkPodSecurityDefaults(t, cfg.Plugins[0].Configuration)
+	cfg.Plugins = cfg.Plugins[1:]
 	// PodNodeSelector reads {podNodeSelectorPluginConfig: {clusterDefaultNodeSelector: ...}}.
 	var pns struct {
 		PodNodeSelectorPluginConfig map[string]string `json:"podNodeSelectorPluginConfig"`
@@ -437,13 +440,45 @@ func TestDedicatedAdmission(t *testing.T) {
 		}
 	}
 
-	files, name, plugins, err = dedicatedAdmission(ws, controlplane.PlanShared)
-	if err != nil || files != nil || name != "" || plugins != nil {
-		t.Errorf("shared: %v %q %v %v", files, name, plugins, err)
+	// The shared plan configures PodSecurity only.
+	files, name, plugins, err = workspaceAdmission(ws, controlplane.PlanShared)
+	if err != nil || name != "admission.yaml" || len(files) != 1 || plugins != nil {
+		t.Fatalf("shared: %v %q %v %v", files, name, plugins, err)
+	}
+	if err := yaml.UnmarshalStrict(files[name], &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Plugins) != 1 || cfg.Plugins[0].Name != "PodSecurity" {
+		t.Fatalf("shared: plugins %+v", cfg.Plugins)
+	}
+	checkPodSecurityDefaults(t, cfg.Plugins[0].Configuration)
+}
+
+// checkPodSecurityDefaults: the PodSecurity configuration enforces
+// baseline, warns and audits at restricted, and exempts nothing.
+func checkPodSecurityDefaults(t *testing.T, raw json.RawMessage) {
+	t.Helper()
+	var ps struct {
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Defaults   map[string]string `json:"defaults"`
+		Exemptions map[string][]any  `json:"exemptions"`
+	}
+	if err := json.Unmarshal(raw, &ps); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"enforce": "baseline", "enforce-version": "latest", "warn": "restricted", "warn-version": "latest", "audit": "restricted", "audit-version": "latest"}
+	if ps.APIVersion != "pod-security.admission.config.k8s.io/v1" || ps.Kind != "PodSecurityConfiguration" || !maps.Equal(ps.Defaults, want) {
+		t.Errorf("PodSecurity config %+v", ps)
+	}
+	for k, v := range ps.Exemptions {
+		if len(v) != 0 {
+			t.Errorf("PodSecurity exempts %s %v", k, v)
+		}
 	}
 }
 
-func TestDedicatedAdmissionErrors(t *testing.T) {
+func TestWorkspaceAdmissionErrors(t *testing.T) {
 	tests := []struct {
 		name, id, plan, want string
 	}{
@@ -454,9 +489,9 @@ func TestDedicatedAdmissionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, _, err := dedicatedAdmission(tt.id, tt.plan)
+			_, _, _, err := workspaceAdmission(tt.id, tt.plan)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("dedicatedAdmission(%q, %q) = %v, want %q", tt.id, tt.plan, err, tt.want)
+				t.Errorf("workspaceAdmission(%q, %q) = %v, want %q", tt.id, tt.plan, err, tt.want)
 			}
 		})
 	}

@@ -119,7 +119,7 @@ func (p *Provider) prepare(spec controlplane.Spec) (*wsFiles, error) {
 	if err := p.writeAuthConfig(f, spec); err != nil {
 		return nil, err
 	}
-	files, admName, plugins, err := dedicatedAdmission(spec.WorkspaceID, spec.Plan)
+	files, admName, plugins, err := workspaceAdmission(spec.WorkspaceID, spec.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +226,12 @@ func (p *Provider) procSpecs(id string, f *wsFiles) []procSpec {
 		"--api-audiences=" + saIssuer,
 		"--service-account-key-file=" + f.saPub,
 		"--service-account-signing-key-file=" + f.saKey,
+		// A TokenRequest gets at most this lifetime; without the second
+		// flag, one bound to a pod asking for exactly 3607 s would get a
+		// year regardless (the extension meant for kubelets migrating off
+		// legacy tokens; kwok runs no kubelet).
+		"--service-account-max-token-expiration=" + controlplane.MaxServiceAccountTokenLifetime.String(),
+		"--service-account-extend-token-expiration=false",
 		"--service-cluster-ip-range=" + serviceCIDR,
 		"--authorization-mode=RBAC",
 		"--authentication-config=" + f.authConfig,

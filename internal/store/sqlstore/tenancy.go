@@ -412,18 +412,18 @@ func (s *Store) deleteTreeNode(ctx context.Context, op, table, id, children stri
 
 // Projects.
 
-const projectCols = "id, workspace_id, name, parent_id, quota_cpu, quota_memory, quota_storage, quota_pods, created_at, updated_at, version"
+const projectCols = "id, workspace_id, name, parent_id, quota_cpu, quota_memory, quota_storage, quota_pods, pod_security, created_at, updated_at, version"
 
 func scanProject(r rowScanner) (store.Project, error) {
 	var p store.Project
-	err := r.Scan(&p.ID, &p.WorkspaceID, &p.Name, stringScan{&p.ParentID}, &p.Quota.CPU, &p.Quota.Memory, &p.Quota.Storage, &p.Quota.Pods,
+	err := r.Scan(&p.ID, &p.WorkspaceID, &p.Name, stringScan{&p.ParentID}, &p.Quota.CPU, &p.Quota.Memory, &p.Quota.Storage, &p.Quota.Pods, &p.PodSecurity,
 		timeScan{&p.CreatedAt}, timeScan{&p.UpdatedAt}, &p.Version)
 	return p, err
 }
 
 func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
-	return s.write(ctx, "create project", "INSERT INTO projects ("+projectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-		p.ID, p.WorkspaceID, p.Name, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.CreatedAt, p.UpdatedAt)
+	return s.write(ctx, "create project", "INSERT INTO projects ("+projectCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+		p.ID, p.WorkspaceID, p.Name, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, podSecurity(p.PodSecurity), p.CreatedAt, p.UpdatedAt)
 }
 
 func (s *Store) GetProject(ctx context.Context, id string) (store.Project, error) {
@@ -456,7 +456,7 @@ func (s *Store) GetProjectByName(ctx context.Context, workspaceID, name string) 
 	return get(ctx, s, "get project by name", scanProject, "SELECT "+projectCols+" FROM projects WHERE workspace_id = ? AND name = ?", workspaceID, name)
 }
 
-// UpdateProject writes quota, parent and updated_at. Like UpdateGroup it
+// UpdateProject writes quota, parent, pod security and updated_at. Like UpdateGroup it
 // refuses a parent that would make the project tree cyclic (ErrCycle).
 func (s *Store) UpdateProject(ctx context.Context, id string, update func(store.Project) (store.Project, error)) (store.Project, error) {
 	return casUpdate(ctx, s, "update project", scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ?", id, update,
@@ -465,9 +465,17 @@ func (s *Store) UpdateProject(ctx context.Context, id string, update func(store.
 			if err := s.checkParent(ctx, tx, "projects", p.WorkspaceID, p.ID, p.ParentID); err != nil {
 				return p, err
 			}
-			return p, s.execOne(ctx, tx, `UPDATE projects SET parent_id = ?, quota_cpu = ?, quota_memory = ?, quota_storage = ?, quota_pods = ?, updated_at = ?, version = ?
-WHERE id = ?`, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, p.UpdatedAt, p.Version, p.ID)
+			return p, s.execOne(ctx, tx, `UPDATE projects SET parent_id = ?, quota_cpu = ?, quota_memory = ?, quota_storage = ?, quota_pods = ?, pod_security = ?, updated_at = ?, version = ?
+WHERE id = ?`, nullString(p.ParentID), p.Quota.CPU, p.Quota.Memory, p.Quota.Storage, p.Quota.Pods, podSecurity(p.PodSecurity), p.UpdatedAt, p.Version, p.ID)
 		}, s.lockTree(ctx, "projects", id))
+}
+
+// podSecurity is the stored pod security level: "" is baseline.
+func podSecurity(level string) string {
+	if level == "" {
+		return store.PodSecurityBaseline
+	}
+	return level
 }
 
 func (s *Store) DeleteProject(ctx context.Context, id string) error {

@@ -19,6 +19,8 @@ func testProjects(t *testing.T, f *fixture) {
 	other := f.project(w2, "web", "") // same name in another workspace: fine
 
 	stored(t, f, f.s.GetProject, child.ID, child)
+	// A project created without a pod security level is stored at baseline.
+	unlimited.PodSecurity = store.PodSecurityBaseline
 	stored(t, f, f.s.GetProject, unlimited.ID, unlimited)
 
 	for _, tc := range []struct {
@@ -37,10 +39,10 @@ func testProjects(t *testing.T, f *fixture) {
 
 	wantAll(t, f.ctx, f.s.ListProjects, w.ID, []store.Project{root, child, unlimited})
 
-	// UpdateProject writes quota, parent and updated_at.
+	// UpdateProject writes quota, parent, pod security and updated_at.
 	upd := unlimited
 	upd.Name = "ignored"
-	upd.ParentID, upd.Quota, upd.UpdatedAt = root.ID, store.Quota{CPU: "1", Pods: 3}, f.tick()
+	upd.ParentID, upd.Quota, upd.PodSecurity, upd.UpdatedAt = root.ID, store.Quota{CPU: "1", Pods: 3}, store.PodSecurityRestricted, f.tick()
 	stored, err := f.s.UpdateProject(f.ctx, upd.ID, put(upd))
 	ok(t, err)
 	got, err := f.s.GetProject(f.ctx, unlimited.ID)

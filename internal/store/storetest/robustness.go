@@ -98,7 +98,7 @@ func testInjection(t *testing.T, f *fixture) {
 			ok(t, err)
 			equal(t, gotG, g)
 
-			p := store.Project{ID: store.NewID(), WorkspaceID: w.ID, Name: v, Quota: store.Quota{CPU: v, Memory: v, Storage: v}, CreatedAt: f.now, UpdatedAt: f.now, Version: 1}
+			p := store.Project{ID: store.NewID(), WorkspaceID: w.ID, Name: v, Quota: store.Quota{CPU: v, Memory: v, Storage: v}, PodSecurity: v, CreatedAt: f.now, UpdatedAt: f.now, Version: 1}
 			ok(t, f.s.CreateProject(f.ctx, p))
 			gotP, err := f.s.GetProject(f.ctx, p.ID)
 			ok(t, err)

@@ -166,7 +166,7 @@ func (f *fixture) wsMember(w store.Workspace, u store.User) store.WorkspaceMembe
 func (f *fixture) project(w store.Workspace, name, parent string) store.Project {
 	f.t.Helper()
 	p := store.Project{ID: store.NewID(), WorkspaceID: w.ID, Name: name, ParentID: parent,
-		Quota: store.Quota{CPU: "500m", Memory: "2Gi", Storage: "10Gi", Pods: 20}, CreatedAt: f.tick(), Version: 1}
+		Quota: store.Quota{CPU: "500m", Memory: "2Gi", Storage: "10Gi", Pods: 20}, PodSecurity: store.PodSecurityBaseline, CreatedAt: f.tick(), Version: 1}
 	p.UpdatedAt = p.CreatedAt
 	ok(f.t, f.s.CreateProject(f.ctx, p))
 	return p

@@ -1,0 +1,217 @@
+package controlplane
+
+import (
+	"fmt"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// What a tenant may do inside a workspace cluster beyond RBAC: Pod
+// Security Admission levels on every namespace, and ValidatingAdmission-
+// Policies for what Pod Security does not cover. docs/security.md, "Inside
+// a workspace", describes every control.
+
+// PlatformUsername is the user the platform's own client certificate
+// names (CN; its organization is system:masters). It is the only user the
+// namespace-label policy exempts.
+const PlatformUsername = "hks:platform"
+
+// MaxServiceAccountTokenLifetime is the longest lifetime of a service
+// account token a workspace API server issues (TokenRequest, kubectl
+// create token): a longer request is shortened to it.
+const MaxServiceAccountTokenLifetime = 24 * time.Hour
+
+// Pod Security Admission namespace labels and the levels hks uses.
+const (
+	LabelPodSecurityEnforce = "pod-security.kubernetes.io/enforce"
+	LabelPodSecurityWarn    = "pod-security.kubernetes.io/warn"
+	LabelPodSecurityAudit   = "pod-security.kubernetes.io/audit"
+	// PodSecurityLabelPrefix is the prefix of every Pod Security label
+	// (the levels and their -version labels).
+	PodSecurityLabelPrefix = "pod-security.kubernetes.io/"
+
+	PodSecurityBaseline   = "baseline"
+	PodSecurityRestricted = "restricted"
+)
+
+// PodSecurityDefaults is the PodSecurity admission plugin's configuration
+// (pod-security.admission.config.k8s.io/v1 PodSecurityConfiguration) of
+// every workspace API server: namespaces without labels of their own
+// (default, kube-system, those a workspace-admin creates) are enforced at
+// baseline, with warnings and audit annotations at restricted, like a
+// project's namespace. Nothing is exempt: no process of a workspace
+// creates pods that baseline refuses.
+func PodSecurityDefaults() map[string]any {
+	return map[string]any{
+		"apiVersion": "pod-security.admission.config.k8s.io/v1",
+		"kind":       "PodSecurityConfiguration",
+		"defaults": map[string]string{
+			"enforce": PodSecurityBaseline, "enforce-version": "latest",
+			"warn": PodSecurityRestricted, "warn-version": "latest",
+			"audit": PodSecurityRestricted, "audit-version": "latest",
+		},
+		"exemptions": map[string][]string{"usernames": {}, "runtimeClasses": {}, "namespaces": {}},
+	}
+}
+
+// podSecurityLabels are the Pod Security labels of a project's namespace:
+// enforce at the project's level (store.PodSecurityBaseline when unset),
+// warn and audit at restricted.
+func podSecurityLabels(p store.Project) (map[string]string, error) {
+	level := p.PodSecurity
+	switch level {
+	case "":
+		level = PodSecurityBaseline
+	case PodSecurityBaseline, PodSecurityRestricted:
+	default:
+		return nil, fmt.Errorf("pod security level %q is not baseline or restricted", level)
+	}
+	return map[string]string{
+		LabelPodSecurityEnforce: level,
+		LabelPodSecurityWarn:    PodSecurityRestricted,
+		LabelPodSecurityAudit:   PodSecurityRestricted,
+	}, nil
+}
+
+// PlanRules is what a workspace plan lets its tenants do that admission
+// policies otherwise refuse.
+type PlanRules struct {
+	// NodePorts: Services of type NodePort and LoadBalancer are allowed.
+	// They open a port on every node; on the shared plan those nodes are
+	// other tenants' too.
+	NodePorts bool
+	// NodeName: pods may be created with spec.nodeName set, bypassing the
+	// scheduler and the plan's node steering (the dedicated plan's node
+	// selector and toleration only constrain scheduling). No plan allows
+	// it.
+	NodeName bool
+}
+
+// Plans is the table of plan rules. A plan missing from it is refused by
+// Desired.
+var Plans = map[string]PlanRules{
+	PlanShared:    {NodePorts: false, NodeName: false},
+	PlanDedicated: {NodePorts: true, NodeName: false},
+}
+
+// Names of the admission policies (each bound by a binding of the same
+// name).
+const (
+	PolicyExternalIPs          = "hks-no-external-ips"
+	PolicyNodePorts            = "hks-no-node-ports"
+	PolicyServiceAccountTokens = "hks-no-legacy-service-account-tokens"
+	PolicyNodeName             = "hks-no-node-name"
+	PolicyPodSecurityLabels    = "hks-pod-security-labels"
+)
+
+// admissionPolicies are the ValidatingAdmissionPolicies and their
+// bindings (validationActions Deny, whole cluster) of a workspace of plan:
+//
+//   - PolicyExternalIPs: no Service may set spec.externalIPs, whoever
+//     creates or updates it (CVE-2020-8554: externalIPs intercept traffic
+//     to any address, in every namespace).
+//   - PolicyNodePorts, unless the plan's NodePorts: no Service of type
+//     NodePort or LoadBalancer.
+//   - PolicyServiceAccountTokens: no Secret of type
+//     kubernetes.io/service-account-token is created: such a token never
+//     expires; kubectl create token (TokenRequest) gives a bounded one.
+//   - PolicyNodeName, unless the plan's NodeName: no pod is created with
+//     spec.nodeName; the scheduler binds pods (pods/binding), so nothing
+//     in a workspace needs it, and a controller creating pods from a
+//     tenant's template with a nodeName is refused as well.
+//   - PolicyPodSecurityLabels: nobody but PlatformUsername sets, changes
+//     or removes a pod-security.kubernetes.io/ label of a namespace, so a
+//     workspace-admin cannot make a namespace privileged.
+//
+// Admission policies do not apply to admissionregistration.k8s.io objects
+// themselves: a workspace-admin (cluster-admin) can delete them, and the
+// reconciler, which watches them, restores them.
+func admissionPolicies(plan string) ([]*admissionv1.ValidatingAdmissionPolicy, []*admissionv1.ValidatingAdmissionPolicyBinding, error) {
+	rules, ok := Plans[plan]
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown plan %q", plan)
+	}
+	create := []admissionv1.OperationType{admissionv1.Create}
+	createUpdate := []admissionv1.OperationType{admissionv1.Create, admissionv1.Update}
+	var policies []*admissionv1.ValidatingAdmissionPolicy
+	policies = append(policies, policy(PolicyExternalIPs, createUpdate, "services", nil, admissionv1.Validation{
+		Expression: "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+		Message:    "spec.externalIPs is not allowed in this workspace: external IPs let a Service intercept traffic to any address (CVE-2020-8554)",
+	}))
+	if !rules.NodePorts {
+		policies = append(policies, policy(PolicyNodePorts, createUpdate, "services", nil, admissionv1.Validation{
+			Expression: "!has(object.spec.type) || (object.spec.type != 'NodePort' && object.spec.type != 'LoadBalancer')",
+			Message:    "Services of type NodePort and LoadBalancer are not allowed on the " + plan + " plan: they open a port on nodes other tenants share; use a ClusterIP Service",
+		}))
+	}
+	policies = append(policies, policy(PolicyServiceAccountTokens, create, "secrets", nil, admissionv1.Validation{
+		Expression: "!has(object.type) || object.type != 'kubernetes.io/service-account-token'",
+		Message:    "Secrets of type kubernetes.io/service-account-token are not allowed: their tokens never expire; use kubectl create token (a TokenRequest) for a token that does",
+	}))
+	if !rules.NodeName {
+		policies = append(policies, policy(PolicyNodeName, create, "pods", nil, admissionv1.Validation{
+			Expression: "!has(object.spec.nodeName) || object.spec.nodeName == ''",
+			Message:    "spec.nodeName is not allowed: pods are placed by the scheduler on the nodes of the workspace's plan",
+		}))
+	}
+	// A label key is kept (same value) or absent on both sides.
+	const kept = "(k.startsWith('" + PodSecurityLabelPrefix + "') ? (has(%[1]s.metadata.labels) && k in %[1]s.metadata.labels && %[1]s.metadata.labels[k] == %[2]s.metadata.labels[k]) : true)"
+	policies = append(policies, policy(PolicyPodSecurityLabels, createUpdate, "namespaces",
+		[]admissionv1.MatchCondition{{Name: "not-the-platform", Expression: "request.userInfo.username != '" + PlatformUsername + "'"}},
+		admissionv1.Validation{
+			Expression: "!has(object.metadata.labels) || object.metadata.labels.all(k, " +
+				"!k.startsWith('" + PodSecurityLabelPrefix + "') || (oldObject != null && " + fmt.Sprintf(kept, "oldObject", "object") + "))",
+			Message: "the " + PodSecurityLabelPrefix + "* labels of a namespace are set by the platform only (a project's pod_security setting)",
+		},
+		admissionv1.Validation{
+			Expression: "oldObject == null || !has(oldObject.metadata.labels) || oldObject.metadata.labels.all(k, " + fmt.Sprintf(kept, "object", "oldObject") + ")",
+			Message:    "the " + PodSecurityLabelPrefix + "* labels of a namespace are set by the platform only (a project's pod_security setting)",
+		}))
+	bindings := make([]*admissionv1.ValidatingAdmissionPolicyBinding, 0, len(policies))
+	for _, p := range policies {
+		bindings = append(bindings, &admissionv1.ValidatingAdmissionPolicyBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
+			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Labels: managedLabels()},
+			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName:        p.Name,
+				ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			},
+		})
+	}
+	return policies, bindings, nil
+}
+
+// policy is a ValidatingAdmissionPolicy of core (v1) resources with the
+// defaults the API server would set spelled out, so that the reconciler's
+// comparison with the stored object holds.
+func policy(name string, ops []admissionv1.OperationType, resource string, conds []admissionv1.MatchCondition, validations ...admissionv1.Validation) *admissionv1.ValidatingAdmissionPolicy {
+	fail := admissionv1.Fail
+	equivalent := admissionv1.Equivalent
+	scope := admissionv1.AllScopes
+	invalid := metav1.StatusReasonInvalid
+	for i := range validations {
+		validations[i].Reason = &invalid
+	}
+	return &admissionv1.ValidatingAdmissionPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: managedLabels()},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admissionv1.MatchResources{
+				NamespaceSelector: &metav1.LabelSelector{},
+				ObjectSelector:    &metav1.LabelSelector{},
+				MatchPolicy:       &equivalent,
+				ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: ops,
+					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{resource}, Scope: &scope},
+				}}},
+			},
+			MatchConditions: conds,
+			Validations:     validations,
+		},
+	}
+}
