@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -86,5 +87,57 @@ func TestHiddenProjectIsAnUnknownProjectOnEveryRoute(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("only %d routes take {project}", n)
+	}
+}
+
+// TestHiddenParentIDIsNotShown: a member bound to a child project only
+// sees the child, in the list and by itself, without the id of its parent
+// (which answers 404 to them); a member who sees the parent gets it.
+func TestHiddenParentIDIsNotShown(t *testing.T) {
+	ts := startServer(t, "")
+	p, tok := ts.people()
+	f := ts.fixture(p, true, p.outsider.Email)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	backend := ts.hiddenProject(f, p)
+	child, grandchild, group := store.NewID(), store.NewID(), store.NewID()
+	for _, err := range []error{
+		ts.st.CreateProject(ctx, store.Project{ID: child, WorkspaceID: f.ws, Name: "backend-child", ParentID: backend, CreatedAt: now, UpdatedAt: now}),
+		ts.st.CreateProject(ctx, store.Project{ID: grandchild, WorkspaceID: f.ws, Name: "backend-grandchild", ParentID: child, CreatedAt: now, UpdatedAt: now}),
+		ts.st.CreateGroup(ctx, store.Group{ID: group, WorkspaceID: f.ws, Name: "child-devs", CreatedAt: now, UpdatedAt: now}),
+		ts.st.AddGroupMember(ctx, store.GroupMember{GroupID: group, UserID: p.member.ID, CreatedAt: now}),
+		ts.st.CreateRoleBinding(ctx, store.RoleBinding{ID: store.NewID(), WorkspaceID: f.ws, GroupID: group, Role: store.RoleViewer, ProjectID: child, CreatedAt: now}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "/api/v1/organizations/" + f.org + "/workspaces/" + f.ws + "/projects"
+	var list struct {
+		Items []api.Project `json:"items"`
+	}
+	ts.do("GET", base, tok["member"], nil).json(t, &list)
+	parents := map[string]string{}
+	for _, it := range list.Items {
+		parents[it.Name] = it.ParentID
+	}
+	want := map[string]string{"frontend": "", "backend-child": "", "backend-grandchild": child}
+	for name, parent := range want {
+		if got, ok := parents[name]; !ok || got != parent {
+			t.Errorf("list: %s has parent_id %q (listed %v), want %q", name, got, ok, parent)
+		}
+	}
+	if _, ok := parents["backend"]; ok {
+		t.Errorf("list shows the hidden project backend: %v", parents)
+	}
+	var one api.Project
+	ts.do("GET", base+"/backend-child", tok["member"], nil).json(t, &one)
+	if one.ParentID != "" {
+		t.Errorf("GET backend-child shows the hidden parent id %q", one.ParentID)
+	}
+	// The owner sees backend, so the parent id stays.
+	ts.do("GET", base+"/backend-child", tok["owner"], nil).json(t, &one)
+	if one.ParentID != backend {
+		t.Errorf("owner: parent_id %q, want %q", one.ParentID, backend)
 	}
 }

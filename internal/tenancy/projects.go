@@ -95,11 +95,52 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 			return s.st.ListProjectsUnder(ctx, wsID, roots, p)
 		}
 	}
-	return listPage(r, list, wc.ws.ID, projectOut)
+	items, next, err := readPage(r, list, wc.ws.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Project, 0, len(items))
+	for _, p := range items {
+		o, err := s.projectOutFor(r.Context(), wc, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return httpapi.NewList(out, next), nil
 }
 
 func (s *Service) getProject(r *http.Request) (any, error) {
-	return getIn(r, s.projectWith, authz.None, projectOut)
+	wc, p, err := s.projectWith(r, authz.None)
+	if err != nil {
+		return nil, err
+	}
+	return s.projectOutFor(r.Context(), wc, p)
+}
+
+// projectOutFor is projectOut for a caller who sees p, without the id of
+// a parent they cannot see: a member bound to a child project only must
+// not learn its hidden parent's id (GET of that id is a 404). A caller
+// sees the parent when they have a workspace-wide role, or when p itself
+// is not bound to them (then a binding above p makes p visible, and so
+// its parent); only for a bound p is the parent's chain read.
+func (s *Service) projectOutFor(ctx context.Context, wc wsCtx, p store.Project) (api.Project, error) {
+	out := projectOut(p)
+	if p.ParentID == "" || wc.acc.Workspace > authz.None || wc.acc.Projects[p.ID] == authz.None {
+		return out, nil
+	}
+	parent, err := s.st.GetProject(ctx, p.ParentID)
+	if err != nil {
+		return out, fmt.Errorf("get parent project: %w", err)
+	}
+	chain, err := s.projectChain(ctx, parent)
+	if err != nil {
+		return out, err
+	}
+	if wc.acc.ProjectLevel(chain...) == authz.None {
+		out.ParentID = ""
+	}
+	return out, nil
 }
 
 func (s *Service) updateProject(r *http.Request) (any, error) {
