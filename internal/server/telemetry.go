@@ -30,6 +30,10 @@ func listenTelemetry(addr string, reg *prometheus.Registry, log *slog.Logger) (*
 	} else if err != nil {
 		return nil, fmt.Errorf("telemetry listener: listen on %s: %w", addr, err)
 	}
+	if !loopbackAddr(ln.Addr()) {
+		log.Warn("the telemetry listener is reachable from other machines: /metrics names every tenant's workspaces and needs no credential; keep it on loopback or firewall it",
+			"telemetry", ln.Addr().String())
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	return &telemetry{ln: ln, http: &http.Server{
@@ -72,4 +76,11 @@ func (t *telemetry) close() {
 	if t != nil {
 		_ = t.ln.Close()
 	}
+}
+
+// loopbackAddr reports whether a is a TCP address on a loopback IP; an
+// unspecified address (0.0.0.0, ::) listens on every interface and is not.
+func loopbackAddr(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -119,4 +122,34 @@ func TestTelemetryStopsWithServer(t *testing.T) {
 		t.Fatalf("the telemetry port is still bound after the server stopped: %v", err)
 	}
 	ln.Close()
+}
+
+// TestTelemetryWarnsOffLoopback: the listener warns when it is reachable
+// from other machines (an unspecified or non-loopback address), since
+// /metrics names every tenant's workspaces; on loopback it is quiet.
+func TestTelemetryWarnsOffLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:8090", true}, {"127.0.0.2:8090", true}, {"[::1]:8090", true},
+		{"0.0.0.0:8090", false}, {"[::]:8090", false}, {"10.0.0.5:8090", false}, {"[2001:db8::1]:8090", false},
+	} {
+		a, err := net.ResolveTCPAddr("tcp", tc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := loopbackAddr(a); got != tc.want {
+			t.Errorf("loopbackAddr(%s) = %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+	var logs bytes.Buffer
+	tel, err := listenTelemetry("127.0.0.1:0", prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.ln.Close()
+	if strings.Contains(logs.String(), "other machines") {
+		t.Errorf("warned on loopback: %s", logs.String())
+	}
 }
