@@ -147,13 +147,14 @@ func (s *Service) provision(ctx context.Context, t store.Task, p tenancy.Workspa
 	if err != nil {
 		s.provisionFailed.Inc()
 		if tasks.IsPermanent(err) || t.Attempts >= s.cfg.Tasks.MaxAttempts() {
-			reason := err.Error()
+			reason := publicReason(err, t.ID)
+			s.log.ErrorContext(ctx, "workspace provisioning failed", "workspace", ws.ID, "task", t.ID, "err", err)
 			if ferr := s.setStatus(context.WithoutCancel(ctx), ws, []string{store.WorkspaceProvisioning, store.WorkspaceRunning}, store.WorkspaceFailed, reason); ferr != nil && !errors.Is(ferr, store.ErrConflict) {
 				s.log.Error("record failed provisioning", "workspace", ws.ID, "err", ferr)
 			}
 			s.forget(ws.ID)
 		} else if rerr := s.cfg.Store.SetWorkspaceStatus(ctx, ws.ID, []string{store.WorkspaceProvisioning}, store.WorkspaceProvisioning,
-			fmt.Sprintf("attempt %d failed, retrying: %v", t.Attempts, err), s.cfg.Now().UTC()); rerr != nil && !errors.Is(rerr, store.ErrConflict) {
+			fmt.Sprintf("attempt %d failed, retrying: %s", t.Attempts, publicReason(err, t.ID)), s.cfg.Now().UTC()); rerr != nil && !errors.Is(rerr, store.ErrConflict) {
 			s.log.Warn("record provisioning retry", "workspace", ws.ID, "err", rerr)
 		}
 		return err
@@ -187,14 +188,14 @@ func (s *Service) bringUp(ctx context.Context, ws store.Workspace) error {
 	defer cancel()
 	if err := s.cfg.Provider.Create(cctx, s.spec(ws)); err != nil {
 		if errors.Is(err, ErrBinaryMissing) {
-			return tasks.Permanent(err)
+			return tasks.Permanent(stageError{public: "the server cannot start control planes: Kubernetes binaries are missing", err: err})
 		}
-		return fmt.Errorf("start the control plane: %w", err)
+		return stageError{public: "the control plane did not start", err: fmt.Errorf("start the control plane: %w", err)}
 	}
 	s.progress(ctx, ws, "tenancy")
 	t1 := time.Now()
 	if err := s.cfg.Reconciler.ReconcileNow(ctx, ws.ID); err != nil {
-		return fmt.Errorf("mirror projects and roles into the cluster: %w", err)
+		return stageError{public: "the projects and roles could not be written into the cluster", err: fmt.Errorf("mirror projects and roles into the cluster: %w", err)}
 	}
 	s.log.InfoContext(ctx, "workspace brought up", "workspace", ws.ID,
 		"control_plane_s", t1.Sub(t0).Seconds(), "tenancy_s", time.Since(t1).Seconds())
@@ -373,4 +374,28 @@ func (s *Service) ConfigAs(ctx context.Context, workspaceID, email string, group
 // plane running.
 func (s *Service) AdminConfig(ctx context.Context, workspaceID string) (*rest.Config, error) {
 	return s.cfg.Provider.AdminConfig(ctx, workspaceID)
+}
+
+// stageError is a failure of one stage of bringing a workspace up: err
+// for the server's log, public for the workspace's status_reason, which
+// every member of the workspace reads (API, CLI, event stream).
+type stageError struct {
+	public string
+	err    error
+}
+
+func (e stageError) Error() string { return e.err.Error() }
+func (e stageError) Unwrap() error { return e.err }
+
+// publicReason is what a workspace's members are told of a provisioning
+// failure: the stage that failed and the task whose log records the cause,
+// never the error's own text (it names files, ports, processes and other
+// projects' objects).
+func publicReason(err error, taskID string) string {
+	msg := "provisioning failed"
+	var se stageError
+	if errors.As(err, &se) {
+		msg = se.public
+	}
+	return msg + " (task " + taskID + "; the operator finds the cause in the server log)"
 }
