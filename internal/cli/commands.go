@@ -565,7 +565,50 @@ func projectCmd(o *Options) *cobra.Command {
 	create.Flags().IntVar(&quota.Pods, "pods", 0, "pod count quota")
 	cmd := resource[api.Project]{use: "project", short: "Manage projects (namespaces) of a workspace", aliases: []string{"projects"}, cols: cols,
 		flags: s.wsFlag, base: base, create: create}.command(o)
-	cmd.AddCommand(usageCmd(o, "project", base))
+	cmd.AddCommand(projectUpdateCmd(o, base, cols), usageCmd(o, "project", base))
+	return cmd
+}
+
+// projectUpdateCmd is `project update NAME`: a merge patch of the flags
+// given, and of nothing else (a quota flag left out keeps its value).
+func projectUpdateCmd(o *Options, base func() string, cols []Column) *cobra.Command {
+	var parent, podSecurity, cpu, memory, storage string
+	var pods int
+	cmd := &cobra.Command{
+		Use: "update NAME", Short: "Change a project's parent, quota or Pod Security level (only the flags given)", Args: cobra.ExactArgs(1),
+	}
+	cmd.RunE = sendAndPrint[api.Project](o, http.MethodPatch, cols, func(ctx context.Context, c *Client, args []string) (string, any, error) {
+		doc, quota := map[string]any{}, map[string]any{}
+		changed := cmd.Flags().Changed
+		if changed("parent") {
+			pid, err := parentID(ctx, c, base(), parent)
+			if err != nil {
+				return "", nil, err
+			}
+			doc["parent_id"] = pid
+		}
+		if changed("pod-security") {
+			doc["pod_security"] = podSecurity
+		}
+		for flag, v := range map[string]any{"cpu": cpu, "memory": memory, "storage": storage, "pods": pods} {
+			if changed(flag) {
+				quota[flag] = v
+			}
+		}
+		if len(quota) > 0 {
+			doc["quota"] = quota
+		}
+		if len(doc) == 0 {
+			return "", nil, errors.New("nothing to change: give --parent, --pod-security, --cpu, --memory, --storage or --pods")
+		}
+		return itemPath(base(), args[0]), doc, nil
+	})
+	cmd.Flags().StringVar(&parent, "parent", "", `new parent project id or name ("" makes it top-level)`)
+	cmd.Flags().StringVar(&podSecurity, "pod-security", "", "Pod Security Standard enforced in the namespace: baseline or restricted (new pods only; running ones stay)")
+	cmd.Flags().StringVar(&cpu, "cpu", "", `CPU quota, e.g. 2 or 500m ("" removes the limit)`)
+	cmd.Flags().StringVar(&memory, "memory", "", `memory quota, e.g. 4Gi ("" removes the limit)`)
+	cmd.Flags().StringVar(&storage, "storage", "", `storage quota, e.g. 100Gi ("" removes the limit)`)
+	cmd.Flags().IntVar(&pods, "pods", 0, "pod count quota (0 removes the limit)")
 	return cmd
 }
 

@@ -33,8 +33,10 @@ var examples = map[string]string{
 	"project": `  hks project list --org acme --workspace web`,
 	"project create": `  hks project create api --org acme --workspace web --cpu 2 --memory 4Gi --pods 20
   hks project create api-canary --parent api --org acme --workspace web`,
-	"project list":   `  hks project list --org acme --workspace web`,
-	"project get":    `  hks project get api --org acme --workspace web`,
+	"project list": `  hks project list --org acme --workspace web`,
+	"project get":  `  hks project get api --org acme --workspace web`,
+	"project update": `  hks project update api --pod-security restricted --org acme --workspace web
+  hks project update api --cpu 4 --memory 8Gi --org acme --workspace web`,
 	"project delete": `  hks project delete api --org acme --workspace web`,
 	"project usage":  `  hks project usage api --org acme --workspace web`,
 

@@ -124,6 +124,14 @@ func TestCLITour(t *testing.T) {
 		t.Errorf("project create --parent: %v", child)
 	}
 	fails("error: a project named \"api\" exists in this workspace (HTTP 409)\n", append([]string{"project", "create", "api"}, in...)...)
+	// update changes only the flags given: the memory quota stays.
+	var updated map[string]any
+	decode(hks(append([]string{"project", "update", "api-canary", "--pod-security", "restricted", "--cpu", "1", "-o", "json"}, in...)...), &updated)
+	if q, _ := updated["quota"].(map[string]any); updated["pod_security"] != "restricted" || q["cpu"] != "1" || updated["parent_id"] != proj["id"] {
+		t.Errorf("project update: %v", updated)
+	}
+	fails("error: pod_security: must be baseline or restricted (HTTP 422)\n",
+		append([]string{"project", "update", "api-canary", "--pod-security", "privileged"}, in...)...)
 	fails("error: quota.cpu: must be a Kubernetes quantity such as 500m, 2, 1.5Gi or 10G (HTTP 422)\n",
 		append([]string{"project", "create", "batch", "--cpu", "lots"}, in...)...)
 	if rows := parseTable(t, hks(append([]string{"project", "list"}, in...)...)); len(rows) != 2 ||
