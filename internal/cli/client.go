@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/fsutil"
 )
@@ -143,6 +145,10 @@ type Client struct {
 	Creds Credentials
 	// Save persists refreshed credentials (SaveCredentials by default).
 	Save func(Credentials) error
+	// Warnings receives the answers' warnings (Warning headers) as
+	// `Warning: text` lines, as kubectl prints them (os.Stderr by
+	// default; nil drops them).
+	Warnings io.Writer
 }
 
 // NewClient loads the stored credentials; server, if set, overrides theirs.
@@ -158,7 +164,7 @@ func NewClient(server string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stored credentials: %w", err)
 	}
-	return &Client{HTTP: hc, Creds: c, Save: SaveCredentials}, nil
+	return &Client{HTTP: hc, Creds: c, Save: SaveCredentials, Warnings: os.Stderr}, nil
 }
 
 // ErrOTPRequired: the account has two-factor authentication and no code
@@ -238,7 +244,7 @@ func (c *Client) refresh(ctx context.Context) error {
 // path gave.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	err := c.withToken(ctx, func() error {
-		return do(ctx, c.HTTP, c.Creds.Server, method, path, c.Creds.AccessToken, in, out)
+		return do(ctx, c.HTTP, c.Creds.Server, method, path, c.Creds.AccessToken, in, out, c.Warnings)
 	})
 	var ae *APIError
 	if errors.As(err, &ae) {
@@ -294,7 +300,9 @@ func (e *APIError) nameReference(path string) {
 	}
 }
 
-func do(ctx context.Context, hc *http.Client, server, method, path, token string, in, out any) error {
+// do calls the API; the answer's warnings, if warnings is not nil, are
+// written to it.
+func do(ctx context.Context, hc *http.Client, server, method, path, token string, in, out any, warnings ...io.Writer) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -323,6 +331,9 @@ func do(ctx context.Context, hc *http.Client, server, method, path, token string
 		return fmt.Errorf("call %s: %w", server, err)
 	}
 	defer resp.Body.Close()
+	for _, w := range warnings {
+		printWarnings(w, resp.Header)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return fmt.Errorf("read answer: %w", err)
@@ -343,4 +354,24 @@ func apiError(status int, b []byte) *APIError {
 	ae := &APIError{Status: status}
 	_ = json.Unmarshal(b, ae)
 	return ae
+}
+
+// printWarnings writes the Warning headers of h (RFC 7234 form, as the
+// Kubernetes API and hks send them: `299 - "text"`) to w, one
+// `Warning: text` line each, as kubectl does. A header that cannot be
+// read is printed as it came.
+func printWarnings(w io.Writer, h http.Header) {
+	if w == nil {
+		return
+	}
+	for _, v := range h.Values("Warning") {
+		ws, errs := utilnet.ParseWarningHeaders([]string{v})
+		if len(errs) > 0 || len(ws) == 0 {
+			fmt.Fprintf(w, "Warning: %s\n", v)
+			continue
+		}
+		for _, x := range ws {
+			fmt.Fprintf(w, "Warning: %s\n", x.Text)
+		}
+	}
 }

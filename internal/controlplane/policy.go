@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -121,8 +122,10 @@ const (
 //     expires; kubectl create token (TokenRequest) gives a bounded one.
 //   - PolicyNodeName, unless the plan's NodeName: no pod is created with
 //     spec.nodeName; the scheduler binds pods (pods/binding), so nothing
-//     in a workspace needs it, and a controller creating pods from a
-//     tenant's template with a nodeName is refused as well.
+//     in a workspace needs it. The pod templates of Deployments,
+//     ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs are held
+//     to it on create and update, so the controller is refused with the
+//     message rather than its pods silently.
 //   - PolicyPodSecurityLabels: nobody but PlatformUsername sets, changes
 //     or removes a pod-security.kubernetes.io/ label of a namespace, so a
 //     workspace-admin cannot make a namespace privileged.
@@ -153,10 +156,24 @@ func admissionPolicies(plan string) ([]*admissionv1.ValidatingAdmissionPolicy, [
 		Message:    "Secrets of type kubernetes.io/service-account-token are not allowed: their tokens never expire; use kubectl create token (a TokenRequest) for a token that does",
 	}))
 	if !rules.NodeName {
-		policies = append(policies, policy(PolicyNodeName, create, "pods", nil, admissionv1.Validation{
-			Expression: "!has(object.spec.nodeName) || object.spec.nodeName == ''",
+		p := policy(PolicyNodeName, create, "pods", nil, admissionv1.Validation{
+			Expression: "request.resource.resource != 'pods' || !has(object.spec.nodeName) || object.spec.nodeName == ''",
 			Message:    "spec.nodeName is not allowed: pods are placed by the scheduler on the nodes of the workspace's plan",
-		}))
+		}, admissionv1.Validation{
+			Expression: "!(request.resource.resource in " + celStrings(templateResources) + ") || object.?spec.?template.?spec.?nodeName.orValue('') == ''",
+			Message:    "spec.template.spec.nodeName is not allowed: pods are placed by the scheduler on the nodes of the workspace's plan",
+		}, admissionv1.Validation{
+			Expression: "request.resource.resource != 'cronjobs' || object.?spec.?jobTemplate.?spec.?template.?spec.?nodeName.orValue('') == ''",
+			Message:    "spec.jobTemplate.spec.template.spec.nodeName is not allowed: pods are placed by the scheduler on the nodes of the workspace's plan",
+		})
+		// The pod templates of workload controllers, so that kubectl is
+		// refused at the controller rather than its pods silently (a
+		// FailedCreate event). Pods only on create: a bound pod has a
+		// nodeName, and its later updates are allowed.
+		p.Spec.MatchConstraints.ResourceRules = append(p.Spec.MatchConstraints.ResourceRules,
+			resourceRule(createUpdate, "apps", "v1", "deployments", "replicasets", "statefulsets", "daemonsets"),
+			resourceRule(createUpdate, "batch", "v1", "jobs", "cronjobs"))
+		policies = append(policies, p)
 	}
 	// A label key is kept (same value) or absent on both sides.
 	const kept = "(k.startsWith('" + PodSecurityLabelPrefix + "') ? (has(%[1]s.metadata.labels) && k in %[1]s.metadata.labels && %[1]s.metadata.labels[k] == %[2]s.metadata.labels[k]) : true)"
@@ -185,13 +202,36 @@ func admissionPolicies(plan string) ([]*admissionv1.ValidatingAdmissionPolicy, [
 	return policies, bindings, nil
 }
 
+// templateResources are the workload resources (apps/v1 and batch/v1)
+// whose pod template is spec.template; a CronJob's is
+// spec.jobTemplate.spec.template.
+var templateResources = []string{"deployments", "replicasets", "statefulsets", "daemonsets", "jobs"}
+
+// celStrings is a CEL list literal of ss.
+func celStrings(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = "'" + s + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// resourceRule matches ops on resources of group/version, with the
+// defaults the API server would set (every scope) spelled out.
+func resourceRule(ops []admissionv1.OperationType, group, version string, resources ...string) admissionv1.NamedRuleWithOperations {
+	scope := admissionv1.AllScopes
+	return admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
+		Operations: ops,
+		Rule:       admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{version}, Resources: resources, Scope: &scope},
+	}}
+}
+
 // policy is a ValidatingAdmissionPolicy of core (v1) resources with the
 // defaults the API server would set spelled out, so that the reconciler's
 // comparison with the stored object holds.
 func policy(name string, ops []admissionv1.OperationType, resource string, conds []admissionv1.MatchCondition, validations ...admissionv1.Validation) *admissionv1.ValidatingAdmissionPolicy {
 	fail := admissionv1.Fail
 	equivalent := admissionv1.Equivalent
-	scope := admissionv1.AllScopes
 	invalid := metav1.StatusReasonInvalid
 	for i := range validations {
 		validations[i].Reason = &invalid
@@ -205,10 +245,7 @@ func policy(name string, ops []admissionv1.OperationType, resource string, conds
 				NamespaceSelector: &metav1.LabelSelector{},
 				ObjectSelector:    &metav1.LabelSelector{},
 				MatchPolicy:       &equivalent,
-				ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
-					Operations: ops,
-					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{resource}, Scope: &scope},
-				}}},
+				ResourceRules:     []admissionv1.NamedRuleWithOperations{resourceRule(ops, "", "v1", resource)},
 			},
 			MatchConditions: conds,
 			Validations:     validations,

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	authv1 "k8s.io/api/authentication/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -183,6 +185,20 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 		mut(&p.Spec)
 		return p
 	}
+	nodeName := func(s *corev1.PodSpec) { s.NodeName = "some-node" }
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "t"}}
+	template := func(mut func(*corev1.PodSpec)) corev1.PodTemplateSpec {
+		p := pod(mut)
+		return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: selector.MatchLabels}, Spec: p.Spec}
+	}
+	deployment := func(mut func(*corev1.PodSpec)) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{GenerateName: "d-"}, Spec: appsv1.DeploymentSpec{Selector: selector, Template: template(mut)}}
+	}
+	job := func(mut func(*corev1.PodSpec)) *batchv1.Job {
+		t := template(mut)
+		t.Spec.RestartPolicy = corev1.RestartPolicyNever
+		return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{GenerateName: "j-"}, Spec: batchv1.JobSpec{Template: t}}
+	}
 	privileged := func(c *corev1.Container) { c.SecurityContext = &corev1.SecurityContext{Privileged: new(true)} }
 	hostPort := func(s *corev1.PodSpec) {
 		s.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 80}}
@@ -228,6 +244,43 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 			_, err := dev.CoreV1().Pods("web").Create(ctx, pod(func(s *corev1.PodSpec) { s.NodeName = "some-node" }), metav1.CreateOptions{})
 			return err
 		}, PolicyNodeName + "' with binding '" + PolicyNodeName + "' denied request: spec.nodeName is not allowed"},
+		{"Deployment with a template nodeName", func() error {
+			_, err := dev.AppsV1().Deployments("web").Create(ctx, deployment(nodeName), metav1.CreateOptions{})
+			return err
+		}, PolicyNodeName + "' with binding '" + PolicyNodeName + "' denied request: spec.template.spec.nodeName is not allowed"},
+		{"Deployment updated to a template nodeName", func() error {
+			d, err := dev.AppsV1().Deployments("web").Create(ctx, deployment(func(*corev1.PodSpec) {}), metav1.CreateOptions{})
+			if err != nil {
+				return err
+			}
+			nodeName(&d.Spec.Template.Spec)
+			_, err = dev.AppsV1().Deployments("web").Update(ctx, d, metav1.UpdateOptions{})
+			return err
+		}, "spec.template.spec.nodeName is not allowed"},
+		{"ReplicaSet with a template nodeName", func() error {
+			_, err := dev.AppsV1().ReplicaSets("web").Create(ctx, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{GenerateName: "rs-"},
+				Spec: appsv1.ReplicaSetSpec{Selector: selector, Template: template(nodeName)}}, metav1.CreateOptions{})
+			return err
+		}, "spec.template.spec.nodeName is not allowed"},
+		{"StatefulSet with a template nodeName", func() error {
+			_, err := dev.AppsV1().StatefulSets("web").Create(ctx, &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{GenerateName: "ss-"},
+				Spec: appsv1.StatefulSetSpec{Selector: selector, Template: template(nodeName)}}, metav1.CreateOptions{})
+			return err
+		}, "spec.template.spec.nodeName is not allowed"},
+		{"DaemonSet with a template nodeName", func() error {
+			_, err := dev.AppsV1().DaemonSets("web").Create(ctx, &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{GenerateName: "ds-"},
+				Spec: appsv1.DaemonSetSpec{Selector: selector, Template: template(nodeName)}}, metav1.CreateOptions{})
+			return err
+		}, "spec.template.spec.nodeName is not allowed"},
+		{"Job with a template nodeName", func() error {
+			_, err := dev.BatchV1().Jobs("web").Create(ctx, job(nodeName), metav1.CreateOptions{})
+			return err
+		}, "spec.template.spec.nodeName is not allowed"},
+		{"CronJob with a template nodeName", func() error {
+			_, err := dev.BatchV1().CronJobs("web").Create(ctx, &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{GenerateName: "cj-"},
+				Spec: batchv1.CronJobSpec{Schedule: "*/5 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: job(nodeName).Spec}}}, metav1.CreateOptions{})
+			return err
+		}, PolicyNodeName + "' with binding '" + PolicyNodeName + "' denied request: spec.jobTemplate.spec.template.spec.nodeName is not allowed"},
 		{"externalIPs", func() error {
 			_, err := dev.CoreV1().Services("web").Create(ctx, externalIPs, metav1.CreateOptions{})
 			return err
@@ -300,6 +353,13 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 	}
 	if _, err := dev.CoreV1().Services("web").Create(ctx, svc(func(*corev1.ServiceSpec) {}), metav1.CreateOptions{}); err != nil {
 		t.Errorf("ClusterIP Service in web: %v", err)
+	}
+	if _, err := dev.AppsV1().Deployments("web").Create(ctx, deployment(func(*corev1.PodSpec) {}), metav1.CreateOptions{}); err != nil {
+		t.Errorf("plain Deployment in web: %v", err)
+	}
+	if _, err := dev.BatchV1().CronJobs("web").Create(ctx, &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{GenerateName: "cj-"},
+		Spec: batchv1.CronJobSpec{Schedule: "*/5 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: job(func(*corev1.PodSpec) {}).Spec}}}, metav1.CreateOptions{}); err != nil {
+		t.Errorf("plain CronJob in web: %v", err)
 	}
 	n, err := wsadmin.CoreV1().Namespaces().Get(ctx, "web", metav1.GetOptions{})
 	must(err)

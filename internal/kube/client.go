@@ -45,10 +45,14 @@ type Client struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
 	Config  *rest.Config
+	// Warnings are the API server's warnings on this client's calls
+	// (the client belongs to one request).
+	Warnings *Warnings
 }
 
-// ClientFor connects to the scope's workspace cluster as its caller. A
-// workspace without a running control plane is a 409 that says so.
+// ClientFor connects to the scope's workspace cluster as its caller, with
+// a fresh Warnings collecting the API server's warnings. A workspace
+// without a running control plane is a 409 that says so.
 func ClientFor(ctx context.Context, c Clusters, sc tenancy.WorkspaceScope) (*Client, error) {
 	cfg, err := c.ConfigAs(ctx, sc.Workspace.ID, sc.Principal.Email, sc.Groups)
 	if errors.Is(err, controlplane.ErrNotFound) {
@@ -57,6 +61,11 @@ func ClientFor(ctx context.Context, c Clusters, sc tenancy.WorkspaceScope) (*Cli
 	if err != nil {
 		return nil, fmt.Errorf("workspace client config: %w", err)
 	}
+	// The API server's warnings go to this request's collector, not to
+	// client-go's process-wide default handler (which logs them).
+	warnings := &Warnings{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, warnings
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("workspace client: %w", err)
@@ -65,7 +74,7 @@ func ClientFor(ctx context.Context, c Clusters, sc tenancy.WorkspaceScope) (*Cli
 	if err != nil {
 		return nil, fmt.Errorf("workspace dynamic client: %w", err)
 	}
-	return &Client{Kube: kc, Dynamic: dc, Config: cfg}, nil
+	return &Client{Kube: kc, Dynamic: dc, Config: cfg, Warnings: warnings}, nil
 }
 
 // Project is a project resolved for the caller of a request, with a client

@@ -92,7 +92,8 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.getApp(ctx, ac, name, false)
+		a, err := s.getApp(ctx, ac, name, false)
+		return kube.WithWarnings(ac.C, a), err
 	}
 	d, svc, errs := appObjects(req.AppSpec, req.Name, ac.NS)
 	if len(errs) > 0 {
@@ -100,8 +101,12 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 	}
 	// Both objects pass the cluster's checks before either is created.
 	dry := metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}}
+	mark := ac.C.Warnings.Len()
 	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Create(ctx, d, dry); err != nil {
 		return nil, kube.Error(err)
+	}
+	if msg := ac.PodSecurityRefusal(ctx, ac.C.Warnings.Since(mark), d.Name, &d.Spec.Template); msg != "" {
+		return nil, podSecurityInvalid("spec", "", msg)
 	}
 	if svc != nil {
 		if _, err := ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, dry); err != nil {
@@ -127,7 +132,33 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 			return nil, kube.Error(err)
 		}
 	}
-	return appOut(ac.Scope.Project.Name, created, gotSvc), nil
+	return kube.WithWarnings(ac.C, appOut(ac.Scope.Project.Name, created, gotSvc)), nil
+}
+
+// podSecurityInvalid refuses a workload whose pods the project's Pod
+// Security level would refuse (msg, the API server's text), naming field
+// and, for a manifest, the document (what).
+func podSecurityInvalid(field, what, msg string) error {
+	if what != "" {
+		what += ": "
+	}
+	return httpapi.Invalid(httpapi.Field(field, what+"its pods would be refused by the project's pod security level: "+msg))
+}
+
+// podSecurityGuard is changeApp's check of a changed pod template: a dry
+// run of the update, refused when the project's Pod Security level would
+// refuse its pods.
+func podSecurityGuard(ac kube.Project) func(context.Context, *appsv1.Deployment) error {
+	return func(ctx context.Context, d *appsv1.Deployment) error {
+		mark := ac.C.Warnings.Len()
+		if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Update(ctx, d, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}}); err != nil {
+			return err
+		}
+		if msg := ac.PodSecurityRefusal(ctx, ac.C.Warnings.Since(mark), d.Name, &d.Spec.Template); msg != "" {
+			return podSecurityInvalid("spec", "", msg)
+		}
+		return nil
+	}
 }
 
 func ownerRef(d *appsv1.Deployment) metav1.OwnerReference {
@@ -242,12 +273,14 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 		if _, err := s.applyManifest(ctx, ac, req.Manifest, name); err != nil {
 			return nil, err
 		}
-		return s.getApp(ctx, ac, name, false)
+		a, err := s.getApp(ctx, ac, name, false)
+		return kube.WithWarnings(ac.C, a), err
 	}
-	if _, err := changeApp(ctx, ac.C.Kube, ac.NS, name, kube.ReplaceChange(r, appDoc{AppSpec: req.AppSpec, ResourceVersion: req.ResourceVersion})); err != nil {
+	if _, err := changeApp(ctx, ac.C.Kube, ac.NS, name, kube.ReplaceChange(r, appDoc{AppSpec: req.AppSpec, ResourceVersion: req.ResourceVersion}), podSecurityGuard(ac)); err != nil {
 		return nil, err
 	}
-	return s.getApp(ctx, ac, name, false)
+	a, err := s.getApp(ctx, ac, name, false)
+	return kube.WithWarnings(ac.C, a), err
 }
 
 // patchApp applies a JSON merge patch of the simple spec to the live
@@ -264,10 +297,11 @@ func (s *Service) patchApp(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := changeApp(r.Context(), ac.C.Kube, ac.NS, name, kube.PatchChange[appDoc](r, patch)); err != nil {
+	if _, err := changeApp(r.Context(), ac.C.Kube, ac.NS, name, kube.PatchChange[appDoc](r, patch), podSecurityGuard(ac)); err != nil {
 		return nil, err
 	}
-	return s.getApp(r.Context(), ac, name, false)
+	a, err := s.getApp(r.Context(), ac, name, false)
+	return kube.WithWarnings(ac.C, a), err
 }
 
 func (s *Service) scaleApp(r *http.Request) (any, error) {

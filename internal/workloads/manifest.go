@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -169,8 +171,12 @@ func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, repl
 		return err
 	}
 	for _, m := range objs {
+		mark := ac.C.Warnings.Len()
 		if err := do(m, true); err != nil {
 			return "", inObject(m, err)
+		}
+		if err := s.podSecurityOf(ctx, ac, m, ac.C.Warnings.Since(mark)); err != nil {
+			return "", err
 		}
 	}
 	var done []manifestObject
@@ -190,6 +196,30 @@ func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, repl
 		done = append(done, m)
 	}
 	return app, nil
+}
+
+// podSecurityOf refuses a Deployment of a manifest whose pods the
+// project's Pod Security level would refuse, given the warnings of its
+// dry run: Pod Security only warns about a Deployment, and its pods would
+// be refused later, silently (FailedCreate events).
+func (s *Service) podSecurityOf(ctx context.Context, ac kube.Project, m manifestObject, warnings []string) error {
+	if gvk := m.obj.GroupVersionKind(); gvk.Group != "apps" || gvk.Kind != "Deployment" {
+		return nil
+	}
+	var d appsv1.Deployment
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m.obj.Object, &d); err != nil {
+		// The API server took it in its dry run; without the template
+		// only the warnings can tell.
+		s.cfg.Logger.WarnContext(ctx, "read a manifest's Deployment", "object", m.String(), "err", err)
+		if msg := kube.JudgePodSecurity(warnings, ac.Scope.Project.PodSecurity).Violation; msg != "" {
+			return podSecurityInvalid("manifest", m.String(), msg)
+		}
+		return nil
+	}
+	if msg := ac.PodSecurityRefusal(ctx, warnings, d.Name, &d.Spec.Template); msg != "" {
+		return podSecurityInvalid("manifest", m.String(), msg)
+	}
+	return nil
 }
 
 // notClaimed refuses a manifest of application app that names an

@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -69,9 +70,10 @@ func (d appDoc) Version() string { return d.ResourceVersion }
 // changeApp applies change to the live application (kube.Update): from
 // the Deployment and its Service it computes the wanted spec and writes
 // onto the live Deployment only the fields whose wanted value differs from
-// the current one, keeping everything else of it. The Service follows the
-// ports and labels afterwards.
-func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, change kube.Change[appDoc]) (*appsv1.Deployment, error) {
+// the current one, keeping everything else of it. A change of the pod
+// template is first put to guard (nil: none), which may refuse it. The
+// Service follows the ports and labels afterwards.
+func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, change kube.Change[appDoc], guard func(context.Context, *appsv1.Deployment) error) (*appsv1.Deployment, error) {
 	var cur, want api.AppSpec
 	var wantSvc *corev1.Service
 	read := func() (*appsv1.Deployment, appDoc, error) {
@@ -89,8 +91,14 @@ func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, ch
 			return nil, httpapi.Invalid(errs...)
 		}
 		wantSvc = bsvc
+		template := d.Spec.Template.DeepCopy()
 		if !setApp(d, cur, want, built) {
 			return d, nil
+		}
+		if guard != nil && !apiequality.Semantic.DeepEqual(template, &d.Spec.Template) {
+			if err := guard(ctx, d); err != nil {
+				return nil, err
+			}
 		}
 		return kc.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"})
 	}

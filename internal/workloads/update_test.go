@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"slices"
@@ -105,7 +106,7 @@ func TestPatchAppKeepsWhatItDoesNotName(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cs, before := webApp(t)
 			r, p := kubetest.PatchRequest(t, tc.patch, "")
-			d, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p))
+			d, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +131,7 @@ func TestPatchAppKeepsWhatItDoesNotName(t *testing.T) {
 func TestUpdateAppWithTheSameSpecWritesNothing(t *testing.T) {
 	cs, before := webApp(t)
 	r, p := kubetest.PatchRequest(t, `{"image":"nginx:1.27","replicas":3}`, "")
-	d, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p))
+	d, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestChangeAppPreconditions(t *testing.T) {
 				im = tc.ifMatch(kube.Version(before))
 			}
 			r, p := kubetest.PatchRequest(t, tc.body, im)
-			_, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p))
+			_, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p), nil)
 			if got := kubetest.Status(err); got != tc.wantStatus || (tc.wantStatus == 0 && err != nil) {
 				t.Fatalf("status %d (%v), want %d", got, err, tc.wantStatus)
 			}
@@ -195,7 +196,7 @@ func TestChangeAppRetriesOnConflict(t *testing.T) {
 			}
 		}
 		return kube.PatchChange[appDoc](r, p)(cur)
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +225,7 @@ func TestChangeAppPreconditionAfterConflict(t *testing.T) {
 			}
 		}
 		return kube.PatchChange[appDoc](r, p)(cur)
-	})
+	}, nil)
 	if kubetest.Status(err) != http.StatusPreconditionFailed {
 		t.Fatalf("err %v, want 412", err)
 	}
@@ -246,7 +247,7 @@ func TestStatusWritesDoNotMoveTheVersion(t *testing.T) {
 		t.Fatalf("resourceVersion %s -> %s, version %s -> %s", before.ResourceVersion, after.ResourceVersion, kube.Version(before), kube.Version(after))
 	}
 	r, p := kubetest.PatchRequest(t, `{"replicas":4}`, `"`+kube.Version(before)+`"`)
-	d, err := changeApp(ctx, cs, ns, "web", kube.PatchChange[appDoc](r, p))
+	d, err := changeApp(ctx, cs, ns, "web", kube.PatchChange[appDoc](r, p), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestChangeAppPortsFollowTheService(t *testing.T) {
 				t.Fatal(err)
 			}
 			r, p := kubetest.PatchRequest(t, tc.patch, "")
-			if _, err := changeApp(ctx, cs, ns, "web", kube.PatchChange[appDoc](r, p)); err != nil {
+			if _, err := changeApp(ctx, cs, ns, "web", kube.PatchChange[appDoc](r, p), nil); err != nil {
 				t.Fatal(err)
 			}
 			svc, err := cs.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
@@ -303,7 +304,7 @@ func TestPutAppKeepsTheSidecar(t *testing.T) {
 	cs, _ := webApp(t)
 	d, err := changeApp(context.Background(), cs, ns, "web", func(appDoc) (appDoc, error) {
 		return appDoc{AppSpec: api.AppSpec{Image: "nginx:1.28"}}, nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,5 +333,37 @@ func TestPatchDocumentNamesTheSpec(t *testing.T) {
 	got, want := kubetest.JSONFields(reflect.TypeFor[api.PatchApplicationRequest]()), kubetest.JSONFields(reflect.TypeFor[appDoc]())
 	if !slices.Equal(got, want) {
 		t.Errorf("PatchApplicationRequest has %v\nthe spec has %v", got, want)
+	}
+}
+
+// TestChangeAppGuardsTemplateChanges: a change of the pod template (an
+// image) is put to the guard, and its refusal writes nothing; a change of
+// the replicas alone is not (an application whose template the project's
+// pod security refuses can still be scaled down).
+func TestChangeAppGuardsTemplateChanges(t *testing.T) {
+	refuse := errors.New("refused by the guard")
+	for _, tc := range []struct {
+		name, body string
+		guarded    bool
+	}{
+		{"image", `{"image":"nginx:1.28"}`, true},
+		{"replicas", `{"replicas":0}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs, before := webApp(t)
+			r, p := kubetest.PatchRequest(t, tc.body, "")
+			called := false
+			_, err := changeApp(context.Background(), cs, ns, "web", kube.PatchChange[appDoc](r, p), func(context.Context, *appsv1.Deployment) error {
+				called = true
+				return refuse
+			})
+			if called != tc.guarded || errors.Is(err, refuse) != tc.guarded {
+				t.Fatalf("guard called %v, err %v; want guarded %v", called, err, tc.guarded)
+			}
+			after, _ := cs.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
+			if written := after.ResourceVersion != before.ResourceVersion; written == tc.guarded {
+				t.Errorf("written %v", written)
+			}
+		})
 	}
 }

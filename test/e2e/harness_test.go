@@ -350,17 +350,23 @@ func (a *apiClient) in(t *testing.T) *apiClient {
 // call sends a request and returns the status and body; transport errors
 // are returned, not fatal (the crash test calls a dead server).
 func (a *apiClient) call(method, path string, in any) (int, []byte, error) {
+	code, _, b, err := a.callHeader(method, path, in)
+	return code, b, err
+}
+
+// callHeader is call that also returns the answer's header.
+func (a *apiClient) callHeader(method, path string, in any) (int, http.Header, []byte, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, a.url+path, body)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -370,11 +376,11 @@ func (a *apiClient) call(method, path string, in any) (int, []byte, error) {
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return resp.StatusCode, resp.Header, b, err
 }
 
 // must sends a request, fails the test unless the status is want, and

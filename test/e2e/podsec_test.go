@@ -179,6 +179,16 @@ func TestPodSecurityInWorkspace(t *testing.T) {
 		pods := q.Spec.Hard["pods"]
 		return pods.String() == "20", "quota pods " + pods.String()
 	})
+	// An application from the simple form in a restricted project: its
+	// pods (no securityContext) would be refused, so it is, at once, with
+	// the API server's text, and nothing is created.
+	vp := problem(t, a, "POST", wsPath+"/projects/vault/applications", map[string]any{"name": "web", "image": "nginx"}, http.StatusUnprocessableEntity)
+	if len(vp.Errors) != 1 || vp.Errors[0].Field != "spec" || !strings.Contains(vp.Errors[0].Message, `would violate PodSecurity "restricted:latest"`) {
+		t.Errorf("simple form in a restricted project: %+v", vp)
+	}
+	if _, err := csA.AppsV1().Deployments("vault").Get(ctx, "web", metav1.GetOptions{}); err == nil {
+		t.Error("the refused simple form left its Deployment in vault")
+	}
 	admin.must("PATCH", wsPath+"/projects/vault", map[string]string{"pod_security": "baseline"}, http.StatusOK, nil)
 	eventually(t, time.Minute, func() (bool, string) {
 		n, err := csAdmin.CoreV1().Namespaces().Get(ctx, "vault", metav1.GetOptions{})
@@ -188,19 +198,59 @@ func TestPodSecurityInWorkspace(t *testing.T) {
 		return n.Labels["pod-security.kubernetes.io/enforce"] == "baseline", fmt.Sprintf("vault labels %v", n.Labels)
 	})
 
-	// The manifest route: a hostPath pod next to a plain Deployment is
-	// refused with the API server's reason, and nothing is left behind.
+	// The application routes refuse what the project's level would
+	// refuse of the pods (Pod Security only warns about a Deployment),
+	// with the API server's text and nothing left behind, and pass its
+	// other warnings on.
 	apps := wsPath + "/projects/frontend/applications"
-	manifest := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: sneaky\nspec:\n  selector:\n    matchLabels: {app: sneaky}\n  template:\n    metadata:\n      labels: {app: sneaky}\n    spec:\n      containers: [{name: c, image: nginx}]\n---\n" +
-		pod("sneaky-root", "  volumes:\n  - name: root\n    hostPath: {path: /}\n"+container)
-	p := problem(t, a, "POST", apps, map[string]string{"manifest": manifest}, http.StatusForbidden)
-	if !strings.Contains(p.Detail, "hostPath volumes") || !strings.Contains(p.Detail, "sneaky-root") {
-		t.Errorf("manifest refusal %q does not name the pod and hostPath", p.Detail)
+	deployment := func(name, spec string) string {
+		return "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " + name + "\nspec:\n  selector:\n    matchLabels: {app: " + name +
+			"}\n  template:\n    metadata:\n      labels: {app: " + name + "}\n    spec:\n    " + strings.ReplaceAll(strings.TrimSuffix(spec, "\n"), "\n", "\n    ") + "\n"
 	}
-	if _, err := csA.AppsV1().Deployments("frontend").Get(ctx, "sneaky", metav1.GetOptions{}); err == nil {
-		t.Error("the refused manifest left its Deployment")
+	restrictedWarning := func(h http.Header) bool {
+		for _, v := range h.Values("Warning") {
+			if strings.HasPrefix(v, `299 - "would violate PodSecurity \"restricted:latest\"`) {
+				return true
+			}
+		}
+		return false
 	}
-	if _, err := csA.CoreV1().Pods("frontend").Get(ctx, "sneaky-root", metav1.GetOptions{}); err == nil {
-		t.Error("the refused manifest left its pod")
-	}
+	t.Run("simple form", func(t *testing.T) {
+		code, h, b, err := a.in(t).callHeader("POST", apps, map[string]any{"name": "simple", "image": "nginx"})
+		if err != nil || code != http.StatusCreated || !restrictedWarning(h) {
+			t.Errorf("simple form: %d %v %s, Warning %q; want 201 with the restricted warning", code, err, b, h.Values("Warning"))
+		}
+	})
+	t.Run("manifest Deployment with hostPath", func(t *testing.T) {
+		manifest := deployment("rooted", "  volumes:\n  - name: root\n    hostPath: {path: /}\n"+container) + "---\n" + service("rooted", "")
+		p := problem(t, a.in(t), "POST", apps, map[string]string{"manifest": manifest}, http.StatusUnprocessableEntity)
+		if len(p.Errors) == 0 || p.Errors[0].Field != "manifest" || !strings.Contains(p.Errors[0].Message, "document 1 (Deployment rooted)") ||
+			!strings.Contains(p.Errors[0].Message, `violates PodSecurity "baseline:latest": hostPath volumes (volume "root")`) {
+			t.Errorf("manifest refusal: %+v", p)
+		}
+		if _, err := csA.AppsV1().Deployments("frontend").Get(ctx, "rooted", metav1.GetOptions{}); err == nil {
+			t.Error("the refused manifest left its Deployment")
+		}
+		if _, err := csA.CoreV1().Services("frontend").Get(ctx, "rooted", metav1.GetOptions{}); err == nil {
+			t.Error("the refused manifest left its Service")
+		}
+	})
+	t.Run("manifest with restricted-level warnings only", func(t *testing.T) {
+		code, h, b, err := a.in(t).callHeader("POST", apps, map[string]string{"manifest": deployment("plain", container)})
+		if err != nil || code != http.StatusCreated || !restrictedWarning(h) {
+			t.Errorf("plain manifest: %d %v %s, Warning %q; want 201 with the restricted warning", code, err, b, h.Values("Warning"))
+		}
+		env := baseEnv("HKS_CONFIG_DIR="+filepath.Join(t.TempDir(), "cfg"), "HKS_ORG="+strings.TrimPrefix(orgPath, "/api/v1/organizations/"), "HKS_WORKSPACE="+ws.ID, "HKS_PROJECT=frontend")
+		mustHKS(t, env, "password-of-a\n", "login", "--server", s.URL, "--email", "a@example.com", "--password-stdin")
+		r := runHKS(t, env, deployment("plain-cli", container), "app", "apply", "-f", "-")
+		if r.Code != 0 || !strings.Contains(r.Stderr, `Warning: would violate PodSecurity "restricted:latest": `) || strings.Contains(r.Stdout, "Warning") {
+			t.Errorf("hks app apply: %s\nwant the warning on stderr", r)
+		}
+	})
+	t.Run("kubectl apply of a Deployment with a template nodeName", func(t *testing.T) {
+		out, err := run(kubeconfigA, deployment("pinned", "  nodeName: hks-shared-0\n"+container), "-n", "frontend", "apply", "-f", "-")
+		if err == nil || !strings.Contains(out, "spec.template.spec.nodeName is not allowed") {
+			t.Errorf("kubectl apply: %v\n%s\nwant the nodeName policy's refusal", err, out)
+		}
+	})
 }
