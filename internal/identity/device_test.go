@@ -2,6 +2,7 @@ package identity
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -41,40 +42,50 @@ func deviceToken(t *testing.T, h http.Handler, ip, email string) string {
 	return body.DeviceToken
 }
 
-// lockByStrangers makes the account email refuse clients without a device
-// token: the account-wide throttle (threshold 10 here) from many sources.
-func lockByStrangers(t *testing.T, h http.Handler, email string) {
+// throttleByStrangers makes the account email slow down clients without a
+// device token: the account-wide throttle (threshold 10 here) reached
+// from many sources. A new client with the right password still signs
+// in, after a delay.
+func throttleByStrangers(t *testing.T, e *env, h http.Handler, email string) {
 	t.Helper()
 	for i := range 10 {
 		if w := doLogin(h, "203.0.113."+strconv.Itoa(i), email, "wrong"); w.Code != 401 {
 			t.Fatalf("stranger %d: %d %s", i, w.Code, w.Body)
 		}
 	}
-	if w := doLogin(h, "198.51.100.99", email, "correct horse battery"); w.Code != 429 {
-		t.Fatalf("a new client after the strangers' failures: %d %s, want 429", w.Code, w.Body)
+	e.delays.take()
+	if w := doLogin(h, "198.51.100.99", email, "correct horse battery"); w.Code != 200 {
+		t.Fatalf("a new client after the strangers' failures: %d %s, want 200 after a delay", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 1 {
+		t.Fatalf("a new client after the strangers' failures: delays %v, want one", d)
 	}
 }
 
 func deviceEnv(t *testing.T) (*env, http.Handler) {
 	t.Helper()
 	e := newEnv(t, func(c *Config) {
-		c.AccountThrottle = store.LockoutPolicy{Threshold: 10, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+		c.AccountThrottle = store.LockoutPolicy{Threshold: 10, Base: time.Second, Max: 4 * time.Second, Window: 24 * time.Hour}
 	})
 	e.user(t, "alice@example.com")
 	e.user(t, "mallory@example.com")
 	return e, loginHandler(t, e.svc)
 }
 
-// TestDeviceTokenExemptsFromAccountLock: a client that signed in before
-// keeps signing in while strangers have the account locked, with its
-// device token in the body (CLI) or the cookie (browser).
-func TestDeviceTokenExemptsFromAccountLock(t *testing.T) {
-	_, h := deviceEnv(t)
+// TestDeviceTokenExemptsFromAccountThrottle: a client that signed in
+// before signs in without the throttle's delay while strangers slow the
+// account down, with its device token in the body (CLI) or the cookie
+// (browser).
+func TestDeviceTokenExemptsFromAccountThrottle(t *testing.T) {
+	e, h := deviceEnv(t)
 	tok := deviceToken(t, h, "198.51.100.1", "alice@example.com")
-	lockByStrangers(t, h, "alice@example.com")
+	throttleByStrangers(t, e, h, "alice@example.com")
 	w := doLoginDevice(h, "198.51.100.1", "alice@example.com", "correct horse battery", tok)
 	if w.Code != 200 {
-		t.Fatalf("device-token holder while the account is locked: %d %s, want 200", w.Code, w.Body)
+		t.Fatalf("device-token holder while the account is throttled: %d %s, want 200", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 0 {
+		t.Fatalf("device-token holder delayed %v", d)
 	}
 	// The cookie works as the body field does, from any source.
 	b := `{"email":"alice@example.com","password":"correct horse battery"}`
@@ -84,23 +95,29 @@ func TestDeviceTokenExemptsFromAccountLock(t *testing.T) {
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	if w.Code != 200 {
-		t.Fatalf("device cookie while the account is locked: %d %s", w.Code, w.Body)
+		t.Fatalf("device cookie while the account is throttled: %d %s", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 0 {
+		t.Fatalf("device cookie holder delayed %v", d)
 	}
 }
 
 // TestDeviceTokenOfOtherAccountOrForged: a device token of another account,
 // or a forged one, gives no exemption.
 func TestDeviceTokenOfOtherAccountOrForged(t *testing.T) {
-	_, h := deviceEnv(t)
+	e, h := deviceEnv(t)
 	mallorys := deviceToken(t, h, "198.51.100.5", "mallory@example.com")
-	lockByStrangers(t, h, "alice@example.com")
+	throttleByStrangers(t, e, h, "alice@example.com")
 	for name, tok := range map[string]string{
 		"another account's": mallorys,
 		"forged":            "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"tampered":          mallorys[:len(mallorys)-2] + "AA",
 	} {
-		if w := doLoginDevice(h, "198.51.100.5", "alice@example.com", "correct horse battery", tok); w.Code != 429 {
-			t.Fatalf("%s device token for a locked account: %d %s, want 429", name, w.Code, w.Body)
+		if w := doLoginDevice(h, "198.51.100.5", "alice@example.com", "correct horse battery", tok); w.Code != 200 {
+			t.Fatalf("%s device token for a throttled account: %d %s, want 200", name, w.Code, w.Body)
+		}
+		if d := e.delays.take(); len(d) != 1 {
+			t.Fatalf("%s device token for a throttled account: delays %v, want one", name, d)
 		}
 	}
 }
@@ -140,8 +157,51 @@ func TestDeviceTokenExpires(t *testing.T) {
 	e, h := deviceEnv(t)
 	tok := deviceToken(t, h, "198.51.100.1", "alice@example.com")
 	e.clock.Advance(DefaultDeviceTokenTTL)
-	lockByStrangers(t, h, "alice@example.com")
-	if w := doLoginDevice(h, "198.51.100.1", "alice@example.com", "correct horse battery", tok); w.Code != 429 {
-		t.Fatalf("expired device token: %d %s, want 429", w.Code, w.Body)
+	throttleByStrangers(t, e, h, "alice@example.com")
+	if w := doLoginDevice(h, "198.51.100.1", "alice@example.com", "correct horse battery", tok); w.Code != 200 {
+		t.Fatalf("expired device token: %d %s, want 200", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 1 {
+		t.Fatalf("expired device token: delays %v, want one (no exemption)", d)
+	}
+}
+
+// TestDeviceTokenHolderNotRefusedBySourceLock: a stranger behind the same
+// NAT or /64 locks the source with wrong passwords for made-up emails;
+// the owner with a valid device token still signs in from it. Her own
+// failures still count for the source and lock her device token after 5.
+func TestDeviceTokenHolderNotRefusedBySourceLock(t *testing.T) {
+	e, h := deviceEnv(t)
+	tok := deviceToken(t, h, "2001:db8:1:1::10", "alice@example.com")
+	for i := range 50 {
+		if w := doLogin(h, "2001:db8:1:1::99", fmt.Sprintf("nobody%d@example.com", i), "guess"); w.Code != 401 {
+			t.Fatalf("stranger %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if w := doLogin(h, "2001:db8:1:1::10", "alice@example.com", "correct horse battery"); w.Code != 429 {
+		t.Fatalf("the locked source without a device token: %d %s, want 429", w.Code, w.Body)
+	}
+	w := doLoginDevice(h, "2001:db8:1:1::10", "alice@example.com", "correct horse battery", tok)
+	if w.Code != 200 {
+		t.Fatalf("device-token holder behind a source a stranger locked: %d Retry-After %q %s, want 200", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	before, err := e.st.GetLoginThrottle(t.Context(), ipKey("2001:db8:1:1::10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if w := doLoginDevice(h, "2001:db8:1:1::10", "alice@example.com", "wrong", tok); w.Code != 401 {
+			t.Fatalf("wrong password %d with the device token: %d %s", i, w.Code, w.Body)
+		}
+	}
+	after, err := e.st.GetLoginThrottle(t.Context(), ipKey("2001:db8:1:1::10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Failures != before.Failures+5 {
+		t.Fatalf("source failures %d → %d, want the device holder's 5 counted", before.Failures, after.Failures)
+	}
+	if w := doLoginDevice(h, "2001:db8:1:1::10", "alice@example.com", "correct horse battery", tok); w.Code != 429 {
+		t.Fatalf("device token after its own 5 failures: %d, want 429", w.Code)
 	}
 }

@@ -282,7 +282,8 @@ func (s *Service) enabledMFA(ctx context.Context, userID string) (store.MFA, err
 // through it.
 func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code string) error {
 	key := mfaThrottleKey(m.UserID)
-	a, err := s.lockout.reserve(ctx, "code", []store.ThrottleKey{{Key: key, Policy: MFAFailurePolicy}}, []string{key})
+	keys := []store.ThrottleKey{{Key: key, Policy: MFAFailurePolicy}}
+	a, err := s.lockout.reserve(ctx, "code", keys, keys, []string{key})
 	if err != nil {
 		return err
 	}
@@ -449,6 +450,19 @@ func (s *Service) RunMFASweeper(ctx context.Context, interval time.Duration) err
 			s.log.WarnContext(ctx, "sweep mfa challenges", "error", err)
 		} else if n > 0 {
 			s.log.DebugContext(ctx, "swept mfa challenges", "count", n)
+		}
+	})
+}
+
+// RunLockoutSweeper deletes the sign-in lockout's state of no use any
+// more (keys without a failure in the window and not locked, expired
+// slots) every interval until ctx ends.
+func (s *Service) RunLockoutSweeper(ctx context.Context, interval time.Duration) error {
+	return every.Do(ctx, interval, func(ctx context.Context) {
+		if n, err := s.lockout.sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "sweep sign-in lockout", "error", err)
+		} else if n > 0 {
+			s.log.DebugContext(ctx, "swept sign-in lockout", "count", n)
 		}
 	})
 }

@@ -180,8 +180,8 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.identity, err = newIdentity(cfg.DataDir, o.MasterKey, identity.Config{Store: s.st, Logger: log.With("component", "identity"), Now: now,
 		Issuer: cfg.ExternalURL, Audience: Audience, AccessTTL: cfg.AccessTokenTTL.Duration, RefreshTTL: cfg.RefreshTokenTTL.Duration, Argon2: o.argon2,
 		SourceLockout: lockout(cfg.LoginLockoutThreshold), IPLockout: lockout(cfg.IPLoginLockoutThreshold),
-		AccountThrottle: store.LockoutPolicy{Threshold: cfg.AccountLoginThrottleThreshold, Base: time.Second, Max: cfg.AccountLoginThrottleMax.Duration, Window: 24 * time.Hour},
-		DeviceTokenTTL:  cfg.DeviceTokenTTL.Duration}); err != nil {
+		AccountThrottle: store.LockoutPolicy{Threshold: cfg.AccountLoginThrottleThreshold, Base: time.Second, Max: cfg.AccountLoginThrottleMax.Duration, Window: 24 * time.Hour, DelayOnly: true},
+		DeviceTokenTTL:  cfg.DeviceTokenTTL.Duration, RequestTimeout: cfg.RequestTimeout.Duration}); err != nil {
 		return nil, err
 	}
 	if err := s.identity.EnsureSigningKey(ctx); err != nil {
