@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -203,5 +208,101 @@ func TestDeviceTokenHolderNotRefusedBySourceLock(t *testing.T) {
 	}
 	if w := doLoginDevice(h, "2001:db8:1:1::10", "alice@example.com", "correct horse battery", tok); w.Code != 429 {
 		t.Fatalf("device token after its own 5 failures: %d, want 429", w.Code)
+	}
+}
+
+// TestDeviceCookieShadowedBySibling: a browser may send several hks_device
+// cookies (a sibling subdomain can set one for the parent domain, sent
+// first); every one is tried and the first valid one for the account
+// exempts the client.
+func TestDeviceCookieShadowedBySibling(t *testing.T) {
+	e, h := deviceEnv(t)
+	tok := deviceToken(t, h, "198.51.100.1", "alice@example.com")
+	mallorys := deviceToken(t, h, "198.51.100.2", "mallory@example.com")
+	throttleByStrangers(t, e, h, "alice@example.com")
+	r := httptest.NewRequest("POST", "/auth/login", strings.NewReader(`{"email":"alice@example.com","password":"correct horse battery"}`))
+	r.RemoteAddr = "192.0.2.200:1234"
+	r.Header.Add("Cookie", DeviceCookie+"=shadow-set-by-a-sibling; "+DeviceCookie+"="+mallorys+"; "+DeviceCookie+"="+tok)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Fatalf("sign-in with a shadowed device cookie: %d %s", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 0 {
+		t.Fatalf("the valid device cookie behind a shadowing one was not used: delays %v", d)
+	}
+}
+
+// TestDeviceTokenOnlyAfterSecondFactor: for an account with 2FA, the
+// password step answers no device token (body or cookie); the completed
+// sign-in (POST /auth/login/mfa) does, and it exempts the client.
+func TestDeviceTokenOnlyAfterSecondFactor(t *testing.T) {
+	e, _ := deviceEnv(t)
+	u, secret, _ := e.enrolled(t, "two@example.com")
+	a, err := httpapi.New(httpapi.Config{Logger: testLogger(t), Registry: prometheus.NewRegistry(), Auth: noAuth{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Mount(e.svc.Routes()...)
+	a.Mount(e.svc.MFARoutes()...)
+	h := a.Handler()
+	w := doLogin(h, "198.51.100.1", u.Email, "correct horse battery")
+	var lr api.LoginResponse
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &lr) != nil || !lr.MFARequired {
+		t.Fatalf("password step: %d %s", w.Code, w.Body)
+	}
+	if lr.DeviceToken != "" || strings.Contains(strings.Join(w.Header().Values("Set-Cookie"), ";"), DeviceCookie) {
+		t.Fatalf("the password step of a 2FA account gave a device token: %s %q", w.Body, w.Header().Values("Set-Cookie"))
+	}
+	b, _ := json.Marshal(api.LoginMFARequest{MFAToken: lr.MFAToken, Code: TOTPCode(secret, e.clock.Now())})
+	r := httptest.NewRequest("POST", "/auth/login/mfa", bytes.NewReader(b))
+	r.RemoteAddr = "198.51.100.1:1234"
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	lr = api.LoginResponse{}
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &lr) != nil || lr.AccessToken == "" || lr.DeviceToken == "" {
+		t.Fatalf("second factor: %d %s, want tokens and a device token", w.Code, w.Body)
+	}
+	if !strings.Contains(strings.Join(w.Header().Values("Set-Cookie"), ";"), DeviceCookie+"="+lr.DeviceToken) {
+		t.Fatalf("second factor: no device cookie in %q", w.Header().Values("Set-Cookie"))
+	}
+	for i := range 10 { // strangers throttle the account
+		doLogin(h, "203.0.113."+strconv.Itoa(i), u.Email, "wrong")
+	}
+	e.delays.take()
+	if w := doLoginDevice(h, "192.0.2.9", u.Email, "correct horse battery", lr.DeviceToken); w.Code != 200 {
+		t.Fatalf("with the device token of the completed sign-in: %d %s", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 0 {
+		t.Fatalf("the device token of the completed sign-in gave no exemption: delays %v", d)
+	}
+}
+
+// TestDeviceTokenVoidAfterPasswordChange: a device token is bound to the
+// password it was issued under; after a password change it exempts no
+// one (a stolen token does not outlive the reset).
+func TestDeviceTokenVoidAfterPasswordChange(t *testing.T) {
+	e, h := deviceEnv(t)
+	tok := deviceToken(t, h, "198.51.100.1", "alice@example.com")
+	u, err := e.st.GetUserByEmail(t.Context(), "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := HashPassword("a brand new passphrase", testArgon2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.UpdateUserPassword(t.Context(), u.ID, hash, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		doLogin(h, "203.0.113."+strconv.Itoa(i), "alice@example.com", "wrong")
+	}
+	e.delays.take()
+	if w := doLoginDevice(h, "198.51.100.1", "alice@example.com", "a brand new passphrase", tok); w.Code != 200 {
+		t.Fatalf("new password with the old device token: %d %s", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 1 {
+		t.Fatalf("a device token of the old password still exempts: delays %v, want one", d)
 	}
 }

@@ -267,8 +267,10 @@ func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http
 		if code == "" || len(code) > 64 || len(mfa) > 256 {
 			return signInResult{}, "", "Enter the code of your authenticator app, or a backup code."
 		}
-		var err error
-		tp, err = s.id.CompleteMFA(ctx, mfa, code, m)
+		sr, err := s.id.CompleteMFASignIn(ctx, mfa, code, m)
+		if err == nil && sr.DeviceToken != "" {
+			http.SetCookie(w, s.id.DeviceTokenCookie(sr.DeviceToken))
+		}
 		switch {
 		case errors.Is(err, identity.ErrInvalidMFAToken):
 			return signInResult{}, "", "The sign-in took too long or had too many wrong codes. Sign in again."
@@ -284,6 +286,7 @@ func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http
 		case err != nil:
 			return signInResult{err: fmt.Errorf("complete mfa: %w", err)}, "", ""
 		}
+		tp = *sr.Tokens
 	} else {
 		email = f.Get("email")
 		pw := f.Get("password")

@@ -860,3 +860,36 @@ func TestCLIDeviceTokenOutlastsStrangersThrottle(t *testing.T) {
 		t.Fatalf("sign-in with the stored device token: %v (device token %q)", err, again.DeviceToken)
 	}
 }
+
+// TestAuthorizePageDeviceCookieAfterSecondFactor: on the sign-in page, the
+// device cookie of an account with 2FA is set by the completed second
+// factor, not by the password step.
+func TestAuthorizePageDeviceCookieAfterSecondFactor(t *testing.T) {
+	ts := startServer(t, "")
+	const email = "pagedevice@example.com"
+	_, tok := ts.user(email)
+	secret, _ := ts.enrol(tok)
+	ts.nextStep()
+	cb := newCallback(t)
+	b := newBrowser(t, ts)
+	_, challenge := pkcePair()
+	setsDevice := func(p page) bool {
+		return strings.Contains(strings.Join(p.header.Values("Set-Cookie"), "\n"), identity.DeviceCookie+"=")
+	}
+	f := b.get(authorizeURL(cb.uri(), "st", challenge)).form(t)
+	f.Set("email", email)
+	f.Set("password", "password-"+email)
+	p := b.post("/auth/authorize", f)
+	f = p.form(t)
+	if p.status != 200 || f.Get("mfa_token") == "" {
+		t.Fatalf("second factor form: %d %s", p.status, p.body)
+	}
+	if setsDevice(p) {
+		t.Fatalf("the password step set a device cookie: %q", p.header.Values("Set-Cookie"))
+	}
+	f.Set("code", ts.code(secret, 0))
+	p = b.post("/auth/authorize", f)
+	if p.status >= 400 || !setsDevice(p) {
+		t.Fatalf("completed second factor: %d, Set-Cookie %q, want the device cookie", p.status, p.header.Values("Set-Cookie"))
+	}
+}
