@@ -256,7 +256,8 @@ func (res signInResult) refusedStatus() int {
 // signInForm signs in with the form's email and password, or answers its
 // second-factor challenge (mfa_token and code). The session the sign-in
 // starts is only the proof of it: it is ended at once (the client gets a
-// session of its own when it trades the code). A right password sets the
+// session of its own when it trades the code). A completed sign-in (the
+// password, and the second factor if the account has one) sets the
 // browser's device token cookie on w.
 func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http.Request) (res signInResult, email, msg string) {
 	f := r.PostForm
