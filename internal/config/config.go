@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
 // Config is the configuration of `hks server`.
@@ -43,6 +45,13 @@ type Config struct {
 	// CORSAllowedOrigins are the exact origins (scheme://host[:port])
 	// browsers may call the API from with credentials; empty: none.
 	CORSAllowedOrigins []string `json:"corsAllowedOrigins,omitempty"`
+	// TrustedProxies are the CIDRs (or addresses) of the reverse proxies
+	// in front of the server: only a request from one of them has its
+	// X-Forwarded-For believed (walked from the right, skipping trusted
+	// proxies), and the client address it gives is the one rate limits
+	// and the sign-in lockout count. Empty (the default): the peer's
+	// address is the client's, and X-Forwarded-For is ignored.
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
 	// Rate limits (token buckets shared through NATS KV): requests per
 	// second and burst per client IP (every route) and per user
 	// (authenticated routes). A rate of 0 disables that limit.
@@ -181,6 +190,7 @@ func (c *Config) fields() []field {
 		{flag: "tls-cert", env: "HKS_TLS_CERT", usage: "PEM certificate chain for --tls=files", str: &c.TLSCert},
 		{flag: "tls-key", env: "HKS_TLS_KEY", usage: "PEM private key for --tls=files", str: &c.TLSKey},
 		listField("cors-allowed-origins", "HKS_CORS_ALLOWED_ORIGINS", "comma-separated origins browsers may call the API from", &c.CORSAllowedOrigins),
+		listField("trusted-proxies", "HKS_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client address", &c.TrustedProxies),
 		floatField("ip-rate-limit", "HKS_IP_RATE_LIMIT", "requests per second per client IP (0: off)", &c.IPRateLimit),
 		intField("ip-rate-burst", "HKS_IP_RATE_BURST", "burst of requests per client IP", &c.IPRateBurst),
 		floatField("user-rate-limit", "HKS_USER_RATE_LIMIT", "requests per second per user (0: off)", &c.UserRateLimit),
@@ -448,6 +458,9 @@ func (c *Config) validateProtections() error {
 			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" {
 			return fmt.Errorf("config: corsAllowedOrigins: %q must be an origin such as https://app.example.com (no wildcard, no path)", o)
 		}
+	}
+	if _, err := httpapi.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("config: trustedProxies: %w", err)
 	}
 	for _, r := range []struct {
 		name  string

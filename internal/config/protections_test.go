@@ -53,6 +53,8 @@ func TestProtectionSettings(t *testing.T) {
 		// The throttle delays; it must stay well within a request.
 		{[]string{"--account-login-throttle-max", "11s"}, "config: accountLoginThrottleMax:"},
 		{[]string{"--account-login-throttle-max", "6s", "--request-timeout", "10s"}, "config: accountLoginThrottleMax:"},
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, "config: trustedProxies:"},
+		{[]string{"--trusted-proxies", "proxy.example.com"}, "config: trustedProxies:"},
 		{[]string{"--device-token-ttl", "1m"}, "config: deviceTokenTTL:"},
 		{[]string{"--device-token-ttl", "10000h"}, "config: deviceTokenTTL:"},
 	} {
@@ -62,5 +64,22 @@ func TestProtectionSettings(t *testing.T) {
 				t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTrustedProxiesSetting: trustedProxies comes from the flag or
+// HKS_TRUSTED_PROXIES (a comma list) and is empty by default.
+func TestTrustedProxiesSetting(t *testing.T) {
+	d, err := load(t, nil, nil)
+	if err != nil || len(d.TrustedProxies) != 0 {
+		t.Fatalf("default trustedProxies %v (%v), want none", d.TrustedProxies, err)
+	}
+	c, err := load(t, []string{"--trusted-proxies", "10.0.0.0/8,192.0.2.7"}, nil)
+	if err != nil || len(c.TrustedProxies) != 2 || c.TrustedProxies[1] != "192.0.2.7" {
+		t.Fatalf("flag: %v %v", c.TrustedProxies, err)
+	}
+	c, err = load(t, nil, map[string]string{"HKS_TRUSTED_PROXIES": "2001:db8::/32"})
+	if err != nil || len(c.TrustedProxies) != 1 || c.TrustedProxies[0] != "2001:db8::/32" {
+		t.Fatalf("env: %v %v", c.TrustedProxies, err)
 	}
 }

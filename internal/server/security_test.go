@@ -353,6 +353,15 @@ func TestSecurityTable(t *testing.T) {
 		{"the stranger's source stays locked", func(t *testing.T) answer {
 			return ts.doFrom("127.0.0.2", "POST", "/auth/login", map[string]string{"email": "victim@example.com", "password": "password-victim@example.com"})
 		}, 429, "rate-limited"},
+		{"X-Forwarded-For from a peer that is not a trusted proxy does not evade the lockout", func(t *testing.T) answer {
+			for i := range 5 {
+				h := http.Header{"X-Forwarded-For": {"203.0.113." + strconv.Itoa(i)}}
+				if a := ts.doWith("POST", "/auth/login", "", map[string]string{"email": "spoof@example.com", "password": "guess"}, h); a.status != 401 {
+					t.Fatalf("guess %d: %d %s", i, a.status, a.body)
+				}
+			}
+			return ts.doWith("POST", "/auth/login", "", map[string]string{"email": "spoof@example.com", "password": "guess"}, http.Header{"X-Forwarded-For": {"203.0.113.99"}})
+		}, 429, "rate-limited"},
 		{"device-token holder behind a source a stranger locked", func(t *testing.T) answer {
 			a := ts.doFrom("127.0.0.4", "POST", "/auth/login", map[string]string{"email": "natted@example.com", "password": "password-natted@example.com"})
 			var lr api.LoginResponse
@@ -891,5 +900,32 @@ func TestAuthorizePageDeviceCookieAfterSecondFactor(t *testing.T) {
 	p = b.post("/auth/authorize", f)
 	if p.status >= 400 || !setsDevice(p) {
 		t.Fatalf("completed second factor: %d, Set-Cookie %q, want the device cookie", p.status, p.header.Values("Set-Cookie"))
+	}
+}
+
+// TestTrustedProxyForwardedClient: behind a trusted proxy
+// (trustedProxies), the client X-Forwarded-For names is the one the
+// lockout counts: five wrong passwords lock that client, not every client
+// of the proxy; a left part the client wrote is not believed.
+func TestTrustedProxyForwardedClient(t *testing.T) {
+	ts := startServerWith(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1/32"} })
+	const email = "proxied@example.com"
+	ts.user(email)
+	login := func(xff, pw string) answer {
+		return ts.doWith("POST", "/auth/login", "", map[string]string{"email": email, "password": pw}, http.Header{"X-Forwarded-For": {xff}})
+	}
+	for i := range 5 {
+		if a := login("203.0.113.1", "guess"); a.status != 401 {
+			t.Fatalf("guess %d: %d %s", i, a.status, a.body)
+		}
+	}
+	if a := login("203.0.113.1", "password-"+email); a.status != 429 {
+		t.Fatalf("the guessing client behind the proxy: %d, want 429", a.status)
+	}
+	if a := login("198.51.100.1, 203.0.113.1", "password-"+email); a.status != 429 {
+		t.Fatalf("the guessing client with a left part it wrote: %d, want 429", a.status)
+	}
+	if a := login("203.0.113.2", "password-"+email); a.status != 200 {
+		t.Fatalf("another client behind the same proxy: %d %s, want 200", a.status, a.body)
 	}
 }

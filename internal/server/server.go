@@ -216,7 +216,11 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	s.wsIssuer.Handle(d.issuer, s.identity)
 	s.background = d.background
 	s.closers = d.closers
-	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration,
+	proxies, err := httpapi.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration, TrustedProxies: proxies,
 		RouteMiddleware: slices.Concat([]httpapi.RouteMiddleware{tn.ResolvePath}, d.routeMiddleware, []httpapi.RouteMiddleware{tn.ProjectVisible}), Outer: d.outer, AccessCookie: identity.AccessCookie}); err != nil {
 		return nil, err
 	}
