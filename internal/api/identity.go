@@ -113,6 +113,8 @@ type BackupCodes struct {
 type LoginMFARequest struct {
 	MFAToken string `json:"mfa_token" doc:"from the mfa_required answer of POST /auth/login"`
 	Code     string `json:"code" doc:"a 6-digit TOTP code, or a backup code"`
+	// DeviceToken is LoginRequest's.
+	DeviceToken string `json:"device_token,omitempty" doc:"the device_token of an earlier sign-in of this client, renewed in the answer (a browser sends its hks_device cookie instead)"`
 }
 
 // LoginResponse is the answer of POST /auth/login: the tokens, or, for a
@@ -126,5 +128,5 @@ type LoginResponse struct {
 	MFARequired  bool     `json:"mfa_required,omitempty"`
 	MFAToken     string   `json:"mfa_token,omitempty" doc:"single use, valid 5 minutes, 5 attempts"`
 	Methods      []string `json:"methods,omitempty" doc:"second factors accepted: totp, backup_code"`
-	DeviceToken  string   `json:"device_token,omitempty" doc:"after a right password: send it as device_token at later sign-ins of this client (also set as the hks_device cookie); valid 30 days, renewed at each sign-in"`
+	DeviceToken  string   `json:"device_token,omitempty" doc:"after a completed sign-in (password, and the second factor if the account has one): send it as device_token at later sign-ins of this client (also set as the hks_device cookie); valid 30 days, renewed at each sign-in, void when the password changes"`
 }

@@ -187,7 +187,6 @@ func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password,
 	if err := do(ctx, hc, server, http.MethodPost, "/auth/login", "", api.LoginRequest{Email: email, Password: password, DeviceToken: deviceToken}, &tr); err != nil {
 		return Credentials{}, err
 	}
-	device := tr.DeviceToken
 	if tr.MFARequired {
 		if otp == nil {
 			return Credentials{}, ErrOTPRequired
@@ -199,11 +198,16 @@ func LoginWithOTP(ctx context.Context, hc *http.Client, server, email, password,
 		if code == "" {
 			return Credentials{}, ErrOTPRequired
 		}
-		var tp api.TokenPair
-		if err := do(ctx, hc, server, http.MethodPost, "/auth/login/mfa", "", api.LoginMFARequest{MFAToken: tr.MFAToken, Code: code}, &tp); err != nil {
+		// The device token comes with the completed sign-in.
+		req := api.LoginMFARequest{MFAToken: tr.MFAToken, Code: code, DeviceToken: deviceToken}
+		tr = api.LoginResponse{}
+		if err := do(ctx, hc, server, http.MethodPost, "/auth/login/mfa", "", req, &tr); err != nil {
 			return Credentials{}, err
 		}
-		tr = api.LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, ExpiresIn: tp.ExpiresIn}
+	}
+	device := tr.DeviceToken
+	if device == "" {
+		device = deviceToken // an older server: keep the one we had
 	}
 	return Credentials{Server: server, AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken,
 		ExpiresAt: time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second), DeviceToken: device}, nil

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
 // Config is the configuration of `hks server`.
@@ -43,6 +45,13 @@ type Config struct {
 	// CORSAllowedOrigins are the exact origins (scheme://host[:port])
 	// browsers may call the API from with credentials; empty: none.
 	CORSAllowedOrigins []string `json:"corsAllowedOrigins,omitempty"`
+	// TrustedProxies are the CIDRs (or addresses) of the reverse proxies
+	// in front of the server: only a request from one of them has its
+	// X-Forwarded-For believed (walked from the right, skipping trusted
+	// proxies), and the client address it gives is the one rate limits
+	// and the sign-in lockout count. Empty (the default): the peer's
+	// address is the client's, and X-Forwarded-For is ignored.
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
 	// Rate limits (token buckets shared through NATS KV): requests per
 	// second and burst per client IP (every route) and per user
 	// (authenticated routes). A rate of 0 disables that limit.
@@ -55,9 +64,10 @@ type Config struct {
 	// one source for any accounts, lock it for LoginLockoutBase, doubling
 	// with each further failure up to LoginLockoutMax.
 	// AccountLoginThrottleThreshold failures for one account from all
-	// sources slow its clients without a device token down: each further
-	// failure refuses them for 1s, doubling up to
-	// AccountLoginThrottleMax. DeviceTokenTTL is the lifetime of the
+	// sources slow its clients without a device token down, never lock
+	// them out: each of their attempts waits 1s before its password is
+	// checked, doubling with each further failure up to
+	// AccountLoginThrottleMax (at most 10s and half of RequestTimeout). DeviceTokenTTL is the lifetime of the
 	// device tokens that exempt a client that signed in before from the
 	// account's locks.
 	LoginLockoutThreshold         int      `json:"loginLockoutThreshold"`
@@ -144,7 +154,7 @@ func Default() Config {
 		LoginLockoutBase:              Duration{time.Minute},
 		LoginLockoutMax:               Duration{time.Hour},
 		AccountLoginThrottleThreshold: 100,
-		AccountLoginThrottleMax:       Duration{time.Minute},
+		AccountLoginThrottleMax:       Duration{5 * time.Second},
 		DeviceTokenTTL:                Duration{30 * 24 * time.Hour},
 		ControlPlaneProvider:          "local",
 		WarmPool:                      1,
@@ -180,6 +190,7 @@ func (c *Config) fields() []field {
 		{flag: "tls-cert", env: "HKS_TLS_CERT", usage: "PEM certificate chain for --tls=files", str: &c.TLSCert},
 		{flag: "tls-key", env: "HKS_TLS_KEY", usage: "PEM private key for --tls=files", str: &c.TLSKey},
 		listField("cors-allowed-origins", "HKS_CORS_ALLOWED_ORIGINS", "comma-separated origins browsers may call the API from", &c.CORSAllowedOrigins),
+		listField("trusted-proxies", "HKS_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client address", &c.TrustedProxies),
 		floatField("ip-rate-limit", "HKS_IP_RATE_LIMIT", "requests per second per client IP (0: off)", &c.IPRateLimit),
 		intField("ip-rate-burst", "HKS_IP_RATE_BURST", "burst of requests per client IP", &c.IPRateBurst),
 		floatField("user-rate-limit", "HKS_USER_RATE_LIMIT", "requests per second per user (0: off)", &c.UserRateLimit),
@@ -189,7 +200,7 @@ func (c *Config) fields() []field {
 		{flag: "login-lockout-base", env: "HKS_LOGIN_LOCKOUT_BASE", usage: "first sign-in lockout; doubles with each further failure", dur: &c.LoginLockoutBase},
 		{flag: "login-lockout-max", env: "HKS_LOGIN_LOCKOUT_MAX", usage: "longest sign-in lockout", dur: &c.LoginLockoutMax},
 		intField("account-login-throttle-threshold", "HKS_ACCOUNT_LOGIN_THROTTLE_THRESHOLD", "failed sign-ins for one account from all IPs before clients without a device token are slowed down", &c.AccountLoginThrottleThreshold),
-		{flag: "account-login-throttle-max", env: "HKS_ACCOUNT_LOGIN_THROTTLE_MAX", usage: "longest delay of the account-wide sign-in throttle (starts at 1s, doubles)", dur: &c.AccountLoginThrottleMax},
+		{flag: "account-login-throttle-max", env: "HKS_ACCOUNT_LOGIN_THROTTLE_MAX", usage: "longest delay of the account-wide sign-in throttle (starts at 1s, doubles; at most 10s and half of --request-timeout)", dur: &c.AccountLoginThrottleMax},
 		{flag: "device-token-ttl", env: "HKS_DEVICE_TOKEN_TTL", usage: "lifetime of the device tokens of clients that signed in (renewed at each sign-in)", dur: &c.DeviceTokenTTL},
 		{flag: "control-plane-provider", env: "HKS_CONTROL_PLANE_PROVIDER", usage: "local (workspace control planes as processes on this machine) or none (API only)", str: &c.ControlPlaneProvider},
 		{flag: "k8s-bin-dir", env: "HKS_K8S_BIN_DIR", usage: "directory with kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (default: the cache that make k8s-bins fills)", str: &c.K8sBinDir},
@@ -448,6 +459,9 @@ func (c *Config) validateProtections() error {
 			return fmt.Errorf("config: corsAllowedOrigins: %q must be an origin such as https://app.example.com (no wildcard, no path)", o)
 		}
 	}
+	if _, err := httpapi.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("config: trustedProxies: %w", err)
+	}
 	for _, r := range []struct {
 		name  string
 		rate  float64
@@ -472,8 +486,9 @@ func (c *Config) validateProtections() error {
 		return fmt.Errorf("config: loginLockoutMax: %s must be from loginLockoutBase to 168h", c.LoginLockoutMax)
 	case c.AccountLoginThrottleThreshold < c.LoginLockoutThreshold || c.AccountLoginThrottleThreshold > 100000:
 		return fmt.Errorf("config: accountLoginThrottleThreshold: %d must be from loginLockoutThreshold to 100000", c.AccountLoginThrottleThreshold)
-	case c.AccountLoginThrottleMax.Duration < time.Second || c.AccountLoginThrottleMax.Duration > time.Hour:
-		return fmt.Errorf("config: accountLoginThrottleMax: %s must be from 1s to 1h", c.AccountLoginThrottleMax)
+	case c.AccountLoginThrottleMax.Duration < time.Second || c.AccountLoginThrottleMax.Duration > 10*time.Second ||
+		c.AccountLoginThrottleMax.Duration > c.RequestTimeout.Duration/2:
+		return fmt.Errorf("config: accountLoginThrottleMax: %s must be from 1s to 10s and at most half of requestTimeout (%s)", c.AccountLoginThrottleMax, c.RequestTimeout)
 	case c.DeviceTokenTTL.Duration < time.Hour || c.DeviceTokenTTL.Duration > 400*24*time.Hour:
 		return fmt.Errorf("config: deviceTokenTTL: %s must be from 1h to 9600h (400 days)", c.DeviceTokenTTL)
 	}

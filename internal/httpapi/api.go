@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -36,9 +37,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes limits request bodies (default MaxBodyBytes).
 	MaxBodyBytes int64
-	// TrustForwardedFor makes the real-IP middleware believe the
-	// X-Forwarded-For header (only behind a trusted proxy).
-	TrustForwardedFor bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// real-IP middleware believes (see ClientIPOf); none: the peer's
+	// address is the client's.
+	TrustedProxies []netip.Prefix
 	// RouteMiddleware wraps each route's handler inside authentication,
 	// so the principal is known (audit, per-user limits). The first
 	// wraps outermost.
@@ -263,7 +265,7 @@ func (a *API) Handler() http.Handler {
 			rid = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", rid)
-		ip := clientIP(r, a.cfg.TrustForwardedFor)
+		ip := ClientIPOf(r, a.cfg.TrustedProxies)
 		log := a.cfg.Logger.With(slog.String("request_id", rid), slog.String("ip", ip))
 		ctx := context.WithValue(r.Context(), keyRequestID, rid)
 		ctx = context.WithValue(ctx, keyClientIP, ip)
@@ -321,18 +323,71 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func clientIP(r *http.Request, trustXFF bool) string {
-	if trustXFF {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-				return ip.String()
+// ParseTrustedProxies parses CIDRs (192.0.2.0/24, 2001:db8::/32) or
+// addresses (one host) of trusted reverse proxies.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an IP address", s)
 			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
+		if p.Addr().Is4In6() {
+			return nil, fmt.Errorf("%q: write IPv4 ranges as IPv4", s)
+		}
+		out = append(out, p.Masked())
 	}
+	return out, nil
+}
+
+// maxForwardedHops bounds how many X-Forwarded-For entries are looked at.
+const maxForwardedHops = 32
+
+// ClientIPOf is the client address of r: the peer's, unless the peer is
+// one of the trusted proxies; then X-Forwarded-For (every such header, in
+// order) is walked from the right, skipping trusted proxies, and the
+// first entry that is not one is the client. The header's left part is
+// the client's to write, so nothing left of that entry is believed. A
+// malformed entry stops the walk: the client is then the last trusted
+// hop (the peer, or the last proxy read).
+func ClientIPOf(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer.Unmap(), trusted) {
+		return host
+	}
+	hop := peer.Unmap()
+	var entries []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		entries = append(entries, strings.Split(v, ",")...)
+	}
+	for i, n := len(entries)-1, 0; i >= 0 && n < maxForwardedHops; i, n = i-1, n+1 {
+		a, err := netip.ParseAddr(strings.TrimSpace(entries[i]))
+		if err != nil || a.Zone() != "" {
+			break
+		}
+		a = a.Unmap()
+		if !isTrusted(a, trusted) {
+			return a.String()
+		}
+		hop = a
+	}
+	return hop.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,10 +6,11 @@
 // issuance and verification of access tokens.
 //
 // It also owns what guards a sign-in: the sign-in lockout (failed
-// passwords per account and source, per device token, per source and per
-// account across sources, consulted by every check of a password,
-// PasswordSignIn and the password that disables 2FA), device tokens that
-// exempt a client that signed in before from the account's locks, two-factor
+// passwords per account and source, per device token and per source lock;
+// per account across sources they only delay; consulted by every check of
+// a password, PasswordSignIn and the password that disables 2FA), device
+// tokens that exempt a client that completed a sign-in before from the
+// account's delay and its source's lock, two-factor
 // authentication (TOTP enrolment, backup codes, the second-factor
 // challenge and its per-user lockout), and organizations' require_2fa
 // (CheckOrgMFA, and the RequireOrgMFA route middleware).

@@ -83,13 +83,43 @@ type env struct {
 	sealer *seal.Sealer
 	clock  *clock
 	svc    *Service
+	// delays are the waits of the account-wide throttle of svc, which
+	// are recorded instead of waited.
+	delays *delayLog
+}
+
+// delayLog records the delays of a lockout (its sleep) instead of waiting
+// them; with advance, the fake clock moves on by each, as if waited.
+type delayLog struct {
+	mu      sync.Mutex
+	d       []time.Duration
+	advance bool
+}
+
+// take returns the delays recorded since the last take.
+func (l *delayLog) take() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.d
+	l.d = nil
+	return d
 }
 
 // newEnv returns a Service on a fresh store; mod adjusts its Config.
 func newEnv(tb testing.TB, mod ...func(*Config)) *env {
 	tb.Helper()
-	e := &env{st: newStore(tb), sealer: newSealer(tb, 1), clock: newClock()}
+	e := &env{st: newStore(tb), sealer: newSealer(tb, 1), clock: newClock(), delays: &delayLog{}}
 	e.svc = e.service(tb, e.sealer, mod...)
+	e.svc.lockout.sleep = func(ctx context.Context, d time.Duration) error {
+		e.delays.mu.Lock()
+		e.delays.d = append(e.delays.d, d)
+		adv := e.delays.advance
+		e.delays.mu.Unlock()
+		if adv {
+			e.clock.Advance(d)
+		}
+		return ctx.Err()
+	}
 	return e
 }
 

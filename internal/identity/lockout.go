@@ -23,23 +23,35 @@ import (
 //     guesses lock the stranger out, not the account's owner. The same
 //     policy counts the failures of a device token (its own key).
 //   - DefaultIPLockout: fifty failures from one source, any accounts, lock
-//     the source the same way.
+//     the source the same way, except for clients with a valid device
+//     token of the account (their failures still count for the source).
 //   - DefaultAccountThrottle: a hundred failures for one account from all
 //     sources together (a distributed guessing attack) slow that account
-//     down: each further failure refuses its clients without a valid device
-//     token for a second, doubling up to a minute, never longer.
+//     down, never lock it: every further attempt without a valid device
+//     token of the account waits before its password is checked, a second
+//     doubling with each further failure up to MaxAccountDelay (5 s by
+//     default). Nobody is refused because of it, and any number of such
+//     attempts may be in flight (the per-pair and per-source keys bound
+//     those of each source).
 //
 // Failures are forgotten after a day without one.
 var (
 	DefaultSourceLockout   = store.LockoutPolicy{Threshold: 5, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
 	DefaultIPLockout       = store.LockoutPolicy{Threshold: 50, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour}
-	DefaultAccountThrottle = store.LockoutPolicy{Threshold: 100, Base: time.Second, Max: time.Minute, Window: 24 * time.Hour}
+	DefaultAccountThrottle = store.LockoutPolicy{Threshold: 100, Base: time.Second, Max: 5 * time.Second, Window: 24 * time.Hour, DelayOnly: true}
 )
 
-// attemptSlotTTL is how long the slot of an attempt in flight is held at
-// most (store.LimitStore.BeginLoginAttempt): an attempt whose process died
-// frees it then.
-const attemptSlotTTL = time.Minute
+// MaxAccountDelay bounds the delay of the account-wide throttle
+// (AccountThrottle.Max): a sign-in waits at most this long for it, well
+// within a request's timeout.
+const MaxAccountDelay = 10 * time.Second
+
+// attemptSlotMargin is how much longer than an attempt can run (the
+// request timeout: every wait of an attempt ends with its context) its
+// slot is held at most (store.LimitStore.BeginLoginAttempt): an attempt
+// whose process died frees it then, and no slot of a running attempt
+// expires.
+const attemptSlotMargin = time.Minute
 
 // lockout throttles password sign-in per (account, source), per device
 // token, per source and per account, and second factors per user
@@ -52,9 +64,15 @@ type lockout struct {
 	source, ip, account store.LockoutPolicy
 	log                 *slog.Logger
 	now                 func() time.Time
+	// slotTTL is how long a slot is held at most: the longest an
+	// attempt runs plus attemptSlotMargin.
+	slotTTL time.Duration
+	// sleep waits d, or less if ctx ends first (its error then); tests
+	// replace it.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
-func newLockout(st store.LimitStore, source, ip, account store.LockoutPolicy, log *slog.Logger, now func() time.Time) (*lockout, error) {
+func newLockout(st store.LimitStore, source, ip, account store.LockoutPolicy, attemptTimeout time.Duration, log *slog.Logger, now func() time.Time) (*lockout, error) {
 	if source == (store.LockoutPolicy{}) {
 		source = DefaultSourceLockout
 	}
@@ -64,6 +82,7 @@ func newLockout(st store.LimitStore, source, ip, account store.LockoutPolicy, lo
 	if account == (store.LockoutPolicy{}) {
 		account = DefaultAccountThrottle
 	}
+	account.DelayOnly = true
 	for _, p := range []struct {
 		name string
 		p    store.LockoutPolicy
@@ -72,7 +91,38 @@ func newLockout(st store.LimitStore, source, ip, account store.LockoutPolicy, lo
 			return nil, fmt.Errorf("%s policy: need Threshold > 0, 0 < Base <= Max <= Window", p.name)
 		}
 	}
-	return &lockout{st: st, source: source, ip: ip, account: account, log: log, now: now}, nil
+	if account.Max > MaxAccountDelay {
+		return nil, fmt.Errorf("AccountThrottle policy: Max %s is above %s", account.Max, MaxAccountDelay)
+	}
+	if attemptTimeout <= 0 {
+		return nil, errors.New("AttemptTimeout must be positive")
+	}
+	return &lockout{st: st, source: source, ip: ip, account: account, log: log, now: now,
+		slotTTL: attemptTimeout + attemptSlotMargin, sleep: sleepCtx}, nil
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// window is the longest Window of the lockout's policies: state without
+// a failure for that long, and not locked, is of no use any more.
+func (l *lockout) window() time.Duration {
+	return max(l.source.Window, l.ip.Window, l.account.Window, MFAFailurePolicy.Window)
+}
+
+// sweep deletes the lockout state of no use any more
+// (store.LimitStore.SweepLoginThrottles).
+func (l *lockout) sweep(ctx context.Context) (int, error) {
+	return l.st.SweepLoginThrottles(ctx, l.now(), l.window())
 }
 
 const maxKeyLen = 400
@@ -101,8 +151,8 @@ func accountKey(email string) string  { return "account:" + account(email) }
 func ipKey(ip string) string          { return "ip:" + source(ip) }
 func deviceKey(id string) string      { return "device:" + id }
 
-// attempt is a begun attempt (lockout.begin): it holds a slot on its keys,
-// which is not a failure, until it is settled.
+// attempt is a begun attempt (lockout.begin): it holds a slot on the
+// keys it was admitted by, which is not a failure, until it is settled.
 type attempt struct {
 	l  *lockout
 	id string
@@ -112,48 +162,59 @@ type attempt struct {
 	done  bool
 }
 
-// passwordKeys are the keys of a password attempt for email from ip. A
-// client without a valid device token of the account (deviceID "") is
-// counted for the account from its source, for the account from all
-// sources and for its source; a success forgets the first. A client with
-// one is counted for its device token instead of the account, and for its
-// source; a success forgets the device token's failures. Neither success
-// forgets the source's failures (one good account must not clear a source
-// guessing at others) nor the account's (its owner signing in must not
-// give a distributed attack a fresh allowance).
-func (l *lockout) passwordKeys(email, ip, deviceID string) (keys []store.ThrottleKey, reset []string) {
+// passwordKeys are the keys of a password attempt for email from ip:
+// gate admit it (each may refuse it, but the account's, a DelayOnly
+// throttle, only delays it), count record its failure and reset are
+// forgotten by its success.
+//
+// A client without a valid device token of the account (deviceID "") is
+// admitted and counted for the account from its source, for the account
+// from all sources and for its source; a success forgets the first. A
+// client with one is admitted by its device token alone and counted for
+// it and for its source (so that a stranger's failures from the same
+// source do not refuse it, and its own still count there); a success
+// forgets the device token's failures. Neither success forgets the
+// source's failures (one good account must not clear a source guessing at
+// others) nor the account's (its owner signing in must not give a
+// distributed attack a fresh allowance).
+func (l *lockout) passwordKeys(email, ip, deviceID string) (gate, count []store.ThrottleKey, reset []string) {
+	src := store.ThrottleKey{Key: ipKey(ip), Policy: l.ip}
 	if deviceID != "" {
-		keys = []store.ThrottleKey{{Key: deviceKey(deviceID), Policy: l.source}}
-	} else {
-		keys = []store.ThrottleKey{{Key: pairKey(email, ip), Policy: l.source}, {Key: accountKey(email), Policy: l.account}}
+		dev := store.ThrottleKey{Key: deviceKey(deviceID), Policy: l.source}
+		return []store.ThrottleKey{dev}, []store.ThrottleKey{dev, src}, []string{dev.Key}
 	}
-	keys = append(keys, store.ThrottleKey{Key: ipKey(ip), Policy: l.ip})
-	return keys, []string{keys[0].Key}
+	pair := store.ThrottleKey{Key: pairKey(email, ip), Policy: l.source}
+	keys := []store.ThrottleKey{pair, {Key: accountKey(email), Policy: l.account}, src}
+	return keys, keys, []string{pair.Key}
 }
 
 // begin begins a password attempt for email from ip, with the id of the
 // client's valid device token for the account or "" (see passwordKeys and
-// reserve).
+// reserve). Past the account-wide throttle's threshold, an attempt
+// without a device token waits its delay (store.LockoutPolicy.Delay)
+// before it is answered: an error only if ctx ends first.
 func (l *lockout) begin(ctx context.Context, email, ip, deviceID string) (*attempt, error) {
-	keys, reset := l.passwordKeys(email, ip, deviceID)
-	return l.reserve(ctx, "password", keys, reset)
+	gate, count, reset := l.passwordKeys(email, ip, deviceID)
+	return l.reserve(ctx, "password", gate, count, reset)
 }
 
-// reserve begins one attempt on keys before the secret (field: a
+// reserve begins one attempt on the gate keys before the secret (field: a
 // "password" or a second-factor "code") is checked. If a key is locked, or
 // has as many attempts in flight as failures are still allowed before its
 // lock (store.LockoutPolicy.Admits), it answers a *TooManyAttemptsError
 // with the time left (a second for a full key); otherwise the attempt
-// holds a slot on every key, atomically with the check, so that
+// holds a slot on every gate key, atomically with the check, so that
 // concurrent attempts cannot check more secrets than a threshold allows.
-// The slot is no failure: settle the attempt with failed (it counts for
-// every key), succeeded (it forgets reset) or refund.
-func (l *lockout) reserve(ctx context.Context, field string, keys []store.ThrottleKey, reset []string) (*attempt, error) {
+// A DelayOnly key never refuses: the attempt waits the longest of their
+// delays, holding its slots, and is refunded if ctx ends meanwhile. The
+// slot is no failure: settle the attempt with failed (it counts for
+// every key of count), succeeded (it forgets reset) or refund.
+func (l *lockout) reserve(ctx context.Context, field string, gate, count []store.ThrottleKey, reset []string) (*attempt, error) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	now := l.now()
-	states, ok, err := l.st.BeginLoginAttempt(ctx, id, now, attemptSlotTTL, keys)
+	states, ok, err := l.st.BeginLoginAttempt(ctx, id, now, l.slotTTL, gate)
 	if err != nil {
 		return nil, fmt.Errorf("lockout: %w", err)
 	}
@@ -161,10 +222,10 @@ func (l *lockout) reserve(ctx context.Context, field string, keys []store.Thrott
 		var wait time.Duration
 		var kinds []string
 		for i, t := range states {
-			if keys[i].Policy.Admits(t, now) {
+			if gate[i].Policy.Admits(t, now) {
 				continue
 			}
-			kinds = append(kinds, strings.SplitN(keys[i].Key, ":", 2)[0])
+			kinds = append(kinds, strings.SplitN(gate[i].Key, ":", 2)[0])
 			if locked, left := t.Locked(now); locked {
 				wait = max(wait, left)
 			}
@@ -172,7 +233,19 @@ func (l *lockout) reserve(ctx context.Context, field string, keys []store.Thrott
 		l.log.WarnContext(ctx, "attempt refused: locked after repeated failures, or too many in flight", "field", field, "key_kinds", kinds, "retry_after", max(wait, time.Second).String())
 		return nil, &TooManyAttemptsError{Field: field, RetryAfter: max(wait, time.Second)}
 	}
-	return &attempt{l: l, id: id, keys: keys, reset: reset}, nil
+	a := &attempt{l: l, id: id, keys: count, reset: reset}
+	var delay time.Duration
+	for i, t := range states {
+		delay = max(delay, gate[i].Policy.Delay(t, now))
+	}
+	if delay > 0 {
+		l.log.InfoContext(ctx, "attempt delayed: many failures for the account from all sources", "field", field, "delay", delay.String())
+		if err := l.sleep(ctx, delay); err != nil {
+			a.refund(ctx)
+			return nil, fmt.Errorf("lockout: delayed attempt: %w", err)
+		}
+	}
+	return a, nil
 }
 
 // end settles the attempt once; it outlives the request's cancellation so
@@ -218,7 +291,7 @@ func (a *attempt) settle(ctx context.Context, err error, issued bool) {
 // forgets (see passwordKeys): of email from ip, or of the device token
 // deviceID.
 func (l *lockout) succeeded(ctx context.Context, email, ip, deviceID string) {
-	_, reset := l.passwordKeys(email, ip, deviceID)
+	_, _, reset := l.passwordKeys(email, ip, deviceID)
 	if err := l.st.EndLoginAttempt(context.WithoutCancel(ctx), "", l.now(), nil, reset); err != nil {
 		l.log.ErrorContext(ctx, "lockout: reset after success", "error", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -105,10 +106,12 @@ func TestLockoutBackoff(t *testing.T) {
 	}
 }
 
-// TestAccountThrottle: failures for one account from many sources slow
-// the account down with short, growing delays (1s doubling up to the
-// configured max), not an hour-long lock.
-func TestAccountThrottle(t *testing.T) {
+// TestAccountThrottleDelaysNeverRefuses: failures for one account from
+// many sources slow the account's clients without a device token down
+// with short, growing delays (1s doubling up to the configured max)
+// before their passwords are checked; none is refused, and any number
+// may be in flight.
+func TestAccountThrottleDelaysNeverRefuses(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
 		c.AccountThrottle = store.LockoutPolicy{Threshold: 10, Base: time.Second, Max: 4 * time.Second, Window: 24 * time.Hour}
 	})
@@ -119,13 +122,127 @@ func TestAccountThrottle(t *testing.T) {
 	if w := wait(t, l, "alice@example.com", "203.0.113.1"); w != 0 {
 		t.Fatalf("9 failures from 9 sources: wait %v", w)
 	}
+	if d := e.delays.take(); len(d) != 0 {
+		t.Fatalf("9 failures from 9 sources: delays %v, want none", d)
+	}
 	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
 		fail(t, l, "alice@example.com", "198.51.100."+strconv.Itoa(100+i))
-		if w := wait(t, l, "alice@example.com", "203.0.113.1"); w != want {
-			t.Fatalf("failure %d across sources: wait %v, want %v", 10+i, w, want)
+		e.delays.take()
+		if w := wait(t, l, "alice@example.com", "203.0.113.1"); w != 0 {
+			t.Fatalf("failure %d across sources: refused for %v, want a delay only", 10+i, w)
 		}
-		e.clock.Advance(want)
+		if d := e.delays.take(); len(d) != 1 || d[0] != want {
+			t.Fatalf("failure %d across sources: delays %v, want [%v]", 10+i, d, want)
+		}
 	}
+	// No account-wide limit on attempts in flight: 30 at once from 30
+	// sources are all admitted (each waits its delay).
+	var held []*attempt
+	for i := range 30 {
+		a, err := l.begin(t.Context(), "alice@example.com", "192.0.2."+strconv.Itoa(i), "")
+		if err != nil {
+			t.Fatalf("attempt %d in flight from its own source: %v", i, err)
+		}
+		held = append(held, a)
+	}
+	for _, a := range held {
+		a.refund(t.Context())
+	}
+	if d := e.delays.take(); len(d) != 30 {
+		t.Fatalf("%d of 30 attempts delayed, want all", len(d))
+	}
+}
+
+// TestAccountThrottleDelayEndsWithTheRequest: the wait of the throttle
+// ends when the request does; the attempt is then refunded (its slots
+// freed, nothing counted) and no password is checked.
+func TestAccountThrottleDelayEndsWithTheRequest(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.AccountThrottle = store.LockoutPolicy{Threshold: 5, Base: time.Second, Max: 4 * time.Second, Window: 24 * time.Hour}
+	})
+	e.user(t, "alice@example.com")
+	l := e.svc.lockout
+	for i := range 5 {
+		fail(t, l, "alice@example.com", "198.51.100."+strconv.Itoa(i))
+	}
+	l.sleep = sleepCtx // the real wait
+	n := countVerify(e)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := e.svc.PasswordSignIn(ctx, "alice@example.com", "correct horse battery", ClientMeta{IP: "203.0.113.1"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("sign-in whose request ended during the delay: %v, want context.Canceled", err)
+	}
+	if n.Load() != 0 {
+		t.Fatalf("%d passwords checked after the request ended", n.Load())
+	}
+	st, _, err := e.st.BeginLoginAttempt(t.Context(), "probe", e.clock.Now(), time.Minute, []store.ThrottleKey{{Key: pairKey("alice@example.com", "203.0.113.1"), Policy: l.source}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].InFlight != 0 || st[0].Failures != 0 {
+		t.Fatalf("the ended attempt left %+v, want its slot freed and no failure", st[0])
+	}
+	if th, err := e.st.GetLoginThrottle(t.Context(), accountKey("alice@example.com")); err != nil || th.Failures != 5 {
+		t.Fatalf("account failures %+v %v, want the 5 before", th, err)
+	}
+}
+
+// TestDistributedAttackCannotKeepOwnerOut: the review's simulation. A
+// distributed attacker (20 IPv6 /64s, five guesses each, then fresh ones)
+// keeps guessing alice's password for a day, as fast as the server
+// answers; alice, on a new device each time (no device token), signs in
+// every 37 s from a fresh address. She gets in every time; she, like
+// every attempt without a device token past the threshold, only waits the
+// throttle's delay, and each of the attacker's attempts waits too.
+func TestDistributedAttackCannotKeepOwnerOut(t *testing.T) {
+	e := newEnv(t)
+	e.delays.advance = true // a delay is time passing
+	e.user(t, "alice@example.com")
+	h := loginHandler(t, e.svc)
+	n := 0
+	src := func() string {
+		n++
+		return fmt.Sprintf("2001:db8:%x:%x::1", n/5/65536, n/5%65536) // five guesses per /64
+	}
+	// The first 100 guesses reach the threshold.
+	for i := range 100 {
+		if w := doLogin(h, src(), "alice@example.com", "guess"); w.Code != 401 {
+			t.Fatalf("guess %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if d := e.delays.take(); len(d) != 0 {
+		t.Fatalf("guesses below the threshold were delayed: %v", d)
+	}
+	span := 24 * time.Hour
+	if testing.Short() {
+		span = 2 * time.Hour // keeps -short fast
+	}
+	end := e.clock.Now().Add(span)
+	ownerTries, guesses := 0, 0
+	for owner := 0; e.clock.Now().Before(end); owner++ {
+		next := e.clock.Now().Add(37 * time.Second)
+		// Guesses until the owner's next try: each is delayed (the
+		// delay advances the clock).
+		for e.clock.Now().Before(next) {
+			w := doLogin(h, src(), "alice@example.com", "guess")
+			if w.Code != 401 {
+				t.Fatalf("attacker's guess %d: %d %s, want 401 after a delay", guesses, w.Code, w.Body)
+			}
+			if d := e.delays.take(); len(d) != 1 || d[0] <= 0 {
+				t.Fatalf("attacker's guess %d past the threshold: delays %v, want one", guesses, d)
+			}
+			guesses++
+		}
+		ownerTries++
+		w := doLogin(h, fmt.Sprintf("2001:db8:ffff:%x::1", owner), "alice@example.com", "correct horse battery")
+		if w.Code != 200 {
+			t.Fatalf("owner's try %d (after %d guesses): %d %s, want 200", ownerTries, guesses, w.Code, w.Body)
+		}
+		if d := e.delays.take(); len(d) != 1 || d[0] > DefaultAccountThrottle.Max {
+			t.Fatalf("owner's try %d: delays %v, want one of at most %v", ownerTries, d, DefaultAccountThrottle.Max)
+		}
+	}
+	t.Logf("%s: the owner signed in %d of %d times; the attacker had %d guesses checked, each delayed", span, ownerTries, ownerTries, guesses)
 }
 
 // TestLockoutIPv6Prefix: the addresses of one /64 share an IP lock.
@@ -408,4 +525,34 @@ func TestOneLockoutForEverySignIn(t *testing.T) {
 			t.Fatalf("two failures after the reset locked the sign-in: %+v %v", res, err)
 		}
 	})
+}
+
+// TestAttemptSlotOutlivesRequestTimeout: the slot of an attempt in flight
+// is held as long as its request can run (RequestTimeout, here 2m, above
+// the old fixed minute) plus a margin, so a source cannot get more than
+// the threshold checked by attempts that wait long (for a hashing slot,
+// or the throttle's delay); the slot of a process that died is freed
+// after that.
+func TestAttemptSlotOutlivesRequestTimeout(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.RequestTimeout = 2 * time.Minute })
+	l := e.svc.lockout
+	var held []*attempt
+	for range 5 {
+		a, err := l.begin(t.Context(), "alice@example.com", "192.0.2.7", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, a)
+	}
+	e.clock.Advance(2 * time.Minute) // the requests may still be running
+	if w := wait(t, l, "alice@example.com", "192.0.2.7"); w == 0 {
+		t.Fatal("a 6th attempt was admitted while 5 may still be in flight")
+	}
+	e.clock.Advance(time.Minute) // request timeout plus the margin: dead
+	if w := wait(t, l, "alice@example.com", "192.0.2.7"); w != 0 {
+		t.Fatalf("the slots of attempts past their request's timeout still refuse: %v", w)
+	}
+	for _, a := range held {
+		a.refund(t.Context())
+	}
 }

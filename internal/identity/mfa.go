@@ -282,7 +282,8 @@ func (s *Service) enabledMFA(ctx context.Context, userID string) (store.MFA, err
 // through it.
 func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code string) error {
 	key := mfaThrottleKey(m.UserID)
-	a, err := s.lockout.reserve(ctx, "code", []store.ThrottleKey{{Key: key, Policy: MFAFailurePolicy}}, []string{key})
+	keys := []store.ThrottleKey{{Key: key, Policy: MFAFailurePolicy}}
+	a, err := s.lockout.reserve(ctx, "code", keys, keys, []string{key})
 	if err != nil {
 		return err
 	}
@@ -302,7 +303,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code stri
 // under the sign-in lockout PasswordSignIn uses: a wrong password counts
 // as a failed sign-in, a right one counts nothing and forgets nothing.
 func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string, meta ClientMeta) (err error) {
-	a, err := s.lockout.begin(ctx, u.Email, meta.IP, s.deviceID(meta.DeviceToken, u.ID))
+	a, err := s.lockout.begin(ctx, u.Email, meta.IP, s.deviceID(meta.DeviceTokens, u))
 	if err != nil {
 		return err
 	}
@@ -386,55 +387,87 @@ func (s *Service) challenge(ctx context.Context, u store.User, meta ClientMeta, 
 // codes also count per user (MFAFailurePolicy), across tokens. Errors:
 // ErrInvalidMFAToken, ErrInvalidMFACode, ErrTooManyAttempts.
 func (s *Service) CompleteMFA(ctx context.Context, mfaToken, code string, meta ClientMeta) (api.TokenPair, error) {
+	res, err := s.CompleteMFASignIn(ctx, mfaToken, code, meta)
+	if err != nil {
+		return api.TokenPair{}, err
+	}
+	return *res.Tokens, nil
+}
+
+// CompleteMFASignIn is CompleteMFA that also answers the client's device
+// token (issued only now that the sign-in is complete, renewing the one of
+// meta.DeviceTokens that was valid).
+func (s *Service) CompleteMFASignIn(ctx context.Context, mfaToken, code string, meta ClientMeta) (SignInResult, error) {
+	tp, device, u, err := s.completeMFA(ctx, mfaToken, code, meta)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	res := SignInResult{Tokens: &tp}
+	if res.DeviceToken, err = s.newDeviceToken(u, device); err != nil {
+		return SignInResult{}, fmt.Errorf("complete mfa: device token: %w", err)
+	}
+	return res, nil
+}
+
+func (s *Service) completeMFA(ctx context.Context, mfaToken, code string, meta ClientMeta) (api.TokenPair, string, store.User, error) {
+	tp, u, err := s.completeMFASession(ctx, mfaToken, code, meta)
+	if err != nil {
+		return api.TokenPair{}, "", store.User{}, err
+	}
+	// Tokens are issued only now, so only now the failed passwords of
+	// the email are forgotten (the mfa_required answer keeps them).
+	device := s.deviceID(meta.DeviceTokens, u)
+	s.lockout.succeeded(ctx, u.Email, meta.IP, device)
+	return tp, device, u, nil
+}
+
+func (s *Service) completeMFASession(ctx context.Context, mfaToken, code string, meta ClientMeta) (api.TokenPair, store.User, error) {
 	hash, ok := hashRefreshToken(mfaToken)
 	if !ok {
-		return api.TokenPair{}, fmt.Errorf("%w: malformed", ErrInvalidMFAToken)
+		return api.TokenPair{}, store.User{}, fmt.Errorf("%w: malformed", ErrInvalidMFAToken)
 	}
 	c, err := s.st.TakeMFAChallengeAttempt(ctx, hash, MaxMFAAttempts, s.clock())
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-		return api.TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
+		return api.TokenPair{}, store.User{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
 	}
 	if err != nil {
-		return api.TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+		return api.TokenPair{}, store.User{}, fmt.Errorf("complete mfa: %w", err)
 	}
 	if c.Fingerprint != fingerprint(meta) {
 		s.log.WarnContext(ctx, "mfa token presented by another client", "user_id", c.UserID, "ip", meta.IP)
-		return api.TokenPair{}, fmt.Errorf("%w: client fingerprint changed", ErrInvalidMFAToken)
+		return api.TokenPair{}, store.User{}, fmt.Errorf("%w: client fingerprint changed", ErrInvalidMFAToken)
 	}
 	m, err := s.enabledMFA(ctx, c.UserID)
 	if errors.Is(err, ErrMFANotEnabled) {
-		return api.TokenPair{}, fmt.Errorf("%w: 2fa was disabled", ErrInvalidMFAToken)
+		return api.TokenPair{}, store.User{}, fmt.Errorf("%w: 2fa was disabled", ErrInvalidMFAToken)
 	}
 	if err != nil {
-		return api.TokenPair{}, err
+		return api.TokenPair{}, store.User{}, err
 	}
 	if err := s.verifySecondFactor(ctx, m, code); err != nil {
 		if errors.Is(err, ErrInvalidMFACode) {
 			s.log.WarnContext(ctx, "wrong second factor", "user_id", c.UserID, "attempt", c.Attempts)
 		}
-		return api.TokenPair{}, err
+		return api.TokenPair{}, store.User{}, err
 	}
 	if err := s.st.ConsumeMFAChallenge(ctx, hash, s.clock()); err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-			return api.TokenPair{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
+			return api.TokenPair{}, store.User{}, fmt.Errorf("%w: %w", ErrInvalidMFAToken, err)
 		}
-		return api.TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+		return api.TokenPair{}, store.User{}, fmt.Errorf("complete mfa: %w", err)
 	}
 	u, err := s.st.GetUser(ctx, c.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return api.TokenPair{}, fmt.Errorf("%w: user no longer exists", ErrInvalidMFAToken)
+		return api.TokenPair{}, store.User{}, fmt.Errorf("%w: user no longer exists", ErrInvalidMFAToken)
 	}
 	if err != nil {
-		return api.TokenPair{}, fmt.Errorf("complete mfa: %w", err)
+		return api.TokenPair{}, store.User{}, fmt.Errorf("complete mfa: %w", err)
 	}
 	tp, err := s.startSession(ctx, u, meta)
 	if err != nil {
-		return api.TokenPair{}, err
+		return api.TokenPair{}, store.User{}, err
 	}
-	// Tokens are issued only now, so only now the failed passwords of
-	// the email are forgotten (the mfa_required answer keeps them).
-	s.lockout.succeeded(ctx, u.Email, meta.IP, s.deviceID(meta.DeviceToken, u.ID))
-	return tp, nil
+	return tp, u, nil
 }
 
 // sweepMFAChallenges deletes expired challenges; run it periodically.
@@ -449,6 +482,19 @@ func (s *Service) RunMFASweeper(ctx context.Context, interval time.Duration) err
 			s.log.WarnContext(ctx, "sweep mfa challenges", "error", err)
 		} else if n > 0 {
 			s.log.DebugContext(ctx, "swept mfa challenges", "count", n)
+		}
+	})
+}
+
+// RunLockoutSweeper deletes the sign-in lockout's state of no use any
+// more (keys without a failure in the window and not locked, expired
+// slots) every interval until ctx ends.
+func (s *Service) RunLockoutSweeper(ctx context.Context, interval time.Duration) error {
+	return every.Do(ctx, interval, func(ctx context.Context) {
+		if n, err := s.lockout.sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "sweep sign-in lockout", "error", err)
+		} else if n > 0 {
+			s.log.DebugContext(ctx, "swept sign-in lockout", "count", n)
 		}
 	})
 }

@@ -18,7 +18,7 @@ import (
 // loginResponse is the answer of a sign-in: tokens or a challenge.
 func loginResponse(res SignInResult) api.LoginResponse {
 	if res.MFARequired {
-		return api.LoginResponse{MFARequired: true, MFAToken: res.MFAToken, Methods: []string{MethodTOTP, MethodBackupCode}, DeviceToken: res.DeviceToken}
+		return api.LoginResponse{MFARequired: true, MFAToken: res.MFAToken, Methods: []string{MethodTOTP, MethodBackupCode}}
 	}
 	tp := res.Tokens
 	return api.LoginResponse{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, TokenType: tp.TokenType, ExpiresIn: tp.ExpiresIn, DeviceToken: res.DeviceToken}
@@ -205,11 +205,15 @@ func (s *Service) loginMFA(r *http.Request) (any, error) {
 	if len(fes) > 0 {
 		return nil, httpapi.Invalid(fes...)
 	}
-	tp, err := s.CompleteMFA(r.Context(), req.MFAToken, req.Code, meta(r))
+	m := meta(r)
+	if req.DeviceToken != "" {
+		m.DeviceTokens = append([]string{req.DeviceToken}, m.DeviceTokens...)
+	}
+	res, err := s.CompleteMFASignIn(r.Context(), req.MFAToken, req.Code, m)
 	if err != nil {
 		return nil, mfaError(err, "code", http.StatusUnauthorized)
 	}
-	return noStore(tp), nil
+	return s.signInAnswer(res), nil
 }
 
 // MFARoutes returns the two-factor routes. s may be a zero Service when
@@ -217,7 +221,7 @@ func (s *Service) loginMFA(r *http.Request) (any, error) {
 func (s *Service) MFARoutes() []httpapi.Route {
 	conf := []int{http.StatusConflict}
 	return []httpapi.Route{
-		{Method: "POST", Path: "/auth/login/mfa", Tag: "auth", Public: true, Summary: "Complete a sign-in with a TOTP or backup code (after mfa_required)", Request: api.LoginMFARequest{}, Response: api.TokenPair{}, Errors: []int{http.StatusUnauthorized}, Handle: s.loginMFA},
+		{Method: "POST", Path: "/auth/login/mfa", Tag: "auth", Public: true, Summary: "Complete a sign-in with a TOTP or backup code (after mfa_required); answers the tokens and the device token", Request: api.LoginMFARequest{}, Response: api.LoginResponse{}, Errors: []int{http.StatusUnauthorized}, Handle: s.loginMFA},
 		{Method: "GET", Path: "/auth/2fa", Tag: "2fa", Summary: "Two-factor authentication status of the caller", Response: api.MFAStatus{}, Handle: s.mfaStatus},
 		{Method: "POST", Path: "/auth/2fa/enroll", Tag: "2fa", Summary: "Start (or restart) TOTP enrolment: secret, otpauth URI and QR code", Response: api.TOTPEnrollment{}, Errors: conf, Handle: s.mfaEnroll},
 		{Method: "GET", Path: "/auth/2fa/qr.png", Tag: "2fa", Summary: "QR code PNG of the pending enrolment's otpauth URI", ContentType: "image/png", Raw: http.HandlerFunc(s.mfaQR)},

@@ -63,7 +63,7 @@ func toAPIError(err error) error {
 }
 
 func meta(r *http.Request) ClientMeta {
-	return ClientMeta{IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(), DeviceToken: RequestDeviceToken(r)}
+	return ClientMeta{IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(), DeviceTokens: RequestDeviceTokens(r)}
 }
 
 func (s *Service) login(r *http.Request) (any, error) {
@@ -84,7 +84,7 @@ func (s *Service) login(r *http.Request) (any, error) {
 	audit.SetActor(r.Context(), "", req.Email)
 	m := meta(r)
 	if req.DeviceToken != "" {
-		m.DeviceToken = req.DeviceToken
+		m.DeviceTokens = append([]string{req.DeviceToken}, m.DeviceTokens...)
 	}
 	res, err := s.PasswordSignIn(r.Context(), req.Email, req.Password, m)
 	if err != nil {
@@ -96,9 +96,17 @@ func (s *Service) login(r *http.Request) (any, error) {
 	if res.MFARequired {
 		audit.SetAction(r.Context(), "auth.login.mfa_required")
 	}
+	return s.signInAnswer(res), nil
+}
+
+// signInAnswer is the answer of a sign-in step, not to be cached, with
+// the device token (after a completed sign-in) also as a cookie.
+func (s *Service) signInAnswer(res SignInResult) *httpapi.Response {
 	h := http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
-	h.Add("Set-Cookie", s.DeviceTokenCookie(res.DeviceToken).String())
-	return &httpapi.Response{Body: loginResponse(res), Header: h}, nil
+	if res.DeviceToken != "" {
+		h.Add("Set-Cookie", s.DeviceTokenCookie(res.DeviceToken).String())
+	}
+	return &httpapi.Response{Body: loginResponse(res), Header: h}
 }
 
 func (s *Service) refresh(r *http.Request) (any, error) {

@@ -66,17 +66,26 @@ type Config struct {
 
 	// SourceLockout, IPLockout and AccountThrottle are the sign-in
 	// lockout: failed passwords for one account from one source (and
-	// with one device token), from one source (a client IP, an IPv6
-	// client by its /64), and for one account from all sources, after
-	// which sign-in is refused for a while (zero value:
-	// DefaultSourceLockout, DefaultIPLockout, DefaultAccountThrottle).
+	// with one device token) and from one source (a client IP, an IPv6
+	// client by its /64), after which sign-in is refused for a while,
+	// and for one account from all sources, after which sign-ins without
+	// a device token are delayed, never refused (AccountThrottle is
+	// always DelayOnly; its Max at most MaxAccountDelay). Zero values:
+	// DefaultSourceLockout, DefaultIPLockout, DefaultAccountThrottle.
 	SourceLockout   store.LockoutPolicy
 	IPLockout       store.LockoutPolicy
 	AccountThrottle store.LockoutPolicy
 	// DeviceTokenTTL is the lifetime of device tokens
 	// (DefaultDeviceTokenTTL).
 	DeviceTokenTTL time.Duration
+	// RequestTimeout is the longest a sign-in can run (the deadline of
+	// the requests that sign in; default DefaultRequestTimeout): the
+	// slots of sign-in attempts in flight outlive it by a minute.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is Config.RequestTimeout's default, the API's.
+const DefaultRequestTimeout = 30 * time.Second
 
 // Service is the identity core. It is safe for concurrent use.
 type Service struct {
@@ -144,7 +153,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.DeviceTokenTTL < 0 {
 		return nil, errors.New("identity: DeviceTokenTTL must be positive")
 	}
-	lock, err := newLockout(cfg.Store, cfg.SourceLockout, cfg.IPLockout, cfg.AccountThrottle, cfg.Logger, cfg.Now)
+	def(&cfg.RequestTimeout, DefaultRequestTimeout)
+	lock, err := newLockout(cfg.Store, cfg.SourceLockout, cfg.IPLockout, cfg.AccountThrottle, cfg.RequestTimeout, cfg.Logger, cfg.Now)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}

@@ -30,9 +30,10 @@ const (
 type ClientMeta struct {
 	IP        string
 	UserAgent string
-	// DeviceToken is the device token the client presented (the
-	// DeviceCookie of a browser, device_token of the API), if any.
-	DeviceToken string
+	// DeviceTokens are the device tokens the client presented (the
+	// DeviceCookie cookies of a browser, device_token of the API), if
+	// any; the first valid one for the account counts.
+	DeviceTokens []string
 }
 
 // Claims are the verified claims of an access token.
@@ -58,10 +59,11 @@ type accessClaims struct {
 }
 
 // PasswordSignIn checks email and password and signs the user in through
-// SignIn: the answer is tokens, or a second-factor challenge for a user with
-// two-factor authentication, and with either a device token (the result's
-// DeviceToken, renewing meta.DeviceToken if that was valid) that exempts
-// this client from the account's locks at its next sign-ins. Every failure
+// SignIn: the answer is tokens, with a device token (the result's
+// DeviceToken, renewing the one of meta.DeviceTokens that was valid) that
+// exempts this client from the account's throttle at its next sign-ins,
+// or, for a user with two-factor authentication, a second-factor
+// challenge (CompleteMFASignIn gives the device token). Every failure
 // to authenticate is ErrInvalidCredentials; for an unknown email a dummy
 // hash is still verified so that the answer takes about as long.
 //
@@ -88,7 +90,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, email, password string, me
 			return SignInResult{}, fmt.Errorf("login: %w", err)
 		}
 	}
-	device := s.deviceID(meta.DeviceToken, u.ID)
+	device := s.deviceID(meta.DeviceTokens, u)
 	a, err := s.lockout.begin(ctx, email, meta.IP, device)
 	if err != nil {
 		return SignInResult{}, err
@@ -113,27 +115,31 @@ func (s *Service) PasswordSignIn(ctx context.Context, email, password string, me
 		return SignInResult{}, ErrInvalidCredentials
 	}
 	if NeedsRehash(u.PasswordHash, s.argon2) {
-		s.rehash(ctx, u.ID, password)
+		u = s.rehash(ctx, u, password)
 	}
 	res, err = s.SignIn(ctx, u, meta, "password")
-	if err != nil {
-		return SignInResult{}, err
+	if err != nil || res.MFARequired {
+		return res, err // the device token comes with the second factor
 	}
-	if res.DeviceToken, err = s.newDeviceToken(u.ID, device); err != nil {
+	if res.DeviceToken, err = s.newDeviceToken(u, device); err != nil {
 		return SignInResult{}, fmt.Errorf("login: device token: %w", err)
 	}
 	return res, nil
 }
 
-// rehash stores password under the current parameters; best effort.
-func (s *Service) rehash(ctx context.Context, userID, password string) {
+// rehash stores password under the current parameters, best effort, and
+// returns u with the hash stored.
+func (s *Service) rehash(ctx context.Context, u store.User, password string) store.User {
 	h, err := s.hashPassword(ctx, password)
 	if err == nil {
-		err = s.st.UpdateUserPassword(ctx, userID, h, s.clock())
+		err = s.st.UpdateUserPassword(ctx, u.ID, h, s.clock())
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "rehash password", "user_id", userID, "err", err)
+		s.log.WarnContext(ctx, "rehash password", "user_id", u.ID, "err", err)
+		return u
 	}
+	u.PasswordHash = h
+	return u
 }
 
 func (s *Service) startSession(ctx context.Context, u store.User, meta ClientMeta) (api.TokenPair, error) {

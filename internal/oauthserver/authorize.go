@@ -256,7 +256,8 @@ func (res signInResult) refusedStatus() int {
 // signInForm signs in with the form's email and password, or answers its
 // second-factor challenge (mfa_token and code). The session the sign-in
 // starts is only the proof of it: it is ended at once (the client gets a
-// session of its own when it trades the code). A right password sets the
+// session of its own when it trades the code). A completed sign-in (the
+// password, and the second factor if the account has one) sets the
 // browser's device token cookie on w.
 func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http.Request) (res signInResult, email, msg string) {
 	f := r.PostForm
@@ -267,8 +268,10 @@ func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http
 		if code == "" || len(code) > 64 || len(mfa) > 256 {
 			return signInResult{}, "", "Enter the code of your authenticator app, or a backup code."
 		}
-		var err error
-		tp, err = s.id.CompleteMFA(ctx, mfa, code, m)
+		sr, err := s.id.CompleteMFASignIn(ctx, mfa, code, m)
+		if err == nil && sr.DeviceToken != "" {
+			http.SetCookie(w, s.id.DeviceTokenCookie(sr.DeviceToken))
+		}
 		switch {
 		case errors.Is(err, identity.ErrInvalidMFAToken):
 			return signInResult{}, "", "The sign-in took too long or had too many wrong codes. Sign in again."
@@ -284,6 +287,7 @@ func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http
 		case err != nil:
 			return signInResult{err: fmt.Errorf("complete mfa: %w", err)}, "", ""
 		}
+		tp = *sr.Tokens
 	} else {
 		email = f.Get("email")
 		pw := f.Get("password")

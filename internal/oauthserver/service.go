@@ -37,11 +37,12 @@ type Identity interface {
 	Issuer() string
 	// PasswordSignIn runs under the platform's sign-in lockout (shared
 	// with POST /auth/login): a locked key is ErrTooManyAttempts. A
-	// right password gives the browser a device token, set with
+	// completed sign-in (PasswordSignIn without a second factor, or
+	// CompleteMFASignIn) gives the browser a device token, set with
 	// DeviceTokenCookie and presented in meta at its next sign-ins.
 	PasswordSignIn(ctx context.Context, email, password string, meta identity.ClientMeta) (identity.SignInResult, error)
 	DeviceTokenCookie(token string) *http.Cookie
-	CompleteMFA(ctx context.Context, mfaToken, code string, meta identity.ClientMeta) (api.TokenPair, error)
+	CompleteMFASignIn(ctx context.Context, mfaToken, code string, meta identity.ClientMeta) (identity.SignInResult, error)
 	StartSession(ctx context.Context, u store.User, meta identity.ClientMeta) (api.TokenPair, error)
 	Refresh(ctx context.Context, refreshToken string, meta identity.ClientMeta) (api.TokenPair, error)
 	Verify(ctx context.Context, accessToken string) (identity.Claims, error)
@@ -134,7 +135,7 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) error 
 }
 
 func meta(r *http.Request) identity.ClientMeta {
-	return identity.ClientMeta{IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(), DeviceToken: identity.RequestDeviceToken(r)}
+	return identity.ClientMeta{IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(), DeviceTokens: identity.RequestDeviceTokens(r)}
 }
 
 // newSecret returns 32 random bytes, base64url.

@@ -172,6 +172,7 @@ func TestSecurityTable(t *testing.T) {
 	_, limited := ts.user("limited@example.com")
 	_, revoked := ts.user("revoked@example.com")
 	ts.user("victim@example.com")
+	ts.user("natted@example.com")
 	if a := ts.do("POST", "/auth/logout", revoked, nil); a.status != 204 {
 		t.Fatalf("logout: %d %s", a.status, a.body)
 	}
@@ -352,6 +353,31 @@ func TestSecurityTable(t *testing.T) {
 		{"the stranger's source stays locked", func(t *testing.T) answer {
 			return ts.doFrom("127.0.0.2", "POST", "/auth/login", map[string]string{"email": "victim@example.com", "password": "password-victim@example.com"})
 		}, 429, "rate-limited"},
+		{"X-Forwarded-For from a peer that is not a trusted proxy does not evade the lockout", func(t *testing.T) answer {
+			for i := range 5 {
+				h := http.Header{"X-Forwarded-For": {"203.0.113." + strconv.Itoa(i)}}
+				if a := ts.doWith("POST", "/auth/login", "", map[string]string{"email": "spoof@example.com", "password": "guess"}, h); a.status != 401 {
+					t.Fatalf("guess %d: %d %s", i, a.status, a.body)
+				}
+			}
+			return ts.doWith("POST", "/auth/login", "", map[string]string{"email": "spoof@example.com", "password": "guess"}, http.Header{"X-Forwarded-For": {"203.0.113.99"}})
+		}, 429, "rate-limited"},
+		{"device-token holder behind a source a stranger locked", func(t *testing.T) answer {
+			a := ts.doFrom("127.0.0.4", "POST", "/auth/login", map[string]string{"email": "natted@example.com", "password": "password-natted@example.com"})
+			var lr api.LoginResponse
+			if a.status != 200 || json.Unmarshal(a.body, &lr) != nil || lr.DeviceToken == "" {
+				t.Fatalf("first sign-in: %d %s", a.status, a.body)
+			}
+			for i := range 50 { // a stranger behind the same address, made-up emails
+				if a := ts.doFrom("127.0.0.4", "POST", "/auth/login", map[string]string{"email": "nobody" + strconv.Itoa(i) + "@example.com", "password": "guess"}); a.status != 401 {
+					t.Fatalf("stranger's guess %d: %d %s", i, a.status, a.body)
+				}
+			}
+			if a := ts.doFrom("127.0.0.4", "POST", "/auth/login", map[string]string{"email": "natted@example.com", "password": "password-natted@example.com"}); a.status != 429 {
+				t.Fatalf("the locked source without a device token: %d, want 429", a.status)
+			}
+			return ts.doFrom("127.0.0.4", "POST", "/auth/login", map[string]string{"email": "natted@example.com", "password": "password-natted@example.com", "device_token": lr.DeviceToken})
+		}, 200, ""},
 		{"metrics not on the API listener", func(*testing.T) answer { return ts.do("GET", "/metrics", "", nil) }, 404, "not-found"},
 		{"CronJob preview whose runs fall past year 9999", naming("after", func() answer {
 			return ts.do("GET", smallWs+"/projects/jobs/cronjobs/preview?schedule=%40hourly&after=9999-12-31T23:59:00Z", small, nil)
@@ -815,11 +841,12 @@ func TestAuthorizeSecondFactorLockout(t *testing.T) {
 	}
 }
 
-// TestCLIDeviceTokenOutlastsStrangersLock: the CLI keeps the device_token
-// of its sign-in and, sending it at the next one, signs in while
-// strangers' guesses from many sources hold the account locked for new
-// clients.
-func TestCLIDeviceTokenOutlastsStrangersLock(t *testing.T) {
+// TestCLIDeviceTokenOutlastsStrangersThrottle: the CLI keeps the
+// device_token of its sign-in and, sending it at the next one, signs in
+// while strangers' guesses from many sources throttle the account; a new
+// client is not refused either (it only waits the throttle's delay, which
+// internal/identity's tests measure).
+func TestCLIDeviceTokenOutlastsStrangersThrottle(t *testing.T) {
 	ts := startServerWith(t, func(c *config.Config) { c.AccountLoginThrottleThreshold = 5 })
 	ctx := context.Background()
 	const email = "cli-device@example.com"
@@ -834,11 +861,71 @@ func TestCLIDeviceTokenOutlastsStrangersLock(t *testing.T) {
 			t.Fatalf("stranger %d: %d %s", i, a.status, a.body)
 		}
 	}
-	if _, err := cli.Login(ctx, hc, ts.URL(), email, "password-"+email); err == nil {
-		t.Fatal("a new client signed in while the account is throttled")
+	if _, err := cli.Login(ctx, hc, ts.URL(), email, "password-"+email); err != nil {
+		t.Fatalf("a new client while the account is throttled: %v, want a sign-in after a delay", err)
 	}
 	again, err := cli.LoginWithOTP(ctx, hc, ts.URL(), email, "password-"+email, creds.DeviceToken, nil)
 	if err != nil || again.DeviceToken == "" {
 		t.Fatalf("sign-in with the stored device token: %v (device token %q)", err, again.DeviceToken)
+	}
+}
+
+// TestAuthorizePageDeviceCookieAfterSecondFactor: on the sign-in page, the
+// device cookie of an account with 2FA is set by the completed second
+// factor, not by the password step.
+func TestAuthorizePageDeviceCookieAfterSecondFactor(t *testing.T) {
+	ts := startServer(t, "")
+	const email = "pagedevice@example.com"
+	_, tok := ts.user(email)
+	secret, _ := ts.enrol(tok)
+	ts.nextStep()
+	cb := newCallback(t)
+	b := newBrowser(t, ts)
+	_, challenge := pkcePair()
+	setsDevice := func(p page) bool {
+		return strings.Contains(strings.Join(p.header.Values("Set-Cookie"), "\n"), identity.DeviceCookie+"=")
+	}
+	f := b.get(authorizeURL(cb.uri(), "st", challenge)).form(t)
+	f.Set("email", email)
+	f.Set("password", "password-"+email)
+	p := b.post("/auth/authorize", f)
+	f = p.form(t)
+	if p.status != 200 || f.Get("mfa_token") == "" {
+		t.Fatalf("second factor form: %d %s", p.status, p.body)
+	}
+	if setsDevice(p) {
+		t.Fatalf("the password step set a device cookie: %q", p.header.Values("Set-Cookie"))
+	}
+	f.Set("code", ts.code(secret, 0))
+	p = b.post("/auth/authorize", f)
+	if p.status >= 400 || !setsDevice(p) {
+		t.Fatalf("completed second factor: %d, Set-Cookie %q, want the device cookie", p.status, p.header.Values("Set-Cookie"))
+	}
+}
+
+// TestTrustedProxyForwardedClient: behind a trusted proxy
+// (trustedProxies), the client X-Forwarded-For names is the one the
+// lockout counts: five wrong passwords lock that client, not every client
+// of the proxy; a left part the client wrote is not believed.
+func TestTrustedProxyForwardedClient(t *testing.T) {
+	ts := startServerWith(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1/32"} })
+	const email = "proxied@example.com"
+	ts.user(email)
+	login := func(xff, pw string) answer {
+		return ts.doWith("POST", "/auth/login", "", map[string]string{"email": email, "password": pw}, http.Header{"X-Forwarded-For": {xff}})
+	}
+	for i := range 5 {
+		if a := login("203.0.113.1", "guess"); a.status != 401 {
+			t.Fatalf("guess %d: %d %s", i, a.status, a.body)
+		}
+	}
+	if a := login("203.0.113.1", "password-"+email); a.status != 429 {
+		t.Fatalf("the guessing client behind the proxy: %d, want 429", a.status)
+	}
+	if a := login("198.51.100.1, 203.0.113.1", "password-"+email); a.status != 429 {
+		t.Fatalf("the guessing client with a left part it wrote: %d, want 429", a.status)
+	}
+	if a := login("203.0.113.2", "password-"+email); a.status != 200 {
+		t.Fatalf("another client behind the same proxy: %d %s, want 200", a.status, a.body)
 	}
 }

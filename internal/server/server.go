@@ -180,8 +180,8 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.identity, err = newIdentity(cfg.DataDir, o.MasterKey, identity.Config{Store: s.st, Logger: log.With("component", "identity"), Now: now,
 		Issuer: cfg.ExternalURL, Audience: Audience, AccessTTL: cfg.AccessTokenTTL.Duration, RefreshTTL: cfg.RefreshTokenTTL.Duration, Argon2: o.argon2,
 		SourceLockout: lockout(cfg.LoginLockoutThreshold), IPLockout: lockout(cfg.IPLoginLockoutThreshold),
-		AccountThrottle: store.LockoutPolicy{Threshold: cfg.AccountLoginThrottleThreshold, Base: time.Second, Max: cfg.AccountLoginThrottleMax.Duration, Window: 24 * time.Hour},
-		DeviceTokenTTL:  cfg.DeviceTokenTTL.Duration}); err != nil {
+		AccountThrottle: store.LockoutPolicy{Threshold: cfg.AccountLoginThrottleThreshold, Base: time.Second, Max: cfg.AccountLoginThrottleMax.Duration, Window: 24 * time.Hour, DelayOnly: true},
+		DeviceTokenTTL:  cfg.DeviceTokenTTL.Duration, RequestTimeout: cfg.RequestTimeout.Duration}); err != nil {
 		return nil, err
 	}
 	if err := s.identity.EnsureSigningKey(ctx); err != nil {
@@ -216,7 +216,11 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	s.wsIssuer.Handle(d.issuer, s.identity)
 	s.background = d.background
 	s.closers = d.closers
-	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration,
+	proxies, err := httpapi.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration, TrustedProxies: proxies,
 		RouteMiddleware: slices.Concat([]httpapi.RouteMiddleware{tn.ResolvePath}, d.routeMiddleware, []httpapi.RouteMiddleware{tn.ProjectVisible}), Outer: d.outer, AccessCookie: identity.AccessCookie}); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,12 @@ type LimitStore interface {
 	// failure of those keys), forgets the failures of the reset keys, and
 	// releases every slot of id. Unknown keys and ids are not an error.
 	EndLoginAttempt(ctx context.Context, id string, now time.Time, failed []ThrottleKey, reset []string) error
+	// SweepLoginThrottles deletes what no longer matters at now: the
+	// state of keys that are not locked and have no failure within
+	// window (none at all, or the last one at or before now-window; pass
+	// the longest Window of the policies in use), and the slots of
+	// attempts that expired. It returns the number of key states deleted.
+	SweepLoginThrottles(ctx context.Context, now time.Time, window time.Duration) (int, error)
 }
 
 // ThrottleKey is a key with the policy of its failures.
@@ -72,6 +78,34 @@ type LockoutPolicy struct {
 	Base, Max time.Duration
 	// Window: failures are forgotten when none happened for this long.
 	Window time.Duration
+	// DelayOnly makes the key a throttle that never refuses: Admits is
+	// always true and Next sets no lock; past Threshold, attempts wait
+	// Delay instead.
+	DelayOnly bool
+}
+
+// failures are t's failures that still count at now (none once Window
+// passed without one).
+func (p LockoutPolicy) failures(t LoginThrottle, now time.Time) int {
+	if !t.LastFailureAt.IsZero() && now.Sub(t.LastFailureAt) >= p.Window {
+		return 0
+	}
+	return t.Failures
+}
+
+// Delay is how long an attempt on a DelayOnly key in state t waits at
+// now before its secret is checked: nothing below Threshold failures,
+// then Base, doubling with each further failure, up to Max.
+func (p LockoutPolicy) Delay(t LoginThrottle, now time.Time) time.Duration {
+	f := p.failures(t, now)
+	if !p.DelayOnly || p.Threshold <= 0 || f < p.Threshold {
+		return 0
+	}
+	d := p.Base
+	for i := p.Threshold; i < f && d < p.Max; i++ {
+		d *= 2
+	}
+	return min(d, p.Max)
 }
 
 // Admits reports whether one more attempt may start on a key in state t
@@ -80,15 +114,16 @@ type LockoutPolicy struct {
 // failures in the window, at least one: after a lock ended attempts go
 // one at a time). So no more than Threshold secrets are ever checked
 // before a lock, however many attempts come at once.
+//
+// A DelayOnly key admits every attempt.
 func (p LockoutPolicy) Admits(t LoginThrottle, now time.Time) bool {
+	if p.DelayOnly {
+		return true
+	}
 	if locked, _ := t.Locked(now); locked {
 		return false
 	}
-	failures := t.Failures
-	if !t.LastFailureAt.IsZero() && now.Sub(t.LastFailureAt) >= p.Window {
-		failures = 0
-	}
-	return t.InFlight < max(p.Threshold-failures, 1)
+	return t.InFlight < max(p.Threshold-p.failures(t, now), 1)
 }
 
 // Next is the state after one more failure at now.
@@ -99,7 +134,7 @@ func (p LockoutPolicy) Next(t LoginThrottle, now time.Time) LoginThrottle {
 	}
 	t.Failures++
 	t.LastFailureAt = now
-	if p.Threshold > 0 && t.Failures >= p.Threshold {
+	if p.Threshold > 0 && t.Failures >= p.Threshold && !p.DelayOnly {
 		d := p.Base
 		for i := p.Threshold; i < t.Failures && d < p.Max; i++ {
 			d *= 2

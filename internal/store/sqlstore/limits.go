@@ -129,7 +129,9 @@ func (s *Store) BeginLoginAttempt(ctx context.Context, id string, now time.Time,
 			}
 		}
 		if !ok {
-			return nil // the inserted fresh rows (failures 0) do no harm
+			// Roll back: a refused attempt leaves no rows behind (not
+			// even the fresh ones of keys it named).
+			return errRefused
 		}
 		for _, k := range keys {
 			if _, err := s.exec(ctx, tx, "INSERT INTO login_attempts (attempt_id, throttle_key, expires_at) VALUES (?, ?, ?)", id, k.Key, now.Add(ttl)); err != nil {
@@ -138,10 +140,39 @@ func (s *Store) BeginLoginAttempt(ctx context.Context, id string, now time.Time,
 		}
 		return nil
 	})
+	if errors.Is(err, errRefused) {
+		return states, false, nil
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("begin login attempt: %w", err)
 	}
 	return states, ok, nil
+}
+
+// errRefused rolls back the transaction of a refused BeginLoginAttempt.
+var errRefused = errors.New("attempt refused")
+
+func (s *Store) SweepLoginThrottles(ctx context.Context, now time.Time, window time.Duration) (int, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `DELETE FROM login_throttles
+WHERE (locked_until IS NULL OR locked_until <= ?) AND (failures = 0 OR last_failure_at <= ?)`, now, now.Add(-window))
+		if err != nil {
+			return err
+		}
+		m, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		n = int(m)
+		_, err = s.exec(ctx, tx, "DELETE FROM login_attempts WHERE expires_at <= ?", now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep login throttles: %w", err)
+	}
+	return n, nil
 }
 
 func (s *Store) EndLoginAttempt(ctx context.Context, id string, now time.Time, failed []store.ThrottleKey, reset []string) error {

@@ -80,6 +80,7 @@ func testLimits(t *testing.T, f *fixture) {
 	equal(t, got.Failures, n)
 
 	testLoginAttempts(t, f, at)
+	testSweepLoginThrottles(t, f, at)
 
 	// Keys are data, not SQL.
 	evil := "email:x'); DROP TABLE login_throttles; --"
@@ -185,4 +186,84 @@ func testLoginAttempts(t *testing.T, f *fixture, at time.Time) {
 	equal(t, reserved, true)
 	equal(t, states[0].InFlight, 0)
 	ok(t, f.s.EndLoginAttempt(f.ctx, "three", after, nil, nil))
+}
+
+// testSweepLoginThrottles: a refused attempt leaves no rows for keys it
+// named; the sweep deletes keys without failures in the window and not
+// locked, and expired slots, and keeps the rest; a DelayOnly key admits
+// every attempt and is never locked.
+func testSweepLoginThrottles(t *testing.T, f *fixture, at time.Time) {
+	t.Helper()
+	p := store.LockoutPolicy{Threshold: 1, Base: time.Minute, Max: time.Hour, Window: time.Hour}
+	exists := func(key string) bool {
+		t.Helper()
+		_, err := f.s.GetLoginThrottle(f.ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return false
+		}
+		ok(t, err)
+		return true
+	}
+	// A locked key refuses; the fresh key named with it gets no row.
+	ok(t, f.s.EndLoginAttempt(f.ctx, "", at, []store.ThrottleKey{{Key: "sweep:locked", Policy: p}}, nil))
+	_, reserved, err := f.s.BeginLoginAttempt(f.ctx, "refused", at, time.Minute,
+		[]store.ThrottleKey{{Key: "sweep:locked", Policy: p}, {Key: "sweep:new", Policy: p}})
+	ok(t, err)
+	equal(t, reserved, false)
+	equal(t, exists("sweep:new"), false)
+
+	// Keys: admitted without failures (a slot, then released), an old
+	// failure, a recent failure, and a lock outlasting the window.
+	_, reserved, err = f.s.BeginLoginAttempt(f.ctx, "fresh", at, time.Minute, []store.ThrottleKey{{Key: "sweep:fresh", Policy: p}})
+	ok(t, err)
+	equal(t, reserved, true)
+	ok(t, f.s.EndLoginAttempt(f.ctx, "fresh", at, nil, nil))
+	_, reserved, err = f.s.BeginLoginAttempt(f.ctx, "held", at, time.Minute, []store.ThrottleKey{{Key: "sweep:held", Policy: p}})
+	ok(t, err)
+	equal(t, reserved, true)
+	old := store.LockoutPolicy{Threshold: 100, Base: time.Minute, Max: time.Hour, Window: time.Hour}
+	ok(t, f.s.EndLoginAttempt(f.ctx, "", at, []store.ThrottleKey{{Key: "sweep:old", Policy: old}}, nil))
+	ok(t, f.s.EndLoginAttempt(f.ctx, "", at.Add(90*time.Minute), []store.ThrottleKey{{Key: "sweep:recent", Policy: old}}, nil))
+	long := store.LockoutPolicy{Threshold: 1, Base: 3 * time.Hour, Max: 3 * time.Hour, Window: 3 * time.Hour}
+	ok(t, f.s.EndLoginAttempt(f.ctx, "", at, []store.ThrottleKey{{Key: "sweep:longlock", Policy: long}}, nil))
+
+	n, err := f.s.SweepLoginThrottles(f.ctx, at.Add(2*time.Hour), time.Hour)
+	ok(t, err)
+	if n < 3 {
+		t.Fatalf("swept %d keys, want at least sweep:locked, :fresh, :held and :old", n)
+	}
+	for key, want := range map[string]bool{"sweep:locked": false, "sweep:fresh": false, "sweep:held": false, "sweep:old": false,
+		"sweep:recent": true, "sweep:longlock": true} {
+		if got := exists(key); got != want {
+			t.Errorf("after the sweep, %s exists: %v, want %v", key, got, want)
+		}
+	}
+	// The expired slot of "held" went with the sweep: a new attempt sees
+	// none in flight.
+	states, reserved, err := f.s.BeginLoginAttempt(f.ctx, "after", at.Add(2*time.Hour), time.Minute, []store.ThrottleKey{{Key: "sweep:held", Policy: p}})
+	ok(t, err)
+	equal(t, reserved, true)
+	equal(t, states[0].InFlight, 0)
+	ok(t, f.s.EndLoginAttempt(f.ctx, "after", at, nil, nil))
+
+	// A DelayOnly key: every attempt is admitted, however many are in
+	// flight or have failed, and no failure locks it.
+	d := store.LockoutPolicy{Threshold: 2, Base: time.Second, Max: 4 * time.Second, Window: time.Hour, DelayOnly: true}
+	dk := []store.ThrottleKey{{Key: "sweep:delay", Policy: d}}
+	for i := range 5 {
+		id := "d" + strconv.Itoa(i)
+		states, reserved, err := f.s.BeginLoginAttempt(f.ctx, id, at, time.Minute, dk)
+		ok(t, err)
+		equal(t, reserved, true)
+		equal(t, states[0].InFlight, i)
+	}
+	for i := range 5 {
+		ok(t, f.s.EndLoginAttempt(f.ctx, "d"+strconv.Itoa(i), at, dk, nil))
+	}
+	got, err := f.s.GetLoginThrottle(f.ctx, "sweep:delay")
+	ok(t, err)
+	equal(t, got.Failures, 5)
+	equal(t, got.LockedUntil.IsZero(), true)
+	equal(t, d.Delay(got, at), 4*time.Second)
+	equal(t, d.Delay(got, at.Add(time.Hour)), time.Duration(0))
 }
