@@ -187,9 +187,11 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 		_, err := dev.CoreV1().Services("web").Create(ctx, externalIPs, metav1.CreateOptions{})
 		return err != nil && strings.Contains(err.Error(), PolicyExternalIPs)
 	})
+	// (A level hks-pod-security-levels allows, so that only this policy
+	// refuses it; a server-side dry run, so that nothing is left behind.)
 	testutil.WaitFor(t, 30*time.Second, "the namespace label policy to take effect", func() bool {
 		_, err := wsadmin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe",
-			Labels: map[string]string{LabelPodSecurityEnforce: "privileged"}}}, metav1.CreateOptions{})
+			Labels: map[string]string{LabelPodSecurityEnforce: PodSecurityRestricted}}}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		return err != nil && strings.Contains(err.Error(), PolicyPodSecurityLabels)
 	})
 
