@@ -29,6 +29,11 @@ var kinds = []managedKind{
 		},
 		watchFn: func(cs kubernetes.Interface) watchFunc { return cs.CoreV1().Namespaces().Watch },
 		managed: func(*corev1.Namespace) any { return nil },
+		set:     func(*corev1.Namespace, *corev1.Namespace) {},
+		update: func(ctx context.Context, cs kubernetes.Interface, o *corev1.Namespace) error {
+			_, err := cs.CoreV1().Namespaces().Update(ctx, o, updateOpts)
+			return err
+		},
 		apply: func(ctx context.Context, cs kubernetes.Interface, o *corev1.Namespace) error {
 			_, err := cs.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(o.Name).WithLabels(o.Labels), applyOpts)
 			return err
@@ -49,6 +54,11 @@ var kinds = []managedKind{
 			return cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Watch
 		},
 		managed: func(o *admissionv1.ValidatingAdmissionPolicy) any { return o.Spec },
+		set:     func(dst, src *admissionv1.ValidatingAdmissionPolicy) { dst.Spec = src.Spec },
+		update: func(ctx context.Context, cs kubernetes.Interface, o *admissionv1.ValidatingAdmissionPolicy) error {
+			_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Update(ctx, o, updateOpts)
+			return err
+		},
 		apply: func(ctx context.Context, cs kubernetes.Interface, o *admissionv1.ValidatingAdmissionPolicy) error {
 			return applyJSON(o, func(b []byte) error {
 				_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Patch(ctx, o.Name, types.ApplyPatchType, b, patchOpts)
@@ -69,6 +79,11 @@ var kinds = []managedKind{
 			return cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Watch
 		},
 		managed: func(o *admissionv1.ValidatingAdmissionPolicyBinding) any { return o.Spec },
+		set:     func(dst, src *admissionv1.ValidatingAdmissionPolicyBinding) { dst.Spec = src.Spec },
+		update: func(ctx context.Context, cs kubernetes.Interface, o *admissionv1.ValidatingAdmissionPolicyBinding) error {
+			_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Update(ctx, o, updateOpts)
+			return err
+		},
 		apply: func(ctx context.Context, cs kubernetes.Interface, o *admissionv1.ValidatingAdmissionPolicyBinding) error {
 			return applyJSON(o, func(b []byte) error {
 				_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Patch(ctx, o.Name, types.ApplyPatchType, b, patchOpts)
@@ -87,6 +102,11 @@ var kinds = []managedKind{
 		},
 		watchFn: func(cs kubernetes.Interface) watchFunc { return cs.CoreV1().ResourceQuotas("").Watch },
 		managed: func(o *corev1.ResourceQuota) any { return o.Spec },
+		set:     func(dst, src *corev1.ResourceQuota) { dst.Spec = src.Spec },
+		update: func(ctx context.Context, cs kubernetes.Interface, o *corev1.ResourceQuota) error {
+			_, err := cs.CoreV1().ResourceQuotas(o.Namespace).Update(ctx, o, updateOpts)
+			return err
+		},
 		apply: func(ctx context.Context, cs kubernetes.Interface, o *corev1.ResourceQuota) error {
 			ac := corev1ac.ResourceQuota(o.Name, o.Namespace).WithLabels(o.Labels).
 				WithSpec(corev1ac.ResourceQuotaSpec().WithHard(o.Spec.Hard))
@@ -105,6 +125,11 @@ var kinds = []managedKind{
 		},
 		watchFn: func(cs kubernetes.Interface) watchFunc { return cs.CoreV1().LimitRanges("").Watch },
 		managed: func(o *corev1.LimitRange) any { return o.Spec },
+		set:     func(dst, src *corev1.LimitRange) { dst.Spec = src.Spec },
+		update: func(ctx context.Context, cs kubernetes.Interface, o *corev1.LimitRange) error {
+			_, err := cs.CoreV1().LimitRanges(o.Namespace).Update(ctx, o, updateOpts)
+			return err
+		},
 		apply: func(ctx context.Context, cs kubernetes.Interface, o *corev1.LimitRange) error {
 			spec := corev1ac.LimitRangeSpec()
 			for _, l := range o.Spec.Limits {
@@ -134,6 +159,11 @@ var kinds = []managedKind{
 		watchFn:   func(cs kubernetes.Interface) watchFunc { return cs.RbacV1().RoleBindings("").Watch },
 		managed:   func(o *rbacv1.RoleBinding) any { return []any{o.RoleRef, o.Subjects} },
 		immutable: func(h, o *rbacv1.RoleBinding) bool { return h.RoleRef != o.RoleRef },
+		set:       func(dst, src *rbacv1.RoleBinding) { dst.Subjects = src.Subjects },
+		update: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.RoleBinding) error {
+			_, err := cs.RbacV1().RoleBindings(o.Namespace).Update(ctx, o, updateOpts)
+			return err
+		},
 		apply: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.RoleBinding) error {
 			ac := rbacv1ac.RoleBinding(o.Name, o.Namespace).WithLabels(o.Labels).
 				WithRoleRef(roleRefAC(o.RoleRef)).WithSubjects(subjectsAC(o.Subjects)...)
@@ -151,7 +181,16 @@ var kinds = []managedKind{
 			return itemsOf[*rbacv1.ClusterRole](cs.RbacV1().ClusterRoles().List(ctx, o))
 		},
 		watchFn: func(cs kubernetes.Interface) watchFunc { return cs.RbacV1().ClusterRoles().Watch },
-		managed: func(o *rbacv1.ClusterRole) any { return o.Rules },
+		// An aggregation rule would make the controller manager rewrite
+		// the rules.
+		managed: func(o *rbacv1.ClusterRole) any { return []any{o.Rules, o.AggregationRule} },
+		set: func(dst, src *rbacv1.ClusterRole) {
+			dst.Rules, dst.AggregationRule = src.Rules, src.AggregationRule
+		},
+		update: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.ClusterRole) error {
+			_, err := cs.RbacV1().ClusterRoles().Update(ctx, o, updateOpts)
+			return err
+		},
 		apply: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.ClusterRole) error {
 			ac := rbacv1ac.ClusterRole(o.Name).WithLabels(o.Labels)
 			for _, rule := range o.Rules {
@@ -174,6 +213,11 @@ var kinds = []managedKind{
 		watchFn:   func(cs kubernetes.Interface) watchFunc { return cs.RbacV1().ClusterRoleBindings().Watch },
 		managed:   func(o *rbacv1.ClusterRoleBinding) any { return []any{o.RoleRef, o.Subjects} },
 		immutable: func(h, o *rbacv1.ClusterRoleBinding) bool { return h.RoleRef != o.RoleRef },
+		set:       func(dst, src *rbacv1.ClusterRoleBinding) { dst.Subjects = src.Subjects },
+		update: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.ClusterRoleBinding) error {
+			_, err := cs.RbacV1().ClusterRoleBindings().Update(ctx, o, updateOpts)
+			return err
+		},
 		apply: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.ClusterRoleBinding) error {
 			ac := rbacv1ac.ClusterRoleBinding(o.Name).WithLabels(o.Labels).
 				WithRoleRef(roleRefAC(o.RoleRef)).WithSubjects(subjectsAC(o.Subjects)...)
@@ -185,6 +229,10 @@ var kinds = []managedKind{
 		},
 	},
 }
+
+// updateOpts are the options of the updates that replace a drifted
+// object.
+var updateOpts = metav1.UpdateOptions{FieldManager: FieldManager}
 
 // patchOpts are applyOpts for a server-side apply sent as a patch.
 var patchOpts = metav1.PatchOptions{FieldManager: FieldManager, Force: &applyOpts.Force}

@@ -38,6 +38,9 @@ func TestDesiredNamespacesAndQuotas(t *testing.T) {
 	}
 	for _, l := range wantNS { // TestDesiredPodSecurityLabels checks these
 		l[LabelPodSecurityEnforce], l[LabelPodSecurityWarn], l[LabelPodSecurityAudit] = "baseline", "restricted", "restricted"
+		for _, k := range []string{LabelPodSecurityEnforce, LabelPodSecurityWarn, LabelPodSecurityAudit} {
+			l[k+VersionSuffix] = PodSecurityLatest
+		}
 	}
 	if fmt.Sprint(ns) != fmt.Sprint(wantNS) {
 		t.Fatalf("namespaces %v, want %v", ns, wantNS)

@@ -34,6 +34,17 @@ const (
 	// PodSecurityLabelPrefix is the prefix of every Pod Security label
 	// (the levels and their -version labels).
 	PodSecurityLabelPrefix = "pod-security.kubernetes.io/"
+	// VersionSuffix makes the version label of a level label
+	// (pod-security.kubernetes.io/enforce-version).
+	VersionSuffix = "-version"
+	// PodSecurityLatest is the only version hks sets: the checks of the
+	// API server's own release.
+	PodSecurityLatest = "latest"
+
+	// LabelDeviceAdminAccess lets ResourceClaims of a namespace ask for
+	// admin access to devices (DRA, Kubernetes 1.35): nobody sets it in a
+	// workspace (PolicyDeviceAdminAccess).
+	LabelDeviceAdminAccess = "resource.kubernetes.io/admin-access"
 
 	PodSecurityBaseline   = "baseline"
 	PodSecurityRestricted = "restricted"
@@ -61,7 +72,7 @@ func PodSecurityDefaults() map[string]any {
 
 // podSecurityLabels are the Pod Security labels of a project's namespace:
 // enforce at the project's level (store.PodSecurityBaseline when unset),
-// warn and audit at restricted.
+// warn and audit at restricted, each at version latest.
 func podSecurityLabels(p store.Project) (map[string]string, error) {
 	level := p.PodSecurity
 	switch level {
@@ -72,10 +83,21 @@ func podSecurityLabels(p store.Project) (map[string]string, error) {
 		return nil, fmt.Errorf("pod security level %q is not baseline or restricted", level)
 	}
 	return map[string]string{
-		LabelPodSecurityEnforce: level,
-		LabelPodSecurityWarn:    PodSecurityRestricted,
-		LabelPodSecurityAudit:   PodSecurityRestricted,
+		LabelPodSecurityEnforce:                 level,
+		LabelPodSecurityEnforce + VersionSuffix: PodSecurityLatest,
+		LabelPodSecurityWarn:                    PodSecurityRestricted,
+		LabelPodSecurityWarn + VersionSuffix:    PodSecurityLatest,
+		LabelPodSecurityAudit:                   PodSecurityRestricted,
+		LabelPodSecurityAudit + VersionSuffix:   PodSecurityLatest,
 	}, nil
+}
+
+// platformLabel reports the namespace labels only the platform decides:
+// the Pod Security labels and LabelDeviceAdminAccess. On a managed
+// namespace, such a label that Desired does not set is drift, removed by
+// Apply.
+func platformLabel(k string) bool {
+	return strings.HasPrefix(k, PodSecurityLabelPrefix) || k == LabelDeviceAdminAccess
 }
 
 // PlanRules is what a workspace plan lets its tenants do that admission
@@ -107,6 +129,10 @@ const (
 	PolicyServiceAccountTokens = "hks-no-legacy-service-account-tokens"
 	PolicyNodeName             = "hks-no-node-name"
 	PolicyPodSecurityLabels    = "hks-pod-security-labels"
+
+	PolicyPodSecurityLevels         = "hks-pod-security-levels"
+	PolicyServiceAccountTokenChains = "hks-no-service-account-token-chains"
+	PolicyDeviceAdminAccess         = "hks-no-device-admin-access"
 )
 
 // admissionPolicies are the ValidatingAdmissionPolicies and their
@@ -128,7 +154,28 @@ const (
 //     message rather than its pods silently.
 //   - PolicyPodSecurityLabels: nobody but PlatformUsername sets, changes
 //     or removes a pod-security.kubernetes.io/ label of a namespace, so a
-//     workspace-admin cannot make a namespace privileged.
+//     workspace-admin cannot make a namespace privileged or lower a
+//     restricted project to baseline.
+//   - PolicyPodSecurityLevels, with no exemption: a Pod Security label
+//     that is set or changed is a level label (enforce, warn, audit) at
+//     baseline or restricted or a version label at latest; any other
+//     pod-security.kubernetes.io/ label is refused. A cluster-admin can
+//     impersonate PlatformUsername, and CEL cannot tell; this policy
+//     makes sure that no identity makes a namespace privileged.
+//   - PolicyDeviceAdminAccess, with no exemption: nobody sets or changes
+//     LabelDeviceAdminAccess on a namespace.
+//   - PolicyServiceAccountTokenChains: no service account requests a
+//     token (serviceaccounts/token), so a token cannot mint the next one
+//     and outlive the member who requested the first. Kubelets
+//     (system:node:*) and kube-controller-manager request tokens as
+//     themselves.
+//
+// The namespace policies match the namespaces/status and
+// namespaces/finalize subresources too: an update through either
+// changes a namespace's labels as well. A label that is already there
+// and stays unchanged passes PolicyPodSecurityLevels and
+// PolicyDeviceAdminAccess, so that an old namespace is not stuck (the
+// namespace controller finalizes through namespaces/finalize).
 //
 // Admission policies do not apply to admissionregistration.k8s.io objects
 // themselves: a workspace-admin (cluster-admin) can delete them, and the
@@ -177,7 +224,7 @@ func admissionPolicies(plan string) ([]*admissionv1.ValidatingAdmissionPolicy, [
 	}
 	// A label key is kept (same value) or absent on both sides.
 	const kept = "(k.startsWith('" + PodSecurityLabelPrefix + "') ? (has(%[1]s.metadata.labels) && k in %[1]s.metadata.labels && %[1]s.metadata.labels[k] == %[2]s.metadata.labels[k]) : true)"
-	policies = append(policies, policy(PolicyPodSecurityLabels, createUpdate, "namespaces",
+	policies = append(policies, namespacePolicy(PolicyPodSecurityLabels,
 		[]admissionv1.MatchCondition{{Name: "not-the-platform", Expression: "request.userInfo.username != '" + PlatformUsername + "'"}},
 		admissionv1.Validation{
 			Expression: "!has(object.metadata.labels) || object.metadata.labels.all(k, " +
@@ -188,6 +235,8 @@ func admissionPolicies(plan string) ([]*admissionv1.ValidatingAdmissionPolicy, [
 			Expression: "oldObject == null || !has(oldObject.metadata.labels) || oldObject.metadata.labels.all(k, " + fmt.Sprintf(kept, "object", "oldObject") + ")",
 			Message:    "the " + PodSecurityLabelPrefix + "* labels of a namespace are set by the platform only (a project's pod_security setting)",
 		}))
+	policies = append(policies, namespaceLabelPolicies()...)
+	policies = append(policies, tokenChainPolicy())
 	bindings := make([]*admissionv1.ValidatingAdmissionPolicyBinding, 0, len(policies))
 	for _, p := range policies {
 		bindings = append(bindings, &admissionv1.ValidatingAdmissionPolicyBinding{
@@ -251,4 +300,43 @@ func policy(name string, ops []admissionv1.OperationType, resource string, conds
 			Validations:     validations,
 		},
 	}
+}
+
+// namespacePolicy is a policy of namespaces on create and update, through
+// the object and its status and finalize subresources.
+func namespacePolicy(name string, conds []admissionv1.MatchCondition, validations ...admissionv1.Validation) *admissionv1.ValidatingAdmissionPolicy {
+	p := policy(name, []admissionv1.OperationType{admissionv1.Create, admissionv1.Update}, "namespaces", conds, validations...)
+	p.Spec.MatchConstraints.ResourceRules[0].Resources = []string{"namespaces", "namespaces/status", "namespaces/finalize"}
+	return p
+}
+
+// namespaceLabelPolicies are PolicyPodSecurityLevels and
+// PolicyDeviceAdminAccess: no match conditions, nobody is exempt.
+func namespaceLabelPolicies() []*admissionv1.ValidatingAdmissionPolicy {
+	// The label k is on oldObject with the same value: already there.
+	const unchanged = "(oldObject != null && has(oldObject.metadata.labels) && k in oldObject.metadata.labels && oldObject.metadata.labels[k] == object.metadata.labels[k])"
+	q := func(ss ...string) string { return "['" + strings.Join(ss, "', '") + "']" }
+	levels := q(LabelPodSecurityEnforce, LabelPodSecurityWarn, LabelPodSecurityAudit)
+	versions := q(LabelPodSecurityEnforce+VersionSuffix, LabelPodSecurityWarn+VersionSuffix, LabelPodSecurityAudit+VersionSuffix)
+	return []*admissionv1.ValidatingAdmissionPolicy{
+		namespacePolicy(PolicyPodSecurityLevels, nil, admissionv1.Validation{
+			Expression: "!has(object.metadata.labels) || object.metadata.labels.all(k, !k.startsWith('" + PodSecurityLabelPrefix + "') || " +
+				"(k in " + levels + " && object.metadata.labels[k] in " + q(PodSecurityBaseline, PodSecurityRestricted) + ") || " +
+				"(k in " + versions + " && object.metadata.labels[k] == '" + PodSecurityLatest + "') || " + unchanged + ")",
+			Message: "the " + PodSecurityLabelPrefix + "* labels of a namespace are set by the platform only, and whoever sets them, only enforce, warn and audit at " +
+				PodSecurityBaseline + " or " + PodSecurityRestricted + " and their -version labels at " + PodSecurityLatest,
+		}),
+		namespacePolicy(PolicyDeviceAdminAccess, nil, admissionv1.Validation{
+			Expression: "!has(object.metadata.labels) || object.metadata.labels.all(k, k != '" + LabelDeviceAdminAccess + "' || " + unchanged + ")",
+			Message:    "the namespace label " + LabelDeviceAdminAccess + " (admin access to devices) is not allowed in a workspace",
+		}),
+	}
+}
+
+// tokenChainPolicy is PolicyServiceAccountTokenChains.
+func tokenChainPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	return policy(PolicyServiceAccountTokenChains, []admissionv1.OperationType{admissionv1.Create}, "serviceaccounts/token", nil, admissionv1.Validation{
+		Expression: "!request.userInfo.username.startsWith('system:serviceaccount:')",
+		Message:    "a service account may not request service-account tokens: a token would mint the next one forever; request a token with your own credentials (kubectl create token)",
+	})
 }

@@ -13,9 +13,12 @@ import (
 	authv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/testutil"
@@ -53,6 +56,11 @@ func TestDesiredPodSecurityLabels(t *testing.T) {
 		if l[LabelPodSecurityEnforce] != want[n.Name] || l[LabelPodSecurityWarn] != "restricted" || l[LabelPodSecurityAudit] != "restricted" {
 			t.Errorf("namespace %s labels %v, want enforce %s, warn and audit restricted", n.Name, l, want[n.Name])
 		}
+		for _, k := range []string{LabelPodSecurityEnforce, LabelPodSecurityWarn, LabelPodSecurityAudit} {
+			if l[k+VersionSuffix] != PodSecurityLatest {
+				t.Errorf("namespace %s labels %v, want %s%s latest", n.Name, l, k, VersionSuffix)
+			}
+		}
 	}
 	bad := store.Project{ID: "p-bad", Name: "bad", PodSecurity: "privileged"}
 	if _, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws", Plan: PlanShared}, Projects: []store.Project{bad}}); err == nil ||
@@ -68,8 +76,10 @@ func TestDesiredAdmissionPoliciesPerPlan(t *testing.T) {
 		plan string
 		want []string
 	}{
-		{PlanShared, []string{PolicyExternalIPs, PolicyNodePorts, PolicyServiceAccountTokens, PolicyNodeName, PolicyPodSecurityLabels}},
-		{PlanDedicated, []string{PolicyExternalIPs, PolicyServiceAccountTokens, PolicyNodeName, PolicyPodSecurityLabels}},
+		{PlanShared, []string{PolicyExternalIPs, PolicyNodePorts, PolicyServiceAccountTokens, PolicyNodeName, PolicyPodSecurityLabels,
+			PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyServiceAccountTokenChains}},
+		{PlanDedicated, []string{PolicyExternalIPs, PolicyServiceAccountTokens, PolicyNodeName, PolicyPodSecurityLabels,
+			PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyServiceAccountTokenChains}},
 	} {
 		t.Run(tc.plan, func(t *testing.T) {
 			st, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws", Plan: tc.plan}, Projects: projects})
@@ -120,6 +130,12 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 	dev, err := kubernetes.NewForConfig(asUser(cfg, "developer"))
 	must(err)
 	wsadmin, err := kubernetes.NewForConfig(asUser(cfg, "wsadmin"))
+	must(err)
+	// A workspace-admin (cluster-admin) impersonating the platform: the
+	// API server sees the platform's username and groups.
+	impersonation := asUser(cfg, "wsadmin")
+	impersonation.Impersonate = rest.ImpersonationConfig{UserName: PlatformUsername, Groups: []string{"system:masters"}}
+	platformImpersonated, err := kubernetes.NewForConfig(impersonation)
 	must(err)
 
 	web := store.Project{ID: "p-web", Name: "web"}
@@ -173,11 +189,62 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 		_, err := dev.CoreV1().Services("web").Create(ctx, externalIPs, metav1.CreateOptions{})
 		return err != nil && strings.Contains(err.Error(), PolicyExternalIPs)
 	})
+	// (A level hks-pod-security-levels allows, so that only this policy
+	// refuses it; a server-side dry run, so that nothing is left behind.)
 	testutil.WaitFor(t, 30*time.Second, "the namespace label policy to take effect", func() bool {
 		_, err := wsadmin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe",
-			Labels: map[string]string{LabelPodSecurityEnforce: "privileged"}}}, metav1.CreateOptions{})
+			Labels: map[string]string{LabelPodSecurityEnforce: PodSecurityRestricted}}}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		return err != nil && strings.Contains(err.Error(), PolicyPodSecurityLabels)
 	})
+
+	// The policies without exemptions, probed with server-side dry runs.
+	dryRun := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+	for _, probe := range []struct {
+		policy string
+		labels map[string]string
+	}{
+		{PolicyPodSecurityLevels, map[string]string{LabelPodSecurityEnforce: "privileged"}},
+		{PolicyDeviceAdminAccess, map[string]string{LabelDeviceAdminAccess: "true"}},
+	} {
+		testutil.WaitFor(t, 30*time.Second, probe.policy+" to take effect", func() bool {
+			_, err := platformImpersonated.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe",
+				Labels: probe.labels}}, dryRun)
+			return err != nil && strings.Contains(err.Error(), probe.policy)
+		})
+	}
+	// A service account bound to edit in web, and a token for it that a
+	// developer minted.
+	_, err = admin.CoreV1().ServiceAccounts("web").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{})
+	must(err)
+	_, err = admin.RbacV1().RoleBindings("web").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "robot-edit"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "robot", Namespace: "web"}}}, metav1.CreateOptions{})
+	must(err)
+	robotToken, err := dev.CoreV1().ServiceAccounts("web").CreateToken(ctx, "robot", &authv1.TokenRequest{}, metav1.CreateOptions{})
+	must(err)
+	robotCfg := rest.AnonymousClientConfig(cfg)
+	robotCfg.BearerToken = robotToken.Status.Token
+	robot, err := kubernetes.NewForConfig(robotCfg)
+	must(err)
+	testutil.WaitFor(t, 30*time.Second, PolicyServiceAccountTokenChains+" to take effect", func() bool {
+		_, err := robot.CoreV1().ServiceAccounts("web").CreateToken(ctx, "robot", &authv1.TokenRequest{}, metav1.CreateOptions{})
+		return err != nil && strings.Contains(err.Error(), PolicyServiceAccountTokenChains)
+	})
+	// relabel sets a label of a namespace through update, sent by cs.
+	relabel := func(cs kubernetes.Interface, ns, k, v string, update func(*corev1.Namespace) error) error {
+		n, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n.Labels[k] = v
+		return update(n)
+	}
+	byUpdate := func(cs kubernetes.Interface) func(*corev1.Namespace) error {
+		return func(n *corev1.Namespace) error {
+			_, err := cs.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{})
+			return err
+		}
+	}
 
 	pod := func(mut func(*corev1.PodSpec)) *corev1.Pod {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "p-"}, Spec: corev1.PodSpec{
@@ -333,6 +400,42 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 			_, err = wsadmin.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{})
 			return err
 		}, "labels of a namespace are set by the platform only"},
+		{"workspace-admin relabels through namespaces/status", func() error {
+			_, err := wsadmin.CoreV1().Namespaces().Patch(ctx, "web", types.MergePatchType,
+				[]byte(`{"metadata":{"labels":{"`+LabelPodSecurityEnforce+`":"privileged"}}}`), metav1.PatchOptions{}, "status")
+			return err
+		}, "labels of a namespace are set by the platform only"},
+		{"workspace-admin relabels through namespaces/finalize", func() error {
+			return relabel(wsadmin, "secure", LabelPodSecurityEnforce, "privileged", func(n *corev1.Namespace) error {
+				_, err := wsadmin.CoreV1().Namespaces().Finalize(ctx, n, metav1.UpdateOptions{})
+				return err
+			})
+		}, "labels of a namespace are set by the platform only"},
+		{"impersonated platform labels default privileged", func() error {
+			return relabel(platformImpersonated, "default", LabelPodSecurityEnforce, "privileged", byUpdate(platformImpersonated))
+		}, PolicyPodSecurityLevels + "' with binding '" + PolicyPodSecurityLevels + "' denied request"},
+		{"impersonated platform labels a project privileged through namespaces/status", func() error {
+			_, err := platformImpersonated.CoreV1().Namespaces().Patch(ctx, "web", types.MergePatchType,
+				[]byte(`{"metadata":{"labels":{"`+LabelPodSecurityWarn+`":"privileged"}}}`), metav1.PatchOptions{}, "status")
+			return err
+		}, PolicyPodSecurityLevels},
+		{"impersonated platform pins an old enforce version", func() error {
+			return relabel(platformImpersonated, "secure", LabelPodSecurityEnforce+VersionSuffix, "v1.0", byUpdate(platformImpersonated))
+		}, PolicyPodSecurityLevels},
+		{"impersonated platform sets another pod-security label", func() error {
+			return relabel(platformImpersonated, "web", PodSecurityLabelPrefix+"exempt", "true", byUpdate(platformImpersonated))
+		}, PolicyPodSecurityLevels},
+		{"workspace-admin sets device admin access", func() error {
+			return relabel(wsadmin, "default", LabelDeviceAdminAccess, "true", byUpdate(wsadmin))
+		}, "the namespace label " + LabelDeviceAdminAccess + " (admin access to devices) is not allowed"},
+		{"impersonated platform sets device admin access", func() error {
+			return relabel(platformImpersonated, "web", LabelDeviceAdminAccess, "true", byUpdate(platformImpersonated))
+		}, PolicyDeviceAdminAccess},
+		{"a service account's token mints another", func() error {
+			_, err := robot.CoreV1().ServiceAccounts("web").CreateToken(ctx, "robot",
+				&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: new(int64(86400))}}, metav1.CreateOptions{})
+			return err
+		}, "a service account may not request service-account tokens"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.create()
@@ -369,6 +472,19 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 	}
 	if _, err := wsadmin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "scratch"}}, metav1.CreateOptions{}); err != nil {
 		t.Errorf("workspace-admin creates a namespace: %v", err)
+	}
+	// The service account's token still works for what edit allows, and
+	// the namespace controller's path (finalize, status) is open for
+	// updates that leave the labels alone.
+	if _, err := robot.CoreV1().ConfigMaps("web").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "by-robot"}}, metav1.CreateOptions{}); err != nil {
+		t.Errorf("the service account's token creates a ConfigMap: %v", err)
+	}
+	n, err = admin.CoreV1().Namespaces().Get(ctx, "scratch", metav1.GetOptions{})
+	must(err)
+	if n, err = admin.CoreV1().Namespaces().Finalize(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Errorf("finalize a namespace: %v", err)
+	} else if _, err := admin.CoreV1().Namespaces().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Errorf("update a namespace's status: %v", err)
 	}
 
 	// Tokens are bounded: 87600h is cut to the maximum, and a token bound

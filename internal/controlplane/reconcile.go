@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -418,11 +419,14 @@ type Changes struct {
 	Pruned  []string
 }
 
-// Apply brings the platform-managed objects of a cluster to desired with
-// server-side apply (field manager FieldManager, forced) and deletes the
-// objects labelled LabelManagedBy=ManagedByValue that desired does not
-// hold. Objects that already match are not written; objects without the
-// label are never touched. It runs one generic step per entry of kinds,
+// Apply brings the platform-managed objects of a cluster to desired and
+// deletes the objects labelled LabelManagedBy=ManagedByValue that desired
+// does not hold. Missing objects are created with server-side apply
+// (field manager FieldManager, forced); an object that does not match is
+// replaced whole by an update (its managed parts and labels; others'
+// labels stay, platformLabels that desired does not set go), so no field
+// another manager added survives. Objects that already match are not
+// written; objects without the label are never touched. It runs one generic step per entry of kinds,
 // in order, carries on past failures and returns them joined.
 func Apply(ctx context.Context, cs kubernetes.Interface, desired State) (Changes, error) {
 	a := applier{ctx: ctx, cs: cs, sel: metav1.ListOptions{LabelSelector: managedSelector}, gone: map[string]bool{}}
@@ -458,14 +462,36 @@ func key(ns, name string) string {
 	return ns + "/" + name
 }
 
-// hasLabels: every label of want is on have with the same value.
+// hasLabels: every label of want is on have with the same value, and
+// have holds no platformLabel that want does not.
 func hasLabels(have, want map[string]string) bool {
 	for k, v := range want {
 		if hv, ok := have[k]; !ok || hv != v {
 			return false
 		}
 	}
+	for k := range have {
+		if _, ok := want[k]; !ok && platformLabel(k) {
+			return false
+		}
+	}
 	return true
+}
+
+// mergedLabels are have's labels without the platformLabels want does not
+// hold, and with want's: the labels of a replaced object (others' labels
+// are kept).
+func mergedLabels(have, want map[string]string) map[string]string {
+	out := make(map[string]string, len(have)+len(want))
+	for k, v := range have {
+		if !platformLabel(k) {
+			out[k] = v
+		}
+	}
+	for k, v := range want {
+		out[k] = v
+	}
+	return out
 }
 
 // managedKind is one entry of the table of kinds, whatever its object type.
@@ -494,11 +520,19 @@ type kind[T metav1.Object] struct {
 	// managed is what the platform manages of an object besides its
 	// labels, compared semantically with the desired object.
 	managed func(T) any
-	// immutable reports a difference apply cannot make (the role of a
-	// binding): the object is deleted, then applied anew.
+	// set copies the managed parts of src onto dst.
+	set func(dst, src T)
+	// immutable reports a difference an update cannot make (the role of
+	// a binding): the object is deleted, then applied anew.
 	immutable func(have, want T) bool
-	apply     func(context.Context, kubernetes.Interface, T) error
-	delete    func(context.Context, kubernetes.Interface, T) error
+	// apply creates an object (server-side apply).
+	apply func(context.Context, kubernetes.Interface, T) error
+	// update replaces an object that does not match (an update carrying
+	// the live object's resourceVersion). A server-side apply would keep
+	// the fields another field manager owns: a match condition added to
+	// a policy, a selector added to a binding, a scope added to a quota.
+	update func(context.Context, kubernetes.Interface, T) error
+	delete func(context.Context, kubernetes.Interface, T) error
 }
 
 func (k kind[T]) watch(cs kubernetes.Interface) watchFunc { return k.watchFn(cs) }
@@ -515,6 +549,15 @@ func (k kind[T]) digest(obj any) string {
 // matches: want's labels are on have and the managed parts are equal.
 func (k kind[T]) matches(have, want T) bool {
 	return hasLabels(have.GetLabels(), want.GetLabels()) && equality.Semantic.DeepEqual(k.managed(have), k.managed(want))
+}
+
+// replacement is have with want's managed parts and labels (mergedLabels):
+// what update writes.
+func (k kind[T]) replacement(have, want T) T {
+	out := any(have).(runtime.Object).DeepCopyObject().(T)
+	k.set(out, want)
+	out.SetLabels(mergedLabels(have.GetLabels(), want.GetLabels()))
+	return out
 }
 
 // run is the generic create-or-update-and-prune step.
@@ -551,6 +594,13 @@ func (k kind[T]) run(a *applier, desired State) {
 				a.fail("replace "+what, err)
 				continue
 			}
+		case found:
+			if err := k.update(a.ctx, a.cs, k.replacement(h, o)); err != nil {
+				a.fail("replace "+what, err)
+				continue
+			}
+			a.ch.Applied = append(a.ch.Applied, what)
+			continue
 		}
 		if err := k.apply(a.ctx, a.cs, o); err != nil {
 			a.fail("apply "+what, err)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -131,8 +132,23 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	must(err)
 
-	// Apply creates.
+	// web exists already, managed, with Pod Security labels Desired does
+	// not set (the policies are not there yet): an old enforce version, a
+	// label Pod Security does not know, device admin access; and a label
+	// of a workspace-admin's own.
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{
+		LabelManagedBy: ManagedByValue, LabelPodSecurityEnforce + VersionSuffix: "v1.0",
+		PodSecurityLabelPrefix + "exotic": "x", LabelDeviceAdminAccess: "true", "team": "a"}}}, metav1.CreateOptions{})
+	must(err)
+
+	// Apply creates, and replaces web's labels.
 	must(r.ReconcileNow(ctx, ws.ID))
+	nsWeb, err := cs.CoreV1().Namespaces().Get(ctx, "web", metav1.GetOptions{})
+	must(err)
+	if l := nsWeb.Labels; l[LabelPodSecurityEnforce+VersionSuffix] != PodSecurityLatest || l[PodSecurityLabelPrefix+"exotic"] != "" ||
+		l[LabelDeviceAdminAccess] != "" || l["team"] != "a" || l[LabelPodSecurityEnforce] != PodSecurityBaseline {
+		t.Fatalf("web labels %v: want the Pod Security labels of Desired alone, and team kept", l)
+	}
 	got := managedVersions(t, cs)
 	var names []string
 	for k := range got {
@@ -149,7 +165,8 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 		"rolebinding web-staging/hks:admin", "rolebinding web-staging/hks:edit", "rolebinding web-staging/hks:view",
 		"rolebinding web/hks:admin", "rolebinding web/hks:edit", "rolebinding web/hks:view",
 	}
-	for _, p := range []string{PolicyExternalIPs, PolicyNodeName, PolicyNodePorts, PolicyPodSecurityLabels, PolicyServiceAccountTokens} {
+	for _, p := range []string{PolicyExternalIPs, PolicyNodeName, PolicyNodePorts, PolicyPodSecurityLabels, PolicyServiceAccountTokens,
+		PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyServiceAccountTokenChains} {
 		want = append(want, "validatingadmissionpolicy "+p, "validatingadmissionpolicybinding "+p)
 	}
 	slices.Sort(want)
@@ -255,12 +272,99 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			ns.Labels[LabelPodSecurityEnforce] = "privileged"
+			ns.Labels[LabelPodSecurityEnforce] = PodSecurityRestricted // privileged is refused, even to the platform
 			_, err = cs.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
 			return err
 		}, "namespace web", func() bool {
 			ns, err := cs.CoreV1().Namespaces().Get(ctx, "web", metav1.GetOptions{})
 			return err == nil && ns.Labels[LabelPodSecurityEnforce] == PodSecurityBaseline
+		}},
+		{"pod security version label removed", func() error {
+			_, err := cs.CoreV1().Namespaces().Patch(ctx, "api", types.MergePatchType,
+				[]byte(`{"metadata":{"labels":{"`+LabelPodSecurityWarn+VersionSuffix+`":null}}}`), metav1.PatchOptions{})
+			return err
+		}, "namespace api", func() bool {
+			ns, err := cs.CoreV1().Namespaces().Get(ctx, "api", metav1.GetOptions{})
+			return err == nil && ns.Labels[LabelPodSecurityWarn+VersionSuffix] == PodSecurityLatest
+		}},
+		{"match condition added to a policy", func() error {
+			p, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, PolicyExternalIPs, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			p.Spec.MatchConditions = append(p.Spec.MatchConditions, admissionv1.MatchCondition{Name: "never", Expression: "false"})
+			_, err = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Update(ctx, p, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+			return err
+		}, "validatingadmissionpolicy " + PolicyExternalIPs, func() bool {
+			p, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, PolicyExternalIPs, metav1.GetOptions{})
+			return err == nil && len(p.Spec.MatchConditions) == 0
+		}},
+		{"namespace selector added to a binding", func() error {
+			_, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Patch(ctx, PolicyExternalIPs, types.MergePatchType,
+				[]byte(`{"spec":{"matchResources":{"namespaceSelector":{"matchLabels":{"nothing":"matches"}}}}}`), metav1.PatchOptions{FieldManager: "kubectl-patch"})
+			return err
+		}, "validatingadmissionpolicybinding " + PolicyExternalIPs, func() bool {
+			b, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, PolicyExternalIPs, metav1.GetOptions{})
+			return err == nil && b.Spec.MatchResources == nil
+		}},
+		{"limit added to a quota", func() error {
+			_, err := cs.CoreV1().ResourceQuotas("web").Patch(ctx, "hks-quota", types.MergePatchType,
+				[]byte(`{"spec":{"hard":{"count/secrets":"0"}}}`), metav1.PatchOptions{FieldManager: "kubectl-patch"})
+			return err
+		}, "resourcequota web/hks-quota", func() bool {
+			q, err := cs.CoreV1().ResourceQuotas("web").Get(ctx, "hks-quota", metav1.GetOptions{})
+			_, extra := q.Spec.Hard["count/secrets"]
+			return err == nil && !extra
+		}},
+		{"subject added to a cluster role binding", func() error {
+			b, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, ClusterRoleBindingWorkspaceAdmin, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			b.Subjects = append(b.Subjects, rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"})
+			_, err = cs.RbacV1().ClusterRoleBindings().Update(ctx, b, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+			return err
+		}, "clusterrolebinding " + ClusterRoleBindingWorkspaceAdmin, func() bool {
+			b, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, ClusterRoleBindingWorkspaceAdmin, metav1.GetOptions{})
+			return err == nil && len(b.Subjects) == 1
+		}},
+		{"subject added to a role binding", func() error {
+			b, err := cs.RbacV1().RoleBindings("api").Get(ctx, "hks:edit", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			b.Subjects = append(b.Subjects, rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"})
+			_, err = cs.RbacV1().RoleBindings("api").Update(ctx, b, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+			return err
+		}, "rolebinding api/hks:edit", func() bool {
+			b, err := cs.RbacV1().RoleBindings("api").Get(ctx, "hks:edit", metav1.GetOptions{})
+			return err == nil && len(b.Subjects) == 2
+		}},
+		{"aggregation rule added to a cluster role", func() error {
+			cr, err := cs.RbacV1().ClusterRoles().Get(ctx, ClusterRoleNamespaceReader, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cr.AggregationRule = &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
+				{MatchLabels: map[string]string{"rbac.authorization.k8s.io/aggregate-to-admin": "true"}}}}
+			_, err = cs.RbacV1().ClusterRoles().Update(ctx, cr, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+			return err
+		}, "clusterrole " + ClusterRoleNamespaceReader, func() bool {
+			cr, err := cs.RbacV1().ClusterRoles().Get(ctx, ClusterRoleNamespaceReader, metav1.GetOptions{})
+			return err == nil && cr.AggregationRule == nil
+		}},
+		{"limit range item added", func() error {
+			lr, err := cs.CoreV1().LimitRanges("web").Get(ctx, "hks-defaults", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			lr.Spec.Limits = append(lr.Spec.Limits, corev1.LimitRangeItem{Type: corev1.LimitTypePod,
+				Max: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100")}})
+			_, err = cs.CoreV1().LimitRanges("web").Update(ctx, lr, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+			return err
+		}, "limitrange web/hks-defaults", func() bool {
+			lr, err := cs.CoreV1().LimitRanges("web").Get(ctx, "hks-defaults", metav1.GetOptions{})
+			return err == nil && len(lr.Spec.Limits) == 1
 		}},
 		{"admission policy validation", func() error {
 			p, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, PolicyNodeName, metav1.GetOptions{})
@@ -354,6 +458,17 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, "rolebinding web/hks:view subjects repaired", func() bool {
 		rb, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:view", metav1.GetOptions{})
 		return err == nil && len(rb.Subjects) == 2
+	})
+	// And so is a match condition added to a policy: the watch sees the
+	// change, the update removes it.
+	p, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, PolicyNodeName, metav1.GetOptions{})
+	must(err)
+	p.Spec.MatchConditions = append(p.Spec.MatchConditions, admissionv1.MatchCondition{Name: "never", Expression: "false"})
+	_, err = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Update(ctx, p, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+	must(err)
+	testutil.WaitFor(t, 10*time.Second, "validatingadmissionpolicy "+PolicyNodeName+" match conditions repaired", func() bool {
+		p, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, PolicyNodeName, metav1.GetOptions{})
+		return err == nil && len(p.Spec.MatchConditions) == 0
 	})
 	if _, err := cs.RbacV1().RoleBindings("web").Get(ctx, "mine", metav1.GetOptions{}); err != nil {
 		t.Fatalf("unmanaged rolebinding: %v", err)

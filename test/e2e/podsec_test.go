@@ -159,6 +159,24 @@ func TestPodSecurityInWorkspace(t *testing.T) {
 		})
 	}
 
+	// Nor through the namespace's status subresource, nor by impersonating
+	// the platform (which passes the platform-only policy but not the one
+	// on the values, which exempts nobody).
+	t.Run("workspace-admin relabels through namespaces/status", func(t *testing.T) {
+		out, err := run(kubeconfigAdmin, "", "patch", "namespace", "frontend", "--subresource=status", "--type=merge",
+			"-p", `{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"privileged"}}}`)
+		if err == nil || !strings.Contains(out, "labels of a namespace are set by the platform only") {
+			t.Errorf("kubectl patch --subresource=status as workspace-admin: %v %s", err, out)
+		}
+	})
+	t.Run("workspace-admin impersonates the platform", func(t *testing.T) {
+		eventually(t, time.Minute, func() (bool, string) {
+			out, err := run(kubeconfigAdmin, "", "--as=hks:platform", "--as-group=system:masters",
+				"label", "namespace", "default", "pod-security.kubernetes.io/enforce=privileged", "--overwrite")
+			return err != nil && strings.Contains(out, "hks-pod-security-levels"), fmt.Sprintf("kubectl label --as=hks:platform: %v %s", err, out)
+		})
+	})
+
 	// A plain Deployment still runs on the simulated nodes.
 	if out, err := run(kubeconfigA, "", "-n", "frontend", "create", "deployment", "web", "--image=nginx:1.27", "--replicas=2"); err != nil {
 		t.Fatalf("create deployment: %v %s", err, out)
