@@ -281,9 +281,11 @@ func resourceRule(ops []admissionv1.OperationType, group, version string, resour
 func policy(name string, ops []admissionv1.OperationType, resource string, conds []admissionv1.MatchCondition, validations ...admissionv1.Validation) *admissionv1.ValidatingAdmissionPolicy {
 	fail := admissionv1.Fail
 	equivalent := admissionv1.Equivalent
-	invalid := metav1.StatusReasonInvalid
+	// Forbidden, as Pod Security refuses: Invalid without a field path
+	// reads "… is invalid: : ValidatingAdmissionPolicy …" in kubectl.
+	forbidden := metav1.StatusReasonForbidden
 	for i := range validations {
-		validations[i].Reason = &invalid
+		validations[i].Reason = &forbidden
 	}
 	return &admissionv1.ValidatingAdmissionPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},

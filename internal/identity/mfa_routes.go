@@ -34,7 +34,7 @@ func mfaError(err error, field string, wrongStatus int) error {
 		if tooMany.Field == "password" {
 			what = "failed sign-ins"
 		}
-		e := httpapi.TooManyRequests(tooMany.RetryAfter, "too many "+what+"; locked for a while, retry later")
+		e := httpapi.TooManyRequests(tooMany.RetryAfter, lockedFor("too many "+what+"; locked", tooMany.RetryAfter))
 		e.Cause = err
 		return e
 	case errors.Is(err, ErrMFACodeReplayed):

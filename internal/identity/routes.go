@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -35,7 +36,7 @@ func toAPIError(err error) error {
 	case errors.As(err, &fe):
 		return httpapi.Invalid(httpapi.Field(fe.Field, fe.Message))
 	case errors.As(err, &tooMany):
-		e := httpapi.TooManyRequests(tooMany.RetryAfter, "too many failed sign-ins; sign-in is locked for a while")
+		e := httpapi.TooManyRequests(tooMany.RetryAfter, lockedFor("too many failed sign-ins; sign-in is locked", tooMany.RetryAfter))
 		e.Cause = err
 		return e
 	case errors.Is(err, ErrInvalidCredentials):
@@ -246,4 +247,10 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "POST", Path: "/auth/setup", Tag: "auth", Public: true, Summary: "Create the first administrator with the one-time setup token", Request: api.SetupRequest{}, Response: api.Me{}, Status: http.StatusCreated, Errors: []int{http.StatusConflict}, Handle: s.setup},
 		{Method: "GET", Path: "/.well-known/jwks.json", Tag: "auth", Public: true, Summary: "Public keys that verify access tokens (RFC 7517)", Response: api.JSONWebKeySet{}, Raw: http.HandlerFunc(s.jwks)},
 	}
+}
+
+// lockedFor is what a locked-out client is told: what and for how long
+// (the seconds of Retry-After, which a person does not see).
+func lockedFor(what string, d time.Duration) string {
+	return fmt.Sprintf("%s; try again in %d s", what, httpapi.RetryAfterSeconds(d))
 }

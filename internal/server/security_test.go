@@ -405,6 +405,10 @@ func TestSecurityTable(t *testing.T) {
 				if err != nil || s < 1 {
 					t.Fatalf("Retry-After %q, want a positive number of seconds", a.header.Get("Retry-After"))
 				}
+				// A lockout tells the person how long, not only the client.
+				if d, _ := p["detail"].(string); strings.Contains(d, "locked") && !strings.Contains(d, "try again in "+strconv.Itoa(s)+" s") {
+					t.Fatalf("lockout detail %q does not say to try again in %d s", d, s)
+				}
 			}
 			if b := strings.ToLower(string(a.body)); strings.Contains(b, "crypto") || strings.Contains(b, "signature") || strings.Contains(b, "jwt") || strings.Contains(b, "kid") {
 				t.Fatalf("internal error text leaked: %s", a.body)

@@ -118,6 +118,9 @@ func TestPodSecurityInWorkspace(t *testing.T) {
 			if err == nil || !strings.Contains(out, tc.want) {
 				t.Errorf("kubectl create as a developer: %v\n%s\nwant a refusal with %q", err, out, tc.want)
 			}
+			if strings.Contains(out, ": : ") {
+				t.Errorf("kubectl shows a refusal with an empty field: %s", out)
+			}
 		})
 	}
 
