@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -271,7 +272,17 @@ func inObject(m manifestObject, err error) error {
 		c := *he
 		c.Detail = m.String() + ": " + he.Detail
 		if c.Status == 422 || c.Status == 400 {
-			c.Fields = append([]api.FieldError{httpapi.Field("manifest", c.Detail)}, he.Fields...)
+			// The field is the manifest; the cluster's causes follow
+			// when they name a field of the object (a cause without a
+			// field is already in the detail, and would only repeat it).
+			c.Fields = []api.FieldError{httpapi.Field("manifest", c.Detail)}
+			for _, f := range he.Fields {
+				if f.Field != "" {
+					c.Fields = append(c.Fields, f)
+				} else if !strings.Contains(c.Detail, f.Message) {
+					c.Fields = append(c.Fields, httpapi.Field("manifest", f.Message))
+				}
+			}
 		}
 		return &c
 	}
