@@ -109,7 +109,9 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 		return nil, podSecurityInvalid("spec", "", msg)
 	}
 	if svc != nil {
-		if _, err := ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, dry); err != nil {
+		if _, err := ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, dry); apierrors.IsAlreadyExists(err) {
+			return nil, foreignService(svc.Name)
+		} else if err != nil {
 			return nil, kube.Error(err)
 		}
 	}
@@ -234,7 +236,9 @@ func (s *Service) listApps(r *http.Request) (any, error) {
 	byName := map[string]*corev1.Service{}
 	if err == nil {
 		for i := range svcs.Items {
-			byName[svcs.Items[i].Name] = &svcs.Items[i]
+			if ownedBy(svcs.Items[i].Labels, svcs.Items[i].Name) {
+				byName[svcs.Items[i].Name] = &svcs.Items[i]
+			}
 		}
 	} else if !apierrors.IsForbidden(err) {
 		return nil, kube.Error(err)
