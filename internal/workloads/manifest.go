@@ -247,12 +247,12 @@ func (s *Service) podSecurityOf(ctx context.Context, ac kube.Project, m manifest
 		// only the warnings can tell.
 		s.cfg.Logger.WarnContext(ctx, "read a manifest's Deployment", "object", m.String(), "err", err)
 		if msg := kube.JudgePodSecurity(warnings, ac.Scope.Project.PodSecurity).Violation; msg != "" {
-			return podSecurityInvalid("manifest", m.String(), msg)
+			return kube.PodSecurityInvalid("manifest", m.String(), msg)
 		}
 		return nil
 	}
 	if msg := ac.PodSecurityRefusal(ctx, warnings, d.Name, &d.Spec.Template); msg != "" {
-		return podSecurityInvalid("manifest", m.String(), msg)
+		return kube.PodSecurityInvalid("manifest", m.String(), msg)
 	}
 	return nil
 }
