@@ -97,18 +97,18 @@ func TestSpecFormsInARestrictedProject(t *testing.T) {
 	}
 
 	t.Run("application", func(t *testing.T) {
-		w.a.must("POST", vault+"/applications", map[string]any{"name": "web", "image": "nginx:1.27", "replicas": 2}, http.StatusCreated, nil)
-		waitApp(t, w.a, vault+"/applications/web", 2)
+		w.a.in(t).must("POST", vault+"/applications", map[string]any{"name": "web", "image": "nginx:1.27", "replicas": 2}, http.StatusCreated, nil)
+		waitApp(t, w.a.in(t), vault+"/applications/web", 2)
 		d, err := kc.AppsV1().Deployments("vault").Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		restricted(t, "Deployment web", d.Spec.Template.Spec)
 		// A change of the template keeps it restricted.
-		w.a.must("PATCH", vault+"/applications/web", map[string]any{"image": "nginx:1.28"}, http.StatusOK, nil)
-		waitApp(t, w.a, vault+"/applications/web", 2)
+		w.a.in(t).must("PATCH", vault+"/applications/web", map[string]any{"image": "nginx:1.28"}, http.StatusOK, nil)
+		waitApp(t, w.a.in(t), vault+"/applications/web", 2)
 		// In a baseline project the form's pods are as they were.
-		w.a.must("POST", w.frontend+"/applications", map[string]any{"name": "plain", "image": "nginx:1.27"}, http.StatusCreated, nil)
+		w.a.in(t).must("POST", w.frontend+"/applications", map[string]any{"name": "plain", "image": "nginx:1.27"}, http.StatusCreated, nil)
 		if d, err := kc.AppsV1().Deployments("frontend").Get(ctx, "plain", metav1.GetOptions{}); err != nil || d.Spec.Template.Spec.SecurityContext != nil && d.Spec.Template.Spec.SecurityContext.RunAsNonRoot != nil ||
 			d.Spec.Template.Spec.Containers[0].SecurityContext != nil {
 			t.Errorf("Deployment plain in a baseline project: %+v %v", d, err)
@@ -117,14 +117,14 @@ func TestSpecFormsInARestrictedProject(t *testing.T) {
 
 	t.Run("cronjob", func(t *testing.T) {
 		cj := map[string]any{"name": "tick", "schedule": "@hourly", "template": map[string]any{"image": "busybox:1.36", "command": []string{"true"}}}
-		w.a.must("POST", vault+"/cronjobs", cj, http.StatusCreated, nil)
+		w.a.in(t).must("POST", vault+"/cronjobs", cj, http.StatusCreated, nil)
 		got, err := kc.BatchV1().CronJobs("vault").Get(ctx, "tick", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		restricted(t, "CronJob tick", got.Spec.JobTemplate.Spec.Template.Spec)
 		// A run's pod is admitted.
-		w.a.must("POST", vault+"/cronjobs/tick/trigger", nil, http.StatusCreated, nil)
+		w.a.in(t).must("POST", vault+"/cronjobs/tick/trigger", nil, http.StatusCreated, nil)
 		eventually(t, 2*time.Minute, func() (bool, string) {
 			pods, err := kc.CoreV1().Pods("vault").List(ctx, metav1.ListOptions{LabelSelector: "hks.io/cronjob=tick"})
 			if err != nil {
@@ -133,6 +133,10 @@ func TestSpecFormsInARestrictedProject(t *testing.T) {
 			return len(pods.Items) > 0, "no pod of a run of tick"
 		})
 
+	})
+
+	t.Run("cronjob whose runs the level would refuse", func(t *testing.T) {
+		cj := map[string]any{"name": "tick", "schedule": "@hourly", "template": map[string]any{"image": "busybox:1.36", "command": []string{"true"}}}
 		// In a baseline project: 201, the restricted warning as a header.
 		code, h, body, err := w.a.in(t).callHeader("POST", w.frontend+"/cronjobs", cj)
 		if err != nil || code != http.StatusCreated || !strings.Contains(strings.Join(h.Values("Warning"), "\n"), `would violate PodSecurity \"restricted:latest\"`) {
@@ -145,7 +149,7 @@ func TestSpecFormsInARestrictedProject(t *testing.T) {
 		if _, err := kc.BatchV1().CronJobs("frontend").Patch(ctx, "tick", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		p := problem(t, w.a, "PATCH", w.frontend+"/cronjobs/tick", map[string]any{"template": map[string]any{"image": "busybox:1.37"}}, http.StatusUnprocessableEntity)
+		p := problem(t, w.a.in(t), "PATCH", w.frontend+"/cronjobs/tick", map[string]any{"template": map[string]any{"image": "busybox:1.37"}}, http.StatusUnprocessableEntity)
 		if len(p.Errors) != 1 || p.Errors[0].Field != "template" || !strings.Contains(p.Errors[0].Message, `PodSecurity "baseline:latest"`) ||
 			!strings.Contains(p.Errors[0].Message, "hostNetwork=true") {
 			t.Errorf("PATCH of a CronJob with hostNetwork: %+v", p)
