@@ -124,11 +124,20 @@ func (e *APIError) Error() string {
 	if msg == "" {
 		msg = http.StatusText(e.Status)
 	}
-	if len(e.Errors) > 1 {
-		var parts []string
-		for _, fe := range e.Errors {
-			parts = append(parts, fe.Field+": "+fe.Message)
+	// The field errors follow, but not one that only repeats the detail
+	// (a single invalid field is the detail itself).
+	var parts []string
+	for _, fe := range e.Errors {
+		text := fe.Message
+		if fe.Field != "" {
+			text = fe.Field + ": " + fe.Message
 		}
+		if fe.Message == e.Detail || text == e.Detail {
+			continue
+		}
+		parts = append(parts, text)
+	}
+	if len(parts) > 0 {
 		msg += " (" + strings.Join(parts, "; ") + ")"
 	}
 	if e.Status >= 500 && e.RequestID != "" {

@@ -363,3 +363,33 @@ func TestAPIErrorQuotesRequestID(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIErrorSkipsFieldsThatRepeatTheDetail: the CLI prints a problem's
+// detail once; an errors[] entry whose text is the detail (the manifest
+// route's field, a single invalid field) is not printed again, the
+// others are.
+func TestAPIErrorSkipsFieldsThatRepeatTheDetail(t *testing.T) {
+	type fe = struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	}
+	const detail = "document 1 (Deployment web): denied"
+	for _, tc := range []struct {
+		name string
+		err  APIError
+		want string
+	}{
+		{"manifest refusal", APIError{Status: 422, Detail: detail, Errors: []fe{{"manifest", detail}, {"", detail}}}, detail + " (HTTP 422)"},
+		{"manifest refusal with a cause", APIError{Status: 422, Detail: detail, Errors: []fe{{"manifest", detail}, {"spec.replicas", "must be positive"}}},
+			detail + " (spec.replicas: must be positive) (HTTP 422)"},
+		{"one invalid field", APIError{Status: 422, Detail: "image: is required", Errors: []fe{{"image", "is required"}}}, "image: is required (HTTP 422)"},
+		{"two invalid fields", APIError{Status: 422, Detail: "2 fields are invalid", Errors: []fe{{"image", "is required"}, {"name", "is required"}}},
+			"2 fields are invalid (image: is required; name: is required) (HTTP 422)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("%q, want %q", got, tc.want)
+			}
+		})
+	}
+}

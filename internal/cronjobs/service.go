@@ -147,11 +147,42 @@ func (s *Service) create(r *http.Request) (any, error) {
 		return nil, err
 	}
 	cj.Namespace = c.NS
-	got, err := c.C.Kube.BatchV1().CronJobs(c.NS).Create(r.Context(), cj, metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"})
+	ctx := r.Context()
+	if c.Restricted() {
+		// The image must then run as a non-root user.
+		kube.Restrict(&cj.Spec.JobTemplate.Spec.Template.Spec)
+	}
+	opts := metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"}
+	if err := c.CheckPodSecurity(ctx, cj.Name, "template", &cj.Spec.JobTemplate.Spec.Template, func() error {
+		dry := opts
+		dry.DryRun = []string{metav1.DryRunAll}
+		_, err := c.C.Kube.BatchV1().CronJobs(c.NS).Create(ctx, cj, dry)
+		return kube.Error(err)
+	}); err != nil {
+		return nil, err
+	}
+	got, err := c.C.Kube.BatchV1().CronJobs(c.NS).Create(ctx, cj, opts)
 	if err != nil {
 		return nil, kube.Error(err)
 	}
-	return s.cronJobOut(c.Scope.Project.Name, got), nil
+	return kube.WithWarnings(c.C, s.cronJobOut(c.Scope.Project.Name, got)), nil
+}
+
+// podSecurityGuard is changeCronJob's check of a changed job template:
+// in a restricted project the template is first made to comply where it
+// says nothing (kube.Restrict), then a dry run of the update is refused
+// when the project's Pod Security level would refuse the runs' pods.
+func podSecurityGuard(c kube.Project) func(context.Context, *batchv1.CronJob) error {
+	return func(ctx context.Context, cj *batchv1.CronJob) error {
+		tpl := &cj.Spec.JobTemplate.Spec.Template
+		if c.Restricted() {
+			kube.Restrict(&tpl.Spec)
+		}
+		return c.CheckPodSecurity(ctx, cj.Name, "template", tpl, func() error {
+			_, err := c.C.Kube.BatchV1().CronJobs(c.NS).Update(ctx, cj, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}})
+			return err
+		})
+	}
 }
 
 func (s *Service) list(r *http.Request) (any, error) {
@@ -196,11 +227,11 @@ func (s *Service) update(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, kube.ReplaceChange(r, cronJobDoc{CronJobSpec: req.CronJobSpec, ResourceVersion: req.ResourceVersion}))
+	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, kube.ReplaceChange(r, cronJobDoc{CronJobSpec: req.CronJobSpec, ResourceVersion: req.ResourceVersion}), podSecurityGuard(c))
 	if err != nil {
 		return nil, err
 	}
-	return s.cronJobOut(c.Scope.Project.Name, got), nil
+	return kube.WithWarnings(c.C, s.cronJobOut(c.Scope.Project.Name, got)), nil
 }
 
 // patch applies a JSON merge patch of the spec to the live CronJob: only
@@ -214,11 +245,11 @@ func (s *Service) patch(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, kube.PatchChange[cronJobDoc](r, patch))
+	got, err := changeCronJob(r.Context(), c.C.Kube, c.NS, name, kube.PatchChange[cronJobDoc](r, patch), podSecurityGuard(c))
 	if err != nil {
 		return nil, err
 	}
-	return s.cronJobOut(c.Scope.Project.Name, got), nil
+	return kube.WithWarnings(c.C, s.cronJobOut(c.Scope.Project.Name, got)), nil
 }
 
 func (s *Service) suspendHandler(suspend bool) httpapi.HandlerFunc {

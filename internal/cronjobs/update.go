@@ -4,6 +4,7 @@ import (
 	"context"
 
 	batchv1 "k8s.io/api/batch/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -26,8 +27,9 @@ func (d cronJobDoc) Version() string { return d.ResourceVersion }
 // changeCronJob applies change to the live CronJob (kube.Update): it
 // writes onto the live object only the fields whose wanted value differs
 // from the current one, so what the spec does not describe (other
-// containers of the runs, volumes, init containers, …) stays.
-func changeCronJob(ctx context.Context, kc kubernetes.Interface, ns, name string, change kube.Change[cronJobDoc]) (*batchv1.CronJob, error) {
+// containers of the runs, volumes, init containers, …) stays. A change of
+// the job template is first put to guard (nil: none), which may refuse it.
+func changeCronJob(ctx context.Context, kc kubernetes.Interface, ns, name string, change kube.Change[cronJobDoc], guard func(context.Context, *batchv1.CronJob) error) (*batchv1.CronJob, error) {
 	cjs := kc.BatchV1().CronJobs(ns)
 	read := func() (*batchv1.CronJob, cronJobDoc, error) {
 		cj, err := cjs.Get(ctx, name, metav1.GetOptions{})
@@ -41,8 +43,14 @@ func changeCronJob(ctx context.Context, kc kubernetes.Interface, ns, name string
 		if len(errs) > 0 {
 			return nil, httpapi.Invalid(errs...)
 		}
+		template := cj.Spec.JobTemplate.Spec.Template.DeepCopy()
 		if !setCronJob(cj, cur.CronJobSpec, want.CronJobSpec, built) {
 			return cj, nil
+		}
+		if guard != nil && !apiequality.Semantic.DeepEqual(template, &cj.Spec.JobTemplate.Spec.Template) {
+			if err := guard(ctx, cj); err != nil {
+				return nil, err
+			}
 		}
 		return cjs.Update(ctx, cj, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"})
 	}

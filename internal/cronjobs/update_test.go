@@ -100,7 +100,7 @@ func TestPatchCronJob(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cs, before := nightly(t)
 			r, p := kubetest.PatchRequest(t, tc.patch, "")
-			cj, err := changeCronJob(context.Background(), cs, ns, "nightly", kube.PatchChange[cronJobDoc](r, p))
+			cj, err := changeCronJob(context.Background(), cs, ns, "nightly", kube.PatchChange[cronJobDoc](r, p), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +119,7 @@ func TestPutCronJobKeepsTheSidecar(t *testing.T) {
 	cs, _ := nightly(t)
 	cj, err := changeCronJob(context.Background(), cs, ns, "nightly", func(cronJobDoc) (cronJobDoc, error) {
 		return cronJobDoc{CronJobSpec: api.CronJobSpec{Schedule: "@daily", Template: api.JobTemplate{Image: "busybox:1.37"}}}, nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestChangeCronJobPreconditions(t *testing.T) {
 				im = `"` + kube.Version(before) + `"`
 			}
 			r, p := kubetest.PatchRequest(t, tc.body, im)
-			_, err := changeCronJob(context.Background(), cs, ns, "nightly", kube.PatchChange[cronJobDoc](r, p))
+			_, err := changeCronJob(context.Background(), cs, ns, "nightly", kube.PatchChange[cronJobDoc](r, p), nil)
 			if got := kubetest.Status(err); got != tc.wantStatus || (tc.wantStatus == 0 && err != nil) {
 				t.Fatalf("status %d (%v), want %d", got, err, tc.wantStatus)
 			}
@@ -176,7 +176,7 @@ func TestChangeCronJobRetriesOnConflict(t *testing.T) {
 			}
 		}
 		return kube.PatchChange[cronJobDoc](r, p)(cur)
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -202,3 +202,75 @@ func (p Project) PodSecurityRefusal(ctx context.Context, warnings []string, name
 	}
 	return ""
 }
+
+// PodSecurityInvalid refuses a workload whose pods the project's Pod
+// Security level would refuse (msg, the API server's text), naming field
+// and, for a manifest, the document (what).
+func PodSecurityInvalid(field, what, msg string) error {
+	if what != "" {
+		what += ": "
+	}
+	return httpapi.Invalid(httpapi.Field(field, what+"its pods would be refused by the project's pod security level: "+msg))
+}
+
+// CheckPodSecurity runs dryRun, a dry run of workload name whose pods
+// are made from template, and refuses the workload (PodSecurityInvalid,
+// naming field) when the project's Pod Security level would refuse its
+// pods: Pod Security only warns about a workload, and its pods would be
+// refused later, silently. dryRun's own error is answered as it is.
+func (p Project) CheckPodSecurity(ctx context.Context, name, field string, template *corev1.PodTemplateSpec, dryRun func() error) error {
+	mark := p.C.Warnings.Len()
+	if err := dryRun(); err != nil {
+		return err
+	}
+	if msg := p.PodSecurityRefusal(ctx, p.C.Warnings.Since(mark), name, template); msg != "" {
+		return PodSecurityInvalid(field, "", msg)
+	}
+	return nil
+}
+
+// Restricted tells whether the project enforces the restricted Pod
+// Security level.
+func (p Project) Restricted() bool {
+	return p.Scope.Project.PodSecurity == controlplane.PodSecurityRestricted
+}
+
+// Restrict sets in a pod spec that a form of the platform builds (an
+// application's, a CronJob's) what the restricted Pod Security level
+// requires and the form cannot express: the pod runs as non-root with
+// the RuntimeDefault seccomp profile, and every container drops all
+// capabilities and cannot escalate its privileges. Only fields left unset
+// are set, so a choice made with kubectl or a manifest stays (and is
+// judged as it is). The image must then run as a non-root user: a
+// numeric USER in the image, since the form has no user field.
+func Restrict(spec *corev1.PodSpec) {
+	if spec.SecurityContext == nil {
+		spec.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	psc := spec.SecurityContext
+	if psc.RunAsNonRoot == nil {
+		yes := true
+		psc.RunAsNonRoot = &yes
+	}
+	if psc.SeccompProfile == nil {
+		psc.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	}
+	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range cs {
+			c := &cs[i]
+			if c.SecurityContext == nil {
+				c.SecurityContext = &corev1.SecurityContext{}
+			}
+			if c.SecurityContext.AllowPrivilegeEscalation == nil {
+				no := false
+				c.SecurityContext.AllowPrivilegeEscalation = &no
+			}
+			if c.SecurityContext.Capabilities == nil {
+				c.SecurityContext.Capabilities = &corev1.Capabilities{}
+			}
+			if len(c.SecurityContext.Capabilities.Drop) == 0 {
+				c.SecurityContext.Capabilities.Drop = []corev1.Capability{"ALL"}
+			}
+		}
+	}
+}

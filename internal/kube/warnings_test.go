@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -85,5 +86,31 @@ func TestWarningsHeader(t *testing.T) {
 	var none *Warnings
 	if none.Len() != 0 || none.Since(0) != nil || none.Header() != nil {
 		t.Error("a nil Warnings has warnings")
+	}
+}
+
+// TestRestrictFillsOnlyWhatIsUnset: Restrict gives a form's pod spec what
+// the restricted level requires, in every container, and keeps what is
+// set already (a choice made elsewhere is judged as it is).
+func TestRestrictFillsOnlyWhatIsUnset(t *testing.T) {
+	yes := true
+	spec := corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "init"}},
+		Containers: []corev1.Container{{Name: "app"}, {Name: "side", SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &yes,
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"NET_RAW"}}}}},
+	}
+	Restrict(&spec)
+	psc := spec.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext %+v", psc)
+	}
+	for _, c := range []corev1.Container{spec.InitContainers[0], spec.Containers[0]} {
+		sc := c.SecurityContext
+		if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+			t.Errorf("container %s securityContext %+v", c.Name, sc)
+		}
+	}
+	if sc := spec.Containers[1].SecurityContext; !*sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"NET_RAW"}) {
+		t.Errorf("the sidecar's own securityContext was changed: %+v", sc)
 	}
 }

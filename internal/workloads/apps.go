@@ -99,17 +99,23 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 	if len(errs) > 0 {
 		return nil, httpapi.Invalid(errs...)
 	}
+	// In a restricted project the pods are made to comply (the image
+	// must then run as a non-root user).
+	if ac.Restricted() {
+		kube.Restrict(&d.Spec.Template.Spec)
+	}
 	// Both objects pass the cluster's checks before either is created.
 	dry := metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}}
-	mark := ac.C.Warnings.Len()
-	if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Create(ctx, d, dry); err != nil {
-		return nil, kube.Error(err)
-	}
-	if msg := ac.PodSecurityRefusal(ctx, ac.C.Warnings.Since(mark), d.Name, &d.Spec.Template); msg != "" {
-		return nil, podSecurityInvalid("spec", "", msg)
+	if err := ac.CheckPodSecurity(ctx, d.Name, "spec", &d.Spec.Template, func() error {
+		_, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Create(ctx, d, dry)
+		return kube.Error(err)
+	}); err != nil {
+		return nil, err
 	}
 	if svc != nil {
-		if _, err := ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, dry); err != nil {
+		if _, err := ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, dry); apierrors.IsAlreadyExists(err) {
+			return nil, foreignService(svc.Name)
+		} else if err != nil {
 			return nil, kube.Error(err)
 		}
 	}
@@ -135,29 +141,19 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 	return kube.WithWarnings(ac.C, appOut(ac.Scope.Project.Name, created, gotSvc)), nil
 }
 
-// podSecurityInvalid refuses a workload whose pods the project's Pod
-// Security level would refuse (msg, the API server's text), naming field
-// and, for a manifest, the document (what).
-func podSecurityInvalid(field, what, msg string) error {
-	if what != "" {
-		what += ": "
-	}
-	return httpapi.Invalid(httpapi.Field(field, what+"its pods would be refused by the project's pod security level: "+msg))
-}
-
-// podSecurityGuard is changeApp's check of a changed pod template: a dry
-// run of the update, refused when the project's Pod Security level would
-// refuse its pods.
+// podSecurityGuard is changeApp's check of a changed pod template: in a
+// restricted project the template is first made to comply where it says
+// nothing (kube.Restrict), then a dry run of the update is refused when
+// the project's Pod Security level would refuse its pods.
 func podSecurityGuard(ac kube.Project) func(context.Context, *appsv1.Deployment) error {
 	return func(ctx context.Context, d *appsv1.Deployment) error {
-		mark := ac.C.Warnings.Len()
-		if _, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Update(ctx, d, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}}); err != nil {
+		if ac.Restricted() {
+			kube.Restrict(&d.Spec.Template.Spec)
+		}
+		return ac.CheckPodSecurity(ctx, d.Name, "spec", &d.Spec.Template, func() error {
+			_, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Update(ctx, d, metav1.UpdateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}})
 			return err
-		}
-		if msg := ac.PodSecurityRefusal(ctx, ac.C.Warnings.Since(mark), d.Name, &d.Spec.Template); msg != "" {
-			return podSecurityInvalid("spec", "", msg)
-		}
-		return nil
+		})
 	}
 }
 
@@ -234,7 +230,9 @@ func (s *Service) listApps(r *http.Request) (any, error) {
 	byName := map[string]*corev1.Service{}
 	if err == nil {
 		for i := range svcs.Items {
-			byName[svcs.Items[i].Name] = &svcs.Items[i]
+			if ownedBy(svcs.Items[i].Labels, svcs.Items[i].Name) {
+				byName[svcs.Items[i].Name] = &svcs.Items[i]
+			}
 		}
 	} else if !apierrors.IsForbidden(err) {
 		return nil, kube.Error(err)

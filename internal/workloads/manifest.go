@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -147,53 +149,86 @@ func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, repl
 		return "", manifest.Invalid(fmt.Sprintf("the manifest's Deployment is %q, not %q", app, replaces))
 	}
 	update := replaces != ""
+	// versions holds, per object, the resourceVersion the claim check
+	// read ("": absent). An absent object is created, not applied, so
+	// one made in the meantime (with kubectl) is a 409, not taken over;
+	// an existing one is applied at the version checked, so a change
+	// made in the meantime is a 409, not overwritten.
+	versions := make([]string, len(objs))
 	if update {
-		if err := notClaimed(ctx, app, objs); err != nil {
+		if versions, err = notClaimed(ctx, app, objs); err != nil {
 			return "", err
+		}
+		if afterClaimCheck != nil {
+			afterClaimCheck(ctx)
 		}
 	}
 	force := true
-	do := func(m manifestObject, dry bool) error {
+	do := func(i int, m manifestObject, dry bool) (*unstructured.Unstructured, error) {
 		var dryRun []string
 		if dry {
 			dryRun = []string{metav1.DryRunAll}
 		}
-		if update {
-			body, err := json.Marshal(m.obj)
-			if err != nil {
+		if versions[i] != "" {
+			// A change in the meantime (a controller's status
+			// update, a relabelling) is a conflict: the object is
+			// checked again, and applied at its new version only if it
+			// is still app's.
+			var got *unstructured.Unstructured
+			err := retry.RetryOnConflict(kube.ConflictBackoff, func() error {
+				m.obj.SetResourceVersion(versions[i])
+				body, err := json.Marshal(m.obj)
+				if err != nil {
+					return err
+				}
+				got, err = m.res.Patch(ctx, m.obj.GetName(), types.ApplyPatchType, body,
+					metav1.PatchOptions{FieldManager: kube.FieldManager, Force: &force, FieldValidation: "Strict", DryRun: dryRun})
+				if !apierrors.IsConflict(err) {
+					return err
+				}
+				v, cerr := claimOf(ctx, app, m)
+				if cerr != nil {
+					return cerr
+				}
+				if v == "" {
+					return httpapi.Conflict("", m.String()+": the object was deleted while the manifest was applied; apply it again")
+				}
+				versions[i] = v
 				return err
-			}
-			_, err = m.res.Patch(ctx, m.obj.GetName(), types.ApplyPatchType, body,
-				metav1.PatchOptions{FieldManager: kube.FieldManager, Force: &force, FieldValidation: "Strict", DryRun: dryRun})
-			return err
+			})
+			return got, err
 		}
-		_, err := m.res.Create(ctx, m.obj, metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: dryRun})
-		return err
+		return m.res.Create(ctx, m.obj, metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: dryRun})
 	}
-	for _, m := range objs {
+	for i, m := range objs {
 		mark := ac.C.Warnings.Len()
-		if err := do(m, true); err != nil {
+		if _, err := do(i, m, true); err != nil {
 			return "", inObject(m, err)
 		}
 		if err := s.podSecurityOf(ctx, ac, m, ac.C.Warnings.Since(mark)); err != nil {
 			return "", err
 		}
 	}
-	var done []manifestObject
-	for _, m := range objs {
-		if err := do(m, false); err != nil {
-			if !update {
-				uctx, cancel := undoContext(ctx)
-				for _, d := range done {
-					if derr := d.res.Delete(uctx, d.obj.GetName(), metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
-						s.cfg.Logger.ErrorContext(ctx, "undo manifest create", "object", d.String(), "err", derr)
-					}
+	// What this call created goes again when a later object fails, so
+	// nothing half-made stays; what it applied to existing objects stays.
+	var created []*unstructured.Unstructured
+	var createdIn []manifestObject
+	for i, m := range objs {
+		got, err := do(i, m, false)
+		if err != nil {
+			uctx, cancel := undoContext(ctx)
+			for j, c := range created {
+				uid := c.GetUID()
+				if derr := createdIn[j].res.Delete(uctx, c.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}); derr != nil && !apierrors.IsNotFound(derr) {
+					s.cfg.Logger.ErrorContext(ctx, "undo manifest create", "object", createdIn[j].String(), "err", derr)
 				}
-				cancel()
 			}
+			cancel()
 			return "", inObject(m, err)
 		}
-		done = append(done, m)
+		if versions[i] == "" {
+			created, createdIn = append(created, got), append(createdIn, m)
+		}
 	}
 	return app, nil
 }
@@ -212,12 +247,12 @@ func (s *Service) podSecurityOf(ctx context.Context, ac kube.Project, m manifest
 		// only the warnings can tell.
 		s.cfg.Logger.WarnContext(ctx, "read a manifest's Deployment", "object", m.String(), "err", err)
 		if msg := kube.JudgePodSecurity(warnings, ac.Scope.Project.PodSecurity).Violation; msg != "" {
-			return podSecurityInvalid("manifest", m.String(), msg)
+			return kube.PodSecurityInvalid("manifest", m.String(), msg)
 		}
 		return nil
 	}
 	if msg := ac.PodSecurityRefusal(ctx, warnings, d.Name, &d.Spec.Template); msg != "" {
-		return podSecurityInvalid("manifest", m.String(), msg)
+		return kube.PodSecurityInvalid("manifest", m.String(), msg)
 	}
 	return nil
 }
@@ -225,22 +260,41 @@ func (s *Service) podSecurityOf(ctx context.Context, ac kube.Project, m manifest
 // notClaimed refuses a manifest of application app that names an
 // existing object which is not app's (another application's, or one hks
 // did not make): applying it would label that object as app's, and
-// deleting app would delete it.
-func notClaimed(ctx context.Context, app string, objs []manifestObject) error {
-	for _, m := range objs {
-		live, err := m.res.Get(ctx, m.obj.GetName(), metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
+// deleting app would delete it. It answers, per object, the
+// resourceVersion it read ("": absent), for applyManifest to write at.
+func notClaimed(ctx context.Context, app string, objs []manifestObject) ([]string, error) {
+	versions := make([]string, len(objs))
+	for i, m := range objs {
+		v, err := claimOf(ctx, app, m)
 		if err != nil {
-			return inObject(m, err)
+			return nil, err
 		}
-		if l := live.GetLabels(); l[LabelApp] != app || l[kube.LabelManagedBy] != kube.ManagedBy {
-			return manifest.Invalid(fmt.Sprintf("%s: the object exists and is not part of application %q", m, app))
-		}
+		versions[i] = v
 	}
-	return nil
+	return versions, nil
 }
+
+// claimOf is notClaimed's check of one object: the resourceVersion of
+// the live object when it is app's, "" when there is none, else the
+// refusal.
+func claimOf(ctx context.Context, app string, m manifestObject) (string, error) {
+	live, err := m.res.Get(ctx, m.obj.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", inObject(m, err)
+	}
+	if !ownedBy(live.GetLabels(), app) {
+		return "", manifest.Invalid(fmt.Sprintf("%s: the object exists and is not part of application %q", m, app))
+	}
+	return live.GetResourceVersion(), nil
+}
+
+// afterClaimCheck, when set (by a test), runs between applyManifest's
+// claim check and its writes: the window in which another client may
+// create or change an object of the manifest.
+var afterClaimCheck func(context.Context)
 
 // deleteAppObjects deletes, for app, the objects of appKinds other than
 // its Deployment that carry its label (what its manifest or spec made).
@@ -268,10 +322,23 @@ func inObject(m manifestObject, err error) error {
 	err = kube.Error(err)
 	var he *httpapi.Error
 	if errors.As(err, &he) {
+		if strings.Contains(he.Detail, m.String()+": ") {
+			return he // it names the object already (a claim check's)
+		}
 		c := *he
 		c.Detail = m.String() + ": " + he.Detail
 		if c.Status == 422 || c.Status == 400 {
-			c.Fields = append([]api.FieldError{httpapi.Field("manifest", c.Detail)}, he.Fields...)
+			// The field is the manifest; the cluster's causes follow
+			// when they name a field of the object (a cause without a
+			// field is already in the detail, and would only repeat it).
+			c.Fields = []api.FieldError{httpapi.Field("manifest", c.Detail)}
+			for _, f := range he.Fields {
+				if f.Field != "" {
+					c.Fields = append(c.Fields, f)
+				} else if !strings.Contains(c.Detail, f.Message) {
+					c.Fields = append(c.Fields, httpapi.Field("manifest", f.Message))
+				}
+			}
 		}
 		return &c
 	}

@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"context"
+	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -95,6 +96,11 @@ func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, ch
 		if !setApp(d, cur, want, built) {
 			return d, nil
 		}
+		if wantSvc != nil && (kube.Differs(cur.Ports, want.Ports) || kube.Differs(cur.Labels, want.Labels)) {
+			if err := serviceFree(ctx, kc, ns, name); err != nil {
+				return nil, err
+			}
+		}
 		if guard != nil && !apiequality.Semantic.DeepEqual(template, &d.Spec.Template) {
 			if err := guard(ctx, d); err != nil {
 				return nil, err
@@ -114,14 +120,50 @@ func changeApp(ctx context.Context, kc kubernetes.Interface, ns, name string, ch
 	return out, nil
 }
 
-// liveService is the application's Service, nil when it has none or the
-// caller may not read it.
+// liveService is the application's Service, nil when it has none, the
+// caller may not read it, or the Service of its name is not the
+// application's (ownedBy): another application's, or one hks did not make.
 func liveService(ctx context.Context, kc kubernetes.Interface, ns, name string) (*corev1.Service, error) {
 	svc, err := kc.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
 		return nil, nil
 	}
-	return svc, err
+	if err != nil {
+		return nil, err
+	}
+	if !ownedBy(svc.Labels, name) {
+		return nil, nil
+	}
+	return svc, nil
+}
+
+// ownedBy tells whether an object with labels l is application app's:
+// hks made it for app.
+func ownedBy(l map[string]string, app string) bool {
+	return l[LabelApp] == app && l[kube.LabelManagedBy] == kube.ManagedBy
+}
+
+// foreignService is the refusal to write the Service of application app
+// when a Service of that name exists and is not app's.
+func foreignService(app string) error {
+	return httpapi.Conflict("", fmt.Sprintf("Service %s exists and is not part of application %q: it belongs to another application or was not made by hks; "+
+		"delete or rename it, or give the application another name", app, app))
+}
+
+// serviceFree refuses (foreignService) a change of application app's
+// ports or labels when a Service of its name exists and is not app's, so
+// that nothing is written; syncService checks again when it writes.
+func serviceFree(ctx context.Context, kc kubernetes.Interface, ns, app string) error {
+	svc, err := kc.CoreV1().Services(ns).Get(ctx, app, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err):
+		return nil
+	case err != nil:
+		return kube.Error(err)
+	case !ownedBy(svc.Labels, app):
+		return foreignService(app)
+	}
+	return nil
 }
 
 // setApp writes onto d the fields of want that differ from cur, taking
@@ -166,10 +208,15 @@ func syncService(ctx context.Context, kc kubernetes.Interface, d *appsv1.Deploym
 		case err != nil:
 			return err
 		}
-		if wantSvc == nil {
-			if live.Labels[LabelApp] != d.Name || live.Labels[kube.LabelManagedBy] != kube.ManagedBy {
+		if !ownedBy(live.Labels, d.Name) {
+			// Another application's Service, or one hks did not make:
+			// never rewritten (nor deleted) as this one's.
+			if wantSvc == nil {
 				return nil
 			}
+			return foreignService(d.Name)
+		}
+		if wantSvc == nil {
 			err := svcs.Delete(ctx, d.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &live.ResourceVersion}})
 			if apierrors.IsNotFound(err) {
 				return nil
