@@ -90,17 +90,9 @@ func ListenWorkspaceEndpoint(cfg EndpointConfig) (*WorkspaceEndpoint, error) {
 		caPEM: mat.CAPEM,
 		ln:    ln,
 		log:   log,
-		srv: &http.Server{
-			Handler:           http.NotFoundHandler(), // until Handle
-			TLSConfig:         mat.TLSConfig(),
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    16 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
+		srv:   httpapi.AuxServer(http.NotFoundHandler(), log), // the handler until Handle
 	}
+	w.srv.TLSConfig = mat.TLSConfig()
 	log.Info("workspace issuer endpoint", "url", w.url, "ca", filepath.Join(cfg.DataDir, WorkspaceIssuerTLSDir, tlsutil.CACertFile))
 	return w, nil
 }

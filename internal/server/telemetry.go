@@ -8,10 +8,11 @@ import (
 	"net"
 	"net/http"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
 // telemetry is the listener that serves /metrics apart from the API (like
@@ -36,15 +37,7 @@ func listenTelemetry(addr string, reg *prometheus.Registry, log *slog.Logger) (*
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return &telemetry{ln: ln, http: &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}}, nil
+	return &telemetry{ln: ln, http: httpapi.AuxServer(mux, log)}, nil
 }
 
 // addr is the bound address; "" when t is nil (telemetry off).
