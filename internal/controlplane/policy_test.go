@@ -1,8 +1,6 @@
 package controlplane
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -505,7 +503,7 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 			}
 			out, err := dev.CoreV1().ServiceAccounts("web").CreateToken(ctx, "default", req, metav1.CreateOptions{})
 			must(err)
-			if life := tokenLifetime(t, out.Status.Token); life > MaxServiceAccountTokenLifetime {
+			if life := testutil.JWTLifetime(t, out.Status.Token); life > MaxServiceAccountTokenLifetime {
 				t.Errorf("token lives %s, want at most %s", life, MaxServiceAccountTokenLifetime)
 			}
 		})
@@ -565,22 +563,4 @@ func mustDesired(t *testing.T, ws store.Workspace, ps ...store.Project) State {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// tokenLifetime is exp - iat of a JWT, read without verifying it.
-func tokenLifetime(t *testing.T, jwt string) time.Duration {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("token is not a JWT")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c struct{ Exp, Iat int64 }
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(c.Exp-c.Iat) * time.Second
 }

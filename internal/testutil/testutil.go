@@ -7,11 +7,14 @@ package testutil
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -113,4 +116,23 @@ func Do(t testing.TB, client *http.Client, req *http.Request) (int, http.Header,
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, b
+}
+
+// JWTLifetime is exp - iat of a JWT, read without verifying it (a token a
+// test got from a server it trusts).
+func JWTLifetime(t testing.TB, jwt string) time.Duration {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Exp, Iat int64 }
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(c.Exp-c.Iat) * time.Second
 }

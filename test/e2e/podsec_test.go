@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // TestPodSecurityInWorkspace is the red-team's list run again through
@@ -134,19 +134,7 @@ func TestPodSecurityInWorkspace(t *testing.T) {
 		if err != nil {
 			t.Fatalf("create token: %v %s", err, out)
 		}
-		parts := strings.Split(strings.TrimSpace(string(out)), ".")
-		if len(parts) != 3 {
-			t.Fatalf("not a JWT: %q", out)
-		}
-		b, err := base64.RawURLEncoding.DecodeString(parts[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c struct{ Exp, Iat int64 }
-		if err := json.Unmarshal(b, &c); err != nil {
-			t.Fatal(err)
-		}
-		if life := time.Duration(c.Exp-c.Iat) * time.Second; life > 24*time.Hour || life <= 0 {
+		if life := testutil.JWTLifetime(t, strings.TrimSpace(string(out))); life > 24*time.Hour || life <= 0 {
 			t.Errorf("token lives %s, want at most 24h", life)
 		}
 	})
