@@ -166,6 +166,12 @@ func specCreateCmd[T any](p inProject, f specFlags[T], short, example string, co
 		use += " --" + name + " " + strings.ToUpper(name)
 	}
 	cmd := &cobra.Command{Use: use + " [flags] [-- COMMAND [ARG...]]", Short: short, Example: example, Args: nameAndCommand,
+		Long: short + `.
+
+In a project whose pod_security is restricted, the pods get a restricted
+securityContext (runAsNonRoot, RuntimeDefault seccomp, no privilege
+escalation, every capability dropped): the image must run as a numeric
+non-root USER (docs/workloads.md, Pod security).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, err := f.create(cmd, args)
 			if err != nil {
@@ -596,8 +602,13 @@ func appApplyCmd(p inProject) *cobra.Command {
   kubectl create deployment web --image nginx:1.27 --dry-run=client -o yaml | hks app apply -f -`,
 		Long: `Create or update an application from a Kubernetes manifest: YAML or JSON,
 one or more documents, with exactly one Deployment, which names the
-application, and only objects of the project's namespace. The cluster checks
-every object with a dry run first; a refused manifest changes nothing.`,
+application, and only objects of the project's namespace, of these kinds:
+Deployment, Service, ConfigMap, Secret, PersistentVolumeClaim, Ingress,
+HorizontalPodAutoscaler and PodDisruptionBudget (what deleting the
+application removes). The cluster checks every object with a dry run first;
+a refused manifest changes nothing. A manifest is judged as written: in a
+restricted project its pods must already meet the restricted Pod Security
+Standard (hks adjusts only the simple form of app create).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			manifest, err := readManifest(cmd, file)

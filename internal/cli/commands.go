@@ -604,7 +604,7 @@ func projectUpdateCmd(o *Options, base func() string, cols []Column) *cobra.Comm
 		return itemPath(base(), args[0]), doc, nil
 	})
 	cmd.Flags().StringVar(&parent, "parent", "", `new parent project id or name ("" makes it top-level)`)
-	cmd.Flags().StringVar(&podSecurity, "pod-security", "", "Pod Security Standard enforced in the namespace: baseline or restricted (new pods only; running ones stay)")
+	cmd.Flags().StringVar(&podSecurity, "pod-security", "", `Pod Security Standard enforced in the namespace: baseline or restricted ("" resets to baseline; new pods only, running ones stay)`)
 	cmd.Flags().StringVar(&cpu, "cpu", "", `CPU quota, e.g. 2 or 500m ("" removes the limit)`)
 	cmd.Flags().StringVar(&memory, "memory", "", `memory quota, e.g. 4Gi ("" removes the limit)`)
 	cmd.Flags().StringVar(&storage, "storage", "", `storage quota, e.g. 100Gi ("" removes the limit)`)

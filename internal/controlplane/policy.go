@@ -325,8 +325,8 @@ func namespaceLabelPolicies() []*admissionv1.ValidatingAdmissionPolicy {
 			Expression: "!has(object.metadata.labels) || object.metadata.labels.all(k, !k.startsWith('" + PodSecurityLabelPrefix + "') || " +
 				"(k in " + levels + " && object.metadata.labels[k] in " + q(PodSecurityBaseline, PodSecurityRestricted) + ") || " +
 				"(k in " + versions + " && object.metadata.labels[k] == '" + PodSecurityLatest + "') || " + unchanged + ")",
-			Message: "the " + PodSecurityLabelPrefix + "* labels of a namespace are set by the platform only, and whoever sets them, only enforce, warn and audit at " +
-				PodSecurityBaseline + " or " + PodSecurityRestricted + " and their -version labels at " + PodSecurityLatest,
+			Message: "a namespace's " + PodSecurityLabelPrefix + "* labels may only be enforce, warn or audit at " + PodSecurityBaseline + " or " +
+				PodSecurityRestricted + ", and their -version labels at " + PodSecurityLatest + "; a project's level is its pod_security setting",
 		}),
 		namespacePolicy(PolicyDeviceAdminAccess, nil, admissionv1.Validation{
 			Expression: "!has(object.metadata.labels) || object.metadata.labels.all(k, k != '" + LabelDeviceAdminAccess + "' || " + unchanged + ")",

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,6 +147,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("listen: %s is taken (another hks server?): choose another --listen (HKS_LISTEN, listen): %w", cfg.Listen, err)
+		}
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	reg := prometheus.NewRegistry()

@@ -41,7 +41,7 @@ func TestServerConfigErrors(t *testing.T) {
 		{name: "duration env out of range", env: []string{"HKS_ACCESS_TOKEN_TTL=2h"},
 			want: "error: config: accessTokenTTL: 2h0m0s must be from 1m to 1h\n"},
 		{name: "port in use", args: []string{"--listen", busy.Addr().String()},
-			want: "error: listen on " + busy.Addr().String() + ": …"},
+			want: "error: listen: " + busy.Addr().String() + " is taken (another hks server?): choose another --listen (HKS_LISTEN, listen): …"},
 		{name: "telemetry not host:port", args: []string{"--telemetry-listen", "9090"},
 			want: "error: config: telemetryListen: \"9090\" is not host:port\n"},
 		{name: "telemetry port in use", env: []string{"HKS_TELEMETRY_LISTEN=" + busy.Addr().String()},
