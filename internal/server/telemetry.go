@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,7 @@ func listenTelemetry(addr string, reg *prometheus.Registry, log *slog.Logger) (*
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return &telemetry{ln: ln, http: httpapi.AuxServer(mux, log)}, nil
+	return &telemetry{ln: ln, http: httpapi.AuxServer(ipHostOnly(mux), log)}, nil
 }
 
 // addr is the bound address; "" when t is nil (telemetry off).
@@ -76,4 +77,22 @@ func (t *telemetry) close() {
 func loopbackAddr(a net.Addr) bool {
 	t, ok := a.(*net.TCPAddr)
 	return ok && t.IP.IsLoopback()
+}
+
+// ipHostOnly refuses (403) a request whose Host is a name other than
+// localhost: a scraper names the listener by its address, while a web
+// page that rebinds its own name to 127.0.0.1 (DNS rebinding) sends that
+// name, and must not read /metrics through a browser on this machine.
+func ipHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if host != "localhost" && net.ParseIP(strings.Trim(host, "[]")) == nil {
+			http.Error(w, "the telemetry listener answers requests for an IP address or localhost only", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

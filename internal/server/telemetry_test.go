@@ -153,3 +153,35 @@ func TestTelemetryWarnsOffLoopback(t *testing.T) {
 		t.Errorf("warned on loopback: %s", logs.String())
 	}
 }
+
+// TestTelemetryRefusesHostNames: a request for a host name other than
+// localhost (a page that rebound its name to 127.0.0.1) is refused, so a
+// browser on this machine cannot hand /metrics to another site; a scraper
+// naming the address, or localhost, reads it.
+func TestTelemetryRefusesHostNames(t *testing.T) {
+	ts := startServer(t, "")
+	u, err := url.Parse(ts.TelemetryURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]int{
+		u.Host:                            http.StatusOK,
+		"localhost:" + u.Port():           http.StatusOK,
+		"[::1]:" + u.Port():               http.StatusOK,
+		"rebound.example.com:" + u.Port(): http.StatusForbidden,
+		"rebound.example.com":             http.StatusForbidden,
+		"127.0.0.1.nip.io":                http.StatusForbidden,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, ts.TelemetryURL()+"/metrics", nil)
+		req.Host = host
+		resp, err := ts.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want != http.StatusOK && strings.Contains(string(b), "hks_")) {
+			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
