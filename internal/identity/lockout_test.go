@@ -327,62 +327,71 @@ func TestAccountThrottleDelayEndsWithTheRequest(t *testing.T) {
 	}
 }
 
-// TestDistributedAttackCannotKeepOwnerOut: the review's simulation. A
-// distributed attacker (20 IPv6 /64s, five guesses each, then fresh ones)
-// keeps guessing alice's password for a day, as fast as the server
-// answers; alice, on a new device each time (no device token), signs in
-// every 37 s from a fresh address. She gets in every time; she, like
-// every attempt without a device token past the threshold, only waits the
-// throttle's delay, and each of the attacker's attempts waits too.
+// TestDistributedAttackCannotKeepOwnerOut: the review's simulation,
+// against the serialized throttle. A distributed attacker (fresh IPv6
+// /64s) keeps every turn of alice's account taken for a day, sending
+// three guesses every 5 s (one turn). Every 37 s alice signs in: from
+// her home (a known source, on a new browser) and with the device token
+// of an earlier sign-in from a new network, she gets in every time at
+// once; from a new device on a new network (neither) she gets in after
+// waiting her turn or is refused with a Retry-After of at most 15 s,
+// never a lock. The attacker gets at most one password checked per turn.
 func TestDistributedAttackCannotKeepOwnerOut(t *testing.T) {
-	e := newEnv(t)
-	e.delays.advance = true // a delay is time passing
-	e.user(t, "alice@example.com")
-	h := loginHandler(t, e.svc)
+	e, h, home, tok := throttledAccount(t)
+	checks := countVerify(e)
 	n := 0
 	src := func() string {
 		n++
-		return fmt.Sprintf("2001:db8:%x:%x::1", n/5/65536, n/5%65536) // five guesses per /64
-	}
-	// The first 100 guesses reach the threshold.
-	for i := range 100 {
-		if w := doLogin(h, src(), "alice@example.com", "guess"); w.Code != 401 {
-			t.Fatalf("guess %d: %d %s", i, w.Code, w.Body)
-		}
-	}
-	if d := e.delays.take(); len(d) != 0 {
-		t.Fatalf("guesses below the threshold were delayed: %v", d)
+		return fmt.Sprintf("2001:db8:%x:%x::1", n/65536, n%65536)
 	}
 	span := 24 * time.Hour
 	if testing.Short() {
 		span = 2 * time.Hour // keeps -short fast
 	}
-	end := e.clock.Now().Add(span)
-	ownerTries, guesses := 0, 0
-	for owner := 0; e.clock.Now().Before(end); owner++ {
-		next := e.clock.Now().Add(37 * time.Second)
-		// Guesses until the owner's next try: each is delayed (the
-		// delay advances the clock).
-		for e.clock.Now().Before(next) {
-			w := doLogin(h, src(), "alice@example.com", "guess")
-			if w.Code != 401 {
-				t.Fatalf("attacker's guess %d: %d %s, want 401 after a delay", guesses, w.Code, w.Body)
+	start := e.clock.Now()
+	end := start.Add(span)
+	nextOwner := start
+	tries, newIn, newRetry, ownerChecks := 0, 0, 0, 0
+	for e.clock.Now().Before(end) {
+		if !e.clock.Now().Before(nextOwner) {
+			tries++
+			nextOwner = nextOwner.Add(37 * time.Second)
+			w := doLogin(h, fmt.Sprintf("2001:db8:ffff:%x::1", tries), "alice@example.com", "correct horse battery")
+			switch ra, _ := strconv.Atoi(w.Header().Get("Retry-After")); {
+			case w.Code == 200:
+				newIn++
+				ownerChecks++
+			case w.Code == 429 && ra >= 1 && ra <= 15:
+				newRetry++
+			default:
+				t.Fatalf("owner's try %d from a new device and network: %d Retry-After %q %s, want 200 or 429 within 15 s", tries, w.Code, w.Header().Get("Retry-After"), w.Body)
 			}
-			if d := e.delays.take(); len(d) != 1 || d[0] <= 0 {
-				t.Fatalf("attacker's guess %d past the threshold: delays %v, want one", guesses, d)
+			e.delays.take()
+			if w := doLogin(h, home, "alice@example.com", "correct horse battery"); w.Code != 200 {
+				t.Fatalf("owner's try %d from home: %d %s", tries, w.Code, w.Body)
 			}
-			guesses++
+			if w := doLoginDevice(h, fmt.Sprintf("203.0.113.%d", tries%250), "alice@example.com", "correct horse battery", tok); w.Code != 200 {
+				t.Fatalf("owner's try %d with her device token: %d %s", tries, w.Code, w.Body)
+			}
+			ownerChecks += 2
+			if d := e.delays.take(); len(d) != 0 {
+				t.Fatalf("owner's try %d from home or with her device token: delays %v, want none", tries, d)
+			}
 		}
-		ownerTries++
-		w := doLogin(h, fmt.Sprintf("2001:db8:ffff:%x::1", owner), "alice@example.com", "correct horse battery")
-		if w.Code != 200 {
-			t.Fatalf("owner's try %d (after %d guesses): %d %s, want 200", ownerTries, guesses, w.Code, w.Body)
+		for range 3 {
+			if w := doLogin(h, src(), "alice@example.com", "guess"); w.Code != 401 && w.Code != 429 {
+				t.Fatalf("attacker's guess: %d %s", w.Code, w.Body)
+			}
 		}
-		if d := e.delays.take(); len(d) != 1 || d[0] > DefaultAccountThrottle.Max {
-			t.Fatalf("owner's try %d: delays %v, want one of at most %v", ownerTries, d, DefaultAccountThrottle.Max)
-		}
+		e.delays.take()
+		e.clock.Advance(DefaultAccountThrottle.Max)
 	}
-	t.Logf("%s: the owner signed in %d of %d times; the attacker had %d guesses checked, each delayed", span, ownerTries, ownerTries, guesses)
+	guessed := int(checks.Load()) - ownerChecks
+	if limit := int(span/DefaultAccountThrottle.Max) + 2; guessed > limit {
+		t.Fatalf("%v: %d of the attacker's %d guesses checked, want at most %d (one per turn)", span, guessed, n, limit)
+	}
+	t.Logf("%v: the owner signed in %d of %d times from home and with her device token; from a new device and network %d times, asked to retry (429, Retry-After ≤ 15 s) %d times; the attacker had %d of %d guesses checked",
+		span, tries, tries, newIn, newRetry, guessed, n)
 }
 
 // TestLockoutIPv6Prefix: the addresses of one /64 share an IP lock.
