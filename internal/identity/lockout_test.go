@@ -336,6 +336,9 @@ func TestAccountThrottleDelayEndsWithTheRequest(t *testing.T) {
 // once; from a new device on a new network (neither) she gets in after
 // waiting her turn or is refused with a Retry-After of at most 15 s,
 // never a lock. The attacker gets at most one password checked per turn.
+// (Here she tries just as a turn frees, before the attacker's next guesses,
+// so she gets her turn; TestOwnerSkipsAccountQueue has her arrive while
+// every turn is taken: 429 with Retry-After.)
 func TestDistributedAttackCannotKeepOwnerOut(t *testing.T) {
 	e, h, home, tok := throttledAccount(t)
 	checks := countVerify(e)
