@@ -64,10 +64,12 @@ type Config struct {
 	// one source for any accounts, lock it for LoginLockoutBase, doubling
 	// with each further failure up to LoginLockoutMax.
 	// AccountLoginThrottleThreshold failures for one account from all
-	// sources slow its clients without a device token down, never lock
-	// them out: each of their attempts waits 1s before its password is
-	// checked, doubling with each further failure up to
-	// AccountLoginThrottleMax (at most 10s and half of RequestTimeout). DeviceTokenTTL is the lifetime of the
+	// sources slow its clients without a device token or a known source
+	// down, never lock them out: their attempts take turns, one password
+	// checked per delay (1s, doubling with each further failure up to
+	// AccountLoginThrottleMax, at most 10s and half of RequestTimeout),
+	// and one whose turn is over twice the max away is refused with
+	// Retry-After. DeviceTokenTTL is the lifetime of the
 	// device tokens that exempt a client that signed in before from the
 	// account's locks.
 	LoginLockoutThreshold         int      `json:"loginLockoutThreshold"`

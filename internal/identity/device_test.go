@@ -108,17 +108,20 @@ func TestDeviceTokenExemptsFromAccountThrottle(t *testing.T) {
 }
 
 // TestDeviceTokenOfOtherAccountOrForged: a device token of another account,
-// or a forged one, gives no exemption.
+// or a forged one, gives no exemption (each is tried from a source alice
+// never signed in from, which would exempt it).
 func TestDeviceTokenOfOtherAccountOrForged(t *testing.T) {
 	e, h := deviceEnv(t)
 	mallorys := deviceToken(t, h, "198.51.100.5", "mallory@example.com")
 	throttleByStrangers(t, e, h, "alice@example.com")
+	n := 0
 	for name, tok := range map[string]string{
 		"another account's": mallorys,
 		"forged":            "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"tampered":          mallorys[:len(mallorys)-2] + "AA",
 	} {
-		if w := doLoginDevice(h, "198.51.100.5", "alice@example.com", "correct horse battery", tok); w.Code != 200 {
+		n++
+		if w := doLoginDevice(h, "192.0.2."+strconv.Itoa(n), "alice@example.com", "correct horse battery", tok); w.Code != 200 {
 			t.Fatalf("%s device token for a throttled account: %d %s, want 200", name, w.Code, w.Body)
 		}
 		if d := e.delays.take(); len(d) != 1 {
@@ -157,13 +160,14 @@ func TestDeviceTokenFailuresLockTheToken(t *testing.T) {
 	}
 }
 
-// TestDeviceTokenExpires: an expired device token gives no exemption.
+// TestDeviceTokenExpires: an expired device token gives no exemption
+// (tried from a source alice never signed in from).
 func TestDeviceTokenExpires(t *testing.T) {
 	e, h := deviceEnv(t)
 	tok := deviceToken(t, h, "198.51.100.1", "alice@example.com")
 	e.clock.Advance(DefaultDeviceTokenTTL)
 	throttleByStrangers(t, e, h, "alice@example.com")
-	if w := doLoginDevice(h, "198.51.100.1", "alice@example.com", "correct horse battery", tok); w.Code != 200 {
+	if w := doLoginDevice(h, "192.0.2.1", "alice@example.com", "correct horse battery", tok); w.Code != 200 {
 		t.Fatalf("expired device token: %d %s, want 200", w.Code, w.Body)
 	}
 	if d := e.delays.take(); len(d) != 1 {
@@ -299,7 +303,7 @@ func TestDeviceTokenVoidAfterPasswordChange(t *testing.T) {
 		doLogin(h, "203.0.113."+strconv.Itoa(i), "alice@example.com", "wrong")
 	}
 	e.delays.take()
-	if w := doLoginDevice(h, "198.51.100.1", "alice@example.com", "a brand new passphrase", tok); w.Code != 200 {
+	if w := doLoginDevice(h, "192.0.2.1", "alice@example.com", "a brand new passphrase", tok); w.Code != 200 {
 		t.Fatalf("new password with the old device token: %d %s", w.Code, w.Body)
 	}
 	if d := e.delays.take(); len(d) != 1 {

@@ -27,12 +27,17 @@ import (
 //     token of the account (their failures still count for the source).
 //   - DefaultAccountThrottle: a hundred failures for one account from all
 //     sources together (a distributed guessing attack) slow that account
-//     down, never lock it: every further attempt without a valid device
-//     token of the account waits before its password is checked, a second
-//     doubling with each further failure up to MaxAccountDelay (5 s by
-//     default). Nobody is refused because of it, and any number of such
-//     attempts may be in flight (the per-pair and per-source keys bound
-//     those of each source).
+//     down, never lock it. Every further attempt without a valid device
+//     token of the account, and not from a known source (knownSourceTTL),
+//     takes a turn on the account: turns follow each other, each as long
+//     as the delay (a second, doubling with each further failure up to
+//     its Max, 5 s by default), and the password is checked when the
+//     attempt's turn ends. So all sources together get at most one
+//     password checked per delay, however many attempts they send at
+//     once. An attempt whose turn would end more than the policy's
+//     MaxWait (twice the Max, within the request timeout) away is
+//     refused with that wait to retry after, taking no turn; a device
+//     token or a known source skips the queue.
 //
 // Failures are forgotten after a day without one.
 var (
@@ -45,6 +50,15 @@ var (
 // (AccountThrottle.Max): a sign-in waits at most this long for it, well
 // within a request's timeout.
 const MaxAccountDelay = 10 * time.Second
+
+// Known sources (docs/protections.md, "Sign-in lockout"): a source the
+// account completed a sign-in from within knownSourceTTL skips the
+// account-wide throttle; the last knownSourcesKept of each account are
+// kept.
+const (
+	knownSourceTTL   = 30 * 24 * time.Hour
+	knownSourcesKept = 10
+)
 
 // attemptSlotMargin is how much longer than an attempt can run (the
 // request timeout: every wait of an attempt ends with its context) its
@@ -83,6 +97,11 @@ func newLockout(st store.LimitStore, source, ip, account store.LockoutPolicy, at
 		account = DefaultAccountThrottle
 	}
 	account.DelayOnly = true
+	if account.MaxWait == 0 {
+		// Two turns at the longest delay, and well within the
+		// request's timeout (Max is at most half of it, see config).
+		account.MaxWait = max(account.Max, min(2*account.Max, attemptTimeout*3/4))
+	}
 	for _, p := range []struct {
 		name string
 		p    store.LockoutPolicy
@@ -96,6 +115,9 @@ func newLockout(st store.LimitStore, source, ip, account store.LockoutPolicy, at
 	}
 	if attemptTimeout <= 0 {
 		return nil, errors.New("AttemptTimeout must be positive")
+	}
+	if account.MaxWait < account.Max || account.MaxWait >= attemptTimeout {
+		return nil, fmt.Errorf("AccountThrottle policy: MaxWait %s must be from Max %s to below the request timeout %s", account.MaxWait, account.Max, attemptTimeout)
 	}
 	return &lockout{st: st, source: source, ip: ip, account: account, log: log, now: now,
 		slotTTL: attemptTimeout + attemptSlotMargin, sleep: sleepCtx}, nil
@@ -156,6 +178,8 @@ func deviceKey(id string) string      { return "device:" + id }
 type attempt struct {
 	l  *lockout
 	id string
+	// userID and ip become a known source of the user on success.
+	userID, ip string
 	// keys count a failure; reset are the keys a success forgets.
 	keys  []store.ThrottleKey
 	reset []string
@@ -169,7 +193,9 @@ type attempt struct {
 //
 // A client without a valid device token of the account (deviceID "") is
 // admitted and counted for the account from its source, for the account
-// from all sources and for its source; a success forgets the first. A
+// from all sources and for its source; a success forgets the first. One
+// from a known source of the account (known) is counted the same way but
+// not admitted by the account-wide throttle (it skips the queue). A
 // client with one is admitted by its device token alone and counted for
 // it and for its source (so that a stranger's failures from the same
 // source do not refuse it, and its own still count there); a success
@@ -177,7 +203,7 @@ type attempt struct {
 // source's failures (one good account must not clear a source guessing at
 // others) nor the account's (its owner signing in must not give a
 // distributed attack a fresh allowance).
-func (l *lockout) passwordKeys(email, ip, deviceID string) (gate, count []store.ThrottleKey, reset []string) {
+func (l *lockout) passwordKeys(email, ip, deviceID string, known bool) (gate, count []store.ThrottleKey, reset []string) {
 	src := store.ThrottleKey{Key: ipKey(ip), Policy: l.ip}
 	if deviceID != "" {
 		dev := store.ThrottleKey{Key: deviceKey(deviceID), Policy: l.source}
@@ -185,17 +211,56 @@ func (l *lockout) passwordKeys(email, ip, deviceID string) (gate, count []store.
 	}
 	pair := store.ThrottleKey{Key: pairKey(email, ip), Policy: l.source}
 	keys := []store.ThrottleKey{pair, {Key: accountKey(email), Policy: l.account}, src}
+	if known {
+		return []store.ThrottleKey{pair, src}, keys, []string{pair.Key}
+	}
 	return keys, keys, []string{pair.Key}
 }
 
 // begin begins a password attempt for email from ip, with the id of the
 // client's valid device token for the account or "" (see passwordKeys and
 // reserve). Past the account-wide throttle's threshold, an attempt
-// without a device token waits its delay (store.LockoutPolicy.Delay)
-// before it is answered: an error only if ctx ends first.
+// without a device token waits for its turn to end
+// (store.LockoutPolicy.Admission) before it is answered: an error only if
+// ctx ends first.
 func (l *lockout) begin(ctx context.Context, email, ip, deviceID string) (*attempt, error) {
-	gate, count, reset := l.passwordKeys(email, ip, deviceID)
-	return l.reserve(ctx, "password", gate, count, reset)
+	return l.beginUser(ctx, "", email, ip, deviceID)
+}
+
+// beginUser is begin for the user userID ("": none): from a known source
+// of the user the attempt skips the account-wide throttle, and its
+// success makes ip a known source.
+func (l *lockout) beginUser(ctx context.Context, userID, email, ip, deviceID string) (*attempt, error) {
+	gate, count, reset := l.passwordKeys(email, ip, deviceID, deviceID == "" && l.known(ctx, userID, ip))
+	a, err := l.reserve(ctx, "password", gate, count, reset)
+	if a != nil {
+		a.userID, a.ip = userID, ip
+	}
+	return a, err
+}
+
+// known reports whether userID completed a sign-in from ip's source
+// within knownSourceTTL; no (and a logged error) if that cannot be read.
+func (l *lockout) known(ctx context.Context, userID, ip string) bool {
+	if userID == "" || ip == "" {
+		return false
+	}
+	k, err := l.st.KnownSource(ctx, userID, source(ip), l.now().Add(-knownSourceTTL))
+	if err != nil {
+		l.log.ErrorContext(ctx, "lockout: known source", "error", err)
+		return false
+	}
+	return k
+}
+
+// remember makes ip a known source of userID (a completed sign-in).
+func (l *lockout) remember(ctx context.Context, userID, ip string) {
+	if userID == "" || ip == "" {
+		return
+	}
+	if err := l.st.RecordKnownSource(context.WithoutCancel(ctx), userID, source(ip), l.now(), knownSourcesKept); err != nil {
+		l.log.ErrorContext(ctx, "lockout: record known source", "error", err)
+	}
 }
 
 // reserve begins one attempt on the gate keys before the secret (field: a
@@ -205,9 +270,12 @@ func (l *lockout) begin(ctx context.Context, email, ip, deviceID string) (*attem
 // with the time left (a second for a full key); otherwise the attempt
 // holds a slot on every gate key, atomically with the check, so that
 // concurrent attempts cannot check more secrets than a threshold allows.
-// A DelayOnly key never refuses: the attempt waits the longest of their
-// delays, holding its slots, and is refunded if ctx ends meanwhile. The
-// slot is no failure: settle the attempt with failed (it counts for
+// A DelayOnly key past its threshold gives the attempt a turn
+// (store.LockoutPolicy.Admission): it waits until its turn ends, holding
+// its slots, and is refunded if ctx ends meanwhile (its turn is not given
+// back); if the turn would end more than MaxWait away the attempt is
+// refused with a *TooManyAttemptsError (Queued) to retry after that
+// wait, and takes no turn. The slot is no failure: settle the attempt with failed (it counts for
 // every key of count), succeeded (it forgets reset) or refund.
 func (l *lockout) reserve(ctx context.Context, field string, gate, count []store.ThrottleKey, reset []string) (*attempt, error) {
 	var b [16]byte
@@ -221,6 +289,7 @@ func (l *lockout) reserve(ctx context.Context, field string, gate, count []store
 	if !ok {
 		var wait time.Duration
 		var kinds []string
+		queued := true
 		for i, t := range states {
 			if gate[i].Policy.Admits(t, now) {
 				continue
@@ -229,17 +298,25 @@ func (l *lockout) reserve(ctx context.Context, field string, gate, count []store
 			if locked, left := t.Locked(now); locked {
 				wait = max(wait, left)
 			}
+			if gate[i].Policy.DelayOnly {
+				at, _ := gate[i].Policy.Admission(t, now)
+				wait = max(wait, at.Sub(now))
+			} else {
+				queued = false
+			}
 		}
-		l.log.WarnContext(ctx, "attempt refused: locked after repeated failures, or too many in flight", "field", field, "key_kinds", kinds, "retry_after", max(wait, time.Second).String())
-		return nil, &TooManyAttemptsError{Field: field, RetryAfter: max(wait, time.Second)}
+		wait = max(wait, time.Second)
+		l.log.WarnContext(ctx, "attempt refused: locked after repeated failures, too many in flight, or the account's queue is full", "field", field, "key_kinds", kinds, "retry_after", wait.String())
+		return nil, &TooManyAttemptsError{Field: field, RetryAfter: wait, Queued: queued}
 	}
 	a := &attempt{l: l, id: id, keys: count, reset: reset}
 	var delay time.Duration
 	for i, t := range states {
-		delay = max(delay, gate[i].Policy.Delay(t, now))
+		at, _ := gate[i].Policy.Admission(t, now)
+		delay = max(delay, at.Sub(now))
 	}
 	if delay > 0 {
-		l.log.InfoContext(ctx, "attempt delayed: many failures for the account from all sources", "field", field, "delay", delay.String())
+		l.log.InfoContext(ctx, "attempt delayed: its turn on the account, many failures for it from all sources", "field", field, "delay", delay.String())
 		if err := l.sleep(ctx, delay); err != nil {
 			a.refund(ctx)
 			return nil, fmt.Errorf("lockout: delayed attempt: %w", err)
@@ -266,7 +343,10 @@ func (a *attempt) failed(ctx context.Context) { a.end(ctx, a.keys, nil) }
 // succeeded forgets the failures of the keys it should and frees the
 // attempt's slots (a right secret: a sign-in that issued tokens, a right
 // code).
-func (a *attempt) succeeded(ctx context.Context) { a.end(ctx, nil, a.reset) }
+func (a *attempt) succeeded(ctx context.Context) {
+	a.end(ctx, nil, a.reset)
+	a.l.remember(ctx, a.userID, a.ip)
+}
 
 // refund frees the attempt's slots and counts nothing: the secret was not
 // found wrong (an internal error, or a right password that still needs a
@@ -289,9 +369,10 @@ func (a *attempt) settle(ctx context.Context, err error, issued bool) {
 
 // succeeded forgets the failures a sign-in completed by a second factor
 // forgets (see passwordKeys): of email from ip, or of the device token
-// deviceID.
-func (l *lockout) succeeded(ctx context.Context, email, ip, deviceID string) {
-	_, _, reset := l.passwordKeys(email, ip, deviceID)
+// deviceID; and makes ip a known source of userID.
+func (l *lockout) succeeded(ctx context.Context, userID, email, ip, deviceID string) {
+	l.remember(ctx, userID, ip)
+	_, _, reset := l.passwordKeys(email, ip, deviceID, false)
 	if err := l.st.EndLoginAttempt(context.WithoutCancel(ctx), "", l.now(), nil, reset); err != nil {
 		l.log.ErrorContext(ctx, "lockout: reset after success", "error", err)
 	}

@@ -89,7 +89,7 @@ func TestLockoutBackoff(t *testing.T) {
 	if w := wait(t, l, "bob@example.com", "192.0.2.1"); w != 0 {
 		t.Fatalf("another email locked: %v", w)
 	}
-	l.succeeded(t.Context(), "alice@example.com", "192.0.2.1", "")
+	l.succeeded(t.Context(), "", "alice@example.com", "192.0.2.1", "")
 	if w := wait(t, l, "alice@example.com", "192.0.2.1"); w != 0 {
 		t.Fatalf("locked after a success: %v", w)
 	}
@@ -106,15 +106,16 @@ func TestLockoutBackoff(t *testing.T) {
 	}
 }
 
-// TestAccountThrottleDelaysNeverRefuses: failures for one account from
-// many sources slow the account's clients without a device token down
-// with short, growing delays (1s doubling up to the configured max)
-// before their passwords are checked; none is refused, and any number
-// may be in flight.
-func TestAccountThrottleDelaysNeverRefuses(t *testing.T) {
+// TestAccountThrottleDelays: failures for one account from many sources
+// slow the account's clients without a device token down with short,
+// growing delays (1s doubling up to the configured max) before their
+// passwords are checked; none is refused while the account's turns are
+// free.
+func TestAccountThrottleDelays(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
 		c.AccountThrottle = store.LockoutPolicy{Threshold: 10, Base: time.Second, Max: 4 * time.Second, Window: 24 * time.Hour}
 	})
+	e.delays.advance = true // a delay is time passing: each turn ends before the next attempt
 	l := e.svc.lockout
 	for i := range 9 {
 		fail(t, l, "alice@example.com", "198.51.100."+strconv.Itoa(i))
@@ -135,21 +136,160 @@ func TestAccountThrottleDelaysNeverRefuses(t *testing.T) {
 			t.Fatalf("failure %d across sources: delays %v, want [%v]", 10+i, d, want)
 		}
 	}
-	// No account-wide limit on attempts in flight: 30 at once from 30
-	// sources are all admitted (each waits its delay).
-	var held []*attempt
-	for i := range 30 {
-		a, err := l.begin(t.Context(), "alice@example.com", "192.0.2."+strconv.Itoa(i), "")
-		if err != nil {
-			t.Fatalf("attempt %d in flight from its own source: %v", i, err)
+}
+
+// throttledAccount is an env with the default policies whose account
+// alice@example.com (password "correct horse battery") signed in from
+// home (198.51.100.200) and got device token tok, and has so many
+// failures from strangers that the account-wide delay is at its max (5s).
+func throttledAccount(t *testing.T) (e *env, h http.Handler, home, tok string) {
+	t.Helper()
+	e = newEnv(t)
+	e.user(t, "alice@example.com")
+	h = loginHandler(t, e.svc)
+	home = "198.51.100.200"
+	tok = deviceToken(t, h, home, "alice@example.com")
+	l := e.svc.lockout
+	for i := range DefaultAccountThrottle.Threshold + 3 {
+		fail(t, l, "alice@example.com", fmt.Sprintf("2001:db8:ffff:%x::1", i))
+	}
+	e.delays.take()
+	e.clock.Advance(time.Minute) // the turns of the last failures passed
+	return e, h, home, tok
+}
+
+// TestDistributedGuessesSerializedPerAccount: past the account-wide
+// threshold, 100 sources sending five wrong passwords each at once (the
+// review's attack, which had all 500 checked in ~33 s) get at most one
+// password checked per turn: two turns of 5 s fit in the 10 s an attempt
+// may wait, so two are checked and the other 498 are refused with 429 and
+// a Retry-After of their would-be wait; and guesses every second for five
+// minutes get at most one check per 5 s.
+func TestDistributedGuessesSerializedPerAccount(t *testing.T) {
+	e, h, _, _ := throttledAccount(t)
+	checks := countVerify(e)
+	burst := func(round, sources, each int) (checked, refused int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for src := range sources {
+			for range each {
+				wg.Go(func() {
+					w := doLogin(h, fmt.Sprintf("2001:db8:%x:%x::1", round, src), "alice@example.com", "guess")
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case w.Code == 401:
+						checked++
+					case w.Code == 429:
+						ra, err := strconv.Atoi(w.Header().Get("Retry-After"))
+						if err != nil || ra < 1 || ra > 15 {
+							t.Errorf("refused guess: Retry-After %q, want the wait of its turn, 1 to 15 s", w.Header().Get("Retry-After"))
+						}
+						refused++
+					default:
+						t.Errorf("guess: %d %s, want 401 or 429", w.Code, w.Body)
+					}
+				})
+			}
 		}
-		held = append(held, a)
+		wg.Wait()
+		return checked, refused
 	}
-	for _, a := range held {
-		a.refund(t.Context())
+	checked, refused := burst(0, 100, 5)
+	if checked != 2 || refused != 498 || checks.Load() != 2 {
+		t.Fatalf("500 guesses at once from 100 sources: %d checked (%d hashes), %d refused; want 2 checked (one per 5s turn within 10s), 498 refused",
+			checked, checks.Load(), refused)
 	}
-	if d := e.delays.take(); len(d) != 30 {
-		t.Fatalf("%d of 30 attempts delayed, want all", len(d))
+	if d := e.delays.take(); len(d) != 2 || d[0]+d[1] != 15*time.Second {
+		t.Fatalf("the two admitted guesses waited %v, want 5s and 10s (their turns)", d)
+	}
+	// Five minutes of smaller bursts, one a second, from fresh sources:
+	// they keep every turn taken.
+	start := e.clock.Now()
+	total := checked
+	for round := 1; round <= 300; round++ {
+		e.clock.Advance(time.Second)
+		c, _ := burst(round, 10, 1)
+		total += c
+		e.delays.take()
+	}
+	elapsed := e.clock.Now().Sub(start)
+	if limit := int(elapsed/DefaultAccountThrottle.Max) + 2; total > limit {
+		t.Fatalf("bursts over %v: %d passwords checked, want at most %d (one per 5s turn)", elapsed, total, limit)
+	}
+	t.Logf("500 guesses at once, then guesses every second for %v: %d passwords checked", elapsed, total)
+}
+
+// TestAccountQueueRefusalTakesNoTurn: an attempt refused because the
+// account's turns are taken for longer than an attempt may wait does not
+// take one, so refusals do not push the next attempt further back.
+func TestAccountQueueRefusalTakesNoTurn(t *testing.T) {
+	e, h, _, _ := throttledAccount(t)
+	for i := range 2 {
+		if w := doLogin(h, fmt.Sprintf("2001:db8:1:%x::1", i), "alice@example.com", "guess"); w.Code != 401 {
+			t.Fatalf("guess %d with a turn free: %d %s", i, w.Code, w.Body)
+		}
+	}
+	for i := range 50 {
+		w := doLogin(h, fmt.Sprintf("2001:db8:2:%x::1", i), "alice@example.com", "guess")
+		if w.Code != 429 || w.Header().Get("Retry-After") != "15" || !strings.Contains(w.Body.String(), "queue is full") {
+			t.Fatalf("guess %d with the turns taken: %d Retry-After %q %s, want 429 after 15 s (its turn would end then)", i, w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+	}
+	e.delays.take()
+	// One turn later an attempt has a turn again, ending 10 s away, as if
+	// the 50 refusals had never been.
+	e.clock.Advance(DefaultAccountThrottle.Max)
+	if w := doLogin(h, "192.0.2.1", "alice@example.com", "correct horse battery"); w.Code != 200 {
+		t.Fatalf("the owner from a new source one turn later: %d %s, want 200", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 1 || d[0] != 10*time.Second {
+		t.Fatalf("the owner from a new source one turn later: delays %v, want [10s]", d)
+	}
+}
+
+// TestOwnerSkipsAccountQueue: while the account's turns are all taken,
+// its owner signs in at once with a device token (from anywhere) or
+// without one from a source she signed in from before (home, on a new
+// browser), and with neither is refused with a short Retry-After, not
+// locked; known sources are per account.
+func TestOwnerSkipsAccountQueue(t *testing.T) {
+	e, h, home, tok := throttledAccount(t)
+	e.user(t, "bob@example.com")
+	for i := range 5 { // two take the turns, three are refused
+		doLogin(h, fmt.Sprintf("2001:db8:1:%x::1", i), "alice@example.com", "guess")
+	}
+	e.delays.take()
+	if w := doLoginDevice(h, "203.0.113.7", "alice@example.com", "correct horse battery", tok); w.Code != 200 {
+		t.Fatalf("device token while the queue is full: %d %s, want 200", w.Code, w.Body)
+	}
+	if w := doLogin(h, home, "alice@example.com", "correct horse battery"); w.Code != 200 {
+		t.Fatalf("known source, no device token, while the queue is full: %d %s, want 200", w.Code, w.Body)
+	}
+	if d := e.delays.take(); len(d) != 0 {
+		t.Fatalf("device token and known source delayed %v, want none", d)
+	}
+	w := doLogin(h, "203.0.113.8", "alice@example.com", "correct horse battery")
+	if ra, _ := strconv.Atoi(w.Header().Get("Retry-After")); w.Code != 429 || ra < 1 || ra > 15 {
+		t.Fatalf("new source, no device token, while the queue is full: %d Retry-After %q %s, want 429 and at most 15 s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	// Known sources are per account, and expire 30 days after the last
+	// sign-in from them.
+	l := e.svc.lockout
+	alice, err := e.st.GetUserByEmail(t.Context(), "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := e.st.GetUserByEmail(t.Context(), "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.known(t.Context(), bob.ID, home) || !l.known(t.Context(), alice.ID, home) {
+		t.Fatal("alice's home is a known source of bob, or not of alice")
+	}
+	e.clock.Advance(knownSourceTTL + time.Second)
+	if l.known(t.Context(), alice.ID, home) {
+		t.Fatal("a source alice last signed in from 30 days ago is still known")
 	}
 }
 
@@ -187,62 +327,74 @@ func TestAccountThrottleDelayEndsWithTheRequest(t *testing.T) {
 	}
 }
 
-// TestDistributedAttackCannotKeepOwnerOut: the review's simulation. A
-// distributed attacker (20 IPv6 /64s, five guesses each, then fresh ones)
-// keeps guessing alice's password for a day, as fast as the server
-// answers; alice, on a new device each time (no device token), signs in
-// every 37 s from a fresh address. She gets in every time; she, like
-// every attempt without a device token past the threshold, only waits the
-// throttle's delay, and each of the attacker's attempts waits too.
+// TestDistributedAttackCannotKeepOwnerOut: the review's simulation,
+// against the serialized throttle. A distributed attacker (fresh IPv6
+// /64s) keeps every turn of alice's account taken for a day, sending
+// three guesses every 5 s (one turn). Every 37 s alice signs in: from
+// her home (a known source, on a new browser) and with the device token
+// of an earlier sign-in from a new network, she gets in every time at
+// once; from a new device on a new network (neither) she gets in after
+// waiting her turn or is refused with a Retry-After of at most 15 s,
+// never a lock. The attacker gets at most one password checked per turn.
+// (Here she tries just as a turn frees, before the attacker's next guesses,
+// so she gets her turn; TestOwnerSkipsAccountQueue has her arrive while
+// every turn is taken: 429 with Retry-After.)
 func TestDistributedAttackCannotKeepOwnerOut(t *testing.T) {
-	e := newEnv(t)
-	e.delays.advance = true // a delay is time passing
-	e.user(t, "alice@example.com")
-	h := loginHandler(t, e.svc)
+	e, h, home, tok := throttledAccount(t)
+	checks := countVerify(e)
 	n := 0
 	src := func() string {
 		n++
-		return fmt.Sprintf("2001:db8:%x:%x::1", n/5/65536, n/5%65536) // five guesses per /64
-	}
-	// The first 100 guesses reach the threshold.
-	for i := range 100 {
-		if w := doLogin(h, src(), "alice@example.com", "guess"); w.Code != 401 {
-			t.Fatalf("guess %d: %d %s", i, w.Code, w.Body)
-		}
-	}
-	if d := e.delays.take(); len(d) != 0 {
-		t.Fatalf("guesses below the threshold were delayed: %v", d)
+		return fmt.Sprintf("2001:db8:%x:%x::1", n/65536, n%65536)
 	}
 	span := 24 * time.Hour
 	if testing.Short() {
 		span = 2 * time.Hour // keeps -short fast
 	}
-	end := e.clock.Now().Add(span)
-	ownerTries, guesses := 0, 0
-	for owner := 0; e.clock.Now().Before(end); owner++ {
-		next := e.clock.Now().Add(37 * time.Second)
-		// Guesses until the owner's next try: each is delayed (the
-		// delay advances the clock).
-		for e.clock.Now().Before(next) {
-			w := doLogin(h, src(), "alice@example.com", "guess")
-			if w.Code != 401 {
-				t.Fatalf("attacker's guess %d: %d %s, want 401 after a delay", guesses, w.Code, w.Body)
+	start := e.clock.Now()
+	end := start.Add(span)
+	nextOwner := start
+	tries, newIn, newRetry, ownerChecks := 0, 0, 0, 0
+	for e.clock.Now().Before(end) {
+		if !e.clock.Now().Before(nextOwner) {
+			tries++
+			nextOwner = nextOwner.Add(37 * time.Second)
+			w := doLogin(h, fmt.Sprintf("2001:db8:ffff:%x::1", tries), "alice@example.com", "correct horse battery")
+			switch ra, _ := strconv.Atoi(w.Header().Get("Retry-After")); {
+			case w.Code == 200:
+				newIn++
+				ownerChecks++
+			case w.Code == 429 && ra >= 1 && ra <= 15:
+				newRetry++
+			default:
+				t.Fatalf("owner's try %d from a new device and network: %d Retry-After %q %s, want 200 or 429 within 15 s", tries, w.Code, w.Header().Get("Retry-After"), w.Body)
 			}
-			if d := e.delays.take(); len(d) != 1 || d[0] <= 0 {
-				t.Fatalf("attacker's guess %d past the threshold: delays %v, want one", guesses, d)
+			e.delays.take()
+			if w := doLogin(h, home, "alice@example.com", "correct horse battery"); w.Code != 200 {
+				t.Fatalf("owner's try %d from home: %d %s", tries, w.Code, w.Body)
 			}
-			guesses++
+			if w := doLoginDevice(h, fmt.Sprintf("203.0.113.%d", tries%250), "alice@example.com", "correct horse battery", tok); w.Code != 200 {
+				t.Fatalf("owner's try %d with her device token: %d %s", tries, w.Code, w.Body)
+			}
+			ownerChecks += 2
+			if d := e.delays.take(); len(d) != 0 {
+				t.Fatalf("owner's try %d from home or with her device token: delays %v, want none", tries, d)
+			}
 		}
-		ownerTries++
-		w := doLogin(h, fmt.Sprintf("2001:db8:ffff:%x::1", owner), "alice@example.com", "correct horse battery")
-		if w.Code != 200 {
-			t.Fatalf("owner's try %d (after %d guesses): %d %s, want 200", ownerTries, guesses, w.Code, w.Body)
+		for range 3 {
+			if w := doLogin(h, src(), "alice@example.com", "guess"); w.Code != 401 && w.Code != 429 {
+				t.Fatalf("attacker's guess: %d %s", w.Code, w.Body)
+			}
 		}
-		if d := e.delays.take(); len(d) != 1 || d[0] > DefaultAccountThrottle.Max {
-			t.Fatalf("owner's try %d: delays %v, want one of at most %v", ownerTries, d, DefaultAccountThrottle.Max)
-		}
+		e.delays.take()
+		e.clock.Advance(DefaultAccountThrottle.Max)
 	}
-	t.Logf("%s: the owner signed in %d of %d times; the attacker had %d guesses checked, each delayed", span, ownerTries, ownerTries, guesses)
+	guessed := int(checks.Load()) - ownerChecks
+	if limit := int(span/DefaultAccountThrottle.Max) + 2; guessed > limit {
+		t.Fatalf("%v: %d of the attacker's %d guesses checked, want at most %d (one per turn)", span, guessed, n, limit)
+	}
+	t.Logf("%v: the owner signed in %d of %d times from home and with her device token; from a new device and network %d times, asked to retry (429, Retry-After ≤ 15 s) %d times; the attacker had %d of %d guesses checked",
+		span, tries, tries, newIn, newRetry, guessed, n)
 }
 
 // TestLockoutIPv6Prefix: the addresses of one /64 share an IP lock.

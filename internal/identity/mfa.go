@@ -73,9 +73,20 @@ var MFAFailurePolicy = store.LockoutPolicy{Threshold: 10, Base: 15 * time.Minute
 type TooManyAttemptsError struct {
 	Field      string // "code" or "password"
 	RetryAfter time.Duration
+	// Queued: refused only because the account's turns (many failed
+	// sign-ins for it from everywhere) are taken for longer than an
+	// attempt may wait; nothing is locked.
+	Queued bool
 }
 
+// QueuedMessage tells a client refused because the account's turns are
+// taken (TooManyAttemptsError.Queued) what happened and what helps.
+const QueuedMessage = "many failed sign-ins for this account from many addresses: sign-ins from a new device and network wait their turn, and the queue is full; a device or network you signed in from before is not queued"
+
 func (e *TooManyAttemptsError) Error() string {
+	if e.Queued {
+		return fmt.Sprintf("%s: the account's sign-in queue is full; retry in %s", e.Field, e.RetryAfter.Round(time.Second))
+	}
 	return fmt.Sprintf("%s: too many failed attempts; locked for %s", e.Field, e.RetryAfter.Round(time.Second))
 }
 
@@ -303,7 +314,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code stri
 // under the sign-in lockout PasswordSignIn uses: a wrong password counts
 // as a failed sign-in, a right one counts nothing and forgets nothing.
 func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string, meta ClientMeta) (err error) {
-	a, err := s.lockout.begin(ctx, u.Email, meta.IP, s.deviceID(meta.DeviceTokens, u))
+	a, err := s.lockout.beginUser(ctx, u.ID, u.Email, meta.IP, s.deviceID(meta.DeviceTokens, u))
 	if err != nil {
 		return err
 	}
@@ -417,7 +428,7 @@ func (s *Service) completeMFA(ctx context.Context, mfaToken, code string, meta C
 	// Tokens are issued only now, so only now the failed passwords of
 	// the email are forgotten (the mfa_required answer keeps them).
 	device := s.deviceID(meta.DeviceTokens, u)
-	s.lockout.succeeded(ctx, u.Email, meta.IP, device)
+	s.lockout.succeeded(ctx, u.ID, u.Email, meta.IP, device)
 	return tp, device, u, nil
 }
 

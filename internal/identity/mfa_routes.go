@@ -34,7 +34,11 @@ func mfaError(err error, field string, wrongStatus int) error {
 		if tooMany.Field == "password" {
 			what = "failed sign-ins"
 		}
-		e := httpapi.TooManyRequests(tooMany.RetryAfter, lockedFor("too many "+what+"; locked", tooMany.RetryAfter))
+		msg := "too many " + what + "; locked"
+		if tooMany.Queued {
+			msg = QueuedMessage
+		}
+		e := httpapi.TooManyRequests(tooMany.RetryAfter, lockedFor(msg, tooMany.RetryAfter))
 		e.Cause = err
 		return e
 	case errors.Is(err, ErrMFACodeReplayed):

@@ -36,7 +36,11 @@ func toAPIError(err error) error {
 	case errors.As(err, &fe):
 		return httpapi.Invalid(httpapi.Field(fe.Field, fe.Message))
 	case errors.As(err, &tooMany):
-		e := httpapi.TooManyRequests(tooMany.RetryAfter, lockedFor("too many failed sign-ins from this address or device: sign-in is locked", tooMany.RetryAfter))
+		msg := "too many failed sign-ins from this address or device: sign-in is locked"
+		if tooMany.Queued {
+			msg = QueuedMessage
+		}
+		e := httpapi.TooManyRequests(tooMany.RetryAfter, lockedFor(msg, tooMany.RetryAfter))
 		e.Cause = err
 		return e
 	case errors.Is(err, ErrInvalidCredentials):

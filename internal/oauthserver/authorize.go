@@ -304,7 +304,11 @@ func (s *Service) signInForm(ctx context.Context, w http.ResponseWriter, r *http
 		var tm *identity.TooManyAttemptsError
 		switch {
 		case errors.As(err, &tm):
-			return signInResult{locked: true, retryAfter: tm.RetryAfter}, email, fmt.Sprintf("Too many failed sign-ins. Try again in %s.", tm.RetryAfter.Round(time.Second))
+			msg := "Too many failed sign-ins."
+			if tm.Queued {
+				msg = "Many failed sign-ins for this account from many addresses: sign-ins from a new device and network wait their turn, and the queue is full."
+			}
+			return signInResult{locked: true, retryAfter: tm.RetryAfter}, email, fmt.Sprintf("%s Try again in %s.", msg, tm.RetryAfter.Round(time.Second))
 		case errors.Is(err, identity.ErrInvalidCredentials):
 			return signInResult{}, email, "Invalid email or password."
 		case err != nil:

@@ -24,8 +24,12 @@ type LimitStore interface {
 	// nothing and returns ok false; otherwise it adds a slot of id to
 	// every key, held until EndLoginAttempt or until ttl passed (an
 	// attempt whose process died), and returns ok true. A slot is not a
-	// failure. Either way it returns the states of keys in their order,
-	// InFlight counting the slots held before this one.
+	// failure. An admitted attempt also takes its turn on every
+	// DelayOnly key past its Threshold: the key's NextAdmission becomes
+	// the attempt's LockoutPolicy.Admission time (a refused attempt takes
+	// none). Either way it returns the states of keys in their order as
+	// they were before this attempt, InFlight counting the slots held
+	// before this one.
 	BeginLoginAttempt(ctx context.Context, id string, now time.Time, ttl time.Duration, keys []ThrottleKey) (states []LoginThrottle, ok bool, err error)
 	// EndLoginAttempt settles attempt id in a single transaction: it
 	// applies each of failed's policy Next at now (the attempt was a
@@ -38,6 +42,13 @@ type LimitStore interface {
 	// the longest Window of the policies in use), and the slots of
 	// attempts that expired. It returns the number of key states deleted.
 	SweepLoginThrottles(ctx context.Context, now time.Time, window time.Duration) (int, error)
+	// RecordKnownSource notes that userID completed a sign-in from source
+	// (a client address, an IPv6 client by its /64) at now, and keeps
+	// only the keep most recent sources of userID.
+	RecordKnownSource(ctx context.Context, userID, source string, now time.Time, keep int) error
+	// KnownSource reports whether userID completed a sign-in from source
+	// at or after since (RecordKnownSource).
+	KnownSource(ctx context.Context, userID, source string, since time.Time) (bool, error)
 }
 
 // ThrottleKey is a key with the policy of its failures.
@@ -59,6 +70,10 @@ type LoginThrottle struct {
 	// InFlight counts the attempts holding a slot on the key (see
 	// BeginLoginAttempt); only BeginLoginAttempt reports it.
 	InFlight int
+	// NextAdmission is when the turn of the next attempt on a DelayOnly
+	// key past its Threshold begins (LockoutPolicy.Admission); zero or
+	// past: at once.
+	NextAdmission time.Time
 }
 
 // Locked reports whether attempts for the key are refused at now, and for
@@ -78,10 +93,14 @@ type LockoutPolicy struct {
 	Base, Max time.Duration
 	// Window: failures are forgotten when none happened for this long.
 	Window time.Duration
-	// DelayOnly makes the key a throttle that never refuses: Admits is
-	// always true and Next sets no lock; past Threshold, attempts wait
-	// Delay instead.
+	// DelayOnly makes the key a throttle that never locks: Next sets no
+	// lock; past Threshold, attempts are admitted one after the other,
+	// each Delay after the one before (Admission), and refused only while
+	// their turn is more than MaxWait away.
 	DelayOnly bool
+	// MaxWait bounds how long an attempt on a DelayOnly key waits for
+	// its turn (zero: no bound).
+	MaxWait time.Duration
 }
 
 // failures are t's failures that still count at now (none once Window
@@ -108,6 +127,28 @@ func (p LockoutPolicy) Delay(t LoginThrottle, now time.Time) time.Duration {
 	return min(d, p.Max)
 }
 
+// Admission is when an attempt on a DelayOnly key in state t that begins
+// at now has its secret checked, and whether it is admitted at all. Below
+// Threshold failures that is at once. Past it the key's attempts are
+// serialized in time: the attempt's turn starts at the key's
+// NextAdmission, or now if that passed, and lasts Delay, at whose end it
+// is checked (which is the next attempt's NextAdmission, see
+// BeginLoginAttempt); so one secret is checked per Delay however many
+// attempts come at once. An attempt whose check would be more than
+// MaxWait away is not admitted (and takes no turn).
+func (p LockoutPolicy) Admission(t LoginThrottle, now time.Time) (at time.Time, ok bool) {
+	d := p.Delay(t, now)
+	if d == 0 {
+		return now, true
+	}
+	at = now
+	if t.NextAdmission.After(now) {
+		at = t.NextAdmission
+	}
+	at = at.Add(d)
+	return at, p.MaxWait <= 0 || at.Sub(now) <= p.MaxWait
+}
+
 // Admits reports whether one more attempt may start on a key in state t
 // at now: the key is not locked, and fewer attempts are in flight than
 // failures are still allowed before the lock (Threshold minus the
@@ -115,10 +156,12 @@ func (p LockoutPolicy) Delay(t LoginThrottle, now time.Time) time.Duration {
 // one at a time). So no more than Threshold secrets are ever checked
 // before a lock, however many attempts come at once.
 //
-// A DelayOnly key admits every attempt.
+// A DelayOnly key admits every attempt whose turn is close enough
+// (Admission), however many are in flight.
 func (p LockoutPolicy) Admits(t LoginThrottle, now time.Time) bool {
 	if p.DelayOnly {
-		return true
+		_, ok := p.Admission(t, now)
+		return ok
 	}
 	if locked, _ := t.Locked(now); locked {
 		return false

@@ -16,17 +16,20 @@ import (
 
 func scanLoginThrottle(r rowScanner) (store.LoginThrottle, error) {
 	var (
-		t      store.LoginThrottle
-		locked *time.Time
+		t             store.LoginThrottle
+		locked, admit *time.Time
 	)
-	err := r.Scan(&t.Key, &t.Failures, timeScan{&t.LastFailureAt}, nullTimeScan{&locked})
+	err := r.Scan(&t.Key, &t.Failures, timeScan{&t.LastFailureAt}, nullTimeScan{&locked}, nullTimeScan{&admit})
 	if locked != nil {
 		t.LockedUntil = *locked
+	}
+	if admit != nil {
+		t.NextAdmission = *admit
 	}
 	return t, err
 }
 
-const loginThrottleCols = "throttle_key, failures, last_failure_at, locked_until"
+const loginThrottleCols = "throttle_key, failures, last_failure_at, locked_until, next_admission_at"
 
 func (s *Store) GetLoginThrottle(ctx context.Context, key string) (store.LoginThrottle, error) {
 	return get(ctx, s, "get login throttle", scanLoginThrottle, "SELECT "+loginThrottleCols+" FROM login_throttles WHERE throttle_key = ?", key)
@@ -133,7 +136,13 @@ func (s *Store) BeginLoginAttempt(ctx context.Context, id string, now time.Time,
 			// even the fresh ones of keys it named).
 			return errRefused
 		}
-		for _, k := range keys {
+		for i, k := range keys {
+			// The attempt's turn on a throttle past its threshold.
+			if at, _ := k.Policy.Admission(states[i], now); k.Policy.DelayOnly && at.After(now) {
+				if err := s.execOne(ctx, tx, "UPDATE login_throttles SET next_admission_at = ? WHERE throttle_key = ?", at.UTC().Truncate(time.Microsecond), k.Key); err != nil {
+					return err
+				}
+			}
 			if _, err := s.exec(ctx, tx, "INSERT INTO login_attempts (attempt_id, throttle_key, expires_at) VALUES (?, ?, ?)", id, k.Key, now.Add(ttl)); err != nil {
 				return err
 			}
@@ -220,4 +229,31 @@ func (s *Store) ResetLoginThrottle(ctx context.Context, key string) error {
 		return fmt.Errorf("reset login throttle: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) RecordKnownSource(ctx context.Context, userID, source string, now time.Time, keep int) error {
+	now = now.UTC().Truncate(time.Microsecond)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `INSERT INTO login_sources (user_id, source, last_sign_in_at) VALUES (?, ?, ?)
+ON CONFLICT (user_id, source) DO UPDATE SET last_sign_in_at = excluded.last_sign_in_at`, userID, source, now); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, tx, `DELETE FROM login_sources WHERE user_id = ? AND source NOT IN
+(SELECT source FROM login_sources WHERE user_id = ? ORDER BY last_sign_in_at DESC, source LIMIT ?)`, userID, userID, max(keep, 1))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record known source: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) KnownSource(ctx context.Context, userID, source string, since time.Time) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM login_sources WHERE user_id = ? AND source = ? AND last_sign_in_at >= ?"),
+		s.d.args([]any{userID, source, since})...).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("known source: %w", s.d.wrapErr(err))
+	}
+	return n > 0, nil
 }

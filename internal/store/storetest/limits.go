@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -81,6 +82,8 @@ func testLimits(t *testing.T, f *fixture) {
 
 	testLoginAttempts(t, f, at)
 	testSweepLoginThrottles(t, f, at)
+	testAdmissionSchedule(t, f, at)
+	testKnownSources(t, f, at)
 
 	// Keys are data, not SQL.
 	evil := "email:x'); DROP TABLE login_throttles; --"
@@ -266,4 +269,107 @@ func testSweepLoginThrottles(t *testing.T, f *fixture, at time.Time) {
 	equal(t, got.LockedUntil.IsZero(), true)
 	equal(t, d.Delay(got, at), 4*time.Second)
 	equal(t, d.Delay(got, at.Add(time.Hour)), time.Duration(0))
+}
+
+// testAdmissionSchedule: past its threshold, a DelayOnly key admits
+// attempts one Delay apart (each takes its turn atomically with its
+// admission, however many come at once) and refuses those whose turn is
+// more than MaxWait away, without moving the schedule; once the turns
+// passed, the next attempt is admitted at once again.
+func testAdmissionSchedule(t *testing.T, f *fixture, at time.Time) {
+	t.Helper()
+	d := store.LockoutPolicy{Threshold: 2, Base: 4 * time.Second, Max: 4 * time.Second, Window: time.Hour, DelayOnly: true, MaxWait: 10 * time.Second}
+	key := []store.ThrottleKey{{Key: "schedule:account", Policy: d}}
+	// Below the threshold: no turns.
+	states, reserved, err := f.s.BeginLoginAttempt(f.ctx, "s0", at, time.Minute, key)
+	ok(t, err)
+	equal(t, reserved, true)
+	equal(t, states[0].NextAdmission.IsZero(), true)
+	ok(t, f.s.EndLoginAttempt(f.ctx, "s0", at, key, nil))
+	ok(t, f.s.EndLoginAttempt(f.ctx, "", at, key, nil))
+
+	// Past it, ten attempts at once: two are admitted, at +4s and +8s
+	// (the third's turn, +12s, is past MaxWait), whichever they are.
+	const n = 10
+	admitted := make([]time.Time, n)
+	var refused atomic.Int32
+	for _, err := range race(n, func(i int) error {
+		states, reserved, err := f.s.BeginLoginAttempt(f.ctx, "race"+strconv.Itoa(i), at, time.Minute, key)
+		if err != nil {
+			return err
+		}
+		if !reserved {
+			refused.Add(1)
+			return nil
+		}
+		admitted[i], _ = d.Admission(states[0], at)
+		return nil
+	}) {
+		ok(t, err)
+	}
+	equal(t, refused.Load(), int32(n-2))
+	var turns []time.Duration
+	for _, a := range admitted {
+		if !a.IsZero() {
+			turns = append(turns, a.Sub(at))
+		}
+	}
+	slices.Sort(turns)
+	equal(t, turns, []time.Duration{4 * time.Second, 8 * time.Second})
+	got, err := f.s.GetLoginThrottle(f.ctx, "schedule:account")
+	ok(t, err)
+	equal(t, got.NextAdmission, at.Add(8*time.Second)) // the refusals took no turn
+
+	// 3s later the next turn ends at +12s, 9s away: admitted.
+	states, reserved, err = f.s.BeginLoginAttempt(f.ctx, "s1", at.Add(3*time.Second), time.Minute, key)
+	ok(t, err)
+	equal(t, reserved, true)
+	next, _ := d.Admission(states[0], at.Add(3*time.Second))
+	equal(t, next, at.Add(12*time.Second))
+	// After the turns passed, an attempt waits only its Delay.
+	later := at.Add(time.Minute)
+	states, reserved, err = f.s.BeginLoginAttempt(f.ctx, "s2", later, time.Minute, key)
+	ok(t, err)
+	equal(t, reserved, true)
+	next, _ = d.Admission(states[0], later)
+	equal(t, next, later.Add(4*time.Second))
+	for i := range n {
+		ok(t, f.s.EndLoginAttempt(f.ctx, "race"+strconv.Itoa(i), at, nil, nil))
+	}
+	ok(t, f.s.EndLoginAttempt(f.ctx, "s1", at, nil, nil))
+	ok(t, f.s.EndLoginAttempt(f.ctx, "s2", at, nil, nil))
+}
+
+// testKnownSources: the sources a user signed in from are known since
+// their last sign-in, per user, and only the most recent few are kept.
+func testKnownSources(t *testing.T, f *fixture, at time.Time) {
+	t.Helper()
+	u, other := f.user("known@example.com"), f.user("known2@example.com")
+	known := func(userID, source string, since time.Time) bool {
+		t.Helper()
+		k, err := f.s.KnownSource(f.ctx, userID, source, since)
+		ok(t, err)
+		return k
+	}
+	equal(t, known(u.ID, "192.0.2.1", at.Add(-time.Hour)), false)
+	for i := range 4 {
+		ok(t, f.s.RecordKnownSource(f.ctx, u.ID, "192.0.2."+strconv.Itoa(i), at.Add(time.Duration(i)*time.Second), 3))
+	}
+	// Signing in again from the oldest renews it; the keep most recent
+	// remain: .0 (renewed), .3, .2; .1 went.
+	ok(t, f.s.RecordKnownSource(f.ctx, u.ID, "192.0.2.0", at.Add(10*time.Second), 3))
+	ok(t, f.s.RecordKnownSource(f.ctx, u.ID, "192.0.2.3", at.Add(11*time.Second), 3))
+	for src, want := range map[string]bool{"192.0.2.0": true, "192.0.2.1": false, "192.0.2.2": true, "192.0.2.3": true} {
+		if got := known(u.ID, src, at); got != want {
+			t.Errorf("source %s known: %v, want %v", src, got, want)
+		}
+	}
+	// Known only since the last sign-in from it.
+	equal(t, known(u.ID, "192.0.2.2", at.Add(2*time.Second)), true)
+	equal(t, known(u.ID, "192.0.2.2", at.Add(3*time.Second)), false)
+	// Per user; sources are data, not SQL.
+	equal(t, known(other.ID, "192.0.2.0", at), false)
+	evil := "x'); DROP TABLE login_sources; --"
+	ok(t, f.s.RecordKnownSource(f.ctx, other.ID, evil, at, 3))
+	equal(t, known(other.ID, evil, at), true)
 }
