@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/gateway"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -141,7 +142,9 @@ func (s *Service) kubeconfigFor(r *http.Request) ([]byte, string, error) {
 	if wc.ws.Status != store.WorkspaceRunning {
 		return nil, "", errNotRunning(wc.ws.Status)
 	}
-	server, ca, err := cp.Endpoint(r.Context(), wc.ws.ID)
+	// The control plane must be up, but kubectl reaches it through the
+	// gateway, never at the API server's own address.
+	_, _, err = cp.Endpoint(r.Context(), wc.ws.ID)
 	if errors.Is(err, ErrNoControlPlane) {
 		e := errNotRunning(wc.ws.Status)
 		e.Detail = "the workspace is not running (status: " + wc.ws.Status + "; its control plane is not up)"
@@ -152,7 +155,7 @@ func (s *Service) kubeconfigFor(r *http.Request) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("control plane endpoint: %w", err)
 	}
 	kc := kubeconfig.New(kubeconfig.Params{Platform: s.externalURL, OrgID: wc.org.ID, OrgSlug: wc.org.Slug,
-		WorkspaceID: wc.ws.ID, WorkspaceName: wc.ws.Name, Server: server, CAPEM: ca})
+		WorkspaceID: wc.ws.ID, WorkspaceName: wc.ws.Name, Server: gateway.URL(s.externalURL, wc.ws.ID), CAPEM: s.platformCA})
 	if format == "json" {
 		b, err := json.Marshal(kc)
 		if err != nil {
