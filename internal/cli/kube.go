@@ -155,8 +155,9 @@ func kubeconfigCmd(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kubeconfig",
 		Short: "Add a workspace to your kubeconfig; kubectl then signs in with your own identity",
-		Long: `kubeconfig gets the workspace's kubeconfig from the API: its API server and
-CA, and a user that runs "hks kubectl-token" for a short-lived token of your
+		Long: `kubeconfig gets the workspace's kubeconfig from the API: the workspace's URL
+on the platform's gateway (<server>/k8s/<workspace id>) and the platform's CA
+(--tls=auto), and a user that runs "hks kubectl-token" for a short-lived token of your
 own identity (no credential is stored). By default it is merged into your
 kubeconfig ($KUBECONFIG, else ~/.kube/config; other entries are kept, the
 file is written with mode 0600) and its context becomes the current one.

@@ -112,6 +112,23 @@ func (a *API) Mount(routes ...Route) {
 	}
 }
 
+// MountSubtree serves every request whose path is under prefix (which
+// ends in "/"), whatever its method, with h: a proxy such as the
+// workspace API gateway, which is not a route of the table (nor of the
+// OpenAPI document). h gets the Outer middleware, request ids, the real
+// IP, panic recovery, the access log and latency metrics like any route,
+// but neither authentication (h authenticates itself), nor the body
+// limit, nor the request timeout: like a Stream route, its requests may
+// last as long as the client keeps them (watches, upgraded connections),
+// the server's read and write deadlines are lifted for them, and
+// EndStreams ends them.
+func (a *API) MountSubtree(prefix string, h http.Handler) {
+	if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") || h == nil {
+		panic("httpapi: MountSubtree needs a handler and a prefix that starts and ends with /")
+	}
+	a.mux.Handle(prefix, a.instrument(prefix+"*", a.stream(h)))
+}
+
 // EndStreams ends the requests of every Stream route, now and from now
 // on. http.Server.Shutdown waits for requests to finish and never cancels
 // them: register this with RegisterOnShutdown so that open event streams
@@ -184,31 +201,40 @@ func (a *API) instrument(route string, next http.Handler) http.Handler {
 }
 
 func (a *API) limits(rt Route, next http.Handler) http.Handler {
+	stream := a.stream(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 		}
 		if rt.Stream {
-			if a.streams.Err() != nil {
-				WriteError(w, r, &Error{Status: http.StatusServiceUnavailable, Type: "shutting-down", Title: "Service unavailable",
-					Detail: "the server is shutting down; reconnect in a moment", Header: http.Header{"Retry-After": {"5"}}})
-				return
-			}
-			// The server's ReadTimeout would otherwise end the request's
-			// context and its WriteTimeout the connection. Writers that
-			// cannot (a test recorder) are fine as they are.
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Time{})
-			_ = rc.SetWriteDeadline(time.Time{})
-			ctx, cancel := context.WithCancel(r.Context())
-			defer cancel()
-			stop := context.AfterFunc(a.streams, cancel)
-			defer stop()
-			next.ServeHTTP(w, r.WithContext(ctx))
+			stream.ServeHTTP(w, r)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
 		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// stream serves a request without a deadline until the client leaves or
+// EndStreams is called.
+func (a *API) stream(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.streams.Err() != nil {
+			WriteError(w, r, &Error{Status: http.StatusServiceUnavailable, Type: "shutting-down", Title: "Service unavailable",
+				Detail: "the server is shutting down; reconnect in a moment", Header: http.Header{"Retry-After": {"5"}}})
+			return
+		}
+		// The server's ReadTimeout would otherwise end the request's
+		// context and its WriteTimeout the connection. Writers that
+		// cannot (a test recorder) are fine as they are.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(a.streams, cancel)
+		defer stop()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

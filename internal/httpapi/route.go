@@ -202,6 +202,12 @@ func RequestID(ctx context.Context) string {
 	return s
 }
 
+// WithLogger is ctx whose Logger is l (a handler adding attributes to the
+// request's log lines).
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, keyLogger, l)
+}
+
 // Logger returns the request-scoped logger.
 func Logger(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
@@ -225,6 +231,13 @@ type Principal struct {
 	// an Authorization header (state-changing calls then need the CSRF
 	// double-submit token).
 	ByCookie bool
+}
+
+// WithPrincipal is ctx with p as the authenticated caller, for handlers
+// that authenticate by themselves (the workspace API gateway) before
+// middleware that needs the caller (per-user rate limits).
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, keyPrincipal, p)
 }
 
 // PrincipalFrom returns the caller of an authenticated route.

@@ -319,14 +319,67 @@ func (s *Service) signAccess(ctx context.Context, u store.User, sess store.Sessi
 // failure matches ErrInvalidToken; a revoked session also matches
 // ErrSessionRevoked. Other errors are store failures.
 func (s *Service) Verify(ctx context.Context, accessToken string) (Claims, error) {
-	if len(accessToken) > maxAccessTokenLen {
-		return Claims{}, fmt.Errorf("%w: too long", ErrInvalidToken)
+	var c accessClaims
+	if err := s.verifySigned(ctx, s.parser, accessToken, &c); err != nil {
+		return Claims{}, err
 	}
-	var (
-		c       accessClaims
-		loadErr error // a store failure, not the token's fault
+	if c.Subject == "" || c.SessionID == "" || c.IssuedAt == nil {
+		return Claims{}, fmt.Errorf("%w: missing sub, sid or iat", ErrInvalidToken)
+	}
+	if err := s.CheckSession(ctx, c.SessionID, c.Subject); err != nil {
+		return Claims{}, err
+	}
+	return Claims{
+		UserID:      c.Subject,
+		Email:       c.Email,
+		SessionID:   c.SessionID,
+		Fingerprint: c.Fingerprint,
+		TokenID:     c.ID,
+		IssuedAt:    c.IssuedAt.Time,
+		ExpiresAt:   c.ExpiresAt.Time,
+	}, nil
+}
+
+// VerifyIssued checks a token the platform signed as OIDC issuer for a
+// relying party other than its own API (a workspace token): RS256 only,
+// signed by one of the platform's keys (by kid), iss equal to issuer, exp
+// required, nbf and iat honoured with the configured leeway. A token whose
+// aud names the platform's own audience (an access token) is refused: it
+// is for the API alone. The caller checks aud and the session
+// (CheckSession). Every failure matches ErrInvalidToken; other errors are
+// store failures.
+func (s *Service) VerifyIssued(ctx context.Context, token, issuer string, claims jwt.Claims) error {
+	p := jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(s.leeway),
+		jwt.WithTimeFunc(s.now),
 	)
-	_, err := s.parser.ParseWithClaims(accessToken, &c, func(t *jwt.Token) (any, error) {
+	if err := s.verifySigned(ctx, p, token, claims); err != nil {
+		return err
+	}
+	aud, err := claims.GetAudience()
+	if err != nil || len(aud) == 0 {
+		return fmt.Errorf("%w: no aud", ErrInvalidToken)
+	}
+	for _, a := range aud {
+		if a == s.audience {
+			return fmt.Errorf("%w: an access token of the platform's API", ErrInvalidToken)
+		}
+	}
+	return nil
+}
+
+// verifySigned parses token into claims with p, checking its signature
+// against the platform's keys.
+func (s *Service) verifySigned(ctx context.Context, p *jwt.Parser, token string, claims jwt.Claims) error {
+	if len(token) > maxAccessTokenLen {
+		return fmt.Errorf("%w: too long", ErrInvalidToken)
+	}
+	var loadErr error // a store failure, not the token's fault
+	_, err := p.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("no kid")
@@ -345,37 +398,35 @@ func (s *Service) Verify(ctx context.Context, accessToken string) (Claims, error
 		return k.pub, nil
 	})
 	if loadErr != nil {
-		return Claims{}, fmt.Errorf("verify: %w", loadErr)
+		return fmt.Errorf("verify: %w", loadErr)
 	}
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	if c.Subject == "" || c.SessionID == "" || c.IssuedAt == nil {
-		return Claims{}, fmt.Errorf("%w: missing sub, sid or iat", ErrInvalidToken)
-	}
-	e, err := s.sessionState(ctx, c.SessionID)
+	return nil
+}
+
+// CheckSession checks that session sessionID of userID is alive: known,
+// not revoked, not expired (its state is cached for RevocationCacheTTL,
+// and a revocation in this process is seen at once). A dead session
+// matches ErrInvalidToken (a revoked one also ErrSessionRevoked); other
+// errors are store failures.
+func (s *Service) CheckSession(ctx context.Context, sessionID, userID string) error {
+	e, err := s.sessionState(ctx, sessionID)
 	if err != nil {
-		return Claims{}, err
+		return err
 	}
 	switch {
 	case e.missing:
-		return Claims{}, fmt.Errorf("%w: unknown session", ErrInvalidToken)
+		return fmt.Errorf("%w: unknown session", ErrInvalidToken)
 	case e.revoked:
-		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrSessionRevoked)
-	case e.userID != c.Subject:
-		return Claims{}, fmt.Errorf("%w: session belongs to another user", ErrInvalidToken)
+		return fmt.Errorf("%w: %w", ErrInvalidToken, ErrSessionRevoked)
+	case e.userID != userID:
+		return fmt.Errorf("%w: session belongs to another user", ErrInvalidToken)
 	case !s.now().Before(e.expiresAt.Add(s.leeway)):
-		return Claims{}, fmt.Errorf("%w: session expired", ErrInvalidToken)
+		return fmt.Errorf("%w: session expired", ErrInvalidToken)
 	}
-	return Claims{
-		UserID:      c.Subject,
-		Email:       c.Email,
-		SessionID:   c.SessionID,
-		Fingerprint: c.Fingerprint,
-		TokenID:     c.ID,
-		IssuedAt:    c.IssuedAt.Time,
-		ExpiresAt:   c.ExpiresAt.Time,
-	}, nil
+	return nil
 }
 
 // sessionState returns the session's state, from the cache if it was read

@@ -52,6 +52,8 @@ type Identity interface {
 	AccessTTL() time.Duration
 	SignJWT(ctx context.Context, claims jwt.Claims) (string, error)
 	Verify(ctx context.Context, accessToken string) (identity.Claims, error)
+	VerifyIssued(ctx context.Context, token, issuer string, claims jwt.Claims) error
+	CheckSession(ctx context.Context, sessionID, userID string) error
 	CheckOrgMFA(ctx context.Context, userID, orgID string) error
 }
 
@@ -176,6 +178,15 @@ type WorkspaceClaims struct {
 	AuthTime int64    `json:"auth_time"`
 	// OrgID is the workspace's organization (informational).
 	OrgID string `json:"org_id"`
+	// SessionID (sid) is the platform session the token was issued in:
+	// the gateway refuses the token once that session has ended. The
+	// workspace API server ignores it.
+	SessionID string `json:"sid,omitempty"`
+}
+
+// For reports whether the token is for workspace wsID alone.
+func (c WorkspaceClaims) For(wsID string) bool {
+	return wsID != "" && len(c.Audience) == 1 && c.Audience[0] == wsID
 }
 
 // Subject is who a workspace token is for: a verified access token.
@@ -238,10 +249,11 @@ func (s *Service) WorkspaceToken(ctx context.Context, sub Subject, orgID, wsID s
 			IssuedAt:  jwt.NewNumericDate(iat),
 			ID:        uuid.NewString(),
 		},
-		Email:    sub.Email,
-		Groups:   WorkspaceGroups(acc, projects),
-		AuthTime: authTime.Unix(),
-		OrgID:    ws.OrgID,
+		Email:     sub.Email,
+		Groups:    WorkspaceGroups(acc, projects),
+		AuthTime:  authTime.Unix(),
+		OrgID:     ws.OrgID,
+		SessionID: sub.SessionID,
 	}
 	tok, err := s.id.SignJWT(ctx, c)
 	if err != nil {
@@ -271,4 +283,25 @@ func (s *Service) checkOrgMFA(ctx context.Context, userID, orgID string) error {
 		return fmt.Errorf("workspace token: %w", err)
 	}
 	return nil
+}
+
+// VerifyWorkspaceToken checks a workspace token as the gateway must before
+// it forwards anything: signed by the platform's keys (RS256, a known
+// kid), iss the workspace issuer, not expired, aud one workspace (never
+// the platform's own audience: access tokens are refused), sub and sid
+// present and that session alive. Which workspace it is for is the
+// caller's to compare (WorkspaceClaims.For). Every failure matches
+// identity.ErrInvalidToken; other errors are store failures.
+func (s *Service) VerifyWorkspaceToken(ctx context.Context, token string) (WorkspaceClaims, error) {
+	var c WorkspaceClaims
+	if err := s.id.VerifyIssued(ctx, token, s.wsIss, &c); err != nil {
+		return WorkspaceClaims{}, err
+	}
+	if len(c.Audience) != 1 || c.Subject == "" || c.SessionID == "" {
+		return WorkspaceClaims{}, fmt.Errorf("%w: not a workspace token (one aud, sub and sid required)", identity.ErrInvalidToken)
+	}
+	if err := s.id.CheckSession(ctx, c.SessionID, c.Subject); err != nil {
+		return WorkspaceClaims{}, err
+	}
+	return c, nil
 }

@@ -36,10 +36,10 @@ type NamedCluster struct {
 }
 
 type Cluster struct {
-	Server string `json:"server" doc:"https URL of the workspace's API server"`
-	// CertificateAuthorityData is the PEM of the CA the API server's
-	// certificate chains to (base64 in JSON and YAML).
-	CertificateAuthorityData []byte `json:"certificate-authority-data,omitempty" doc:"base64 of the PEM CA the API server's certificate chains to"`
+	Server string `json:"server" doc:"the workspace's URL on the platform's gateway: <external URL>/k8s/<workspace id>"`
+	// CertificateAuthorityData is the PEM of the CA the platform's
+	// serving certificate chains to (base64 in JSON and YAML).
+	CertificateAuthorityData []byte `json:"certificate-authority-data,omitempty" doc:"base64 of the PEM CA of the platform's certificate (--tls=auto); absent: the system roots"`
 }
 
 type NamedContext struct {
@@ -83,8 +83,8 @@ type Params struct {
 	OrgSlug       string
 	WorkspaceID   string
 	WorkspaceName string
-	// Server is the workspace API server URL; CAPEM its CA (may be empty:
-	// the system roots).
+	// Server is the workspace's URL on the gateway; CAPEM the CA of the
+	// platform's certificate (may be empty: the system roots).
 	Server string
 	CAPEM  []byte
 	// Command is the hks executable kubectl runs (default "hks").

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
@@ -30,6 +31,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
+	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/testutil"
 	"github.com/hexabase/hexabase-ai/internal/tlsutil"
@@ -273,6 +275,23 @@ func TestSecurityTable(t *testing.T) {
 		}
 	}
 
+	// The workspace API gateway: a user with two workspaces (three calls
+	// of the per-user burst; tokens come from the public token endpoint).
+	_, gwUser := ts.user("gateway@example.com")
+	gwOrg := ts.do("POST", "/api/v1/organizations", gwUser, map[string]string{"name": "Gateway"}).id(t, 201)
+	gwWs := ts.do("POST", "/api/v1/organizations/"+gwOrg+"/workspaces", gwUser, map[string]string{"name": "one"}).id(t, 202)
+	gwOther := ts.do("POST", "/api/v1/organizations/"+gwOrg+"/workspaces", gwUser, map[string]string{"name": "two"}).id(t, 202)
+	gwToken := func(ws string) string {
+		var x api.ExchangeResponse
+		ts.form("/auth/token", url.Values{"grant_type": {issuer.GrantTokenExchange}, "subject_token": {gwUser},
+			"subject_token_type": {issuer.TokenTypeAccessToken}, "audience": {ws}}).decode(t, 200, &x)
+		return x.AccessToken
+	}
+	gwOwnTok, gwOtherTok := gwToken(gwWs), gwToken(gwOther)
+	viaGateway := func(ws, token string) func(*testing.T) answer {
+		return func(*testing.T) answer { return ts.do("GET", "/k8s/"+ws+"/api/v1/pods", token, nil) }
+	}
+
 	me := func(token string) func(*testing.T) answer {
 		return func(*testing.T) answer { return ts.do("GET", "/auth/me", token, nil) }
 	}
@@ -378,6 +397,11 @@ func TestSecurityTable(t *testing.T) {
 			}
 			return ts.doFrom("127.0.0.4", "POST", "/auth/login", map[string]string{"email": "natted@example.com", "password": "password-natted@example.com", "device_token": lr.DeviceToken})
 		}, 200, ""},
+		{"gateway: no token", viaGateway(gwWs, ""), 401, "unauthorized"},
+		{"gateway: a platform access token", viaGateway(gwWs, gwUser), 401, "unauthorized"},
+		{"gateway: another workspace's token", viaGateway(gwWs, gwOtherTok), 401, "unauthorized"},
+		{"gateway: an unknown workspace", viaGateway(uuid.NewString(), gwOwnTok), 404, "not-found"},
+		{"gateway: the workspace's token (control: accepted; no control plane in this test)", viaGateway(gwWs, gwOwnTok), 503, "workspace-unavailable"},
 		{"metrics not on the API listener", func(*testing.T) answer { return ts.do("GET", "/metrics", "", nil) }, 404, "not-found"},
 		{"CronJob preview whose runs fall past year 9999", naming("after", func() answer {
 			return ts.do("GET", smallWs+"/projects/jobs/cronjobs/preview?schedule=%40hourly&after=9999-12-31T23:59:00Z", small, nil)

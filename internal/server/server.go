@@ -24,6 +24,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
+	"github.com/hexabase/hexabase-ai/internal/gateway"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
@@ -230,6 +231,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	doc := &openAPIDoc{}
 	s.api.Mount(routeTable(tn, s.identity, s.platformRoutes(doc), d.routes)...)
+	s.api.MountSubtree(gateway.Prefix, d.gateway)
 	if doc.b, err = httpapi.OpenAPI(openAPIInfo(o.Version), s.api.Routes()); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}

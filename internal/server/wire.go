@@ -17,6 +17,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -63,11 +64,17 @@ type deps struct {
 	// cluster, for bookkeeping (nil without a provider).
 	adminClusters kube.AdminClusters
 
+	// userLimit is the per-user rate limiter (nil when off), which the
+	// gateway applies too.
+	userLimit *ratelimit.Limiter
+
 	// Contributions.
 	routes          []httpapi.Route
 	routeMiddleware []httpapi.RouteMiddleware
 	outer           []func(http.Handler) http.Handler
-	background      []func(context.Context) error
+	// gateway serves gateway.Prefix (set by wireGateway).
+	gateway    http.Handler
+	background []func(context.Context) error
 	// closers run when the server stops (after the HTTP server and the
 	// background parts), in reverse order.
 	closers []func()
@@ -86,6 +93,7 @@ func wire(ctx context.Context, d *deps) error {
 		wireControlPlane, // needs d.workspaceIssuer
 		wireTenancy,      // needs d.controlPlane
 		wireWorkloads,    // needs d.clusters, d.tenancy
+		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit
 	} {
 		if err := w(ctx, d); err != nil {
 			return err
@@ -102,10 +110,19 @@ func wireTenancy(_ context.Context, d *deps) error {
 		return nil
 	}
 	tn, err := tenancy.New(tenancy.Config{Store: d.store, Authz: d.authz, Tasks: d.queue, Events: d.events, Stream: d.events,
-		ControlPlane: d.controlPlane, ExternalURL: d.cfg.ExternalURL, Logger: d.log.With("component", "tenancy"), Now: d.now})
+		ControlPlane: d.controlPlane, ExternalURL: d.cfg.ExternalURL, PlatformCAPEM: platformCA(d.tls), Logger: d.log.With("component", "tenancy"), Now: d.now})
 	if err != nil {
 		return err
 	}
 	d.tenancy = tn
 	return nil
+}
+
+// platformCA is the CA of --tls=auto's serving certificate, nil without
+// one.
+func platformCA(m *tlsutil.Material) []byte {
+	if m == nil {
+		return nil
+	}
+	return m.CAPEM
 }

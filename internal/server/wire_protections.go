@@ -60,6 +60,7 @@ func wireProtections(ctx context.Context, d *deps) error {
 			return err
 		}
 		d.routeMiddleware = append(d.routeMiddleware, ratelimit.PerUser(l))
+		d.userLimit = l
 	}
 	d.routes = append(d.routes, caRoute(d.tls))
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/gateway"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kubeconfig"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -150,6 +151,14 @@ func (s *Service) kubeconfigFor(r *http.Request) ([]byte, string, error) {
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("control plane endpoint: %w", err)
+	}
+	// kubectl reaches the workspace through the gateway. client-go sends
+	// no credential to a plain-http server (it adds the user's exec
+	// plugin for TLS servers only), so with an http external URL the
+	// gateway cannot serve kubectl and the kubeconfig names the API
+	// server itself (a development setup; docs/controlplane.md).
+	if httpapi.IsHTTPSURL(s.externalURL) {
+		server, ca = gateway.URL(s.externalURL, wc.ws.ID), s.platformCA
 	}
 	kc := kubeconfig.New(kubeconfig.Params{Platform: s.externalURL, OrgID: wc.org.ID, OrgSlug: wc.org.Slug,
 		WorkspaceID: wc.ws.ID, WorkspaceName: wc.ws.Name, Server: server, CAPEM: ca})

@@ -61,10 +61,15 @@ type Config struct {
 	// control plane first and passes it in here.
 	ControlPlane ControlPlane
 	// ExternalURL is the URL clients reach the platform at; kubeconfigs
-	// name it as the server of `hks kubectl-token`.
+	// name it as the server of `hks kubectl-token`, and its gateway path
+	// (gateway.URL) as the cluster's server.
 	ExternalURL string
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// PlatformCAPEM is the CA of the platform's serving certificate
+	// (--tls=auto), which kubeconfigs carry for the gateway; empty: the
+	// system roots verify it (--tls=files, or TLS ended at a proxy).
+	PlatformCAPEM []byte
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Service implements the tenancy API.
@@ -75,6 +80,7 @@ type Service struct {
 	events      Notifier
 	stream      EventStream
 	externalURL string
+	platformCA  []byte
 	log         *slog.Logger
 	now         func() time.Time
 	// heartbeat is the interval of SSE comments on idle event streams.
@@ -88,7 +94,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{st: cfg.Store, az: cfg.Authz, tasks: cfg.Tasks, events: cfg.Events, stream: cfg.Stream,
-		externalURL: strings.TrimSuffix(cfg.ExternalURL, "/"), log: cfg.Logger, now: cfg.Now,
+		externalURL: strings.TrimSuffix(cfg.ExternalURL, "/"), platformCA: cfg.PlatformCAPEM, log: cfg.Logger, now: cfg.Now,
 		heartbeat: defaultHeartbeat, cp: cfg.ControlPlane}, nil
 }
 
