@@ -441,8 +441,13 @@ type Changes struct {
 // replaced whole by an update (its managed parts and labels; others'
 // labels stay, platformLabels that desired does not set go), so no field
 // another manager added survives. Objects that already match are not
-// written; objects without the label are never touched. It runs one generic step per entry of kinds,
-// in order, carries on past failures and returns them joined.
+// written. Objects without the label are never pruned or replaced, with
+// two exceptions: a binding of a desired name whose role differs is
+// deleted and created anew (a role cannot be updated), and every
+// namespace loses its disallowedLabels (scrubNamespaces, reported as
+// "namespace name" in Applied). It runs one generic step per entry of
+// kinds, in order, then scrubNamespaces, carries on past failures and
+// returns them joined.
 func Apply(ctx context.Context, cs kubernetes.Interface, desired State) (Changes, error) {
 	a := applier{ctx: ctx, cs: cs, sel: metav1.ListOptions{LabelSelector: managedSelector}, gone: map[string]bool{}}
 	for _, k := range kinds {
