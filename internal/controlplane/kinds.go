@@ -159,7 +159,10 @@ var kinds = []managedKind{
 		watchFn:   func(cs kubernetes.Interface) watchFunc { return cs.RbacV1().RoleBindings("").Watch },
 		managed:   func(o *rbacv1.RoleBinding) any { return []any{o.RoleRef, o.Subjects} },
 		immutable: func(h, o *rbacv1.RoleBinding) bool { return h.RoleRef != o.RoleRef },
-		set:       func(dst, src *rbacv1.RoleBinding) { dst.Subjects = src.Subjects },
+		get: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.RoleBinding) (*rbacv1.RoleBinding, error) {
+			return cs.RbacV1().RoleBindings(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+		},
+		set: func(dst, src *rbacv1.RoleBinding) { dst.Subjects = src.Subjects },
 		update: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.RoleBinding) error {
 			_, err := cs.RbacV1().RoleBindings(o.Namespace).Update(ctx, o, updateOpts)
 			return err
@@ -213,7 +216,10 @@ var kinds = []managedKind{
 		watchFn:   func(cs kubernetes.Interface) watchFunc { return cs.RbacV1().ClusterRoleBindings().Watch },
 		managed:   func(o *rbacv1.ClusterRoleBinding) any { return []any{o.RoleRef, o.Subjects} },
 		immutable: func(h, o *rbacv1.ClusterRoleBinding) bool { return h.RoleRef != o.RoleRef },
-		set:       func(dst, src *rbacv1.ClusterRoleBinding) { dst.Subjects = src.Subjects },
+		get: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.ClusterRoleBinding) (*rbacv1.ClusterRoleBinding, error) {
+			return cs.RbacV1().ClusterRoleBindings().Get(ctx, o.Name, metav1.GetOptions{})
+		},
+		set: func(dst, src *rbacv1.ClusterRoleBinding) { dst.Subjects = src.Subjects },
 		update: func(ctx context.Context, cs kubernetes.Interface, o *rbacv1.ClusterRoleBinding) error {
 			_, err := cs.RbacV1().ClusterRoleBindings().Update(ctx, o, updateOpts)
 			return err

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,6 +101,36 @@ func platformLabel(k string) bool {
 	return strings.HasPrefix(k, PodSecurityLabelPrefix) || k == LabelDeviceAdminAccess
 }
 
+// levelLabels are the Pod Security level labels.
+var levelLabels = []string{LabelPodSecurityEnforce, LabelPodSecurityWarn, LabelPodSecurityAudit}
+
+// disallowedLabels are the keys of labels that no namespace of a
+// workspace may carry, the ones PolicyPodSecurityLevels and
+// PolicyDeviceAdminAccess refuse to set: LabelDeviceAdminAccess, and a
+// Pod Security label that is not a level label at baseline or restricted
+// or a version label at latest. Apply removes them from every namespace.
+func disallowedLabels(labels map[string]string) []string {
+	var out []string
+	for k, v := range labels {
+		switch {
+		case k == LabelDeviceAdminAccess:
+		case !strings.HasPrefix(k, PodSecurityLabelPrefix):
+			continue
+		case slices.Contains(levelLabels, k):
+			if v == PodSecurityBaseline || v == PodSecurityRestricted {
+				continue
+			}
+		case strings.HasSuffix(k, VersionSuffix) && slices.Contains(levelLabels, strings.TrimSuffix(k, VersionSuffix)):
+			if v == PodSecurityLatest {
+				continue
+			}
+		}
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // PlanRules is what a workspace plan lets its tenants do that admission
 // policies otherwise refuse.
 type PlanRules struct {
@@ -133,6 +164,7 @@ const (
 	PolicyPodSecurityLevels         = "hks-pod-security-levels"
 	PolicyServiceAccountTokenChains = "hks-no-service-account-token-chains"
 	PolicyDeviceAdminAccess         = "hks-no-device-admin-access"
+	PolicyPodSecurityFloor          = "hks-pod-security-floor"
 )
 
 // admissionPolicies are the ValidatingAdmissionPolicies and their
@@ -164,6 +196,13 @@ const (
 //     makes sure that no identity makes a namespace privileged.
 //   - PolicyDeviceAdminAccess, with no exemption: nobody sets or changes
 //     LabelDeviceAdminAccess on a namespace.
+//   - PolicyPodSecurityFloor, with no exemption: no pod is created, and
+//     none has its spec changed (ephemeral containers included), nor is
+//     a workload's pod template created or changed, in a namespace whose
+//     labels the namespace policies would refuse (floorViolation): a
+//     label that landed while those policies were deleted (a
+//     workspace-admin can delete them; the reconciler restores them and
+//     removes the label, within seconds) admits no pod meanwhile.
 //   - PolicyServiceAccountTokenChains: no service account requests a
 //     token (serviceaccounts/token), so a token cannot mint the next one
 //     and outlive the member who requested the first. Kubelets
@@ -174,8 +213,10 @@ const (
 // namespaces/finalize subresources too: an update through either
 // changes a namespace's labels as well. A label that is already there
 // and stays unchanged passes PolicyPodSecurityLevels and
-// PolicyDeviceAdminAccess, so that an old namespace is not stuck (the
-// namespace controller finalizes through namespaces/finalize).
+// PolicyDeviceAdminAccess only while the namespace is being deleted, so
+// that such a namespace is not stuck (the namespace controller
+// finalizes through namespaces/finalize) and is otherwise not kept
+// alive by updates that carry the label along.
 //
 // Admission policies do not apply to admissionregistration.k8s.io objects
 // themselves: a workspace-admin (cluster-admin) can delete them, and the
@@ -217,9 +258,7 @@ func admissionPolicies(plan string) ([]*admissionv1.ValidatingAdmissionPolicy, [
 		// refused at the controller rather than its pods silently (a
 		// FailedCreate event). Pods only on create: a bound pod has a
 		// nodeName, and its later updates are allowed.
-		p.Spec.MatchConstraints.ResourceRules = append(p.Spec.MatchConstraints.ResourceRules,
-			resourceRule(createUpdate, "apps", "v1", "deployments", "replicasets", "statefulsets", "daemonsets"),
-			resourceRule(createUpdate, "batch", "v1", "jobs", "cronjobs"))
+		p.Spec.MatchConstraints.ResourceRules = append(p.Spec.MatchConstraints.ResourceRules, workloadRules(createUpdate)...)
 		policies = append(policies, p)
 	}
 	// A label key is kept (same value) or absent on both sides.
@@ -236,7 +275,7 @@ func admissionPolicies(plan string) ([]*admissionv1.ValidatingAdmissionPolicy, [
 			Message:    "the " + PodSecurityLabelPrefix + "* labels of a namespace are set by the platform only (a project's pod_security setting)",
 		}))
 	policies = append(policies, namespaceLabelPolicies()...)
-	policies = append(policies, tokenChainPolicy())
+	policies = append(policies, floorPolicy(), tokenChainPolicy())
 	bindings := make([]*admissionv1.ValidatingAdmissionPolicyBinding, 0, len(policies))
 	for _, p := range policies {
 		bindings = append(bindings, &admissionv1.ValidatingAdmissionPolicyBinding{
@@ -251,10 +290,20 @@ func admissionPolicies(plan string) ([]*admissionv1.ValidatingAdmissionPolicy, [
 	return policies, bindings, nil
 }
 
-// templateResources are the workload resources (apps/v1 and batch/v1)
-// whose pod template is spec.template; a CronJob's is
+// templateResources are the workload resources (core/v1, apps/v1 and
+// batch/v1) whose pod template is spec.template; a CronJob's is
 // spec.jobTemplate.spec.template.
-var templateResources = []string{"deployments", "replicasets", "statefulsets", "daemonsets", "jobs"}
+var templateResources = []string{"replicationcontrollers", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs"}
+
+// workloadRules match ops on the workload resources with a pod template:
+// templateResources and cronjobs.
+func workloadRules(ops []admissionv1.OperationType) []admissionv1.NamedRuleWithOperations {
+	return []admissionv1.NamedRuleWithOperations{
+		resourceRule(ops, "", "v1", "replicationcontrollers"),
+		resourceRule(ops, "apps", "v1", "deployments", "replicasets", "statefulsets", "daemonsets"),
+		resourceRule(ops, "batch", "v1", "jobs", "cronjobs"),
+	}
+}
 
 // celStrings is a CEL list literal of ss.
 func celStrings(ss []string) string {
@@ -315,8 +364,10 @@ func namespacePolicy(name string, conds []admissionv1.MatchCondition, validation
 // namespaceLabelPolicies are PolicyPodSecurityLevels and
 // PolicyDeviceAdminAccess: no match conditions, nobody is exempt.
 func namespaceLabelPolicies() []*admissionv1.ValidatingAdmissionPolicy {
-	// The label k is on oldObject with the same value: already there.
-	const unchanged = "(oldObject != null && has(oldObject.metadata.labels) && k in oldObject.metadata.labels && oldObject.metadata.labels[k] == object.metadata.labels[k])"
+	// The label k is on oldObject with the same value (already there),
+	// and the namespace is being deleted.
+	const unchanged = "(has(object.metadata.deletionTimestamp) && oldObject != null && has(oldObject.metadata.labels) && " +
+		"k in oldObject.metadata.labels && oldObject.metadata.labels[k] == object.metadata.labels[k])"
 	q := func(ss ...string) string { return "['" + strings.Join(ss, "', '") + "']" }
 	levels := q(LabelPodSecurityEnforce, LabelPodSecurityWarn, LabelPodSecurityAudit)
 	versions := q(LabelPodSecurityEnforce+VersionSuffix, LabelPodSecurityWarn+VersionSuffix, LabelPodSecurityAudit+VersionSuffix)
@@ -333,6 +384,41 @@ func namespaceLabelPolicies() []*admissionv1.ValidatingAdmissionPolicy {
 			Message:    "the namespace label " + LabelDeviceAdminAccess + " (admin access to devices) is not allowed in a workspace",
 		}),
 	}
+}
+
+// floorViolation is a CEL expression, true when the labels of
+// namespaceObject (null for a cluster-scoped object) are ones the
+// namespace policies refuse and the reconciler removes: an enforce level
+// that is not baseline or restricted, an enforce version that is not
+// latest, or LabelDeviceAdminAccess. (Without an enforce label, the
+// cluster default, baseline, applies.)
+func floorViolation() string {
+	const labels = "namespaceObject.metadata.labels"
+	return "namespaceObject != null && has(" + labels + ") && (" +
+		"('" + LabelPodSecurityEnforce + "' in " + labels + " && !(" + labels + "['" + LabelPodSecurityEnforce + "'] in ['" +
+		PodSecurityBaseline + "', '" + PodSecurityRestricted + "'])) || " +
+		"('" + LabelPodSecurityEnforce + VersionSuffix + "' in " + labels + " && " + labels + "['" + LabelPodSecurityEnforce + VersionSuffix +
+		"'] != '" + PodSecurityLatest + "') || " +
+		"'" + LabelDeviceAdminAccess + "' in " + labels + ")"
+}
+
+// floorPolicy is PolicyPodSecurityFloor: pods (and their
+// ephemeralcontainers subresource) and the workloads of workloadRules, on
+// create and update. An update that leaves spec as it was passes (a
+// finalizer or label removed by a controller, a status-like change), so
+// that what is already there can finish and be deleted.
+func floorPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	ops := []admissionv1.OperationType{admissionv1.Create, admissionv1.Update}
+	p := policy(PolicyPodSecurityFloor, ops, "pods", nil, admissionv1.Validation{
+		Expression: "!(" + floorViolation() + ") || (request.operation == 'UPDATE' && object.spec == oldObject.spec)",
+		Message: "no pod or pod template may be created or changed in a namespace labelled " + LabelPodSecurityEnforce +
+			" other than " + PodSecurityBaseline + " or " + PodSecurityRestricted + " (at " + PodSecurityLatest + "), or labelled " +
+			LabelDeviceAdminAccess + ": such labels are not allowed in a workspace, and the platform removes them",
+	})
+	rules := &p.Spec.MatchConstraints.ResourceRules
+	(*rules)[0].Resources = []string{"pods", "pods/ephemeralcontainers"}
+	*rules = append(*rules, workloadRules(ops)...)
+	return p
 }
 
 // tokenChainPolicy is PolicyServiceAccountTokenChains.

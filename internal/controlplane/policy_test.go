@@ -75,9 +75,9 @@ func TestDesiredAdmissionPoliciesPerPlan(t *testing.T) {
 		want []string
 	}{
 		{PlanShared, []string{PolicyExternalIPs, PolicyNodePorts, PolicyServiceAccountTokens, PolicyNodeName, PolicyPodSecurityLabels,
-			PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyServiceAccountTokenChains}},
+			PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyPodSecurityFloor, PolicyServiceAccountTokenChains}},
 		{PlanDedicated, []string{PolicyExternalIPs, PolicyServiceAccountTokens, PolicyNodeName, PolicyPodSecurityLabels,
-			PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyServiceAccountTokenChains}},
+			PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyPodSecurityFloor, PolicyServiceAccountTokenChains}},
 	} {
 		t.Run(tc.plan, func(t *testing.T) {
 			st, err := Desired(Tenancy{Workspace: store.Workspace{ID: "ws", Plan: tc.plan}, Projects: projects})
@@ -341,6 +341,11 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 			_, err := dev.BatchV1().Jobs("web").Create(ctx, job(nodeName), metav1.CreateOptions{})
 			return err
 		}, "spec.template.spec.nodeName is not allowed"},
+		{"ReplicationController with a template nodeName", func() error {
+			_, err := dev.CoreV1().ReplicationControllers("web").Create(ctx, &corev1.ReplicationController{ObjectMeta: metav1.ObjectMeta{GenerateName: "rc-"},
+				Spec: corev1.ReplicationControllerSpec{Selector: selector.MatchLabels, Template: new(template(nodeName))}}, metav1.CreateOptions{})
+			return err
+		}, PolicyNodeName + "' with binding '" + PolicyNodeName + "' denied request: spec.template.spec.nodeName is not allowed"},
 		{"CronJob with a template nodeName", func() error {
 			_, err := dev.BatchV1().CronJobs("web").Create(ctx, &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{GenerateName: "cj-"},
 				Spec: batchv1.CronJobSpec{Schedule: "*/5 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: job(nodeName).Spec}}}, metav1.CreateOptions{})
@@ -371,12 +376,15 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 			_, err := wsadmin.CoreV1().Pods("default").Create(ctx, pod(func(s *corev1.PodSpec) { s.HostNetwork = true }), metav1.CreateOptions{})
 			return err
 		}, `violates PodSecurity "baseline:latest": host namespaces`},
-		{"workspace-admin relabels a project privileged", func() error {
+		// (Values hks-pod-security-levels allows, so that only
+		// hks-pod-security-labels refuses them: the API server does
+		// not evaluate policies in a fixed order.)
+		{"workspace-admin relabels a project restricted", func() error {
 			n, err := wsadmin.CoreV1().Namespaces().Get(ctx, "web", metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
-			n.Labels[LabelPodSecurityEnforce] = "privileged"
+			n.Labels[LabelPodSecurityEnforce] = PodSecurityRestricted
 			_, err = wsadmin.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{})
 			return err
 		}, "labels of a namespace are set by the platform only"},
@@ -394,17 +402,17 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			n.Labels[LabelPodSecurityEnforce+"-version"] = "v1.0"
+			n.Labels[LabelPodSecurityEnforce+VersionSuffix] = PodSecurityLatest
 			_, err = wsadmin.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{})
 			return err
 		}, "labels of a namespace are set by the platform only"},
 		{"workspace-admin relabels through namespaces/status", func() error {
 			_, err := wsadmin.CoreV1().Namespaces().Patch(ctx, "web", types.MergePatchType,
-				[]byte(`{"metadata":{"labels":{"`+LabelPodSecurityEnforce+`":"privileged"}}}`), metav1.PatchOptions{}, "status")
+				[]byte(`{"metadata":{"labels":{"`+LabelPodSecurityEnforce+`":"restricted"}}}`), metav1.PatchOptions{}, "status")
 			return err
 		}, "labels of a namespace are set by the platform only"},
 		{"workspace-admin relabels through namespaces/finalize", func() error {
-			return relabel(wsadmin, "secure", LabelPodSecurityEnforce, "privileged", func(n *corev1.Namespace) error {
+			return relabel(wsadmin, "secure", LabelPodSecurityEnforce, PodSecurityBaseline, func(n *corev1.Namespace) error {
 				_, err := wsadmin.CoreV1().Namespaces().Finalize(ctx, n, metav1.UpdateOptions{})
 				return err
 			})
@@ -483,6 +491,127 @@ func TestAdmissionPoliciesAgainstAPIServer(t *testing.T) {
 		t.Errorf("finalize a namespace: %v", err)
 	} else if _, err := admin.CoreV1().Namespaces().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Errorf("update a namespace's status: %v", err)
+	}
+
+	// A label that landed while a workspace-admin had the namespace
+	// policies deleted (no reconciler runs here to restore them or remove
+	// the label): hks-pod-security-floor admits no pod in that namespace,
+	// and the levels and device policies no longer let the label ride
+	// along on another update.
+	nsPolicies := []string{PolicyPodSecurityLabels, PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyPodSecurityFloor}
+	for _, name := range nsPolicies {
+		must(wsadmin.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, name, metav1.DeleteOptions{}))
+	}
+	landed := map[string]*corev1.Pod{} // namespace → a pod created meanwhile
+	for _, ns := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"pwn", map[string]string{LabelPodSecurityEnforce: "privileged"}},
+		{"pinned", map[string]string{LabelPodSecurityEnforce + VersionSuffix: "v1.0"}},
+		{"dra", map[string]string{LabelDeviceAdminAccess: "true"}},
+	} {
+		testutil.WaitFor(t, 30*time.Second, "namespace "+ns.name+" created with its labels", func() bool {
+			_, err := wsadmin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns.name, Labels: ns.labels}}, metav1.CreateOptions{})
+			return err == nil || apierrors.IsAlreadyExists(err)
+		})
+		_, err := admin.CoreV1().ServiceAccounts(ns.name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+		must(err)
+		testutil.WaitFor(t, 30*time.Second, "a pod created in "+ns.name, func() bool {
+			p, err := wsadmin.CoreV1().Pods(ns.name).Create(ctx, pod(func(*corev1.PodSpec) {}), metav1.CreateOptions{})
+			landed[ns.name] = p
+			return err == nil
+		})
+	}
+	for _, b := range st.AdmissionPolicyBindings {
+		if slices.Contains(nsPolicies, b.Name) {
+			_, err := admin.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{})
+			must(err)
+		}
+	}
+	hostPID := func(s *corev1.PodSpec) { s.HostPID = true }
+	testutil.WaitFor(t, 30*time.Second, PolicyPodSecurityFloor+" to take effect", func() bool {
+		_, err := wsadmin.CoreV1().Pods("pwn").Create(ctx, pod(hostPID), dryRun)
+		return err != nil && strings.Contains(err.Error(), PolicyPodSecurityFloor)
+	})
+	floor := PolicyPodSecurityFloor + "' with binding '" + PolicyPodSecurityFloor + "' denied request: no pod or pod template may be created or changed"
+	for _, tc := range []struct {
+		name   string
+		create func() error
+		want   string
+	}{
+		{"hostPID pod in a privileged namespace", func() error {
+			_, err := wsadmin.CoreV1().Pods("pwn").Create(ctx, pod(hostPID), metav1.CreateOptions{})
+			return err
+		}, floor},
+		{"plain pod in a namespace pinned to an old version", func() error {
+			_, err := wsadmin.CoreV1().Pods("pinned").Create(ctx, pod(func(*corev1.PodSpec) {}), metav1.CreateOptions{})
+			return err
+		}, floor},
+		{"plain pod in a namespace with device admin access", func() error {
+			_, err := wsadmin.CoreV1().Pods("dra").Create(ctx, pod(func(*corev1.PodSpec) {}), metav1.CreateOptions{})
+			return err
+		}, floor},
+		{"Deployment in a privileged namespace", func() error {
+			_, err := wsadmin.AppsV1().Deployments("pwn").Create(ctx, deployment(hostPID), metav1.CreateOptions{})
+			return err
+		}, floor},
+		{"CronJob in a privileged namespace", func() error {
+			_, err := wsadmin.BatchV1().CronJobs("pwn").Create(ctx, &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{GenerateName: "cj-"},
+				Spec: batchv1.CronJobSpec{Schedule: "*/5 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: job(hostPID).Spec}}}, metav1.CreateOptions{})
+			return err
+		}, floor},
+		{"ephemeral container added to a pod of a privileged namespace", func() error {
+			p := landed["pwn"].DeepCopy()
+			p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: "busybox",
+				SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_ADMIN"}}}}}}
+			_, err := wsadmin.CoreV1().Pods("pwn").UpdateEphemeralContainers(ctx, p.Name, p, metav1.UpdateOptions{})
+			return err
+		}, floor},
+		{"image of a pod of a privileged namespace changed", func() error {
+			p, err := wsadmin.CoreV1().Pods("pwn").Get(ctx, landed["pwn"].Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			p.Spec.Containers[0].Image = "busybox"
+			_, err = wsadmin.CoreV1().Pods("pwn").Update(ctx, p, metav1.UpdateOptions{})
+			return err
+		}, floor},
+		{"workspace-admin relabels a privileged namespace", func() error {
+			return relabel(wsadmin, "pwn", "team", "a", byUpdate(wsadmin))
+		}, PolicyPodSecurityLevels},
+		{"workspace-admin relabels a namespace with device admin access", func() error {
+			return relabel(wsadmin, "dra", "team", "a", byUpdate(wsadmin))
+		}, PolicyDeviceAdminAccess},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.create()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want a refusal with %q", err, tc.want)
+			}
+			if err != nil && !apierrors.IsForbidden(err) {
+				t.Errorf("refused with %v, want 403", err)
+			}
+		})
+	}
+	// What is already there can still finish: a pod's metadata changes
+	// (a controller removing a finalizer), and a namespace being deleted
+	// is finalized with its labels as they are.
+	p, err := wsadmin.CoreV1().Pods("pwn").Get(ctx, landed["pwn"].Name, metav1.GetOptions{})
+	must(err)
+	p.Labels = map[string]string{"done": "yes"}
+	if _, err := wsadmin.CoreV1().Pods("pwn").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Errorf("metadata update of a pod in a privileged namespace: %v", err)
+	}
+	for _, ns := range []string{"pwn", "dra"} {
+		must(wsadmin.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}))
+		n, err := admin.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		must(err)
+		if n, err = admin.CoreV1().Namespaces().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Errorf("update the status of namespace %s being deleted: %v", ns, err)
+		} else if _, err := admin.CoreV1().Namespaces().Finalize(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Errorf("finalize namespace %s being deleted: %v", ns, err)
+		}
 	}
 
 	// Tokens are bounded: 87600h is cut to the maximum, and a token bound

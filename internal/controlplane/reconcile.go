@@ -11,10 +11,12 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -275,10 +277,10 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("get workspace: %w", err)
 	}
-	if err := r.reconcile(ctx, ws); err != nil {
-		return err
-	}
-	return r.watch(ctx, id)
+	// The watches start even if the reconcile fails: a workspace-admin
+	// who makes every reconcile fail must not also leave the cluster
+	// unwatched (after a restart of hks) until the periodic resync.
+	return errors.Join(r.reconcile(ctx, ws), r.watch(ctx, id))
 }
 
 // watch starts watches of the managed objects of a workspace's cluster
@@ -304,26 +306,33 @@ func (r *Reconciler) watch(ctx context.Context, id string) error {
 	r.watches[id] = cancel
 	r.mu.Unlock()
 	for _, k := range kinds {
-		go r.watchKind(wctx, id, k.watch(cs), k.digest)
+		go r.watchKind(wctx, id, k.watch(cs), managedSelector, k.digest, nil)
 	}
+	// Every namespace, for the labels none may carry (scrubNamespaces).
+	go r.watchKind(wctx, id, cs.CoreV1().Namespaces().Watch, "", nil, func(o any) bool {
+		n, ok := o.(*corev1.Namespace)
+		return ok && len(disallowedLabels(n.Labels)) > 0
+	})
 	r.log.DebugContext(ctx, "watching workspace cluster", "workspace", id)
 	return nil
 }
 
 type watchFunc func(context.Context, metav1.ListOptions) (watch.Interface, error)
 
-// watchKind follows one kind of managed object until ctx ends and
-// triggers a reconcile when an object is deleted or what the platform
-// manages of it changes (not the status a controller keeps, such as a
-// quota's usage). It rewatches after the server ends a watch, and then
-// triggers once for what it may have missed.
-func (r *Reconciler) watchKind(ctx context.Context, id string, w watchFunc, digest func(any) string) {
+// watchKind follows one kind of object (those sel selects) until ctx
+// ends and triggers a reconcile when an object is deleted or what the
+// platform manages of it changes (not the status a controller keeps,
+// such as a quota's usage). With dirty set, it triggers instead whenever
+// an object is added or modified that dirty reports, whatever its
+// history. It rewatches after the server ends a watch, and then triggers
+// once for what it may have missed.
+func (r *Reconciler) watchKind(ctx context.Context, id string, w watchFunc, sel string, digest func(any) string, dirty func(any) bool) {
 	seen := map[string]string{} // object key → digest
 	for first := true; ctx.Err() == nil; first = false {
 		if !first {
 			r.Trigger(id)
 		}
-		wi, err := w(ctx, metav1.ListOptions{LabelSelector: managedSelector})
+		wi, err := w(ctx, metav1.ListOptions{LabelSelector: sel})
 		if err != nil {
 			if ctx.Err() == nil {
 				r.log.DebugContext(ctx, "watch failed; retrying", "workspace", id, "err", err)
@@ -340,6 +349,12 @@ func (r *Reconciler) watchKind(ctx context.Context, id string, w watchFunc, dige
 			obj, ok := ev.Object.(metav1.Object)
 			if !ok {
 				break // an error status: rewatch
+			}
+			if dirty != nil {
+				if ev.Type != watch.Deleted && dirty(ev.Object) {
+					r.Trigger(id)
+				}
+				continue
 			}
 			k := key(obj.GetNamespace(), obj.GetName())
 			d := digest(ev.Object)
@@ -426,13 +441,19 @@ type Changes struct {
 // replaced whole by an update (its managed parts and labels; others'
 // labels stay, platformLabels that desired does not set go), so no field
 // another manager added survives. Objects that already match are not
-// written; objects without the label are never touched. It runs one generic step per entry of kinds,
-// in order, carries on past failures and returns them joined.
+// written. Objects without the label are never pruned or replaced, with
+// two exceptions: a binding of a desired name whose role differs is
+// deleted and created anew (a role cannot be updated), and every
+// namespace loses its disallowedLabels (scrubNamespaces, reported as
+// "namespace name" in Applied). It runs one generic step per entry of
+// kinds, in order, then scrubNamespaces, carries on past failures and
+// returns them joined.
 func Apply(ctx context.Context, cs kubernetes.Interface, desired State) (Changes, error) {
 	a := applier{ctx: ctx, cs: cs, sel: metav1.ListOptions{LabelSelector: managedSelector}, gone: map[string]bool{}}
 	for _, k := range kinds {
 		k.run(&a, desired)
 	}
+	a.scrubNamespaces()
 	slices.Sort(a.ch.Applied)
 	slices.Sort(a.ch.Pruned)
 	return a.ch, errors.Join(a.errs...)
@@ -460,6 +481,38 @@ func key(ns, name string) string {
 		return name
 	}
 	return ns + "/" + name
+}
+
+// scrubNamespaces removes the disallowedLabels of every namespace,
+// managed or not, with a merge patch that nulls them: such a label can
+// land on any namespace while a workspace-admin has the admission
+// policies deleted, and the policies let it stay only while the
+// namespace is being deleted.
+func (a *applier) scrubNamespaces() {
+	l, err := a.cs.CoreV1().Namespaces().List(a.ctx, metav1.ListOptions{})
+	if err != nil {
+		a.fail("list all namespaces", err)
+		return
+	}
+	for _, n := range l.Items {
+		bad := disallowedLabels(n.Labels)
+		if len(bad) == 0 {
+			continue
+		}
+		null := make(map[string]any, len(bad))
+		for _, k := range bad {
+			null[k] = nil
+		}
+		b, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": null}})
+		if err == nil {
+			_, err = a.cs.CoreV1().Namespaces().Patch(a.ctx, n.Name, types.MergePatchType, b, metav1.PatchOptions{FieldManager: FieldManager})
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			a.fail("remove labels "+strings.Join(bad, ", ")+" of namespace "+n.Name, err)
+			continue
+		}
+		a.ch.Applied = append(a.ch.Applied, "namespace "+n.Name)
+	}
 }
 
 // hasLabels: every label of want is on have with the same value, and
@@ -523,8 +576,11 @@ type kind[T metav1.Object] struct {
 	// set copies the managed parts of src onto dst.
 	set func(dst, src T)
 	// immutable reports a difference an update cannot make (the role of
-	// a binding): the object is deleted, then applied anew.
+	// a binding): the object is deleted, then applied anew. get reads
+	// the object of want's name, for an object without the managed label
+	// that the apply cannot change for that reason.
 	immutable func(have, want T) bool
+	get       func(ctx context.Context, cs kubernetes.Interface, want T) (T, error)
 	// apply creates an object (server-side apply).
 	apply func(context.Context, kubernetes.Interface, T) error
 	// update replaces an object that does not match (an update carrying
@@ -602,7 +658,17 @@ func (k kind[T]) run(a *applier, desired State) {
 			a.ch.Applied = append(a.ch.Applied, what)
 			continue
 		}
-		if err := k.apply(a.ctx, a.cs, o); err != nil {
+		err := k.apply(a.ctx, a.cs, o)
+		if k.immutable != nil && apierrors.IsInvalid(err) {
+			// An object of the name but without the managed label (so
+			// not listed) whose immutable part differs: replaced too.
+			if h, gerr := k.get(a.ctx, a.cs, o); gerr == nil && k.immutable(h, o) {
+				if err = k.delete(a.ctx, a.cs, h); err == nil || apierrors.IsNotFound(err) {
+					err = k.apply(a.ctx, a.cs, o)
+				}
+			}
+		}
+		if err != nil {
 			a.fail("apply "+what, err)
 			continue
 		}

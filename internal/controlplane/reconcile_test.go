@@ -132,17 +132,48 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	must(err)
 
+	// A reconcile that fails (here a project name Desired refuses; a
+	// workspace-admin has other ways) still starts the watches.
+	bad := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: "kube-bad", CreatedAt: now, UpdatedAt: now}
+	must(st.CreateProject(ctx, bad))
+	if err := r.reconcileRunning(ctx, ws.ID); err == nil {
+		t.Fatal("reconcile with project kube-bad succeeded")
+	}
+	r.mu.Lock()
+	watched := r.watches[ws.ID] != nil
+	r.mu.Unlock()
+	if !watched {
+		t.Fatal("a failed reconcile left the workspace unwatched")
+	}
+	must(st.DeleteProject(ctx, bad.ID))
+
 	// web exists already, managed, with Pod Security labels Desired does
 	// not set (the policies are not there yet): an old enforce version, a
 	// label Pod Security does not know, device admin access; and a label
-	// of a workspace-admin's own.
+	// of a workspace-admin's own. Such labels on any namespace trigger a
+	// reconcile (the watch of every namespace).
 	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{
 		LabelManagedBy: ManagedByValue, LabelPodSecurityEnforce + VersionSuffix: "v1.0",
 		PodSecurityLabelPrefix + "exotic": "x", LabelDeviceAdminAccess: "true", "team": "a"}}}, metav1.CreateOptions{})
 	must(err)
+	testutil.WaitFor(t, 10*time.Second, "a namespace with labels none may carry to trigger a reconcile", func() bool { return r.queue.Len() > 0 })
+	// pwn is not managed, and got labels no namespace may carry (in the
+	// moment a workspace-admin had the policies deleted); those go, the
+	// others stay.
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pwn", Labels: map[string]string{
+		LabelPodSecurityEnforce: "privileged", LabelPodSecurityEnforce + VersionSuffix: "v1.0", LabelPodSecurityWarn: PodSecurityRestricted,
+		LabelPodSecurityAudit + VersionSuffix: PodSecurityLatest, PodSecurityLabelPrefix + "exotic": "x", LabelDeviceAdminAccess: "true", "team": "b"}}},
+		metav1.CreateOptions{})
+	must(err)
 
 	// Apply creates, and replaces web's labels.
 	must(r.ReconcileNow(ctx, ws.ID))
+	nsPwn, err := cs.CoreV1().Namespaces().Get(ctx, "pwn", metav1.GetOptions{})
+	must(err)
+	delete(nsPwn.Labels, corev1.LabelMetadataName)
+	if want := map[string]string{LabelPodSecurityWarn: PodSecurityRestricted, LabelPodSecurityAudit + VersionSuffix: PodSecurityLatest, "team": "b"}; !equalMaps(nsPwn.Labels, want) {
+		t.Fatalf("unmanaged namespace pwn labels %v, want %v", nsPwn.Labels, want)
+	}
 	nsWeb, err := cs.CoreV1().Namespaces().Get(ctx, "web", metav1.GetOptions{})
 	must(err)
 	if l := nsWeb.Labels; l[LabelPodSecurityEnforce+VersionSuffix] != PodSecurityLatest || l[PodSecurityLabelPrefix+"exotic"] != "" ||
@@ -166,7 +197,7 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 		"rolebinding web/hks:admin", "rolebinding web/hks:edit", "rolebinding web/hks:view",
 	}
 	for _, p := range []string{PolicyExternalIPs, PolicyNodeName, PolicyNodePorts, PolicyPodSecurityLabels, PolicyServiceAccountTokens,
-		PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyServiceAccountTokenChains} {
+		PolicyPodSecurityLevels, PolicyDeviceAdminAccess, PolicyPodSecurityFloor, PolicyServiceAccountTokenChains} {
 		want = append(want, "validatingadmissionpolicy "+p, "validatingadmissionpolicybinding "+p)
 	}
 	slices.Sort(want)
@@ -248,6 +279,18 @@ func TestReconcileAgainstAPIServer(t *testing.T) {
 		}, "rolebinding api/hks:view", func() bool {
 			rb, err := cs.RbacV1().RoleBindings("api").Get(ctx, "hks:view", metav1.GetOptions{})
 			return err == nil && rb.RoleRef.Name == "view"
+		}},
+		{"binding replaced by one without the label and with another role", func() error {
+			if err := cs.RbacV1().RoleBindings("web").Delete(ctx, "hks:admin", metav1.DeleteOptions{}); err != nil {
+				return err
+			}
+			_, err := cs.RbacV1().RoleBindings("web").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "hks:admin"},
+				RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+				Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "oidc:someone@example.com"}}}, metav1.CreateOptions{})
+			return err
+		}, "rolebinding web/hks:admin", func() bool {
+			rb, err := cs.RbacV1().RoleBindings("web").Get(ctx, "hks:admin", metav1.GetOptions{})
+			return err == nil && rb.RoleRef.Name == "admin" && rb.Labels[LabelManagedBy] == ManagedByValue
 		}},
 		{"cluster role rules", func() error {
 			cr, err := cs.RbacV1().ClusterRoles().Get(ctx, "hks:namespace-reader", metav1.GetOptions{})

@@ -21,8 +21,10 @@ import (
 // API server with its own message, a service-account token is capped at
 // 24 hours, and ordinary work still runs; a restricted project refuses a
 // baseline-only pod; a workspace-admin cannot relabel a namespace; the
-// platform still manages its objects; the application manifest route is
-// held to the same rules.
+// platform still manages its objects (and a privileged label that lands
+// while a workspace-admin has the label policies deleted admits no pod
+// and is removed); the application manifest route is held to the same
+// rules.
 func TestPodSecurityInWorkspace(t *testing.T) {
 	needBinary(t)
 	kubectl, err := exec.LookPath("kubectl")
@@ -165,6 +167,32 @@ func TestPodSecurityInWorkspace(t *testing.T) {
 			out, err := run(kubeconfigAdmin, "", "--as=hks:platform", "--as-group=system:masters",
 				"label", "namespace", "default", "pod-security.kubernetes.io/enforce=privileged", "--overwrite")
 			return err != nil && strings.Contains(out, "hks-pod-security-levels"), fmt.Sprintf("kubectl label --as=hks:platform: %v %s", err, out)
+		})
+	})
+
+	// A workspace-admin deletes the two label policies and creates a
+	// privileged namespace until one create lands before the reconciler
+	// has them back: its pods are refused all the same (by
+	// hks-pod-security-floor, or by baseline once the reconciler has
+	// removed the label, which it does within seconds).
+	t.Run("workspace-admin races the reconciler for a privileged namespace", func(t *testing.T) {
+		const ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: pwn\n  labels: {pod-security.kubernetes.io/enforce: privileged}\n"
+		eventually(t, 2*time.Minute, func() (bool, string) {
+			_, _ = run(kubeconfigAdmin, "", "delete", "validatingadmissionpolicybinding", "hks-pod-security-levels", "hks-pod-security-labels", "--ignore-not-found")
+			out, err := run(kubeconfigAdmin, ns, "create", "-f", "-")
+			return err == nil || strings.Contains(out, "AlreadyExists"), "create namespace pwn: " + out
+		})
+		out, err := run(kubeconfigAdmin, pod("hostpid", "  hostPID: true\n"+container), "-n", "pwn", "create", "-f", "-")
+		if err == nil || !(strings.Contains(out, "ValidatingAdmissionPolicy 'hks-pod-security-floor'") || strings.Contains(out, `violates PodSecurity "baseline:latest"`)) {
+			t.Errorf("hostPID pod in pwn: %v %s; want a refusal by hks-pod-security-floor or baseline", err, out)
+		}
+		eventually(t, time.Minute, func() (bool, string) {
+			n, err := csAdmin.CoreV1().Namespaces().Get(ctx, "pwn", metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			_, ok := n.Labels["pod-security.kubernetes.io/enforce"]
+			return !ok, fmt.Sprintf("pwn labels %v", n.Labels)
 		})
 	})
 
