@@ -318,7 +318,7 @@ func (l *lockout) reserve(ctx context.Context, field string, gate, count []store
 	if delay > 0 {
 		l.log.InfoContext(ctx, "attempt delayed: its turn on the account, many failures for it from all sources", "field", field, "delay", delay.String())
 		if err := l.sleep(ctx, delay); err != nil {
-			a.refund(ctx)
+			a.abandoned(ctx)
 			return nil, fmt.Errorf("lockout: delayed attempt: %w", err)
 		}
 	}
@@ -339,6 +339,20 @@ func (a *attempt) end(ctx context.Context, failed []store.ThrottleKey, reset []s
 
 // failed counts the attempt as a failure of every key (a wrong secret).
 func (a *attempt) failed(ctx context.Context) { a.end(ctx, a.keys, nil) }
+
+// abandoned settles an attempt whose request ended while it waited for
+// its turn on the account: the turn is spent, so it costs what a guess
+// costs on the keys that lock (pair, source, device token), else one
+// address could hold the account's queue by hanging up, never locked.
+func (a *attempt) abandoned(ctx context.Context) {
+	var locking []store.ThrottleKey
+	for _, k := range a.keys {
+		if !k.Policy.DelayOnly {
+			locking = append(locking, k)
+		}
+	}
+	a.end(ctx, locking, nil)
+}
 
 // succeeded forgets the failures of the keys it should and frees the
 // attempt's slots (a right secret: a sign-in that issued tokens, a right

@@ -708,3 +708,48 @@ func TestAttemptSlotOutlivesRequestTimeout(t *testing.T) {
 		a.refund(t.Context())
 	}
 }
+
+type hangUpKey struct{}
+
+// TestHangingUpInTheQueueCostsAGuess: an attempt whose request ends while
+// it waits for its turn on a throttled account spent that turn, so it
+// counts as a failure of its address (pair and source) though no password
+// was checked. Else one address, never locked, could hold the account's
+// queue by hanging up during each turn, and the owner on a new device and
+// network would be refused every time.
+func TestHangingUpInTheQueueCostsAGuess(t *testing.T) {
+	e, h, _, _ := throttledAccount(t)
+	l := e.svc.lockout
+	l.sleep = func(ctx context.Context, d time.Duration) error {
+		if ctx.Value(hangUpKey{}) != nil {
+			return context.Canceled // the attacker hangs up during its turn
+		}
+		return nil
+	}
+	const attacker = "203.0.113.66" // one IPv4 address
+	actx := context.WithValue(t.Context(), hangUpKey{}, true)
+	in, refused := 0, 0
+	for step := range 1800 { // 30 minutes in 1 s steps
+		for range 3 {
+			_, _ = e.svc.PasswordSignIn(actx, "alice@example.com", "guess", ClientMeta{IP: attacker})
+		}
+		if step%37 == 0 {
+			if w := doLogin(h, fmt.Sprintf("2001:db8:eeee:%x::1", step), "alice@example.com", "correct horse battery"); w.Code == 200 {
+				in++
+			} else {
+				refused++
+			}
+		}
+		e.clock.Advance(time.Second)
+	}
+	th, err := e.st.GetLoginThrottle(t.Context(), pairKey("alice@example.com", attacker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.Failures < 5 {
+		t.Errorf("the attacker's hang-ups counted %d failures on its address, want them counted (5 lock it)", th.Failures)
+	}
+	if in < refused {
+		t.Errorf("owner on a new device and network: in %d, refused %d; one hanging-up address holds the queue", in, refused)
+	}
+}
