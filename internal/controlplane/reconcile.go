@@ -489,30 +489,48 @@ func key(ns, name string) string {
 // policies deleted, and the policies let it stay only while the
 // namespace is being deleted.
 func (a *applier) scrubNamespaces() {
-	l, err := a.cs.CoreV1().Namespaces().List(a.ctx, metav1.ListOptions{})
-	if err != nil {
-		a.fail("list all namespaces", err)
+	// Page by page: a workspace-admin may create any number of namespaces,
+	// and the platform, which every tenant shares, must not hold them all.
+	opts := metav1.ListOptions{Limit: scrubPageSize}
+	for {
+		l, err := a.cs.CoreV1().Namespaces().List(a.ctx, opts)
+		if err != nil {
+			a.fail("list all namespaces", err)
+			return
+		}
+		for _, n := range l.Items {
+			a.scrubNamespace(n.Name, n.Labels)
+		}
+		if opts.Continue = l.Continue; opts.Continue == "" {
+			return
+		}
+	}
+}
+
+// scrubPageSize is how many namespaces scrubNamespaces reads at a time
+// (a variable for the test that reads them one by one).
+var scrubPageSize int64 = 200
+
+// scrubNamespace removes the labels of namespace name that no namespace
+// may carry.
+func (a *applier) scrubNamespace(name string, labels map[string]string) {
+	bad := disallowedLabels(labels)
+	if len(bad) == 0 {
 		return
 	}
-	for _, n := range l.Items {
-		bad := disallowedLabels(n.Labels)
-		if len(bad) == 0 {
-			continue
-		}
-		null := make(map[string]any, len(bad))
-		for _, k := range bad {
-			null[k] = nil
-		}
-		b, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": null}})
-		if err == nil {
-			_, err = a.cs.CoreV1().Namespaces().Patch(a.ctx, n.Name, types.MergePatchType, b, metav1.PatchOptions{FieldManager: FieldManager})
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			a.fail("remove labels "+strings.Join(bad, ", ")+" of namespace "+n.Name, err)
-			continue
-		}
-		a.ch.Applied = append(a.ch.Applied, "namespace "+n.Name)
+	null := make(map[string]any, len(bad))
+	for _, k := range bad {
+		null[k] = nil
 	}
+	b, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": null}})
+	if err == nil {
+		_, err = a.cs.CoreV1().Namespaces().Patch(a.ctx, name, types.MergePatchType, b, metav1.PatchOptions{FieldManager: FieldManager})
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		a.fail("remove labels "+strings.Join(bad, ", ")+" of namespace "+name, err)
+		return
+	}
+	a.ch.Applied = append(a.ch.Applied, "namespace "+name)
 }
 
 // hasLabels: every label of want is on have with the same value, and
