@@ -120,12 +120,3 @@ func wireTenancy(_ context.Context, d *deps) error {
 	d.tenancy = tn
 	return nil
 }
-
-// platformCA is the CA of --tls=auto's serving certificate, nil without
-// one.
-func platformCA(m *tlsutil.Material) []byte {
-	if m == nil {
-		return nil
-	}
-	return m.CAPEM
-}
