@@ -37,13 +37,16 @@ const (
 // With an https external URL it is the platform itself and has no listener
 // of its own. With a plain http one (Kubernetes accepts only https
 // issuers) it is an https listener on loopback, the workspace issuer
-// endpoint, that serves the workspace discovery document and the JWKS and
-// nothing else.
+// endpoint, that serves the workspace discovery document, the JWKS and,
+// mounted by the server, the workspace API gateway (for kubectl on this
+// machine: client-go sends an exec plugin's token to https servers only),
+// and nothing else.
 type WorkspaceEndpoint struct {
 	url   string
 	caPEM []byte
 	ln    net.Listener // nil: no endpoint of its own
 	srv   *http.Server
+	mux   *http.ServeMux
 	log   *slog.Logger
 }
 
@@ -90,8 +93,11 @@ func ListenWorkspaceEndpoint(cfg EndpointConfig) (*WorkspaceEndpoint, error) {
 		caPEM: mat.CAPEM,
 		ln:    ln,
 		log:   log,
-		srv:   httpapi.AuxServer(http.NotFoundHandler(), log), // the handler until Handle
+		mux:   http.NewServeMux(),
 	}
+	// The server's deadlines are AuxServer's; a mounted handler that
+	// streams lifts them per request (httpapi's MountSubtree does).
+	w.srv = httpapi.AuxServer(w.mux, log)
 	w.srv.TLSConfig = mat.TLSConfig()
 	log.Info("workspace issuer endpoint", "url", w.url, "ca", filepath.Join(cfg.DataDir, WorkspaceIssuerTLSDir, tlsutil.CACertFile))
 	return w, nil
@@ -187,7 +193,7 @@ var _ KeySource = (*identity.Service)(nil)
 
 // Handle installs the endpoint's two routes: the workspace discovery
 // document of is and the JWKS of keys (the platform's). Every other path
-// is 404, every other method 405.
+// is 404 (but those under Mount's prefix), every other method 405.
 func (w *WorkspaceEndpoint) Handle(is *Service, keys KeySource) {
 	if w == nil || w.ln == nil {
 		return
@@ -206,10 +212,25 @@ func (w *WorkspaceEndpoint) Handle(is *Service, keys KeySource) {
 			_, _ = rw.Write(b)
 		}
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET "+DiscoveryPath, serve("discovery document", func(context.Context) ([]byte, error) { return json.Marshal(is.WorkspaceDiscovery()) }))
-	mux.Handle("GET "+JWKSPath, serve("jwks", keys.JWKS))
-	w.srv.Handler = mux
+	w.mux.Handle("GET "+DiscoveryPath, serve("discovery document", func(context.Context) ([]byte, error) { return json.Marshal(is.WorkspaceDiscovery()) }))
+	w.mux.Handle("GET "+JWKSPath, serve("jwks", keys.JWKS))
+}
+
+// Mount serves every request under prefix (which ends in "/"), whatever
+// its method, with h on the endpoint's own listener: the server mounts
+// the workspace API gateway here when the platform is plain http. h does
+// its own authentication, logging and limits, and lifts the listener's
+// read and write deadlines for requests that stream. Without a listener
+// of its own (an https platform) Mount does nothing: the gateway is on the
+// platform's listener.
+func (w *WorkspaceEndpoint) Mount(prefix string, h http.Handler) {
+	if w == nil || w.ln == nil {
+		return
+	}
+	if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") || h == nil {
+		panic("issuer: Mount needs a handler and a prefix that starts and ends with /")
+	}
+	w.mux.Handle(prefix, h)
 }
 
 // Serve serves the endpoint until Shutdown; without one it returns at once.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -144,4 +145,92 @@ func grepMetrics(m, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestGatewayOnTheWorkspaceIssuerEndpoint: with a plain-http platform the
+// workspace issuer endpoint's https loopback listener serves the gateway
+// too (kubectl sends its exec token to https servers only), through the
+// same handler as the API listener: the same 401 refusals, request ids
+// and metrics; it still serves the discovery document and the JWKS, and
+// nothing else of the API.
+func TestGatewayOnTheWorkspaceIssuerEndpoint(t *testing.T) {
+	ts := startServer(t, "")
+	w := newIssuerWorld(t, ts)
+	trust := ts.WorkspaceIssuer()
+	if trust.URL == ts.URL() || !strings.HasPrefix(trust.URL, "https://") {
+		t.Fatalf("workspace issuer %s on platform %s: want its own https listener", trust.URL, ts.URL())
+	}
+	tokA := ts.workspaceToken(t, w, w.ownerTok, w.wsA).Token
+	tokB := ts.workspaceToken(t, w, w.ownerTok, w.wsB).Token
+	c := issuerClient(t, trust.CAPEM)
+	get := func(path string, header http.Header) answer {
+		t.Helper()
+		req, err := http.NewRequest("GET", trust.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	}
+	k8s := "/k8s/" + w.wsA + "/api/v1/namespaces"
+	for _, tc := range []struct {
+		name    string
+		header  http.Header
+		status  int
+		problem string
+	}{
+		{"no token", nil, 401, "unauthorized"},
+		{"a platform access token", bearer(w.ownerTok), 401, "unauthorized"},
+		{"another workspace's token", bearer(tokB), 401, "unauthorized"},
+		{"the workspace's own token (control: accepted, no provider here)", bearer(tokA), 503, "workspace-unavailable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := get(k8s, tc.header)
+			if a.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", a.status, tc.status, a.body)
+			}
+			if p := a.problem(t); p["type"] != httpapi.ProblemTypeBase+tc.problem {
+				t.Fatalf("problem %v, want %s", p["type"], tc.problem)
+			}
+			if tc.status == 401 && !strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Fatalf("WWW-Authenticate %q", a.header.Get("WWW-Authenticate"))
+			}
+			if a.header.Get("X-Request-Id") == "" {
+				t.Fatal("no request id: not the API's handler chain")
+			}
+		})
+	}
+	// The same gateway counts them.
+	m := string(ts.metrics().body)
+	for _, want := range []string{
+		`hks_gateway_requests_total{code="401",verb="get",workspace=""} 2`,
+		`hks_gateway_requests_total{code="401",verb="get",workspace="` + w.wsA + `"} 1`,
+		`hks_gateway_requests_total{code="503",verb="get",workspace="` + w.wsA + `"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepMetrics(m, "hks_gateway_"))
+		}
+	}
+	// Still the issuer's documents, and nothing else of the API.
+	for _, p := range []string{issuer.DiscoveryPath, issuer.JWKSPath} {
+		if a := get(p, nil); a.status != 200 || a.header.Get("Content-Type") != "application/json" {
+			t.Errorf("GET %s: %d %s", p, a.status, a.body)
+		}
+	}
+	for _, p := range []string{"/api/v1/organizations", "/healthz", "/metrics", "/k8"} {
+		if a := get(p, bearer(w.ownerTok)); a.status != 404 {
+			t.Errorf("GET %s: %d %s, want 404", p, a.status, a.body)
+		}
+	}
 }

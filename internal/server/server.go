@@ -232,6 +232,13 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	doc := &openAPIDoc{}
 	s.api.Mount(routeTable(tn, s.identity, s.platformRoutes(doc), d.routes)...)
 	s.api.MountSubtree(gateway.Prefix, d.gateway)
+	// With a plain-http platform kubectl cannot use the gateway on the API
+	// listener (client-go sends an exec plugin's token to https servers
+	// only): the workspace issuer endpoint's loopback https listener
+	// serves it too, through the same handler (token checks, limits,
+	// access log, lifted deadlines). With an https platform this does
+	// nothing.
+	s.wsIssuer.Mount(gateway.Prefix, s.api.Handler())
 	if doc.b, err = httpapi.OpenAPI(openAPIInfo(o.Version), s.api.Routes()); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}

@@ -110,19 +110,13 @@ func wireTenancy(_ context.Context, d *deps) error {
 		return nil
 	}
 	tn, err := tenancy.New(tenancy.Config{Store: d.store, Authz: d.authz, Tasks: d.queue, Events: d.events, Stream: d.events,
-		ControlPlane: d.controlPlane, ExternalURL: d.cfg.ExternalURL, PlatformCAPEM: platformCA(d.tls), Logger: d.log.With("component", "tenancy"), Now: d.now})
+		ControlPlane: d.controlPlane, ExternalURL: d.cfg.ExternalURL,
+		// The platform when it is https, else the workspace issuer
+		// endpoint, which serves the gateway too (server.New).
+		GatewayURL: d.workspaceIssuer.URL, GatewayCAPEM: d.workspaceIssuer.CAPEM, Logger: d.log.With("component", "tenancy"), Now: d.now})
 	if err != nil {
 		return err
 	}
 	d.tenancy = tn
 	return nil
-}
-
-// platformCA is the CA of --tls=auto's serving certificate, nil without
-// one.
-func platformCA(m *tlsutil.Material) []byte {
-	if m == nil {
-		return nil
-	}
-	return m.CAPEM
 }

@@ -142,24 +142,17 @@ func (s *Service) kubeconfigFor(r *http.Request) ([]byte, string, error) {
 	if wc.ws.Status != store.WorkspaceRunning {
 		return nil, "", errNotRunning(wc.ws.Status)
 	}
-	server, ca, err := cp.Endpoint(r.Context(), wc.ws.ID)
-	if errors.Is(err, ErrNoControlPlane) {
+	// The API server's own address only tells whether it runs: kubectl
+	// reaches the workspace through the gateway (Config.GatewayURL).
+	if _, _, err := cp.Endpoint(r.Context(), wc.ws.ID); errors.Is(err, ErrNoControlPlane) {
 		e := errNotRunning(wc.ws.Status)
 		e.Detail = "the workspace is not running (status: " + wc.ws.Status + "; its control plane is not up)"
 		e.Cause = err
 		return nil, "", e
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, "", fmt.Errorf("control plane endpoint: %w", err)
 	}
-	// kubectl reaches the workspace through the gateway. client-go sends
-	// no credential to a plain-http server (it adds the user's exec
-	// plugin for TLS servers only), so with an http external URL the
-	// gateway cannot serve kubectl and the kubeconfig names the API
-	// server itself (a development setup; docs/controlplane.md).
-	if httpapi.IsHTTPSURL(s.externalURL) {
-		server, ca = gateway.URL(s.externalURL, wc.ws.ID), s.platformCA
-	}
+	server, ca := gateway.URL(s.gatewayURL, wc.ws.ID), s.gatewayCA
 	kc := kubeconfig.New(kubeconfig.Params{Platform: s.externalURL, OrgID: wc.org.ID, OrgSlug: wc.org.Slug,
 		WorkspaceID: wc.ws.ID, WorkspaceName: wc.ws.Name, Server: server, CAPEM: ca})
 	if format == "json" {

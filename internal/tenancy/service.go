@@ -61,15 +61,22 @@ type Config struct {
 	// control plane first and passes it in here.
 	ControlPlane ControlPlane
 	// ExternalURL is the URL clients reach the platform at; kubeconfigs
-	// name it as the server of `hks kubectl-token`, and its gateway path
-	// (gateway.URL) as the cluster's server.
+	// name it as the server of `hks kubectl-token`.
 	ExternalURL string
-	// PlatformCAPEM is the CA of the platform's serving certificate
-	// (--tls=auto), which kubeconfigs carry for the gateway; empty: the
-	// system roots verify it (--tls=files, or TLS ended at a proxy).
-	PlatformCAPEM []byte
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// GatewayURL is where kubectl reaches the workspace API gateway:
+	// kubeconfigs name its gateway path (gateway.URL) as the cluster's
+	// server. The external URL when that is https; with a plain http
+	// one, the workspace issuer endpoint's loopback https URL, which
+	// serves the gateway too (client-go sends an exec plugin's token to
+	// https servers only). Empty: ExternalURL.
+	GatewayURL string
+	// GatewayCAPEM is the CA of GatewayURL's certificate, which
+	// kubeconfigs carry (--tls=auto's CA, or the workspace issuer
+	// endpoint's); empty: the system roots verify it (--tls=files, or TLS
+	// ended at a proxy).
+	GatewayCAPEM []byte
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Service implements the tenancy API.
@@ -80,7 +87,8 @@ type Service struct {
 	events      Notifier
 	stream      EventStream
 	externalURL string
-	platformCA  []byte
+	gatewayURL  string
+	gatewayCA   []byte
 	log         *slog.Logger
 	now         func() time.Time
 	// heartbeat is the interval of SSE comments on idle event streams.
@@ -93,8 +101,12 @@ func New(cfg Config) (*Service, error) {
 	if err := required.Fields("tenancy", cfg, "Store", "Authz", "Tasks", "Events", "Logger", "Now", "ExternalURL"); err != nil {
 		return nil, err
 	}
+	gw := cfg.GatewayURL
+	if gw == "" {
+		gw = cfg.ExternalURL
+	}
 	return &Service{st: cfg.Store, az: cfg.Authz, tasks: cfg.Tasks, events: cfg.Events, stream: cfg.Stream,
-		externalURL: strings.TrimSuffix(cfg.ExternalURL, "/"), platformCA: cfg.PlatformCAPEM, log: cfg.Logger, now: cfg.Now,
+		externalURL: strings.TrimSuffix(cfg.ExternalURL, "/"), gatewayURL: gw, gatewayCA: cfg.GatewayCAPEM, log: cfg.Logger, now: cfg.Now,
 		heartbeat: defaultHeartbeat, cp: cfg.ControlPlane}, nil
 }
 

@@ -15,8 +15,8 @@ import (
 // a real workspace with workspace tokens over plain HTTP: reads, writes
 // and a watch pass through to the API server, RBAC holds, and no token, a
 // platform access token and another workspace's token get 401 from the
-// gateway. (kubectl itself sends no credential to an http server, so the
-// kubectl run needs a TLS platform; the e2e harness serves http only.)
+// gateway. (kubectl sends no credential to an http server: it uses the
+// gateway on the loopback https listener, TestKubectlThroughTheGateway.)
 func TestGatewayHTTP(t *testing.T) {
 	needBinary(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
