@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"math"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,12 +63,25 @@ func SecurityHeaders(cfg SecurityConfig) func(http.Handler) http.Handler {
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 			h.Set("Cross-Origin-Resource-Policy", "same-site")
-			if SecureRequest(r, cfg.ExternalHTTPS) {
+			if SecureRequest(r, cfg.ExternalHTTPS) && !localhostName(r.Host) {
 				h.Set("Strict-Transport-Security", HSTSValue)
 			}
 			next.ServeHTTP(&cspWriter{ResponseWriter: w}, r)
 		})
 	}
+}
+
+// localhostName: host (with or without a port) is localhost or a name
+// under it. HSTS is not sent there: it would pin every port of localhost
+// to https in the browser (the workspace issuer endpoint and gateway
+// listen on loopback with TLS, while `make run` serves
+// http://localhost:8080).
+func localhostName(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // cspWriter sets the Content-Security-Policy just before the header is

@@ -20,30 +20,37 @@ func TestSecurityHeadersCSP(t *testing.T) {
 		tls  bool
 		csp  string
 		hsts bool
-		ext  bool // the external URL is https (TLS ends at a proxy)
+		ext  bool   // the external URL is https (TLS ends at a proxy)
+		host string // the request's Host, when not example.com
 	}{
 		{"json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, "{}")
-		}, false, APIContentSecurityPolicy, false, false},
+		}, false, APIContentSecurityPolicy, false, false, ""},
 		{"html page", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(200)
 			_, _ = io.WriteString(w, "<p>hi</p>")
-		}, true, PageContentSecurityPolicy, true, false},
+		}, true, PageContentSecurityPolicy, true, false, ""},
 		{"sniffed html gets the page policy", func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, "<html><script>x</script></html>")
-		}, false, PageContentSecurityPolicy, false, false},
+		}, false, PageContentSecurityPolicy, false, false, ""},
 		{"handler's own policy kept", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Security-Policy", "default-src 'self'")
 			w.WriteHeader(204)
-		}, false, "default-src 'self'", false, false},
-		{"no body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, false, false},
-		{"https external URL, plain HTTP behind a proxy", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, true, true},
-		{"https external URL and TLS", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, true, APIContentSecurityPolicy, true, true},
+		}, false, "default-src 'self'", false, false, ""},
+		{"no body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, false, false, ""},
+		{"https external URL, plain HTTP behind a proxy", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, true, true, ""},
+		{"https external URL and TLS", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, true, APIContentSecurityPolicy, true, true, ""},
+		{"TLS to localhost: no HSTS (it would pin every port of localhost)", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, true, APIContentSecurityPolicy, false, false, "localhost:41943"},
+		{"TLS to a name under localhost", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, true, APIContentSecurityPolicy, false, true, "hks.localhost"},
+		{"TLS to 127.0.0.1 (browsers ignore HSTS for addresses)", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, true, APIContentSecurityPolicy, true, false, "127.0.0.1:8443"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/", nil)
+			if tc.host != "" {
+				r.Host = tc.host
+			}
 			if tc.tls {
 				r.TLS = &tls.ConnectionState{}
 			}
