@@ -95,6 +95,18 @@ func needBinary(t *testing.T) {
 	}
 }
 
+// needKubectl is the path of kubectl, which the tests that act as a
+// person with kubectl run; without it the test fails (not skips) and says
+// how to get it (.ci/run installs it).
+func needKubectl(t *testing.T) string {
+	t.Helper()
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatal("kubectl is not on PATH: install it (Debian: apt-get install kubectl; .ci/run does), a 1.34 to 1.36 one to match the workspaces' Kubernetes 1.35")
+	}
+	return kubectl
+}
+
 // needK8sBinaries fails the test unless the Kubernetes binaries that a
 // server with the local control-plane provider runs are in place.
 func needK8sBinaries(t *testing.T) {

@@ -26,10 +26,7 @@ import (
 // developer of one project is forbidden in another.
 func TestKubectlThroughTheGateway(t *testing.T) {
 	needBinary(t)
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not installed")
-	}
+	kubectl := needKubectl(t)
 	s := startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", nil)
 	admin := setupAdmin(t, s, "admin@example.com", "correct-horse-battery")
 	orgPath := admin.createOrg("Acme")

@@ -135,14 +135,10 @@ func TestWorkspaceClusterAcceptance(t *testing.T) {
 	if _, err := csB.AppsV1().Deployments("frontend").Create(ctx, dep, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("B creates in frontend: %v, want forbidden", err)
 	}
-	// kubectl, when installed, sees the same through the same kubeconfig.
-	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		out, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfigA, "-n", "frontend", "get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}").CombinedOutput()
-		if err != nil || string(out) != "3" {
-			t.Errorf("kubectl get deployment as A: %v: %s", err, out)
-		}
-	} else {
-		t.Log("kubectl not installed: checked with client-go only")
+	// kubectl sees the same through the same kubeconfig.
+	out, err := exec.CommandContext(ctx, needKubectl(t), "--kubeconfig", kubeconfigA, "-n", "frontend", "get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}").CombinedOutput()
+	if err != nil || string(out) != "3" {
+		t.Errorf("kubectl get deployment as A: %v: %s", err, out)
 	}
 	// C, of another organization, gets no token for the workspace on
 	// either path.
