@@ -95,14 +95,19 @@ func needBinary(t *testing.T) {
 	}
 }
 
-// needKubectl is the path of kubectl, which the tests that act as a
-// person with kubectl run; without it the test fails (not skips) and says
-// how to get it (.ci/run installs it).
+// needKubectl is the kubectl the tests that act as a person with kubectl
+// run: the one `make k8s-bins` builds at the workspaces' own version, next
+// to the other pinned binaries. Without it the test fails (not skips) and
+// says how to get it.
 func needKubectl(t *testing.T) string {
 	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
+	dir, err := local.DefaultBinDir()
 	if err != nil {
-		t.Fatal("kubectl is not on PATH: install it (Debian: apt-get install kubectl; .ci/run does), a 1.34 to 1.36 one to match the workspaces' Kubernetes 1.35")
+		t.Fatal(err)
+	}
+	kubectl := filepath.Join(dir, "kubectl")
+	if _, err := os.Stat(kubectl); err != nil {
+		t.Fatalf("%s is missing: run make k8s-bins (it builds kubectl at the workspaces' Kubernetes version)", kubectl)
 	}
 	return kubectl
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the pinned Kubernetes binaries used by the `local` control-plane
-# provider (kube-apiserver, kube-controller-manager, etcd, kwok) into
+# provider (kube-apiserver, kube-controller-manager, etcd, kwok), and the
+# matching kubectl the end-to-end tests run as a person would, into
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/hks/k8s-bins/<key>/
 # where <key> names the versions pinned in go.mod, e.g.
 #   k8s-v1.35.4_etcd-v3.6.16_kwok-v0.8.0
 # The binaries are linked into a temporary directory next to it and renamed
 # into place at the end, so an interrupted build leaves nothing half-made.
-# When the directory already holds all four binaries it exits at once.
+# When the directory already holds them all it exits at once; when it
+# holds all but kubectl (a cache from before kubectl was added), only
+# kubectl is built.
 # The last line printed is the directory.
 set -euo pipefail
 
@@ -39,7 +42,7 @@ complete() {
 	done
 }
 
-if complete "$dest"; then
+if complete "$dest" && [[ -x "$dest/kubectl" ]]; then
 	echo "$dest"
 	exit 0
 fi
@@ -77,22 +80,33 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 ldflags+=(-X "go.etcd.io/etcd/api/v3/version.GitSHA=module-$etcd_version")
 
+export CGO_ENABLED=0
+if complete "$dest"; then
+	echo "building kubectl $k8s_version into $dest..." >&2
+	start=$SECONDS
+	run "$GO" build -trimpath -ldflags "${ldflags[*]}" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
+	mv -f "$tmp/kubectl" "$dest/kubectl"
+	echo "built kubectl in $((SECONDS - start))s" >&2
+	echo "$dest"
+	exit 0
+fi
+
 echo "building $key (cold builds take several minutes)..." >&2
 start=$SECONDS
 # One go build per module; within it the shared packages compile once, in
 # parallel. CGO_ENABLED=0 as upstream releases do: static binaries, pure-Go
 # resolver.
-export CGO_ENABLED=0
 run "$GO" build -trimpath -ldflags "${ldflags[*]}" -o "$tmp/" \
 	k8s.io/kubernetes/cmd/kube-apiserver \
 	k8s.io/kubernetes/cmd/kube-controller-manager \
 	k8s.io/kubernetes/cmd/kube-scheduler \
+	k8s.io/kubernetes/cmd/kubectl \
 	./cmd/etcd
 # kwok: its own module (kwok/go.mod), built against k8s.io/* v0.36.x.
 run "$GO" -C kwok build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwok_version#v}" \
 	-o "$tmp/" sigs.k8s.io/kwok/cmd/kwok
 
-complete "$tmp" || { echo "build.sh: build did not produce all of: ${bins[*]}" >&2; exit 1; }
+{ complete "$tmp" && [[ -x "$tmp/kubectl" ]]; } || { echo "build.sh: build did not produce all of: ${bins[*]} kubectl" >&2; exit 1; }
 chmod 0755 "$tmp"
 
 # Rename into place. A leftover incomplete directory (someone deleted a
