@@ -217,20 +217,15 @@ func (l *lockout) passwordKeys(email, ip, deviceID string, known bool) (gate, co
 	return keys, keys, []string{pair.Key}
 }
 
-// begin begins a password attempt for email from ip, with the id of the
-// client's valid device token for the account or "" (see passwordKeys and
-// reserve). Past the account-wide throttle's threshold, an attempt
-// without a device token waits for its turn to end
-// (store.LockoutPolicy.Admission) before it is answered: an error only if
-// ctx ends first.
-func (l *lockout) begin(ctx context.Context, email, ip, deviceID string) (*attempt, error) {
-	return l.beginUser(ctx, "", email, ip, deviceID)
-}
-
-// beginUser is begin for the user userID ("": none): from a known source
-// of the user the attempt skips the account-wide throttle, and its
-// success makes ip a known source.
-func (l *lockout) beginUser(ctx context.Context, userID, email, ip, deviceID string) (*attempt, error) {
+// begin begins a password attempt for email from ip by the user userID
+// ("": none, an unknown email), with the id of the client's valid device
+// token for the account or "" (see passwordKeys and reserve). From a
+// known source of the user the attempt skips the account-wide throttle,
+// and its success makes ip a known source. Past the account-wide
+// throttle's threshold, any other attempt without a device token waits
+// for its turn (store.LockoutPolicy.Admission) before it is answered: an
+// error only if ctx ends first.
+func (l *lockout) begin(ctx context.Context, userID, email, ip, deviceID string) (*attempt, error) {
 	gate, count, reset := l.passwordKeys(email, ip, deviceID, deviceID == "" && l.known(ctx, userID, ip))
 	a, err := l.reserve(ctx, "password", gate, count, reset)
 	if a != nil {

@@ -35,7 +35,7 @@ func lockoutEnv(t *testing.T) *env {
 // fail records a wrong password for email from ip.
 func fail(t *testing.T, l *lockout, email, ip string) {
 	t.Helper()
-	a, err := l.begin(t.Context(), email, ip, "")
+	a, err := l.begin(t.Context(), "", email, ip, "")
 	if err != nil {
 		t.Fatalf("begin %s from %s: %v", email, ip, err)
 	}
@@ -46,7 +46,7 @@ func fail(t *testing.T, l *lockout, email, ip string) {
 // would be let through; it is taken back).
 func wait(t *testing.T, l *lockout, email, ip string) time.Duration {
 	t.Helper()
-	a, err := l.begin(t.Context(), email, ip, "")
+	a, err := l.begin(t.Context(), "", email, ip, "")
 	var tm *TooManyAttemptsError
 	switch {
 	case errors.As(err, &tm):
@@ -690,7 +690,7 @@ func TestAttemptSlotOutlivesRequestTimeout(t *testing.T) {
 	l := e.svc.lockout
 	var held []*attempt
 	for range 5 {
-		a, err := l.begin(t.Context(), "alice@example.com", "192.0.2.7", "")
+		a, err := l.begin(t.Context(), "", "alice@example.com", "192.0.2.7", "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -314,7 +314,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, m store.MFA, code stri
 // under the sign-in lockout PasswordSignIn uses: a wrong password counts
 // as a failed sign-in, a right one counts nothing and forgets nothing.
 func (s *Service) verifyPasswordLimited(ctx context.Context, u store.User, password string, meta ClientMeta) (err error) {
-	a, err := s.lockout.beginUser(ctx, u.ID, u.Email, meta.IP, s.deviceID(meta.DeviceTokens, u))
+	a, err := s.lockout.begin(ctx, u.ID, u.Email, meta.IP, s.deviceID(meta.DeviceTokens, u))
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, email, password string, me
 		}
 	}
 	device := s.deviceID(meta.DeviceTokens, u)
-	a, err := s.lockout.beginUser(ctx, u.ID, email, meta.IP, device)
+	a, err := s.lockout.begin(ctx, u.ID, email, meta.IP, device)
 	if err != nil {
 		return SignInResult{}, err
 	}
