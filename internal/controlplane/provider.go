@@ -102,6 +102,11 @@ type Provider interface {
 	// Configure applies a changed spec (e.g. a new issuer CA) to a
 	// running control plane.
 	Configure(ctx context.Context, spec Spec) error
+	// Stop ends every process of the workspace's control plane and keeps
+	// its data (a sleeping workspace); Create starts it again. A workspace
+	// with nothing running is not an error, and processes an earlier hks
+	// left behind are ended too.
+	Stop(ctx context.Context, workspaceID string) error
 	// Delete stops the control plane and removes all of its data; a
 	// workspace without one is not an error.
 	Delete(ctx context.Context, workspaceID string) error

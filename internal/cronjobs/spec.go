@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/cronexpr"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kube"
 )
@@ -37,13 +38,13 @@ const (
 
 // parseSchedule checks a schedule and its zone; the errors name the field
 // of the expression that is wrong.
-func parseSchedule(schedule, zone string) (*Schedule, *time.Location, []api.FieldError) {
+func parseSchedule(schedule, zone string) (*cronexpr.Schedule, *time.Location, []api.FieldError) {
 	var errs []api.FieldError
-	sched, err := Parse(schedule)
+	sched, err := cronexpr.Parse(schedule)
 	if err != nil {
 		errs = append(errs, scheduleField("schedule", err))
 	}
-	loc, err := LoadTimeZone(zone)
+	loc, err := cronexpr.LoadTimeZone(zone)
 	if err != nil {
 		errs = append(errs, scheduleField("time_zone", err))
 	}
@@ -51,7 +52,7 @@ func parseSchedule(schedule, zone string) (*Schedule, *time.Location, []api.Fiel
 }
 
 func scheduleField(field string, err error) api.FieldError {
-	var se *Error
+	var se *cronexpr.Error
 	if errors.As(err, &se) {
 		return httpapi.Field(field, se.Error())
 	}

@@ -136,13 +136,16 @@ type Store interface {
 	// sweeps such as the control-plane reconciler).
 	ListWorkspacesByStatus(ctx context.Context, status string) ([]Workspace, error)
 	GetWorkspaceByName(ctx context.Context, orgID, name string) (Workspace, error)
-	// UpdateWorkspace writes name and updated_at (a compare-and-swap like
+	// UpdateWorkspace writes name, SleepAfter, Hibernation and updated_at (a compare-and-swap like
 	// UpdateOrganization); ErrConflict on a duplicate name in the org.
 	UpdateWorkspace(ctx context.Context, id string, update func(Workspace) (Workspace, error)) (Workspace, error)
 	// SetWorkspaceStatus is a compare-and-swap: it sets status and reason
 	// only if the current status is one of from (any if from is empty);
 	// ErrConflict otherwise.
 	SetWorkspaceStatus(ctx context.Context, id string, from []string, to, reason string, now time.Time) error
+	// SetWorkspaceSleep records when the workspace went to sleep and when
+	// scheduled work needs it awake (nil: none); ErrNotFound if missing.
+	SetWorkspaceSleep(ctx context.Context, id string, sleptAt time.Time, wakeAt *time.Time) error
 	DeleteWorkspace(ctx context.Context, id string) error // removes the row and everything under it
 
 	// Workspace members (users of the org admitted to the workspace).

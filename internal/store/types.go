@@ -33,6 +33,11 @@ const (
 	WorkspacePending      = "pending"
 	WorkspaceProvisioning = "provisioning"
 	WorkspaceRunning      = "running"
+	// WorkspaceSleeping: its control plane is stopped (or stopping), its
+	// data kept; the first request through the gateway wakes it.
+	WorkspaceSleeping = "sleeping"
+	// WorkspaceWaking: its control plane is starting again.
+	WorkspaceWaking = "waking"
 	WorkspaceDeleting     = "deleting"
 	WorkspaceDeleted      = "deleted"
 	WorkspaceFailed       = "failed"
@@ -130,8 +135,22 @@ type Workspace struct {
 	CreatedBy    string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	Version      int64 // counts updates of the name; status changes do not count
+	Version      int64 // counts updates of the name and settings; status changes do not count
+	// SleepAfter is the idle time (seconds without gateway traffic) after
+	// which the workspace sleeps: SleepAfterDefault for the operator's
+	// default, 0 for never.
+	SleepAfter int64
+	// Hibernation is the workspace's hibernation schedules as JSON (""
+	// for none); package tenancy defines and validates the format.
+	Hibernation string
+	// SleptAt is when it last went to sleep; WakeAt when scheduled work
+	// (its earliest CronJob run) needs it awake. Nil: never / none.
+	SleptAt *time.Time
+	WakeAt  *time.Time
 }
+
+// SleepAfterDefault in Workspace.SleepAfter: the operator's default.
+const SleepAfterDefault = -1
 
 type WorkspaceMember struct {
 	WorkspaceID string

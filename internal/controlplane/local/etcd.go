@@ -180,6 +180,28 @@ func loadPorts(path string, v any, ports ...*int) error {
 	return writeFileAtomic(path, b, 0o600)
 }
 
+// replaceTakenPorts gives each of ports that cannot be listened on now a
+// free one, and reports whether it changed any. The others are marked
+// handed out, so that freePort does not offer them to another workspace.
+func replaceTakenPorts(ports ...*int) (bool, error) {
+	changed := false
+	for _, p := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(*p))
+		if err == nil {
+			l.Close()
+			handedOutMu.Lock()
+			handedOut[*p] = true
+			handedOutMu.Unlock()
+			continue
+		}
+		if *p, err = freePort(); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	return changed, nil
+}
+
 // handedOut are the ports freePort returned in this process: a port is
 // bound only when its process starts, so the kernel could offer it again
 // in between.

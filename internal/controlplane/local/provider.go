@@ -277,6 +277,11 @@ func (p *Provider) Create(ctx context.Context, spec controlplane.Spec) error {
 		return err
 	}
 	t0 := time.Now()
+	// Leftovers of an hks that died go before the ports are checked, so
+	// that a port only they hold is kept.
+	if err := p.killLeftovers(spec.WorkspaceID); err != nil {
+		return err
+	}
 	f, err := p.prepare(spec)
 	if err != nil {
 		return fmt.Errorf("prepare workspace files: %w", err)
@@ -416,18 +421,51 @@ func (p *Provider) Delete(ctx context.Context, workspaceID string) error {
 	return nil
 }
 
-// remove deletes what is left of workspace (or spare) id once its known
-// processes are stopped: leftovers of an hks that died, its etcd keys and
-// its directory. p.lock(id) is held.
-func (p *Provider) remove(ctx context.Context, workspaceID string) error {
+// Stop implements controlplane.Provider: the processes end (kwok first,
+// the API server last, each given sleepGrace), the data stays.
+func (p *Provider) Stop(_ context.Context, workspaceID string) error {
+	if workspaceID == "" {
+		return errors.New("local provider: workspace id is empty")
+	}
+	unlock := p.lock(workspaceID)
+	defer unlock()
+	p.mu.Lock()
+	ws := p.spaces[workspaceID]
+	delete(p.spaces, workspaceID)
+	p.mu.Unlock()
+	if ws != nil {
+		ws.stopWithin(sleepGrace)
+	}
+	return p.killLeftovers(workspaceID)
+}
+
+// sleepGrace is how long each process of a workspace going to sleep gets
+// after SIGTERM: the API server ends its open watches at once, and
+// nothing it does at shutdown is worth more than a fast sleep (its data
+// is in etcd already).
+const sleepGrace = 3 * time.Second
+
+// killLeftovers ends the processes of workspace id an earlier hks left
+// running (named in its pid files). p.lock(id) is held.
+func (p *Provider) killLeftovers(workspaceID string) error {
 	dir := p.wsDir(workspaceID)
-	// Leftovers of an hks that died (pid files) go too.
 	for _, name := range []string{"kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver"} {
 		path := map[string]string{"kwok": p.bins.Kwok, "kube-scheduler": p.bins.Scheduler,
 			"kube-controller-manager": p.bins.ControllerManager, "kube-apiserver": p.bins.APIServer}[name]
 		if err := killStale(filepath.Join(dir, "run", name+".pid"), path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+	}
+	return nil
+}
+
+// remove deletes what is left of workspace (or spare) id once its known
+// processes are stopped: leftovers of an hks that died, its etcd keys and
+// its directory. p.lock(id) is held.
+func (p *Provider) remove(ctx context.Context, workspaceID string) error {
+	dir := p.wsDir(workspaceID)
+	if err := p.killLeftovers(workspaceID); err != nil {
+		return err
 	}
 	e, err := p.ensureEtcd(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package local
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -67,8 +68,23 @@ func (p *Provider) prepare(spec controlplane.Spec) (*wsFiles, error) {
 		}
 	}
 	f := &wsFiles{dir: dir}
-	if err := loadPorts(filepath.Join(dir, "ports.json"), &f.ports, &f.ports.APIServer, &f.ports.ControllerManager, &f.ports.Scheduler, &f.ports.Kwok); err != nil {
+	portsFile := filepath.Join(dir, "ports.json")
+	ports := []*int{&f.ports.APIServer, &f.ports.ControllerManager, &f.ports.Scheduler, &f.ports.Kwok}
+	if err := loadPorts(portsFile, &f.ports, ports...); err != nil {
 		return nil, err
+	}
+	// A workspace that slept keeps its ports, but nothing reserved them
+	// meanwhile: one that another process now listens on is replaced.
+	if changed, err := replaceTakenPorts(ports...); err != nil {
+		return nil, err
+	} else if changed {
+		b, err := json.Marshal(f.ports)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(portsFile, b, 0o600); err != nil {
+			return nil, err
+		}
 	}
 	now := p.now()
 	var err error

@@ -220,17 +220,19 @@ func (s *Store) AcceptInvitation(ctx context.Context, id string, m store.OrgMemb
 
 // Workspaces.
 
-const workspaceCols = "id, org_id, name, plan, status, status_reason, created_by, created_at, updated_at, version"
+const workspaceCols = "id, org_id, name, plan, status, status_reason, created_by, created_at, updated_at, version, sleep_after_seconds, hibernation, slept_at, wake_at"
 
 func scanWorkspace(r rowScanner) (store.Workspace, error) {
 	var w store.Workspace
-	err := r.Scan(&w.ID, &w.OrgID, &w.Name, &w.Plan, &w.Status, &w.StatusReason, &w.CreatedBy, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt}, &w.Version)
+	err := r.Scan(&w.ID, &w.OrgID, &w.Name, &w.Plan, &w.Status, &w.StatusReason, &w.CreatedBy, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt}, &w.Version,
+		&w.SleepAfter, &w.Hibernation, nullTimeScan{&w.SleptAt}, nullTimeScan{&w.WakeAt})
 	return w, err
 }
 
 func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
-	return s.write(ctx, "create workspace", "INSERT INTO workspaces ("+workspaceCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-		w.ID, w.OrgID, w.Name, w.Plan, w.Status, w.StatusReason, w.CreatedBy, w.CreatedAt, w.UpdatedAt)
+	return s.write(ctx, "create workspace", "INSERT INTO workspaces ("+workspaceCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+		w.ID, w.OrgID, w.Name, w.Plan, w.Status, w.StatusReason, w.CreatedBy, w.CreatedAt, w.UpdatedAt,
+		w.SleepAfter, w.Hibernation, w.SleptAt, w.WakeAt)
 }
 
 func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
@@ -255,8 +257,14 @@ func (s *Store) UpdateWorkspace(ctx context.Context, id string, update func(stor
 		func(tx *sql.Tx, old, w store.Workspace) (store.Workspace, error) {
 			w.ID, w.OrgID, w.CreatedAt, w.CreatedBy, w.Version = old.ID, old.OrgID, old.CreatedAt, old.CreatedBy, old.Version+1
 			w.Plan, w.Status, w.StatusReason = old.Plan, old.Status, old.StatusReason
-			return w, s.execOne(ctx, tx, "UPDATE workspaces SET name = ?, updated_at = ?, version = ? WHERE id = ?", w.Name, w.UpdatedAt, w.Version, w.ID)
+			w.SleptAt, w.WakeAt = old.SleptAt, old.WakeAt
+			return w, s.execOne(ctx, tx, "UPDATE workspaces SET name = ?, sleep_after_seconds = ?, hibernation = ?, updated_at = ?, version = ? WHERE id = ?",
+				w.Name, w.SleepAfter, w.Hibernation, w.UpdatedAt, w.Version, w.ID)
 		}, nil)
+}
+
+func (s *Store) SetWorkspaceSleep(ctx context.Context, id string, sleptAt time.Time, wakeAt *time.Time) error {
+	return s.writeOne(ctx, "set workspace sleep", "UPDATE workspaces SET slept_at = ?, wake_at = ? WHERE id = ?", sleptAt, wakeAt, id)
 }
 
 func (s *Store) SetWorkspaceStatus(ctx context.Context, id string, from []string, to, reason string, now time.Time) error {

@@ -44,6 +44,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Workspaces", testWorkspaces},
 		{"ListWorkspacesByStatus", testListWorkspacesByStatus},
 		{"SetWorkspaceStatus", testSetWorkspaceStatus},
+		{"SetWorkspaceSleep", testSetWorkspaceSleep},
 		{"SetWorkspaceStatusRace", testSetWorkspaceStatusRace},
 		{"WorkspaceMembers", testWorkspaceMembers},
 		{"Projects", testProjects},
@@ -149,7 +150,7 @@ func (f *fixture) member(o store.Organization, u store.User, role string) store.
 
 func (f *fixture) workspace(o store.Organization, name string) store.Workspace {
 	f.t.Helper()
-	w := store.Workspace{ID: store.NewID(), OrgID: o.ID, Name: name, Plan: store.PlanShared, Status: store.WorkspacePending, CreatedBy: "someone", CreatedAt: f.tick(), Version: 1}
+	w := store.Workspace{ID: store.NewID(), OrgID: o.ID, Name: name, Plan: store.PlanShared, Status: store.WorkspacePending, CreatedBy: "someone", CreatedAt: f.tick(), Version: 1, SleepAfter: store.SleepAfterDefault}
 	w.UpdatedAt = w.CreatedAt
 	ok(f.t, f.s.CreateWorkspace(f.ctx, w))
 	return w

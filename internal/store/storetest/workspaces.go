@@ -32,15 +32,19 @@ func testWorkspaces(t *testing.T, f *fixture) {
 
 	wantAll(t, f.ctx, f.s.ListWorkspaces, o.ID, []store.Workspace{w, w2})
 
-	// UpdateWorkspace writes name and updated_at only.
+	// UpdateWorkspace writes name, the sleep settings and updated_at only.
 	upd := w
 	upd.Name, upd.UpdatedAt = "production", f.tick()
+	upd.SleepAfter, upd.Hibernation = 1200, `[{"start":"0 19 * * *"}]`
 	upd.Status, upd.Plan = store.WorkspaceRunning, store.PlanDedicated
+	later := f.tick()
+	upd.SleptAt, upd.WakeAt = &later, &later
 	stored, err := f.s.UpdateWorkspace(f.ctx, w.ID, put(upd))
 	ok(t, err)
 	got, err := f.s.GetWorkspace(f.ctx, w.ID)
 	ok(t, err)
 	w.Name, w.UpdatedAt, w.Version = upd.Name, upd.UpdatedAt, 2
+	w.SleepAfter, w.Hibernation = upd.SleepAfter, upd.Hibernation
 	equal(t, got, w)
 	equal(t, stored, w)
 	clash := w2
@@ -48,6 +52,26 @@ func testWorkspaces(t *testing.T, f *fixture) {
 	updateRefused(t, f.ctx, f.s.UpdateWorkspace, clash.ID, clash)
 
 	deleteOnce(t, f.ctx, f.s.DeleteWorkspace, f.s.GetWorkspace, w2.ID)
+}
+
+// testSetWorkspaceSleep: slept_at and wake_at are written by
+// SetWorkspaceSleep alone, and a nil wake_at clears it.
+func testSetWorkspaceSleep(t *testing.T, f *fixture) {
+	_, o := f.acme()
+	w := f.workspace(o, "prod")
+	slept, wake := f.tick(), f.tick()
+	ok(t, f.s.SetWorkspaceSleep(f.ctx, w.ID, slept, &wake))
+	got, err := f.s.GetWorkspace(f.ctx, w.ID)
+	ok(t, err)
+	w.SleptAt, w.WakeAt = &slept, &wake
+	equal(t, got, w)
+	slept2 := f.tick()
+	ok(t, f.s.SetWorkspaceSleep(f.ctx, w.ID, slept2, nil))
+	got, err = f.s.GetWorkspace(f.ctx, w.ID)
+	ok(t, err)
+	w.SleptAt, w.WakeAt = &slept2, nil
+	equal(t, got, w)
+	wantErr(t, f.s.SetWorkspaceSleep(f.ctx, store.NewID(), slept, nil), store.ErrNotFound)
 }
 
 func testSetWorkspaceStatus(t *testing.T, f *fixture) {

@@ -1,4 +1,4 @@
-package cronjobs
+package cronexpr
 
 import (
 	"math"
