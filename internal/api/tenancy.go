@@ -88,17 +88,23 @@ type Workspace struct {
 	OrgID        string `json:"org_id"`
 	Name         string `json:"name"`
 	Plan         string `json:"plan" doc:"shared or dedicated"`
-	Status       string `json:"status" doc:"pending, provisioning, running, deleting, deleted or failed"`
+	Status       string `json:"status" doc:"pending, provisioning, running, sleeping, waking, deleting, deleted or failed"`
 	StatusReason string `json:"status_reason,omitempty"`
 	CreatedBy    string `json:"created_by"`
 	Role         string `json:"role,omitempty" doc:"the caller's workspace-wide role"`
 	TaskID       string `json:"task_id,omitempty" doc:"the task started by this request, to follow"`
 	// ControlPlane is set by GET of one workspace when its control plane
 	// is known.
-	ControlPlane    *ControlPlaneStatus `json:"control_plane,omitempty" doc:"health of the workspace's Kubernetes control plane; only in GET of one workspace, when known"`
-	CreatedAt       time.Time           `json:"created_at"`
-	UpdatedAt       time.Time           `json:"updated_at"`
-	ResourceVersion string              `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
+	ControlPlane *ControlPlaneStatus `json:"control_plane,omitempty" doc:"health of the workspace's Kubernetes control plane; only in GET of one workspace, when known"`
+	// Sleep settings and state.
+	SleepAfter        string                `json:"sleep_after" doc:"idle time without requests through the gateway after which the workspace sleeps, as a duration such as 30m0s; 0s: never"`
+	SleepAfterDefault bool                  `json:"sleep_after_default,omitempty" doc:"true when sleep_after is the operator's default (the workspace sets none)"`
+	Hibernation       []HibernationSchedule `json:"hibernation,omitempty" doc:"hibernation schedules: the workspace sleeps at each start and wakes at each end"`
+	SleptAt           *time.Time            `json:"slept_at,omitempty" doc:"when the workspace last went to sleep"`
+	WakeAt            *time.Time            `json:"wake_at,omitempty" doc:"while sleeping: when its earliest CronJob run wakes it (shortly before)"`
+	CreatedAt         time.Time             `json:"created_at"`
+	UpdatedAt         time.Time             `json:"updated_at"`
+	ResourceVersion   string                `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`
 }
 
 type CreateWorkspaceRequest struct {
@@ -106,9 +112,20 @@ type CreateWorkspaceRequest struct {
 	Plan string `json:"plan,omitempty" doc:"shared (default) or dedicated"`
 }
 
+// HibernationSchedule is a sleep window (Gardener's semantics): at each
+// activation of start the workspace goes to sleep, at each activation of
+// end it wakes; either may be left out.
+type HibernationSchedule struct {
+	Start    string `json:"start,omitempty" doc:"cron expression (5 fields): when the workspace goes to sleep"`
+	End      string `json:"end,omitempty" doc:"cron expression (5 fields): when it wakes"`
+	Location string `json:"location,omitempty" doc:"IANA time zone of start and end, such as Europe/Berlin; default UTC"`
+}
+
 type UpdateWorkspaceRequest struct {
-	Name            *string `json:"name,omitempty"`
-	ResourceVersion string  `json:"resource_version,omitempty" doc:"if given, the update is refused with 412 unless the resource is still at this version (as If-Match)"`
+	Name            *string                `json:"name,omitempty"`
+	SleepAfter      *string                `json:"sleep_after,omitempty" doc:"idle time before the workspace sleeps: a duration of whole seconds from 10s to 720h (30m, 2h), 0 for never, or \"default\" for the operator's default"`
+	Hibernation     *[]HibernationSchedule `json:"hibernation,omitempty" doc:"replaces the hibernation schedules (at most 8); null or [] removes them"`
+	ResourceVersion string                 `json:"resource_version,omitempty" doc:"if given, the update is refused with 412 unless the resource is still at this version (as If-Match)"`
 }
 
 // Quota is a project's resource quota in Kubernetes quantity syntax,

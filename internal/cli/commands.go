@@ -512,8 +512,12 @@ func workspaceCmd(o *Options) *cobra.Command {
 	create.Flags().BoolVar(&wait, "wait", false, "follow the workspace until it runs; fail with the reason if it fails")
 	create.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait, how long to wait")
 	cmd := resource[api.Workspace]{use: "workspace", short: "Manage workspaces", aliases: []string{"workspaces", "ws"}, cols: cols,
-		flags: s.orgFlag, base: base, create: create, detail: printControlPlane}.command(o)
+		flags: s.orgFlag, base: base, create: create, detail: func(w io.Writer, ws api.Workspace) {
+			printControlPlane(w, ws)
+			printSleep(w, ws)
+		}}.command(o)
 	cmd.AddCommand(usageCmd(o, "workspace", base))
+	cmd.AddCommand(workspacePowerCmds(o, base, cols)...)
 	return cmd
 }
 

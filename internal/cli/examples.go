@@ -29,6 +29,13 @@ var examples = map[string]string{
 	"workspace get":    `  hks workspace get web --org acme`,
 	"workspace delete": `  hks workspace delete web --org acme`,
 	"workspace usage":  `  hks workspace usage web --org acme`,
+	"workspace sleep":  `  hks workspace sleep web --org acme`,
+	"workspace wake":   `  hks workspace wake web --org acme --wait`,
+	"workspace update": `  hks workspace update web --org acme --sleep-after 20m
+  hks workspace update web --org acme --sleep-after 0
+  hks workspace update web --org acme --sleep-after default`,
+	"workspace hibernate": `  hks workspace hibernate web --org acme --start "0 19 * * 1-5" --end "0 7 * * 1-5" --location Europe/Berlin
+  hks workspace hibernate web --org acme --clear`,
 
 	"project": `  hks project list --org acme --workspace web`,
 	"project create": `  hks project create api --org acme --workspace web --cpu 2 --memory 4Gi --pods 20

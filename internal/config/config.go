@@ -97,6 +97,14 @@ type Config struct {
 	// server to boot; each costs one idle API server's memory (about
 	// 200 MiB RSS). 0 starts every API server with its workspace.
 	WarmPool int `json:"warmPool"`
+	// SleepAfter is the default idle time (no requests through the
+	// gateway) after which a workspace sleeps: its control plane stops
+	// and its next request wakes it. Workspaces may set their own; 0:
+	// never.
+	SleepAfter Duration `json:"sleepAfter"`
+	// WakeTimeout is how long a request to a sleeping workspace is held
+	// while it wakes before it is answered 503 with Retry-After.
+	WakeTimeout Duration `json:"wakeTimeout"`
 	// WorkspaceIssuerListen is the loopback host:port of the https
 	// listener that serves the issuer's discovery document and JWKS to
 	// workspace API servers when externalURL is plain http (Kubernetes
@@ -160,6 +168,8 @@ func Default() Config {
 		DeviceTokenTTL:                Duration{30 * 24 * time.Hour},
 		ControlPlaneProvider:          "local",
 		WarmPool:                      1,
+		SleepAfter:                    Duration{30 * time.Minute},
+		WakeTimeout:                   Duration{time.Minute},
 	}
 }
 
@@ -207,6 +217,8 @@ func (c *Config) fields() []field {
 		{flag: "control-plane-provider", env: "HKS_CONTROL_PLANE_PROVIDER", usage: "local (workspace control planes as processes on this machine) or none (API only)", str: &c.ControlPlaneProvider},
 		{flag: "k8s-bin-dir", env: "HKS_K8S_BIN_DIR", usage: "directory with kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (default: the cache that make k8s-bins fills)", str: &c.K8sBinDir},
 		intField("warm-pool", "HKS_WARM_POOL", "workspace API servers kept started for workspaces yet to be created (0: none)", &c.WarmPool),
+		{flag: "sleep-after", env: "HKS_SLEEP_AFTER", usage: "idle time without requests after which a workspace sleeps, unless it sets its own (0: never)", dur: &c.SleepAfter},
+		{flag: "wake-timeout", env: "HKS_WAKE_TIMEOUT", usage: "how long a request to a sleeping workspace is held while it wakes", dur: &c.WakeTimeout},
 		{flag: "telemetry-listen", env: "HKS_TELEMETRY_LISTEN", usage: "host:port to serve /metrics on, apart from the API (off: none)", str: &c.TelemetryListen},
 		{flag: "workspace-issuer-listen", env: "HKS_WORKSPACE_ISSUER_LISTEN", usage: "loopback host:port of the https issuer endpoint for workspace API servers when --external-url is http (default: a port kept in the data dir)", str: &c.WorkspaceIssuerListen},
 	}
@@ -339,6 +351,12 @@ func (c *Config) Validate() error {
 	case "local", "none":
 	default:
 		return fmt.Errorf("config: controlPlaneProvider: %q must be local or none", c.ControlPlaneProvider)
+	}
+	if d := c.SleepAfter.Duration; d != 0 && (d < 10*time.Second || d > 720*time.Hour) {
+		return fmt.Errorf("config: sleepAfter: %s must be 0 (never) or between 10s and 720h", d)
+	}
+	if d := c.WakeTimeout.Duration; d < 5*time.Second || d > 10*time.Minute {
+		return fmt.Errorf("config: wakeTimeout: %s must be between 5s and 10m", d)
 	}
 	if c.WarmPool < 0 || c.WarmPool > 16 {
 		return fmt.Errorf("config: warmPool: %d must be between 0 and 16", c.WarmPool)

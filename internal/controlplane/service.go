@@ -38,6 +38,24 @@ type ServiceConfig struct {
 	// Issuer is what every workspace API server trusts.
 	Issuer   IssuerTrust
 	Registry prometheus.Registerer
+
+	// Sleep and wake (power.go). SleepAfterDefault is the operator's
+	// sleep_after for workspaces that set none (0: never).
+	SleepAfterDefault time.Duration
+	// WakeTimeout is how long a request is held while its workspace
+	// wakes (default DefaultWakeTimeout).
+	WakeTimeout time.Duration
+	// PowerInterval is how often idle workspaces and schedules are
+	// checked (default DefaultPowerInterval).
+	PowerInterval time.Duration
+	// WakeLead is how long before a CronJob's run its sleeping workspace
+	// is woken (default DefaultWakeLead).
+	WakeLead time.Duration
+	// Auditor, if set, records who woke a workspace.
+	Auditor Auditor
+	// OnStop, if set, is called before a workspace's control plane stops
+	// (sleep) or is deleted: the gateway drops what it holds for it.
+	OnStop func(workspaceID string)
 }
 
 // Service provisions and deletes workspaces' control planes as durable
@@ -49,6 +67,9 @@ type Service struct {
 
 	provisionSeconds prometheus.Histogram
 	provisionFailed  prometheus.Counter
+	wakeSeconds      prometheus.Histogram
+
+	pw power
 
 	mu sync.Mutex
 	// started records when a workspace's first provisioning attempt began
@@ -67,7 +88,22 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, started: map[string]time.Time{}}
+	if cfg.WakeTimeout <= 0 {
+		cfg.WakeTimeout = DefaultWakeTimeout
+	}
+	if cfg.PowerInterval <= 0 {
+		cfg.PowerInterval = DefaultPowerInterval
+	}
+	if cfg.WakeLead <= 0 {
+		cfg.WakeLead = DefaultWakeLead
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, started: map[string]time.Time{},
+		pw: power{act: map[string]*activity{}, changed: map[string]chan struct{}{}, locks: map[string]*sync.Mutex{}}}
+	s.wakeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "hks_workspace_wake_duration_seconds",
+		Help:    "Time the workspace.wake task takes to start a sleeping workspace's control plane.",
+		Buckets: []float64{0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 15, 30, 60},
+	})
 	s.provisionSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "hks_workspace_provision_duration_seconds",
 		Help:    "Time from the start of a workspace's provisioning to running.",
@@ -78,7 +114,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		Help: "Provisioning attempts that failed (retried or final).",
 	})
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(s.provisionSeconds, s.provisionFailed, &healthCollector{s: s})
+		cfg.Registry.MustRegister(s.provisionSeconds, s.provisionFailed, s.wakeSeconds, &healthCollector{s: s})
 		if r, ok := cfg.Provider.(Reserver); ok {
 			cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "hks_controlplane_spares_ready",
@@ -90,6 +126,12 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		return nil, err
 	}
 	if err := tasks.Register(cfg.Tasks, tenancy.TaskWorkspaceDelete, s.delete); err != nil {
+		return nil, err
+	}
+	if err := tasks.Register(cfg.Tasks, tenancy.TaskWorkspaceSleep, s.sleep); err != nil {
+		return nil, err
+	}
+	if err := tasks.Register(cfg.Tasks, tenancy.TaskWorkspaceWake, s.wake); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -225,13 +267,25 @@ func (s *Service) ReleaseWorkspaceID(id string) {
 // first, then the records (tenancy).
 func (s *Service) delete(ctx context.Context, t store.Task, p tenancy.WorkspaceTask) error {
 	s.cfg.Reconciler.Forget(p.WorkspaceID)
+	if s.cfg.OnStop != nil {
+		s.cfg.OnStop(p.WorkspaceID)
+	}
+	unlock := s.powerLock(p.WorkspaceID)
+	defer unlock()
 	if err := s.cfg.Provider.Delete(ctx, p.WorkspaceID); err != nil {
 		if errors.Is(err, ErrBinaryMissing) {
 			return tasks.Permanent(err)
 		}
 		return fmt.Errorf("delete the control plane: %w", err)
 	}
-	return tenancy.DeleteWorkspaceRecords(ctx, s.cfg.Store, s.cfg.Events, p.WorkspaceID)
+	if err := tenancy.DeleteWorkspaceRecords(ctx, s.cfg.Store, s.cfg.Events, p.WorkspaceID); err != nil {
+		return err
+	}
+	s.pw.mu.Lock()
+	delete(s.pw.act, p.WorkspaceID)
+	delete(s.pw.locks, p.WorkspaceID)
+	s.pw.mu.Unlock()
+	return nil
 }
 
 // Adopt brings back, after a restart, the control planes of running
@@ -256,6 +310,24 @@ func (s *Service) Adopt(ctx context.Context) error {
 			continue
 		case err != nil:
 			return err
+		case ws.Status == store.WorkspaceSleeping:
+			// Asleep: nothing of it may run (a stop interrupted by a crash
+			// finishes here; its task is redelivered and finds it done).
+			if err := s.cfg.Provider.Stop(ctx, ws.ID); err != nil {
+				s.log.Error("stop a sleeping workspace's leftovers", "workspace", ws.ID, "err", err)
+			}
+			continue
+		case ws.Status == store.WorkspaceWaking:
+			// Half woken when hks stopped: its task finishes the wake
+			// (redelivered); done here at once, the task finds it running.
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if err := s.wake(ctx, store.Task{ID: "adopt", Attempts: 1}, tenancy.PowerTask{WorkspaceID: ws.ID, Reason: "waking when hks restarted"}); err != nil {
+					s.log.Error("finish waking a workspace", "workspace", ws.ID, "err", err)
+				}
+			})
+			continue
 		case ws.Status != store.WorkspaceRunning:
 			continue
 		}
@@ -351,7 +423,14 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 // added), the identity the user's workspace token carries. Kubernetes RBAC
 // then decides every call as it would for the user's own kubectl.
 // ErrNotFound when the workspace has no control plane running.
+//
+// A sleeping workspace is woken first (the call is held until it runs):
+// a user's call counts as use of the workspace.
 func (s *Service) ConfigAs(ctx context.Context, workspaceID, email string, groups []string) (*rest.Config, error) {
+	if err := s.EnsureAwake(ctx, workspaceID, Caller{Email: email}); err != nil {
+		return nil, err
+	}
+	s.Touch(workspaceID)
 	cfg, err := s.cfg.Provider.AdminConfig(ctx, workspaceID)
 	if err != nil {
 		return nil, err

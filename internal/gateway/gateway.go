@@ -55,6 +55,21 @@ type Upstreams interface {
 	Endpoint(ctx context.Context, workspaceID string) (server string, caPEM []byte, err error)
 }
 
+// Caller is who made a request that wakes a workspace, for the audit log.
+type Caller struct {
+	UserID, Email, IP, UserAgent, RequestID string
+}
+
+// Waker keeps workspaces awake for the gateway's requests
+// (*controlplane.Service implements it). Begin records the start of a
+// request (the workspace does not go to sleep while one is open) and
+// returns the function that records its end; EnsureAwake returns once the
+// workspace runs, waking it if it sleeps, or an *httpapi.Error to answer.
+type Waker interface {
+	Begin(workspaceID string) (end func())
+	EnsureAwake(ctx context.Context, workspaceID string, c Caller) error
+}
+
 // Config carries the Gateway's dependencies. Authenticated, if set, wraps
 // the forwarding of a request whose token was accepted, with the caller
 // as httpapi.PrincipalFrom (per-user rate limits).
@@ -66,6 +81,9 @@ type Config struct {
 	Logger        *slog.Logger
 	Now           func() time.Time
 	Authenticated func(http.Handler) http.Handler
+	// Waker, if set, wakes sleeping workspaces for requests and learns of
+	// their use (nil: every workspace is taken as awake).
+	Waker Waker
 }
 
 // Gateway is the http.Handler of Prefix.
@@ -182,8 +200,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, rq, e)
 		return
 	}
-	// Waking a sleeping workspace belongs here, after the token checks and
-	// before the upstream is looked up (issue 12, sleep and wake).
+	// 4. Awake: a sleeping workspace is woken, the request held until it
+	// runs. Only now, after every token check, so that nobody without a
+	// valid token for it can wake it.
+	if g.cfg.Waker != nil {
+		end := g.cfg.Waker.Begin(ws.ID)
+		defer end()
+		c := Caller{UserID: claims.Subject, Email: claims.Email, IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(),
+			RequestID: w.Header().Get("X-Request-Id")}
+		if err := g.cfg.Waker.EnsureAwake(r.Context(), ws.ID, c); err != nil {
+			var e *httpapi.Error
+			if !errors.As(err, &e) {
+				if r.Context().Err() != nil {
+					g.done(rq, 499)
+					return
+				}
+				e = &httpapi.Error{Status: http.StatusInternalServerError, Type: "internal", Title: "Internal server error",
+					Detail: "the request could not be completed", Cause: fmt.Errorf("gateway: wake workspace: %w", err)}
+			}
+			g.refuse(w, r, rq, e)
+			return
+		}
+	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, rq)
 	ctx = httpapi.WithPrincipal(ctx, httpapi.Principal{UserID: claims.Subject, Email: claims.Email, SessionID: claims.SessionID})
 	log := httpapi.Logger(ctx).With(slog.String("workspace", ws.ID), slog.String("user", claims.Subject))

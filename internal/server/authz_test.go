@@ -238,6 +238,10 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/rolebindings/{binding}", nil, wsAdmin.with(204), false},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/token", nil, wsRead, false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/kubeconfig", nil, wsRead.with(kubeconfigStatus), false},
+		// Sleep and wake of the running fixture: 202 and 200 (running
+		// already) with a provider, 503 without one.
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/sleep", nil, wsAdmin.with(map[bool]int{true: 202, false: 503}[kubeconfigStatus == 409]), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/wake", nil, wsAdmin.with(map[bool]int{true: 200, false: 503}[kubeconfigStatus == 409]), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/events", nil, wsRead, false},
 		// In the workspace's cluster, as the caller: the fixture's workspace
 		// has no cluster (409 to all who may see it); the cluster's own

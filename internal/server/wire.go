@@ -12,6 +12,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
+	"github.com/hexabase/hexabase-ai/internal/gateway"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
@@ -73,7 +74,12 @@ type deps struct {
 	routeMiddleware []httpapi.RouteMiddleware
 	outer           []func(http.Handler) http.Handler
 	// gateway serves gateway.Prefix (set by wireGateway).
-	gateway    http.Handler
+	gateway http.Handler
+	// waker wakes sleeping workspaces for the gateway (wireControlPlane).
+	waker gateway.Waker
+	// stopHooks run before a workspace's control plane stops or is
+	// deleted (the gateway drops what it holds for it).
+	stopHooks  []func(workspaceID string)
 	background []func(context.Context) error
 	// closers run when the server stops (after the HTTP server and the
 	// background parts), in reverse order.
@@ -113,10 +119,18 @@ func wireTenancy(_ context.Context, d *deps) error {
 		ControlPlane: d.controlPlane, ExternalURL: d.cfg.ExternalURL,
 		// The platform when it is https, else the workspace issuer
 		// endpoint, which serves the gateway too (server.New).
-		GatewayURL: d.workspaceIssuer.URL, GatewayCAPEM: d.workspaceIssuer.CAPEM, Logger: d.log.With("component", "tenancy"), Now: d.now})
+		GatewayURL: d.workspaceIssuer.URL, GatewayCAPEM: d.workspaceIssuer.CAPEM, SleepAfterDefault: d.cfg.SleepAfter.Duration,
+		Logger: d.log.With("component", "tenancy"), Now: d.now})
 	if err != nil {
 		return err
 	}
 	d.tenancy = tn
 	return nil
+}
+
+// onWorkspaceStop runs the stop hooks for a workspace.
+func (d *deps) onWorkspaceStop(id string) {
+	for _, h := range d.stopHooks {
+		h(id)
+	}
 }

@@ -41,14 +41,17 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 	}
 	svc, err := controlplane.NewService(controlplane.ServiceConfig{Provider: p, Reconciler: rec, Store: d.store, Tasks: d.queue,
 		Events: d.events, Logger: d.log.With("component", "controlplane"), Now: d.now,
-		Issuer: d.workspaceIssuer, Registry: d.registry})
+		Issuer: d.workspaceIssuer, Registry: d.registry,
+		SleepAfterDefault: d.cfg.SleepAfter.Duration, WakeTimeout: d.cfg.WakeTimeout.Duration, Auditor: storeAuditor{d.store},
+		OnStop: func(id string) { d.onWorkspaceStop(id) }})
 	if err != nil {
 		return err
 	}
 	d.controlPlane = svc
 	d.clusters = svc
 	d.adminClusters = svc
-	d.background = append(d.background, rec.Run, func(ctx context.Context) error {
+	d.waker = svc
+	d.background = append(d.background, rec.Run, svc.RunPower, func(ctx context.Context) error {
 		if err := svc.Adopt(ctx); err != nil {
 			d.log.Error("adopt workspace control planes", "err", err)
 		}

@@ -23,7 +23,7 @@ func wireGateway(_ context.Context, d *deps) error {
 		ups = d.controlPlane
 	}
 	cfg := gateway.Config{Verifier: d.issuer, Workspaces: d.store, Upstreams: ups, Registry: d.registry,
-		Logger: d.log.With("component", "gateway"), Now: d.now}
+		Logger: d.log.With("component", "gateway"), Now: d.now, Waker: d.waker}
 	if d.userLimit != nil {
 		perUser := ratelimit.PerUser(d.userLimit)
 		cfg.Authenticated = func(h http.Handler) http.Handler {

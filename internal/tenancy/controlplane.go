@@ -139,7 +139,10 @@ func (s *Service) kubeconfigFor(r *http.Request) ([]byte, string, error) {
 	if cp == nil {
 		return nil, "", errNoProvider()
 	}
-	if wc.ws.Status != store.WorkspaceRunning {
+	switch wc.ws.Status {
+	case store.WorkspaceRunning, store.WorkspaceSleeping, store.WorkspaceWaking:
+		// A sleeping workspace wakes at kubectl's first request.
+	default:
 		return nil, "", errNotRunning(wc.ws.Status)
 	}
 	// The API server's own address only tells whether it runs: kubectl

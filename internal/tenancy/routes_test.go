@@ -12,7 +12,7 @@ import (
 // starts.
 func TestSuccessStatuses(t *testing.T) {
 	// Routes that start a task, and POSTs that act rather than create.
-	task := map[string]bool{"POST " + wss: true, "DELETE " + ws: true}
+	task := map[string]bool{"POST " + wss: true, "DELETE " + ws: true, "POST " + ws + "/sleep": true, "POST " + ws + "/wake": true}
 	action := map[string]bool{"POST /api/v1/invitations/accept": true}
 	for _, rt := range (&Service{}).Routes() {
 		name := rt.Method + " " + rt.Path

@@ -75,8 +75,11 @@ type Config struct {
 	// endpoint's); empty: the system roots verify it (--tls=files, or TLS
 	// ended at a proxy).
 	GatewayCAPEM []byte
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// SleepAfterDefault is the operator's sleep_after for workspaces that
+	// set none (0: never).
+	SleepAfterDefault time.Duration
+	Logger            *slog.Logger
+	Now               func() time.Time
 }
 
 // Service implements the tenancy API.
@@ -94,6 +97,8 @@ type Service struct {
 	// heartbeat is the interval of SSE comments on idle event streams.
 	heartbeat time.Duration
 	cp        ControlPlane
+	// sleepAfterDefault is Config.SleepAfterDefault.
+	sleepAfterDefault time.Duration
 }
 
 // New returns a Service.
@@ -107,7 +112,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{st: cfg.Store, az: cfg.Authz, tasks: cfg.Tasks, events: cfg.Events, stream: cfg.Stream,
 		externalURL: strings.TrimSuffix(cfg.ExternalURL, "/"), gatewayURL: gw, gatewayCA: cfg.GatewayCAPEM, log: cfg.Logger, now: cfg.Now,
-		heartbeat: defaultHeartbeat, cp: cfg.ControlPlane}, nil
+		heartbeat: defaultHeartbeat, cp: cfg.ControlPlane, sleepAfterDefault: cfg.SleepAfterDefault}, nil
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

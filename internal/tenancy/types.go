@@ -1,7 +1,9 @@
 package tenancy
 
 import (
+	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -24,9 +26,29 @@ func invitationOut(i store.Invitation) api.Invitation {
 		CreatedAt: i.CreatedAt, ExpiresAt: i.ExpiresAt, AcceptedAt: i.AcceptedAt}
 }
 
-func workspaceOut(w store.Workspace, role string) api.Workspace {
-	return api.Workspace{ID: w.ID, OrgID: w.OrgID, Name: w.Name, Plan: w.Plan, Status: w.Status, StatusReason: w.StatusReason,
-		CreatedBy: w.CreatedBy, Role: role, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, ResourceVersion: version(w.Version)}
+// workspaceOut is the API form of w for a caller of role; def is the
+// operator's sleep_after.
+func workspaceOut(w store.Workspace, role string, def time.Duration) api.Workspace {
+	out := api.Workspace{ID: w.ID, OrgID: w.OrgID, Name: w.Name, Plan: w.Plan, Status: w.Status, StatusReason: w.StatusReason,
+		CreatedBy: w.CreatedBy, Role: role, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, ResourceVersion: version(w.Version),
+		SleepAfter: FormatSleepAfter(EffectiveSleepAfter(w, def)), SleepAfterDefault: w.SleepAfter == store.SleepAfterDefault}
+	if hs, err := storedHibernation(w.Hibernation); err == nil {
+		out.Hibernation = hs
+	}
+	if w.Status == store.WorkspaceSleeping || w.Status == store.WorkspaceWaking {
+		out.SleptAt, out.WakeAt = w.SleptAt, w.WakeAt
+	}
+	return out
+}
+
+// storedHibernation decodes stored schedules without parsing them.
+func storedHibernation(stored string) ([]api.HibernationSchedule, error) {
+	if stored == "" {
+		return nil, nil
+	}
+	var hs []api.HibernationSchedule
+	err := json.Unmarshal([]byte(stored), &hs)
+	return hs, err
 }
 
 func projectOut(p store.Project) api.Project {

@@ -1,6 +1,7 @@
 package tenancy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,7 +32,7 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 	now := s.clock()
 	id, release := s.newWorkspaceID(req.Plan)
 	ws := store.Workspace{ID: id, OrgID: oc.org.ID, Name: req.Name, Plan: req.Plan, Status: store.WorkspacePending,
-		CreatedBy: oc.p.UserID, CreatedAt: now, UpdatedAt: now, Version: 1}
+		CreatedBy: oc.p.UserID, CreatedAt: now, UpdatedAt: now, Version: 1, SleepAfter: store.SleepAfterDefault}
 	if err := s.st.CreateWorkspace(r.Context(), ws); err != nil {
 		release()
 		return nil, conflictField(err, "name", fmt.Sprintf("a workspace named %q exists in this organization", ws.Name))
@@ -51,7 +52,7 @@ func (s *Service) createWorkspace(r *http.Request) (any, error) {
 		return nil, fmt.Errorf("enqueue provisioning: %w", err)
 	}
 	s.events.Notify(r.Context(), oc.org.ID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: ws.Status})
-	out := workspaceOut(ws, authz.Admin.String())
+	out := workspaceOut(ws, authz.Admin.String(), s.sleepAfterDefault)
 	out.TaskID = task.ID
 	return &httpapi.Response{Body: out,
 		Header: http.Header{"Location": {"/api/v1/organizations/" + oc.org.ID + "/workspaces/" + ws.ID}}}, nil
@@ -69,7 +70,9 @@ func (s *Service) listWorkspaces(r *http.Request) (any, error) {
 	out := make([]api.Workspace, 0, len(wss))
 	if oc.role == store.RoleOwner || oc.role == store.RoleAdmin {
 		// Workspace admins of every workspace: nothing to compute per row.
-		return httpapi.NewList(mapSlice(wss, func(ws store.Workspace) api.Workspace { return workspaceOut(ws, authz.Admin.String()) }), next), nil
+		return httpapi.NewList(mapSlice(wss, func(ws store.Workspace) api.Workspace {
+			return workspaceOut(ws, authz.Admin.String(), s.sleepAfterDefault)
+		}), next), nil
 	}
 	for _, ws := range wss {
 		acc, err := s.az.Workspace(r.Context(), oc.p.UserID, oc.role, ws)
@@ -77,7 +80,7 @@ func (s *Service) listWorkspaces(r *http.Request) (any, error) {
 			return nil, err
 		}
 		if acc.Visible() {
-			out = append(out, workspaceOut(ws, roleName(acc.Workspace)))
+			out = append(out, workspaceOut(ws, roleName(acc.Workspace), s.sleepAfterDefault))
 		}
 	}
 	return httpapi.NewList(out, next), nil
@@ -95,7 +98,7 @@ func (s *Service) getWorkspace(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := workspaceOut(wc.ws, roleName(wc.acc.Workspace))
+	out := workspaceOut(wc.ws, roleName(wc.acc.Workspace), s.sleepAfterDefault)
 	out.ControlPlane = s.controlPlaneStatus(r.Context(), wc.ws.ID)
 	return out, nil
 }
@@ -112,13 +115,45 @@ func (s *Service) updateWorkspace(r *http.Request) (any, error) {
 	var name string
 	ws, err := s.st.UpdateWorkspace(r.Context(), wc.ws.ID, func(ws store.Workspace) (store.Workspace, error) {
 		var req api.UpdateWorkspaceRequest
-		view := api.UpdateWorkspaceRequest{Name: &ws.Name, ResourceVersion: version(ws.Version)}
+		sleepAfter := "default"
+		if ws.SleepAfter != store.SleepAfterDefault {
+			sleepAfter = FormatSleepAfter(EffectiveSleepAfter(ws, 0))
+		}
+		hs, err := storedHibernation(ws.Hibernation)
+		if err != nil {
+			return ws, fmt.Errorf("stored hibernation schedules: %w", err)
+		}
+		view := api.UpdateWorkspaceRequest{Name: &ws.Name, SleepAfter: &sleepAfter, Hibernation: &hs, ResourceVersion: version(ws.Version)}
 		if err := patchVersioned(r, patch, view, &req, &req.ResourceVersion, ws.Version); err != nil {
 			return ws, err
 		}
 		ws.Name, name = deref(req.Name), deref(req.Name)
-		if err := collect(checkLabel("name", ws.Name)); err != nil {
+		fes := []*api.FieldError{checkLabel("name", ws.Name)}
+		if req.SleepAfter == nil {
+			ws.SleepAfter = store.SleepAfterDefault
+		} else {
+			var fe *api.FieldError
+			ws.SleepAfter, fe = parseSleepAfter(*req.SleepAfter)
+			fes = append(fes, fe)
+		}
+		var sched []api.HibernationSchedule
+		if req.Hibernation != nil {
+			sched = *req.Hibernation
+		}
+		_, herrs := checkHibernation(sched)
+		for i := range herrs {
+			fes = append(fes, &herrs[i])
+		}
+		if err := collect(fes...); err != nil {
 			return ws, err
+		}
+		ws.Hibernation = ""
+		if len(sched) > 0 {
+			b, err := json.Marshal(sched)
+			if err != nil {
+				return ws, err
+			}
+			ws.Hibernation = string(b)
 		}
 		ws.UpdatedAt = s.clock()
 		return ws, nil
@@ -126,11 +161,11 @@ func (s *Service) updateWorkspace(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, conflictField(err, "name", fmt.Sprintf("a workspace named %q exists in this organization", name))
 	}
-	return workspaceOut(ws, roleName(wc.acc.Workspace)), nil
+	return workspaceOut(ws, roleName(wc.acc.Workspace), s.sleepAfterDefault), nil
 }
 
 // deletableFrom are the statuses a workspace can be deleted from.
-var deletableFrom = []string{store.WorkspacePending, store.WorkspaceProvisioning, store.WorkspaceRunning, store.WorkspaceFailed}
+var deletableFrom = []string{store.WorkspacePending, store.WorkspaceProvisioning, store.WorkspaceRunning, store.WorkspaceSleeping, store.WorkspaceWaking, store.WorkspaceFailed}
 
 func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
 	wc, err := s.wsWith(r, authz.Admin)
@@ -160,7 +195,7 @@ func (s *Service) deleteWorkspace(r *http.Request) (any, error) {
 	s.events.Notify(r.Context(), wc.org.ID, events.WorkspaceStatus, wc.ws.ID, events.WorkspaceStatusData{Status: store.WorkspaceDeleting})
 	ws := wc.ws
 	ws.Status, ws.StatusReason, ws.UpdatedAt = store.WorkspaceDeleting, "", now
-	out := workspaceOut(ws, roleName(wc.acc.Workspace))
+	out := workspaceOut(ws, roleName(wc.acc.Workspace), s.sleepAfterDefault)
 	out.TaskID = task.ID
 	return out, nil
 }

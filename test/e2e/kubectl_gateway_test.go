@@ -40,48 +40,12 @@ func TestKubectlThroughTheGateway(t *testing.T) {
 	admin.grant(wsPath, "frontend-devs", dev, "developer", frontendID)
 	waitStatus(t, admin, wsPath, "running", 3*time.Minute)
 
-	// The API server's own port, from the local provider's state.
-	var ports struct {
-		APIServer int `json:"apiserver"`
-	}
-	if b, err := os.ReadFile(filepath.Join(s.DataDir, "workspaces", ws.ID, "ports.json")); err != nil || json.Unmarshal(b, &ports) != nil || ports.APIServer == 0 {
-		t.Fatalf("ports.json: %s %v", b, err)
-	}
-	apiServerPort := strconv.Itoa(ports.APIServer)
+	apiServerPort := apiServerPortOf(t, s, ws.ID)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	// kubeconfigOf signs a in with the CLI and writes its kubeconfig with
-	// `hks kubeconfig`; kubectl runs the test's hks binary for tokens.
-	kubeconfigOf := func(a *apiClient) (path string, env []string) {
-		t.Helper()
-		cfgDir := t.TempDir()
-		env = baseEnv("HKS_CONFIG_DIR=" + cfgDir)
-		mustHKS(t, env, a.password+"\n", "login", "--server", s.URL, "--email", a.email, "--password-stdin")
-		path = filepath.Join(cfgDir, "kubeconfig")
-		mustHKS(t, env, "", "kubeconfig", "--org", strings.TrimPrefix(orgPath, "/api/v1/organizations/"), "--workspace", ws.ID,
-			"--output-file", path, "--hks-command", hksBin)
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := clientcmd.Load(b)
-		if err != nil || len(cfg.Clusters) != 1 {
-			t.Fatalf("kubeconfig: %v\n%s", err, b)
-		}
-		for _, c := range cfg.Clusters {
-			u, err := url.Parse(c.Server)
-			if err != nil || u.Scheme != "https" || u.Path != "/k8s/"+ws.ID || u.Hostname() != "127.0.0.1" || len(c.CertificateAuthorityData) == 0 {
-				t.Fatalf("cluster server %q (CA %d bytes): want the gateway on the loopback https listener with its CA", c.Server, len(c.CertificateAuthorityData))
-			}
-			if u.Host == s.Addr {
-				t.Fatalf("cluster server %q is the plain-http API listener", c.Server)
-			}
-		}
-		if strings.Contains(string(b), ":"+apiServerPort) {
-			t.Fatalf("the kubeconfig names the workspace API server's port %s:\n%s", apiServerPort, b)
-		}
-		return path, env
+	kubeconfigOf := func(a *apiClient) (string, []string) {
+		return gatewayKubeconfig(t, s, a, orgPath, ws.ID, apiServerPort)
 	}
 	adminKC, adminEnv := kubeconfigOf(admin)
 	devKC, devEnv := kubeconfigOf(dev)
@@ -159,4 +123,53 @@ func TestKubectlThroughTheGateway(t *testing.T) {
 		t.Fatalf("kubectl run late: %v %s", err, out)
 	}
 	next("pod/late")
+}
+
+// gatewayKubeconfig signs a in with the CLI (its own config dir) and
+// writes its kubeconfig of workspace wsID with `hks kubeconfig`; kubectl
+// runs the test's hks binary for tokens. The kubeconfig must name only
+// the gateway on the loopback https listener, never the plain-http API
+// listener or the API server's own port.
+func gatewayKubeconfig(t *testing.T, s *hksServer, a *apiClient, orgPath, wsID, apiServerPort string) (path string, env []string) {
+	t.Helper()
+	cfgDir := t.TempDir()
+	env = baseEnv("HKS_CONFIG_DIR=" + cfgDir)
+	mustHKS(t, env, a.password+"\n", "login", "--server", s.URL, "--email", a.email, "--password-stdin")
+	path = filepath.Join(cfgDir, "kubeconfig")
+	mustHKS(t, env, "", "kubeconfig", "--org", strings.TrimPrefix(orgPath, "/api/v1/organizations/"), "--workspace", wsID,
+		"--output-file", path, "--hks-command", hksBin)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.Load(b)
+	if err != nil || len(cfg.Clusters) != 1 {
+		t.Fatalf("kubeconfig: %v\n%s", err, b)
+	}
+	for _, c := range cfg.Clusters {
+		u, err := url.Parse(c.Server)
+		if err != nil || u.Scheme != "https" || u.Path != "/k8s/"+wsID || u.Hostname() != "127.0.0.1" || len(c.CertificateAuthorityData) == 0 {
+			t.Fatalf("cluster server %q (CA %d bytes): want the gateway on the loopback https listener with its CA", c.Server, len(c.CertificateAuthorityData))
+		}
+		if u.Host == s.Addr {
+			t.Fatalf("cluster server %q is the plain-http API listener", c.Server)
+		}
+	}
+	if strings.Contains(string(b), ":"+apiServerPort) {
+		t.Fatalf("the kubeconfig names the workspace API server's port %s:\n%s", apiServerPort, b)
+	}
+	return path, env
+}
+
+// apiServerPortOf is the workspace API server's own loopback port, from
+// the local provider's state.
+func apiServerPortOf(t *testing.T, s *hksServer, wsID string) string {
+	t.Helper()
+	var ports struct {
+		APIServer int `json:"apiserver"`
+	}
+	if b, err := os.ReadFile(filepath.Join(s.DataDir, "workspaces", wsID, "ports.json")); err != nil || json.Unmarshal(b, &ports) != nil || ports.APIServer == 0 {
+		t.Fatalf("ports.json: %s %v", b, err)
+	}
+	return strconv.Itoa(ports.APIServer)
 }

@@ -44,11 +44,23 @@ const (
 // with /readyz, /livez and /metrics.
 const kwokHealthPath = "/healthz"
 
-// kwokNodeLeaseSeconds is the node lease kwok holds and renews every
-// quarter of it, as a kubelet does (its default is 40 s too). The lease is
-// what keeps kube-controller-manager's node lifecycle controller from
-// marking the nodes NotReady and evicting their pods.
-const kwokNodeLeaseSeconds = 40
+// kwok runs without node leases (--node-lease-duration-seconds=0). With
+// leases, kwok v0.8.0 takes a node only once the lease of the kwok before
+// it has expired, and then races its own lease cache: pods it syncs for a
+// node whose lease it just took are skipped as "read only" and never
+// looked at again, so after a sleep or a restart scheduled pods could stay
+// Pending and Jobs' pods never complete. Without leases kwok manages every
+// annotated node at once; node liveness is then the Ready condition's
+// heartbeat, which the hks-node-status stage refreshes every 5-10 minutes,
+// and the controller manager's --node-monitor-grace-period
+// (nodeMonitorGracePeriod) is longer than that. It also saves each
+// workspace three lease writes every 10 s.
+const kwokNodeLeaseSeconds = 0
+
+// nodeMonitorGracePeriod is how long the node lifecycle controller waits
+// for a node's heartbeat before it marks the node Unknown: longer than
+// the hks-node-status stage's 5-10 minutes.
+const nodeMonitorGracePeriod = "15m"
 
 // kwokFallbackCIDR gives pod IPs on a node without spec.podCIDR (our nodes
 // all have one; kwok's default of a /24 would run out at 254 pods).

@@ -363,7 +363,7 @@ func TestKwokArgs(t *testing.T) {
 		"--kubeconfig=/w/kwok.kubeconfig",
 		"--config=/w/kwok-stages.yaml",
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-		"--node-lease-duration-seconds=40",
+		"--node-lease-duration-seconds=0",
 		"--server-address=127.0.0.1:4321",
 		"--cidr=10.244.0.0/16",
 	}

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -64,6 +65,7 @@ var leanControllerManagerFlags = []string{
 	"--concurrent-job-syncs=2",
 	"--concurrent-namespace-syncs=2",
 	"--concurrent-gc-syncs=5",
+	"--node-monitor-grace-period=" + nodeMonitorGracePeriod,
 }
 
 // Config configures a Provider.
@@ -316,6 +318,9 @@ func (p *Provider) startRest(ctx context.Context, ws *workspace, spec controlpla
 		return fail(err)
 	}
 	tReady := time.Now()
+	if err := p.dropNodeLeases(ctx, ws, spec); err != nil {
+		return fail(err)
+	}
 	for _, s := range p.procSpecs(spec.WorkspaceID, ws.files)[1:] {
 		pr, err := startProc(s, p.log.With("workspace", spec.WorkspaceID))
 		if err != nil {
@@ -376,6 +381,23 @@ func (p *Provider) ensureNodes(ctx context.Context, ws *workspace, spec controlp
 		_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{FieldManager: "hks"})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create node %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// dropNodeLeases deletes the simulated nodes' leases left by a kwok of
+// an earlier version of hks, which renewed them (kwok.go): kept, they
+// would only go stale.
+func (p *Provider) dropNodeLeases(ctx context.Context, ws *workspace, spec controlplane.Spec) error {
+	cs, err := kubernetes.NewForConfig(ws.files.adminConfig())
+	if err != nil {
+		return err
+	}
+	leases := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease)
+	for _, n := range kwokNodes(spec.WorkspaceID, spec.Plan) {
+		if err := leases.Delete(ctx, n.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete the lease of node %s: %w", n.Name, err)
 		}
 	}
 	return nil

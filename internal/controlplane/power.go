@@ -1,0 +1,485 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/hexabase/hexabase-ai/internal/cronexpr"
+	"github.com/hexabase/hexabase-ai/internal/gateway"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/tasks"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// Defaults of the sleep and wake settings (ServiceConfig).
+const (
+	DefaultWakeTimeout   = 60 * time.Second
+	DefaultPowerInterval = 5 * time.Second
+	DefaultWakeLead      = 20 * time.Second
+	// windowIdle is how long a workspace woken inside a hibernation
+	// window stays awake without requests when its sleep_after is never.
+	windowIdle = 10 * time.Minute
+	// cronListTimeout bounds the read of a workspace's CronJobs.
+	cronListTimeout = 10 * time.Second
+	// unknownWorkWake is when a workspace whose CronJobs could not be read
+	// at sleep is woken to read them (and sleeps again once idle).
+	unknownWorkWake = time.Minute
+)
+
+// Auditor records who woke a workspace (*audit.Log implements it).
+type Auditor interface {
+	Append(ctx context.Context, rec store.AuditRecord) error
+}
+
+// Caller is who made a request that wakes a workspace, for the audit log.
+type Caller = gateway.Caller
+
+var _ gateway.Waker = (*Service)(nil)
+
+// activity is what the service knows of a workspace's use.
+type activity struct {
+	last     time.Time // the last request began or ended; or it woke
+	inflight int       // requests through the gateway still open
+}
+
+// power is the sleep-and-wake state of the Service.
+type power struct {
+	mu       sync.Mutex
+	act      map[string]*activity
+	changed  map[string]chan struct{} // closed when a workspace's power state changes here
+	locks    map[string]*sync.Mutex
+	lastTick time.Time
+}
+
+func (s *Service) powerLock(id string) func() {
+	s.pw.mu.Lock()
+	l, ok := s.pw.locks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		s.pw.locks[id] = l
+	}
+	s.pw.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// signal wakes whoever waits for a change of the workspace's status.
+func (s *Service) signal(id string) {
+	s.pw.mu.Lock()
+	if ch, ok := s.pw.changed[id]; ok {
+		close(ch)
+		delete(s.pw.changed, id)
+	}
+	s.pw.mu.Unlock()
+}
+
+func (s *Service) changes(id string) <-chan struct{} {
+	s.pw.mu.Lock()
+	defer s.pw.mu.Unlock()
+	ch, ok := s.pw.changed[id]
+	if !ok {
+		ch = make(chan struct{})
+		s.pw.changed[id] = ch
+	}
+	return ch
+}
+
+// Touch records use of a workspace that is not a request through the
+// gateway (a user's call of the platform's API that reaches its cluster).
+func (s *Service) Touch(id string) {
+	s.pw.mu.Lock()
+	defer s.pw.mu.Unlock()
+	a := s.pw.act[id]
+	if a == nil {
+		a = &activity{}
+		s.pw.act[id] = a
+	}
+	a.last = s.cfg.Now()
+}
+
+// Begin records the start of a request through the gateway; the
+// workspace does not sleep while one is open. end records its end.
+func (s *Service) Begin(id string) (end func()) {
+	s.pw.mu.Lock()
+	a := s.pw.act[id]
+	if a == nil {
+		a = &activity{}
+		s.pw.act[id] = a
+	}
+	a.last = s.cfg.Now()
+	a.inflight++
+	s.pw.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.pw.mu.Lock()
+			a.inflight--
+			a.last = s.cfg.Now()
+			s.pw.mu.Unlock()
+		})
+	}
+}
+
+// idle is how long the workspace has gone without use, and whether a
+// request is open.
+func (s *Service) idle(id string, now time.Time) (time.Duration, bool) {
+	s.pw.mu.Lock()
+	defer s.pw.mu.Unlock()
+	a := s.pw.act[id]
+	if a == nil {
+		// Unknown here (hks started, or it was created, since): count
+		// from now.
+		s.pw.act[id] = &activity{last: now}
+		return 0, false
+	}
+	return now.Sub(a.last), a.inflight > 0
+}
+
+// EnsureAwake returns once the workspace is running, waking it if it
+// sleeps: the caller's request is held, not refused. Concurrent callers
+// share one wake. A wake that does not finish within WakeTimeout, or a
+// workspace that cannot be woken, is an *httpapi.Error (503 with
+// Retry-After, or 409).
+func (s *Service) EnsureAwake(ctx context.Context, id string, c Caller) error {
+	deadline := time.NewTimer(s.cfg.WakeTimeout)
+	defer deadline.Stop()
+	woke := false
+	for {
+		changed := s.changes(id)
+		ws, err := s.cfg.Store.GetWorkspace(ctx, id)
+		if err != nil {
+			return fmt.Errorf("get workspace: %w", err)
+		}
+		switch ws.Status {
+		case store.WorkspaceRunning:
+			return nil
+		case store.WorkspaceSleeping:
+			if woke {
+				// It went back to sleep without waking: the wake failed.
+				return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "workspace-waking", Title: "Service unavailable",
+					Detail: "the workspace could not be woken (" + ws.StatusReason + "); retry in a moment",
+					Header: http.Header{"Retry-After": {"10"}}}
+			}
+			who := c.Email
+			if who == "" {
+				who = c.UserID
+			}
+			reason := "woken by a request of " + who
+			_, err := s.pw0().RequestWake(ctx, ws, reason)
+			if err == nil {
+				woke = true
+				s.audit(ctx, ws, c, reason)
+			} else if !errors.Is(err, tenancy.ErrPowerState) {
+				return fmt.Errorf("wake workspace: %w", err)
+			}
+			continue
+		case store.WorkspaceWaking:
+			woke = true
+		default:
+			return httpapi.Conflict("", "the workspace is "+ws.Status+": its cluster is not running")
+		}
+		select {
+		case <-changed:
+		case <-time.After(250 * time.Millisecond): // another server may do the wake
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			secs := strconv.Itoa(int(s.cfg.WakeTimeout / time.Second))
+			return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "workspace-waking", Title: "Service unavailable",
+				Detail: "the workspace is waking up and was not ready within " + secs + " s; retry in a moment",
+				Header: http.Header{"Retry-After": {"5"}}}
+		}
+	}
+}
+
+func (s *Service) pw0() tenancy.Power {
+	return tenancy.Power{Store: s.cfg.Store, Tasks: s.cfg.Tasks, Events: s.cfg.Events, Now: s.cfg.Now}
+}
+
+// audit records who woke a workspace.
+func (s *Service) audit(ctx context.Context, ws store.Workspace, c Caller, detail string) {
+	if s.cfg.Auditor == nil {
+		return
+	}
+	rec := store.AuditRecord{ID: store.NewID(), Time: s.cfg.Now().UTC(), ActorID: c.UserID, ActorEmail: c.Email, OrgID: ws.OrgID,
+		Action: "workspace.wake", TargetType: "workspace", TargetID: ws.ID, Result: store.AuditSuccess, Status: http.StatusAccepted,
+		IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID, Detail: detail}
+	if err := s.cfg.Auditor.Append(context.WithoutCancel(ctx), rec); err != nil {
+		s.log.Warn("audit workspace wake", "workspace", ws.ID, "err", err)
+	}
+}
+
+// sleep handles workspace.sleep: the control plane of a sleeping
+// workspace stops, its data stays. Before, the earliest next run of its
+// CronJobs is read, for the wake that runs it.
+func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) error {
+	defer s.signal(p.WorkspaceID)
+	unlock := s.powerLock(p.WorkspaceID)
+	defer unlock()
+	ws, err := s.cfg.Store.GetWorkspace(ctx, p.WorkspaceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ws.Status != store.WorkspaceSleeping {
+		return nil // woken (or deleted) meanwhile
+	}
+	now := s.cfg.Now().UTC()
+	wakeAt, why := s.nextWork(ctx, ws.ID, now)
+	s.cfg.Reconciler.Forget(ws.ID)
+	if s.cfg.OnStop != nil {
+		s.cfg.OnStop(ws.ID)
+	}
+	t0 := time.Now()
+	if err := s.cfg.Provider.Stop(ctx, ws.ID); err != nil {
+		if errors.Is(err, ErrBinaryMissing) {
+			return tasks.Permanent(err)
+		}
+		return fmt.Errorf("stop the control plane: %w", err)
+	}
+	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, now, wakeAt); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	s.log.InfoContext(ctx, "workspace asleep", "workspace", ws.ID, "reason", p.Reason, "stop_s", time.Since(t0).Seconds(),
+		"wake_at", wakeAt, "next_work", why)
+	return nil
+}
+
+// wake handles workspace.wake: the control plane of a waking workspace
+// starts again, then the workspace is running. After the last attempt
+// fails it goes back to sleeping, with the reason.
+func (s *Service) wake(ctx context.Context, t store.Task, p tenancy.PowerTask) error {
+	defer s.signal(p.WorkspaceID)
+	unlock := s.powerLock(p.WorkspaceID)
+	defer unlock()
+	ws, err := s.cfg.Store.GetWorkspace(ctx, p.WorkspaceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ws.Status != store.WorkspaceWaking {
+		return nil
+	}
+	t0 := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, createTimeout)
+	defer cancel()
+	if err := s.cfg.Provider.Create(cctx, s.spec(ws)); err != nil {
+		final := errors.Is(err, ErrBinaryMissing) || t.Attempts >= s.cfg.Tasks.MaxAttempts()
+		s.log.ErrorContext(ctx, "waking the workspace failed", "workspace", ws.ID, "task", t.ID, "final", final, "err", err)
+		if final {
+			// Stop what may have started; it sleeps with the reason.
+			if serr := s.cfg.Provider.Stop(context.WithoutCancel(ctx), ws.ID); serr != nil {
+				s.log.Error("stop after a failed wake", "workspace", ws.ID, "err", serr)
+			}
+			reason := publicReason(stageError{public: "waking failed", err: err}, t.ID)
+			if serr := s.setStatus(context.WithoutCancel(ctx), ws, []string{store.WorkspaceWaking}, store.WorkspaceSleeping, reason); serr != nil && !errors.Is(serr, store.ErrConflict) {
+				s.log.Error("record failed wake", "workspace", ws.ID, "err", serr)
+			}
+			return tasks.Permanent(err)
+		}
+		return fmt.Errorf("start the control plane: %w", err)
+	}
+	if err := s.setStatus(ctx, ws, []string{store.WorkspaceWaking}, store.WorkspaceRunning, ""); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil // deleted meanwhile; its task tears it down
+		}
+		return err
+	}
+	s.Touch(ws.ID) // the idle clock starts now
+	s.wakeSeconds.Observe(time.Since(t0).Seconds())
+	s.cfg.Reconciler.Trigger(ws.ID)
+	s.log.InfoContext(ctx, "workspace awake", "workspace", ws.ID, "reason", p.Reason, "start_s", time.Since(t0).Seconds())
+	return nil
+}
+
+// nextWork is when scheduled work needs the workspace awake: the earliest
+// next run of its CronJobs that are not suspended (nil when none), and
+// what it is, for the log. When the CronJobs cannot be read, it wakes in
+// unknownWorkWake to read them.
+func (s *Service) nextWork(ctx context.Context, id string, now time.Time) (*time.Time, string) {
+	next, what, err := s.earliestCronRun(ctx, id, now)
+	if err != nil {
+		s.log.Warn("cannot read the workspace's CronJobs before it sleeps; it wakes briefly to read them", "workspace", id, "err", err)
+		at := now.Add(unknownWorkWake)
+		return &at, "CronJobs unknown"
+	}
+	if next.IsZero() {
+		return nil, ""
+	}
+	return &next, what
+}
+
+// earliestCronRun lists the workspace's CronJobs and returns the earliest
+// next activation (zero when none), and whether a Job of one runs now.
+func (s *Service) earliestCronRun(ctx context.Context, id string, now time.Time) (time.Time, string, error) {
+	cfg, err := s.cfg.Provider.AdminConfig(ctx, id)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	lctx, cancel := context.WithTimeout(ctx, cronListTimeout)
+	defer cancel()
+	var next time.Time
+	what := ""
+	cont := ""
+	for {
+		list, err := cs.BatchV1().CronJobs("").List(lctx, metav1.ListOptions{Limit: 500, Continue: cont})
+		if err != nil {
+			return time.Time{}, "", err
+		}
+		for _, cj := range list.Items {
+			if len(cj.Status.Active) > 0 {
+				return now, "CronJob " + cj.Namespace + "/" + cj.Name + " is running", nil
+			}
+			if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
+				continue
+			}
+			sched, err := cronexpr.Parse(cj.Spec.Schedule)
+			if err != nil {
+				continue // the controller does not run it either
+			}
+			loc := time.Local
+			if cj.Spec.TimeZone != nil {
+				if loc, err = cronexpr.LoadTimeZone(*cj.Spec.TimeZone); err != nil {
+					continue
+				}
+			}
+			if n := sched.Next(now.In(loc)); !n.IsZero() && (next.IsZero() || n.Before(next)) {
+				next, what = n.UTC(), "CronJob "+cj.Namespace+"/"+cj.Name
+			}
+		}
+		if cont = list.Continue; cont == "" {
+			return next, what, nil
+		}
+	}
+}
+
+// RunPower puts idle workspaces to sleep and wakes sleeping ones for their
+// scheduled work and hibernation ends, every PowerInterval until ctx ends.
+func (s *Service) RunPower(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.PowerInterval)
+	defer t.Stop()
+	s.pw.mu.Lock()
+	s.pw.lastTick = s.cfg.Now()
+	s.pw.mu.Unlock()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		s.powerTick(ctx)
+	}
+}
+
+func (s *Service) powerTick(ctx context.Context) {
+	now := s.cfg.Now()
+	s.pw.mu.Lock()
+	last := s.pw.lastTick
+	s.pw.lastTick = now
+	s.pw.mu.Unlock()
+	running, err := s.cfg.Store.ListWorkspacesByStatus(ctx, store.WorkspaceRunning)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("list running workspaces", "err", err)
+		}
+		return
+	}
+	for _, ws := range running {
+		if reason := s.shouldSleep(ctx, ws, last, now); reason != "" {
+			if _, err := s.pw0().RequestSleep(ctx, ws, reason); err != nil && !errors.Is(err, tenancy.ErrPowerState) {
+				s.log.Warn("put an idle workspace to sleep", "workspace", ws.ID, "err", err)
+			}
+		}
+	}
+	sleeping, err := s.cfg.Store.ListWorkspacesByStatus(ctx, store.WorkspaceSleeping)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("list sleeping workspaces", "err", err)
+		}
+		return
+	}
+	for _, ws := range sleeping {
+		if reason := s.shouldWake(ws, now); reason != "" {
+			if _, err := s.pw0().RequestWake(ctx, ws, reason); err == nil {
+				s.audit(ctx, ws, Caller{}, reason)
+			} else if !errors.Is(err, tenancy.ErrPowerState) {
+				s.log.Warn("wake a workspace for its schedule", "workspace", ws.ID, "err", err)
+			}
+		}
+	}
+}
+
+// shouldSleep says why a running workspace should go to sleep now, or "".
+func (s *Service) shouldSleep(ctx context.Context, ws store.Workspace, last, now time.Time) string {
+	hs, err := tenancy.ParseHibernation(ws.Hibernation)
+	if err != nil {
+		s.log.Warn("unreadable hibernation schedules", "workspace", ws.ID, "err", err)
+	}
+	idleFor, open := s.idle(ws.ID, now)
+	if open {
+		return ""
+	}
+	after := tenancy.EffectiveSleepAfter(ws, s.cfg.SleepAfterDefault)
+	reason := ""
+	switch {
+	case tenancy.StartBetween(hs, last, now):
+		reason = "asleep: its hibernation schedule started"
+	case tenancy.InWindow(hs, now):
+		if after == 0 {
+			after = windowIdle
+		}
+		if idleFor >= after {
+			reason = "asleep: idle for " + after.String() + " inside its hibernation schedule"
+		}
+	case after > 0 && idleFor >= after:
+		reason = "asleep: no requests for " + after.String()
+	}
+	if reason == "" {
+		return ""
+	}
+	// Scheduled work that runs now or soon keeps it awake.
+	next, what, err := s.earliestCronRun(ctx, ws.ID, now)
+	if err != nil {
+		return "" // try again at the next tick
+	}
+	if !next.IsZero() && next.Sub(now) < s.cfg.WakeLead+15*time.Second {
+		s.log.Debug("workspace stays awake for scheduled work", "workspace", ws.ID, "work", what, "at", next)
+		return ""
+	}
+	return reason
+}
+
+// shouldWake says why a sleeping workspace should wake now, or "".
+func (s *Service) shouldWake(ws store.Workspace, now time.Time) string {
+	if ws.SleptAt == nil {
+		return "" // its sleep task has not finished
+	}
+	if ws.WakeAt != nil && !now.Before(ws.WakeAt.Add(-s.cfg.WakeLead)) {
+		return "woken for its CronJobs' run at " + ws.WakeAt.UTC().Format(time.RFC3339)
+	}
+	hs, err := tenancy.ParseHibernation(ws.Hibernation)
+	if err != nil || len(hs) == 0 {
+		return ""
+	}
+	if tenancy.EndBetween(hs, *ws.SleptAt, now) && !tenancy.InWindow(hs, now) {
+		return "woken: its hibernation schedule ended"
+	}
+	return ""
+}
