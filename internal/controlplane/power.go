@@ -150,6 +150,7 @@ func (s *Service) idle(id string, now time.Time) (time.Duration, bool) {
 // workspace that cannot be woken, is an *httpapi.Error (503 with
 // Retry-After, or 409).
 func (s *Service) EnsureAwake(ctx context.Context, id string, c Caller) error {
+	start := time.Now()
 	deadline := time.NewTimer(s.cfg.WakeTimeout)
 	defer deadline.Stop()
 	woke := false
@@ -187,16 +188,22 @@ func (s *Service) EnsureAwake(ctx context.Context, id string, c Caller) error {
 		default:
 			return httpapi.Conflict("", "the workspace is "+ws.Status+": its cluster is not running")
 		}
+		notReady := func(within time.Duration) error {
+			return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "workspace-waking", Title: "Service unavailable",
+				Detail: "the workspace is waking up and was not ready within " + strconv.Itoa(int(within.Round(time.Second)/time.Second)) + " s; retry in a moment",
+				Header: http.Header{"Retry-After": {"5"}}}
+		}
 		select {
 		case <-changed:
 		case <-time.After(250 * time.Millisecond): // another server may do the wake
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// The request's own deadline (an API call's timeout) came first.
+				return notReady(time.Since(start))
+			}
 			return ctx.Err()
 		case <-deadline.C:
-			secs := strconv.Itoa(int(s.cfg.WakeTimeout / time.Second))
-			return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "workspace-waking", Title: "Service unavailable",
-				Detail: "the workspace is waking up and was not ready within " + secs + " s; retry in a moment",
-				Header: http.Header{"Retry-After": {"5"}}}
+			return notReady(s.cfg.WakeTimeout)
 		}
 	}
 }
