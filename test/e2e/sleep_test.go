@@ -110,10 +110,11 @@ func TestSleepAndWakeThroughTheGateway(t *testing.T) {
 	if code, b, _ := dev.call("POST", wsPath+"/sleep", nil); code != http.StatusForbidden {
 		t.Errorf("developer's sleep: %d %s, want 403", code, b)
 	}
-	var slept wsOut
-	admin.must("POST", wsPath+"/sleep", nil, http.StatusAccepted, &slept)
-	if slept.Status != "sleeping" {
-		t.Fatalf("sleep answered status %q", slept.Status)
+	// The admin puts it to sleep with the CLI (the built binary).
+	_, adminEnv := gatewayKubeconfig(t, s, admin, orgPath, ws.ID, port)
+	org := strings.TrimPrefix(orgPath, "/api/v1/organizations/")
+	if out := mustHKS(t, adminEnv, "", "workspace", "sleep", "prod", "--org", org); !strings.Contains(out, "sleeping") {
+		t.Fatalf("hks workspace sleep: %s", out)
 	}
 	eventually(t, time.Minute, func() (bool, string) {
 		for _, pid := range before {
@@ -138,6 +139,10 @@ func TestSleepAndWakeThroughTheGateway(t *testing.T) {
 		admin.must("GET", wsPath, nil, http.StatusOK, &w)
 		return w.Status == "sleeping" && w.SleptAt != nil, fmt.Sprintf("status %s slept_at %v", w.Status, w.SleptAt)
 	})
+
+	if out := mustHKS(t, adminEnv, "", "workspace", "get", "prod", "--org", org); !strings.Contains(out, "sleeping") || !strings.Contains(out, "Asleep since:") {
+		t.Errorf("hks workspace get of a sleeping workspace:\n%s", out)
+	}
 
 	// Refusals at the gateway wake nothing.
 	var otherTok struct {
