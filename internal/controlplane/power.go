@@ -29,10 +29,22 @@ const (
 	// window stays awake without requests when its sleep_after is never.
 	windowIdle = 10 * time.Minute
 	// cronListTimeout bounds the read of a workspace's CronJobs.
-	cronListTimeout = 10 * time.Second
+	cronListTimeout = 5 * time.Second
 	// unknownWorkWake is when a workspace whose CronJobs could not be read
 	// at sleep is woken to read them (and sleeps again once idle).
 	unknownWorkWake = time.Minute
+	// failedWakeRetry is when the schedule tries again to wake a workspace
+	// whose wake failed for good.
+	failedWakeRetry = 10 * time.Minute
+	// stuckWaking is how long a workspace may stay waking before the
+	// power loop gives up on that wake (its task died without a word).
+	stuckWaking = 2 * createTimeout
+	// cronCheckTTL is how long the read of a running workspace's CronJobs
+	// (for the decision to let it sleep) is reused.
+	cronCheckTTL = 15 * time.Second
+	// powerParallelism bounds the workspaces whose CronJobs the power
+	// loop reads at once.
+	powerParallelism = 4
 )
 
 // Auditor records who woke a workspace (*audit.Log implements it).
@@ -57,6 +69,7 @@ type power struct {
 	act      map[string]*activity
 	changed  map[string]chan struct{} // closed when a workspace's power state changes here
 	locks    map[string]*sync.Mutex
+	cron     map[string]cronCheck
 	lastTick time.Time
 }
 
@@ -195,7 +208,7 @@ func (s *Service) EnsureAwake(ctx context.Context, id string, c Caller) error {
 		}
 		select {
 		case <-changed:
-		case <-time.After(250 * time.Millisecond): // another server may do the wake
+		case <-time.After(time.Second): // another server may do the wake
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				// The request's own deadline (an API call's timeout) came first.
@@ -242,6 +255,15 @@ func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) 
 	if ws.Status != store.WorkspaceSleeping {
 		return nil // woken (or deleted) meanwhile
 	}
+	if p.Auto {
+		// A request may have begun since the idle check: it wins.
+		if _, open := s.idle(ws.ID, s.cfg.Now()); open {
+			if err := s.setStatus(ctx, ws, []string{store.WorkspaceSleeping}, store.WorkspaceRunning, ""); err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			return nil
+		}
+	}
 	now := s.cfg.Now().UTC()
 	wakeAt, why := s.nextWork(ctx, ws.ID, now)
 	s.cfg.Reconciler.Forget(ws.ID)
@@ -250,12 +272,15 @@ func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) 
 	}
 	t0 := time.Now()
 	if err := s.cfg.Provider.Stop(ctx, ws.ID); err != nil {
+		s.log.ErrorContext(ctx, "stopping a workspace for its sleep failed", "workspace", ws.ID, "task", t.ID, "err", err)
+		// The task's reason is shown to the workspace's members: the
+		// stage only, the cause is in this log.
 		if errors.Is(err, ErrBinaryMissing) {
-			return tasks.Permanent(err)
+			return tasks.Permanent(errors.New("stopping the control plane failed"))
 		}
-		return fmt.Errorf("stop the control plane: %w", err)
+		return errors.New("stopping the control plane failed; retrying")
 	}
-	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, now, wakeAt); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, &now, wakeAt); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	s.log.InfoContext(ctx, "workspace asleep", "workspace", ws.ID, "reason", p.Reason, "stop_s", time.Since(t0).Seconds(),
@@ -287,17 +312,15 @@ func (s *Service) wake(ctx context.Context, t store.Task, p tenancy.PowerTask) e
 		final := errors.Is(err, ErrBinaryMissing) || t.Attempts >= s.cfg.Tasks.MaxAttempts()
 		s.log.ErrorContext(ctx, "waking the workspace failed", "workspace", ws.ID, "task", t.ID, "final", final, "err", err)
 		if final {
-			// Stop what may have started; it sleeps with the reason.
-			if serr := s.cfg.Provider.Stop(context.WithoutCancel(ctx), ws.ID); serr != nil {
-				s.log.Error("stop after a failed wake", "workspace", ws.ID, "err", serr)
-			}
-			reason := publicReason(stageError{public: "waking failed", err: err}, t.ID)
-			if serr := s.setStatus(context.WithoutCancel(ctx), ws, []string{store.WorkspaceWaking}, store.WorkspaceSleeping, reason); serr != nil && !errors.Is(serr, store.ErrConflict) {
-				s.log.Error("record failed wake", "workspace", ws.ID, "err", serr)
-			}
-			return tasks.Permanent(err)
+			s.failWake(context.WithoutCancel(ctx), ws, publicReason(stageError{public: "waking failed", err: err}, t.ID))
+			return tasks.Permanent(errors.New("starting the control plane failed"))
 		}
-		return fmt.Errorf("start the control plane: %w", err)
+		return errors.New("starting the control plane failed; retrying")
+	}
+	// Awake: what the last sleep recorded is over (a past wake_at must not
+	// wake it again after its next sleep).
+	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, nil, nil); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	if err := s.setStatus(ctx, ws, []string{store.WorkspaceWaking}, store.WorkspaceRunning, ""); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -310,6 +333,23 @@ func (s *Service) wake(ctx context.Context, t store.Task, p tenancy.PowerTask) e
 	s.cfg.Reconciler.Trigger(ws.ID)
 	s.log.InfoContext(ctx, "workspace awake", "workspace", ws.ID, "reason", p.Reason, "start_s", time.Since(t0).Seconds())
 	return nil
+}
+
+// failWake puts a workspace whose wake failed for good back to sleep,
+// with the reason, its processes stopped; the schedule tries again after
+// failedWakeRetry (a request through the gateway tries at once).
+func (s *Service) failWake(ctx context.Context, ws store.Workspace, reason string) {
+	if err := s.cfg.Provider.Stop(ctx, ws.ID); err != nil {
+		s.log.Error("stop after a failed wake", "workspace", ws.ID, "err", err)
+	}
+	now := s.cfg.Now().UTC()
+	retry := now.Add(failedWakeRetry)
+	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, &now, &retry); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("record failed wake", "workspace", ws.ID, "err", err)
+	}
+	if err := s.setStatus(ctx, ws, []string{store.WorkspaceWaking}, store.WorkspaceSleeping, reason); err != nil && !errors.Is(err, store.ErrConflict) {
+		s.log.Error("record failed wake", "workspace", ws.ID, "err", err)
+	}
 }
 
 // nextWork is when scheduled work needs the workspace awake: the earliest
@@ -408,13 +448,21 @@ func (s *Service) powerTick(ctx context.Context) {
 		}
 		return
 	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, powerParallelism)
 	for _, ws := range running {
-		if reason := s.shouldSleep(ctx, ws, last, now); reason != "" {
-			if _, err := s.pw0().RequestSleep(ctx, ws, reason); err != nil && !errors.Is(err, tenancy.ErrPowerState) {
-				s.log.Warn("put an idle workspace to sleep", "workspace", ws.ID, "err", err)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if reason := s.shouldSleep(ctx, ws, last, now); reason != "" {
+				if _, err := s.pw0().RequestAutoSleep(ctx, ws, reason); err != nil && !errors.Is(err, tenancy.ErrPowerState) {
+					s.log.Warn("put an idle workspace to sleep", "workspace", ws.ID, "err", err)
+				}
 			}
-		}
+		})
 	}
+	wg.Wait()
+	s.unstick(ctx, now)
 	sleeping, err := s.cfg.Store.ListWorkspacesByStatus(ctx, store.WorkspaceSleeping)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -431,6 +479,54 @@ func (s *Service) powerTick(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// unstick gives up on wakes that went on for longer than any wake can
+// (their task died without recording it): the workspace sleeps again, and
+// the next request or schedule wakes it anew.
+func (s *Service) unstick(ctx context.Context, now time.Time) {
+	waking, err := s.cfg.Store.ListWorkspacesByStatus(ctx, store.WorkspaceWaking)
+	if err != nil {
+		return
+	}
+	for _, ws := range waking {
+		if now.Sub(ws.UpdatedAt) < stuckWaking {
+			continue
+		}
+		s.log.Warn("a wake went on too long; the workspace sleeps again", "workspace", ws.ID, "since", ws.UpdatedAt)
+		unlock := s.powerLock(ws.ID)
+		if cur, err := s.cfg.Store.GetWorkspace(ctx, ws.ID); err == nil && cur.Status == store.WorkspaceWaking && now.Sub(cur.UpdatedAt) >= stuckWaking {
+			s.failWake(ctx, cur, "waking did not finish; the next request wakes it again")
+		}
+		unlock()
+		s.signal(ws.ID)
+	}
+}
+
+// cronCheck is a cached read of a running workspace's CronJobs.
+type cronCheck struct {
+	at   time.Time
+	next time.Time
+	what string
+}
+
+// cronSoon reads (or reuses, for cronCheckTTL) the earliest CronJob run
+// of a running workspace.
+func (s *Service) cronSoon(ctx context.Context, id string, now time.Time) (time.Time, string, error) {
+	s.pw.mu.Lock()
+	c, ok := s.pw.cron[id]
+	s.pw.mu.Unlock()
+	if ok && now.Sub(c.at) < cronCheckTTL && (c.next.IsZero() || c.next.After(now)) {
+		return c.next, c.what, nil
+	}
+	next, what, err := s.earliestCronRun(ctx, id, now)
+	if err != nil {
+		return next, what, err
+	}
+	s.pw.mu.Lock()
+	s.pw.cron[id] = cronCheck{at: now, next: next, what: what}
+	s.pw.mu.Unlock()
+	return next, what, nil
 }
 
 // shouldSleep says why a running workspace should go to sleep now, or "".
@@ -462,7 +558,7 @@ func (s *Service) shouldSleep(ctx context.Context, ws store.Workspace, last, now
 		return ""
 	}
 	// Scheduled work that runs now or soon keeps it awake.
-	next, what, err := s.earliestCronRun(ctx, ws.ID, now)
+	next, what, err := s.cronSoon(ctx, ws.ID, now)
 	if err != nil {
 		return "" // try again at the next tick
 	}

@@ -98,7 +98,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		cfg.WakeLead = DefaultWakeLead
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, started: map[string]time.Time{},
-		pw: power{act: map[string]*activity{}, changed: map[string]chan struct{}{}, locks: map[string]*sync.Mutex{}}}
+		pw: power{act: map[string]*activity{}, changed: map[string]chan struct{}{}, locks: map[string]*sync.Mutex{}, cron: map[string]cronCheck{}}}
 	s.wakeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "hks_workspace_wake_duration_seconds",
 		Help:    "Time the workspace.wake task takes to start a sleeping workspace's control plane.",
@@ -284,6 +284,7 @@ func (s *Service) delete(ctx context.Context, t store.Task, p tenancy.WorkspaceT
 	s.pw.mu.Lock()
 	delete(s.pw.act, p.WorkspaceID)
 	delete(s.pw.locks, p.WorkspaceID)
+	delete(s.pw.cron, p.WorkspaceID)
 	s.pw.mu.Unlock()
 	return nil
 }

@@ -199,6 +199,9 @@ type PowerTask struct {
 	WorkspaceID string `json:"workspace_id"`
 	// Reason says who or what asked (for the status reason and the log).
 	Reason string `json:"reason,omitempty"`
+	// Auto: the platform asked (idle, schedule), not a person; a request
+	// that began meanwhile keeps the workspace awake.
+	Auto bool `json:"auto,omitempty"`
 }
 
 // Power moves workspaces between running and sleeping; the controlplane
@@ -214,17 +217,24 @@ type Power struct {
 // workspace.sleep task that stops its control plane. ErrPowerState when
 // it is not running.
 func (p Power) RequestSleep(ctx context.Context, ws store.Workspace, reason string) (store.Task, error) {
-	return p.request(ctx, ws, store.WorkspaceRunning, store.WorkspaceSleeping, TaskWorkspaceSleep, reason)
+	return p.request(ctx, ws, store.WorkspaceRunning, store.WorkspaceSleeping, TaskWorkspaceSleep, PowerTask{WorkspaceID: ws.ID, Reason: reason})
+}
+
+// RequestAutoSleep is RequestSleep for the platform's own decision (an
+// idle workspace, a hibernation schedule).
+func (p Power) RequestAutoSleep(ctx context.Context, ws store.Workspace, reason string) (store.Task, error) {
+	return p.request(ctx, ws, store.WorkspaceRunning, store.WorkspaceSleeping, TaskWorkspaceSleep, PowerTask{WorkspaceID: ws.ID, Reason: reason, Auto: true})
 }
 
 // RequestWake moves a sleeping workspace to waking and starts the
 // workspace.wake task that starts its control plane again.
 // ErrPowerState when it is not sleeping.
 func (p Power) RequestWake(ctx context.Context, ws store.Workspace, reason string) (store.Task, error) {
-	return p.request(ctx, ws, store.WorkspaceSleeping, store.WorkspaceWaking, TaskWorkspaceWake, reason)
+	return p.request(ctx, ws, store.WorkspaceSleeping, store.WorkspaceWaking, TaskWorkspaceWake, PowerTask{WorkspaceID: ws.ID, Reason: reason})
 }
 
-func (p Power) request(ctx context.Context, ws store.Workspace, from, to, kind, reason string) (store.Task, error) {
+func (p Power) request(ctx context.Context, ws store.Workspace, from, to, kind string, task PowerTask) (store.Task, error) {
+	reason := task.Reason
 	now := p.Now().UTC().Truncate(time.Microsecond)
 	err := p.Store.SetWorkspaceStatus(ctx, ws.ID, []string{from}, to, reason, now)
 	if errors.Is(err, store.ErrConflict) {
@@ -233,7 +243,7 @@ func (p Power) request(ctx context.Context, ws store.Workspace, from, to, kind, 
 	if err != nil {
 		return store.Task{}, err
 	}
-	task, err := p.Tasks.Enqueue(ctx, kind, ws.OrgID, PowerTask{WorkspaceID: ws.ID, Reason: reason})
+	t, err := p.Tasks.Enqueue(ctx, kind, ws.OrgID, task)
 	if err != nil {
 		// Without its task the status would lie: take it back.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -244,7 +254,7 @@ func (p Power) request(ctx context.Context, ws store.Workspace, from, to, kind, 
 		return store.Task{}, fmt.Errorf("enqueue %s: %w", kind, err)
 	}
 	p.Events.Notify(ctx, ws.OrgID, events.WorkspaceStatus, ws.ID, events.WorkspaceStatusData{Status: to, Reason: reason})
-	return task, nil
+	return t, nil
 }
 
 func (s *Service) power() Power {
