@@ -79,6 +79,10 @@ load: ## Load run: p50/p99 of authenticated GET and POST at a fixed rate, on SQL
 	$(GO) run ./hack/loadgen -rate 100 -duration 20s -login-rate 4 -backend sqlite
 	$(GO) run ./hack/loadgen -rate 100 -duration 20s -login-rate 4 -backend postgres
 
+.PHONY: densitybench
+densitybench: build k8s-bins ## Density run (long, wants a quiet machine): workspaces held with most asleep, memory, sleep and wake times, idle CPU; DENSITY_FLAGS adds flags (e.g. -n 8 -awake 2 -idle 10s)
+	$(GO) run ./hack/densitybench -hks $(BIN) $(DENSITY_FLAGS)
+
 .PHONY: openapi
 openapi: ## Regenerate api/openapi.json from the route table
 	$(GO) run ./cmd/hks openapi > api/openapi.json

@@ -1,6 +1,7 @@
-// Package platform starts the whole hks platform in-process for the
-// measuring programs under hack/ (loadgen, wsbench, appbench) and talks to
-// its API as its first user.
+// Package platform starts the whole hks platform, in-process or as its
+// own process from the built binary, for the measuring programs under
+// hack/ (loadgen, wsbench, appbench, densitybench) and talks to its API as
+// its first user.
 package platform
 
 import (
@@ -31,6 +32,8 @@ type Platform struct {
 	*Client
 	Token   string
 	DataDir string
+	// PID is the server's process (StartBinary; 0 in-process).
+	PID int
 	// Telemetry is a client of the telemetry listener (/metrics).
 	Telemetry *Client
 
@@ -118,20 +121,29 @@ func Start(ctx context.Context, o Options) (_ *Platform, err error) {
 	}
 	hc := &http.Client{Transport: tr, Timeout: timeout}
 	p := &Platform{Client: &Client{Base: srv.URL(), HC: hc}, Telemetry: &Client{Base: srv.TelemetryURL(), HC: hc}, DataDir: dataDir, stop: stop}
-	if srv.SetupToken == "" {
-		return nil, errors.New("the server printed no setup token (the database is not empty)")
+	if err := p.firstUser(ctx, srv.SetupToken); err != nil {
+		return nil, err
 	}
-	if err := p.Expect(ctx, http.MethodPost, "/auth/setup", "", map[string]string{"token": srv.SetupToken, "email": Email, "password": Password}, http.StatusCreated, nil); err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
+	return p, nil
+}
+
+// firstUser creates the first user with the server's setup token and
+// signs in as them.
+func (p *Platform) firstUser(ctx context.Context, setupToken string) error {
+	if setupToken == "" {
+		return errors.New("the server printed no setup token (the database is not empty)")
+	}
+	if err := p.Expect(ctx, http.MethodPost, "/auth/setup", "", map[string]string{"token": setupToken, "email": Email, "password": Password}, http.StatusCreated, nil); err != nil {
+		return fmt.Errorf("setup: %w", err)
 	}
 	var tp struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := p.Expect(ctx, http.MethodPost, "/auth/login", "", map[string]string{"email": Email, "password": Password}, http.StatusOK, &tp); err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+		return fmt.Errorf("login: %w", err)
 	}
 	p.Token = tp.AccessToken
-	return p, nil
+	return nil
 }
 
 // Stop stops the server and removes its data dir.
