@@ -37,10 +37,10 @@ const (
 	// data kept; the first request through the gateway wakes it.
 	WorkspaceSleeping = "sleeping"
 	// WorkspaceWaking: its control plane is starting again.
-	WorkspaceWaking = "waking"
-	WorkspaceDeleting     = "deleting"
-	WorkspaceDeleted      = "deleted"
-	WorkspaceFailed       = "failed"
+	WorkspaceWaking   = "waking"
+	WorkspaceDeleting = "deleting"
+	WorkspaceDeleted  = "deleted"
+	WorkspaceFailed   = "failed"
 )
 
 // Task statuses.

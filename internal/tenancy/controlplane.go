@@ -146,8 +146,11 @@ func (s *Service) kubeconfigFor(r *http.Request) ([]byte, string, error) {
 		return nil, "", errNotRunning(wc.ws.Status)
 	}
 	// The API server's own address only tells whether it runs: kubectl
-	// reaches the workspace through the gateway (Config.GatewayURL).
-	if _, _, err := cp.Endpoint(r.Context(), wc.ws.ID); errors.Is(err, ErrNoControlPlane) {
+	// reaches the workspace through the gateway (Config.GatewayURL). A
+	// sleeping one has none running, and its first request wakes it.
+	if wc.ws.Status != store.WorkspaceRunning {
+		// nothing to check
+	} else if _, _, err := cp.Endpoint(r.Context(), wc.ws.ID); errors.Is(err, ErrNoControlPlane) {
 		e := errNotRunning(wc.ws.Status)
 		e.Detail = "the workspace is not running (status: " + wc.ws.Status + "; its control plane is not up)"
 		e.Cause = err

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
@@ -31,6 +32,9 @@ const (
 	MaxSleepAfter = 720 * time.Hour
 	// MaxHibernationSchedules bounds a workspace's schedules.
 	MaxHibernationSchedules = 8
+	// MinHibernationGap is the shortest time between two activations of
+	// one hibernation expression.
+	MinHibernationGap = time.Hour
 )
 
 // Hibernation is a parsed hibernation schedule.
@@ -46,20 +50,47 @@ func ParseHibernation(stored string) ([]Hibernation, error) {
 	if stored == "" {
 		return nil, nil
 	}
+	parsedMu.Lock()
+	hs, ok := parsed[stored]
+	parsedMu.Unlock()
+	if ok {
+		return hs, nil
+	}
 	var in []api.HibernationSchedule
 	if err := json.Unmarshal([]byte(stored), &in); err != nil {
 		return nil, fmt.Errorf("hibernation schedules: %w", err)
 	}
-	out, fes := checkHibernation(in)
+	out, fes := parseHibernation(in, false)
 	if len(fes) > 0 {
 		return nil, fmt.Errorf("hibernation schedules: %s: %s", fes[0].Field, fes[0].Message)
 	}
+	parsedMu.Lock()
+	if len(parsed) >= maxParsed {
+		clear(parsed)
+	}
+	parsed[stored] = out
+	parsedMu.Unlock()
 	return out, nil
 }
 
-// checkHibernation validates schedules; the errors name the field
-// (hibernation[0].start) with the parser's own words.
+// parsed caches ParseHibernation by the stored text: the power loop reads
+// every workspace's schedules every few seconds.
+var (
+	parsedMu sync.Mutex
+	parsed   = map[string][]Hibernation{}
+)
+
+const maxParsed = 4096
+
+// checkHibernation validates schedules a person sends.
 func checkHibernation(in []api.HibernationSchedule) ([]Hibernation, []api.FieldError) {
+	return parseHibernation(in, true)
+}
+
+// parseHibernation parses schedules; the errors name the field
+// (hibernation[0].start) with the parser's own words. strict also refuses
+// expressions that fire more often than MinHibernationGap.
+func parseHibernation(in []api.HibernationSchedule, strict bool) ([]Hibernation, []api.FieldError) {
 	var fes []api.FieldError
 	if len(in) > MaxHibernationSchedules {
 		return nil, []api.FieldError{httpapi.Field("hibernation", fmt.Sprintf("at most %d schedules", MaxHibernationSchedules))}
@@ -90,11 +121,41 @@ func checkHibernation(in []api.HibernationSchedule) ([]Hibernation, []api.FieldE
 				fes = append(fes, httpapi.Field(f+"."+x.name, err.Error()))
 				continue
 			}
+			// Each activation stops or starts a whole control plane.
+			if strict {
+				if gap := minGap(s, loc); gap < MinHibernationGap {
+					fes = append(fes, httpapi.Field(f+"."+x.name, fmt.Sprintf("fires every %s; a hibernation schedule may fire at most once an hour", gap)))
+					continue
+				}
+			}
 			*x.into = s
 		}
 		out = append(out, p)
 	}
 	return out, fes
+}
+
+// minGap is the shortest time between the next activations of s (over
+// the next two weeks, which covers every day of the week twice).
+func minGap(s *cronexpr.Schedule, loc *time.Location) time.Duration {
+	if loc == nil {
+		loc = time.UTC
+	}
+	gap := time.Duration(1<<63 - 1)
+	prev := s.Next(time.Now().In(loc))
+	if prev.IsZero() {
+		return gap
+	}
+	end := prev.Add(14 * 24 * time.Hour)
+	for i := 0; i < 400 && prev.Before(end); i++ {
+		n := s.Next(prev)
+		if n.IsZero() {
+			break
+		}
+		gap = min(gap, n.Sub(prev))
+		prev = n
+	}
+	return gap
 }
 
 func (h Hibernation) zone() *time.Location {

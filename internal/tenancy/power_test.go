@@ -213,3 +213,25 @@ func TestSleepAndWakeRoutes(t *testing.T) {
 		t.Errorf("wake an unknown workspace: %d %s, want 404", a.status, a.body)
 	}
 }
+
+// TestHibernationAtMostHourly: an expression that fires more often than
+// once an hour is refused (each activation stops or starts a control
+// plane), naming the field.
+func TestHibernationAtMostHourly(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		ok   bool
+	}{
+		{"* * * * *", false},
+		{"*/30 * * * *", false},
+		{"0,59 9 * * *", false},
+		{"0 * * * *", true},
+		{"0 19 * * 1-5", true},
+		{"@daily", true},
+	} {
+		_, fes := checkHibernation([]api.HibernationSchedule{{Start: "0 7 * * *", End: tc.expr}})
+		if ok := len(fes) == 0; ok != tc.ok || (!ok && fes[0].Field != "hibernation[0].end") {
+			t.Errorf("end %q: errors %v, want ok %v", tc.expr, fes, tc.ok)
+		}
+	}
+}

@@ -36,7 +36,11 @@ func workspaceOut(w store.Workspace, role string, def time.Duration) api.Workspa
 		out.Hibernation = hs
 	}
 	if w.Status == store.WorkspaceSleeping || w.Status == store.WorkspaceWaking {
-		out.SleptAt, out.WakeAt = w.SleptAt, w.WakeAt
+		out.SleptAt = w.SleptAt
+		// When CronJobs run tells of projects a member may not see.
+		if role == "workspace-admin" {
+			out.WakeAt = w.WakeAt
+		}
 	}
 	return out
 }
