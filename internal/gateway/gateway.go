@@ -200,33 +200,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, rq, e)
 		return
 	}
-	// 4. Awake: a sleeping workspace is woken, the request held until it
-	// runs. Only now, after every token check, so that nobody without a
-	// valid token for it can wake it.
-	if g.cfg.Waker != nil {
-		end := g.cfg.Waker.Begin(ws.ID)
-		defer end()
-		c := Caller{UserID: claims.Subject, Email: claims.Email, IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(),
-			RequestID: w.Header().Get("X-Request-Id")}
-		if err := g.cfg.Waker.EnsureAwake(r.Context(), ws.ID, c); err != nil {
-			var e *httpapi.Error
-			if !errors.As(err, &e) {
-				if r.Context().Err() != nil {
-					g.done(rq, 499)
-					return
-				}
-				e = &httpapi.Error{Status: http.StatusInternalServerError, Type: "internal", Title: "Internal server error",
-					Detail: "the request could not be completed", Cause: fmt.Errorf("gateway: wake workspace: %w", err)}
-			}
-			g.refuse(w, r, rq, e)
-			return
-		}
-	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, rq)
 	ctx = httpapi.WithPrincipal(ctx, httpapi.Principal{UserID: claims.Subject, Email: claims.Email, SessionID: claims.SessionID})
 	log := httpapi.Logger(ctx).With(slog.String("workspace", ws.ID), slog.String("user", claims.Subject))
 	ctx = httpapi.WithLogger(ctx, log)
 	out := r.WithContext(ctx)
+	u := *r.URL // r's own URL stays whole (the access log names it)
+	out.URL = &u
 	out.URL.RawPath = rest
 	out.URL.Path, _ = url.PathUnescape(rest)
 	cw := &httpapi.CaptureWriter{ResponseWriter: w}
@@ -266,6 +246,31 @@ func invalidToken(detail string) *httpapi.Error {
 // proxy forwards an accepted request to its workspace's API server.
 func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 	rq := r.Context().Value(ctxKey{}).(*request)
+	// Awake: a sleeping workspace is woken and the request held until it
+	// runs. Only here, after every token check and the per-user rate
+	// limit (Config.Authenticated), so that nobody without a valid token
+	// for it can wake it, and holding requests costs what sending them
+	// does.
+	if g.cfg.Waker != nil {
+		end := g.cfg.Waker.Begin(rq.workspace)
+		defer end()
+		p, _ := httpapi.PrincipalFrom(r.Context())
+		c := Caller{UserID: p.UserID, Email: p.Email, IP: httpapi.ClientIP(r.Context()), UserAgent: r.UserAgent(),
+			RequestID: w.Header().Get("X-Request-Id")}
+		if err := g.cfg.Waker.EnsureAwake(r.Context(), rq.workspace, c); err != nil {
+			var e *httpapi.Error
+			if !errors.As(err, &e) {
+				if r.Context().Err() != nil {
+					g.done(rq, 499)
+					return
+				}
+				e = &httpapi.Error{Status: http.StatusInternalServerError, Type: "internal", Title: "Internal server error",
+					Detail: "the request could not be completed", Cause: fmt.Errorf("gateway: wake workspace: %w", err)}
+			}
+			g.refuse(w, r, rq, e)
+			return
+		}
+	}
 	up, err := g.upstream(r.Context(), rq.workspace)
 	if err != nil {
 		g.refuse(w, r, rq, &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "workspace-unavailable", Title: "Service unavailable",
