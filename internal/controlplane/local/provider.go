@@ -20,8 +20,6 @@ import (
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -367,10 +365,9 @@ func (p *Provider) ensureNodes(ctx context.Context, ws *workspace, spec controlp
 	if err != nil {
 		return err
 	}
-	for _, n := range kwokNodes(spec.WorkspaceID, spec.Plan) {
-		_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{FieldManager: "hks"})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create node %s: %w", n.Name, err)
+	for _, n := range kwokNodes(spec.WorkspaceID, spec.Plan, ws.files.ports.Kwok) {
+		if err := ensureKwokNode(ctx, cs, n); err != nil {
+			return err
 		}
 	}
 	return nil
