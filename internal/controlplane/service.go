@@ -38,6 +38,9 @@ type ServiceConfig struct {
 	// Issuer is what every workspace API server trusts.
 	Issuer   IssuerTrust
 	Registry prometheus.Registerer
+	// Deleted, if set, is told each workspace whose records
+	// workspace.delete removed (the gateway forgets it).
+	Deleted func(workspaceID string)
 }
 
 // Service provisions and deletes workspaces' control planes as durable
@@ -231,7 +234,13 @@ func (s *Service) delete(ctx context.Context, t store.Task, p tenancy.WorkspaceT
 		}
 		return fmt.Errorf("delete the control plane: %w", err)
 	}
-	return tenancy.DeleteWorkspaceRecords(ctx, s.cfg.Store, s.cfg.Events, p.WorkspaceID)
+	if err := tenancy.DeleteWorkspaceRecords(ctx, s.cfg.Store, s.cfg.Events, p.WorkspaceID); err != nil {
+		return err
+	}
+	if s.cfg.Deleted != nil {
+		s.cfg.Deleted(p.WorkspaceID)
+	}
+	return nil
 }
 
 // Adopt brings back, after a restart, the control planes of running

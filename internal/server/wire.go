@@ -73,8 +73,12 @@ type deps struct {
 	routeMiddleware []httpapi.RouteMiddleware
 	outer           []func(http.Handler) http.Handler
 	// gateway serves gateway.Prefix (set by wireGateway).
-	gateway    http.Handler
-	background []func(context.Context) error
+	gateway http.Handler
+	// workspaceDeleted are told each workspace whose records the
+	// workspace.delete task removed (wireGateway adds the gateway's
+	// Forget; wireControlPlane's task handlers call them).
+	workspaceDeleted []func(workspaceID string)
+	background       []func(context.Context) error
 	// closers run when the server stops (after the HTTP server and the
 	// background parts), in reverse order.
 	closers []func()
@@ -100,6 +104,13 @@ func wire(ctx context.Context, d *deps) error {
 		}
 	}
 	return nil
+}
+
+// deleted tells d.workspaceDeleted that workspace id is gone.
+func (d *deps) deleted(id string) {
+	for _, f := range d.workspaceDeleted {
+		f(id)
+	}
 }
 
 // wireTenancy builds the tenancy service with the control plane that
