@@ -54,8 +54,11 @@ type ServiceConfig struct {
 	// Auditor, if set, records who woke a workspace.
 	Auditor Auditor
 	// OnStop, if set, is called before a workspace's control plane stops
-	// (sleep) or is deleted: the gateway drops what it holds for it.
+	// for its sleep: the gateway drops what it holds for it.
 	OnStop func(workspaceID string)
+	// Deleted, if set, is told each workspace whose records
+	// workspace.delete removed (the gateway forgets it).
+	Deleted func(workspaceID string)
 }
 
 // Service provisions and deletes workspaces' control planes as durable
@@ -267,9 +270,6 @@ func (s *Service) ReleaseWorkspaceID(id string) {
 // first, then the records (tenancy).
 func (s *Service) delete(ctx context.Context, t store.Task, p tenancy.WorkspaceTask) error {
 	s.cfg.Reconciler.Forget(p.WorkspaceID)
-	if s.cfg.OnStop != nil {
-		s.cfg.OnStop(p.WorkspaceID)
-	}
 	unlock := s.powerLock(p.WorkspaceID)
 	defer unlock()
 	if err := s.cfg.Provider.Delete(ctx, p.WorkspaceID); err != nil {
@@ -286,6 +286,9 @@ func (s *Service) delete(ctx context.Context, t store.Task, p tenancy.WorkspaceT
 	delete(s.pw.locks, p.WorkspaceID)
 	delete(s.pw.cron, p.WorkspaceID)
 	s.pw.mu.Unlock()
+	if s.cfg.Deleted != nil {
+		s.cfg.Deleted(p.WorkspaceID)
+	}
 	return nil
 }
 

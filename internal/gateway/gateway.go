@@ -134,6 +134,35 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
+// Forget drops what the gateway keeps for a workspace: its metric series
+// (every hks_gateway_* series labelled with its id) and its upstream
+// proxy, whose idle connections are closed. Call it once the workspace is
+// deleted; otherwise both would stay for the life of the process. A
+// request already past the workspace check when it runs can still add a
+// series back.
+func (g *Gateway) Forget(workspaceID string) {
+	if workspaceID == "" {
+		return // the refusals' series
+	}
+	g.requests.DeletePartialMatch(prometheus.Labels{"workspace": workspaceID})
+	g.latency.DeletePartialMatch(prometheus.Labels{"workspace": workspaceID})
+	g.mu.Lock()
+	u := g.upstreams[workspaceID]
+	delete(g.upstreams, workspaceID)
+	g.mu.Unlock()
+	u.closeIdle()
+}
+
+// closeIdle closes the idle connections of u's transport (u may be nil).
+func (u *upstream) closeIdle() {
+	if u == nil {
+		return
+	}
+	if t, ok := u.proxy.Transport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
+}
+
 // request is what the gateway knows of one request, for its metrics.
 type request struct {
 	start     time.Time
@@ -316,11 +345,7 @@ func (g *Gateway) upstream(ctx context.Context, wsID string) (*upstream, error) 
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	if old := g.upstreams[wsID]; old != nil {
-		if t, ok := old.proxy.Transport.(*http.Transport); ok {
-			t.CloseIdleConnections()
-		}
-	}
+	g.upstreams[wsID].closeIdle()
 	u := &upstream{server: server, caSum: sum, proxy: &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host

@@ -15,6 +15,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // TestGatewayTokenChecks: the gateway refuses, before forwarding anything,
@@ -122,6 +123,33 @@ func TestGatewayTokenChecks(t *testing.T) {
 
 // signIn opens another session of an existing user (password
 // "password-"+email) and returns its id and access token.
+// TestGatewayForgetsDeletedWorkspaces: once a workspace is deleted, the
+// gateway's metric series labelled with it are gone (the workspace.delete
+// task tells the gateway), while another workspace's stay.
+func TestGatewayForgetsDeletedWorkspaces(t *testing.T) {
+	ts := startServerWith(t, func(c *config.Config) {})
+	w := newIssuerWorld(t, ts)
+	for _, ws := range []string{w.wsA, w.wsB} {
+		tok := ts.workspaceToken(t, w, w.ownerTok, ws).Token
+		if a := ts.doWith("GET", "/k8s/"+ws+"/api", "", nil, bearer(tok)); a.status != 503 {
+			t.Fatalf("gateway: %d %s", a.status, a.body)
+		}
+	}
+	label := func(ws string) string { return `workspace="` + ws + `"` }
+	if m := string(ts.metrics().body); !strings.Contains(m, label(w.wsA)) || !strings.Contains(m, label(w.wsB)) {
+		t.Fatalf("no series of the workspaces:\n%s", grepMetrics(m, "hks_gateway_"))
+	}
+	if a := ts.do("DELETE", "/api/v1/organizations/"+w.org+"/workspaces/"+w.wsA, w.ownerTok, nil); a.status != 202 {
+		t.Fatalf("delete: %d %s", a.status, a.body)
+	}
+	testutil.WaitFor(t, 30*time.Second, "the deleted workspace's gateway series to go", func() bool {
+		return !strings.Contains(string(ts.metrics().body), label(w.wsA))
+	})
+	if m := string(ts.metrics().body); !strings.Contains(m, label(w.wsB)) {
+		t.Errorf("the other workspace's series went too:\n%s", grepMetrics(m, "hks_gateway_"))
+	}
+}
+
 func (ts *testServer) signIn(t *testing.T, email string) (sessionID, access string) {
 	t.Helper()
 	tp, err := ts.identity.Login(context.Background(), email, "password-"+email, identity.ClientMeta{IP: "127.0.0.1"})

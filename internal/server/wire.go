@@ -77,10 +77,11 @@ type deps struct {
 	gateway http.Handler
 	// waker wakes sleeping workspaces for the gateway (wireControlPlane).
 	waker gateway.Waker
-	// stopHooks run before a workspace's control plane stops or is
-	// deleted (the gateway drops what it holds for it).
-	stopHooks  []func(workspaceID string)
-	background []func(context.Context) error
+	// workspaceDeleted are told each workspace whose records the
+	// workspace.delete task removed (wireGateway adds the gateway's
+	// Forget; wireControlPlane's task handlers call them).
+	workspaceDeleted []func(workspaceID string)
+	background       []func(context.Context) error
 	// closers run when the server stops (after the HTTP server and the
 	// background parts), in reverse order.
 	closers []func()
@@ -108,6 +109,13 @@ func wire(ctx context.Context, d *deps) error {
 	return nil
 }
 
+// deleted tells d.workspaceDeleted that workspace id is gone.
+func (d *deps) deleted(id string) {
+	for _, f := range d.workspaceDeleted {
+		f(id)
+	}
+}
+
 // wireTenancy builds the tenancy service with the control plane that
 // wireControlPlane built (none without a provider).
 func wireTenancy(_ context.Context, d *deps) error {
@@ -126,11 +134,4 @@ func wireTenancy(_ context.Context, d *deps) error {
 	}
 	d.tenancy = tn
 	return nil
-}
-
-// onWorkspaceStop runs the stop hooks for a workspace.
-func (d *deps) onWorkspaceStop(id string) {
-	for _, h := range d.stopHooks {
-		h(id)
-	}
 }

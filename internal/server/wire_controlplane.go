@@ -25,7 +25,11 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 	}
 	if d.cfg.ControlPlaneProvider == "none" {
 		return tasks.Register(d.queue, tenancy.TaskWorkspaceDelete, func(ctx context.Context, _ store.Task, p tenancy.WorkspaceTask) error {
-			return tenancy.DeleteWorkspaceRecords(ctx, d.store, d.events, p.WorkspaceID)
+			if err := tenancy.DeleteWorkspaceRecords(ctx, d.store, d.events, p.WorkspaceID); err != nil {
+				return err
+			}
+			d.deleted(p.WorkspaceID)
+			return nil
 		})
 	}
 	p, err := local.New(local.Config{DataDir: d.cfg.DataDir, BinDir: d.cfg.K8sBinDir, Logger: d.log.With("component", "controlplane"), Now: d.now,
@@ -41,9 +45,10 @@ func wireControlPlane(ctx context.Context, d *deps) error {
 	}
 	svc, err := controlplane.NewService(controlplane.ServiceConfig{Provider: p, Reconciler: rec, Store: d.store, Tasks: d.queue,
 		Events: d.events, Logger: d.log.With("component", "controlplane"), Now: d.now,
-		Issuer: d.workspaceIssuer, Registry: d.registry,
+		Issuer: d.workspaceIssuer, Registry: d.registry, Deleted: d.deleted,
 		SleepAfterDefault: d.cfg.SleepAfter.Duration, WakeTimeout: d.cfg.WakeTimeout.Duration, Auditor: storeAuditor{d.store},
-		OnStop: func(id string) { d.onWorkspaceStop(id) }})
+		// A sleeping workspace's gateway series and upstream go too.
+		OnStop: d.deleted})
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ func wireGateway(_ context.Context, d *deps) error {
 		return err
 	}
 	d.gateway = g
+	// A deleted workspace's metric series and upstream go with it.
+	d.workspaceDeleted = append(d.workspaceDeleted, g.Forget)
 	return nil
 }
 

@@ -192,7 +192,7 @@ func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
 		// pod's node: the kubelet's side, not the caller's or ours.
 		return &httpapi.Error{Status: http.StatusBadGateway, Type: "node-unreachable", Title: "Node unreachable",
 			Detail: "the workspace cluster could not fetch the logs of pod " + strconv.Quote(pod) +
-				" from its node; simulated (kwok) nodes run no kubelet and serve no logs", Cause: err}
+				" from its node; retry in a moment", Cause: err}
 	}
 	if err != nil {
 		return kube.Error(err)

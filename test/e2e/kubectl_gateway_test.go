@@ -40,20 +40,12 @@ func TestKubectlThroughTheGateway(t *testing.T) {
 	admin.grant(wsPath, "frontend-devs", dev, "developer", frontendID)
 	waitStatus(t, admin, wsPath, "running", 3*time.Minute)
 
-	apiServerPort := apiServerPortOf(t, s, ws.ID)
-
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	kubeconfigOf := func(a *apiClient) (string, []string) {
-		return gatewayKubeconfig(t, s, a, orgPath, ws.ID, apiServerPort)
-	}
-	adminKC, adminEnv := kubeconfigOf(admin)
-	devKC, devEnv := kubeconfigOf(dev)
+	adminKC, adminEnv := gatewayKubeconfig(t, s, admin, orgPath, ws.ID)
+	devKC, devEnv := gatewayKubeconfig(t, s, dev, orgPath, ws.ID)
 	run := func(kubeconfig string, env []string, args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+		return runKubectl(ctx, kubectl, kubeconfig, env, args...)
 	}
 
 	// Reads pass through; the API server's RBAC decides (the reconciler
@@ -79,41 +71,10 @@ func TestKubectlThroughTheGateway(t *testing.T) {
 	if out, err := run(devKC, devEnv, "-n", "frontend", "run", "early", "--image=nginx:1.27", "--restart=Never"); err != nil {
 		t.Fatalf("kubectl run early: %v %s", err, out)
 	}
-	watch := exec.CommandContext(ctx, kubectl, "--kubeconfig", devKC, "-n", "frontend", "get", "pods", "-w", "-o", "name")
-	watch.Env = devEnv
-	stdout, err := watch.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	watch.Stderr = &stderr
-	if err := watch.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = watch.Process.Kill(); _ = watch.Wait() }()
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	watch := startKubectl(ctx, t, kubectl, devKC, devEnv, "-n", "frontend", "get", "pods", "-w", "-o", "name")
 	next := func(want string) {
 		t.Helper()
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("the watch ended before %s: %s", want, stderr.String())
-				}
-				if l == want {
-					return
-				}
-			case <-ctx.Done():
-				t.Fatalf("no %s from the watch: %s", want, stderr.String())
-			}
-		}
+		watch.waitLine(t, func(l string) bool { return l == want }, want)
 	}
 	next("pod/early")
 	// Not a synchronization: the watch must stay open past the
@@ -125,13 +86,20 @@ func TestKubectlThroughTheGateway(t *testing.T) {
 	next("pod/late")
 }
 
-// gatewayKubeconfig signs a in with the CLI (its own config dir) and
-// writes its kubeconfig of workspace wsID with `hks kubeconfig`; kubectl
-// runs the test's hks binary for tokens. The kubeconfig must name only
-// the gateway on the loopback https listener, never the plain-http API
-// listener or the API server's own port.
-func gatewayKubeconfig(t *testing.T, s *hksServer, a *apiClient, orgPath, wsID, apiServerPort string) (path string, env []string) {
+// gatewayKubeconfig signs a in with the CLI and writes its kubeconfig of
+// workspace wsID with `hks kubeconfig` (kubectl runs the test's hks binary
+// for tokens). It checks that the kubeconfig names only the gateway on the
+// https loopback listener with its CA, never the workspace API server's
+// own port.
+func gatewayKubeconfig(t *testing.T, s *hksServer, a *apiClient, orgPath, wsID string) (path string, env []string) {
 	t.Helper()
+	// The API server's own port, from the local provider's state.
+	var ports struct {
+		APIServer int `json:"apiserver"`
+	}
+	if b, err := os.ReadFile(filepath.Join(s.DataDir, "workspaces", wsID, "ports.json")); err != nil || json.Unmarshal(b, &ports) != nil || ports.APIServer == 0 {
+		t.Fatalf("ports.json: %s %v", b, err)
+	}
 	cfgDir := t.TempDir()
 	env = baseEnv("HKS_CONFIG_DIR=" + cfgDir)
 	mustHKS(t, env, a.password+"\n", "login", "--server", s.URL, "--email", a.email, "--password-stdin")
@@ -155,21 +123,72 @@ func gatewayKubeconfig(t *testing.T, s *hksServer, a *apiClient, orgPath, wsID, 
 			t.Fatalf("cluster server %q is the plain-http API listener", c.Server)
 		}
 	}
-	if strings.Contains(string(b), ":"+apiServerPort) {
-		t.Fatalf("the kubeconfig names the workspace API server's port %s:\n%s", apiServerPort, b)
+	if strings.Contains(string(b), ":"+strconv.Itoa(ports.APIServer)) {
+		t.Fatalf("the kubeconfig names the workspace API server's port %d:\n%s", ports.APIServer, b)
 	}
 	return path, env
 }
 
-// apiServerPortOf is the workspace API server's own loopback port, from
-// the local provider's state.
-func apiServerPortOf(t *testing.T, s *hksServer, wsID string) string {
+// runKubectl runs kubectl with kubeconfig and env and returns its output
+// (stdout and stderr).
+func runKubectl(ctx context.Context, kubectl, kubeconfig string, env []string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// kubectlStream is a kubectl left running (a watch, logs -f, attach,
+// port-forward), its stdout read line by line.
+type kubectlStream struct {
+	ctx    context.Context
+	lines  chan string
+	stderr *strings.Builder
+}
+
+// startKubectl starts kubectl; it is killed when the test ends.
+func startKubectl(ctx context.Context, t *testing.T, kubectl, kubeconfig string, env []string, args ...string) *kubectlStream {
 	t.Helper()
-	var ports struct {
-		APIServer int `json:"apiserver"`
+	cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Env = env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(filepath.Join(s.DataDir, "workspaces", wsID, "ports.json")); err != nil || json.Unmarshal(b, &ports) != nil || ports.APIServer == 0 {
-		t.Fatalf("ports.json: %s %v", b, err)
+	k := &kubectlStream{ctx: ctx, lines: make(chan string), stderr: &strings.Builder{}}
+	cmd.Stderr = k.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	return strconv.Itoa(ports.APIServer)
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	go func() {
+		defer close(k.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case k.lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return k
+}
+
+// waitLine reads lines until one matches; what names it in the failure.
+func (k *kubectlStream) waitLine(t *testing.T, match func(string) bool, what string) string {
+	t.Helper()
+	for {
+		select {
+		case l, ok := <-k.lines:
+			if !ok {
+				t.Fatalf("kubectl ended before %s: %s", what, k.stderr.String())
+			}
+			if match(l) {
+				return l
+			}
+		case <-k.ctx.Done():
+			t.Fatalf("no %s from kubectl: %s", what, k.stderr.String())
+		}
+	}
 }

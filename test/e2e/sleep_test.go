@@ -84,8 +84,7 @@ func TestSleepAndWakeThroughTheGateway(t *testing.T) {
 	waitStatus(t, admin, wsPath, "running", 3*time.Minute)
 	waitStatus(t, admin, orgPath+"/workspaces/"+other.ID, "running", 3*time.Minute)
 
-	port := apiServerPortOf(t, s, ws.ID)
-	devKC, devEnv := gatewayKubeconfig(t, s, dev, orgPath, ws.ID, port)
+	devKC, devEnv := gatewayKubeconfig(t, s, dev, orgPath, ws.ID)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	kubectlRun := func(args ...string) (string, error) {
@@ -111,7 +110,7 @@ func TestSleepAndWakeThroughTheGateway(t *testing.T) {
 		t.Errorf("developer's sleep: %d %s, want 403", code, b)
 	}
 	// The admin puts it to sleep with the CLI (the built binary).
-	_, adminEnv := gatewayKubeconfig(t, s, admin, orgPath, ws.ID, port)
+	_, adminEnv := gatewayKubeconfig(t, s, admin, orgPath, ws.ID)
 	org := strings.TrimPrefix(orgPath, "/api/v1/organizations/")
 	if out := mustHKS(t, adminEnv, "", "workspace", "sleep", "prod", "--org", org); !strings.Contains(out, "sleeping") {
 		t.Fatalf("hks workspace sleep: %s", out)

@@ -1,15 +1,24 @@
 package local
 
 import (
+	"bytes"
+	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
@@ -67,18 +76,118 @@ const nodeMonitorGracePeriod = "15m"
 const kwokFallbackCIDR = "10.244.0.0/16"
 
 // kwokArgs is kwok's command line (without argv[0]) for one workspace.
-// kwok reads the stages from stagesPath, simulates only the nodes annotated
-// AnnotationKwokNode=KwokNodeValue, and serves kwokHealthPath on
-// 127.0.0.1:healthPort.
-func kwokArgs(kubeconfigPath, stagesPath string, healthPort int) []string {
+// kwok reads its configuration (kwokConfig) from configPath, simulates only
+// the nodes annotated AnnotationKwokNode=KwokNodeValue, and serves
+// kwokHealthPath and the simulated kubelet endpoint on 127.0.0.1:port:
+// https with certFile and keyFile (a workspace CA certificate for
+// kwokNodeIP, which the API server verifies) and, on the same port, plain
+// http (kwok muxes both; the health probe uses it).
+func kwokArgs(kubeconfigPath, configPath string, port int, certFile, keyFile string) []string {
 	return []string{
 		"--kubeconfig=" + kubeconfigPath,
-		"--config=" + stagesPath,
+		"--config=" + configPath,
 		"--manage-nodes-with-annotation-selector=" + AnnotationKwokNode + "=" + KwokNodeValue,
 		"--node-lease-duration-seconds=" + strconv.Itoa(kwokNodeLeaseSeconds),
-		"--server-address=127.0.0.1:" + strconv.Itoa(healthPort),
+		"--server-address=" + kwokNodeIP + ":" + strconv.Itoa(port),
+		"--tls-cert-file=" + certFile,
+		"--tls-private-key-file=" + keyFile,
 		"--cidr=" + kwokFallbackCIDR,
 	}
+}
+
+// kwokNodeIP is the InternalIP of every simulated node: the loopback
+// address its workspace's kwok serves the kubelet endpoint on. The API
+// server reaches a node there (--kubelet-preferred-address-types=InternalIP)
+// on the port in the node's status.daemonEndpoints.
+const kwokNodeIP = "127.0.0.1"
+
+// ContainerLogFile is the one log every container of a workspace shows
+// (kubectl logs, and kubectl attach from its end): a file the platform
+// writes under the workspace's directory, in the CRI log format kwok
+// reads (see CRILogLine). Its text is the same in every workspace and
+// carries nothing of a tenant's; a restart of the workspace writes it
+// anew.
+func ContainerLogFile(dataDir, workspaceID string) string {
+	return filepath.Join(dataDir, "workspaces", workspaceID, "kwok", "container.log")
+}
+
+// kwokContainerLogLines are the lines of kwokContainerLog.
+var kwokContainerLogLines = []string{
+	"hks: this pod runs on a simulated node (kwok): no container process runs, so there is no output of its own.",
+	"hks: on simulated nodes, logs and attach show this notice, exec runs nothing, and port-forward reaches the node's kubelet endpoint (GET /healthz answers ok).",
+}
+
+// kwokContainerLogContent renders kwokContainerLogLines in the CRI log
+// format ("<RFC 3339 time> stdout F <line>"), stamped with now.
+func kwokContainerLogContent(now time.Time) []byte {
+	var b strings.Builder
+	for _, l := range kwokContainerLogLines {
+		b.WriteString(CRILogLine(now, l))
+	}
+	return []byte(b.String())
+}
+
+// CRILogLine is line as one complete stdout line of a CRI container log,
+// the format kwok's logs and attach read.
+func CRILogLine(t time.Time, line string) string {
+	return t.UTC().Format(time.RFC3339Nano) + " stdout F " + line + "\n"
+}
+
+// kwokObject is a kwok configuration document (kwok.x-k8s.io/v1alpha1).
+type kwokObject struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec any `json:"spec"`
+}
+
+// kwokConfig is kwok's --config for one workspace: the stages and options
+// of kwok-stages.yaml, then what the simulated kubelet endpoint serves for
+// every pod of every namespace (no selector), none of it chosen by a
+// tenant:
+//   - ClusterLogs: kubectl logs (also --previous, -f) reads logFile;
+//   - ClusterAttach: kubectl attach follows logFile from its end;
+//   - ClusterPortForward: every port of every pod is forwarded to kwok's
+//     own server on kwokNodeIP:port (this workspace's; /healthz answers
+//     "ok"), never to another address;
+//   - no ClusterExec or Exec: kwok's only exec target runs the command
+//     the caller names on this host, so exec is refused (kwok answers
+//     "no exec found for container …").
+//
+// kwok watches no CRDs (no --enable-crds), so tenants' objects of these
+// kinds in their cluster change nothing.
+func kwokConfig(logFile string, port int) ([]byte, error) {
+	doc := func(kind, name string, spec any) kwokObject {
+		o := kwokObject{APIVersion: "kwok.x-k8s.io/v1alpha1", Kind: kind, Spec: spec}
+		o.Metadata.Name = name
+		return o
+	}
+	docs := []kwokObject{
+		doc("ClusterLogs", "hks-logs", map[string]any{
+			"logs": []map[string]any{{"logsFile": logFile, "previousLogsFile": logFile}},
+		}),
+		doc("ClusterAttach", "hks-attach", map[string]any{
+			"attaches": []map[string]any{{"logsFile": logFile}},
+		}),
+		doc("ClusterPortForward", "hks-port-forward", map[string]any{
+			"forwards": []map[string]any{{"target": map[string]any{"address": kwokNodeIP, "port": port}}},
+		}),
+	}
+	out := append([]byte(nil), kwokStages...)
+	for _, d := range docs {
+		b, err := yaml.Marshal(d)
+		if err != nil {
+			return nil, fmt.Errorf("kwok config: %w", err)
+		}
+		if !bytes.HasSuffix(out, []byte("\n")) {
+			out = append(out, '\n')
+		}
+		out = append(out, "---\n"...)
+		out = append(out, b...)
+	}
+	return out, nil
 }
 
 // Node capacity of a simulated node: a realistic mid-size machine, so
@@ -101,9 +210,10 @@ const (
 //     LabelWorkspace=workspaceID, tainted TaintDedicated=workspaceID:NoSchedule.
 //
 // Any other plan has no nodes (workspaceAdmission rejects it). The nodes
-// carry their capacity, addresses and pod CIDR; kwok's hks-node-ready stage
-// makes them Ready.
-func kwokNodes(workspaceID, plan string) []*corev1.Node {
+// carry their capacity, pod CIDR and kubelet endpoint: InternalIP
+// kwokNodeIP and kubelet port kubeletPort, the workspace's kwok. kwok's
+// hks-node-ready stage makes them Ready.
+func kwokNodes(workspaceID, plan string, kubeletPort int) []*corev1.Node {
 	var (
 		pool  string
 		count int
@@ -140,12 +250,10 @@ func kwokNodes(workspaceID, plan string) []*corev1.Node {
 				PodCIDRs: []string{fmt.Sprintf("10.244.%d.0/24", i)},
 			},
 			Status: corev1.NodeStatus{
-				Capacity:    kwokNodeCapacity.DeepCopy(),
-				Allocatable: kwokNodeCapacity.DeepCopy(),
-				Addresses: []corev1.NodeAddress{
-					{Type: corev1.NodeInternalIP, Address: fmt.Sprintf("192.168.64.%d", 10+i)},
-					{Type: corev1.NodeHostName, Address: name},
-				},
+				Capacity:        kwokNodeCapacity.DeepCopy(),
+				Allocatable:     kwokNodeCapacity.DeepCopy(),
+				Addresses:       kwokNodeAddresses(name),
+				DaemonEndpoints: kwokDaemonEndpoints(kubeletPort),
 				NodeInfo: corev1.NodeSystemInfo{
 					Architecture:    "amd64",
 					OperatingSystem: "linux",
@@ -159,6 +267,51 @@ func kwokNodes(workspaceID, plan string) []*corev1.Node {
 		nodes = append(nodes, n)
 	}
 	return nodes
+}
+
+func kwokNodeAddresses(name string) []corev1.NodeAddress {
+	return []corev1.NodeAddress{
+		{Type: corev1.NodeInternalIP, Address: kwokNodeIP},
+		{Type: corev1.NodeHostName, Address: name},
+	}
+}
+
+func kwokDaemonEndpoints(kubeletPort int) corev1.NodeDaemonEndpoints {
+	return corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(kubeletPort)}} //nolint:gosec // a TCP port
+}
+
+// ensureKwokNode creates node n, or points an existing node of that name
+// at n's kubelet endpoint (its addresses and kubelet port) when they
+// differ: a workspace made before nodes had one, or whose kwok port
+// changed.
+func ensureKwokNode(ctx context.Context, cs kubernetes.Interface, n *corev1.Node) error {
+	_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{FieldManager: "hks"})
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create node %s: %w", n.Name, err)
+	}
+	cur, err := cs.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("get node %s: %w", n.Name, err)
+	}
+	if equality.Semantic.DeepEqual(cur.Status.Addresses, n.Status.Addresses) &&
+		cur.Status.DaemonEndpoints == n.Status.DaemonEndpoints {
+		return nil
+	}
+	// A merge patch replaces the address list whole.
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{
+		"addresses":       n.Status.Addresses,
+		"daemonEndpoints": n.Status.DaemonEndpoints,
+	}})
+	if err != nil {
+		return err
+	}
+	if _, err := cs.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "hks"}, "status"); err != nil {
+		return fmt.Errorf("point node %s at its kubelet endpoint: %w", n.Name, err)
+	}
+	return nil
 }
 
 // admissionConfigFile is the AdmissionConfiguration that workspaceAdmission

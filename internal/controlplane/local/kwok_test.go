@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"text/template"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -209,7 +210,7 @@ func render(t *testing.T, stage string, obj, out any) {
 }
 
 func TestKwokNodeTemplates(t *testing.T) {
-	n := kwokNodes("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", controlplane.PlanShared)[0]
+	n := kwokNodes("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", controlplane.PlanShared, 4321)[0]
 	var st corev1.NodeStatus
 	render(t, "hks-node-ready", n, &st)
 	ready := false
@@ -311,7 +312,7 @@ func TestKwokNodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.plan, func(t *testing.T) {
-			nodes := kwokNodes(ws, tt.plan)
+			nodes := kwokNodes(ws, tt.plan, 4321)
 			var names []string
 			cidrs := map[string]bool{}
 			for _, n := range nodes {
@@ -327,6 +328,12 @@ func TestKwokNodes(t *testing.T) {
 				}
 				if got := n.Status.Capacity.Pods().Value(); got != 110 {
 					t.Errorf("%s: pods %d", n.Name, got)
+				}
+				// The API server reaches the node's kubelet endpoint, the
+				// workspace's kwok, on its InternalIP and kubelet port.
+				wantAddrs := []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: n.Name}}
+				if !reflect.DeepEqual(n.Status.Addresses, wantAddrs) || n.Status.DaemonEndpoints.KubeletEndpoint.Port != 4321 {
+					t.Errorf("%s: addresses %v, kubelet endpoint %v", n.Name, n.Status.Addresses, n.Status.DaemonEndpoints)
 				}
 				if cidrs[n.Spec.PodCIDR] {
 					t.Errorf("%s: pod CIDR %s used twice", n.Name, n.Spec.PodCIDR)
@@ -348,7 +355,7 @@ func TestKwokNodes(t *testing.T) {
 		})
 	}
 	// The capacity is copied, not shared between nodes.
-	a, b := kwokNodes(ws, controlplane.PlanShared)[0], kwokNodes(ws, controlplane.PlanShared)[1]
+	a, b := kwokNodes(ws, controlplane.PlanShared, 4321)[0], kwokNodes(ws, controlplane.PlanShared, 4321)[1]
 	q := a.Status.Capacity[corev1.ResourceCPU]
 	q.Set(1)
 	a.Status.Capacity[corev1.ResourceCPU] = q
@@ -358,13 +365,15 @@ func TestKwokNodes(t *testing.T) {
 }
 
 func TestKwokArgs(t *testing.T) {
-	got := kwokArgs("/w/kwok.kubeconfig", "/w/kwok-stages.yaml", 4321)
+	got := kwokArgs("/w/kwok.kubeconfig", "/w/kwok-stages.yaml", 4321, "/w/pki/kwok-serving.crt", "/w/pki/kwok-serving.key")
 	want := []string{
 		"--kubeconfig=/w/kwok.kubeconfig",
 		"--config=/w/kwok-stages.yaml",
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--node-lease-duration-seconds=0",
 		"--server-address=127.0.0.1:4321",
+		"--tls-cert-file=/w/pki/kwok-serving.crt",
+		"--tls-private-key-file=/w/pki/kwok-serving.key",
 		"--cidr=10.244.0.0/16",
 	}
 	if !slices.Equal(got, want) {
@@ -431,7 +440,7 @@ func TestWorkspaceAdmission(t *testing.T) {
 		t.Errorf("PodTolerationRestriction config %+v", ptr)
 	}
 	// The toleration tolerates the dedicated nodes' taint.
-	for _, n := range kwokNodes(ws, controlplane.PlanDedicated) {
+	for _, n := range kwokNodes(ws, controlplane.PlanDedicated, 4321) {
 		for _, taint := range n.Spec.Taints {
 			tol := ptr.Default[0]
 			if tol.Key != taint.Key || tol.Value != taint.Value || tol.Effect != taint.Effect {
@@ -494,5 +503,110 @@ func TestWorkspaceAdmissionErrors(t *testing.T) {
 				t.Errorf("workspaceAdmission(%q, %q) = %v, want %q", tt.id, tt.plan, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestKwokConfigKubeletEndpoint: what a workspace's kwok serves as the
+// simulated kubelet endpoint is fixed by hks and harmless: logs and
+// attach read the platform's file, port-forward reaches only kwok's own
+// server, there is no exec target (kwok's only one runs the caller's
+// command on the host) and no command anywhere, and pprof is off.
+func TestKwokConfigKubeletEndpoint(t *testing.T) {
+	const logFile = "/data/workspaces/w1/kwok/container.log"
+	cfg, err := kwokConfig(logFile, 4321)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(cfg, kwokStages) {
+		t.Fatal("the stages are not the start of the configuration")
+	}
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(cfg)))
+	type file struct {
+		LogsFile         string `json:"logsFile"`
+		PreviousLogsFile string `json:"previousLogsFile"`
+	}
+	type endpointDoc struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Spec struct {
+			Logs     []file `json:"logs"`
+			Attaches []file `json:"attaches"`
+			Forwards []struct {
+				Target struct {
+					Address string `json:"address"`
+					Port    int    `json:"port"`
+				} `json:"target"`
+			} `json:"forwards"`
+		} `json:"spec"`
+	}
+	var kinds []string
+	for {
+		b, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head struct {
+			Kind    string         `json:"kind"`
+			Options map[string]any `json:"options"`
+		}
+		if err := yaml.Unmarshal(b, &head); err != nil {
+			t.Fatalf("document %q: %v", b, err)
+		}
+		switch head.Kind {
+		case "", "Stage":
+			continue
+		case "KwokConfiguration":
+			if head.Options["enableDebuggingHandlers"] != true || head.Options["enableProfilingHandler"] != false {
+				t.Errorf("options %v: want the debugging handlers on and pprof off", head.Options)
+			}
+			continue
+		}
+		kinds = append(kinds, head.Kind)
+		var d endpointDoc // strict: no selector, no command, no other field
+		if err := yaml.UnmarshalStrict(b, &d); err != nil {
+			t.Fatalf("%s: %v\n%s", head.Kind, err, b)
+		}
+		if d.APIVersion != "kwok.x-k8s.io/v1alpha1" || d.Metadata.Name == "" {
+			t.Errorf("%s: apiVersion %q name %q", d.Kind, d.APIVersion, d.Metadata.Name)
+		}
+		switch d.Kind {
+		case "ClusterLogs":
+			if len(d.Spec.Logs) != 1 || d.Spec.Logs[0] != (file{logFile, logFile}) {
+				t.Errorf("logs %+v, want %s", d.Spec.Logs, logFile)
+			}
+		case "ClusterAttach":
+			if len(d.Spec.Attaches) != 1 || d.Spec.Attaches[0] != (file{LogsFile: logFile}) {
+				t.Errorf("attaches %+v, want %s", d.Spec.Attaches, logFile)
+			}
+		case "ClusterPortForward":
+			if len(d.Spec.Forwards) != 1 || d.Spec.Forwards[0].Target.Address != "127.0.0.1" || d.Spec.Forwards[0].Target.Port != 4321 {
+				t.Errorf("forwards %+v, want kwok's own 127.0.0.1:4321", d.Spec.Forwards)
+			}
+		}
+	}
+	if want := []string{"ClusterLogs", "ClusterAttach", "ClusterPortForward"}; !slices.Equal(kinds, want) {
+		t.Errorf("kubelet endpoint documents %v, want %v (no Exec or ClusterExec)", kinds, want)
+	}
+}
+
+// TestContainerLogContent: the platform's container log is in the CRI
+// format kwok reads, one complete stdout line each.
+func TestContainerLogContent(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	got := string(kwokContainerLogContent(now))
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != len(kwokContainerLogLines) {
+		t.Fatalf("%d lines:\n%s", len(lines), got)
+	}
+	for i, l := range lines {
+		if want := "2026-01-02T03:04:05.000000006Z stdout F " + kwokContainerLogLines[i]; l != want {
+			t.Errorf("line %d: %q, want %q", i, l, want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -182,6 +183,13 @@ func TestWorkspaceLifecycle(t *testing.T) {
 		return ok
 	})
 
+	// A node as workspaces made before the kubelet endpoint have them
+	// (another address, no kubelet port): the restart repoints it.
+	old := []byte(`{"status":{"addresses":[{"type":"InternalIP","address":"192.168.64.10"},{"type":"Hostname","address":"hks-shared-0"}],"daemonEndpoints":{"kubeletEndpoint":{"Port":0}}}}`)
+	if _, err := cs.CoreV1().Nodes().Patch(ctx, "hks-shared-0", types.MergePatchType, old, metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+
 	// A restarted hks (a new provider on the same data dir) replaces the
 	// leftover processes: still exactly one set.
 	p2 := newTestProvider(t, dataDir)
@@ -206,6 +214,23 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	cs2 := kubernetes.NewForConfigOrDie(mustAdmin(t, p2, id))
 	if d, err := cs2.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{}); err != nil || *d.Spec.Replicas != 2 {
 		t.Fatalf("deployment after restart: %v", err)
+	}
+	n, err := cs2.CoreV1().Nodes().Get(ctx, "hks-shared-0", metav1.GetOptions{})
+	kwokPort := p2.spaces[id].files.ports.Kwok
+	if err != nil || n.Status.Addresses[0].Address != "127.0.0.1" || int(n.Status.DaemonEndpoints.KubeletEndpoint.Port) != kwokPort {
+		t.Fatalf("node after restart: %v %v %v, want 127.0.0.1 and kubelet port %d", err, n.Status.Addresses, n.Status.DaemonEndpoints, kwokPort)
+	}
+	// The API server reaches kwok's kubelet endpoint (TLS verified) for
+	// the logs of the pods.
+	pods, err := cs2.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("pods: %v %v", pods, err)
+	}
+	for _, po := range pods.Items {
+		b, err := cs2.CoreV1().Pods("default").GetLogs(po.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil || !strings.HasPrefix(string(b), kwokContainerLogLines[0]) {
+			t.Fatalf("logs of %s: %v %q", po.Name, err, b)
+		}
 	}
 
 	// Delete: no process, no data, no keys.

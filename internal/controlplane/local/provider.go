@@ -377,10 +377,9 @@ func (p *Provider) ensureNodes(ctx context.Context, ws *workspace, spec controlp
 	if err != nil {
 		return err
 	}
-	for _, n := range kwokNodes(spec.WorkspaceID, spec.Plan) {
-		_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{FieldManager: "hks"})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create node %s: %w", n.Name, err)
+	for _, n := range kwokNodes(spec.WorkspaceID, spec.Plan, ws.files.ports.Kwok) {
+		if err := ensureKwokNode(ctx, cs, n); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -395,7 +394,7 @@ func (p *Provider) dropNodeLeases(ctx context.Context, ws *workspace, spec contr
 		return err
 	}
 	leases := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-	for _, n := range kwokNodes(spec.WorkspaceID, spec.Plan) {
+	for _, n := range kwokNodes(spec.WorkspaceID, spec.Plan, ws.files.ports.Kwok) {
 		if err := leases.Delete(ctx, n.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete the lease of node %s: %w", n.Name, err)
 		}

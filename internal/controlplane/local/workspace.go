@@ -47,7 +47,8 @@ type wsFiles struct {
 	authConfig                     string
 	admissionConfig                string
 	kcmKubeconfig, schedKubeconfig string
-	kwokKubeconfig, kwokStagesFile string
+	kwokKubeconfig, kwokConfigFile string
+	kwokCert, kwokKey              string
 	admissionPlugins               []string
 	ports                          wsPorts
 }
@@ -94,6 +95,12 @@ func (p *Provider) prepare(spec controlplane.Spec) (*wsFiles, error) {
 	if f.servingCert, f.servingKey, err = f.ca.issue(certRequest{name: "apiserver", cn: "kube-apiserver", server: true,
 		dns: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
 		ips: []net.IP{net.IPv4(127, 0, 0, 1), net.ParseIP(kubernetesService)}}, now); err != nil {
+		return nil, err
+	}
+	// kwok's simulated kubelet endpoint, which the API server verifies
+	// with this CA (--kubelet-certificate-authority).
+	if f.kwokCert, f.kwokKey, err = f.ca.issue(certRequest{name: "kwok-serving", cn: "hks:kwok-kubelet", server: true,
+		ips: []net.IP{net.ParseIP(kwokNodeIP)}}, now); err != nil {
 		return nil, err
 	}
 	// The platform's own access (system:masters); never handed to users.
@@ -148,8 +155,19 @@ func (p *Provider) prepare(spec controlplane.Spec) (*wsFiles, error) {
 		f.admissionConfig = filepath.Join(dir, admName)
 	}
 	f.admissionPlugins = plugins
-	f.kwokStagesFile = filepath.Join(dir, "kwok-stages.yaml")
-	if err := writeFileAtomic(f.kwokStagesFile, kwokStages, 0o600); err != nil {
+	logFile := ContainerLogFile(p.dataDir, spec.WorkspaceID)
+	if err := os.MkdirAll(filepath.Dir(logFile), 0o700); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(logFile, kwokContainerLogContent(now), 0o600); err != nil {
+		return nil, err
+	}
+	kwokCfg, err := kwokConfig(logFile, f.ports.Kwok)
+	if err != nil {
+		return nil, err
+	}
+	f.kwokConfigFile = filepath.Join(dir, "kwok-stages.yaml")
+	if err := writeFileAtomic(f.kwokConfigFile, kwokCfg, 0o600); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -253,6 +271,12 @@ func (p *Provider) procSpecs(id string, f *wsFiles) []procSpec {
 		"--authentication-config=" + f.authConfig,
 		"--anonymous-auth=false",
 		"--profiling=false",
+		// Nodes are reached on their InternalIP (kwokNodeIP; a node's
+		// hostname resolves nowhere) and their kubelet endpoint, kwok's,
+		// must have a certificate of this workspace's CA. No kubelet
+		// client certificate: kwok checks none (docs/security.md).
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-certificate-authority=" + f.ca.caFile(),
 	}
 	apiArgs = append(apiArgs, leanAPIServerFlags...)
 	if len(f.admissionPlugins) > 0 {
@@ -273,7 +297,7 @@ func (p *Provider) procSpecs(id string, f *wsFiles) []procSpec {
 		spec("kube-apiserver", p.bins.APIServer, apiArgs),
 		spec("kube-controller-manager", p.bins.ControllerManager, kcmArgs),
 		spec("kube-scheduler", p.bins.Scheduler, schedArgs),
-		spec("kwok", p.bins.Kwok, kwokArgs(f.kwokKubeconfig, f.kwokStagesFile, f.ports.Kwok)),
+		spec("kwok", p.bins.Kwok, kwokArgs(f.kwokKubeconfig, f.kwokConfigFile, f.ports.Kwok, f.kwokCert, f.kwokKey)),
 	}
 }
 
