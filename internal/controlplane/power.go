@@ -220,7 +220,9 @@ func (s *Service) audit(ctx context.Context, ws store.Workspace, c Caller, detai
 
 // sleep handles workspace.sleep: the control plane of a sleeping
 // workspace stops, its data stays. Before, the earliest next run of its
-// CronJobs is read, for the wake that runs it.
+// CronJobs is read, for the wake that runs it, and recorded with the
+// time it fell asleep: a task that runs again after a crash (its control
+// plane stopped, its CronJobs unreadable) keeps that plan.
 func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) error {
 	defer s.signal(p.WorkspaceID)
 	unlock := s.powerLock(p.WorkspaceID)
@@ -235,8 +237,20 @@ func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) 
 	if ws.Status != store.WorkspaceSleeping {
 		return nil // woken (or deleted) meanwhile
 	}
-	now := s.cfg.Now().UTC()
-	wakeAt, why := s.nextWork(ctx, ws.ID, now)
+	sleptAt, wakeAt, why := ws.SleptAt, ws.WakeAt, "planned before"
+	if sleptAt == nil {
+		// This sleep's plan (the record of an earlier one was cleared
+		// when it woke).
+		now := s.cfg.Now().UTC()
+		sleptAt = &now
+		wakeAt, why = s.nextWork(ctx, ws.ID, now)
+		if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, sleptAt, wakeAt); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+	}
 	s.cfg.Reconciler.Forget(ws.ID)
 	if s.cfg.OnStop != nil {
 		s.cfg.OnStop(ws.ID)
@@ -247,9 +261,6 @@ func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) 
 			return tasks.Permanent(err)
 		}
 		return fmt.Errorf("stop the control plane: %w", err)
-	}
-	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, now, wakeAt); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
 	}
 	s.log.InfoContext(ctx, "workspace asleep", "workspace", ws.ID, "reason", p.Reason, "stop_s", time.Since(t0).Seconds(),
 		"wake_at", wakeAt, "next_work", why)
@@ -291,6 +302,13 @@ func (s *Service) wake(ctx context.Context, t store.Task, p tenancy.PowerTask) e
 			return tasks.Permanent(err)
 		}
 		return fmt.Errorf("start the control plane: %w", err)
+	}
+	// Its sleep is over: its record goes, so that the next sleep is not
+	// taken for finished (nor woken for this one's CronJob run) before its
+	// own task records it. Cleared first: a crash in between leaves it
+	// waking, which the restart finishes.
+	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, nil, nil); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	if err := s.setStatus(ctx, ws, []string{store.WorkspaceWaking}, store.WorkspaceRunning, ""); err != nil {
 		if errors.Is(err, store.ErrConflict) {

@@ -263,7 +263,7 @@ func (s *Store) UpdateWorkspace(ctx context.Context, id string, update func(stor
 		}, nil)
 }
 
-func (s *Store) SetWorkspaceSleep(ctx context.Context, id string, sleptAt time.Time, wakeAt *time.Time) error {
+func (s *Store) SetWorkspaceSleep(ctx context.Context, id string, sleptAt, wakeAt *time.Time) error {
 	return s.writeOne(ctx, "set workspace sleep", "UPDATE workspaces SET slept_at = ?, wake_at = ? WHERE id = ?", sleptAt, wakeAt, id)
 }
 

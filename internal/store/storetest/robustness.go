@@ -36,7 +36,7 @@ func testNotFound(t *testing.T, f *fixture) {
 		"GetWorkspace":             func() error { _, err := s.GetWorkspace(ctx, id); return err },
 		"UpdateWorkspace":          func() error { _, err := s.UpdateWorkspace(ctx, id, put(store.Workspace{ID: id})); return err },
 		"SetWorkspaceStatus":       func() error { return s.SetWorkspaceStatus(ctx, id, nil, "running", "", now) },
-		"SetWorkspaceSleep":        func() error { return s.SetWorkspaceSleep(ctx, id, now, nil) },
+		"SetWorkspaceSleep":        func() error { return s.SetWorkspaceSleep(ctx, id, &now, nil) },
 		"DeleteWorkspace":          func() error { return s.DeleteWorkspace(ctx, id) },
 		"GetWorkspaceMember":       func() error { _, err := s.GetWorkspaceMember(ctx, id, id); return err },
 		"RemoveWorkspaceMember":    func() error { return s.RemoveWorkspaceMember(ctx, id, id) },

@@ -55,23 +55,29 @@ func testWorkspaces(t *testing.T, f *fixture) {
 }
 
 // testSetWorkspaceSleep: slept_at and wake_at are written by
-// SetWorkspaceSleep alone, and a nil wake_at clears it.
+// SetWorkspaceSleep alone, a nil wake_at clears it, and a nil slept_at
+// clears both (the workspace woke).
 func testSetWorkspaceSleep(t *testing.T, f *fixture) {
 	_, o := f.acme()
 	w := f.workspace(o, "prod")
 	slept, wake := f.tick(), f.tick()
-	ok(t, f.s.SetWorkspaceSleep(f.ctx, w.ID, slept, &wake))
+	ok(t, f.s.SetWorkspaceSleep(f.ctx, w.ID, &slept, &wake))
 	got, err := f.s.GetWorkspace(f.ctx, w.ID)
 	ok(t, err)
 	w.SleptAt, w.WakeAt = &slept, &wake
 	equal(t, got, w)
 	slept2 := f.tick()
-	ok(t, f.s.SetWorkspaceSleep(f.ctx, w.ID, slept2, nil))
+	ok(t, f.s.SetWorkspaceSleep(f.ctx, w.ID, &slept2, nil))
 	got, err = f.s.GetWorkspace(f.ctx, w.ID)
 	ok(t, err)
 	w.SleptAt, w.WakeAt = &slept2, nil
 	equal(t, got, w)
-	wantErr(t, f.s.SetWorkspaceSleep(f.ctx, store.NewID(), slept, nil), store.ErrNotFound)
+	ok(t, f.s.SetWorkspaceSleep(f.ctx, w.ID, nil, nil))
+	got, err = f.s.GetWorkspace(f.ctx, w.ID)
+	ok(t, err)
+	w.SleptAt = nil
+	equal(t, got, w)
+	wantErr(t, f.s.SetWorkspaceSleep(f.ctx, store.NewID(), &slept, nil), store.ErrNotFound)
 }
 
 func testSetWorkspaceStatus(t *testing.T, f *fixture) {
