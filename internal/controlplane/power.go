@@ -487,7 +487,7 @@ func (s *Service) shouldSleep(ctx context.Context, ws store.Workspace, last, now
 // shouldWake says why a sleeping workspace should wake now, or "".
 func (s *Service) shouldWake(ws store.Workspace, now time.Time) string {
 	if ws.SleptAt == nil {
-		return "" // its sleep task has not finished
+		return "" // its sleep task has not recorded its plan yet
 	}
 	if ws.WakeAt != nil && !now.Before(ws.WakeAt.Add(-s.cfg.WakeLead)) {
 		return "woken for its CronJobs' run at " + ws.WakeAt.UTC().Format(time.RFC3339)
