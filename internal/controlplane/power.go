@@ -240,7 +240,9 @@ func (s *Service) audit(ctx context.Context, ws store.Workspace, c Caller, detai
 
 // sleep handles workspace.sleep: the control plane of a sleeping
 // workspace stops, its data stays. Before, the earliest next run of its
-// CronJobs is read, for the wake that runs it.
+// CronJobs is read, for the wake that runs it, and recorded with the
+// time it fell asleep: a task that runs again after a crash (its control
+// plane stopped, its CronJobs unreadable) keeps that plan.
 func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) error {
 	defer s.signal(p.WorkspaceID)
 	unlock := s.powerLock(p.WorkspaceID)
@@ -264,8 +266,20 @@ func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) 
 			return nil
 		}
 	}
-	now := s.cfg.Now().UTC()
-	wakeAt, why := s.nextWork(ctx, ws.ID, now)
+	sleptAt, wakeAt, why := ws.SleptAt, ws.WakeAt, "planned before"
+	if sleptAt == nil {
+		// This sleep's plan (the record of an earlier one was cleared
+		// when it woke).
+		now := s.cfg.Now().UTC()
+		sleptAt = &now
+		wakeAt, why = s.nextWork(ctx, ws.ID, now)
+		if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, sleptAt, wakeAt); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+	}
 	s.cfg.Reconciler.Forget(ws.ID)
 	if s.cfg.OnStop != nil {
 		s.cfg.OnStop(ws.ID)
@@ -279,9 +293,6 @@ func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) 
 			return tasks.Permanent(errors.New("stopping the control plane failed"))
 		}
 		return errors.New("stopping the control plane failed; retrying")
-	}
-	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, &now, wakeAt); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
 	}
 	s.log.InfoContext(ctx, "workspace asleep", "workspace", ws.ID, "reason", p.Reason, "stop_s", time.Since(t0).Seconds(),
 		"wake_at", wakeAt, "next_work", why)
@@ -319,6 +330,13 @@ func (s *Service) wake(ctx context.Context, t store.Task, p tenancy.PowerTask) e
 	}
 	// Awake: what the last sleep recorded is over (a past wake_at must not
 	// wake it again after its next sleep).
+	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, nil, nil); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	// Its sleep is over: its record goes, so that the next sleep is not
+	// taken for finished (nor woken for this one's CronJob run) before its
+	// own task records it. Cleared first: a crash in between leaves it
+	// waking, which the restart finishes.
 	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, nil, nil); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -572,7 +590,7 @@ func (s *Service) shouldSleep(ctx context.Context, ws store.Workspace, last, now
 // shouldWake says why a sleeping workspace should wake now, or "".
 func (s *Service) shouldWake(ws store.Workspace, now time.Time) string {
 	if ws.SleptAt == nil {
-		return "" // its sleep task has not finished
+		return "" // its sleep task has not recorded its plan yet
 	}
 	if ws.WakeAt != nil && !now.Before(ws.WakeAt.Add(-s.cfg.WakeLead)) {
 		return "woken for its CronJobs' run at " + ws.WakeAt.UTC().Format(time.RFC3339)

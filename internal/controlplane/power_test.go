@@ -2,23 +2,187 @@ package controlplane
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
-	"github.com/hexabase/hexabase-ai/internal/messaging"
-	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
-	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
+
+// powerProvider is a control plane that starts and stops at once; while
+// it runs, its API server (an httptest server) lists one CronJob that
+// runs every day at 03:00 UTC.
+type powerProvider struct {
+	Provider
+	api     *httptest.Server
+	mu      sync.Mutex
+	running bool
+	stops   int
+}
+
+func (p *powerProvider) Create(context.Context, Spec) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running = true
+	return nil
+}
+
+func (p *powerProvider) Stop(context.Context, string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running, p.stops = false, p.stops+1
+	return nil
+}
+
+func (p *powerProvider) AdminConfig(context.Context, string) (*rest.Config, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running {
+		return nil, ErrNotFound
+	}
+	return &rest.Config{Host: p.api.URL}, nil
+}
+
+type noEvents struct{}
+
+func (noEvents) Notify(context.Context, string, string, string, any) {}
+
+// powerWorld is a Service on a real store with one workspace whose
+// control plane runs, at a fixed time (Tuesday 10:00 UTC).
+func newPowerTest(t *testing.T) (*Service, *powerProvider, store.Store, store.Workspace, time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/apis/batch/v1/cronjobs" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"kind":"CronJobList","apiVersion":"batch/v1","metadata":{},"items":[{"metadata":{"name":"nightly","namespace":"jobs"},` +
+			`"spec":{"schedule":"0 3 * * *","timeZone":"UTC","jobTemplate":{"spec":{"template":{"spec":{"containers":[]}}}}}}]}`))
+	}))
+	t.Cleanup(api.Close)
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "hks.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	u := store.User{ID: store.NewID(), Email: "owner@example.com", CreatedAt: now, UpdatedAt: now}
+	org := store.Organization{ID: store.NewID(), Name: "Org", Slug: "org", CreatedAt: now, UpdatedAt: now}
+	ws := store.Workspace{ID: store.NewID(), OrgID: org.ID, Name: "ws", Plan: store.PlanShared, Status: store.WorkspaceRunning,
+		CreatedBy: u.ID, CreatedAt: now, UpdatedAt: now, SleepAfter: store.SleepAfterDefault}
+	for _, err := range []error{st.CreateUser(ctx, u),
+		st.CreateOrganization(ctx, org, store.OrgMember{OrgID: org.ID, UserID: u.ID, Role: store.RoleOwner, CreatedAt: now}),
+		st.CreateWorkspace(ctx, ws)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &powerProvider{api: api, running: true}
+	r, err := NewReconciler(ReconcilerConfig{Store: st, Provider: p, Logger: log, Resync: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{cfg: ServiceConfig{Provider: p, Reconciler: r, Store: st, Events: noEvents{}, Logger: log,
+		Now: func() time.Time { return now }, WakeLead: DefaultWakeLead},
+		log: log, started: map[string]time.Time{}, wakeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "wake"}),
+		pw: power{act: map[string]*activity{}, changed: map[string]chan struct{}{}, locks: map[string]*sync.Mutex{}}}
+	return s, p, st, ws, now
+}
+
+func setStatus(t *testing.T, st store.Store, ws store.Workspace, from, to string, now time.Time) store.Workspace {
+	t.Helper()
+	if err := st.SetWorkspaceStatus(t.Context(), ws.ID, []string{from}, to, "test", now); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := st.GetWorkspace(t.Context(), ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+// TestTheNextSleepIsNotWokenForTheLastOnesRun: a workspace woken for its
+// CronJob's run, put to sleep again, is not woken at once for that past
+// run while its new sleep task has not recorded the next one (it was:
+// every automatic sleep after the first turned straight into a wake, so
+// the workspace never slept again).
+func TestTheNextSleepIsNotWokenForTheLastOnesRun(t *testing.T) {
+	s, _, st, ws, now := newPowerTest(t)
+	ctx := t.Context()
+	ws = setStatus(t, st, ws, store.WorkspaceRunning, store.WorkspaceSleeping, now)
+	if err := s.sleep(ctx, store.Task{ID: "t1", Attempts: 1}, tenancy.PowerTask{WorkspaceID: ws.ID}); err != nil {
+		t.Fatal(err)
+	}
+	ws, _ = st.GetWorkspace(ctx, ws.ID)
+	if ws.SleptAt == nil || ws.WakeAt == nil || !ws.WakeAt.Equal(time.Date(2026, 12, 9, 3, 0, 0, 0, time.UTC)) {
+		t.Fatalf("asleep: slept_at %v wake_at %v, want the CronJob's next run", ws.SleptAt, ws.WakeAt)
+	}
+	later := ws.WakeAt.Add(-s.cfg.WakeLead)
+	if why := s.shouldWake(ws, later); why == "" {
+		t.Fatal("not woken for its CronJob's run")
+	}
+	ws = setStatus(t, st, ws, store.WorkspaceSleeping, store.WorkspaceWaking, later)
+	if err := s.wake(ctx, store.Task{ID: "t2", Attempts: 1}, tenancy.PowerTask{WorkspaceID: ws.ID}); err != nil {
+		t.Fatal(err)
+	}
+	// Idle again after the run: put to sleep; its task has not run yet.
+	ws = setStatus(t, st, ws, store.WorkspaceRunning, store.WorkspaceSleeping, later.Add(time.Minute))
+	if why := s.shouldWake(ws, later.Add(time.Minute)); why != "" {
+		t.Fatalf("a workspace put to sleep again is woken before its sleep task ran: %q (slept_at %v wake_at %v)", why, ws.SleptAt, ws.WakeAt)
+	}
+}
+
+// TestSleepRedeliveredAfterACrashKeepsItsPlan: a workspace.sleep task
+// that runs again after hks died in the middle of it (its control plane
+// stopped meanwhile, so its CronJobs cannot be read) keeps the wake it
+// planned before the crash, instead of waking the workspace a minute
+// later to read them (which kept it awake for its sleep_after).
+func TestSleepRedeliveredAfterACrashKeepsItsPlan(t *testing.T) {
+	s, p, st, ws, now := newPowerTest(t)
+	ctx := t.Context()
+	ws = setStatus(t, st, ws, store.WorkspaceRunning, store.WorkspaceSleeping, now)
+	// The first attempt recorded its plan and stopped the control plane
+	// when hks died; the restart stopped what was left (Adopt).
+	s.cfg.Provider = &crashingStop{powerProvider: p}
+	if err := s.sleep(ctx, store.Task{ID: "t1", Attempts: 1}, tenancy.PowerTask{WorkspaceID: ws.ID}); err == nil {
+		t.Fatal("the crashing stop did not fail the task")
+	}
+	s.cfg.Provider = p
+	if err := p.Stop(ctx, ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sleep(ctx, store.Task{ID: "t1", Attempts: 2}, tenancy.PowerTask{WorkspaceID: ws.ID}); err != nil {
+		t.Fatal(err)
+	}
+	ws, _ = st.GetWorkspace(ctx, ws.ID)
+	if want := time.Date(2026, 12, 9, 3, 0, 0, 0, time.UTC); ws.SleptAt == nil || ws.WakeAt == nil || !ws.WakeAt.Equal(want) {
+		t.Fatalf("after the redelivery: slept_at %v wake_at %v, want the CronJob's run at %v", ws.SleptAt, ws.WakeAt, want)
+	}
+	if why := s.shouldWake(ws, now.Add(10*time.Minute)); why != "" {
+		t.Fatalf("woken 10 minutes after the crash: %q", why)
+	}
+}
+
+// crashingStop is a provider whose Stop dies halfway: the processes end,
+// the call fails (as hks killed in the middle of it would never return).
+type crashingStop struct{ *powerProvider }
+
+func (c *crashingStop) Stop(ctx context.Context, id string) error {
+	_ = c.powerProvider.Stop(ctx, id)
+	return context.Canceled
+}
 
 // TestShouldWake: a sleeping workspace wakes WakeLead before its next
 // CronJob run, and at the end of a hibernation window that began after
@@ -46,103 +210,5 @@ func TestShouldWake(t *testing.T) {
 		if got := s.shouldWake(tc.ws, tc.now) != ""; got != tc.wake {
 			t.Errorf("%s: wake %v, want %v", tc.name, got, tc.wake)
 		}
-	}
-}
-
-// providerDouble is a test double of a Provider whose control planes
-// start and stop at once; its AdminConfig points at an API server double
-// that has no CronJobs.
-type providerDouble struct {
-	Provider
-	url string
-}
-
-func (providerDouble) Create(context.Context, Spec) error { return nil }
-func (providerDouble) Stop(context.Context, string) error { return nil }
-func (p providerDouble) AdminConfig(context.Context, string) (*rest.Config, error) {
-	return &rest.Config{Host: p.url}, nil
-}
-
-type notifyNothing struct{}
-
-func (notifyNothing) Notify(context.Context, string, string, string, any) {}
-
-// powerHarness is a Service over a real SQLite store and task queue with
-// providerDouble, and one organization.
-func powerHarness(t *testing.T) (*Service, store.Store, store.Organization) {
-	t.Helper()
-	ctx := t.Context()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := t.TempDir()
-	st, err := sqlstore.Open(ctx, filepath.Join(dir, "hks.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats"), Logger: log})
-	q, err := tasks.New(ctx, tasks.Config{JS: nc.JetStream(), Store: st, Events: notifyNothing{}, Logger: log, Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiDouble := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"kind":"CronJobList","apiVersion":"batch/v1","metadata":{},"items":[]}`)
-	}))
-	t.Cleanup(apiDouble.Close)
-	prov := providerDouble{url: apiDouble.URL}
-	rec, err := NewReconciler(ReconcilerConfig{Store: st, Provider: prov, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewService(ServiceConfig{Provider: prov, Reconciler: rec, Store: st, Tasks: q, Events: notifyNothing{}, Logger: log, Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	u := store.User{ID: store.NewID(), Email: "owner@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
-	o := store.Organization{ID: store.NewID(), Name: "Acme", Slug: "acme", CreatedAt: now, UpdatedAt: now, Version: 1}
-	if err := st.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateOrganization(ctx, o, store.OrgMember{OrgID: o.ID, UserID: u.ID, Role: store.RoleOwner, CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	return s, st, o
-}
-
-// TestWokenForACronJobSleepsAgain: a workspace woken for a CronJob run
-// (its wake_at then in the past) goes back to sleep once idle and stays
-// asleep: the wake cleared what the last sleep recorded. (Before, the
-// past wake_at woke it again in the very tick that put it to sleep.)
-func TestWokenForACronJobSleepsAgain(t *testing.T) {
-	s, st, o := powerHarness(t)
-	ctx := t.Context()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	ws := store.Workspace{ID: store.NewID(), OrgID: o.ID, Name: "w", Plan: store.PlanShared, Status: store.WorkspaceWaking,
-		CreatedAt: now, UpdatedAt: now, Version: 1, SleepAfter: 10}
-	if err := st.CreateWorkspace(ctx, ws); err != nil {
-		t.Fatal(err)
-	}
-	slept, due := now.Add(-2*time.Minute), now.Add(-10*time.Second)
-	if err := st.SetWorkspaceSleep(ctx, ws.ID, &slept, &due); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.wake(ctx, store.Task{ID: "t1", Attempts: 1}, tenancy.PowerTask{WorkspaceID: ws.ID}); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := st.GetWorkspace(ctx, ws.ID)
-	if got.Status != store.WorkspaceRunning || got.SleptAt != nil || got.WakeAt != nil {
-		t.Fatalf("after the wake: %s slept_at %v wake_at %v", got.Status, got.SleptAt, got.WakeAt)
-	}
-	// Idle for longer than its sleep_after (10 s).
-	s.pw.mu.Lock()
-	s.pw.act[ws.ID].last = time.Now().Add(-time.Minute)
-	s.pw.lastTick = time.Now().Add(-5 * time.Second)
-	s.pw.mu.Unlock()
-	s.powerTick(ctx)
-	s.powerTick(ctx)
-	got, _ = st.GetWorkspace(ctx, ws.ID)
-	if got.Status != store.WorkspaceSleeping {
-		t.Fatalf("idle after a CronJob wake: %s (%s), want sleeping", got.Status, got.StatusReason)
 	}
 }

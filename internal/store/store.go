@@ -144,8 +144,8 @@ type Store interface {
 	// ErrConflict otherwise.
 	SetWorkspaceStatus(ctx context.Context, id string, from []string, to, reason string, now time.Time) error
 	// SetWorkspaceSleep records when the workspace went to sleep and when
-	// scheduled work needs it awake (nil: none; both nil once it is awake
-	// again); ErrNotFound if missing.
+	// scheduled work needs it awake (nil: none); a nil sleptAt clears the
+	// record (the workspace woke). ErrNotFound if missing.
 	SetWorkspaceSleep(ctx context.Context, id string, sleptAt, wakeAt *time.Time) error
 	DeleteWorkspace(ctx context.Context, id string) error // removes the row and everything under it
 

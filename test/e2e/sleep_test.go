@@ -23,7 +23,14 @@ import (
 // scheduler and kwok), read from /proc.
 func workspaceProcs(t *testing.T, dataDir, wsID string) []int {
 	t.Helper()
-	dir := []byte(filepath.Join(dataDir, "workspaces", wsID) + "/")
+	return dataDirProcs(t, filepath.Join(dataDir, "workspaces", wsID))
+}
+
+// dataDirProcs are the pids of the processes whose command line names
+// dir (a file or directory under it).
+func dataDirProcs(t *testing.T, dir string) []int {
+	t.Helper()
+	prefix := []byte(dir + "/")
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +42,7 @@ func workspaceProcs(t *testing.T, dataDir, wsID string) []int {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(b, dir) {
+		if err != nil || !bytes.Contains(b, prefix) {
 			continue
 		}
 		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {

@@ -55,7 +55,8 @@ func testWorkspaces(t *testing.T, f *fixture) {
 }
 
 // testSetWorkspaceSleep: slept_at and wake_at are written by
-// SetWorkspaceSleep alone, and a nil wake_at clears it.
+// SetWorkspaceSleep alone, a nil wake_at clears it, and a nil slept_at
+// clears both (the workspace woke).
 func testSetWorkspaceSleep(t *testing.T, f *fixture) {
 	_, o := f.acme()
 	w := f.workspace(o, "prod")
