@@ -288,6 +288,11 @@ func TestSecurityTable(t *testing.T) {
 		return x.AccessToken
 	}
 	gwOwnTok, gwOtherTok := gwToken(gwWs), gwToken(gwOther)
+	// Sleep settings: a user and workspace of their own (the gateway
+	// user's per-user burst is spent above).
+	_, sleeper := ts.user("sleeper@example.com")
+	sleepOrg := ts.do("POST", "/api/v1/organizations", sleeper, map[string]string{"name": "Sleepers"}).id(t, 201)
+	sleepWs := "/api/v1/organizations/" + sleepOrg + "/workspaces/" + ts.do("POST", "/api/v1/organizations/"+sleepOrg+"/workspaces", sleeper, map[string]string{"name": "one"}).id(t, 202)
 	viaGateway := func(ws, token string) func(*testing.T) answer {
 		return func(*testing.T) answer { return ts.do("GET", "/k8s/"+ws+"/api/v1/pods", token, nil) }
 	}
@@ -402,6 +407,15 @@ func TestSecurityTable(t *testing.T) {
 		{"gateway: another workspace's token", viaGateway(gwWs, gwOtherTok), 401, "unauthorized"},
 		{"gateway: an unknown workspace", viaGateway(uuid.NewString(), gwOwnTok), 404, "not-found"},
 		{"gateway: the workspace's token (control: accepted; no control plane in this test)", viaGateway(gwWs, gwOwnTok), 503, "workspace-unavailable"},
+		{"sleep_after negative", naming("sleep_after", func() answer {
+			return ts.do("PATCH", sleepWs, sleeper, map[string]any{"sleep_after": "-5m"})
+		}), 422, "validation"},
+		{"sleep_after absurd", naming("sleep_after", func() answer {
+			return ts.do("PATCH", sleepWs, sleeper, map[string]any{"sleep_after": "99999999h"})
+		}), 422, "validation"},
+		{"hibernation schedule with a bad minute", naming("hibernation[0].start", func() answer {
+			return ts.do("PATCH", sleepWs, sleeper, map[string]any{"hibernation": []map[string]string{{"start": "61 19 * * *"}}})
+		}), 422, "validation"},
 		{"metrics not on the API listener", func(*testing.T) answer { return ts.do("GET", "/metrics", "", nil) }, 404, "not-found"},
 		{"CronJob preview whose runs fall past year 9999", naming("after", func() answer {
 			return ts.do("GET", smallWs+"/projects/jobs/cronjobs/preview?schedule=%40hourly&after=9999-12-31T23:59:00Z", small, nil)
