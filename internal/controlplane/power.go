@@ -238,6 +238,22 @@ func (s *Service) audit(ctx context.Context, ws store.Workspace, c Caller, detai
 	}
 }
 
+// powerStep takes the workspace's power lock and reads it. ok is false
+// (and the lock released) when it is gone or not in status want: the
+// step has nothing to do; err is then a failure to read it.
+func (s *Service) powerStep(ctx context.Context, id, want string) (ws store.Workspace, unlock func(), ok bool, err error) {
+	unlock = s.powerLock(id)
+	ws, err = s.cfg.Store.GetWorkspace(ctx, id)
+	if err != nil || ws.Status != want {
+		unlock()
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+		return ws, nil, false, err
+	}
+	return ws, unlock, true, nil
+}
+
 // sleep handles workspace.sleep: the control plane of a sleeping
 // workspace stops, its data stays. Before, the earliest next run of its
 // CronJobs is read, for the wake that runs it, and recorded with the
@@ -245,18 +261,11 @@ func (s *Service) audit(ctx context.Context, ws store.Workspace, c Caller, detai
 // plane stopped, its CronJobs unreadable) keeps that plan.
 func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) error {
 	defer s.signal(p.WorkspaceID)
-	unlock := s.powerLock(p.WorkspaceID)
+	ws, unlock, ok, err := s.powerStep(ctx, p.WorkspaceID, store.WorkspaceSleeping)
+	if !ok {
+		return err // gone, or woken meanwhile: nothing to do
+	}
 	defer unlock()
-	ws, err := s.cfg.Store.GetWorkspace(ctx, p.WorkspaceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if ws.Status != store.WorkspaceSleeping {
-		return nil // woken (or deleted) meanwhile
-	}
 	if p.Auto {
 		// A request may have begun since the idle check: it wins.
 		if _, open := s.idle(ws.ID, s.cfg.Now()); open {
@@ -304,18 +313,11 @@ func (s *Service) sleep(ctx context.Context, t store.Task, p tenancy.PowerTask) 
 // fails it goes back to sleeping, with the reason.
 func (s *Service) wake(ctx context.Context, t store.Task, p tenancy.PowerTask) error {
 	defer s.signal(p.WorkspaceID)
-	unlock := s.powerLock(p.WorkspaceID)
+	ws, unlock, ok, err := s.powerStep(ctx, p.WorkspaceID, store.WorkspaceWaking)
+	if !ok {
+		return err // gone, or no longer waking meanwhile: nothing to do
+	}
 	defer unlock()
-	ws, err := s.cfg.Store.GetWorkspace(ctx, p.WorkspaceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if ws.Status != store.WorkspaceWaking {
-		return nil
-	}
 	t0 := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, createTimeout)
 	defer cancel()
