@@ -278,13 +278,6 @@ func (b *bench) sleep(ctx context.Context, id string) (time.Duration, error) {
 	return d, nil
 }
 
-// held is how many workspaces exist now.
-func (b *bench) held() (awake, asleep int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.awake), len(b.sleeping)
-}
-
 // fill creates count workspaces (parallel at once), putting each to sleep
 // when keepAwake is false, until the budget is used.
 func (b *bench) fill(ctx context.Context, count int, keepAwake bool) (budgetHit bool, err error) {
