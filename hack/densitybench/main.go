@@ -114,7 +114,8 @@ func run(f flags) error {
 			return err
 		}
 	}
-	args := []string{"--warm-pool", strconv.Itoa(f.pool), "--sleep-after", "0",
+	// Access tokens live their longest (1h): a full run takes about 40 min.
+	args := []string{"--warm-pool", strconv.Itoa(f.pool), "--sleep-after", "0", "--access-token-ttl", "1h",
 		// One client polls many workspaces: far over a user's rate.
 		"--user-rate-limit", "1000000", "--user-rate-burst", "1000000",
 		"--ip-rate-limit", "1000000", "--ip-rate-burst", "1000000"}
