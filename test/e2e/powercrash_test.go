@@ -38,7 +38,7 @@ func newPowerWorld(t *testing.T) *powerWorld {
 	w.admin.must("POST", w.orgPath+"/workspaces", map[string]string{"name": "prod"}, http.StatusAccepted, &ws)
 	w.wsID, w.wsPath = ws.ID, w.orgPath+"/workspaces/"+ws.ID
 	waitStatus(t, w.admin, w.wsPath, "running", 3*time.Minute)
-	kc, env := gatewayKubeconfig(t, w.s, w.admin, w.orgPath, ws.ID, apiServerPortOf(t, w.s, ws.ID))
+	kc, env := gatewayKubeconfig(t, w.s, w.admin, w.orgPath, ws.ID)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	t.Cleanup(cancel)
 	w.kubectl = func(args ...string) (string, error) {
