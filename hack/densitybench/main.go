@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -62,7 +63,7 @@ func main() {
 	flag.Float64Var(&f.budgetMiB, "budget-mib", 0, "memory budget in MiB: no workspace is created once the PSS of everything started reaches it (0: 80% of MemAvailable at start)")
 	flag.IntVar(&f.parallel, "parallel", 2, "workspaces created at once")
 	flag.IntVar(&f.pool, "warm-pool", 1, "the server's --warm-pool")
-	flag.IntVar(&f.wakes, "wakes", 20, "wakes measured one at a time, and again in rounds of -wake-parallel (different sleeping workspaces while there are enough)")
+	flag.IntVar(&f.wakes, "wakes", 40, "wakes measured one at a time, and again in rounds of -wake-parallel (different sleeping workspaces while there are enough)")
 	flag.IntVar(&f.wakePar, "wake-parallel", 4, "wakes at once in the concurrent rounds (0: skip them)")
 	flag.DurationVar(&f.idle, "idle", 60*time.Second, "idle window over which CPU is read")
 	flag.StringVar(&f.hks, "hks", "", "hks binary (default: go build ./cmd/hks into a temp dir)")
@@ -741,14 +742,18 @@ type pct struct {
 	Maxs float64 `json:"max_s"`
 }
 
-// pcts are nearest-rank percentiles.
+// pcts are nearest-rank percentiles: the q-th is the smallest sample with
+// at least q of the samples at or below it (of 20, the 95th is the 19th).
 func pcts(ds []time.Duration) *pct {
 	if len(ds) == 0 {
 		return nil
 	}
 	ds = slices.Clone(ds)
 	slices.Sort(ds)
-	at := func(q float64) float64 { return ds[min(len(ds)-1, int(q*float64(len(ds))))].Seconds() }
+	at := func(q float64) float64 {
+		rank := int(math.Ceil(q * float64(len(ds))))
+		return ds[min(len(ds), max(1, rank))-1].Seconds()
+	}
 	return &pct{N: len(ds), P50s: at(0.5), P95s: at(0.95), Maxs: ds[len(ds)-1].Seconds()}
 }
 
