@@ -151,7 +151,7 @@ func readSSE(r io.Reader, fn func(Event) error) error {
 var errWorkspaceFailed = errors.New("workspace failed")
 
 // waitForWorkspace follows the workspace at wsPath, printing each status
-// change, until it runs (nil), fails or is deleted (an error with the
+// change, until it runs (nil), fails, is deleted or sleeps (an error with the
 // reason), or timeout passes. A dropped stream is reopened: its first
 // event is the current status, so nothing is missed.
 func waitForWorkspace(ctx context.Context, c *Client, wsPath, name string, timeout time.Duration, out io.Writer) error {
@@ -190,6 +190,14 @@ func waitForWorkspace(ctx context.Context, c *Client, wsPath, name string, timeo
 				return fmt.Errorf("%w: %s: %s", errWorkspaceFailed, name, reason)
 			case "deleting", "deleted":
 				return fmt.Errorf("%w: %s is %s", errWorkspaceFailed, name, d.Status)
+			case "sleeping":
+				// A wake that failed for good, or a sleep since: it
+				// will not run without another wake.
+				reason := d.Reason
+				if reason == "" {
+					reason = "no reason given"
+				}
+				return fmt.Errorf("%w: %s is sleeping: %s", errWorkspaceFailed, name, reason)
 			}
 		case "workspace.progress":
 			if d.Step != "" {

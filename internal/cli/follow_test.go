@@ -72,6 +72,10 @@ func TestWaitForWorkspace(t *testing.T) {
 			sse("task.status", map[string]any{"kind": "workspace.provision", "status": "failed", "attempts": 5, "reason": "etcd unreachable"}),
 			sse("workspace.status", map[string]any{"status": "failed", "reason": "etcd unreachable"}),
 		}}, time.Minute, "workspace failed: web: etcd unreachable", []string{"workspace web: failed (etcd unreachable)"}, 1},
+		{"a wake that fails ends the wait", [][]string{{
+			sse("workspace.status", map[string]any{"status": "waking"}),
+			sse("workspace.status", map[string]any{"status": "sleeping", "reason": "the wake failed: kube-apiserver exited"}),
+		}}, time.Minute, "workspace failed: web is sleeping: the wake failed: kube-apiserver exited", []string{"workspace web: waking", "workspace web: sleeping (the wake failed"}, 1},
 		{"reconnects after a dropped stream", [][]string{
 			{sse("workspace.status", map[string]any{"status": "provisioning"})},
 			{sse("workspace.status", map[string]any{"status": "provisioning"}), sse("workspace.status", map[string]any{"status": "running"})},

@@ -36,6 +36,9 @@ const (
 	// failedWakeRetry is when the schedule tries again to wake a workspace
 	// whose wake failed for good.
 	failedWakeRetry = 10 * time.Minute
+	// wakeCooldown: after a wake failed for good, requests through the
+	// gateway do not start another for this long (503 with Retry-After).
+	wakeCooldown = time.Minute
 	// stuckWaking is how long a workspace may stay waking before the
 	// power loop gives up on that wake (its task died without a word).
 	stuckWaking = 2 * createTimeout
@@ -70,19 +73,41 @@ type power struct {
 	changed  map[string]chan struct{} // closed when a workspace's power state changes here
 	locks    map[string]*sync.Mutex
 	cron     map[string]cronCheck
+	failed   map[string]failedWake // the last wake failed for good, until one succeeds
 	lastTick time.Time
 }
 
+// failedWake is a wake that failed for good: requests do not start
+// another before wakeCooldown has passed.
+type failedWake struct {
+	at     time.Time
+	reason string
+}
+
 func (s *Service) powerLock(id string) func() {
+	l := s.powerMutex(id)
+	l.Lock()
+	return l.Unlock
+}
+
+// tryPowerLock takes the workspace's power lock if it is free.
+func (s *Service) tryPowerLock(id string) (unlock func(), ok bool) {
+	l := s.powerMutex(id)
+	if !l.TryLock() {
+		return nil, false
+	}
+	return l.Unlock, true
+}
+
+func (s *Service) powerMutex(id string) *sync.Mutex {
 	s.pw.mu.Lock()
+	defer s.pw.mu.Unlock()
 	l, ok := s.pw.locks[id]
 	if !ok {
 		l = &sync.Mutex{}
 		s.pw.locks[id] = l
 	}
-	s.pw.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	return l
 }
 
 // signal wakes whoever waits for a change of the workspace's status.
@@ -170,6 +195,9 @@ func (s *Service) EnsureAwake(ctx context.Context, id string, c Caller) error {
 	for {
 		changed := s.changes(id)
 		ws, err := s.cfg.Store.GetWorkspace(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return httpapi.NotFound("workspace") // deleted meanwhile
+		}
 		if err != nil {
 			return fmt.Errorf("get workspace: %w", err)
 		}
@@ -182,6 +210,9 @@ func (s *Service) EnsureAwake(ctx context.Context, id string, c Caller) error {
 				return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "workspace-waking", Title: "Service unavailable",
 					Detail: "the workspace could not be woken (" + ws.StatusReason + "); retry in a moment",
 					Header: http.Header{"Retry-After": {"10"}}}
+			}
+			if err := s.wakeCooling(ws.ID); err != nil {
+				return err
 			}
 			who := c.Email
 			if who == "" {
@@ -330,11 +361,6 @@ func (s *Service) wake(ctx context.Context, t store.Task, p tenancy.PowerTask) e
 		}
 		return errors.New("starting the control plane failed; retrying")
 	}
-	// Awake: what the last sleep recorded is over (a past wake_at must not
-	// wake it again after its next sleep).
-	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, nil, nil); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
 	// Its sleep is over: its record goes, so that the next sleep is not
 	// taken for finished (nor woken for this one's CronJob run) before its
 	// own task records it. Cleared first: a crash in between leaves it
@@ -348,11 +374,39 @@ func (s *Service) wake(ctx context.Context, t store.Task, p tenancy.PowerTask) e
 		}
 		return err
 	}
+	s.pw.mu.Lock()
+	delete(s.pw.failed, ws.ID)
+	s.pw.mu.Unlock()
 	s.Touch(ws.ID) // the idle clock starts now
 	s.wakeSeconds.Observe(time.Since(t0).Seconds())
 	s.cfg.Reconciler.Trigger(ws.ID)
 	s.log.InfoContext(ctx, "workspace awake", "workspace", ws.ID, "reason", p.Reason, "start_s", time.Since(t0).Seconds())
 	return nil
+}
+
+// wakeCooling refuses a wake (503 with Retry-After) for wakeCooldown after
+// one failed for good: a workspace that cannot start must not take a
+// wake worker, shared by every tenant, on each request.
+func (s *Service) wakeCooling(id string) error {
+	s.pw.mu.Lock()
+	f, ok := s.pw.failed[id]
+	s.pw.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	left := wakeCooldown - s.cfg.Now().Sub(f.at)
+	if left <= 0 {
+		s.pw.mu.Lock()
+		if s.pw.failed[id] == f {
+			delete(s.pw.failed, id)
+		}
+		s.pw.mu.Unlock()
+		return nil
+	}
+	secs := strconv.Itoa(int((left + time.Second - 1) / time.Second))
+	return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "workspace-waking", Title: "Service unavailable",
+		Detail: "the workspace's last wake failed (" + f.reason + "); it can be woken again in " + secs + " s",
+		Header: http.Header{"Retry-After": {secs}}}
 }
 
 // failWake puts a workspace whose wake failed for good back to sleep,
@@ -363,6 +417,9 @@ func (s *Service) failWake(ctx context.Context, ws store.Workspace, reason strin
 		s.log.Error("stop after a failed wake", "workspace", ws.ID, "err", err)
 	}
 	now := s.cfg.Now().UTC()
+	s.pw.mu.Lock()
+	s.pw.failed[ws.ID] = failedWake{at: now, reason: reason}
+	s.pw.mu.Unlock()
 	retry := now.Add(failedWakeRetry)
 	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, &now, &retry); err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.Error("record failed wake", "workspace", ws.ID, "err", err)
@@ -461,6 +518,7 @@ func (s *Service) powerTick(ctx context.Context) {
 	last := s.pw.lastTick
 	s.pw.lastTick = now
 	s.pw.mu.Unlock()
+	s.scheduledWakes(ctx, now)
 	running, err := s.cfg.Store.ListWorkspacesByStatus(ctx, store.WorkspaceRunning)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -483,6 +541,13 @@ func (s *Service) powerTick(ctx context.Context) {
 	}
 	wg.Wait()
 	s.unstick(ctx, now)
+}
+
+// scheduledWakes wakes the sleeping workspaces whose scheduled work or
+// hibernation end is due. It runs first in a tick: nothing another
+// workspace does (a slow CronJob read, a long wake holding its lock) may
+// delay it.
+func (s *Service) scheduledWakes(ctx context.Context, now time.Time) {
 	sleeping, err := s.cfg.Store.ListWorkspacesByStatus(ctx, store.WorkspaceSleeping)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -514,7 +579,12 @@ func (s *Service) unstick(ctx context.Context, now time.Time) {
 			continue
 		}
 		s.log.Warn("a wake went on too long; the workspace sleeps again", "workspace", ws.ID, "since", ws.UpdatedAt)
-		unlock := s.powerLock(ws.ID)
+		// A wake that holds the lock still runs (and ends within
+		// createTimeout): the next tick looks again.
+		unlock, ok := s.tryPowerLock(ws.ID)
+		if !ok {
+			continue
+		}
 		if cur, err := s.cfg.Store.GetWorkspace(ctx, ws.ID); err == nil && cur.Status == store.WorkspaceWaking && now.Sub(cur.UpdatedAt) >= stuckWaking {
 			s.failWake(ctx, cur, "waking did not finish; the next request wakes it again")
 		}
@@ -595,7 +665,9 @@ func (s *Service) shouldWake(ws store.Workspace, now time.Time) string {
 		return "" // its sleep task has not recorded its plan yet
 	}
 	if ws.WakeAt != nil && !now.Before(ws.WakeAt.Add(-s.cfg.WakeLead)) {
-		return "woken for its CronJobs' run at " + ws.WakeAt.UTC().Format(time.RFC3339)
+		// Not the time: the reason is shown to every member, the CronJobs'
+		// schedule (wake_at) only to workspace admins.
+		return "woken for scheduled work"
 	}
 	hs, err := tenancy.ParseHibernation(ws.Hibernation)
 	if err != nil || len(hs) == 0 {
@@ -605,4 +677,19 @@ func (s *Service) shouldWake(ws store.Workspace, now time.Time) string {
 		return "woken: its hibernation schedule ended"
 	}
 	return ""
+}
+
+// planUnplannedSleep records a plan for a sleeping workspace that has none
+// (hks died between its status change and its sleep task): without one
+// no schedule would wake it. It wakes after unknownWorkWake to read its
+// CronJobs, and sleeps again when idle.
+func (s *Service) planUnplannedSleep(ctx context.Context, ws store.Workspace) {
+	if ws.SleptAt != nil {
+		return
+	}
+	now := s.cfg.Now().UTC()
+	at := now.Add(unknownWorkWake)
+	if err := s.cfg.Store.SetWorkspaceSleep(ctx, ws.ID, &now, &at); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("record the plan of a sleeping workspace", "workspace", ws.ID, "err", err)
+	}
 }

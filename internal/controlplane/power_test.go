@@ -2,10 +2,13 @@ package controlplane
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,8 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
+	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
 
@@ -27,7 +34,10 @@ type powerProvider struct {
 	mu      sync.Mutex
 	running bool
 	stops   int
+	listed  []string // what List returns
 }
+
+func (p *powerProvider) List(context.Context) ([]string, error) { return p.listed, nil }
 
 func (p *powerProvider) Create(context.Context, Spec) error {
 	p.mu.Lock()
@@ -97,7 +107,7 @@ func newPowerTest(t *testing.T) (*Service, *powerProvider, store.Store, store.Wo
 	s := &Service{cfg: ServiceConfig{Provider: p, Reconciler: r, Store: st, Events: noEvents{}, Logger: log,
 		Now: func() time.Time { return now }, WakeLead: DefaultWakeLead},
 		log: log, started: map[string]time.Time{}, wakeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "wake"}),
-		pw: power{act: map[string]*activity{}, changed: map[string]chan struct{}{}, locks: map[string]*sync.Mutex{}}}
+		pw: power{act: map[string]*activity{}, changed: map[string]chan struct{}{}, locks: map[string]*sync.Mutex{}, failed: map[string]failedWake{}}}
 	return s, p, st, ws, now
 }
 
@@ -210,5 +220,140 @@ func TestShouldWake(t *testing.T) {
 		if got := s.shouldWake(tc.ws, tc.now) != ""; got != tc.wake {
 			t.Errorf("%s: wake %v, want %v", tc.name, got, tc.wake)
 		}
+	}
+}
+
+// withTasks gives s a real task queue (embedded NATS), so that wakes can be
+// requested; nothing runs its tasks.
+func withTasks(t *testing.T, s *Service) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: filepath.Join(t.TempDir(), "nats"), Logger: log})
+	q, err := tasks.New(t.Context(), tasks.Config{JS: nc.JetStream(), Store: s.cfg.Store, Events: noEvents{}, Logger: log, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Tasks = q
+}
+
+// failingCreate is a control plane that cannot start.
+type failingCreate struct{ *powerProvider }
+
+func (failingCreate) Create(context.Context, Spec) error { return ErrBinaryMissing }
+
+// TestAFailedWakeCoolsDown: after a wake failed for good, requests through
+// the gateway get 503 with Retry-After for wakeCooldown instead of
+// starting another wake each (every one took a wake worker, shared by
+// all tenants, for up to its eight attempts); after the cooldown one
+// wakes it again.
+func TestAFailedWakeCoolsDown(t *testing.T) {
+	s, p, st, ws, now := newPowerTest(t)
+	withTasks(t, s)
+	ctx := t.Context()
+	s.cfg.Provider = failingCreate{p}
+	ws = setStatus(t, st, ws, store.WorkspaceRunning, store.WorkspaceWaking, now)
+	if err := s.wake(ctx, store.Task{ID: "t1", Attempts: 1}, tenancy.PowerTask{WorkspaceID: ws.ID}); !tasks.IsPermanent(err) {
+		t.Fatalf("wake with a missing binary: %v, want a permanent failure", err)
+	}
+	if cur, _ := st.GetWorkspace(ctx, ws.ID); cur.Status != store.WorkspaceSleeping {
+		t.Fatalf("after the failed wake: %s, want sleeping", cur.Status)
+	}
+	err := s.EnsureAwake(ctx, ws.ID, Caller{Email: "dev@example.com"})
+	var he *httpapi.Error
+	if !errors.As(err, &he) || he.Status != http.StatusServiceUnavailable || he.Header.Get("Retry-After") != "60" ||
+		!strings.Contains(he.Detail, "last wake failed") {
+		t.Fatalf("a request right after the failed wake: %v, want 503 with Retry-After 60", err)
+	}
+	if cur, _ := st.GetWorkspace(ctx, ws.ID); cur.Status != store.WorkspaceSleeping {
+		t.Fatalf("the refused request started a wake: %s", cur.Status)
+	}
+	now = now.Add(wakeCooldown)
+	s.cfg.Now = func() time.Time { return now }
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_ = s.EnsureAwake(wctx, ws.ID, Caller{Email: "dev@example.com"}) // held, then its deadline
+	if cur, _ := st.GetWorkspace(ctx, ws.ID); cur.Status != store.WorkspaceWaking {
+		t.Fatalf("a request after the cooldown: %s, want waking", cur.Status)
+	}
+}
+
+// TestAHeldLockDoesNotDelayScheduledWakes: a wake that holds its
+// workspace's lock (it can for minutes) keeps neither the power loop nor
+// another workspace's scheduled wake waiting (unstick waited for the lock,
+// and the scheduled wakes came after it).
+func TestAHeldLockDoesNotDelayScheduledWakes(t *testing.T) {
+	s, _, st, stuck, now := newPowerTest(t)
+	withTasks(t, s)
+	ctx := t.Context()
+	stuck = setStatus(t, st, stuck, store.WorkspaceRunning, store.WorkspaceWaking, now.Add(-2*stuckWaking))
+	due := store.Workspace{ID: store.NewID(), OrgID: stuck.OrgID, Name: "due", Plan: store.PlanShared, Status: store.WorkspaceSleeping,
+		CreatedBy: stuck.CreatedBy, CreatedAt: now, UpdatedAt: now, SleepAfter: store.SleepAfterDefault}
+	if err := st.CreateWorkspace(ctx, due); err != nil {
+		t.Fatal(err)
+	}
+	slept, wakeAt := now.Add(-time.Hour), now.Add(time.Second)
+	if err := st.SetWorkspaceSleep(ctx, due.ID, &slept, &wakeAt); err != nil {
+		t.Fatal(err)
+	}
+	unlock := s.powerLock(stuck.ID) // its wake still runs
+	defer unlock()
+	done := make(chan struct{})
+	go func() { s.powerTick(ctx); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the power tick waited for a lock held by a running wake")
+	}
+	if cur, _ := st.GetWorkspace(ctx, due.ID); cur.Status != store.WorkspaceWaking {
+		t.Fatalf("the due workspace: %s, want waking", cur.Status)
+	}
+	if cur, _ := st.GetWorkspace(ctx, stuck.ID); cur.Status != store.WorkspaceWaking {
+		t.Fatalf("the workspace whose wake holds the lock: %s, want still waking", cur.Status)
+	}
+}
+
+// TestAdoptPlansAnUnplannedSleep: hks died after a workspace's status
+// became sleeping and before its sleep task recorded a plan; the restart
+// records one (wake in unknownWorkWake to read its CronJobs), or no
+// schedule would ever wake it.
+func TestAdoptPlansAnUnplannedSleep(t *testing.T) {
+	s, p, st, ws, now := newPowerTest(t)
+	ctx := t.Context()
+	p.listed = []string{ws.ID}
+	ws = setStatus(t, st, ws, store.WorkspaceRunning, store.WorkspaceSleeping, now)
+	if err := s.Adopt(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ws, _ = st.GetWorkspace(ctx, ws.ID)
+	if ws.SleptAt == nil || ws.WakeAt == nil || !ws.WakeAt.Equal(now.Add(unknownWorkWake)) {
+		t.Fatalf("after the restart: slept_at %v wake_at %v, want a wake in %s", ws.SleptAt, ws.WakeAt, unknownWorkWake)
+	}
+	if p.running {
+		t.Fatal("the sleeping workspace runs after the restart")
+	}
+}
+
+// TestProvisionRedeliveredToASleepingWorkspace: a provision task
+// redelivered after the workspace was put to sleep starts nothing.
+func TestProvisionRedeliveredToASleepingWorkspace(t *testing.T) {
+	s, p, st, ws, now := newPowerTest(t)
+	ws = setStatus(t, st, ws, store.WorkspaceRunning, store.WorkspaceSleeping, now)
+	if err := p.Stop(t.Context(), ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.provision(t.Context(), store.Task{ID: "t1", Attempts: 2}, tenancy.WorkspaceTask{WorkspaceID: ws.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if p.running {
+		t.Fatal("a redelivered provision task started a sleeping workspace")
+	}
+}
+
+// TestEnsureAwakeOfAWorkspaceDeletedMeanwhile: 404, not a 500.
+func TestEnsureAwakeOfAWorkspaceDeletedMeanwhile(t *testing.T) {
+	s, _, _, _, _ := newPowerTest(t)
+	var he *httpapi.Error
+	if err := s.EnsureAwake(t.Context(), store.NewID(), Caller{}); !errors.As(err, &he) || he.Status != http.StatusNotFound {
+		t.Fatalf("EnsureAwake of a workspace that is gone: %v, want 404", err)
 	}
 }

@@ -101,7 +101,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		cfg.WakeLead = DefaultWakeLead
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, started: map[string]time.Time{},
-		pw: power{act: map[string]*activity{}, changed: map[string]chan struct{}{}, locks: map[string]*sync.Mutex{}, cron: map[string]cronCheck{}}}
+		pw: power{act: map[string]*activity{}, changed: map[string]chan struct{}{}, locks: map[string]*sync.Mutex{}, failed: map[string]failedWake{}, cron: map[string]cronCheck{}}}
 	s.wakeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "hks_workspace_wake_duration_seconds",
 		Help:    "Time the workspace.wake task takes to start a sleeping workspace's control plane.",
@@ -169,6 +169,11 @@ func (s *Service) provision(ctx context.Context, t store.Task, p tenancy.Workspa
 	}
 	switch ws.Status {
 	case store.WorkspaceDeleting, store.WorkspaceDeleted:
+		return nil
+	case store.WorkspaceSleeping, store.WorkspaceWaking:
+		// Provisioned and put to sleep since (this task is a redelivery):
+		// its power tasks own it; starting it here would leave processes
+		// under a sleeping status.
 		return nil
 	case store.WorkspacePending, store.WorkspaceFailed:
 		err := s.setStatus(ctx, ws, []string{store.WorkspacePending, store.WorkspaceFailed}, store.WorkspaceProvisioning, "")
@@ -320,6 +325,7 @@ func (s *Service) Adopt(ctx context.Context) error {
 			if err := s.cfg.Provider.Stop(ctx, ws.ID); err != nil {
 				s.log.Error("stop a sleeping workspace's leftovers", "workspace", ws.ID, "err", err)
 			}
+			s.planUnplannedSleep(ctx, ws)
 			continue
 		case ws.Status == store.WorkspaceWaking:
 			// Half woken when hks stopped: its task finishes the wake

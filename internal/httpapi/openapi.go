@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
 	"sort"
@@ -89,6 +90,11 @@ func OpenAPI(info OpenAPIInfo, routes []Route) ([]byte, error) {
 				"description": "the resource_version, quoted: send it back as If-Match"}}
 		}
 		responses[strconv.Itoa(rt.successStatus())] = ok
+		if rt.AlsoStatus != 0 {
+			also := maps.Clone(ok)
+			also["description"] = http.StatusText(rt.AlsoStatus)
+			responses[strconv.Itoa(rt.AlsoStatus)] = also
+		}
 		statuses := []int{http.StatusBadRequest, http.StatusNotFound, http.StatusInternalServerError}
 		if !rt.Public {
 			statuses = append(statuses, http.StatusUnauthorized)

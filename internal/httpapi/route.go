@@ -49,7 +49,10 @@ type Route struct {
 	Request  any
 	Response any
 	Status   int // success status; default 200
-	Query    []Param
+	// AlsoStatus is a second success status with the same body, such as
+	// 200 where a request that starts a task (202) finds nothing to do.
+	AlsoStatus int
+	Query      []Param
 	// Errors lists the problem statuses the route documents besides the
 	// common ones (400, 401, 404, 422, 500).
 	Errors []int

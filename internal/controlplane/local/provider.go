@@ -331,6 +331,13 @@ func (p *Provider) startRest(ctx context.Context, ws *workspace, spec controlpla
 	if err := p.ensureNodes(ctx, ws, spec); err != nil {
 		return fail(err)
 	}
+	// kwok serves the nodes' kubelet endpoint: until it listens, the API
+	// server answers kubectl logs, attach and port-forward with a 500
+	// (connection refused), so a request held by a wake must not be
+	// released before it.
+	if err := p.waitKwok(ctx, ws); err != nil {
+		return fail(err)
+	}
 	p.log.Info("control plane started", "workspace", spec.WorkspaceID, "from_spare", fromSpare,
 		"prepare_s", tPrepared.Sub(t0).Seconds(), "apiserver_ready_s", tReady.Sub(tPrepared).Seconds(),
 		"others_and_nodes_s", time.Since(tReady).Seconds())
@@ -367,6 +374,25 @@ func (p *Provider) waitReady(ctx context.Context, ws *workspace) error {
 	if err != nil {
 		return fmt.Errorf("the workspace API server did not become ready (log: %s): %w",
 			filepath.Join(ws.files.dir, "logs", "kube-apiserver.log"), err)
+	}
+	return nil
+}
+
+// waitKwok waits until the workspace's kwok answers its health path on
+// the port that also serves the simulated kubelet endpoint.
+func (p *Provider) waitKwok(ctx context.Context, ws *workspace) error {
+	url := "http://127.0.0.1:" + strconv.Itoa(ws.files.ports.Kwok) + kwokHealthPath
+	err := waitFor(ctx, 25*time.Millisecond, func(ctx context.Context) error {
+		if running, _, last := ws.procs[3].status(); !running && last != "" {
+			return fmt.Errorf("kwok exited: %s", last)
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return probe(pctx, url)
+	})
+	if err != nil {
+		return fmt.Errorf("kwok did not serve its kubelet endpoint (log: %s): %w",
+			filepath.Join(ws.files.dir, "logs", "kwok.log"), err)
 	}
 	return nil
 }
