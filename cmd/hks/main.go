@@ -56,7 +56,8 @@ func serverCmd() *cobra.Command {
 		Use:   "server",
 		Short: "Run the platform (embedded SQLite and NATS by default)",
 		Example: `  hks server
-  hks server --listen 127.0.0.1:8443 --tls auto`,
+  hks server --listen 127.0.0.1:8443 --tls auto
+  hks server --listen 0.0.0.0:8443 --tls auto --external-url https://hks.example.com:8443   # kubectl from other machines`,
 		Args: cobra.NoArgs,
 	}
 	flags := config.RegisterFlags(cmd.Flags())

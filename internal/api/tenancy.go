@@ -101,7 +101,7 @@ type Workspace struct {
 	SleepAfterDefault bool                  `json:"sleep_after_default,omitempty" doc:"true when sleep_after is the operator's default (the workspace sets none)"`
 	Hibernation       []HibernationSchedule `json:"hibernation,omitempty" doc:"hibernation schedules: the workspace sleeps at each start and wakes at each end"`
 	SleptAt           *time.Time            `json:"slept_at,omitempty" doc:"when the workspace last went to sleep"`
-	WakeAt            *time.Time            `json:"wake_at,omitempty" doc:"while sleeping: when its earliest CronJob run wakes it (shortly before)"`
+	WakeAt            *time.Time            `json:"wake_at,omitempty" doc:"while sleeping (workspace admins only): its next scheduled wake, shortly before it: the earliest CronJob run, or the retry after a failed wake, or a brief wake to read CronJobs that could not be read"`
 	CreatedAt         time.Time             `json:"created_at"`
 	UpdatedAt         time.Time             `json:"updated_at"`
 	ResourceVersion   string                `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`

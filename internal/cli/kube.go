@@ -156,13 +156,14 @@ func kubeconfigCmd(o *Options) *cobra.Command {
 		Use:   "kubeconfig",
 		Short: "Add a workspace to your kubeconfig; kubectl then signs in with your own identity",
 		Long: `kubeconfig gets the workspace's kubeconfig from the API: the workspace's URL
-on the platform's gateway (<server>/k8s/<workspace id>) and the platform's CA
-(--tls=auto), and a user that runs "hks kubectl-token" for a short-lived token of your
+on the platform's gateway (<external URL>/k8s/<workspace id>; on a plain-http
+platform, its https loopback endpoint) and the platform's CA (--tls=auto), and a user that runs "hks kubectl-token" for a short-lived token of your
 own identity (no credential is stored). By default it is merged into your
 kubeconfig ($KUBECONFIG, else ~/.kube/config; other entries are kept, the
 file is written with mode 0600) and its context becomes the current one.
 -o - (or -o yaml, -o json) prints it instead; --output-file writes it alone
-to a file. The workspace must be running.`,
+to a file. The workspace may be running, sleeping or waking: the first kubectl
+request wakes a sleeping one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if outFile != "" && target != "" {

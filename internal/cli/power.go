@@ -123,7 +123,7 @@ func printSleep(w io.Writer, ws api.Workspace) {
 		fmt.Fprintln(w, "Asleep since: "+ws.SleptAt.Format(time.RFC3339))
 	}
 	if ws.WakeAt != nil {
-		fmt.Fprintln(w, "Wakes for its CronJobs at: "+ws.WakeAt.Format(time.RFC3339))
+		fmt.Fprintln(w, "Next scheduled wake: "+ws.WakeAt.Format(time.RFC3339))
 	}
 	for i, h := range ws.Hibernation {
 		parts := []string{}

@@ -189,7 +189,7 @@ func (c *Config) fields() []field {
 		{flag: "listen", env: "HKS_LISTEN", usage: "host:port to serve the API on", str: &c.Listen},
 		{flag: "database-url", env: "HKS_DATABASE_URL", usage: "postgres://… to use PostgreSQL (default: SQLite in the data dir)", str: &c.DatabaseURL},
 		{flag: "nats-url", env: "HKS_NATS_URL", usage: "nats://… of an external NATS with JetStream (default: embedded)", str: &c.NATSURL},
-		{flag: "external-url", env: "HKS_EXTERNAL_URL", usage: "URL clients reach the server at; the token issuer (default http://<listen>)", str: &c.ExternalURL},
+		{flag: "external-url", env: "HKS_EXTERNAL_URL", usage: "URL clients (browsers, kubectl, the workspaces' API servers) reach the server at: the token issuer and the base of kubeconfigs' gateway URLs (default http(s)://<listen>, with 127.0.0.1 for 0.0.0.0 or ::; set it for kubectl from other machines)", str: &c.ExternalURL},
 		{flag: "log-level", env: "HKS_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{flag: "log-format", env: "HKS_LOG_FORMAT", usage: "json or text", str: &c.LogFormat},
 		{flag: "access-token-ttl", env: "HKS_ACCESS_TOKEN_TTL", usage: "lifetime of access tokens", dur: &c.AccessTokenTTL},

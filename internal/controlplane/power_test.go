@@ -142,6 +142,9 @@ func TestTheNextSleepIsNotWokenForTheLastOnesRun(t *testing.T) {
 	later := ws.WakeAt.Add(-s.cfg.WakeLead)
 	if why := s.shouldWake(ws, later); why == "" {
 		t.Fatal("not woken for its CronJob's run")
+	} else if strings.Contains(why, "03:00") {
+		// The reason goes to every member; the schedule only to admins.
+		t.Fatalf("the wake reason %q shows the CronJob's time", why)
 	}
 	ws = setStatus(t, st, ws, store.WorkspaceSleeping, store.WorkspaceWaking, later)
 	if err := s.wake(ctx, store.Task{ID: "t2", Attempts: 1}, tenancy.PowerTask{WorkspaceID: ws.ID}); err != nil {
