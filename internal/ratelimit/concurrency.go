@@ -3,6 +3,9 @@ package ratelimit
 import (
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
 // Concurrency caps how many things per key are open at once: long-lived
@@ -66,4 +69,16 @@ func (c *Concurrency) keys() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.open)
+}
+
+// tooManyOpenRetry is the Retry-After of TooManyOpen: streams end when
+// their clients close them, so there is no better time to name.
+const tooManyOpenRetry = 5 * time.Second
+
+// TooManyOpen is the 429 problem (rate-limited, with Retry-After) for a
+// request that key could not Acquire: how many what (say "long-lived
+// requests of this user") are open and the cap.
+func (c *Concurrency) TooManyOpen(key, what string) *httpapi.Error {
+	return httpapi.TooManyRequests(tooManyOpenRetry,
+		fmt.Sprintf("%d %s are open, and at most %d may be at once: close one, or retry later", c.Open(key), what, c.max))
 }
