@@ -59,6 +59,16 @@ type Config struct {
 	IPRateBurst   int     `json:"ipRateBurst"`
 	UserRateLimit float64 `json:"userRateLimit"`
 	UserRateBurst int     `json:"userRateBurst"`
+	// StreamsPerUser and StreamsPerWorkspace cap the long-lived requests
+	// (watches, followed logs, exec, attach, port-forward) open at once
+	// through the workspace API gateway per user and per workspace, in
+	// this process; the API's followed application logs count against
+	// the user's cap too. Beyond a cap a request is answered 429. Each
+	// followed log or attach holds an inotify instance in a workspace's
+	// kwok, and every process hks starts draws from the one
+	// fs.inotify.max_user_instances of the user it runs as.
+	StreamsPerUser      int `json:"streamsPerUser"`
+	StreamsPerWorkspace int `json:"streamsPerWorkspace"`
 	// LoginLockoutThreshold failed sign-ins for one account from one
 	// source (or with one device token), and IPLoginLockoutThreshold from
 	// one source for any accounts, lock it for LoginLockoutBase, doubling
@@ -159,6 +169,8 @@ func Default() Config {
 		IPRateBurst:                   1000,
 		UserRateLimit:                 50,
 		UserRateBurst:                 500,
+		StreamsPerUser:                64,
+		StreamsPerWorkspace:           96,
 		LoginLockoutThreshold:         5,
 		IPLoginLockoutThreshold:       50,
 		LoginLockoutBase:              Duration{time.Minute},
@@ -207,6 +219,8 @@ func (c *Config) fields() []field {
 		intField("ip-rate-burst", "HKS_IP_RATE_BURST", "burst of requests per client IP", &c.IPRateBurst),
 		floatField("user-rate-limit", "HKS_USER_RATE_LIMIT", "requests per second per user (0: off)", &c.UserRateLimit),
 		intField("user-rate-burst", "HKS_USER_RATE_BURST", "burst of requests per user", &c.UserRateBurst),
+		intField("streams-per-user", "HKS_STREAMS_PER_USER", "long-lived requests (watches, logs -f, exec, attach, port-forward) open at once per user", &c.StreamsPerUser),
+		intField("streams-per-workspace", "HKS_STREAMS_PER_WORKSPACE", "long-lived requests open at once per workspace through the gateway", &c.StreamsPerWorkspace),
 		intField("login-lockout-threshold", "HKS_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins for one account from one IP (or device token) before that pair is locked", &c.LoginLockoutThreshold),
 		intField("ip-login-lockout-threshold", "HKS_IP_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins from one IP before it is locked", &c.IPLoginLockoutThreshold),
 		{flag: "login-lockout-base", env: "HKS_LOGIN_LOCKOUT_BASE", usage: "first sign-in lockout; each failure after a lock has ended doubles the next one", dur: &c.LoginLockoutBase},
@@ -496,6 +510,10 @@ func (c *Config) validateProtections() error {
 		}
 	}
 	switch {
+	case c.StreamsPerUser < 1 || c.StreamsPerUser > 100000:
+		return fmt.Errorf("config: streamsPerUser: %d must be from 1 to 100000", c.StreamsPerUser)
+	case c.StreamsPerWorkspace < 1 || c.StreamsPerWorkspace > 100000:
+		return fmt.Errorf("config: streamsPerWorkspace: %d must be from 1 to 100000", c.StreamsPerWorkspace)
 	case c.LoginLockoutThreshold < 1 || c.LoginLockoutThreshold > 1000:
 		return fmt.Errorf("config: loginLockoutThreshold: %d must be from 1 to 1000", c.LoginLockoutThreshold)
 	case c.IPLoginLockoutThreshold < 1 || c.IPLoginLockoutThreshold > 100000:

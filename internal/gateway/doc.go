@@ -6,6 +6,7 @@
 // the request with that same token and nothing added: the API server
 // authenticates it again and its RBAC decides. Watches, chunked lists,
 // logs and upgraded connections (exec, attach, port-forward over SPDY or
-// WebSocket) stream through; it exports per-workspace request counts and
-// latencies.
+// WebSocket) stream through, at most so many open at once per user and
+// per workspace (Config.UserStreams, Config.WorkspaceStreams); it exports
+// per-workspace request counts and latencies.
 package gateway

@@ -22,6 +22,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -84,7 +85,25 @@ type Config struct {
 	// Waker, if set, wakes sleeping workspaces for requests and learns of
 	// their use (nil: every workspace is taken as awake).
 	Waker Waker
+	// UserStreams and WorkspaceStreams cap the long-lived requests
+	// (watches, followed logs, upgrades: exec, attach, port-forward) open
+	// at once per user (the token's subject; keyed by user id, so that
+	// another route may share the limiter) and per workspace (keyed by
+	// workspace id); beyond either cap a request is refused 429 before
+	// anything wakes. Each followed log or attach holds an inotify
+	// instance in the workspace's kwok for its life, and every kwok on
+	// the machine draws from one fs.inotify.max_user_instances.
+	// nil: DefaultStreamsPerUser, DefaultStreamsPerWorkspace.
+	UserStreams, WorkspaceStreams *ratelimit.Concurrency
 }
+
+// Default caps of Config.UserStreams and Config.WorkspaceStreams: a user
+// stays within half of the usual inotify budget of 128 instances, with
+// room for tools that keep a few dozen watches open (k9s, Lens).
+const (
+	DefaultStreamsPerUser      = 64
+	DefaultStreamsPerWorkspace = 96
+)
 
 // Gateway is the http.Handler of Prefix.
 type Gateway struct {
@@ -95,6 +114,8 @@ type Gateway struct {
 	mu        sync.Mutex
 	upstreams map[string]*upstream // by workspace id
 	forward   http.Handler
+
+	userStreams, wsStreams *ratelimit.Concurrency
 }
 
 // upstream is the proxy to one workspace's API server.
@@ -109,7 +130,18 @@ func New(cfg Config) (*Gateway, error) {
 	if err := required.Fields("gateway", cfg, "Verifier", "Workspaces", "Upstreams", "Registry", "Logger", "Now"); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, upstreams: map[string]*upstream{}}
+	g := &Gateway{cfg: cfg, upstreams: map[string]*upstream{}, userStreams: cfg.UserStreams, wsStreams: cfg.WorkspaceStreams}
+	var err error
+	if g.userStreams == nil {
+		if g.userStreams, err = ratelimit.NewConcurrency(DefaultStreamsPerUser); err != nil {
+			return nil, err
+		}
+	}
+	if g.wsStreams == nil {
+		if g.wsStreams, err = ratelimit.NewConcurrency(DefaultStreamsPerWorkspace); err != nil {
+			return nil, err
+		}
+	}
 	// Labels stay bounded: workspace is an existing workspace's id (""
 	// for refusals before one is known), verb one of a fixed few, code an
 	// HTTP status; never a path.
@@ -229,6 +261,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, rq, e)
 		return
 	}
+	// 4. Not too many long-lived requests of this user, or to this
+	// workspace, open already. Before the rate limit and any wake, so
+	// that a refused request costs nothing; counted until it ends: for an
+	// upgrade, the proxy returns once the relayed connection is closed.
+	if longLived(r) {
+		release, e := g.admitStream(claims.Subject, ws.ID)
+		if e != nil {
+			g.refuse(w, r, rq, e)
+			return
+		}
+		defer release()
+	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, rq)
 	ctx = httpapi.WithPrincipal(ctx, httpapi.Principal{UserID: claims.Subject, Email: claims.Email, SessionID: claims.SessionID})
 	log := httpapi.Logger(ctx).With(slog.String("workspace", ws.ID), slog.String("user", claims.Subject))
@@ -241,6 +285,52 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cw := &httpapi.CaptureWriter{ResponseWriter: w}
 	g.forward.ServeHTTP(cw, out)
 	g.done(rq, cw.Code()) // when Authenticated answered (a rate limit), not the API server
+}
+
+// admitStream counts one more long-lived request of user to workspace
+// ws, or answers why not.
+func (g *Gateway) admitStream(user, ws string) (release func(), e *httpapi.Error) {
+	releaseUser, ok := g.userStreams.Acquire(user)
+	if !ok {
+		return nil, g.userStreams.TooManyOpen(user, "long-lived requests (watches, logs -f, exec, attach, port-forward) of this user")
+	}
+	releaseWS, ok := g.wsStreams.Acquire(ws)
+	if !ok {
+		releaseUser()
+		return nil, g.wsStreams.TooManyOpen(ws, "long-lived requests (watches, logs -f, exec, attach, port-forward) to this workspace")
+	}
+	return func() { releaseWS(); releaseUser() }, nil
+}
+
+// longLived: the request may stay open for as long as its client wants:
+// an upgrade (exec, attach, port-forward over SPDY or WebSocket), a watch
+// or a followed log. Flags are read as the API server reads them, so that
+// nothing it takes as a watch or a follow passes for a short request.
+func longLived(r *http.Request) bool {
+	if r.Header.Get("Upgrade") != "" {
+		return true
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "upgrade") {
+				return true
+			}
+		}
+	}
+	q := r.URL.Query()
+	return isWatch(r, q) || apiBool(q, "follow")
+}
+
+func isWatch(r *http.Request, q url.Values) bool {
+	return apiBool(q, "watch") || strings.Contains(r.URL.Path+"/", "/watch/")
+}
+
+// apiBool is query parameter name as the Kubernetes API server reads a
+// boolean (apimachinery's Convert_Slice_string_To_bool): false when
+// absent, "0" or "false" (any case), true otherwise, even when empty.
+func apiBool(q url.Values, name string) bool {
+	v, ok := q[name]
+	return ok && len(v) > 0 && v[0] != "0" && !strings.EqualFold(v[0], "false")
 }
 
 // verify returns the claims of the request's workspace token or an
@@ -416,7 +506,7 @@ func verbOf(r *http.Request) string {
 	if r.Header.Get("Upgrade") != "" {
 		return "upgrade" // exec, attach, port-forward
 	}
-	if w := r.URL.Query().Get("watch"); w == "true" || w == "1" || strings.Contains(r.URL.Path, "/watch/") {
+	if isWatch(r, r.URL.Query()) {
 		return "watch"
 	}
 	switch r.Method {

@@ -66,10 +66,20 @@ type world struct {
 // the upstream handler api.
 func newWorld(t *testing.T, api http.Handler) *world {
 	t.Helper()
+	return newWorldWith(t, api, nil)
+}
+
+// newWorldWith is newWorld with changes to the gateway's Config.
+func newWorldWith(t *testing.T, api http.Handler, change func(*Config)) *world {
+	t.Helper()
 	w := &world{reg: prometheus.NewRegistry(), upstream: httptest.NewTLSServer(api)}
 	t.Cleanup(w.upstream.Close)
-	g, err := New(Config{Verifier: tokens{}, Workspaces: running{"ws-a": true, "ws-b": true}, Upstreams: oneUpstream{w.upstream},
-		Registry: w.reg, Logger: slog.New(slog.DiscardHandler), Now: time.Now})
+	cfg := Config{Verifier: tokens{}, Workspaces: running{"ws-a": true, "ws-b": true}, Upstreams: oneUpstream{w.upstream},
+		Registry: w.reg, Logger: slog.New(slog.DiscardHandler), Now: time.Now}
+	if change != nil {
+		change(&cfg)
+	}
+	g, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,10 @@
 // is allowed) and logs an error: an outage of NATS must not take the API
 // down with it.
 //
+// Concurrency caps how many things per key are open at once (long-lived
+// requests per user or per workspace); it counts in one process, in
+// memory, and keeps an entry only for a key with something open.
+//
 // IPKey is the form of a client address both limits and the sign-in
 // lockout (package identity) count by: an IPv6 client counts as its /64.
 //

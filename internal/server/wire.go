@@ -68,6 +68,10 @@ type deps struct {
 	// userLimit is the per-user rate limiter (nil when off), which the
 	// gateway applies too.
 	userLimit *ratelimit.Limiter
+	// userStreams caps the long-lived requests open at once per user
+	// (streamsPerUser): the gateway's and the followed application logs
+	// count against one cap (set by wireProtections).
+	userStreams *ratelimit.Concurrency
 
 	// Contributions.
 	routes          []httpapi.Route
@@ -99,8 +103,8 @@ func wire(ctx context.Context, d *deps) error {
 		wireAuthorize,    // needs d.issuer
 		wireControlPlane, // needs d.workspaceIssuer
 		wireTenancy,      // needs d.controlPlane
-		wireWorkloads,    // needs d.clusters, d.tenancy
-		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit
+		wireWorkloads,    // needs d.clusters, d.tenancy, d.userStreams
+		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit, d.userStreams
 	} {
 		if err := w(ctx, d); err != nil {
 			return err

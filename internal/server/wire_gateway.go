@@ -13,7 +13,9 @@ import (
 // wireGateway builds the workspace API gateway that server.New mounts at
 // gateway.Prefix of the API listener: workspace tokens checked by the
 // issuer, the workspaces' API servers found by the control plane, and the
-// per-user rate limit of the API applied to the token's user.
+// per-user rate limit of the API applied to the token's user; the cap on
+// long-lived requests per user is the one the followed application logs
+// count against too.
 func wireGateway(_ context.Context, d *deps) error {
 	if d.docsOnly {
 		return nil
@@ -23,7 +25,12 @@ func wireGateway(_ context.Context, d *deps) error {
 		ups = d.controlPlane
 	}
 	cfg := gateway.Config{Verifier: d.issuer, Workspaces: d.store, Upstreams: ups, Registry: d.registry,
-		Logger: d.log.With("component", "gateway"), Now: d.now, Waker: d.waker}
+		Logger: d.log.With("component", "gateway"), Now: d.now, Waker: d.waker, UserStreams: d.userStreams}
+	wsStreams, err := ratelimit.NewConcurrency(d.cfg.StreamsPerWorkspace)
+	if err != nil {
+		return err
+	}
+	cfg.WorkspaceStreams = wsStreams
 	if d.userLimit != nil {
 		perUser := ratelimit.PerUser(d.userLimit)
 		cfg.Authenticated = func(h http.Handler) http.Handler {

@@ -27,7 +27,9 @@ const (
 // this order from the outside in: security headers (so that every answer,
 // refusals included, carries them), the per-IP rate limit, CORS, and the
 // CSRF double-submit check; then, around each route, the per-user rate
-// limit (the sign-in lockout is identity's). It also serves the CA of --tls=auto at
+// limit (the sign-in lockout is identity's), and builds the cap on the
+// long-lived requests each user holds open, which the gateway and the
+// followed application logs share. It also serves the CA of --tls=auto at
 // GET /ca.crt.
 func wireProtections(ctx context.Context, d *deps) error {
 	if d.docsOnly {
@@ -62,6 +64,11 @@ func wireProtections(ctx context.Context, d *deps) error {
 		d.routeMiddleware = append(d.routeMiddleware, ratelimit.PerUser(l))
 		d.userLimit = l
 	}
+	streams, err := ratelimit.NewConcurrency(d.cfg.StreamsPerUser)
+	if err != nil {
+		return err
+	}
+	d.userStreams = streams
 	d.routes = append(d.routes, caRoute(d.tls))
 	return nil
 }

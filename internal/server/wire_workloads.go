@@ -25,7 +25,8 @@ func wireWorkloads(_ context.Context, d *deps) error {
 	if clusters == nil {
 		clusters = noClusters{}
 	}
-	wl, err := workloads.New(workloads.Config{Scopes: d.tenancy, Clusters: clusters, Logger: d.log.With("component", "workloads"), Now: d.now})
+	wl, err := workloads.New(workloads.Config{Scopes: d.tenancy, Clusters: clusters, Logger: d.log.With("component", "workloads"), Now: d.now,
+		UserStreams: d.userStreams})
 	if err != nil {
 		return err
 	}

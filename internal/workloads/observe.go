@@ -169,6 +169,18 @@ func (s *Service) streamLogs(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) > 0 {
 		return httpapi.Invalid(fields...)
 	}
+	if opts.Follow {
+		// A followed log holds an inotify instance in the workspace's
+		// kwok for as long as it is open, from a budget every workspace
+		// on the machine shares: at most so many per user at once,
+		// refused before anything reaches the cluster.
+		p, _ := httpapi.PrincipalFrom(r.Context())
+		release, ok := s.streams.Acquire(p.UserID)
+		if !ok {
+			return s.streams.TooManyOpen(p.UserID, "long-lived requests (followed logs, and watches, exec, attach, port-forward through the workspace gateway) of this user")
+		}
+		defer release()
+	}
 	a, err := s.appWithPods(r)
 	if err != nil {
 		return err

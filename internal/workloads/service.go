@@ -9,6 +9,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kube"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 )
 
 // Config carries the service's dependencies.
@@ -17,12 +18,22 @@ type Config struct {
 	Clusters kube.Clusters
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// UserStreams caps the followed logs (?follow=true) open at once per
+	// user (keyed by user id: the gateway's per-user limiter can be
+	// shared, so that both count against one cap); beyond it, 429. nil:
+	// DefaultStreamsPerUser, counted by this service alone.
+	UserStreams *ratelimit.Concurrency
 }
+
+// DefaultStreamsPerUser is Config.UserStreams' cap when it is nil (the
+// gateway's default per user).
+const DefaultStreamsPerUser = 64
 
 // Service serves the applications and usage API.
 type Service struct {
-	cfg  Config
-	apps kube.Objects
+	cfg     Config
+	apps    kube.Objects
+	streams *ratelimit.Concurrency
 }
 
 // New returns a Service.
@@ -33,7 +44,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, apps: kube.Objects{Scopes: cfg.Scopes, Clusters: cfg.Clusters, Param: "app", What: "application", Valid: validAppName}}, nil
+	streams := cfg.UserStreams
+	if streams == nil {
+		var err error
+		if streams, err = ratelimit.NewConcurrency(DefaultStreamsPerUser); err != nil {
+			return nil, err
+		}
+	}
+	return &Service{cfg: cfg, streams: streams, apps: kube.Objects{Scopes: cfg.Scopes, Clusters: cfg.Clusters, Param: "app", What: "application", Valid: validAppName}}, nil
 }
 
 // Path prefixes of the routes.
@@ -61,8 +79,8 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "POST", Path: appPath + "/restart", Tag: "applications", Summary: "Restart every pod of an application (a rolling restart)", Response: api.Application{}, Status: http.StatusAccepted, Errors: kubeErrs, Action: "application.restart", Handle: s.restartApp},
 		{Method: "GET", Path: appPath + "/pods", Tag: "applications", Summary: "List an application's pods, by name", Response: api.List[api.Pod]{}, Query: pq, Errors: kubeErrs, Handle: s.listPods},
 		{Method: "GET", Path: appPath + "/events", Tag: "applications", Summary: "List the events of an application, its ReplicaSets and pods, oldest first", Response: api.List[api.Event]{}, Query: pq, Errors: kubeErrs, Handle: s.listEvents},
-		{Method: "GET", Path: appPath + "/logs", Tag: "applications", Summary: "A pod's log as text; with follow=true it streams until the pod ends or the client goes away",
-			ContentType: "text/plain", Stream: true, Errors: kubeErrs, Raw: http.HandlerFunc(s.logs),
+		{Method: "GET", Path: appPath + "/logs", Tag: "applications", Summary: "A pod's log as text; with follow=true it streams until the pod ends or the client goes away (a user may hold only so many streams open at once: 429 beyond)",
+			ContentType: "text/plain", Stream: true, Errors: append(kubeErrs, http.StatusTooManyRequests), Raw: http.HandlerFunc(s.logs),
 			Query: []httpapi.Param{{Name: "pod", Description: "a pod of the application (default: the first)"}, {Name: "container"},
 				{Name: "follow", Description: "true: keep streaming"}, {Name: "tail_lines", Type: "integer"}, {Name: "since_seconds", Type: "integer"}, {Name: "timestamps"}}},
 		{Method: "GET", Path: ProjectPath + "/usage", Tag: "usage", Summary: "A project's quota use (used against hard) and counts of its workloads", Response: api.Usage{}, Errors: kubeErrs, Handle: s.projectUsage},
