@@ -64,13 +64,6 @@ func (c *Concurrency) Open(key string) int {
 	return c.open[key]
 }
 
-// keys is how many keys have an entry (for tests: idle keys have none).
-func (c *Concurrency) keys() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.open)
-}
-
 // tooManyOpenRetry is the Retry-After of TooManyOpen: streams end when
 // their clients close them, so there is no better time to name.
 const tooManyOpenRetry = 5 * time.Second

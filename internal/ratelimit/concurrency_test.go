@@ -94,3 +94,10 @@ func TestConcurrencyUnderContention(t *testing.T) {
 		t.Fatalf("%d keys left after every release, want 0", k)
 	}
 }
+
+// keys is how many keys have an entry (for tests: idle keys have none).
+func (c *Concurrency) keys() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.open)
+}
