@@ -20,8 +20,30 @@ build: ## Build bin/hks
 k8s-bins: ## Build the pinned kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok into the user cache dir (no-op when present)
 	./tools/k8s/build.sh
 
+# The web console: web/ is built by Vite into internal/console/dist/app,
+# which hks embeds. npm ci runs when the lockfile changed, the build when
+# a source changed.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json web/vite.config.ts web/tsconfig.json
+CONSOLE := internal/console/dist/app/index.html
+NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null && command -v npm >/dev/null && echo yes)
+
+.PHONY: console
+console: $(CONSOLE) ## Build the web console into internal/console/dist/app (npm ci from the lockfile when it changed, then tsc + vite); needs Node.js 20.19+ and npm
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@[ "$(NODE_OK)" = yes ] || { echo "the console needs Node.js 20.19 or later and npm (see README)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(CONSOLE): web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+
+.PHONY: web-types
+web-types: web/node_modules/.package-lock.json ## Regenerate the console's API types (web/src/api/schema.d.ts) from api/openapi.json
+	cd web && npm run types
+
 .PHONY: run
-run: build k8s-bins ## Start the whole platform on embedded defaults (data in ./.hks, API on 127.0.0.1:8080, metrics on 127.0.0.1:8090)
+run: console build k8s-bins ## Start the whole platform on embedded defaults (data in ./.hks, API on 127.0.0.1:8080, metrics on 127.0.0.1:8090)
 	./$(BIN) server --log-format text
 
 # The packages whose tests run the pinned Kubernetes binaries: those that
@@ -37,7 +59,7 @@ test-unit: pg-check ## Run every test that needs no Kubernetes binaries and no b
 	$(GO) test -short -count=1 -timeout 10m ./...
 
 .PHONY: test-e2e
-test-e2e: k8s-bins ## Run the end-to-end tests of the hks binary (test/e2e) and the other tests that run the Kubernetes binaries (workspace clusters)
+test-e2e: console k8s-bins ## Run the end-to-end tests of the hks binary (test/e2e) and the other tests that run the Kubernetes binaries (workspace clusters)
 	$(GO) test -count=1 -timeout 20m $(E2E_PKGS)
 
 .PHONY: vet
@@ -84,13 +106,17 @@ densitybench: build k8s-bins ## Density run (long, wants a quiet machine): works
 	$(GO) run ./hack/densitybench -hks $(BIN) $(DENSITY_FLAGS)
 
 .PHONY: openapi
-openapi: ## Regenerate api/openapi.json from the route table
+openapi: ## Regenerate api/openapi.json from the route table, and the console's types from it
 	$(GO) run ./cmd/hks openapi > api/openapi.json
+	@if [ "$(NODE_OK)" = yes ]; then $(MAKE) --no-print-directory web-types; else echo "Node.js missing: web/src/api/schema.d.ts not regenerated (make web-types)"; fi
 
 .PHONY: verify
 verify: fmt-check ## Check generated files are up to date and code is formatted
 	$(GO) run ./cmd/hks openapi | diff -u api/openapi.json - || (echo "api/openapi.json is stale: run make openapi"; exit 1)
+	@$(MAKE) --no-print-directory web/node_modules/.package-lock.json
+	cd web && npx openapi-typescript ../api/openapi.json -o node_modules/.schema.check.d.ts >/dev/null && \
+	  diff -u src/api/schema.d.ts node_modules/.schema.check.d.ts || (echo "web/src/api/schema.d.ts is stale: run make web-types"; exit 1)
 
 .PHONY: clean
 clean: ## Remove build output (not the data dir)
-	rm -rf bin
+	rm -rf bin internal/console/dist/app

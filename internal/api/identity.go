@@ -9,7 +9,13 @@ type LoginRequest struct {
 	// DeviceToken is the device_token of an earlier sign-in of this
 	// client (a browser sends its hks_device cookie instead).
 	DeviceToken string `json:"device_token,omitempty" doc:"the device_token of an earlier sign-in of this client: exempts it from the account's lockout by other clients' failures"`
+	// Session "cookie" asks for a browser session (see SessionCookie).
+	Session string `json:"session,omitempty" doc:"cookie: start a browser session; the tokens are set as HttpOnly cookies (with the CSRF double-submit cookie) and left out of the answer"`
 }
+
+// SessionCookie is the Session value of a sign-in that starts a browser
+// session: the tokens go into HttpOnly cookies, never into the page.
+const SessionCookie = "cookie"
 
 // RefreshRequest is the body of POST /auth/refresh.
 type RefreshRequest struct {
@@ -115,6 +121,8 @@ type LoginMFARequest struct {
 	Code     string `json:"code" doc:"a 6-digit TOTP code, or a backup code"`
 	// DeviceToken is LoginRequest's.
 	DeviceToken string `json:"device_token,omitempty" doc:"the device_token of an earlier sign-in of this client, renewed in the answer (a browser sends its hks_device cookie instead)"`
+	// Session is LoginRequest's.
+	Session string `json:"session,omitempty" doc:"cookie: finish a browser session (see POST /auth/login)"`
 }
 
 // LoginResponse is the answer of POST /auth/login: the tokens, or, for a

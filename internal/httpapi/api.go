@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +53,19 @@ type Config struct {
 	// AccessCookie, if set, names the cookie that authenticates browser
 	// requests without an Authorization header (see CSRF in security.go).
 	AccessCookie string
+	// Fallback, if set, serves the GET and HEAD requests that match no
+	// route and whose path is under none of ReservedPrefixes nor a
+	// MountSubtree prefix: the web console, whose own router decides
+	// what such a path shows. Every other unknown path is a problem+json
+	// 404 (or 405).
+	Fallback http.Handler
 }
+
+// ReservedPrefixes are the paths the API keeps for itself: an unknown
+// path under one of them (or equal to one without its slash, such as
+// /metrics, which is served on the telemetry listener only) is the API's
+// 404, never the Fallback's page.
+var ReservedPrefixes = []string{"/api/", "/auth/", "/.well-known/", "/metrics/"}
 
 // RouteMiddleware wraps the handler of one route.
 type RouteMiddleware func(rt Route, next http.Handler) http.Handler
@@ -62,6 +75,8 @@ type API struct {
 	cfg      Config
 	mux      *http.ServeMux
 	routes   []Route
+	subtrees []string
+	fallback http.Handler
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
 	// streams ends every Stream route's request when canceled (EndStreams).
@@ -81,6 +96,9 @@ func New(cfg Config) (*API, error) {
 		cfg.MaxBodyBytes = MaxBodyBytes
 	}
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
+	if cfg.Fallback != nil {
+		a.fallback = a.instrument("GET /*", cfg.Fallback)
+	}
 	a.streams, a.endStreams = context.WithCancel(context.Background())
 	a.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "hks_http_request_duration_seconds",
@@ -126,7 +144,21 @@ func (a *API) MountSubtree(prefix string, h http.Handler) {
 	if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") || h == nil {
 		panic("httpapi: MountSubtree needs a handler and a prefix that starts and ends with /")
 	}
+	a.subtrees = append(a.subtrees, prefix)
 	a.mux.Handle(prefix, a.instrument(prefix+"*", a.stream(h)))
+}
+
+// fallbackFor reports whether r goes to the Fallback handler.
+func (a *API) fallbackFor(r *http.Request) bool {
+	if a.fallback == nil || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	for _, p := range slices.Concat(ReservedPrefixes, a.subtrees) {
+		if strings.HasPrefix(r.URL.Path, p) || r.URL.Path+"/" == p {
+			return false
+		}
+	}
+	return true
 }
 
 // EndStreams ends the requests of every Stream route, now and from now
@@ -277,6 +309,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 func (a *API) Handler() http.Handler {
 	var inner http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := a.mux.Handler(r); pattern == "" {
+			if a.fallbackFor(r) {
+				a.fallback.ServeHTTP(w, r)
+				return
+			}
 			a.noRoute(w, r)
 			return
 		}

@@ -206,6 +206,9 @@ func (s *Service) loginMFA(r *http.Request) (any, error) {
 	if err := checkCodeField("code", req.Code); err != nil {
 		fes = append(fes, err.(*httpapi.Error).Fields...)
 	}
+	if fe := checkSession(req.Session); fe != nil {
+		fes = append(fes, *fe)
+	}
 	if len(fes) > 0 {
 		return nil, httpapi.Invalid(fes...)
 	}
@@ -217,7 +220,7 @@ func (s *Service) loginMFA(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, mfaError(err, "code", http.StatusUnauthorized)
 	}
-	return s.signInAnswer(res), nil
+	return s.signInAnswer(res, req.Session), nil
 }
 
 // MFARoutes returns the two-factor routes. s may be a zero Service when

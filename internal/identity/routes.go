@@ -83,6 +83,9 @@ func (s *Service) login(r *http.Request) (any, error) {
 	if req.Password == "" {
 		fes = append(fes, httpapi.Field("password", "is required"))
 	}
+	if fe := checkSession(req.Session); fe != nil {
+		fes = append(fes, *fe)
+	}
 	if len(fes) > 0 {
 		return nil, httpapi.Invalid(fes...)
 	}
@@ -101,17 +104,36 @@ func (s *Service) login(r *http.Request) (any, error) {
 	if res.MFARequired {
 		audit.SetAction(r.Context(), "auth.login.mfa_required")
 	}
-	return s.signInAnswer(res), nil
+	return s.signInAnswer(res, req.Session), nil
+}
+
+// checkSession checks the session field of a sign-in request.
+func checkSession(v string) *api.FieldError {
+	if v != "" && v != api.SessionCookie {
+		fe := httpapi.Field("session", `must be "cookie" or left out`)
+		return &fe
+	}
+	return nil
 }
 
 // signInAnswer is the answer of a sign-in step, not to be cached, with
-// the device token (after a completed sign-in) also as a cookie.
-func (s *Service) signInAnswer(res SignInResult) *httpapi.Response {
+// the device token (after a completed sign-in) also as a cookie. For a
+// browser session (session "cookie") the tokens are set as the session's
+// HttpOnly cookies and left out of the body, so that no script of the
+// page ever holds them.
+func (s *Service) signInAnswer(res SignInResult, session string) *httpapi.Response {
 	h := http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
 	if res.DeviceToken != "" {
 		h.Add("Set-Cookie", s.DeviceTokenCookie(res.DeviceToken).String())
 	}
-	return &httpapi.Response{Body: loginResponse(res), Header: h}
+	body := loginResponse(res)
+	if session == api.SessionCookie && res.Tokens != nil {
+		for _, c := range s.SessionCookies(*res.Tokens) {
+			h.Add("Set-Cookie", c.String())
+		}
+		body.AccessToken, body.RefreshToken = "", ""
+	}
+	return &httpapi.Response{Body: body, Header: h}
 }
 
 func (s *Service) refresh(r *http.Request) (any, error) {

@@ -72,6 +72,7 @@ func TestBadRequests(t *testing.T) {
 		{"unknown org", "GET", orgs + "/00000000-0000-0000-0000-000000000000", nil, 404, "not-found", ""},
 		{"sql in id", "GET", orgs + "/x'%20OR%20'1'='1", nil, 404, "not-found", ""},
 		{"bad login body", "POST", "/auth/login", `{"email":"a@b.c"}`, 422, "validation", "password"},
+		{"bad session kind", "POST", "/auth/login", map[string]string{"email": "owner@example.com", "password": "x", "session": "localStorage"}, 422, "validation", "session"},
 		{"wrong password", "POST", "/auth/login", map[string]string{"email": "owner@example.com", "password": "wrong-password"}, 401, "unauthorized", ""},
 		{"setup after users exist", "POST", "/auth/setup", map[string]string{"token": "x", "email": "b@example.com", "password": "long-enough"}, 409, "conflict", ""},
 	}

@@ -533,7 +533,7 @@ func TestBrowserSessionCookies(t *testing.T) {
 
 func TestSecurityHeaders(t *testing.T) {
 	ts := startServer(t, "")
-	for _, path := range []string{"/healthz", "/no-such-route", "/auth/me"} {
+	for _, path := range []string{"/healthz", "/api/v1/no-such-route", "/auth/me"} {
 		t.Run(testutil.CaseName(path), func(t *testing.T) {
 			a := ts.do("GET", path, "", nil)
 			for k, want := range map[string]string{

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/console"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/gateway"
@@ -226,7 +227,8 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	if s.api, err = httpapi.New(httpapi.Config{Logger: log, Registry: reg, Auth: s.identity, RequestTimeout: cfg.RequestTimeout.Duration, TrustedProxies: proxies,
-		RouteMiddleware: slices.Concat([]httpapi.RouteMiddleware{tn.ResolvePath}, d.routeMiddleware, []httpapi.RouteMiddleware{tn.ProjectVisible}), Outer: d.outer, AccessCookie: identity.AccessCookie}); err != nil {
+		RouteMiddleware: slices.Concat([]httpapi.RouteMiddleware{tn.ResolvePath}, d.routeMiddleware, []httpapi.RouteMiddleware{tn.ProjectVisible}), Outer: d.outer, AccessCookie: identity.AccessCookie,
+		Fallback: console.New()}); err != nil {
 		return nil, err
 	}
 	doc := &openAPIDoc{}

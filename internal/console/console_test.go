@@ -1,0 +1,71 @@
+package console
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func get(t *testing.T, h http.Handler, path, accept string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("GET", path, nil)
+	if accept != "" {
+		r.Header.Set("Accept", accept)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestServesTheBuild(t *testing.T) {
+	h := newHandler(fstest.MapFS{
+		"index.html":          {Data: []byte(`<!doctype html><div id="root"></div>`)},
+		"assets/index-abc.js": {Data: []byte(`console.log(1)`)},
+		"favicon.svg":         {Data: []byte(`<svg/>`)},
+	})
+	tests := []struct {
+		name, path, accept string
+		status             int
+		cache, body        string
+	}{
+		{"root is the page", "/", "text/html", 200, "no-cache", `id="root"`},
+		{"a page's path falls back to the page", "/orgs/acme/workspaces", "text/html", 200, "no-cache", `id="root"`},
+		{"a path with a dot that a person typed falls back too", "/orgs/acme.io", "text/html", 200, "no-cache", `id="root"`},
+		{"hashed asset is immutable", "/assets/index-abc.js", "*/*", 200, "public, max-age=31536000, immutable", "console.log"},
+		{"other files revalidate", "/favicon.svg", "*/*", 200, "no-cache", "<svg/>"},
+		{"a missing asset is a 404, not the page", "/assets/index-old.js", "*/*", 404, "no-cache", ""},
+		{"a missing file fetched by a script is a 404", "/robots.txt", "*/*", 404, "no-cache", ""},
+		{"path traversal stays inside", "/../../etc/passwd", "text/html", 200, "no-cache", `id="root"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := get(t, h, tt.path, tt.accept)
+			if w.Code != tt.status || w.Header().Get("Cache-Control") != tt.cache || !strings.Contains(w.Body.String(), tt.body) {
+				t.Fatalf("%s: %d %q %q", tt.path, w.Code, w.Header().Get("Cache-Control"), w.Body.String())
+			}
+		})
+	}
+	r := httptest.NewRequest("POST", "/", nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 405 {
+		t.Fatalf("POST: %d", w.Code)
+	}
+}
+
+// TestNotBuilt: a binary built without the console (a plain go build of a
+// fresh clone) serves a page that says how to build it, at every path.
+func TestNotBuilt(t *testing.T) {
+	h := newHandler(fstest.MapFS{"README.md": {Data: []byte("x")}})
+	if h.Built() {
+		t.Fatal("Built with no index.html")
+	}
+	for _, p := range []string{"/", "/orgs"} {
+		w := get(t, h, p, "text/html")
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "make console") || w.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Fatalf("%s: %d %s", p, w.Code, w.Body.String())
+		}
+	}
+}

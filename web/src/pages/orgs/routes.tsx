@@ -1,0 +1,4 @@
+import type { RouteObject } from "react-router";
+import { OrgsPage } from "./OrgsPage";
+
+export const orgRoutes: RouteObject[] = [{ path: "/", element: <OrgsPage /> }];

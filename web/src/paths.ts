@@ -1,0 +1,18 @@
+// The console's URLs, one function per kind of page, so that links never
+// disagree with the route table (routes.tsx). Names and slugs are used,
+// as in the API, so URLs read well and survive a reload.
+const e = encodeURIComponent;
+export const paths = {
+  home: () => "/",
+  login: (returnTo?: string) => (returnTo ? `/login?return_to=${e(returnTo)}` : "/login"),
+  account: () => "/account",
+  org: (org: string) => `/orgs/${e(org)}`,
+  orgPart: (org: string, part: "members" | "audit" | "settings" | "workspaces/new") => `/orgs/${e(org)}/${part}`,
+  workspace: (org: string, ws: string) => `/orgs/${e(org)}/workspaces/${e(ws)}`,
+  workspacePart: (org: string, ws: string, part: "projects" | "groups" | "access") => `/orgs/${e(org)}/workspaces/${e(ws)}/${part}`,
+  project: (org: string, ws: string, p: string) => `/orgs/${e(org)}/workspaces/${e(ws)}/projects/${e(p)}`,
+  apps: (org: string, ws: string, p: string) => `${paths.project(org, ws, p)}/apps`,
+  app: (org: string, ws: string, p: string, app: string) => `${paths.project(org, ws, p)}/apps/${e(app)}`,
+  cronjobs: (org: string, ws: string, p: string) => `${paths.project(org, ws, p)}/cronjobs`,
+  cronjob: (org: string, ws: string, p: string, cj: string) => `${paths.project(org, ws, p)}/cronjobs/${e(cj)}`,
+};
