@@ -2,11 +2,14 @@ package console
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,6 +21,16 @@ type Handler struct {
 	files fs.FS
 	index []byte // nil: the console was not built into this binary
 	mod   time.Time
+
+	mu sync.Mutex
+	gz map[string]*gzipped // by file name, made on first request
+}
+
+// gzipped is a file compressed once, on its first request by a client
+// that accepts gzip (the build's text files compress to about a third).
+type gzipped struct {
+	once sync.Once
+	b    []byte // nil: not worth it
 }
 
 // New returns the handler of the console embedded in the binary.
@@ -30,7 +43,7 @@ func New() *Handler {
 }
 
 func newHandler(files fs.FS) *Handler {
-	h := &Handler{files: files, mod: time.Now()}
+	h := &Handler{files: files, mod: time.Now(), gz: map[string]*gzipped{}}
 	if b, err := fs.ReadFile(files, "index.html"); err == nil {
 		h.index = b
 	}
@@ -69,7 +82,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			} else {
 				w.Header().Set("Cache-Control", revalidate)
 			}
-			http.ServeContent(w, r, name, h.mod, bytes.NewReader(b))
+			h.serve(w, r, name, b)
 			return
 		}
 		if strings.HasPrefix(name, assetPrefix) || path.Ext(name) != "" && !strings.Contains(r.Header.Get("Accept"), "text/html") {
@@ -81,8 +94,65 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Cache-Control", revalidate)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	http.ServeContent(w, r, "index.html", h.mod, bytes.NewReader(h.index))
+	h.serve(w, r, "index.html", h.index)
+}
+
+// compressible are the extensions of the build's text files.
+var compressible = map[string]bool{".js": true, ".css": true, ".html": true, ".svg": true, ".json": true, ".txt": true, ".map": true}
+
+// serve answers the file name with content b, gzip-compressed for a
+// client that accepts it.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string, b []byte) {
+	ext := path.Ext(name)
+	ct := mime.TypeByExtension(ext)
+	if ext == ".html" {
+		ct = "text/html; charset=utf-8"
+	}
+	if ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	if compressible[ext] && len(b) > 1024 {
+		w.Header().Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			if z := h.gzipOf(name, b); z != nil {
+				w.Header().Set("Content-Encoding", "gzip")
+				b = z
+			}
+		}
+	}
+	http.ServeContent(w, r, name, h.mod, bytes.NewReader(b))
+}
+
+func (h *Handler) gzipOf(name string, b []byte) []byte {
+	h.mu.Lock()
+	g := h.gz[name]
+	if g == nil {
+		g = &gzipped{}
+		h.gz[name] = g
+	}
+	h.mu.Unlock()
+	g.once.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+		_, _ = zw.Write(b)
+		_ = zw.Close()
+		if buf.Len() < len(b) {
+			g.b = buf.Bytes()
+		}
+	})
+	return g.b
+}
+
+// acceptsGzip: the request's Accept-Encoding lists gzip without q=0.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") || strings.TrimSpace(enc) == "*" {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }
 
 const notBuiltPage = `<!doctype html>

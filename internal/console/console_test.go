@@ -1,6 +1,9 @@
 package console
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,6 +69,47 @@ func TestNotBuilt(t *testing.T) {
 		w := get(t, h, p, "text/html")
 		if w.Code != 200 || !strings.Contains(w.Body.String(), "make console") || w.Header().Get("Content-Type") != "text/html; charset=utf-8" {
 			t.Fatalf("%s: %d %s", p, w.Code, w.Body.String())
+		}
+	}
+}
+
+// TestGzip: text files of the build go compressed to clients that accept
+// gzip, as they are to those that do not, with Vary set for caches.
+func TestGzip(t *testing.T) {
+	js := strings.Repeat("function f(){return 1}\n", 500)
+	h := newHandler(fstest.MapFS{
+		"index.html":          {Data: []byte(`<!doctype html><div id="root"></div>`)},
+		"assets/index-abc.js": {Data: []byte(js)},
+	})
+	for _, tt := range []struct {
+		accept string
+		gz     bool
+	}{{"gzip, deflate, br", true}, {"br;q=1.0, gzip;q=0.8", true}, {"gzip;q=0", false}, {"", false}, {"identity", false}} {
+		r := httptest.NewRequest("GET", "/assets/index-abc.js", nil)
+		if tt.accept != "" {
+			r.Header.Set("Accept-Encoding", tt.accept)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		got := w.Header().Get("Content-Encoding") == "gzip"
+		if got != tt.gz || w.Header().Get("Vary") != "Accept-Encoding" || w.Header().Get("Content-Type") != "text/javascript; charset=utf-8" {
+			t.Fatalf("Accept-Encoding %q: gzip %v, headers %v", tt.accept, got, w.Header())
+		}
+		body := w.Body.Bytes()
+		if got {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+			if w.Body.Len() >= len(js)/4 {
+				t.Fatalf("compressed to %d of %d bytes", w.Body.Len(), len(js))
+			}
+		}
+		if string(body) != js {
+			t.Fatalf("Accept-Encoding %q: the body is not the file", tt.accept)
 		}
 	}
 }
