@@ -105,6 +105,10 @@ load: ## Load run: p50/p99 of authenticated GET and POST at a fixed rate, on SQL
 densitybench: build k8s-bins ## Density run (long, wants a quiet machine): workspaces held with most asleep, memory, sleep and wake times, idle CPU; DENSITY_FLAGS adds flags (e.g. -n 8 -awake 2 -idle 10s)
 	$(GO) run ./hack/densitybench -hks $(BIN) $(DENSITY_FLAGS)
 
+.PHONY: consolebench
+consolebench: console build k8s-bins ## Console figures: JavaScript on first load, navigation to the workspace list, status change to the browser, hks memory per console connection; CONSOLE_FLAGS adds flags
+	$(GO) run ./hack/consolebench -hks $(BIN) $(CONSOLE_FLAGS)
+
 .PHONY: openapi
 openapi: ## Regenerate api/openapi.json from the route table, and the console's types from it
 	$(GO) run ./cmd/hks openapi > api/openapi.json

@@ -26,7 +26,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -748,13 +747,13 @@ func pcts(ds []time.Duration) *pct {
 	if len(ds) == 0 {
 		return nil
 	}
-	ds = slices.Clone(ds)
-	slices.Sort(ds)
-	at := func(q float64) float64 {
-		rank := int(math.Ceil(q * float64(len(ds))))
-		return ds[min(len(ds), max(1, rank))-1].Seconds()
+	secs := make([]float64, len(ds))
+	for i, d := range ds {
+		secs[i] = d.Seconds()
 	}
-	return &pct{N: len(ds), P50s: at(0.5), P95s: at(0.95), Maxs: ds[len(ds)-1].Seconds()}
+	slices.Sort(secs)
+	at := func(q float64) float64 { return platform.Percentile(secs, q) }
+	return &pct{N: len(ds), P50s: at(0.5), P95s: at(0.95), Maxs: secs[len(secs)-1]}
 }
 
 type settings struct {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -221,4 +222,14 @@ func (c *Client) Expect(ctx context.Context, method, path, token string, in any,
 		}
 	}
 	return nil
+}
+
+// Percentile is the nearest-rank q-quantile (0 < q ≤ 1) of the sorted
+// values: the smallest value with at least q of them at or below it.
+func Percentile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	rank := int(math.Ceil(q * float64(len(sorted))))
+	return sorted[min(len(sorted), max(1, rank))-1]
 }
