@@ -335,6 +335,22 @@ func (p *Publisher) Subscribe(ctx context.Context, f Filter) (*Subscription, err
 	return s, nil
 }
 
+// LastSeq is the sequence of the last event stored (0 when none): a
+// follower that subscribes with it as Filter.AfterSeq gets every event
+// stored after this call, and can resume from it later even if none of
+// them was for it.
+func (p *Publisher) LastSeq(ctx context.Context) (uint64, error) {
+	st, err := p.js.Stream(ctx, StreamName)
+	if err != nil {
+		return 0, fmt.Errorf("events: stream: %w", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("events: stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
 // resumable checks that the stream still holds every event after seq:
 // its first stored sequence is at most seq+1, and seq is one it handed
 // out.

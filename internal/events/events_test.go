@@ -312,6 +312,9 @@ func TestResumeAfterSeq(t *testing.T) {
 		}
 		seqs = append(seqs, ev.Seq)
 	}
+	if last, err := p.LastSeq(ctx); err != nil || last != seqs[4]+1 {
+		t.Fatalf("LastSeq = %d, %v; want %d (the other organization's last event)", last, err, seqs[4]+1)
+	}
 	resumed := subscribe(t, p, Filter{OrgID: org, AfterSeq: seqs[2]})
 	for i := 3; i < 5; i++ {
 		if ev := expectNext(t, resumed, "task.status", fmt.Sprintf("t-%d", i)); ev.Seq != seqs[i] {
