@@ -127,21 +127,21 @@ func (c *conn) reader() {
 	}
 }
 
-// writer writes the queued messages, each within SlowClientTimeout.
+// writer writes the queued messages.
 func (c *conn) writer() {
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case b := <-c.out:
-			// Not c.ctx, for the reason reader gives.
-			ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.Limits.SlowClientTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				if c.ctx.Err() == nil {
-					c.close(CloseTooSlow, "the client did not read its messages in time; reconnect and resume")
-				}
+			// Not c.ctx, for the reason reader gives; and no deadline: a
+			// context that expires mid-write closes the connection
+			// without a close frame. A client that stops reading fills
+			// the queue, and send closes the connection with
+			// CloseTooSlow (the frame goes out if it reads within 5 s);
+			// one that is gone fails the heartbeat.
+			if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
+				c.close(websocket.StatusNormalClosure, "")
 				return
 			}
 		}

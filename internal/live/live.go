@@ -64,8 +64,8 @@ type Limits struct {
 	// one closes the connection with 1009 (message too big).
 	MaxMessageBytes int64
 	// OutboundQueue is how many messages wait for a slow client; when it
-	// stays full for SlowClientTimeout (or one message takes that long
-	// to write) the connection is closed with CloseTooSlow.
+	// stays full for SlowClientTimeout the connection is closed with
+	// CloseTooSlow (never a message dropped: that would be a gap).
 	OutboundQueue     int
 	SlowClientTimeout time.Duration
 }
