@@ -69,6 +69,13 @@ type Config struct {
 	// fs.inotify.max_user_instances of the user it runs as.
 	StreamsPerUser      int `json:"streamsPerUser"`
 	StreamsPerWorkspace int `json:"streamsPerWorkspace"`
+	// LiveConnectionsPerUser caps the live-update WebSockets (GET
+	// /api/v1/ws) a user holds open at once in this process (one per
+	// console tab); beyond it a connection is closed with 4429.
+	// LiveSubscriptionsPerConnection caps the subscriptions one of them
+	// carries; beyond it a subscribe is refused (429 problem).
+	LiveConnectionsPerUser         int `json:"liveConnectionsPerUser"`
+	LiveSubscriptionsPerConnection int `json:"liveSubscriptionsPerConnection"`
 	// LoginLockoutThreshold failed sign-ins for one account from one
 	// source (or with one device token), and IPLoginLockoutThreshold from
 	// one source for any accounts, lock it for LoginLockoutBase, doubling
@@ -164,24 +171,26 @@ func Default() Config {
 		KeyRotationInterval: Duration{30 * 24 * time.Hour},
 		WorkspaceTokenTTL:   Duration{10 * time.Minute},
 
-		TLS:                           "off",
-		IPRateLimit:                   100,
-		IPRateBurst:                   1000,
-		UserRateLimit:                 50,
-		UserRateBurst:                 500,
-		StreamsPerUser:                64,
-		StreamsPerWorkspace:           96,
-		LoginLockoutThreshold:         5,
-		IPLoginLockoutThreshold:       50,
-		LoginLockoutBase:              Duration{time.Minute},
-		LoginLockoutMax:               Duration{time.Hour},
-		AccountLoginThrottleThreshold: 100,
-		AccountLoginThrottleMax:       Duration{5 * time.Second},
-		DeviceTokenTTL:                Duration{30 * 24 * time.Hour},
-		ControlPlaneProvider:          "local",
-		WarmPool:                      1,
-		SleepAfter:                    Duration{30 * time.Minute},
-		WakeTimeout:                   Duration{time.Minute},
+		TLS:                            "off",
+		IPRateLimit:                    100,
+		IPRateBurst:                    1000,
+		UserRateLimit:                  50,
+		UserRateBurst:                  500,
+		StreamsPerUser:                 64,
+		StreamsPerWorkspace:            96,
+		LiveConnectionsPerUser:         8,
+		LiveSubscriptionsPerConnection: 32,
+		LoginLockoutThreshold:          5,
+		IPLoginLockoutThreshold:        50,
+		LoginLockoutBase:               Duration{time.Minute},
+		LoginLockoutMax:                Duration{time.Hour},
+		AccountLoginThrottleThreshold:  100,
+		AccountLoginThrottleMax:        Duration{5 * time.Second},
+		DeviceTokenTTL:                 Duration{30 * 24 * time.Hour},
+		ControlPlaneProvider:           "local",
+		WarmPool:                       1,
+		SleepAfter:                     Duration{30 * time.Minute},
+		WakeTimeout:                    Duration{time.Minute},
 	}
 }
 
@@ -221,6 +230,8 @@ func (c *Config) fields() []field {
 		intField("user-rate-burst", "HKS_USER_RATE_BURST", "burst of requests per user", &c.UserRateBurst),
 		intField("streams-per-user", "HKS_STREAMS_PER_USER", "long-lived requests (watches, logs -f, exec, attach, port-forward) open at once per user", &c.StreamsPerUser),
 		intField("streams-per-workspace", "HKS_STREAMS_PER_WORKSPACE", "long-lived requests open at once per workspace through the gateway", &c.StreamsPerWorkspace),
+		intField("live-connections-per-user", "HKS_LIVE_CONNECTIONS_PER_USER", "live-update WebSockets (console tabs) open at once per user", &c.LiveConnectionsPerUser),
+		intField("live-subscriptions-per-connection", "HKS_LIVE_SUBSCRIPTIONS_PER_CONNECTION", "subscriptions one live-update WebSocket carries at once", &c.LiveSubscriptionsPerConnection),
 		intField("login-lockout-threshold", "HKS_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins for one account from one IP (or device token) before that pair is locked", &c.LoginLockoutThreshold),
 		intField("ip-login-lockout-threshold", "HKS_IP_LOGIN_LOCKOUT_THRESHOLD", "failed sign-ins from one IP before it is locked", &c.IPLoginLockoutThreshold),
 		{flag: "login-lockout-base", env: "HKS_LOGIN_LOCKOUT_BASE", usage: "first sign-in lockout; each failure after a lock has ended doubles the next one", dur: &c.LoginLockoutBase},
@@ -514,6 +525,10 @@ func (c *Config) validateProtections() error {
 		return fmt.Errorf("config: streamsPerUser: %d must be from 1 to 100000", c.StreamsPerUser)
 	case c.StreamsPerWorkspace < 1 || c.StreamsPerWorkspace > 100000:
 		return fmt.Errorf("config: streamsPerWorkspace: %d must be from 1 to 100000", c.StreamsPerWorkspace)
+	case c.LiveConnectionsPerUser < 1 || c.LiveConnectionsPerUser > 10000:
+		return fmt.Errorf("config: liveConnectionsPerUser: %d must be from 1 to 10000", c.LiveConnectionsPerUser)
+	case c.LiveSubscriptionsPerConnection < 1 || c.LiveSubscriptionsPerConnection > 10000:
+		return fmt.Errorf("config: liveSubscriptionsPerConnection: %d must be from 1 to 10000", c.LiveSubscriptionsPerConnection)
 	case c.LoginLockoutThreshold < 1 || c.LoginLockoutThreshold > 1000:
 		return fmt.Errorf("config: loginLockoutThreshold: %d must be from 1 to 1000", c.LoginLockoutThreshold)
 	case c.IPLoginLockoutThreshold < 1 || c.IPLoginLockoutThreshold > 100000:

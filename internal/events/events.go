@@ -38,7 +38,20 @@ type Event struct {
 	ResourceID string          `json:"resource_id,omitempty"`
 	Time       time.Time       `json:"time"`
 	Data       json.RawMessage `json:"data,omitempty"`
+	// Seq is the event's sequence number in the EVENTS stream, set on
+	// the events a Subscription delivers (0 on what Publish returns):
+	// increasing in the order events were stored, so a follower that
+	// remembers the last one it saw resumes with Filter.AfterSeq without
+	// duplicates or gaps. It is not part of the JSON envelope.
+	Seq uint64 `json:"-"`
 }
+
+// ErrResumeTooOld is returned by Subscribe when Filter.AfterSeq cannot be
+// resumed from without a gap: events after it have been discarded (the
+// stream keeps MaxAge and MaxBytes), or the sequence was never handed
+// out by this stream (a stream that was recreated). The follower must
+// read the current state again.
+var ErrResumeTooOld = errors.New("events: cannot resume from this sequence without a gap")
 
 // Config carries the publisher's dependencies.
 type Config struct {
@@ -186,6 +199,12 @@ type Filter struct {
 	// Since replays stored events from this time on before following new
 	// ones; the zero time follows new events only.
 	Since time.Time
+	// AfterSeq, if not 0, replays the stored events whose Seq is greater
+	// than it before following new ones: a follower passes the Seq of
+	// the last event it saw (exclusive with Since). Subscribe answers
+	// ErrResumeTooOld when the stream no longer holds every event after
+	// it.
+	AfterSeq uint64
 }
 
 func (f Filter) subjects() ([]string, error) {
@@ -257,10 +276,19 @@ func (p *Publisher) Subscribe(ctx context.Context, f Filter) (*Subscription, err
 		return nil, err
 	}
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy}
-	if !f.Since.IsZero() {
+	switch {
+	case !f.Since.IsZero() && f.AfterSeq != 0:
+		return nil, errors.New("event filter: Since and AfterSeq are exclusive")
+	case !f.Since.IsZero():
 		since := f.Since.UTC()
 		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
 		cfg.OptStartTime = &since
+	case f.AfterSeq != 0:
+		if err := p.resumable(ctx, f.AfterSeq); err != nil {
+			return nil, err
+		}
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = f.AfterSeq + 1
 	}
 	cons, err := p.js.OrderedConsumer(ctx, StreamName, cfg)
 	if err != nil {
@@ -291,6 +319,9 @@ func (p *Publisher) Subscribe(ctx context.Context, f Filter) (*Subscription, err
 				p.log.Warn("skipping undecodable event", "subject", msg.Subject(), "err", err)
 				continue
 			}
+			if md, err := msg.Metadata(); err == nil {
+				ev.Seq = md.Sequence.Stream
+			}
 			if f.ResourceID != "" && ev.ResourceID != f.ResourceID {
 				continue
 			}
@@ -302,4 +333,41 @@ func (p *Publisher) Subscribe(ctx context.Context, f Filter) (*Subscription, err
 		}
 	}()
 	return s, nil
+}
+
+// LastSeq is the sequence of the last event stored (0 when none): a
+// follower that subscribes with it as Filter.AfterSeq gets every event
+// stored after this call, and can resume from it later even if none of
+// them was for it.
+func (p *Publisher) LastSeq(ctx context.Context) (uint64, error) {
+	st, err := p.js.Stream(ctx, StreamName)
+	if err != nil {
+		return 0, fmt.Errorf("events: stream: %w", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("events: stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// resumable checks that the stream still holds every event after seq:
+// its first stored sequence is at most seq+1, and seq is one it handed
+// out.
+func (p *Publisher) resumable(ctx context.Context, seq uint64) error {
+	st, err := p.js.Stream(ctx, StreamName)
+	if err != nil {
+		return fmt.Errorf("follow events: %w", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("follow events: %w", err)
+	}
+	if seq > info.State.LastSeq {
+		return fmt.Errorf("%w: %d is past the last stored sequence %d", ErrResumeTooOld, seq, info.State.LastSeq)
+	}
+	if seq+1 < info.State.FirstSeq {
+		return fmt.Errorf("%w: the events after %d up to %d were discarded", ErrResumeTooOld, seq, info.State.FirstSeq-1)
+	}
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -284,4 +286,91 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResumeAfterSeq: a follower that remembers the Seq of the last event
+// it saw gets exactly the events stored after it, in order, then new ones.
+func TestResumeAfterSeq(t *testing.T) {
+	ctx := t.Context()
+	p := newPublisher(t)
+	org, other := store.NewID(), store.NewID()
+	live := subscribe(t, p, Filter{OrgID: org})
+	for i := range 5 {
+		if _, err := p.Publish(ctx, org, "task.status", fmt.Sprintf("t-%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+		// Another organization's events take sequence numbers in between.
+		if _, err := p.Publish(ctx, other, "task.status", "x", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seqs []uint64
+	for i := range 5 {
+		ev := expectNext(t, live, "task.status", fmt.Sprintf("t-%d", i))
+		if ev.Seq == 0 || (len(seqs) > 0 && ev.Seq <= seqs[len(seqs)-1]) {
+			t.Fatalf("event %d has Seq %d after %v: want increasing, not 0", i, ev.Seq, seqs)
+		}
+		seqs = append(seqs, ev.Seq)
+	}
+	if last, err := p.LastSeq(ctx); err != nil || last != seqs[4]+1 {
+		t.Fatalf("LastSeq = %d, %v; want %d (the other organization's last event)", last, err, seqs[4]+1)
+	}
+	resumed := subscribe(t, p, Filter{OrgID: org, AfterSeq: seqs[2]})
+	for i := 3; i < 5; i++ {
+		if ev := expectNext(t, resumed, "task.status", fmt.Sprintf("t-%d", i)); ev.Seq != seqs[i] {
+			t.Fatalf("replayed t-%d with Seq %d, live it had %d", i, ev.Seq, seqs[i])
+		}
+	}
+	if _, err := p.Publish(ctx, org, "task.status", "t-5", nil); err != nil {
+		t.Fatal(err)
+	}
+	expectNext(t, resumed, "task.status", "t-5")
+
+	// Resuming from the last event replays nothing and follows new ones.
+	last := expectNext(t, live, "task.status", "t-5")
+	tail := subscribe(t, p, Filter{OrgID: org, AfterSeq: last.Seq})
+	if _, err := p.Publish(ctx, org, "task.status", "t-6", nil); err != nil {
+		t.Fatal(err)
+	}
+	expectNext(t, tail, "task.status", "t-6")
+}
+
+// TestResumeTooOld: a sequence the stream no longer holds everything
+// after (discarded events), or never handed out, cannot be resumed from.
+func TestResumeTooOld(t *testing.T) {
+	ctx := t.Context()
+	log := testLogger(t)
+	nc := messagingtest.Start(t, messaging.EmbeddedConfig{StoreDir: t.TempDir(), Logger: log})
+	p, err := New(ctx, Config{JS: nc.JetStream(), Logger: log, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := store.NewID()
+	live := subscribe(t, p, Filter{OrgID: org})
+	for i := range 3 {
+		if _, err := p.Publish(ctx, org, "task.status", fmt.Sprintf("t-%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := next(t, live)
+	if _, err := p.Subscribe(ctx, Filter{OrgID: org, AfterSeq: first.Seq + 1000}); !errors.Is(err, ErrResumeTooOld) {
+		t.Fatalf("resume from a sequence never handed out: %v, want ErrResumeTooOld", err)
+	}
+	if _, err := p.Subscribe(ctx, Filter{OrgID: org, AfterSeq: first.Seq, Since: time.Now()}); err == nil {
+		t.Fatal("Since with AfterSeq: want an error")
+	}
+	// The stream drops its oldest events (as MaxAge and MaxBytes do).
+	st, err := nc.JetStream().Stream(ctx, StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSequence(first.Seq+2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Subscribe(ctx, Filter{OrgID: org, AfterSeq: first.Seq}); !errors.Is(err, ErrResumeTooOld) {
+		t.Fatalf("resume after discarded events: %v, want ErrResumeTooOld", err)
+	}
+	// From the last discarded one on, nothing is missing.
+	s := subscribe(t, p, Filter{OrgID: org, AfterSeq: first.Seq + 1})
+	expectNext(t, s, "task.status", "t-2")
 }

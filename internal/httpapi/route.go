@@ -136,25 +136,33 @@ func writeJSON(w http.ResponseWriter, status int, v any, body []byte) {
 // WriteError writes err as problem+json and logs internal causes.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := toError(err)
+	p := ProblemFor(r, err)
+	for k, vs := range e.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// ProblemFor is the problem+json body WriteError sends for err in answer
+// to r (internal causes logged, never shown), for answers that are not an
+// HTTP response of their own, such as a message on a WebSocket.
+func ProblemFor(r *http.Request, err error) api.Problem {
+	e := toError(err)
 	log := Logger(r.Context())
 	if e.Status >= 500 {
 		log.Error("request failed", slog.Int("status", e.Status), slog.Any("error", err))
 	} else if e.Cause != nil {
 		log.Debug("request refused", slog.Int("status", e.Status), slog.Any("error", err))
 	}
-	for k, vs := range e.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	p := api.Problem{
+	return api.Problem{
 		Type: ProblemTypeBase + e.Type, Title: e.Title, Status: e.Status, Detail: e.Detail,
 		Instance: r.URL.Path, RequestID: RequestID(r.Context()), Errors: e.Fields,
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(e.Status)
-	_ = json.NewEncoder(w).Encode(p)
 }
 
 // serve adapts a HandlerFunc to http.Handler.

@@ -85,15 +85,24 @@ func (s *Service) checkOrgMFARequest(r *http.Request) error {
 	if !ok || orgID == "" {
 		return nil
 	}
-	ctx := r.Context()
-	o, err := s.orgMFA(ctx, p.UserID, orgID)
+	return s.RequireOrgMFAOf(r.Context(), p.UserID, orgID)
+}
+
+// RequireOrgMFAOf is RequireOrgMFA's decision for userID in the
+// organization orgID, for callers that hold no request (the live-update
+// WebSocket's subscriptions): a 403 mfa-required problem for a member
+// without two-factor authentication when the organization requires it,
+// nil otherwise (non-members and unknown organizations included: the
+// caller answers them).
+func (s *Service) RequireOrgMFAOf(ctx context.Context, userID, orgID string) error {
+	o, err := s.orgMFA(ctx, userID, orgID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil
 	case !errors.Is(err, ErrOrgMFARequired):
 		return err
 	}
-	if _, merr := s.st.GetOrgMember(ctx, orgID, p.UserID); errors.Is(merr, store.ErrNotFound) {
+	if _, merr := s.st.GetOrgMember(ctx, orgID, userID); errors.Is(merr, store.ErrNotFound) {
 		return nil
 	} else if merr != nil {
 		return fmt.Errorf("require 2fa: %w", merr)

@@ -278,6 +278,10 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/preview?schedule=@daily", nil, wsRead, false},
 		// Accepting needs the invitation's token and email: the fixture
 		// invites the outsider, so only the outsider may accept.
+		// The live-update WebSocket: every signed-in caller may open it
+		// (here without the handshake: 426); what it carries is
+		// authorized per subscription (live_test.go, test/e2e).
+		{"GET", "/api/v1/ws", nil, expect{426, 426, 426, 426, 426}, true},
 		{"POST", "/api/v1/invitations/accept", func(f fixture, _ people) any { return map[string]string{"token": "invite-" + f.invitation} }, expect{403, 403, 403, 403, 200}, false},
 		// Collections outside any organization: every signed-in user.
 		{"POST", "/api/v1/organizations", func(f fixture, _ people) any { return map[string]string{"name": "Fresh " + f.org} }, expect{201, 201, 201, 201, 201}, false},

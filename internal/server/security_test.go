@@ -297,6 +297,19 @@ func TestSecurityTable(t *testing.T) {
 		return func(*testing.T) answer { return ts.do("GET", "/k8s/"+ws+"/api/v1/pods", token, nil) }
 	}
 
+	// The live-update WebSocket, at the HTTP level of its handshake (its
+	// own rows are in live_test.go).
+	_, wsUser := ts.user("websocket@example.com")
+	wsHandshake := func(origin string, cookies map[string]string, upgrade bool) func(*testing.T) answer {
+		return func(*testing.T) answer {
+			h := map[string]string{"Origin": origin}
+			if upgrade {
+				h["Upgrade"], h["Connection"], h["Sec-WebSocket-Version"], h["Sec-WebSocket-Key"] = "websocket", "Upgrade", "13", "dGhlIHNhbXBsZSBub25jZQ=="
+			}
+			return ts.sendReq(secReq{method: "GET", path: "/api/v1/ws", header: h, cookies: cookies})
+		}
+	}
+
 	me := func(token string) func(*testing.T) answer {
 		return func(*testing.T) answer { return ts.do("GET", "/auth/me", token, nil) }
 	}
@@ -416,6 +429,9 @@ func TestSecurityTable(t *testing.T) {
 		{"hibernation schedule with a bad minute", naming("hibernation[0].start", func() answer {
 			return ts.do("PATCH", sleepWs, sleeper, map[string]any{"hibernation": []map[string]string{{"start": "61 19 * * *"}}})
 		}), 422, "validation"},
+		{"live WebSocket: no session", wsHandshake(ts.URL(), nil, true), 401, "unauthorized"},
+		{"live WebSocket: a cross-site Origin riding on the session cookie", wsHandshake("https://evil.example.com", map[string]string{identity.AccessCookie: wsUser}, true), 403, "forbidden"},
+		{"live WebSocket: its own origin (control: passes the origin check; not an upgrade)", wsHandshake(ts.URL(), map[string]string{identity.AccessCookie: wsUser}, false), 426, "upgrade-required"},
 		{"metrics not on the API listener", func(*testing.T) answer { return ts.do("GET", "/metrics", "", nil) }, 404, "not-found"},
 		{"CronJob preview whose runs fall past year 9999", naming("after", func() answer {
 			return ts.do("GET", smallWs+"/projects/jobs/cronjobs/preview?schedule=%40hourly&after=9999-12-31T23:59:00Z", small, nil)

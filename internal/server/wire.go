@@ -104,6 +104,7 @@ func wire(ctx context.Context, d *deps) error {
 		wireControlPlane, // needs d.workspaceIssuer
 		wireTenancy,      // needs d.controlPlane
 		wireWorkloads,    // needs d.clusters, d.tenancy, d.userStreams
+		wireLive,         // needs d.clusters, d.tenancy
 		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit, d.userStreams
 	} {
 		if err := w(ctx, d); err != nil {
