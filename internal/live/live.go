@@ -169,6 +169,20 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, origins: origins, conns: conns}, nil
 }
 
+// requestOrigin is the origin the request was sent to: a page served by
+// this listener under the name the browser used (http://localhost:8080
+// as well as the external URL's http://127.0.0.1:8080) connects from it.
+// A page of another site cannot claim it: its browser sends that site's
+// origin (and not this site's cookies).
+func requestOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	o, _ := originOf(scheme + "://" + r.Host)
+	return o
+}
+
 // originOf is the origin of u (scheme://host[:port], lower case, default
 // ports dropped) as browsers write it in the Origin header.
 func originOf(u string) (string, bool) {
@@ -209,7 +223,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		o, ok := originOf(origin)
-		if !ok || !s.origins[o] {
+		if !ok || !s.origins[o] && o != requestOrigin(r) {
 			httpapi.WriteError(w, r, httpapi.Forbidden("origin "+strconv.Quote(truncate(origin, 200))+
 				" may not open the live-update WebSocket: connect from the platform's own origin or an allowed CORS origin"))
 			return

@@ -526,3 +526,21 @@ func TestLiveBadInput(t *testing.T) {
 		t.Fatalf("watch without a cluster: %+v", m.Problem)
 	}
 }
+
+// TestLiveSameOrigin: a page served by this listener under a name other
+// than the external URL's (http://localhost:8080 for an external URL of
+// http://127.0.0.1:8080) may connect: its Origin is the request's own.
+func TestLiveSameOrigin(t *testing.T) {
+	ts := startServerWith(t, func(c *config.Config) { c.ExternalURL = "http://hks.example.com" })
+	_, tok := ts.user("owner@example.com")
+	c, resp, err := ts.dialLive(tok, http.Header{"Origin": {ts.URL()}})
+	if err != nil {
+		t.Fatalf("the page's own origin %s was refused: %v %v", ts.URL(), err, resp)
+	}
+	c.send(map[string]string{"type": "ping"})
+	c.expect("pong", "")
+	_, resp, err = ts.dialLive(tok, http.Header{"Origin": {"http://evil.example.com"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("another site: %v %v, want 403", err, resp)
+	}
+}

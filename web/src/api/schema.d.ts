@@ -811,6 +811,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The live-update WebSocket (docs/websocket.md): upgrade, then send LiveClientMessage frames (subscribe to an organization's events or to a watch of a project's deployments, pods, jobs, cronjobs or events; unsubscribe; ping) and receive LiveServerMessage frames. Browsers authenticate with the session cookie and must connect from the platform's own origin or an allowed CORS origin (else 403). Close codes: 4401 session ended, 4429 too many connections for the user, 4008 client too slow, 1009 message too big, 1001 server shutting down */
+        get: operations["get-ws"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/2fa": {
         parameters: {
             query?: never;
@@ -1685,6 +1702,53 @@ export interface components {
             "current-context": string;
             kind: string;
             users: components["schemas"]["NamedAuthInfo"][];
+        };
+        LiveClientMessage: {
+            /** @description topic org: the seq of the last event seen; the events after it are replayed first */
+            after?: string;
+            /** @description the client's name of the subscription: 1 to 64 letters, digits, - _ . : */
+            id?: string;
+            /** @description topic watch: deployments, pods, jobs, cronjobs or events */
+            kind?: string;
+            /** @description the organization: id or slug */
+            org?: string;
+            /** @description topic watch: the project, id or name */
+            project?: string;
+            /** @description topic watch: resume from this resourceVersion instead of listing first */
+            resource_version?: string;
+            /** @description subscribe: org (the organization's events) or watch (a Kubernetes watch in a project) */
+            topic?: string;
+            /** @description subscribe, unsubscribe or ping */
+            type: string;
+            /** @description topic watch: the workspace, id or name */
+            workspace?: string;
+        };
+        LiveEvent: {
+            /** @description the event's payload (events catalogue) */
+            data?: unknown;
+            id?: string;
+            /** @description watch: the Kubernetes object as JSON */
+            object?: unknown;
+            org_id?: string;
+            resource_id?: string;
+            /** Format: date-time */
+            time?: string;
+            type: string;
+        };
+        LiveServerMessage: {
+            event?: components["schemas"]["LiveEvent"];
+            /** @description the subscription the message is about (empty on an error about no subscription) */
+            id?: string;
+            /** @description error: the problem+json body the API would answer */
+            problem?: components["schemas"]["Problem"];
+            /** @description ended: why the server ended the subscription */
+            reason?: string;
+            /** @description synced: the resourceVersion of the list the watch continues from */
+            resource_version?: string;
+            /** @description event: the event's sequence number, increasing; send it back as after to resume */
+            seq?: string;
+            /** @description subscribed, event, watch, synced, error, ended or pong */
+            type: string;
         };
         LoginMFARequest: {
             /** @description a 6-digit TOTP code, or a backup code */
@@ -8497,6 +8561,113 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LiveClientMessage"];
+            };
+        };
+        responses: {
+            /** @description Switching Protocols */
+            101: {
+                headers: {
+                    /** @description the resource_version, quoted: send it back as If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveServerMessage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Upgrade Required */
+            426: {
                 headers: {
                     [name: string]: unknown;
                 };
