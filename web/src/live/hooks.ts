@@ -19,6 +19,10 @@ export function useOrgEvents(org: string | undefined, onEvent?: (e: OrgEvent) =>
       { topic: "org", org },
       {
         onStatus: setStatus,
+        // The resume point was lost: what is cached may have missed events.
+        onReset: () => {
+          if (invalidate) qc.invalidateQueries({ queryKey: ["org", org] });
+        },
         onMessage: (m) => {
           if (m.type !== "event") return;
           cb.current?.(m.event);

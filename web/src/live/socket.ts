@@ -5,6 +5,7 @@
 // where it was (the last event seq, the last resourceVersion), so a
 // reconnect neither repeats nor loses anything.
 import type { Problem } from "../api/problem";
+import { sessionFetch } from "../api/client";
 
 export type OrgSpec = { topic: "org"; org: string };
 export type WatchKind = "deployments" | "pods" | "jobs" | "cronjobs" | "events";
@@ -30,7 +31,7 @@ export interface KubeObject {
 }
 
 export type Message =
-  | { type: "subscribed"; id: string }
+  | { type: "subscribed"; id: string; seq?: string }
   | { type: "event"; id: string; seq: string; event: OrgEvent }
   | { type: "watch"; id: string; event: { type: "ADDED" | "MODIFIED" | "DELETED"; object: KubeObject } }
   | { type: "synced"; id: string; resource_version: string }
@@ -116,9 +117,10 @@ export class LiveSocket {
       }
       if (m.type === "pong") return;
       const s = this.subs.get(m.id);
-      if (!s) return;
+      if (!s) return; // a message about no subscription of ours (or one we just ended)
       switch (m.type) {
         case "subscribed":
+          if (s.spec.topic === "org" && m.seq && !s.after) s.after = m.seq;
           this.setStatus(s, "live");
           return;
         case "event":
@@ -132,7 +134,9 @@ export class LiveSocket {
           break;
         case "error":
           if (m.problem?.type?.endsWith("resync-required")) {
+            // The resume point is gone: start over from the current state.
             s.rv = undefined;
+            s.after = undefined;
             s.h.onReset?.();
             this.send(this.subscribeMsg(s));
             return;
@@ -150,21 +154,22 @@ export class LiveSocket {
     ws.onclose = (ev) => {
       this.ws = null;
       for (const s of this.subs.values()) this.setStatus(s, "offline");
-      if (ev.code === 4401) {
-        // The session ended: the api client's next call asks the user to
-        // sign in again; reconnect after that.
-        this.schedule(5_000);
-        return;
-      }
-      if (this.subs.size > 0) this.schedule(this.backoff);
+      // 4429: too many connections (other tabs): wait longer before trying again.
+      if (this.subs.size > 0) this.schedule(ev.code === 4429 ? MAX_BACKOFF : this.backoff);
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF);
     };
   }
 
   private schedule(ms: number) {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
+    this.timer = setTimeout(async () => {
       this.timer = null;
+      if (this.subs.size === 0) return;
+      // The handshake fails without a valid access cookie (4401: the
+      // session ended; or the access token expired meanwhile): a call
+      // through the api client refreshes it, or asks the user to sign in
+      // again and waits for that.
+      await sessionFetch(new Request("/auth/me")).catch(() => undefined);
       if (this.subs.size > 0) this.ensure();
     }, ms);
   }
