@@ -12,7 +12,6 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/kube/kubetest"
 )
 
-
 func TestAccessJudgesTheCallersRules(t *testing.T) {
 	// The rules of the built-in "view" role (as the workspace's viewer
 	// role binds it) and of "edit" (a developer's), in part.
