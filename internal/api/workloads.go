@@ -180,3 +180,12 @@ type ServicePort struct {
 	Port     int32  `json:"port"`
 	Protocol string `json:"protocol"`
 }
+
+// ProjectAccess is what the caller may do in a project's namespace, as
+// the workspace cluster's RBAC decides for the caller's own identity:
+// per resource ("deployments", "deployments/scale", "pods/log",
+// "cronjobs", "jobs", …), the verbs allowed. The console hides the
+// actions it does not list; the server still decides every call.
+type ProjectAccess struct {
+	Resources map[string][]string `json:"resources" doc:"resource (or resource/subresource) → the verbs allowed, of those the console asks about"`
+}

@@ -258,6 +258,13 @@ func TestSecurityTable(t *testing.T) {
 		}
 	}
 
+	// What the caller may do in a project (the console's access check).
+	accessOf := func(project, who string) func(*testing.T) answer {
+		return func(*testing.T) answer {
+			return ts.do("GET", "/api/v1/organizations/"+hid.org+"/workspaces/"+hid.ws+"/projects/"+project+"/access", castTok[who], nil)
+		}
+	}
+
 	// The consent form of a signed-in browser, changed or posted twice.
 	_, consentTok := ts.user("consent@example.com")
 	consentCB := newCallback(t)
@@ -361,6 +368,9 @@ func TestSecurityTable(t *testing.T) {
 		{"a project the caller cannot see answers as an unknown one", appsOf("backend"), 404, "not-found"},
 		{"an unknown project (control)", appsOf("no-such-project"), 404, "not-found"},
 		{"the project the caller sees reaches its cluster (control: there is none)", appsOf("frontend"), 409, "conflict"},
+		{"a project's access, for a project the caller cannot see, answers as an unknown one", accessOf("backend", "member"), 404, "not-found"},
+		{"a project's access, for someone outside the organization", accessOf("frontend", "outsider"), 404, "not-found"},
+		{"a project's access reaches the cluster of a project the caller sees (control: there is none)", accessOf("frontend", "member"), 409, "conflict"},
 		{"consent form with a changed redirect_uri", consentPost(func(f url.Values) { f.Set("redirect_uri", "http://127.0.0.1:9/cb") }, 1), 400, ""},
 		{"consent form with a changed code_challenge", consentPost(func(f url.Values) { f.Set("code_challenge", strings.Repeat("A", 43)) }, 1), 400, ""},
 		{"consent form (control)", consentPost(func(url.Values) {}, 1), 302, ""},

@@ -79,6 +79,10 @@ func podOut(p corev1.Pod) api.Pod {
 func validAppName(name string) bool { return len(validName("app", name)) == 0 }
 
 func (s *Service) createApp(r *http.Request) (any, error) {
+	dryRun, err := dryRunParam(r)
+	if err != nil {
+		return nil, err
+	}
 	req, ac, err := kube.Decode[api.CreateApplicationRequest](s.apps, r)
 	if err != nil {
 		return nil, err
@@ -88,9 +92,12 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 		if req.Image != "" || req.Name != "" {
 			return nil, httpapi.Invalid(httpapi.Field("manifest", "give either a manifest or the simple spec (name, image, …), not both"))
 		}
-		name, err := s.applyManifest(ctx, ac, req.Manifest, "")
+		name, dry, err := s.applyManifest(ctx, ac, req.Manifest, "", dryRun)
 		if err != nil {
 			return nil, err
+		}
+		if dryRun {
+			return dryRunAnswer(ac, dry, nil), nil
 		}
 		a, err := s.getApp(ctx, ac, name, false)
 		return kube.WithWarnings(ac.C, a), err
@@ -106,18 +113,24 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 	}
 	// Both objects pass the cluster's checks before either is created.
 	dry := metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: []string{metav1.DryRunAll}}
+	var dryD *appsv1.Deployment
 	if err := ac.CheckPodSecurity(ctx, d.Name, "spec", &d.Spec.Template, func() error {
-		_, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Create(ctx, d, dry)
+		var err error
+		dryD, err = ac.C.Kube.AppsV1().Deployments(ac.NS).Create(ctx, d, dry)
 		return kube.Error(err)
 	}); err != nil {
 		return nil, err
 	}
+	var drySvc *corev1.Service
 	if svc != nil {
-		if _, err := ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, dry); apierrors.IsAlreadyExists(err) {
+		if drySvc, err = ac.C.Kube.CoreV1().Services(ac.NS).Create(ctx, svc, dry); apierrors.IsAlreadyExists(err) {
 			return nil, foreignService(svc.Name)
 		} else if err != nil {
 			return nil, kube.Error(err)
 		}
+	}
+	if dryRun {
+		return dryRunAnswer(ac, dryD, drySvc), nil
 	}
 	opts := metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict"}
 	created, err := ac.C.Kube.AppsV1().Deployments(ac.NS).Create(ctx, d, opts)
@@ -268,7 +281,7 @@ func (s *Service) updateApp(r *http.Request) (any, error) {
 		if err := httpapi.CheckVersion(r, req.ResourceVersion, kube.Version(cur)); err != nil {
 			return nil, err
 		}
-		if _, err := s.applyManifest(ctx, ac, req.Manifest, name); err != nil {
+		if _, _, err := s.applyManifest(ctx, ac, req.Manifest, name, false); err != nil {
 			return nil, err
 		}
 		a, err := s.getApp(ctx, ac, name, false)
@@ -371,6 +384,31 @@ func (s *Service) deleteApp(r *http.Request) (any, error) {
 		return nil, kube.NotFoundOr(err, "application")
 	}
 	return nil, nil
+}
+
+// dryRunParam reads ?dry_run=true: the create is checked by the
+// cluster (a server-side dry run of every object, as the caller) and
+// nothing is made.
+func dryRunParam(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("dry_run"); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, httpapi.Invalid(httpapi.Field("dry_run", "must be true or false"))
+	}
+}
+
+// dryRunAnswer is a create's dry-run answer: 200 (nothing was created)
+// with the application as the cluster's dry run returned it, and the
+// API server's warnings.
+func dryRunAnswer(ac kube.Project, d *appsv1.Deployment, svc *corev1.Service) any {
+	var body any = api.Application{Project: ac.Scope.Project.Name}
+	if d != nil {
+		body = appOut(ac.Scope.Project.Name, d, svc)
+	}
+	return &httpapi.Response{Status: http.StatusOK, Header: ac.C.Warnings.Header(), Body: body}
 }
 
 var errNoDeployment = errors.New("a manifest must hold exactly one Deployment")

@@ -138,15 +138,18 @@ func apiVersion(gvk schema.GroupVersionKind) string {
 // applyManifest creates (or, with update, server-side applies) the
 // manifest's objects after the cluster has accepted every one of them in a
 // dry run; a create that fails half-way removes what it created.
-func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, replaces string) (string, error) {
+//
+// With dryRun, it stops after the dry run and returns the Deployment as
+// the cluster's dry run answered it.
+func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, replaces string, dryRun bool) (string, *appsv1.Deployment, error) {
 	app, objs, err := s.resolveManifest(ctx, ac, text)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// A manifest that replaces an application must name that one, and
 	// is refused before anything reaches the cluster.
 	if replaces != "" && app != replaces {
-		return "", manifest.Invalid(fmt.Sprintf("the manifest's Deployment is %q, not %q", app, replaces))
+		return "", nil, manifest.Invalid(fmt.Sprintf("the manifest's Deployment is %q, not %q", app, replaces))
 	}
 	update := replaces != ""
 	// versions holds, per object, the resourceVersion the claim check
@@ -157,7 +160,7 @@ func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, repl
 	versions := make([]string, len(objs))
 	if update {
 		if versions, err = notClaimed(ctx, app, objs); err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if afterClaimCheck != nil {
 			afterClaimCheck(ctx)
@@ -200,14 +203,25 @@ func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, repl
 		}
 		return m.res.Create(ctx, m.obj, metav1.CreateOptions{FieldManager: kube.FieldManager, FieldValidation: "Strict", DryRun: dryRun})
 	}
+	var dryD *appsv1.Deployment
 	for i, m := range objs {
 		mark := ac.C.Warnings.Len()
-		if _, err := do(i, m, true); err != nil {
-			return "", inObject(m, err)
+		got, err := do(i, m, true)
+		if err != nil {
+			return "", nil, inObject(m, err)
 		}
 		if err := s.podSecurityOf(ctx, ac, m, ac.C.Warnings.Since(mark)); err != nil {
-			return "", err
+			return "", nil, err
 		}
+		if gvk := m.obj.GroupVersionKind(); gvk.Group == "apps" && gvk.Kind == "Deployment" && got != nil {
+			dryD = &appsv1.Deployment{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(got.Object, dryD); err != nil {
+				return "", nil, fmt.Errorf("read the dry run of %s: %w", m, err)
+			}
+		}
+	}
+	if dryRun {
+		return app, dryD, nil
 	}
 	// What this call created goes again when a later object fails, so
 	// nothing half-made stays; what it applied to existing objects stays.
@@ -224,13 +238,13 @@ func (s *Service) applyManifest(ctx context.Context, ac kube.Project, text, repl
 				}
 			}
 			cancel()
-			return "", inObject(m, err)
+			return "", nil, inObject(m, err)
 		}
 		if versions[i] == "" {
 			created, createdIn = append(created, got), append(createdIn, m)
 		}
 	}
-	return app, nil
+	return app, nil, nil
 }
 
 // podSecurityOf refuses a Deployment of a manifest whose pods the

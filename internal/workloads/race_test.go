@@ -83,7 +83,7 @@ func TestManifestPutDoesNotTakeOverWhatAppearsAfterTheClaimCheck(t *testing.T) {
 		}
 		return m
 	}
-	if _, err := s.applyManifest(ctx, ac, shop(), ""); err != nil {
+	if _, _, err := s.applyManifest(ctx, ac, shop(), "", false); err != nil {
 		t.Fatal(err)
 	}
 	hook := func(f func()) {
@@ -97,7 +97,7 @@ func TestManifestPutDoesNotTakeOverWhatAppearsAfterTheClaimCheck(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		_, err := s.applyManifest(ctx, ac, shop("shop-extra", "late"), "shop")
+		_, _, err := s.applyManifest(ctx, ac, shop("shop-extra", "late"), "shop", false)
 		var he *httpapi.Error
 		if !errors.As(err, &he) || he.Status != http.StatusConflict || !strings.Contains(he.Detail, "document 4 (ConfigMap late)") {
 			t.Fatalf("PUT: %v, want a 409 naming document 4 (ConfigMap late)", err)
@@ -117,7 +117,7 @@ func TestManifestPutDoesNotTakeOverWhatAppearsAfterTheClaimCheck(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		_, err := s.applyManifest(ctx, ac, shop(), "shop")
+		_, _, err := s.applyManifest(ctx, ac, shop(), "shop", false)
 		var he *httpapi.Error
 		if !errors.As(err, &he) || he.Status != http.StatusUnprocessableEntity || !strings.Contains(he.Detail, `document 2 (ConfigMap shop-config): the object exists and is not part of application "shop"`) {
 			t.Fatalf("PUT: %v, want a 422 naming document 2", err)
@@ -139,7 +139,7 @@ func TestManifestPutDoesNotTakeOverWhatAppearsAfterTheClaimCheck(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		if _, err := s.applyManifest(ctx, ac, shop(), "shop"); err != nil {
+		if _, _, err := s.applyManifest(ctx, ac, shop(), "shop", false); err != nil {
 			t.Fatalf("PUT: %v", err)
 		}
 		cm, err := cms.Get(ctx, "shop-config", metav1.GetOptions{})

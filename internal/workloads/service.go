@@ -68,7 +68,8 @@ func (s *Service) Routes() []httpapi.Route {
 	kubeErrs := []int{http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable}
 	return []httpapi.Route{
 		{Method: "POST", Path: appsPath, Tag: "applications", Summary: "Create an application from a simple spec (a Deployment, and a Service when it has ports) or from a manifest (checked by a server-side dry run first); as the caller, so the cluster's RBAC decides",
-			Request: api.CreateApplicationRequest{}, Response: api.Application{}, Status: http.StatusCreated, Errors: kubeErrs, Action: "application.create", Handle: s.createApp},
+			Request: api.CreateApplicationRequest{}, Response: api.Application{}, Status: http.StatusCreated, AlsoStatus: http.StatusOK, Errors: kubeErrs, Action: "application.create", Handle: s.createApp,
+			Query: []httpapi.Param{{Name: "dry_run", Description: "true: every object passes the cluster's server-side dry run (dryRun=All, as the caller) and nothing is created; the answer is 200 with the application as it would be"}}},
 		{Method: "GET", Path: appsPath, Tag: "applications", Summary: "List the project's applications (Deployments) with their status", Response: api.List[api.Application]{}, Query: pq, Errors: kubeErrs, Handle: s.listApps},
 		{Method: "GET", Path: appPath, Tag: "applications", Summary: "Get an application with its live status and pods", Response: api.Application{}, Errors: kubeErrs, Handle: s.getAppHandler},
 		{Method: "PUT", Path: appPath, Tag: "applications", Summary: "Replace what the simple spec describes of an application (other containers, volumes, … stay) or apply a manifest (a rolling update); If-Match or resource_version make it conditional (412 when stale)", Request: api.UpdateApplicationRequest{}, Response: api.Application{}, Errors: append(kubeErrs, http.StatusPreconditionFailed), Action: "application.update", Handle: s.updateApp},
@@ -83,6 +84,8 @@ func (s *Service) Routes() []httpapi.Route {
 			ContentType: "text/plain", Stream: true, Errors: append(kubeErrs, http.StatusTooManyRequests), Raw: http.HandlerFunc(s.logs),
 			Query: []httpapi.Param{{Name: "pod", Description: "a pod of the application (default: the first)"}, {Name: "container"},
 				{Name: "follow", Description: "true: keep streaming"}, {Name: "tail_lines", Type: "integer"}, {Name: "since_seconds", Type: "integer"}, {Name: "timestamps"}}},
+		{Method: "GET", Path: ProjectPath + "/access", Tag: "applications", Summary: "What the caller may do in the project's namespace (create, update, delete deployments, cronjobs, jobs; read pods and logs; …), as the workspace cluster's RBAC decides for the caller's own identity (a SelfSubjectRulesReview as the caller)",
+			Response: api.ProjectAccess{}, Errors: kubeErrs, Handle: s.access},
 		{Method: "GET", Path: ProjectPath + "/usage", Tag: "usage", Summary: "A project's quota use (used against hard) and counts of its workloads", Response: api.Usage{}, Errors: kubeErrs, Handle: s.projectUsage},
 		{Method: "GET", Path: WorkspacePath + "/usage", Tag: "usage", Summary: "The sum of the usage of the workspace's projects the caller may see, and each of them", Response: api.Usage{}, Errors: kubeErrs, Handle: s.workspaceUsage},
 	}

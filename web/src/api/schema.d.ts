@@ -445,6 +445,23 @@ export interface paths {
         patch: operations["patch-organizations-by-org-workspaces-by-workspace-projects-by-project"];
         trace?: never;
     };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the caller may do in the project's namespace (create, update, delete deployments, cronjobs, jobs; read pods and logs; …), as the workspace cluster's RBAC decides for the caller's own identity (a SelfSubjectRulesReview as the caller) */
+        get: operations["get-organizations-by-org-workspaces-by-workspace-projects-by-project-access"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications": {
         parameters: {
             query?: never;
@@ -1935,6 +1952,12 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             workspace_id: string;
+        };
+        ProjectAccess: {
+            /** @description resource (or resource/subresource) → the verbs allowed, of those the console asks about */
+            resources: {
+                [key: string]: string[];
+            };
         };
         ProjectList: {
             items: components["schemas"]["Project"][];
@@ -5666,6 +5689,93 @@ export interface operations {
             };
         };
     };
+    "get-organizations-by-org-workspaces-by-workspace-projects-by-project-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectAccess"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "get-organizations-by-org-workspaces-by-workspace-projects-by-project-applications": {
         parameters: {
             query?: {
@@ -5760,7 +5870,10 @@ export interface operations {
     };
     "post-organizations-by-org-workspaces-by-workspace-projects-by-project-applications": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: every object passes the cluster's server-side dry run (dryRun=All, as the caller) and nothing is created; the answer is 200 with the application as it would be */
+                dry_run?: string;
+            };
             header?: never;
             path: {
                 org: string;
@@ -5775,6 +5888,17 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description the resource_version, quoted: send it back as If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
             /** @description Created */
             201: {
                 headers: {
