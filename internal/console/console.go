@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
 //go:embed all:dist
@@ -82,6 +84,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", revalidate)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// The page's CSP, set here rather than by the security middleware from
+	// the Content-Type: a 304 answer carries no Content-Type, so it would
+	// get the API's default-src 'none', and the browser would store that
+	// on the cached page, which then could load none of its assets.
+	w.Header().Set("Content-Security-Policy", httpapi.PageContentSecurityPolicy)
 	http.ServeContent(w, r, "index.html", h.mod, bytes.NewReader(h.index))
 }
 
