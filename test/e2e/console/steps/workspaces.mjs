@@ -108,8 +108,12 @@ export async function createProject(h) {
   const tabs = page.getByRole("navigation", { name: "Project" });
   for (const t of ["Overview", "Applications", "CronJobs"]) await tabs.getByRole("link", { name: t }).waitFor();
   // Usage bars against the quota (the ResourceQuota in the workspace's cluster).
-  await page.getByRole("meter", { name: /^Pods:/ }).waitFor(SLOW);
-  await page.getByRole("meter", { name: /^CPU/ }).first().waitFor();
+  for (const m of [/^Pods:/, /^CPU requested:/, /^Memory requested:/]) {
+    await page.getByRole("meter", { name: m }).waitFor(SLOW).catch(async (e) => {
+      const names = await page.getByRole("meter").evaluateAll((ms) => ms.map((x) => x.getAttribute("aria-label")));
+      throw new Error(`no meter ${m}; meters: ${names.join(" | ")}: ${e.message}`);
+    });
+  }
   await h.shot(page, "project");
   await h.axe(page, "project");
   // The tree shows it with its quota.
@@ -219,7 +223,7 @@ export async function grantViewer(h) {
   const add = page.getByRole("form", { name: "Add a member to viewers" });
   await add.getByLabel("Email or user id").fill(h.env.viewerEmail);
   await add.getByRole("button", { name: "Add member" }).click();
-  await page.getByRole("list", { name: "Members of viewers" }).getByText(h.env.viewerEmail).waitFor();
+  await page.getByRole("list", { name: "Members of viewers" }).getByText(h.env.viewerEmail, { exact: true }).waitFor();
   await bind(page, "viewers", "viewer", h.state.project);
   await h.axe(page, "groups-members");
 

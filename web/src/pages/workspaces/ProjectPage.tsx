@@ -81,6 +81,8 @@ function Usage({ org, ws, project }: { org: string; ws: string; project: string 
   const u = useQuery({
     queryKey: ["org", org, "ws", ws, "project", project, "usage"],
     queryFn: () => call(api.GET(`${P}/usage`, { params: { path: { org, workspace: ws, project } } })),
+    // Use changes as pods come and go, and no event tells of it.
+    refetchInterval: 10_000,
   });
   const rows = Object.entries(u.data?.quota ?? {}).sort(([a], [b]) => a.localeCompare(b));
   return (
