@@ -144,6 +144,7 @@ type Project struct {
 	ParentID        string    `json:"parent_id,omitempty"`
 	Quota           Quota     `json:"quota"`
 	PodSecurity     string    `json:"pod_security" doc:"the Pod Security Standard enforced in the project's namespace: baseline or restricted"`
+	Role            string    `json:"role,omitempty" doc:"the caller's effective role in the project: workspace-admin, developer or viewer (the highest of their workspace-wide role and the roles bound to the project or one of its ancestors), as the API's own checks decide it"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
 	ResourceVersion string    `json:"resource_version" doc:"changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412"`

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
 //go:embed all:dist
@@ -107,6 +109,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string, b [
 	ct := mime.TypeByExtension(ext)
 	if ext == ".html" {
 		ct = "text/html; charset=utf-8"
+		// The page's CSP, set here rather than by the security middleware
+		// from the Content-Type: a 304 answer carries no Content-Type, so
+		// it would get the API's default-src 'none', and the browser would
+		// store that on the cached page, which then could load none of its
+		// assets.
+		w.Header().Set("Content-Security-Policy", httpapi.PageContentSecurityPolicy)
 	}
 	if ct != "" {
 		w.Header().Set("Content-Type", ct)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 )
 
 func get(t *testing.T, h http.Handler, path, accept string) *httptest.ResponseRecorder {
@@ -111,5 +113,24 @@ func TestGzip(t *testing.T) {
 		if string(body) != js {
 			t.Fatalf("Accept-Encoding %q: the body is not the file", tt.accept)
 		}
+	}
+}
+
+// TestRevalidatedPageKeepsItsCSP: a page revalidated with a 304 (the
+// browser's If-Modified-Since on a second visit) carries the page's CSP,
+// not the API's default-src 'none', which the browser would store on the
+// cached page (and then block its scripts and styles).
+func TestRevalidatedPageKeepsItsCSP(t *testing.T) {
+	h := httpapi.SecurityHeaders(httpapi.SecurityConfig{})(newHandler(fstest.MapFS{"index.html": {Data: []byte(`<!doctype html><div id="root"></div>`)}}))
+	first := get(t, h, "/orgs/acme", "text/html")
+	r := httptest.NewRequest("GET", "/orgs/acme", nil)
+	r.Header.Set("If-Modified-Since", first.Header().Get("Last-Modified"))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusNotModified {
+		t.Fatalf("revalidation: %d", w.Code)
+	}
+	if got := w.Header().Get("Content-Security-Policy"); got != httpapi.PageContentSecurityPolicy {
+		t.Fatalf("304's CSP: %q", got)
 	}
 }

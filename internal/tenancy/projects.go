@@ -78,7 +78,9 @@ func (s *Service) createProject(r *http.Request) (any, error) {
 		return nil, conflictField(err, "name", fmt.Sprintf("a project named %q exists in this workspace", p.Name))
 	}
 	s.notifyIn(r, wc, events.ProjectCreated, p.ID)
-	return projectOut(p), nil
+	out := projectOut(p)
+	out.Role = roleName(wc.acc.Workspace)
+	return out, nil
 }
 
 func (s *Service) listProjects(r *http.Request) (any, error) {
@@ -99,11 +101,27 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]api.Project, 0, len(items))
-	for _, p := range items {
-		o, err := s.projectOutFor(r.Context(), wc, p)
+	// The caller's level in each project: the workspace-wide one, unless
+	// roles are bound to them on projects, which may raise it below those
+	// projects; then from every project of the workspace, read once.
+	var levels map[string]authz.Level
+	if len(wc.acc.BoundProjects()) > 0 {
+		all, err := store.AllProjects(r.Context(), s.st, wc.ws.ID)
 		if err != nil {
 			return nil, err
+		}
+		levels = wc.acc.ProjectLevels(all)
+	}
+	out := make([]api.Project, 0, len(items))
+	for _, p := range items {
+		o := projectOut(p)
+		o.Role = roleName(wc.acc.Workspace)
+		if levels != nil {
+			o.Role = roleName(levels[p.ID])
+			// A parent the caller does not see stays unnamed (projectOutFor).
+			if p.ParentID != "" && levels[p.ParentID] == authz.None {
+				o.ParentID = ""
+			}
 		}
 		out = append(out, o)
 	}
@@ -111,11 +129,17 @@ func (s *Service) listProjects(r *http.Request) (any, error) {
 }
 
 func (s *Service) getProject(r *http.Request) (any, error) {
-	wc, p, err := s.projectWith(r, authz.None)
+	wc, err := s.wsFor(r)
 	if err != nil {
 		return nil, err
 	}
-	return s.projectOutFor(r.Context(), wc, p)
+	p, lvl, err := s.projectFor(r, wc)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.projectOutFor(r.Context(), wc, p)
+	out.Role = roleName(lvl)
+	return out, err
 }
 
 // projectOutFor is projectOut for a caller who sees p, without the id of
@@ -178,7 +202,9 @@ func (s *Service) updateProject(r *http.Request) (any, error) {
 		return nil, err
 	}
 	s.notifyIn(r, wc, events.ProjectUpdated, p.ID)
-	return projectOut(p), nil
+	out := projectOut(p)
+	out.Role = roleName(wc.acc.Workspace)
+	return out, nil
 }
 
 // projectView is the part of a project a PATCH changes.

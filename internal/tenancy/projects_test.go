@@ -3,7 +3,9 @@ package tenancy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -137,5 +139,114 @@ func TestNameCostsNoReadByID(t *testing.T) {
 	}
 	if n := cs.getProject.Load(); n != 1 {
 		t.Fatalf("%d project reads by id for a reference by id, want 1", n)
+	}
+}
+
+// TestProjectRole: every project answer carries the caller's effective
+// role in it, as the API's own checks decide it: an org owner is
+// workspace-admin everywhere; a workspace viewer who is a developer of
+// one project is developer there and below, viewer elsewhere; a member
+// bound as viewer to one project lists that project only, as viewer, and
+// so does GET; the role is what authz.WorkspaceAccess.ProjectLevel gives.
+func TestProjectRole(t *testing.T) {
+	h := newHarness(t)
+	owner, ownerTok := h.user("owner@example.com")
+	dev, devTok := h.user("dev@example.com")
+	viewer, viewerTok := h.user("viewer@example.com")
+	o := h.org("acme", owner, dev, viewer)
+	ws := h.workspace(o, "web", store.WorkspaceRunning, owner, dev)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	project := func(name, parent string) store.Project {
+		p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: name, ParentID: parent, CreatedAt: now, UpdatedAt: now, Version: 1}
+		h.must(h.st.CreateProject(ctx, p))
+		return p
+	}
+	team := project("team", "")
+	sub := project("team-sub", team.ID)
+	project("other", "")
+	bind := func(group string, u store.User, role, projectID string) {
+		g := store.Group{ID: store.NewID(), WorkspaceID: ws.ID, Name: group, CreatedAt: now, UpdatedAt: now}
+		h.must(h.st.CreateGroup(ctx, g))
+		if err := h.st.AddWorkspaceMember(ctx, store.WorkspaceMember{WorkspaceID: ws.ID, UserID: u.ID, CreatedAt: now}); err != nil && !errors.Is(err, store.ErrConflict) {
+			t.Fatal(err)
+		}
+		h.must(h.st.AddGroupMember(ctx, store.GroupMember{GroupID: g.ID, UserID: u.ID, CreatedAt: now}))
+		h.must(h.st.CreateRoleBinding(ctx, store.RoleBinding{ID: store.NewID(), WorkspaceID: ws.ID, GroupID: g.ID, Role: role, ProjectID: projectID, CreatedAt: now}))
+	}
+	bind("devs", dev, store.RoleDeveloper, team.ID)
+	bind("sub-viewers", viewer, store.RoleViewer, sub.ID)
+
+	base := "/api/v1/organizations/acme/workspaces/web/projects"
+	list := func(tok string) map[string]api.Project {
+		t.Helper()
+		a := h.get(base, tok, nil)
+		if a.status != 200 {
+			t.Fatalf("list: %d %s", a.status, a.body)
+		}
+		var l api.List[api.Project]
+		if err := json.Unmarshal(a.body, &l); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]api.Project{}
+		for _, p := range l.Items {
+			out[p.Name] = p
+		}
+		return out
+	}
+	roles := func(ps map[string]api.Project) map[string]string {
+		out := map[string]string{}
+		for n, p := range ps {
+			out[n] = p.Role
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		tok  string
+		want map[string]string
+	}{
+		{"owner", ownerTok, map[string]string{"team": "workspace-admin", "team-sub": "workspace-admin", "other": "workspace-admin"}},
+		{"workspace viewer, developer of team", devTok, map[string]string{"team": "developer", "team-sub": "developer", "other": "viewer"}},
+		{"viewer of team-sub only", viewerTok, map[string]string{"team-sub": "viewer"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := list(tc.tok)
+			if r := roles(got); !maps.Equal(r, tc.want) {
+				t.Fatalf("list roles:\n got %v\nwant %v", r, tc.want)
+			}
+			for name, want := range tc.want {
+				a := h.get(base+"/"+name, tc.tok, nil)
+				var p api.Project
+				if a.status != 200 || json.Unmarshal(a.body, &p) != nil {
+					t.Fatalf("get %s: %d %s", name, a.status, a.body)
+				}
+				if p.Role != want {
+					t.Fatalf("get %s: role %q, want %q", name, p.Role, want)
+				}
+				if p.ParentID != got[name].ParentID {
+					t.Fatalf("get %s: parent %q, list says %q", name, p.ParentID, got[name].ParentID)
+				}
+			}
+		})
+	}
+	// The viewer bound to team-sub alone is not told its parent's id.
+	if p := list(viewerTok)["team-sub"]; p.ParentID != "" {
+		t.Fatalf("hidden parent named: %q", p.ParentID)
+	}
+	// The developer of team sees team-sub's parent.
+	if p := list(devTok)["team-sub"]; p.ParentID != team.ID {
+		t.Fatalf("parent %q, want %q", p.ParentID, team.ID)
+	}
+	// Create and update answer the caller's role too.
+	a := h.send("POST", base, ownerTok, map[string]any{"name": "fresh"}, nil)
+	var created api.Project
+	if a.status != 201 || json.Unmarshal(a.body, &created) != nil || created.Role != "workspace-admin" {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	a = h.send("PATCH", base+"/fresh", ownerTok, map[string]any{"quota": map[string]any{"pods": 3}}, nil)
+	var updated api.Project
+	if a.status != 200 || json.Unmarshal(a.body, &updated) != nil || updated.Role != "workspace-admin" {
+		t.Fatalf("update: %d %s", a.status, a.body)
 	}
 }

@@ -1949,6 +1949,8 @@ export interface components {
             quota: components["schemas"]["Quota"];
             /** @description changes on every update; send it back as If-Match (or resource_version in a PATCH or PUT body) and a change made by someone else first is refused with 412 */
             resource_version: string;
+            /** @description the caller's effective role in the project: workspace-admin, developer or viewer (the highest of their workspace-wide role and the roles bound to the project or one of its ancestors), as the API's own checks decide it */
+            role?: string;
             /** Format: date-time */
             updated_at: string;
             workspace_id: string;
