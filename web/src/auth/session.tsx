@@ -74,9 +74,13 @@ export function SessionExpiredDialog() {
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) d.showModal();
+    if (open && !d.open) {
+      d.showModal();
+      // The email is filled in: the password is what to type.
+      if (qc.getQueryData<Me | null>(meKey)?.email) d.querySelector<HTMLInputElement>("input[type=password]")?.focus();
+    }
     if (!open && d.open) d.close();
-  }, [open]);
+  }, [open, qc]);
   const before = qc.getQueryData<Me | null>(meKey);
   return (
     <dialog
