@@ -116,6 +116,15 @@ export async function settingsMembersAudit(h) {
   // The owner may change the viewer's role: the select is there, set to member.
   const sel = page.getByLabel(`Role of ${h.env.viewerEmail}`);
   assert((await sel.inputValue()) === "member", "the viewer's role is not member");
+  // Change the role and back: saved with the button, shown after the refetch.
+  for (const role of ["admin", "member"]) {
+    await sel.selectOption(role);
+    await page.getByRole("button", { name: "Save role" }).click();
+    await page.getByRole("button", { name: "Save role" }).waitFor({ state: "detached" });
+    const ms = await h.api(page, "GET", `/api/v1/organizations/${org}/members`);
+    const v = ms.json.items.find((m) => m.email === h.env.viewerEmail);
+    assert(v && v.role === role, `the viewer's role is ${v && v.role}, want ${role}`);
+  }
   await h.axe(page, "members");
   await h.shot(page, "members");
 

@@ -118,25 +118,39 @@ function MemberList({ org, role }: { org: string; role?: string }) {
 
 function RoleEditor({ org, m, callerRole }: { org: string; m: Member; callerRole: string }) {
   const qc = useQueryClient();
+  const [role, setRole] = useState(m.role);
   const change = useMutation({
     mutationFn: (r: string) => call(api.PATCH("/api/v1/organizations/{org}/members/{user}", { params: { path: { org, user: m.user_id } }, body: { role: r } })),
     onSettled: () => qc.invalidateQueries({ queryKey: ["org", org, "members"] }),
   });
   const roles = ROLES.filter((r) => callerRole === "owner" || r !== "owner");
+  // A choice is saved with its button, not on change: arrow keys on a
+  // closed select would otherwise send a change per option passed.
   return (
-    <>
+    <form
+      className="row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        change.mutate(role);
+      }}
+    >
       <label className="sr-only" htmlFor={`role-${m.user_id}`}>
         Role of {m.email}
       </label>
-      <select id={`role-${m.user_id}`} value={change.isPending ? change.variables : m.role} disabled={change.isPending} onChange={(e) => change.mutate(e.target.value)}>
+      <select id={`role-${m.user_id}`} value={role} disabled={change.isPending} onChange={(e) => setRole(e.target.value)}>
         {roles.map((r) => (
           <option key={r} value={r}>
             {r}
           </option>
         ))}
       </select>
+      {role !== m.role && (
+        <button type="submit" className="btn btn-small" disabled={change.isPending}>
+          {change.isPending ? "Saving…" : "Save role"}
+        </button>
+      )}
       <ProblemAlert error={change.error} />
-    </>
+    </form>
   );
 }
 
