@@ -135,10 +135,22 @@ func (l *Log) Middleware() httpapi.RouteMiddleware {
 			}
 		}))
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if p, ok := httpapi.PrincipalFrom(r.Context()); ok {
-				entryFrom(r.Context()).set(func(e *entry) {
-					if !e.actorSet {
+			if e := entryFrom(r.Context()); e != nil {
+				p, ok := httpapi.PrincipalFrom(r.Context())
+				e.set(func(e *entry) {
+					if ok && !e.actorSet {
 						e.actorID, e.actorEmail = p.UserID, p.Email
+					}
+					// The route middleware before this one (tenancy's
+					// ResolvePath) turned slugs and names in the path into
+					// ids: the record names the organization and target by
+					// id, as the organization's log is read by id.
+					if e.route == info {
+						for _, n := range info.params {
+							if v := r.PathValue(n); v != "" {
+								e.params[n] = v
+							}
+						}
 					}
 				})
 			}

@@ -85,7 +85,7 @@ func localhostName(host string) bool {
 }
 
 // cspWriter sets the Content-Security-Policy just before the header is
-// written, when the content type is known.
+// written, when the content type is known (not on a 304: see WriteHeader).
 type cspWriter struct {
 	http.ResponseWriter
 	done bool
@@ -108,6 +108,14 @@ func (w *cspWriter) setCSP() {
 }
 
 func (w *cspWriter) WriteHeader(code int) {
+	if code == http.StatusNotModified {
+		// A 304 updates the headers of the answer the client stored, and
+		// has no body to judge by (http.ServeContent drops its
+		// Content-Type): a policy here would replace the stored one, the
+		// API's would blank a revalidated page. Send none: the stored
+		// answer keeps the policy it came with.
+		w.done = true
+	}
 	w.setCSP()
 	w.ResponseWriter.WriteHeader(code)
 }

@@ -40,6 +40,14 @@ func TestSecurityHeadersCSP(t *testing.T) {
 			w.WriteHeader(204)
 		}, false, "default-src 'self'", false, false, ""},
 		{"no body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, false, false, ""},
+		// A 304 updates the stored answer's headers: the API policy on the
+		// revalidation of a page (http.ServeContent drops Content-Type on
+		// a 304) would block the page's own scripts and styles.
+		{"304 revalidating a page keeps the stored policy", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			r.Header.Set("If-Modified-Since", time.Unix(1e9, 0).UTC().Format(http.TimeFormat))
+			http.ServeContent(w, r, "index.html", time.Unix(1e9, 0), strings.NewReader("<p>hi</p>"))
+		}, false, "", false, false, ""},
 		{"https external URL, plain HTTP behind a proxy", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, false, APIContentSecurityPolicy, true, true, ""},
 		{"https external URL and TLS", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, true, APIContentSecurityPolicy, true, true, ""},
 		{"TLS to localhost: no HSTS (it would pin every port of localhost)", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, true, APIContentSecurityPolicy, false, false, "localhost:41943"},

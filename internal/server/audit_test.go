@@ -566,3 +566,41 @@ func TestSecurityLogsTwoFactor(t *testing.T) {
 		t.Fatalf("failed second factor: %+v %v", failed, err)
 	}
 }
+
+// TestAuditOrgBySlug: requests that name the organization (and a
+// workspace) by slug and name, as the console does, are recorded with
+// their ids, so that the organization's audit log lists them.
+func TestAuditOrgBySlug(t *testing.T) {
+	ts := startServer(t, "")
+	p, tok := ts.people()
+	f := ts.fixture(p, true, "invitee@example.com")
+	slug := "org-" + f.org[len(f.org)-12:]
+	org := "/api/v1/organizations/" + slug
+	if a := ts.auditDo("PATCH", org, tok["owner"], "slug-update", `{"billing_email":"billing@example.com"}`); a.status != 200 {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	if a := ts.auditDo("POST", org+"/invitations", tok["owner"], "slug-invite", `{"email":"new@example.com"}`); a.status != 201 {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	if a := ts.auditDo("PATCH", org+"/workspaces/ws", tok["owner"], "slug-ws", `{}`); a.status >= 500 || a.status == 404 {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	for rid, want := range map[string]struct{ action, targetType, targetID string }{
+		"slug-update": {"organization.update", "organization", f.org},
+		"slug-invite": {"organization.invitation.create", "invitation", ""},
+		"slug-ws":     {"workspace.update", "workspace", f.ws},
+	} {
+		rs := ts.auditByRequest(rid)
+		if len(rs) != 1 {
+			t.Fatalf("%s: %d records", rid, len(rs))
+		}
+		r := rs[0]
+		if r.OrgID != f.org || r.Action != want.action || r.TargetType != want.targetType || want.targetID != "" && r.TargetID != want.targetID {
+			t.Errorf("%s: org %q action %q target %s:%s; want org %q, %s, %s:%s", rid, r.OrgID, r.Action, r.TargetType, r.TargetID, f.org, want.action, want.targetType, want.targetID)
+		}
+	}
+	a := ts.do("GET", org+"/audit?action=organization.*", tok["owner"], nil)
+	if a.status != 200 || !strings.Contains(string(a.body), "organization.update") || !strings.Contains(string(a.body), "organization.invitation.create") {
+		t.Fatalf("GET audit by slug: %d %s", a.status, a.body)
+	}
+}

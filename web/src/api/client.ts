@@ -61,6 +61,15 @@ function refreshOnce(): Promise<boolean> {
   return refreshing;
 }
 
+/**
+ * sessionEnded tells the page the session has ended and resolves once
+ * the user has signed in again (for callers outside sessionFetch, such
+ * as the check of who is signed in).
+ */
+export function sessionEnded(): Promise<void> {
+  return waitForSignIn();
+}
+
 function waitForSignIn(): Promise<void> {
   return new Promise((resolve) => {
     expiredWaiters.push(resolve);

@@ -10,8 +10,18 @@ import { ProblemAlert } from "../ui/ProblemAlert";
  * page never sees a token). Federated providers are offered as links
  * that start the provider's flow and come back to returnTo.
  */
-export function SignInForm({ onSignedIn, returnTo = "/", initialMFAToken }: { onSignedIn: () => void; returnTo?: string; initialMFAToken?: string }) {
-  const [email, setEmail] = useState("");
+export function SignInForm({
+  onSignedIn,
+  returnTo = "/",
+  initialMFAToken,
+  initialEmail,
+}: {
+  onSignedIn: () => void | Promise<void>;
+  returnTo?: string;
+  initialMFAToken?: string;
+  initialEmail?: string;
+}) {
+  const [email, setEmail] = useState(initialEmail ?? "");
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [mfaToken, setMFAToken] = useState(initialMFAToken ?? "");
@@ -37,7 +47,7 @@ export function SignInForm({ onSignedIn, returnTo = "/", initialMFAToken }: { on
       } else {
         await call(api.POST("/auth/login/mfa", { body: { mfa_token: mfaToken, code: code.trim(), session: "cookie" } }));
       }
-      onSignedIn();
+      await onSignedIn();
     } catch (err) {
       setError(err);
     } finally {
@@ -67,8 +77,8 @@ export function SignInForm({ onSignedIn, returnTo = "/", initialMFAToken }: { on
   return (
     <div className="signin">
       <form onSubmit={submit} className="form" aria-label="Sign in">
-        <TextField label="Email" name="email" type="email" error={error} value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" required autoFocus />
-        <TextField label="Password" name="password" type="password" error={error} value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
+        <TextField label="Email" name="email" type="email" error={error} value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" required autoFocus={!initialEmail} />
+        <TextField label="Password" name="password" type="password" error={error} value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required autoFocus={!!initialEmail} />
         <ProblemAlert error={error} fieldsShown={["email", "password"]} />
         <button className="btn btn-primary" type="submit" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}

@@ -27,3 +27,44 @@ export async function setupAdmin(h) {
   const access = cookies.find((c) => c.name === "hks_access");
   assert(access && access.httpOnly, "the access token is not an HttpOnly cookie");
 }
+
+/**
+ * sessionExpiry: on the organization settings page the user types a new
+ * billing email; the session ends meanwhile (revoked, so refreshing fails
+ * too); the submit brings up the sign-in dialog over the page; after
+ * signing in, the waiting submit goes through and the typed value is
+ * still there.
+ */
+export async function sessionExpiry(h) {
+  const { org } = h.state;
+  const page = await h.newPage();
+  await page.goto(`/login?return_to=${encodeURIComponent(`/orgs/${org}/settings`)}`);
+  await page.getByLabel("Email").fill(h.env.adminEmail);
+  await page.getByLabel("Password").fill(h.env.adminPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => u.pathname === `/orgs/${org}/settings`);
+  const billing = page.getByLabel("Billing email");
+  await billing.waitFor();
+  const typed = "typed-before-expiry@acme.example";
+  await billing.fill(typed);
+
+  const me = await h.api(page, "GET", "/auth/me");
+  assert(me.status === 200 && me.json.session_id, "no session id: " + me.text);
+  const del = await h.api(page, "DELETE", `/auth/sessions/${me.json.session_id}`);
+  assert(del.status === 204, `revoking the page's session: ${del.status} ${del.text}`);
+
+  await page.getByRole("button", { name: "Save changes" }).click();
+  const dialog = page.getByRole("dialog", { name: "Your session has ended" });
+  await dialog.waitFor();
+  await h.axe(page, "session-expired");
+  await h.shot(page, "session-expired");
+  assert((await dialog.getByLabel("Email").inputValue()) === h.env.adminEmail, "the dialog does not offer the same email");
+  await dialog.getByLabel("Password").fill(h.env.adminPassword);
+  await dialog.getByRole("button", { name: "Sign in" }).click();
+  await dialog.waitFor({ state: "hidden" });
+  await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  assert((await billing.inputValue()) === typed, "the typed value was lost");
+  const got = await h.api(page, "GET", `/api/v1/organizations/${org}`);
+  assert(got.json.billing_email === typed, "the submit did not go through: " + got.text);
+  await page.context().close();
+}

@@ -44,13 +44,13 @@ export function OrgsPage() {
           <tbody>
             {orgs.data.items.map((o) => (
               <tr key={o.id}>
-                <td>
+                <td data-label="Name">
                   <Link to={paths.org(o.slug)}>{o.name}</Link>
                 </td>
-                <td>
+                <td data-label="Slug">
                   <code>{o.slug}</code>
                 </td>
-                <td>{o.role}</td>
+                <td data-label="Your role">{o.role}</td>
               </tr>
             ))}
           </tbody>

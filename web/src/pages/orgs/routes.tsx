@@ -1,4 +1,14 @@
 import type { RouteObject } from "react-router";
 import { OrgsPage } from "./OrgsPage";
+import { CreateOrgPage } from "./CreateOrgPage";
+import { OrgSettingsPage } from "./OrgSettingsPage";
+import { MembersPage } from "./MembersPage";
+import { AuditPage } from "./AuditPage";
 
-export const orgRoutes: RouteObject[] = [{ path: "/", element: <OrgsPage /> }];
+export const orgRoutes: RouteObject[] = [
+  { path: "/", element: <OrgsPage /> },
+  { path: "/orgs/new", element: <CreateOrgPage /> },
+  { path: "/orgs/:org/settings", element: <OrgSettingsPage /> },
+  { path: "/orgs/:org/members", element: <MembersPage /> },
+  { path: "/orgs/:org/audit", element: <AuditPage /> },
+];
