@@ -164,3 +164,16 @@ export function time(iso?: string | null): string {
   const d = new Date(iso);
   return isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
+
+/**
+ * Scroll is a region that scrolls on its own (a wide table on a phone, a
+ * long list): it is focusable and named, so keyboard users can scroll it
+ * too (axe: scrollable-region-focusable).
+ */
+export function Scroll({ label, className = "table-wrap", children }: { label: string; className?: string; children: ReactNode }) {
+  return (
+    <div className={className} role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}

@@ -1,40 +1,15 @@
 // Steps of the workloads pages: applications and CronJobs of a project
 // (see ../run.mjs for the scenario and ../lib.mjs for the harness).
-import { assert, createUser } from "../lib.mjs";
+import { assert } from "../lib.mjs";
 
 const e = encodeURIComponent;
 const projectUrl = (s, p = s.project) => `/orgs/${e(s.org)}/workspaces/${e(s.workspace)}/projects/${e(p)}`;
 const apiProject = (s, p = s.project) => `/api/v1/organizations/${e(s.org)}/workspaces/${e(s.workspace)}/projects/${e(p)}`;
 const until = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ---------------------------------------------------------------------------
-// FALLBACK, used only when h.state lacks what the earlier steps (createOrg,
-// createWorkspace, createProject, inviteViewer, grantViewer: other areas'
-// steps) would have made, so that these steps can run alone. It makes the
-// same things through the API.
-async function ensureProject(h) {
-  if (h.state.org && h.state.workspace && h.state.project) return;
-  h.log("  (fallback: creating the organization, workspace and projects through the API)");
-  const p = h.admin;
-  const org = await h.api(p, "POST", "/api/v1/organizations", { name: "Workloads Inc" });
-  assert(org.status === 201, `create org: ${org.status} ${org.text}`);
-  h.state.org = org.json.slug;
-  const ws = await h.api(p, "POST", `/api/v1/organizations/${e(h.state.org)}/workspaces`, { name: "prod" });
-  assert(ws.status === 202, `create workspace: ${ws.status} ${ws.text}`);
-  h.state.workspace = "prod";
-  const wsPath = `/api/v1/organizations/${e(h.state.org)}/workspaces/prod`;
-  for (let i = 0; ; i++) {
-    const g = await h.api(p, "GET", wsPath);
-    if (g.json?.status === "running") break;
-    assert(i < 240, `workspace not running: ${g.text}`);
-    await until(1000); // polling the API (fallback only)
-  }
-  for (const name of ["frontend", "backend"]) {
-    const r = await h.api(p, "POST", `${wsPath}/projects`, { name });
-    assert(r.status === 201, `create project ${name}: ${r.status} ${r.text}`);
-  }
-  h.state.project = "frontend";
-  h.state.otherProject = "backend";
+/** ensureProject: the steps before (createOrg, createWorkspace, createProject) made the project. */
+function ensureProject(h) {
+  assert(h.state.org && h.state.workspace && h.state.project, "the earlier steps made no project (run createOrg, createWorkspace, createProject first)");
 }
 
 async function signIn(h, email, password) {
@@ -47,31 +22,14 @@ async function signIn(h, email, password) {
   return page;
 }
 
-async function ensureViewer(h) {
-  if (h.viewer) return;
-  h.log("  (fallback: creating the viewer, inviting them and binding viewer on the project through the API)");
-  const s = h.state;
-  createUser(h, h.env.viewerEmail, h.env.viewerPassword);
-  const inv = await h.api(h.admin, "POST", `/api/v1/organizations/${e(s.org)}/invitations`, { email: h.env.viewerEmail });
-  assert(inv.status === 201, `invite: ${inv.status} ${inv.text}`);
-  h.viewer = await signIn(h, h.env.viewerEmail, h.env.viewerPassword);
-  const acc = await h.api(h.viewer, "POST", "/api/v1/invitations/accept", { token: inv.json.token });
-  assert(acc.status === 200, `accept: ${acc.status} ${acc.text}`);
-  const wsPath = `/api/v1/organizations/${e(s.org)}/workspaces/${e(s.workspace)}`;
-  const proj = await h.api(h.admin, "GET", `${wsPath}/projects/${e(s.project)}`);
-  const g = await h.api(h.admin, "POST", `${wsPath}/groups`, { name: "project-viewers" });
-  assert(g.status === 201, `group: ${g.status} ${g.text}`);
-  const m = await h.api(h.admin, "POST", `${wsPath}/groups/${g.json.id}/members`, { email: h.env.viewerEmail });
-  assert(m.status === 201, `group member: ${m.status} ${m.text}`);
-  const rb = await h.api(h.admin, "POST", `${wsPath}/rolebindings`, { group_id: g.json.id, role: "viewer", project_id: proj.json.id });
-  assert(rb.status === 201, `role binding: ${rb.status} ${rb.text}`);
+/** ensureViewer: inviteViewer signed the viewer in and grantViewer gave them the project. */
+function ensureViewer(h) {
+  assert(h.viewer && h.state.otherProject, "the earlier steps made no viewer (run inviteViewer and grantViewer first)");
 }
-// END OF FALLBACK
-// ---------------------------------------------------------------------------
 
 /** createApp: the simple form, a dry run refused on the name first, then 2/2 ready arriving live. */
 export async function createApp(h) {
-  await ensureProject(h);
+  ensureProject(h);
   const s = h.state;
   const page = h.admin;
   await page.goto(projectUrl(s) + "/apps");
@@ -104,7 +62,7 @@ export async function createApp(h) {
 
 /** cronJob: the schedule checked as typed, five runs in Asia/Tokyo, create, trigger, the run in the history. */
 export async function cronJob(h) {
-  await ensureProject(h);
+  ensureProject(h);
   const s = h.state;
   const page = h.admin;
   await page.goto(projectUrl(s) + "/cronjobs");
@@ -144,8 +102,8 @@ export async function cronJob(h) {
 
 /** viewerView: the viewer sees their one project, no create/scale/delete; a forced POST gets the 403 detail. */
 export async function viewerView(h) {
-  await ensureProject(h);
-  await ensureViewer(h);
+  ensureProject(h);
+  ensureViewer(h);
   const s = h.state;
   const page = h.viewer;
   const wsApi = `/api/v1/organizations/${e(s.org)}/workspaces/${e(s.workspace)}`;
@@ -159,7 +117,7 @@ export async function viewerView(h) {
   let a = accessLoaded();
   await page.goto(projectUrl(s) + "/apps");
   await a;
-  await page.getByRole("link", { name: s.app ?? "web" }).waitFor();
+  await page.getByRole("table").getByRole("link", { name: s.app, exact: true }).waitFor();
   assert((await page.getByRole("link", { name: "New application" }).count()) === 0, "the viewer sees New application");
   await h.axe(page, "applications (viewer)");
 
@@ -209,7 +167,7 @@ export async function viewerView(h) {
 
 /** liveScale: two contexts on the application page; a scale to 3 in one shows in the other within 1 s. */
 export async function liveScale(h) {
-  await ensureProject(h);
+  ensureProject(h);
   const s = h.state;
   const app = s.app ?? "web";
   const url = projectUrl(s) + "/apps/" + e(app);

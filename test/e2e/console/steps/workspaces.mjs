@@ -1,6 +1,6 @@
 // Steps of the workspaces pages (see ../run.mjs for the scenario and ../lib.mjs for the harness).
 import { readFileSync } from "node:fs";
-import { assert, createUser } from "../lib.mjs";
+import { assert } from "../lib.mjs";
 
 // Provisioning and waking a real workspace take a while.
 const SLOW = { timeout: 240_000 };
@@ -33,18 +33,9 @@ async function statusIn(scope, status, opts = SLOW) {
 
 const wsPath = (h) => `/orgs/${h.state.org}/workspaces/${h.state.workspace}`;
 
-// FALLBACK until the orgs helper's createOrg step is in this branch: an
-// organization made through the API when no earlier step made one.
-async function ensureOrg(h) {
-  if (h.state.org) return;
-  const r = await h.api(h.admin, "POST", "/api/v1/organizations", { name: "Acme", slug: "acme" });
-  assert(r.status === 201, `fallback org create: ${r.status} ${r.text}`);
-  h.state.org = r.json.slug;
-}
-
 /** createWorkspace: from the org's (empty) list, create "web", and see it go running on the live list without a reload. */
 export async function createWorkspace(h) {
-  await ensureOrg(h);
+  assert(h.state.org, "no organization: run createOrg first");
   const page = h.admin;
   await page.goto(`/orgs/${h.state.org}`);
   await page.getByRole("heading", { level: 1, name: /workspaces/i }).waitFor();
@@ -91,7 +82,7 @@ export async function createProject(h) {
   const form = page.getByRole("form", { name: "New project" });
   await form.getByLabel("Project name").fill("frontend");
   await form.getByLabel("CPU").fill("2 cores");
-  await form.getByLabel("Memory").fill("1Gi");
+  await form.getByLabel("Memory").fill("4Gi");
   await form.getByLabel("Pods").fill("10");
   await form.getByRole("button", { name: "Create project" }).click();
   // The server's message under the CPU field.
@@ -100,7 +91,7 @@ export async function createProject(h) {
   const msg = await form.locator(`#${await cpu.getAttribute("aria-describedby").then((d) => d.split(" ").pop())}`).innerText();
   assert(msg.trim().length > 0, "no message under the CPU field");
   await h.axe(page, "project-new-error");
-  await form.getByLabel("CPU").fill("2");
+  await form.getByLabel("CPU").fill("4");
   await form.getByRole("button", { name: "Create project" }).click();
   await page.waitForURL(/\/projects\/frontend$/);
   h.state.project = "frontend";
@@ -170,23 +161,6 @@ export async function groupAndBinding(h) {
   await h.axe(page, "groups");
 }
 
-// FALLBACK until the orgs helper's inviteViewer step is in this branch:
-// the viewer account and its membership of the organization, via the API.
-async function ensureViewerMember(h) {
-  const members = await h.api(h.admin, "GET", `/api/v1/organizations/${h.state.org}/members?limit=200`);
-  if (members.json?.items?.some((m) => m.email === h.env.viewerEmail)) return;
-  try {
-    createUser(h, h.env.viewerEmail, h.env.viewerPassword);
-  } catch (e) {
-    if (!/exists/i.test(String(e))) throw e;
-  }
-  const inv = await h.api(h.admin, "POST", `/api/v1/organizations/${h.state.org}/invitations`, { email: h.env.viewerEmail, role: "member" });
-  assert(inv.status === 201, `fallback invitation: ${inv.status} ${inv.text}`);
-  const page = await viewerPage(h);
-  const acc = await h.api(page, "POST", "/api/v1/invitations/accept", { token: inv.json.token });
-  assert(acc.status === 200, `fallback accept: ${acc.status} ${acc.text}`);
-}
-
 async function viewerPage(h) {
   if (h.viewer) return h.viewer;
   const page = await h.newPage();
@@ -216,7 +190,7 @@ export async function grantViewer(h) {
   await form.getByRole("button", { name: "Create project" }).click();
   await page.waitForURL(new RegExp(`/projects/${h.state.project}-jobs$`));
 
-  await ensureViewerMember(h);
+  assert(h.viewer, "no viewer: run inviteViewer first");
   await openGroups(h, page);
   await createGroup(page, "viewers");
   await page.getByRole("list", { name: "Groups" }).getByRole("button", { name: "viewers", exact: true }).click();

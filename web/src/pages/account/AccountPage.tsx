@@ -3,7 +3,7 @@ import { useNavigate } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
 import { signOut, useMe } from "../../auth/session";
-import { ConfirmButton, CopyButton, Empty, Loading, Page, Pager, time, useCursor } from "../../ui/bits";
+import { ConfirmButton, CopyButton, Empty, Loading, Page, Pager, time, useCursor, Scroll } from "../../ui/bits";
 import { TextField } from "../../ui/Field";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 
@@ -54,7 +54,7 @@ function Sessions() {
       <ProblemAlert error={sessions.error || revoke.error || revokeOthers.error} />
       {sessions.data && items.length === 0 && <Empty>No sessions.</Empty>}
       {items.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="Sessions">
           <table className="table">
             <caption className="sr-only">Your sessions</caption>
             <thead>
@@ -107,7 +107,7 @@ function Sessions() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       {others > 0 && (
         <ConfirmButton
@@ -330,7 +330,7 @@ function SecurityLog() {
       <ProblemAlert error={logs.error} />
       {logs.data && items.length === 0 && <Empty>No security events yet.</Empty>}
       {items.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="Security events">
           <table className="table">
             <caption className="sr-only">Your security events, newest first</caption>
             <thead>
@@ -359,7 +359,7 @@ function SecurityLog() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <Pager hasPrev={c.hasPrev} next={logs.data?.next_cursor} onPrev={c.prev} onNext={c.next} />
     </section>

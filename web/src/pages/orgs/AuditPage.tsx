@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useParams, useSearchParams } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
-import { Empty, Loading, Page, Pager, StatusBadge, time, useCursor } from "../../ui/bits";
+import { Empty, Loading, Page, Pager, StatusBadge, time, useCursor, Scroll } from "../../ui/bits";
 import { SelectField, TextField } from "../../ui/Field";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 
@@ -87,7 +87,7 @@ export function AuditPage() {
       <ProblemAlert error={log.error} fieldsShown={[...FILTERS]} />
       {log.data && items.length === 0 && <Empty>{filtered ? "No records match these filters." : "No records yet."}</Empty>}
       {items.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="Audit records">
           <table className="table">
             <caption className="sr-only">Audit records, newest first</caption>
             <thead>
@@ -121,7 +121,7 @@ export function AuditPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <Pager hasPrev={c.hasPrev} next={log.data?.next_cursor} onPrev={c.prev} onNext={c.next} />
     </Page>

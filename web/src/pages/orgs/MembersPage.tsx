@@ -3,7 +3,7 @@ import { useNavigate, useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call, type Schemas } from "../../api/client";
 import { useMe } from "../../auth/session";
-import { ConfirmButton, CopyButton, Empty, Loading, Page, Pager, time, useCursor } from "../../ui/bits";
+import { ConfirmButton, CopyButton, Empty, Loading, Page, Pager, time, useCursor, Scroll } from "../../ui/bits";
 import { SelectField, TextField } from "../../ui/Field";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { isAdmin, useOrg } from "./useOrg";
@@ -59,7 +59,7 @@ function MemberList({ org, role }: { org: string; role?: string }) {
       <ProblemAlert error={members.error || remove.error} />
       {members.data && items.length === 0 && <Empty>No members.</Empty>}
       {items.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="Members">
           <table className="table">
             <caption className="sr-only">Members and their roles</caption>
             <thead>
@@ -109,7 +109,7 @@ function MemberList({ org, role }: { org: string; role?: string }) {
               })}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <Pager hasPrev={c.hasPrev} next={members.data?.next_cursor} onPrev={c.prev} onNext={c.next} />
     </section>
@@ -222,7 +222,7 @@ function Invitations({ org, role }: { org: string; role: string }) {
       <ProblemAlert error={list.error || revoke.error} />
       {list.data && pending.length === 0 && <Empty>No pending invitations.</Empty>}
       {pending.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="Pending invitations">
           <table className="table">
             <caption className="sr-only">Pending invitations</caption>
             <thead>
@@ -259,7 +259,7 @@ function Invitations({ org, role }: { org: string; role: string }) {
               })}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <Pager hasPrev={c.hasPrev} next={list.data?.next_cursor} onPrev={c.prev} onNext={c.next} />
     </section>

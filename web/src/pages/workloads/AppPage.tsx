@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
 import { useWatch } from "../../live/hooks";
 import type { KubeObject } from "../../live/socket";
-import { ConfirmButton, Empty, LiveIndicator, Loading, Page, StatusBadge, time } from "../../ui/bits";
+import { ConfirmButton, Empty, LiveIndicator, Loading, Page, StatusBadge, time, Scroll } from "../../ui/bits";
 import { TextField } from "../../ui/Field";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { paths } from "../../paths";
@@ -204,7 +204,7 @@ export function AppPage() {
                 <p>No pods.</p>
               </Empty>
             ) : (
-              <div className="table-wrap">
+              <Scroll label="Pods">
                 <table className="table">
                   <caption className="sr-only">Pods of {name}</caption>
                   <thead>
@@ -230,7 +230,7 @@ export function AppPage() {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </Scroll>
             )}
           </section>
 

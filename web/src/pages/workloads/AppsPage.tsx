@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
 import { useWatch } from "../../live/hooks";
-import { Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, useCursor } from "../../ui/bits";
+import { Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, useCursor, Scroll } from "../../ui/bits";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { paths } from "../../paths";
 import { key, pathOf, ProjectNav, projectCrumbs, useAccess, useScope } from "./common";
@@ -67,7 +67,7 @@ export function AppsPage() {
         </Empty>
       )}
       {items.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="Applications">
           <table className="table">
             <caption className="sr-only">Applications of project {s.project}</caption>
             <thead>
@@ -97,7 +97,7 @@ export function AppsPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <Pager hasPrev={c.hasPrev} next={list.data?.next_cursor} onPrev={c.prev} onNext={c.next} />
     </Page>

@@ -3,7 +3,7 @@ import { useNavigate, useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
 import { useWatch } from "../../live/hooks";
-import { ConfirmButton, Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, time, useCursor } from "../../ui/bits";
+import { ConfirmButton, Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, time, useCursor, Scroll } from "../../ui/bits";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { paths } from "../../paths";
 import { key, pathOf, ProjectNav, projectCrumbs, useAccess, useScope } from "./common";
@@ -175,7 +175,7 @@ export function CronJobPage() {
               </Empty>
             )}
             {history.data && history.data.items.length > 0 && (
-              <div className="table-wrap">
+              <Scroll label="Run history">
                 <table className="table">
                   <caption className="sr-only">Runs of {name}, newest first</caption>
                   <thead>
@@ -201,7 +201,7 @@ export function CronJobPage() {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </Scroll>
             )}
             <Pager hasPrev={c.hasPrev} next={history.data?.next_cursor} onPrev={c.prev} onNext={c.next} />
           </section>

@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call, type Schemas } from "../../api/client";
 import { useWatch } from "../../live/hooks";
-import { Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, time, useCursor } from "../../ui/bits";
+import { Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, time, useCursor, Scroll } from "../../ui/bits";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { paths } from "../../paths";
 import { key, pathOf, ProjectNav, projectCrumbs, useAccess, useScope } from "./common";
@@ -74,7 +74,7 @@ export function CronJobsPage() {
         </Empty>
       )}
       {list.data && list.data.items.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="CronJobs">
           <table className="table">
             <caption className="sr-only">CronJobs of project {s.project}</caption>
             <thead>
@@ -106,7 +106,7 @@ export function CronJobsPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <Pager hasPrev={c.hasPrev} next={list.data?.next_cursor} onPrev={c.prev} onNext={c.next} />
     </Page>

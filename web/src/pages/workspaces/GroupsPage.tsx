@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
-import { ConfirmButton, Empty, Loading, Page, time } from "../../ui/bits";
+import { ConfirmButton, Empty, Loading, Page, time, Scroll } from "../../ui/bits";
 import { SelectField, TextField } from "../../ui/Field";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { crumbsFor, descendants, isWsAdmin, ROLES, tree, useBindings, useGroups, useProjects, useWorkspace, WorkspaceTabs, type Group, type Node } from "./common";
@@ -252,7 +252,7 @@ function Bindings({ org, ws, groups, admin }: { org: string; ws: string; groups:
       {bindings.error && <ProblemAlert error={bindings.error} />}
       {bindings.data && bindings.data.length === 0 && <Empty>No role bindings yet.</Empty>}
       {bindings.data && bindings.data.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="Role bindings">
           <table className="table">
             <caption className="sr-only">Role bindings</caption>
             <thead>
@@ -280,7 +280,7 @@ function Bindings({ org, ws, groups, admin }: { org: string; ws: string; groups:
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <ProblemAlert error={del.error} />
       {admin && groups.length > 0 && (

@@ -100,7 +100,7 @@ function Overview({ w, steps }: { w: Workspace; steps: Step[] }) {
         {steps.length > 0 && (
           <>
             <h3>Progress</h3>
-            <ol className="progress" aria-live="polite" aria-label="Progress">
+            <ol className="progress" aria-live="polite" aria-label="Progress" tabIndex={0}>
               {steps.map((s) => (
                 <li key={s.id}>
                   <span className="muted small">{new Date(s.time).toLocaleTimeString()}</span> {s.status && <StatusBadge status={s.status} />} {s.text}

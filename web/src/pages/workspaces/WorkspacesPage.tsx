@@ -1,7 +1,7 @@
 import { Link, useParams } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
-import { Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, time, useCursor } from "../../ui/bits";
+import { Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, time, useCursor, Scroll } from "../../ui/bits";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { useOrgEvents } from "../../live/hooks";
 import type { OrgEvent } from "../../live/socket";
@@ -64,7 +64,7 @@ export function WorkspacesPage() {
         </Empty>
       )}
       {list.data && list.data.items.length > 0 && (
-        <div className="table-wrap">
+        <Scroll label="Workspaces">
           <table className="table">
             <caption className="sr-only">Workspaces of {org}</caption>
             <thead>
@@ -93,7 +93,7 @@ export function WorkspacesPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <Pager hasPrev={c.hasPrev} next={list.data?.next_cursor} onPrev={c.prev} onNext={c.next} />
     </Page>
