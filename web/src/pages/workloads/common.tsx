@@ -1,3 +1,4 @@
+import { ProjectTabs } from "../workspaces/ProjectTabs";
 // Shared parts of the applications and CronJobs pages: the project scope
 // from the URL, what the caller may do there (GET …/access: the cluster's
 // RBAC for the caller's own identity), the project's tabs, and the query
@@ -5,7 +6,6 @@
 import { useParams } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
-import { SubNav } from "../../ui/Layout";
 import { paths } from "../../paths";
 
 export interface Scope {
@@ -42,18 +42,9 @@ export function useAccess(s: Scope) {
   return { ...q, can };
 }
 
-/** ProjectNav is the project's tab row (Overview, Applications, CronJobs). */
+/** ProjectNav is the project's tab row (ProjectTabs of the workspaces area) for a workloads page. */
 export function ProjectNav({ s }: { s: Scope }) {
-  return (
-    <SubNav
-      label="Project"
-      links={[
-        { to: paths.project(s.org, s.workspace, s.project), label: "Overview", end: true },
-        { to: paths.apps(s.org, s.workspace, s.project), label: "Applications" },
-        { to: paths.cronjobs(s.org, s.workspace, s.project), label: "CronJobs" },
-      ]}
-    />
-  );
+  return <ProjectTabs org={s.org} ws={s.workspace} project={s.project} />;
 }
 
 /** crumbs of a page inside the project. */
