@@ -258,6 +258,7 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/events", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/applications/{app}/logs", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/usage", nil, wsRead.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/access", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/usage", nil, wsRead.with(409), false},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs", func(fixture, people) any {
 			return map[string]any{"name": "tick", "schedule": "@hourly", "template": map[string]string{"image": "busybox"}}
