@@ -52,7 +52,7 @@ run: console build k8s-bins ## Start the whole platform on embedded defaults (da
 E2E_PKGS = $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.go' 'testutil\.NeedK8sBinaries' internal test))))
 
 .PHONY: test
-test: pg-check k8s-bins vet test-unit test-e2e ## Run every test (what CI runs): vet and the gofmt check, then test-unit and test-e2e
+test: pg-check k8s-bins vet verify test-unit test-e2e ## Run every test (what CI runs): vet, the gofmt check and the generated files (verify), then test-unit and test-e2e
 
 .PHONY: test-unit
 test-unit: pg-check ## Run every test that needs no Kubernetes binaries and no browser (go test -short), incl. the store suite on SQLite and a throwaway PostgreSQL

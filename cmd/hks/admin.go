@@ -47,7 +47,28 @@ func adminCmd() *cobra.Command {
 	create.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
 	create.Flags().BoolVar(&platformAdmin, "platform-admin", false, "make the user a platform administrator")
 	_ = create.MarkFlagRequired("email")
-	cmd.AddCommand(create, rotateKeysCmd())
+	cmd.AddCommand(create, rotateKeysCmd(), setupTokenCmd())
+	return cmd
+}
+
+func setupTokenCmd() *cobra.Command {
+	var dataDir, dbURL string
+	cmd := &cobra.Command{
+		Use:     "setup-token",
+		Example: "  hks admin setup-token --data-dir ./.hks",
+		Short:   "Print a new first-run setup token (while no user exists), replacing a lost one",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tok, err := server.ResetSetupToken(cmd.Context(), server.AdminOptions{DataDir: dataDir, DatabaseURL: dbURL, MasterKey: os.Getenv("HKS_MASTER_KEY")})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", envOr("HKS_DATA_DIR", "./.hks"), "data directory of the platform (env HKS_DATA_DIR)")
+	cmd.Flags().StringVar(&dbURL, "database-url", os.Getenv("HKS_DATABASE_URL"), "postgres://… when the platform uses PostgreSQL (env HKS_DATABASE_URL)")
 	return cmd
 }
 

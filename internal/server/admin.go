@@ -45,3 +45,25 @@ func CreateUser(ctx context.Context, o AdminOptions, email, password string, pla
 	}
 	return u, err
 }
+
+// ResetSetupToken replaces the pending first-run setup token (one that was
+// lost: it is printed once, at the start that created it) with a new one
+// and returns it; the old one stops working. Once a user exists there is
+// no setup token: it says so.
+func ResetSetupToken(ctx context.Context, o AdminOptions) (string, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := openStore(ctx, o.DataDir, o.DatabaseURL, log)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	id, err := newIdentity(o.DataDir, o.MasterKey, identity.Config{Store: st, Logger: log, Now: time.Now, Issuer: "http://127.0.0.1", Audience: Audience})
+	if err != nil {
+		return "", err
+	}
+	tok, err := id.ResetSetupToken(ctx)
+	if errors.Is(err, identity.ErrSetupDone) {
+		return "", errors.New("setup is done already (users exist): sign in, or add users with hks admin create-user")
+	}
+	return tok, err
+}

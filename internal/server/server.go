@@ -82,6 +82,9 @@ type Server struct {
 	closers []func()
 	// SetupToken is the one-time setup token printed at start, if any.
 	SetupToken string
+	// setupPending: no user exists and the setup token was made by an
+	// earlier start (it is not printed again).
+	setupPending bool
 }
 
 // dbPath is where the SQLite database lives in the data dir.
@@ -249,6 +252,8 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("setup token: %w", err)
 	} else if created {
 		s.SetupToken = tok
+	} else if n, err := s.st.CountUsers(ctx); err == nil && n == 0 {
+		s.setupPending = true
 	}
 
 	s.http = &http.Server{
@@ -263,12 +268,20 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	// Shutdown does not cancel requests: end event streams so that a
 	// graceful stop does not wait for their clients.
 	s.http.RegisterOnShutdown(s.api.EndStreams)
-	if s.SetupToken != "" {
-		fmt.Fprintf(o.Stdout, "\nNo users yet. Create the first administrator within this run with the one-time setup token:\n\n"+
+	switch {
+	case s.SetupToken != "":
+		fmt.Fprintf(o.Stdout, "\nNo users yet. Create the first administrator in the console at %s/setup with the one-time setup token\n\n"+
+			"  %s\n\n"+
+			"or with curl:\n\n"+
 			"  curl -sS -X POST %s/auth/setup -H 'Content-Type: application/json' \\\n"+
 			"    -d '{\"token\":\"%s\",\"email\":\"admin@example.com\",\"password\":\"choose-a-password\"}'\n\n"+
-			"(or: hks admin create-user --data-dir %s --email admin@example.com --password-stdin)\n\n",
-			cfg.ExternalURL, s.SetupToken, cfg.DataDir)
+			"(or: hks admin create-user --data-dir %s --email admin@example.com --password-stdin)\n"+
+			"The token stays valid until the first administrator exists; it is printed only now.\n\n",
+			cfg.ExternalURL, s.SetupToken, cfg.ExternalURL, s.SetupToken, cfg.DataDir)
+	case s.setupPending:
+		fmt.Fprintf(o.Stdout, "\nNo users yet. The setup token printed at the first start is still valid (%s/setup).\n"+
+			"Lost it? hks admin setup-token --data-dir %s prints a new one (the old one then stops working).\n\n",
+			cfg.ExternalURL, cfg.DataDir)
 	}
 	return s, nil
 }

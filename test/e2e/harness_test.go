@@ -205,6 +205,7 @@ type hksServer struct {
 	done       chan struct{} // closed when the process has exited
 	waitErr    error         // set before done is closed
 	stderrPath string
+	stdoutPath string
 	// DataDir is the server's data directory.
 	DataDir string
 	// Addr is host:port of the listener, URL its base URL.
@@ -244,7 +245,7 @@ func startServer(t *testing.T, dataDir, listen string, env []string, args ...str
 	}
 	defer stdout.Close()
 	defer stderr.Close()
-	s := &hksServer{t: t, done: make(chan struct{}), stderrPath: stderr.Name(), DataDir: dataDir}
+	s := &hksServer{t: t, done: make(chan struct{}), stderrPath: stderr.Name(), stdoutPath: stdout.Name(), DataDir: dataDir}
 	s.cmd = exec.Command(hksBin, append([]string{"server", "--data-dir", dataDir, "--listen", listen}, args...)...)
 	s.cmd.Env = baseEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = stdout, stderr
@@ -291,6 +292,12 @@ func startServer(t *testing.T, dataDir, listen string, env []string, args ...str
 func (s *hksServer) Port() string {
 	_, p, _ := net.SplitHostPort(s.Addr)
 	return p
+}
+
+// Stdout is what the server printed on standard output so far.
+func (s *hksServer) Stdout() string {
+	b, _ := os.ReadFile(s.stdoutPath)
+	return string(b)
 }
 
 // Logs are the server's logs so far.

@@ -41,8 +41,8 @@ export function SetupPage() {
       <div className="auth-card">
         <h1>Set up Hexabase AI</h1>
         <p>
-          Create the platform's first administrator. The setup token is in the output of <code>hks server</code> at its first start (and in
-          the data directory's log).
+          Create the platform's first administrator. The setup token is in the output of <code>hks server</code> at its first start
+          (<code>make run</code> shows it). Lost it? <code>hks admin setup-token --data-dir &lt;data dir&gt;</code> prints a new one.
         </p>
         <form onSubmit={submit} className="form" aria-label="First-run setup">
           <TextField label="Setup token" name="token" error={error} value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" required />
