@@ -274,7 +274,10 @@ func CSRF(cfg CSRFConfig) func(http.Handler) http.Handler {
 // cannot set headers.
 const CSRFFormField = "csrf_token"
 
-func checkCSRF(w http.ResponseWriter, r *http.Request, cfg CSRFConfig, trusted map[string]bool) *Error {
+// checkFetchSite refuses a browser's request that another site (or
+// another origin of this one) sent, by its Sec-Fetch-Site header, unless
+// its Origin is trusted. what says which requests must be same-origin.
+func checkFetchSite(r *http.Request, trusted map[string]bool, what string) *Error {
 	if sfs, ok := r.Header["Sec-Fetch-Site"]; ok {
 		v := ""
 		if len(sfs) == 1 {
@@ -282,8 +285,31 @@ func checkCSRF(w http.ResponseWriter, r *http.Request, cfg CSRFConfig, trusted m
 		}
 		if v != "same-origin" && v != "none" && !trusted[r.Header.Get("Origin")] {
 			return csrfError("the Sec-Fetch-Site header is " + strconv.Quote(truncateString(strings.Join(sfs, ", "), 40)) +
-				": requests authenticated by cookie must come from this site (same-origin)")
+				": " + what + " must come from this site (same-origin)")
 		}
+	}
+	return nil
+}
+
+// CheckBrowserSignIn guards a sign-in that starts a cookie session
+// against login CSRF (a page of another origin signing the browser into
+// the attacker's account): the request must be JSON (which a page of
+// another origin cannot send without a CORS preflight) and, by its
+// Sec-Fetch-Site header, not sent by another origin.
+func CheckBrowserSignIn(r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return &Error{Status: http.StatusUnsupportedMediaType, Type: "unsupported-media-type", Title: "Unsupported media type",
+			Detail: "a sign-in that starts a cookie session must be sent as Content-Type: application/json"}
+	}
+	if e := checkFetchSite(r, nil, "sign-ins that start a cookie session"); e != nil {
+		return e
+	}
+	return nil
+}
+
+func checkCSRF(w http.ResponseWriter, r *http.Request, cfg CSRFConfig, trusted map[string]bool) *Error {
+	if e := checkFetchSite(r, trusted, "requests authenticated by cookie"); e != nil {
+		return e
 	}
 	c, err := r.Cookie(cfg.Cookie)
 	if err != nil || c.Value == "" {

@@ -212,6 +212,11 @@ func (s *Service) loginMFA(r *http.Request) (any, error) {
 	if len(fes) > 0 {
 		return nil, httpapi.Invalid(fes...)
 	}
+	if req.Session == api.SessionCookie {
+		if err := httpapi.CheckBrowserSignIn(r); err != nil {
+			return nil, err
+		}
+	}
 	m := meta(r)
 	if req.DeviceToken != "" {
 		m.DeviceTokens = append([]string{req.DeviceToken}, m.DeviceTokens...)

@@ -89,6 +89,11 @@ func (s *Service) login(r *http.Request) (any, error) {
 	if len(fes) > 0 {
 		return nil, httpapi.Invalid(fes...)
 	}
+	if req.Session == api.SessionCookie {
+		if err := httpapi.CheckBrowserSignIn(r); err != nil {
+			return nil, err
+		}
+	}
 	audit.SetActor(r.Context(), "", req.Email)
 	m := meta(r)
 	if req.DeviceToken != "" {

@@ -77,3 +77,41 @@ func TestConsoleIsServedAtRoot(t *testing.T) {
 		a.problem(t)
 	}
 }
+
+// TestCookieSignInIsSameOriginJSON: a sign-in that would start a cookie
+// session is refused unless it is JSON from this site, so that a page of
+// another origin cannot sign the browser into the attacker's account
+// (login CSRF); the same sign-in for tokens (a CLI) is unaffected.
+func TestCookieSignInIsSameOriginJSON(t *testing.T) {
+	ts := startServer(t, "")
+	ts.user("victim@example.com")
+	body := `{"email":"victim@example.com","password":"password-victim@example.com","session":"cookie"}`
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		want   int
+	}{
+		{"no content type", http.Header{"Content-Type": {""}}, 415},
+		{"text/plain (no preflight)", http.Header{"Content-Type": {"text/plain"}}, 415},
+		{"another site", http.Header{"Content-Type": {"application/json"}, "Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}, 403},
+		{"another port of this host", http.Header{"Content-Type": {"application/json"}, "Sec-Fetch-Site": {"same-site"}, "Origin": {"http://127.0.0.1:9"}}, 403},
+		{"this site", http.Header{"Content-Type": {"application/json"}, "Sec-Fetch-Site": {"same-origin"}}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := ts.doWith("POST", "/auth/login", "", body, tc.header)
+			if a.status != tc.want {
+				t.Fatalf("%d %s, want %d", a.status, a.body, tc.want)
+			}
+			if tc.want != 200 {
+				a.problem(t)
+				if len(a.header.Values("Set-Cookie")) > 0 && strings.Contains(strings.Join(a.header.Values("Set-Cookie"), ";"), "hks_access") {
+					t.Fatal("a refused sign-in set the session cookie")
+				}
+			}
+		})
+	}
+	cli := ts.doWith("POST", "/auth/login", "", `{"email":"victim@example.com","password":"password-victim@example.com"}`, http.Header{"Content-Type": {""}})
+	if cli.status != 200 || !strings.Contains(string(cli.body), "access_token") {
+		t.Fatalf("a token sign-in without a content type: %d %s", cli.status, cli.body)
+	}
+}

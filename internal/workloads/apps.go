@@ -19,6 +19,7 @@ import (
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/audit"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kube"
 )
@@ -82,6 +83,10 @@ func (s *Service) createApp(r *http.Request) (any, error) {
 	dryRun, err := dryRunParam(r)
 	if err != nil {
 		return nil, err
+	}
+	if dryRun {
+		// Audited as what it was: a check, not a create.
+		audit.SetAction(r.Context(), "application.create.dry_run")
 	}
 	req, ac, err := kube.Decode[api.CreateApplicationRequest](s.apps, r)
 	if err != nil {

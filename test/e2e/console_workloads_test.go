@@ -40,6 +40,18 @@ func TestApplicationDryRunAndProjectAccess(t *testing.T) {
 	problem(t, w.b, "POST", apps+"?dry_run=true", map[string]any{"name": "web", "image": "nginx:1.27"}, http.StatusForbidden)
 	// Then the real create.
 	w.a.must("POST", apps, map[string]any{"name": "web", "image": "nginx:1.27"}, http.StatusCreated, nil)
+	// The audit log tells the checks from the create: the two dry runs
+	// that passed are application.create.dry_run, the create is one
+	// application.create.
+	for action, want := range map[string]int{"application.create": 1, "application.create.dry_run": 2} {
+		var log struct {
+			Items []struct{ Action, Result string }
+		}
+		w.admin.must("GET", w.orgPath+"/audit?action="+action+"&result=success", nil, http.StatusOK, &log)
+		if len(log.Items) != want {
+			t.Errorf("audit %s: %d successful records %+v, want %d", action, len(log.Items), log.Items, want)
+		}
+	}
 
 	type access struct {
 		Resources map[string][]string `json:"resources"`
