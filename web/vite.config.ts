@@ -13,7 +13,9 @@ export default defineConfig({
     emptyOutDir: true,
     assetsDir: "assets",
     sourcemap: false,
-    chunkSizeWarningLimit: 400,
+    // The budget is 250 KB of JavaScript on first load, gzip-compressed as
+    // served (make consolebench); Vite's warning counts uncompressed bytes.
+    chunkSizeWarningLimit: 800,
   },
   server: {
     host: "127.0.0.1",

@@ -41,6 +41,7 @@ const scenario = [
   ["give the viewer viewer on one project", workspaces, "grantViewer"],
   ["the viewer sees only that project and no create buttons; a forced POST gets the 403", workloads, "viewerView"],
   ["a scale to 3 in one context shows in another within 1 s", workloads, "liveScale"],
+  ["a tab whose browser switched user reloads instead of following as the new user", auth, "userSwitch"],
   ["workspace sleep and wake, kubeconfig", workspaces, "sleepWakeKubeconfig"],
   ["organization settings, members, audit log", orgs, "settingsMembersAudit"],
   ["account: sessions, 2FA enrolment with QR and backup codes", account, "twoFactor"],

@@ -22,6 +22,10 @@ export function useMe() {
   return useQuery({
     queryKey: meKey,
     queryFn: async (): Promise<Me | null> => {
+      // No CSRF cookie: no session was started in this browser (it lives
+      // as long as the refresh cookie), so nobody is signed in; asking
+      // would only log a 401 and a 400 in the browser's console.
+      if (!csrfToken() && !qc.getQueryData(meKey)) return null;
       const { data, response } = await api.GET("/auth/me");
       if (response.status === 401) {
         // An expired access cookie: try the refresh cookie once.
@@ -82,6 +86,24 @@ export function SessionExpiredDialog() {
     if (!open && d.open) d.close();
   }, [open, qc]);
   const before = qc.getQueryData<Me | null>(meKey);
+  // Signed in again in another tab meanwhile? Then go on here too (the
+  // same user), or start over (someone else: this page was theirs).
+  useEffect(() => {
+    if (!open) return;
+    const t = setInterval(async () => {
+      const r = await fetch("/auth/me", { credentials: "same-origin" }).catch(() => null);
+      if (!r?.ok) return;
+      const now = (await r.json().catch(() => null)) as Me | null;
+      if (!now) return;
+      if (before && now.id !== before.id) {
+        location.assign("/");
+        return;
+      }
+      qc.setQueryData(meKey, now);
+      sessionRestored();
+    }, 2_000);
+    return () => clearInterval(t);
+  }, [open, before, qc]);
   return (
     <dialog
       ref={ref}

@@ -67,6 +67,7 @@ export class LiveSocket {
   private backoff = 500;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closedForGood = false;
+  private user?: string; // the signed-in user's id the subscriptions were made for
   private readonly url: string;
 
   constructor(url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/ws") {
@@ -103,6 +104,14 @@ export class LiveSocket {
     this.ws = ws;
     ws.onopen = () => {
       this.backoff = 500;
+      if (!this.user) {
+        void sessionFetch(new Request("/auth/me"))
+          .then((r) => (r.ok ? r.json() : null))
+          .then((me) => {
+            if (me?.id && !this.user) this.user = me.id;
+          })
+          .catch(() => undefined);
+      }
       for (const s of this.subs.values()) {
         if (s.spec.topic === "watch" && !s.rv) s.h.onReset?.();
         this.send(this.subscribeMsg(s));
@@ -169,7 +178,17 @@ export class LiveSocket {
       // session ended; or the access token expired meanwhile): a call
       // through the api client refreshes it, or asks the user to sign in
       // again and waits for that.
-      await sessionFetch(new Request("/auth/me")).catch(() => undefined);
+      const me = await sessionFetch(new Request("/auth/me"))
+        .then((r) => (r.ok ? r.json() : null))
+        .catch(() => null);
+      // Another user signed in meanwhile (in another tab): this page was
+      // built for the previous one; start over rather than resubscribe
+      // its subscriptions as someone else.
+      if (me?.id && this.user && me.id !== this.user) {
+        location.reload();
+        return;
+      }
+      if (me?.id) this.user = me.id;
       if (this.subs.size > 0) this.ensure();
     }, ms);
   }

@@ -68,3 +68,39 @@ export async function sessionExpiry(h) {
   assert(got.json.billing_email === typed, "the submit did not go through: " + got.text);
   await page.context().close();
 }
+
+/**
+ * userSwitch: a tab following live updates while another tab of the same
+ * browser signs out and signs in as someone else reloads (it was built
+ * for the first user) instead of resubscribing its pages as the second.
+ */
+export async function userSwitch(h) {
+  const s = h.state;
+  assert(s.org && s.workspace && s.project, "run the steps that make the project first");
+  const e = encodeURIComponent;
+  const a = await h.newPage();
+  const context = a.context();
+  await a.goto("/login");
+  await a.getByLabel("Email").fill(h.env.adminEmail);
+  await a.getByLabel("Password").fill(h.env.adminPassword);
+  await a.getByRole("button", { name: "Sign in" }).click();
+  await a.waitForURL((u) => !u.pathname.startsWith("/login"));
+  await a.goto(`/orgs/${e(s.org)}/workspaces/${e(s.workspace)}/projects/${e(s.project)}/apps`);
+  await a.getByText("Live", { exact: true }).first().waitFor({ timeout: 30_000 });
+  await a.evaluate(() => {
+    window.__builtFor = "admin";
+  });
+  // Another tab of the same browser: sign out, sign in as the viewer.
+  const b = await context.newPage();
+  await b.goto("/account");
+  await b.getByRole("button", { name: "Sign out" }).first().click();
+  await b.waitForURL(/\/login/);
+  await b.getByLabel("Email").fill(h.env.viewerEmail);
+  await b.getByLabel("Password").fill(h.env.viewerPassword);
+  await b.getByRole("button", { name: "Sign in" }).click();
+  await b.waitForURL((u) => !u.pathname.startsWith("/login"));
+  // The first tab's socket was closed with the admin's session; when it
+  // reconnects it finds the viewer signed in and reloads.
+  await a.waitForFunction(() => window.__builtFor === undefined, null, { timeout: 30_000 });
+  await context.close();
+}

@@ -51,6 +51,10 @@ export function AcceptInvitationPage() {
     body = (
       <>
         <p>Sign in with the email address the invitation was sent to, then accept it.</p>
+        <p className="hint">
+          No account on this platform yet? There is no self sign-up: ask whoever invited you to have an operator create one for that
+          email (<code>hks admin create-user</code>), or sign in with a federated provider below if there is one.
+        </p>
         <SignInForm returnTo={`/invitations/accept#token=${encodeURIComponent(token)}`} onSignedIn={() => qc.invalidateQueries({ queryKey: meKey })} />
       </>
     );

@@ -206,7 +206,9 @@ function Invitations({ org, role }: { org: string; role: string }) {
       {sent && (
         <div className="alert alert-info" role="status">
           <p>
-            <strong>Invitation for {sent.email} created.</strong> Send them this link; it is shown only now. They sign in with that email and accept.
+            <strong>Invitation for {sent.email} created.</strong> Send them this link; it is shown only now. They sign in with that email and accept. Someone without an account here needs one
+            first: a platform operator creates it (<code>hks admin create-user</code>), or they sign in with a federated provider if the
+            platform has one.
           </p>
           <p className="row">
             <label className="sr-only" htmlFor="invite-link">
