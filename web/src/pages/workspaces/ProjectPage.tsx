@@ -5,7 +5,7 @@ import { api, call } from "../../api/client";
 import { ConfirmButton, Empty, Loading, Page, UsageBar, time } from "../../ui/bits";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { paths } from "../../paths";
-import { bytes, cores, crumbsFor, descendants, isWsAdmin, quantity, useProjects, type Project } from "./common";
+import { bytes, cores, count, crumbsFor, descendants, isWsAdmin, quantity, useProjects, type Project } from "./common";
 import { ProjectTabs } from "./ProjectTabs";
 import { ParentField, PodSecurityField, QuotaFields, quotaBody, quotaOf, type QuotaIn } from "./ProjectForm";
 
@@ -99,7 +99,8 @@ function Usage({ org, ws, project }: { org: string; ws: string; project: string 
       })}
       {u.data && (
         <p className="muted small">
-          {u.data.counts.applications} applications, {u.data.counts.running_pods}/{u.data.counts.pods} pods running, {u.data.counts.cronjobs} CronJobs, {u.data.counts.services} services.
+          {count(u.data.counts.applications, "application")}, {u.data.counts.running_pods}/{count(u.data.counts.pods, "pod")} running,{" "}
+          {count(u.data.counts.cronjobs, "CronJob")}, {count(u.data.counts.services, "service")}.
         </p>
       )}
     </section>

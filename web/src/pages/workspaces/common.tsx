@@ -31,7 +31,11 @@ export function useWorkspace(org: string, ws: string, live: Status = "live") {
   return useQuery({
     queryKey: ["org", org, "ws", ws],
     queryFn: () => call(api.GET(WS, { params: { path: { org, workspace: ws } } })),
-    refetchInterval: (q) => fallbackPoll(live, q.state.data?.status),
+    // A control plane that is not all healthy yet (a component still
+    // starting right after the workspace went running) has no event to
+    // say it became healthy: ask again until it is.
+    refetchInterval: (q) =>
+      q.state.data?.status === "running" && q.state.data.control_plane && !q.state.data.control_plane.ready ? 3000 : fallbackPoll(live, q.state.data?.status),
   });
 }
 
@@ -163,5 +167,11 @@ export function bytes(n: number): string {
 
 /** cores formats CPU cores. */
 export function cores(n: number): string {
-  return n < 1 ? `${Math.round(n * 1000)}m` : `${+n.toFixed(2)} cores`;
+  if (n === 0) return "0";
+  return n < 1 ? `${Math.round(n * 1000)}m` : `${+n.toFixed(2)} ${n === 1 ? "core" : "cores"}`;
+}
+
+/** count says "1 application", "2 applications". */
+export function count(n: number, one: string, many = one + "s"): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
