@@ -194,6 +194,9 @@ func TestLiveResumeNotBeforeMembership(t *testing.T) {
 	f := ts.fixture(p, false, "x@example.com")
 	pub := ts.publisher()
 	ctx := context.Background()
+	if _, err := pub.Publish(ctx, f.org, events.OrganizationUpdated, f.org, nil); err != nil {
+		t.Fatal(err)
+	}
 	owner := ts.mustDialLive(tok["owner"])
 	owner.send(subscribeOrg("acme", f.org))
 	start := owner.expect("subscribed", "acme").Seq
