@@ -69,7 +69,7 @@ func newConn(s *Service, r *http.Request, p httpapi.Principal, ws *websocket.Con
 	return &conn{s: s, r: r, p: p, ws: ws, log: httpapi.Logger(r.Context()), ctx: ctx, cancel: cancel,
 		more: make(chan struct{}, 1), room: make(chan struct{}, 1), listing: make(chan struct{}, 1),
 		subscribes: bucket{rate: l.SubscribeRate, burst: float64(l.SubscribeBurst), tokens: float64(l.SubscribeBurst), last: time.Now()},
-		subs: map[string]*sub{}}
+		subs:       map[string]*sub{}}
 }
 
 // serve runs the connection: a writer, a heartbeat, the periodic checks,
