@@ -28,6 +28,15 @@ const (
 	defaultMaxAge   = 24 * time.Hour
 	defaultMaxBytes = 1 << 30
 	notifyTimeout   = 5 * time.Second
+
+	// InactiveThreshold is how long JetStream keeps the consumer of a
+	// follower that stopped (or whose process died) before removing it.
+	// Its default for ordered consumers is 5 minutes, during which a
+	// stopped follower still counts against the stream's consumer limit
+	// (1,000 by default): followers that come and go quickly would fill
+	// it. An active follower keeps a pull request pending, so this does
+	// not end it.
+	InactiveThreshold = 5 * time.Second
 )
 
 // Event is a state change, published as JSON.
@@ -268,14 +277,17 @@ func (s *Subscription) Close() {
 }
 
 // Subscribe follows the events that match f until ctx ends or Close is
-// called. It uses an ephemeral ordered consumer, so it holds no state in
-// JetStream after it ends.
+// called. It uses an ephemeral ordered consumer, which JetStream removes
+// InactiveThreshold after the subscription ends. Each Subscription is a
+// consumer on the shared stream: long-lived followers only (one per
+// process, such as the live hub, the reconciler, an SSE stream); never
+// one per client message.
 func (p *Publisher) Subscribe(ctx context.Context, f Filter) (*Subscription, error) {
 	subjects, err := f.subjects()
 	if err != nil {
 		return nil, err
 	}
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy, InactiveThreshold: InactiveThreshold}
 	switch {
 	case !f.Since.IsZero() && f.AfterSeq != 0:
 		return nil, errors.New("event filter: Since and AfterSeq are exclusive")
@@ -351,6 +363,10 @@ func (p *Publisher) LastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// CheckResume answers ErrResumeTooOld unless the stream still holds
+// every event after seq (see Filter.AfterSeq).
+func (p *Publisher) CheckResume(ctx context.Context, seq uint64) error { return p.resumable(ctx, seq) }
+
 // resumable checks that the stream still holds every event after seq:
 // its first stored sequence is at most seq+1, and seq is one it handed
 // out.
@@ -371,3 +387,92 @@ func (p *Publisher) resumable(ctx context.Context, seq uint64) error {
 	}
 	return nil
 }
+
+// Replay calls fn, in order, with the stored events that match f (whose
+// AfterSeq must be set; Since is not taken) and whose Seq is at most
+// upTo, then returns; fn's error stops it. It answers ErrResumeTooOld as
+// Subscribe does. The consumer it reads with is short-lived: deleted when
+// it returns (and removed by JetStream after InactiveThreshold should
+// that fail). A follower that registered for new events at upTo replays
+// up to it with Replay, then continues with what it registered for, with
+// neither gap nor duplicate.
+func (p *Publisher) Replay(ctx context.Context, f Filter, upTo uint64, fn func(Event) error) error {
+	if f.AfterSeq == 0 || !f.Since.IsZero() {
+		return errors.New("event replay: AfterSeq is required and Since not taken")
+	}
+	subjects, err := f.subjects()
+	if err != nil {
+		return err
+	}
+	if err := p.resumable(ctx, f.AfterSeq); err != nil {
+		return err
+	}
+	if upTo <= f.AfterSeq {
+		return nil
+	}
+	cons, err := p.js.CreateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Description: "hks event replay", FilterSubjects: subjects,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: f.AfterSeq + 1,
+		AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: InactiveThreshold, MemoryStorage: true, Replicas: 1,
+	})
+	if err != nil {
+		return fmt.Errorf("replay events: %w", err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+		defer cancel()
+		if err := p.js.DeleteConsumer(dctx, StreamName, cons.CachedInfo().Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			p.log.Warn("delete replay consumer (JetStream removes it when inactive)", "err", err)
+		}
+	}()
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("replay events: %w", err)
+	}
+	if info.NumPending == 0 {
+		return nil
+	}
+	for {
+		batch, err := cons.Fetch(replayBatch, jetstream.FetchMaxWait(replayWait))
+		if err != nil {
+			return fmt.Errorf("replay events: %w", err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			md, err := msg.Metadata()
+			if err != nil {
+				return fmt.Errorf("replay events: %w", err)
+			}
+			if md.Sequence.Stream > upTo {
+				return nil
+			}
+			var ev Event
+			if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+				p.log.Warn("skipping undecodable event", "subject", msg.Subject(), "err", err)
+			} else if f.ResourceID == "" || ev.ResourceID == f.ResourceID {
+				ev.Seq = md.Sequence.Stream
+				if err := fn(ev); err != nil {
+					return err
+				}
+			}
+			if md.Sequence.Stream == upTo || md.NumPending == 0 {
+				return nil // nothing more stored up to upTo
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return fmt.Errorf("replay events: %w", err)
+		}
+		if n == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return errors.New("replay events: the stored events did not arrive")
+		}
+	}
+}
+
+const (
+	replayBatch = 256
+	replayWait  = 5 * time.Second
+)

@@ -14,6 +14,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/messaging/messagingtest"
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -373,4 +374,75 @@ func TestResumeTooOld(t *testing.T) {
 	// From the last discarded one on, nothing is missing.
 	s := subscribe(t, p, Filter{OrgID: org, AfterSeq: first.Seq + 1})
 	expectNext(t, s, "task.status", "t-2")
+}
+
+func streamConsumers(t *testing.T, p *Publisher) int {
+	t.Helper()
+	st, err := p.js.Stream(t.Context(), StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Consumers
+}
+
+// TestStoppedFollowerLeavesNoConsumer: the consumer of a closed
+// Subscription goes within InactiveThreshold (JetStream's default for
+// ordered consumers, 5 minutes, let stopped followers fill the stream's
+// consumer limit).
+func TestStoppedFollowerLeavesNoConsumer(t *testing.T) {
+	p := newPublisher(t)
+	s, err := p.Subscribe(t.Context(), Filter{OrgID: store.NewID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := streamConsumers(t, p); n != 1 {
+		t.Fatalf("%d consumers, want 1", n)
+	}
+	s.Close()
+	testutil.WaitFor(t, 30*time.Second, "the stopped follower's consumer to go", func() bool { return streamConsumers(t, p) == 0 })
+}
+
+// TestReplay: Replay gives the stored events of the filter after AfterSeq
+// up to upTo, in order, and leaves no consumer behind.
+func TestReplay(t *testing.T) {
+	ctx := t.Context()
+	p := newPublisher(t)
+	a, b := store.NewID(), store.NewID()
+	var seqs []uint64
+	for i := range 10 {
+		if _, err := p.Publish(ctx, b, "workspace.status", "other", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Publish(ctx, a, "workspace.status", fmt.Sprint(i), nil); err != nil {
+			t.Fatal(err)
+		}
+		last, err := p.LastSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, last)
+	}
+	var got []string
+	err := p.Replay(ctx, Filter{OrgID: a, AfterSeq: seqs[2]}, seqs[6], func(ev Event) error {
+		got = append(got, ev.ResourceID)
+		return nil
+	})
+	if err != nil || fmt.Sprint(got) != "[3 4 5 6]" {
+		t.Fatalf("Replay: %v %v, want [3 4 5 6]", got, err)
+	}
+	// Up to a point past the org's last event: stops at the end.
+	got = nil
+	if err := p.Replay(ctx, Filter{OrgID: a, AfterSeq: seqs[8]}, seqs[9]+1, func(ev Event) error { got = append(got, ev.ResourceID); return nil }); err != nil || fmt.Sprint(got) != "[9]" {
+		t.Fatalf("Replay to the end: %v %v", got, err)
+	}
+	if err := p.Replay(ctx, Filter{OrgID: a, AfterSeq: seqs[9] + 5}, seqs[9]+6, func(Event) error { return nil }); !errors.Is(err, ErrResumeTooOld) {
+		t.Fatalf("Replay after the last seq: %v, want ErrResumeTooOld", err)
+	}
+	if n := streamConsumers(t, p); n != 0 {
+		t.Fatalf("%d consumers left after Replay", n)
+	}
 }

@@ -27,7 +27,18 @@ type conn struct {
 
 	ctx    context.Context // ends when the connection closes
 	cancel context.CancelFunc
-	out    chan []byte
+
+	// The outbound queue, capped by bytes (Limits.OutboundBytes).
+	qmu    sync.Mutex
+	q      [][]byte
+	qbytes int
+	more   chan struct{} // poked when the queue grows
+	room   chan struct{} // poked when it shrinks
+
+	// listing lets one watch at a time hold a page of its first list.
+	listing chan struct{}
+	// subscribes limits the rate of subscribe messages.
+	subscribes bucket
 
 	closeOnce sync.Once
 
@@ -54,8 +65,11 @@ func (s *sub) poke() {
 func newConn(s *Service, r *http.Request, p httpapi.Principal, ws *websocket.Conn) *conn {
 	ctx, cancel := context.WithCancel(r.Context())
 	ws.SetReadLimit(s.cfg.Limits.MaxMessageBytes)
+	l := s.cfg.Limits
 	return &conn{s: s, r: r, p: p, ws: ws, log: httpapi.Logger(r.Context()), ctx: ctx, cancel: cancel,
-		out: make(chan []byte, s.cfg.Limits.OutboundQueue), subs: map[string]*sub{}}
+		more: make(chan struct{}, 1), room: make(chan struct{}, 1), listing: make(chan struct{}, 1),
+		subscribes: bucket{rate: l.SubscribeRate, burst: float64(l.SubscribeBurst), tokens: float64(l.SubscribeBurst), last: time.Now()},
+		subs:       map[string]*sub{}}
 }
 
 // serve runs the connection: a writer, a heartbeat, the periodic checks,
@@ -127,25 +141,70 @@ func (c *conn) reader() {
 	}
 }
 
-// writer writes the queued messages.
+// writer writes the queued messages. A write that does not finish within
+// Limits.WriteTimeout (a client that stopped reading, its buffers full)
+// closes the connection with CloseTooSlow.
 func (c *conn) writer() {
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case b := <-c.out:
-			// Not c.ctx, for the reason reader gives; and no deadline: a
-			// context that expires mid-write closes the connection
-			// without a close frame. A client that stops reading fills
-			// the queue, and send closes the connection with
-			// CloseTooSlow (the frame goes out if it reads within 5 s);
-			// one that is gone fails the heartbeat.
-			if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
+		case <-c.more:
+		}
+		for c.ctx.Err() == nil {
+			b := c.pop()
+			if b == nil {
+				break
+			}
+			// Not c.ctx, for the reason reader gives; and not a context
+			// with a deadline either: one that expires mid-write closes
+			// the connection without a close frame. The watchdog closes
+			// it with CloseTooSlow instead, whose frame reaches a client
+			// that reads again within 5 s.
+			t := time.AfterFunc(c.s.cfg.Limits.WriteTimeout, func() {
+				c.tooSlow(fmt.Sprintf("a message could not be written within %s", c.s.cfg.Limits.WriteTimeout))
+			})
+			err := c.ws.Write(context.Background(), websocket.MessageText, b)
+			t.Stop()
+			if err != nil {
 				c.close(websocket.StatusNormalClosure, "")
 				return
 			}
 		}
 	}
+}
+
+// pop takes the first queued message (nil when none).
+func (c *conn) pop() []byte {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.q) == 0 {
+		return nil
+	}
+	b := c.q[0]
+	c.q[0] = nil
+	c.q = c.q[1:]
+	c.qbytes -= len(b)
+	poke(c.room)
+	return b
+}
+
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// tooSlow closes the connection with CloseTooSlow.
+func (c *conn) tooSlow(why string) {
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.s.tooSlow.Add(1)
+	c.log.Info("live connection: client too slow", "why", why)
+	// A close reason holds at most 123 bytes: the why goes to the log.
+	c.close(CloseTooSlow, "the client did not read its messages in time; reconnect and resume")
 }
 
 // heartbeat pings the client; one that does not answer is disconnected.
@@ -211,9 +270,11 @@ func (c *conn) sessionAlive() bool {
 	return true
 }
 
-// send queues m for the client. When the queue stays full for
-// SlowClientTimeout the connection is closed (CloseTooSlow) rather than
-// the message dropped. It returns false once the connection is ending.
+// send queues m for the client. The queue holds at most
+// Limits.OutboundBytes (a single larger message when it is empty); when
+// m does not fit for SlowClientTimeout the connection is closed
+// (CloseTooSlow) rather than the message dropped. It returns false once
+// the connection is ending.
 func (c *conn) send(m api.LiveServerMessage) bool {
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -221,23 +282,33 @@ func (c *conn) send(m api.LiveServerMessage) bool {
 		c.close(websocket.StatusInternalError, "internal error")
 		return false
 	}
-	select {
-	case c.out <- b:
-		return true
-	case <-c.ctx.Done():
-		return false
-	default:
-	}
-	t := time.NewTimer(c.s.cfg.Limits.SlowClientTimeout)
-	defer t.Stop()
-	select {
-	case c.out <- b:
-		return true
-	case <-c.ctx.Done():
-		return false
-	case <-t.C:
-		c.close(CloseTooSlow, fmt.Sprintf("the client did not read its messages in time (%d waiting); reconnect and resume", cap(c.out)))
-		return false
+	var t *time.Timer
+	for {
+		if c.ctx.Err() != nil {
+			return false
+		}
+		c.qmu.Lock()
+		if c.qbytes == 0 || c.qbytes+len(b) <= c.s.cfg.Limits.OutboundBytes {
+			c.q = append(c.q, b)
+			c.qbytes += len(b)
+			c.s.noteQueued(c.qbytes)
+			c.qmu.Unlock()
+			poke(c.more)
+			return true
+		}
+		c.qmu.Unlock()
+		if t == nil {
+			t = time.NewTimer(c.s.cfg.Limits.SlowClientTimeout)
+			defer t.Stop()
+		}
+		select {
+		case <-c.room:
+		case <-c.ctx.Done():
+			return false
+		case <-t.C:
+			c.tooSlow(fmt.Sprintf("%d bytes waiting", c.s.cfg.Limits.OutboundBytes))
+			return false
+		}
 	}
 }
 
@@ -298,4 +369,21 @@ func (c *conn) admit(id string) (inUse bool, err error) {
 			Detail: fmt.Sprintf("a connection holds at most %d subscriptions; unsubscribe from one first", n)}
 	}
 	return false, nil
+}
+
+// bucket is a token bucket: rate tokens a second, at most burst.
+type bucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+// take takes a token, or tells how long until one is there.
+func (b *bucket) take(now time.Time) (ok bool, wait time.Duration) {
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
 }

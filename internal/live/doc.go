@@ -12,7 +12,11 @@
 // access going away; the connection closes (4401) when the caller's
 // session ends. It owns the protocol (docs/websocket.md), the origin check
 // that, with SameSite cookies, makes the endpoint CSRF-safe, and the
-// limits: connections per user, subscriptions per connection, message
-// size and a bounded outbound queue whose overflow disconnects a client
-// that cannot keep up rather than dropping what it would miss.
+// limits: connections per user, subscriptions per connection and their
+// rate, watches against the shared per-user and per-workspace stream
+// caps, message size and an outbound queue bounded in bytes whose
+// overflow disconnects a client that cannot keep up rather than dropping
+// what it would miss. Every subscription of the process is fed by one
+// follower of the events (the hub, hub.go), so subscriptions cost no
+// JetStream consumer.
 package live

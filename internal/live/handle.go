@@ -2,7 +2,9 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
@@ -67,6 +69,12 @@ func invalid(field, msg string) error { return httpapi.Invalid(httpapi.Field(fie
 func (c *conn) subscribe(m api.LiveClientMessage) {
 	if !validID(m.ID) {
 		c.sendError("", invalid("id", "is required: 1 to 64 letters, digits, - _ . :"))
+		return
+	}
+	// Read by the reader goroutine only.
+	if ok, wait := c.subscribes.take(time.Now()); !ok {
+		c.sendError(m.ID, httpapi.TooManyRequests(wait, fmt.Sprintf("a connection may subscribe %g times a second (bursts of %d); wait before subscribing again",
+			c.s.cfg.Limits.SubscribeRate, c.s.cfg.Limits.SubscribeBurst)))
 		return
 	}
 	if inUse, err := c.admit(m.ID); inUse {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -46,8 +47,11 @@ const (
 	DefaultSubscriptionsPerConnection = 32
 	DefaultConnectionsPerUser         = 8
 	DefaultMaxMessageBytes            = 4 << 10
-	DefaultOutboundQueue              = 256
+	DefaultOutboundBytes              = 4 << 20
 	DefaultSlowClientTimeout          = 10 * time.Second
+	DefaultWriteTimeout               = 10 * time.Second
+	DefaultSubscribeRate              = 10
+	DefaultSubscribeBurst             = 64
 	DefaultRecheck                    = 2 * time.Second
 	DefaultPing                       = 20 * time.Second
 )
@@ -63,11 +67,18 @@ type Limits struct {
 	// MaxMessageBytes is the largest message a client may send; a larger
 	// one closes the connection with 1009 (message too big).
 	MaxMessageBytes int64
-	// OutboundQueue is how many messages wait for a slow client; when it
-	// stays full for SlowClientTimeout the connection is closed with
-	// CloseTooSlow (never a message dropped: that would be a gap).
-	OutboundQueue     int
+	// OutboundBytes is how many bytes of messages wait for a slow
+	// client; when the next message does not fit for SlowClientTimeout,
+	// or a write takes longer than WriteTimeout, the connection is closed
+	// with CloseTooSlow (never a message dropped: that would be a gap).
+	OutboundBytes     int
 	SlowClientTimeout time.Duration
+	WriteTimeout      time.Duration
+	// SubscribeRate (a second) and SubscribeBurst bound the subscribe
+	// messages of a connection; beyond, a subscribe is refused with a
+	// 429 problem.
+	SubscribeRate  float64
+	SubscribeBurst int
 }
 
 // Sessions checks that a session is alive (*identity.Service).
@@ -87,6 +98,8 @@ type Tenancy interface {
 type Events interface {
 	Subscribe(ctx context.Context, f events.Filter) (*events.Subscription, error)
 	LastSeq(ctx context.Context) (uint64, error)
+	CheckResume(ctx context.Context, seq uint64) error
+	Replay(ctx context.Context, f events.Filter, upTo uint64, fn func(events.Event) error) error
 }
 
 var (
@@ -115,20 +128,61 @@ type Config struct {
 	// disconnected.
 	Recheck time.Duration
 	Ping    time.Duration
+	// UserStreams and WorkspaceStreams cap the long-lived requests open
+	// at once per user and per workspace (keys: user id, workspace id):
+	// each watch counts as one, against the caps the gateway's watches,
+	// logs -f and exec and the followed application logs count against
+	// (shared), so that the socket does not bypass them. Beyond, a watch
+	// is refused with a 429 problem. nil: DefaultStreamsPerUser and
+	// DefaultStreamsPerWorkspace, counted here alone.
+	UserStreams      *ratelimit.Concurrency
+	WorkspaceStreams *ratelimit.Concurrency
 }
+
+// The caps of Config.UserStreams and WorkspaceStreams when nil (the
+// gateway's defaults).
+const (
+	DefaultStreamsPerUser      = 64
+	DefaultStreamsPerWorkspace = 96
+)
 
 // Service serves the WebSocket.
 type Service struct {
 	cfg     Config
 	origins map[string]bool
 	conns   *ratelimit.Concurrency
+	hub     *hub
+
+	tooSlow   atomic.Int64 // connections closed with CloseTooSlow
+	maxQueued atomic.Int64 // the most bytes one connection's queue held
 }
+
+// TooSlow is how many connections were closed as too slow
+// (CloseTooSlow); MaxQueued the most bytes one connection's outbound
+// queue held. For tests and metrics.
+func (s *Service) TooSlow() int64   { return s.tooSlow.Load() }
+func (s *Service) MaxQueued() int64 { return s.maxQueued.Load() }
+
+func (s *Service) noteQueued(n int) {
+	for {
+		m := s.maxQueued.Load()
+		if int64(n) <= m || s.maxQueued.CompareAndSwap(m, int64(n)) {
+			return
+		}
+	}
+}
+
+// Run follows the platform's events for every subscription of this
+// process (one JetStream consumer, see hub) until ctx ends; subscriptions
+// wait for it to start.
+func (s *Service) Run(ctx context.Context) error { return s.hub.run(ctx) }
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
 	if cfg.Sessions == nil || cfg.Tenancy == nil || cfg.Events == nil || cfg.Clusters == nil || cfg.Logger == nil || cfg.ExternalURL == "" {
 		return nil, errors.New("live: Sessions, Tenancy, Events, Clusters, Logger and ExternalURL are required")
 	}
+	var err error
 	l := &cfg.Limits
 	def := func(v *int, d int) {
 		if *v == 0 {
@@ -137,7 +191,14 @@ func New(cfg Config) (*Service, error) {
 	}
 	def(&l.SubscriptionsPerConnection, DefaultSubscriptionsPerConnection)
 	def(&l.ConnectionsPerUser, DefaultConnectionsPerUser)
-	def(&l.OutboundQueue, DefaultOutboundQueue)
+	def(&l.OutboundBytes, DefaultOutboundBytes)
+	def(&l.SubscribeBurst, DefaultSubscribeBurst)
+	if l.SubscribeRate == 0 {
+		l.SubscribeRate = DefaultSubscribeRate
+	}
+	if l.WriteTimeout == 0 {
+		l.WriteTimeout = DefaultWriteTimeout
+	}
 	if l.MaxMessageBytes == 0 {
 		l.MaxMessageBytes = DefaultMaxMessageBytes
 	}
@@ -150,8 +211,19 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Ping == 0 {
 		cfg.Ping = DefaultPing
 	}
-	if l.SubscriptionsPerConnection < 1 || l.OutboundQueue < 1 || l.MaxMessageBytes < 256 || l.SlowClientTimeout < 0 || cfg.Recheck < 0 || cfg.Ping < 0 {
+	if l.SubscriptionsPerConnection < 1 || l.OutboundBytes < 1 || l.MaxMessageBytes < 256 || l.SlowClientTimeout < 0 || l.WriteTimeout < 0 ||
+		l.SubscribeRate < 0 || l.SubscribeBurst < 1 || cfg.Recheck < 0 || cfg.Ping < 0 {
 		return nil, errors.New("live: limits must be positive (MaxMessageBytes at least 256)")
+	}
+	if cfg.UserStreams == nil {
+		if cfg.UserStreams, err = ratelimit.NewConcurrency(DefaultStreamsPerUser); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.WorkspaceStreams == nil {
+		if cfg.WorkspaceStreams, err = ratelimit.NewConcurrency(DefaultStreamsPerWorkspace); err != nil {
+			return nil, err
+		}
 	}
 	conns, err := ratelimit.NewConcurrency(l.ConnectionsPerUser)
 	if err != nil {
@@ -166,7 +238,7 @@ func New(cfg Config) (*Service, error) {
 			origins[o] = true
 		}
 	}
-	return &Service{cfg: cfg, origins: origins, conns: conns}, nil
+	return &Service{cfg: cfg, origins: origins, conns: conns, hub: newHub(cfg.Events, cfg.Logger)}, nil
 }
 
 // requestOrigin is the origin the request was sent to: a page served by

@@ -28,9 +28,6 @@ func accessEvent(typ string) bool {
 	return typ == events.WorkspaceMemberAdded || typ == events.WorkspaceMemberRemoved
 }
 
-// accessEventTypes are the filter of accessEvent's events.
-var accessEventTypes = []string{"member.>", "group.>", "rolebinding.>", "project.>", events.WorkspaceMemberAdded, events.WorkspaceMemberRemoved}
-
 // resyncRequired is the problem of a resume point the server cannot
 // resume from without a gap.
 func resyncRequired(detail string) error {
@@ -52,44 +49,84 @@ func (c *conn) runOrg(ctx context.Context, s *sub, org string, after uint64) {
 	if err == nil {
 		err = c.s.cfg.Sessions.RequireOrgMFAOf(actx, c.p.UserID, view.Org.ID)
 	}
-	if err != nil {
-		cancel()
-		c.refuse(ctx, s.id, err)
-		return
-	}
-	start := after
-	if start == 0 {
-		// Subscribe after the last stored event rather than "from now
-		// on": the client learns where it started, so it can resume from
-		// there even if no event comes before it disconnects.
-		start, err = c.s.cfg.Events.LastSeq(actx)
-	}
-	var es *events.Subscription
-	if err == nil {
-		f := events.Filter{OrgID: view.Org.ID, AfterSeq: start}
-		if start == 0 {
-			// Nothing stored yet: everything stored from now on (what
-			// is stored before the follower starts included).
-			f.Since = time.Unix(1, 0)
-		}
-		es, err = c.s.cfg.Events.Subscribe(ctx, f)
-	}
 	cancel()
-	if errors.Is(err, events.ErrResumeTooOld) {
-		c.refuse(ctx, s.id, resyncRequired(fmt.Sprintf("the events after seq %d are no longer kept (or this server never sent it): read the current state again and subscribe without after", after)))
-		return
-	}
 	if err != nil {
 		c.refuse(ctx, s.id, err)
 		return
 	}
-	defer es.Close()
+	// Registered with the hub first: what it fans out from pos on waits
+	// in f's queue while the stored events up to pos are replayed.
+	f, pos, err := c.s.hub.register(ctx, view.Org.ID, nil)
+	if err != nil {
+		c.refuse(ctx, s.id, err)
+		return
+	}
+	defer c.s.hub.unregister(f)
+	// last is the seq of the last event sent (or skipped): what the
+	// buffer holds up to it is not sent again.
+	last := pos
 	subscribed := api.LiveServerMessage{Type: "subscribed", ID: s.id}
-	if start != 0 {
-		subscribed.Seq = strconv.FormatUint(start, 10)
+	if after != 0 {
+		last = after
+		if err := c.s.cfg.Events.CheckResume(ctx, after); err != nil {
+			c.refuseResume(ctx, s.id, after, err)
+			return
+		}
+		subscribed.Seq = strconv.FormatUint(after, 10)
+	} else if pos != 0 {
+		// Subscribe after the hub's position rather than "from now on":
+		// the client learns where it started, so it can resume from
+		// there even if no event comes before it disconnects.
+		subscribed.Seq = strconv.FormatUint(pos, 10)
 	}
 	if !c.send(subscribed) {
 		return
+	}
+	deliver := func(ev events.Event) error {
+		if ev.Seq <= last {
+			return nil
+		}
+		last = ev.Seq
+		if accessEvent(ev.Type) && !c.recheckOrg(ctx, s, view) {
+			return errStop
+		}
+		ok, err := view.Allows(ctx, ev)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Error("live: authorize event", "event", ev.ID, "error", err)
+				// Skipping it would be a gap: end instead, so that the
+				// client resumes from the last event it got.
+				c.ended(s.id, "an internal error stopped the subscription; subscribe again with after set to the last seq you saw")
+			}
+			return errStop
+		}
+		if !ok {
+			return nil
+		}
+		t := ev.Time
+		out := api.LiveServerMessage{Type: "event", ID: s.id, Seq: strconv.FormatUint(ev.Seq, 10),
+			Event: &api.LiveEvent{ID: ev.ID, Type: ev.Type, OrgID: ev.OrgID, ResourceID: ev.ResourceID, Time: &t}}
+		if len(ev.Data) > 0 {
+			out.Event.Data = ev.Data
+		}
+		if !c.send(out) {
+			return errStop
+		}
+		return nil
+	}
+	if after != 0 && after < pos {
+		err := c.s.hub.replay(ctx, view.Org.ID, after, pos, deliver)
+		switch {
+		case errors.Is(err, errStop) || ctx.Err() != nil:
+			return
+		case errors.Is(err, events.ErrResumeTooOld):
+			c.refuseResume(ctx, s.id, after, err)
+			return
+		case err != nil:
+			c.log.Warn("live: replay organization events", "error", err)
+			c.ended(s.id, "the stored events could not be read; subscribe again with after set to the last seq you saw")
+			return
+		}
 	}
 	for {
 		select {
@@ -99,41 +136,34 @@ func (c *conn) runOrg(ctx context.Context, s *sub, org string, after uint64) {
 			if !c.recheckOrg(ctx, s, view) {
 				return
 			}
-		case ev, ok := <-es.Events():
-			if !ok {
-				if ctx.Err() == nil {
-					c.log.Warn("live: organization events ended", "error", es.Err())
-					c.ended(s.id, "the event stream ended; subscribe again with after set to the last seq you saw")
+		case <-f.signal:
+			q, lost := f.take()
+			for _, ev := range q {
+				if deliver(ev) != nil {
+					return
 				}
-				return
 			}
-			if accessEvent(ev.Type) && !c.recheckOrg(ctx, s, view) {
-				return
-			}
-			ok, err := view.Allows(ctx, ev)
-			if err != nil {
+			if lost {
 				if ctx.Err() == nil {
-					c.log.Error("live: authorize event", "event", ev.ID, "error", err)
-					// Skipping it would be a gap: end instead, so that the
-					// client resumes from the last event it got.
-					c.ended(s.id, "an internal error stopped the subscription; subscribe again with after set to the last seq you saw")
+					c.ended(s.id, "the subscription fell behind the event stream; subscribe again with after set to the last seq you saw")
 				}
-				return
-			}
-			if !ok {
-				continue
-			}
-			t := ev.Time
-			out := api.LiveServerMessage{Type: "event", ID: s.id, Seq: strconv.FormatUint(ev.Seq, 10),
-				Event: &api.LiveEvent{ID: ev.ID, Type: ev.Type, OrgID: ev.OrgID, ResourceID: ev.ResourceID, Time: &t}}
-			if len(ev.Data) > 0 {
-				out.Event.Data = ev.Data
-			}
-			if !c.send(out) {
 				return
 			}
 		}
 	}
+}
+
+// errStop ends a subscription's delivery (what to tell the client was
+// told).
+var errStop = errors.New("live: subscription ended")
+
+// refuseResume answers a resume point the server cannot resume from.
+func (c *conn) refuseResume(ctx context.Context, id string, after uint64, err error) {
+	if errors.Is(err, events.ErrResumeTooOld) {
+		c.refuse(ctx, id, resyncRequired(fmt.Sprintf("the events after seq %d are no longer kept (or this server never sent it): read the current state again and subscribe without after", after)))
+		return
+	}
+	c.refuse(ctx, id, err)
 }
 
 // recheckOrg checks the caller may still follow the organization; when

@@ -31,8 +31,9 @@ var kinds = map[string]schema.GroupVersionResource{
 	"events":      {Version: "v1", Resource: "events"},
 }
 
-// listPage is the page size of a watch's first list.
-const listPage = 500
+// listPage is the page size of a watch's first list: one page at a time
+// per connection is held in memory (conn.listing).
+const listPage = 100
 
 // minRestart spaces the restarts of a watch the cluster keeps closing.
 const minRestart = time.Second
@@ -70,14 +71,33 @@ func (c *conn) runWatch(ctx context.Context, s *sub, m api.LiveClientMessage) {
 		c.refuse(ctx, s.id, err)
 		return
 	}
+	// A watch is a long-lived request to the workspace's cluster, counted
+	// against the caps the gateway's watches and followed logs share.
+	releaseUser, ok := c.s.cfg.UserStreams.Acquire(c.p.UserID)
+	if !ok {
+		c.refuse(ctx, s.id, c.s.cfg.UserStreams.TooManyOpen(c.p.UserID, "long-lived requests (watches, logs -f, exec, attach, port-forward, live watches) of this user"))
+		return
+	}
+	defer releaseUser()
+	releaseWS, ok := c.s.cfg.WorkspaceStreams.Acquire(sc.Workspace.ID)
+	if !ok {
+		c.refuse(ctx, s.id, c.s.cfg.WorkspaceStreams.TooManyOpen(sc.Workspace.ID, "long-lived requests (watches, logs -f, exec, attach, port-forward, live watches) to this workspace"))
+		return
+	}
+	defer releaseWS()
 	// Changes of memberships and bindings check the caller's access at
 	// once (the periodic check is the backstop).
-	trig, err := c.s.cfg.Events.Subscribe(ctx, events.Filter{OrgID: sc.Org.ID, Types: append(slices.Clone(accessEventTypes), events.WorkspaceStatus)})
+	// From the process's hub: a watch costs no consumer of its own.
+	trig, _, err := c.s.hub.register(ctx, sc.Org.ID, func(ev events.Event) {
+		if accessEvent(ev.Type) || ev.Type == events.WorkspaceStatus {
+			s.poke()
+		}
+	})
 	if err != nil {
 		c.refuse(ctx, s.id, err)
 		return
 	}
-	defer trig.Close()
+	defer c.s.hub.unregister(trig)
 	rv := m.ResourceVersion
 	subscribed := false
 	var last time.Time
@@ -122,7 +142,7 @@ func (c *conn) runWatch(ctx context.Context, s *sub, m api.LiveClientMessage) {
 			c.refuse(ctx, s.id, watchError(err, rv))
 			return
 		}
-		restart := c.follow(ctx, s, m, &sc, w, &rv, trig.Events())
+		restart := c.follow(ctx, s, m, &sc, w, &rv)
 		w.Stop()
 		if !restart {
 			return
@@ -142,6 +162,12 @@ func watchError(err error, rv string) error {
 // list sends the current objects as ADDED, then synced with the list's
 // resource version, which it returns.
 func (c *conn) list(ctx context.Context, s *sub, ri dynamic.ResourceInterface) (string, error) {
+	select {
+	case c.listing <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-c.listing }()
 	var rv, cont string
 	for {
 		l, err := ri.List(ctx, metav1.ListOptions{Limit: listPage, Continue: cont})
@@ -175,17 +201,11 @@ func watchMessage(id string, typ watch.EventType, u *unstructured.Unstructured) 
 // caller's groups changed, so that the cluster authorizes their new
 // identity.
 func (c *conn) follow(ctx context.Context, s *sub, m api.LiveClientMessage, sc *tenancy.ProjectScope, w watch.Interface,
-	rv *string, trig <-chan events.Event) bool {
+	rv *string) bool {
 	for {
 		select {
 		case <-ctx.Done():
 			return false
-		case _, ok := <-trig:
-			if !ok {
-				trig = nil // the periodic check still runs
-				continue
-			}
-			s.poke()
 		case <-s.recheck:
 			nsc, ok := c.recheckWatch(ctx, s, m, *sc)
 			if !ok {

@@ -43,6 +43,13 @@ func startServer(t *testing.T, databaseURL string) *testServer {
 // serves TLS with a self-made one.
 func startServerWith(t *testing.T, edit func(*config.Config)) *testServer {
 	t.Helper()
+	return startServerOpts(t, edit, nil)
+}
+
+// startServerOpts is startServerWith with the Options edited by opts too
+// (its test-only fields).
+func startServerOpts(t *testing.T, edit func(*config.Config), opts func(*Options)) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, client: &http.Client{Timeout: 30 * time.Second}}
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -59,9 +66,13 @@ func startServerWith(t *testing.T, edit func(*config.Config)) *testServer {
 	if testing.Verbose() {
 		logw = &bytes.Buffer{}
 	}
-	s, err := New(context.Background(), Options{Config: cfg, Stdout: io.Discard, Stderr: logw,
+	o := Options{Config: cfg, Stdout: io.Discard, Stderr: logw,
 		Logger: slog.New(slog.NewTextHandler(logw, nil)), Now: ts.now,
-		argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+		argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
+	if opts != nil {
+		opts(&o)
+	}
+	s, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

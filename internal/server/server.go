@@ -29,7 +29,9 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
+	"github.com/hexabase/hexabase-ai/internal/live"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/store/sqlstore"
@@ -56,6 +58,8 @@ type Options struct {
 
 	// argon2 overrides password hashing cost (tests only).
 	argon2 identity.Argon2Params
+	// liveLimits edits the live WebSocket's limits (tests only).
+	liveLimits func(*live.Limits)
 }
 
 // Server is the assembled platform.
@@ -77,6 +81,9 @@ type Server struct {
 	wsIssuer *issuer.WorkspaceEndpoint
 	// background runs in Run's group (schedulers, sweepers of wired parts).
 	background []func(context.Context) error
+	// live and userStreams are kept for tests.
+	live        *live.Service
+	userStreams *ratelimit.Concurrency
 	// closers release what wired parts started (control planes), in
 	// reverse order, when the server stops.
 	closers []func()
@@ -217,13 +224,14 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, err
 	}
 	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
-		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer()}
+		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer(), liveLimits: o.liveLimits}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
 	}
 	tn := d.tenancy
 	s.wsIssuer.Handle(d.issuer, s.identity)
 	s.background = d.background
+	s.live, s.userStreams = d.live, d.userStreams
 	s.closers = d.closers
 	proxies, err := httpapi.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {

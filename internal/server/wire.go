@@ -17,6 +17,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/identity"
 	"github.com/hexabase/hexabase-ai/internal/issuer"
 	"github.com/hexabase/hexabase-ai/internal/kube"
+	"github.com/hexabase/hexabase-ai/internal/live"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -72,6 +73,13 @@ type deps struct {
 	// (streamsPerUser): the gateway's and the followed application logs
 	// count against one cap (set by wireProtections).
 	userStreams *ratelimit.Concurrency
+	// workspaceStreams caps them per workspace (streamsPerWorkspace):
+	// the gateway's and the live WebSocket's watches (wireProtections).
+	workspaceStreams *ratelimit.Concurrency
+	// liveLimits edits the live WebSocket's limits (tests only).
+	liveLimits func(*live.Limits)
+	// live is the live-update service (set by wireLive).
+	live *live.Service
 
 	// Contributions.
 	routes          []httpapi.Route
@@ -104,8 +112,8 @@ func wire(ctx context.Context, d *deps) error {
 		wireControlPlane, // needs d.workspaceIssuer
 		wireTenancy,      // needs d.controlPlane
 		wireWorkloads,    // needs d.clusters, d.tenancy, d.userStreams
-		wireLive,         // needs d.clusters, d.tenancy
-		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit, d.userStreams
+		wireLive,         // needs d.clusters, d.tenancy, d.userStreams, d.workspaceStreams
+		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit, d.userStreams, d.workspaceStreams
 	} {
 		if err := w(ctx, d); err != nil {
 			return err

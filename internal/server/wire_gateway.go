@@ -15,7 +15,8 @@ import (
 // issuer, the workspaces' API servers found by the control plane, and the
 // per-user rate limit of the API applied to the token's user; the cap on
 // long-lived requests per user is the one the followed application logs
-// count against too.
+// and the live WebSocket's watches count against too, and the cap per
+// workspace the one those watches count against.
 func wireGateway(_ context.Context, d *deps) error {
 	if d.docsOnly {
 		return nil
@@ -26,11 +27,7 @@ func wireGateway(_ context.Context, d *deps) error {
 	}
 	cfg := gateway.Config{Verifier: d.issuer, Workspaces: d.store, Upstreams: ups, Registry: d.registry,
 		Logger: d.log.With("component", "gateway"), Now: d.now, Waker: d.waker, UserStreams: d.userStreams}
-	wsStreams, err := ratelimit.NewConcurrency(d.cfg.StreamsPerWorkspace)
-	if err != nil {
-		return err
-	}
-	cfg.WorkspaceStreams = wsStreams
+	cfg.WorkspaceStreams = d.workspaceStreams
 	if d.userLimit != nil {
 		perUser := ratelimit.PerUser(d.userLimit)
 		cfg.Authenticated = func(h http.Handler) http.Handler {

@@ -69,6 +69,9 @@ func wireProtections(ctx context.Context, d *deps) error {
 		return err
 	}
 	d.userStreams = streams
+	if d.workspaceStreams, err = ratelimit.NewConcurrency(d.cfg.StreamsPerWorkspace); err != nil {
+		return err
+	}
 	d.routes = append(d.routes, caRoute(d.tls))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/events"
@@ -27,16 +28,18 @@ import (
 // project when the caller sees the project, a task when the caller sees
 // the workspace it works on (admins: every task). What it reads is cached
 // until Refresh, which a follower calls periodically and when memberships
-// change. Safe for concurrent use.
+// change. Events from before the caller became a member are refused.
+// Safe for concurrent use.
 type OrgView struct {
 	s *Service
 	p httpapi.Principal
 	// Org is the organization followed.
 	Org store.Organization
 
-	mu   sync.Mutex
-	role string
-	ws   map[string]wsView
+	mu    sync.Mutex
+	role  string
+	since time.Time // when the caller became a member
+	ws    map[string]wsView
 	// seen are the workspaces and projects the caller could read before
 	// (kept across Refresh), which decide the events of their deletion,
 	// when there is nothing left to read.
@@ -82,19 +85,20 @@ func (s *Service) orgByRef(ctx context.Context, ref string) (store.Organization,
 	return o, nil
 }
 
-// Refresh reads the caller's role again and forgets what Allows read: a
-// 404 problem when they are no longer a member of the organization.
+// Refresh reads the caller's membership again and forgets what Allows
+// read: a 404 problem when they are no longer a member of the
+// organization.
 func (v *OrgView) Refresh(ctx context.Context) error {
-	role, err := v.s.az.OrgRole(ctx, v.p.UserID, v.Org.ID)
-	if errors.Is(err, authz.ErrNotMember) {
+	m, err := v.s.st.GetOrgMember(ctx, v.Org.ID, v.p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
 		return httpapi.NotFound("organization")
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("get org member: %w", err)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.role, v.ws, v.tasks = role, map[string]wsView{}, map[string]string{}
+	v.role, v.since, v.ws, v.tasks = m.Role, m.CreatedAt, map[string]wsView{}, map[string]string{}
 	return nil
 }
 
@@ -106,6 +110,12 @@ func (v *OrgView) Allows(ctx context.Context, ev events.Event) (bool, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if ev.OrgID != v.Org.ID {
+		return false, nil
+	}
+	if ev.Time.Before(v.since) {
+		// From before the caller joined (a resume with an old seq): not
+		// theirs to read, as the API shows no history of the
+		// organization from before (member ids and roles included).
 		return false, nil
 	}
 	family, _, _ := strings.Cut(ev.Type, ".")
