@@ -11,6 +11,7 @@ import { paths } from "../../paths";
 import { key, pathOf, ProjectNav, projectCrumbs, useAccess, useScope } from "./common";
 import { readyText, selects, statusWord, withLive, type Application } from "./live";
 import { Logs } from "./Logs";
+import { AppEdit } from "./AppEdit";
 
 type Pod = NonNullable<Application["pods"]>[number];
 
@@ -106,6 +107,7 @@ export function AppPage() {
   });
   const canScale = access.can("deployments/scale", "update");
   const canUpdate = access.can("deployments", "patch");
+  const canReplace = access.can("deployments", "update");
   const canDelete = access.can("deployments", "delete");
 
   function onScale(e: FormEvent) {
@@ -196,6 +198,8 @@ export function AppPage() {
               <ProblemAlert error={setImg.error} fieldsShown={["image"]} />
             </section>
           )}
+
+          {canReplace && app.data && <AppEdit s={s} app={app.data} onSaved={done} />}
 
           <section aria-labelledby="pods-h" className="card">
             <h2 id="pods-h">Pods</h2>
