@@ -279,7 +279,7 @@ export async function workspaceMembers(h) {
   await table.getByRole("cell", { name: h.env.viewerEmail, exact: true }).waitFor();
   const form = page.getByRole("form", { name: "Add a workspace member" });
   const who = form.getByLabel("Email or user id");
-  const under = form.locator(".field", { has: who }).getByRole("alert");
+  const under = page.locator(".field", { has: page.getByLabel("Email or user id") }).getByRole("alert");
   await who.fill("nobody@example.com");
   await form.getByRole("button", { name: "Add member" }).click();
   await under.getByText("no member of this organization has it").waitFor();

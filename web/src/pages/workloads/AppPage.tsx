@@ -244,6 +244,7 @@ export function AppPage() {
             {events.isPending && <Loading what="Loading events" />}
             {events.data && events.data.items.length === 0 && <p className="muted">No events.</p>}
             {events.data && events.data.items.length > 0 && (
+              <Scroll label="Events" className="events-scroll">
               <ul className="events">
                 {[...events.data.items].reverse().map((e, i) => (
                   <li key={i} className={e.type === "Warning" ? "event-warning" : undefined}>
@@ -252,6 +253,7 @@ export function AppPage() {
                   </li>
                 ))}
               </ul>
+              </Scroll>
             )}
           </section>
 
