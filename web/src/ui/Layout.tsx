@@ -22,6 +22,14 @@ export function Layout() {
     queryFn: () => call(api.GET("/api/v1/organizations", { params: { query: { limit: 100 } } })),
     enabled: !!me.data,
   });
+  // The caller's role in the organization (shared with the org pages' query): the audit log and
+  // the tasks are for owners and admins, so only they see the links (the server decides anyway).
+  const self = useQuery({
+    queryKey: ["org", org ?? "", "detail"],
+    queryFn: () => call(api.GET("/api/v1/organizations/{org}", { params: { path: { org: org ?? "" } } })),
+    enabled: !!me.data && !!org,
+  });
+  const orgAdmin = self.data?.role === "owner" || self.data?.role === "admin";
   useEffect(() => {
     const h = main.current?.querySelector<HTMLElement>("#page-title");
     h?.focus({ preventScroll: true });
@@ -67,12 +75,13 @@ export function Layout() {
         </nav>
       </header>
       {org && (
-        <nav aria-label="Organization" className="orgnav">
+        <nav aria-label="Organization" className="orgnav" aria-busy={!self.data && !self.error}>
           <NavLink to={`/orgs/${org}`} end>
             Workspaces
           </NavLink>
           <NavLink to={`/orgs/${org}/members`}>Members</NavLink>
-          <NavLink to={`/orgs/${org}/audit`}>Audit log</NavLink>
+          {orgAdmin && <NavLink to={`/orgs/${org}/tasks`}>Tasks</NavLink>}
+          {orgAdmin && <NavLink to={`/orgs/${org}/audit`}>Audit log</NavLink>}
           <NavLink to={`/orgs/${org}/settings`}>Settings</NavLink>
         </nav>
       )}

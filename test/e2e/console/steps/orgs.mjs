@@ -141,3 +141,52 @@ export async function settingsMembersAudit(h) {
   assert((await table.getByText("organization.create", { exact: true }).count()) === 0, "the filter did not narrow the log");
   await h.axe(page, "audit-filtered");
 }
+
+/** orgNavReady waits until the organization's nav knows the caller's role (it is aria-busy before). */
+async function orgNavReady(page) {
+  await page.locator('nav[aria-label="Organization"][aria-busy="false"]').waitFor();
+}
+
+/**
+ * viewerNav: the viewer, a plain member of the organization, sees no
+ * "Audit log" or "Tasks" link, and the API refuses them the tasks.
+ */
+export async function viewerNav(h) {
+  const { org } = h.state;
+  assert(h.viewer, "no viewer: run inviteViewer first");
+  const page = h.viewer;
+  await page.goto(`/orgs/${org}`);
+  await orgNavReady(page);
+  const nav = page.getByRole("navigation", { name: "Organization" });
+  await nav.getByRole("link", { name: "Members" }).waitFor();
+  for (const name of ["Audit log", "Tasks"]) {
+    assert((await nav.getByRole("link", { name }).count()) === 0, `the viewer sees the ${name} link`);
+  }
+  const tasks = await h.api(page, "GET", `/api/v1/organizations/${org}/tasks`);
+  assert(tasks.status === 403, `the viewer's GET of the tasks: ${tasks.status} ${tasks.text}`);
+  await h.axe(page, "org (viewer)");
+}
+
+/**
+ * tasks: the admin reaches the tasks from the org nav, sees the
+ * workspace's provisioning task succeeded, and opens it.
+ */
+export async function tasks(h) {
+  const { org } = h.state;
+  const page = h.admin;
+  await page.goto(`/orgs/${org}`);
+  await orgNavReady(page);
+  const nav = page.getByRole("navigation", { name: "Organization" });
+  await nav.getByRole("link", { name: "Audit log" }).waitFor();
+  await nav.getByRole("link", { name: "Tasks" }).click();
+  await page.getByRole("heading", { level: 1, name: "Tasks" }).waitFor();
+  const row = page.getByRole("table", { name: /Tasks of the organization/ }).getByRole("row").filter({ hasText: "workspace.provision" }).last();
+  await row.getByText("succeeded", { exact: true }).waitFor();
+  await h.axe(page, "tasks");
+  await h.shot(page, "tasks");
+  await row.getByRole("link", { name: "workspace.provision" }).click();
+  await page.getByRole("heading", { level: 1, name: "Task workspace.provision" }).waitFor();
+  await page.getByTestId("task-status").getByText("succeeded", { exact: true }).waitFor();
+  await h.axe(page, "task");
+  await h.shot(page, "task");
+}

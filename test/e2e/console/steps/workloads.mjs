@@ -125,7 +125,7 @@ export async function viewerView(h) {
   await page.goto(projectUrl(s) + "/apps/" + e(s.app ?? "web"));
   await a;
   await page.getByTestId("readiness").waitFor();
-  for (const name of ["Scale", "Delete", "Restart", "Set image"]) {
+  for (const name of ["Scale", "Delete", "Restart", "Set image", "Edit", "Edit as manifest"]) {
     assert((await page.getByRole("button", { name }).count()) === 0, `the viewer sees ${name}`);
   }
   await h.axe(page, "application (viewer)");
@@ -140,7 +140,7 @@ export async function viewerView(h) {
     await page.goto(projectUrl(s) + "/cronjobs/" + e(s.cronjob));
     await a;
     await page.getByRole("heading", { name: "History" }).waitFor();
-    for (const name of ["Run now", "Suspend", "Delete", "Edit schedule"]) {
+    for (const name of ["Run now", "Suspend", "Delete", "Edit"]) {
       assert((await page.getByRole("button", { name }).count()) === 0, `the viewer sees ${name}`);
     }
     await h.axe(page, "cronjob (viewer)");
@@ -192,4 +192,79 @@ export async function liveScale(h) {
   h.log(`  liveScale: the other context showed 3 desired ${desiredMs.toFixed(0)} ms after the scale's answer, 3/3 ready after ${readyMs.toFixed(0)} ms`);
   assert(desiredMs <= 1000, `3 desired appeared after ${desiredMs.toFixed(0)} ms (> 1000 ms)`);
   await b.context().close();
+}
+
+/**
+ * editApp: the application's Edit form starts from its spec; a line the
+ * form cannot read is refused under its field; an added variable is saved
+ * (a PUT with the version the form started from) and the rollout ends 2/2 ready.
+ */
+export async function editApp(h) {
+  ensureProject(h);
+  const s = h.state;
+  const app = s.app ?? "web";
+  const page = h.admin;
+  await page.goto(projectUrl(s) + "/apps/" + e(app));
+  await page.getByTestId("readiness").getByText(/^2\/2 ready/).waitFor({ timeout: 60_000 });
+  await page.getByRole("button", { name: "Edit", exact: true }).click();
+  const form = page.getByRole("form", { name: "Edit application" });
+  const image = form.getByLabel("Image", { exact: true });
+  assert((await image.inputValue()) === "nginx:1.27", `the form starts from image ${await image.inputValue()}`);
+  assert((await form.getByLabel("Replicas").inputValue()) === "2", "the form does not start from 2 replicas");
+  const env = form.getByLabel("Environment (NAME=VALUE, one a line)");
+  await env.fill("GREETING");
+  await form.getByRole("button", { name: "Save changes" }).click();
+  await page.locator(".field", { has: page.getByLabel("Environment (NAME=VALUE, one a line)") }).getByRole("alert").getByText("want NAME=VALUE").waitFor();
+  await h.axe(page, "application-edit");
+  await env.fill("GREETING=hello from the console");
+  await h.shot(page, "application-edit");
+  const put = page.waitForResponse((r) => r.url().endsWith(`/applications/${e(app)}`) && r.request().method() === "PUT");
+  await form.getByRole("button", { name: "Save changes" }).click();
+  const res = await put;
+  assert(res.status() === 200, `PUT: ${res.status()}`);
+  await form.waitFor({ state: "detached" });
+  const got = await h.api(page, "GET", `${apiProject(s)}/applications/${e(app)}`);
+  const v = (got.json.spec.env ?? []).find((x) => x.name === "GREETING");
+  assert(v && v.value === "hello from the console" && got.json.spec.replicas === 2 && got.json.image === "nginx:1.27", `after the edit: ${got.text}`);
+  // The form shows what was saved.
+  await page.getByRole("button", { name: "Edit", exact: true }).click();
+  assert((await env.inputValue()) === "GREETING=hello from the console", "the reopened form does not show the saved env");
+  await page.getByRole("form", { name: "Edit application" }).getByRole("button", { name: "Cancel" }).click();
+  await page.getByTestId("readiness").getByText(/^2\/2 ready/).waitFor({ timeout: 120_000 });
+}
+
+/**
+ * editCronJob: the last run shows the run started with Run now; the next
+ * runs name their zone; the Edit form (the builder's fields, filled from
+ * the spec) saves a new command and history limit, shown on the page.
+ */
+export async function editCronJob(h) {
+  ensureProject(h);
+  const s = h.state;
+  assert(s.cronjob, "the earlier steps made no CronJob (run cronJob first)");
+  const page = h.admin;
+  await page.goto(projectUrl(s) + "/cronjobs/" + e(s.cronjob));
+  await page.getByTestId("last-run").getByText("(run now)").waitFor({ timeout: 30_000 });
+  await page.getByText("Next runs (in Asia/Tokyo)").waitFor();
+  await page.getByRole("button", { name: "Edit", exact: true }).click();
+  const form = page.getByRole("form", { name: "Edit CronJob" });
+  assert((await form.getByLabel("Schedule (cron expression)").inputValue()) === "*/15 9-17 * * 1-5", "the form does not start from the schedule");
+  assert((await form.getByLabel("Time zone").inputValue()) === "Asia/Tokyo", "the form does not start from the zone");
+  const image = form.getByLabel("Image", { exact: true });
+  assert((await image.inputValue()) === "busybox:1.36", "the form does not start from the image");
+  const command = form.getByLabel("Command (run with sh -c, optional)");
+  assert((await command.inputValue()) === "echo hello", "the form does not start from the command");
+  // The image stays (a scheduled run must find it); the command changes.
+  await command.fill("echo edited");
+  await form.getByText("More options: retries, deadlines, history, resources").click();
+  await form.getByLabel("Succeeded Jobs kept (default 3)").fill("5");
+  await h.axe(page, "cronjob-edit");
+  await h.shot(page, "cronjob-edit");
+  await form.getByRole("button", { name: "Save changes" }).click();
+  await form.waitFor({ state: "detached" });
+  await page.getByText("sh -c echo edited", { exact: true }).waitFor();
+  const got = await h.api(page, "GET", `${apiProject(s)}/cronjobs/${e(s.cronjob)}`);
+  const sp = got.json.spec;
+  assert(sp.template.image === "busybox:1.36" && sp.template.command?.join(" ") === "sh -c echo edited" && sp.successful_jobs_history_limit === 5 && sp.time_zone === "Asia/Tokyo" && sp.schedule === "*/15 9-17 * * 1-5", `after the edit: ${got.text}`);
+  await h.axe(page, "cronjob-edited");
 }

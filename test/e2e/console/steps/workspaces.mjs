@@ -262,3 +262,39 @@ export async function sleepWakeKubeconfig(h) {
   await form.getByText("Saved.").waitFor();
   await h.axe(page, "workspace-settings");
 }
+
+/**
+ * workspaceMembers: the workspace's Members tab lists the viewer (a
+ * group admitted them); an email of no organization member and a
+ * second admission are refused under the field; the admin removes the
+ * viewer and admits them again by email.
+ */
+export async function workspaceMembers(h) {
+  assert(h.viewer, "no viewer: run inviteViewer and grantViewer first");
+  const page = h.admin;
+  await page.goto(wsPath(h));
+  await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "Members" }).click();
+  await page.getByRole("heading", { level: 1, name: `Members of ${h.state.workspace}` }).waitFor();
+  const table = page.getByRole("table", { name: /Members of the workspace/ });
+  await table.getByRole("cell", { name: h.env.viewerEmail, exact: true }).waitFor();
+  const form = page.getByRole("form", { name: "Add a workspace member" });
+  const who = form.getByLabel("Email or user id");
+  const under = page.locator(".field", { has: page.getByLabel("Email or user id") }).getByRole("alert");
+  await who.fill("nobody@example.com");
+  await form.getByRole("button", { name: "Add member" }).click();
+  await under.getByText("no member of this organization has it").waitFor();
+  await who.fill(h.env.viewerEmail);
+  await form.getByRole("button", { name: "Add member" }).click();
+  await under.getByText("is a member of the workspace already").waitFor();
+  await h.axe(page, "workspace-members");
+  await h.shot(page, "workspace-members");
+
+  await page.getByRole("button", { name: `Remove ${h.env.viewerEmail}` }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Remove member" }).click();
+  await table.getByRole("cell", { name: h.env.viewerEmail, exact: true }).waitFor({ state: "detached" });
+  await who.fill(h.env.viewerEmail);
+  await form.getByRole("button", { name: "Add member" }).click();
+  await table.getByRole("cell", { name: h.env.viewerEmail, exact: true }).waitFor();
+  const got = await h.api(page, "GET", `/api/v1/organizations/${h.state.org}/workspaces/${h.state.workspace}/members`);
+  assert(got.json.items.some((m) => m.email === h.env.viewerEmail), `members after re-adding: ${got.text}`);
+}

@@ -4,6 +4,7 @@ import { CreateOrgPage } from "./CreateOrgPage";
 import { OrgSettingsPage } from "./OrgSettingsPage";
 import { MembersPage } from "./MembersPage";
 import { AuditPage } from "./AuditPage";
+import { TaskPage, TasksPage } from "./TasksPage";
 
 export const orgRoutes: RouteObject[] = [
   { path: "/", element: <OrgsPage /> },
@@ -11,4 +12,6 @@ export const orgRoutes: RouteObject[] = [
   { path: "/orgs/:org/settings", element: <OrgSettingsPage /> },
   { path: "/orgs/:org/members", element: <MembersPage /> },
   { path: "/orgs/:org/audit", element: <AuditPage /> },
+  { path: "/orgs/:org/tasks", element: <TasksPage /> },
+  { path: "/orgs/:org/tasks/:task", element: <TaskPage /> },
 ];

@@ -11,6 +11,7 @@ import { paths } from "../../paths";
 import { key, pathOf, ProjectNav, projectCrumbs, useAccess, useScope } from "./common";
 import { readyText, selects, statusWord, withLive, type Application } from "./live";
 import { Logs } from "./Logs";
+import { AppEdit } from "./AppEdit";
 
 type Pod = NonNullable<Application["pods"]>[number];
 
@@ -106,6 +107,7 @@ export function AppPage() {
   });
   const canScale = access.can("deployments/scale", "update");
   const canUpdate = access.can("deployments", "patch");
+  const canReplace = access.can("deployments", "update");
   const canDelete = access.can("deployments", "delete");
 
   function onScale(e: FormEvent) {
@@ -197,6 +199,8 @@ export function AppPage() {
             </section>
           )}
 
+          {canReplace && app.data && <AppEdit s={s} app={app.data} onSaved={done} />}
+
           <section aria-labelledby="pods-h" className="card">
             <h2 id="pods-h">Pods</h2>
             {pods.length === 0 ? (
@@ -240,6 +244,7 @@ export function AppPage() {
             {events.isPending && <Loading what="Loading events" />}
             {events.data && events.data.items.length === 0 && <p className="muted">No events.</p>}
             {events.data && events.data.items.length > 0 && (
+              <Scroll label="Events" className="events-scroll">
               <ul className="events">
                 {[...events.data.items].reverse().map((e, i) => (
                   <li key={i} className={e.type === "Warning" ? "event-warning" : undefined}>
@@ -248,6 +253,7 @@ export function AppPage() {
                   </li>
                 ))}
               </ul>
+              </Scroll>
             )}
           </section>
 

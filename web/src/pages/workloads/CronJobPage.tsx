@@ -2,18 +2,20 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useNavigate, useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
+import { problemOf } from "../../api/problem";
 import { useWatch } from "../../live/hooks";
 import { ConfirmButton, Empty, LiveIndicator, Loading, Page, Pager, StatusBadge, time, useCursor, Scroll } from "../../ui/bits";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { paths } from "../../paths";
 import { key, pathOf, ProjectNav, projectCrumbs, useAccess, useScope } from "./common";
-import { ScheduleEditor } from "./Schedule";
+import { fmt } from "./Schedule";
+import { CRON_FIELDS, CronJobFields, cronFieldsOf, cronSpecOf, emptyCron, type CronFields } from "./CronJobForm";
 import { lastOutcome, stateOf, type CronJob } from "./CronJobsPage";
 
 /**
  * CronJobPage is one CronJob: what and when it runs, its history (the
  * platform's record of every run; refreshed when a Job of the project
- * changes), trigger, suspend/resume, a schedule editor and delete.
+ * changes), trigger, suspend/resume, the builder to edit all of it, and delete.
  */
 export function CronJobPage() {
   const s = useScope();
@@ -31,6 +33,12 @@ export function CronJobPage() {
     queryKey: key(s, "cronjob", name, "history", c.cursor ?? ""),
     queryFn: () => call(api.GET(`${url}/history`, { params: { path, query: { cursor: c.cursor, limit: 20 } } })),
     refetchInterval: (q) => (!live || q.state.data?.items.some((r) => r.status === "running") ? 2000 : false),
+  });
+  // The newest run, triggered or scheduled (the CronJob's status knows only scheduled ones).
+  const latest = useQuery({
+    queryKey: key(s, "cronjob", name, "latest-run"),
+    queryFn: () => call(api.GET(`${url}/history`, { params: { path, query: { limit: 1 } } })),
+    refetchInterval: (q) => (!live || q.state.data?.items[0]?.status === "running" ? 2000 : false),
   });
   // A Job of the project changed: the history (and the status) may have.
   const jobKey = jobs.items.map((j) => j.metadata.resourceVersion).join(",");
@@ -58,18 +66,28 @@ export function CronJobPage() {
     },
   });
   const [editing, setEditing] = useState(false);
-  const [sched, setSched] = useState({ schedule: "", tz: "UTC" });
+  const [f, setF] = useState<CronFields>(() => emptyCron("UTC"));
+  const [version, setVersion] = useState("");
   const edit = useMutation({
-    mutationFn: () => call(api.PATCH(url, { params: { path }, body: { schedule: sched.schedule.trim(), time_zone: sched.tz, resource_version: cj.data?.resource_version } })),
+    mutationFn: () => call(api.PUT(url, { params: { path }, body: { ...cronSpecOf(f, cj.data?.spec), resource_version: version } })),
     onSuccess: (next) => {
       setEditing(false);
       refresh(next);
     },
   });
+  function startEdit(c: CronJob) {
+    edit.reset();
+    setF(cronFieldsOf(c.spec));
+    setVersion(c.resource_version);
+    setEditing(true);
+  }
   const canTrigger = access.can("jobs", "create");
   const canUpdate = access.can("cronjobs", "patch");
+  const canReplace = access.can("cronjobs", "update");
   const canDelete = access.can("cronjobs", "delete");
   const d = cj.data;
+  const zone = d?.spec.time_zone || "UTC";
+  const lastRun = latest.data?.items[0];
 
   function onEdit(e: FormEvent) {
     e.preventDefault();
@@ -117,11 +135,19 @@ export function CronJobPage() {
                 <StatusBadge status={stateOf(d)} />
               </dd>
               <dt>Last run</dt>
-              <dd>
-                {time(d.status.last_schedule_time)} <StatusBadge status={lastOutcome(d)} />
+              <dd data-testid="last-run">
+                {lastRun ? (
+                  <>
+                    {time(lastRun.started_at)} ({lastRun.trigger === "manual" ? "run now" : "scheduled"}) <StatusBadge status={lastRun.status} title={lastRun.message} />
+                  </>
+                ) : (
+                  <>
+                    {time(d.status.last_schedule_time)} <StatusBadge status={lastOutcome(d)} />
+                  </>
+                )}
               </dd>
-              <dt>Next runs</dt>
-              <dd>{d.status.next_runs.length ? d.status.next_runs.map((r) => time(r)).join(" · ") : "none (suspended)"}</dd>
+              <dt>Next runs (in {zone})</dt>
+              <dd>{d.status.next_runs.length ? d.status.next_runs.map((r) => fmt(r, zone)).join(" · ") : "none (suspended)"}</dd>
               <dt>Image</dt>
               <dd>
                 <code>{d.spec.template.image}</code>
@@ -137,26 +163,24 @@ export function CronJobPage() {
               <dt>Concurrency</dt>
               <dd>{d.spec.concurrency_policy ?? "Allow"}</dd>
             </dl>
-            {canUpdate && !editing && (
-              <button
-                type="button"
-                className="btn"
-                onClick={() => {
-                  setSched({ schedule: d.spec.schedule, tz: d.spec.time_zone ?? "UTC" });
-                  setEditing(true);
-                }}
-              >
-                Edit schedule
+            {canReplace && !editing && (
+              <button type="button" className="btn" onClick={() => startEdit(d)}>
+                Edit
               </button>
             )}
             {editing && (
-              <form onSubmit={onEdit} className="form" aria-label="Edit schedule">
-                <ScheduleEditor s={s} schedule={sched.schedule} timeZone={sched.tz} error={edit.error} onChange={(schedule, tz) => setSched({ schedule, tz })} />
-                <ProblemAlert error={edit.error} fieldsShown={["schedule", "time_zone"]} />
+              <form onSubmit={onEdit} className="form form-wide" aria-label="Edit CronJob" noValidate>
+                <CronJobFields s={s} f={f} setF={setF} error={edit.error} suspendLabel="Suspended" />
+                <ProblemAlert error={edit.error} fieldsShown={CRON_FIELDS} />
                 <div className="row">
                   <button type="submit" className="btn btn-primary" disabled={edit.isPending}>
-                    Save schedule
+                    {edit.isPending ? "Saving…" : "Save changes"}
                   </button>
+                  {edit.error && problemOf(edit.error).status === 412 && (
+                    <button type="button" className="btn" onClick={() => startEdit(d)}>
+                      Start over from the current version
+                    </button>
+                  )}
                   <button type="button" className="btn" onClick={() => setEditing(false)}>
                     Cancel
                   </button>

@@ -43,7 +43,8 @@ function useDebounced<T>(v: T, ms: number): T {
   return d;
 }
 
-function fmt(iso: string, zone: string): string {
+/** fmt is a time in a zone, with the zone's short name. */
+export function fmt(iso: string, zone: string): string {
   return new Intl.DateTimeFormat(undefined, { timeZone: zone, weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(new Date(iso));
 }
 

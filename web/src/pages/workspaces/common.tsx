@@ -101,6 +101,7 @@ export function WorkspaceTabs({ org, ws }: { org: string; ws: string }) {
         { to: paths.workspace(org, ws), label: "Overview", end: true },
         { to: paths.workspacePart(org, ws, "projects"), label: "Projects" },
         { to: paths.workspacePart(org, ws, "groups"), label: "Groups and roles" },
+        { to: paths.workspacePart(org, ws, "members"), label: "Members" },
       ]}
     />
   );
