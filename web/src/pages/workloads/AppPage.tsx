@@ -125,13 +125,13 @@ export function AppPage() {
       crumbs={projectCrumbs(s, { to: paths.apps(s.org, s.workspace, s.project), label: "Applications" })}
       actions={
         <>
-          <LiveIndicator status={deployments.status} />
-          {canUpdate && (
+          {!app.error && <LiveIndicator status={deployments.status} />}
+          {canUpdate && a && (
             <button type="button" className="btn" disabled={restart.isPending} onClick={() => restart.mutate()}>
               {restart.isPending ? "Restarting…" : "Restart"}
             </button>
           )}
-          {canDelete && (
+          {canDelete && a && (
             <ConfirmButton label="Delete" question={`Delete application ${name}, its Service and its pods? This cannot be undone.`} confirmLabel="Delete application" onConfirm={() => del.mutate()} disabled={del.isPending} />
           )}
         </>

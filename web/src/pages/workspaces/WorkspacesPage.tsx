@@ -39,7 +39,7 @@ export function WorkspacesPage() {
       title={o.data ? `${o.data.name}: workspaces` : "Workspaces"}
       actions={
         <>
-          <LiveIndicator status={live} />
+          {!o.error && <LiveIndicator status={live} />}
           {mayCreate && (
             <Link className="btn btn-primary" to={paths.orgPart(org, "workspaces/new")}>
               New workspace
@@ -50,7 +50,8 @@ export function WorkspacesPage() {
     >
       {o.error && <ProblemAlert error={o.error} />}
       {list.isPending && <Loading what="Loading workspaces" />}
-      {list.error && <ProblemAlert error={list.error} />}
+      {/* The same refusal (an unknown organization) is said once. */}
+      {list.error && !o.error && <ProblemAlert error={list.error} />}
       {list.data && list.data.items.length === 0 && !c.hasPrev && (
         <Empty>
           <p>No workspaces {mayCreate ? "yet" : "that you can see"}.</p>
