@@ -41,8 +41,7 @@ func adminCmd() *cobra.Command {
 			return nil
 		},
 	}
-	create.Flags().StringVar(&dataDir, "data-dir", envOr("HKS_DATA_DIR", "./.hks"), "data directory of the platform (env HKS_DATA_DIR)")
-	create.Flags().StringVar(&dbURL, "database-url", os.Getenv("HKS_DATABASE_URL"), "postgres://… when the platform uses PostgreSQL (env HKS_DATABASE_URL)")
+	dataFlags(create, &dataDir, &dbURL)
 	create.Flags().StringVar(&email, "email", "", "email of the new user")
 	create.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
 	create.Flags().BoolVar(&platformAdmin, "platform-admin", false, "make the user a platform administrator")
@@ -67,8 +66,7 @@ func setupTokenCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", envOr("HKS_DATA_DIR", "./.hks"), "data directory of the platform (env HKS_DATA_DIR)")
-	cmd.Flags().StringVar(&dbURL, "database-url", os.Getenv("HKS_DATABASE_URL"), "postgres://… when the platform uses PostgreSQL (env HKS_DATABASE_URL)")
+	dataFlags(cmd, &dataDir, &dbURL)
 	return cmd
 }
 
@@ -88,9 +86,15 @@ func rotateKeysCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", envOr("HKS_DATA_DIR", "./.hks"), "data directory of the platform (env HKS_DATA_DIR)")
-	cmd.Flags().StringVar(&dbURL, "database-url", os.Getenv("HKS_DATABASE_URL"), "postgres://… when the platform uses PostgreSQL (env HKS_DATABASE_URL)")
+	dataFlags(cmd, &dataDir, &dbURL)
 	return cmd
+}
+
+// dataFlags are the flags that locate the platform's data: its data
+// directory and, when it uses PostgreSQL, the database.
+func dataFlags(cmd *cobra.Command, dataDir, dbURL *string) {
+	cmd.Flags().StringVar(dataDir, "data-dir", envOr("HKS_DATA_DIR", "./.hks"), "data directory of the platform (env HKS_DATA_DIR)")
+	cmd.Flags().StringVar(dbURL, "database-url", os.Getenv("HKS_DATABASE_URL"), "postgres://… when the platform uses PostgreSQL (env HKS_DATABASE_URL)")
 }
 
 func envOr(k, def string) string {
