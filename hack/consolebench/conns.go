@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -26,16 +27,35 @@ func connMemory(ctx context.Context, p *platform.Platform, org string, conns int
 	if _, err := p.Create(ctx, project, map[string]string{"name": "bench"}, http.StatusCreated); err != nil {
 		return err
 	}
-	settle := func() (float64, float64, error) {
-		time.Sleep(3 * time.Second) // let the new connections' work finish before reading
-		rss, err := rssMiB(p.PID)
+	// settle reads the server's RSS and, from its metrics, the goroutines
+	// and the Go memory in use (live heap and stacks) just after a garbage
+	// collection (the runtime runs one at least every 2 minutes; the
+	// server is idle meanwhile): RSS alone moves with what the runtime
+	// returns to the system, and the heap before a collection holds
+	// garbage, each by more than 200 connections take.
+	names := []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_memstats_stack_inuse_bytes", "go_gc_duration_seconds_count"}
+	settle := func() (rss float64, m map[string]float64, err error) {
+		first, err := metrics(ctx, p, names...)
 		if err != nil {
-			return 0, 0, err
+			return 0, nil, err
 		}
-		g, err := goroutines(ctx, p)
-		return rss, g, err
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			if m, err = metrics(ctx, p, names...); err != nil {
+				return 0, nil, err
+			}
+			if m["go_gc_duration_seconds_count"] > first["go_gc_duration_seconds_count"] {
+				break
+			}
+			if time.Now().After(deadline) {
+				return 0, nil, errors.New("no garbage collection in 3 minutes")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		rss, err = rssMiB(p.PID)
+		return rss, m, err
 	}
-	before, g0, err := settle()
+	before, m0, err := settle()
 	if err != nil {
 		return err
 	}
@@ -87,13 +107,17 @@ func connMemory(ctx context.Context, p *platform.Platform, org string, conns int
 			}
 		}()
 	}
-	with, g1, err := settle()
+	with, m1, err := settle()
 	if err != nil {
 		return err
 	}
+	inUse := func(m map[string]float64) float64 {
+		return m["go_memstats_heap_alloc_bytes"] + m["go_memstats_stack_inuse_bytes"]
+	}
 	r.Conns, r.RSSBeforeMiB, r.RSSWithMiB = conns, before, with
 	r.KiBPerConn = (with - before) * 1024 / float64(conns)
-	r.GoroutinesPer = (g1 - g0) / float64(conns)
+	r.GoKiBPerConn = (inUse(m1) - inUse(m0)) / 1024 / float64(conns)
+	r.GoroutinesPer = (m1["go_goroutines"] - m0["go_goroutines"]) / float64(conns)
 	return nil
 }
 
@@ -111,16 +135,28 @@ func rssMiB(pid int) (float64, error) {
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }
 
-// goroutines reads go_goroutines from the server's metrics.
-func goroutines(ctx context.Context, p *platform.Platform) (float64, error) {
+// metrics reads the named gauges from the server's metrics.
+func metrics(ctx context.Context, p *platform.Platform, names ...string) (map[string]float64, error) {
 	var sb strings.Builder
 	if _, err := p.Telemetry.Do(ctx, "GET", "/metrics", "", nil, &sb); err != nil {
-		return 0, err
+		return nil, err
 	}
+	out := map[string]float64{}
 	for _, line := range strings.Split(sb.String(), "\n") {
-		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		for _, n := range names {
+			if v, ok := strings.CutPrefix(line, n+" "); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", n, err)
+				}
+				out[n] = f
+			}
 		}
 	}
-	return 0, fmt.Errorf("no go_goroutines in the metrics")
+	for _, n := range names {
+		if _, ok := out[n]; !ok {
+			return nil, fmt.Errorf("no %s in the metrics", n)
+		}
+	}
+	return out, nil
 }

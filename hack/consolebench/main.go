@@ -51,6 +51,7 @@ type result struct {
 	StatusMaxms   float64 `json:"status_max_ms"`
 	Conns         int     `json:"conns,omitempty"`
 	KiBPerConn    float64 `json:"kib_per_conn,omitempty"`
+	GoKiBPerConn  float64 `json:"go_kib_per_conn,omitempty"`
 	RSSBeforeMiB  float64 `json:"rss_before_mib,omitempty"`
 	RSSWithMiB    float64 `json:"rss_with_conns_mib,omitempty"`
 	GoroutinesPer float64 `json:"goroutines_per_conn,omitempty"`
@@ -72,8 +73,12 @@ func main() {
 }
 
 func run(ctx context.Context, hks string, nav, cycles, conns int, jsonOut string) error {
-	// One user opens every connection of the memory figure.
-	p, err := platform.StartBinary(ctx, platform.BinaryOptions{Bin: hks, Args: []string{"--live-connections-per-user", strconv.Itoa(max(8, conns))}})
+	// One user opens every connection of the memory figure, each with two
+	// watches, which count against the user's and the workspace's caps of
+	// long-lived requests.
+	streams := strconv.Itoa(max(96, 2*conns+16))
+	p, err := platform.StartBinary(ctx, platform.BinaryOptions{Bin: hks, Args: []string{"--live-connections-per-user", strconv.Itoa(max(8, conns)),
+		"--streams-per-user", streams, "--streams-per-workspace", streams}})
 	if err != nil {
 		return err
 	}
@@ -236,7 +241,8 @@ func report(r result) {
 	fmt.Fprintf(w, "navigation → workspace list rendered\tp50 %.0f ms, p95 %.0f ms (n=%d; first, cold: %.0f ms)\n", r.NavP50ms, r.NavP95ms, r.NavN, r.NavFirstms)
 	fmt.Fprintf(w, "status change → shown in the browser\tp50 %.0f ms, p95 %.0f ms, max %.0f ms (n=%d)\n", r.StatusP50ms, r.StatusP95ms, r.StatusMaxms, r.StatusN)
 	if r.Conns > 0 {
-		fmt.Fprintf(w, "hks memory per console connection\t%.1f KiB RSS (%d connections: %.1f → %.1f MiB), %.1f goroutines each\n", r.KiBPerConn, r.Conns, r.RSSBeforeMiB, r.RSSWithMiB, r.GoroutinesPer)
+		fmt.Fprintf(w, "hks memory per console connection\t%.1f KiB of live Go heap and stacks (after a GC), %.1f goroutines; RSS %.1f KiB each (%d connections: %.1f → %.1f MiB)\n",
+			r.GoKiBPerConn, r.GoroutinesPer, r.KiBPerConn, r.Conns, r.RSSBeforeMiB, r.RSSWithMiB)
 	}
 	w.Flush()
 	b, _ := json.Marshal(r)
