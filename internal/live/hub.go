@@ -38,7 +38,14 @@ const (
 	// maxReplays is how many resumes read the stored events at once in
 	// the process (each with a short-lived consumer).
 	maxReplays = 16
-	hubRetry   = time.Second
+	// maxReplayEvents is the most events one resume replays; a client
+	// further behind reads the current state again (resync-required).
+	maxReplayEvents = 4096
+	// maxReplaysPerUser is how many resumes of one user replay at once
+	// (each holds its events in memory while it sends them); beyond it,
+	// 429 and the client subscribes again a moment later.
+	maxReplaysPerUser = 4
+	hubRetry          = time.Second
 )
 
 // follower is one subscription's place in the hub.
@@ -90,11 +97,13 @@ func (h *hub) run(ctx context.Context) error {
 			// The stream lost the events after our place (recreated):
 			// every follower must read the state again.
 			h.log.Error("live hub: lost its place in the event stream; ending every organization subscription", "error", err)
-			h.loseAll()
-			started = false
+			// Under one lock: a register in between would take the old
+			// position and not be marked lost.
 			h.mu.Lock()
+			h.loseAllLocked()
 			h.ready = make(chan struct{})
 			h.mu.Unlock()
+			started = false
 			continue
 		}
 		if err != nil {
@@ -173,6 +182,11 @@ func (f *follower) take() ([]events.Event, bool) {
 func (h *hub) loseAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.loseAllLocked()
+}
+
+// loseAllLocked marks every organization follower lost; h.mu is held.
+func (h *hub) loseAllLocked() {
 	for _, fs := range h.orgs {
 		for f := range fs {
 			if f.trigger == nil {
@@ -228,14 +242,29 @@ func (h *hub) unregister(f *follower) {
 	}
 }
 
-// replay calls fn with org's stored events after after up to upTo, with
-// at most maxReplays replays at once in the process.
-func (h *hub) replay(ctx context.Context, org string, after, upTo uint64, fn func(events.Event) error) error {
+// replay returns org's stored events after after up to upTo, with at
+// most maxReplays replays reading at once in the process. The events are
+// read into memory and the slot freed before the caller sends them, so
+// that a client that reads slowly holds no slot (and cannot keep other
+// organizations' resumes waiting); more than maxReplayEvents events is
+// errReplayTooLong (the client reads the current state instead).
+func (h *hub) replay(ctx context.Context, org string, after, upTo uint64) ([]events.Event, error) {
 	select {
 	case h.replays <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	defer func() { <-h.replays }()
-	return h.ev.Replay(ctx, events.Filter{OrgID: org, AfterSeq: after}, upTo, fn)
+	var out []events.Event
+	err := h.ev.Replay(ctx, events.Filter{OrgID: org, AfterSeq: after}, upTo, func(ev events.Event) error {
+		if len(out) >= maxReplayEvents {
+			return errReplayTooLong
+		}
+		out = append(out, ev)
+		return nil
+	})
+	return out, err
 }
+
+// errReplayTooLong: more events than maxReplayEvents to replay.
+var errReplayTooLong = errors.New("live: too many events to replay")

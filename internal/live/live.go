@@ -151,6 +151,7 @@ type Service struct {
 	cfg     Config
 	origins map[string]bool
 	conns   *ratelimit.Concurrency
+	replays *ratelimit.Concurrency // resumes replaying at once, per user
 	hub     *hub
 
 	tooSlow   atomic.Int64 // connections closed with CloseTooSlow
@@ -238,7 +239,11 @@ func New(cfg Config) (*Service, error) {
 			origins[o] = true
 		}
 	}
-	return &Service{cfg: cfg, origins: origins, conns: conns, hub: newHub(cfg.Events, cfg.Logger)}, nil
+	replays, err := ratelimit.NewConcurrency(maxReplaysPerUser)
+	if err != nil {
+		return nil, fmt.Errorf("live: %w", err)
+	}
+	return &Service{cfg: cfg, origins: origins, conns: conns, replays: replays, hub: newHub(cfg.Events, cfg.Logger)}, nil
 }
 
 // requestOrigin is the origin the request was sent to: a page served by

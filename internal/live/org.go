@@ -115,16 +115,7 @@ func (c *conn) runOrg(ctx context.Context, s *sub, org string, after uint64) {
 		return nil
 	}
 	if after != 0 && after < pos {
-		err := c.s.hub.replay(ctx, view.Org.ID, after, pos, deliver)
-		switch {
-		case errors.Is(err, errStop) || ctx.Err() != nil:
-			return
-		case errors.Is(err, events.ErrResumeTooOld):
-			c.refuseResume(ctx, s.id, after, err)
-			return
-		case err != nil:
-			c.log.Warn("live: replay organization events", "error", err)
-			c.ended(s.id, "the stored events could not be read; subscribe again with after set to the last seq you saw")
+		if !c.replayOrg(ctx, s, view, after, pos, deliver) {
 			return
 		}
 	}
@@ -158,6 +149,41 @@ func (c *conn) runOrg(ctx context.Context, s *sub, org string, after uint64) {
 var errStop = errors.New("live: subscription ended")
 
 // refuseResume answers a resume point the server cannot resume from.
+// replayOrg sends the stored events of a resume (after, upTo] through
+// deliver; false when the subscription ended (refused or stopped). A
+// user's resumes replay a few at a time (maxReplaysPerUser): beyond that
+// the subscription is refused with a 429 to retry.
+func (c *conn) replayOrg(ctx context.Context, s *sub, view *tenancy.OrgView, after, upTo uint64, deliver func(events.Event) error) bool {
+	release, ok := c.s.replays.Acquire(c.p.UserID)
+	defer release()
+	if !ok {
+		c.refuse(ctx, s.id, httpapi.TooManyRequests(time.Second, fmt.Sprintf(
+			"%d resumes of yours are replaying stored events already: subscribe again (with the same after) in a moment", c.s.replays.Max())))
+		return false
+	}
+	evs, err := c.s.hub.replay(ctx, view.Org.ID, after, upTo)
+	switch {
+	case ctx.Err() != nil:
+		return false
+	case errors.Is(err, events.ErrResumeTooOld):
+		c.refuseResume(ctx, s.id, after, err)
+		return false
+	case errors.Is(err, errReplayTooLong):
+		c.refuse(ctx, s.id, resyncRequired(fmt.Sprintf("more than %d events happened after seq %d: read the current state again and subscribe without after", maxReplayEvents, after)))
+		return false
+	case err != nil:
+		c.log.Warn("live: replay organization events", "error", err)
+		c.ended(s.id, "the stored events could not be read; subscribe again with after set to the last seq you saw")
+		return false
+	}
+	for _, ev := range evs {
+		if err := deliver(ev); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *conn) refuseResume(ctx context.Context, id string, after uint64, err error) {
 	if errors.Is(err, events.ErrResumeTooOld) {
 		c.refuse(ctx, id, resyncRequired(fmt.Sprintf("the events after seq %d are no longer kept (or this server never sent it): read the current state again and subscribe without after", after)))

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/events"
 	"github.com/hexabase/hexabase-ai/internal/live"
@@ -216,5 +218,59 @@ func TestLiveResumeNotBeforeMembership(t *testing.T) {
 	c.expect("subscribed", "acme")
 	if m := c.expect("event", "acme"); m.Event.Type != events.OrganizationUpdated {
 		t.Fatalf("the newcomer got %s about %s from before they joined", m.Event.Type, m.Event.ResourceID)
+	}
+}
+
+// TestLiveResumesOfOneTenantDoNotHoldOthers: a tenant that resumes many
+// subscriptions over a long history of its own organization and never
+// reads what it is sent cannot keep another organization's resume
+// waiting: the stored events are read into memory and the process's
+// replay slot freed before they are sent, and a user's resumes replay a
+// few at a time (the rest get a 429 to retry). Before, the slot was held
+// while the slow client was sent its events, and the other tenant's
+// resume waited for as long as the attacker kept it up (32 s and more).
+func TestLiveResumesOfOneTenantDoNotHoldOthers(t *testing.T) {
+	ts := startServer(t, "")
+	p, tok := ts.people()
+	f := ts.fixture(p, false, "x@example.com")
+	pub := ts.publisher()
+	ctx := context.Background()
+	evil := ts.do("POST", "/api/v1/organizations", tok["outsider"], map[string]string{"name": "Evil"}).id(t, 201)
+	probe := ts.mustDialLive(tok["outsider"])
+	probe.send(subscribeOrg("probe", evil))
+	aStart := probe.expect("subscribed", "probe").Seq
+	_ = probe.ws.CloseNow()
+	v := ts.mustDialLive(tok["owner"])
+	v.send(subscribeOrg("v", f.org))
+	vStart := v.expect("subscribed", "v").Seq
+	_ = v.ws.CloseNow()
+	data := json.RawMessage(strconv.Quote(strings.Repeat("x", 200)))
+	for range 3000 {
+		if _, err := pub.Publish(ctx, evil, events.OrganizationUpdated, evil, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pub.Publish(ctx, f.org, events.OrganizationUpdated, f.org, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The attacker: 4 connections, 32 resumes each, reading nothing.
+	for range 4 {
+		c := ts.mustDialLive(tok["outsider"])
+		for i := range 32 {
+			b, _ := json.Marshal(map[string]string{"type": "subscribe", "id": "r" + strconv.Itoa(i), "topic": "org", "org": evil, "after": aStart})
+			if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// While they are open, the victim's resume replays what it missed.
+	v2 := ts.mustDialLive(tok["owner"])
+	v2.send(map[string]string{"type": "subscribe", "id": "v", "topic": "org", "org": f.org, "after": vStart})
+	v2.expect("subscribed", "v")
+	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	m, err := v2.readCtx(rctx)
+	if err != nil || m.Type != "event" {
+		t.Fatalf("the other organization's resume got %+v, %v while the attacker's resumes were open", m, err)
 	}
 }

@@ -150,6 +150,14 @@ export class LiveSocket {
             this.send(this.subscribeMsg(s));
             return;
           }
+          if (m.problem?.status === 429) {
+            // Too many subscribes or resumes at this moment: the same
+            // subscription (and resume point) again, a moment later.
+            setTimeout(() => {
+              if (this.subs.get(s.id) === s && this.ws?.readyState === WebSocket.OPEN) this.send(this.subscribeMsg(s));
+            }, 1_000 + Math.random() * 1_000);
+            return;
+          }
           this.subs.delete(s.id);
           this.setStatus(s, "refused");
           break;
