@@ -233,7 +233,7 @@ func (s *Service) loginMFA(r *http.Request) (any, error) {
 func (s *Service) MFARoutes() []httpapi.Route {
 	conf := []int{http.StatusConflict}
 	return []httpapi.Route{
-		{Method: "POST", Path: "/auth/login/mfa", Tag: "auth", Public: true, Summary: "Complete a sign-in with a TOTP or backup code (after mfa_required); answers the tokens and the device token", Request: api.LoginMFARequest{}, Response: api.LoginResponse{}, Errors: []int{http.StatusUnauthorized}, Handle: s.loginMFA},
+		{Method: "POST", Path: "/auth/login/mfa", Tag: "auth", Public: true, Summary: "Complete a sign-in with a TOTP or backup code (after mfa_required); answers the tokens and the device token", Request: api.LoginMFARequest{}, Response: api.LoginResponse{}, Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnsupportedMediaType}, Handle: s.loginMFA},
 		{Method: "GET", Path: "/auth/2fa", Tag: "2fa", Summary: "Two-factor authentication status of the caller", Response: api.MFAStatus{}, Handle: s.mfaStatus},
 		{Method: "POST", Path: "/auth/2fa/enroll", Tag: "2fa", Summary: "Start (or restart) TOTP enrolment: secret, otpauth URI and QR code", Response: api.TOTPEnrollment{}, Errors: conf, Handle: s.mfaEnroll},
 		{Method: "GET", Path: "/auth/2fa/qr.png", Tag: "2fa", Summary: "QR code PNG of the pending enrolment's otpauth URI", ContentType: "image/png", Raw: http.HandlerFunc(s.mfaQR)},

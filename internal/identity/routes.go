@@ -270,8 +270,11 @@ var _ httpapi.Authenticator = (*Service)(nil)
 // route table is wanted (the OpenAPI document).
 func (s *Service) Routes() []httpapi.Route {
 	unauth := []int{http.StatusUnauthorized}
+	// A cookie sign-in (session "cookie") that is not JSON from this site
+	// is refused (httpapi.CheckBrowserSignIn).
+	browserSignIn := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnsupportedMediaType}
 	return []httpapi.Route{
-		{Method: "POST", Path: "/auth/login", Tag: "auth", Public: true, Summary: "Sign in with email and password; a user with 2FA gets mfa_required and an mfa_token for POST /auth/login/mfa", Request: api.LoginRequest{}, Response: api.LoginResponse{}, Errors: unauth, Handle: s.login},
+		{Method: "POST", Path: "/auth/login", Tag: "auth", Public: true, Summary: "Sign in with email and password; a user with 2FA gets mfa_required and an mfa_token for POST /auth/login/mfa", Request: api.LoginRequest{}, Response: api.LoginResponse{}, Errors: browserSignIn, Handle: s.login},
 		{Method: "POST", Path: "/auth/refresh", Tag: "auth", Public: true, Summary: "Trade a refresh token for new tokens (the refresh token rotates)", Request: api.RefreshRequest{}, Response: api.TokenPair{}, Errors: unauth, Handle: s.refresh},
 		{Method: "POST", Path: "/auth/logout", Tag: "auth", Summary: "End the caller's session", Status: http.StatusNoContent, Handle: s.logout},
 		{Method: "GET", Path: "/auth/me", Tag: "auth", Summary: "The signed-in user", Response: api.Me{}, Handle: s.me},

@@ -213,6 +213,14 @@ type answer struct {
 	body   []byte
 }
 
+// project stores a project of ws named name under parent ("" for none).
+func (h *harness) project(ws store.Workspace, name, parent string, now time.Time) store.Project {
+	h.t.Helper()
+	p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: name, ParentID: parent, CreatedAt: now, UpdatedAt: now, Version: 1}
+	h.must(h.st.CreateProject(h.t.Context(), p))
+	return p
+}
+
 func (h *harness) get(path, token string, hdr map[string]string) answer {
 	h.t.Helper()
 	return h.send("GET", path, token, nil, hdr)

@@ -39,11 +39,7 @@ func TestListProjectsScoped(t *testing.T) {
 	ws := h.workspace(o, "web", store.WorkspaceRunning, owner, viewer)
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	project := func(name, parent string) store.Project {
-		p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: name, ParentID: parent, CreatedAt: now, UpdatedAt: now, Version: 1}
-		h.must(h.st.CreateProject(ctx, p))
-		return p
-	}
+	project := func(name, parent string) store.Project { return h.project(ws, name, parent, now) }
 	// Interleave the team's projects with others, deep and wide.
 	var all, want []string
 	team := project("team", "")
@@ -157,11 +153,7 @@ func TestProjectRole(t *testing.T) {
 	ws := h.workspace(o, "web", store.WorkspaceRunning, owner, dev)
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	project := func(name, parent string) store.Project {
-		p := store.Project{ID: store.NewID(), WorkspaceID: ws.ID, Name: name, ParentID: parent, CreatedAt: now, UpdatedAt: now, Version: 1}
-		h.must(h.st.CreateProject(ctx, p))
-		return p
-	}
+	project := func(name, parent string) store.Project { return h.project(ws, name, parent, now) }
 	team := project("team", "")
 	sub := project("team-sub", team.ID)
 	project("other", "")
