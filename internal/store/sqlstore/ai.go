@@ -57,6 +57,10 @@ func (s *Store) DeleteChat(ctx context.Context, id string) error {
 	return s.writeOne(ctx, "delete chat", "DELETE FROM ai_chats WHERE id = ?", id)
 }
 
+func (s *Store) SetChatTitle(ctx context.Context, id, title string) error {
+	return s.writeOne(ctx, "set chat title", "UPDATE ai_chats SET title = ? WHERE id = ?", title, id)
+}
+
 // Messages.
 
 const messageCols = "id, chat_id, seq, role, content, tool_calls, tool_call_id, tool_name, tool_args, is_error, plan_id, model, created_at"

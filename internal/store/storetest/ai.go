@@ -171,6 +171,15 @@ func testAIChats(t *testing.T, f *fixture) {
 		equal(t, empty, []store.ChatMessage{})
 	})
 
+	t.Run("title", func(t *testing.T) {
+		c := mine[1]
+		ok(t, f.s.SetChatTitle(f.ctx, c.ID, "why is web down?"))
+		got, err := f.s.GetChat(f.ctx, c.ID)
+		ok(t, err)
+		equal(t, got.Title, "why is web down?")
+		wantErr(t, f.s.SetChatTitle(f.ctx, store.NewID(), "x"), store.ErrNotFound)
+	})
+
 	t.Run("delete removes messages and plans", func(t *testing.T) {
 		c := mine[2]
 		f.messages(c, 3)
