@@ -158,8 +158,8 @@ func TestStreamIsOpenAIShaped(t *testing.T) {
 	if want := (Usage{PromptTokens: 6, CompletionTokens: 11, TotalTokens: 17}); *last.Usage != want {
 		t.Errorf("usage %+v, want %+v", *last.Usage, want)
 	}
-	if got := len(s.SentAt()); got != contentChunks {
-		t.Errorf("SentAt has %d times for %d content chunks", got, contentChunks)
+	if sent, first := s.SentAt(), s.FirstChunkSentAt(); len(sent) != contentChunks || len(first) != 1 || !first[0].Equal(sent[0]) {
+		t.Errorf("SentAt %v for %d content chunks, FirstChunkSentAt %v", sent, contentChunks, first)
 	}
 
 	reqs := s.Requests()
@@ -493,7 +493,7 @@ func TestControlEndpoints(t *testing.T) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Remaining != 1 || len(st.Requests) != 1 || st.Requests[0].Messages[0].Content != "hi" || len(st.SentAt) != 1 {
+	if st.Remaining != 1 || len(st.Requests) != 1 || st.Requests[0].Messages[0].Content != "hi" || len(st.SentAt) != 1 || len(st.FirstChunkSentAt) != 1 {
 		t.Errorf("state %s", b)
 	}
 }

@@ -35,6 +35,7 @@ type Server struct {
 	turns    []*entry
 	requests []Request
 	sentAt   []time.Time
+	first    []time.Time
 }
 
 type entry struct {
@@ -94,7 +95,7 @@ func (s *Server) Add(turns ...Turn) {
 // and the chunks sent.
 func (s *Server) Reset(turns ...Turn) {
 	s.mu.Lock()
-	s.turns, s.requests, s.sentAt = nil, nil, nil
+	s.turns, s.requests, s.sentAt, s.first = nil, nil, nil, nil
 	s.mu.Unlock()
 	s.Add(turns...)
 }
@@ -113,6 +114,15 @@ func (s *Server) SentAt() []time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]time.Time(nil), s.sentAt...)
+}
+
+// FirstChunkSentAt returns, for each streamed answer with content in the
+// order they started, when its first content chunk was written and
+// flushed: the start of the time to the first token forwarded.
+func (s *Server) FirstChunkSentAt() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.first...)
 }
 
 // Remaining is the number of turns not played yet, repeating ones aside.
@@ -143,9 +153,12 @@ func (s *Server) next(r Request) (Turn, bool) {
 	return Turn{}, false
 }
 
-func (s *Server) sent(t time.Time) {
+func (s *Server) sent(t time.Time, first bool) {
 	s.mu.Lock()
 	s.sentAt = append(s.sentAt, t)
+	if first {
+		s.first = append(s.first, t)
+	}
 	s.mu.Unlock()
 }
 
@@ -404,11 +417,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, t T
 	if !send(chunk(choice(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil), nil)) {
 		return
 	}
-	for _, part := range contentChunks(t.Content, t.ChunkSize) {
+	for i, part := range contentChunks(t.Content, t.ChunkSize) {
 		if !send(chunk(choice(map[string]any{"content": part}, nil), nil)) {
 			return
 		}
-		s.sent(time.Now())
+		s.sent(time.Now(), i == 0)
 		if !hold() {
 			return
 		}
@@ -532,16 +545,17 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
 }
 
 // State is what GET /_scripted answers: the turns left, the requests
-// received and the content chunks' send times.
+// received and the content chunks' send times (SentAt, FirstChunkSentAt).
 type State struct {
-	Remaining int         `json:"remaining"`
-	Requests  []Request   `json:"requests"`
-	SentAt    []time.Time `json:"sent_at"`
+	Remaining        int         `json:"remaining"`
+	Requests         []Request   `json:"requests"`
+	SentAt           []time.Time `json:"sent_at"`
+	FirstChunkSentAt []time.Time `json:"first_chunk_sent_at"`
 }
 
 func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(State{Remaining: s.Remaining(), Requests: s.Requests(), SentAt: s.SentAt()})
+	_ = json.NewEncoder(w).Encode(State{Remaining: s.Remaining(), Requests: s.Requests(), SentAt: s.SentAt(), FirstChunkSentAt: s.FirstChunkSentAt()})
 }
 
 // putTurns replaces (PUT) or extends (POST) the script with a JSON script.
