@@ -19,8 +19,10 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,13 +34,17 @@ func main() {
 	script := flag.String("script", "", "JSON file of turns (default: none; PUT /_scripted/turns sets them)")
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
 	flag.Parse()
-	if err := run(*script, *addr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *script, *addr, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "scriptedmodel:", err)
 		os.Exit(1)
 	}
 }
 
-func run(script, addr string) error {
+// run serves the script at addr until ctx ends, announcing the base URL on
+// out.
+func run(ctx context.Context, script, addr string, out io.Writer) error {
 	var turns []scriptedmodel.Turn
 	if script != "" {
 		f, err := os.Open(script)
@@ -56,9 +62,9 @@ func run(script, addr string) error {
 		return err
 	}
 	defer s.Close()
-	fmt.Printf("listening %s\n", s.URL())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	if _, err := fmt.Fprintf(out, "listening %s\n", s.URL()); err != nil {
+		return err
+	}
+	<-ctx.Done()
 	return nil
 }

@@ -497,3 +497,36 @@ func TestControlEndpoints(t *testing.T) {
 		t.Errorf("state %s", b)
 	}
 }
+
+func TestLatenciesAndPercentile(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ds, err := Latencies([]time.Time{t0, t0.Add(time.Second)}, []time.Time{t0.Add(3 * time.Millisecond), t0.Add(time.Second + time.Millisecond)})
+	if err != nil || !reflect.DeepEqual(ds, []time.Duration{3 * time.Millisecond, time.Millisecond}) {
+		t.Fatalf("Latencies = %v, %v", ds, err)
+	}
+	if _, err := Latencies([]time.Time{t0}, nil); err == nil {
+		t.Error("Latencies of unequal lengths: no error")
+	}
+	var hundred []time.Duration
+	for i := 100; i >= 1; i-- {
+		hundred = append(hundred, time.Duration(i))
+	}
+	for _, c := range []struct {
+		ds   []time.Duration
+		q    float64
+		want time.Duration
+	}{
+		{nil, 50, 0},
+		{[]time.Duration{7}, 95, 7},
+		{hundred, 50, 50},
+		{hundred, 95, 95},
+		{hundred, 100, 100},
+		{hundred, 0.5, 1},
+		{[]time.Duration{1, 2, 3}, 50, 2},
+		{[]time.Duration{1, 2, 3, 4}, 50, 2},
+	} {
+		if got := Percentile(c.ds, c.q); got != c.want {
+			t.Errorf("Percentile(%v, %v) = %v, want %v", c.ds, c.q, got, c.want)
+		}
+	}
+}
