@@ -833,6 +833,9 @@ func printChat(w io.Writer, ch api.AIChatDetail) {
 		fmt.Fprintln(w, "Plans:")
 		for _, p := range rest {
 			fmt.Fprintf(w, "  %s [%s]: %s\n", p.ID, p.Status, p.Summary)
+			if p.Result != "" && p.Status == "failed" {
+				fmt.Fprintln(w, "    "+abbreviate(p.Result, 200))
+			}
 		}
 	}
 }
