@@ -566,7 +566,11 @@ func TestAICommandsSend(t *testing.T) {
 		args []string
 		sent []aiCall // Accept not compared
 		err  string
+		env  string // HKS_PROJECT
 	}{
+		{name: "diagnose the project of HKS_PROJECT", args: aiArgs("diagnose"), env: "api", sent: []aiCall{{Method: "GET", Path: aiWS + "/projects/api/diagnose"}}},
+		{name: "--project \"\" diagnoses the whole workspace over HKS_PROJECT", args: aiArgs("diagnose", "--project", ""), env: "api",
+			sent: []aiCall{{Method: "GET", Path: aiWS + "/diagnose"}}},
 		{name: "settings reads", args: []string{"ai", "settings", "--org", "acme"}, sent: []aiCall{{Method: "GET", Path: org + "/ai"}}},
 		{name: "settings --enable --budget 0", args: []string{"ai", "settings", "--org", "acme", "--enable", "--budget", "0"},
 			sent: []aiCall{{Method: "PATCH", Path: org + "/ai", Body: `{"enabled":true,"monthly_token_budget":0}`}}},
@@ -594,6 +598,7 @@ func TestAICommandsSend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAIAPI(t)
+			t.Setenv("HKS_PROJECT", tc.env)
 			out, err := runIn(t, "", tc.args...)
 			if (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
 				t.Fatalf("error %v, want %q; output:\n%s", err, tc.err, out)
