@@ -153,4 +153,3 @@ func TestPodTerminating(t *testing.T) {
 				Suggestion: "its node may be unreachable: force the deletion: `kubectl -n shop delete pod tool --grace-period=0 --force`"}}},
 	})
 }
-
