@@ -170,7 +170,7 @@ func (r refusal) finding(analyzer, why string, now time.Time) api.Finding {
 var (
 	exceededQuotaRe = regexp.MustCompile(`exceeded quota: ([^,\s]+)`)
 	limitedRe       = regexp.MustCompile(`limited: (.*)$`)
-	failedQuotaRe   = regexp.MustCompile(`failed quota: ([^:\s]+): must specify (\S+)`)
+	failedQuotaRe   = regexp.MustCompile(`failed quota: ([^:\s]+): must specify (.+)$`)
 )
 
 func isQuotaRefusal(msg string) bool {
