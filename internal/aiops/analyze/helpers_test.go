@@ -182,3 +182,6 @@ func runTable(t *testing.T, analyzer string, cases []tc) {
 		})
 	}
 }
+
+// microBefore is before(d) as a MicroTime.
+func microBefore(d time.Duration) metav1.MicroTime { return metav1.NewMicroTime(now.Add(-d)) }
