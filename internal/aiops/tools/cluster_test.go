@@ -2,10 +2,12 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -102,6 +104,8 @@ func setUpCluster() error {
 	if err != nil {
 		return err
 	}
+	rc = rest.CopyConfig(rc)
+	rc.WarningHandler, rc.WarningHandlerWithContext = rest.NoWarnings{}, nil
 	env.admin, env.kube = rc, kubernetes.NewForConfigOrDie(rc)
 	env.ws = store.Workspace{ID: id, OrgID: spec.OrgID, Name: "ws", Plan: controlplane.PlanShared}
 	env.projects = []store.Project{
@@ -132,25 +136,57 @@ func setUpCluster() error {
 	return nil
 }
 
-// recorder records the requests a client sends (method and URL).
+// recorder records the requests a client sends.
 type recorder struct {
 	mu   sync.Mutex
-	reqs []*http.Request
+	reqs []sent
+}
+
+// sent is a request as it was sent: method, URL and body.
+type sent struct {
+	Method string
+	URL    *url.URL
+	Body   []byte
 }
 
 func (r *recorder) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripper(func(req *http.Request) (*http.Response, error) {
+		s := sent{Method: req.Method, URL: req.URL}
+		if req.GetBody != nil {
+			if b, err := req.GetBody(); err == nil {
+				s.Body, _ = io.ReadAll(b)
+				b.Close()
+			}
+		}
 		r.mu.Lock()
-		r.reqs = append(r.reqs, req.Clone(context.Background()))
+		r.reqs = append(r.reqs, s)
 		r.mu.Unlock()
 		return rt.RoundTrip(req)
 	})
 }
 
-func (r *recorder) requests() []*http.Request {
+func (r *recorder) requests() []sent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]*http.Request(nil), r.reqs...)
+	return append([]sent(nil), r.reqs...)
+}
+
+// dryRun tells whether a request is a dry run: dryRun=All in its query
+// and, for a DELETE with options, in them too (the API server reads a
+// delete's options from its body when it has one).
+func (s sent) dryRun() bool {
+	if s.URL.Query().Get("dryRun") != "All" {
+		return false
+	}
+	if s.Method == http.MethodDelete && len(s.Body) > 0 {
+		var opts struct {
+			DryRun []string `json:"dryRun"`
+		}
+		if json.Unmarshal(s.Body, &opts) != nil || len(opts.DryRun) != 1 || opts.DryRun[0] != "All" {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *recorder) reset() {

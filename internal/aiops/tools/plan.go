@@ -85,8 +85,12 @@ func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
 	if err := checkRequest(p.Method, p.Path); err != nil {
 		return Prepared{}, err
 	}
+	body, err := dryRunBody(p.Method, p.Body)
+	if err != nil {
+		return Prepared{}, err
+	}
 	mark := t.Client.Warnings.Len()
-	answer, err := t.do(ctx, p.Method, p.Path, p.Body, url.Values{"dryRun": {"All"}})
+	answer, err := t.do(ctx, p.Method, p.Path, body, url.Values{"dryRun": {"All"}})
 	if err != nil {
 		return Prepared{}, fmt.Errorf("dry run: %w", err)
 	}
@@ -126,6 +130,26 @@ func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
 	}
 	out.BeforeYAML, out.AfterYAML = Scrub(toYAML(before)), Scrub(toYAML(after))
 	out.Diff = Scrub(unifiedDiff("before", "after", out.BeforeYAML, out.AfterYAML))
+	return out, nil
+}
+
+// dryRunBody is the body of a proposal's dry run: a DELETE's options
+// say dryRun themselves, since the API server reads a delete's options
+// from its body when it has one and then ignores the query (a dry run
+// in the query alone would delete).
+func dryRunBody(method string, body []byte) ([]byte, error) {
+	if method != http.MethodDelete || len(body) == 0 {
+		return body, nil
+	}
+	var opts map[string]any
+	if err := json.Unmarshal(body, &opts); err != nil {
+		return nil, fmt.Errorf("tools: a delete's body is its options: %w", err)
+	}
+	opts["dryRun"] = []string{"All"}
+	out, err := json.Marshal(opts)
+	if err != nil {
+		return nil, fmt.Errorf("encode delete options: %w", err)
+	}
 	return out, nil
 }
 

@@ -127,8 +127,8 @@ func TestReadToolsNeverWrite(t *testing.T) {
 					if r.Method == http.MethodGet {
 						continue
 					}
-					if r.URL.Query().Get("dryRun") != "All" {
-						t.Errorf("Prepare(%s) sent %s %s without dryRun=All", tool.Name, r.Method, r.URL)
+					if !r.dryRun() {
+						t.Errorf("Prepare(%s) sent %s %s %s: not a dry run", tool.Name, r.Method, r.URL, r.Body)
 					}
 					sawDryRun = true
 				}
