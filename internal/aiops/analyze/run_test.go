@@ -102,8 +102,8 @@ func TestRunSortsAndSelects(t *testing.T) {
 	quotaFull.Namespace = "alpha"
 	s := &Snapshot{Now: now, Namespaces: []string{"alpha", ns},
 		Deployments: deps, ReplicaSets: rss,
-		Pods: []corev1.Pod{pod("web-5d9c-a", waiting("ImagePullBackOff", ""))},
-		CronJobs: []batchv1.CronJob{cronJob("nightly", "0 3 * * *", suspended), cronJob("hourly", "0 * * * *", scheduled(time.Hour))},
+		Pods:           []corev1.Pod{pod("web-5d9c-a", waiting("ImagePullBackOff", ""))},
+		CronJobs:       []batchv1.CronJob{cronJob("nightly", "0 3 * * *", suspended), cronJob("hourly", "0 * * * *", scheduled(time.Hour))},
 		ResourceQuotas: []corev1.ResourceQuota{quota(projectQuota, "pods", "10", "9"), quotaFull},
 		Skipped:        []string{"ingresses: forbidden", "horizontalpodautoscalers: forbidden"}}
 	d := Run(s)
@@ -151,7 +151,7 @@ func mustJSON(v any) string {
 func TestRunDropsBurstsOthersExplain(t *testing.T) {
 	deps, rss := webApp(1)
 	s := &Snapshot{Now: now, Namespaces: []string{ns}, Deployments: deps, ReplicaSets: rss,
-		Pods: []corev1.Pod{pod("web-5d9c-a", waiting("CrashLoopBackOff", ""), lastTerminated("Error", 1, time.Minute, 12))},
+		Pods:     []corev1.Pod{pod("web-5d9c-a", waiting("CrashLoopBackOff", ""), lastTerminated("Error", 1, time.Minute, 12))},
 		Services: []corev1.Service{service("web", web())}, EndpointSlices: []discoveryv1.EndpointSlice{endpointSlice("web", true)},
 		Events: []corev1.Event{
 			event("Pod", "web-5d9c-a", "Warning", "BackOff", "Back-off restarting failed container web", 30, time.Minute),
