@@ -327,3 +327,40 @@ func BenchmarkRun200Objects(b *testing.B) {
 		b.Fatal("no finding")
 	}
 }
+
+// TestFindingsAreBounded: however long the messages, names and reasons
+// quoted, a finding keeps to its bounds: a title, evidence lines and a
+// suggestion of bounded length, at most maxEvidence lines.
+func TestFindingsAreBounded(t *testing.T) {
+	long := strings.Repeat("very long text\n", 200)
+	image := "registry.example.com/" + strings.Repeat("a", 1000) + ":1"
+	deps, rss := short()
+	deps[0].Status.AvailableReplicas = 0
+	deps[0].Status.Conditions = append(deps[0].Status.Conditions,
+		appsv1.DeploymentCondition{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: long})
+	var pods []corev1.Pod
+	for i := range 8 {
+		pods = append(pods, pod(fmt.Sprintf("web-5d9c-%d", i), func(p *corev1.Pod) { p.Spec.Containers[0].Image = image }, waiting("ImagePullBackOff", long+image)))
+	}
+	h := hpa("web", "web", 2, hpaCond(autoscalingv2.ScalingActive, corev1.ConditionFalse, strings.Repeat("Reason", 200), long))
+	s := &Snapshot{Now: now, Namespaces: []string{ns}, Deployments: deps, ReplicaSets: rss, Pods: pods,
+		HPAs: []autoscalingv2.HorizontalPodAutoscaler{h},
+		Events: []corev1.Event{
+			failedCreate("ReplicaSet", "web-5d9c", `Error creating: pods "x" is forbidden: failed quota: hks-quota: must specify `+long, 3, time.Minute),
+			event("Pod", "web-5d9c-0", "Warning", "Failed", "Failed to pull image "+image+": "+long, 3, time.Minute),
+		}}
+	fs := Run(s).Findings
+	if len(fs) < 4 {
+		t.Fatalf("%d findings", len(fs))
+	}
+	for _, f := range fs {
+		if len(f.Title) > maxTitle+len("…") || len(f.Suggestion) > maxSuggestion+len("…") || len(f.Evidence) > maxEvidence {
+			t.Errorf("%s: title of %d bytes, suggestion of %d, %d evidence lines", f.Analyzer, len(f.Title), len(f.Suggestion), len(f.Evidence))
+		}
+		for _, e := range f.Evidence {
+			if len(e) > maxLine+len("…") || strings.Contains(e, "\n") {
+				t.Errorf("%s: an evidence line of %d bytes", f.Analyzer, len(e))
+			}
+		}
+	}
+}
