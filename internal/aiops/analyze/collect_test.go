@@ -102,6 +102,12 @@ func TestCollect(t *testing.T) {
 	must(admin.BatchV1().Jobs("shop").Create(ctx, &batchv1.Job{ObjectMeta: om("import"), Spec: jobSpec}, metav1.CreateOptions{}))
 	must(admin.CoreV1().ResourceQuotas("shop").Create(ctx, &corev1.ResourceQuota{ObjectMeta: om("objects"),
 		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/configmaps": resource.MustParse("50")}}}, metav1.CreateOptions{}))
+	must(admin.CoreV1().ResourceQuotas("shop").Create(ctx, &corev1.ResourceQuota{ObjectMeta: om("pods"),
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")}}}, metav1.CreateOptions{}))
+	testutil.WaitFor(t, time.Minute, "the quota controller counts pod tool", func() bool {
+		q, err := admin.CoreV1().ResourceQuotas("shop").Get(ctx, "pods", metav1.GetOptions{})
+		return err == nil && q.Status.Used.Pods().Value() == 1
+	})
 	must(admin.CoreV1().LimitRanges("shop").Create(ctx, &corev1.LimitRange{ObjectMeta: om("limits"), Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
 		Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}}}}, metav1.CreateOptions{}))
 	must(admin.CoreV1().PersistentVolumeClaims("shop").Create(ctx, &corev1.PersistentVolumeClaim{ObjectMeta: om("data"), Spec: corev1.PersistentVolumeClaimSpec{
@@ -180,7 +186,7 @@ func TestCollect(t *testing.T) {
 		has("services", svcs, "shop/orphan")
 		has("cronjobs", cjs, "shop/nightly")
 		has("jobs", jobs, "shop/import")
-		has("resourcequotas", quotas, "shop/objects")
+		has("resourcequotas", quotas, "shop/objects", "shop/pods")
 		has("limitranges", lrs, "shop/limits")
 		has("persistentvolumeclaims", pvcs, "shop/data")
 		has("ingresses", ings, "shop/site")
@@ -191,7 +197,7 @@ func TestCollect(t *testing.T) {
 		for _, f := range Run(s).Findings {
 			found[f.Analyzer+" "+f.Objects[0].Name] = true
 		}
-		for _, w := range []string{"service-selector orphan", "cronjob-suspended nightly", "ingress-backend site"} {
+		for _, w := range []string{"service-selector orphan", "cronjob-suspended nightly", "ingress-backend site", "quota pods"} {
 			if !found[w] {
 				t.Errorf("no finding %q over the collected objects; found %v", w, found)
 			}
