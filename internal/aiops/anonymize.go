@@ -74,7 +74,9 @@ func (m *masker) mask(s string) string {
 	for n := range m.toMask {
 		names = append(names, n)
 	}
-	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) || len(names[i]) == len(names[j]) && names[i] < names[j] })
+	sort.Slice(names, func(i, j int) bool {
+		return len(names[i]) > len(names[j]) || len(names[i]) == len(names[j]) && names[i] < names[j]
+	})
 	pairs := make([]string, 0, 2*len(names))
 	for _, n := range names {
 		pairs = append(pairs, n, m.toMask[n])

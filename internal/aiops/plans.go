@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/aiops/tools"
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"

@@ -20,12 +20,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hexabase/hexabase-ai/internal/aiops/mcp"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/console"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
-	"github.com/hexabase/hexabase-ai/internal/aiops/mcp"
 	"github.com/hexabase/hexabase-ai/internal/gateway"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
