@@ -93,6 +93,44 @@ func Scrub(text string) string {
 	return anyBegin.ReplaceAllString(text, redactedPEM)
 }
 
+// ScrubData is Scrub for a structured answer (a Result's Data): v as
+// JSON values (maps, slices, strings, json.Number, bools) with every
+// Secret redacted and every string scrubbed; nil when v cannot be
+// encoded.
+func ScrubData(v any) any {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if dec.Decode(&out) != nil {
+		return nil
+	}
+	redactValue(out)
+	return scrubStrings(out)
+}
+
+func scrubStrings(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			x[k] = scrubStrings(val)
+		}
+	case []any:
+		for i, val := range x {
+			x[i] = scrubStrings(val)
+		}
+	case string:
+		return Scrub(x)
+	}
+	return v
+}
+
 // marshalText is v as compact JSON without HTML escapes (a redaction
 // mark reads as it is).
 func marshalText(v any) string {

@@ -217,11 +217,13 @@ func (t *Target) doAccept(ctx context.Context, method, path string, body []byte,
 	if body != nil {
 		req = req.SetHeader("Content-Type", "application/json").Body(body)
 	}
-	out, err := req.DoRaw(ctx)
-	if err != nil {
+	// Result.Error (not Raw's error, nor DoRaw's) reads the API server's
+	// Status of a refusal, with its reason and message.
+	res := req.Do(ctx)
+	if err := res.Error(); err != nil {
 		return nil, clusterError(err)
 	}
-	return out, nil
+	return res.Raw()
 }
 
 func apiPath(p string) bool {
