@@ -317,3 +317,29 @@ type discard struct{}
 func (discard) Header() http.Header         { return http.Header{} }
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
 func (discard) WriteHeader(int)             {}
+
+// MaxEventDetail bounds the detail of a record written with Append.
+const MaxEventDetail = 1024
+
+// Append writes a record of something that is not one HTTP request of its
+// own, such as each tool call of an assistant's turn: rec's ID, Time, IP,
+// UserAgent and RequestID are filled in from ctx (the request that caused
+// it) when empty; Detail is cut at MaxEventDetail.
+func (l *Log) Append(ctx context.Context, rec store.AuditRecord) {
+	if rec.ID == "" {
+		rec.ID = store.NewID()
+	}
+	if rec.Time.IsZero() {
+		rec.Time = l.now().UTC().Truncate(time.Microsecond)
+	}
+	if rec.IP == "" {
+		rec.IP = httpapi.ClientIP(ctx)
+	}
+	if rec.RequestID == "" {
+		rec.RequestID = httpapi.RequestID(ctx)
+	}
+	rec.Detail = truncate(rec.Detail, MaxEventDetail)
+	rec.ActorEmail = truncate(rec.ActorEmail, maxField)
+	rec.TargetID = truncate(rec.TargetID, maxField)
+	l.write(ctx, rec)
+}

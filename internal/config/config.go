@@ -133,6 +133,8 @@ type Config struct {
 	// workspaces, so the API listener does not serve them). Loopback by
 	// default; "off" (or "") serves no metrics.
 	TelemetryListen string `json:"telemetryListen"`
+	// AI configures the assistant's models and its caps (see AI).
+	AI AI `json:"ai"`
 }
 
 // TelemetryOff is the TelemetryListen that serves no metrics.
@@ -321,6 +323,9 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 	if err := c.resolveProviderSecrets(getenv); err != nil {
 		return c, err
 	}
+	if err := c.resolveAIKeys(getenv); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
 }
 
@@ -420,7 +425,10 @@ func (c *Config) Validate() error {
 	if err := c.validateProtections(); err != nil {
 		return err
 	}
-	return c.validateProviders()
+	if err := c.validateProviders(); err != nil {
+		return err
+	}
+	return c.validateAI()
 }
 
 // checkListen checks a host:port to listen on, the host an IP address or

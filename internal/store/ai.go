@@ -158,6 +158,8 @@ type AIStore interface {
 	// ListChats lists a user's chats in a workspace, newest first (by
 	// ID descending).
 	ListChats(ctx context.Context, userID, workspaceID string, p Page) ([]Chat, string, error)
+	// SetChatTitle names a chat; ErrNotFound if it does not exist.
+	SetChatTitle(ctx context.Context, id, title string) error
 	// DeleteChat removes a chat, its messages and its plans.
 	DeleteChat(ctx context.Context, id string) error
 	// AppendMessages adds messages to a chat in one transaction, giving

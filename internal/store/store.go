@@ -54,6 +54,7 @@ type Store interface {
 	OAuthStore
 	LimitStore
 	CronJobStore
+	AIStore
 
 	// Users.
 	CreateUser(ctx context.Context, u User) error // ErrConflict on duplicate email (case-insensitive)

@@ -244,3 +244,20 @@ func (s *Service) ResolveProjectRefs(ctx context.Context, p httpapi.Principal, o
 	}
 	return s.ResolveProject(r.WithContext(context.WithValue(r.Context(), resolvedKey{}, rs)))
 }
+
+// ResolveWorkspaceRefs resolves a workspace named by references (org: id
+// or slug; workspace: id or name) for the caller p, as ResolveWorkspace
+// resolves a request's path: a 404 problem unless they see it.
+func (s *Service) ResolveWorkspaceRefs(ctx context.Context, p httpapi.Principal, org, workspace string) (WorkspaceScope, error) {
+	r, err := http.NewRequestWithContext(httpapi.WithPrincipal(ctx, p), http.MethodGet, "/", nil)
+	if err != nil {
+		return WorkspaceScope{}, err
+	}
+	r.SetPathValue("org", org)
+	r.SetPathValue("workspace", workspace)
+	rs, err := s.resolve(r, true, false, false)
+	if err != nil {
+		return WorkspaceScope{}, err
+	}
+	return s.ResolveWorkspace(r.WithContext(context.WithValue(r.Context(), resolvedKey{}, rs)))
+}

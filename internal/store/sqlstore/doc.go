@@ -19,6 +19,10 @@
 // organization or a workspace cascades through foreign keys; a project or
 // group with children cannot be deleted. Tasks keep their org_id without a
 // foreign key, so a task's record outlives the organization it acted on.
+// The assistant's chats, messages and plans cascade from their
+// organization, workspace, project and user; the usage ledger, like the
+// audit log, references nothing and outlives them all. A chat's message
+// numbers come from its row's next_seq, taken under the row's lock.
 // Lists are keyset-paginated by id (members by user id) with the opaque
 // cursors of store.EncodeCursor.
 package sqlstore

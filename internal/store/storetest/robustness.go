@@ -51,6 +51,15 @@ func testNotFound(t *testing.T, f *fixture) {
 		"DeleteRoleBinding":        func() error { return s.DeleteRoleBinding(ctx, id) },
 		"GetTask":                  func() error { _, err := s.GetTask(ctx, id); return err },
 		"UpdateTask":               func() error { return s.UpdateTask(ctx, store.Task{ID: id}) },
+		"GetChat":                  func() error { _, err := s.GetChat(ctx, id); return err },
+		"DeleteChat":               func() error { return s.DeleteChat(ctx, id) },
+		"AppendMessages": func() error {
+			_, err := s.AppendMessages(ctx, id, now, store.ChatMessage{Role: store.MessageUser})
+			return err
+		},
+		"GetPlan":    func() error { _, err := s.GetPlan(ctx, id); return err },
+		"DecidePlan": func() error { return s.DecidePlan(ctx, id, store.PlanPending, store.PlanConfirmed, now) },
+		"FinishPlan": func() error { return s.FinishPlan(ctx, id, store.PlanDone, "") },
 	} {
 		t.Run(name, func(t *testing.T) {
 			wantErr(t, call(), store.ErrNotFound)
@@ -110,7 +119,37 @@ func testInjection(t *testing.T, f *fixture) {
 			ok(t, err)
 			equal(t, val, v)
 
+			// The assistant's text fields and the ledger's.
+			c := store.Chat{ID: store.NewID(), OrgID: o.ID, WorkspaceID: w.ID, UserID: u.ID, Title: v, CreatedAt: f.now, UpdatedAt: f.now}
+			ok(t, f.s.CreateChat(f.ctx, c))
+			stored(t, f, f.s.GetChat, c.ID, c)
+			m := store.ChatMessage{ID: store.NewID(), ChatID: c.ID, Seq: 1, Role: v, Content: v, ToolCalls: v, ToolCallID: v, ToolName: v, ToolArgs: v, PlanID: v, Model: v, CreatedAt: f.now}
+			_, err = f.s.AppendMessages(f.ctx, c.ID, f.now, m)
+			ok(t, err)
+			ms, err := f.s.ListMessages(f.ctx, c.ID)
+			ok(t, err)
+			equal(t, ms, []store.ChatMessage{m})
+			pl := store.Plan{ID: store.NewID(), OrgID: o.ID, WorkspaceID: w.ID, UserID: u.ID, ChatID: c.ID, Tool: v, Args: v, Summary: v,
+				Method: v, Path: v, Body: v, Hash: v, GuardPath: v, GuardResourceVersion: v, Before: v, After: v, Diff: v, Status: v, Result: v,
+				CreatedAt: f.now, ExpiresAt: f.now}
+			ok(t, f.s.CreatePlan(f.ctx, pl))
+			stored(t, f, f.s.GetPlan, pl.ID, pl)
+			ok(t, f.s.DecidePlan(f.ctx, pl.ID, v, store.PlanConfirmed, f.now))
+			ok(t, f.s.FinishPlan(f.ctx, pl.ID, store.PlanDone, v))
+			ur := store.UsageRecord{ID: store.NewID(), OrgID: v, WorkspaceID: v, UserID: v, Meter: v, Subject: v, Quantity: 1, RecordedAt: f.now}
+			ok(t, f.s.RecordUsage(f.ctx, ur))
+			sum, err := f.s.SumUsage(f.ctx, store.UsageFilter{OrgID: v, WorkspaceID: v, UserID: v, Meters: []string{v, "' OR '1'='1"}})
+			ok(t, err)
+			equal(t, sum, []store.UsageTotal{{Meter: v, WorkspaceID: v, UserID: v, Subject: v, Quantity: 1}})
+
 			// Injected text used as an id or a key matches nothing.
+			_, err = f.s.GetChat(f.ctx, v)
+			wantErr(t, err, store.ErrNotFound)
+			wantErr(t, f.s.DeleteChat(f.ctx, v), store.ErrNotFound)
+			wantErr(t, f.s.DecidePlan(f.ctx, v, v, v, f.now), store.ErrNotFound)
+			chats, _, err := f.s.ListChats(f.ctx, v, v, store.Page{})
+			ok(t, err)
+			equal(t, chats, []store.Chat{})
 			_, err = f.s.GetUser(f.ctx, v)
 			wantErr(t, err, store.ErrNotFound)
 			wantErr(t, f.s.DeleteOrganization(f.ctx, v), store.ErrNotFound)
@@ -132,6 +171,9 @@ func testInjection(t *testing.T, f *fixture) {
 	ws, _, err := f.s.ListWorkspaces(f.ctx, o.ID, store.Page{})
 	ok(t, err)
 	equal(t, len(ws), len(nasty)+1)
+	sum, err := f.s.SumUsage(f.ctx, store.UsageFilter{})
+	ok(t, err)
+	equal(t, len(sum), len(nasty))
 }
 
 func testPing(t *testing.T, f *fixture) {

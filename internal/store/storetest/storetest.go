@@ -73,6 +73,16 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ByName", testByName},
 		{"UpdateCompareAndSwap", testUpdateCompareAndSwap},
 		{"UpdateRace", testUpdateRace},
+		{"AIChats", testAIChats},
+		{"AIMessagesConcurrentAppend", testAIMessagesConcurrentAppend},
+		{"AIPlans", testAIPlans},
+		{"AIPlanConfirmOnceRace", testAIPlanConfirmOnceRace},
+		{"AISettings", testAISettings},
+		{"UsageLedger", testUsageLedger},
+		{"AIDeleteWorkspaceCascade", testAIDeleteWorkspaceCascade},
+		{"AIDeleteProjectCascade", testAIDeleteProjectCascade},
+		{"AIDeleteOrganizationCascade", testAIDeleteOrganizationCascade},
+		{"AIDeleteUserCascade", testAIDeleteUserCascade},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
