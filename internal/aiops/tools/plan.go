@@ -111,6 +111,7 @@ func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
 		}
 	}
 	out := Prepared{Proposal: p, Hash: Hash(p.Method, p.Path, p.Body)}
+	out.Summary = Scrub(p.Summary)
 	for _, w := range warnings {
 		out.Warnings = append(out.Warnings, Scrub(w))
 	}

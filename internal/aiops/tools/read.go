@@ -32,6 +32,7 @@ const (
 	defaultRuns      = 20
 	maxRuns          = 100
 	describeEvents   = 20
+	maxEventsRead    = 1000 // per namespace
 )
 
 // tableAccept asks the API server for its Table of a list (the columns
@@ -562,7 +563,7 @@ func events(ctx context.Context, t *Target, raw json.RawMessage) (Result, error)
 	}
 	var all []corev1.Event
 	for _, ns := range nss {
-		l, err := t.Client.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: sel.AsSelector().String()})
+		l, err := t.Client.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: sel.AsSelector().String(), Limit: maxEventsRead})
 		if err != nil {
 			return Result{}, clusterError(err)
 		}
