@@ -393,7 +393,7 @@ func TestImageReference(t *testing.T) {
 		"nginx": true, "nginx:1.27": true, "busybox:1.36-musl": true, "library/nginx:latest": true, "ghcr.io/org/app:v1.2.3": true,
 		"localhost:5000/app": true, "registry.example.com:443/team/app@sha256:" + strings.Repeat("a", 64): true, "app:v1@sha256:" + strings.Repeat("0", 64): true,
 		"[::1]:5000/app:v1": true,
-		"": false, "Nginx": false, "nginx:": false, "nginx 1.27": false, "nginx;rm": false, "-nginx": false, "nginx:1.27 && rm -rf /": false,
+		"":                  false, "Nginx": false, "nginx:": false, "nginx 1.27": false, "nginx;rm": false, "-nginx": false, "nginx:1.27 && rm -rf /": false,
 		"app@sha256:short": false, "a//b": false, "nginx:" + strings.Repeat("x", 129): false, "http://registry/app": false,
 	} {
 		err := image("image", ref)
