@@ -29,8 +29,7 @@ func (s *Service) target(ctx context.Context, sc tenancy.WorkspaceScope, chatID 
 	if err != nil {
 		return nil, err
 	}
-	t := &tools.Target{Client: c, Scope: sc, Now: s.cfg.Now,
-		Diagnose: func(ctx context.Context, t *tools.Target, nss []string) (any, error) { return s.analyze(ctx, t, nss) },
+	t := &tools.Target{Client: c, Scope: sc, Now: s.cfg.Now, Diagnose: s.analyze,
 		Runs: func(ctx context.Context, ns, cronJob string) ([]store.CronJobRun, error) {
 			rs, _, err := s.cfg.Store.ListCronJobRuns(ctx, sc.Workspace.ID, ns, cronJob, store.Page{Limit: 20})
 			return rs, err
