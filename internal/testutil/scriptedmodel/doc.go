@@ -11,8 +11,11 @@
 // out.
 //
 // It records what it received (Requests, to assert for instance that no
-// message carries a credential) and when it flushed each content chunk
-// (SentAt, to measure how soon the platform forwards the first token).
+// message carries a credential), how long it took to answer each request
+// (Request.Served, from its arrival to the answer's last byte flushed: the
+// model's share of a caller's time, which hack/aibench subtracts from a
+// turn's) and when it flushed each content chunk (SentAt, to measure how
+// soon the platform forwards the first token).
 // Tests start it with Start on 127.0.0.1; hack/scriptedmodel runs it as a
 // separate process from a JSON script (ParseScript) for the end-to-end and
 // browser tests, which can also replace the script and read what it

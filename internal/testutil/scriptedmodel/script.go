@@ -113,6 +113,14 @@ type Request struct {
 	Header      http.Header `json:"header"`
 	// Body is the request body as received, to scan it whole.
 	Body []byte `json:"-"`
+	// ReceivedAt is when the server began to handle the request (its
+	// header read), and Served how long it took from then until the
+	// answer's last byte was written and flushed (after data: [DONE] when
+	// streamed; Delay and Gate included): the model's share of a caller's
+	// wall time. Served is 0 until the answer is written, and stays 0 for
+	// a request whose client went away or whose turn aborted.
+	ReceivedAt time.Time     `json:"received_at"`
+	Served     time.Duration `json:"served_ns,omitempty"`
 }
 
 // Message is one message of a request. Content holds the text of every

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -546,5 +547,67 @@ func TestAbortCutsTheConnection(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	if err == nil || !strings.Contains(string(b), `"content":"partial"`) || strings.Contains(string(b), "finish_reason\":\"stop") {
 		t.Fatalf("read %q, %v: want the content then an error", b, err)
+	}
+}
+
+// TestServedDuration: each request records when it arrived and, once its
+// answer is written through the end (data: [DONE] when streamed), how long
+// serving it took, Delay included; an answer cut short (aborted, or still
+// held at its Gate) records none.
+func TestServedDuration(t *testing.T) {
+	const delay = 20 * time.Millisecond
+	gate := make(chan struct{})
+	s := Start(t,
+		Turn{Match: &Match{LastUserContains: "stream"}, Content: "one two three four", Delay: delay},
+		Turn{Match: &Match{LastUserContains: "whole"}, Content: "one two", Delay: delay},
+		Turn{Match: &Match{LastUserContains: "abort"}, Content: "partial", Abort: true},
+		Turn{Match: &Match{LastUserContains: "gate"}, Content: "one two three four five six", Gate: gate},
+	)
+	served := func(i int) time.Duration {
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("request %d served", i), func() bool { return s.Requests()[i].Served != 0 })
+		return s.Requests()[i].Served
+	}
+	before := time.Now()
+	post(t, s, `{"model":"m","stream":true,"messages":[{"role":"user","content":"stream"}]}`)
+	post(t, s, `{"model":"m","messages":[{"role":"user","content":"whole"}]}`)
+	for i := range 2 {
+		r := s.Requests()[i]
+		if r.ReceivedAt.Before(before) || r.ReceivedAt.After(time.Now()) {
+			t.Errorf("request %d received at %v, not within the test's requests", i, r.ReceivedAt)
+		}
+		if d := served(i); d < delay {
+			t.Errorf("request %d served in %v: less than its turn's delay of %v", i, d, delay)
+		}
+	}
+
+	resp, err := http.Post(s.URL()+"/chat/completions", "application/json",
+		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"abort"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	resp, err = http.Post(s.URL()+"/chat/completions", "application/json",
+		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"gate"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	testutil.WaitFor(t, 10*time.Second, "the gated turn's first chunk", func() bool { return len(s.FirstChunkSentAt()) == 2 })
+	if d := s.Requests()[3].Served; d != 0 {
+		t.Errorf("a turn held at its gate recorded Served %v", d)
+	}
+	close(gate)
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	served(3)
+	if d := s.Requests()[2].Served; d != 0 {
+		t.Errorf("an aborted turn recorded Served %v", d)
+	}
+	s.Reset()
+	if len(s.Requests()) != 0 {
+		t.Error("Reset kept the requests")
 	}
 }

@@ -32,6 +32,7 @@ type Server struct {
 	seq atomic.Int64
 
 	mu       sync.Mutex
+	gen      int // counts Resets: an answer finished after one is not recorded
 	turns    []*entry
 	requests []Request
 	sentAt   []time.Time
@@ -95,6 +96,7 @@ func (s *Server) Add(turns ...Turn) {
 // and the chunks sent.
 func (s *Server) Reset(turns ...Turn) {
 	s.mu.Lock()
+	s.gen++
 	s.turns, s.requests, s.sentAt, s.first = nil, nil, nil, nil
 	s.mu.Unlock()
 	s.Add(turns...)
@@ -138,19 +140,29 @@ func (s *Server) Remaining() int {
 	return n
 }
 
-// next records r and picks the first unplayed turn matching it.
-func (s *Server) next(r Request) (Turn, bool) {
+// next records r and picks the first unplayed turn matching it; served
+// records, once the answer is written, how long it took since r arrived.
+func (s *Server) next(r Request) (t Turn, ok bool, served func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	i, gen := len(s.requests), s.gen
 	s.requests = append(s.requests, r)
+	served = func() {
+		d := time.Since(r.ReceivedAt)
+		s.mu.Lock()
+		if s.gen == gen && i < len(s.requests) {
+			s.requests[i].Served = d
+		}
+		s.mu.Unlock()
+	}
 	for _, e := range s.turns {
 		if e.played || (e.When != nil && !e.When(r)) || (e.Match != nil && !e.Match.Matches(r)) {
 			continue
 		}
 		e.played = !e.Repeat
-		return e.Turn, true
+		return e.Turn, true, served
 	}
-	return Turn{}, false
+	return Turn{}, false, served
 }
 
 func (s *Server) sent(t time.Time, first bool) {
@@ -253,13 +265,16 @@ func contentText(raw json.RawMessage) (string, error) {
 }
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+	received := time.Now()
 	req, err := parseRequest(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "We could not parse the JSON body of your request: "+err.Error())
 		return
 	}
-	turn, ok := s.next(req)
+	req.ReceivedAt = received
+	turn, ok, served := s.next(req)
 	if !ok {
+		defer served()
 		last := "(no messages)"
 		if n := len(req.Messages); n > 0 {
 			last = req.Messages[n-1].Role + ": " + truncate(req.Messages[n-1].Content, 200)
@@ -289,10 +304,14 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler) // closes the connection mid-body
 		}
 	case req.Stream:
-		s.stream(w, r, req, turn)
+		if !s.stream(w, r, req, turn) {
+			return
+		}
 	default:
 		s.complete(w, req, turn)
 	}
+	_ = http.NewResponseController(w).Flush()
+	served()
 }
 
 // wait sleeps d unless ctx ends first; it reports whether to go on.
@@ -374,8 +393,9 @@ func wireUsage(u Usage) map[string]any {
 	}
 }
 
-// stream writes the turn as OpenAI streams a chat completion.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, t Turn) {
+// stream writes the turn as OpenAI streams a chat completion; it reports
+// whether it wrote all of it, through data: [DONE].
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, t Turn) bool {
 	rc := http.NewResponseController(w)
 	id, created := s.ids()
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -419,15 +439,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, t T
 	}
 
 	if !send(chunk(choice(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil), nil)) {
-		return
+		return false
 	}
 	for i, part := range contentChunks(t.Content, t.ChunkSize) {
 		if !send(chunk(choice(map[string]any{"content": part}, nil), nil)) {
-			return
+			return false
 		}
 		s.sent(time.Now(), i == 0)
 		if !hold() {
-			return
+			return false
 		}
 	}
 	argSize := t.ChunkSize
@@ -440,14 +460,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, t T
 			"function": map[string]any{"name": c.Name, "arguments": ""},
 		}}}
 		if !send(chunk(choice(first, nil), nil)) || !hold() {
-			return
+			return false
 		}
 		for _, part := range runeChunks(c.Arguments, argSize) {
 			delta := map[string]any{"tool_calls": []any{map[string]any{
 				"index": i, "function": map[string]any{"arguments": part},
 			}}}
 			if !send(chunk(choice(delta, nil), nil)) {
-				return
+				return false
 			}
 		}
 	}
@@ -455,14 +475,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, t T
 		panic(http.ErrAbortHandler) // closes the connection mid-body
 	}
 	if !send(chunk(choice(map[string]any{}, finishReason(t)), nil)) {
-		return
+		return false
 	}
 	if req.IncludeUsage && !send(chunk([]any{}, wireUsage(usageOf(req, t)))) {
-		return
+		return false
 	}
-	if _, err := io.WriteString(w, "data: [DONE]\n\n"); err == nil {
-		_ = rc.Flush()
+	if _, err := io.WriteString(w, "data: [DONE]\n\n"); err != nil {
+		return false
 	}
+	return rc.Flush() == nil
 }
 
 // complete writes the turn as one chat completion object.
