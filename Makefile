@@ -109,6 +109,10 @@ densitybench: build k8s-bins ## Density run (long, wants a quiet machine): works
 consolebench: console build k8s-bins ## Console figures: JavaScript on first load, navigation to the workspace list, status change to the browser, hks memory per console connection; CONSOLE_FLAGS adds flags
 	$(GO) run ./hack/consolebench -hks $(BIN) $(CONSOLE_FLAGS)
 
+.PHONY: aibench
+aibench: k8s-bins ## Assistant figures: the platform's time per agent turn (model time excluded), GET …/diagnose over ~200 objects, first streamed token forwarded; a scripted model in-process; AIBENCH_FLAGS adds flags (e.g. -turns 200 -cpuprofile turn.pprof)
+	$(GO) run ./hack/aibench $(AIBENCH_FLAGS)
+
 .PHONY: openapi
 openapi: ## Regenerate api/openapi.json from the route table, and the console's types from it
 	$(GO) run ./cmd/hks openapi > api/openapi.json
