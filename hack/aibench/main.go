@@ -165,7 +165,7 @@ func run(ctx context.Context, o options) error {
 	}
 	for _, k := range []struct {
 		kind, message, target string
-		profile                string
+		profile               string
 	}{
 		{"text only", "say hello (text)", "", ""},
 		{"get_resource", "how is app-00 (get)", "≤ 50 ms p50", o.cpuProfile},
