@@ -84,6 +84,9 @@ type Config struct {
 // Routes for the OpenAPI document.
 type Service struct {
 	cfg Config
+	// discovery shares each workspace cluster's discovery between the
+	// turns' and calls' Targets (fetched as their callers).
+	discovery *tools.DiscoveryCache
 
 	mu    sync.Mutex
 	turns map[string]bool // chats with a turn running
@@ -114,7 +117,7 @@ func New(cfg Config) (*Service, error) {
 		}
 		seen[n] = true
 	}
-	return &Service{cfg: cfg, turns: map[string]bool{}}, nil
+	return &Service{cfg: cfg, turns: map[string]bool{}, discovery: tools.NewDiscoveryCache(0, cfg.Now)}, nil
 }
 
 // model is the provider a message asks for ("" = the default).

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -45,6 +46,11 @@ type Target struct {
 	Diagnose func(ctx context.Context, t *Target, namespaces []string) (api.Diagnosis, error)
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Discovery, if not nil, shares the workspace cluster's discovery
+	// between Targets of the same workspace (keyed by Scope.Workspace.ID):
+	// the kinds the tools resolve, never a credential (see DiscoveryCache).
+	// Nil: each Target asks for discovery on its first use of a kind.
+	Discovery *DiscoveryCache
 
 	mu     sync.Mutex
 	mapper meta.RESTMapper
@@ -109,14 +115,17 @@ func (t *Target) namespaces(project string) ([]string, error) {
 	return out, nil
 }
 
-// restMapper answers the caller's REST mapper (discovery as the caller),
-// made once per Target.
+// restMapper answers the caller's REST mapper (discovery as the caller,
+// or the workspace's from t.Discovery), made once per Target.
 func (t *Target) restMapper() meta.RESTMapper {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.mapper == nil {
-		cached := memory.NewMemCacheClient(t.Client.Kube.Discovery())
-		t.mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(cached), cached, func(string) {})
+		var dc discovery.CachedDiscoveryInterface = memory.NewMemCacheClient(t.Client.Kube.Discovery())
+		if t.Discovery != nil && t.Scope.Workspace.ID != "" {
+			dc = &sharedDiscovery{CachedDiscoveryInterface: dc, cache: t.Discovery, key: t.Scope.Workspace.ID}
+		}
+		t.mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(dc), dc, func(string) {})
 	}
 	return t.mapper
 }
