@@ -59,6 +59,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -66,9 +67,15 @@ import (
 	"github.com/hexabase/hexabase-ai/hack/internal/platform"
 	"github.com/hexabase/hexabase-ai/internal/aiops/analyze"
 	"github.com/hexabase/hexabase-ai/internal/aiops/llm"
+	"github.com/hexabase/hexabase-ai/internal/aiops/tools"
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/gateway"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/kube"
+	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
 	"github.com/hexabase/hexabase-ai/internal/testutil/scriptedmodel"
 )
 
@@ -174,6 +181,9 @@ func run(ctx context.Context, o options) error {
 		if err := b.turns(ctx, o, k.kind, k.message, k.target, k.profile); err != nil {
 			return err
 		}
+	}
+	if err := b.toolsAlone(ctx, o.turns); err != nil {
+		return err
 	}
 	if err := b.firstDeltaBare(ctx, o.turns); err != nil {
 		return err
@@ -606,6 +616,57 @@ func (b *bench) served(before int) ([]scriptedmodel.Request, error) {
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
+}
+
+// toolsAlone measures a tool call as a turn makes it (a Target of its
+// own per turn, as the caller, here through the gateway over HTTP with the
+// bench's workspace token), without and with the workspace's shared
+// discovery (tools.DiscoveryCache), the two interleaved so that both see
+// the same machine: the before and after of the cache.
+func (b *bench) toolsAlone(ctx context.Context, n int) error {
+	reg, err := tools.NewRegistry(tools.Builtin()...)
+	if err != nil {
+		return err
+	}
+	cs, cfg, err := b.kube(ctx)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	proj := store.Project{ID: "bench", WorkspaceID: b.wsID, Name: project}
+	scope := tenancy.WorkspaceScope{Principal: httpapi.Principal{Email: platform.Email}, Workspace: store.Workspace{ID: b.wsID},
+		Projects: []store.Project{proj}, Access: authz.WorkspaceAccess{Projects: map[string]authz.Level{proj.ID: authz.Admin}}}
+	cache := tools.NewDiscoveryCache(0, nil)
+	for _, c := range []struct{ tool, args string }{
+		{"get_resource", `{"kind":"deployment","name":"app-00"}`},
+		{"list_resources", `{"kind":"pods"}`},
+	} {
+		var before, after []time.Duration
+		for i := range n + 1 {
+			for _, shared := range []*tools.DiscoveryCache{nil, cache} {
+				tg := &tools.Target{Client: &kube.Client{Kube: cs, Dynamic: dyn, Config: cfg, Warnings: &kube.Warnings{}},
+					Scope: scope, Project: project, Discovery: shared}
+				start := time.Now()
+				if _, err := reg.Call(ctx, tg, c.tool, json.RawMessage(c.args)); err != nil {
+					return fmt.Errorf("%s alone: %w", c.tool, err)
+				}
+				d := time.Since(start)
+				switch {
+				case i == 0: // warm
+				case shared == nil:
+					before = append(before, d)
+				default:
+					after = append(after, d)
+				}
+			}
+		}
+		b.record("tool "+c.tool+" alone, discovery per call (before)", "", before)
+		b.record("tool "+c.tool+" alone, shared discovery (after)", "", after)
+	}
+	return nil
 }
 
 // firstDeltaBare measures the model client alone forwarding the first
