@@ -104,3 +104,12 @@ func TestTextAndNames(t *testing.T) {
 		}
 	}
 }
+
+func TestSameChange(t *testing.T) {
+	a := "--- before\n+++ after\n@@ -12,7 +12,7 @@\n   progressDeadlineSeconds: 600\n-  replicas: 5\n+  replicas: 2\n   revisionHistoryLimit: 10\n"
+	moved := strings.Replace(a, "@@ -12,7 +12,7 @@", "@@ -13,7 +13,7 @@", 1)
+	other := strings.Replace(a, "+  replicas: 2", "+  replicas: 3", 1)
+	if !sameChange(a, moved) || sameChange(a, other) || sameChange("", "") {
+		t.Fatal("sameChange")
+	}
+}
