@@ -38,9 +38,13 @@ func newFakeAssistant(t *testing.T) *fakeAssistant {
 	obj := map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}}, "additionalProperties": false}
 	reg, err := tools.NewRegistry(
 		tools.Tool{Name: "get_resource", Description: "read", Effect: tools.Read, Schema: obj,
-			Read: func(context.Context, *tools.Target, json.RawMessage) (tools.Result, error) { return tools.Result{Text: "name: web"}, nil }},
+			Read: func(context.Context, *tools.Target, json.RawMessage) (tools.Result, error) {
+				return tools.Result{Text: "name: web"}, nil
+			}},
 		tools.Tool{Name: "scale", Description: "write", Effect: tools.Write, Schema: obj,
-			Propose: func(context.Context, *tools.Target, json.RawMessage) (tools.Proposal, error) { return tools.Proposal{}, nil }},
+			Propose: func(context.Context, *tools.Target, json.RawMessage) (tools.Proposal, error) {
+				return tools.Proposal{}, nil
+			}},
 	)
 	if err != nil {
 		t.Fatal(err)
