@@ -123,7 +123,17 @@ func TestAnalyzersFindPlantedFaultsWithoutAModel(t *testing.T) {
 		t.Fatalf("a chat without a model: %+v", p)
 	}
 	r := runHKS(t, env, "", "ai", "ask", "--org", strings.TrimPrefix(w.orgPath, "/api/v1/organizations/"), "--workspace", "prod", "why is shop down?")
-	if r.Code == 0 || !strings.Contains(r.Stderr, "no model is set up") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "no model is set up") || strings.Contains(r.Stderr, "continue it") {
 		t.Fatalf("hks ai ask without a model: %s", r)
+	}
+	// The refused ask left no empty chat behind: only the one made above.
+	var chats struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	w.a.must("GET", w.wsPath+"/ai/chats", nil, http.StatusOK, &chats)
+	if len(chats.Items) != 1 || chats.Items[0].ID != chat.ID {
+		t.Fatalf("chats after a refused ask: %+v", chats.Items)
 	}
 }
