@@ -2,6 +2,7 @@ package aiops
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,6 +90,8 @@ type Service struct {
 	turns map[string]bool // chats with a turn running
 	// running counts the turns running per user and per organization.
 	running map[string]int
+	// maskKey keys the anonymizer's masks: random, this process's own.
+	maskKey []byte
 }
 
 // Caps of the turns running at once: a user's, an organization's. They
@@ -124,7 +127,11 @@ func New(cfg Config) (*Service, error) {
 		}
 		seen[n] = true
 	}
-	return &Service{cfg: cfg, turns: map[string]bool{}, running: map[string]int{}}, nil
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("aiops: anonymizer key: %w", err)
+	}
+	return &Service{cfg: cfg, turns: map[string]bool{}, running: map[string]int{}, maskKey: key}, nil
 }
 
 // model is the provider a message asks for ("" = the default).

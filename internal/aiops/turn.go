@@ -172,7 +172,7 @@ func (s *Service) Turn(ctx context.Context, t *tools.Target, chat store.Chat, co
 
 	var mask *masker
 	if prov.Anonymize {
-		mask = newMasker(chat.ID, t.Scope)
+		mask = newMasker(s.maskKey, chat.ID, t.Scope)
 	}
 	msgs := append([]llm.Message{{Role: "system", Content: systemPrompt(t, plans, s.cfg.Now())}}, historyMessages(history)...)
 	msgs = append(msgs, llm.Message{Role: "user", Content: content})

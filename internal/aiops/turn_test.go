@@ -15,7 +15,7 @@ import (
 func TestMaskerMasksAndUnmasks(t *testing.T) {
 	sc := tenancy.WorkspaceScope{Principal: httpapi.Principal{Email: "ann@acme.example"}, Org: store.Organization{Slug: "acme", Name: "Acme Corp"},
 		Workspace: store.Workspace{Name: "prod"}, Projects: []store.Project{{Name: "shop"}, {Name: "internal-billing"}}}
-	m := newMasker("chat-1", sc)
+	m := newMasker([]byte("k"), "chat-1", sc)
 	tool := "name: web-7c9d\nnamespace: shop\nimage: nginx:1.27\n"
 	msgs := m.messages([]llm.Message{{Role: "system", Content: "workspace prod of acme, projects shop, internal-billing; user ann@acme.example"},
 		{Role: "tool", Content: tool}})
@@ -29,7 +29,7 @@ func TestMaskerMasksAndUnmasks(t *testing.T) {
 		t.Errorf("the image was masked: %s", sent)
 	}
 	// The same name, the same mask, every time.
-	if again := newMasker("chat-1", sc).mask("shop"); again != m.mask("shop") {
+	if again := newMasker([]byte("k"), "chat-1", sc).mask("shop"); again != m.mask("shop") {
 		t.Errorf("masks differ: %s %s", again, m.mask("shop"))
 	}
 	web := m.mask("web-7c9d")
@@ -111,5 +111,29 @@ func TestSameChange(t *testing.T) {
 	other := strings.Replace(a, "+  replicas: 2", "+  replicas: 3", 1)
 	if !sameChange(a, moved) || sameChange(a, other) || sameChange("", "") {
 		t.Fatal("sameChange")
+	}
+}
+
+// TestMaskerLearnsNamesFromWhatToolsPrint: names in tables, findings,
+// kind/name references and emails are masked too (both reviews saw the
+// names of list_resources rows and diagnose findings sent as they were).
+func TestMaskerLearnsNamesFromWhatToolsPrint(t *testing.T) {
+	m := newMasker([]byte("k"), "chat-1", tenancy.WorkspaceScope{Workspace: store.Workspace{Name: "prod"}})
+	tool := "NAME            NAMESPACE  AGE  STATUS\npayroll-export  finance    4m   Ready=0/1\ncrash           finance    4m   Ready=0/1\n\n" +
+		"CRITICAL Pods of Deployment finance/payroll-export are failing: Pod payroll-export-7d9f-x2k\n" +
+		"event Warning BackOff on pod/api-server-1 by bob@corp.example\n"
+	out := m.mask(tool)
+	for _, name := range []string{"payroll-export", "finance", "crash", "api-server-1", "bob@corp.example", "payroll-export-7d9f-x2k"} {
+		if strings.Contains(out, name) {
+			t.Errorf("%q reaches the provider: %s", name, out)
+		}
+	}
+	for _, kept := range []string{"NAME", "NAMESPACE", "Ready=0/1", "CRITICAL", "Deployment", "BackOff"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("%q was masked: %s", kept, out)
+		}
+	}
+	if back := m.unmask(out); back != tool {
+		t.Errorf("unmask:\n%s\nwant\n%s", back, tool)
 	}
 }
