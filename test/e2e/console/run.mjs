@@ -12,6 +12,7 @@ import * as orgs from "./steps/orgs.mjs";
 import * as workspaces from "./steps/workspaces.mjs";
 import * as workloads from "./steps/workloads.mjs";
 import * as account from "./steps/account.mjs";
+import * as assistant from "./steps/assistant.mjs";
 
 const env = {
   url: process.env.CONSOLE_URL,
@@ -45,6 +46,9 @@ const scenario = [
   ["the viewer sees no Audit log or Tasks link", orgs, "viewerNav"],
   ["workspace members: list, refused adds, remove and add again", workspaces, "workspaceMembers"],
   ["a scale to 3 in one context shows in another within 1 s", workloads, "liveScale"],
+  ["the assistant: a chat streams its reply, a plan confirmed scales the application", assistant, "assistantChat"],
+  ["the assistant's Diagnose panel finds a planted fault", assistant, "assistantDiagnose"],
+  ["the organization's assistant settings: budget and this month's use", assistant, "assistantSettings"],
   ["a tab whose browser switched user reloads instead of following as the new user", auth, "userSwitch"],
   ["workspace sleep and wake, kubeconfig", workspaces, "sleepWakeKubeconfig"],
   ["organization settings, members, audit log", orgs, "settingsMembersAudit"],
