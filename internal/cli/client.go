@@ -114,6 +114,9 @@ type APIError struct {
 		Message string `json:"message"`
 	} `json:"errors"`
 	RequestID string `json:"request_id"`
+	// Location is the answer's Location header: a 409 for a stale plan
+	// names the fresh plan there.
+	Location string `json:"-"`
 }
 
 func (e *APIError) Error() string {
@@ -352,7 +355,7 @@ func do(ctx context.Context, hc *http.Client, server, method, path, token string
 		return fmt.Errorf("read answer: %w", err)
 	}
 	if resp.StatusCode >= 400 {
-		return apiError(resp.StatusCode, b)
+		return apiErrorOf(resp, b)
 	}
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -366,6 +369,13 @@ func do(ctx context.Context, hc *http.Client, server, method, path, token string
 func apiError(status int, b []byte) *APIError {
 	ae := &APIError{Status: status}
 	_ = json.Unmarshal(b, ae)
+	return ae
+}
+
+// apiErrorOf is the APIError of the error answer resp, whose body is b.
+func apiErrorOf(resp *http.Response, b []byte) *APIError {
+	ae := apiError(resp.StatusCode, b)
+	ae.Location = resp.Header.Get("Location")
 	return ae
 }
 

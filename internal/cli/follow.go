@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,9 +83,21 @@ func (c *Client) Copy(ctx context.Context, path string, w io.Writer) error {
 // open GETs path without a timeout (an answer lasts as long as ctx) and
 // turns an error status into an APIError.
 func (c *Client) open(ctx context.Context, path, accept string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Creds.Server+path, nil)
+	return c.send(ctx, http.MethodGet, path, accept, nil)
+}
+
+// send is open with any method and a JSON body (nil: none).
+func (c *Client) send(ctx context.Context, method, path, accept string, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Creds.Server+path, rd)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", accept)
 	req.Header.Set("Authorization", "Bearer "+c.Creds.AccessToken)
@@ -97,16 +110,36 @@ func (c *Client) open(ctx context.Context, path, accept string) (*http.Response,
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return nil, apiError(resp.StatusCode, b)
+		return nil, apiErrorOf(resp, b)
 	}
 	return resp, nil
 }
 
-// readSSE parses an event stream (comments are skipped) until r ends
-// (io.EOF) or fn fails.
+// readSSE parses an event stream of workspace events (comments are
+// skipped) until r ends (io.EOF) or fn fails.
 func readSSE(r io.Reader, fn func(Event) error) error {
+	return readFrames(r, func(f frame) error {
+		ev := Event{Name: f.name, ID: f.id}
+		if err := json.Unmarshal(f.data, &ev.Data); err != nil {
+			return fmt.Errorf("read events: bad data: %w", err)
+		}
+		return fn(ev)
+	})
+}
+
+// frame is one Server-Sent Event as it came: its name, id and data (the
+// data lines joined by newlines).
+type frame struct {
+	name, id string
+	data     []byte
+}
+
+// readFrames parses an event stream (comments and events without data are
+// skipped) and calls fn for each event as soon as its blank line arrives,
+// until r ends (io.EOF) or fn fails.
+func readFrames(r io.Reader, fn func(frame) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var ev Event
+	var f frame
 	var data strings.Builder
 	for {
 		line, err := br.ReadString('\n')
@@ -120,23 +153,21 @@ func readSSE(r io.Reader, fn func(Event) error) error {
 		switch {
 		case line == "":
 			if data.Len() > 0 {
-				if err := json.Unmarshal([]byte(data.String()), &ev.Data); err != nil {
-					return fmt.Errorf("read events: bad data: %w", err)
-				}
-				if err := fn(ev); err != nil {
+				f.data = []byte(data.String())
+				if err := fn(f); err != nil {
 					return err
 				}
 			}
-			ev, data = Event{}, strings.Builder{}
+			f, data = frame{}, strings.Builder{}
 		case strings.HasPrefix(line, ":"):
 		default:
 			field, value, _ := strings.Cut(line, ":")
 			value = strings.TrimPrefix(value, " ")
 			switch field {
 			case "event":
-				ev.Name = value
+				f.name = value
 			case "id":
-				ev.ID = value
+				f.id = value
 			case "data":
 				if data.Len() > 0 {
 					data.WriteByte('\n')

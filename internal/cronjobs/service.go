@@ -293,8 +293,26 @@ func (s *Service) trigger(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, notFoundOr(err)
 	}
-	now := s.cfg.Now().UTC()
-	suffix := "-manual-" + strconv.FormatInt(now.UnixMilli()%1e10, 36)
+	job := ManualJob(cj, s.cfg.Now())
+	got, err := c.C.Kube.BatchV1().Jobs(c.NS).Create(ctx, job, metav1.CreateOptions{FieldManager: kube.FieldManager})
+	if err != nil {
+		return nil, kube.Error(err)
+	}
+	run := s.runOf(c.Scope.Workspace.ID, got)
+	if err := s.cfg.Store.UpsertCronJobRun(context.WithoutCancel(ctx), run); err != nil {
+		return nil, err
+	}
+	return s.runOut(run), nil
+}
+
+// ManualJob is the Job that runs cronjob cj now, by hand, as `kubectl
+// create job --from=cronjob/…` makes it: its template, a name with a
+// suffix of now, annotation cronjob.kubernetes.io/instantiate=manual and
+// the CronJob as its controller (the trigger route and the assistant's
+// cronjob_trigger tool make the same Job).
+func ManualJob(cj *batchv1.CronJob, now time.Time) *batchv1.Job {
+	name := cj.Name
+	suffix := "-manual-" + strconv.FormatInt(now.UTC().UnixMilli()%1e10, 36)
 	jobName := name
 	if len(jobName)+len(suffix) > 63 {
 		jobName = jobName[:63-len(suffix)]
@@ -309,20 +327,12 @@ func (s *Service) trigger(r *http.Request) (any, error) {
 	maps.Copy(ann, cj.Spec.JobTemplate.Annotations)
 	ann[annotationInstantiate] = "manual"
 	ctrl := true
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: jobName, Namespace: c.NS, Labels: labels, Annotations: ann,
+	return &batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{Name: jobName, Namespace: cj.Namespace, Labels: labels, Annotations: ann,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID, Controller: &ctrl}}},
 		Spec: *cj.Spec.JobTemplate.Spec.DeepCopy(),
 	}
-	got, err := c.C.Kube.BatchV1().Jobs(c.NS).Create(ctx, job, metav1.CreateOptions{FieldManager: kube.FieldManager})
-	if err != nil {
-		return nil, kube.Error(err)
-	}
-	run := s.runOf(c.Scope.Workspace.ID, got)
-	if err := s.cfg.Store.UpsertCronJobRun(context.WithoutCancel(ctx), run); err != nil {
-		return nil, err
-	}
-	return s.runOut(run), nil
 }
 
 // history answers the recorded runs after recording what the cluster

@@ -89,6 +89,14 @@ func quantities(field string, rl api.ResourceList) (corev1.ResourceList, []api.F
 	return out, errs
 }
 
+// CronJobObject builds the CronJob of a spec in namespace, or the spec's
+// field errors (named as the API names them: name, schedule, time_zone,
+// template.image, …). The CronJob API and the assistant's cronjob_create
+// tool share it.
+func CronJobObject(s api.CronJobSpec, name, namespace string) (*batchv1.CronJob, []api.FieldError) {
+	return cronJobObject(s, name, namespace)
+}
+
 // object builds the CronJob of a spec, or the spec's field errors. The
 // schedule is checked here, before anything reaches the cluster.
 func cronJobObject(s api.CronJobSpec, name, namespace string) (*batchv1.CronJob, []api.FieldError) {

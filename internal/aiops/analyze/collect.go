@@ -62,7 +62,9 @@ func Collect(ctx context.Context, c kubernetes.Interface, namespaces []string, n
 		}),
 		kindOf(ResourceEndpointSlices, &s.EndpointSlices, func(ctx context.Context, ns string, o metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
 			l, err := c.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
-			return itemsOf(l, err, func(l *discoveryv1.EndpointSliceList) ([]discoveryv1.EndpointSlice, string) { return l.Items, l.Continue })
+			return itemsOf(l, err, func(l *discoveryv1.EndpointSliceList) ([]discoveryv1.EndpointSlice, string) {
+				return l.Items, l.Continue
+			})
 		}),
 		kindOf(ResourceJobs, &s.Jobs, func(ctx context.Context, ns string, o metav1.ListOptions) ([]batchv1.Job, string, error) {
 			l, err := c.BatchV1().Jobs(ns).List(ctx, o)
@@ -82,7 +84,9 @@ func Collect(ctx context.Context, c kubernetes.Interface, namespaces []string, n
 		}),
 		kindOf(ResourcePersistentVolumeClaims, &s.PVCs, func(ctx context.Context, ns string, o metav1.ListOptions) ([]corev1.PersistentVolumeClaim, string, error) {
 			l, err := c.CoreV1().PersistentVolumeClaims(ns).List(ctx, o)
-			return itemsOf(l, err, func(l *corev1.PersistentVolumeClaimList) ([]corev1.PersistentVolumeClaim, string) { return l.Items, l.Continue })
+			return itemsOf(l, err, func(l *corev1.PersistentVolumeClaimList) ([]corev1.PersistentVolumeClaim, string) {
+				return l.Items, l.Continue
+			})
 		}),
 		kindOf(ResourceIngresses, &s.Ingresses, func(ctx context.Context, ns string, o metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
 			l, err := c.NetworkingV1().Ingresses(ns).List(ctx, o)

@@ -140,7 +140,7 @@ func imagePull(x *index) []api.Finding {
 			var sug string
 			switch {
 			case w.Reason == "InvalidImageName":
-				sug = fmt.Sprintf("the image reference %q is malformed: fix it: %s", image, set)
+				sug = fmt.Sprintf("the image reference %q is malformed: %s", image, set)
 			case w.Reason == "ErrImageNeverPull":
 				sug = fmt.Sprintf("imagePullPolicy is Never and image %q is not on the node: set imagePullPolicy to IfNotPresent, or %s", image, set)
 			case containsAny(text, "unauthorized", "authentication required", "denied", "forbidden", "401", "403"):

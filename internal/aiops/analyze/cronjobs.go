@@ -19,7 +19,7 @@ const (
 	// failStreak failed runs in a row, the newest last, are critical;
 	// fewer are a warning.
 	failStreak = 3
-	// missedGrace: a run not started this long after it was due is missed
+	// missedGrace: a run not started more than this after it was due is missed
 	// (the controller checks every 10 seconds).
 	missedGrace = 5 * time.Minute
 	// maxMissed bounds the count of missed runs.
@@ -167,11 +167,11 @@ func cronJobMissed(x *index) []api.Finding {
 		}
 		due := sched.Next(last.In(loc))
 		cutoff := x.s.Now.Add(-missedGrace)
-		if due.IsZero() || due.After(cutoff) {
+		if due.IsZero() || !due.Before(cutoff) {
 			continue
 		}
 		missed, latest := 0, due
-		for t := due; !t.IsZero() && !t.After(cutoff) && missed < maxMissed; t = sched.Next(t) {
+		for t := due; !t.IsZero() && t.Before(cutoff) && missed < maxMissed; t = sched.Next(t) {
 			missed++
 			latest = t
 		}

@@ -215,14 +215,17 @@ func describeProbe(pr *corev1.Probe) string {
 	default:
 		what = "probe"
 	}
-	period, timeout := pr.PeriodSeconds, pr.TimeoutSeconds
-	if period == 0 {
+	period, timeout, threshold := pr.PeriodSeconds, pr.TimeoutSeconds, pr.FailureThreshold
+	if period == 0 { // the API's defaults
 		period = 10
 	}
 	if timeout == 0 {
 		timeout = 1
 	}
-	return fmt.Sprintf("%s every %ds, timeout %ds, initial delay %ds, failure threshold %d", what, period, timeout, pr.InitialDelaySeconds, max(pr.FailureThreshold, 1))
+	if threshold == 0 {
+		threshold = 3
+	}
+	return fmt.Sprintf("%s every %ds, timeout %ds, initial delay %ds, failure threshold %d", what, period, timeout, pr.InitialDelaySeconds, threshold)
 }
 
 // podFailed: failed pods outside Jobs (Jobs have their analyzer),

@@ -91,8 +91,8 @@ func (x *index) raiseQuota(name, ns string, flags []string, why string) string {
 // refusal is a workload whose pods (or Jobs) admission refused, from its
 // FailedCreate events.
 type refusal struct {
-	workload ref   // the workload to act on: a Deployment, not its ReplicaSet
-	creator  ref   // the object the events are about
+	workload ref // the workload to act on: a Deployment, not its ReplicaSet
+	creator  ref // the object the events are about
 	events   []*corev1.Event
 	what     string // what it could not create: "pods", "jobs.batch"
 }
@@ -170,7 +170,7 @@ func (r refusal) finding(analyzer, why string, now time.Time) api.Finding {
 var (
 	exceededQuotaRe = regexp.MustCompile(`exceeded quota: ([^,\s]+)`)
 	limitedRe       = regexp.MustCompile(`limited: (.*)$`)
-	failedQuotaRe   = regexp.MustCompile(`failed quota: ([^:\s]+): must specify (\S+)`)
+	failedQuotaRe   = regexp.MustCompile(`failed quota: ([^:\s]+): must specify (.+)$`)
 )
 
 func isQuotaRefusal(msg string) bool {

@@ -78,6 +78,9 @@ func serviceSelector(x *index) []api.Finding {
 			}
 		}
 		ev := []string{fmt.Sprintf("selector %s matches none of the %s in %s", sel, plural(inNS, "pod"), svc.Namespace)}
+		if inNS == 0 {
+			ev[0] = "selector " + sel + " matches no pod: " + svc.Namespace + " has none"
+		}
 		ws, reps := x.workloadsSelected(svc)
 		switch {
 		case len(ws) > 0 && slices.Max(reps) == 0:

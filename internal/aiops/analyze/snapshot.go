@@ -97,7 +97,9 @@ func (s *Snapshot) objects() int {
 type ref struct{ kind, ns, name string }
 
 // wire is the ref as a finding's object.
-func (r ref) wire() api.FindingObject { return api.FindingObject{Kind: r.kind, Namespace: r.ns, Name: r.name} }
+func (r ref) wire() api.FindingObject {
+	return api.FindingObject{Kind: r.kind, Namespace: r.ns, Name: r.name}
+}
 
 // String is "Kind name".
 func (r ref) String() string { return r.kind + " " + r.name }

@@ -39,7 +39,7 @@ func pvcPending(x *index) []api.Finding {
 		}
 		slices.Sort(users)
 		class := "(none)"
-		if pvc.Spec.StorageClassName != nil {
+		if pvc.Spec.StorageClassName != nil && *pvc.Spec.StorageClassName != "" {
 			class = *pvc.Spec.StorageClassName
 		}
 		f := api.Finding{Analyzer: "pvc-pending", Objects: []api.FindingObject{self.wire()}}

@@ -227,6 +227,7 @@ func TestProviderErrors(t *testing.T) {
 		{"error event", &scriptedmodel.Turn{Raw: chunk + `data: {"error":{"message":"model overloaded, key ` + apiKey + `","type":"server_error"}}` + "\n\n"},
 			0, "the model provider reported an error during the answer: model overloaded, key [redacted]"},
 		{"ended early", &scriptedmodel.Turn{Raw: chunk}, 0, "the model provider ended the stream before the answer was complete"},
+		{"connection cut", &scriptedmodel.Turn{Content: "partial answer", Abort: true}, 0, "the connection to the model provider broke during the answer (the connection closed)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			url := refused

@@ -52,6 +52,9 @@ type Turn struct {
 	// Raw, when not empty, is written verbatim as the body of a 200
 	// text/event-stream answer: a malformed or truncated stream.
 	Raw string `json:"raw,omitempty"`
+	// Abort cuts the connection after the content and tool calls (or the
+	// Raw body), before the finish chunk: a provider that died mid-answer.
+	Abort bool `json:"abort,omitempty"`
 
 	// Repeat keeps the turn in the script after it played, so that it
 	// answers every request it matches (a long-running server's fallback).
@@ -302,6 +305,8 @@ func (t Turn) check() error {
 		return fmt.Errorf("status %d: an error status is 400 to 599", t.Status)
 	case t.Status != 0 && (t.Content != "" || len(t.ToolCalls) > 0 || t.Raw != ""):
 		return errors.New("a turn with a status plays an error: no content, tool calls or raw body")
+	case t.Status != 0 && t.Abort:
+		return errors.New("a turn with a status plays an error: it cannot abort")
 	case t.Raw != "" && (t.Content != "" || len(t.ToolCalls) > 0):
 		return errors.New("a raw turn is written verbatim: no content or tool calls")
 	case t.ChunkSize < 0:

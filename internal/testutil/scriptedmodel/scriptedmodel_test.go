@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -427,7 +428,7 @@ func TestParseScript(t *testing.T) {
 		{"when": {"last_tool_contains": "plan"}, "content": "Confirm?", "delay": "150ms", "chunk_size": 4, "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}},
 		{"tool_calls": [{"name": "get", "arguments": "{\"a\": 1}"}], "repeat": true},
 		{"status": 429, "error": "slow down"},
-		{"raw": "data: {oops\n\n"}]`))
+		{"raw": "data: {oops\n\n", "abort": true}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +437,7 @@ func TestParseScript(t *testing.T) {
 		{Match: &Match{LastToolContains: "plan"}, Content: "Confirm?", Delay: 150 * time.Millisecond, ChunkSize: 4, Usage: &Usage{1, 2, 3}},
 		{ToolCalls: []ToolCall{{Name: "get", Arguments: `{"a": 1}`}}, Repeat: true},
 		{Status: 429, Error: "slow down"},
-		{Raw: "data: {oops\n\n"},
+		{Raw: "data: {oops\n\n", Abort: true},
 	}
 	if !reflect.DeepEqual(turns, want) {
 		t.Errorf("got  %+v\nwant %+v", turns, want)
@@ -453,6 +454,7 @@ func TestParseScript(t *testing.T) {
 		{`[{"status": 200}]`, `turn 0: status 200: an error status is 400 to 599`},
 		{`[{"status": 500, "content": "x"}]`, `turn 0: a turn with a status plays an error`},
 		{`[{"raw": "x", "content": "y"}]`, `turn 0: a raw turn is written verbatim`},
+		{`[{"status": 500, "abort": true}]`, `turn 0: a turn with a status plays an error: it cannot abort`},
 		{`[{"tool_calls": [{"arguments": {}}]}]`, `turn 0: tool call 0: name is required`},
 		{`[{"tool_calls": [{"name": "x", "arguments": {"a":}}]}]`, `invalid character`},
 		{`{"turns": [], "extra": 1}`, `unknown field "extra"`},
@@ -528,5 +530,21 @@ func TestLatenciesAndPercentile(t *testing.T) {
 		if got := Percentile(c.ds, c.q); got != c.want {
 			t.Errorf("Percentile(%v, %v) = %v, want %v", c.ds, c.q, got, c.want)
 		}
+	}
+}
+
+// TestAbortCutsTheConnection: the client reads the content, then an
+// unexpected end instead of the finish chunk and [DONE].
+func TestAbortCutsTheConnection(t *testing.T) {
+	s := Start(t, Turn{Content: "partial", Abort: true})
+	resp, err := http.Post(s.URL()+"/chat/completions", "application/json",
+		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil || !strings.Contains(string(b), `"content":"partial"`) || strings.Contains(string(b), "finish_reason\":\"stop") {
+		t.Fatalf("read %q, %v: want the content then an error", b, err)
 	}
 }

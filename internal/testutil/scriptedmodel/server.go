@@ -284,6 +284,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	case turn.Raw != "":
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, turn.Raw)
+		if turn.Abort {
+			_ = http.NewResponseController(w).Flush()
+			panic(http.ErrAbortHandler) // closes the connection mid-body
+		}
 	case req.Stream:
 		s.stream(w, r, req, turn)
 	default:
@@ -446,6 +450,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, t T
 				return
 			}
 		}
+	}
+	if t.Abort {
+		panic(http.ErrAbortHandler) // closes the connection mid-body
 	}
 	if !send(chunk(choice(map[string]any{}, finishReason(t)), nil)) {
 		return
