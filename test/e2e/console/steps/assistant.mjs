@@ -74,7 +74,7 @@ export async function assistantChat(h) {
   await page.getByRole("link", { name: s.project, exact: true }).waitFor();
   await h.axe(page, "assistant-chat-new");
 
-  const box = page.getByLabel("Message");
+  const box = page.getByRole("textbox", { name: "Message" });
   await box.fill(ask);
   await box.press("Control+Enter");
   // The user's message, the tool call and its plan, then the reply's first chunk,
@@ -108,6 +108,7 @@ export async function assistantChat(h) {
   assert(diff.split("\n").some((l) => l.startsWith("-") && l.includes(String(before))), `no removed line with ${before} in the diff:\n${diff}`);
   await card.getByRole("button", { name: /^Reject/ }).waitFor();
   await h.axe(page, "assistant-chat-plan");
+  await card.scrollIntoViewIfNeeded();
   await h.shot(page, "assistant-chat");
   const planId = await card.getAttribute("data-plan");
 
@@ -121,6 +122,38 @@ export async function assistantChat(h) {
   await h.shot(page, "assistant-plan-done");
   const after = await replicasOf(h, page, s);
   assert(after === target, `the application has ${after} replicas after the confirmed plan, want ${target}`);
+
+  // A second plan, and the application changes before it is confirmed: the
+  // confirm answers 409 and a fresh plan shows as a new card, rejected here.
+  const back = `scale ${s.app} back to ${before}`;
+  await post(`${m}/_scripted/turns`, "POST", [
+    { when: { last_user_contains: "back to" }, tool_calls: [{ id: "call_scale_2", name: "scale", arguments: { project: s.project, name: s.app, replicas: before } }] },
+    { when: { after_tool_call: "scale" }, content: "Another plan is ready." },
+  ]);
+  await box.fill(back);
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.getByRole("list", { name: "Messages" }).getByText("Another plan is ready.").waitFor();
+  const pendingCard = () => page.getByRole("region", { name: /^Plan: / }).filter({ hasText: "Waiting for your decision" });
+  const second = pendingCard();
+  await second.waitFor();
+  const meanwhile = await h.api(page, "POST", `${apiProject(s)}/applications/${e(s.app)}/scale`, { replicas: 1 });
+  assert(meanwhile.status === 200, `scale meanwhile: ${meanwhile.status} ${meanwhile.text}`);
+  const stale = page.waitForResponse((r) => r.url().endsWith("/confirm") && r.request().method() === "POST");
+  await second.getByRole("button", { name: /^Confirm/ }).click();
+  assert((await stale).status() === 409, "the confirm of a plan whose object changed is not a 409");
+  await page.getByRole("status").filter({ hasText: "The object changed; here is a fresh plan." }).waitFor();
+  const fresh = pendingCard();
+  await fresh.waitFor();
+  const freshDiff = await fresh.getByRole("region", { name: /^Diff of the plan/ }).innerText();
+  assert(freshDiff.split("\n").some((l) => l.startsWith("-") && l.includes("replicas: 1")), `the fresh plan does not start from 1 replica:\n${freshDiff}`);
+  await h.axe(page, "assistant-chat-fresh-plan");
+  await fresh.scrollIntoViewIfNeeded();
+  await h.shot(page, "assistant-fresh-plan");
+  await fresh.getByRole("button", { name: /^Reject/ }).click();
+  await page.getByText("Rejected: nothing was changed.").waitFor();
+  assert((await replicasOf(h, page, s)) === 1, "a rejected plan changed the application");
+  const restored = await h.api(page, "POST", `${apiProject(s)}/applications/${e(s.app)}/scale`, { replicas: before });
+  assert(restored.status === 200, `scale back: ${restored.status} ${restored.text}`);
 
   // The plan's confirm_url names the organization and the workspace by id:
   // the page moves to their names and shows the plan, decided.
@@ -137,10 +170,25 @@ export async function assistantChat(h) {
 
   // The chat is in the list, titled after its first message.
   await page.getByRole("navigation", { name: "Assistant" }).getByRole("link", { name: "Chats" }).click();
-  await page.getByRole("table", { name: "Your chats" }).getByRole("link").first().waitFor();
+  await page.getByRole("table", { name: "Your chats, newest first" }).getByRole("link").first().waitFor();
   await h.axe(page, "assistant-chats");
   await h.shot(page, "assistant-chats");
   s.chatPlan = planId;
+
+  // A chat about the whole workspace, deleted from the list after a confirmation.
+  await page.getByRole("form", { name: "New chat" }).getByRole("button", { name: "New chat" }).click();
+  await page.waitForURL(/\/assistant\/chats\/[^/]+$/);
+  await page.getByText("About the whole workspace").waitFor();
+  await page.getByRole("navigation", { name: "Assistant" }).getByRole("link", { name: "Chats" }).click();
+  const table = page.getByRole("table", { name: "Your chats, newest first" });
+  const empty = table.getByRole("row").filter({ has: page.getByRole("link", { name: "New chat", exact: true }) });
+  await empty.getByRole("button", { name: "Delete" }).click();
+  const dialog = page.getByRole("dialog", { name: "Delete" });
+  await dialog.waitFor();
+  await h.axe(page, "assistant-chat-delete");
+  await dialog.getByRole("button", { name: "Delete chat" }).click();
+  await empty.waitFor({ state: "detached" });
+  await table.getByRole("link", { name: ask }).waitFor();
 }
 
 /**

@@ -238,7 +238,9 @@ function Conversation({ org, ws, chat, onPlan, onFresh, freshIds, pendingUser }:
                   {m.is_error && <strong className="tool-flag"> error</strong>}
                   {m.plan_id && <span className="muted small"> plan</span>}
                 </summary>
-                <pre className="tool-result">{m.content || "(no output)"}</pre>
+                <pre className="tool-result" tabIndex={0}>
+                  {m.content || "(no output)"}
+                </pre>
               </details>
               {p && <PlanCard org={org} ws={ws} plan={p} onChange={onPlan} onFresh={onFresh} />}
             </li>

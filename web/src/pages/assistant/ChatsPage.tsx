@@ -49,8 +49,9 @@ export function ChatsPage() {
           </Empty>
         )}
         {items.length > 0 && (
-          <Scroll label="Your chats">
+          <Scroll label="Your chats, newest first">
             <table className="table">
+              <caption className="sr-only">Your chats, newest first</caption>
               <thead>
                 <tr>
                   <th scope="col">Chat</th>

@@ -43,7 +43,7 @@ export function DiagnosePage() {
         The analyzers look for the usual problems (crash loops, image pull failures, unschedulable pods, failing Jobs, quotas at their limit, Services
         selecting nothing…) in the objects you can see. They need no model.
       </p>
-      <div className="row row-fields">
+      <div className="row diagnose-bar">
         <SelectField
           label="Examine"
           name="project"

@@ -179,7 +179,9 @@ export function PlanCard({ org, ws, plan, level = 3, onChange, onFresh }: {
         {current.result && (
           <>
             <p className="small muted">The cluster answered:</p>
-            <pre className="plan-result">{current.result}</pre>
+            <pre className="plan-result" tabIndex={0}>
+              {current.result}
+            </pre>
           </>
         )}
         {pending && !expired && (
