@@ -283,8 +283,29 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.URL.RawPath = rest
 	out.URL.Path, _ = url.PathUnescape(rest)
 	cw := &httpapi.CaptureWriter{ResponseWriter: w}
-	g.forward.ServeHTTP(cw, out)
+	if inProcess(r.Context()) {
+		g.proxy(cw, out)
+	} else {
+		g.forward.ServeHTTP(cw, out)
+	}
 	g.done(rq, cw.Code()) // when Authenticated answered (a rate limit), not the API server
+}
+
+type inProcessKey struct{}
+
+// InProcess marks ctx as that of requests the platform makes in process
+// on behalf of a caller whose own API request was admitted already (the
+// assistant's tools, with the caller's workspace token): they get every
+// check of the token, but not Config.Authenticated's per-user rate limit,
+// which the caller's API request counted once. A request from the network
+// cannot carry the mark.
+func InProcess(ctx context.Context) context.Context {
+	return context.WithValue(ctx, inProcessKey{}, true)
+}
+
+func inProcess(ctx context.Context) bool {
+	v, _ := ctx.Value(inProcessKey{}).(bool)
+	return v
 }
 
 // admitStream counts one more long-lived request of user to workspace

@@ -148,6 +148,17 @@ func (a *API) MountSubtree(prefix string, h http.Handler) {
 	a.mux.Handle(prefix, a.instrument(prefix+"*", a.stream(h)))
 }
 
+// MountEndpoint serves path itself (not what is under it), whatever the
+// method, with h, the way MountSubtree serves a subtree: an endpoint
+// that speaks its own protocol (the MCP server at /mcp).
+func (a *API) MountEndpoint(path string, h http.Handler) {
+	if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || h == nil {
+		panic("httpapi: MountEndpoint needs a handler and a path that starts but does not end with /")
+	}
+	a.subtrees = append(a.subtrees, path+"/")
+	a.mux.Handle(path, a.instrument(path, a.stream(h)))
+}
+
 // fallbackFor reports whether r goes to the Fallback handler.
 func (a *API) fallbackFor(r *http.Request) bool {
 	if a.fallback == nil || r.Method != http.MethodGet && r.Method != http.MethodHead {

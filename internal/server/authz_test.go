@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/hexabase/hexabase-ai/internal/aiops/tools"
 	"io"
 	"strings"
 	"testing"
@@ -22,6 +23,8 @@ import (
 // call so that a call that succeeds cannot disturb the next.
 type fixture struct {
 	org, ws, project, group, binding, invitation, task string
+	// chat and plan are the owner's (nobody else sees them).
+	chat, plan string
 }
 
 type people struct {
@@ -66,6 +69,12 @@ func (ts *testServer) fixture(p people, withWorkspace bool, inviteEmail string) 
 		must(st.AddGroupMember(ctx, store.GroupMember{GroupID: f.group, UserID: u.ID, CreatedAt: now}))
 	}
 	must(st.CreateRoleBinding(ctx, store.RoleBinding{ID: f.binding, WorkspaceID: f.ws, GroupID: f.group, Role: store.RoleViewer, CreatedAt: now}))
+	f.chat, f.plan = store.NewID(), store.NewID()
+	must(st.CreateChat(ctx, store.Chat{ID: f.chat, OrgID: f.org, WorkspaceID: f.ws, UserID: p.owner.ID, CreatedAt: now, UpdatedAt: now}))
+	must(st.CreatePlan(ctx, store.Plan{ID: f.plan, OrgID: f.org, WorkspaceID: f.ws, UserID: p.owner.ID, ChatID: f.chat, Tool: "scale", Args: `{"name":"web","replicas":3}`,
+		Summary: "scale deployment web", Method: "PATCH", Path: "/apis/apps/v1/namespaces/frontend/deployments/web", Body: "{}",
+		Hash:   tools.Hash("PATCH", "/apis/apps/v1/namespaces/frontend/deployments/web", []byte("{}")),
+		Status: store.PlanPending, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
 	return f
 }
 
@@ -81,6 +90,9 @@ var (
 	orgAdmin = expect{200, 200, 403, 403, 404}
 	wsRead   = expect{200, 200, 404, 200, 404}
 	wsAdmin  = expect{200, 200, 404, 403, 404}
+	// ownerOnly: the owner's own chat or plan; to everyone else it does
+	// not exist.
+	ownerOnly = expect{200, 404, 404, 404, 404}
 )
 
 func (e expect) with(ok int) expect {
@@ -162,7 +174,7 @@ func TestAuthorizationTable(t *testing.T) {
 				f := ts.fixture(p, !e.noWorkspace, p.outsider.Email)
 				target := p.extra.ID
 				path := strings.NewReplacer("{org}", f.org, "{workspace}", f.ws, "{project}", f.project, "{group}", f.group,
-					"{binding}", f.binding, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target).Replace(e.path)
+					"{binding}", f.binding, "{chat}", f.chat, "{plan}", f.plan, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target).Replace(e.path)
 				var body any
 				if e.body != nil {
 					body = e.body(f, p)
@@ -260,6 +272,25 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/usage", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/access", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/usage", nil, wsRead.with(409), false},
+		// The assistant: the organization's settings and usage; a user's
+		// own chats and plans (another user's is a 404, even to the
+		// organization's owner: the fixture's belong to its owner); the
+		// analyzers as the caller (no cluster here: 409).
+		{"GET", "/api/v1/organizations/{org}/ai", nil, orgRead, true},
+		{"PATCH", "/api/v1/organizations/{org}/ai", func(fixture, people) any { return map[string]any{"monthly_token_budget": 1000} }, orgAdmin, true},
+		{"GET", "/api/v1/organizations/{org}/ai/status", nil, orgRead, true},
+		{"GET", "/api/v1/organizations/{org}/usage", nil, orgAdmin, true},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/ai/chats", nil, wsRead, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/ai/chats", func(fixture, people) any { return map[string]any{"project": "frontend"} }, wsRead.with(201), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/ai/chats/{chat}", nil, ownerOnly, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/ai/chats/{chat}", nil, ownerOnly.with(204), false},
+		// No model is configured here: 409 no-model, after the checks.
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/ai/chats/{chat}/messages", func(fixture, people) any { return map[string]any{"content": "hello"} }, ownerOnly.with(409), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/ai/plans/{plan}", nil, ownerOnly, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/ai/plans/{plan}/confirm", nil, ownerOnly.with(kubeconfigStatus), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/ai/plans/{plan}/reject", nil, ownerOnly, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/diagnose", nil, wsRead.with(kubeconfigStatus), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/diagnose", nil, wsRead.with(kubeconfigStatus), false},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs", func(fixture, people) any {
 			return map[string]any{"name": "tick", "schedule": "@hourly", "template": map[string]string{"image": "busybox"}}
 		}, wsRead.with(409), false},

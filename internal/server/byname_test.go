@@ -37,7 +37,7 @@ func normalize(t *testing.T, body []byte, f fixture, slug string) string {
 	t.Helper()
 	s := string(body)
 	for placeholder, v := range map[string]string{"<org>": f.org, "<ws>": f.ws, "<project>": f.project, "<group>": f.group,
-		"<binding>": f.binding, "<invitation>": f.invitation, "<task>": f.task, "<slug>": slug} {
+		"<binding>": f.binding, "<invitation>": f.invitation, "<task>": f.task, "<chat>": f.chat, "<plan>": f.plan, "<slug>": slug} {
 		if v != "" {
 			s = strings.ReplaceAll(s, v, placeholder)
 		}
@@ -102,7 +102,7 @@ func normalize(t *testing.T, body []byte, f fixture, slug string) string {
 // resolved parameters ({org}, {workspace}, {project}, {group}).
 func (ts *testServer) callEndpoint(e endpoint, f fixture, p people, refs map[string]string, token string) answer {
 	ts.t.Helper()
-	r := []string{"{binding}", f.binding, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", p.extra.ID}
+	r := []string{"{binding}", f.binding, "{chat}", f.chat, "{plan}", f.plan, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", p.extra.ID}
 	for _, param := range resolvedParams {
 		r = append(r, "{"+param+"}", refs[param])
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hexabase/hexabase-ai/internal/aiops/mcp"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/console"
@@ -223,7 +224,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &deps{cfg: cfg, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
+	d := &deps{cfg: cfg, version: o.Version, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
 		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer(), liveLimits: o.liveLimits}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
@@ -245,6 +246,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	doc := &openAPIDoc{}
 	s.api.Mount(routeTable(tn, s.identity, s.platformRoutes(doc), d.routes)...)
 	s.api.MountSubtree(gateway.Prefix, d.gateway)
+	if d.mcp != nil {
+		s.api.MountEndpoint(mcp.Path, d.mcp)
+	}
 	// With a plain-http platform kubectl cannot use the gateway on the API
 	// listener (client-go sends an exec plugin's token to https servers
 	// only): the workspace issuer endpoint's loopback https listener

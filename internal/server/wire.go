@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hexabase/hexabase-ai/internal/aiops"
+	"github.com/hexabase/hexabase-ai/internal/audit"
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
@@ -34,6 +36,7 @@ type deps struct {
 	docsOnly bool
 
 	cfg      config.Config
+	version  string
 	log      *slog.Logger
 	now      func() time.Time
 	store    store.Store
@@ -85,6 +88,12 @@ type deps struct {
 	routes          []httpapi.Route
 	routeMiddleware []httpapi.RouteMiddleware
 	outer           []func(http.Handler) http.Handler
+	// audit is the audit log (set by wireAudit).
+	audit *audit.Log
+	// assistant is the AI assistant and mcp its MCP endpoint (set by
+	// wireAI).
+	assistant *aiops.Service
+	mcp       http.Handler
 	// gateway serves gateway.Prefix (set by wireGateway).
 	gateway http.Handler
 	// waker wakes sleeping workspaces for the gateway (wireControlPlane).
@@ -114,6 +123,7 @@ func wire(ctx context.Context, d *deps) error {
 		wireWorkloads,    // needs d.clusters, d.tenancy, d.userStreams
 		wireLive,         // needs d.clusters, d.tenancy, d.userStreams, d.workspaceStreams
 		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit, d.userStreams, d.workspaceStreams
+		wireAI,           // needs d.gateway, d.issuer, d.tenancy, d.audit
 	} {
 		if err := w(ctx, d); err != nil {
 			return err

@@ -20,6 +20,7 @@ func wireAudit(ctx context.Context, d *deps) error {
 	if err != nil {
 		return err
 	}
+	d.audit = l
 	d.outer = append(d.outer, l.Outer())
 	d.routeMiddleware = append(d.routeMiddleware, l.Middleware())
 	d.routes = append(d.routes, l.Routes()...)

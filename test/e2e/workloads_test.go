@@ -61,9 +61,15 @@ type workloadsWorld struct {
 
 func newWorkloadsWorld(t *testing.T) *workloadsWorld {
 	t.Helper()
+	return newWorkloadsWorldWith(t)
+}
+
+// newWorkloadsWorldWith is newWorkloadsWorld with server arguments.
+func newWorkloadsWorldWith(t *testing.T, args ...string) *workloadsWorld {
+	t.Helper()
 	needBinary(t)
 	w := &workloadsWorld{}
-	w.s = startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", nil)
+	w.s = startServer(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", nil, args...)
 	w.admin = setupAdmin(t, w.s, "admin@example.com", "correct-horse-battery")
 	w.orgPath = w.admin.createOrg("Acme")
 	var ws struct {

@@ -105,11 +105,19 @@ func Collect(ctx context.Context, c kubernetes.Interface, namespaces []string, n
 	}
 	// why[k][n] is why kind k could not be listed in namespace n.
 	why := make([][]string, len(kinds))
-	g, gctx := errgroup.WithContext(ctx)
+	// errs[k][n] is kind k's failure in namespace n: the first in this
+	// order is the one answered, whichever came first in time, so that
+	// the same cluster gives the same answer.
+	errs := make([][]error, len(kinds))
+	// No early cancel: every list answers (the failures are quick), so
+	// the failure answered is always the same one.
+	var g errgroup.Group
+	gctx := ctx
 	g.SetLimit(collectParallel)
 	for k, kd := range kinds {
 		kd.prepare(len(nss))
 		why[k] = make([]string, len(nss))
+		errs[k] = make([]error, len(nss))
 		for n, ns := range nss {
 			g.Go(func() error {
 				err := kd.fetch(gctx, ns, n)
@@ -120,13 +128,21 @@ func Collect(ctx context.Context, c kubernetes.Interface, namespaces []string, n
 				case apierrors.IsNotFound(err):
 					why[k][n] = "not served by the cluster"
 				default:
-					return fmt.Errorf("list %s in %s: %w", kd.resource(), ns, err)
+					errs[k][n] = fmt.Errorf("list %s in %s: %w", kd.resource(), ns, err)
+					return errs[k][n]
 				}
 				return nil
 			})
 		}
 	}
 	if err := g.Wait(); err != nil {
+		for _, ks := range errs {
+			for _, e := range ks {
+				if e != nil {
+					return nil, e
+				}
+			}
+		}
 		return nil, err
 	}
 	for k, kd := range kinds {

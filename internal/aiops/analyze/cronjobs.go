@@ -165,6 +165,9 @@ func cronJobMissed(x *index) []api.Finding {
 		if cj.Status.LastScheduleTime != nil {
 			last = cj.Status.LastScheduleTime.Time
 		}
+		if last.IsZero() {
+			continue // an object without times: nothing to measure from
+		}
 		due := sched.Next(last.In(loc))
 		cutoff := x.s.Now.Add(-missedGrace)
 		if due.IsZero() || !due.Before(cutoff) {

@@ -17,5 +17,6 @@
 //
 // The package depends only on internal/api (the wire types), internal/store
 // (the CronJob run records), internal/cronexpr (schedules read as the
-// CronJob controller reads them) and the Kubernetes libraries.
+// CronJob controller reads them), the Kubernetes libraries and
+// golang.org/x/sync (Collect's bounded concurrency).
 package analyze

@@ -20,8 +20,9 @@ const (
 	burstWindow = 10 * time.Minute
 )
 
-// eventBurst: objects with a burst of Warning events. Run drops its
-// findings about objects another analyzer reported on.
+// eventBurst: objects with a burst of Warning events, except objects
+// since deleted. Run drops its findings about objects another analyzer
+// reported on.
 func eventBurst(x *index) []api.Finding {
 	var keys []ref
 	for k := range x.events {
@@ -32,6 +33,9 @@ func eventBurst(x *index) []api.Finding {
 	})
 	var out []api.Finding
 	for _, k := range keys {
+		if x.gone(k) {
+			continue // a replaced pod's past says nothing of now
+		}
 		evs := x.recent(x.eventsOf(k, corev1.EventTypeWarning), burstWindow)
 		total := 0
 		byReason := map[string]int{}

@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
 )
 
 // Bounds of what a finding quotes.
@@ -25,16 +27,39 @@ const (
 
 // clip folds the whitespace of a message (newlines included) and cuts it
 // at maxText bytes, on a character boundary, marking the cut.
-func clip(s string) string {
+func clip(s string) string { return clipTo(s, maxText) }
+
+// clipTo is clip at n bytes.
+func clipTo(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= maxText {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxText
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// Bounds of a whole finding, past the bounds of what its parts quote:
+// a title, an evidence line (a quoted message and what introduces it), a
+// suggestion (a sentence or two and a command).
+const (
+	maxTitle      = maxText
+	maxLine       = maxText + 150
+	maxSuggestion = 2 * maxText
+)
+
+// bounded holds a finding to its bounds.
+func bounded(f api.Finding) api.Finding {
+	f.Title = clipTo(f.Title, maxTitle)
+	f.Suggestion = clipTo(f.Suggestion, maxSuggestion)
+	f.Evidence = bound(f.Evidence)
+	for i, e := range f.Evidence {
+		f.Evidence[i] = clipTo(e, maxLine)
+	}
+	return f
 }
 
 // age writes a duration the way kubectl does, roughly: 45s, 12m, 5h, 3d.

@@ -9,6 +9,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -170,6 +171,7 @@ func TestCronJobMissed(t *testing.T) {
 		{name: "on schedule", s: Snapshot{CronJobs: []batchv1.CronJob{cronJob("nightly", "*/5 * * * *", scheduled(3*time.Minute))}}},
 		{name: "due just the grace ago", s: Snapshot{CronJobs: []batchv1.CronJob{cronJob("nightly", "*/5 * * * *", scheduled(10*time.Minute))}}},
 		{name: "suspended", s: Snapshot{CronJobs: []batchv1.CronJob{cronJob("nightly", "0 * * * *", scheduled(3*time.Hour), suspended)}}},
+		{name: "an object without times", s: Snapshot{CronJobs: []batchv1.CronJob{cronJob("nightly", "0 * * * *", func(c *batchv1.CronJob) { c.CreationTimestamp = metav1.Time{} })}}},
 		{name: "a schedule cronexpr does not take", s: Snapshot{CronJobs: []batchv1.CronJob{cronJob("nightly", "@every 5m", scheduled(3*time.Hour))}}},
 		{name: "two hourly runs missed",
 			s: Snapshot{CronJobs: []batchv1.CronJob{cronJob("nightly", "0 * * * *", scheduled(3*time.Hour))}},

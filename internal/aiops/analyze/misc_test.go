@@ -129,8 +129,17 @@ func TestEventBurst(t *testing.T) {
 		{name: "many, but normal or long ago", s: Snapshot{Events: []corev1.Event{
 			event("Pod", "web-5d9c-a", "Normal", "Pulled", "Container image already present", 50, time.Minute),
 			event("Pod", "web-5d9c-a", "Warning", "BackOff", "Back-off restarting failed container web", 50, 20*time.Minute)}}},
+		{name: "about a pod deleted since", s: Snapshot{Pods: []corev1.Pod{pod("web-5d9c-b")}, Events: []corev1.Event{backOff, unhealthy}}},
+		{name: "about a pod, pods not listed",
+			s: Snapshot{Skipped: []string{"pods: forbidden"}, Events: []corev1.Event{backOff, unhealthy}},
+			want: []api.Finding{{Analyzer: "event-burst", Severity: api.SeverityWarning, Title: "Pod web-5d9c-a had 12 Warning events in the last 10m",
+				Objects: objects("Pod", "web-5d9c-a"),
+				Evidence: []string{"Warning events by reason: BackOff x8, Unhealthy x4",
+					"event Warning BackOff (x8, last 1m ago): Back-off restarting failed container web",
+					"event Warning Unhealthy (x4, last 2m ago): Readiness probe failed: connection refused"},
+				Suggestion: "the most frequent is BackOff: act on what its message says; the whole sequence is in `kubectl -n shop describe pod web-5d9c-a`"}}},
 		{name: "a burst, counted by series too",
-			s: Snapshot{Events: []corev1.Event{backOff, unhealthy, func() corev1.Event {
+			s: Snapshot{Pods: []corev1.Pod{pod("web-5d9c-a")}, Events: []corev1.Event{backOff, unhealthy, func() corev1.Event {
 				e := event("Pod", "web-5d9c-a", "Warning", "Unhealthy", "Liveness probe failed: connection refused", 1, 30*time.Minute)
 				e.Series = &corev1.EventSeries{Count: 3, LastObservedTime: microBefore(30 * time.Second)}
 				return e

@@ -22,8 +22,16 @@ type Analyzer struct {
 	fallback bool
 }
 
-// analyzer makes an Analyzer of a rule over the shared index.
-func analyzer(name, description string, run func(*index) []api.Finding) Analyzer {
+// analyzer makes an Analyzer of a rule over the shared index; its
+// findings are held to their bounds.
+func analyzer(name, description string, rule func(*index) []api.Finding) Analyzer {
+	run := func(x *index) []api.Finding {
+		fs := rule(x)
+		for i := range fs {
+			fs[i] = bounded(fs[i])
+		}
+		return fs
+	}
 	return Analyzer{Name: name, Description: description, run: run,
 		Run: func(s *Snapshot) []api.Finding { return run(newIndex(s)) }}
 }

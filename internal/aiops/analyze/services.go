@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -35,24 +36,35 @@ func (x *index) selectedPods(svc *corev1.Service) []*corev1.Pod {
 			out = append(out, p)
 		}
 	}
+	slices.SortFunc(out, func(a, b *corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 // workloadsSelected are the Deployments and StatefulSets of the Service's
-// namespace whose pod template the selector matches, with their replicas.
+// namespace whose pod template the selector matches, by kind and name,
+// with their replicas.
 func (x *index) workloadsSelected(svc *corev1.Service) (out []ref, replicas []int32) {
+	type w struct {
+		r ref
+		n int32
+	}
+	var ws []w
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
 	for i := range x.s.Deployments {
 		d := &x.s.Deployments[i]
 		if d.Namespace == svc.Namespace && sel.Matches(labels.Set(d.Spec.Template.Labels)) {
-			out, replicas = append(out, ref{"Deployment", d.Namespace, d.Name}), append(replicas, replicasOf(d.Spec.Replicas))
+			ws = append(ws, w{ref{"Deployment", d.Namespace, d.Name}, replicasOf(d.Spec.Replicas)})
 		}
 	}
 	for i := range x.s.StatefulSets {
 		st := &x.s.StatefulSets[i]
 		if st.Namespace == svc.Namespace && sel.Matches(labels.Set(st.Spec.Template.Labels)) {
-			out, replicas = append(out, ref{"StatefulSet", st.Namespace, st.Name}), append(replicas, replicasOf(st.Spec.Replicas))
+			ws = append(ws, w{ref{"StatefulSet", st.Namespace, st.Name}, replicasOf(st.Spec.Replicas)})
 		}
+	}
+	slices.SortFunc(ws, func(a, b w) int { return cmp.Or(cmp.Compare(a.r.kind, b.r.kind), cmp.Compare(a.r.name, b.r.name)) })
+	for _, x := range ws {
+		out, replicas = append(out, x.r), append(replicas, x.n)
 	}
 	return out, replicas
 }

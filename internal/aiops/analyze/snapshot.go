@@ -186,6 +186,36 @@ func newIndex(s *Snapshot) *index {
 	return x
 }
 
+// gone tells whether the object is of a kind the snapshot lists (and
+// listed in its namespace) but not there: deleted since its events.
+func (x *index) gone(k ref) bool {
+	var present bool
+	var resource string
+	switch k.kind {
+	case "Pod":
+		_, present = x.pods[k]
+		resource = ResourcePods
+	case "Deployment":
+		_, present = x.deployments[k]
+		resource = ResourceDeployments
+	case "ReplicaSet":
+		_, present = x.replicaSets[k]
+		resource = ResourceReplicaSets
+	case "StatefulSet":
+		_, present = x.statefulSets[k]
+		resource = ResourceStatefulSets
+	case "Job":
+		_, present = x.jobs[k]
+		resource = ResourceJobs
+	case "Service":
+		_, present = x.services[k]
+		resource = ResourceServices
+	default:
+		return false
+	}
+	return !present && x.s.Listed(resource, k.ns)
+}
+
 // eventsOf returns the events about the object, newest first, of type typ
 // (any when empty) and with one of the reasons (any when none).
 func (x *index) eventsOf(k ref, typ string, reasons ...string) []*corev1.Event {

@@ -21,6 +21,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/oauth-protected-resource": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OAuth 2.0 protected-resource metadata (RFC 9728) of the MCP endpoint /mcp */
+        get: operations["get-.well-known-oauth-protected-resource"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-protected-resource/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OAuth 2.0 protected-resource metadata (RFC 9728) of the MCP endpoint /mcp: the platform is its authorization server; send a platform access token as a Bearer header */
+        get: operations["get-.well-known-oauth-protected-resource-mcp"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/openid-configuration": {
         parameters: {
             query?: never;
@@ -107,6 +141,41 @@ export interface paths {
         head?: never;
         /** Update an organization (admin) */
         patch: operations["patch-organizations-by-org"];
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/ai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's assistant settings (on or off, monthly token budget) and its token use this month */
+        get: operations["get-organizations-by-org-ai"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Turn the assistant on or off for the organization, set its monthly token budget (owner, admin); If-Match or resource_version make it conditional (412 when stale) */
+        patch: operations["patch-organizations-by-org-ai"];
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/ai/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the assistant can do here: on or off for the organization, the configured models (no keys), the tools */
+        get: operations["get-organizations-by-org-ai-status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/organizations/{org}/audit": {
@@ -230,6 +299,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{org}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's usage ledger summed by meter, workspace, user and model over a period (owner, admin); default: this month */
+        get: operations["get-organizations-by-org-usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{org}/workspaces": {
         parameters: {
             query?: never;
@@ -265,6 +351,127 @@ export interface paths {
         head?: never;
         /** Rename a workspace, or change its sleep_after and hibernation schedules (workspace-admin) */
         patch: operations["patch-organizations-by-org-workspaces-by-workspace"];
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/ai/chats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's chats about the workspace, newest first */
+        get: operations["get-organizations-by-org-workspaces-by-workspace-ai-chats"];
+        put?: never;
+        /** Start a chat with the assistant about the workspace or one of its projects */
+        post: operations["post-organizations-by-org-workspaces-by-workspace-ai-chats"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/ai/chats/{chat}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A chat of the caller with its messages (tool calls and their results included) and plans */
+        get: operations["get-organizations-by-org-workspaces-by-workspace-ai-chats-by-chat"];
+        put?: never;
+        post?: never;
+        /** Delete a chat of the caller with its messages and plans */
+        delete: operations["delete-organizations-by-org-workspaces-by-workspace-ai-chats-by-chat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/ai/chats/{chat}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a message: the assistant answers, calling tools as the caller; writes become plans to confirm. With Accept: text/event-stream the answer streams as Server-Sent Events (delta, message, plan, done, error) */
+        post: operations["post-organizations-by-org-workspaces-by-workspace-ai-chats-by-chat-messages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/ai/plans/{plan}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A plan of the caller: the request, its dry run's diff, its status */
+        get: operations["get-organizations-by-org-workspaces-by-workspace-ai-plans-by-plan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/ai/plans/{plan}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm a pending plan of the caller (once, within 5 minutes): its request runs as the caller; 409 with a fresh plan (Location) when the object changed since; the cluster's 403 is passed on */
+        post: operations["post-organizations-by-org-workspaces-by-workspace-ai-plans-by-plan-confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/ai/plans/{plan}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a pending plan of the caller: it will never run */
+        post: operations["post-organizations-by-org-workspaces-by-workspace-ai-plans-by-plan-reject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/diagnose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Run the analyzers (no model needed) over the projects of the workspace the caller sees, or one of them, as the caller */
+        get: operations["get-organizations-by-org-workspaces-by-workspace-diagnose"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/organizations/{org}/workspaces/{workspace}/events": {
@@ -702,6 +909,23 @@ export interface paths {
         put?: never;
         /** Run a CronJob now: a Job from its template */
         post: operations["post-organizations-by-org-workspaces-by-workspace-projects-by-project-cronjobs-by-cronjob-trigger"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/diagnose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Run the analyzers (no model needed) over a project, as the caller */
+        get: operations["get-organizations-by-org-workspaces-by-workspace-projects-by-project-diagnose"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1310,6 +1534,144 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AIChat: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            org_id: string;
+            /** @description the project's name */
+            project?: string;
+            project_id?: string;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            workspace_id: string;
+        };
+        AIChatDetail: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            messages: components["schemas"]["AIMessage"][];
+            org_id: string;
+            plans: components["schemas"]["AIPlan"][];
+            /** @description the project's name */
+            project?: string;
+            project_id?: string;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            workspace_id: string;
+        };
+        AIChatList: {
+            items: components["schemas"]["AIChat"][];
+            next_cursor?: string;
+        };
+        AIMessage: {
+            /** @description the text; for a tool message its result as the model saw it (size-capped, secrets redacted) */
+            content: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            is_error?: boolean;
+            model?: string;
+            /** @description the plan a write tool made */
+            plan_id?: string;
+            /** @description user, assistant or tool */
+            role: string;
+            seq: number;
+            tool?: string;
+            tool_args?: string;
+            tool_call_id?: string;
+            tool_calls?: components["schemas"]["AIToolCall"][];
+        };
+        AIModel: {
+            /** @description names of objects are masked before they reach this provider */
+            anonymize: boolean;
+            default: boolean;
+            model: string;
+            provider: string;
+        };
+        AIPlan: {
+            /** @description JSON, secrets redacted */
+            args: string;
+            /** @description the request's body (JSON), secrets redacted */
+            body?: string;
+            chat_id?: string;
+            /** @description the console page to review and confirm it */
+            confirm_url: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string;
+            /** @description unified diff of the object before and after (the dry run's answer) */
+            diff: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            method: string;
+            org_id: string;
+            /** @description the Kubernetes API path the request goes to */
+            path: string;
+            /** @description what the cluster answered on confirm */
+            result?: string;
+            /** @description pending, confirmed, done, failed, rejected, expired or stale */
+            status: string;
+            summary: string;
+            tool: string;
+            workspace_id: string;
+        };
+        AISettings: {
+            enabled: boolean;
+            /** @description tokens per calendar month (UTC) for the organization's chats; 0 = no cap */
+            monthly_token_budget: number;
+            /**
+             * Format: date-time
+             * @description when the month's count starts again
+             */
+            resets_at: string;
+            resource_version: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description tokens used since the month began */
+            used_this_month: number;
+        };
+        AIStatus: {
+            /** @description the organization has the assistant on (its admins may turn it off) */
+            enabled: boolean;
+            models: components["schemas"]["AIModel"][];
+            /** @description the tools the assistant (and MCP) offers */
+            tools: components["schemas"]["AITool"][];
+        };
+        AITool: {
+            description: string;
+            /** @description read, or write: a write never runs without a confirmed plan */
+            effect: string;
+            name: string;
+            /** @description JSON schema of the arguments */
+            schema: string;
+        };
+        AIToolCall: {
+            /** @description JSON text, secrets redacted */
+            arguments: string;
+            id: string;
+            name: string;
+        };
+        AITurn: {
+            chat_id: string;
+            /** @description the user's message and what followed it, in order */
+            messages: components["schemas"]["AIMessage"][];
+            model?: string;
+            /** @description plans the turn made, each waiting for its user's confirmation */
+            plans: components["schemas"]["AIPlan"][];
+            provider?: string;
+            /** @description why the turn ended early: tool-call cap, time cap, provider error */
+            stopped?: string;
+            usage: components["schemas"]["AIUsage"];
+        };
+        AIUsage: {
+            completion_tokens: number;
+            prompt_tokens: number;
+        };
         AcceptInvitationRequest: {
             token: string;
         };
@@ -1441,6 +1803,12 @@ export interface components {
             replicas?: number;
             resources?: components["schemas"]["Resources"];
         };
+        CreateChatRequest: {
+            /** @description id or name of a project the chat is about (default: the whole workspace) */
+            project?: string;
+            /** @description at most 200 characters (default: from the first message) */
+            title?: string;
+        };
         CreateCronJobRequest: {
             /** @description Allow (default), Forbid or Replace */
             concurrency_policy?: string;
@@ -1561,6 +1929,18 @@ export interface components {
             /** @description urn:ietf:params:oauth:grant-type:device_code (optional) */
             grant_type?: string;
         };
+        Diagnosis: {
+            /** @description the names of the analyzers run */
+            analyzers: string[];
+            /** @description critical first, then by the namespace and name of the main object */
+            findings: components["schemas"]["Finding"][];
+            /** @description the namespaces examined */
+            namespaces: string[];
+            /** @description how many objects were examined, events included */
+            objects: number;
+            /** @description kinds that could not be listed and why, e.g. horizontalpodautoscalers: forbidden; nothing was concluded from their absence */
+            skipped: string[];
+        };
         DisableMFARequest: {
             /** @description a 6-digit TOTP code or a backup code */
             code?: string;
@@ -1624,6 +2004,28 @@ export interface components {
         FieldError: {
             field: string;
             message: string;
+        };
+        Finding: {
+            /** @description the analyzer that found it, e.g. crashloop */
+            analyzer: string;
+            /** @description the facts it rests on (events, conditions, container states), each a short line */
+            evidence: string[];
+            /** @description the objects concerned, the main one first */
+            objects: components["schemas"]["FindingObject"][];
+            /** @description critical, warning or info */
+            severity: string;
+            /** @description the suggested fix */
+            suggestion: string;
+            /** @description the problem in one line, e.g. Pod web-5d9c-abc is in CrashLoopBackOff */
+            title: string;
+        };
+        FindingObject: {
+            /** @description the object's kind, e.g. Pod, Deployment, ResourceQuota */
+            kind: string;
+            /** @description the object's name */
+            name: string;
+            /** @description the object's namespace (its project); absent for cluster-scoped objects */
+            namespace?: string;
         };
         Group: {
             /** Format: date-time */
@@ -1864,6 +2266,12 @@ export interface components {
             items: components["schemas"]["Organization"][];
             next_cursor?: string;
         };
+        PatchAISettingsRequest: {
+            enabled?: boolean;
+            /** @description 0 to 1,000,000,000,000; 0 = no cap */
+            monthly_token_budget?: number;
+            resource_version?: string;
+        };
         PatchApplicationRequest: {
             args?: string[];
             command?: string[];
@@ -1964,6 +2372,22 @@ export interface components {
         ProjectList: {
             items: components["schemas"]["Project"][];
             next_cursor?: string;
+        };
+        ProtectedResourceMetadata: {
+            authorization_details_types_supported?: string[];
+            authorization_servers?: string[];
+            bearer_methods_supported?: string[];
+            dpop_bound_access_tokens_required?: boolean;
+            dpop_signing_alg_values_supported?: string[];
+            jwks_uri?: string;
+            resource: string;
+            resource_documentation?: string;
+            resource_name?: string;
+            resource_policy_uri?: string;
+            resource_signing_alg_values_supported?: string[];
+            resource_tos_uri?: string;
+            scopes_supported?: string[];
+            tls_client_certificate_bound_access_tokens?: boolean;
         };
         ProviderInfo: {
             id: string;
@@ -2069,6 +2493,12 @@ export interface components {
         };
         ScaleRequest: {
             replicas?: number;
+        };
+        SendMessageRequest: {
+            /** @description 1 to 8,000 characters */
+            content: string;
+            /** @description the configured provider to ask (default: the first) */
+            provider?: string;
         };
         ServiceInfo: {
             cluster_ip?: string;
@@ -2238,6 +2668,22 @@ export interface components {
                 [key: string]: components["schemas"]["QuotaUse"];
             };
         };
+        UsageReport: {
+            /** Format: date-time */
+            since: string;
+            totals: components["schemas"]["UsageTotal"][];
+            /** Format: date-time */
+            until: string;
+        };
+        UsageTotal: {
+            /** @description such as ai.prompt_tokens, ai.completion_tokens */
+            meter: string;
+            quantity: number;
+            /** @description the model, for AI tokens */
+            subject?: string;
+            user_id?: string;
+            workspace_id?: string;
+        };
         User: {
             /** Format: date-time */
             created_at: string;
@@ -2335,6 +2781,100 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JSONWebKeySet"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-.well-known-oauth-protected-resource": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtectedResourceMetadata"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-.well-known-oauth-protected-resource-mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtectedResourceMetadata"];
                 };
             };
             /** @description Bad Request */
@@ -2973,6 +3513,237 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-ai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description the resource_version, quoted: send it back as If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AISettings"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "patch-organizations-by-org-ai": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag (resource_version) the change is based on: a change made by someone else first is refused with 412 */
+                "If-Match"?: string;
+            };
+            path: {
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchAISettingsRequest"];
+                "application/merge-patch+json": components["schemas"]["PatchAISettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description the resource_version, quoted: send it back as If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AISettings"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-ai-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AIStatus"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3707,6 +4478,78 @@ export interface operations {
             };
         };
     };
+    "get-organizations-by-org-usage": {
+        parameters: {
+            query?: {
+                /** @description RFC 3339 time (default: the start of this month, UTC) */
+                since?: string;
+                /** @description RFC 3339 time (default: now) */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "get-organizations-by-org-workspaces": {
         parameters: {
             query?: {
@@ -4133,6 +4976,737 @@ export interface operations {
             };
             /** @description Internal Server Error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-workspaces-by-workspace-ai-chats": {
+        parameters: {
+            query?: {
+                /** @description page size, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AIChatList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "post-organizations-by-org-workspaces-by-workspace-ai-chats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateChatRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AIChat"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-workspaces-by-workspace-ai-chats-by-chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                chat: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AIChatDetail"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-organizations-by-org-workspaces-by-workspace-ai-chats-by-chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                chat: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "post-organizations-by-org-workspaces-by-workspace-ai-chats-by-chat-messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                chat: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AITurn"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-workspaces-by-workspace-ai-plans-by-plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                plan: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AIPlan"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "post-organizations-by-org-workspaces-by-workspace-ai-plans-by-plan-confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                plan: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AIPlan"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "post-organizations-by-org-workspaces-by-workspace-ai-plans-by-plan-reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                plan: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AIPlan"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-workspaces-by-workspace-diagnose": {
+        parameters: {
+            query?: {
+                /** @description id or name of one project (default: every project the caller sees) */
+                project?: string;
+            };
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Diagnosis"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7978,6 +9552,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-workspaces-by-workspace-projects-by-project-diagnose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Diagnosis"];
                 };
             };
             /** @description Bad Request */

@@ -1,0 +1,311 @@
+package aiops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/aiops/tools"
+	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
+)
+
+// maxResult bounds what a plan keeps of the cluster's answer.
+const maxResult = 8 << 10
+
+// PlanURL is the console page of a plan.
+func PlanURL(externalURL string, p store.Plan) string {
+	return strings.TrimSuffix(externalURL, "/") + "/orgs/" + p.OrgID + "/workspaces/" + p.WorkspaceID + "/assistant/plans/" + p.ID
+}
+
+func (s *Service) planOut(_ tenancy.WorkspaceScope, p store.Plan) api.AIPlan {
+	out := api.AIPlan{ID: p.ID, ChatID: p.ChatID, OrgID: p.OrgID, WorkspaceID: p.WorkspaceID, Tool: p.Tool, Args: tools.RedactArgs(json.RawMessage(p.Args)),
+		Summary: p.Summary, Method: p.Method, Path: p.Path, Body: tools.Scrub(p.Body), Diff: p.Diff, Status: p.Status, Result: p.Result,
+		CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt, ConfirmURL: PlanURL(s.cfg.ExternalURL, p)}
+	if !p.DecidedAt.IsZero() {
+		t := p.DecidedAt
+		out.DecidedAt = &t
+	}
+	return out
+}
+
+// expire marks a pending plan past its time expired (best effort: a
+// failure leaves it pending, and confirm checks the time itself).
+func (s *Service) expire(ctx context.Context, p store.Plan) store.Plan {
+	now := s.cfg.Now()
+	if p.Status != store.PlanPending || now.Before(p.ExpiresAt) {
+		return p
+	}
+	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, store.PlanExpired, now.UTC().Truncate(timePrecision)); err == nil {
+		p.Status, p.DecidedAt = store.PlanExpired, now.UTC().Truncate(timePrecision)
+	} else if q, err := s.cfg.Store.GetPlan(ctx, p.ID); err == nil {
+		p = q
+	}
+	return p
+}
+
+// makePlan runs a write tool's proposal: the dry run as the caller, the
+// diff, and the stored pending plan bound to the caller, the chat, the
+// workspace, the request's hash and the object's resourceVersion.
+func (s *Service) makePlan(ctx context.Context, t *tools.Target, tool tools.Tool, args json.RawMessage, chatID string) (store.Plan, error) {
+	prop, err := tool.Propose(ctx, t, args)
+	if err != nil {
+		return store.Plan{}, err
+	}
+	pr, err := tools.Prepare(ctx, t, prop)
+	if err != nil {
+		return store.Plan{}, err
+	}
+	now := s.cfg.Now().UTC().Truncate(timePrecision)
+	p := store.Plan{ID: store.NewID(), OrgID: t.Scope.Org.ID, WorkspaceID: t.Scope.Workspace.ID, UserID: t.Scope.Principal.UserID, ChatID: chatID,
+		Tool: tool.Name, Args: string(args), Summary: pr.Summary, Method: pr.Method, Path: pr.Path, Body: string(pr.Body), Hash: pr.Hash,
+		GuardPath: pr.GuardPath, GuardResourceVersion: pr.GuardResourceVersion, Before: pr.BeforeYAML, After: pr.AfterYAML, Diff: pr.Diff,
+		Status: store.PlanPending, CreatedAt: now, ExpiresAt: now.Add(PlanTTL)}
+	if pid := projectOfNamespace(t.Scope, namespaceOf(pr.Path)); pid != "" {
+		p.ProjectID = pid
+	}
+	if err := s.cfg.Store.CreatePlan(ctx, p); err != nil {
+		return store.Plan{}, fmt.Errorf("store plan: %w", err)
+	}
+	return p, nil
+}
+
+// namespaceOf is the namespace an API path names, "" for none.
+func namespaceOf(path string) string {
+	parts := strings.Split(strings.SplitN(path, "?", 2)[0], "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if parts[i] == "namespaces" {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+func projectOfNamespace(sc tenancy.WorkspaceScope, ns string) string {
+	for _, p := range sc.Projects {
+		if p.Name == ns {
+			return p.ID
+		}
+	}
+	return ""
+}
+
+// ownPlan finds a plan of the caller in the scope's workspace: another
+// user's plan is not found.
+func (s *Service) ownPlan(ctx context.Context, sc tenancy.WorkspaceScope, id string) (store.Plan, error) {
+	p, err := s.cfg.Store.GetPlan(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (p.UserID != sc.Principal.UserID || p.WorkspaceID != sc.Workspace.ID) {
+		return store.Plan{}, httpapi.NotFound("plan")
+	}
+	return p, err
+}
+
+func (s *Service) getPlan(r *http.Request) (any, error) {
+	sc, err := s.cfg.Scopes.ResolveWorkspace(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.ownPlan(r.Context(), sc, r.PathValue("plan"))
+	if err != nil {
+		return nil, err
+	}
+	return s.planOut(sc, s.expire(r.Context(), p)), nil
+}
+
+func (s *Service) rejectPlan(r *http.Request) (any, error) {
+	sc, err := s.cfg.Scopes.ResolveWorkspace(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.ownPlan(r.Context(), sc, r.PathValue("plan"))
+	if err != nil {
+		return nil, err
+	}
+	p, err = s.reject(r.Context(), sc, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.planOut(sc, p), nil
+}
+
+// reject marks a pending plan of the scope's caller rejected.
+func (s *Service) reject(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan) (store.Plan, error) {
+	now := s.cfg.Now().UTC().Truncate(timePrecision)
+	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, store.PlanRejected, now); errors.Is(err, store.ErrConflict) {
+		q, gerr := s.cfg.Store.GetPlan(ctx, p.ID)
+		if gerr != nil {
+			return store.Plan{}, gerr
+		}
+		return store.Plan{}, decided(s.expire(ctx, q))
+	} else if err != nil {
+		return store.Plan{}, err
+	}
+	p.Status, p.DecidedAt = store.PlanRejected, now
+	s.auditPlan(ctx, sc, p, "ai.plan.reject", store.AuditSuccess, "rejected: "+p.Summary)
+	return p, nil
+}
+
+// decided is the answer to a decision on a plan that is not pending.
+func decided(p store.Plan) *httpapi.Error {
+	if p.Status == store.PlanExpired {
+		return &httpapi.Error{Status: http.StatusGone, Type: "plan-expired", Title: "Plan expired",
+			Detail: fmt.Sprintf("the plan expired at %s (plans may be confirmed for %s): ask the assistant again", p.ExpiresAt.Format(time.RFC3339), PlanTTL)}
+	}
+	return &httpapi.Error{Status: http.StatusConflict, Type: "plan-decided", Title: "Plan already decided",
+		Detail: fmt.Sprintf("the plan is %s already: a plan is confirmed or rejected once", p.Status)}
+}
+
+func (s *Service) confirmPlan(r *http.Request) (any, error) {
+	sc, err := s.cfg.Scopes.ResolveWorkspace(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.ownPlan(r.Context(), sc, r.PathValue("plan"))
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Confirm(r.Context(), sc, p)
+	if err != nil {
+		var st *StaleError
+		if errors.As(err, &st) {
+			e := &httpapi.Error{Status: http.StatusConflict, Type: "plan-stale", Title: "The object changed since the plan",
+				Detail: fmt.Sprintf("%s: nothing was changed. A fresh plan %s replaces this one: review its diff and confirm it (`hks ai confirm %s`)", st.Reason, st.Fresh.ID, st.Fresh.ID),
+				Header: http.Header{"Location": {path.Dir(path.Dir(r.URL.Path)) + "/" + st.Fresh.ID}}}
+			return nil, e
+		}
+		return nil, err
+	}
+	return s.planOut(sc, out), nil
+}
+
+// StaleError is a confirm refused because the object changed since the
+// plan; Fresh is the plan made again against the object as it is now.
+type StaleError struct {
+	Reason string
+	Fresh  store.Plan
+}
+
+func (e *StaleError) Error() string { return "stale plan: " + e.Reason }
+
+// Confirm runs a pending plan of the scope's caller, once: the request as
+// the caller, through the gateway. A 403 of the cluster is passed on as
+// such; an object changed since the plan is a *StaleError carrying a
+// fresh plan.
+func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan) (store.Plan, error) {
+	if p.UserID != sc.Principal.UserID || p.WorkspaceID != sc.Workspace.ID {
+		return store.Plan{}, httpapi.NotFound("plan")
+	}
+	if err := s.enabled(ctx, sc.Org.ID); err != nil {
+		return store.Plan{}, err
+	}
+	now := s.cfg.Now().UTC().Truncate(timePrecision)
+	if p.Status == store.PlanPending && !now.Before(p.ExpiresAt) {
+		return store.Plan{}, decided(s.expire(ctx, p))
+	}
+	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, store.PlanConfirmed, now); errors.Is(err, store.ErrConflict) {
+		q, gerr := s.cfg.Store.GetPlan(ctx, p.ID)
+		if gerr != nil {
+			return store.Plan{}, gerr
+		}
+		return store.Plan{}, decided(s.expire(ctx, q))
+	} else if err != nil {
+		return store.Plan{}, err
+	}
+	p.Status, p.DecidedAt = store.PlanConfirmed, now
+	t, err := s.target(ctx, sc, p.ChatID)
+	if err == nil {
+		var res tools.Result
+		res, err = tools.Execute(ctx, t, p)
+		if err == nil {
+			p.Status, p.Result = store.PlanDone, capText(res.Text, maxResult)
+			s.finish(ctx, p)
+			s.auditPlan(ctx, sc, p, "ai.plan.execute", store.AuditSuccess, "done: "+p.Summary)
+			return p, nil
+		}
+	}
+	if errors.Is(err, tools.ErrStale) {
+		p.Status, p.Result = store.PlanStale, "the object changed since the plan"
+		s.finish(ctx, p)
+		s.auditPlan(ctx, sc, p, "ai.plan.execute", store.AuditFailure, "stale: "+p.Summary)
+		fresh, ferr := s.replan(ctx, t, p)
+		if ferr != nil {
+			return store.Plan{}, ferr
+		}
+		return store.Plan{}, &StaleError{Reason: "the object changed since the plan was made", Fresh: fresh}
+	}
+	p.Status = store.PlanFailed
+	var ce *tools.ClusterError
+	result := store.AuditFailure
+	if errors.As(err, &ce) {
+		p.Result = capText(fmt.Sprintf("the workspace cluster refused it (%d %s): %s", ce.Status, ce.Reason, ce.Message), maxResult)
+		if ce.Status == http.StatusForbidden {
+			result = store.AuditDenied
+		}
+	} else {
+		p.Result = "the request could not be made"
+	}
+	s.finish(ctx, p)
+	s.auditPlan(ctx, sc, p, "ai.plan.execute", result, p.Result)
+	if ce != nil {
+		return store.Plan{}, clusterProblem(ce)
+	}
+	return store.Plan{}, err
+}
+
+// clusterProblem passes the cluster's refusal on.
+func clusterProblem(ce *tools.ClusterError) *httpapi.Error {
+	st := ce.Status
+	if (st < 400 || st > 499) && st != http.StatusServiceUnavailable {
+		st = http.StatusBadGateway
+	}
+	typ := "cluster-refused"
+	if ce.Status == http.StatusForbidden {
+		typ = "forbidden"
+	}
+	return &httpapi.Error{Status: st, Type: typ, Title: "Refused by the workspace cluster", Detail: "the workspace cluster refused it: " + ce.Message}
+}
+
+// finish stores a confirmed plan's outcome (logged on failure: the
+// execution happened either way).
+func (s *Service) finish(ctx context.Context, p store.Plan) {
+	if err := s.cfg.Store.FinishPlan(context.WithoutCancel(ctx), p.ID, p.Status, p.Result); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "record plan outcome", "plan", p.ID, "status", p.Status, "error", err)
+	}
+}
+
+// replan makes a stale plan again, against the object as it is now.
+func (s *Service) replan(ctx context.Context, t *tools.Target, p store.Plan) (store.Plan, error) {
+	tool, ok := s.cfg.Tools.Get(p.Tool)
+	if !ok || t == nil {
+		return store.Plan{}, fmt.Errorf("replan: no tool %q", p.Tool)
+	}
+	return s.makePlan(ctx, t, tool, json.RawMessage(p.Args), p.ChatID)
+}
+
+// auditPlan records a decision on a plan or its execution.
+func (s *Service) auditPlan(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan, action, result, detail string) {
+	s.cfg.Audit.Append(ctx, store.AuditRecord{ActorID: sc.Principal.UserID, ActorEmail: sc.Principal.Email, OrgID: p.OrgID,
+		Action: action, TargetType: "ai_plan", TargetID: p.ID, Result: result,
+		Detail: fmt.Sprintf("chat=%s tool=%s args=%s: %s", p.ChatID, p.Tool, tools.RedactArgs(json.RawMessage(p.Args)), detail)})
+}
+
+// capText cuts s at n bytes (on a rune boundary), saying so.
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("\n[truncated: %d more bytes]", len(s)-cut)
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

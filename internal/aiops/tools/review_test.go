@@ -1,0 +1,194 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
+)
+
+// TestReadToolsNeverWrite is the review issue 14 asks for (kubectl-ai
+// misclassified `rollout history` as a write, #393; a read-only mode of
+// kubernetes-mcp-server handed out a kubeconfig, #1415): every tool of
+// Builtin() is called with valid arguments against a real workspace
+// cluster through a client that records the requests it sends. A read
+// tool, and a write tool's Propose, may only GET; Prepare may send other
+// verbs only with dryRun=All. Nothing in the cluster changed after. A
+// tool added to Builtin() without a case here fails the test.
+func TestReadToolsNeverWrite(t *testing.T) {
+	admin := startCluster(t)
+	ctx := context.Background()
+	deployment(t, "shop", "review-web", 2)
+	cronJob(t, "shop", "review-nightly")
+	victim := deployment(t, "shop", "review-victim", 1)
+	pod := runningPod(t, "shop", "review-web")
+
+	cases := map[string]string{
+		"list_resources":  `{"kind":"deploy","label_selector":"app=review-web","limit":10}`,
+		"get_resource":    `{"kind":"Deployment","name":"review-web"}`,
+		"describe":        `{"kind":"pods","name":"` + pod.Name + `"}`,
+		"pod_logs":        `{"pod":"` + pod.Name + `","tail_lines":5}`,
+		"events":          `{"warnings_only":false}`,
+		"diagnose":        `{}`,
+		"list_projects":   `{}`,
+		"cronjob_runs":    `{"name":"review-nightly"}`,
+		"scale":           `{"name":"review-web","replicas":5}`,
+		"restart":         `{"name":"review-web"}`,
+		"set_image":       `{"name":"review-web","image":"busybox:1.37"}`,
+		"cronjob_create":  `{"name":"review-new","schedule":"*/5 * * * *","image":"busybox:1.36","command":["date"]}`,
+		"cronjob_suspend": `{"name":"review-nightly","suspend":true}`,
+		"cronjob_trigger": `{"name":"review-nightly"}`,
+		"delete":          `{"kind":"deployment","name":"review-victim"}`,
+	}
+	reg, err := NewRegistry(Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range reg.List() {
+		if _, ok := cases[tool.Name]; !ok {
+			t.Errorf("tool %s has no case in TestReadToolsNeverWrite: add one", tool.Name)
+		}
+	}
+	generation := func(get func() (metav1.Object, error)) int64 {
+		o, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.GetGeneration()
+	}
+	webGen := func() (metav1.Object, error) {
+		return admin.AppsV1().Deployments("shop").Get(ctx, "review-web", metav1.GetOptions{})
+	}
+	cjGen := func() (metav1.Object, error) {
+		return admin.BatchV1().CronJobs("shop").Get(ctx, "review-nightly", metav1.GetOptions{})
+	}
+	webBefore, cjBefore := generation(webGen), generation(cjGen)
+
+	rec := &recorder{}
+	tgt := target(t, "developer", "shop", rec)
+	diagnosed := false
+	tgt.Diagnose = func(ctx context.Context, t *Target, namespaces []string) (any, error) {
+		// What an analyzer does: read as the caller.
+		diagnosed = true
+		for _, ns := range namespaces {
+			if _, err := t.Client.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{"findings": []string{}}, nil
+	}
+	tgt.Runs = func(_ context.Context, ns, name string) ([]store.CronJobRun, error) {
+		return []store.CronJobRun{{Namespace: ns, CronJob: name, Job: name + "-1", Trigger: store.TriggerSchedule, Status: store.RunSucceeded, StartedAt: time.Now().Add(-time.Hour)}}, nil
+	}
+	for _, tool := range reg.List() {
+		args, ok := cases[tool.Name]
+		if !ok {
+			continue
+		}
+		t.Run(tool.Name, func(t *testing.T) {
+			rec.reset()
+			switch tool.Effect {
+			case Read:
+				res, err := reg.Call(ctx, tgt, tool.Name, json.RawMessage(args))
+				if err != nil {
+					t.Fatalf("%s(%s): %v", tool.Name, args, err)
+				}
+				if strings.TrimSpace(res.Text) == "" {
+					t.Errorf("%s answered nothing", tool.Name)
+				}
+			case Write:
+				p, err := reg.Propose(ctx, tgt, tool.Name, json.RawMessage(args))
+				if err != nil {
+					t.Fatalf("%s(%s): %v", tool.Name, args, err)
+				}
+				for _, r := range rec.requests() {
+					if r.Method != http.MethodGet {
+						t.Errorf("%s's Propose sent %s %s: a proposal never writes", tool.Name, r.Method, r.URL)
+					}
+				}
+				rec.reset()
+				pr, err := Prepare(ctx, tgt, p)
+				if err != nil {
+					t.Fatalf("Prepare(%s): %v", tool.Name, err)
+				}
+				if pr.Diff == "" {
+					t.Errorf("Prepare(%s): no diff", tool.Name)
+				}
+				sawDryRun := false
+				for _, r := range rec.requests() {
+					if r.Method == http.MethodGet {
+						continue
+					}
+					if !r.dryRun() {
+						t.Errorf("Prepare(%s) sent %s %s %s: not a dry run", tool.Name, r.Method, r.URL, r.Body)
+					}
+					sawDryRun = true
+				}
+				if !sawDryRun {
+					t.Errorf("Prepare(%s) sent no dry run", tool.Name)
+				}
+				return
+			}
+			for _, r := range rec.requests() {
+				if r.Method != http.MethodGet {
+					t.Errorf("read tool %s sent %s %s", tool.Name, r.Method, r.URL)
+				}
+			}
+		})
+	}
+	if !diagnosed {
+		t.Error("diagnose did not call Target.Diagnose")
+	}
+
+	// Nothing changed.
+	if g := generation(webGen); g != webBefore {
+		t.Errorf("deployment review-web: generation %d, was %d", g, webBefore)
+	}
+	if g := generation(cjGen); g != cjBefore {
+		t.Errorf("cronjob review-nightly: generation %d, was %d", g, cjBefore)
+	}
+	if d, err := admin.AppsV1().Deployments("shop").Get(ctx, "review-victim", metav1.GetOptions{}); err != nil || d.UID != victim.UID || d.DeletionTimestamp != nil {
+		t.Errorf("deployment review-victim after the review: %v", err)
+	}
+	if _, err := admin.BatchV1().CronJobs("shop").Get(ctx, "review-new", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("cronjob review-new exists after the review: %v", err)
+	}
+	jobs, err := admin.BatchV1().Jobs("shop").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs.Items {
+		if strings.HasPrefix(j.Name, "review-nightly-manual-") {
+			t.Errorf("job %s exists after the review", j.Name)
+		}
+	}
+}
+
+// TestRegistryCallRefusesWritesAndUnknownTools: Call runs read tools
+// only, and Propose write tools only; the model is told which.
+func TestRegistryCallRefusesWritesAndUnknownTools(t *testing.T) {
+	reg, err := NewRegistry(Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt := offlineTarget(t, nil)
+	ctx := context.Background()
+	var ae *ArgError
+	if _, err := reg.Call(ctx, tgt, "scale", json.RawMessage(`{"name":"web","replicas":5}`)); !errors.As(err, &ae) || ae.Field != "tool" {
+		t.Errorf("Call(scale): %v, want an ArgError on tool", err)
+	}
+	if _, err := reg.Call(ctx, tgt, "rollout_undo", nil); !errors.As(err, &ae) || ae.Field != "tool" {
+		t.Errorf("Call(rollout_undo): %v, want an ArgError on tool", err)
+	}
+	if _, err := reg.Propose(ctx, tgt, "get_resource", json.RawMessage(`{"kind":"pods","name":"x"}`)); !errors.As(err, &ae) || ae.Field != "tool" {
+		t.Errorf("Propose(get_resource): %v, want an ArgError on tool", err)
+	}
+}

@@ -1,0 +1,146 @@
+package tools
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Test material: not credentials of anything.
+const (
+	testPEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2hl\nY2sgdGhpcyBpcyBub3QgYSBjZXJ0\n-----END CERTIFICATE-----"
+	testKey = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oWHMn\n-----END EC PRIVATE KEY-----"
+	testJWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6c2hvcDpkZWZhdWx0In0.c2lnbmF0dXJlLWJ5dGVz"
+	// base64 of "-----BEGIN CERTIFICATE-----\n…"
+	testPEMB64 = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lVUTJobAo="
+)
+
+// leaks are what no scrubbed text may contain.
+var leaks = []string{"MIIBszCCAVmgAwIBAgIUQ2hl", "MHcCAQEEIBkg4LVWM9nuwNSk3", "c2lnbmF0dXJlLWJ5dGVz", "eyJzdWIiOiJzeXN0", "LS0tLS1CRUdJTi",
+	"cGFzc3dvcmQxMjM=", "hunter2", "s3cr3t-t0k3n-value", "QUtJQQ", "Zm9vYmFy"}
+
+func TestScrub(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+		keep []string // what must stay
+	}{
+		{"pem certificate", "ca:\n" + testPEM + "\nafter", []string{"ca:", "after", "<redacted: PEM block>"}},
+		{"pem private key", "key: |\n  " + strings.ReplaceAll(testKey, "\n", "\n  ") + "\n", []string{"<redacted: PEM block>"}},
+		{"pem without end", "x " + testPEM[:60], []string{"x ", "<redacted: PEM block>"}},
+		{"pem in a json string", `{"ca.crt":"` + strings.ReplaceAll(testPEM, "\n", `\n`) + `"}`, []string{`"ca.crt"`}},
+		{"base64 pem", "certificate-authority-data: " + testPEMB64, []string{"certificate-authority-data: "}},
+		{"base64 pem elsewhere", "tls.crt=" + testPEMB64, []string{"tls.crt=", "<redacted: base64 PEM block>"}},
+		{"jwt", "token in the log: " + testJWT + " end", []string{"token in the log: ", " end", "<redacted: token>"}},
+		{"bearer", "Authorization: Bearer s3cr3t-t0k3n-value", []string{"Authorization: Bearer <redacted>"}},
+		{"bearer lowercase", "curl -H 'authorization: bearer s3cr3t-t0k3n-value'", []string{"bearer <redacted>"}},
+		{"basic", "Authorization: Basic Zm9vYmFyOmJheg==", []string{"Basic <redacted>"}},
+		{"kubeconfig yaml", "users:\n- name: u\n  user:\n    client-key-data: Zm9vYmFy\n    client-certificate-data: Zm9vYmFy\n    token: s3cr3t-t0k3n-value\n",
+			[]string{"client-key-data: <redacted>", "client-certificate-data: <redacted>", "token: <redacted>", "- name: u"}},
+		{"kubeconfig json", `{"users":[{"name":"u","user":{"token":"s3cr3t-t0k3n-value","client-key-data":"Zm9vYmFy"}}]}`,
+			[]string{`"token":"<redacted>"`, `"client-key-data":"<redacted>"`}},
+		{"kubeconfig in an escaped string", `{"config":"users:\n- user:\n    token: s3cr3t-t0k3n-value\n"}`, []string{`token: <redacted>`}},
+		{"password flag", "connecting with password=hunter2 to db", []string{"password=<redacted>", "to db"}},
+		{"api keys", "AWS AKIAIOSFODNN7EXAMPLE github ghp_0123456789abcdefghijklmnopqrstuvwxyzAB", []string{"AWS <redacted: key>", "github <redacted: key>"}},
+		{"secret yaml", "apiVersion: v1\ndata:\n  password: cGFzc3dvcmQxMjM=\n  user: YWRtaW4=\nkind: Secret\nmetadata:\n  name: db\n",
+			[]string{"password: '<redacted: 11 bytes>'", "user: '<redacted: 5 bytes>'", "name: db"}},
+		{"secret yaml stringData block scalar", "apiVersion: v1\nkind: Secret\nstringData:\n  config: |\n    hunter2\n    more\n  k: v\n",
+			[]string{"config: '<redacted: 0 bytes>'", "k: '<redacted: 1 bytes>'"}},
+		{"secret in a yaml list", "items:\n- apiVersion: v1\n  data:\n    password: cGFzc3dvcmQxMjM=\n  kind: Secret\n- apiVersion: v1\n  data:\n    plain: visible\n  kind: ConfigMap\n",
+			[]string{"password: '<redacted: 11 bytes>'", "plain: visible"}},
+		{"configmap yaml keeps data", "apiVersion: v1\ndata:\n  plain: visible\nkind: ConfigMap\n", []string{"plain: visible"}},
+		{"secret json", `{"apiVersion":"v1","kind":"Secret","data":{"password":"cGFzc3dvcmQxMjM="}}`, []string{`"password":"<redacted: 11 bytes>"`}},
+		{"secret list json", `{"kind":"List","items":[{"apiVersion":"v1","kind":"Secret","stringData":{"p":"hunter2"}}]}`, []string{`"p":"<redacted: 7 bytes>"`}},
+		{"last-applied in yaml", "metadata:\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n      {\"apiVersion\":\"v1\",\"data\":{\"password\":\"cGFzc3dvcmQxMjM=\"},\"kind\":\"Secret\"}\n",
+			[]string{`"password":"<redacted>"`}},
+		{"last-applied escaped in json", `{"metadata":{"annotations":{"x":"{\"apiVersion\":\"v1\",\"data\":{\"password\":\"cGFzc3dvcmQxMjM=\"},\"kind\":\"Secret\"}"}}}`,
+			[]string{`\"password\":\"<redacted>\"`}},
+		{"secret line with braces", `{"kind":"Secret","stringData":{"j":"{hunter2}"}} trailing`, []string{"<redacted: a line of a Secret>"}},
+		{"plain text", "nothing to hide here: replicas 5", []string{"nothing to hide here: replicas 5"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := Scrub(c.in)
+			for _, l := range leaks {
+				if strings.Contains(out, l) {
+					t.Errorf("Scrub(%q) = %q: contains %q", c.in, out, l)
+				}
+			}
+			if strings.Contains(strings.ToUpper(out), "-----BEGIN") {
+				t.Errorf("Scrub(%q) = %q: a PEM header is left", c.in, out)
+			}
+			for _, k := range c.keep {
+				if !strings.Contains(out, k) {
+					t.Errorf("Scrub(%q) = %q: want %q in it", c.in, out, k)
+				}
+			}
+			if again := Scrub(out); again != out {
+				t.Errorf("Scrub is not stable: %q then %q", out, again)
+			}
+		})
+	}
+}
+
+var pemHeader = regexp.MustCompile(`(?i)-----BEGIN`)
+
+func FuzzScrub(f *testing.F) {
+	for _, s := range []string{testPEM, testKey, testJWT, "token: x", "apiVersion: v1\ndata:\n  a: b\nkind: Secret\n", `{"kind":"Secret","data":{"a":"b"}}`,
+		"-----BEGIN -----BEGIN CERT-----", "- data:\n  kind: Secret\n", "Bearer abcdefgh", "\xff-----BEGIN\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Scrub(s)
+		if pemHeader.MatchString(out) {
+			t.Fatalf("Scrub(%q) = %q: a PEM header is left", s, out)
+		}
+		if jwt.MatchString(out) {
+			t.Fatalf("Scrub(%q) = %q: a JWT is left", s, out)
+		}
+	})
+}
+
+func TestRedactArgs(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"name":"web","replicas":5}`, `{"name":"web","replicas":5}`},
+		{`{"password":"hunter2","db_password":"x","apiKey":"k","client-secret":"s","token":"t","data":{"a":"b"},"monkey":"ok"}`,
+			`{"apiKey":"<redacted>","client-secret":"<redacted>","data":"<redacted>","db_password":"<redacted>","monkey":"ok","password":"<redacted>","token":"<redacted>"}`},
+		{`{"command":["sh","-c","curl -H 'Authorization: Bearer s3cr3t-t0k3n-value'"]}`, `{"command":["sh","-c","curl -H 'Authorization: Bearer \u003credacted\u003e'"]}`},
+		{`{"nested":{"secretRef":{"name":"x"},"kubeconfig":"apiVersion: v1"}}`, `{"nested":{"kubeconfig":"<redacted>","secretRef":"<redacted>"}}`},
+		{``, `{}`},
+		{`not json token: hunter2`, `not json token: <redacted>`},
+	}
+	for _, c := range cases {
+		got := RedactArgs(json.RawMessage(c.in))
+		var g, w any
+		if json.Unmarshal([]byte(got), &g) == nil && json.Unmarshal([]byte(c.want), &w) == nil {
+			gb, _ := json.Marshal(g)
+			wb, _ := json.Marshal(w)
+			if string(gb) != string(wb) {
+				t.Errorf("RedactArgs(%s) = %s, want %s", c.in, got, c.want)
+			}
+			continue
+		}
+		if got != c.want {
+			t.Errorf("RedactArgs(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestCap(t *testing.T) {
+	long := strings.Repeat("line of text\n", 100)
+	got := Cap(long, 100)
+	if len(got) > 100+40 || !strings.Contains(got, "[truncated: ") {
+		t.Fatalf("Cap: %q", got)
+	}
+	if !strings.HasSuffix(got, "more bytes]") {
+		t.Errorf("Cap: no mark at the end: %q", got)
+	}
+	if Cap("short", 100) != "short" {
+		t.Error("Cap changed a short text")
+	}
+	// Never inside a UTF-8 sequence.
+	if s := Cap(strings.Repeat("é", 100), 51); !strings.HasPrefix(s, strings.Repeat("é", 25)+"\n[truncated: 150 more bytes]") {
+		t.Errorf("Cap in UTF-8: %q", s)
+	}
+}

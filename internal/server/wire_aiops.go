@@ -1,0 +1,60 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/hexabase/hexabase-ai/internal/aiops"
+	"github.com/hexabase/hexabase-ai/internal/aiops/llm"
+	"github.com/hexabase/hexabase-ai/internal/aiops/mcp"
+	"github.com/hexabase/hexabase-ai/internal/aiops/tools"
+)
+
+// wireAI builds the assistant: its tool registry, the configured models,
+// and the service whose tools reach workspaces with the caller's own
+// workspace token through the gateway (so it is wired after it).
+func wireAI(_ context.Context, d *deps) error {
+	if d.docsOnly {
+		d.routes = append(d.routes, (&aiops.Service{}).Routes()...)
+		d.routes = append(d.routes, (&mcp.Server{}).Routes()...)
+		return nil
+	}
+	reg, err := tools.NewRegistry(tools.Builtin()...)
+	if err != nil {
+		return fmt.Errorf("assistant tools: %w", err)
+	}
+	var models []*llm.Client
+	for _, p := range d.cfg.AI.Providers {
+		c, err := llm.New(llm.Provider{Name: p.Name, BaseURL: p.BaseURL, Model: p.Model, APIKey: p.APIKey, Anonymize: p.Anonymize, Timeout: p.Timeout.Duration},
+			&http.Client{})
+		if err != nil {
+			return fmt.Errorf("ai provider %s: %w", p.Name, err)
+		}
+		models = append(models, c)
+	}
+	s, err := aiops.New(aiops.Config{Store: d.store, Scopes: d.tenancy, Tokens: d.issuer, Gateway: d.gateway, ExternalURL: d.cfg.ExternalURL,
+		Tools: reg, Audit: d.audit, Models: models, MaxToolCalls: d.cfg.AI.MaxToolCallsPerTurn, TurnTimeout: d.cfg.AI.TurnTimeout.Duration,
+		ToolOutputBytes: d.cfg.AI.ToolOutputBytes, Logger: d.log.With("component", "assistant"), Now: d.now})
+	if err != nil {
+		return err
+	}
+	d.routes = append(d.routes, s.Routes()...)
+	d.assistant = s
+	m, err := mcp.New(mcp.Config{Assistant: s, Tokens: d.identity, Issuer: d.cfg.ExternalURL, Version: versionOr(d.version), Logger: d.log.With("component", "mcp")})
+	if err != nil {
+		return err
+	}
+	d.routes = append(d.routes, m.Routes()...)
+	d.mcp = m
+	return nil
+}
+
+// versionOr is the version MCP clients are told ("dev" for a build
+// without one).
+func versionOr(v string) string {
+	if v == "" {
+		return "dev"
+	}
+	return v
+}
