@@ -38,6 +38,24 @@ async function replicasOf(h, page, s) {
 }
 
 /**
+ * settled waits until the application's Deployment has n replicas, all
+ * ready and available, so that its controller has stopped rewriting its
+ * status: a plan made or re-made meanwhile races those writes (see the
+ * report of the assistant's console work).
+ */
+async function settled(h, page, s, n) {
+  let last = "";
+  for (let i = 0; i < 240; i++) {
+    const got = await h.api(page, "GET", `${apiProject(s)}/applications/${e(s.app)}`);
+    const st = got.json?.status ?? {};
+    if (got.status === 200 && got.json.spec.replicas === n && st.replicas === n && st.ready_replicas === n && st.available_replicas === n && st.updated_replicas === n) return;
+    last = got.text;
+    await until(250);
+  }
+  throw new Error(`the application did not settle at ${n} replicas: ${last}`);
+}
+
+/**
  * assistantChat: from the workspace's Assistant tab, a new chat about the
  * project; "scale <app> to N" makes the scripted model call the scale tool
  * (a plan, with its diff) and then write its reply, held after its first
@@ -125,6 +143,7 @@ export async function assistantChat(h) {
 
   // A second plan, and the application changes before it is confirmed: the
   // confirm answers 409 and a fresh plan shows as a new card, rejected here.
+  await settled(h, page, s, target);
   const back = `scale ${s.app} back to ${before}`;
   await post(`${m}/_scripted/turns`, "POST", [
     { when: { last_user_contains: "back to" }, tool_calls: [{ id: "call_scale_2", name: "scale", arguments: { project: s.project, name: s.app, replicas: before } }] },
@@ -134,14 +153,18 @@ export async function assistantChat(h) {
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByRole("list", { name: "Messages" }).getByText("Another plan is ready.").waitFor();
   const pendingCard = () => page.getByRole("region", { name: /^Plan: / }).filter({ hasText: "Waiting for your decision" });
-  const second = pendingCard();
-  await second.waitFor();
+  await pendingCard().waitFor();
+  const secondId = await pendingCard().getAttribute("data-plan");
+  const second = page.getByRole("region", { name: /^Plan: / }).and(page.locator(`[data-plan="${secondId}"]`));
   const meanwhile = await h.api(page, "POST", `${apiProject(s)}/applications/${e(s.app)}/scale`, { replicas: 1 });
   assert(meanwhile.status === 200, `scale meanwhile: ${meanwhile.status} ${meanwhile.text}`);
+  await settled(h, page, s, 1);
   const stale = page.waitForResponse((r) => r.url().endsWith("/confirm") && r.request().method() === "POST");
   await second.getByRole("button", { name: /^Confirm/ }).click();
-  assert((await stale).status() === 409, "the confirm of a plan whose object changed is not a 409");
+  const staleRes = await stale;
+  assert(staleRes.status() === 409, `the confirm of a plan whose object changed is not a 409: ${staleRes.status()} ${await staleRes.text()}`);
   await page.getByRole("status").filter({ hasText: "The object changed; here is a fresh plan." }).waitFor();
+  await second.getByText("The object changed after this plan was made").waitFor();
   const fresh = pendingCard();
   await fresh.waitFor();
   const freshDiff = await fresh.getByRole("region", { name: /^Diff of the plan/ }).innerText();
@@ -154,6 +177,7 @@ export async function assistantChat(h) {
   assert((await replicasOf(h, page, s)) === 1, "a rejected plan changed the application");
   const restored = await h.api(page, "POST", `${apiProject(s)}/applications/${e(s.app)}/scale`, { replicas: before });
   assert(restored.status === 200, `scale back: ${restored.status} ${restored.text}`);
+  await settled(h, page, s, before);
 
   // The plan's confirm_url names the organization and the workspace by id:
   // the page moves to their names and shows the plan, decided.

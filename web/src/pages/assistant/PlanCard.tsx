@@ -106,6 +106,8 @@ export function PlanCard({ org, ws, plan, level = 3, onChange, onFresh }: {
           ? new Problem({ ...(r.error as object), status: r.response.status }, r.response.headers.get("X-Request-Id") ?? "")
           : await fromResponse(r.response);
       if (isProblemType(p, "plan-stale")) {
+        // This plan is stale now (the refetch below confirms it): say so before its fresh plan shows.
+        changed({ ...current, status: "stale" });
         const loc = r.response.headers.get("Location");
         const id = loc?.split("?")[0].split("/").filter(Boolean).pop();
         if (id) {
