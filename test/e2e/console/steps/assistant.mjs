@@ -70,6 +70,7 @@ export async function assistantChat(h) {
   const s = h.state;
   const page = h.admin;
   const before = await replicasOf(h, page, s);
+  await settled(h, page, s, before);
   const target = before === 3 ? 2 : 3;
   const ask = `scale ${s.app} to ${target}`;
   const first = "Here is the ";
