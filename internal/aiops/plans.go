@@ -20,6 +20,10 @@ import (
 // maxResult bounds what a plan keeps of the cluster's answer.
 const maxResult = 8 << 10
 
+// planAttempts bounds the reads of an object that keeps changing while a
+// plan is made, and the re-plans of a confirm whose diff did not change.
+const planAttempts = 3
+
 // PlanURL is the console page of a plan.
 func PlanURL(externalURL string, p store.Plan) string {
 	return strings.TrimSuffix(externalURL, "/") + "/orgs/" + p.OrgID + "/workspaces/" + p.WorkspaceID + "/assistant/plans/" + p.ID
@@ -55,13 +59,22 @@ func (s *Service) expire(ctx context.Context, p store.Plan) store.Plan {
 // diff, and the stored pending plan bound to the caller, the chat, the
 // workspace, the request's hash and the object's resourceVersion.
 func (s *Service) makePlan(ctx context.Context, t *tools.Target, tool tools.Tool, args json.RawMessage, chatID string) (store.Plan, error) {
-	prop, err := tool.Propose(ctx, t, args)
-	if err != nil {
-		return store.Plan{}, err
-	}
-	pr, err := tools.Prepare(ctx, t, prop)
-	if err != nil {
-		return store.Plan{}, err
+	var pr tools.Prepared
+	// The object may change between the read and the dry run (its
+	// controllers write its status): read it again, a few times.
+	for attempt := 1; ; attempt++ {
+		prop, err := tool.Propose(ctx, t, args)
+		if err != nil {
+			return store.Plan{}, err
+		}
+		pr, err = tools.Prepare(ctx, t, prop)
+		if errors.Is(err, tools.ErrStale) && attempt < planAttempts {
+			continue
+		}
+		if err != nil {
+			return store.Plan{}, err
+		}
+		break
 	}
 	now := s.cfg.Now().UTC().Truncate(timePrecision)
 	p := store.Plan{ID: store.NewID(), OrgID: t.Scope.Org.ID, WorkspaceID: t.Scope.Workspace.ID, UserID: t.Scope.Principal.UserID, ChatID: chatID,
@@ -220,7 +233,7 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 	}
 	p.Status, p.DecidedAt = store.PlanConfirmed, now
 	t, err := s.target(ctx, sc, p.ChatID)
-	if err == nil {
+	for attempt := 1; err == nil; attempt++ {
 		var res tools.Result
 		res, err = tools.Execute(ctx, t, p)
 		if err == nil {
@@ -229,8 +242,9 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 			s.auditPlan(ctx, sc, p, "ai.plan.execute", store.AuditSuccess, "done: "+p.Summary)
 			return p, nil
 		}
-	}
-	if errors.Is(err, tools.ErrStale) {
+		if !errors.Is(err, tools.ErrStale) {
+			break
+		}
 		p.Status, p.Result = store.PlanStale, "the object changed since the plan"
 		s.finish(ctx, p)
 		s.auditPlan(ctx, sc, p, "ai.plan.execute", store.AuditFailure, "stale: "+p.Summary)
@@ -238,7 +252,20 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 		if ferr != nil {
 			return store.Plan{}, ferr
 		}
-		return store.Plan{}, &StaleError{Reason: "the object changed since the plan was made", Fresh: fresh}
+		// Only the object's status or version moved (its controllers):
+		// the change the user confirmed is exactly the fresh plan's, so
+		// their confirmation carries over to it.
+		if !sameChange(fresh.Diff, p.Diff) || fresh.Method != p.Method || fresh.Path != p.Path || attempt == planAttempts {
+			return store.Plan{}, &StaleError{Reason: "the object changed since the plan was made", Fresh: fresh}
+		}
+		now := s.cfg.Now().UTC().Truncate(timePrecision)
+		if err := s.cfg.Store.DecidePlan(ctx, fresh.ID, store.PlanPending, store.PlanConfirmed, now); err != nil {
+			return store.Plan{}, err
+		}
+		p = fresh
+		p.Status, p.DecidedAt = store.PlanConfirmed, now
+		s.auditPlan(ctx, sc, p, "ai.plan.confirm", store.AuditSuccess, "the same change, re-planned after a status update: "+p.Summary)
+		err = nil
 	}
 	p.Status = store.PlanFailed
 	var ce *tools.ClusterError
@@ -309,3 +336,19 @@ func capText(s string, n int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// sameChange reports whether two diffs make the same change: the same
+// lines removed, added and around them, wherever in the object (the
+// hunks' line numbers move when something above them changed).
+func sameChange(a, b string) bool {
+	strip := func(d string) string {
+		var out []string
+		for _, l := range strings.Split(d, "\n") {
+			if !strings.HasPrefix(l, "@@") {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	return a != "" && strip(a) == strip(b)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -347,5 +348,57 @@ func TestUnifiedDiff(t *testing.T) {
 	long := strings.Repeat("l\n", 20)
 	if d := unifiedDiff("a", "b", "x\n"+long+"y\n", "X\n"+long+"Y\n"); strings.Count(d, "@@ -") != 2 {
 		t.Errorf("want two hunks:\n%s", d)
+	}
+}
+
+// TestNotAvailable: diagnose and cronjob_runs without what they need
+// (Target.Diagnose, Target.Runs) say so, without asking the cluster.
+func TestNotAvailable(t *testing.T) {
+	r, err := NewRegistry(Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	tgt := offlineTarget(t, &hits)
+	for tool, args := range map[string]string{"diagnose": `{}`, "cronjob_runs": `{"name":"nightly"}`} {
+		_, err := r.Call(context.Background(), tgt, tool, json.RawMessage(args))
+		if !errors.Is(err, ErrNotAvailable) || ErrorText(err) != "not available in this workspace" {
+			t.Errorf("%s: %v (%q), want ErrNotAvailable", tool, err, ErrorText(err))
+		}
+	}
+	if hits.Load() != 0 {
+		t.Errorf("%d requests reached the cluster", hits.Load())
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{&ArgError{Field: "replicas", Message: "must be between 0 and 1000"}, "invalid argument replicas: must be between 0 and 1000"},
+		{&ClusterError{Status: 403, Reason: "Forbidden", Message: "no"}, "the workspace cluster refused (403 Forbidden): no"},
+		{fmt.Errorf("execute: %w", &ClusterError{Status: 404, Message: "gone"}), "the workspace cluster refused (404 Not Found): gone"},
+		{fmt.Errorf("%w: resourceVersion 2", ErrStale), "the object changed since the plan: make a fresh plan"},
+		{errors.New("dial tcp 10.0.0.1:6443: secret internal detail"), "the tool failed (internal error)"},
+	} {
+		if got := ErrorText(c.err); got != c.want {
+			t.Errorf("ErrorText(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+}
+
+func TestImageReference(t *testing.T) {
+	for ref, ok := range map[string]bool{
+		"nginx": true, "nginx:1.27": true, "busybox:1.36-musl": true, "library/nginx:latest": true, "ghcr.io/org/app:v1.2.3": true,
+		"localhost:5000/app": true, "registry.example.com:443/team/app@sha256:" + strings.Repeat("a", 64): true, "app:v1@sha256:" + strings.Repeat("0", 64): true,
+		"[::1]:5000/app:v1": true,
+		"":                  false, "Nginx": false, "nginx:": false, "nginx 1.27": false, "nginx;rm": false, "-nginx": false, "nginx:1.27 && rm -rf /": false,
+		"app@sha256:short": false, "a//b": false, "nginx:" + strings.Repeat("x", 129): false, "http://registry/app": false,
+	} {
+		err := image("image", ref)
+		if (err == nil) != ok {
+			t.Errorf("image(%q): %v, want valid=%t", ref, err, ok)
+		}
 	}
 }

@@ -65,6 +65,7 @@ func TestMain(m *testing.M) {
 var users = map[string]map[string]authz.Level{
 	"developer": {"shop": authz.Develop, "secure": authz.Develop},
 	"viewer":    {"shop": authz.View},
+	"admin":     {"shop": authz.Admin},
 }
 
 // startCluster starts the workspace (once) and answers its admin client.
@@ -237,6 +238,7 @@ func target(t *testing.T, user, project string, rec *recorder) *Target {
 
 func deployment(t *testing.T, ns, name string, replicas int32) *appsv1.Deployment {
 	t.Helper()
+	startCluster(t)
 	labels := map[string]string{"app": name}
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -249,15 +251,34 @@ func deployment(t *testing.T, ns, name string, replicas int32) *appsv1.Deploymen
 			},
 		},
 	}
-	got, err := env.kube.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{})
-	if err != nil {
+	if _, err := env.kube.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return got
+	return settled(t, ns, name)
+}
+
+// settled waits until the controller has made a deployment's pods and
+// written its status (each a new resourceVersion, which would make a
+// plan stale) and answers it.
+func settled(t *testing.T, ns, name string) *appsv1.Deployment {
+	t.Helper()
+	var d *appsv1.Deployment
+	testutil.WaitFor(t, time.Minute, "deployment "+name+" settled", func() bool {
+		var err error
+		d, err = env.kube.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		n, s := *d.Spec.Replicas, d.Status
+		return s.ObservedGeneration == d.Generation && s.Replicas == n && s.UpdatedReplicas == n && s.AvailableReplicas == n && s.ReadyReplicas == n &&
+			d.Annotations["deployment.kubernetes.io/revision"] != ""
+	})
+	return d
 }
 
 func cronJob(t *testing.T, ns, name string) *batchv1.CronJob {
 	t.Helper()
+	startCluster(t)
 	cj := &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: batchv1.CronJobSpec{

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -25,8 +26,8 @@ type Prepared struct {
 	// Hash binds the plan to its exact request (Hash of Method, Path and
 	// Body).
 	Hash string
-	// After is the dry run's answer (JSON, cleaned like Before: Secret
-	// values redacted, no managedFields); nil for a delete.
+	// After is the dry run's answer (JSON, cleaned like Before: no
+	// managedFields, scrubbed); nil for a delete.
 	After []byte
 	// BeforeYAML and AfterYAML are the object before and after without
 	// the fields every write changes (managedFields, resourceVersion,
@@ -75,9 +76,10 @@ func checkRequest(method, path string) error {
 // Prepare makes the plan of a proposal: a server-side dry run of its
 // request as the caller (dryRun=All: nothing is written) and the diff of
 // the object before and after. The cluster's refusal (403 for a caller
-// who may not, 404, 409, 422, …) is a *ClusterError; so is a pod
-// template the project's Pod Security level would refuse (422), as the
-// platform's own routes refuse it.
+// who may not, 404, 422, …) is a *ClusterError, except a 409 Conflict
+// (the object changed since the proposal), which is ErrStale. A pod
+// template the project's Pod Security level would refuse is a
+// *ClusterError 422 too, as the platform's own routes refuse it.
 func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
 	if err := t.check(); err != nil {
 		return Prepared{}, err
@@ -92,7 +94,7 @@ func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
 	mark := t.Client.Warnings.Len()
 	answer, err := t.do(ctx, p.Method, p.Path, body, url.Values{"dryRun": {"All"}})
 	if err != nil {
-		return Prepared{}, fmt.Errorf("dry run: %w", err)
+		return Prepared{}, fmt.Errorf("dry run: %w", staleOr(err))
 	}
 	warnings := t.Client.Warnings.Since(mark)
 	before, err := decodeObject(p.Before)
@@ -109,12 +111,13 @@ func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
 		}
 	}
 	out := Prepared{Proposal: p, Hash: Hash(p.Method, p.Path, p.Body)}
+	out.Summary = Scrub(p.Summary)
 	for _, w := range warnings {
 		out.Warnings = append(out.Warnings, Scrub(w))
 	}
 	if after != nil {
 		clean(after, false)
-		if out.After, err = json.Marshal(after); err != nil {
+		if out.After, err = json.Marshal(ScrubData(after)); err != nil {
 			return Prepared{}, fmt.Errorf("encode dry run: %w", err)
 		}
 	}
@@ -127,6 +130,9 @@ func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
 	if before != nil && after != nil && reflect.DeepEqual(before["status"], after["status"]) {
 		delete(before, "status")
 		delete(after, "status")
+	}
+	if st, ok := after["status"].(map[string]any); ok && len(st) == 0 {
+		delete(after, "status") // a create's empty status
 	}
 	out.BeforeYAML, out.AfterYAML = Scrub(toYAML(before)), Scrub(toYAML(after))
 	out.Diff = Scrub(unifiedDiff("before", "after", out.BeforeYAML, out.AfterYAML))
@@ -202,12 +208,23 @@ func (t *Target) checkPodSecurity(ctx context.Context, warnings []string, before
 	return nil
 }
 
+// staleOr answers ErrStale for the API server's 409 Conflict (a
+// resourceVersion or uid precondition: the object changed), else err.
+func staleOr(err error) error {
+	var ce *ClusterError
+	if errors.As(err, &ce) && ce.Status == http.StatusConflict && ce.Reason == string(metav1.StatusReasonConflict) {
+		return fmt.Errorf("%w: %s", ErrStale, ce.Message)
+	}
+	return err
+}
+
 // Execute runs a confirmed plan as the caller: its request must match
 // its hash; the object it was made against must still have the same
 // resourceVersion (else ErrStale: make a fresh plan); then the request
 // is made. The cluster's refusal is a *ClusterError, except a 409
 // Conflict (the object changed in between: a resourceVersion or uid
-// precondition), which is ErrStale too.
+// precondition), which is ErrStale too. A 409 AlreadyExists (a create
+// made twice) stays a *ClusterError.
 func Execute(ctx context.Context, t *Target, pl store.Plan) (Result, error) {
 	if err := t.check(); err != nil {
 		return Result{}, err
@@ -238,12 +255,8 @@ func Execute(ctx context.Context, t *Target, pl store.Plan) (Result, error) {
 		}
 	}
 	answer, err := t.do(ctx, pl.Method, pl.Path, body, nil)
-	var ce *ClusterError
-	if errors.As(err, &ce) && ce.Status == http.StatusConflict && ce.Reason == "Conflict" {
-		return Result{}, fmt.Errorf("%w: %s", ErrStale, ce.Message)
-	}
 	if err != nil {
-		return Result{}, fmt.Errorf("execute: %w", err)
+		return Result{}, fmt.Errorf("execute: %w", staleOr(err))
 	}
 	obj, _ := decodeObject(answer)
 	var b strings.Builder
@@ -258,5 +271,5 @@ func Execute(ctx context.Context, t *Target, pl store.Plan) (Result, error) {
 			b.WriteString(")")
 		}
 	}
-	return Result{Text: Cap(Scrub(b.String()), DefaultMaxOutput), Data: obj}, nil
+	return Result{Text: Cap(Scrub(b.String()), DefaultMaxOutput), Data: ScrubData(obj)}, nil
 }

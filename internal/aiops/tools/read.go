@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -31,6 +32,7 @@ const (
 	defaultRuns      = 20
 	maxRuns          = 100
 	describeEvents   = 20
+	maxEventsRead    = 1000 // per namespace
 )
 
 // tableAccept asks the API server for its Table of a list (the columns
@@ -561,7 +563,7 @@ func events(ctx context.Context, t *Target, raw json.RawMessage) (Result, error)
 	}
 	var all []corev1.Event
 	for _, ns := range nss {
-		l, err := t.Client.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: sel.AsSelector().String()})
+		l, err := t.Client.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: sel.AsSelector().String(), Limit: maxEventsRead})
 		if err != nil {
 			return Result{}, clusterError(err)
 		}
@@ -610,14 +612,46 @@ func diagnose(ctx context.Context, t *Target, raw json.RawMessage) (Result, erro
 	if err != nil {
 		return Result{}, fmt.Errorf("diagnose: %w", clusterError(err))
 	}
-	if s, ok := d.(fmt.Stringer); ok {
-		return Result{Text: s.String(), Data: d}, nil
+	where := "the workspace"
+	if len(nss) == 1 {
+		where = "project " + nss[0]
 	}
-	b, err := json.MarshalIndent(d, "", " ")
-	if err != nil {
-		return Result{}, fmt.Errorf("diagnose: render: %w", err)
+	return Result{Text: diagnosisText(d, where), Data: d}, nil
+}
+
+// diagnosisText renders a diagnosis for the model: each finding with its
+// severity, objects, evidence and suggested fix.
+func diagnosisText(d api.Diagnosis, where string) string {
+	var b strings.Builder
+	if len(d.Findings) == 0 {
+		fmt.Fprintf(&b, "no problems found in %s (%d analyzers over %d objects)\n", where, len(d.Analyzers), d.Objects)
+	} else {
+		fmt.Fprintf(&b, "%d findings in %s (%d analyzers over %d objects), worst first:\n", len(d.Findings), where, len(d.Analyzers), d.Objects)
 	}
-	return Result{Text: string(b), Data: d}, nil
+	for i, f := range d.Findings {
+		fmt.Fprintf(&b, "%d. [%s] %s (%s)\n", i+1, f.Severity, f.Title, f.Analyzer)
+		if len(f.Objects) > 0 {
+			var objs []string
+			for _, o := range f.Objects {
+				name := o.Name
+				if o.Namespace != "" {
+					name = o.Namespace + "/" + o.Name
+				}
+				objs = append(objs, o.Kind+" "+name)
+			}
+			fmt.Fprintf(&b, "   objects: %s\n", strings.Join(objs, ", "))
+		}
+		for _, e := range f.Evidence {
+			fmt.Fprintf(&b, "   evidence: %s\n", e)
+		}
+		if f.Suggestion != "" {
+			fmt.Fprintf(&b, "   fix: %s\n", f.Suggestion)
+		}
+	}
+	if len(d.Skipped) > 0 {
+		fmt.Fprintf(&b, "not examined (nothing concluded from them): %s\n", strings.Join(d.Skipped, "; "))
+	}
+	return b.String()
 }
 
 type projectRow struct {

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -75,15 +76,20 @@ func TestReadToolsNeverWrite(t *testing.T) {
 	rec := &recorder{}
 	tgt := target(t, "developer", "shop", rec)
 	diagnosed := false
-	tgt.Diagnose = func(ctx context.Context, t *Target, namespaces []string) (any, error) {
-		// What an analyzer does: read as the caller.
+	tgt.Diagnose = func(ctx context.Context, t *Target, namespaces []string) (api.Diagnosis, error) {
+		// What the analyzers do: read as the caller.
 		diagnosed = true
+		d := api.Diagnosis{Analyzers: []string{"crashloop"}, Namespaces: namespaces}
 		for _, ns := range namespaces {
-			if _, err := t.Client.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err != nil {
-				return nil, err
+			pods, err := t.Client.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return api.Diagnosis{}, err
 			}
+			d.Objects += len(pods.Items)
 		}
-		return map[string]any{"findings": []string{}}, nil
+		d.Findings = []api.Finding{{Analyzer: "crashloop", Severity: api.SeverityCritical, Title: "Pod web-1 is in CrashLoopBackOff",
+			Objects: []api.FindingObject{{Kind: "Pod", Name: "web-1", Namespace: "shop"}}, Evidence: []string{"restarted 7 times"}, Suggestion: "read its logs"}}
+		return d, nil
 	}
 	tgt.Runs = func(_ context.Context, ns, name string) ([]store.CronJobRun, error) {
 		return []store.CronJobRun{{Namespace: ns, CronJob: name, Job: name + "-1", Trigger: store.TriggerSchedule, Status: store.RunSucceeded, StartedAt: time.Now().Add(-time.Hour)}}, nil
@@ -103,6 +109,11 @@ func TestReadToolsNeverWrite(t *testing.T) {
 				}
 				if strings.TrimSpace(res.Text) == "" {
 					t.Errorf("%s answered nothing", tool.Name)
+				}
+				if tool.Name == "diagnose" {
+					if err := contains(res.Text, "1 findings in project shop", "1. [critical] Pod web-1 is in CrashLoopBackOff (crashloop)", "objects: Pod shop/web-1", "evidence: restarted 7 times", "fix: read its logs"); err != nil {
+						t.Error(err)
+					}
 				}
 			case Write:
 				p, err := reg.Propose(ctx, tgt, tool.Name, json.RawMessage(args))

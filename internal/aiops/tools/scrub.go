@@ -76,6 +76,7 @@ func Scrub(text string) string {
 		}
 	}
 	text = scrubYAMLSecrets(text)
+	text = scrubSecretEnv(text)
 	text = scrubInlineJSONSecrets(text)
 	text = pemBlock.ReplaceAllString(text, redactedPEM)
 	text = pemBase64.ReplaceAllString(text, "<redacted: base64 PEM block>")
@@ -91,6 +92,44 @@ func Scrub(text string) string {
 	// Whatever is left of a PEM header (a BEGIN line the patterns above
 	// did not take whole) goes too.
 	return anyBegin.ReplaceAllString(text, redactedPEM)
+}
+
+// ScrubData is Scrub for a structured answer (a Result's Data): v as
+// JSON values (maps, slices, strings, json.Number, bools) with every
+// Secret redacted and every string scrubbed; nil when v cannot be
+// encoded.
+func ScrubData(v any) any {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if dec.Decode(&out) != nil {
+		return nil
+	}
+	redactValue(out)
+	return scrubStrings(out)
+}
+
+func scrubStrings(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			x[k] = scrubStrings(val)
+		}
+	case []any:
+		for i, val := range x {
+			x[i] = scrubStrings(val)
+		}
+	case string:
+		return Scrub(x)
+	}
+	return v
 }
 
 // marshalText is v as compact JSON without HTML escapes (a redaction
@@ -278,6 +317,55 @@ func scrubYAMLSecrets(text string) string {
 		i = j - 1
 	}
 	return strings.Join(out, "\n")
+}
+
+// An environment variable in YAML (`- name: X` then `value: Y` at the
+// same indentation) or JSON ({"name":"X","value":"Y"}).
+var (
+	envNameYAML  = regexp.MustCompile(`^( *)- name: ["']?([A-Za-z0-9_.\-]+)["']?\s*$`)
+	envValueYAML = regexp.MustCompile(`^( *)value: (.*)$`)
+	envJSON      = regexp.MustCompile(`(\\?"name\\?"\s*:\s*\\?"([A-Za-z0-9_.\-]+)\\?"\s*,\s*\\?"value\\?"\s*:\s*)(\\?"(?:[^"\\]|\\[^"])*\\?")`)
+)
+
+// scrubSecretEnv redacts the values of environment variables whose name
+// says they hold a secret (DB_PASSWORD, API_TOKEN, AWS_SECRET_ACCESS_KEY,
+// …; sensitiveKey): set in plain text in a pod template, they are a
+// secret all the same.
+func scrubSecretEnv(text string) string {
+	if !strings.Contains(text, "name") {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		m := envNameYAML.FindStringSubmatch(lines[i])
+		if m == nil || !sensitiveKey(m[2]) {
+			continue
+		}
+		// The value is a sibling key of the item: indented past "- ".
+		for j := i + 1; j < len(lines) && j <= i+4; j++ {
+			v := envValueYAML.FindStringSubmatch(lines[j])
+			if v != nil && len(v[1]) == len(m[1])+2 {
+				if !strings.Contains(v[2], "<redacted") {
+					lines[j] = v[1] + "value: " + redactedValue
+				}
+				break
+			}
+			if strings.TrimSpace(lines[j]) == "" || len(lines[j])-len(strings.TrimLeft(lines[j], " ")) <= len(m[1]) {
+				break
+			}
+		}
+	}
+	text = strings.Join(lines, "\n")
+	return replaceSubmatches(envJSON, text, func(sub []string) string {
+		if !sensitiveKey(sub[2]) || strings.Contains(sub[3], "redacted") {
+			return sub[0]
+		}
+		q := `"`
+		if strings.HasPrefix(sub[3], `\"`) {
+			q = `\"`
+		}
+		return sub[1] + q + redactedValue + q
+	})
 }
 
 // scrubInlineJSONSecrets redacts the values of data and stringData maps

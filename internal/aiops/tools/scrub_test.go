@@ -58,6 +58,11 @@ func TestScrub(t *testing.T) {
 			[]string{`\"password\":\"<redacted>\"`}},
 		{"secret line with braces", `{"kind":"Secret","stringData":{"j":"{hunter2}"}} trailing`, []string{"<redacted: a line of a Secret>"}},
 		{"plain text", "nothing to hide here: replicas 5", []string{"nothing to hide here: replicas 5"}},
+		{"secret env in yaml", "    env:\n    - name: DB_PASSWORD\n      value: hunter2\n    - name: MODE\n      value: fast\n    - name: apiToken\n      value: \"s3cr3t-t0k3n-value\"\n",
+			[]string{"- name: DB_PASSWORD\n      value: <redacted>\n", "value: fast", "- name: apiToken\n      value: <redacted>"}},
+		{"secret env from a secret", "    - name: DB_PASSWORD\n      valueFrom:\n        secretKeyRef:\n          key: password\n", []string{"secretKeyRef:\n          key: password"}},
+		{"secret env in json", `{"env":[{"name":"AWS_SECRET_ACCESS_KEY","value":"hunter2"},{"name":"MODE","value":"fast"}]}`,
+			[]string{`{"name":"AWS_SECRET_ACCESS_KEY","value":"<redacted>"}`, `{"name":"MODE","value":"fast"}`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

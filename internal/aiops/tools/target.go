@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -39,10 +40,9 @@ type Target struct {
 	// Runs answers the platform's run history of a CronJob (nil: the
 	// cronjob_runs tool is not available).
 	Runs func(ctx context.Context, namespace, cronJob string) ([]store.CronJobRun, error)
-	// Diagnose runs the analyzers over namespaces as the caller (nil:
-	// the diagnose tool is not available). Its answer is shown as its
-	// String() when it has one, else as JSON.
-	Diagnose func(ctx context.Context, t *Target, namespaces []string) (any, error)
+	// Diagnose runs the analyzers (package analyze) over namespaces as
+	// the caller (nil: the diagnose tool is not available).
+	Diagnose func(ctx context.Context, t *Target, namespaces []string) (api.Diagnosis, error)
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
@@ -217,11 +217,13 @@ func (t *Target) doAccept(ctx context.Context, method, path string, body []byte,
 	if body != nil {
 		req = req.SetHeader("Content-Type", "application/json").Body(body)
 	}
-	out, err := req.DoRaw(ctx)
-	if err != nil {
+	// Result.Error (not Raw's error, nor DoRaw's) reads the API server's
+	// Status of a refusal, with its reason and message.
+	res := req.Do(ctx)
+	if err := res.Error(); err != nil {
 		return nil, clusterError(err)
 	}
-	return out, nil
+	return res.Raw()
 }
 
 func apiPath(p string) bool {

@@ -25,7 +25,8 @@ const (
 type Result struct {
 	// Text is what the model reads: scrubbed and capped (MaxOutput).
 	Text string
-	// Data is the same answer structured, for the console (optional).
+	// Data is the same answer structured, for the console (optional;
+	// scrubbed by Registry.Call and Execute: JSON values).
 	Data any
 }
 
@@ -44,8 +45,8 @@ type Proposal struct {
 	// Execute refuses the plan (ErrStale) once it changed.
 	GuardPath            string
 	GuardResourceVersion string
-	// Before is the object before (JSON, Secret values redacted), nil
-	// when there is none (a create).
+	// Before is the object before (JSON without managedFields, Secret
+	// values redacted, scrubbed), nil when there is none (a create).
 	Before []byte
 }
 
@@ -184,8 +185,8 @@ func (r *Registry) List() []Tool {
 	return out
 }
 
-// Call runs read tool name: its Text scrubbed and capped at MaxOutput
-// (whatever the tool did itself). An unknown tool, or a write tool, is an
+// Call runs read tool name: its Text scrubbed and capped at MaxOutput,
+// its Data scrubbed (ScrubData), whatever the tool did itself. An unknown tool, or a write tool, is an
 // *ArgError (field "tool"): the model may pick another.
 func (r *Registry) Call(ctx context.Context, t *Target, name string, args json.RawMessage) (Result, error) {
 	tool, ok := r.Get(name)
@@ -203,6 +204,7 @@ func (r *Registry) Call(ctx context.Context, t *Target, name string, args json.R
 		return Result{}, err
 	}
 	res.Text = Cap(Scrub(res.Text), r.MaxOutput())
+	res.Data = ScrubData(res.Data)
 	return res, nil
 }
 

@@ -142,14 +142,14 @@ func current(ctx context.Context, t *Target, path string) (map[string]any, strin
 }
 
 // beforeOf is the JSON of an object as a plan shows it before: no
-// managedFields, no last-applied annotation, Secret values redacted.
+// managedFields, no last-applied annotation, scrubbed (ScrubData).
 func beforeOf(obj map[string]any) []byte {
 	c, err := deepCopy(obj)
 	if err != nil {
 		return nil
 	}
 	clean(c, false)
-	b, _ := json.Marshal(c)
+	b, _ := json.Marshal(ScrubData(c))
 	return b
 }
 
