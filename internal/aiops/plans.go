@@ -171,6 +171,10 @@ func decided(p store.Plan) *httpapi.Error {
 		return &httpapi.Error{Status: http.StatusGone, Type: "plan-expired", Title: "Plan expired",
 			Detail: fmt.Sprintf("the plan expired at %s (plans may be confirmed for %s): ask the assistant again", p.ExpiresAt.Format(time.RFC3339), PlanTTL)}
 	}
+	if p.Status == store.PlanStale {
+		return &httpapi.Error{Status: http.StatusConflict, Type: "plan-decided", Title: "Plan replaced",
+			Detail: "the plan is stale: " + p.Result}
+	}
 	return &httpapi.Error{Status: http.StatusConflict, Type: "plan-decided", Title: "Plan already decided",
 		Detail: fmt.Sprintf("the plan is %s already: a plan is confirmed or rejected once", p.Status)}
 }
@@ -252,6 +256,7 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 		if ferr != nil {
 			return store.Plan{}, ferr
 		}
+		s.noteReplaced(ctx, p, fresh)
 		// Only the object's status or version moved (its controllers):
 		// the change the user confirmed is exactly the fresh plan's, so
 		// their confirmation carries over to it.
@@ -307,6 +312,14 @@ func (s *Service) finish(ctx context.Context, p store.Plan) {
 	}
 }
 
+// noteReplaced records on a stale plan the plan that replaced it, so that
+// whoever looks at it later finds its successor.
+func (s *Service) noteReplaced(ctx context.Context, old, fresh store.Plan) {
+	if err := s.cfg.Store.SetPlanResult(context.WithoutCancel(ctx), old.ID, "the object changed since the plan; plan "+fresh.ID+" replaced it"); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "note a plan's successor", "plan", old.ID, "error", err)
+	}
+}
+
 // replan makes a stale plan again, against the object as it is now.
 func (s *Service) replan(ctx context.Context, t *tools.Target, p store.Plan) (store.Plan, error) {
 	tool, ok := s.cfg.Tools.Get(p.Tool)
@@ -318,9 +331,13 @@ func (s *Service) replan(ctx context.Context, t *tools.Target, p store.Plan) (st
 
 // auditPlan records a decision on a plan or its execution.
 func (s *Service) auditPlan(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan, action, result, detail string) {
+	where := "chat=" + p.ChatID
+	if p.ChatID == "" {
+		where = "via=mcp"
+	}
 	s.cfg.Audit.Append(ctx, store.AuditRecord{ActorID: sc.Principal.UserID, ActorEmail: sc.Principal.Email, OrgID: p.OrgID,
 		Action: action, TargetType: "ai_plan", TargetID: p.ID, Result: result,
-		Detail: fmt.Sprintf("chat=%s tool=%s args=%s: %s", p.ChatID, p.Tool, tools.RedactArgs(json.RawMessage(p.Args)), detail)})
+		Detail: fmt.Sprintf("%s tool=%s args=%s: %s", where, p.Tool, tools.RedactArgs(json.RawMessage(p.Args)), detail)})
 }
 
 // capText cuts s at n bytes (on a rune boundary), saying so.

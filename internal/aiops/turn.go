@@ -411,8 +411,8 @@ func (s *Service) Call(ctx context.Context, t *tools.Target, via Via, name strin
 		cancel()
 		if err == nil {
 			res.Plan = &p
-			res.Text = fmt.Sprintf("Plan %s made; NOT executed: %s.\nIt runs only if the user confirms it (the console's Confirm button, or `hks ai confirm %s`) within %s. Do not call the tool again for this change; tell the user what the plan does.\nDry-run diff:\n%s",
-				p.ID, p.Summary, p.ID, PlanTTL, p.Diff)
+			res.Text = fmt.Sprintf("Plan %s made; NOT executed: %s.\nIt runs only if the user confirms it (the console's Confirm button, or `hks ai confirm %s --org %s --workspace %s`) within %s. Do not call the tool again for this change; tell the user what the plan does.\nDry-run diff:\n%s",
+				p.ID, p.Summary, p.ID, t.Scope.Org.Slug, t.Scope.Workspace.Name, PlanTTL, p.Diff)
 			action = "ai.plan.create"
 		}
 	default:

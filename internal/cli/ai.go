@@ -38,8 +38,27 @@ func aiCmd(o *Options) *cobra.Command {
 	}
 	s.orgFlag(cmd)
 	cmd.AddCommand(aiChatCmd(o, s), aiAskCmd(o, s), aiConfirmCmd(o, s), aiRejectCmd(o, s), aiDiagnoseCmd(o, s),
-		aiChatsCmd(o, s), aiSettingsCmd(o, s), aiStatusCmd(o, s), aiUsageCmd(o, s))
+		aiChatsCmd(o, s), aiSettingsCmd(o, s), aiStatusCmd(o, s), aiUsageCmd(o, s), aiTokenCmd(o))
 	return cmd
+}
+
+// aiTokenCmd prints a platform access token of the signed-in user, for an
+// MCP client's Authorization header.
+func aiTokenCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
+		Use:     "token",
+		Short:   "Print a platform access token of the signed-in user for an MCP client (Authorization: Bearer …); it expires with the session's access tokens",
+		Example: `  hks ai token`,
+		Args:    cobra.NoArgs,
+		RunE: withClient(o, func(cmd *cobra.Command, c *Client, _ []string) error {
+			if err := c.withToken(cmd.Context(), func() error { return nil }); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), c.Creds.AccessToken)
+			fmt.Fprintf(cmd.ErrOrStderr(), "valid until %s\n", c.Creds.ExpiresAt.Local().Format(time.RFC3339))
+			return nil
+		}),
+	}
 }
 
 // aiWorkspaceFlag adds the required --workspace of the commands about a

@@ -404,9 +404,12 @@ func TestAssistantActsAsTheUserWithConfirmedPlans(t *testing.T) {
 			Result     string `json:"result"`
 		} `json:"items"`
 	}
-	w.admin.must("GET", w.orgPath+"/audit?action_prefix=ai.&limit=200", nil, http.StatusOK, &audit)
+	w.admin.must("GET", w.orgPath+"/audit?action=ai.*&limit=200", nil, http.StatusOK, &audit)
 	seen := map[string]bool{}
 	for _, r := range audit.Items {
+		if !strings.HasPrefix(r.Action, "ai.") {
+			t.Errorf("action=ai.* answered %s", r.Action)
+		}
 		seen[r.Action+" "+r.Result] = true
 		if strings.Contains(r.Detail, "s3cr3t-VALUE-4711") {
 			t.Errorf("an audit record holds the Secret's value: %+v", r)
