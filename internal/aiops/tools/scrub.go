@@ -45,6 +45,14 @@ var (
 	secretKind = regexp.MustCompile(`\\?"kind\\?"\s*:\s*\\?"Secret\\?"`)
 )
 
+// MaxScrubInput is the most of a text Scrub reads: the rest is cut, with
+// Cap's mark, before scrubbing.
+const MaxScrubInput = 1 << 20
+
+// MaxArgs is the most of a tool call's arguments RedactArgs scrubs:
+// larger arguments are rendered as {"_truncated":N}, their size in bytes.
+const MaxArgs = 8 << 10
+
 // Redaction marks.
 const (
 	redactedPEM   = "<redacted: PEM block>"
@@ -61,6 +69,13 @@ const (
 func Scrub(text string) string {
 	if text == "" {
 		return text
+	}
+	// What is past MaxScrubInput is cut first (no answer of a tool shows
+	// that much, and the cost of scrubbing grows with the text); the mark
+	// of the cut is added after.
+	if len(text) > MaxScrubInput {
+		head, mark := capSplit(text, MaxScrubInput)
+		return Scrub(head) + mark
 	}
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
@@ -218,7 +233,10 @@ func redactedSize(s string, b64 bool) string {
 // scrubYAMLSecrets redacts, in YAML text, the values under the data and
 // stringData keys of every mapping that also says kind: Secret (sibling
 // keys: at the same indentation, before or after, as sigs.k8s.io/yaml
-// sorts data before kind).
+// sorts data before kind). It reads every line a bounded number of
+// times: a first pass tells, with a stack of the mappings open at each
+// indentation, which mapping every key is in and which mappings are
+// Secrets; a second redacts.
 func scrubYAMLSecrets(text string) string {
 	if !strings.Contains(text, "Secret") {
 		return text
@@ -238,63 +256,63 @@ func scrubYAMLSecrets(text string) string {
 		return key{indent: len(m[1]) + len(m[2]), item: m[2] != "", name: strings.Trim(m[3], `"`), rest: strings.TrimSpace(m[4])}, true
 	}
 	indentOf := func(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
-	blank := func(l string) bool { return strings.TrimSpace(l) == "" }
-	// block answers the lines [from, to) of the mapping holding line i
-	// (whose key is at column col): its sibling keys and their values.
-	block := func(i, col int) (int, int) {
-		from := i
-		for from > 0 {
-			if k, ok := parse(lines[from]); ok && k.item && k.indent == col {
-				break // the mapping starts at this list item
-			}
-			prev := lines[from-1]
-			if strings.HasPrefix(prev, "---") {
-				break
-			}
-			if k, ok := parse(prev); blank(prev) || indentOf(prev) > col || (ok && k.indent == col) {
-				from--
-				continue
-			}
-			break
-		}
-		to := i + 1
-		for ; to < len(lines); to++ {
-			l := lines[to]
-			if blank(l) {
-				continue
-			}
-			if strings.HasPrefix(l, "---") || indentOf(l) < col {
-				break
-			}
-			if k, ok := parse(l); ok && k.item && k.indent == col {
-				break // the next list item
-			}
-		}
-		return from, to
+	skip := func(l string) bool {
+		t := strings.TrimSpace(l)
+		return t == "" || strings.HasPrefix(t, "#")
 	}
+	// First pass: the mapping of every data or stringData key without an
+	// inline value, and whether each mapping says kind: Secret.
+	type open struct{ col, id int }
+	var stack []open
+	var secret []bool         // by mapping id
+	dataKeys := map[int]int{} // line → mapping id
+	for i, l := range lines {
+		if skip(l) {
+			continue
+		}
+		if strings.HasPrefix(l, "---") {
+			stack = stack[:0]
+			continue
+		}
+		k, ok := parse(l)
+		if !ok {
+			// Text: a block scalar's lines, a list of scalars, a flow
+			// collection: it closes the mappings indented deeper.
+			col := indentOf(l)
+			for len(stack) > 0 && stack[len(stack)-1].col > col {
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		for len(stack) > 0 && (stack[len(stack)-1].col > k.indent || (k.item && stack[len(stack)-1].col == k.indent)) {
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 || stack[len(stack)-1].col < k.indent {
+			stack = append(stack, open{col: k.indent, id: len(secret)})
+			secret = append(secret, false)
+		}
+		id := stack[len(stack)-1].id
+		switch {
+		case k.name == "kind" && strings.Trim(k.rest, `"'`) == "Secret":
+			secret[id] = true
+		case (k.name == "data" || k.name == "stringData") && k.rest == "":
+			dataKeys[i] = id
+		}
+	}
+	// Second pass: the children of the data keys of Secrets.
 	var out []string
 	for i := 0; i < len(lines); i++ {
-		k, ok := parse(lines[i])
-		if !ok || (k.name != "data" && k.name != "stringData") || k.rest != "" {
-			out = append(out, lines[i])
-			continue
-		}
-		from, to := block(i, k.indent)
-		secret := false
-		for j := from; j < to; j++ {
-			if s, ok := parse(lines[j]); ok && s.indent == k.indent && s.name == "kind" && strings.Trim(s.rest, `"'`) == "Secret" {
-				secret = true
-			}
-		}
+		id, ok := dataKeys[i]
 		out = append(out, lines[i])
-		if !secret {
+		if !ok || !secret[id] {
 			continue
 		}
+		k, _ := parse(lines[i])
 		// The children: lines more indented than the key.
 		j := i + 1
 		for ; j < len(lines); j++ {
 			l := lines[j]
-			if blank(l) {
+			if strings.TrimSpace(l) == "" {
 				continue
 			}
 			if indentOf(l) <= k.indent {
@@ -433,6 +451,13 @@ func Cap(text string, max int) string {
 	if max <= 0 || len(text) <= max {
 		return text
 	}
+	head, mark := capSplit(text, max)
+	return head + mark
+}
+
+// capSplit is Cap's cut of a text longer than max: what is kept and the
+// mark of what is not.
+func capSplit(text string, max int) (head, mark string) {
 	cut := max
 	for cut > 0 && !utf8.RuneStart(text[cut]) {
 		cut--
@@ -440,7 +465,7 @@ func Cap(text string, max int) string {
 	if nl := strings.LastIndexByte(text[:cut], '\n'); nl > cut*3/4 {
 		cut = nl + 1
 	}
-	return text[:cut] + fmt.Sprintf("\n[truncated: %d more bytes]", len(text)-cut)
+	return text[:cut], fmt.Sprintf("\n[truncated: %d more bytes]", len(text)-cut)
 }
 
 // sensitiveWords are the words of an argument's key whose value is kept
@@ -456,11 +481,15 @@ var sensitiveWords = map[string]bool{
 // JSON with the values of keys that name a secret (password, token,
 // secret, key, data, …, as words of the key in snake_case, kebab-case or
 // camelCase) redacted and every string scrubbed. Arguments that are not
-// JSON are scrubbed as text, at most 4 KiB.
+// JSON are scrubbed as text, at most 4 KiB. Arguments larger than MaxArgs
+// are not read at all: they come out as {"_truncated":N}, N their size.
 func RedactArgs(args json.RawMessage) string {
 	const max = 4 << 10
 	if len(bytes.TrimSpace(args)) == 0 {
 		return "{}"
+	}
+	if len(args) > MaxArgs {
+		return fmt.Sprintf(`{"_truncated":%d}`, len(args))
 	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(args))

@@ -114,6 +114,8 @@ func TestRedactArgs(t *testing.T) {
 		{`{"nested":{"secretRef":{"name":"x"},"kubeconfig":"apiVersion: v1"}}`, `{"nested":{"kubeconfig":"<redacted>","secretRef":"<redacted>"}}`},
 		{``, `{}`},
 		{`not json token: hunter2`, `not json token: <redacted>`},
+		// Larger than MaxArgs: not scrubbed, not shown.
+		{`{"manifest":"` + strings.Repeat("kind: Secret\\ndata:\\n", 700) + `"}`, `{"_truncated":14715}`},
 	}
 	for _, c := range cases {
 		got := RedactArgs(json.RawMessage(c.in))
@@ -122,12 +124,12 @@ func TestRedactArgs(t *testing.T) {
 			gb, _ := json.Marshal(g)
 			wb, _ := json.Marshal(w)
 			if string(gb) != string(wb) {
-				t.Errorf("RedactArgs(%s) = %s, want %s", c.in, got, c.want)
+				t.Errorf("RedactArgs(%s) = %s, want %s", Cap(c.in, 200), got, c.want)
 			}
 			continue
 		}
 		if got != c.want {
-			t.Errorf("RedactArgs(%s) = %s, want %s", c.in, got, c.want)
+			t.Errorf("RedactArgs(%s) = %s, want %s", Cap(c.in, 200), got, c.want)
 		}
 	}
 }
