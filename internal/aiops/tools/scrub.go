@@ -19,6 +19,15 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 var (
 	// A PEM block, or what is left of one (a BEGIN line without its END).
 	pemBlock = regexp.MustCompile(`-----BEGIN [^\n\r-]{0,64}-----(?s:.*?)(?:-----END [^\n\r-]{0,64}-----|$)`)
+	// What is left of a PEM block whose BEGIN line is cut off (a log
+	// tail that starts inside a key): the base64 lines up to its END
+	// line, in text or in a JSON string (lines ending in \n).
+	pemTail = regexp.MustCompile(`(?:[A-Za-z0-9+/=]+[ \t]*(?:\r?\n|\\(?:r\\)?n)[ \t]*)*-----END [^\n\r-]{0,64}-----`)
+	// The password of a URL's userinfo (scheme://user:password@host).
+	urlUserinfo = regexp.MustCompile(`(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@"'<>\\]*:)[^\s/@"'<>\\]+@`)
+	// An environment variable, a flag or a query parameter set inline
+	// (KEY=VALUE) whose key says it holds a secret.
+	secretAssign = regexp.MustCompile(`(?i)(\b[A-Za-z0-9_.\-]*(?:pass|secret|token|apikey|api_key|api-key|credential)[A-Za-z0-9_.\-]*=)("[^"\n]*"|'[^'\n]*'|[^\s"',;&]+)`)
 	// The base64 of a PEM block (certificate-authority-data, a Secret's
 	// tls.crt read undecoded): base64 of "-----BEGIN".
 	pemBase64 = regexp.MustCompile(`LS0tLS1CRUdJTi[A-Za-z0-9+/=]*`)
@@ -94,6 +103,14 @@ func Scrub(text string) string {
 	text = scrubSecretEnv(text)
 	text = scrubInlineJSONSecrets(text)
 	text = pemBlock.ReplaceAllString(text, redactedPEM)
+	text = pemTail.ReplaceAllString(text, redactedPEM)
+	text = urlUserinfo.ReplaceAllString(text, "${1}"+redactedValue+"@")
+	text = replaceSubmatches(secretAssign, text, func(sub []string) string {
+		if strings.HasPrefix(strings.Trim(sub[2], `"'`), "<redacted") {
+			return sub[0]
+		}
+		return sub[1] + redactedValue
+	})
 	text = pemBase64.ReplaceAllString(text, "<redacted: base64 PEM block>")
 	text = jwt.ReplaceAllString(text, "<redacted: token>")
 	text = bearer.ReplaceAllString(text, "$1 "+redactedValue)
@@ -177,6 +194,13 @@ func redactValue(v any) bool {
 						}
 					}
 				}
+			}
+		}
+		// An environment variable whose name says it holds a secret.
+		if name, ok := x["name"].(string); ok && sensitiveKey(name) {
+			if val, ok := x["value"].(string); ok && !strings.HasPrefix(val, "<redacted") {
+				x["value"] = redactedValue
+				changed = true
 			}
 		}
 		if md, ok := x["metadata"].(map[string]any); ok {
@@ -343,6 +367,10 @@ var (
 	envNameYAML  = regexp.MustCompile(`^( *)- name: ["']?([A-Za-z0-9_.\-]+)["']?\s*$`)
 	envValueYAML = regexp.MustCompile(`^( *)value: (.*)$`)
 	envJSON      = regexp.MustCompile(`(\\?"name\\?"\s*:\s*\\?"([A-Za-z0-9_.\-]+)\\?"\s*,\s*\\?"value\\?"\s*:\s*)(\\?"(?:[^"\\]|\\[^"])*\\?")`)
+	// The same with the value first.
+	envJSONValueFirst = regexp.MustCompile(`(\\?"value\\?"\s*:\s*)(\\?"(?:[^"\\]|\\[^"])*\\?")(\s*,\s*\\?"name\\?"\s*:\s*\\?"([A-Za-z0-9_.\-]+)\\?")`)
+	envValueItemYAML  = regexp.MustCompile(`^( *)- value: (.*)$`)
+	envNameKeyYAML    = regexp.MustCompile(`^( *)name: ["']?([A-Za-z0-9_.\-]+)["']?\s*$`)
 )
 
 // scrubSecretEnv redacts the values of environment variables whose name
@@ -355,6 +383,22 @@ func scrubSecretEnv(text string) string {
 	}
 	lines := strings.Split(text, "\n")
 	for i := 0; i+1 < len(lines); i++ {
+		if v := envValueItemYAML.FindStringSubmatch(lines[i]); v != nil && !strings.Contains(v[2], "<redacted") {
+			// The value first: the name is a sibling key after it.
+			for j := i + 1; j < len(lines) && j <= i+4; j++ {
+				n := envNameKeyYAML.FindStringSubmatch(lines[j])
+				if n != nil && len(n[1]) == len(v[1])+2 {
+					if sensitiveKey(n[2]) {
+						lines[i] = v[1] + "- value: " + redactedValue
+					}
+					break
+				}
+				if strings.TrimSpace(lines[j]) == "" || len(lines[j])-len(strings.TrimLeft(lines[j], " ")) <= len(v[1]) {
+					break
+				}
+			}
+			continue
+		}
 		m := envNameYAML.FindStringSubmatch(lines[i])
 		if m == nil || !sensitiveKey(m[2]) {
 			continue
@@ -374,7 +418,7 @@ func scrubSecretEnv(text string) string {
 		}
 	}
 	text = strings.Join(lines, "\n")
-	return replaceSubmatches(envJSON, text, func(sub []string) string {
+	text = replaceSubmatches(envJSON, text, func(sub []string) string {
 		if !sensitiveKey(sub[2]) || strings.Contains(sub[3], "redacted") {
 			return sub[0]
 		}
@@ -383,6 +427,16 @@ func scrubSecretEnv(text string) string {
 			q = `\"`
 		}
 		return sub[1] + q + redactedValue + q
+	})
+	return replaceSubmatches(envJSONValueFirst, text, func(sub []string) string {
+		if !sensitiveKey(sub[4]) || strings.Contains(sub[2], "redacted") {
+			return sub[0]
+		}
+		q := `"`
+		if strings.HasPrefix(sub[2], `\"`) {
+			q = `\"`
+		}
+		return sub[1] + q + redactedValue + q + sub[3]
 	})
 }
 
