@@ -252,6 +252,54 @@ func TestCollect(t *testing.T) {
 		}
 	})
 
+	// Small bounds: one object of a kind per namespace, in pages of one.
+	bound := func(t *testing.T, perKind, total int) {
+		page, pk, tot := collectPage, collectPerKind, collectTotal
+		collectPage, collectPerKind, collectTotal = 1, perKind, total
+		t.Cleanup(func() { collectPage, collectPerKind, collectTotal = page, pk, tot })
+	}
+	t.Run("at most so many objects of a kind", func(t *testing.T) {
+		bound(t, 1, 1000)
+		s, err := Collect(ctx, admin, []string{"shop", "other"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// shop has two ResourceQuotas: one is examined, and the kind is
+		// not taken as listed there.
+		if len(s.ResourceQuotas) != 1 || !slices.Contains(s.Skipped, "resourcequotas in shop: more than 1, the rest not examined") || s.Listed(ResourceResourceQuotas, "shop") {
+			t.Errorf("resourcequotas %d, skipped %v", len(s.ResourceQuotas), s.Skipped)
+		}
+		// One pod in each: both listed whole.
+		if len(s.Pods) != 2 || !s.Listed(ResourcePods, "shop") || !s.Listed(ResourcePods, "other") {
+			t.Errorf("pods %d, skipped %v", len(s.Pods), s.Skipped)
+		}
+		for _, sk := range s.Skipped {
+			if !strings.HasSuffix(sk, ": more than 1, the rest not examined") {
+				t.Errorf("skipped %q", sk)
+			}
+		}
+	})
+	t.Run("at most so many objects in all", func(t *testing.T) {
+		bound(t, 1000, 3)
+		s, err := Collect(ctx, admin, []string{"shop", "other"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := s.objects(); n != 3 {
+			t.Errorf("%d objects collected, want the 3 of the bound", n)
+		}
+		cuts := 0
+		for _, sk := range s.Skipped {
+			if !strings.HasSuffix(sk, ": past the 3 objects a diagnosis examines, the rest not examined") {
+				t.Errorf("skipped %q", sk)
+			}
+			cuts++
+		}
+		if cuts == 0 {
+			t.Errorf("nothing recorded as cut: %v", s.Skipped)
+		}
+	})
+
 	t.Run("other errors end it", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
