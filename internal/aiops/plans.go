@@ -148,10 +148,14 @@ func (s *Service) rejectPlan(r *http.Request) (any, error) {
 	return s.planOut(sc, p), nil
 }
 
-// reject marks a pending plan of the scope's caller rejected.
-func (s *Service) reject(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan) (store.Plan, error) {
+// take decides a pending plan (to confirmed or rejected), once: a plan
+// past its time, or decided already, is answered as such.
+func (s *Service) take(ctx context.Context, p store.Plan, to string) (store.Plan, error) {
 	now := s.cfg.Now().UTC().Truncate(timePrecision)
-	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, store.PlanRejected, now); errors.Is(err, store.ErrConflict) {
+	if p.Status == store.PlanPending && !now.Before(p.ExpiresAt) {
+		return store.Plan{}, decided(s.expire(ctx, p))
+	}
+	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, to, now); errors.Is(err, store.ErrConflict) {
 		q, gerr := s.cfg.Store.GetPlan(ctx, p.ID)
 		if gerr != nil {
 			return store.Plan{}, gerr
@@ -160,7 +164,16 @@ func (s *Service) reject(ctx context.Context, sc tenancy.WorkspaceScope, p store
 	} else if err != nil {
 		return store.Plan{}, err
 	}
-	p.Status, p.DecidedAt = store.PlanRejected, now
+	p.Status, p.DecidedAt = to, now
+	return p, nil
+}
+
+// reject marks a pending plan of the scope's caller rejected.
+func (s *Service) reject(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan) (store.Plan, error) {
+	p, err := s.take(ctx, p, store.PlanRejected)
+	if err != nil {
+		return store.Plan{}, err
+	}
 	s.auditPlan(ctx, sc, p, "ai.plan.reject", store.AuditSuccess, "rejected: "+p.Summary)
 	return p, nil
 }
@@ -222,20 +235,10 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 	if err := s.enabled(ctx, sc.Org.ID); err != nil {
 		return store.Plan{}, err
 	}
-	now := s.cfg.Now().UTC().Truncate(timePrecision)
-	if p.Status == store.PlanPending && !now.Before(p.ExpiresAt) {
-		return store.Plan{}, decided(s.expire(ctx, p))
-	}
-	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, store.PlanConfirmed, now); errors.Is(err, store.ErrConflict) {
-		q, gerr := s.cfg.Store.GetPlan(ctx, p.ID)
-		if gerr != nil {
-			return store.Plan{}, gerr
-		}
-		return store.Plan{}, decided(s.expire(ctx, q))
-	} else if err != nil {
+	p, err := s.take(ctx, p, store.PlanConfirmed)
+	if err != nil {
 		return store.Plan{}, err
 	}
-	p.Status, p.DecidedAt = store.PlanConfirmed, now
 	t, err := s.target(ctx, sc, p.ChatID)
 	for attempt := 1; err == nil; attempt++ {
 		var res tools.Result

@@ -3,8 +3,6 @@ package analyze
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -21,39 +19,15 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/hexabase/hexabase-ai/internal/controlplane"
-	"github.com/hexabase/hexabase-ai/internal/controlplane/local"
-	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/controlplane/local/localtest"
 	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
-// workspace starts a real workspace cluster with the local provider (the
-// pinned binaries; skipped with -short) and answers its administrator's
-// config.
+// workspace starts a real workspace cluster (localtest.Workspace) and
+// answers its administrator's config.
 func workspace(t *testing.T) *rest.Config {
 	t.Helper()
-	dir, err := local.DefaultBinDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.NeedK8sBinaries(t, dir)
-	p, err := local.New(local.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	id := store.NewID()
-	// An https issuer nobody serves: the API server starts without it.
-	spec := controlplane.Spec{WorkspaceID: id, OrgID: store.NewID(), Plan: controlplane.PlanShared, Issuer: controlplane.IssuerTrust{URL: "https://127.0.0.1:1"}}
-	if err := p.Create(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := p.AdminConfig(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := localtest.Workspace(t)
 	rc.WarningHandler = rest.NoWarnings{} // Pod Security's on the planted pods
 	return rc
 }
