@@ -21,7 +21,21 @@ const (
 // namedField finds the values of the fields that name things in what the
 // tools return (YAML, tables, JSON): names, namespaces, owners, images are
 // kept (they say what runs, not whose it is).
-var namedField = regexp.MustCompile(`(?m)("?(?:name|namespace|generateName|serviceName|claimName|secretName|configMapName|app|pod|node|host)"?\s*[:=]\s*"?)([A-Za-z0-9][A-Za-z0-9._-]{1,252})`)
+var namedField = regexp.MustCompile(`(?m)("?(?:name|namespace|generateName|serviceName|claimName|secretName|configMapName|app|pod|node|host|object|involvedObject)"?\s*[:=]\s*"?)([A-Za-z0-9][A-Za-z0-9._-]{1,252})`)
+
+// kindName finds objects named after their kind, as findings and events
+// name them ("Deployment shop/web", "pod/web-7c9d", "Pods web-1, web-2").
+var kindName = regexp.MustCompile(`(?i)\b(?:pods?|deployments?|deploy|replicasets?|rs|statefulsets?|sts|daemonsets?|ds|jobs?|cronjobs?|cj|services?|svc|ingress(?:es)?|ing|configmaps?|cm|secrets?|persistentvolumeclaims?|pvc|horizontalpodautoscalers?|hpa|resourcequotas?|quota|limitranges?|nodes?|namespaces?|ns|serviceaccounts?|sa)(?:\s+|/)([a-z0-9][a-z0-9.-]*(?:/[a-z0-9][a-z0-9.-]*)?)`)
+
+// email finds email addresses (users, owners in annotations).
+var email = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+
+// tableHeader is the header of a table the tools print (columns set apart
+// by two spaces or more); its NAME-like columns hold names.
+var tableColumns = regexp.MustCompile(`\s{2,}`)
+
+// nameColumns are the columns of a table whose cells are names.
+var nameColumns = map[string]bool{"NAME": true, "NAMESPACE": true, "OBJECT": true, "POD": true, "NODE": true, "PROJECT": true, "INVOLVED OBJECT": true}
 
 // masker masks the names of a chat's workspace, projects and objects in
 // what goes to an external model, and unmasks them in what comes back, the
@@ -34,8 +48,10 @@ type masker struct {
 	emit    func(string)
 }
 
-func newMasker(chatID string, sc tenancy.WorkspaceScope) *masker {
-	m := &masker{key: []byte("hks-anonymize:" + chatID), toMask: map[string]string{}, toName: map[string]string{}}
+// newMasker makes the masks of a chat with key, the server's secret (so
+// that nobody outside can tell a name from its mask).
+func newMasker(key []byte, chatID string, sc tenancy.WorkspaceScope) *masker {
+	m := &masker{key: append(append([]byte{}, key...), chatID...), toMask: map[string]string{}, toName: map[string]string{}}
 	m.add(sc.Org.Slug)
 	m.add(sc.Org.Name)
 	m.add(sc.Workspace.Name)
@@ -61,11 +77,62 @@ func (m *masker) add(name string) {
 	m.toMask[name], m.toName[mask] = mask, name
 }
 
-// mask replaces every known name in s, and learns the names s gives.
-func (m *masker) mask(s string) string {
+// learn adds the names s gives: fields that name things, objects named
+// after their kind, emails, and the name columns of tables.
+func (m *masker) learn(s string) {
 	for _, sm := range namedField.FindAllStringSubmatch(s, -1) {
 		m.add(sm[2])
 	}
+	for _, sm := range kindName.FindAllStringSubmatch(s, -1) {
+		for _, part := range strings.Split(sm[1], "/") {
+			m.add(part)
+		}
+	}
+	for _, e := range email.FindAllString(s, -1) {
+		m.add(e)
+	}
+	var cols []int // the name columns of the table being read
+	for _, line := range strings.Split(s, "\n") {
+		cells := tableColumns.Split(strings.TrimSpace(line), -1)
+		if strings.TrimSpace(line) == "" {
+			cols = nil
+			continue
+		}
+		if header := nameColumnsOf(cells); header != nil {
+			cols = header
+			continue
+		}
+		for _, i := range cols {
+			if i < len(cells) {
+				for _, part := range strings.Split(cells[i], "/") {
+					m.add(part)
+				}
+			}
+		}
+	}
+}
+
+// nameColumnsOf answers the name columns of a table's header line (nil
+// when the line is not one: every cell upper case, one of them a name).
+func nameColumnsOf(cells []string) []int {
+	if len(cells) < 2 {
+		return nil
+	}
+	var out []int
+	for i, c := range cells {
+		if c != strings.ToUpper(c) || strings.ContainsAny(c, "0123456789") {
+			return nil
+		}
+		if nameColumns[c] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// mask replaces every known name in s, and learns the names s gives.
+func (m *masker) mask(s string) string {
+	m.learn(s)
 	if len(m.toMask) == 0 {
 		return s
 	}

@@ -51,7 +51,27 @@ func (s *Service) ConfirmFor(ctx context.Context, t *tools.Target, id string) (s
 	if err != nil {
 		return store.Plan{}, err
 	}
-	return s.Confirm(ctx, t.Scope, p)
+	out, err := s.Confirm(ctx, t.Scope, p)
+	// The REST route's record is the audit middleware's; this one is
+	// the MCP confirmation's.
+	result, detail := store.AuditSuccess, "confirmed over MCP: "+p.Summary
+	if err != nil {
+		result, detail = store.AuditFailure, "refused over MCP: "+refusal(err)
+	}
+	s.auditPlan(ctx, t.Scope, p, "ai.plan.confirm", result, detail)
+	return out, err
+}
+
+// refusal is what an audit record says of a refused confirmation.
+func refusal(err error) string {
+	var he *httpapi.Error
+	if errors.As(err, &he) {
+		return he.Detail
+	}
+	if _, ok := IsStale(err); ok {
+		return err.Error()
+	}
+	return "the request could not be made"
 }
 
 // IsStale reports a confirm refused because the object changed, with the

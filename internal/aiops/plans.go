@@ -20,6 +20,10 @@ import (
 // maxResult bounds what a plan keeps of the cluster's answer.
 const maxResult = 8 << 10
 
+// planAttempts bounds the reads of an object that keeps changing while a
+// plan is made, and the re-plans of a confirm whose diff did not change.
+const planAttempts = 3
+
 // PlanURL is the console page of a plan.
 func PlanURL(externalURL string, p store.Plan) string {
 	return strings.TrimSuffix(externalURL, "/") + "/orgs/" + p.OrgID + "/workspaces/" + p.WorkspaceID + "/assistant/plans/" + p.ID
@@ -55,13 +59,22 @@ func (s *Service) expire(ctx context.Context, p store.Plan) store.Plan {
 // diff, and the stored pending plan bound to the caller, the chat, the
 // workspace, the request's hash and the object's resourceVersion.
 func (s *Service) makePlan(ctx context.Context, t *tools.Target, tool tools.Tool, args json.RawMessage, chatID string) (store.Plan, error) {
-	prop, err := tool.Propose(ctx, t, args)
-	if err != nil {
-		return store.Plan{}, err
-	}
-	pr, err := tools.Prepare(ctx, t, prop)
-	if err != nil {
-		return store.Plan{}, err
+	var pr tools.Prepared
+	// The object may change between the read and the dry run (its
+	// controllers write its status): read it again, a few times.
+	for attempt := 1; ; attempt++ {
+		prop, err := tool.Propose(ctx, t, args)
+		if err != nil {
+			return store.Plan{}, err
+		}
+		pr, err = tools.Prepare(ctx, t, prop)
+		if errors.Is(err, tools.ErrStale) && attempt < planAttempts {
+			continue
+		}
+		if err != nil {
+			return store.Plan{}, err
+		}
+		break
 	}
 	now := s.cfg.Now().UTC().Truncate(timePrecision)
 	p := store.Plan{ID: store.NewID(), OrgID: t.Scope.Org.ID, WorkspaceID: t.Scope.Workspace.ID, UserID: t.Scope.Principal.UserID, ChatID: chatID,
@@ -135,10 +148,14 @@ func (s *Service) rejectPlan(r *http.Request) (any, error) {
 	return s.planOut(sc, p), nil
 }
 
-// reject marks a pending plan of the scope's caller rejected.
-func (s *Service) reject(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan) (store.Plan, error) {
+// take decides a pending plan (to confirmed or rejected), once: a plan
+// past its time, or decided already, is answered as such.
+func (s *Service) take(ctx context.Context, p store.Plan, to string) (store.Plan, error) {
 	now := s.cfg.Now().UTC().Truncate(timePrecision)
-	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, store.PlanRejected, now); errors.Is(err, store.ErrConflict) {
+	if p.Status == store.PlanPending && !now.Before(p.ExpiresAt) {
+		return store.Plan{}, decided(s.expire(ctx, p))
+	}
+	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, to, now); errors.Is(err, store.ErrConflict) {
 		q, gerr := s.cfg.Store.GetPlan(ctx, p.ID)
 		if gerr != nil {
 			return store.Plan{}, gerr
@@ -147,7 +164,16 @@ func (s *Service) reject(ctx context.Context, sc tenancy.WorkspaceScope, p store
 	} else if err != nil {
 		return store.Plan{}, err
 	}
-	p.Status, p.DecidedAt = store.PlanRejected, now
+	p.Status, p.DecidedAt = to, now
+	return p, nil
+}
+
+// reject marks a pending plan of the scope's caller rejected.
+func (s *Service) reject(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan) (store.Plan, error) {
+	p, err := s.take(ctx, p, store.PlanRejected)
+	if err != nil {
+		return store.Plan{}, err
+	}
 	s.auditPlan(ctx, sc, p, "ai.plan.reject", store.AuditSuccess, "rejected: "+p.Summary)
 	return p, nil
 }
@@ -157,6 +183,10 @@ func decided(p store.Plan) *httpapi.Error {
 	if p.Status == store.PlanExpired {
 		return &httpapi.Error{Status: http.StatusGone, Type: "plan-expired", Title: "Plan expired",
 			Detail: fmt.Sprintf("the plan expired at %s (plans may be confirmed for %s): ask the assistant again", p.ExpiresAt.Format(time.RFC3339), PlanTTL)}
+	}
+	if p.Status == store.PlanStale {
+		return &httpapi.Error{Status: http.StatusConflict, Type: "plan-decided", Title: "Plan replaced",
+			Detail: "the plan is stale: " + p.Result}
 	}
 	return &httpapi.Error{Status: http.StatusConflict, Type: "plan-decided", Title: "Plan already decided",
 		Detail: fmt.Sprintf("the plan is %s already: a plan is confirmed or rejected once", p.Status)}
@@ -205,22 +235,12 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 	if err := s.enabled(ctx, sc.Org.ID); err != nil {
 		return store.Plan{}, err
 	}
-	now := s.cfg.Now().UTC().Truncate(timePrecision)
-	if p.Status == store.PlanPending && !now.Before(p.ExpiresAt) {
-		return store.Plan{}, decided(s.expire(ctx, p))
-	}
-	if err := s.cfg.Store.DecidePlan(ctx, p.ID, store.PlanPending, store.PlanConfirmed, now); errors.Is(err, store.ErrConflict) {
-		q, gerr := s.cfg.Store.GetPlan(ctx, p.ID)
-		if gerr != nil {
-			return store.Plan{}, gerr
-		}
-		return store.Plan{}, decided(s.expire(ctx, q))
-	} else if err != nil {
+	p, err := s.take(ctx, p, store.PlanConfirmed)
+	if err != nil {
 		return store.Plan{}, err
 	}
-	p.Status, p.DecidedAt = store.PlanConfirmed, now
 	t, err := s.target(ctx, sc, p.ChatID)
-	if err == nil {
+	for attempt := 1; err == nil; attempt++ {
 		var res tools.Result
 		res, err = tools.Execute(ctx, t, p)
 		if err == nil {
@@ -229,8 +249,9 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 			s.auditPlan(ctx, sc, p, "ai.plan.execute", store.AuditSuccess, "done: "+p.Summary)
 			return p, nil
 		}
-	}
-	if errors.Is(err, tools.ErrStale) {
+		if !errors.Is(err, tools.ErrStale) {
+			break
+		}
 		p.Status, p.Result = store.PlanStale, "the object changed since the plan"
 		s.finish(ctx, p)
 		s.auditPlan(ctx, sc, p, "ai.plan.execute", store.AuditFailure, "stale: "+p.Summary)
@@ -238,7 +259,21 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 		if ferr != nil {
 			return store.Plan{}, ferr
 		}
-		return store.Plan{}, &StaleError{Reason: "the object changed since the plan was made", Fresh: fresh}
+		s.noteReplaced(ctx, p, fresh)
+		// Only the object's status or version moved (its controllers):
+		// the change the user confirmed is exactly the fresh plan's, so
+		// their confirmation carries over to it.
+		if !sameChange(fresh.Diff, p.Diff) || fresh.Method != p.Method || fresh.Path != p.Path || attempt == planAttempts {
+			return store.Plan{}, &StaleError{Reason: "the object changed since the plan was made", Fresh: fresh}
+		}
+		now := s.cfg.Now().UTC().Truncate(timePrecision)
+		if err := s.cfg.Store.DecidePlan(ctx, fresh.ID, store.PlanPending, store.PlanConfirmed, now); err != nil {
+			return store.Plan{}, err
+		}
+		p = fresh
+		p.Status, p.DecidedAt = store.PlanConfirmed, now
+		s.auditPlan(ctx, sc, p, "ai.plan.confirm", store.AuditSuccess, "the same change, re-planned after a status update: "+p.Summary)
+		err = nil
 	}
 	p.Status = store.PlanFailed
 	var ce *tools.ClusterError
@@ -280,6 +315,14 @@ func (s *Service) finish(ctx context.Context, p store.Plan) {
 	}
 }
 
+// noteReplaced records on a stale plan the plan that replaced it, so that
+// whoever looks at it later finds its successor.
+func (s *Service) noteReplaced(ctx context.Context, old, fresh store.Plan) {
+	if err := s.cfg.Store.SetPlanResult(context.WithoutCancel(ctx), old.ID, "the object changed since the plan; plan "+fresh.ID+" replaced it"); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "note a plan's successor", "plan", old.ID, "error", err)
+	}
+}
+
 // replan makes a stale plan again, against the object as it is now.
 func (s *Service) replan(ctx context.Context, t *tools.Target, p store.Plan) (store.Plan, error) {
 	tool, ok := s.cfg.Tools.Get(p.Tool)
@@ -291,9 +334,13 @@ func (s *Service) replan(ctx context.Context, t *tools.Target, p store.Plan) (st
 
 // auditPlan records a decision on a plan or its execution.
 func (s *Service) auditPlan(ctx context.Context, sc tenancy.WorkspaceScope, p store.Plan, action, result, detail string) {
+	where := "chat=" + p.ChatID
+	if p.ChatID == "" {
+		where = "via=mcp"
+	}
 	s.cfg.Audit.Append(ctx, store.AuditRecord{ActorID: sc.Principal.UserID, ActorEmail: sc.Principal.Email, OrgID: p.OrgID,
 		Action: action, TargetType: "ai_plan", TargetID: p.ID, Result: result,
-		Detail: fmt.Sprintf("chat=%s tool=%s args=%s: %s", p.ChatID, p.Tool, tools.RedactArgs(json.RawMessage(p.Args)), detail)})
+		Detail: fmt.Sprintf("%s tool=%s args=%s: %s", where, p.Tool, tools.RedactArgs(json.RawMessage(p.Args)), detail)})
 }
 
 // capText cuts s at n bytes (on a rune boundary), saying so.
@@ -309,3 +356,19 @@ func capText(s string, n int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// sameChange reports whether two diffs make the same change: the same
+// lines removed, added and around them, wherever in the object (the
+// hunks' line numbers move when something above them changed).
+func sameChange(a, b string) bool {
+	strip := func(d string) string {
+		var out []string
+		for _, l := range strings.Split(d, "\n") {
+			if !strings.HasPrefix(l, "@@") {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	return a != "" && strip(a) == strip(b)
+}

@@ -2,6 +2,7 @@ package aiops
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,7 +91,19 @@ type Service struct {
 
 	mu    sync.Mutex
 	turns map[string]bool // chats with a turn running
+	// running counts the turns running per user and per organization.
+	running map[string]int
+	// maskKey keys the anonymizer's masks: random, this process's own.
+	maskKey []byte
 }
+
+// Caps of the turns running at once: a user's, an organization's. They
+// bound how far concurrent turns can go past a token budget (each checks
+// it before it starts).
+const (
+	maxTurnsPerUser = 2
+	maxTurnsPerOrg  = 8
+)
 
 // New builds a Service.
 func New(cfg Config) (*Service, error) {
@@ -117,7 +130,12 @@ func New(cfg Config) (*Service, error) {
 		}
 		seen[n] = true
 	}
-	return &Service{cfg: cfg, turns: map[string]bool{}, discovery: tools.NewDiscoveryCache(0, cfg.Now)}, nil
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("aiops: anonymizer key: %w", err)
+	}
+	return &Service{cfg: cfg, turns: map[string]bool{}, running: map[string]int{}, maskKey: key,
+		discovery: tools.NewDiscoveryCache(0, cfg.Now)}, nil
 }
 
 // model is the provider a message asks for ("" = the default).
@@ -142,17 +160,31 @@ func noModel() *httpapi.Error {
 			"The analyzers work without one: `hks ai diagnose` or GET …/diagnose"}
 }
 
-// begin marks a turn of chat as running; one at a time per chat.
-func (s *Service) begin(chatID string) (end func(), err error) {
+// begin marks a turn of chat as running: one at a time per chat, and at
+// most so many per user and per organization.
+func (s *Service) begin(chat store.Chat) (end func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.turns[chatID] {
+	if s.turns[chat.ID] {
 		return nil, httpapi.Conflict("", "this chat is answering a message already: wait for it to finish")
 	}
-	s.turns[chatID] = true
+	user, org := "user:"+chat.UserID, "org:"+chat.OrgID
+	if s.running[user] >= maxTurnsPerUser || s.running[org] >= maxTurnsPerOrg {
+		return nil, &httpapi.Error{Status: http.StatusTooManyRequests, Type: "too-many-turns", Title: "Too many answers at once",
+			Detail: fmt.Sprintf("at most %d of your messages (and %d of your organization's) are answered at once: wait for one to finish", maxTurnsPerUser, maxTurnsPerOrg),
+			Header: http.Header{"Retry-After": {"5"}}}
+	}
+	s.turns[chat.ID] = true
+	s.running[user]++
+	s.running[org]++
 	return func() {
 		s.mu.Lock()
-		delete(s.turns, chatID)
+		delete(s.turns, chat.ID)
+		for _, k := range []string{user, org} {
+			if s.running[k]--; s.running[k] <= 0 {
+				delete(s.running, k)
+			}
+		}
 		s.mu.Unlock()
 	}, nil
 }

@@ -145,7 +145,7 @@ func (s *Service) enabled(ctx context.Context, orgID string) error {
 	}
 	if !st.Enabled {
 		return &httpapi.Error{Status: http.StatusForbidden, Type: "assistant-disabled", Title: "The assistant is turned off",
-			Detail: "the organization's admins turned the assistant off (PATCH …/organizations/{org}/ai); the analyzers still work"}
+			Detail: "the organization's admins turned the assistant off (PATCH /api/v1/organizations/{org}/ai); the analyzers still work: `hks ai diagnose` or GET …/workspaces/{workspace}/diagnose"}
 	}
 	return nil
 }

@@ -99,14 +99,14 @@ func (s *Service) message(w http.ResponseWriter, r *http.Request) (*api.AITurn, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.withinBudget(ctx, sc.Org.ID); err != nil {
-		return nil, err
-	}
-	end, err := s.begin(chat.ID)
+	end, err := s.begin(chat)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
+	if err := s.withinBudget(ctx, sc.Org.ID); err != nil {
+		return nil, err
+	}
 	t, err := s.target(ctx, sc, chat.ID)
 	if err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func (s *Service) Turn(ctx context.Context, t *tools.Target, chat store.Chat, co
 
 	var mask *masker
 	if prov.Anonymize {
-		mask = newMasker(chat.ID, t.Scope)
+		mask = newMasker(s.maskKey, chat.ID, t.Scope)
 	}
 	msgs := append([]llm.Message{{Role: "system", Content: systemPrompt(t, plans, s.cfg.Now())}}, historyMessages(history)...)
 	msgs = append(msgs, llm.Message{Role: "user", Content: content})
@@ -195,11 +195,20 @@ func (s *Service) Turn(ctx context.Context, t *tools.Target, chat store.Chat, co
 			req.Messages = mask.messages(req.Messages)
 			onDelta = mask.stream(out.delta)
 		}
-		resp, err := model.Stream(ctx, req, onDelta)
+		// The model's answer is awaited even when the client goes away, so
+		// that its usage (sent at the end) is metered; the turn's own
+		// deadline still bounds it.
+		mctx, mcancel := context.WithDeadline(context.WithoutCancel(ctx), deadlineOf(ctx))
+		resp, err := model.Stream(mctx, req, onDelta)
+		mcancel()
 		if mask != nil {
 			mask.flush()
 		}
+		resp.Usage = usageOrEstimate(req, resp)
 		s.recordUsage(ctx, chat, prov.Name, resp, turnID, round)
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err() // the client went away: the turn ends here
+		}
 		turn.Usage.PromptTokens += resp.Usage.PromptTokens
 		turn.Usage.CompletionTokens += resp.Usage.CompletionTokens
 		if err != nil {
@@ -402,8 +411,8 @@ func (s *Service) Call(ctx context.Context, t *tools.Target, via Via, name strin
 		cancel()
 		if err == nil {
 			res.Plan = &p
-			res.Text = fmt.Sprintf("Plan %s made; NOT executed: %s.\nIt runs only if the user confirms it (the console's Confirm button, or `hks ai confirm %s`) within %s. Do not call the tool again for this change; tell the user what the plan does.\nDry-run diff:\n%s",
-				p.ID, p.Summary, p.ID, PlanTTL, p.Diff)
+			res.Text = fmt.Sprintf("Plan %s made; NOT executed: %s.\nIt runs only if the user confirms it (the console's Confirm button, or `hks ai confirm %s --org %s --workspace %s`) within %s. Do not call the tool again for this change; tell the user what the plan does.\nDry-run diff:\n%s",
+				p.ID, p.Summary, p.ID, t.Scope.Org.Slug, t.Scope.Workspace.Name, PlanTTL, p.Diff)
 			action = "ai.plan.create"
 		}
 	default:
@@ -537,4 +546,37 @@ func modelProblem(ctx context.Context, err error) error {
 		return &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "model-timeout", Title: "The model took too long", Detail: "the model did not answer within the turn's time cap", Cause: err}
 	}
 	return &httpapi.Error{Status: http.StatusBadGateway, Type: "model-error", Title: "The model provider failed", Detail: "the model provider could not be reached", Cause: err}
+}
+
+// deadlineOf is ctx's deadline (a turn always has one).
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(DefaultTurnTimeout)
+}
+
+// usageOrEstimate is the provider's usage or, when it sent none (a server
+// that ignores stream_options.include_usage, a cut stream), an estimate
+// of four bytes per token, so that no answer goes unmetered.
+func usageOrEstimate(req llm.Request, resp llm.Response) llm.Usage {
+	u := resp.Usage
+	if u.PromptTokens > 0 || u.CompletionTokens > 0 {
+		return u
+	}
+	var in, out int
+	for _, m := range req.Messages {
+		in += len(m.Content)
+		for _, c := range m.ToolCalls {
+			in += len(c.Name) + len(c.Arguments)
+		}
+	}
+	out = len(resp.Content)
+	for _, c := range resp.ToolCalls {
+		out += len(c.Name) + len(c.Arguments)
+	}
+	if out == 0 {
+		return u // nothing came back: nothing to meter
+	}
+	return llm.Usage{PromptTokens: int64(in/4 + 1), CompletionTokens: int64(out/4 + 1), TotalTokens: int64(in/4 + out/4 + 2)}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -37,8 +38,27 @@ func aiCmd(o *Options) *cobra.Command {
 	}
 	s.orgFlag(cmd)
 	cmd.AddCommand(aiChatCmd(o, s), aiAskCmd(o, s), aiConfirmCmd(o, s), aiRejectCmd(o, s), aiDiagnoseCmd(o, s),
-		aiChatsCmd(o, s), aiSettingsCmd(o, s), aiStatusCmd(o, s), aiUsageCmd(o, s))
+		aiChatsCmd(o, s), aiSettingsCmd(o, s), aiStatusCmd(o, s), aiUsageCmd(o, s), aiTokenCmd(o))
 	return cmd
+}
+
+// aiTokenCmd prints a platform access token of the signed-in user, for an
+// MCP client's Authorization header.
+func aiTokenCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
+		Use:     "token",
+		Short:   "Print a platform access token of the signed-in user for an MCP client (Authorization: Bearer …); it expires with the session's access tokens",
+		Example: `  hks ai token`,
+		Args:    cobra.NoArgs,
+		RunE: withClient(o, func(cmd *cobra.Command, c *Client, _ []string) error {
+			if err := c.withToken(cmd.Context(), func() error { return nil }); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), c.Creds.AccessToken)
+			fmt.Fprintf(cmd.ErrOrStderr(), "valid until %s\n", c.Creds.ExpiresAt.Local().Format(time.RFC3339))
+			return nil
+		}),
+	}
 }
 
 // aiWorkspaceFlag adds the required --workspace of the commands about a
@@ -102,7 +122,7 @@ func aiChatCmd(o *Options, s *scope) *cobra.Command {
 			tty := isTerminal(stdin)
 			d := &planDecider{c: c, s: s, in: in, out: out, prompt: errw, color: colorOn(out), rejectOnNo: true}
 			if chatID != "" {
-				chat, err := apiCall[api.AIChatDetail](ctx, c, http.MethodGet, s.chatPath(chatID), nil)
+				chat, err := aiGet[api.AIChatDetail](ctx, c, http.MethodGet, s.chatPath(chatID), nil)
 				if err != nil {
 					return err
 				}
@@ -133,7 +153,7 @@ func aiChatCmd(o *Options, s *scope) *cobra.Command {
 					continue
 				}
 				if chatID == "" {
-					chat, err := apiCall[api.AIChat](ctx, c, http.MethodPost, s.aiPath()+"/chats", api.CreateChatRequest{Project: s.project})
+					chat, err := aiGet[api.AIChat](ctx, c, http.MethodPost, s.aiPath()+"/chats", api.CreateChatRequest{Project: s.project})
 					if err != nil {
 						return fmt.Errorf("start a chat: %w", err)
 					}
@@ -193,14 +213,15 @@ func aiAskCmd(o *Options, s *scope) *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
 			ctx := cmd.Context()
-			chat, err := apiCall[api.AIChat](ctx, c, http.MethodPost, s.aiPath()+"/chats", api.CreateChatRequest{Project: s.project})
+			chat, err := aiGet[api.AIChat](ctx, c, http.MethodPost, s.aiPath()+"/chats", api.CreateChatRequest{Project: s.project})
 			if err != nil {
 				return fmt.Errorf("start a chat: %w", err)
 			}
 			msg := api.SendMessageRequest{Content: strings.Join(args, " "), Provider: provider}
 			if !tableOutput(o) {
-				turn, err := apiCall[api.AITurn](ctx, c, http.MethodPost, s.chatPath(chat.ID)+"/messages", msg)
+				turn, err := aiGet[api.AITurn](ctx, c, http.MethodPost, s.chatPath(chat.ID)+"/messages", msg)
 				if err != nil {
+					forgetChat(ctx, c, s.chatPath(chat.ID))
 					return err
 				}
 				return printTree(cmd.OutOrStdout(), o.Output, turn)
@@ -215,6 +236,12 @@ func aiAskCmd(o *Options, s *scope) *cobra.Command {
 				if p.ConfirmURL != "" {
 					fmt.Fprintf(out, "Or in the console: %s\n", p.ConfirmURL)
 				}
+			}
+			if err != nil && len(turn.Messages) == 0 {
+				// Refused before anything was said (no model, the budget, …):
+				// an empty chat is not worth keeping.
+				forgetChat(ctx, c, s.chatPath(chat.ID))
+				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Chat %s: continue it with hks ai chat --chat %s\n", chat.ID, chat.ID)
 			return err
@@ -243,6 +270,7 @@ func streamTurn(ctx context.Context, c *Client, chatPath string, msg api.SendMes
 			if err := json.Unmarshal(f.data, &d); err != nil {
 				return fmt.Errorf("read the reply: bad delta: %w", err)
 			}
+			termSafe(&d)
 			tw.text(d.Text)
 			tw.streamed = tw.streamed || d.Text != ""
 		case "message":
@@ -250,6 +278,7 @@ func streamTurn(ctx context.Context, c *Client, chatPath string, msg api.SendMes
 			if err := json.Unmarshal(f.data, &m); err != nil {
 				return fmt.Errorf("read the reply: bad message: %w", err)
 			}
+			termSafe(&m)
 			switch m.Role {
 			case "assistant":
 				if !tw.streamed {
@@ -266,11 +295,13 @@ func streamTurn(ctx context.Context, c *Client, chatPath string, msg api.SendMes
 			if err := json.Unmarshal(f.data, &p); err != nil {
 				return fmt.Errorf("read the reply: bad plan: %w", err)
 			}
+			termSafe(&p)
 			plans = append(plans, p)
 		case "done":
 			if err := json.Unmarshal(f.data, &turn); err != nil {
 				return fmt.Errorf("read the reply: bad turn: %w", err)
 			}
+			termSafe(&turn)
 			done = true
 			return errStopStream
 		case "error":
@@ -493,7 +524,7 @@ func (d *planDecider) decide(ctx context.Context, p api.AIPlan) (api.AIPlan, err
 				if !d.rejectOnNo {
 					return p, fmt.Errorf("plan %s %w: it stays pending until it expires (hks ai reject %s rejects it)", p.ID, errNotConfirmed, p.ID)
 				}
-				rejected, err := apiCall[api.AIPlan](ctx, d.c, http.MethodPost, d.s.planPath(p.ID)+"/reject", nil)
+				rejected, err := aiGet[api.AIPlan](ctx, d.c, http.MethodPost, d.s.planPath(p.ID)+"/reject", nil)
 				if err != nil {
 					return p, fmt.Errorf("reject plan %s: %w", p.ID, err)
 				}
@@ -501,7 +532,7 @@ func (d *planDecider) decide(ctx context.Context, p api.AIPlan) (api.AIPlan, err
 				return rejected, nil
 			}
 		}
-		done, err := apiCall[api.AIPlan](ctx, d.c, http.MethodPost, d.s.planPath(p.ID)+"/confirm", nil)
+		done, err := aiGet[api.AIPlan](ctx, d.c, http.MethodPost, d.s.planPath(p.ID)+"/confirm", nil)
 		if err == nil {
 			return done, d.outcome(done)
 		}
@@ -559,7 +590,7 @@ func (d *planDecider) freshPlan(ctx context.Context, ae *APIError) (api.AIPlan, 
 		// Relative to the plans collection.
 		path = d.s.aiPath() + "/plans/" + path
 	}
-	return apiCall[api.AIPlan](ctx, d.c, http.MethodGet, path, nil)
+	return aiGet[api.AIPlan](ctx, d.c, http.MethodGet, path, nil)
 }
 
 // aiConfirmCmd is `hks ai confirm PLAN`.
@@ -573,7 +604,7 @@ func aiConfirmCmd(o *Options, s *scope) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
 			ctx := cmd.Context()
-			p, err := apiCall[api.AIPlan](ctx, c, http.MethodGet, s.planPath(args[0]), nil)
+			p, err := aiGet[api.AIPlan](ctx, c, http.MethodGet, s.planPath(args[0]), nil)
 			if err != nil {
 				return err
 			}
@@ -612,7 +643,7 @@ func aiRejectCmd(o *Options, s *scope) *cobra.Command {
 		Example: `  hks ai reject "$PLAN_ID" --org acme --workspace web`,
 		Args:    cobra.ExactArgs(1),
 		RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
-			p, err := apiCall[api.AIPlan](cmd.Context(), c, http.MethodPost, s.planPath(args[0])+"/reject", nil)
+			p, err := aiGet[api.AIPlan](cmd.Context(), c, http.MethodPost, s.planPath(args[0])+"/reject", nil)
 			if err != nil {
 				return err
 			}
@@ -636,7 +667,7 @@ func aiDiagnoseCmd(o *Options, s *scope) *cobra.Command {
 			if s.project != "" {
 				path, where = s.wsPath()+"/projects/"+url.PathEscape(s.project)+"/diagnose", "project "+s.project
 			}
-			d, err := apiCall[api.Diagnosis](cmd.Context(), c, http.MethodGet, path, nil)
+			d, err := aiGet[api.Diagnosis](cmd.Context(), c, http.MethodGet, path, nil)
 			if err != nil {
 				return err
 			}
@@ -756,7 +787,7 @@ func aiChatsCmd(o *Options, s *scope) *cobra.Command {
 		Use: "show ID", Short: "Print a chat: the messages, the tool calls with their results abbreviated, and the plans with their status", Args: cobra.ExactArgs(1),
 		Example: `  hks ai chats show "$CHAT_ID" --org acme --workspace web`,
 		RunE: withClient(o, func(cmd *cobra.Command, c *Client, args []string) error {
-			ch, err := apiCall[api.AIChatDetail](cmd.Context(), c, http.MethodGet, s.chatPath(args[0]), nil)
+			ch, err := aiGet[api.AIChatDetail](cmd.Context(), c, http.MethodGet, s.chatPath(args[0]), nil)
 			if err != nil {
 				return err
 			}
@@ -882,7 +913,7 @@ func aiSettingsCmd(o *Options, s *scope) *cobra.Command {
 		if patch.Enabled != nil || patch.MonthlyTokenBudget != nil {
 			method, body = http.MethodPatch, patch
 		}
-		st, err := apiCall[api.AISettings](cmd.Context(), c, method, path, body)
+		st, err := aiGet[api.AISettings](cmd.Context(), c, method, path, body)
 		if err != nil {
 			return err
 		}
@@ -903,7 +934,7 @@ func aiStatusCmd(o *Options, s *scope) *cobra.Command {
 		Example: `  hks ai status --org acme`,
 		Args:    cobra.NoArgs,
 		RunE: withClient(o, func(cmd *cobra.Command, c *Client, _ []string) error {
-			st, err := apiCall[api.AIStatus](cmd.Context(), c, http.MethodGet, s.orgPath()+"/ai/status", nil)
+			st, err := aiGet[api.AIStatus](cmd.Context(), c, http.MethodGet, s.orgPath()+"/ai/status", nil)
 			if err != nil {
 				return err
 			}
@@ -968,7 +999,7 @@ func aiUsageCmd(o *Options, s *scope) *cobra.Command {
 			if len(q) > 0 {
 				path += "?" + q.Encode()
 			}
-			rep, err := apiCall[api.UsageReport](cmd.Context(), c, http.MethodGet, path, nil)
+			rep, err := aiGet[api.UsageReport](cmd.Context(), c, http.MethodGet, path, nil)
 			if err != nil {
 				return err
 			}
@@ -1003,4 +1034,80 @@ func parseDay(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a date (YYYY-MM-DD)", s)
 	}
 	return t, nil
+}
+
+// aiGet is apiCall with every string of the answer made safe for a
+// terminal (termSafe): what the assistant's routes answer holds text from
+// the model and the cluster.
+func aiGet[T any](ctx context.Context, c *Client, method, path string, in any) (T, error) {
+	v, err := apiCall[T](ctx, c, method, path, in)
+	termSafe(&v)
+	return v, err
+}
+
+// termSafe replaces, in every string v points to (fields, slices, maps),
+// the control characters a terminal acts on (escape sequences that hide
+// or rewrite what is shown, write the clipboard, …) and the bidirectional
+// overrides by visible escapes, keeping line breaks and tabs: text from a
+// model or a cluster must not change what the user sees of a plan.
+func termSafe(v any) { termSafeValue(reflect.ValueOf(v)) }
+
+func termSafeValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			termSafeValue(v.Elem())
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				termSafeValue(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // raw bytes (JSON), not text
+		}
+		for i := 0; i < v.Len(); i++ {
+			termSafeValue(v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			termSafeValue(e)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(termSafeString(v.String()))
+		}
+	}
+}
+
+func termSafeString(s string) string {
+	if !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// unsafeRune: C0 controls but line feed and tab, DEL, C1 controls, and
+// the bidirectional embeddings, overrides and isolates.
+func unsafeRune(r rune) bool {
+	return r < 0x20 && r != '\n' && r != '\t' || r >= 0x7f && r <= 0x9f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+}
+
+// forgetChat deletes a chat that a refused first message left empty (best
+// effort: what matters is the refusal the user sees).
+func forgetChat(ctx context.Context, c *Client, chatPath string) {
+	_ = c.Do(ctx, http.MethodDelete, chatPath, nil, nil)
 }

@@ -114,6 +114,11 @@ func (a *aiAPI) script(w http.ResponseWriter, content string) {
 	case content == "fail":
 		flush(sseFrame("message", user), sseFrame("delta", api.AIDelta{Text: "Let me"}),
 			sseFrame("error", api.Problem{Type: "https://hexabase.ai/problems/model-error", Title: "Bad gateway", Status: 502, Detail: "the model failed: upstream timeout"}))
+	case content == "escape":
+		hidden := "\x1b[8m"
+		flush(sseFrame("message", user), sseFrame("delta", api.AIDelta{Text: "Nothing to see" + hidden}),
+			sseFrame("message", api.AIMessage{Role: "tool", Tool: "pod_logs", ToolArgs: `{"pod":"web"}`, Content: "log \x1b]52;c;ZXZpbA==\a"}),
+			sseFrame("message", api.AIMessage{Role: "assistant", Content: "Nothing to see" + hidden}), done(api.AIPlan{ID: "p9", Summary: "delete \u202edeployment web", Diff: "-kind: Deployment\x1b[2K"}))
 	case content == "cut":
 		flush(sseFrame("message", user), sseFrame("delta", api.AIDelta{Text: "Half"}))
 	default:
@@ -667,5 +672,23 @@ func TestColorDiff(t *testing.T) {
 		if got := colorDiffLine(line, false); got != line {
 			t.Errorf("%q uncolored: %q", line, got)
 		}
+	}
+}
+
+// TestAIOutputIsSafeForTerminals: text from the model or the cluster
+// cannot send escape sequences to the user's terminal (hide the plan
+// above the prompt, write the clipboard) nor reorder it with bidi
+// overrides (the hostile review's finding 4).
+func TestAIOutputIsSafeForTerminals(t *testing.T) {
+	newAIAPI(t)
+	out, err := runIn(t, "", aiArgs("ask", "escape")...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.ContainsAny(out, "\x1b\a\u202e") {
+		t.Fatalf("control characters reach the terminal: %q", out)
+	}
+	if !strings.Contains(out, `\u001b[8m`) || !strings.Contains(out, "delete \\u202edeployment web") {
+		t.Fatalf("the escapes are not shown: %q", out)
 	}
 }

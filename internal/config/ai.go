@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -107,7 +108,12 @@ func (c *Config) validateAI() error {
 		}
 		seen[p.Name] = true
 		if msg := checkProviderURL(p.BaseURL); msg != "" {
-			return bad("baseURL", msg)
+			// A keyless server on the operator's network (Ollama, vLLM on
+			// another host) may be plain http: there is no key to expose.
+			u, err := url.Parse(p.BaseURL)
+			if p.APIKey != "" || err != nil || u.Scheme != "http" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+				return bad("baseURL", msg+"; plain http is allowed for any host only without an API key")
+			}
 		}
 		if strings.TrimSpace(p.Model) == "" {
 			return bad("model", "is required")

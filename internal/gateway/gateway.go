@@ -294,11 +294,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type inProcessKey struct{}
 
 // InProcess marks ctx as that of requests the platform makes in process
-// on behalf of a caller whose own API request was admitted already (the
-// assistant's tools, with the caller's workspace token): they get every
+// on behalf of a caller whose own request was admitted already, through
+// the per-user rate limit (the assistant's tools, with the caller's
+// workspace token, for a chat message or an MCP call): they get every
 // check of the token, but not Config.Authenticated's per-user rate limit,
-// which the caller's API request counted once. A request from the network
-// cannot carry the mark.
+// which the caller's request counted once. A request from the network
+// cannot carry the mark (its key is unexported).
 func InProcess(ctx context.Context) context.Context {
 	return context.WithValue(ctx, inProcessKey{}, true)
 }

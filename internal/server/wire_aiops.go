@@ -9,6 +9,8 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/aiops/llm"
 	"github.com/hexabase/hexabase-ai/internal/aiops/mcp"
 	"github.com/hexabase/hexabase-ai/internal/aiops/tools"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 )
 
 // wireAI builds the assistant: its tool registry, the configured models,
@@ -41,7 +43,13 @@ func wireAI(_ context.Context, d *deps) error {
 	}
 	d.routes = append(d.routes, s.Routes()...)
 	d.assistant = s
-	m, err := mcp.New(mcp.Config{Assistant: s, Tokens: d.identity, Issuer: d.cfg.ExternalURL, Version: versionOr(d.version), Logger: d.log.With("component", "mcp")})
+	mc := mcp.Config{Assistant: s, Tokens: d.identity, Issuer: d.cfg.ExternalURL, Version: versionOr(d.version), Logger: d.log.With("component", "mcp"),
+		UserStreams: d.userStreams}
+	if d.userLimit != nil {
+		perUser := ratelimit.PerUser(d.userLimit)
+		mc.Authenticated = func(h http.Handler) http.Handler { return perUser(httpapi.Route{Method: "*", Path: mcp.Path}, h) }
+	}
+	m, err := mcp.New(mc)
 	if err != nil {
 		return err
 	}

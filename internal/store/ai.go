@@ -179,6 +179,9 @@ type AIStore interface {
 	// is not, ErrNotFound if there is no such plan). It is how a plan is
 	// confirmed once.
 	DecidePlan(ctx context.Context, id, from, to string, now time.Time) error
+	// SetPlanResult replaces a plan's Result (the note on a stale plan of
+	// the plan that replaced it); ErrNotFound if there is no such plan.
+	SetPlanResult(ctx context.Context, id, result string) error
 	// FinishPlan records a confirmed plan's outcome (PlanDone, PlanFailed
 	// or PlanStale) and Result; ErrConflict unless it is PlanConfirmed.
 	FinishPlan(ctx context.Context, id, status, result string) error

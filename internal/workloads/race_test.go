@@ -17,13 +17,11 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/hexabase/hexabase-ai/internal/controlplane"
-	"github.com/hexabase/hexabase-ai/internal/controlplane/local"
+	"github.com/hexabase/hexabase-ai/internal/controlplane/local/localtest"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/kube"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
-	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // workspaceProject starts a real workspace cluster with the local
@@ -31,28 +29,8 @@ import (
 // project of it, namespace ns, as its administrator.
 func workspaceProject(t *testing.T, ns string) kube.Project {
 	t.Helper()
-	dir, err := local.DefaultBinDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.NeedK8sBinaries(t, dir)
-	p, err := local.New(local.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	id := store.NewID()
-	// An https issuer nobody serves: the API server starts without it.
-	spec := controlplane.Spec{WorkspaceID: id, OrgID: store.NewID(), Plan: controlplane.PlanShared, Issuer: controlplane.IssuerTrust{URL: "https://127.0.0.1:1"}}
-	if err := p.Create(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := p.AdminConfig(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := localtest.Workspace(t)
+	ctx := context.Background()
 	warnings := &kube.Warnings{}
 	rc.WarningHandler, rc.WarningHandlerWithContext = nil, warnings
 	c := &kube.Client{Kube: kubernetes.NewForConfigOrDie(rc), Dynamic: dynamic.NewForConfigOrDie(rc), Config: rc, Warnings: warnings}

@@ -18,6 +18,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/hexabase/hexabase-ai/internal/testutil/scriptedmodel"
 )
@@ -29,6 +30,7 @@ import (
 type aiWorld struct {
 	*workloadsWorld
 	model *scriptedmodel.Server
+	cs    *kubernetes.Clientset // the admin's own client of the workspace
 	x     *apiClient
 	xOrg  string
 }
@@ -53,7 +55,7 @@ func newAIWorld(t *testing.T) *aiWorld {
 	}
 	x := createUser(t, w.s, "x@example.com", "password-of-x")
 	xOrg := x.createOrg("Other")
-	return &aiWorld{workloadsWorld: w, model: model, x: x, xOrg: xOrg}
+	return &aiWorld{workloadsWorld: w, model: model, cs: cs, x: x, xOrg: xOrg}
 }
 
 // sseEvent is one Server-Sent Event of a turn.
@@ -340,6 +342,58 @@ func TestAssistantActsAsTheUserWithConfirmedPlans(t *testing.T) {
 	problem(t, w.a, "PATCH", w.orgPath+"/ai", map[string]any{"monthly_token_budget": 0}, http.StatusForbidden)
 	w.admin.must("PATCH", w.orgPath+"/ai", map[string]any{"monthly_token_budget": 0}, http.StatusOK, nil)
 
+	cs := w.cs
+	// Something else changes the object but not what the plan changes
+	// (an annotation far from the diff): the confirmation carries over
+	// to the same change made again, which keeps the other one.
+	w.model.Reset(
+		scriptedmodel.Turn{Match: &scriptedmodel.Match{LastUserContains: "scale web to 2"},
+			ToolCalls: []scriptedmodel.ToolCall{{Name: "scale", Arguments: `{"name":"web","replicas":2,"project":"frontend"}`}}},
+		scriptedmodel.Turn{Match: &scriptedmodel.Match{AfterToolCall: "scale"}, Content: "Planned."},
+	)
+	_, turn = w.ask(t, w.a, chat, "scale web to 2")
+	dep, err := cs.AppsV1().Deployments("frontend").Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep.Annotations["example.com/note"] = "kept"
+	if _, err := cs.AppsV1().Deployments("frontend").Update(context.Background(), dep, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.a.must("POST", w.wsPath+"/ai/plans/"+turn.Plans[0].ID+"/confirm", nil, http.StatusOK, &done)
+	dep, err = cs.AppsV1().Deployments("frontend").Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil || *dep.Spec.Replicas != 2 || dep.Annotations["example.com/note"] != "kept" {
+		t.Fatalf("after a confirm over another's change: %v %+v", err, dep)
+	}
+
+	// The CLI through the built binary: `hks ai chat` streams the reply
+	// and confirms the plan at its prompt; `hks ai ask` only lists it.
+	w.model.Reset(
+		scriptedmodel.Turn{Match: &scriptedmodel.Match{LastUserContains: "scale web to 3"},
+			ToolCalls: []scriptedmodel.ToolCall{{Name: "scale", Arguments: `{"name":"web","replicas":3,"project":"frontend"}`}}},
+		scriptedmodel.Turn{Match: &scriptedmodel.Match{AfterToolCall: "scale"}, Content: "Planned: web from 4 to 3 replicas."},
+		scriptedmodel.Turn{Match: &scriptedmodel.Match{LastUserContains: "scale web to 1"},
+			ToolCalls: []scriptedmodel.ToolCall{{Name: "scale", Arguments: `{"name":"web","replicas":1,"project":"frontend"}`}}},
+		scriptedmodel.Turn{Match: &scriptedmodel.Match{AfterToolCall: "scale"}, Content: "Planned: web to 1 replica."},
+	)
+	cfgDir := t.TempDir()
+	env := baseEnv("HKS_CONFIG_DIR="+cfgDir, "HKS_ORG="+strings.TrimPrefix(w.orgPath, "/api/v1/organizations/"), "HKS_WORKSPACE=prod", "HKS_PROJECT=frontend")
+	mustHKS(t, env, w.a.password+"\n", "login", "--server", w.s.URL, "--email", w.a.email, "--password-stdin")
+	out := mustHKS(t, env, "scale web to 3\ny\n", "ai", "chat")
+	if !strings.Contains(out, "Planned: web from 4 to 3 replicas.") || !strings.Contains(out, "+  replicas: 3") {
+		t.Fatalf("hks ai chat:\n%s", out)
+	}
+	if got := replicasOf(t, w.a, web); got != 3 {
+		t.Fatalf("after hks ai chat's confirmed plan web has %d replicas", got)
+	}
+	out = mustHKS(t, env, "", "ai", "ask", "scale web to 1")
+	if !strings.Contains(out, "hks ai confirm") {
+		t.Fatalf("hks ai ask:\n%s", out)
+	}
+	if got := replicasOf(t, w.a, web); got != 3 {
+		t.Fatalf("hks ai ask changed web: %d replicas", got)
+	}
+
 	// Every tool call, plan, confirmation and rejection is in the audit
 	// log with the actor and the chat.
 	var audit struct {
@@ -350,9 +404,12 @@ func TestAssistantActsAsTheUserWithConfirmedPlans(t *testing.T) {
 			Result     string `json:"result"`
 		} `json:"items"`
 	}
-	w.admin.must("GET", w.orgPath+"/audit?action_prefix=ai.&limit=200", nil, http.StatusOK, &audit)
+	w.admin.must("GET", w.orgPath+"/audit?action=ai.*&limit=200", nil, http.StatusOK, &audit)
 	seen := map[string]bool{}
 	for _, r := range audit.Items {
+		if !strings.HasPrefix(r.Action, "ai.") {
+			t.Errorf("action=ai.* answered %s", r.Action)
+		}
 		seen[r.Action+" "+r.Result] = true
 		if strings.Contains(r.Detail, "s3cr3t-VALUE-4711") {
 			t.Errorf("an audit record holds the Secret's value: %+v", r)

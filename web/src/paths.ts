@@ -16,4 +16,8 @@ export const paths = {
   app: (org: string, ws: string, p: string, app: string) => `${paths.project(org, ws, p)}/apps/${e(app)}`,
   cronjobs: (org: string, ws: string, p: string) => `${paths.project(org, ws, p)}/cronjobs`,
   cronjob: (org: string, ws: string, p: string, cj: string) => `${paths.project(org, ws, p)}/cronjobs/${e(cj)}`,
+  assistant: (org: string, ws: string) => `${paths.workspace(org, ws)}/assistant`,
+  chat: (org: string, ws: string, chat: string) => `${paths.assistant(org, ws)}/chats/${e(chat)}`,
+  plan: (org: string, ws: string, plan: string) => `${paths.assistant(org, ws)}/plans/${e(plan)}`,
+  diagnose: (org: string, ws: string, project?: string) => `${paths.assistant(org, ws)}/diagnose${project ? `?project=${e(project)}` : ""}`,
 };

@@ -7,6 +7,7 @@ import { accountRoutes } from "./pages/account/routes";
 import { orgRoutes } from "./pages/orgs/routes";
 import { workspaceRoutes } from "./pages/workspaces/routes";
 import { workloadRoutes } from "./pages/workloads/routes";
+import { assistantRoutes } from "./pages/assistant/routes";
 
 // The route table: each area of the console exports its routes from
 // pages/<area>/routes.tsx; the signed-in ones share the Layout. Later
@@ -19,6 +20,6 @@ export const routes: RouteObject[] = [
         <Layout />
       </RequireAuth>
     ),
-    children: [...accountRoutes, ...orgRoutes, ...workspaceRoutes, ...workloadRoutes, { path: "*", element: <NotFound /> }],
+    children: [...accountRoutes, ...orgRoutes, ...workspaceRoutes, ...workloadRoutes, ...assistantRoutes, { path: "*", element: <NotFound /> }],
   },
 ];

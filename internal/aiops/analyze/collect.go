@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -19,12 +20,19 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Bounds of Collect.
-const (
+// Bounds of Collect (variables: tests lower them).
+var (
 	// collectParallel lists run at once.
 	collectParallel = 8
 	// collectPage objects are asked for per list request.
 	collectPage = 500
+	// collectPerKind objects of a kind are examined per namespace at
+	// most: past them the kind is recorded in Skipped for the namespace.
+	collectPerKind = 2000
+	// collectTotal objects are examined at most in all: past them what
+	// is cut is recorded in Skipped. Which lists the cut falls on
+	// depends on the order they answer in.
+	collectTotal = 20000
 )
 
 // Collect lists every kind of a Snapshot in each of the namespaces with c,
@@ -33,7 +41,10 @@ const (
 // (404), and the rest is collected. Any other error ends it, wrapped.
 // The lists run concurrently, at most 8 at once, in pages; the objects
 // come out in namespace order, then in the API server's (name) order.
-// Runs is left for the caller to fill.
+// At most 2,000 objects of a kind are examined per namespace and 20,000
+// in all: a list cut short is recorded in Skipped ("pods in shop: more
+// than 2000, the rest not examined"), so the analyzers conclude nothing
+// from what it lacks. Runs is left for the caller to fill.
 func Collect(ctx context.Context, c kubernetes.Interface, namespaces []string, now time.Time) (*Snapshot, error) {
 	nss := slices.Clone(namespaces)
 	slices.Sort(nss)
@@ -103,8 +114,12 @@ func Collect(ctx context.Context, c kubernetes.Interface, namespaces []string, n
 			return itemsOf(l, err, func(l *corev1.EventList) ([]corev1.Event, string) { return l.Items, l.Continue })
 		}),
 	}
-	// why[k][n] is why kind k could not be listed in namespace n.
+	// why[k][n] is why kind k could not be listed in namespace n; cut[k][n]
+	// why its list there was cut short.
 	why := make([][]string, len(kinds))
+	cut := make([][]string, len(kinds))
+	b := &bounds{perKind: collectPerKind, page: collectPage, total: collectTotal}
+	b.left.Store(int64(b.total))
 	// errs[k][n] is kind k's failure in namespace n: the first in this
 	// order is the one answered, whichever came first in time, so that
 	// the same cluster gives the same answer.
@@ -117,10 +132,12 @@ func Collect(ctx context.Context, c kubernetes.Interface, namespaces []string, n
 	for k, kd := range kinds {
 		kd.prepare(len(nss))
 		why[k] = make([]string, len(nss))
+		cut[k] = make([]string, len(nss))
 		errs[k] = make([]error, len(nss))
 		for n, ns := range nss {
 			g.Go(func() error {
-				err := kd.fetch(gctx, ns, n)
+				c, err := kd.fetch(gctx, ns, n, b)
+				cut[k][n] = c
 				switch {
 				case err == nil:
 				case apierrors.IsForbidden(err):
@@ -148,6 +165,11 @@ func Collect(ctx context.Context, c kubernetes.Interface, namespaces []string, n
 	for k, kd := range kinds {
 		kd.merge()
 		s.Skipped = append(s.Skipped, skipped(kd.resource(), nss, why[k])...)
+		for n, c := range cut[k] {
+			if c != "" {
+				s.Skipped = append(s.Skipped, kd.resource()+" in "+nss[n]+": "+c)
+			}
+		}
 	}
 	slices.Sort(s.Skipped)
 	return s, nil
@@ -179,8 +201,15 @@ func skipped(resource string, nss, why []string) []string {
 type lister interface {
 	resource() string
 	prepare(namespaces int)
-	fetch(ctx context.Context, ns string, slot int) error
+	fetch(ctx context.Context, ns string, slot int, b *bounds) (cut string, err error)
 	merge()
+}
+
+// bounds are the limits of one Collect: left is what is left of total,
+// shared by the lists.
+type bounds struct {
+	perKind, page, total int
+	left                 atomic.Int64
 }
 
 type kind[T any] struct {
@@ -198,17 +227,34 @@ func (k *kind[T]) resource() string { return k.name }
 
 func (k *kind[T]) prepare(n int) { k.slots = make([][]T, n) }
 
-// fetch lists the kind in ns, page by page.
-func (k *kind[T]) fetch(ctx context.Context, ns string, slot int) error {
-	o := metav1.ListOptions{Limit: collectPage}
+// fetch lists the kind in ns, page by page, up to b's bounds: cut says
+// why it stopped short ("" when it listed everything).
+func (k *kind[T]) fetch(ctx context.Context, ns string, slot int, b *bounds) (string, error) {
+	o := metav1.ListOptions{}
 	for {
+		room := b.perKind - len(k.slots[slot])
+		o.Limit = int64(min(b.page, room))
 		items, cont, err := k.list(ctx, ns, o)
 		if err != nil {
-			return err
+			return "", err
+		}
+		more := cont != ""
+		if len(items) > room { // a server that ignored the limit
+			items, more = items[:room], true
+		}
+		if left := b.left.Add(-int64(len(items))); left < 0 {
+			keep := max(len(items)+int(left), 0)
+			k.slots[slot] = append(k.slots[slot], items[:keep]...)
+			return fmt.Sprintf("past the %d objects a diagnosis examines, the rest not examined", b.total), nil
 		}
 		k.slots[slot] = append(k.slots[slot], items...)
-		if cont == "" {
-			return nil
+		switch {
+		case !more:
+			return "", nil
+		case len(k.slots[slot]) >= b.perKind:
+			return fmt.Sprintf("more than %d, the rest not examined", b.perKind), nil
+		case b.left.Load() <= 0:
+			return fmt.Sprintf("past the %d objects a diagnosis examines, the rest not examined", b.total), nil
 		}
 		o.Continue = cont
 	}

@@ -3,8 +3,6 @@ package analyze
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -21,39 +19,15 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/hexabase/hexabase-ai/internal/controlplane"
-	"github.com/hexabase/hexabase-ai/internal/controlplane/local"
-	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/controlplane/local/localtest"
 	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
-// workspace starts a real workspace cluster with the local provider (the
-// pinned binaries; skipped with -short) and answers its administrator's
-// config.
+// workspace starts a real workspace cluster (localtest.Workspace) and
+// answers its administrator's config.
 func workspace(t *testing.T) *rest.Config {
 	t.Helper()
-	dir, err := local.DefaultBinDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.NeedK8sBinaries(t, dir)
-	p, err := local.New(local.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	id := store.NewID()
-	// An https issuer nobody serves: the API server starts without it.
-	spec := controlplane.Spec{WorkspaceID: id, OrgID: store.NewID(), Plan: controlplane.PlanShared, Issuer: controlplane.IssuerTrust{URL: "https://127.0.0.1:1"}}
-	if err := p.Create(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := p.AdminConfig(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := localtest.Workspace(t)
 	rc.WarningHandler = rest.NoWarnings{} // Pod Security's on the planted pods
 	return rc
 }
@@ -249,6 +223,54 @@ func TestCollect(t *testing.T) {
 		}
 		if !slices.Contains(s.Skipped, "pods in other: forbidden") || !slices.Contains(s.Skipped, "services: forbidden") || s.Listed(ResourcePods, "other") || !s.Listed(ResourcePods, "shop") {
 			t.Errorf("skipped %v", s.Skipped)
+		}
+	})
+
+	// Small bounds: one object of a kind per namespace, in pages of one.
+	bound := func(t *testing.T, perKind, total int) {
+		page, pk, tot := collectPage, collectPerKind, collectTotal
+		collectPage, collectPerKind, collectTotal = 1, perKind, total
+		t.Cleanup(func() { collectPage, collectPerKind, collectTotal = page, pk, tot })
+	}
+	t.Run("at most so many objects of a kind", func(t *testing.T) {
+		bound(t, 1, 1000)
+		s, err := Collect(ctx, admin, []string{"shop", "other"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// shop has two ResourceQuotas: one is examined, and the kind is
+		// not taken as listed there.
+		if len(s.ResourceQuotas) != 1 || !slices.Contains(s.Skipped, "resourcequotas in shop: more than 1, the rest not examined") || s.Listed(ResourceResourceQuotas, "shop") {
+			t.Errorf("resourcequotas %d, skipped %v", len(s.ResourceQuotas), s.Skipped)
+		}
+		// One pod in each: both listed whole.
+		if len(s.Pods) != 2 || !s.Listed(ResourcePods, "shop") || !s.Listed(ResourcePods, "other") {
+			t.Errorf("pods %d, skipped %v", len(s.Pods), s.Skipped)
+		}
+		for _, sk := range s.Skipped {
+			if !strings.HasSuffix(sk, ": more than 1, the rest not examined") {
+				t.Errorf("skipped %q", sk)
+			}
+		}
+	})
+	t.Run("at most so many objects in all", func(t *testing.T) {
+		bound(t, 1000, 3)
+		s, err := Collect(ctx, admin, []string{"shop", "other"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := s.objects(); n != 3 {
+			t.Errorf("%d objects collected, want the 3 of the bound", n)
+		}
+		cuts := 0
+		for _, sk := range s.Skipped {
+			if !strings.HasSuffix(sk, ": past the 3 objects a diagnosis examines, the rest not examined") {
+				t.Errorf("skipped %q", sk)
+			}
+			cuts++
+		}
+		if cuts == 0 {
+			t.Errorf("nothing recorded as cut: %v", s.Skipped)
 		}
 	})
 

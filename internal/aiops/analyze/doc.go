@@ -10,7 +10,8 @@
 // Collect lists the objects with the caller's own client, so the cluster's
 // RBAC decides what is seen: a kind the caller may not list is recorded in
 // Snapshot.Skipped and the analyzers that need it conclude nothing from its
-// absence. Run runs the analyzers (All, or those named) over a Snapshot and
+// absence; so is a list cut short by Collect's bounds (2,000 objects of
+// a kind per namespace, 20,000 in all). Run runs the analyzers (All, or those named) over a Snapshot and
 // returns an api.Diagnosis. Ages are measured from Snapshot.Now, never from
 // the wall clock. Evidence never quotes Secret data (Secrets are not read)
 // and each line is cut at about 300 characters.

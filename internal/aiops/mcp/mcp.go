@@ -22,6 +22,8 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -31,6 +33,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/aiops"
 	"github.com/hexabase/hexabase-ai/internal/aiops/tools"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -56,7 +59,8 @@ type Assistant interface {
 
 var _ Assistant = (*aiops.Service)(nil)
 
-// Config carries the Server's dependencies; all are required.
+// Config carries the Server's dependencies. Assistant, Tokens, Issuer,
+// Version and Logger are required.
 type Config struct {
 	Assistant Assistant
 	// Tokens verifies platform access tokens (*identity.Service).
@@ -64,12 +68,34 @@ type Config struct {
 	Issuer  string // the platform's issuer: the authorization server
 	Version string
 	Logger  *slog.Logger
+	// Authenticated, if set, wraps every request whose token was accepted,
+	// with the caller as httpapi.PrincipalFrom: the API's per-user rate
+	// limit, so that each MCP request (one tool call at most) counts once.
+	Authenticated func(http.Handler) http.Handler
+	// UserStreams, if set, caps the long-lived GET streams a user holds
+	// open (the API's cap on followed logs and watches).
+	UserStreams *ratelimit.Concurrency
+	// SessionTimeout closes a session idle that long (DefaultSessionTimeout).
+	SessionTimeout time.Duration
 }
+
+// DefaultSessionTimeout closes idle MCP sessions.
+const DefaultSessionTimeout = 10 * time.Minute
 
 // Server is the MCP endpoint.
 type Server struct {
 	cfg     Config
 	handler http.Handler
+
+	// asked holds the plans whose confirmation this server asked a
+	// session's human for: only that session may answer, once.
+	mu    sync.Mutex
+	asked map[string]askedPlan
+}
+
+type askedPlan struct {
+	session, tool string
+	expires       time.Time
 }
 
 // New builds the MCP server over the assistant's registry.
@@ -77,7 +103,13 @@ func New(cfg Config) (*Server, error) {
 	if err := required.Fields("mcp", cfg, "Assistant", "Tokens", "Issuer", "Version", "Logger"); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg}
+	if cfg.SessionTimeout < 0 {
+		return nil, errors.New("mcp: SessionTimeout must not be negative")
+	}
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = DefaultSessionTimeout
+	}
+	s := &Server{cfg: cfg, asked: map[string]askedPlan{}}
 	srv := sdk.NewServer(&sdk.Implementation{Name: "hexabase-ai", Title: "Hexabase AI", Version: cfg.Version},
 		&sdk.ServerOptions{Logger: cfg.Logger, Instructions: instructions})
 	for _, t := range cfg.Assistant.Registry().List() {
@@ -90,7 +122,13 @@ func New(cfg Config) (*Server, error) {
 	srv.AddTool(&sdk.Tool{Name: "list_workspaces", Description: "The workspaces you can use with the other tools, as org/workspace.",
 		InputSchema: &jsonschema.Schema{Type: "object", Properties: map[string]*jsonschema.Schema{}},
 		Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true}}, s.listWorkspaces)
-	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, &sdk.StreamableHTTPOptions{})
+	var h http.Handler = sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv },
+		&sdk.StreamableHTTPOptions{SessionTimeout: cfg.SessionTimeout})
+	h = s.streams(h)
+	if cfg.Authenticated != nil {
+		h = cfg.Authenticated(h)
+	}
+	h = withPrincipal(h)
 	metaURL := strings.TrimSuffix(cfg.Assistant.ExternalURL(), "/") + MetadataPath
 	s.handler = auth.RequireBearerToken(s.verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL, AllowMissingExpiration: true})(h)
 	return s, nil
@@ -124,6 +162,40 @@ func (s *Server) verify(ctx context.Context, token string, _ *http.Request) (*au
 		return nil, fmt.Errorf("%w: the access token is not valid", auth.ErrInvalidToken)
 	}
 	return &auth.TokenInfo{UserID: p.UserID, Extra: map[string]any{"principal": p}}, nil
+}
+
+// withPrincipal puts the token's user into the request's context, for the
+// middleware that counts per user.
+func withPrincipal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
+			if p, ok := ti.Extra["principal"].(httpapi.Principal); ok {
+				r = r.WithContext(httpapi.WithPrincipal(r.Context(), p))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// streams counts a user's open GET streams against UserStreams.
+func (s *Server) streams(next http.Handler) http.Handler {
+	if s.cfg.UserStreams == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := httpapi.PrincipalFrom(r.Context())
+		if r.Method != http.MethodGet || !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		release, ok := s.cfg.UserStreams.Acquire(p.UserID)
+		if !ok {
+			httpapi.WriteError(w, r, s.cfg.UserStreams.TooManyOpen(p.UserID, "long-lived requests (watches, logs -f, MCP streams) of this user"))
+			return
+		}
+		defer release()
+		next.ServeHTTP(w, r)
+	})
 }
 
 func principalOf(req *sdk.CallToolRequest) (httpapi.Principal, bool) {
@@ -189,7 +261,7 @@ func (s *Server) handle(t tools.Tool) sdk.ToolHandler {
 		// The retry of a write after its human's answer (multi round-trip
 		// requests; the SDK does the same for older clients with Elicit).
 		if t.Effect == tools.Write && req.Params.RequestState != "" {
-			return s.decide(ctx, target, req), nil
+			return s.decide(ctx, target, t.Name, req), nil
 		}
 		raw, _ := json.Marshal(args)
 		res := s.cfg.Assistant.Call(ctx, target, aiops.Via{MCP: sessionID(req)}, t.Name, raw)
@@ -205,6 +277,7 @@ func (s *Server) handle(t tools.Tool) sdk.ToolHandler {
 			return textResult(fmt.Sprintf("%s\n\nThis client cannot ask for confirmation: nothing was executed. Your user confirms the plan at %s or with `hks ai confirm %s` before %s.",
 				res.Text, link, pl.ID, pl.ExpiresAt.Format("15:04:05 MST"))), nil
 		}
+		s.ask(pl.ID, sessionID(req), t.Name, pl.ExpiresAt)
 		return &sdk.CallToolResult{
 			InputRequests: sdk.InputRequestMap{"confirm": &sdk.ElicitParams{
 				Message: fmt.Sprintf("Hexabase AI: confirm this change in workspace %s?\n%s\n\n%s", ref, pl.Summary, pl.Diff),
@@ -220,8 +293,16 @@ func (s *Server) handle(t tools.Tool) sdk.ToolHandler {
 // decide runs or rejects the plan named by a retry's request state, as
 // its human answered. Only a plan of this caller in this workspace is
 // found (another's is "not found").
-func (s *Server) decide(ctx context.Context, t *tools.Target, req *sdk.CallToolRequest) *sdk.CallToolResult {
+func (s *Server) decide(ctx context.Context, t *tools.Target, tool string, req *sdk.CallToolRequest) *sdk.CallToolResult {
 	id := req.Params.RequestState
+	// Only the session whose human this server asked, about this tool's
+	// plan, answers, once: a client cannot make up an answer to a
+	// question never asked (nor one without elicitation answer at all).
+	if !elicits(req) || !s.answered(id, sessionID(req), tool) {
+		return errResult("no confirmation of this plan was asked in this session: nothing was changed. Your user confirms it in the console or with `hks ai confirm " + safeID(id) + "`")
+	}
+	ctx, cancel := context.WithTimeout(ctx, confirmTimeout)
+	defer cancel()
 	ans, _ := req.Params.InputResponses["confirm"].(*sdk.ElicitResult)
 	if ans == nil || ans.Action != "accept" || ans.Content["confirm"] != true {
 		if _, err := s.cfg.Assistant.RejectFor(ctx, t, id); err != nil {
@@ -253,6 +334,43 @@ func (s *Server) listWorkspaces(ctx context.Context, req *sdk.CallToolRequest) (
 		return textResult("You see no workspace."), nil
 	}
 	return textResult(strings.Join(names, "\n")), nil
+}
+
+// confirmTimeout bounds running a confirmed plan.
+const confirmTimeout = time.Minute
+
+// ask remembers that session's human was asked about plan id.
+func (s *Server) ask(id, session, tool string, expires time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for k, a := range s.asked {
+		if now.After(a.expires) {
+			delete(s.asked, k)
+		}
+	}
+	s.asked[id] = askedPlan{session: session, tool: tool, expires: expires}
+}
+
+// answered takes the question about plan id if session was asked it
+// about tool.
+func (s *Server) answered(id, session, tool string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.asked[id]
+	if !ok || a.session != session || a.tool != tool || time.Now().After(a.expires) {
+		return false
+	}
+	delete(s.asked, id)
+	return true
+}
+
+// safeID keeps a client-sent plan id printable.
+func safeID(id string) string {
+	if len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return "PLAN"
+	}
+	return id
 }
 
 // elicits reports whether the client can ask its human.

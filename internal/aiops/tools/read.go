@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -721,6 +722,12 @@ func cronJobRuns(ctx context.Context, t *Target, raw json.RawMessage) (Result, e
 	}
 	if t.Runs == nil {
 		return Result{}, fmt.Errorf("cronjob runs: the run history is %w", ErrNotAvailable)
+	}
+	// The history is the platform's: the cluster decides first, reading
+	// the CronJob as the caller (as the REST history route does). One gone
+	// from the cluster still has its recorded runs.
+	if _, err := t.Client.Kube.BatchV1().CronJobs(ns).Get(ctx, a.Name, metav1.GetOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return Result{}, fmt.Errorf("cronjob runs: %w", clusterError(err))
 	}
 	runs, err := t.Runs(ctx, ns, a.Name)
 	if err != nil {

@@ -19,6 +19,15 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 var (
 	// A PEM block, or what is left of one (a BEGIN line without its END).
 	pemBlock = regexp.MustCompile(`-----BEGIN [^\n\r-]{0,64}-----(?s:.*?)(?:-----END [^\n\r-]{0,64}-----|$)`)
+	// What is left of a PEM block whose BEGIN line is cut off (a log
+	// tail that starts inside a key): the base64 lines up to its END
+	// line, in text or in a JSON string (lines ending in \n).
+	pemTail = regexp.MustCompile(`(?:[A-Za-z0-9+/=]+[ \t]*(?:\r?\n|\\(?:r\\)?n)[ \t]*)*-----END [^\n\r-]{0,64}-----`)
+	// The password of a URL's userinfo (scheme://user:password@host).
+	urlUserinfo = regexp.MustCompile(`(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@"'<>\\]*:)[^\s/@"'<>\\]+@`)
+	// An environment variable, a flag or a query parameter set inline
+	// (KEY=VALUE) whose key says it holds a secret.
+	secretAssign = regexp.MustCompile(`(?i)(\b[A-Za-z0-9_.\-]*(?:pass|secret|token|apikey|api_key|api-key|credential)[A-Za-z0-9_.\-]*=)("[^"\n]*"|'[^'\n]*'|[^\s"',;&]+)`)
 	// The base64 of a PEM block (certificate-authority-data, a Secret's
 	// tls.crt read undecoded): base64 of "-----BEGIN".
 	pemBase64 = regexp.MustCompile(`LS0tLS1CRUdJTi[A-Za-z0-9+/=]*`)
@@ -45,6 +54,14 @@ var (
 	secretKind = regexp.MustCompile(`\\?"kind\\?"\s*:\s*\\?"Secret\\?"`)
 )
 
+// MaxScrubInput is the most of a text Scrub reads: the rest is cut, with
+// Cap's mark, before scrubbing.
+const MaxScrubInput = 1 << 20
+
+// MaxArgs is the most of a tool call's arguments RedactArgs scrubs:
+// larger arguments are rendered as {"_truncated":N}, their size in bytes.
+const MaxArgs = 8 << 10
+
 // Redaction marks.
 const (
 	redactedPEM   = "<redacted: PEM block>"
@@ -61,6 +78,13 @@ const (
 func Scrub(text string) string {
 	if text == "" {
 		return text
+	}
+	// What is past MaxScrubInput is cut first (no answer of a tool shows
+	// that much, and the cost of scrubbing grows with the text); the mark
+	// of the cut is added after.
+	if len(text) > MaxScrubInput {
+		head, mark := capSplit(text, MaxScrubInput)
+		return Scrub(head) + mark
 	}
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
@@ -79,6 +103,14 @@ func Scrub(text string) string {
 	text = scrubSecretEnv(text)
 	text = scrubInlineJSONSecrets(text)
 	text = pemBlock.ReplaceAllString(text, redactedPEM)
+	text = pemTail.ReplaceAllString(text, redactedPEM)
+	text = urlUserinfo.ReplaceAllString(text, "${1}"+redactedValue+"@")
+	text = replaceSubmatches(secretAssign, text, func(sub []string) string {
+		if strings.HasPrefix(strings.Trim(sub[2], `"'`), "<redacted") {
+			return sub[0]
+		}
+		return sub[1] + redactedValue
+	})
 	text = pemBase64.ReplaceAllString(text, "<redacted: base64 PEM block>")
 	text = jwt.ReplaceAllString(text, "<redacted: token>")
 	text = bearer.ReplaceAllString(text, "$1 "+redactedValue)
@@ -164,6 +196,13 @@ func redactValue(v any) bool {
 				}
 			}
 		}
+		// An environment variable whose name says it holds a secret.
+		if name, ok := x["name"].(string); ok && sensitiveKey(name) {
+			if val, ok := x["value"].(string); ok && !strings.HasPrefix(val, "<redacted") {
+				x["value"] = redactedValue
+				changed = true
+			}
+		}
 		if md, ok := x["metadata"].(map[string]any); ok {
 			if ann, ok := md["annotations"].(map[string]any); ok {
 				if la, ok := ann[lastApplied].(string); ok {
@@ -218,7 +257,10 @@ func redactedSize(s string, b64 bool) string {
 // scrubYAMLSecrets redacts, in YAML text, the values under the data and
 // stringData keys of every mapping that also says kind: Secret (sibling
 // keys: at the same indentation, before or after, as sigs.k8s.io/yaml
-// sorts data before kind).
+// sorts data before kind). It reads every line a bounded number of
+// times: a first pass tells, with a stack of the mappings open at each
+// indentation, which mapping every key is in and which mappings are
+// Secrets; a second redacts.
 func scrubYAMLSecrets(text string) string {
 	if !strings.Contains(text, "Secret") {
 		return text
@@ -238,63 +280,63 @@ func scrubYAMLSecrets(text string) string {
 		return key{indent: len(m[1]) + len(m[2]), item: m[2] != "", name: strings.Trim(m[3], `"`), rest: strings.TrimSpace(m[4])}, true
 	}
 	indentOf := func(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
-	blank := func(l string) bool { return strings.TrimSpace(l) == "" }
-	// block answers the lines [from, to) of the mapping holding line i
-	// (whose key is at column col): its sibling keys and their values.
-	block := func(i, col int) (int, int) {
-		from := i
-		for from > 0 {
-			if k, ok := parse(lines[from]); ok && k.item && k.indent == col {
-				break // the mapping starts at this list item
-			}
-			prev := lines[from-1]
-			if strings.HasPrefix(prev, "---") {
-				break
-			}
-			if k, ok := parse(prev); blank(prev) || indentOf(prev) > col || (ok && k.indent == col) {
-				from--
-				continue
-			}
-			break
-		}
-		to := i + 1
-		for ; to < len(lines); to++ {
-			l := lines[to]
-			if blank(l) {
-				continue
-			}
-			if strings.HasPrefix(l, "---") || indentOf(l) < col {
-				break
-			}
-			if k, ok := parse(l); ok && k.item && k.indent == col {
-				break // the next list item
-			}
-		}
-		return from, to
+	skip := func(l string) bool {
+		t := strings.TrimSpace(l)
+		return t == "" || strings.HasPrefix(t, "#")
 	}
+	// First pass: the mapping of every data or stringData key without an
+	// inline value, and whether each mapping says kind: Secret.
+	type open struct{ col, id int }
+	var stack []open
+	var secret []bool         // by mapping id
+	dataKeys := map[int]int{} // line → mapping id
+	for i, l := range lines {
+		if skip(l) {
+			continue
+		}
+		if strings.HasPrefix(l, "---") {
+			stack = stack[:0]
+			continue
+		}
+		k, ok := parse(l)
+		if !ok {
+			// Text: a block scalar's lines, a list of scalars, a flow
+			// collection: it closes the mappings indented deeper.
+			col := indentOf(l)
+			for len(stack) > 0 && stack[len(stack)-1].col > col {
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		for len(stack) > 0 && (stack[len(stack)-1].col > k.indent || (k.item && stack[len(stack)-1].col == k.indent)) {
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 || stack[len(stack)-1].col < k.indent {
+			stack = append(stack, open{col: k.indent, id: len(secret)})
+			secret = append(secret, false)
+		}
+		id := stack[len(stack)-1].id
+		switch {
+		case k.name == "kind" && strings.Trim(k.rest, `"'`) == "Secret":
+			secret[id] = true
+		case (k.name == "data" || k.name == "stringData") && k.rest == "":
+			dataKeys[i] = id
+		}
+	}
+	// Second pass: the children of the data keys of Secrets.
 	var out []string
 	for i := 0; i < len(lines); i++ {
-		k, ok := parse(lines[i])
-		if !ok || (k.name != "data" && k.name != "stringData") || k.rest != "" {
-			out = append(out, lines[i])
-			continue
-		}
-		from, to := block(i, k.indent)
-		secret := false
-		for j := from; j < to; j++ {
-			if s, ok := parse(lines[j]); ok && s.indent == k.indent && s.name == "kind" && strings.Trim(s.rest, `"'`) == "Secret" {
-				secret = true
-			}
-		}
+		id, ok := dataKeys[i]
 		out = append(out, lines[i])
-		if !secret {
+		if !ok || !secret[id] {
 			continue
 		}
+		k, _ := parse(lines[i])
 		// The children: lines more indented than the key.
 		j := i + 1
 		for ; j < len(lines); j++ {
 			l := lines[j]
-			if blank(l) {
+			if strings.TrimSpace(l) == "" {
 				continue
 			}
 			if indentOf(l) <= k.indent {
@@ -325,6 +367,10 @@ var (
 	envNameYAML  = regexp.MustCompile(`^( *)- name: ["']?([A-Za-z0-9_.\-]+)["']?\s*$`)
 	envValueYAML = regexp.MustCompile(`^( *)value: (.*)$`)
 	envJSON      = regexp.MustCompile(`(\\?"name\\?"\s*:\s*\\?"([A-Za-z0-9_.\-]+)\\?"\s*,\s*\\?"value\\?"\s*:\s*)(\\?"(?:[^"\\]|\\[^"])*\\?")`)
+	// The same with the value first.
+	envJSONValueFirst = regexp.MustCompile(`(\\?"value\\?"\s*:\s*)(\\?"(?:[^"\\]|\\[^"])*\\?")(\s*,\s*\\?"name\\?"\s*:\s*\\?"([A-Za-z0-9_.\-]+)\\?")`)
+	envValueItemYAML  = regexp.MustCompile(`^( *)- value: (.*)$`)
+	envNameKeyYAML    = regexp.MustCompile(`^( *)name: ["']?([A-Za-z0-9_.\-]+)["']?\s*$`)
 )
 
 // scrubSecretEnv redacts the values of environment variables whose name
@@ -337,6 +383,22 @@ func scrubSecretEnv(text string) string {
 	}
 	lines := strings.Split(text, "\n")
 	for i := 0; i+1 < len(lines); i++ {
+		if v := envValueItemYAML.FindStringSubmatch(lines[i]); v != nil && !strings.Contains(v[2], "<redacted") {
+			// The value first: the name is a sibling key after it.
+			for j := i + 1; j < len(lines) && j <= i+4; j++ {
+				n := envNameKeyYAML.FindStringSubmatch(lines[j])
+				if n != nil && len(n[1]) == len(v[1])+2 {
+					if sensitiveKey(n[2]) {
+						lines[i] = v[1] + "- value: " + redactedValue
+					}
+					break
+				}
+				if strings.TrimSpace(lines[j]) == "" || len(lines[j])-len(strings.TrimLeft(lines[j], " ")) <= len(v[1]) {
+					break
+				}
+			}
+			continue
+		}
 		m := envNameYAML.FindStringSubmatch(lines[i])
 		if m == nil || !sensitiveKey(m[2]) {
 			continue
@@ -356,7 +418,7 @@ func scrubSecretEnv(text string) string {
 		}
 	}
 	text = strings.Join(lines, "\n")
-	return replaceSubmatches(envJSON, text, func(sub []string) string {
+	text = replaceSubmatches(envJSON, text, func(sub []string) string {
 		if !sensitiveKey(sub[2]) || strings.Contains(sub[3], "redacted") {
 			return sub[0]
 		}
@@ -365,6 +427,16 @@ func scrubSecretEnv(text string) string {
 			q = `\"`
 		}
 		return sub[1] + q + redactedValue + q
+	})
+	return replaceSubmatches(envJSONValueFirst, text, func(sub []string) string {
+		if !sensitiveKey(sub[4]) || strings.Contains(sub[2], "redacted") {
+			return sub[0]
+		}
+		q := `"`
+		if strings.HasPrefix(sub[2], `\"`) {
+			q = `\"`
+		}
+		return sub[1] + q + redactedValue + q + sub[3]
 	})
 }
 
@@ -433,6 +505,13 @@ func Cap(text string, max int) string {
 	if max <= 0 || len(text) <= max {
 		return text
 	}
+	head, mark := capSplit(text, max)
+	return head + mark
+}
+
+// capSplit is Cap's cut of a text longer than max: what is kept and the
+// mark of what is not.
+func capSplit(text string, max int) (head, mark string) {
 	cut := max
 	for cut > 0 && !utf8.RuneStart(text[cut]) {
 		cut--
@@ -440,7 +519,7 @@ func Cap(text string, max int) string {
 	if nl := strings.LastIndexByte(text[:cut], '\n'); nl > cut*3/4 {
 		cut = nl + 1
 	}
-	return text[:cut] + fmt.Sprintf("\n[truncated: %d more bytes]", len(text)-cut)
+	return text[:cut], fmt.Sprintf("\n[truncated: %d more bytes]", len(text)-cut)
 }
 
 // sensitiveWords are the words of an argument's key whose value is kept
@@ -456,11 +535,15 @@ var sensitiveWords = map[string]bool{
 // JSON with the values of keys that name a secret (password, token,
 // secret, key, data, …, as words of the key in snake_case, kebab-case or
 // camelCase) redacted and every string scrubbed. Arguments that are not
-// JSON are scrubbed as text, at most 4 KiB.
+// JSON are scrubbed as text, at most 4 KiB. Arguments larger than MaxArgs
+// are not read at all: they come out as {"_truncated":N}, N their size.
 func RedactArgs(args json.RawMessage) string {
 	const max = 4 << 10
 	if len(bytes.TrimSpace(args)) == 0 {
 		return "{}"
+	}
+	if len(args) > MaxArgs {
+		return fmt.Sprintf(`{"_truncated":%d}`, len(args))
 	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(args))

@@ -63,6 +63,23 @@ func TestScrub(t *testing.T) {
 		{"secret env from a secret", "    - name: DB_PASSWORD\n      valueFrom:\n        secretKeyRef:\n          key: password\n", []string{"secretKeyRef:\n          key: password"}},
 		{"secret env in json", `{"env":[{"name":"AWS_SECRET_ACCESS_KEY","value":"hunter2"},{"name":"MODE","value":"fast"}]}`,
 			[]string{`{"name":"AWS_SECRET_ACCESS_KEY","value":"<redacted>"}`, `{"name":"MODE","value":"fast"}`}},
+		// A pod_logs tail that starts inside a key: its base64 up to the
+		// END line goes.
+		{"headless pem", "MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oWHMn\nQUtJQQ0123456789\n-----END EC PRIVATE KEY-----\nserver started", []string{"<redacted: PEM block>", "server started"}},
+		{"headless pem indented", "x: |\n  QUtJQQ0123456789\n  -----END PRIVATE KEY-----\ny: 1", []string{"x: |", "<redacted: PEM block>", "y: 1"}},
+		{"headless pem in a json string", `{"log":"cGFzc3dvcmQxMjM=\nQUtJQQ\n-----END RSA PRIVATE KEY-----\n"}`, []string{`{"log":"`, "<redacted: PEM block>"}},
+		{"url userinfo", "connecting to postgres://app:hunter2@db.shop:5432/orders", []string{"postgres://app:<redacted>@db.shop:5432/orders"}},
+		{"url userinfo in json", `{"dsn":"mongodb+srv://root:s3cr3t-t0k3n-value@cluster0/x"}`, []string{`mongodb+srv://root:<redacted>@cluster0/x`}},
+		{"url without password", "see https://user@example.com/a and http://host:8080/p", []string{"https://user@example.com/a", "http://host:8080/p"}},
+		{"env key=value", "DB_PASSWORD=hunter2 GITHUB_TOKEN=s3cr3t-t0k3n-value MY_APIKEY='QUtJQQ' aws_secret_access_key=Zm9vYmFy db_creds_credential=\"cGFzc3dvcmQxMjM=\" MODE=fast",
+			[]string{"DB_PASSWORD=<redacted>", "GITHUB_TOKEN=<redacted>", "MY_APIKEY=<redacted>", "aws_secret_access_key=<redacted>", "db_creds_credential=<redacted>", "MODE=fast"}},
+		{"env key=value api_key", "export STRIPE_API_KEY=hunter2; PGPASSWD=cGFzc3dvcmQxMjM=", []string{"STRIPE_API_KEY=<redacted>", "PGPASSWD=<redacted>"}},
+		{"secret env in json value first", `{"env":[{"value":"hunter2","name":"DB_PASSWORD"},{"value":"fast","name":"MODE"}]}`,
+			[]string{`{"name":"DB_PASSWORD","value":"<redacted>"}`, `{"name":"MODE","value":"fast"}`}},
+		{"secret env in a json line value first", `log: [{"value":"hunter2","name":"DB_PASSWORD"},{"value":"fast","name":"MODE"}]`,
+			[]string{`{"value":"<redacted>","name":"DB_PASSWORD"}`, `{"value":"fast","name":"MODE"}`}},
+		{"secret env in yaml value first", "    env:\n    - value: hunter2\n      name: DB_PASSWORD\n    - value: fast\n      name: MODE\n",
+			[]string{"- value: <redacted>\n      name: DB_PASSWORD", "- value: fast"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,6 +131,8 @@ func TestRedactArgs(t *testing.T) {
 		{`{"nested":{"secretRef":{"name":"x"},"kubeconfig":"apiVersion: v1"}}`, `{"nested":{"kubeconfig":"<redacted>","secretRef":"<redacted>"}}`},
 		{``, `{}`},
 		{`not json token: hunter2`, `not json token: <redacted>`},
+		// Larger than MaxArgs: not scrubbed, not shown.
+		{`{"manifest":"` + strings.Repeat("kind: Secret\\ndata:\\n", 700) + `"}`, `{"_truncated":14715}`},
 	}
 	for _, c := range cases {
 		got := RedactArgs(json.RawMessage(c.in))
@@ -122,12 +141,12 @@ func TestRedactArgs(t *testing.T) {
 			gb, _ := json.Marshal(g)
 			wb, _ := json.Marshal(w)
 			if string(gb) != string(wb) {
-				t.Errorf("RedactArgs(%s) = %s, want %s", c.in, got, c.want)
+				t.Errorf("RedactArgs(%s) = %s, want %s", Cap(c.in, 200), got, c.want)
 			}
 			continue
 		}
 		if got != c.want {
-			t.Errorf("RedactArgs(%s) = %s, want %s", c.in, got, c.want)
+			t.Errorf("RedactArgs(%s) = %s, want %s", Cap(c.in, 200), got, c.want)
 		}
 	}
 }

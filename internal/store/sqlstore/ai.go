@@ -57,6 +57,10 @@ func (s *Store) DeleteChat(ctx context.Context, id string) error {
 	return s.writeOne(ctx, "delete chat", "DELETE FROM ai_chats WHERE id = ?", id)
 }
 
+func (s *Store) SetPlanResult(ctx context.Context, id, result string) error {
+	return s.writeOne(ctx, "set plan result", "UPDATE ai_plans SET result = ? WHERE id = ?", result, id)
+}
+
 func (s *Store) SetChatTitle(ctx context.Context, id, title string) error {
 	return s.writeOne(ctx, "set chat title", "UPDATE ai_chats SET title = ? WHERE id = ?", title, id)
 }

@@ -171,6 +171,15 @@ func testAIChats(t *testing.T, f *fixture) {
 		equal(t, empty, []store.ChatMessage{})
 	})
 
+	t.Run("plan result", func(t *testing.T) {
+		pl := f.plan(mine[1])
+		ok(t, f.s.SetPlanResult(f.ctx, pl.ID, "replaced by plan x"))
+		got, err := f.s.GetPlan(f.ctx, pl.ID)
+		ok(t, err)
+		equal(t, got.Result, "replaced by plan x")
+		wantErr(t, f.s.SetPlanResult(f.ctx, store.NewID(), "x"), store.ErrNotFound)
+	})
+
 	t.Run("title", func(t *testing.T) {
 		c := mine[1]
 		ok(t, f.s.SetChatTitle(f.ctx, c.ID, "why is web down?"))

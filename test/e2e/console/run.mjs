@@ -12,6 +12,7 @@ import * as orgs from "./steps/orgs.mjs";
 import * as workspaces from "./steps/workspaces.mjs";
 import * as workloads from "./steps/workloads.mjs";
 import * as account from "./steps/account.mjs";
+import * as assistant from "./steps/assistant.mjs";
 
 const env = {
   url: process.env.CONSOLE_URL,
@@ -49,6 +50,9 @@ const scenario = [
   ["workspace sleep and wake, kubeconfig", workspaces, "sleepWakeKubeconfig"],
   ["organization settings, members, audit log", orgs, "settingsMembersAudit"],
   ["the organization's tasks: the workspace's provisioning succeeded", orgs, "tasks"],
+  ["the assistant: a chat streams its reply, a plan confirmed scales the application", assistant, "assistantChat"],
+  ["the assistant's Diagnose panel finds a planted fault", assistant, "assistantDiagnose"],
+  ["the organization's assistant settings: budget and this month's use", assistant, "assistantSettings"],
   ["account: sessions, 2FA enrolment with QR and backup codes", account, "twoFactor"],
   ["session expiry keeps what the user typed", auth, "sessionExpiry"],
   ["phone width and dark theme", account, "phoneAndDark"],

@@ -6,6 +6,7 @@ import { ConfirmButton, Loading, Page } from "../../ui/bits";
 import { CheckboxField, TextField } from "../../ui/Field";
 import { ProblemAlert } from "../../ui/ProblemAlert";
 import { isAdmin, orgKey, useOrg } from "./useOrg";
+import { AssistantSettings } from "../assistant/AssistantSettings";
 
 type Org = Schemas["Organization"];
 type Update = Schemas["UpdateOrganizationRequest"];
@@ -132,6 +133,8 @@ function Settings({ o }: { o: Org }) {
         />
         <ProblemAlert error={twofa.error} fieldsShown={[]} />
       </section>
+
+      {admin && <AssistantSettings org={o.slug} />}
 
       {owner && (
         <section aria-labelledby="danger-title">

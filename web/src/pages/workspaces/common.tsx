@@ -102,6 +102,7 @@ export function WorkspaceTabs({ org, ws }: { org: string; ws: string }) {
         { to: paths.workspacePart(org, ws, "projects"), label: "Projects" },
         { to: paths.workspacePart(org, ws, "groups"), label: "Groups and roles" },
         { to: paths.workspacePart(org, ws, "members"), label: "Members" },
+        { to: paths.assistant(org, ws), label: "Assistant" },
       ]}
     />
   );
