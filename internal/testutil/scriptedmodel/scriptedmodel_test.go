@@ -594,7 +594,9 @@ func TestServedDuration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	testutil.WaitFor(t, 10*time.Second, "the gated turn's first chunk", func() bool { return len(s.FirstChunkSentAt()) == 2 })
+	// First chunks so far: the streamed turn's, the aborted turn's, the
+	// gated turn's.
+	testutil.WaitFor(t, 10*time.Second, "the gated turn's first chunk", func() bool { return len(s.FirstChunkSentAt()) == 3 })
 	if d := s.Requests()[3].Served; d != 0 {
 		t.Errorf("a turn held at its gate recorded Served %v", d)
 	}
