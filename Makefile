@@ -47,9 +47,10 @@ run: console build k8s-bins ## Start the whole platform on embedded defaults (da
 	./$(BIN) server --log-format text
 
 # The packages whose tests run the pinned Kubernetes binaries: those that
-# call testutil.NeedK8sBinaries (with -short those tests skip), which
-# includes the end-to-end tests of the binary in test/e2e.
-E2E_PKGS = $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.go' 'testutil\.NeedK8sBinaries' internal test))))
+# call testutil.NeedK8sBinaries, directly or through localtest.Workspace
+# (with -short those tests skip), which includes the end-to-end tests of
+# the binary in test/e2e.
+E2E_PKGS = $(sort $(patsubst %/,./%,$(dir $(shell grep -rlE --include='*_test.go' 'testutil\.NeedK8sBinaries|localtest\.Workspace' internal test))))
 
 .PHONY: test
 test: pg-check k8s-bins vet verify test-unit test-e2e ## Run every test (what CI runs): vet, the gofmt check and the generated files (verify), then test-unit and test-e2e
