@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +62,9 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// rbacReady remembers the users whose bindings were seen in effect.
+var rbacReady sync.Map
 
 // Users of the workspace: their level in each project.
 var users = map[string]map[string]authz.Level{
@@ -224,12 +229,29 @@ func target(t *testing.T, user, project string, rec *recorder) *Target {
 		gs = append(gs, controlplane.GroupsPrefix+g)
 	}
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: controlplane.UsernamePrefix + email, Groups: gs}
+	probe := kubernetes.NewForConfigOrDie(rest.CopyConfig(cfg)) // not recorded
 	warnings := &kube.Warnings{}
 	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, warnings
 	if rec != nil {
 		cfg.Wrap(rec.wrap)
 	}
 	c := &kube.Client{Kube: kubernetes.NewForConfigOrDie(cfg), Dynamic: dynamic.NewForConfigOrDie(cfg), Config: cfg, Warnings: warnings}
+	if _, waited := rbacReady.LoadOrStore(user, true); !waited {
+		// The bindings the tenancy made take effect once the API server's
+		// authorizer has seen them: wait until the user may read the pods
+		// of their projects, as each level may.
+		for _, p := range env.projects {
+			if _, ok := levels[p.Name]; !ok {
+				continue
+			}
+			testutil.WaitFor(t, time.Minute, user+"'s bindings in "+p.Name, func() bool {
+				r, err := probe.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(), &authorizationv1.SelfSubjectAccessReview{
+					Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: p.Name, Verb: "list", Resource: "pods"}}},
+					metav1.CreateOptions{})
+				return err == nil && r.Status.Allowed
+			})
+		}
+	}
 	scope := tenancy.WorkspaceScope{Principal: httpapi.Principal{UserID: user, Email: email}, Workspace: env.ws, Access: acc, Projects: env.projects, Groups: groups}
 	return &Target{Client: c, Scope: scope, Project: project, Now: time.Now}
 }

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -23,14 +26,23 @@ func propose(t *testing.T, tgt *Target, name, args string) Prepared {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := r.Propose(context.Background(), tgt, name, json.RawMessage(args))
-	if err != nil {
-		t.Fatalf("%s(%s): %v", name, args, err)
-	}
-	pr, err := Prepare(context.Background(), tgt, p)
-	if err != nil {
-		t.Fatalf("Prepare(%s(%s)): %v", name, args, err)
-	}
+	// The object's controllers may write its status between the read and
+	// the dry run (a 409 as stale): read it again, as the service does.
+	var pr Prepared
+	testutil.WaitFor(t, time.Minute, "a plan of "+name+" not overtaken by the object's controllers", func() bool {
+		p, err := r.Propose(context.Background(), tgt, name, json.RawMessage(args))
+		if err != nil {
+			t.Fatalf("%s(%s): %v", name, args, err)
+		}
+		pr, err = Prepare(context.Background(), tgt, p)
+		if errors.Is(err, ErrStale) {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("Prepare(%s(%s)): %v", name, args, err)
+		}
+		return true
+	})
 	return pr
 }
 
@@ -124,6 +136,7 @@ func TestScalePlan(t *testing.T) {
 		scaleAsAdmin(t, "shop", "scale-web", 4)
 		_, err := Execute(ctx, dev, planOf(pr))
 		wantStale(t, err, "Execute after a change")
+		settled(t, "shop", "scale-web")
 		if n := replicas(t, "shop", "scale-web"); n != 4 {
 			t.Errorf("%d replicas, want 4 (the change in between)", n)
 		}
