@@ -451,28 +451,23 @@ func (s *Service) Call(ctx context.Context, t *tools.Target, via Via, name strin
 	return res
 }
 
-// toolError is what the model reads of a failed tool call, and the audit
-// result.
+// toolError is what the model reads of a failed tool call (the tools
+// package's one wording: arguments, the cluster's refusals, stale plans,
+// tools not offered here), and the audit result; anything else is logged.
 func toolError(ctx context.Context, err error, s *Service) (string, string) {
-	var ae *tools.ArgError
 	var ce *tools.ClusterError
 	var he *httpapi.Error
 	switch {
-	case errors.As(err, &ae):
-		return fmt.Sprintf("invalid arguments: %s: %s", ae.Field, ae.Message), store.AuditFailure
-	case errors.As(err, &ce):
-		res := store.AuditFailure
-		if ce.Status == http.StatusForbidden {
-			res = store.AuditDenied
-		}
-		return fmt.Sprintf("the workspace cluster refused it (%d %s): %s", ce.Status, ce.Reason, ce.Message), res
+	case errors.As(err, &ce) && ce.Status == http.StatusForbidden:
+		return tools.ErrorText(err), store.AuditDenied
 	case errors.As(err, &he) && he.Status < 500:
 		return fmt.Sprintf("refused (%d): %s", he.Status, he.Detail), store.AuditFailure
-	case errors.Is(err, context.DeadlineExceeded):
-		return "the tool took too long and was stopped", store.AuditFailure
 	}
-	s.cfg.Logger.ErrorContext(ctx, "assistant tool failed", "error", err)
-	return "the tool failed (the platform logged why)", store.AuditFailure
+	text := tools.ErrorText(err)
+	if text == tools.ErrorText(errors.New("")) { // not one the tools package words
+		s.cfg.Logger.ErrorContext(ctx, "assistant tool failed", "error", err)
+	}
+	return text, store.AuditFailure
 }
 
 func firstLine(s string) string {

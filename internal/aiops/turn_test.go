@@ -1,12 +1,18 @@
 package aiops
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hexabase/hexabase-ai/internal/aiops/llm"
+	"github.com/hexabase/hexabase-ai/internal/aiops/tools"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -135,5 +141,27 @@ func TestMaskerLearnsNamesFromWhatToolsPrint(t *testing.T) {
 	}
 	if back := m.unmask(out); back != tool {
 		t.Errorf("unmask:\n%s\nwant\n%s", back, tool)
+	}
+}
+
+// TestToolErrorWording: every tool error the model reads is the tools
+// package's wording, a refusal of the cluster's 403 is audited as denied,
+// and a stale plan is not an internal failure (it was, before).
+func TestToolErrorWording(t *testing.T) {
+	s := &Service{cfg: Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		err         error
+		text, audit string
+	}{
+		{&tools.ArgError{Field: "replicas", Message: "is required"}, "invalid argument replicas: is required", store.AuditFailure},
+		{&tools.ClusterError{Status: 403, Reason: "Forbidden", Message: "no"}, "the workspace cluster refused (403 Forbidden): no", store.AuditDenied},
+		{fmt.Errorf("dry run: %w", tools.ErrStale), "the object changed since the plan: make a fresh plan", store.AuditFailure},
+		{errors.New("boom"), "the tool failed (internal error)", store.AuditFailure},
+	} {
+		text, audit := toolError(ctx, tc.err, s)
+		if text != tc.text || audit != tc.audit {
+			t.Errorf("%v: %q %s, want %q %s", tc.err, text, audit, tc.text, tc.audit)
+		}
 	}
 }
