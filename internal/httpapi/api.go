@@ -284,6 +284,12 @@ func (a *API) stream(next http.Handler) http.Handler {
 
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := inProcessCaller(r.Context()); ok {
+			ctx := context.WithValue(r.Context(), keyPrincipal, p)
+			ctx = context.WithValue(ctx, keyLogger, Logger(ctx).With(slog.String("user", p.UserID), slog.Bool("in_process", true)))
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
 		h := r.Header.Get("Authorization")
 		scheme, token, ok := strings.Cut(h, " ")
 		byCookie := false

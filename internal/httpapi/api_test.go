@@ -191,3 +191,45 @@ func TestAnswerThatFailsToEncodeIsA500(t *testing.T) {
 		})
 	}
 }
+
+// TestAsCallerAuthenticatesInProcessRequests: a request marked AsCaller
+// is authenticated as that principal without a token (never as
+// cookie-authenticated); a principal merely put in the context
+// (WithPrincipal, as the gateway does for its own middleware) or no mark
+// at all is still a 401.
+func TestAsCallerAuthenticatesInProcessRequests(t *testing.T) {
+	a := newTestAPI(t)
+	a.Mount(Route{Method: "GET", Path: "/whoami", Handle: func(r *http.Request) (any, error) {
+		p, err := MustPrincipal(r)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"user": p.UserID, "cookie": p.ByCookie}, nil
+	}})
+	h := a.Handler()
+	tests := []struct {
+		name   string
+		ctx    func(context.Context) context.Context
+		status int
+		want   string
+	}{
+		{"marked", func(c context.Context) context.Context { return AsCaller(c, Principal{UserID: "u7", ByCookie: true}) }, 200, `{"cookie":false,"user":"u7"}`},
+		{"principal only", func(c context.Context) context.Context { return WithPrincipal(c, Principal{UserID: "u7"}) }, 401, ""},
+		{"empty principal", func(c context.Context) context.Context { return AsCaller(c, Principal{}) }, 401, ""},
+		{"nothing", func(c context.Context) context.Context { return c }, 401, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/whoami", nil)
+			req = req.WithContext(tt.ctx(req.Context()))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			if tt.want != "" && strings.TrimSpace(rec.Body.String()) != tt.want {
+				t.Errorf("body %s, want %s", rec.Body, tt.want)
+			}
+		})
+	}
+}

@@ -205,6 +205,7 @@ const (
 	keyLogger
 	keyPrincipal
 	keyClientIP
+	keyInProcessCaller
 )
 
 // RequestID returns the request id of ctx.
@@ -249,6 +250,25 @@ type Principal struct {
 // middleware that needs the caller (per-user rate limits).
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, keyPrincipal, p)
+}
+
+// AsCaller marks ctx as that of a request the platform makes to its own
+// API in process on behalf of p, whose own request was authenticated
+// already (the assistant's tools calling the functions API for a chat
+// message or an MCP call). The API's authentication takes p as the
+// caller of such a request instead of reading a token; everything after
+// it (tenancy's resolution and visibility, the handler's own role checks,
+// audit, per-user limits) runs as for an HTTP call of p. A request from
+// the network cannot carry the mark (its key is unexported), and p never
+// counts as cookie-authenticated.
+func AsCaller(ctx context.Context, p Principal) context.Context {
+	p.ByCookie = false
+	return context.WithValue(ctx, keyInProcessCaller, p)
+}
+
+func inProcessCaller(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(keyInProcessCaller).(Principal)
+	return p, ok && p.UserID != ""
 }
 
 // PrincipalFrom returns the caller of an authenticated route.

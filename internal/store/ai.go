@@ -24,6 +24,17 @@ const (
 	PlanStale     = "stale" // the object changed since the plan: a fresh plan replaced it
 )
 
+// What a plan's request goes to (Plan.Target).
+const (
+	// PlanTargetWorkspace: the workspace cluster's API server (a
+	// Kubernetes API path), through the gateway with the user's
+	// workspace token. Plans stored before targets existed are these.
+	PlanTargetWorkspace = "workspace"
+	// PlanTargetPlatform: the platform's own API (a path under /api/v1,
+	// such as a function's deploy), called in process as the user.
+	PlanTargetPlatform = "platform"
+)
+
 // Chat is one conversation of a user with the assistant about one
 // workspace (optionally one of its projects). It belongs to its user
 // alone: nobody else lists, reads or deletes it.
@@ -76,11 +87,14 @@ type Plan struct {
 	Tool        string
 	Args        string // JSON, secrets redacted
 	Summary     string // one line: "scale deployment web in shop from 2 to 5 replicas"
-	// The request to the workspace's API server, as made on confirm.
+	// Target is what the request goes to: PlanTargetWorkspace (stored
+	// for "") or PlanTargetPlatform. It is part of Hash.
+	Target string
+	// The request, as made on confirm.
 	Method string
 	Path   string // absolute API path with query, e.g. /apis/apps/v1/namespaces/p-x/deployments/web
 	Body   string // JSON, "" for none
-	Hash   string // hex SHA-256 of method, path and body
+	Hash   string // hex SHA-256 of (the target,) method, path and body
 	// Guard is the object whose resourceVersion the plan was made
 	// against (its API path, "" when none): it must be unchanged on confirm.
 	GuardPath            string

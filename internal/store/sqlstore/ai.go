@@ -120,7 +120,7 @@ func (s *Store) ListMessages(ctx context.Context, chatID string) ([]store.ChatMe
 // Plans.
 
 const planCols = "id, org_id, workspace_id, project_id, user_id, chat_id, tool, args, summary, method, path, body, hash, " +
-	"guard_path, guard_resource_version, object_before, object_after, diff, status, result, created_at, expires_at, decided_at"
+	"guard_path, guard_resource_version, object_before, object_after, diff, status, result, created_at, expires_at, decided_at, target"
 
 func scanPlan(r rowScanner) (store.Plan, error) {
 	var (
@@ -130,7 +130,7 @@ func scanPlan(r rowScanner) (store.Plan, error) {
 	err := r.Scan(&p.ID, &p.OrgID, &p.WorkspaceID, stringScan{&p.ProjectID}, &p.UserID, stringScan{&p.ChatID},
 		&p.Tool, &p.Args, &p.Summary, &p.Method, &p.Path, &p.Body, &p.Hash,
 		&p.GuardPath, &p.GuardResourceVersion, &p.Before, &p.After, &p.Diff, &p.Status, &p.Result,
-		timeScan{&p.CreatedAt}, timeScan{&p.ExpiresAt}, nullTimeScan{&decided})
+		timeScan{&p.CreatedAt}, timeScan{&p.ExpiresAt}, nullTimeScan{&decided}, &p.Target)
 	if decided != nil {
 		p.DecidedAt = *decided
 	}
@@ -142,11 +142,20 @@ func (s *Store) CreatePlan(ctx context.Context, p store.Plan) error {
 	if !p.DecidedAt.IsZero() {
 		decided = &p.DecidedAt
 	}
-	return s.write(ctx, "create plan", "INSERT INTO ai_plans ("+planCols+") VALUES ("+placeholders(23)+")",
+	return s.write(ctx, "create plan", "INSERT INTO ai_plans ("+planCols+") VALUES ("+placeholders(24)+")",
 		p.ID, p.OrgID, p.WorkspaceID, nullString(p.ProjectID), p.UserID, nullString(p.ChatID),
 		p.Tool, p.Args, p.Summary, p.Method, p.Path, p.Body, p.Hash,
 		p.GuardPath, p.GuardResourceVersion, p.Before, p.After, p.Diff, p.Status, p.Result,
-		p.CreatedAt, p.ExpiresAt, decided)
+		p.CreatedAt, p.ExpiresAt, decided, planTarget(p.Target))
+}
+
+// planTarget is the stored target of a plan: "" is the workspace
+// cluster's, as for the plans stored before targets existed.
+func planTarget(t string) string {
+	if t == "" {
+		return store.PlanTargetWorkspace
+	}
+	return t
 }
 
 func (s *Store) GetPlan(ctx context.Context, id string) (store.Plan, error) {

@@ -26,7 +26,7 @@ func (f *fixture) planIn(c store.Chat) store.Plan {
 	return store.Plan{
 		ID: store.NewID(), OrgID: c.OrgID, WorkspaceID: c.WorkspaceID, ProjectID: c.ProjectID, UserID: c.UserID, ChatID: c.ID,
 		Tool: "scale", Args: `{"kind":"Deployment","name":"web","replicas":5}`, Summary: "scale deployment web in shop from 2 to 5 replicas",
-		Method: "PATCH", Path: "/apis/apps/v1/namespaces/p-shop/deployments/web?dryRun=All", Body: `{"spec":{"replicas":5}}`,
+		Target: store.PlanTargetWorkspace, Method: "PATCH", Path: "/apis/apps/v1/namespaces/p-shop/deployments/web?dryRun=All", Body: `{"spec":{"replicas":5}}`,
 		Hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", GuardPath: "/apis/apps/v1/namespaces/p-shop/deployments/web",
 		GuardResourceVersion: "4711", Before: "spec:\n  replicas: 2\n", After: "spec:\n  replicas: 5\n",
 		Diff: "-  replicas: 2\n+  replicas: 5\n", Status: store.PlanPending, CreatedAt: at, ExpiresAt: at.Add(10 * time.Minute),
@@ -263,6 +263,25 @@ func testAIPlans(t *testing.T, f *fixture) {
 	stored(t, f, f.s.GetPlan, b.ID, b)
 	stored(t, f, f.s.GetPlan, mcp.ID, mcp)
 	wantErr(t, f.s.CreatePlan(f.ctx, a), store.ErrConflict)
+
+	t.Run("target", func(t *testing.T) {
+		// A platform plan keeps its target; a plan stored without one
+		// (as before targets existed) is the workspace cluster's.
+		c2 := f.chat(w, owner, p.ID)
+		pf := f.planIn(c2)
+		pf.Target, pf.Method, pf.Path = store.PlanTargetPlatform, "PUT", "/api/v1/organizations/acme/workspaces/prod/projects/shop/functions/hello"
+		ok(t, f.s.CreatePlan(f.ctx, pf))
+		stored(t, f, f.s.GetPlan, pf.ID, pf)
+		old := f.planIn(c2)
+		old.Target = ""
+		ok(t, f.s.CreatePlan(f.ctx, old))
+		want := old
+		want.Target = store.PlanTargetWorkspace
+		stored(t, f, f.s.GetPlan, old.ID, want)
+		list, err := f.s.ListPlans(f.ctx, c2.ID)
+		ok(t, err)
+		equal(t, list, []store.Plan{pf, want})
+	})
 
 	for name, mod := range map[string]func(*store.Plan){
 		"org":                      func(p *store.Plan) { p.OrgID = store.NewID() },

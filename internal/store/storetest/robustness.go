@@ -130,7 +130,7 @@ func testInjection(t *testing.T, f *fixture) {
 			ok(t, err)
 			equal(t, ms, []store.ChatMessage{m})
 			pl := store.Plan{ID: store.NewID(), OrgID: o.ID, WorkspaceID: w.ID, UserID: u.ID, ChatID: c.ID, Tool: v, Args: v, Summary: v,
-				Method: v, Path: v, Body: v, Hash: v, GuardPath: v, GuardResourceVersion: v, Before: v, After: v, Diff: v, Status: v, Result: v,
+				Target: v, Method: v, Path: v, Body: v, Hash: v, GuardPath: v, GuardResourceVersion: v, Before: v, After: v, Diff: v, Status: v, Result: v,
 				CreatedAt: f.now, ExpiresAt: f.now}
 			ok(t, f.s.CreatePlan(f.ctx, pl))
 			stored(t, f, f.s.GetPlan, pl.ID, pl)
