@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func PlanURL(externalURL string, p store.Plan) string {
 
 func (s *Service) planOut(_ tenancy.WorkspaceScope, p store.Plan) api.AIPlan {
 	out := api.AIPlan{ID: p.ID, ChatID: p.ChatID, OrgID: p.OrgID, WorkspaceID: p.WorkspaceID, Tool: p.Tool, Args: tools.RedactArgs(json.RawMessage(p.Args)),
-		Summary: p.Summary, Method: p.Method, Path: p.Path, Body: tools.Scrub(p.Body), Diff: p.Diff, Status: p.Status, Result: p.Result,
+		Summary: p.Summary, Target: p.Target, Method: p.Method, Path: p.Path, Body: tools.Scrub(p.Body), Diff: p.Diff, Status: p.Status, Result: p.Result,
 		CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt, ConfirmURL: PlanURL(s.cfg.ExternalURL, p)}
 	if !p.DecidedAt.IsZero() {
 		t := p.DecidedAt
@@ -78,16 +79,41 @@ func (s *Service) makePlan(ctx context.Context, t *tools.Target, tool tools.Tool
 	}
 	now := s.cfg.Now().UTC().Truncate(timePrecision)
 	p := store.Plan{ID: store.NewID(), OrgID: t.Scope.Org.ID, WorkspaceID: t.Scope.Workspace.ID, UserID: t.Scope.Principal.UserID, ChatID: chatID,
-		Tool: tool.Name, Args: string(args), Summary: pr.Summary, Method: pr.Method, Path: pr.Path, Body: string(pr.Body), Hash: pr.Hash,
+		Tool: tool.Name, Args: string(args), Summary: pr.Summary, Target: planTarget(pr.Target), Method: pr.Method, Path: pr.Path, Body: string(pr.Body), Hash: pr.Hash,
 		GuardPath: pr.GuardPath, GuardResourceVersion: pr.GuardResourceVersion, Before: pr.BeforeYAML, After: pr.AfterYAML, Diff: pr.Diff,
 		Status: store.PlanPending, CreatedAt: now, ExpiresAt: now.Add(PlanTTL)}
-	if pid := projectOfNamespace(t.Scope, namespaceOf(pr.Path)); pid != "" {
+	where := namespaceOf(pr.Path)
+	if p.Target == tools.TargetPlatform {
+		where = projectOfPath(pr.Path)
+	}
+	if pid := projectOfNamespace(t.Scope, where); pid != "" {
 		p.ProjectID = pid
 	}
 	if err := s.cfg.Store.CreatePlan(ctx, p); err != nil {
 		return store.Plan{}, fmt.Errorf("store plan: %w", err)
 	}
 	return p, nil
+}
+
+func planTarget(t string) string {
+	if t == "" {
+		return tools.TargetWorkspace
+	}
+	return t
+}
+
+// projectOfPath is the project a platform API path names (by name, as the
+// tools write it), "" for none.
+func projectOfPath(path string) string {
+	parts := strings.Split(strings.SplitN(path, "?", 2)[0], "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if parts[i] == "projects" {
+			if v, err := url.PathUnescape(parts[i+1]); err == nil {
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 // namespaceOf is the namespace an API path names, "" for none.
@@ -242,7 +268,7 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 	t, err := s.target(ctx, sc, p.ChatID)
 	for attempt := 1; err == nil; attempt++ {
 		var res tools.Result
-		res, err = tools.Execute(ctx, t, p)
+		res, err = s.cfg.Tools.Execute(ctx, t, p)
 		if err == nil {
 			p.Status, p.Result = store.PlanDone, capText(res.Text, maxResult)
 			s.finish(ctx, p)
@@ -279,7 +305,7 @@ func (s *Service) Confirm(ctx context.Context, sc tenancy.WorkspaceScope, p stor
 	var ce *tools.ClusterError
 	result := store.AuditFailure
 	if errors.As(err, &ce) {
-		p.Result = capText(fmt.Sprintf("the workspace cluster refused it (%d %s): %s", ce.Status, ce.Reason, ce.Message), maxResult)
+		p.Result = capText(fmt.Sprintf("%s refused it (%d %s): %s", ce.Who(), ce.Status, ce.Reason, ce.Message), maxResult)
 		if ce.Status == http.StatusForbidden {
 			result = store.AuditDenied
 		}
@@ -300,11 +326,14 @@ func clusterProblem(ce *tools.ClusterError) *httpapi.Error {
 	if (st < 400 || st > 499) && st != http.StatusServiceUnavailable {
 		st = http.StatusBadGateway
 	}
-	typ := "cluster-refused"
+	typ, title := "cluster-refused", "Refused by the workspace cluster"
+	if ce.Platform {
+		typ, title = "platform-refused", "Refused by the platform"
+	}
 	if ce.Status == http.StatusForbidden {
 		typ = "forbidden"
 	}
-	return &httpapi.Error{Status: st, Type: typ, Title: "Refused by the workspace cluster", Detail: "the workspace cluster refused it: " + ce.Message}
+	return &httpapi.Error{Status: st, Type: typ, Title: title, Detail: ce.Who() + " refused it: " + ce.Message}
 }
 
 // finish stores a confirmed plan's outcome (logged on failure: the

@@ -66,7 +66,11 @@ type Config struct {
 	Tokens Tokens
 	// Gateway is the workspace API gateway's handler, which every tool's
 	// request goes through with the caller's workspace token.
-	Gateway     http.Handler
+	Gateway http.Handler
+	// Platform, if not nil, is the platform's own API handler, which the
+	// functions tools call in process as the caller (tools.Target's
+	// Platform); nil: those tools answer that they are not available.
+	Platform    http.Handler
 	ExternalURL string
 	Tools       *tools.Registry
 	Audit       Auditor

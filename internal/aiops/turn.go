@@ -29,7 +29,7 @@ func (s *Service) target(ctx context.Context, sc tenancy.WorkspaceScope, chatID 
 	if err != nil {
 		return nil, err
 	}
-	t := &tools.Target{Client: c, Scope: sc, Now: s.cfg.Now, Diagnose: s.analyze, Discovery: s.discovery,
+	t := &tools.Target{Client: c, Scope: sc, Now: s.cfg.Now, Diagnose: s.analyze, Discovery: s.discovery, Platform: s.cfg.Platform,
 		Runs: func(ctx context.Context, ns, cronJob string) ([]store.CronJobRun, error) {
 			rs, _, err := s.cfg.Store.ListCronJobRuns(ctx, sc.Workspace.ID, ns, cronJob, store.Page{Limit: 20})
 			return rs, err

@@ -121,8 +121,9 @@ type AIPlan struct {
 	Tool        string     `json:"tool"`
 	Args        string     `json:"args" doc:"JSON, secrets redacted"`
 	Summary     string     `json:"summary"`
+	Target      string     `json:"target" doc:"what the request goes to: workspace (the workspace cluster's API server) or platform (the platform's own API, such as a function's deploy)"`
 	Method      string     `json:"method"`
-	Path        string     `json:"path" doc:"the Kubernetes API path the request goes to"`
+	Path        string     `json:"path" doc:"the API path the request goes to: the workspace cluster's (Kubernetes) or, for a platform plan, the platform's"`
 	Body        string     `json:"body,omitempty" doc:"the request's body (JSON), secrets redacted"`
 	Diff        string     `json:"diff" doc:"unified diff of the object before and after (the dry run's answer)"`
 	Status      string     `json:"status" doc:"pending, confirmed, done, failed, rejected, expired or stale"`

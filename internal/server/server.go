@@ -256,6 +256,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	// access log, lifted deadlines). With an https platform this does
 	// nothing.
 	s.wsIssuer.Mount(gateway.Prefix, s.api.Handler())
+	if d.platform != nil {
+		d.platform.set(s.api.Handler())
+	}
 	if doc.b, err = httpapi.OpenAPI(openAPIInfo(o.Version), s.api.Routes()); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}

@@ -94,6 +94,9 @@ type deps struct {
 	// wireAI).
 	assistant *aiops.Service
 	mcp       http.Handler
+	// platform is the API's handler as the assistant's functions tools
+	// call it in process (set by wireAI, filled in by New).
+	platform *lateHandler
 	// gateway serves gateway.Prefix (set by wireGateway).
 	gateway http.Handler
 	// waker wakes sleeping workspaces for the gateway (wireControlPlane).

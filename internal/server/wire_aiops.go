@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/hexabase/hexabase-ai/internal/aiops"
 	"github.com/hexabase/hexabase-ai/internal/aiops/llm"
@@ -22,7 +23,7 @@ func wireAI(_ context.Context, d *deps) error {
 		d.routes = append(d.routes, (&mcp.Server{}).Routes()...)
 		return nil
 	}
-	reg, err := tools.NewRegistry(tools.Builtin()...)
+	reg, err := tools.NewRegistry(append(tools.Builtin(), tools.FunctionTools()...)...)
 	if err != nil {
 		return fmt.Errorf("assistant tools: %w", err)
 	}
@@ -35,7 +36,8 @@ func wireAI(_ context.Context, d *deps) error {
 		}
 		models = append(models, c)
 	}
-	s, err := aiops.New(aiops.Config{Store: d.store, Scopes: d.tenancy, Tokens: d.issuer, Gateway: d.gateway, ExternalURL: d.cfg.ExternalURL,
+	d.platform = &lateHandler{}
+	s, err := aiops.New(aiops.Config{Store: d.store, Scopes: d.tenancy, Tokens: d.issuer, Gateway: d.gateway, Platform: d.platform, ExternalURL: d.cfg.ExternalURL,
 		Tools: reg, Audit: d.audit, Models: models, MaxToolCalls: d.cfg.AI.MaxToolCallsPerTurn, TurnTimeout: d.cfg.AI.TurnTimeout.Duration,
 		ToolOutputBytes: d.cfg.AI.ToolOutputBytes, Logger: d.log.With("component", "assistant"), Now: d.now})
 	if err != nil {
@@ -65,4 +67,29 @@ func versionOr(v string) string {
 		return "dev"
 	}
 	return v
+}
+
+// lateHandler is the platform's API handler for the assistant's functions
+// tools: built after the wire functions (it serves their routes), so it is
+// set once the API exists (New). Until then it answers 503.
+type lateHandler struct {
+	mu sync.RWMutex
+	h  http.Handler
+}
+
+func (l *lateHandler) set(h http.Handler) {
+	l.mu.Lock()
+	l.h = h
+	l.mu.Unlock()
+}
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.RLock()
+	h := l.h
+	l.mu.RUnlock()
+	if h == nil {
+		httpapi.WriteError(w, r, &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "starting", Title: "Service unavailable", Detail: "the platform is starting"})
+		return
+	}
+	h.ServeHTTP(w, r)
 }

@@ -341,7 +341,7 @@ func runningPod(t *testing.T, ns, name string) corev1.Pod {
 // planOf is the stored plan of a prepared proposal, as the lead's store
 // keeps it.
 func planOf(p Prepared) store.Plan {
-	return store.Plan{ID: store.NewID(), Summary: p.Summary, Method: p.Method, Path: p.Path, Body: string(p.Body), Hash: p.Hash,
+	return store.Plan{ID: store.NewID(), Summary: p.Summary, Target: p.Target, Method: p.Method, Path: p.Path, Body: string(p.Body), Hash: p.Hash,
 		GuardPath: p.GuardPath, GuardResourceVersion: p.GuardResourceVersion, Before: p.BeforeYAML, After: p.AfterYAML, Diff: p.Diff}
 }
 

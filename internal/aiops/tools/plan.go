@@ -52,6 +52,26 @@ func Hash(method, path string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// HashFor is the hash of a plan's request to target: Hash for the
+// workspace cluster (as plans were hashed before targets existed), and
+// for the platform the same length-prefixed encoding with the target as
+// a fourth part first, so that no request to one hashes as a request to
+// the other (a workspace request's method is never "platform", and the
+// encodings differ in their number of parts and lengths).
+func HashFor(target, method, path string, body []byte) string {
+	if target != TargetPlatform {
+		return Hash(method, path, body)
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(target), []byte(method), []byte(path), body} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // writeMethods are the methods a plan may use.
 var writeMethods = []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
@@ -80,7 +100,17 @@ func checkRequest(method, path string) error {
 // (the object changed since the proposal), which is ErrStale. A pod
 // template the project's Pod Security level would refuse is a
 // *ClusterError 422 too, as the platform's own routes refuse it.
+//
+// A platform proposal (Target TargetPlatform) is prepared by the
+// platform's own dry run instead (see preparePlatform).
 func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
+	switch p.Target {
+	case TargetPlatform:
+		return preparePlatform(ctx, t, p)
+	case "", TargetWorkspace:
+	default:
+		return Prepared{}, fmt.Errorf("tools: a proposal's target is workspace or platform, not %q", p.Target)
+	}
 	if err := t.check(); err != nil {
 		return Prepared{}, err
 	}
@@ -111,6 +141,7 @@ func Prepare(ctx context.Context, t *Target, p Proposal) (Prepared, error) {
 		}
 	}
 	out := Prepared{Proposal: p, Hash: Hash(p.Method, p.Path, p.Body)}
+	out.Target = TargetWorkspace
 	out.Summary = Scrub(p.Summary)
 	for _, w := range warnings {
 		out.Warnings = append(out.Warnings, Scrub(w))
@@ -210,9 +241,15 @@ func (t *Target) checkPodSecurity(ctx context.Context, warnings []string, before
 
 // staleOr answers ErrStale for the API server's 409 Conflict (a
 // resourceVersion or uid precondition: the object changed), else err.
+//
+// A platform's 412 Precondition Failed (a deploy with a resource_version
+// that is no longer the function's) is ErrStale too.
 func staleOr(err error) error {
 	var ce *ClusterError
-	if errors.As(err, &ce) && ce.Status == http.StatusConflict && ce.Reason == string(metav1.StatusReasonConflict) {
+	if errors.As(err, &ce) && !ce.Platform && ce.Status == http.StatusConflict && ce.Reason == string(metav1.StatusReasonConflict) {
+		return fmt.Errorf("%w: %s", ErrStale, ce.Message)
+	}
+	if errors.As(err, &ce) && ce.Platform && ce.Status == http.StatusPreconditionFailed {
 		return fmt.Errorf("%w: %s", ErrStale, ce.Message)
 	}
 	return err
@@ -225,16 +262,61 @@ func staleOr(err error) error {
 // Conflict (the object changed in between: a resourceVersion or uid
 // precondition), which is ErrStale too. A 409 AlreadyExists (a create
 // made twice) stays a *ClusterError.
+//
+// A platform plan (Target TargetPlatform) is run by the platform's API as
+// the caller, its guard the object's resource_version (see Registry.Execute
+// for the tools that run several requests).
 func Execute(ctx context.Context, t *Target, pl store.Plan) (Result, error) {
-	if err := t.check(); err != nil {
-		return Result{}, err
+	return executePlan(ctx, t, pl, nil)
+}
+
+// Execute runs a confirmed plan as the caller like the package's Execute,
+// with the plan's tool's own Execute when it has one (checked first: the
+// hash, the request, the guard).
+func (r *Registry) Execute(ctx context.Context, t *Target, pl store.Plan) (Result, error) {
+	tool, ok := r.Get(pl.Tool)
+	if !ok || tool.Effect != Write {
+		if pl.Target == TargetPlatform {
+			return Result{}, fmt.Errorf("execute: no write tool %q", pl.Tool)
+		}
+		return executePlan(ctx, t, pl, nil) // a plan of a tool no longer offered: its one request
 	}
+	return executePlan(ctx, t, pl, tool.Execute)
+}
+
+func executePlan(ctx context.Context, t *Target, pl store.Plan, run func(context.Context, *Target, store.Plan) (Result, error)) (Result, error) {
 	var body []byte
 	if pl.Body != "" {
 		body = []byte(pl.Body)
 	}
-	if Hash(pl.Method, pl.Path, body) != pl.Hash {
+	if HashFor(pl.Target, pl.Method, pl.Path, body) != pl.Hash {
 		return Result{}, errors.New("execute: the plan's request does not match its hash")
+	}
+	if pl.Target == TargetPlatform {
+		if err := t.checkPlatform(); err != nil {
+			return Result{}, err
+		}
+		if err := checkPlatformRequest(pl.Method, pl.Path); err != nil {
+			return Result{}, err
+		}
+		if err := platformGuard(ctx, t, pl); err != nil {
+			return Result{}, err
+		}
+		if run != nil {
+			return run(ctx, t, pl)
+		}
+		answer, err := t.platformDo(ctx, pl.Method, pl.Path, body)
+		if err != nil {
+			return Result{}, fmt.Errorf("execute: %w", staleOr(err))
+		}
+		text, data := platformAnswer(answer)
+		return Result{Text: Cap(Scrub("done: "+pl.Summary+text), DefaultMaxOutput), Data: ScrubData(data)}, nil
+	}
+	if pl.Target != "" && pl.Target != TargetWorkspace {
+		return Result{}, fmt.Errorf("execute: a plan's target is workspace or platform, not %q", pl.Target)
+	}
+	if err := t.check(); err != nil {
+		return Result{}, err
 	}
 	if err := checkRequest(pl.Method, pl.Path); err != nil {
 		return Result{}, err
@@ -253,6 +335,9 @@ func Execute(ctx context.Context, t *Target, pl store.Plan) (Result, error) {
 		case rv != pl.GuardResourceVersion:
 			return Result{}, fmt.Errorf("%w: resourceVersion %s, planned against %s", ErrStale, rv, pl.GuardResourceVersion)
 		}
+	}
+	if run != nil {
+		return run(ctx, t, pl)
 	}
 	answer, err := t.do(ctx, pl.Method, pl.Path, body, nil)
 	if err != nil {

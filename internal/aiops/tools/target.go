@@ -44,6 +44,12 @@ type Target struct {
 	// Diagnose runs the analyzers (package analyze) over namespaces as
 	// the caller (nil: the diagnose tool is not available).
 	Diagnose func(ctx context.Context, t *Target, namespaces []string) (api.Diagnosis, error)
+	// Platform is the platform's own API (its whole handler, reached in
+	// process) for the tools of Target TargetPlatform (functions): each
+	// request carries Scope.Principal as its caller (httpapi.AsCaller),
+	// so the API authorizes it as an HTTP call of theirs. Nil: those
+	// tools are not available.
+	Platform http.Handler
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Discovery, if not nil, shares the workspace cluster's discovery

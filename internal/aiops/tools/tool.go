@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 // Effect says whether a tool reads or writes. A write tool never writes
@@ -48,6 +50,19 @@ type Proposal struct {
 	// Before is the object before (JSON without managedFields, Secret
 	// values redacted, scrubbed), nil when there is none (a create).
 	Before []byte
+
+	// Target is what the request goes to: TargetWorkspace ("") or
+	// TargetPlatform (Path is then a path of the platform's API, sent
+	// with Target.Platform; GuardPath too, and the guard compares the
+	// object's resource_version, "" meaning it must not exist).
+	Target string
+	// For a platform proposal: DryRun asks Prepare to send the request
+	// with ?dry_run=true first (the body DryRunBody, when not nil,
+	// instead of Body); BeforeText and AfterText are what the plan shows
+	// before and after (its diff is theirs).
+	DryRun                bool
+	DryRunBody            []byte
+	BeforeText, AfterText string
 }
 
 // Tool is one capability of the assistant.
@@ -64,6 +79,16 @@ type Tool struct {
 	// Propose makes a write tool's request without making it (Effect
 	// Write only): it may read (GET) the cluster, never write.
 	Propose func(ctx context.Context, t *Target, args json.RawMessage) (Proposal, error)
+	// Target is what the tool reaches: TargetWorkspace ("", the
+	// workspace cluster with Target.Client) or TargetPlatform (the
+	// platform's API with Target.Platform).
+	Target string
+	// Execute, if not nil, runs a confirmed plan of this write tool
+	// (after Registry.Execute checked its hash and guard) instead of
+	// sending its one request: a plan that is several requests, such as
+	// run_code's deploy, invoke and delete. It runs only what the plan's
+	// hashed request says.
+	Execute func(ctx context.Context, t *Target, pl store.Plan) (Result, error)
 }
 
 // DefaultMaxOutput caps a Result's Text unless a Registry says otherwise.
@@ -150,6 +175,12 @@ func checkTool(t Tool) error {
 	if _, err := json.Marshal(t.Schema); err != nil {
 		return fmt.Errorf("tool %s: schema: %w", t.Name, err)
 	}
+	if t.Target != "" && t.Target != TargetWorkspace && t.Target != TargetPlatform {
+		return fmt.Errorf("tool %s: target %q is neither workspace nor platform", t.Name, t.Target)
+	}
+	if t.Execute != nil && t.Effect != Write {
+		return fmt.Errorf("tool %s: only a write tool has Execute", t.Name)
+	}
 	switch t.Effect {
 	case Read:
 		if t.Read == nil || t.Propose != nil {
@@ -196,7 +227,7 @@ func (r *Registry) Call(ctx context.Context, t *Target, name string, args json.R
 	if tool.Effect != Read {
 		return Result{}, &ArgError{Field: "tool", Message: fmt.Sprintf("%s is a write tool: it makes a plan (Propose)", name)}
 	}
-	if err := t.check(); err != nil {
+	if err := t.checkFor(tool.Target); err != nil {
 		return Result{}, err
 	}
 	res, err := tool.Read(ctx, t, args)
@@ -218,7 +249,7 @@ func (r *Registry) Propose(ctx context.Context, t *Target, name string, args jso
 	if tool.Effect != Write {
 		return Proposal{}, &ArgError{Field: "tool", Message: fmt.Sprintf("%s is a read tool (Call)", name)}
 	}
-	if err := t.check(); err != nil {
+	if err := t.checkFor(tool.Target); err != nil {
 		return Proposal{}, err
 	}
 	p, err := tool.Propose(ctx, t, args)
@@ -244,11 +275,14 @@ func (e *ArgError) Error() string {
 }
 
 // ClusterError is a refusal of the workspace cluster (403, 404, 409,
-// 422, …), its message as the API server said it, scrubbed.
+// 422, …), its message as the API server said it, scrubbed; or, with
+// Platform set, a refusal of the platform's API (a problem's title and
+// detail).
 type ClusterError struct {
-	Status  int
-	Reason  string
-	Message string
+	Status   int
+	Reason   string
+	Message  string
+	Platform bool
 }
 
 func (e *ClusterError) Error() string {
@@ -256,7 +290,15 @@ func (e *ClusterError) Error() string {
 	if reason == "" {
 		reason = http.StatusText(e.Status)
 	}
-	return fmt.Sprintf("the workspace cluster refused (%d %s): %s", e.Status, reason, e.Message)
+	return fmt.Sprintf("%s refused (%d %s): %s", e.Who(), e.Status, reason, e.Message)
+}
+
+// Who names who refused: "the workspace cluster" or "the platform".
+func (e *ClusterError) Who() string {
+	if e.Platform {
+		return "the platform"
+	}
+	return "the workspace cluster"
 }
 
 // ErrStale: the object a plan was made against changed (or went) since.
