@@ -147,6 +147,9 @@ func (t *Target) functionsPath(project, name string) (string, string, error) {
 	if ws == "" {
 		ws = t.Scope.Workspace.ID
 	}
+	if org == "" || ws == "" {
+		return "", "", errors.New("tools: the target names no organization or workspace")
+	}
 	path := "/api/v1/organizations/" + url.PathEscape(org) + "/workspaces/" + url.PathEscape(ws) + "/projects/" + url.PathEscape(p) + "/functions"
 	if name != "" {
 		path += "/" + url.PathEscape(name)

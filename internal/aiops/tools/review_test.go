@@ -23,7 +23,11 @@ import (
 // cluster through a client that records the requests it sends. A read
 // tool, and a write tool's Propose, may only GET; Prepare may send other
 // verbs only with dryRun=All. Nothing in the cluster changed after. A
-// tool added to Builtin() without a case here fails the test.
+// tool added to Builtin() without a case here fails the test. The
+// functions tools (FunctionTools()) are reviewed the same way against the
+// platform's API (the test double fnAPI until the functions service
+// lands): reads and proposals GET only, Prepare sends a write only with
+// dry_run=true, and no function was deployed, invoked or deleted.
 func TestReadToolsNeverWrite(t *testing.T) {
 	admin := startCluster(t)
 	ctx := context.Background()
@@ -48,8 +52,17 @@ func TestReadToolsNeverWrite(t *testing.T) {
 		"cronjob_suspend": `{"name":"review-nightly","suspend":true}`,
 		"cronjob_trigger": `{"name":"review-nightly"}`,
 		"delete":          `{"kind":"deployment","name":"review-victim"}`,
+		"list_functions":  `{}`,
+		"get_function":    `{"name":"hello","code":true}`,
+		"function_logs":   `{"name":"hello","limit":3}`,
+		"deploy_function": `{"name":"hello","runtime":"python","code":"def handle(req):\n    return 'v2'\n"}`,
+		"invoke_function": `{"name":"hello","body":"x"}`,
+		"delete_function": `{"name":"hello"}`,
+		"run_code":        `{"runtime":"python","code":"def handle(req):\n    return 1\n"}`,
 	}
-	reg, err := NewRegistry(Builtin()...)
+	// The platform's dry runs: the writes whose Prepare must send one.
+	platformDryRun := map[string]bool{"deploy_function": true, "run_code": true}
+	reg, err := NewRegistry(append(Builtin(), FunctionTools()...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +88,19 @@ func TestReadToolsNeverWrite(t *testing.T) {
 
 	rec := &recorder{}
 	tgt := target(t, "developer", "shop", rec)
+	fa, platform := newFnAPI(t)
+	tgt.Platform = platform
+	tgt.Scope.Principal.UserID = "dev"
+	tgt.Scope.Org = store.Organization{ID: "o1", Slug: "acme"}
+	fa.roles["dev"] = "developer"
+	deployed, err := fnPlan(t, reg, fnTarget(t, "dev", platform), "deploy_function", `{"name":"hello","runtime":"python","code":"def handle(req):\n    return 'v1'\n"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Execute(ctx, fnTarget(t, "dev", platform), deployed); err != nil {
+		t.Fatal(err)
+	}
+	fnVersion := fa.fns["shop/hello"].f.ResourceVersion
 	diagnosed := false
 	tgt.Diagnose = func(ctx context.Context, t *Target, namespaces []string) (api.Diagnosis, error) {
 		// What the analyzers do: read as the caller.
@@ -101,6 +127,7 @@ func TestReadToolsNeverWrite(t *testing.T) {
 		}
 		t.Run(tool.Name, func(t *testing.T) {
 			rec.reset()
+			fa.reset()
 			switch tool.Effect {
 			case Read:
 				res, err := reg.Call(ctx, tgt, tool.Name, json.RawMessage(args))
@@ -120,18 +147,38 @@ func TestReadToolsNeverWrite(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s(%s): %v", tool.Name, args, err)
 				}
-				for _, r := range rec.requests() {
+				for _, r := range append(rec.requests(), fa.requests()...) {
 					if r.Method != http.MethodGet {
 						t.Errorf("%s's Propose sent %s %s: a proposal never writes", tool.Name, r.Method, r.URL)
 					}
 				}
 				rec.reset()
+				fa.reset()
 				pr, err := Prepare(ctx, tgt, p)
 				if err != nil {
 					t.Fatalf("Prepare(%s): %v", tool.Name, err)
 				}
 				if pr.Diff == "" {
 					t.Errorf("Prepare(%s): no diff", tool.Name)
+				}
+				if tool.Target == TargetPlatform {
+					if len(rec.requests()) > 0 {
+						t.Errorf("Prepare(%s) sent %d requests to the workspace cluster", tool.Name, len(rec.requests()))
+					}
+					saw := false
+					for _, r := range fa.requests() {
+						if r.Method == http.MethodGet {
+							continue
+						}
+						if r.URL.Query().Get("dry_run") != "true" {
+							t.Errorf("Prepare(%s) sent %s %s: not a dry run", tool.Name, r.Method, r.URL)
+						}
+						saw = true
+					}
+					if saw != platformDryRun[tool.Name] {
+						t.Errorf("Prepare(%s): sent a dry run %v, want %v", tool.Name, saw, platformDryRun[tool.Name])
+					}
+					return
 				}
 				sawDryRun := false
 				for _, r := range rec.requests() {
@@ -148,12 +195,15 @@ func TestReadToolsNeverWrite(t *testing.T) {
 				}
 				return
 			}
-			for _, r := range rec.requests() {
+			for _, r := range append(rec.requests(), fa.requests()...) {
 				if r.Method != http.MethodGet {
 					t.Errorf("read tool %s sent %s %s", tool.Name, r.Method, r.URL)
 				}
 			}
 		})
+	}
+	if len(fa.fns) != 1 || fa.fns["shop/hello"] == nil || fa.fns["shop/hello"].f.ResourceVersion != fnVersion || fa.invs != 0 {
+		t.Errorf("the functions changed in the review: %d functions, %d invocations", len(fa.fns), fa.invs)
 	}
 	if !diagnosed {
 		t.Error("diagnose did not call Target.Diagnose")
