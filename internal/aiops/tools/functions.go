@@ -104,8 +104,8 @@ func FunctionTools() []Tool {
 			Name:        "delete_function",
 			Description: "Plan to delete a function with its versions, aliases and triggers. Makes a plan for the user to confirm.",
 			Effect:      Write, Target: TargetPlatform,
-			Schema:      object(map[string]any{"name": name, "project": str(projectDesc)}, "name"),
-			Propose:     proposeDeleteFunction,
+			Schema:  object(map[string]any{"name": name, "project": str(projectDesc)}, "name"),
+			Propose: proposeDeleteFunction,
 		},
 		{
 			Name: "run_code",
