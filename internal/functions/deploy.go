@@ -631,4 +631,6 @@ func (s *Service) secrets(r *http.Request) (any, error) {
 }
 
 // secretAD binds a sealed secret to its function and name.
-func secretAD(functionID, name string) []byte { return []byte("function-secret:" + functionID + ":" + name) }
+func secretAD(functionID, name string) []byte {
+	return []byte("function-secret:" + functionID + ":" + name)
+}
