@@ -592,10 +592,12 @@ func (r *Runner) run(ctx context.Context, ks *keyState, mod wazero.CompiledModul
 	return res, nil
 }
 
-// trapMessage is wazero's trap text, without the wasm stack trace beyond
-// a few frames.
+// trapMessage is wazero's trap text ("wasm error: unreachable" and the
+// wasm stack trace, a few frames of it), without the name of the anonymous
+// instance.
 func trapMessage(err error) string {
-	lines := strings.Split(err.Error(), "\n")
+	msg := strings.TrimPrefix(err.Error(), "module[] function[_start] failed: ")
+	lines := strings.Split(msg, "\n")
 	if len(lines) > 8 {
 		lines = append(lines[:8], "\t...")
 	}

@@ -106,6 +106,28 @@ func (r *Runner) dropCompiled() {
 	closeAll(idle)
 }
 
+// rawModule is a WASI-less command module written by hand: one memory of
+// one page and a _start whose instructions are code (a test of what Go
+// modules do not do: trap, grow memory with memory.grow).
+func rawModule(code ...byte) []byte {
+	body := append(append([]byte{0}, code...), 0x0b) // no locals, code, end
+	b := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
+	b = append(b, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00) // type 0: func()
+	b = append(b, 0x03, 0x02, 0x01, 0x00)             // func 0: type 0
+	b = append(b, 0x05, 0x03, 0x01, 0x00, 0x01)       // memory 0: min 1 page
+	b = append(b, 0x07, 0x13, 0x02,
+		0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00,
+		0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00)
+	b = append(b, 0x0a, byte(len(body)+2), 0x01, byte(len(body)))
+	return append(b, body...)
+}
+
+// Instructions for rawModule.
+var (
+	opUnreachable = []byte{0x00}
+	opGrow2000    = []byte{0x41, 0xd0, 0x0f, 0x40, 0x00, 0x1a} // drop(memory.grow(2000 pages = 125 MiB))
+)
+
 func TestNewRequiresConfig(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  Config
@@ -142,6 +164,7 @@ func TestInvoke(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		module     string
+		raw        []byte // a hand-written module instead
 		env        map[string]string
 		limits     func(*engine.Limits)
 		wantReason string
@@ -191,6 +214,22 @@ func TestInvoke(t *testing.T) {
 		limits:     func(l *engine.Limits) { l.MemoryBytes = 256 << 20 },
 		wantReason: engine.ExitOOM, wantError: "(256 MiB)",
 	}, {
+		name: "a trap is an error", raw: rawModule(opUnreachable...),
+		wantReason: engine.ExitError, wantError: "trap: wasm error: unreachable",
+	}, {
+		name: "a trap after a growth refused at the cap is oom", raw: rawModule(append(opGrow2000, opUnreachable...)...),
+		wantReason: engine.ExitOOM, wantError: "(64 MiB)",
+	}, {
+		name: "a refused growth the module copes with is no failure", raw: rawModule(opGrow2000...),
+		check: func(t *testing.T, res engine.Result) {
+			if res.Response.Status != 200 || len(res.Response.Body) != 0 {
+				t.Errorf("response = %d %q", res.Response.Status, res.Response.Body)
+			}
+		},
+	}, {
+		name: "a growth within the cap is no failure", raw: rawModule(opGrow2000...),
+		limits: func(l *engine.Limits) { l.MemoryBytes = 256 << 20 },
+	}, {
 		name: "exit 3 is an error", module: "exit3",
 		wantReason: engine.ExitError, wantError: "exit code 3",
 		check: func(t *testing.T, res engine.Result) {
@@ -217,7 +256,13 @@ func TestInvoke(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := version(t, tc.module)
+			var v engine.Version
+			if tc.raw != nil {
+				v = version(t, "hello")
+				v.Key, v.Files = tc.name, map[string][]byte{"fn.wasm": tc.raw}
+			} else {
+				v = version(t, tc.module)
+			}
 			v.Env = tc.env
 			if tc.limits != nil {
 				tc.limits(&v.Limits)
