@@ -24,6 +24,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/tenancy"
 )
 
 // Bounds of a deploy.
@@ -329,6 +330,10 @@ func (s *Service) deploy(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	dry, err := dryRunQuery(r)
+	if err != nil {
+		return nil, err
+	}
 	ctx, now, user := r.Context(), s.cfg.Now().UTC(), ""
 	if p, ok := httpapi.PrincipalFrom(ctx); ok {
 		user = p.UserID
@@ -346,6 +351,9 @@ func (s *Service) deploy(r *http.Request) (any, error) {
 		fn = store.Function{ID: store.NewID(), OrgID: ps.Org.ID, WorkspaceID: ps.Workspace.ID, ProjectID: ps.Project.ID, Name: name, Runtime: sp.rt.Name,
 			Access: sp.access, Description: sp.description, LatestVersion: 1, ExpiresAt: expires, CreatedAt: now, UpdatedAt: now, Version: 1,
 			Aliases: []store.FunctionAlias{{Name: store.AliasLatest, Targets: []store.AliasTarget{{Version: 1, Weight: 100}}}}}
+		if dry {
+			return s.dryDeploy(ctx, ps, fn, sp, true, "0")
+		}
 		ms, err := s.build(ctx, fn, sp)
 		if err != nil {
 			return nil, err
@@ -376,6 +384,20 @@ func (s *Service) deploy(r *http.Request) (any, error) {
 	latest, err := s.cfg.Store.GetFunctionVersion(ctx, fn.ID, fn.LatestVersion)
 	if err != nil {
 		return nil, err
+	}
+	if dry {
+		next := fn
+		next.Access, next.Description = sp.access, sp.description
+		switch {
+		case sp.ttl == 0:
+			next.ExpiresAt = time.Time{}
+		case next.ExpiresAt.IsZero() || latest.Digest != sp.digest:
+			next.ExpiresAt = expires
+		}
+		if latest.Digest != sp.digest {
+			next.LatestVersion++
+		}
+		return s.dryDeploy(ctx, ps, next, sp, latest.Digest != sp.digest, rv)
 	}
 	settings := func(old store.Function) (store.Function, error) {
 		if old.Version != fn.Version {
@@ -416,6 +438,46 @@ func (s *Service) deploy(r *http.Request) (any, error) {
 	}
 	o, err := s.functionOut(ctx, ps, out)
 	return &httpapi.Response{Status: http.StatusOK, Body: o}, err
+}
+
+// dryRunQuery reads a deploy's dry_run query: true (or 1) checks the
+// deploy without storing it.
+func dryRunQuery(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("dry_run")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, httpapi.Invalid(httpapi.Field("dry_run", "must be true or false"))
+	}
+	return b, nil
+}
+
+// dryDeploy answers a deploy with dry_run=true: everything a deploy
+// checks (the role, the request, the resource_version, the runtime) and,
+// when the code is new, the build (the runtime's compile or syntax check,
+// whose refusal is the same 422), but nothing is stored and no instance
+// stays: 200 with the function as the deploy would leave it (its
+// resource_version the current one, "0" for a new function).
+func (s *Service) dryDeploy(ctx context.Context, ps tenancy.ProjectScope, fn store.Function, sp deploySpec, build bool, rv string) (any, error) {
+	if build {
+		probe := fn
+		probe.ID = "dry-run-" + store.NewID() // its own engine key, forgotten at once
+		_, err := s.build(ctx, probe, sp)
+		s.cfg.Engine.Forget(probe.ID + "/build")
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := api.Function{Name: fn.Name, Project: ps.Project.Name, Runtime: sp.rt.Name, Access: fn.Access, Description: fn.Description,
+		URL: s.URL(ps, fn.Name), LatestVersion: fn.LatestVersion, Aliases: []api.FunctionAlias{}, Secrets: []string{}, Limits: limitsOut(sp.limits),
+		CreatedAt: fn.CreatedAt, UpdatedAt: fn.UpdatedAt, ResourceVersion: rv}
+	if !fn.ExpiresAt.IsZero() {
+		t := fn.ExpiresAt
+		out.ExpiresAt = &t
+	}
+	return out, nil
 }
 
 // errRaced is a compare-and-swap that found the function changed since
