@@ -529,6 +529,8 @@ func proposeDeployFunction(ctx context.Context, t *Target, raw json.RawMessage) 
 	}
 	summary := fmt.Sprintf("deploy a new %s function %s in %s", req.Runtime, a.Name, project)
 	rv := ""
+	// "0": the deploy is refused (412) if the function exists by then.
+	req.ResourceVersion = "0"
 	if ex != nil {
 		if ex.fn.Runtime != req.Runtime {
 			return Proposal{}, &ArgError{Field: "runtime", Message: fmt.Sprintf("function %s runs %s; a function's runtime cannot change", a.Name, ex.fn.Runtime)}
@@ -536,8 +538,12 @@ func proposeDeployFunction(ctx context.Context, t *Target, raw json.RawMessage) 
 		rv = ex.fn.ResourceVersion
 		req.ResourceVersion = rv
 		summary = fmt.Sprintf("deploy a new version of %s function %s in %s (now version %d)", req.Runtime, a.Name, project, ex.fn.LatestVersion)
+		// What the call does not say stays as it is (a deploy sets both).
 		if req.Access == "" {
 			req.Access = ex.fn.Access
+		}
+		if req.Description == "" {
+			req.Description = ex.fn.Description
 		}
 	}
 	body, err := json.Marshal(req)
@@ -717,6 +723,7 @@ func proposeRunCode(_ context.Context, t *Target, raw json.RawMessage) (Proposal
 	}
 	name := tmpName()
 	dep.Access, dep.Description = "private", "run_code: the assistant's throwaway function"
+	dep.ResourceVersion = "0" // refused (412) if a function of its name exists by then
 	path, project, err := t.functionsPath(a.Project, name)
 	if err != nil {
 		return Proposal{}, err

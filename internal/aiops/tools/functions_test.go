@@ -167,7 +167,7 @@ SyntaxError: invalid syntax`))
 	defer f.mu.Unlock()
 	key := r.PathValue("project") + "/" + r.PathValue("function")
 	fn := f.fns[key]
-	if req.ResourceVersion != "" && (fn == nil || fn.f.ResourceVersion != req.ResourceVersion) {
+	if req.ResourceVersion == "0" && fn != nil || req.ResourceVersion != "" && req.ResourceVersion != "0" && (fn == nil || fn.f.ResourceVersion != req.ResourceVersion) {
 		return nil, &httpapi.Error{Status: http.StatusPreconditionFailed, Type: "precondition-failed", Title: "Precondition failed", Detail: "the function changed since resource_version " + req.ResourceVersion}
 	}
 	next := api.Function{Name: r.PathValue("function"), Project: r.PathValue("project"), Runtime: req.Runtime, Access: "private",
