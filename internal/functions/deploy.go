@@ -477,7 +477,7 @@ func (s *Service) dryDeploy(ctx context.Context, ps tenancy.ProjectScope, fn sto
 		t := fn.ExpiresAt
 		out.ExpiresAt = &t
 	}
-	return out, nil
+	return &httpapi.Response{Status: http.StatusOK, Body: out}, nil
 }
 
 // errRaced is a compare-and-swap that found the function changed since
