@@ -436,7 +436,11 @@ func printPlan(w io.Writer, p api.AIPlan, color bool) {
 	}
 	fmt.Fprintf(w, "Plan %s%s: %s\n", p.ID, status, p.Summary)
 	if p.Method != "" {
-		fmt.Fprintf(w, "  %s %s\n", p.Method, p.Path)
+		to := ""
+		if p.Target == "platform" {
+			to = "  (the platform's API)"
+		}
+		fmt.Fprintf(w, "  %s %s%s\n", p.Method, p.Path, to)
 	}
 	if !p.ExpiresAt.IsZero() && (p.Status == "" || p.Status == "pending") {
 		fmt.Fprintf(w, "  expires at %s\n", timeText(p.ExpiresAt))

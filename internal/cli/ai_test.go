@@ -692,3 +692,18 @@ func TestAIOutputIsSafeForTerminals(t *testing.T) {
 		t.Fatalf("the escapes are not shown: %q", out)
 	}
 }
+
+// TestPrintPlatformPlan: a plan whose request goes to the platform's API
+// (a function's deploy, run_code) says so, and its diff (the code) is
+// printed like an object's.
+func TestPrintPlatformPlan(t *testing.T) {
+	var b strings.Builder
+	printPlan(&b, api.AIPlan{ID: "p1", Summary: "run python code once in shop", Target: "platform", Method: "PUT",
+		Path: "/api/v1/organizations/acme/workspaces/prod/projects/shop/functions/tmp-abc", Diff: "--- before\n+++ after\n@@ -0,0 +1,2 @@\n+def handle(req):\n+    return 1\n"}, false)
+	want := "Plan p1: run python code once in shop\n" +
+		"  PUT /api/v1/organizations/acme/workspaces/prod/projects/shop/functions/tmp-abc  (the platform's API)\n" +
+		"--- before\n+++ after\n@@ -0,0 +1,2 @@\n+def handle(req):\n+    return 1\n"
+	if b.String() != want {
+		t.Errorf("printed:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

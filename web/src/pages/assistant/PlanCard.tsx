@@ -129,6 +129,10 @@ export function PlanCard({ org, ws, plan, level = 3, onChange, onFresh }: {
   const H = level === 2 ? "h2" : "h3";
   const id = `plan-${current.id}`;
   const refused = decide.error instanceof Problem && decide.error.status === 403;
+  // A platform plan (a function's deploy, invocation, delete, run_code)
+  // goes to the platform's own API; its diff is the code and settings.
+  const platform = current.target === "platform";
+  const who = platform ? "platform" : "cluster";
   return (
     <>
       <section className="card plan" aria-labelledby={id} data-plan={current.id}>
@@ -137,7 +141,9 @@ export function PlanCard({ org, ws, plan, level = 3, onChange, onFresh }: {
         </H>
         <p className="row">
           <StatusBadge status={expired ? "expired" : current.status} />
-          <span>{expired ? STATUS_TEXT.expired : (STATUS_TEXT[current.status] ?? current.status)}</span>
+          <span>
+            {expired ? STATUS_TEXT.expired : (STATUS_TEXT[current.status] ?? current.status).replace("the cluster", `the ${who}`)}
+          </span>
         </p>
         <dl className="facts">
           <dt>Request</dt>
@@ -145,6 +151,7 @@ export function PlanCard({ org, ws, plan, level = 3, onChange, onFresh }: {
             <code>
               {current.method} {current.path}
             </code>
+            {platform && <span className="muted small"> (the platform's API)</span>}
           </dd>
           <dt>Tool</dt>
           <dd>
@@ -172,7 +179,11 @@ export function PlanCard({ org, ws, plan, level = 3, onChange, onFresh }: {
         </dl>
         {current.diff ? (
           <>
-            <p className="small muted">The object before and after, from the cluster's dry run (lines with + are added, lines with - removed):</p>
+            <p className="small muted">
+              {platform
+                ? "The code and settings before and after, checked by the platform's dry run where it has one (lines with + are added, lines with - removed):"
+                : "The object before and after, from the cluster's dry run (lines with + are added, lines with - removed):"}
+            </p>
             <Diff text={current.diff} label={`Diff of the plan: ${current.summary}`} />
           </>
         ) : (
@@ -180,7 +191,7 @@ export function PlanCard({ org, ws, plan, level = 3, onChange, onFresh }: {
         )}
         {current.result && (
           <>
-            <p className="small muted">The cluster answered:</p>
+            <p className="small muted">The {who} answered:</p>
             <pre className="plan-result" tabIndex={0}>
               {current.result}
             </pre>
@@ -197,7 +208,7 @@ export function PlanCard({ org, ws, plan, level = 3, onChange, onFresh }: {
             </button>
           </div>
         )}
-        {refused && <p className="problem-detail">The request ran with your own identity and the cluster refused it; nothing was changed.</p>}
+        {refused && <p className="problem-detail">The request ran with your own identity and the {who} refused it; nothing was changed.</p>}
         {isProblemType(decide.error, "plan-stale") && (
           <p className="problem-detail">The object changed since this plan was made; here is a fresh plan{onFresh ? " below" : ""}.</p>
         )}
