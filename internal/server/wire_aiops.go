@@ -23,7 +23,16 @@ func wireAI(_ context.Context, d *deps) error {
 		d.routes = append(d.routes, (&mcp.Server{}).Routes()...)
 		return nil
 	}
-	reg, err := tools.NewRegistry(append(tools.Builtin(), tools.FunctionTools()...)...)
+	ts := tools.Builtin()
+	var platform http.Handler
+	if d.cfg.Functions.Enabled {
+		// The functions tools call the platform's API (its functions
+		// routes) in process as the caller.
+		ts = append(ts, tools.FunctionTools()...)
+		d.platform = &lateHandler{}
+		platform = d.platform
+	}
+	reg, err := tools.NewRegistry(ts...)
 	if err != nil {
 		return fmt.Errorf("assistant tools: %w", err)
 	}
@@ -36,8 +45,7 @@ func wireAI(_ context.Context, d *deps) error {
 		}
 		models = append(models, c)
 	}
-	d.platform = &lateHandler{}
-	s, err := aiops.New(aiops.Config{Store: d.store, Scopes: d.tenancy, Tokens: d.issuer, Gateway: d.gateway, Platform: d.platform, ExternalURL: d.cfg.ExternalURL,
+	s, err := aiops.New(aiops.Config{Store: d.store, Scopes: d.tenancy, Tokens: d.issuer, Gateway: d.gateway, Platform: platform, ExternalURL: d.cfg.ExternalURL,
 		Tools: reg, Audit: d.audit, Models: models, MaxToolCalls: d.cfg.AI.MaxToolCallsPerTurn, TurnTimeout: d.cfg.AI.TurnTimeout.Duration,
 		ToolOutputBytes: d.cfg.AI.ToolOutputBytes, Logger: d.log.With("component", "assistant"), Now: d.now})
 	if err != nil {
