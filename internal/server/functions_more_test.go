@@ -413,4 +413,3 @@ func TestFunctionsNodeAndPython(t *testing.T) {
 		})
 	}
 }
-
