@@ -73,7 +73,8 @@ func (s *Service) logs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sub.Unsubscribe() //nolint:errcheck
-	if err := s.cfg.NATS.FlushWithContext(r.Context()); err != nil {
+	// The subscription is in effect on the server before the stream opens.
+	if err := s.cfg.NATS.FlushTimeout(10 * time.Second); err != nil {
 		httpapi.WriteError(w, r, fmt.Errorf("follow logs: %w", err))
 		return
 	}

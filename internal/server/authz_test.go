@@ -25,6 +25,9 @@ type fixture struct {
 	org, ws, project, group, binding, invitation, task string
 	// chat and plan are the owner's (nobody else sees them).
 	chat, plan string
+	// invocation is one of the function "hello" of the project, which
+	// has the versions 1 and 2 and the aliases latest and stable.
+	invocation string
 }
 
 type people struct {
@@ -75,6 +78,17 @@ func (ts *testServer) fixture(p people, withWorkspace bool, inviteEmail string) 
 		Summary: "scale deployment web", Method: "PATCH", Path: "/apis/apps/v1/namespaces/frontend/deployments/web", Body: "{}",
 		Hash:   tools.Hash("PATCH", "/apis/apps/v1/namespaces/frontend/deployments/web", []byte("{}")),
 		Status: store.PlanPending, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	fn := store.Function{ID: store.NewID(), OrgID: f.org, WorkspaceID: f.ws, ProjectID: f.project, Name: "hello", Runtime: "wasm", Access: store.FunctionPrivate,
+		LatestVersion: 1, Aliases: []store.FunctionAlias{{Name: store.AliasLatest, Targets: []store.AliasTarget{{Version: 1, Weight: 100}}},
+			{Name: "stable", Targets: []store.AliasTarget{{Version: 1, Weight: 100}}}}, CreatedAt: now, UpdatedAt: now, Version: 1}
+	must(st.CreateFunction(ctx, fn, store.FunctionVersion{Digest: "fixture", Filename: "fn.wasm", Content: []byte("\x00asm\x01\x00\x00\x00"),
+		Limits: store.FunctionLimits{MemoryMB: 128, TimeoutSeconds: 10, Concurrency: 1, MaxInstances: 4}, CreatedAt: now}))
+	_, _, err := st.AddFunctionVersion(ctx, fn.ID, store.FunctionVersion{Digest: "fixture-2", Filename: "fn.wasm", Content: []byte("\x00asm\x01\x00\x00\x00"),
+		Limits: store.FunctionLimits{MemoryMB: 128, TimeoutSeconds: 10, Concurrency: 1, MaxInstances: 4}, CreatedAt: now}, func(old store.Function) (store.Function, error) { return old, nil })
+	must(err)
+	f.invocation = store.NewID()
+	must(st.CreateInvocation(ctx, store.Invocation{ID: f.invocation, FunctionID: fn.ID, OrgID: f.org, WorkspaceID: f.ws, Version: 1, Alias: "latest", Trigger: "api",
+		Status: store.InvocationSucceeded, StartedAt: now, FinishedAt: now, Logs: "hi\n"}))
 	return f
 }
 
@@ -174,7 +188,8 @@ func TestAuthorizationTable(t *testing.T) {
 				f := ts.fixture(p, !e.noWorkspace, p.outsider.Email)
 				target := p.extra.ID
 				path := strings.NewReplacer("{org}", f.org, "{workspace}", f.ws, "{project}", f.project, "{group}", f.group,
-					"{binding}", f.binding, "{chat}", f.chat, "{plan}", f.plan, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target).Replace(e.path)
+					"{binding}", f.binding, "{chat}", f.chat, "{plan}", f.plan, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target,
+					"{function}", "hello", "{alias}", "stable", "{version}", "1", "{id}", f.invocation).Replace(e.path)
 				var body any
 				if e.body != nil {
 					body = e.body(f, p)
@@ -308,6 +323,28 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}/trigger", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/{cronjob}/history", nil, wsRead.with(409), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/cronjobs/preview?schedule=@daily", nil, wsRead, false},
+		// Functions: viewers read, developers and up write and invoke
+		// (the async invocation answers at once). The deploy names an
+		// unknown runtime: 422 once the caller may write.
+		{"GET", "/api/v1/functions/runtimes", nil, expect{200, 200, 200, 200, 200}, true},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions", nil, wsRead, false},
+		{"PUT", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}", func(fixture, people) any {
+			return map[string]any{"runtime": "cobol", "source": map[string]any{"filename": "x.cob", "content": "eA=="}}
+		}, wsAdmin.with(422), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}", nil, wsRead, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}", nil, wsAdmin.with(204), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/versions", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/versions/{version}/code", nil, wsRead, false},
+		{"PUT", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/aliases/{alias}", func(fixture, people) any {
+			return map[string]any{"targets": []map[string]int{{"version": 1, "weight": 50}, {"version": 2, "weight": 50}}}
+		}, wsAdmin, false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/aliases/{alias}", nil, wsAdmin.with(204), false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/rollback", func(fixture, people) any { return map[string]any{"version": 1} }, wsAdmin, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/secrets", func(fixture, people) any { return map[string]any{"set": map[string]string{"A": "b"}} }, wsAdmin, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invoke", func(fixture, people) any { return map[string]any{"async": true} }, wsAdmin.with(202), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations/{id}", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/logs", nil, wsRead, false},
 		// Accepting needs the invitation's token and email: the fixture
 		// invites the outsider, so only the outsider may accept.
 		// The live-update WebSocket: every signed-in caller may open it
