@@ -27,6 +27,17 @@ const (
 var hopByHop = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true, "Proxy-Authorization": true,
 	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Set-Cookie": true, "Content-Length": true}
 
+// platformOnly are headers of a function's answer that would act on the
+// platform's origin (its pages, storage and workers) rather than the
+// function's own answer: the trigger sets or drops them itself.
+var platformOnly = map[string]bool{"Content-Security-Policy": true, "Content-Security-Policy-Report-Only": true, "Clear-Site-Data": true,
+	"Service-Worker-Allowed": true, "Strict-Transport-Security": true}
+
+// FunctionContentSecurityPolicy is every function answer's policy: a
+// page a function serves runs its scripts in an opaque origin of its
+// own, never as the platform's (whose console shares the host).
+const FunctionContentSecurityPolicy = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; frame-ancestors 'none'"
+
 // Trigger serves the HTTP trigger under TriggerPrefix:
 // /fn/{org}/{workspace}/{project}/{function}[/{alias}]/rest... (names;
 // the segment after the function is an alias when the function has an
@@ -136,7 +147,7 @@ func (s *Service) serveTrigger(w http.ResponseWriter, r *http.Request) error {
 	}
 	for k, vs := range res.Response.Headers {
 		k = http.CanonicalHeaderKey(k)
-		if hopByHop[k] {
+		if hopByHop[k] || platformOnly[k] {
 			continue
 		}
 		for _, v := range vs {
@@ -150,6 +161,7 @@ func (s *Service) serveTrigger(w http.ResponseWriter, r *http.Request) error {
 	if status < 100 || status > 999 {
 		status = http.StatusBadGateway
 	}
+	w.Header().Set("Content-Security-Policy", FunctionContentSecurityPolicy)
 	w.Header().Set("Content-Length", strconv.Itoa(len(res.Response.Body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(res.Response.Body)

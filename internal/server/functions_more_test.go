@@ -169,17 +169,17 @@ func TestFunctionsRBAC(t *testing.T) {
 func TestFunctionsAliasSplitAndRollback(t *testing.T) {
 	w := newFnWorld(t, nil)
 	dev := w.tok["member"]
-	w.deploy("hello", wasmDeploy(t, map[string]string{"TAG": "a"}), 201)
-	w.deploy("hello", wasmDeploy(t, map[string]string{"TAG": "b"}), 200)
+	w.deploy("greeter", wasmDeploy(t, map[string]string{"TAG": "a"}), 201)
+	w.deploy("greeter", wasmDeploy(t, map[string]string{"TAG": "b"}), 200)
 	var fn api.Function
-	w.do("PUT", w.base+"/functions/hello/aliases/canary", dev, api.SetFunctionAliasRequest{Targets: []api.FunctionAliasTarget{{Version: 1, Weight: 50}, {Version: 2, Weight: 50}}}).decode(t, 200, &fn)
+	w.do("PUT", w.base+"/functions/greeter/aliases/canary", dev, api.SetFunctionAliasRequest{Targets: []api.FunctionAliasTarget{{Version: 1, Weight: 50}, {Version: 2, Weight: 50}}}).decode(t, 200, &fn)
 	if len(fn.Aliases) != 2 || fn.Aliases[1].Name != "canary" || len(fn.Aliases[1].Targets) != 2 {
 		t.Fatalf("aliases: %+v", fn.Aliases)
 	}
 	seen := map[string]int{}
 	// 40 calls at 50/50 miss a version with probability 2^-39.
 	for range 40 {
-		a := w.do("GET", w.url+"/hello/canary/x", dev, nil)
+		a := w.do("GET", w.url+"/greeter/canary/x", dev, nil)
 		if a.status != 200 {
 			t.Fatalf("canary call: %d %s", a.status, a.body)
 		}
@@ -189,28 +189,28 @@ func TestFunctionsAliasSplitAndRollback(t *testing.T) {
 		t.Fatalf("calls of the split: %v", seen)
 	}
 	// A segment that is no alias is part of the path.
-	if a := w.do("GET", w.url+"/hello/stable/x", dev, nil); string(a.body) != "hello from b GET /stable/x q=" {
+	if a := w.do("GET", w.url+"/greeter/stable/x", dev, nil); string(a.body) != "hello from b GET /stable/x q=" {
 		t.Fatalf("not an alias: %s", a.body)
 	}
 	// Rollback of latest: back to version 1, then forward again by version.
-	w.do("POST", w.base+"/functions/hello/rollback", dev, api.RollbackFunctionRequest{}).decode(t, 200, &fn)
+	w.do("POST", w.base+"/functions/greeter/rollback", dev, api.RollbackFunctionRequest{}).decode(t, 200, &fn)
 	if fn.Aliases[0].Targets[0].Version != 1 {
 		t.Fatalf("rolled back: %+v", fn.Aliases)
 	}
-	if a := w.do("GET", w.url+"/hello/", dev, nil); string(a.body) != "hello from a GET / q=" {
+	if a := w.do("GET", w.url+"/greeter/", dev, nil); string(a.body) != "hello from a GET / q=" {
 		t.Fatalf("after rollback: %s", a.body)
 	}
-	w.do("POST", w.base+"/functions/hello/rollback", dev, api.RollbackFunctionRequest{Version: 2}).decode(t, 200, &fn)
-	if a := w.do("GET", w.url+"/hello/", dev, nil); string(a.body) != "hello from b GET / q=" {
+	w.do("POST", w.base+"/functions/greeter/rollback", dev, api.RollbackFunctionRequest{Version: 2}).decode(t, 200, &fn)
+	if a := w.do("GET", w.url+"/greeter/", dev, nil); string(a.body) != "hello from b GET / q=" {
 		t.Fatalf("after rollback to 2: %s", a.body)
 	}
 	// Rolling back the canary returns it to its split's predecessor:
 	// it had none, so a version is needed.
-	wantDetail(t, w.do("POST", w.base+"/functions/hello/rollback", dev, api.RollbackFunctionRequest{Alias: "canary"}), 422, "alias canary has pointed at nothing else yet")
-	if a := w.do("DELETE", w.base+"/functions/hello/aliases/canary", dev, nil); a.status != 204 {
+	wantDetail(t, w.do("POST", w.base+"/functions/greeter/rollback", dev, api.RollbackFunctionRequest{Alias: "canary"}), 422, "alias canary has pointed at nothing else yet")
+	if a := w.do("DELETE", w.base+"/functions/greeter/aliases/canary", dev, nil); a.status != 204 {
 		t.Fatalf("delete alias: %d %s", a.status, a.body)
 	}
-	if a := w.do("GET", w.url+"/hello/canary", dev, nil); string(a.body) != "hello from b GET /canary q=" {
+	if a := w.do("GET", w.url+"/greeter/canary", dev, nil); string(a.body) != "hello from b GET /canary q=" {
 		t.Fatalf("deleted alias: %s", a.body)
 	}
 }
@@ -219,14 +219,14 @@ func TestFunctionsAliasSplitAndRollback(t *testing.T) {
 // task runs it and its result is kept.
 func TestFunctionsAsync(t *testing.T) {
 	w := newFnWorld(t, nil)
-	w.deploy("hello", wasmDeploy(t, nil), 201)
+	w.deploy("greeter", wasmDeploy(t, nil), 201)
 	var inv api.Invocation
-	w.do("POST", w.base+"/functions/hello/invoke", w.tok["member"], api.InvokeFunctionRequest{Async: true, Path: "/echo", Body: "later"}).decode(t, 202, &inv)
+	w.do("POST", w.base+"/functions/greeter/invoke", w.tok["member"], api.InvokeFunctionRequest{Async: true, Path: "/echo", Body: "later"}).decode(t, 202, &inv)
 	if inv.Status != "queued" || inv.Trigger != "async" || inv.ID == "" {
 		t.Fatalf("queued: %+v", inv)
 	}
 	testutil.WaitFor(t, 30*time.Second, "the async invocation to finish", func() bool {
-		w.do("GET", w.base+"/functions/hello/invocations/"+inv.ID, w.tok["viewer"], nil).decode(t, 200, &inv)
+		w.do("GET", w.base+"/functions/greeter/invocations/"+inv.ID, w.tok["viewer"], nil).decode(t, 200, &inv)
 		return inv.Status != "queued"
 	})
 	if inv.Status != "succeeded" || inv.Response == nil || inv.Response.Body != "later" || inv.Response.Status != 200 {
@@ -263,8 +263,9 @@ func TestFunctionsTTLAndRetention(t *testing.T) {
 		t.Fatalf("a fresh record: %d", a.status)
 	}
 	w.offset.Add(int64(7 * 24 * time.Hour))
-	if _, n := w.functions.Sweep(ctx); n != 1 {
-		t.Fatalf("records deleted after the retention: %d, want 1", n)
+	// This one and the fixture's.
+	if _, n := w.functions.Sweep(ctx); n != 2 {
+		t.Fatalf("records deleted after the retention: %d, want 2", n)
 	}
 	// (The tokens have expired by now: the store answers.)
 	if _, err := w.st.GetInvocation(ctx, inv.ID); err == nil {
@@ -277,19 +278,19 @@ func TestFunctionsTTLAndRetention(t *testing.T) {
 func TestFunctionsSecrets(t *testing.T) {
 	w := newFnWorld(t, nil)
 	dev := w.tok["member"]
-	w.deploy("hello", wasmDeploy(t, nil), 201)
+	w.deploy("greeter", wasmDeploy(t, nil), 201)
 	const value = "s3cr3t-value-4711"
 	var fn api.Function
-	a := w.do("POST", w.base+"/functions/hello/secrets", dev, api.FunctionSecretsRequest{Set: map[string]string{"TOKEN": value}})
+	a := w.do("POST", w.base+"/functions/greeter/secrets", dev, api.FunctionSecretsRequest{Set: map[string]string{"TOKEN": value}})
 	a.decode(t, 200, &fn)
 	if len(fn.Secrets) != 1 || fn.Secrets[0] != "TOKEN" || strings.Contains(string(a.body), value) {
 		t.Fatalf("secrets: %s", a.body)
 	}
-	if a := w.do("GET", w.url+"/hello/secret", dev, nil); string(a.body) != value {
+	if a := w.do("GET", w.url+"/greeter/secret", dev, nil); string(a.body) != value {
 		t.Fatalf("the function's TOKEN: %q", a.body)
 	}
 	var raw string
-	if err := w.st.(*sqlstore.Store).DB().QueryRow("SELECT secrets FROM functions").Scan(&raw); err != nil {
+	if err := w.st.(*sqlstore.Store).DB().QueryRow("SELECT secrets FROM functions WHERE name = 'greeter'").Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
 	for _, enc := range []string{value, base64.StdEncoding.EncodeToString([]byte(value)), base64.RawStdEncoding.EncodeToString([]byte(value))} {
@@ -300,14 +301,14 @@ func TestFunctionsSecrets(t *testing.T) {
 	if !strings.Contains(raw, "TOKEN") {
 		t.Fatalf("the stored row names no secret: %s", raw)
 	}
-	for _, p := range []string{"/functions/hello", "/functions/hello/versions", "/functions/hello/versions/1/code", "/functions/hello/invocations"} {
+	for _, p := range []string{"/functions/greeter", "/functions/greeter/versions", "/functions/greeter/versions/1/code", "/functions/greeter/invocations"} {
 		if a := w.do("GET", w.base+p, dev, nil); strings.Contains(string(a.body), value) {
 			t.Fatalf("%s shows the secret", p)
 		}
 	}
 	// Removed: the instances with the old environment are gone.
-	w.do("POST", w.base+"/functions/hello/secrets", dev, api.FunctionSecretsRequest{Remove: []string{"TOKEN"}}).decode(t, 200, &fn)
-	if a := w.do("GET", w.url+"/hello/secret", dev, nil); string(a.body) != "" || len(fn.Secrets) != 0 {
+	w.do("POST", w.base+"/functions/greeter/secrets", dev, api.FunctionSecretsRequest{Remove: []string{"TOKEN"}}).decode(t, 200, &fn)
+	if a := w.do("GET", w.url+"/greeter/secret", dev, nil); string(a.body) != "" || len(fn.Secrets) != 0 {
 		t.Fatalf("after removal: %q %v", a.body, fn.Secrets)
 	}
 }
@@ -316,10 +317,10 @@ func TestFunctionsSecrets(t *testing.T) {
 // invocation as it finishes, wherever it ran.
 func TestFunctionsLogsFollow(t *testing.T) {
 	w := newFnWorld(t, nil)
-	w.deploy("hello", wasmDeploy(t, nil), 201)
+	w.deploy("greeter", wasmDeploy(t, nil), 201)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp := w.send(ctx, "GET", w.base+"/functions/hello/logs?follow=true", w.tok["viewer"], nil, nil)
+	resp := w.send(ctx, "GET", w.base+"/functions/greeter/logs?follow=true", w.tok["viewer"], nil, nil)
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("follow: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -328,7 +329,7 @@ func TestFunctionsLogsFollow(t *testing.T) {
 	if line, err := br.ReadString('\n'); err != nil || line != ": following\n" {
 		t.Fatalf("first line %q: %v", line, err)
 	}
-	a := w.do("GET", w.url+"/hello/followed", w.tok["member"], nil)
+	a := w.do("GET", w.url+"/greeter/followed", w.tok["member"], nil)
 	id := a.header.Get("X-Hks-Invocation-Id")
 	var event string
 	for !strings.Contains(event, id) {
@@ -347,10 +348,10 @@ func TestFunctionsLogsFollow(t *testing.T) {
 // run once per invocation id.
 func TestFunctionsInvokeAs(t *testing.T) {
 	w := newFnWorld(t, nil)
-	w.deploy("hello", wasmDeploy(t, nil), 201)
+	w.deploy("greeter", wasmDeploy(t, nil), 201)
 	ctx := context.Background()
-	ref, err := w.functions.FunctionByName(ctx, w.f.project, "hello")
-	if err != nil || ref.Name != "hello" || ref.OrgID != w.f.org || ref.WorkspaceID != w.f.ws || ref.ProjectID != w.f.project {
+	ref, err := w.functions.FunctionByName(ctx, w.f.project, "greeter")
+	if err != nil || ref.Name != "greeter" || ref.OrgID != w.f.org || ref.WorkspaceID != w.f.ws || ref.ProjectID != w.f.project {
 		t.Fatalf("ref: %+v %v", ref, err)
 	}
 	if _, err := w.functions.FunctionByName(ctx, w.f.project, "nope"); err != store.ErrNotFound && !strings.Contains(err.Error(), "not found") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/config"
+	"github.com/hexabase/hexabase-ai/internal/functions"
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -39,7 +40,8 @@ type request struct {
 
 func out(status int, body string) {
 	json.NewEncoder(os.Stdout).Encode(map[string]any{"status": status,
-		"headers": map[string]string{"X-Fn": "yes", "Set-Cookie": "hks_access=stolen; Path=/"}, "body": body})
+		"headers": map[string]string{"X-Fn": "yes", "Set-Cookie": "hks_access=stolen; Path=/",
+			"Content-Type": "text/html", "Content-Security-Policy": "script-src 'unsafe-inline'", "Clear-Site-Data": "*"}, "body": body})
 }
 
 func main() {
@@ -167,81 +169,83 @@ func TestFunctionsDeployAndInvoke(t *testing.T) {
 	w := newFnWorld(t, nil)
 	dev := w.tok["member"]
 
-	fn := w.deploy("hello", wasmDeploy(t, map[string]string{"TAG": "a"}), 201)
-	if fn.LatestVersion != 1 || fn.Runtime != "wasm" || fn.Access != "private" || fn.URL != w.cfg.ExternalURL+w.url+"/hello" ||
+	fn := w.deploy("greeter", wasmDeploy(t, map[string]string{"TAG": "a"}), 201)
+	if fn.LatestVersion != 1 || fn.Runtime != "wasm" || fn.Access != "private" || fn.URL != w.cfg.ExternalURL+w.url+"/greeter" ||
 		len(fn.Aliases) != 1 || fn.Aliases[0].Name != "latest" || fn.Aliases[0].Targets[0] != (api.FunctionAliasTarget{Version: 1, Weight: 100}) ||
 		fn.Limits != (api.FunctionLimits{MemoryMB: 128, TimeoutSeconds: 10, Concurrency: 1, MaxInstances: 4}) {
 		t.Fatalf("created: %+v", fn)
 	}
 	// The same code and settings: no new version, nothing written.
-	same := w.deploy("hello", wasmDeploy(t, map[string]string{"TAG": "a"}), 200)
+	same := w.deploy("greeter", wasmDeploy(t, map[string]string{"TAG": "a"}), 200)
 	if same.LatestVersion != 1 || same.ResourceVersion != fn.ResourceVersion {
 		t.Fatalf("unchanged deploy: %+v", same)
 	}
 	// Another environment is a new version, and latest follows it.
-	v2 := w.deploy("hello", wasmDeploy(t, map[string]string{"TAG": "b"}), 200)
+	v2 := w.deploy("greeter", wasmDeploy(t, map[string]string{"TAG": "b"}), 200)
 	if v2.LatestVersion != 2 || v2.Aliases[0].Targets[0].Version != 2 {
 		t.Fatalf("second version: %+v", v2)
 	}
 	// A stale If-Match is refused.
-	a := w.doWith("PUT", w.base+"/functions/hello", dev, wasmDeploy(t, map[string]string{"TAG": "c"}), http.Header{"If-Match": {`"` + fn.ResourceVersion + `"`}})
+	a := w.doWith("PUT", w.base+"/functions/greeter", dev, wasmDeploy(t, map[string]string{"TAG": "c"}), http.Header{"If-Match": {`"` + fn.ResourceVersion + `"`}})
 	wantDetail(t, a, 412, "resource_version")
 
 	var vs api.List[api.FunctionVersion]
-	w.do("GET", w.base+"/functions/hello/versions", w.tok["viewer"], nil).decode(t, 200, &vs)
+	w.do("GET", w.base+"/functions/greeter/versions", w.tok["viewer"], nil).decode(t, 200, &vs)
 	if len(vs.Items) != 2 || vs.Items[0].Version != 2 || vs.Items[0].Env["TAG"] != "b" || vs.Items[1].SizeBytes != int64(len(testModule(t))) || vs.Items[0].CreatedBy != w.p.member.ID {
 		t.Fatalf("versions: %+v", vs.Items)
 	}
 	var code api.FunctionCode
-	w.do("GET", w.base+"/functions/hello/versions/1/code", w.tok["viewer"], nil).decode(t, 200, &code)
+	w.do("GET", w.base+"/functions/greeter/versions/1/code", w.tok["viewer"], nil).decode(t, 200, &code)
 	if code.Filename != "fn.wasm" || string(code.Content) != string(testModule(t)) {
 		t.Fatalf("code: %s %d bytes", code.Filename, len(code.Content))
 	}
 
 	// A test invocation through the API.
 	var inv api.Invocation
-	w.do("POST", w.base+"/functions/hello/invoke", dev, api.InvokeFunctionRequest{Path: "/x", Query: map[string][]string{"q": {"1"}}}).decode(t, 200, &inv)
+	w.do("POST", w.base+"/functions/greeter/invoke", dev, api.InvokeFunctionRequest{Path: "/x", Query: map[string][]string{"q": {"1"}}}).decode(t, 200, &inv)
 	if inv.Status != "succeeded" || inv.Version != 2 || inv.Alias != "latest" || inv.Trigger != "api" || inv.Response == nil ||
 		inv.Response.Body != "hello from b POST /x q=1" || !strings.Contains(inv.Logs, "handling POST /x") {
 		t.Fatalf("invocation: %+v", inv)
 	}
 	var inv1 api.Invocation
-	w.do("POST", w.base+"/functions/hello/invoke", dev, api.InvokeFunctionRequest{Version: 1, Method: "GET"}).decode(t, 200, &inv1)
+	w.do("POST", w.base+"/functions/greeter/invoke", dev, api.InvokeFunctionRequest{Version: 1, Method: "GET"}).decode(t, 200, &inv1)
 	if inv1.Version != 1 || inv1.Alias != "" || inv1.Response.Body != "hello from a GET / q=" {
 		t.Fatalf("invocation of version 1: %+v", inv1)
 	}
 
 	// The HTTP trigger: the response as the function gave it, without
-	// its cookie; the caller's token and cookies never reach it.
-	a = w.doWith("PUT", w.url+"/hello/some/path?q=x&q=y", dev, "payload", http.Header{"Cookie": {"hks_access=secret"}, "X-Custom": {"v"}})
+	// its cookie and what would act on the platform's origin (its pages
+	// run sandboxed); the caller's token and cookies never reach it.
+	a = w.doWith("PUT", w.url+"/greeter/some/path?q=x&q=y", dev, "payload", http.Header{"Cookie": {"hks_access=secret"}, "X-Custom": {"v"}})
 	if a.status != 200 || string(a.body) != "hello from b PUT /some/path q=x,y" || a.header.Get("X-Fn") != "yes" || a.header.Get("Set-Cookie") != "" ||
-		a.header.Get("X-Hks-Invocation-Id") == "" {
+		a.header.Get("X-Hks-Invocation-Id") == "" || a.header.Get("Content-Type") != "text/html" || a.header.Get("Clear-Site-Data") != "" ||
+		a.header.Values("Content-Security-Policy")[0] != functions.FunctionContentSecurityPolicy || len(a.header.Values("Content-Security-Policy")) != 1 {
 		t.Fatalf("trigger: %d %v %s", a.status, a.header, a.body)
 	}
-	a = w.doWith("POST", w.url+"/hello/headers", dev, "{}", http.Header{"Cookie": {"hks_access=secret"}, "X-Custom": {"v"}})
+	a = w.doWith("POST", w.url+"/greeter/headers", dev, "{}", http.Header{"Cookie": {"hks_access=secret"}, "X-Custom": {"v"}})
 	if a.status != 200 || strings.Contains(string(a.body), "Authorization") || strings.Contains(string(a.body), "secret") || !strings.Contains(string(a.body), "X-Custom") {
 		t.Fatalf("headers the function saw: %s", a.body)
 	}
 	// A handler that fails: 502 naming the exit reason, and a record.
-	a = w.do("GET", w.url+"/hello/fail", dev, nil)
+	a = w.do("GET", w.url+"/greeter/fail", dev, nil)
 	wantDetail(t, a, 502, "exit_reason error")
 	failedID := a.header.Get("X-Hks-Invocation-Id")
 	var failed api.Invocation
-	w.do("GET", w.base+"/functions/hello/invocations/"+failedID, w.tok["viewer"], nil).decode(t, 200, &failed)
+	w.do("GET", w.base+"/functions/greeter/invocations/"+failedID, w.tok["viewer"], nil).decode(t, 200, &failed)
 	if failed.Status != "failed" || failed.ExitReason != "error" || failed.Trigger != "http" || !strings.Contains(failed.Logs, "boom") {
 		t.Fatalf("failed invocation: %+v", failed)
 	}
 	// A request body over 1 MiB.
-	a = w.do("POST", w.url+"/hello/echo", dev, strings.Repeat("x", 1<<20+1))
+	a = w.do("POST", w.url+"/greeter/echo", dev, strings.Repeat("x", 1<<20+1))
 	wantDetail(t, a, 413, "at most 1 MiB")
 
 	var list api.List[api.Invocation]
-	w.do("GET", w.base+"/functions/hello/invocations?limit=2", w.tok["viewer"], nil).decode(t, 200, &list)
+	w.do("GET", w.base+"/functions/greeter/invocations?limit=2", w.tok["viewer"], nil).decode(t, 200, &list)
 	if len(list.Items) != 2 || list.NextCursor == "" || list.Items[0].ID != failedID {
 		t.Fatalf("invocations: %+v", list)
 	}
 	var logs api.List[api.Invocation]
-	w.do("GET", w.base+"/functions/hello/logs", w.tok["viewer"], nil).decode(t, 200, &logs)
+	w.do("GET", w.base+"/functions/greeter/logs", w.tok["viewer"], nil).decode(t, 200, &logs)
 	if len(logs.Items) != 5 || !strings.Contains(logs.Items[0].Logs, "boom") {
 		t.Fatalf("logs: %+v", logs.Items)
 	}
@@ -257,10 +261,11 @@ func TestFunctionsDeployAndInvoke(t *testing.T) {
 	}
 
 	var got api.Function
-	w.do("GET", w.base+"/functions/hello", w.tok["viewer"], nil).decode(t, 200, &got)
+	w.do("GET", w.base+"/functions/greeter", w.tok["viewer"], nil).decode(t, 200, &got)
 	var fns api.List[api.Function]
 	w.do("GET", w.base+"/functions", w.tok["viewer"], nil).decode(t, 200, &fns)
-	if len(fns.Items) != 1 || fns.Items[0].Name != "hello" || got.LatestVersion != 2 {
+	// (The fixture's function hello is the other.)
+	if len(fns.Items) != 2 || fns.Items[0].Name != "greeter" || fns.Items[1].Name != "hello" || got.LatestVersion != 2 {
 		t.Fatalf("list: %+v", fns)
 	}
 	var rts []api.FunctionRuntime
@@ -269,10 +274,10 @@ func TestFunctionsDeployAndInvoke(t *testing.T) {
 		t.Fatalf("runtimes: %+v", rts)
 	}
 
-	if a := w.do("DELETE", w.base+"/functions/hello", dev, nil); a.status != 204 {
+	if a := w.do("DELETE", w.base+"/functions/greeter", dev, nil); a.status != 204 {
 		t.Fatalf("delete: %d %s", a.status, a.body)
 	}
-	if a := w.do("GET", w.base+"/functions/hello", dev, nil); a.status != 404 {
+	if a := w.do("GET", w.base+"/functions/greeter", dev, nil); a.status != 404 {
 		t.Fatalf("deleted function: %d", a.status)
 	}
 	if _, err := w.st.GetInvocation(context.Background(), failedID); err == nil {
