@@ -112,7 +112,7 @@ func TestAssistantFunctionsTools(t *testing.T) {
 
 	// A viewer cannot deploy: the platform's 403, at planning.
 	hello := func(v string) map[string]any {
-		return map[string]any{"name": "hello", "runtime": "python", "code": "def handle(req):\n    return '" + v + "'\n"}
+		return map[string]any{"name": "greeting", "runtime": "python", "code": "def handle(req):\n    return '" + v + "'\n"}
 	}
 	model.Reset(call("deploy hello", "deploy_function", hello("v1"))...)
 	turn = ask(viewer, newChat(viewer), "deploy hello")
@@ -120,7 +120,7 @@ func TestAssistantFunctionsTools(t *testing.T) {
 		t.Fatalf("the viewer's deploy: %+v; plans %+v", m, turn.Plans)
 	}
 	// A project the caller does not see: not found, as any other.
-	model.Reset(call("other project", "get_function", map[string]any{"name": "hello", "project": "backend"})...)
+	model.Reset(call("other project", "get_function", map[string]any{"name": "greeting", "project": "backend"})...)
 	turn = ask(dev, chat, "the function of the other project")
 	if m := toolResult(turn, "get_function"); !m.IsError || !strings.Contains(m.Content, "project backend not found") {
 		t.Fatalf("another project's function: %+v", m)
@@ -136,21 +136,21 @@ func TestAssistantFunctionsTools(t *testing.T) {
 	if !strings.Contains(stale.Diff, "-    return 'v1'") || !strings.Contains(stale.Diff, "+    return 'v3'") {
 		t.Fatalf("the second deploy's diff: %s", stale.Diff)
 	}
-	w.deploy("hello", api.DeployFunctionRequest{Runtime: "python", Source: api.FunctionSource{Filename: "handler.py", Content: []byte("def handle(req):\n    return 'v2'\n")}}, 200)
+	w.deploy("greeting", api.DeployFunctionRequest{Runtime: "python", Source: api.FunctionSource{Filename: "handler.py", Content: []byte("def handle(req):\n    return 'v2'\n")}}, 200)
 	a := w.do("POST", wsPath+"/ai/plans/"+stale.ID+"/confirm", dev, nil)
 	if a.status != http.StatusConflict || !strings.Contains(string(a.body), "plan-stale") {
 		t.Fatalf("confirm of a deploy planned against version 1: %d %s", a.status, a.body)
 	}
 	var code2 api.FunctionCode
-	w.do("GET", fns+"/hello/versions/2/code", dev, nil).decode(t, 200, &code2)
+	w.do("GET", fns+"/greeting/versions/2/code", dev, nil).decode(t, 200, &code2)
 	if !strings.Contains(string(code2.Content), "v2") {
 		t.Fatalf("the stale plan overwrote version 2: %s", code2.Content)
 	}
 
 	// Logs as a read tool.
-	model.Reset(call("logs", "function_logs", map[string]any{"name": "hello"})...)
+	model.Reset(call("logs", "function_logs", map[string]any{"name": "greeting"})...)
 	var inv api.Invocation
-	w.do("POST", fns+"/hello/invoke", dev, api.InvokeFunctionRequest{Body: "x"}).decode(t, 200, &inv)
+	w.do("POST", fns+"/greeting/invoke", dev, api.InvokeFunctionRequest{Body: "x"}).decode(t, 200, &inv)
 	turn = ask(dev, chat, "show the logs")
 	if m := toolResult(turn, "function_logs"); m.IsError || !strings.Contains(m.Content, "succeeded") {
 		t.Fatalf("function_logs: %+v", m)

@@ -15,17 +15,17 @@ import (
 func TestFunctionsDeployDryRun(t *testing.T) {
 	w := newFnWorld(t, nil)
 	dev, viewer := w.tok["member"], w.tok["viewer"]
-	fn := w.base + "/functions/hello"
+	fn := w.base + "/functions/dryrun"
 
 	var out api.Function
 	w.do("PUT", fn+"?dry_run=true", dev, wasmDeploy(t, map[string]string{"TAG": "a"})).decode(t, 200, &out)
-	if out.Name != "hello" || out.LatestVersion != 1 || out.ResourceVersion != "0" || out.Runtime != "wasm" {
+	if out.Name != "dryrun" || out.LatestVersion != 1 || out.ResourceVersion != "0" || out.Runtime != "wasm" {
 		t.Fatalf("dry run of a new function: %+v", out)
 	}
 	if a := w.do("GET", fn, dev, nil); a.status != 404 {
 		t.Fatalf("a dry run stored the function: %d %s", a.status, a.body)
 	}
-	v1 := w.deploy("hello", wasmDeploy(t, map[string]string{"TAG": "a"}), 201)
+	v1 := w.deploy("dryrun", wasmDeploy(t, map[string]string{"TAG": "a"}), 201)
 	w.do("PUT", fn+"?dry_run=true", dev, wasmDeploy(t, map[string]string{"TAG": "b"})).decode(t, 200, &out)
 	if out.LatestVersion != 2 || out.ResourceVersion != v1.ResourceVersion {
 		t.Fatalf("dry run of a new version: %+v", out)
