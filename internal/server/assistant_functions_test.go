@@ -147,6 +147,21 @@ func TestAssistantFunctionsTools(t *testing.T) {
 		t.Fatalf("the stale plan overwrote version 2: %s", code2.Content)
 	}
 
+	// Planning an invocation or a delete runs and deletes nothing.
+	for _, c := range []struct{ ask, tool string }{{"plan invoke", "invoke_function"}, {"plan delete", "delete_function"}} {
+		model.Reset(call(c.ask, c.tool, map[string]any{"name": "greeting"})...)
+		turn = ask(dev, chat, c.ask)
+		if len(turn.Plans) != 1 || turn.Plans[0].Target != "platform" || turn.Plans[0].Status != "pending" {
+			t.Fatalf("%s: plans %+v; messages %+v", c.tool, turn.Plans, turn.Messages)
+		}
+	}
+	if a := w.do("GET", fns+"/greeting", dev, nil); a.status != 200 {
+		t.Fatalf("after planning its delete: %d %s", a.status, a.body)
+	}
+	if totals, _ := w.st.SumUsage(context.Background(), store.UsageFilter{OrgID: w.f.org, Meters: []string{store.MeterFnInvocations}}); len(totals) != 1 || totals[0].Quantity != 1 {
+		t.Fatalf("planning an invocation ran it: %+v", totals)
+	}
+
 	// Logs as a read tool.
 	model.Reset(call("logs", "function_logs", map[string]any{"name": "greeting"})...)
 	var inv api.Invocation
