@@ -115,9 +115,15 @@ func TestAssistantFunctionsTools(t *testing.T) {
 		return map[string]any{"name": "greeting", "runtime": "python", "code": "def handle(req):\n    return '" + v + "'\n"}
 	}
 	model.Reset(call("deploy hello", "deploy_function", hello("v1"))...)
-	turn = ask(viewer, newChat(viewer), "deploy hello")
+	viewerChat := newChat(viewer)
+	turn = ask(viewer, viewerChat, "deploy hello")
 	if m := toolResult(turn, "deploy_function"); !m.IsError || !strings.Contains(m.Content, "the platform refused (403") || len(turn.Plans) != 0 {
 		t.Fatalf("the viewer's deploy: %+v; plans %+v", m, turn.Plans)
+	}
+	model.Reset(call("invoke it", "invoke_function", map[string]any{"name": "greeting"})...)
+	turn = ask(viewer, viewerChat, "invoke it")
+	if m := toolResult(turn, "invoke_function"); !m.IsError || !strings.Contains(m.Content, "this needs the developer role in project frontend (you have viewer)") || len(turn.Plans) != 0 {
+		t.Fatalf("the viewer's invocation: %+v; plans %+v", m, turn.Plans)
 	}
 	// A project the caller does not see: not found, as any other.
 	model.Reset(call("other project", "get_function", map[string]any{"name": "greeting", "project": "backend"})...)

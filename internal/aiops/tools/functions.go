@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
@@ -155,6 +156,23 @@ func (t *Target) functionsPath(project, name string) (string, string, error) {
 		path += "/" + url.PathEscape(name)
 	}
 	return path, p, nil
+}
+
+// needDevelop refuses, while planning, a write the platform would refuse
+// on confirm for the caller's role in project (the functions API's writes
+// need developer): the refusal the platform's own check words, a 403.
+// The platform still decides on confirm; this only spares a plan that
+// cannot run (deploys are checked by the platform's dry run instead).
+func (t *Target) needDevelop(project string) error {
+	p, ok := t.project(project)
+	if !ok {
+		return &ArgError{Field: "project", Message: fmt.Sprintf("project %s not found", project)}
+	}
+	if l := t.Scope.Access.ProjectLevels(t.Scope.Projects)[p.ID]; l < authz.Develop {
+		return &ClusterError{Status: http.StatusForbidden, Reason: "Forbidden", Platform: true,
+			Message: fmt.Sprintf("this needs the %s role in project %s (you have %s)", authz.Develop, project, l)}
+	}
+	return nil
 }
 
 func functionName(field, name string) error {
@@ -636,6 +654,9 @@ func proposeInvokeFunction(ctx context.Context, t *Target, raw json.RawMessage) 
 	if err != nil {
 		return Proposal{}, err
 	}
+	if err := t.needDevelop(project); err != nil {
+		return Proposal{}, err
+	}
 	var f api.Function
 	if err := t.platformGet(ctx, path, &f); err != nil {
 		return Proposal{}, err
@@ -670,6 +691,9 @@ func proposeDeleteFunction(ctx context.Context, t *Target, raw json.RawMessage) 
 	}
 	path, project, err := t.functionsPath(a.Project, a.Name)
 	if err != nil {
+		return Proposal{}, err
+	}
+	if err := t.needDevelop(project); err != nil {
 		return Proposal{}, err
 	}
 	ex, err := t.lookupFunction(ctx, path)
