@@ -212,6 +212,8 @@ type Process struct {
 	cg     *cgroup
 	pid    int // the sandbox's pid 1 (bwrap's init) as the host sees it
 	killed atomic.Bool
+	// closeStdin closes this package's end of the stdin pipe, if any.
+	closeStdin func()
 
 	done   chan struct{}
 	exit   Exit
@@ -288,7 +290,24 @@ func (s *Sandbox) start(spec Spec, cg *cgroup) (*Process, error) {
 	}
 	cmd := exec.Command(s.bwrap, args...)
 	cmd.Env = []string{}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.Stdin, spec.Stdout, spec.Stderr
+	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
+	// The process's end must not wait for a Stdin reader that never ends:
+	// a reader other than a file is copied into a pipe this package closes
+	// when the process ended.
+	var stdinR, stdinW *os.File
+	switch r := spec.Stdin.(type) {
+	case nil:
+	case *os.File:
+		cmd.Stdin = r
+	default:
+		if stdinR, stdinW, err = os.Pipe(); err != nil {
+			infoW.Close()
+			blockR.Close()
+			secR.Close()
+			return nil, err
+		}
+		cmd.Stdin = stdinR
+	}
 	cmd.ExtraFiles = append(append([]*os.File{}, spec.ExtraFiles...), infoW, blockR, secR)
 	// bwrap dies with this process; the sandbox dies with bwrap (--die-with-parent).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -296,8 +315,25 @@ func (s *Sandbox) start(spec Spec, cg *cgroup) (*Process, error) {
 	infoW.Close()
 	blockR.Close()
 	secR.Close()
+	if stdinR != nil {
+		stdinR.Close()
+	}
 	if err != nil {
+		if stdinW != nil {
+			stdinW.Close()
+		}
 		return nil, fmt.Errorf("run bwrap: %w", err)
+	}
+	if stdinW != nil {
+		go func() {
+			_, _ = io.Copy(stdinW, spec.Stdin)
+			stdinW.Close()
+		}()
+	}
+	closeStdin := func() {
+		if stdinW != nil {
+			stdinW.Close()
+		}
 	}
 
 	// bwrap writes {"child-pid": N} once it cloned the sandbox's first
@@ -307,22 +343,25 @@ func (s *Sandbox) start(spec Spec, cg *cgroup) (*Process, error) {
 	}
 	if err := json.NewDecoder(infoR).Decode(&info); err != nil || info.ChildPid <= 0 {
 		_ = cmd.Process.Kill()
+		closeStdin()
 		werr := cmd.Wait()
 		return nil, fmt.Errorf("bwrap did not start the sandbox: %v (%v)", werr, err)
 	}
 	if err := cg.place(info.ChildPid); err != nil {
 		_ = syscall.Kill(info.ChildPid, syscall.SIGKILL)
 		_ = cmd.Process.Kill()
+		closeStdin()
 		_ = cmd.Wait()
 		return nil, err
 	}
 	if _, err := blockW.Write([]byte{1}); err != nil {
 		cg.killAll(5 * time.Second)
 		_ = cmd.Process.Kill()
+		closeStdin()
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("release the sandbox: %w", err)
 	}
-	p := &Process{s: s, cmd: cmd, cg: cg, pid: info.ChildPid, done: make(chan struct{})}
+	p := &Process{s: s, cmd: cmd, cg: cg, pid: info.ChildPid, closeStdin: closeStdin, done: make(chan struct{})}
 	s.mu.Lock()
 	s.procs[p] = struct{}{}
 	s.mu.Unlock()
@@ -331,7 +370,10 @@ func (s *Sandbox) start(spec Spec, cg *cgroup) (*Process, error) {
 }
 
 func (p *Process) wait() {
+	// cmd.Stdin is a file (or nil): Wait waits for the output copies only,
+	// which end once the sandbox's processes are gone.
 	err := p.cmd.Wait()
+	p.closeStdin()
 	p.events = p.cg.events()
 	if !p.cg.killAll(10 * time.Second) {
 		p.s.log.Warn("sandbox: processes left in cgroup", "cgroup", p.cg.dirs[0], "pids", p.cg.procs())
@@ -403,8 +445,11 @@ func (p *Process) Kill() {
 	default:
 	}
 	p.killed.Store(true)
+	// Killing the sandbox's init (always in the group) kills the whole pid
+	// namespace; the loop in wait makes sure of the rest. bwrap outside
+	// then reaps its child and exits: killing it too would leave that
+	// child a zombie of the host's init.
 	p.cg.killAll(0)
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 }
 
 // SetMemoryLimit changes the memory limit of the running process; it fails
