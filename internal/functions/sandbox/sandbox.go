@@ -372,7 +372,9 @@ func (s *Sandbox) start(spec Spec, cg *cgroup) (*Process, error) {
 func (p *Process) wait() {
 	// cmd.Stdin is a file (or nil): Wait waits for the output copies only,
 	// which end once the sandbox's processes are gone.
-	err := p.cmd.Wait()
+	if err := p.cmd.Wait(); err != nil && !errors.As(err, new(*exec.ExitError)) {
+		p.s.log.Warn("sandbox: wait", "err", err)
+	}
 	p.closeStdin()
 	p.events = p.cg.events()
 	if !p.cg.killAll(10 * time.Second) {
@@ -385,7 +387,7 @@ func (p *Process) wait() {
 	if rerr := p.cg.remove(); rerr != nil {
 		p.s.log.Warn("sandbox: remove cgroup", "err", rerr)
 	}
-	p.exit = exitOf(p.cmd.ProcessState, err, p.events, p.killed.Load())
+	p.exit = exitOf(p.cmd.ProcessState, p.events, p.killed.Load())
 	p.s.mu.Lock()
 	delete(p.s.procs, p)
 	p.s.mu.Unlock()
@@ -393,10 +395,18 @@ func (p *Process) wait() {
 }
 
 // exitOf applies the precedence oom > pids > killed > crash > "".
-func exitOf(st *os.ProcessState, waitErr error, ev Events, killed bool) Exit {
+// A wait status that could not be read is reported as code -1.
+func exitOf(st *os.ProcessState, ev Events, killed bool) Exit {
+	if st == nil {
+		return exitOfStatus(0, false, ev, killed)
+	}
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	return exitOfStatus(ws, ok, ev, killed)
+}
+
+func exitOfStatus(ws syscall.WaitStatus, known bool, ev Events, killed bool) Exit {
 	var e Exit
-	if st != nil {
-		ws, _ := st.Sys().(syscall.WaitStatus)
+	if known {
 		switch {
 		case ws.Signaled():
 			e.Code = 128 + int(ws.Signal())
@@ -407,7 +417,7 @@ func exitOf(st *os.ProcessState, waitErr error, ev Events, killed bool) Exit {
 				e.Signal = syscall.Signal(e.Code - 128).String()
 			}
 		}
-	} else if waitErr != nil {
+	} else {
 		e.Code = -1
 	}
 	died := e.Code != 0 || e.Signal != ""

@@ -363,7 +363,8 @@ func TestKillLeavesNothing(t *testing.T) {
 	}
 	for _, pid := range append(pids, p.cmd.Process.Pid) {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); t.Errorf("pid %d still exists (%v): %.200s", pid, err, st)
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			t.Errorf("pid %d still exists (%v): %.200s", pid, err, st)
 		}
 	}
 	for _, d := range p.cg.dirs {
