@@ -36,9 +36,10 @@ type Sandbox struct {
 
 	seq atomic.Uint64
 
-	mu     sync.Mutex
-	procs  map[*Process]struct{}
-	closed bool
+	mu       sync.Mutex
+	procs    map[*Process]struct{}
+	closed   bool
+	starting sync.WaitGroup // Starts under way; Close waits for them
 }
 
 // Bind is a read-only bind mount of the host's Src at Dst inside.
@@ -108,6 +109,9 @@ func New(cfg Config) (*Sandbox, error) {
 			return nil, fmt.Errorf("sandbox: bubblewrap (bwrap) is not installed: %w", err)
 		}
 		cfg.Bwrap = p
+	}
+	if fi, err := os.Stat(cfg.Bwrap); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		return nil, fmt.Errorf("sandbox: bubblewrap is not an executable at %s (%v)", cfg.Bwrap, err)
 	}
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = "/sys/fs/cgroup"
@@ -186,6 +190,9 @@ func (s *Sandbox) CgroupVersion() int { return s.cg.version }
 func (s *Sandbox) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	s.mu.Unlock()
+	s.starting.Wait()
+	s.mu.Lock()
 	procs := make([]*Process, 0, len(s.procs))
 	for p := range s.procs {
 		procs = append(procs, p)
@@ -231,7 +238,9 @@ func (s *Sandbox) Start(spec Spec) (*Process, error) {
 		s.mu.Unlock()
 		return nil, errors.New("sandbox: closed")
 	}
+	s.starting.Add(1)
 	s.mu.Unlock()
+	defer s.starting.Done()
 
 	lim := spec.Limits
 	if lim.Pids > 0 {
@@ -366,6 +375,7 @@ func (s *Sandbox) start(spec Spec, cg *cgroup) (*Process, error) {
 	s.procs[p] = struct{}{}
 	s.mu.Unlock()
 	go p.wait()
+	s.log.Debug("sandbox: started", "pid", p.pid, "argv0", spec.Argv[0], "cgroup", cg.dirs[0])
 	return p, nil
 }
 
@@ -388,6 +398,7 @@ func (p *Process) wait() {
 		p.s.log.Warn("sandbox: remove cgroup", "err", rerr)
 	}
 	p.exit = exitOf(p.cmd.ProcessState, p.events, p.killed.Load())
+	p.s.log.Debug("sandbox: ended", "pid", p.pid, "reason", p.exit.Reason, "code", p.exit.Code, "signal", p.exit.Signal)
 	p.s.mu.Lock()
 	delete(p.s.procs, p)
 	p.s.mu.Unlock()
