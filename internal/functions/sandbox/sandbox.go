@@ -34,6 +34,8 @@ type Sandbox struct {
 	seccomp []byte
 	layout  []string // bwrap arguments for the root's system mounts
 
+	cred *syscall.Credential // bwrap's host user when this process is root; nil: this process's
+
 	seq atomic.Uint64
 
 	mu       sync.Mutex
@@ -42,7 +44,9 @@ type Sandbox struct {
 	starting sync.WaitGroup // Starts under way; Close waits for them
 }
 
-// Bind is a read-only bind mount of the host's Src at Dst inside.
+// Bind is a read-only bind mount of the host's Src at Dst inside. When this
+// process runs as root, bwrap runs as the host's nobody (65534): Src and its
+// parent directories must be readable (and searchable) by others.
 type Bind struct{ Src, Dst string }
 
 // Limits are a process's cgroup limits and the size of its /tmp. A zero
@@ -56,6 +60,8 @@ type Limits struct {
 	CPUPercent int
 	TmpBytes   int64 // the size of the /tmp tmpfs, default 16 MiB
 }
+
+const nobodyID = 65534
 
 // DefaultTmpBytes is the size of /tmp when Limits.TmpBytes is 0.
 const DefaultTmpBytes = 16 << 20
@@ -145,7 +151,22 @@ func New(cfg Config) (*Sandbox, error) {
 		_ = os.RemoveAll(s.etc)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	if err := s.probe(); err != nil {
+	if os.Geteuid() == 0 {
+		// Run bwrap as the host's nobody: the sandbox's uid then maps to
+		// host uid 65534, not to root.
+		s.cred = &syscall.Credential{Uid: nobodyID, Gid: nobodyID, Groups: []uint32{}}
+	}
+	err = s.probe()
+	if err != nil && s.cred != nil {
+		// Some hosts forbid unprivileged user namespaces (a sysctl, an
+		// AppArmor restriction); root may still create them.
+		s.cred = nil
+		if rerr := s.probe(); rerr == nil {
+			s.log.Warn("sandbox: bwrap cannot create user namespaces as the host's nobody; running it as root, so sandboxed programs run as host uid 0 in their user namespace (without capabilities)", "err", err)
+			err = nil
+		}
+	}
+	if err != nil {
 		_ = s.cg.remove()
 		_ = os.RemoveAll(s.etc)
 		return nil, err
@@ -174,12 +195,21 @@ func (s *Sandbox) probe() error {
 	cmd := exec.Command(s.bwrap, args...)
 	cmd.Env = []string{}
 	cmd.ExtraFiles = []*os.File{secR}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: s.cred}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("sandbox: bwrap cannot create a sandbox here (user, pid, network namespaces): %w: %s", err, firstLine(out))
 	}
 	return nil
+}
+
+// HostUID is the host uid the sandboxed programs run as: 65534 when this
+// process is root (bwrap runs as nobody), else this process's uid.
+func (s *Sandbox) HostUID() int {
+	if s.cred != nil {
+		return int(s.cred.Uid)
+	}
+	return os.Getuid()
 }
 
 // CgroupVersion is 1 or 2.
@@ -319,7 +349,7 @@ func (s *Sandbox) start(spec Spec, cg *cgroup) (*Process, error) {
 	}
 	cmd.ExtraFiles = append(append([]*os.File{}, spec.ExtraFiles...), infoW, blockR, secR)
 	// bwrap dies with this process; the sandbox dies with bwrap (--die-with-parent).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true, Credential: s.cred}
 	err = cmd.Start()
 	infoW.Close()
 	blockR.Close()

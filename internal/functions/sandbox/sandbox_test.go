@@ -210,8 +210,10 @@ func TestRootHoldsOnlyTheSystemMounts(t *testing.T) {
 func TestHostFilesInvisible(t *testing.T) {
 	s := newSandbox(t)
 	data := t.TempDir()
-	if err := os.Chmod(data, 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{data, filepath.Dir(data)} { // bwrap may run as nobody
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	secret := filepath.Join(data, "secret.txt")
 	if err := os.WriteFile(secret, []byte("tenant data\n"), 0o644); err != nil {
@@ -536,4 +538,36 @@ func BenchmarkStart(b *testing.B) {
 			b.Fatal(e)
 		}
 	}
+}
+
+// TestHostUser: every process of the sandbox runs as HostUID on the host:
+// nobody (65534) when the test runs as root, not root.
+func TestHostUser(t *testing.T) {
+	s := newSandbox(t)
+	if os.Geteuid() == 0 && s.HostUID() != 65534 {
+		t.Logf("bwrap fell back to running as root here")
+	}
+	p, out, _ := start(t, s, sh("echo started; read x"))
+	testutil.WaitFor(t, 10*time.Second, "the program to start", func() bool { return out.String() == "started\n" })
+	pids := p.cg.procs()
+	if len(pids) < 2 {
+		t.Fatalf("cgroup.procs = %v", pids)
+	}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 5 && (f[0] == "Uid:" || f[0] == "Gid:") {
+				for _, id := range f[1:] {
+					if id != strconv.Itoa(s.HostUID()) {
+						t.Errorf("pid %d: %s, want %d", pid, line, s.HostUID())
+					}
+				}
+			}
+		}
+	}
+	p.Kill()
+	p.Wait()
 }
