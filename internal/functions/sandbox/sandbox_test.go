@@ -382,7 +382,7 @@ func TestKillLeavesNothing(t *testing.T) {
 // TestWaitFromSeveralGoroutines: every caller of Wait gets the same Exit.
 func TestWaitFromSeveralGoroutines(t *testing.T) {
 	s := newSandbox(t)
-	p, _, _ := start(t, s, sh("read x; exit 4"))
+	p, _, _ := start(t, s, sh("exec sleep 1000"))
 	var wg sync.WaitGroup
 	exits := make([]Exit, 4)
 	for i := range exits {
@@ -547,7 +547,7 @@ func TestHostUser(t *testing.T) {
 	if os.Geteuid() == 0 && s.HostUID() != 65534 {
 		t.Logf("bwrap fell back to running as root here")
 	}
-	p, out, _ := start(t, s, sh("echo started; read x"))
+	p, out, _ := start(t, s, sh("echo started; exec sleep 1000"))
 	testutil.WaitFor(t, 10*time.Second, "the program to start", func() bool { return out.String() == "started\n" })
 	pids := p.cg.procs()
 	if len(pids) < 2 {
