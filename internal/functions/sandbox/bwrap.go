@@ -106,12 +106,18 @@ func (s *Sandbox) args(spec Spec, infoFd, blockFd, seccompFd int) ([]string, err
 		if !filepath.IsAbs(b.Src) || !filepath.IsAbs(b.Dst) || filepath.Clean(b.Dst) == "/" {
 			return nil, fmt.Errorf("read-only bind %q -> %q: both paths must be absolute and the target not /", b.Src, b.Dst)
 		}
+		if _, err := os.Stat(b.Src); err != nil {
+			return nil, fmt.Errorf("read-only bind: %w", err)
+		}
 		args = append(args, "--ro-bind", b.Src, filepath.Clean(b.Dst))
 	}
 	args = append(args, "--remount-ro", "/")
 	dir := spec.Dir
 	if dir == "" {
 		dir = "/"
+	}
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("working directory %q is not absolute", dir)
 	}
 	args = append(args, "--chdir", dir)
 	if seccompFd >= 0 {

@@ -386,16 +386,17 @@ func (s *Sandbox) start(spec Spec, cg *cgroup) (*Process, error) {
 		werr := cmd.Wait()
 		return nil, fmt.Errorf("bwrap did not start the sandbox: %v (%v)", werr, err)
 	}
+	// On failure from here on, the sandbox's first process is killed and
+	// bwrap, which reaps it, exits by itself (killing bwrap first would
+	// leave that process a zombie of the host's init).
 	if err := cg.place(info.ChildPid); err != nil {
 		_ = syscall.Kill(info.ChildPid, syscall.SIGKILL)
-		_ = cmd.Process.Kill()
 		closeStdin()
 		_ = cmd.Wait()
 		return nil, err
 	}
 	if _, err := blockW.Write([]byte{1}); err != nil {
 		cg.killAll(5 * time.Second)
-		_ = cmd.Process.Kill()
 		closeStdin()
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("release the sandbox: %w", err)

@@ -571,3 +571,77 @@ func TestHostUser(t *testing.T) {
 	p.Kill()
 	p.Wait()
 }
+
+// TestStartErrors: a Spec bwrap could not run is an error of Start; a
+// working directory missing inside ends the process with bwrap's message.
+func TestStartErrors(t *testing.T) {
+	s := newSandbox(t)
+	for _, tc := range []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"no argv", Spec{}, "Argv"},
+		{"relative bind", Spec{Argv: []string{"/bin/true"}, ReadOnly: []Bind{{Src: "code", Dst: "/code"}}}, "absolute"},
+		{"bind over the root", Spec{Argv: []string{"/bin/true"}, ReadOnly: []Bind{{Src: "/usr", Dst: "/"}}}, "not /"},
+		{"missing bind source", Spec{Argv: []string{"/bin/true"}, ReadOnly: []Bind{{Src: "/nonexistent/code", Dst: "/code"}}}, "no such file"},
+		{"bad environment", Spec{Argv: []string{"/bin/true"}, Env: []string{"NOEQUALS"}}, "KEY=value"},
+		{"relative directory", Spec{Argv: []string{"/bin/true"}, Dir: "tmp"}, "not absolute"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := s.Start(tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+	e, _, errs := run(t, s, Spec{Argv: []string{"/bin/true"}, Dir: "/nonexistent"})
+	if e.Reason != "crash" || e.Code != 1 || !strings.Contains(errs, "chdir") {
+		t.Fatalf("missing directory: %+v %q", e, errs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Start(Spec{Argv: []string{"/bin/true"}}); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("Start after Close: %v", err)
+	}
+}
+
+// TestCloseKillsWhatRemains: Close kills running processes (reason
+// "killed") and removes every cgroup; concurrent Starts each get a group.
+func TestCloseKillsWhatRemains(t *testing.T) {
+	s := newSandbox(t)
+	procs := make([]*Process, 6)
+	var wg sync.WaitGroup
+	for i := range procs {
+		wg.Go(func() {
+			p, err := s.Start(Spec{Argv: []string{"/bin/sleep", "1000"}, Limits: Limits{Pids: 4, MemoryBytes: 32 << 20}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			procs[i] = p
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	seen := map[string]bool{}
+	for _, p := range procs {
+		if seen[p.cg.dirs[0]] {
+			t.Fatalf("two processes share %s", p.cg.dirs[0])
+		}
+		seen[p.cg.dirs[0]] = true
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		if e := p.Wait(); e.Reason != "killed" {
+			t.Errorf("exit %+v", e)
+		}
+		if err := syscall.Kill(p.Pid(), 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("pid %d remains", p.Pid())
+		}
+	}
+}
