@@ -50,7 +50,8 @@ type Sandbox struct {
 type Bind struct{ Src, Dst string }
 
 // Limits are a process's cgroup limits and the size of its /tmp. A zero
-// MemoryBytes, Pids or CPUPercent means no limit.
+// MemoryBytes, Pids or CPUPercent means no limit. What the program writes to
+// /tmp is memory of its cgroup too. There is no swap (memsw / swap.max).
 type Limits struct {
 	MemoryBytes int64
 	// Pids caps the processes and threads of the program; bwrap's own init
@@ -86,7 +87,10 @@ type Spec struct {
 type Exit struct {
 	Reason string
 	Code   int
-	Signal string // e.g. "killed" for SIGKILL; bwrap reports a signal as code 128+n
+	// Signal names the signal that ended the program ("SIGKILL"), read from
+	// bwrap's exit code 128+n (as a shell reports it): a program exiting with
+	// such a code by itself reads the same.
+	Signal string
 }
 
 // Events are what the process's cgroup counted so far.
@@ -257,8 +261,10 @@ type Process struct {
 	events Events
 }
 
-// Start starts spec's program. It returns once the program's processes are
-// in their cgroup and the program runs.
+// Start starts spec's program. It returns once the sandbox's first process
+// is in its cgroup and released to set up and run the program. A failure of
+// bwrap's setup inside (say, a binary missing) ends the process with code 1
+// and bwrap's message on Stderr.
 func (s *Sandbox) Start(spec Spec) (*Process, error) {
 	if len(spec.Argv) == 0 {
 		return nil, errors.New("sandbox: Spec.Argv is empty")
@@ -452,11 +458,11 @@ func exitOfStatus(ws syscall.WaitStatus, known bool, ev Events, killed bool) Exi
 		switch {
 		case ws.Signaled():
 			e.Code = 128 + int(ws.Signal())
-			e.Signal = ws.Signal().String()
+			e.Signal = signalName(ws.Signal())
 		default:
 			e.Code = ws.ExitStatus()
 			if e.Code > 128 && e.Code < 128+65 {
-				e.Signal = syscall.Signal(e.Code - 128).String()
+				e.Signal = signalName(syscall.Signal(e.Code - 128))
 			}
 		}
 	} else {
@@ -543,6 +549,25 @@ func closeOnExecInherited() {
 			syscall.CloseOnExec(fd)
 		}
 	}
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT", syscall.SIGILL: "SIGILL",
+	syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT", syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE",
+	syscall.SIGKILL: "SIGKILL", syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
+	syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM", syscall.SIGSTKFLT: "SIGSTKFLT",
+	syscall.SIGCHLD: "SIGCHLD", syscall.SIGCONT: "SIGCONT", syscall.SIGSTOP: "SIGSTOP", syscall.SIGTSTP: "SIGTSTP",
+	syscall.SIGTTIN: "SIGTTIN", syscall.SIGTTOU: "SIGTTOU", syscall.SIGURG: "SIGURG", syscall.SIGXCPU: "SIGXCPU",
+	syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGVTALRM: "SIGVTALRM", syscall.SIGPROF: "SIGPROF", syscall.SIGWINCH: "SIGWINCH",
+	syscall.SIGIO: "SIGIO", syscall.SIGPWR: "SIGPWR", syscall.SIGSYS: "SIGSYS",
+}
+
+// signalName is "SIGKILL" for 9, "SIG42" for a signal without a name here.
+func signalName(sig syscall.Signal) string {
+	if n, ok := signalNames[sig]; ok {
+		return n
+	}
+	return "SIG" + strconv.Itoa(int(sig))
 }
 
 func firstLine(b []byte) string {

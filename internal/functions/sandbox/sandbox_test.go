@@ -118,7 +118,7 @@ func TestExitReasons(t *testing.T) {
 	}{
 		{"exit 0", sh("echo hi"), Exit{}, "hi\n"},
 		{"exit 3", sh("exit 3"), Exit{Reason: "crash", Code: 3}, ""},
-		{"signal", sh("kill -SEGV $$"), Exit{Reason: "crash", Code: 128 + 11, Signal: "segmentation fault"}, ""},
+		{"signal", sh("kill -SEGV $$"), Exit{Reason: "crash", Code: 128 + 11, Signal: "SIGSEGV"}, ""},
 		{"environment is only Spec.Env", Spec{Argv: []string{"/usr/bin/env"}, Env: []string{"A=1", "B=x=y"}}, Exit{}, "A=1\nB=x=y\n"},
 		{"identity and host name", sh("id; hostname; cd; pwd"), Exit{}, "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\nsandbox\n"},
 		{"working directory", Spec{Argv: []string{"/bin/pwd"}, Dir: "/usr/lib"}, Exit{}, "/usr/lib\n"},
@@ -280,7 +280,7 @@ func TestMemoryHogEndsOOM(t *testing.T) {
 	spec.Limits.MemoryBytes = 64 << 20
 	p, _, errb := start(t, s, spec)
 	e := p.Wait()
-	if e.Reason != "oom" || e.Signal != "killed" || p.Events().OOMKills == 0 {
+	if e.Reason != "oom" || e.Signal != "SIGKILL" || p.Events().OOMKills == 0 {
 		t.Fatalf("exit %+v, events %+v, stderr %q", e, p.Events(), errb.String())
 	}
 }

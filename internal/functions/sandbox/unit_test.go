@@ -26,13 +26,13 @@ func TestExitPrecedence(t *testing.T) {
 	}{
 		{"clean", exited(0), true, Events{}, false, Exit{}},
 		{"non-zero", exited(2), true, Events{}, false, Exit{Reason: "crash", Code: 2}},
-		{"signal via bwrap", exited(137), true, Events{}, false, Exit{Reason: "crash", Code: 137, Signal: "killed"}},
-		{"bwrap itself signalled", syscall.WaitStatus(syscall.SIGTERM), true, Events{}, false, Exit{Reason: "crash", Code: 143, Signal: "terminated"}},
+		{"signal via bwrap", exited(137), true, Events{}, false, Exit{Reason: "crash", Code: 137, Signal: "SIGKILL"}},
+		{"bwrap itself signalled", syscall.WaitStatus(syscall.SIGTERM), true, Events{}, false, Exit{Reason: "crash", Code: 143, Signal: "SIGTERM"}},
 		{"unknown status", 0, false, Events{}, false, Exit{Reason: "crash", Code: -1}},
-		{"killed", exited(137), true, Events{}, true, Exit{Reason: "killed", Code: 137, Signal: "killed"}},
+		{"killed", exited(137), true, Events{}, true, Exit{Reason: "killed", Code: 137, Signal: "SIGKILL"}},
 		{"pids over killed", exited(2), true, Events{PidsLimitHits: 3}, true, Exit{Reason: "pids", Code: 2}},
 		{"pids hit but clean exit", exited(0), true, Events{PidsLimitHits: 3}, false, Exit{}},
-		{"oom over pids and killed", exited(137), true, Events{OOMKills: 1, PidsLimitHits: 1}, true, Exit{Reason: "oom", Code: 137, Signal: "killed"}},
+		{"oom over pids and killed", exited(137), true, Events{OOMKills: 1, PidsLimitHits: 1}, true, Exit{Reason: "oom", Code: 137, Signal: "SIGKILL"}},
 		{"oom counted, exit 0", exited(0), true, Events{OOMKills: 1}, false, Exit{Reason: "oom"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
