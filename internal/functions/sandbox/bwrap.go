@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // The sandbox's root is an empty tmpfs (bwrap's default), read-only once
@@ -82,6 +83,61 @@ func hostEntry(src, dst string) []string {
 	return []string{"--ro-bind", src, dst}
 }
 
+// readableBy checks that uid (in group gid, no other groups) can reach path
+// (search every directory on the way) and read it (and, for a directory,
+// search it), following symbolic links.
+func readableBy(path string, uid, gid uint32) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return err
+	}
+	may := func(p string, want os.FileMode) error {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			return err
+		}
+		perm := os.FileMode(st.Mode) & 0o777
+		var bits os.FileMode
+		switch {
+		case st.Uid == uid:
+			bits = perm >> 6
+		case st.Gid == gid:
+			bits = (perm >> 3) & 7
+		default:
+			bits = perm & 7
+		}
+		if bits&want != want {
+			return fmt.Errorf("%s (mode %04o, owner %d:%d) is not accessible to it", p, perm, st.Uid, st.Gid)
+		}
+		return nil
+	}
+	const r, x = 4, 1
+	given, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{given, real} { // the way to a link, and to its target
+		for dir := p; dir != "/"; {
+			dir = filepath.Dir(dir)
+			if err := may(dir, x); err != nil {
+				return err
+			}
+		}
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return may(real, r|x)
+	}
+	return may(real, r)
+}
+
 func sortStrings(s []string) {
 	for i := 1; i < len(s); i++ {
 		for j := i; j > 0 && s[j] < s[j-1]; j-- {
@@ -108,6 +164,11 @@ func (s *Sandbox) args(spec Spec, infoFd, blockFd, seccompFd int) ([]string, err
 		}
 		if _, err := os.Stat(b.Src); err != nil {
 			return nil, fmt.Errorf("read-only bind: %w", err)
+		}
+		if s.cred != nil {
+			if err := readableBy(b.Src, s.cred.Uid, s.cred.Gid); err != nil {
+				return nil, fmt.Errorf("read-only bind %s: bwrap runs as the host's uid %d (Config.AsRoot unset): %w", b.Src, s.cred.Uid, err)
+			}
 		}
 		args = append(args, "--ro-bind", b.Src, filepath.Clean(b.Dst))
 	}

@@ -22,6 +22,11 @@ type Config struct {
 	CgroupRoot string // default /sys/fs/cgroup
 	Group      string // the parent cgroup's name, default "hks-fn"; one per Sandbox
 	Logger     *slog.Logger
+	// AsRoot keeps bwrap running as this process's user when that is root.
+	// By default a root process runs bwrap as the host's nobody (65534), so
+	// that sandboxed programs are host uid 65534 in their user namespace,
+	// not root; read-only bind sources must then be readable by others.
+	AsRoot bool
 }
 
 // Sandbox starts processes under bubblewrap, each in its own child cgroup of
@@ -155,7 +160,7 @@ func New(cfg Config) (*Sandbox, error) {
 		_ = os.RemoveAll(s.etc)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && !cfg.AsRoot {
 		// Run bwrap as the host's nobody: the sandbox's uid then maps to
 		// host uid 65534, not to root.
 		s.cred = &syscall.Credential{Uid: nobodyID, Gid: nobodyID, Groups: []uint32{}}

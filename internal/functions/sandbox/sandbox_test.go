@@ -645,3 +645,88 @@ func TestCloseKillsWhatRemains(t *testing.T) {
 		}
 	}
 }
+
+// TestBindNotReadableByNobody: when bwrap runs as the host's nobody, a bind
+// source nobody cannot read is an error of Start naming it; with AsRoot it
+// is bound.
+func TestBindNotReadableByNobody(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: bwrap runs as nobody only when this process is root")
+	}
+	s := newSandbox(t)
+	if s.HostUID() != 65534 {
+		t.Skip("bwrap cannot run as nobody here")
+	}
+	private := t.TempDir() // its parent is 0700
+	if err := os.WriteFile(filepath.Join(private, "f"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Start(Spec{Argv: []string{"/bin/cat", "/code/f"}, ReadOnly: []Bind{{Src: private, Dst: "/code"}}})
+	if err == nil || !strings.Contains(err.Error(), "not accessible") || !strings.Contains(err.Error(), "AsRoot") {
+		t.Fatalf("err = %v", err)
+	}
+
+	root, err := New(Config{Group: fmt.Sprintf("hks-fn-test-%d-root", os.Getpid()), Logger: slog.New(slog.DiscardHandler), AsRoot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	if root.HostUID() != 0 {
+		t.Fatalf("AsRoot: host uid %d", root.HostUID())
+	}
+	e, out, errs := run(t, root, Spec{Argv: []string{"/bin/cat", "/code/f"}, ReadOnly: []Bind{{Src: private, Dst: "/code"}}})
+	if e.Reason != "" || out != "x\n" {
+		t.Fatalf("AsRoot: %+v %q %q", e, out, errs)
+	}
+}
+
+// TestReadableBy: the permission walk bwrap's host user needs.
+func TestReadableBy(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk := func(name string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if err := readableBy(mk("open", 0o644), 65534, 65534); err != nil {
+		t.Errorf("0644: %v", err)
+	}
+	if err := readableBy(mk("closed", 0o600), 65534, 65534); err == nil {
+		t.Error("0600 of another user readable")
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := readableBy(sub, 65534, 65534); err == nil {
+		t.Error("0700 directory readable")
+	}
+	if err := os.Chmod(sub, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := readableBy(sub, 65534, 65534); err == nil {
+		t.Error("0711 directory listable")
+	}
+	if err := os.Symlink(filepath.Join(dir, "open"), filepath.Join(sub, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := readableBy(filepath.Join(sub, "link"), 65534, 65534); err != nil {
+		t.Errorf("a link to a readable file: %v", err)
+	}
+	if err := os.Chmod(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := readableBy(filepath.Join(sub, "link"), 65534, 65534); err == nil {
+		t.Error("a link in a closed directory readable")
+	}
+}
