@@ -86,7 +86,10 @@ func hostEntry(src, dst string) []string {
 // readableBy checks that uid (in group gid, no other groups) can reach path
 // (search every directory on the way) and read it (and, for a directory,
 // search it), following symbolic links.
-func readableBy(path string, uid, gid uint32) error {
+func readableBy(path string, uid, gid uint32) error { return accessibleBy(path, uid, gid, 4) }
+
+// accessibleBy is readableBy for the permission bits want (4 read, 2 write).
+func accessibleBy(path string, uid, gid uint32, want os.FileMode) error {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return err
@@ -115,7 +118,7 @@ func readableBy(path string, uid, gid uint32) error {
 		}
 		return nil
 	}
-	const r, x = 4, 1
+	const x = 1
 	given, err := filepath.Abs(path)
 	if err != nil {
 		return err
@@ -133,9 +136,9 @@ func readableBy(path string, uid, gid uint32) error {
 		return err
 	}
 	if fi.IsDir() {
-		return may(real, r|x)
+		return may(real, want|x)
 	}
-	return may(real, r)
+	return may(real, want)
 }
 
 func sortStrings(s []string) {
@@ -158,19 +161,28 @@ func (s *Sandbox) args(spec Spec, infoFd, blockFd, seccompFd int) ([]string, err
 		tmp = DefaultTmpBytes
 	}
 	args = append(args, "--proc", "/proc", "--dev", "/dev", "--size", strconv.FormatInt(tmp, 10), "--tmpfs", "/tmp")
-	for _, b := range spec.ReadOnly {
-		if !filepath.IsAbs(b.Src) || !filepath.IsAbs(b.Dst) || filepath.Clean(b.Dst) == "/" {
-			return nil, fmt.Errorf("read-only bind %q -> %q: both paths must be absolute and the target not /", b.Src, b.Dst)
-		}
-		if _, err := os.Stat(b.Src); err != nil {
-			return nil, fmt.Errorf("read-only bind: %w", err)
-		}
-		if s.cred != nil {
-			if err := readableBy(b.Src, s.cred.Uid, s.cred.Gid); err != nil {
-				return nil, fmt.Errorf("read-only bind %s: bwrap runs as the host's uid %d (Config.AsRoot unset): %w", b.Src, s.cred.Uid, err)
+	binds := func(kind, flag string, bs []Bind, want os.FileMode) error {
+		for _, b := range bs {
+			if !filepath.IsAbs(b.Src) || !filepath.IsAbs(b.Dst) || filepath.Clean(b.Dst) == "/" {
+				return fmt.Errorf("%s bind %q -> %q: both paths must be absolute and the target not /", kind, b.Src, b.Dst)
 			}
+			if _, err := os.Stat(b.Src); err != nil {
+				return fmt.Errorf("%s bind: %w", kind, err)
+			}
+			if s.cred != nil {
+				if err := accessibleBy(b.Src, s.cred.Uid, s.cred.Gid, want); err != nil {
+					return fmt.Errorf("%s bind %s: bwrap runs as the host's uid %d (Config.AsRoot unset): %w", kind, b.Src, s.cred.Uid, err)
+				}
+			}
+			args = append(args, flag, b.Src, filepath.Clean(b.Dst))
 		}
-		args = append(args, "--ro-bind", b.Src, filepath.Clean(b.Dst))
+		return nil
+	}
+	if err := binds("read-only", "--ro-bind", spec.ReadOnly, 4); err != nil {
+		return nil, err
+	}
+	if err := binds("read-write", "--bind", spec.ReadWrite, 4|2); err != nil {
+		return nil, err
 	}
 	args = append(args, "--remount-ro", "/")
 	dir := spec.Dir

@@ -78,6 +78,9 @@ type Spec struct {
 	Env        []string // KEY=value; nothing else of the host's environment
 	Dir        string   // the working directory inside, default "/"
 	ReadOnly   []Bind   // besides the system mounts
+	// ReadWrite are writable binds (a build's output directory, say); the
+	// source must be writable by HostUID.
+	ReadWrite  []Bind
 	Limits     Limits
 	ExtraFiles []*os.File // become fds 3, 4, ... inside
 	Stdin      io.Reader

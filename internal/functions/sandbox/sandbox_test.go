@@ -730,3 +730,31 @@ func TestReadableBy(t *testing.T) {
 		t.Error("a link in a closed directory readable")
 	}
 }
+
+// TestReadWriteBind: a read-write bind is writable inside and the writes
+// reach the host directory; one the host user cannot write is refused.
+func TestReadWriteBind(t *testing.T) {
+	s := newSandbox(t)
+	out := t.TempDir()
+	for _, d := range []string{out, filepath.Dir(out)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := sh("echo built > /out/result")
+	spec.ReadWrite = []Bind{{Src: out, Dst: "/out"}}
+	if s.HostUID() != os.Getuid() {
+		if _, err := s.Start(spec); err == nil || !strings.Contains(err.Error(), "not accessible") {
+			t.Fatalf("a directory the host user cannot write: %v", err)
+		}
+		if err := os.Chown(out, s.HostUID(), s.HostUID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e, _, errs := run(t, s, spec); e.Reason != "" {
+		t.Fatalf("%+v %q", e, errs)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "result")); err != nil || string(b) != "built\n" {
+		t.Fatalf("result %q %v", b, err)
+	}
+}
