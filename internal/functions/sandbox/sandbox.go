@@ -74,10 +74,10 @@ const DefaultTmpBytes = 16 << 20
 
 // Spec is what to run.
 type Spec struct {
-	Argv       []string
-	Env        []string // KEY=value; nothing else of the host's environment
-	Dir        string   // the working directory inside, default "/"
-	ReadOnly   []Bind   // besides the system mounts
+	Argv     []string
+	Env      []string // KEY=value; nothing else of the host's environment
+	Dir      string   // the working directory inside, default "/"
+	ReadOnly []Bind   // besides the system mounts
 	// ReadWrite are writable binds (a build's output directory, say); the
 	// source must be writable by HostUID.
 	ReadWrite  []Bind
