@@ -49,9 +49,10 @@ type Sandbox struct {
 	starting sync.WaitGroup // Starts under way; Close waits for them
 }
 
-// Bind is a read-only bind mount of the host's Src at Dst inside. When this
-// process runs as root, bwrap runs as the host's nobody (65534): Src and its
-// parent directories must be readable (and searchable) by others.
+// Bind mounts the host's Src at Dst inside (read-only in Spec.ReadOnly). When
+// this process runs as root, bwrap runs as the host's nobody (65534) unless
+// Config.AsRoot: Src must then be readable (writable, in Spec.ReadWrite) by
+// nobody and its parent directories searchable; Start checks it.
 type Bind struct{ Src, Dst string }
 
 // Limits are a process's cgroup limits and the size of its /tmp. A zero
