@@ -79,12 +79,16 @@ func newRunner(tb testing.TB, maxCompiled int) *Runner {
 	return r
 }
 
+// version is the test module name as the service passes it: with the
+// digest of its code.
 func version(tb testing.TB, name string) engine.Version {
+	bin := module(tb, name)
 	return engine.Version{
 		Key:     "v-" + name,
+		Digest:  digestOf(engine.Version{}, bin),
 		Runtime: engine.RuntimeWasm,
-		Files:   map[string][]byte{"fn.wasm": module(tb, name)},
-		Limits:  engine.Limits{MemoryBytes: 64 << 20, Timeout: 5 * time.Second, Concurrency: 1, MaxInstances: 2},
+		Files:   map[string][]byte{"fn.wasm": bin},
+		Limits:  engine.Limits{MemoryBytes: 64 << 20, Timeout: time.Minute, Concurrency: 1, MaxInstances: 2},
 	}
 }
 
@@ -211,8 +215,8 @@ func TestInvoke(t *testing.T) {
 		},
 	}, {
 		name: "a larger cap lets the same module get further", module: "oom",
-		limits:     func(l *engine.Limits) { l.MemoryBytes = 256 << 20 },
-		wantReason: engine.ExitOOM, wantError: "(256 MiB)",
+		limits:     func(l *engine.Limits) { l.MemoryBytes = 128 << 20 },
+		wantReason: engine.ExitOOM, wantError: "(128 MiB)",
 	}, {
 		name: "a trap is an error", raw: rawModule(opUnreachable...),
 		wantReason: engine.ExitError, wantError: "trap: wasm error: unreachable",
@@ -259,7 +263,7 @@ func TestInvoke(t *testing.T) {
 			var v engine.Version
 			if tc.raw != nil {
 				v = version(t, "hello")
-				v.Key, v.Files = tc.name, map[string][]byte{"fn.wasm": tc.raw}
+				v.Key, v.Digest, v.Files = tc.name, "", map[string][]byte{"fn.wasm": tc.raw}
 			} else {
 				v = version(t, tc.module)
 			}
@@ -406,6 +410,64 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 	if n := r.Instances(v.Key); n != 0 {
 		t.Errorf("Instances = %d after Forget", n)
+	}
+}
+
+// TestCallerGone: a caller that goes away ends its instance; the call
+// reports the caller's error, not a timeout.
+func TestCallerGone(t *testing.T) {
+	r := newRunner(t, 0)
+	v := version(t, "sleep")
+	if err := r.Build(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		res, err := r.Invoke(ctx, v, engine.Request{})
+		if res.ExitReason != engine.ExitError {
+			t.Errorf("ExitReason %q, want error", res.ExitReason)
+		}
+		done <- err
+	}()
+	testutil.WaitFor(t, 10*time.Second, "the instance running", func() bool { return r.Instances(v.Key) == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Invoke = %v, want context.Canceled", err)
+	}
+	if n := r.Instances(v.Key); n != 0 {
+		t.Errorf("Instances = %d", n)
+	}
+}
+
+// TestClose: Close ends running instances and refuses later calls.
+func TestClose(t *testing.T) {
+	r := newRunner(t, 0)
+	v := version(t, "sleep")
+	if err := r.Build(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan engine.Result, 1)
+	go func() {
+		res, _ := r.Invoke(context.Background(), v, engine.Request{})
+		done <- res
+	}()
+	testutil.WaitFor(t, 10*time.Second, "the instance running", func() bool { return r.Instances(v.Key) == 1 })
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-done; res.ExitReason != engine.ExitCrash {
+		t.Errorf("running call: %+v, want crash", res)
+	}
+	if _, err := r.Invoke(context.Background(), version(t, "hello"), engine.Request{}); err == nil || err.Error() != "wasm: runner closed" {
+		t.Errorf("Invoke after Close = %v", err)
+	}
+	if err := r.Build(context.Background(), version(t, "hello")); err == nil {
+		t.Error("Build after Close succeeded")
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Errorf("second Close = %v", err)
 	}
 }
 
