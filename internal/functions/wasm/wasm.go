@@ -476,7 +476,7 @@ func (r *Runner) compile(ctx context.Context, bin []byte) (wazero.CompiledModule
 		}
 		return nil, &engine.BuildError{Runtime: engine.RuntimeWasm, Message: r.scrub(err.Error())}
 	}
-	if msg := checkCommand(mod); msg != "" {
+	if msg := checkCommand(mod, bin); msg != "" {
 		_ = mod.Close(ctx)
 		return nil, &engine.BuildError{Runtime: engine.RuntimeWasm, Message: msg}
 	}
@@ -485,15 +485,15 @@ func (r *Runner) compile(ctx context.Context, bin []byte) (wazero.CompiledModule
 
 // checkCommand refuses imports other than WASI preview 1 and a module
 // without _start.
-func checkCommand(mod wazero.CompiledModule) string {
-	for _, f := range mod.ImportedFunctions() {
-		if m, n, _ := f.Import(); m != wasiName {
-			return fmt.Sprintf("the module imports function %q from %q: only %s is provided", n, m, wasiName)
-		}
+func checkCommand(mod wazero.CompiledModule, bin []byte) string {
+	imports, err := importsOf(bin)
+	if err != nil {
+		return "cannot read the module's imports: " + err.Error()
 	}
-	for _, m := range mod.ImportedMemories() {
-		mn, n, _ := m.Import()
-		return fmt.Sprintf("the module imports memory %q from %q: only %s functions are provided", n, mn, wasiName)
+	for _, im := range imports {
+		if im.module != wasiName || im.kind != "function" {
+			return fmt.Sprintf("the module imports %s %q from %q: only %s functions are provided", im.kind, im.name, im.module, wasiName)
+		}
 	}
 	if _, ok := mod.ExportedFunctions()["_start"]; !ok {
 		return "the module exports no _start function: not a WASI command module"

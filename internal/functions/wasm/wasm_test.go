@@ -113,18 +113,28 @@ func (r *Runner) dropCompiled() {
 // rawModule is a WASI-less command module written by hand: one memory of
 // one page and a _start whose instructions are code (a test of what Go
 // modules do not do: trap, grow memory with memory.grow).
-func rawModule(code ...byte) []byte {
+func rawModule(code ...byte) []byte { return rawModuleImporting(nil, code...) }
+
+// rawModuleImporting is rawModule with an import section.
+func rawModuleImporting(imports []byte, code ...byte) []byte {
 	body := append(append([]byte{0}, code...), 0x0b) // no locals, code, end
 	b := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
 	b = append(b, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00) // type 0: func()
-	b = append(b, 0x03, 0x02, 0x01, 0x00)             // func 0: type 0
-	b = append(b, 0x05, 0x03, 0x01, 0x00, 0x01)       // memory 0: min 1 page
+	b = append(b, imports...)
+	b = append(b, 0x03, 0x02, 0x01, 0x00)       // func 0: type 0
+	b = append(b, 0x05, 0x03, 0x01, 0x00, 0x01) // memory 0: min 1 page
 	b = append(b, 0x07, 0x13, 0x02,
 		0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00,
 		0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00)
 	b = append(b, 0x0a, byte(len(body)+2), 0x01, byte(len(body)))
 	return append(b, body...)
 }
+
+// Import sections for rawModuleImporting.
+var (
+	importGlobal = []byte{0x02, 0x0a, 0x01, 0x03, 'e', 'n', 'v', 0x01, 'g', 0x03, 0x7f, 0x00}       // env.g: i32 global
+	importTable  = []byte{0x02, 0x0b, 0x01, 0x03, 'e', 'n', 'v', 0x01, 't', 0x01, 0x70, 0x00, 0x01} // env.t: funcref table
+)
 
 // Instructions for rawModule.
 var (
@@ -320,7 +330,13 @@ func TestBuildRefuses(t *testing.T) {
 	}{
 		{"invalid bytes", map[string][]byte{"fn.wasm": []byte("not a module")}, 0, "invalid magic number"},
 		{"env import", map[string][]byte{"fn.wasm": module(t, "envimport")}, 0,
-			`the module imports function "host_secret" from "env": only wasi_snapshot_preview1 is provided`},
+			`the module imports function "host_secret" from "env": only wasi_snapshot_preview1 functions are provided`},
+		{"env global import", map[string][]byte{"fn.wasm": rawModuleImporting(importGlobal)}, 0,
+			`the module imports global "g" from "env": only wasi_snapshot_preview1 functions are provided`},
+		{"env table import", map[string][]byte{"fn.wasm": rawModuleImporting(importTable)}, 0,
+			`the module imports table "t" from "env": only wasi_snapshot_preview1 functions are provided`},
+		{"no _start", map[string][]byte{"fn.wasm": []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}}, 0,
+			"the module exports no _start function: not a WASI command module"},
 		{"no wasm file", map[string][]byte{"README": []byte("x")}, 0, "no fn.wasm (nor any .wasm file) in the code"},
 		{"two wasm files", map[string][]byte{"a.wasm": nil, "b.wasm": nil}, 0, "no fn.wasm, and several .wasm files: a.wasm, b.wasm"},
 		{"initial memory over the limit", map[string][]byte{"fn.wasm": module(t, "hello")}, 1 << 20, "exceeds the memory limit (1 MiB)"},
@@ -499,6 +515,41 @@ func TestLRU(t *testing.T) {
 	}
 	if n := r.inMemory(); n != 2 {
 		t.Errorf("%d modules in memory, want 2", n)
+	}
+}
+
+// FuzzImportsOf: the import reader never panics, whatever the bytes.
+func FuzzImportsOf(f *testing.F) {
+	f.Add(rawModule(opUnreachable...))
+	f.Add(rawModuleImporting(importGlobal))
+	f.Add(rawModuleImporting(importTable))
+	f.Add([]byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 8 {
+			return
+		}
+		importsOf(b)
+	})
+}
+
+func TestImportsOf(t *testing.T) {
+	got, err := importsOf(module(t, "envimport"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env, wasi int
+	for _, im := range got {
+		switch {
+		case im == wasmImport{module: "env", name: "host_secret", kind: "function"}:
+			env++
+		case im.module == "wasi_snapshot_preview1" && im.kind == "function":
+			wasi++
+		default:
+			t.Errorf("unexpected import %+v", im)
+		}
+	}
+	if env != 1 || wasi == 0 {
+		t.Errorf("imports %+v", got)
 	}
 }
 
