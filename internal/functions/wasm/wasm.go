@@ -416,8 +416,10 @@ func (r *Runner) acquire(ctx context.Context, v engine.Version, bin []byte) (*co
 	r.mu.Unlock()
 	closeAll(evicted)
 
+	t0 := time.Now()
 	c.mod, c.err = r.compile(ctx, bin)
 	close(c.ready)
+	r.cfg.Logger.Debug("wasm module compiled", "digest", d, "duration", time.Since(t0), "error", c.err)
 	if c.err != nil {
 		r.mu.Lock()
 		if r.compiled[d] == c {

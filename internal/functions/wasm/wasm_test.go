@@ -65,10 +65,14 @@ func module(tb testing.TB, name string) []byte {
 	return b
 }
 
+// newRunner starts a runner. The runners of one test binary share one disk
+// cache (a module is compiled once, then read back), as runners of
+// successive server runs do; each has its own memory.
 func newRunner(tb testing.TB, maxCompiled int) *Runner {
 	tb.Helper()
+	module(tb, "hello") // creates buildDir
 	r, err := New(context.Background(), Config{
-		CacheDir:    tb.TempDir(),
+		CacheDir:    filepath.Join(buildDir, "cache"),
 		MaxCompiled: maxCompiled,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
