@@ -405,6 +405,9 @@ func (r *Runner) acquire(ctx context.Context, v engine.Version, bin []byte) (*co
 		}
 		if c.err != nil {
 			r.release(c)
+			if ctx.Err() == nil && (errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded)) {
+				return r.acquire(ctx, v, bin) // the caller compiling it went away, not this one
+			}
 			return nil, false, c.err
 		}
 		return c, cold, nil
