@@ -167,6 +167,14 @@ func TestInfo(t *testing.T) {
 	if got != want {
 		t.Errorf("Info() = %+v, want %+v", got, want)
 	}
+	// The version reported is the one go.mod pins.
+	mod, err := os.ReadFile(filepath.Join("..", "..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin := "github.com/tetratelabs/wazero " + strings.TrimPrefix(wazeroVersion, "wazero "); !strings.Contains(string(mod), pin+"\n") {
+		t.Errorf("go.mod does not pin %q", pin)
+	}
 }
 
 // TestInvoke runs each test module once and checks the outcome the
