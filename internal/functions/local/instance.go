@@ -248,6 +248,8 @@ func (e *Engine) acquire(ctx context.Context, v engine.Version, rt *procRuntime,
 				}
 				inst.inflight = 1
 				fs.instances = append(fs.instances, inst)
+				// Callers queued during the start may share the instance.
+				e.broadcastLocked()
 				return inst, true, nil
 			}
 		}
