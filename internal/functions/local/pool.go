@@ -221,8 +221,31 @@ func (e *Engine) startLoader(rt *procRuntime, mem int64, pids int) (*loader, err
 		os.RemoveAll(slot)
 		return nil, fmt.Errorf("start loader: %w", err)
 	}
-	return &loader{rt: rt, proc: proc, slot: slot, reqW: reqW, w: &frameWriter{w: reqW}, repR: repR,
-		r: bufio.NewReaderSize(repR, 64<<10), mem: mem, pids: pids}, nil
+	l := &loader{rt: rt, proc: proc, slot: slot, reqW: reqW, w: &frameWriter{w: reqW}, repR: repR,
+		r: bufio.NewReaderSize(repR, 64<<10), mem: mem, pids: pids}
+	// A loader is warm once it said so: its runtime has started and
+	// loaded the loader's own modules.
+	started := make(chan error, 1)
+	go func() {
+		m, err := readFrame(l.r)
+		if err == nil && m.Type != "started" {
+			err = fmt.Errorf("loader said %q before started", m.Type)
+		}
+		started <- err
+	}()
+	t := time.NewTimer(specializeWait)
+	defer t.Stop()
+	select {
+	case err := <-started:
+		if err != nil {
+			l.stop()
+			return nil, fmt.Errorf("start loader: %w", e.loaderDied(l, err))
+		}
+	case <-t.C:
+		l.stop()
+		return nil, errors.New("start loader: not started within 30s")
+	}
+	return l, nil
 }
 
 // errLoad is code that failed to load at specialize: the runtime's words.
