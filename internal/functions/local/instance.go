@@ -76,6 +76,12 @@ func (inst *instance) read() {
 			ch <- m
 		}
 	}
+	// The pipe ends a moment before the process: give it that moment to
+	// report its own exit (code, signal) before making sure it is gone.
+	select {
+	case <-inst.ld.proc.Done():
+	case <-time.After(time.Second):
+	}
 	inst.ld.proc.Kill()
 	ex := inst.ld.proc.Wait()
 	inst.mu.Lock()

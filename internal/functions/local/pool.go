@@ -117,6 +117,7 @@ func (p *pool) run() {
 				if p.e.ctx.Err() != nil {
 					p.mu.Unlock()
 					l.stop()
+					l.proc.Wait()
 					return
 				}
 				p.ready = append(p.ready, l)
@@ -244,6 +245,10 @@ func (e *Engine) startLoader(rt *procRuntime, mem int64, pids int) (*loader, err
 	case <-t.C:
 		l.stop()
 		return nil, errors.New("start loader: not started within 30s")
+	case <-e.ctx.Done():
+		l.stop()
+		l.proc.Wait()
+		return nil, errors.New("start loader: engine closed")
 	}
 	return l, nil
 }
