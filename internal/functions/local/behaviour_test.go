@@ -208,7 +208,7 @@ func TestCapsAndBusy(t *testing.T) {
 // TestRestartUsesArtifact: a new engine on the same DataDir invokes a go
 // version without building it again.
 func TestRestartUsesArtifact(t *testing.T) {
-	dir := t.TempDir()
+	dir := newDataDir(t)
 	e := newEngine(t, dir, nil)
 	v := version(t, engine.RuntimeGo, helloCode[engine.RuntimeGo], engine.Limits{})
 	if err := e.Build(context.Background(), v); err != nil {
@@ -216,12 +216,11 @@ func TestRestartUsesArtifact(t *testing.T) {
 	}
 	e.Close()
 	e2 := newEngine(t, dir, nil)
-	// A build would need the seeded cache's sandbox: make it fail, so that
-	// only the cached artifact can answer.
-	e2.goCache = "/nonexistent"
-	e2.seedOnce.Do(func() { e2.seedErr = errors.New("a build was attempted") })
 	res := invoke(t, e2, v)
 	if res.ExitReason != "" || string(res.Response.Body) != "POST /p hello hey" {
 		t.Fatalf("%+v", res)
+	}
+	if n := e2.compiles.Load(); n != 0 {
+		t.Errorf("%d go compilations after the restart, want none (the artifact and the go loader are cached)", n)
 	}
 }

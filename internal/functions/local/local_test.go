@@ -23,14 +23,26 @@ import (
 
 var groupSeq atomic.Int64
 
-// testGoCache is the go build cache the tests share across runs: seeding
-// it compiles the standard library once (about half a minute).
+// testGoCache is the go build cache the tests share across runs (the
+// first go build on it compiles the standard library, about half a
+// minute). It is under the temp dir, not the user's cache dir: the
+// sandbox's user (nobody, when the tests run as root) must reach it, and
+// /root is 0700.
 func testGoCache(tb testing.TB) string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		tb.Fatal(err)
+	return filepath.Join(os.TempDir(), "hks-fn-test-gocache")
+}
+
+// dataDir is a new data dir the sandbox's user can reach: t.TempDir()
+// is 0700 (and its parent too), as a server's data dir is; the engine
+// needs the way to DataDir searchable by others.
+func newDataDir(tb testing.TB) string {
+	d := tb.TempDir()
+	for _, p := range []string{filepath.Dir(d), d} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	return filepath.Join(dir, "hks", "fn-gocache")
+	return d
 }
 
 func newSandbox(tb testing.TB) *sandbox.Sandbox {
@@ -56,7 +68,7 @@ func newSandbox(tb testing.TB) *sandbox.Sandbox {
 func newEngine(tb testing.TB, dataDir string, mod func(*Config)) *Engine {
 	tb.Helper()
 	if dataDir == "" {
-		dataDir = tb.TempDir()
+		dataDir = newDataDir(tb)
 	}
 	w, err := wasm.New(context.Background(), wasm.Config{CacheDir: filepath.Join(dataDir, "wasmcache"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

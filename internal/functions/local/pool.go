@@ -93,6 +93,14 @@ func (p *pool) kick() {
 // never competes with the calls it is for.
 func (p *pool) run() {
 	defer p.e.wg.Done()
+	if p.rt.info.Name == engine.RuntimeGo {
+		// The go loader is compiled on the first go build.
+		select {
+		case <-p.e.ctx.Done():
+			return
+		case <-p.e.goReady:
+		}
+	}
 	backoff := 100 * time.Millisecond
 	for {
 		select {
@@ -373,7 +381,7 @@ func linkTree(src, dst string) error {
 		}
 		target := filepath.Join(dst, rel)
 		if fi.IsDir() {
-			return os.MkdirAll(target, 0o755)
+			return mkdirShared(target)
 		}
 		if err := os.Link(p, target); err == nil {
 			return nil
