@@ -163,8 +163,13 @@ type deploySpec struct {
 	digest      string
 }
 
+// limitsDefault are a version's limits where its deploy sets none.
+func limitsDefault() store.FunctionLimits {
+	return store.FunctionLimits{MemoryMB: 128, TimeoutSeconds: 10, Concurrency: 1, MaxInstances: 4}
+}
+
 func checkLimits(l *api.FunctionLimits) (store.FunctionLimits, []api.FieldError) {
-	out := store.FunctionLimits{MemoryMB: 128, TimeoutSeconds: 10, Concurrency: 1, MaxInstances: 4}
+	out := limitsDefault()
 	if l == nil {
 		return out, nil
 	}
