@@ -13,28 +13,35 @@ import (
 //	functions:
 //	  enabled: true
 //	  idleTimeout: 5m          # an instance without calls this long stops
-//	  poolSize: 1              # warm loaders kept per runtime
+//	  poolSize: 1              # warm loaders kept per runtime (1 to 16)
 //	  maxInstancesPerWorkspace: 16
 //	  retention: 168h          # invocation records older than this go
-//	  runtimes:
-//	    node: /usr/bin/node    # default: found on PATH
-//	    python: python3
-//	    go: go
+//	  dir: /var/lib/hks-functions  # reachable by the sandbox's user
+//	  runtimes:                # default: found by the engine
+//	    node: /usr/bin/node
+//	    python: /usr/bin/python3
+//	    go: /usr/local/go/bin/go
 type Functions struct {
 	// Enabled serves the functions API and the HTTP trigger (default true).
 	Enabled bool `json:"enabled"`
 	// IdleTimeout stops an instance that served no call this long (5m).
 	IdleTimeout Duration `json:"idleTimeout,omitempty"`
 	// PoolSize is how many started, not yet loaded interpreters are kept
-	// per runtime for cold starts (1; 0 keeps none).
+	// per runtime for cold starts (1 to 16; default 1).
 	PoolSize int `json:"poolSize"`
 	// MaxInstancesPerWorkspace caps the instances of one workspace's
 	// functions at once (16).
 	MaxInstancesPerWorkspace int `json:"maxInstancesPerWorkspace,omitempty"`
 	// Retention is how long invocation records are kept (7 days).
 	Retention Duration `json:"retention,omitempty"`
+	// Dir holds the engine's artifacts, loaders and build cache. The
+	// sandbox's unprivileged user must reach it, so it is not under the
+	// data dir (private to the server): default <temp dir>/hks-functions-<hash
+	// of the data dir>. An absolute path.
+	Dir string `json:"dir,omitempty"`
 	// Runtimes are the executables of the runtimes: a name found on
-	// PATH or an absolute path ("" for the default).
+	// PATH or an absolute path; "" lets the engine find them (node and go
+	// on PATH, python at /usr/bin/python3 first).
 	Runtimes FunctionRuntimes `json:"runtimes,omitempty"`
 }
 
@@ -47,7 +54,7 @@ type FunctionRuntimes struct {
 
 func defaultFunctions() Functions {
 	return Functions{Enabled: true, IdleTimeout: Duration{5 * time.Minute}, PoolSize: 1, MaxInstancesPerWorkspace: 16,
-		Retention: Duration{7 * 24 * time.Hour}, Runtimes: FunctionRuntimes{Node: "node", Python: "python3", Go: "go"}}
+		Retention: Duration{7 * 24 * time.Hour}}
 }
 
 func (c *Config) functionFields() []field {
@@ -58,9 +65,10 @@ func (c *Config) functionFields() []field {
 		intField("functions-pool-size", "HKS_FUNCTIONS_POOL_SIZE", "started interpreters kept ready per runtime for cold starts", &fn.PoolSize),
 		intField("functions-max-instances-per-workspace", "HKS_FUNCTIONS_MAX_INSTANCES_PER_WORKSPACE", "function instances of one workspace at once", &fn.MaxInstancesPerWorkspace),
 		{flag: "functions-retention", env: "HKS_FUNCTIONS_RETENTION", usage: "how long function invocation records are kept", dur: &fn.Retention},
-		{flag: "functions-node", env: "HKS_FUNCTIONS_NODE", usage: "node executable for functions (name on PATH or absolute path)", str: &fn.Runtimes.Node},
-		{flag: "functions-python", env: "HKS_FUNCTIONS_PYTHON", usage: "python executable for functions (name on PATH or absolute path)", str: &fn.Runtimes.Python},
-		{flag: "functions-go", env: "HKS_FUNCTIONS_GO", usage: "go toolchain for functions (name on PATH or absolute path)", str: &fn.Runtimes.Go},
+		{flag: "functions-dir", env: "HKS_FUNCTIONS_DIR", usage: "directory of the functions engine, reachable by the sandbox's unprivileged user (default: in the temp dir)", str: &fn.Dir},
+		{flag: "functions-node", env: "HKS_FUNCTIONS_NODE", usage: "node executable for functions (name on PATH or absolute path; default: found on PATH)", str: &fn.Runtimes.Node},
+		{flag: "functions-python", env: "HKS_FUNCTIONS_PYTHON", usage: "python executable for functions (name on PATH or absolute path; default: /usr/bin/python3, else on PATH)", str: &fn.Runtimes.Python},
+		{flag: "functions-go", env: "HKS_FUNCTIONS_GO", usage: "go toolchain for functions (name on PATH or absolute path; default: found on PATH)", str: &fn.Runtimes.Go},
 	}
 }
 
@@ -83,18 +91,18 @@ func (c *Config) validateFunctions() error {
 	switch {
 	case fn.IdleTimeout.Duration < 10*time.Second || fn.IdleTimeout.Duration > 24*time.Hour:
 		return fmt.Errorf("config: functions.idleTimeout: %s must be 10s to 24h", fn.IdleTimeout)
-	case fn.PoolSize < 0 || fn.PoolSize > 16:
-		return fmt.Errorf("config: functions.poolSize: %d must be 0 to 16", fn.PoolSize)
+	case fn.PoolSize < 1 || fn.PoolSize > 16:
+		return fmt.Errorf("config: functions.poolSize: %d must be 1 to 16", fn.PoolSize)
 	case fn.MaxInstancesPerWorkspace < 1 || fn.MaxInstancesPerWorkspace > 1024:
 		return fmt.Errorf("config: functions.maxInstancesPerWorkspace: %d must be 1 to 1024", fn.MaxInstancesPerWorkspace)
 	case fn.Retention.Duration < time.Hour || fn.Retention.Duration > 366*24*time.Hour:
 		return fmt.Errorf("config: functions.retention: %s must be 1h to 8784h (366 days)", fn.Retention)
 	}
+	if fn.Dir != "" && !filepath.IsAbs(fn.Dir) {
+		return fmt.Errorf("config: functions.dir: %q must be an absolute path", fn.Dir)
+	}
 	for _, r := range []struct{ name, v string }{{"node", fn.Runtimes.Node}, {"python", fn.Runtimes.Python}, {"go", fn.Runtimes.Go}} {
-		if r.v == "" {
-			return fmt.Errorf("config: functions.runtimes.%s: must name an executable", r.name)
-		}
-		if filepath.Base(r.v) != r.v && !filepath.IsAbs(r.v) {
+		if r.v != "" && filepath.Base(r.v) != r.v && !filepath.IsAbs(r.v) {
 			return fmt.Errorf("config: functions.runtimes.%s: %q must be a name found on PATH or an absolute path", r.name, r.v)
 		}
 	}

@@ -14,7 +14,7 @@ func TestFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fn := c.Functions; !fn.Enabled || fn.IdleTimeout.Duration != 5*time.Minute || fn.PoolSize != 1 || fn.MaxInstancesPerWorkspace != 16 ||
-		fn.Retention.Duration != 7*24*time.Hour || fn.Runtimes != (FunctionRuntimes{Node: "node", Python: "python3", Go: "go"}) {
+		fn.Retention.Duration != 7*24*time.Hour || fn.Runtimes != (FunctionRuntimes{}) || fn.Dir != "" {
 		t.Fatalf("defaults: %+v", fn)
 	}
 
@@ -22,7 +22,7 @@ func TestFunctions(t *testing.T) {
 	yaml := `functions:
   enabled: false
   idleTimeout: 1m
-  poolSize: 0
+  poolSize: 3
   maxInstancesPerWorkspace: 4
   retention: 24h
   runtimes:
@@ -36,7 +36,7 @@ func TestFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Functions{Enabled: false, IdleTimeout: Duration{time.Minute}, PoolSize: 2, MaxInstancesPerWorkspace: 4, Retention: Duration{48 * time.Hour},
-		Runtimes: FunctionRuntimes{Node: "/opt/node/bin/node", Python: "python3.12", Go: "go"}}
+		Runtimes: FunctionRuntimes{Node: "/opt/node/bin/node", Python: "python3.12"}}
 	if c.Functions != want {
 		t.Fatalf("functions: %+v, want %+v", c.Functions, want)
 	}
@@ -54,10 +54,10 @@ func TestBadFunctions(t *testing.T) {
 		want string
 	}{
 		{"idle too short", func(f *Functions) { f.IdleTimeout = Duration{time.Second} }, nil, "config: functions.idleTimeout: 1s must be 10s to 24h"},
-		{"pool", func(f *Functions) { f.PoolSize = -1 }, nil, "config: functions.poolSize: -1 must be 0 to 16"},
+		{"pool", func(f *Functions) { f.PoolSize = -1 }, nil, "config: functions.poolSize: -1 must be 1 to 16"},
 		{"instances", func(f *Functions) { f.MaxInstancesPerWorkspace = 0 }, nil, "config: functions.maxInstancesPerWorkspace: 0 must be 1 to 1024"},
 		{"retention", func(f *Functions) { f.Retention = Duration{time.Minute} }, nil, "config: functions.retention: 1m0s must be 1h to 8784h (366 days)"},
-		{"no node", func(f *Functions) { f.Runtimes.Node = "" }, nil, "config: functions.runtimes.node: must name an executable"},
+		{"relative dir", func(f *Functions) { f.Dir = "fn" }, nil, `config: functions.dir: "fn" must be an absolute path`},
 		{"relative go", func(f *Functions) { f.Runtimes.Go = "bin/go" }, nil, `config: functions.runtimes.go: "bin/go" must be a name found on PATH or an absolute path`},
 		{"enabled flag", nil, []string{"--functions=maybe"}, `config: --functions: must be true or false, got "maybe"`},
 		{"pool flag", nil, []string{"--functions-pool-size=x"}, `config: --functions-pool-size: must be an integer, got "x"`},

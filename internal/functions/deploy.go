@@ -164,8 +164,13 @@ type deploySpec struct {
 	digest      string
 }
 
+// limitsDefault are a version's limits where its deploy sets none.
+func limitsDefault() store.FunctionLimits {
+	return store.FunctionLimits{MemoryMB: 128, TimeoutSeconds: 10, Concurrency: 1, MaxInstances: 4}
+}
+
 func checkLimits(l *api.FunctionLimits) (store.FunctionLimits, []api.FieldError) {
-	out := store.FunctionLimits{MemoryMB: 128, TimeoutSeconds: 10, Concurrency: 1, MaxInstances: 4}
+	out := limitsDefault()
 	if l == nil {
 		return out, nil
 	}
@@ -326,6 +331,15 @@ func (s *Service) deploy(r *http.Request) (any, error) {
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
+	ctx := r.Context()
+	fn, err := s.cfg.Store.GetFunctionByName(ctx, ps.Project.ID, name)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if exists && req.Runtime != fn.Runtime {
+		return nil, httpapi.Invalid(httpapi.Field("runtime", fmt.Sprintf("the function runs %s; a runtime cannot change (delete the function and deploy it again)", fn.Runtime)))
+	}
 	sp, err := s.checkDeploy(req)
 	if err != nil {
 		return nil, err
@@ -334,7 +348,7 @@ func (s *Service) deploy(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, now, user := r.Context(), s.cfg.Now().UTC(), ""
+	now, user := s.cfg.Now().UTC(), ""
 	if p, ok := httpapi.PrincipalFrom(ctx); ok {
 		user = p.UserID
 	}
@@ -342,9 +356,7 @@ func (s *Service) deploy(r *http.Request) (any, error) {
 	if sp.ttl > 0 {
 		expires = now.Add(sp.ttl)
 	}
-	fn, err := s.cfg.Store.GetFunctionByName(ctx, ps.Project.ID, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	if !exists {
 		if err := httpapi.CheckVersion(r, req.ResourceVersion, "0"); err != nil && (req.ResourceVersion != "" || r.Header.Get("If-Match") != "") {
 			return nil, err
 		}
@@ -371,15 +383,10 @@ func (s *Service) deploy(r *http.Request) (any, error) {
 		}
 		out, err := s.functionOut(ctx, ps, created)
 		return &httpapi.Response{Status: http.StatusCreated, Body: out}, err
-	case err != nil:
-		return nil, err
 	}
 	rv := strconv.FormatInt(fn.Version, 10)
 	if err := httpapi.CheckVersion(r, req.ResourceVersion, rv); err != nil {
 		return nil, err
-	}
-	if sp.rt.Name != fn.Runtime {
-		return nil, httpapi.Invalid(httpapi.Field("runtime", fmt.Sprintf("the function runs %s; a runtime cannot change (delete the function and deploy it again)", fn.Runtime)))
 	}
 	latest, err := s.cfg.Store.GetFunctionVersion(ctx, fn.ID, fn.LatestVersion)
 	if err != nil {

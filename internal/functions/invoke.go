@@ -410,7 +410,7 @@ func (s *Service) invocation(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	i, err := s.cfg.Store.GetInvocation(r.Context(), r.PathValue("id"))
+	i, err := s.cfg.Store.GetInvocation(r.Context(), r.PathValue("invocation"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && i.FunctionID != fn.ID) {
 		return nil, httpapi.NotFound("invocation")
 	}

@@ -132,7 +132,7 @@ func (s *Service) Routes() []httpapi.Route {
 			Request: api.InvokeFunctionRequest{}, Response: api.Invocation{}, AlsoStatus: http.StatusAccepted,
 			Errors: append(wr, http.StatusTooManyRequests, http.StatusServiceUnavailable), Action: "function.invoke", Handle: s.invoke},
 		{Method: "GET", Path: functionPath + "/invocations", Tag: "functions", Summary: "A function's invocations, newest first", Response: api.List[api.Invocation]{}, Query: httpapi.PageQuery, Handle: s.invocations},
-		{Method: "GET", Path: functionPath + "/invocations/{id}", Tag: "functions", Summary: "One invocation (an asynchronous one with its response)", Response: api.Invocation{}, Handle: s.invocation},
+		{Method: "GET", Path: functionPath + "/invocations/{invocation}", Tag: "functions", Summary: "One invocation (an asynchronous one with its response)", Response: api.Invocation{}, Handle: s.invocation},
 		{Method: "GET", Path: functionPath + "/logs", Tag: "functions", Summary: "The last invocations with their logs (JSON), or with follow=true a text/event-stream of invocations as they finish (event \"invocation\")",
 			Response: api.List[api.Invocation]{}, Query: []httpapi.Param{{Name: "follow", Description: "true: stream invocations as they finish (Server-Sent Events)"},
 				{Name: "limit", Type: "integer", Description: "how many of the last invocations, 1 to 500 (default 50)"}},

@@ -189,7 +189,7 @@ func TestAuthorizationTable(t *testing.T) {
 				target := p.extra.ID
 				path := strings.NewReplacer("{org}", f.org, "{workspace}", f.ws, "{project}", f.project, "{group}", f.group,
 					"{binding}", f.binding, "{chat}", f.chat, "{plan}", f.plan, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target,
-					"{function}", "hello", "{alias}", "stable", "{version}", "1", "{id}", f.invocation).Replace(e.path)
+					"{function}", "hello", "{alias}", "stable", "{version}", "1", "{invocation}", f.invocation).Replace(e.path)
 				var body any
 				if e.body != nil {
 					body = e.body(f, p)
@@ -343,7 +343,7 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/secrets", func(fixture, people) any { return map[string]any{"set": map[string]string{"A": "b"}} }, wsAdmin, false},
 		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invoke", func(fixture, people) any { return map[string]any{"async": true} }, wsAdmin.with(202), false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations", nil, wsRead, false},
-		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations/{id}", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations/{invocation}", nil, wsRead, false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/logs", nil, wsRead, false},
 		// Accepting needs the invitation's token and email: the fixture
 		// invites the outsider, so only the outsider may accept.

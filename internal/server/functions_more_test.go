@@ -62,7 +62,6 @@ func TestFunctionsBadInput(t *testing.T) {
 		{"over 4 MiB", "/functions/f", "PUT", api.DeployFunctionRequest{Runtime: "wasm", Source: src("fn.wasm", make([]byte, 4<<20+1))}, 413, "more than 4 MiB"},
 		{"request over the route's limit", "/functions/f", "PUT", `{"runtime":"wasm","source":{"filename":"fn.wasm","content":"` + base64.StdEncoding.EncodeToString(make([]byte, 5<<20)) + `"}}`, 413, "exceeds"},
 		{"not a module", "/functions/f", "PUT", api.DeployFunctionRequest{Runtime: "wasm", Source: src("fn.wasm", []byte("not a module"))}, 422, "wasm: "},
-		{"python syntax error", "/functions/f", "PUT", api.DeployFunctionRequest{Runtime: "python", Source: src("handler.py", []byte("def handle(req:\n  return 1\n"))}, 422, "python: "},
 		{"wrong extension", "/functions/f", "PUT", api.DeployFunctionRequest{Runtime: "wasm", Source: src("fn.js", mod)}, 422, "source.filename: a wasm function is a .wasm file"},
 		{"archive escapes", "/functions/f", "PUT", api.DeployFunctionRequest{Runtime: "wasm", Source: src("code.zip", zipOf(t, map[string]string{"fn.wasm": "x", "../evil": "x"}))}, 422, `source.content: archive: "../evil": absolute paths and .. are not allowed`},
 		{"archive without entry", "/functions/f", "PUT", api.DeployFunctionRequest{Runtime: "wasm", Source: src("code.zip", zipOf(t, map[string]string{"other.wasm": "x"}))}, 422, "source.content: archive: the archive has no fn.wasm"},
@@ -73,7 +72,7 @@ func TestFunctionsBadInput(t *testing.T) {
 		{"bad limit", "/functions/f", "PUT", api.DeployFunctionRequest{Runtime: "wasm", Source: src("fn.wasm", mod), Limits: &api.FunctionLimits{MemoryMB: 4096}}, 422, "limits.memory_mb: must be 16 to 1024"},
 		{"bad access", "/functions/f", "PUT", api.DeployFunctionRequest{Runtime: "wasm", Source: src("fn.wasm", mod), Access: "world"}, 422, `access: "world" must be private or public`},
 		{"bad name", "/functions/Bad_Name", "PUT", wasmDeploy(t, nil), 422, "function: a name is 1 to 63 lowercase letters"},
-		{"runtime change", "/functions/ok", "PUT", api.DeployFunctionRequest{Runtime: "python", Source: src("handler.py", []byte("def handle(req):\n  return 'x'\n"))}, 422, "runtime: the function runs wasm"},
+		{"runtime change", "/functions/ok", "PUT", api.DeployFunctionRequest{Runtime: "go", Source: src("main.go", []byte("package main\n"))}, 422, "runtime: the function runs wasm"},
 		{"weights not 100", "/functions/ok/aliases/canary", "PUT", api.SetFunctionAliasRequest{Targets: []api.FunctionAliasTarget{{Version: 1, Weight: 50}}}, 422, "targets: the weights add up to 50, not 100"},
 		{"three targets", "/functions/ok/aliases/canary", "PUT", api.SetFunctionAliasRequest{Targets: []api.FunctionAliasTarget{{Version: 1, Weight: 50}, {Version: 1, Weight: 25}, {Version: 1, Weight: 25}}}, 422, "targets: at most 2 targets"},
 		{"missing version", "/functions/ok/aliases/canary", "PUT", api.SetFunctionAliasRequest{Targets: []api.FunctionAliasTarget{{Version: 7, Weight: 100}}}, 422, "targets[0].version: version 7 does not exist (the latest is 1)"},
@@ -93,10 +92,19 @@ func TestFunctionsBadInput(t *testing.T) {
 	w2 := newFnWorld(t, nil)
 	var rts []api.FunctionRuntime
 	w2.do("GET", "/api/v1/functions/runtimes", w2.tok["member"], nil).decode(t, 200, &rts)
+	syntaxErrors := map[string]api.FunctionSource{
+		"node":   src("index.js", []byte("module.exports = async (req) => {{ return 1 }")),
+		"python": src("handler.py", []byte("def handle(req:\n  return 1\n")),
+	}
 	for _, rt := range rts {
-		if rt.Name == "node" && rt.Available {
-			wantDetail(t, w2.do("PUT", w2.base+"/functions/f", w2.tok["member"], api.DeployFunctionRequest{Runtime: "node",
-				Source: src("index.js", []byte("module.exports = async (req) => {{ return 1 }"))}), 422, "node: ")
+		if s, ok := syntaxErrors[rt.Name]; ok {
+			t.Run(rt.Name+" syntax error", func(t *testing.T) {
+				if !rt.Available {
+					t.Skipf("%s is not available here: %s", rt.Name, rt.Reason)
+				}
+				w2.t = t
+				wantDetail(t, w2.do("PUT", w2.base+"/functions/f-"+rt.Name, w2.tok["member"], api.DeployFunctionRequest{Runtime: rt.Name, Source: s}), 422, rt.Name+": ")
+			})
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,17 @@ func startServerOpts(t *testing.T, edit func(*config.Config), opts func(*Options
 	// Workspaces stay records unless a test runs control planes (the
 	// cluster tests live in internal/controlplane and test/e2e).
 	cfg.ControlPlaneProvider = "none"
+	// The functions engine's directory: reachable by the sandbox's user
+	// (not under the test's private temp dir), removed after the server.
+	fnDir, err := os.MkdirTemp("", "hks-fn-engine-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(fnDir) })
+	if err := os.Chmod(fnDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Functions.Dir = fnDir
 	edit(&cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/hexabase/hexabase-ai/internal/functions"
@@ -26,25 +27,41 @@ func wireFunctions(ctx context.Context, d *deps) error {
 	if !fc.Enabled {
 		return nil
 	}
-	dir := filepath.Join(d.cfg.DataDir, "functions")
 	log := d.log.With("component", "functions")
-	runner, err := wasm.New(ctx, wasm.Config{CacheDir: filepath.Join(dir, "wasm-cache"), Logger: log.With("runtime", "wasm")})
+	// One directory and cgroup per server (tests run several in one
+	// process): named after the data dir, which the sandbox's user must
+	// not reach (it holds the database and the master key).
+	sum := sha256.Sum256([]byte(d.cfg.DataDir))
+	id := hex.EncodeToString(sum[:6])
+	dir := fc.Dir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "hks-functions-"+id)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("functions: %w", err)
+	}
+	runner, err := wasm.New(ctx, wasm.Config{CacheDir: filepath.Join(d.cfg.DataDir, "functions", "wasm-cache"), Logger: log.With("runtime", "wasm")})
 	if err != nil {
 		return fmt.Errorf("functions: %w", err)
 	}
-	// One cgroup per server (tests run several in one process): named
-	// after the data dir.
-	sum := sha256.Sum256([]byte(d.cfg.DataDir))
-	sb, sbErr := sandbox.New(sandbox.Config{Group: "hks-fn-" + hex.EncodeToString(sum[:6]), Logger: log.With("part", "sandbox")})
+	sb, sbErr := sandbox.New(sandbox.Config{Group: "hks-fn-" + id, Logger: log.With("part", "sandbox")})
 	reason := ""
 	if sbErr != nil {
 		reason = sbErr.Error()
 		log.Warn("functions sandbox unavailable: node, python and go functions cannot run", "error", sbErr)
 		sb = nil
 	}
-	eng, err := local.New(ctx, local.Config{DataDir: dir, Sandbox: sb, SandboxReason: reason, Wasm: runner, PoolSize: fc.PoolSize,
+	lc := local.Config{DataDir: dir, Sandbox: sb, SandboxReason: reason, Wasm: runner, PoolSize: fc.PoolSize,
 		IdleTimeout: fc.IdleTimeout.Duration, MaxInstancesPerOwner: fc.MaxInstancesPerWorkspace,
-		Node: fc.Runtimes.Node, Python: fc.Runtimes.Python, Go: fc.Runtimes.Go, Logger: log.With("part", "engine"), Now: d.now})
+		Node: fc.Runtimes.Node, Python: fc.Runtimes.Python, Go: fc.Runtimes.Go, Logger: log.With("part", "engine"), Now: d.now}
+	eng, err := local.New(ctx, lc)
+	if err != nil && sb != nil {
+		// The sandbox's user cannot reach the directory: wasm still runs.
+		log.Warn("functions engine without the sandbox: node, python and go functions cannot run", "error", err)
+		_ = sb.Close()
+		sb, lc.Sandbox, lc.SandboxReason = nil, nil, err.Error()
+		eng, err = local.New(ctx, lc)
+	}
 	if err != nil {
 		_ = runner.Close(context.Background())
 		if sb != nil {

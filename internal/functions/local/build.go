@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
@@ -109,10 +109,13 @@ func checkNames(v engine.Version) error {
 func writeFiles(dir string, files map[string][]byte) error {
 	for n, b := range files {
 		p := filepath.Join(dir, filepath.FromSlash(n))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := mkdirShared(filepath.Dir(p)); err != nil {
 			return err
 		}
 		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, 0o644); err != nil { // whatever the umask
 			return err
 		}
 	}
@@ -141,9 +144,14 @@ func (e *Engine) artifact(ctx context.Context, v engine.Version, rt *procRuntime
 	e.buildMu.Lock()
 	call, ok := e.builds[hash]
 	if !ok {
+		if !e.startWork() {
+			e.buildMu.Unlock()
+			return nil, errClosed
+		}
 		call = &buildCall{done: make(chan struct{})}
 		e.builds[hash] = call
 		go func() {
+			defer e.building.Done()
 			defer close(call.done)
 			call.err = e.build(e.ctx, v, rt, entry, dir)
 			e.buildMu.Lock()
@@ -171,13 +179,13 @@ type buildCall struct {
 // build checks or compiles v into dir (atomically: a temporary directory
 // renamed into place).
 func (e *Engine) build(ctx context.Context, v engine.Version, rt *procRuntime, entry, dir string) error {
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".build-")
+	tmp, err := mkdirTempShared(filepath.Dir(dir), ".build-")
 	if err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	src := filepath.Join(tmp, "src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
+	if err := mkdirShared(src); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
 	if err := writeFiles(src, v.Files); err != nil {
@@ -192,7 +200,7 @@ func (e *Engine) build(ctx context.Context, v engine.Version, rt *procRuntime, e
 		err = e.buildGo(ctx, rt, src, filepath.Join(tmp, "fn"))
 		if err == nil {
 			out := filepath.Join(tmp, "out")
-			if err = os.Mkdir(out, 0o755); err == nil {
+			if err = mkdirShared(out); err == nil {
 				err = os.Rename(filepath.Join(tmp, "fn"), filepath.Join(out, "fn"))
 			}
 			src = out
@@ -319,64 +327,151 @@ func (e *Engine) checkPython(ctx context.Context, rt *procRuntime, src string, v
 // network, no module downloads, no cgo, the machine's toolchain only.
 func goEnv(goroot, gocache string) []string {
 	return []string{
-		"GOROOT=" + goroot, "GOCACHE=" + gocache, "GOENV=off", "GOPROXY=off", "GOFLAGS=-mod=mod",
+		"GOROOT=" + goroot, "GOCACHE=" + gocache, "GOENV=off", "GOPROXY=off", "GOFLAGS=-mod=readonly",
 		"GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOTELEMETRY=off", "GONOSUMDB=*", "GOSUMDB=off",
 	}
 }
 
-// seedGoCache compiles the standard library once, on the host (the
-// engine's own trusted build, no tenant code), into the cache that every
-// sandboxed go build starts from: a build then compiles only the
-// function. The sandbox has no writable binds, so each build copies the
-// seed as a tree of links into its private /tmp.
-func (e *Engine) seedGoCache(ctx context.Context, rt *procRuntime) error {
-	e.seedOnce.Do(func() {
-		marker := filepath.Join(e.goCache, "hks-seeded-"+rt.goVersion)
-		if _, err := os.Stat(marker); err == nil {
-			return
+// goMod is a module's go.mod: the toolchain's language version, no
+// requirements (standard library only; the source is read-only in the
+// build sandbox, so go must not need to update it).
+func goMod(module string, rt *procRuntime) string {
+	return "module " + module + "\n\ngo " + strings.TrimPrefix(rt.goVersion, "go") + "\n"
+}
+
+// execerHash names the go loader's binary by its source and toolchain.
+func execerHash(rt *procRuntime) string {
+	sum := sha256.Sum256(append(append([]byte{}, execerSource...), rt.goVersion...))
+	return hex.EncodeToString(sum[:6])
+}
+
+// prepareGo does the go runtime's one-time work, on the first go build or
+// invocation rather than at New: it gives the build cache to the sandbox's
+// user and compiles the go loader (the execer) in the build sandbox. The
+// standard library is compiled into the shared cache by the first builds
+// that need it (about 30s of CPU for the first one on an empty cache).
+func (e *Engine) prepareGo(ctx context.Context, rt *procRuntime) error {
+	select {
+	case <-e.goReady:
+		return nil
+	default:
+	}
+	if !e.startWork() {
+		return errClosed
+	}
+	defer e.building.Done()
+	// Stopped by Close as by the caller.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(e.ctx, cancel)()
+	e.goMu.Lock()
+	defer e.goMu.Unlock()
+	if err := e.ownGoCache(); err != nil {
+		return err
+	}
+	select {
+	case <-e.goReady:
+		return nil
+	default:
+	}
+	src, err := mkdirTempShared(e.cfg.DataDir, ".execer-")
+	if err != nil {
+		return fmt.Errorf("go loader: %w", err)
+	}
+	defer os.RemoveAll(src)
+	if err := writeFiles(src, map[string][]byte{"main.go": execerSource, "go.mod": []byte(goMod("execer", rt))}); err != nil {
+		return fmt.Errorf("go loader: %w", err)
+	}
+	tmp := e.execer + ".tmp"
+	if err := e.compileGo(ctx, rt, src, tmp, "-ldflags=-s -w"); err != nil {
+		os.Remove(tmp)
+		var be *engine.BuildError
+		if errors.As(err, &be) {
+			return fmt.Errorf("the go loader does not build: %s", be.Message)
 		}
-		if err := os.MkdirAll(e.goCache, 0o755); err != nil {
-			e.seedErr = fmt.Errorf("seed go build cache: %w", err)
-			return
+		return fmt.Errorf("go loader: %w", err)
+	}
+	if err := os.Rename(tmp, e.execer); err != nil {
+		return fmt.Errorf("go loader: %w", err)
+	}
+	close(e.goReady)
+	return nil
+}
+
+// ownGoCache creates the go build cache and, when its owner is not the
+// sandbox's user, chowns it (a cache filled by another user, or created
+// by this process as root). Called with goMu held.
+func (e *Engine) ownGoCache() error {
+	if e.goCacheOK {
+		return nil
+	}
+	uid := e.cfg.Sandbox.HostUID()
+	if err := mkdirShared(e.goCache); err != nil {
+		return fmt.Errorf("go build cache: %w", err)
+	}
+	if err := reachable(e.goCache, uid); err != nil {
+		return fmt.Errorf("go build cache %s: the sandbox's user (uid %d) %w", e.goCache, uid, err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(e.goCache, &st); err != nil {
+		return fmt.Errorf("go build cache: %w", err)
+	}
+	if int(st.Uid) != uid {
+		gid := uid // nobody's group when uid is nobody
+		if uid == os.Getuid() {
+			gid = os.Getgid()
 		}
-		start := time.Now()
-		cmd := exec.CommandContext(ctx, rt.exe, "build", "-trimpath", "std")
-		cmd.Env = append(goEnv(rt.goroot, e.goCache), "HOME="+e.goCache, "PATH="+filepath.Join(rt.goroot, "bin")+":/usr/bin:/bin")
-		cmd.Dir = e.goCache
-		if out, err := cmd.CombinedOutput(); err != nil {
-			e.seedErr = fmt.Errorf("seed go build cache: %w: %s", err, bytes.TrimSpace(out))
-			return
+		err := filepath.WalkDir(e.goCache, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, uid, gid)
+		})
+		if err != nil {
+			return fmt.Errorf("go build cache: give it to uid %d: %w", uid, err)
 		}
-		_ = os.WriteFile(marker, nil, 0o644)
-		e.log.Info("go build cache seeded with the standard library", "dir", e.goCache, "took", time.Since(start).Round(time.Millisecond))
-	})
-	return e.seedErr
+	}
+	e.goCacheOK = true
+	return nil
 }
 
 func (e *Engine) buildGo(ctx context.Context, rt *procRuntime, src, out string) error {
-	if err := e.seedGoCache(ctx, rt); err != nil {
+	if err := e.prepareGo(ctx, rt); err != nil {
 		return err
 	}
-	gomod := "module fn\n\ngo " + strings.TrimPrefix(rt.goVersion, "go") + "\n"
-	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(gomod), 0o644); err != nil {
+	if err := writeFiles(src, map[string][]byte{"go.mod": []byte(goMod("fn", rt)), hksMainFile: hksMainSource}); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(src, hksMainFile), hksMainSource, 0o644); err != nil {
-		return fmt.Errorf("build: %w", err)
-	}
+	return e.compileGo(ctx, rt, src, out)
+}
+
+// compileGo runs go build in the build sandbox: src read-only at /build,
+// the shared build cache writable at /gocache, no network and GOPROXY=off;
+// the binary comes out through fd 3 into out. Sharing the cache is a
+// trade-off: a program running in a build sandbox could write cache
+// entries that later builds of other tenants use; nothing runs there but
+// the go command and the compiler (no cgo, no toolexec, no go generate),
+// so that takes a compiler exploit, in exchange for compiling the
+// standard library once rather than at every build.
+func (e *Engine) compileGo(ctx context.Context, rt *procRuntime, src, out string, flags ...string) error {
 	f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
 	if err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
 	defer f.Close()
-	const script = `mkdir -p /tmp/gocache && cp -rs /gocache-seed/. /tmp/gocache/ && go build -trimpath -o /tmp/fn . && cat /tmp/fn >&3`
+	if err := f.Chmod(0o755); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	e.compiles.Add(1)
+	argv := append([]string{"go", "build", "-trimpath"}, flags...)
+	const script = `"$@" -o /tmp/fn . && cat /tmp/fn >&3`
 	spec := sandbox.Spec{
-		Argv: []string{"/bin/sh", "-c", script},
-		Env: append(e.baseEnv(goEnv(rt.goroot, "/tmp/gocache")...),
+		Argv: append([]string{"/bin/sh", "-c", script, "sh"}, argv...),
+		Env: append(e.baseEnv(goEnv(rt.goroot, "/gocache")...),
 			"PATH="+filepath.Join(rt.goroot, "bin")+":/usr/bin:/bin", "GOPATH=/tmp/gopath"),
-		Dir: "/build",
-		ReadOnly: append(append([]sandbox.Bind{}, rt.bind...),
-			sandbox.Bind{Src: src, Dst: "/build"}, sandbox.Bind{Src: e.goCache, Dst: "/gocache-seed"}),
+		Dir:        "/build",
+		ReadOnly:   append(append([]sandbox.Bind{}, rt.bind...), sandbox.Bind{Src: src, Dst: "/build"}),
+		ReadWrite:  []sandbox.Bind{{Src: e.goCache, Dst: "/gocache"}},
 		Limits:     sandbox.Limits{MemoryBytes: 2 << 30, Pids: 256, CPUPercent: 200, TmpBytes: 1 << 30},
 		ExtraFiles: []*os.File{f},
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
@@ -34,10 +35,20 @@ func outside(path string) bool {
 	return true
 }
 
+// within reports whether path is dir or under it.
+func within(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
 func runOut(ctx context.Context, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, name, args...)
+	// Its own process group, killed with it (on ctx) and with this process.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
@@ -56,6 +67,22 @@ var entryFile = map[string]string{
 	engine.RuntimeWasm:   "fn.wasm",
 }
 
+// bindable makes rt unavailable when the sandbox's user (uid; negative:
+// no sandbox) cannot read its executable or a directory it binds: a
+// runtime installed under /root (pyenv, nvm) when bwrap runs as nobody.
+func bindable(rt *procRuntime, uid int) *procRuntime {
+	paths := []string{rt.exe}
+	for _, b := range rt.bind {
+		paths = append(paths, b.Src)
+	}
+	for _, p := range paths {
+		if err := reachable(p, uid); err != nil {
+			return unavailable(rt.info.Name, fmt.Sprintf("%s %s is not readable by the sandbox's user (uid %d): %v; install it under /usr (or make it readable by others)", rt.info.Name, rt.exe, uid, err))
+		}
+	}
+	return rt
+}
+
 func lookExe(configured, name string) (string, error) {
 	if configured != "" {
 		return exec.LookPath(configured)
@@ -63,7 +90,7 @@ func lookExe(configured, name string) (string, error) {
 	return exec.LookPath(name)
 }
 
-func detectNode(ctx context.Context, configured string) *procRuntime {
+func detectNode(ctx context.Context, configured string, uid int) *procRuntime {
 	exe, err := lookExe(configured, "node")
 	if err != nil {
 		return unavailable(engine.RuntimeNode, "node is not installed")
@@ -79,14 +106,14 @@ func detectNode(ctx context.Context, configured string) *procRuntime {
 	if outside(exe) {
 		rt.bind = append(rt.bind, sandbox.Bind{Src: filepath.Dir(filepath.Dir(exe)), Dst: filepath.Dir(filepath.Dir(exe))})
 	}
-	return rt
+	return bindable(rt, uid)
 }
 
 // detectPython prefers /usr/bin/python3. A python3 found on PATH may be a
 // pyenv shim (a shell script that cannot run in the sandbox): the real
 // interpreter is the one sys.executable names, and its installation
 // (sys.base_prefix) is bound read-only when it is outside /usr.
-func detectPython(ctx context.Context, configured string) *procRuntime {
+func detectPython(ctx context.Context, configured string, uid int) *procRuntime {
 	cand := configured
 	if cand == "" {
 		if _, err := os.Stat("/usr/bin/python3"); err == nil {
@@ -113,13 +140,17 @@ func detectPython(ctx context.Context, configured string) *procRuntime {
 	}
 	rt := &procRuntime{exe: real, info: engine.RuntimeInfo{Name: engine.RuntimePython, Available: true,
 		Version: "Python " + strings.TrimSpace(lines[2]), Sandbox: "bubblewrap", Entry: "handler.py"}}
-	if prefix := strings.TrimSpace(lines[1]); outside(real) || outside(prefix) {
+	prefix := strings.TrimSpace(lines[1])
+	if outside(prefix) {
 		rt.bind = append(rt.bind, sandbox.Bind{Src: prefix, Dst: prefix})
 	}
-	return rt
+	if dir := filepath.Dir(real); outside(real) && !within(dir, prefix) {
+		rt.bind = append(rt.bind, sandbox.Bind{Src: dir, Dst: dir})
+	}
+	return bindable(rt, uid)
 }
 
-func detectGo(ctx context.Context, configured string) *procRuntime {
+func detectGo(ctx context.Context, configured string, uid int) *procRuntime {
 	exe, err := lookExe(configured, "go")
 	if err != nil {
 		return unavailable(engine.RuntimeGo, "go is not installed")
@@ -142,5 +173,5 @@ func detectGo(ctx context.Context, configured string) *procRuntime {
 	if outside(goroot) {
 		rt.bind = append(rt.bind, sandbox.Bind{Src: goroot, Dst: goroot})
 	}
-	return rt
+	return bindable(rt, uid)
 }

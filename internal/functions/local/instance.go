@@ -76,6 +76,12 @@ func (inst *instance) read() {
 			ch <- m
 		}
 	}
+	// The pipe ends a moment before the process: give it that moment to
+	// report its own exit (code, signal) before making sure it is gone.
+	select {
+	case <-inst.ld.proc.Done():
+	case <-time.After(time.Second):
+	}
 	inst.ld.proc.Kill()
 	ex := inst.ld.proc.Wait()
 	inst.mu.Lock()
@@ -248,6 +254,8 @@ func (e *Engine) acquire(ctx context.Context, v engine.Version, rt *procRuntime,
 				}
 				inst.inflight = 1
 				fs.instances = append(fs.instances, inst)
+				// Callers queued during the start may share the instance.
+				e.broadcastLocked()
 				return inst, true, nil
 			}
 		}

@@ -2,13 +2,10 @@ package local
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -23,7 +20,11 @@ import (
 // Config is what the local engine needs.
 type Config struct {
 	// DataDir holds the artifacts, the loaders' code and slots and the go
-	// build cache.
+	// build cache. The sandboxed programs read from it (as Sandbox.HostUID:
+	// nobody when this process is root), so DataDir and every directory
+	// above it must be searchable by that user (o+x, e.g. 0711 or 0755):
+	// New fails naming the directory that is not. What the engine creates
+	// in it is 0755 (directories) and 0644 (files).
 	DataDir string
 	// Sandbox runs the process runtimes; nil makes node, python and go
 	// unavailable, SandboxReason saying why.
@@ -46,8 +47,12 @@ type Config struct {
 	// Node, Python and Go are the executables; default found on PATH
 	// (python: /usr/bin/python3 first).
 	Node, Python, Go string
-	// GoCache is the go build cache seeded with the compiled standard
-	// library; default DataDir/gocache.
+	// GoCache is the go build cache that the sandboxed go builds share,
+	// bound writable into them and owned by Sandbox.HostUID (New does not
+	// touch it; the first go build chowns it when needed); default
+	// DataDir/gocache. Naming one directory for several data dirs lets
+	// them share the compiled standard library; its parents must be
+	// searchable as DataDir's.
 	GoCache string
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -68,11 +73,20 @@ type Engine struct {
 	execer    string
 	goCache   string
 
-	seedOnce sync.Once
-	seedErr  error
+	// goMu guards the go toolchain's one-time work: the build cache's
+	// owner and the go loader (execer), compiled in the build sandbox on
+	// the first go build; goReady is closed once the execer exists.
+	goMu      sync.Mutex
+	goCacheOK bool
+	goReady   chan struct{}
+	// compiles counts the go compilations run (execer and functions).
+	compiles atomic.Int64
 
 	buildMu sync.Mutex
 	builds  map[string]*buildCall
+	// building counts the builds and go preparations under way (added to
+	// under mu while not closed); Close waits for them.
+	building sync.WaitGroup
 
 	slotSeq atomic.Uint64
 	callSeq atomic.Uint64
@@ -115,9 +129,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if e.goCache == "" {
 		e.goCache = filepath.Join(dataDir, "gocache")
 	}
-	for _, d := range []string{e.loaderDir, filepath.Join(dataDir, "artifacts"), filepath.Join(dataDir, "slots")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	for _, d := range []string{dataDir, e.loaderDir, filepath.Join(dataDir, "artifacts"), filepath.Join(dataDir, "slots")} {
+		if err := mkdirShared(d); err != nil {
 			return nil, fmt.Errorf("functions engine: %w", err)
+		}
+	}
+	if cfg.Sandbox != nil {
+		if err := reachable(dataDir, cfg.Sandbox.HostUID()); err != nil {
+			return nil, fmt.Errorf("functions engine: data dir %s: the sandbox's user (uid %d) %w", dataDir, cfg.Sandbox.HostUID(), err)
 		}
 	}
 	// Slots of a previous run are empty leftovers.
@@ -137,16 +156,21 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if reason == "" {
 		reason = "the process sandbox is not available"
 	}
-	for _, rt := range []*procRuntime{detectNode(ctx, cfg.Node), detectPython(ctx, cfg.Python), detectGo(ctx, cfg.Go)} {
+	uid := -1
+	if cfg.Sandbox != nil {
+		uid = cfg.Sandbox.HostUID()
+	}
+	for _, rt := range []*procRuntime{detectNode(ctx, cfg.Node, uid), detectPython(ctx, cfg.Python, uid), detectGo(ctx, cfg.Go, uid)} {
 		if rt.info.Available && cfg.Sandbox == nil {
 			rt = unavailable(rt.info.Name, reason)
 		}
 		e.procs[rt.info.Name] = rt
 	}
+	e.goReady = make(chan struct{})
 	if rt := e.procs[engine.RuntimeGo]; rt.info.Available {
-		if err := e.compileExecer(ctx, rt); err != nil {
-			e.log.Warn("go runtime unavailable: its loader does not build", "err", err)
-			e.procs[engine.RuntimeGo] = unavailable(engine.RuntimeGo, "the go loader does not build: "+err.Error())
+		e.execer = filepath.Join(e.loaderDir, "execer-"+execerHash(rt))
+		if _, err := os.Stat(e.execer); err == nil {
+			close(e.goReady)
 		}
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -157,18 +181,19 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			e.log.Info("functions runtime unavailable", "runtime", name, "reason", rt.info.Reason)
 		}
 	}
-	if rt := e.procs[engine.RuntimeGo]; rt.info.Available {
-		// Seed the build cache now so that the first deploy compiles only
-		// its own code.
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			if err := e.seedGoCache(e.ctx, rt); err != nil && e.ctx.Err() == nil {
-				e.log.Warn("seed the go build cache", "err", err)
-			}
-		}()
-	}
 	return e, nil
+}
+
+// startWork registers a build or go preparation for Close to wait for; it
+// reports false once the engine is closed.
+func (e *Engine) startWork() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.building.Add(1)
+	return true
 }
 
 func writeIfChanged(path string, b []byte, mode os.FileMode) error {
@@ -179,38 +204,10 @@ func writeIfChanged(path string, b []byte, mode os.FileMode) error {
 	if err := os.WriteFile(tmp, b, mode); err != nil {
 		return err
 	}
+	if err := os.Chmod(tmp, mode); err != nil { // whatever the umask
+		return err
+	}
 	return os.Rename(tmp, path)
-}
-
-// compileExecer builds the go loader (once per source and toolchain; the
-// binary is kept under DataDir/loaders).
-func (e *Engine) compileExecer(ctx context.Context, rt *procRuntime) error {
-	sum := sha256.Sum256(append(append([]byte{}, execerSource...), rt.goVersion...))
-	bin := filepath.Join(e.loaderDir, "execer-"+hex.EncodeToString(sum[:6]))
-	e.execer = bin
-	if _, err := os.Stat(bin); err == nil {
-		return nil
-	}
-	dir, err := os.MkdirTemp(e.cfg.DataDir, ".execer-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), execerSource, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module execer\n"), 0o644); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, rt.exe, "build", "-trimpath", "-ldflags=-s -w", "-o", bin+".tmp", ".")
-	cmd.Dir = dir
-	cmd.Env = append(goEnv(rt.goroot, e.goCache), "HOME="+dir, "PATH="+filepath.Join(rt.goroot, "bin")+":/usr/bin:/bin")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%w: %s", err, out)
-	}
-	return os.Rename(bin+".tmp", bin)
 }
 
 // Runtimes lists node, python, go and wasm, and whether each is here.
@@ -241,6 +238,11 @@ func (e *Engine) Build(ctx context.Context, v engine.Version) error {
 	if err != nil {
 		return err
 	}
+	if v.Runtime == engine.RuntimeGo {
+		if err := e.prepareGo(ctx, rt); err != nil {
+			return err
+		}
+	}
 	_, err = e.artifact(ctx, v, rt)
 	return err
 }
@@ -256,6 +258,11 @@ func (e *Engine) Invoke(ctx context.Context, v engine.Version, req engine.Reques
 		return engine.Result{}, err
 	}
 	start := time.Now()
+	if v.Runtime == engine.RuntimeGo {
+		if err := e.prepareGo(ctx, rt); err != nil {
+			return engine.Result{}, err
+		}
+	}
 	a, err := e.artifact(ctx, v, rt)
 	if err != nil {
 		var be *engine.BuildError
@@ -341,6 +348,7 @@ func (e *Engine) Close() error {
 		inst.kill(engine.ExitCrash)
 	}
 	e.wg.Wait()
+	e.building.Wait()
 	var procs []*sandbox.Process
 	for _, p := range e.pools {
 		p.mu.Lock()

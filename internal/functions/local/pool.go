@@ -93,6 +93,14 @@ func (p *pool) kick() {
 // never competes with the calls it is for.
 func (p *pool) run() {
 	defer p.e.wg.Done()
+	if p.rt.info.Name == engine.RuntimeGo {
+		// The go loader is compiled on the first go build.
+		select {
+		case <-p.e.ctx.Done():
+			return
+		case <-p.e.goReady:
+		}
+	}
 	backoff := 100 * time.Millisecond
 	for {
 		select {
@@ -117,6 +125,7 @@ func (p *pool) run() {
 				if p.e.ctx.Err() != nil {
 					p.mu.Unlock()
 					l.stop()
+					l.proc.Wait()
 					return
 				}
 				p.ready = append(p.ready, l)
@@ -221,8 +230,35 @@ func (e *Engine) startLoader(rt *procRuntime, mem int64, pids int) (*loader, err
 		os.RemoveAll(slot)
 		return nil, fmt.Errorf("start loader: %w", err)
 	}
-	return &loader{rt: rt, proc: proc, slot: slot, reqW: reqW, w: &frameWriter{w: reqW}, repR: repR,
-		r: bufio.NewReaderSize(repR, 64<<10), mem: mem, pids: pids}, nil
+	l := &loader{rt: rt, proc: proc, slot: slot, reqW: reqW, w: &frameWriter{w: reqW}, repR: repR,
+		r: bufio.NewReaderSize(repR, 64<<10), mem: mem, pids: pids}
+	// A loader is warm once it said so: its runtime has started and
+	// loaded the loader's own modules.
+	started := make(chan error, 1)
+	go func() {
+		m, err := readFrame(l.r)
+		if err == nil && m.Type != "started" {
+			err = fmt.Errorf("loader said %q before started", m.Type)
+		}
+		started <- err
+	}()
+	t := time.NewTimer(specializeWait)
+	defer t.Stop()
+	select {
+	case err := <-started:
+		if err != nil {
+			l.stop()
+			return nil, fmt.Errorf("start loader: %w", e.loaderDied(l, err))
+		}
+	case <-t.C:
+		l.stop()
+		return nil, errors.New("start loader: not started within 30s")
+	case <-e.ctx.Done():
+		l.stop()
+		l.proc.Wait()
+		return nil, errors.New("start loader: engine closed")
+	}
+	return l, nil
 }
 
 // errLoad is code that failed to load at specialize: the runtime's words.
@@ -345,7 +381,7 @@ func linkTree(src, dst string) error {
 		}
 		target := filepath.Join(dst, rel)
 		if fi.IsDir() {
-			return os.MkdirAll(target, 0o755)
+			return mkdirShared(target)
 		}
 		if err := os.Link(p, target); err == nil {
 			return nil

@@ -15,6 +15,7 @@ import (
 // The loader protocol: frames of a 4-byte big-endian length and a JSON
 // message, the engine's on the loader's fd 3, the loader's on its fd 4.
 //
+//	loader → engine  {"type":"started"}  (once warm)
 //	engine → loader  {"type":"specialize","entry","env","concurrency"}
 //	loader → engine  {"type":"ready"} or {"type":"ready","error"}
 //	engine → loader  {"type":"invoke","id","request"}

@@ -42,7 +42,11 @@ func startDirect(t *testing.T, codeDir string, argv ...string) *directLoader {
 		_ = cmd.Wait()
 		repR.Close()
 	})
-	return &directLoader{w: &frameWriter{w: reqW}, r: bufio.NewReader(repR), cmd: cmd}
+	d := &directLoader{w: &frameWriter{w: reqW}, r: bufio.NewReader(repR), cmd: cmd}
+	if m, err := readFrame(d.r); err != nil || m.Type != "started" {
+		t.Fatalf("first frame %+v, %v", m, err)
+	}
+	return d
 }
 
 func (d *directLoader) roundTrip(t *testing.T, m *message) *message {

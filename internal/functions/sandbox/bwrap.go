@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // The sandbox's root is an empty tmpfs (bwrap's default), read-only once
@@ -82,6 +83,64 @@ func hostEntry(src, dst string) []string {
 	return []string{"--ro-bind", src, dst}
 }
 
+// readableBy checks that uid (in group gid, no other groups) can reach path
+// (search every directory on the way) and read it (and, for a directory,
+// search it), following symbolic links.
+func readableBy(path string, uid, gid uint32) error { return accessibleBy(path, uid, gid, 4) }
+
+// accessibleBy is readableBy for the permission bits want (4 read, 2 write).
+func accessibleBy(path string, uid, gid uint32, want os.FileMode) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return err
+	}
+	may := func(p string, want os.FileMode) error {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			return err
+		}
+		perm := os.FileMode(st.Mode) & 0o777
+		var bits os.FileMode
+		switch {
+		case st.Uid == uid:
+			bits = perm >> 6
+		case st.Gid == gid:
+			bits = (perm >> 3) & 7
+		default:
+			bits = perm & 7
+		}
+		if bits&want != want {
+			return fmt.Errorf("%s (mode %04o, owner %d:%d) is not accessible to it", p, perm, st.Uid, st.Gid)
+		}
+		return nil
+	}
+	const x = 1
+	given, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{given, real} { // the way to a link, and to its target
+		for dir := p; dir != "/"; {
+			dir = filepath.Dir(dir)
+			if err := may(dir, x); err != nil {
+				return err
+			}
+		}
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return may(real, want|x)
+	}
+	return may(real, want)
+}
+
 func sortStrings(s []string) {
 	for i := 1; i < len(s); i++ {
 		for j := i; j > 0 && s[j] < s[j-1]; j-- {
@@ -102,16 +161,36 @@ func (s *Sandbox) args(spec Spec, infoFd, blockFd, seccompFd int) ([]string, err
 		tmp = DefaultTmpBytes
 	}
 	args = append(args, "--proc", "/proc", "--dev", "/dev", "--size", strconv.FormatInt(tmp, 10), "--tmpfs", "/tmp")
-	for _, b := range spec.ReadOnly {
-		if !filepath.IsAbs(b.Src) || !filepath.IsAbs(b.Dst) || filepath.Clean(b.Dst) == "/" {
-			return nil, fmt.Errorf("read-only bind %q -> %q: both paths must be absolute and the target not /", b.Src, b.Dst)
+	binds := func(kind, flag string, bs []Bind, want os.FileMode) error {
+		for _, b := range bs {
+			if !filepath.IsAbs(b.Src) || !filepath.IsAbs(b.Dst) || filepath.Clean(b.Dst) == "/" {
+				return fmt.Errorf("%s bind %q -> %q: both paths must be absolute and the target not /", kind, b.Src, b.Dst)
+			}
+			if _, err := os.Stat(b.Src); err != nil {
+				return fmt.Errorf("%s bind: %w", kind, err)
+			}
+			if s.cred != nil {
+				if err := accessibleBy(b.Src, s.cred.Uid, s.cred.Gid, want); err != nil {
+					return fmt.Errorf("%s bind %s: bwrap runs as the host's uid %d (Config.AsRoot unset): %w", kind, b.Src, s.cred.Uid, err)
+				}
+			}
+			args = append(args, flag, b.Src, filepath.Clean(b.Dst))
 		}
-		args = append(args, "--ro-bind", b.Src, filepath.Clean(b.Dst))
+		return nil
+	}
+	if err := binds("read-only", "--ro-bind", spec.ReadOnly, 4); err != nil {
+		return nil, err
+	}
+	if err := binds("read-write", "--bind", spec.ReadWrite, 4|2); err != nil {
+		return nil, err
 	}
 	args = append(args, "--remount-ro", "/")
 	dir := spec.Dir
 	if dir == "" {
 		dir = "/"
+	}
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("working directory %q is not absolute", dir)
 	}
 	args = append(args, "--chdir", dir)
 	if seccompFd >= 0 {

@@ -317,11 +317,17 @@ func rmdirRetry(d string) error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if errors.Is(err, syscall.ENOTEMPTY) {
-		// The v2 stand-in of the tests is a plain directory holding files.
-		if st, serr := os.Stat(filepath.Join(d, "cgroup.procs")); serr == nil && st.Mode().IsRegular() {
-			if isPlainDir(d) {
-				return os.RemoveAll(d)
+	if errors.Is(err, syscall.ENOTEMPTY) && isPlainDir(d) {
+		// The cgroup v2 stand-in of the tests is a plain directory holding
+		// the interface files (a cgroup directory's files go with it).
+		if ents, rerr := os.ReadDir(d); rerr == nil {
+			for _, e := range ents {
+				if e.Type().IsRegular() {
+					_ = os.Remove(filepath.Join(d, e.Name()))
+				}
+			}
+			if err = syscall.Rmdir(d); err == nil {
+				return nil
 			}
 		}
 	}

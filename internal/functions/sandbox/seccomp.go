@@ -77,8 +77,7 @@ var sysNumbers = map[string]map[string]uint32{
 		"open_by_handle_at": 304, "name_to_handle_at": 303, "quotactl": 179, "quotactl_fd": 443,
 		"lookup_dcookie": 212, "mount_setattr": 442, "move_mount": 429, "open_tree": 428, "fsopen": 430,
 		"fsconfig": 431, "fsmount": 432, "fspick": 433, "io_uring_setup": 425, "io_uring_enter": 426,
-		"io_uring_register": 427,
-		"clone":             56, "clone3": 435, "socket": 41, "personality": 135,
+		"io_uring_register": 427, "clone": 56, "clone3": 435, "socket": 41, "personality": 135,
 	},
 	"arm64": { // the generic table; arm64 has no iopl or ioperm
 		"mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51, "ptrace": 117,
@@ -89,8 +88,7 @@ var sysNumbers = map[string]map[string]uint32{
 		"open_by_handle_at": 265, "name_to_handle_at": 264, "quotactl": 60, "quotactl_fd": 443,
 		"lookup_dcookie": 18, "mount_setattr": 442, "move_mount": 429, "open_tree": 428, "fsopen": 430,
 		"fsconfig": 431, "fsmount": 432, "fspick": 433, "io_uring_setup": 425, "io_uring_enter": 426,
-		"io_uring_register": 427,
-		"clone":             220, "clone3": 435, "socket": 198, "personality": 92,
+		"io_uring_register": 427, "clone": 220, "clone3": 435, "socket": 198, "personality": 92,
 	},
 }
 

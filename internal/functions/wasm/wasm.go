@@ -83,6 +83,7 @@ type Runner struct {
 	lru      *list.List // of *compiled, most recently used first
 	compiled map[string]*compiled
 	keys     map[string]*keyState
+	running  sync.WaitGroup // invocations holding a slot
 }
 
 // compiled is one module in memory, shared by every instance of it.
@@ -220,7 +221,8 @@ func (r *Runner) Forget(key string) {
 	}
 }
 
-// Close stops every instance and releases the runtime and the cache.
+// Close stops every instance (they end as crash), waits for them (until
+// ctx is done) and releases the runtime and the cache.
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
 	if r.closed {
@@ -233,6 +235,12 @@ func (r *Runner) Close(ctx context.Context) error {
 		delete(r.keys, k)
 	}
 	r.mu.Unlock()
+	stopped := make(chan struct{})
+	go func() { r.running.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+	}
 	err := r.rt.Close(ctx)
 	if cerr := r.cache.Close(ctx); err == nil {
 		err = cerr
@@ -307,6 +315,7 @@ func (r *Runner) enter(ctx context.Context, v engine.Version) (*keyState, error)
 	}
 	select {
 	case ks.sem <- struct{}{}:
+		r.running.Add(1)
 		r.mu.Unlock()
 		return ks, nil
 	default:
@@ -332,6 +341,13 @@ func (r *Runner) enter(ctx context.Context, v engine.Version) (*keyState, error)
 	}
 	r.mu.Lock()
 	ks.waiting--
+	if err == nil && r.closed {
+		<-ks.sem
+		err = errClosed
+	}
+	if err == nil {
+		r.running.Add(1)
+	}
 	r.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -342,6 +358,7 @@ func (r *Runner) enter(ctx context.Context, v engine.Version) (*keyState, error)
 // leave gives the slot back, dropping the key's state once it is idle so
 // that idle versions cost nothing here.
 func (r *Runner) leave(key string, ks *keyState) {
+	defer r.running.Done()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	<-ks.sem
@@ -388,6 +405,9 @@ func (r *Runner) acquire(ctx context.Context, v engine.Version, bin []byte) (*co
 		}
 		if c.err != nil {
 			r.release(c)
+			if ctx.Err() == nil && (errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded)) {
+				return r.acquire(ctx, v, bin) // the caller compiling it went away, not this one
+			}
 			return nil, false, c.err
 		}
 		return c, cold, nil
@@ -399,8 +419,10 @@ func (r *Runner) acquire(ctx context.Context, v engine.Version, bin []byte) (*co
 	r.mu.Unlock()
 	closeAll(evicted)
 
+	t0 := time.Now()
 	c.mod, c.err = r.compile(ctx, bin)
 	close(c.ready)
+	r.cfg.Logger.Debug("wasm module compiled", "digest", d, "duration", time.Since(t0), "error", c.err)
 	if c.err != nil {
 		r.mu.Lock()
 		if r.compiled[d] == c {
@@ -459,7 +481,7 @@ func (r *Runner) compile(ctx context.Context, bin []byte) (wazero.CompiledModule
 		}
 		return nil, &engine.BuildError{Runtime: engine.RuntimeWasm, Message: r.scrub(err.Error())}
 	}
-	if msg := checkCommand(mod); msg != "" {
+	if msg := checkCommand(mod, bin); msg != "" {
 		_ = mod.Close(ctx)
 		return nil, &engine.BuildError{Runtime: engine.RuntimeWasm, Message: msg}
 	}
@@ -468,15 +490,15 @@ func (r *Runner) compile(ctx context.Context, bin []byte) (wazero.CompiledModule
 
 // checkCommand refuses imports other than WASI preview 1 and a module
 // without _start.
-func checkCommand(mod wazero.CompiledModule) string {
-	for _, f := range mod.ImportedFunctions() {
-		if m, n, _ := f.Import(); m != wasiName {
-			return fmt.Sprintf("the module imports function %q from %q: only %s is provided", n, m, wasiName)
-		}
+func checkCommand(mod wazero.CompiledModule, bin []byte) string {
+	imports, err := importsOf(bin)
+	if err != nil {
+		return "cannot read the module's imports: " + err.Error()
 	}
-	for _, m := range mod.ImportedMemories() {
-		mn, n, _ := m.Import()
-		return fmt.Sprintf("the module imports memory %q from %q: only %s functions are provided", n, mn, wasiName)
+	for _, im := range imports {
+		if im.module != wasiName || im.kind != "function" {
+			return fmt.Sprintf("the module imports %s %q from %q: only %s functions are provided", im.kind, im.name, im.module, wasiName)
+		}
 	}
 	if _, ok := mod.ExportedFunctions()["_start"]; !ok {
 		return "the module exports no _start function: not a WASI command module"
@@ -548,6 +570,7 @@ func (r *Runner) run(ctx context.Context, ks *keyState, mod wazero.CompiledModul
 	if inst != nil {
 		_ = inst.Close(context.Background())
 	}
+	mem.Free()
 	res := engine.Result{Logs: stderr.logs()}
 
 	var exit *sys.ExitError
@@ -614,43 +637,6 @@ func sleep(ctx context.Context, ns int64) {
 	case <-ctx.Done():
 	}
 }
-
-// capMemory backs one instance's linear memory and enforces its cap:
-// a growth past limit fails (memory.grow returns -1) and is recorded.
-type capMemory struct {
-	limit   uint64
-	buf     []byte
-	started bool
-	refused bool
-}
-
-// Allocate implements experimental.MemoryAllocator.
-func (m *capMemory) Allocate(_, _ uint64) experimental.LinearMemory { return m }
-
-// Reallocate implements experimental.LinearMemory. The first call (the
-// module's initial memory) always succeeds: a module whose initial memory
-// exceeds the cap is refused before it is instantiated.
-func (m *capMemory) Reallocate(size uint64) []byte {
-	if m.started && size > m.limit {
-		m.refused = true
-		return nil
-	}
-	m.started = true
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-		return m.buf
-	}
-	n := max(size, min(2*uint64(cap(m.buf)), m.limit))
-	nb := make([]byte, size, n)
-	copy(nb, m.buf)
-	m.buf = nb
-	return m.buf
-}
-
-// Free implements experimental.LinearMemory.
-func (m *capMemory) Free() { m.buf = nil }
-
-var _ experimental.MemoryAllocator = (*capMemory)(nil)
 
 // capWriter keeps the first max bytes written to it and swallows the rest,
 // so that a chatty module neither fails nor fills the host's memory.

@@ -65,10 +65,14 @@ func module(tb testing.TB, name string) []byte {
 	return b
 }
 
+// newRunner starts a runner. The runners of one test binary share one disk
+// cache (a module is compiled once, then read back), as runners of
+// successive server runs do; each has its own memory.
 func newRunner(tb testing.TB, maxCompiled int) *Runner {
 	tb.Helper()
+	module(tb, "hello") // creates buildDir
 	r, err := New(context.Background(), Config{
-		CacheDir:    tb.TempDir(),
+		CacheDir:    filepath.Join(buildDir, "cache"),
 		MaxCompiled: maxCompiled,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -79,12 +83,16 @@ func newRunner(tb testing.TB, maxCompiled int) *Runner {
 	return r
 }
 
+// version is the test module name as the service passes it: with the
+// digest of its code.
 func version(tb testing.TB, name string) engine.Version {
+	bin := module(tb, name)
 	return engine.Version{
 		Key:     "v-" + name,
+		Digest:  digestOf(engine.Version{}, bin),
 		Runtime: engine.RuntimeWasm,
-		Files:   map[string][]byte{"fn.wasm": module(tb, name)},
-		Limits:  engine.Limits{MemoryBytes: 64 << 20, Timeout: 5 * time.Second, Concurrency: 1, MaxInstances: 2},
+		Files:   map[string][]byte{"fn.wasm": bin},
+		Limits:  engine.Limits{MemoryBytes: 64 << 20, Timeout: time.Minute, Concurrency: 1, MaxInstances: 2},
 	}
 }
 
@@ -109,18 +117,28 @@ func (r *Runner) dropCompiled() {
 // rawModule is a WASI-less command module written by hand: one memory of
 // one page and a _start whose instructions are code (a test of what Go
 // modules do not do: trap, grow memory with memory.grow).
-func rawModule(code ...byte) []byte {
+func rawModule(code ...byte) []byte { return rawModuleImporting(nil, code...) }
+
+// rawModuleImporting is rawModule with an import section.
+func rawModuleImporting(imports []byte, code ...byte) []byte {
 	body := append(append([]byte{0}, code...), 0x0b) // no locals, code, end
 	b := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
 	b = append(b, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00) // type 0: func()
-	b = append(b, 0x03, 0x02, 0x01, 0x00)             // func 0: type 0
-	b = append(b, 0x05, 0x03, 0x01, 0x00, 0x01)       // memory 0: min 1 page
+	b = append(b, imports...)
+	b = append(b, 0x03, 0x02, 0x01, 0x00)       // func 0: type 0
+	b = append(b, 0x05, 0x03, 0x01, 0x00, 0x01) // memory 0: min 1 page
 	b = append(b, 0x07, 0x13, 0x02,
 		0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00,
 		0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00)
 	b = append(b, 0x0a, byte(len(body)+2), 0x01, byte(len(body)))
 	return append(b, body...)
 }
+
+// Import sections for rawModuleImporting.
+var (
+	importGlobal = []byte{0x02, 0x0a, 0x01, 0x03, 'e', 'n', 'v', 0x01, 'g', 0x03, 0x7f, 0x00}       // env.g: i32 global
+	importTable  = []byte{0x02, 0x0b, 0x01, 0x03, 'e', 'n', 'v', 0x01, 't', 0x01, 0x70, 0x00, 0x01} // env.t: funcref table
+)
 
 // Instructions for rawModule.
 var (
@@ -148,6 +166,14 @@ func TestInfo(t *testing.T) {
 	want := engine.RuntimeInfo{Name: "wasm", Available: true, Version: "wazero v1.12.0", Sandbox: "wasm", Entry: "fn.wasm"}
 	if got != want {
 		t.Errorf("Info() = %+v, want %+v", got, want)
+	}
+	// The version reported is the one go.mod pins.
+	mod, err := os.ReadFile(filepath.Join("..", "..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin := "github.com/tetratelabs/wazero " + strings.TrimPrefix(wazeroVersion, "wazero "); !strings.Contains(string(mod), pin+"\n") {
+		t.Errorf("go.mod does not pin %q", pin)
 	}
 }
 
@@ -211,8 +237,8 @@ func TestInvoke(t *testing.T) {
 		},
 	}, {
 		name: "a larger cap lets the same module get further", module: "oom",
-		limits:     func(l *engine.Limits) { l.MemoryBytes = 256 << 20 },
-		wantReason: engine.ExitOOM, wantError: "(256 MiB)",
+		limits:     func(l *engine.Limits) { l.MemoryBytes = 128 << 20 },
+		wantReason: engine.ExitOOM, wantError: "(128 MiB)",
 	}, {
 		name: "a trap is an error", raw: rawModule(opUnreachable...),
 		wantReason: engine.ExitError, wantError: "trap: wasm error: unreachable",
@@ -259,7 +285,7 @@ func TestInvoke(t *testing.T) {
 			var v engine.Version
 			if tc.raw != nil {
 				v = version(t, "hello")
-				v.Key, v.Files = tc.name, map[string][]byte{"fn.wasm": tc.raw}
+				v.Key, v.Digest, v.Files = tc.name, "", map[string][]byte{"fn.wasm": tc.raw}
 			} else {
 				v = version(t, tc.module)
 			}
@@ -316,7 +342,13 @@ func TestBuildRefuses(t *testing.T) {
 	}{
 		{"invalid bytes", map[string][]byte{"fn.wasm": []byte("not a module")}, 0, "invalid magic number"},
 		{"env import", map[string][]byte{"fn.wasm": module(t, "envimport")}, 0,
-			`the module imports function "host_secret" from "env": only wasi_snapshot_preview1 is provided`},
+			`the module imports function "host_secret" from "env": only wasi_snapshot_preview1 functions are provided`},
+		{"env global import", map[string][]byte{"fn.wasm": rawModuleImporting(importGlobal)}, 0,
+			`the module imports global "g" from "env": only wasi_snapshot_preview1 functions are provided`},
+		{"env table import", map[string][]byte{"fn.wasm": rawModuleImporting(importTable)}, 0,
+			`the module imports table "t" from "env": only wasi_snapshot_preview1 functions are provided`},
+		{"no _start", map[string][]byte{"fn.wasm": []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}}, 0,
+			"the module exports no _start function: not a WASI command module"},
 		{"no wasm file", map[string][]byte{"README": []byte("x")}, 0, "no fn.wasm (nor any .wasm file) in the code"},
 		{"two wasm files", map[string][]byte{"a.wasm": nil, "b.wasm": nil}, 0, "no fn.wasm, and several .wasm files: a.wasm, b.wasm"},
 		{"initial memory over the limit", map[string][]byte{"fn.wasm": module(t, "hello")}, 1 << 20, "exceeds the memory limit (1 MiB)"},
@@ -409,6 +441,64 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 }
 
+// TestCallerGone: a caller that goes away ends its instance; the call
+// reports the caller's error, not a timeout.
+func TestCallerGone(t *testing.T) {
+	r := newRunner(t, 0)
+	v := version(t, "sleep")
+	if err := r.Build(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		res, err := r.Invoke(ctx, v, engine.Request{})
+		if res.ExitReason != engine.ExitError {
+			t.Errorf("ExitReason %q, want error", res.ExitReason)
+		}
+		done <- err
+	}()
+	testutil.WaitFor(t, 10*time.Second, "the instance running", func() bool { return r.Instances(v.Key) == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Invoke = %v, want context.Canceled", err)
+	}
+	if n := r.Instances(v.Key); n != 0 {
+		t.Errorf("Instances = %d", n)
+	}
+}
+
+// TestClose: Close ends running instances and refuses later calls.
+func TestClose(t *testing.T) {
+	r := newRunner(t, 0)
+	v := version(t, "sleep")
+	if err := r.Build(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan engine.Result, 1)
+	go func() {
+		res, _ := r.Invoke(context.Background(), v, engine.Request{})
+		done <- res
+	}()
+	testutil.WaitFor(t, 10*time.Second, "the instance running", func() bool { return r.Instances(v.Key) == 1 })
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-done; res.ExitReason != engine.ExitCrash {
+		t.Errorf("running call: %+v, want crash", res)
+	}
+	if _, err := r.Invoke(context.Background(), version(t, "hello"), engine.Request{}); err == nil || err.Error() != "wasm: runner closed" {
+		t.Errorf("Invoke after Close = %v", err)
+	}
+	if err := r.Build(context.Background(), version(t, "hello")); err == nil {
+		t.Error("Build after Close succeeded")
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+}
+
 // TestLRU: at most MaxCompiled modules stay in memory; an evicted one still
 // runs, compiled again (from the disk cache): a cold start.
 func TestLRU(t *testing.T) {
@@ -437,6 +527,41 @@ func TestLRU(t *testing.T) {
 	}
 	if n := r.inMemory(); n != 2 {
 		t.Errorf("%d modules in memory, want 2", n)
+	}
+}
+
+// FuzzImportsOf: the import reader never panics, whatever the bytes.
+func FuzzImportsOf(f *testing.F) {
+	f.Add(rawModule(opUnreachable...))
+	f.Add(rawModuleImporting(importGlobal))
+	f.Add(rawModuleImporting(importTable))
+	f.Add([]byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 8 {
+			return
+		}
+		importsOf(b)
+	})
+}
+
+func TestImportsOf(t *testing.T) {
+	got, err := importsOf(module(t, "envimport"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env, wasi int
+	for _, im := range got {
+		switch {
+		case im == wasmImport{module: "env", name: "host_secret", kind: "function"}:
+			env++
+		case im.module == "wasi_snapshot_preview1" && im.kind == "function":
+			wasi++
+		default:
+			t.Errorf("unexpected import %+v", im)
+		}
+	}
+	if env != 1 || wasi == 0 {
+		t.Errorf("imports %+v", got)
 	}
 }
 

@@ -1020,7 +1020,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations/{id}": {
+    "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations/{invocation}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1028,7 +1028,7 @@ export interface paths {
             cookie?: never;
         };
         /** One invocation (an asynchronous one with its response) */
-        get: operations["get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-invocations-by-id"];
+        get: operations["get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-invocations-by-invocation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -10752,7 +10752,7 @@ export interface operations {
             };
         };
     };
-    "get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-invocations-by-id": {
+    "get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-invocations-by-invocation": {
         parameters: {
             query?: never;
             header?: never;
@@ -10761,7 +10761,7 @@ export interface operations {
                 workspace: string;
                 project: string;
                 function: string;
-                id: string;
+                invocation: string;
             };
             cookie?: never;
         };

@@ -162,4 +162,5 @@ input.on('data', (chunk) => {
   }
 });
 input.on('end', () => process.exit(0));
+send({ type: 'started' });
 input.on('error', () => process.exit(0));

@@ -200,4 +200,5 @@ def main():
             _pool.submit(_invoke, msg)
 
 
+_send({"type": "started"})
 main()
