@@ -55,6 +55,7 @@ type Store interface {
 	LimitStore
 	CronJobStore
 	AIStore
+	FunctionTriggerStore
 
 	// Users.
 	CreateUser(ctx context.Context, u User) error // ErrConflict on duplicate email (case-insensitive)
