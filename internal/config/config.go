@@ -135,6 +135,8 @@ type Config struct {
 	TelemetryListen string `json:"telemetryListen"`
 	// AI configures the assistant's models and its caps (see AI).
 	AI AI `json:"ai"`
+	// Functions configures functions (see Functions).
+	Functions Functions `json:"functions"`
 }
 
 // TelemetryOff is the TelemetryListen that serves no metrics.
@@ -193,6 +195,7 @@ func Default() Config {
 		WarmPool:                       1,
 		SleepAfter:                     Duration{30 * time.Minute},
 		WakeTimeout:                    Duration{time.Minute},
+		Functions:                      defaultFunctions(),
 	}
 }
 
@@ -207,7 +210,7 @@ type field struct {
 }
 
 func (c *Config) fields() []field {
-	return []field{
+	return append([]field{
 		{flag: "data-dir", env: "HKS_DATA_DIR", usage: "directory for the database, NATS store and keys", str: &c.DataDir},
 		{flag: "listen", env: "HKS_LISTEN", usage: "host:port to serve the API on", str: &c.Listen},
 		{flag: "database-url", env: "HKS_DATABASE_URL", usage: "postgres://… to use PostgreSQL (default: SQLite in the data dir)", str: &c.DatabaseURL},
@@ -248,7 +251,7 @@ func (c *Config) fields() []field {
 		{flag: "wake-timeout", env: "HKS_WAKE_TIMEOUT", usage: "how long a request to a sleeping workspace is held while it wakes", dur: &c.WakeTimeout},
 		{flag: "telemetry-listen", env: "HKS_TELEMETRY_LISTEN", usage: "host:port to serve /metrics on, apart from the API (off: none)", str: &c.TelemetryListen},
 		{flag: "workspace-issuer-listen", env: "HKS_WORKSPACE_ISSUER_LISTEN", usage: "loopback host:port of the https issuer endpoint for workspace API servers when --external-url is http (default: a port kept in the data dir)", str: &c.WorkspaceIssuerListen},
-	}
+	}, c.functionFields()...)
 }
 
 // Flags holds the registered flags of a command.
@@ -428,7 +431,10 @@ func (c *Config) Validate() error {
 	if err := c.validateProviders(); err != nil {
 		return err
 	}
-	return c.validateAI()
+	if err := c.validateAI(); err != nil {
+		return err
+	}
+	return c.validateFunctions()
 }
 
 // checkListen checks a host:port to listen on, the host an IP address or

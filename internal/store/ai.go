@@ -112,6 +112,11 @@ type AISettings struct {
 const (
 	MeterAIPromptTokens     = "ai.prompt_tokens"
 	MeterAICompletionTokens = "ai.completion_tokens"
+	// MeterFnInvocations counts function invocations (1 each).
+	MeterFnInvocations = "fn.invocations"
+	// MeterFnMemoryMiBMs is an invocation's instance memory (MiB) times
+	// its duration (ms); GiB-seconds = quantity / 1,048,576,000.
+	MeterFnMemoryMiBMs = "fn.memory_mib_ms"
 )
 
 // UsageRecord is one entry of the usage ledger: what an organization

@@ -55,6 +55,7 @@ type Store interface {
 	LimitStore
 	CronJobStore
 	AIStore
+	FunctionStore
 	FunctionTriggerStore
 
 	// Users.

@@ -83,6 +83,10 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AIDeleteProjectCascade", testAIDeleteProjectCascade},
 		{"AIDeleteOrganizationCascade", testAIDeleteOrganizationCascade},
 		{"AIDeleteUserCascade", testAIDeleteUserCascade},
+		{"Functions", testFunctions},
+		{"FunctionVersionRace", testFunctionVersionRace},
+		{"FunctionInvocations", testFunctionInvocations},
+		{"FunctionCascade", testFunctionCascade},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
