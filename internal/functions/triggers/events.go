@@ -228,8 +228,11 @@ func (s *Service) reconcile(ctx context.Context) error {
 // the consumer is deleted.
 func (s *Service) consume(ctx context.Context, triggerID string, c jetstream.Consumer) {
 	for ctx.Err() == nil {
-		batch, err := c.Fetch(1, jetstream.FetchMaxWait(fetchWait))
+		// Canceling ctx abandons the pull request at once.
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := c.Fetch(1, jetstream.FetchContext(fctx))
 		if err != nil {
+			cancel()
 			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
 				return
 			}
@@ -246,6 +249,7 @@ func (s *Service) consume(ctx context.Context, triggerID string, c jetstream.Con
 			}
 			s.handleEvent(ctx, triggerID, msg)
 		}
+		cancel()
 		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
 				return
