@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,7 +216,14 @@ func (s *Service) reconcile(ctx context.Context) error {
 			stale = append(stale, id)
 		}
 	}
-	for _, id := range stale {
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(stale))) {
+		// Made after the list was read (here or elsewhere)? Then it stays.
+		if _, err := s.st.GetFunctionTriggerByID(ctx, id); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
 		s.log.Info("deleting the consumer of a deleted event trigger", "trigger", id)
 		if err := s.deleteConsumer(ctx, id); err != nil {
 			errs = append(errs, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/authz"
@@ -110,7 +111,7 @@ func (s *Service) create(r *http.Request) (any, error) {
 	}
 	t.ID, t.FunctionID, t.FunctionName = store.NewID(), ref.ID, ref.Name
 	t.OrgID, t.WorkspaceID, t.ProjectID = ref.OrgID, ref.WorkspaceID, ref.ProjectID
-	t.CreatedAt = now.Truncate(0)
+	t.CreatedAt = now.Truncate(time.Microsecond)
 	if err := s.st.CreateFunctionTrigger(ctx, t); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			e := httpapi.Conflict("name", fmt.Sprintf("function %s already has a trigger named %s", ref.Name, t.Name))
