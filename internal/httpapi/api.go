@@ -247,7 +247,7 @@ func (a *API) limits(rt Route, next http.Handler) http.Handler {
 	stream := a.stream(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, max(a.cfg.MaxBodyBytes, rt.MaxBodyBytes))
 		}
 		if rt.Stream {
 			stream.ServeHTTP(w, r)

@@ -71,6 +71,9 @@ type Route struct {
 	// write deadlines are lifted, so it lasts until the client goes away
 	// or the server shuts down.
 	Stream bool
+	// MaxBodyBytes raises the request body limit of this route above the
+	// API's (uploads); 0: the API's.
+	MaxBodyBytes int64
 }
 
 func (rt Route) successStatus() int {

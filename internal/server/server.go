@@ -26,6 +26,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/console"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
+	"github.com/hexabase/hexabase-ai/internal/functions"
 	"github.com/hexabase/hexabase-ai/internal/gateway"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -201,6 +202,14 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		DeviceTokenTTL:  cfg.DeviceTokenTTL.Duration, RequestTimeout: cfg.RequestTimeout.Duration}); err != nil {
 		return nil, err
 	}
+	key, err := seal.LoadOrCreateKey(cfg.DataDir, o.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
 	if err := s.identity.EnsureSigningKey(ctx); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
@@ -224,7 +233,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &deps{cfg: cfg, version: o.Version, log: log, now: now, store: s.st, identity: s.identity, nats: s.nats, events: pub, queue: s.queue,
+	d := &deps{cfg: cfg, version: o.Version, log: log, now: now, store: s.st, identity: s.identity, sealer: sealer, nats: s.nats, events: pub, queue: s.queue,
 		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer(), liveLimits: o.liveLimits}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
@@ -248,6 +257,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	s.api.MountSubtree(gateway.Prefix, d.gateway)
 	if d.mcp != nil {
 		s.api.MountEndpoint(mcp.Path, d.mcp)
+	}
+	if d.functions != nil {
+		s.api.MountSubtree(functions.TriggerPrefix, d.functions.Trigger())
 	}
 	// With a plain-http platform kubectl cannot use the gateway on the API
 	// listener (client-go sends an exec plugin's token to https servers

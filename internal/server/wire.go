@@ -14,6 +14,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/controlplane"
 	"github.com/hexabase/hexabase-ai/internal/events"
+	"github.com/hexabase/hexabase-ai/internal/functions"
 	"github.com/hexabase/hexabase-ai/internal/gateway"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/identity"
@@ -22,6 +23,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/live"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/ratelimit"
+	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
 	"github.com/hexabase/hexabase-ai/internal/tasks"
 	"github.com/hexabase/hexabase-ai/internal/tenancy"
@@ -41,10 +43,12 @@ type deps struct {
 	now      func() time.Time
 	store    store.Store
 	identity *identity.Service
-	nats     *messaging.Conn
-	events   *events.Publisher
-	queue    *tasks.Queue
-	authz    *authz.Authorizer
+	// sealer seals with the master key.
+	sealer *seal.Sealer
+	nats   *messaging.Conn
+	events *events.Publisher
+	queue  *tasks.Queue
+	authz  *authz.Authorizer
 	// tenancy is built by wireTenancy, after the control plane it asks
 	// about workspaces' clusters.
 	tenancy  *tenancy.Service
@@ -94,6 +98,9 @@ type deps struct {
 	// wireAI).
 	assistant *aiops.Service
 	mcp       http.Handler
+	// functions is the functions service (set by wireFunctions; nil when
+	// functions are off); server.New mounts its HTTP trigger.
+	functions *functions.Service
 	// gateway serves gateway.Prefix (set by wireGateway).
 	gateway http.Handler
 	// waker wakes sleeping workspaces for the gateway (wireControlPlane).
@@ -124,6 +131,7 @@ func wire(ctx context.Context, d *deps) error {
 		wireLive,         // needs d.clusters, d.tenancy, d.userStreams, d.workspaceStreams
 		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit, d.userStreams, d.workspaceStreams
 		wireAI,           // needs d.gateway, d.issuer, d.tenancy, d.audit
+		wireFunctions,    // needs d.tenancy, d.audit, d.sealer
 	} {
 		if err := w(ctx, d); err != nil {
 			return err
