@@ -49,8 +49,8 @@ type recordingFunctions struct {
 	calls    []call         // every call
 	runs     []call         // calls that ran the handler
 	recorded map[string]api.Invocation
-	// outcome decides a run's status ("succeeded" or "failed"); nil:
-	// succeeded.
+	// outcome decides a run's status ("succeeded" or "failed"; "busy":
+	// it never runs, InvokeAs returns *engine.ErrBusy); nil: succeeded.
 	outcome func(c call) string
 }
 
@@ -85,11 +85,14 @@ func (f *recordingFunctions) InvokeAs(_ context.Context, ref Ref, alias, trigger
 	if _, ok := f.byName[ref.ProjectID+"/"+ref.Name]; !ok {
 		return api.Invocation{}, store.ErrNotFound
 	}
-	f.runs = append(f.runs, c)
 	status := "succeeded"
 	if f.outcome != nil {
 		status = f.outcome(c)
 	}
+	if status == "busy" {
+		return api.Invocation{}, &engine.ErrBusy{RetryAfter: time.Second}
+	}
+	f.runs = append(f.runs, c)
 	inv := api.Invocation{ID: invocationID, Function: ref.Name, Trigger: trigger, Status: status, StartedAt: time.Now()}
 	if status == "failed" {
 		inv.ExitReason, inv.Error = engine.ExitError, "handler threw: boom"
@@ -137,6 +140,14 @@ func (hiddenScopes) ResolveProject(*http.Request) (tenancy.ProjectScope, error) 
 
 func newEnv(t *testing.T, edit func(*Config)) *env {
 	t.Helper()
+	e := newBareEnv(t)
+	e.q, e.svc = e.service(edit)
+	return e
+}
+
+// newBareEnv is an env without its queue and service.
+func newBareEnv(t *testing.T) *env {
+	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
 	log := testLogger(t)
@@ -152,7 +163,6 @@ func newEnv(t *testing.T, edit func(*Config)) *env {
 	}
 	e := &env{t: t, dir: dir, log: log, nc: nc, st: st, pub: pub, fns: newRecordingFunctions()}
 	e.proj, e.ref = e.function("hello")
-	e.q, e.svc = e.service(edit)
 	return e
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -314,9 +315,19 @@ func (s *Service) handleEvent(ctx context.Context, triggerID string, msg jetstre
 			return
 		}
 		if err != nil {
-			// Never ran (busy, stopping): try again later.
-			log.Warn("invoke for event", "attempt", attempt, "err", err)
-			_ = msg.NakWithDelay(s.cfg.Backoff(attempt))
+			if ctx.Err() != nil {
+				_ = msg.Nak() // stopping: not the function's fault
+				return
+			}
+			// Never ran (busy, an alias that does not exist): this
+			// delivery counts as an attempt.
+			if int(meta.NumDelivered) < s.cfg.MaxAttempts {
+				delay := s.cfg.Backoff(int(meta.NumDelivered))
+				log.Warn("event not handed to the function; retrying", "delivery", meta.NumDelivered, "in", delay, "err", err)
+				_ = msg.NakWithDelay(delay)
+				return
+			}
+			s.deadLetter(ctx, t, msg, topic, eventID, err.Error(), log)
 			return
 		}
 		if inv.Status == "succeeded" {
@@ -335,6 +346,12 @@ func (s *Service) handleEvent(ctx context.Context, triggerID string, msg jetstre
 		_ = msg.NakWithDelay(delay)
 		return
 	}
+	s.deadLetter(ctx, t, msg, topic, eventID, lastErr, log)
+}
+
+// deadLetter records the event as one t failed to handle and terminates
+// its message.
+func (s *Service) deadLetter(ctx context.Context, t store.FunctionTrigger, msg jetstream.Msg, topic, eventID, lastErr string, log *slog.Logger) {
 	payload := msg.Data()
 	if len(payload) > maxDeadLetterPayload {
 		payload = payload[:maxDeadLetterPayload]
@@ -359,7 +376,7 @@ func capText(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
-func ack(ctx context.Context, msg jetstream.Msg, log interface{ Warn(string, ...any) }) {
+func ack(ctx context.Context, msg jetstream.Msg, log *slog.Logger) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := msg.DoubleAck(actx); err != nil {

@@ -162,3 +162,35 @@ func TestEventConsumersFollowTriggers(t *testing.T) {
 		t.Fatalf("consumer after delete: %v, want not found", err)
 	}
 }
+
+// TestEventNeverRunDeadLetters: an event the function never takes (busy
+// every time) is dead-lettered after MaxAttempts deliveries too, with the
+// reason; it does not come back forever.
+func TestEventNeverRunDeadLetters(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := t.Context()
+	e.fns.outcome = func(c call) string {
+		if c.Req.Headers[HeaderEventID][0] == "sentinel" {
+			return "succeeded"
+		}
+		return "busy"
+	}
+	e.trigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created"}, time.Now().UTC())
+	e.runService()
+	_, _, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{}`))
+	must(t, err)
+	var letters []store.FunctionDeadLetter
+	testutil.WaitFor(t, waitFor, "dead letter", func() bool {
+		letters, _, err = e.st.ListFunctionDeadLetters(ctx, e.ref.ID, store.Page{})
+		return err == nil && len(letters) > 0
+	})
+	_, _, err = e.svc.Publish(ctx, e.proj.ID, "orders.created", "sentinel", []byte(`{}`))
+	must(t, err)
+	e.waitRuns(1)
+	if n := e.fns.callCount(); n != 4 {
+		t.Fatalf("InvokeAs calls = %d, want 3 for ev-1 and 1 for the sentinel", n)
+	}
+	if d := letters[0]; len(letters) != 1 || d.Attempts != 3 || !strings.Contains(d.LastError, "busy") {
+		t.Fatalf("dead letters = %+v", letters)
+	}
+}

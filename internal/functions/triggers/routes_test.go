@@ -34,11 +34,19 @@ type apiEnv struct {
 
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
+	return newAPIEnvWith(t, nil)
+}
+
+// newAPIEnvWith is newAPIEnv whose triggers service's Config extra edits
+// (given the env and the tenancy and identity services, which exist by
+// the time the API serves); extra may return more routes to mount.
+func newAPIEnvWith(t *testing.T, extra func(e *env, cfg *Config, tn func() *tenancy.Service, id *identity.Service, sealer *seal.Sealer) []httpapi.Route) *apiEnv {
+	t.Helper()
 	ctx := t.Context()
 	a := &apiEnv{}
 	var tn *tenancy.Service
-	a.env = newEnv(t, func(cfg *Config) { cfg.Scopes = scopesOf(func() *tenancy.Service { return tn }) })
-	e := a.env
+	e := newBareEnv(t)
+	a.env = e
 	key, err := seal.LoadOrCreateKey(e.dir, "")
 	must(t, err)
 	sealer, err := seal.New(key)
@@ -47,6 +55,13 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Argon2: identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	must(t, err)
 	must(t, id.EnsureSigningKey(ctx))
+	var more []httpapi.Route
+	e.q, e.svc = e.service(func(cfg *Config) {
+		cfg.Scopes = scopesOf(func() *tenancy.Service { return tn })
+		if extra != nil {
+			more = extra(e, cfg, func() *tenancy.Service { return tn }, id, sealer)
+		}
+	})
 	az, err := authz.New(e.st)
 	must(t, err)
 	tn, err = tenancy.New(tenancy.Config{Store: e.st, Authz: az, Tasks: e.q, Events: e.pub, ExternalURL: "https://hks.example.test", Logger: e.log, Now: time.Now})
@@ -54,6 +69,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	h, err := httpapi.New(httpapi.Config{Logger: e.log, Registry: prometheus.NewRegistry(), Auth: id, RouteMiddleware: []httpapi.RouteMiddleware{tn.ResolvePath}})
 	must(t, err)
 	h.Mount(e.svc.Routes()...)
+	h.Mount(more...)
 	a.srv = httptest.NewServer(h.Handler())
 	t.Cleanup(a.srv.Close)
 

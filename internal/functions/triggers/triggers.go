@@ -246,3 +246,31 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// RefFields is the shape of a function reference: package functions' Ref
+// has it, so Adapt takes the service's methods without this package
+// importing the service.
+type RefFields interface {
+	~struct{ ID, OrgID, WorkspaceID, ProjectID, Name string }
+}
+
+// Adapt makes the Functions the triggers need of the functions service's
+// methods (Adapt(svc.FunctionByName, svc.InvokeAs)).
+func Adapt[R RefFields](byName func(ctx context.Context, projectID, name string) (R, error),
+	invoke func(ctx context.Context, ref R, alias, trigger, invocationID string, req engine.Request) (api.Invocation, error)) Functions {
+	return adapted[R]{byName: byName, invoke: invoke}
+}
+
+type adapted[R RefFields] struct {
+	byName func(ctx context.Context, projectID, name string) (R, error)
+	invoke func(ctx context.Context, ref R, alias, trigger, invocationID string, req engine.Request) (api.Invocation, error)
+}
+
+func (a adapted[R]) FunctionByName(ctx context.Context, projectID, name string) (Ref, error) {
+	r, err := a.byName(ctx, projectID, name)
+	return Ref(r), err
+}
+
+func (a adapted[R]) InvokeAs(ctx context.Context, ref Ref, alias, trigger, invocationID string, req engine.Request) (api.Invocation, error) {
+	return a.invoke(ctx, R(ref), alias, trigger, invocationID, req)
+}
