@@ -313,7 +313,7 @@ func (s *Service) build(ctx context.Context, fn store.Function, sp deploySpec) (
 }
 
 func (s *Service) deploy(r *http.Request) (any, error) {
-	ps, _, err := s.scope(r, authz.Develop)
+	ps, err := s.project(r, authz.Develop)
 	if err != nil {
 		return nil, err
 	}

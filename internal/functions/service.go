@@ -144,22 +144,28 @@ func (s *Service) Routes() []httpapi.Route {
 // least level min: 404 when they do not see the project or it has no
 // such function, 403 when they see it with too low a level.
 func (s *Service) scope(r *http.Request, min authz.Level) (tenancy.ProjectScope, store.Function, error) {
-	ps, err := s.cfg.Tenancy.ResolveProject(r)
+	ps, err := s.project(r, min)
 	if err != nil {
 		return ps, store.Function{}, err
 	}
-	if ps.Level < min {
-		return ps, store.Function{}, httpapi.Forbidden(fmt.Sprintf("this needs the %s role in project %s (you have %s)", min, ps.Project.Name, ps.Level))
-	}
-	name := r.PathValue("function")
-	if name == "" {
-		return ps, store.Function{}, nil
-	}
-	fn, err := s.cfg.Store.GetFunctionByName(r.Context(), ps.Project.ID, name)
+	fn, err := s.cfg.Store.GetFunctionByName(r.Context(), ps.Project.ID, r.PathValue("function"))
 	if errors.Is(err, store.ErrNotFound) {
 		return ps, fn, httpapi.NotFound("function")
 	}
 	return ps, fn, err
+}
+
+// project resolves the request's project for a caller of at least level
+// min, as scope does.
+func (s *Service) project(r *http.Request, min authz.Level) (tenancy.ProjectScope, error) {
+	ps, err := s.cfg.Tenancy.ResolveProject(r)
+	if err != nil {
+		return ps, err
+	}
+	if ps.Level < min {
+		return ps, httpapi.Forbidden(fmt.Sprintf("this needs the %s role in project %s (you have %s)", min, ps.Project.Name, ps.Level))
+	}
+	return ps, nil
 }
 
 func (s *Service) runtimes(*http.Request) (any, error) {
@@ -245,7 +251,7 @@ func (s *Service) list(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, _, err := s.scope(r, authz.View)
+	ps, err := s.project(r, authz.View)
 	if err != nil {
 		return nil, err
 	}

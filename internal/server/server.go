@@ -83,6 +83,8 @@ type Server struct {
 	wsIssuer *issuer.WorkspaceEndpoint
 	// background runs in Run's group (schedulers, sweepers of wired parts).
 	background []func(context.Context) error
+	// functions is the functions service (nil when off), kept for tests.
+	functions *functions.Service
 	// live and userStreams are kept for tests.
 	live        *live.Service
 	userStreams *ratelimit.Concurrency
@@ -241,7 +243,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	tn := d.tenancy
 	s.wsIssuer.Handle(d.issuer, s.identity)
 	s.background = d.background
-	s.live, s.userStreams = d.live, d.userStreams
+	s.live, s.userStreams, s.functions = d.live, d.userStreams, d.functions
 	s.closers = d.closers
 	proxies, err := httpapi.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
