@@ -66,7 +66,9 @@ func newAPIEnvWith(t *testing.T, extra func(e *env, cfg *Config, tn func() *tena
 	must(t, err)
 	tn, err = tenancy.New(tenancy.Config{Store: e.st, Authz: az, Tasks: e.q, Events: e.pub, ExternalURL: "https://hks.example.test", Logger: e.log, Now: time.Now})
 	must(t, err)
-	h, err := httpapi.New(httpapi.Config{Logger: e.log, Registry: prometheus.NewRegistry(), Auth: id, RouteMiddleware: []httpapi.RouteMiddleware{tn.ResolvePath}})
+	// A deploy compiles a wasm module, slow under the race detector.
+	h, err := httpapi.New(httpapi.Config{Logger: e.log, Registry: prometheus.NewRegistry(), Auth: id, RouteMiddleware: []httpapi.RouteMiddleware{tn.ResolvePath},
+		RequestTimeout: 5 * time.Minute})
 	must(t, err)
 	h.Mount(e.svc.Routes()...)
 	h.Mount(more...)

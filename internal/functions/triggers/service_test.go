@@ -100,7 +100,7 @@ func TestRealService(t *testing.T) {
 	waitInvocation := func(id string) store.Invocation {
 		t.Helper()
 		var inv store.Invocation
-		testutil.WaitFor(t, waitFor, "invocation "+id, func() bool {
+		testutil.WaitFor(t, 3*waitFor, "invocation "+id, func() bool {
 			inv, err = a.st.GetInvocation(ctx, id)
 			return err == nil && !inv.FinishedAt.IsZero()
 		})
@@ -121,7 +121,7 @@ func TestRealService(t *testing.T) {
 		t.Fatalf("publish: %d %s", got.status, got.body)
 	}
 	var letters api.List[api.DeadLetter]
-	testutil.WaitFor(t, waitFor, "dead letter", func() bool {
+	testutil.WaitFor(t, 3*waitFor, "dead letter", func() bool {
 		got := a.do("GET", fnPath+"/deadletters", a.viewerTok, nil, nil)
 		return got.status == 200 && json.Unmarshal(got.body, &letters) == nil && len(letters.Items) > 0
 	})
