@@ -12,7 +12,9 @@
 // with an invocation id derived from the fire, so a redelivered task never
 // runs a fire twice. A fire recorded but never enqueued (a crash in
 // between) is found by the scheduler's recovery sweep and enqueued then.
-// Missed fires after downtime: see Config.StartingDeadline.
+// Missed fires after downtime: see Config.StartingDeadline. A fire's
+// request is POST "/" with headers X-Hks-Trigger (the trigger's name) and
+// X-Hks-Scheduled-At (RFC 3339, UTC) and no body.
 //
 // Events: publishing puts the event on the JetStream stream FNEVENTS
 // (subject fnevents.<project id>.<topic>, the event id as Nats-Msg-Id, so a
@@ -23,8 +25,10 @@
 // once; each attempt is an invocation with an id derived from the event,
 // the trigger and the attempt, so a redelivery never runs a recorded
 // attempt again. A failed invocation is retried with backoff up to
-// MaxAttempts in all, then the event is written as a dead letter and
-// terminated.
+// MaxAttempts in all (a call the function never took, such as a busy
+// one, counts too), then the event is written as a dead letter and
+// terminated. An event's request is POST "/" with headers X-Hks-Topic and
+// X-Hks-Event-Id and the payload as its body.
 //
 // The functions themselves are reached through the Functions interface,
 // which package functions' Service implements (the lead's wiring adapts
