@@ -56,6 +56,7 @@ type Store interface {
 	CronJobStore
 	AIStore
 	FunctionStore
+	FunctionTriggerStore
 
 	// Users.
 	CreateUser(ctx context.Context, u User) error // ErrConflict on duplicate email (case-insensitive)

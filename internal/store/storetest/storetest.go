@@ -87,6 +87,10 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FunctionVersionRace", testFunctionVersionRace},
 		{"FunctionInvocations", testFunctionInvocations},
 		{"FunctionCascade", testFunctionCascade},
+		{"FunctionTriggers", testFunctionTriggers},
+		{"FunctionCronFires", testFunctionCronFires},
+		{"FunctionCronFireRace", testFunctionCronFireRace},
+		{"FunctionDeadLetters", testFunctionDeadLetters},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
