@@ -156,7 +156,7 @@ function CodeSection({ s, fn, canWrite, onDeployed }: { s: Scope; fn: Fn; canWri
             {code.data.filename} · {bytes?.length ?? 0} bytes
           </p>
           {text !== null ? (
-            <pre className="fn-code" aria-label={`Code of version ${version}`}>
+            <pre className="fn-code" tabIndex={0} aria-label={`Code of version ${version}`}>
               {text}
             </pre>
           ) : (

@@ -88,11 +88,11 @@ export function InvokePanel({ s, fn, onInvoked }: { s: Scope; fn: Fn; onInvoked:
               )}
             </dl>
             <h3>Response body</h3>
-            <pre className="logs" aria-label="Response body">
+            <pre className="logs" tabIndex={0} aria-label="Response body">
               {inv.response?.body ?? ""}
             </pre>
             <h3>Logs</h3>
-            <pre className="logs" aria-label="Invocation logs">
+            <pre className="logs" tabIndex={0} aria-label="Invocation logs">
               {inv.logs || "(no output)"}
             </pre>
           </section>

@@ -104,7 +104,11 @@ export function LiveLogs({ s, name }: { s: Scope; name: string }) {
                 {i.cold_start && " · cold"} <span className="muted small">({i.trigger})</span>
               </div>
               {i.error && <div className="field-error">{i.error}</div>}
-              {i.logs && <pre className="logs">{i.logs}</pre>}
+              {i.logs && (
+                <pre className="logs" tabIndex={0} aria-label={`Logs of ${i.id}`}>
+                  {i.logs}
+                </pre>
+              )}
             </li>
           ))}
         </ol>
