@@ -159,7 +159,7 @@ each runtime.`,
 	cmd.AddCommand(fnDeployCmd(p), listCmd(p, fnCols, fnView),
 		getCmd(p, "Show a function with its limits, secrets' names and aliases", "handler", fnCols, fnView, printFnDetail),
 		fnInvokeCmd(p), fnLogsCmd(p), fnInvocationsCmd(p),
-		subListCmd(p, "versions", "List a function's versions, oldest first (each deploy that changed something is one)",
+		subListCmd(p, "versions", "List a function's versions, newest first (each deploy that changed something is one)",
 			p.example("versions", "handler"), "versions", fnVersionCols, fnVersionView),
 		fnCodeCmd(p), fnAliasCmd(p), fnRollbackCmd(p), fnSecretsCmd(p),
 		p.deleteCmd("Delete a function with its versions, triggers, invocations and logs", "handler"),
@@ -554,10 +554,12 @@ func decodeInvocations(b []byte) ([]api.Invocation, error) {
 
 func fnLogsCmd(p inProject) *cobra.Command {
 	var follow bool
+	var limit int
 	cmd := &cobra.Command{
 		Use:   "logs NAME",
 		Short: "Print the logs of a function's latest invocations, oldest first; -f prints each invocation as it finishes",
 		Example: `  hks fn logs hello
+  hks fn logs hello --limit 5
   hks fn logs hello -f`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -582,8 +584,11 @@ func fnLogsCmd(p inProject) *cobra.Command {
 				return err
 			}
 			if !follow {
+				if limit < 1 || limit > 500 {
+					return fmt.Errorf("--limit %d: want 1 to 500", limit)
+				}
 				var raw json.RawMessage
-				if err := c.Do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+				if err := c.Do(ctx, http.MethodGet, path+query("limit", itoaIf(cmd, "limit", limit)), nil, &raw); err != nil {
 					return err
 				}
 				invs, err := decodeInvocations(raw)
@@ -604,6 +609,7 @@ func fnLogsCmd(p inProject) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing invocations as they finish, until interrupted (-o json: one JSON object a line)")
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many of the last invocations (1 to 500; without -f)")
 	return cmd
 }
 

@@ -259,6 +259,8 @@ func TestFnCommandsSend(t *testing.T) {
 		{name: "invoke alias and version", args: []string{"fn", "invoke", "hello", "--alias", "prod", "--version", "2"}, err: "--alias or --version, not both"},
 		{name: "invoke data twice", args: []string{"fn", "invoke", "hello", "-d", "x", "--data-file", "f"}, err: "--data or --data-file, not both"},
 		{name: "invoke bad header", args: []string{"fn", "invoke", "hello", "-H", "NoColon"}, err: `--header "NoColon": want NAME: VALUE`},
+		{name: "logs limit", args: []string{"fn", "logs", "hello", "--limit", "5"}, calls: []recordedCall{{"GET", fns + "/hello/logs?limit=5", ""}}},
+		{name: "logs bad limit", args: []string{"fn", "logs", "hello", "--limit", "0"}, err: "--limit 0: want 1 to 500"},
 		{name: "logs", args: []string{"fn", "logs", "hello"}, calls: []recordedCall{{"GET", fns + "/hello/logs", ""}},
 			out: "2026-12-07T20:00:00.000Z  inv1  v2  succeeded  12.5ms  (api)\n  hi\n2026-12-07T20:00:01.000Z  inv2  v2  failed  10s  timeout  (api)\n"},
 		{name: "code", args: []string{"fn", "code", "hello"},

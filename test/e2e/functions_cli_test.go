@@ -142,7 +142,7 @@ func TestFunctionsCLI(t *testing.T) {
 	}
 
 	// Versions, code, get, list.
-	if rows := parseTable(t, hks("fn", "versions", "hello")); len(rows) != 2 || rows[0]["VERSION"] != "1" || rows[1]["FILENAME"] != "hello2.py" {
+	if rows := parseTable(t, hks("fn", "versions", "hello")); len(rows) != 2 || rows[0]["VERSION"] != "2" || rows[0]["FILENAME"] != "hello2.py" {
 		t.Errorf("fn versions: %v", rows)
 	}
 	if out := hks("fn", "code", "hello", "--version", "2"); out != "def handle(req):\n    return 'v2:' + req['body']\n" {

@@ -6,7 +6,7 @@ import type { Scope } from "../workloads/common";
 import { fnBase, fnCall, runtimeOf, STARTERS, toBase64, type DeployRequest, type Fn, type FunctionRuntime } from "./api";
 
 /** The API's fields the form shows errors of under its inputs. */
-const FIELDS = ["runtime", "source.filename", "source.content", "access", "env", "ttl", "limits.memory_mb", "limits.timeout_seconds", "description"];
+const FIELDS = ["function", "runtime", "source", "source.filename", "source.content", "access", "env", "ttl", "limits.memory_mb", "limits.timeout_seconds", "description"];
 
 /** useRuntimes is GET /api/v1/functions/runtimes (any signed-in user). */
 export function useRuntimes() {
@@ -85,7 +85,7 @@ export function DeployForm({ s, fn, code, onDeployed }: { s: Scope; fn?: Fn; cod
   const avail = runtimes.data ?? [];
   return (
     <form onSubmit={onSubmit} className="form form-wide" aria-label={fn ? `Deploy a new version of ${fn.name}` : "Deploy a function"} noValidate>
-      {!fn && <TextField label="Name" name="name" value={name} onChange={(e) => setName(e.target.value)} required error={deploy.error} hint="lowercase letters, digits and dashes" />}
+      {!fn && <TextField label="Name" name="function" value={name} onChange={(e) => setName(e.target.value)} required error={deploy.error} hint="lowercase letters, digits and dashes" />}
       <div className="row">
         <SelectField label="Runtime" name="runtime" value={runtime} onChange={(e) => pickRuntime(e.target.value)} disabled={!!fn} error={deploy.error}>
           {(avail.length ? avail : [{ name: runtime, available: true, sandbox: "", entry: "" }]).map((r) => (
