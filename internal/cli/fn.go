@@ -605,7 +605,7 @@ func fnLogsCmd(p inProject) *cobra.Command {
 				}
 				return nil
 			}
-			return followInvocations(ctx, c, path+"?follow=true", print)
+			return followInvocations(ctx, c, path+"?follow=true", print, cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing invocations as they finish, until interrupted (-o json: one JSON object a line)")
@@ -619,9 +619,11 @@ var firstReopen = time.Second
 // followInvocations reads the event stream at path and calls fn with each
 // invocation until ctx ends; a stream that drops (or a server that is
 // restarting) is opened again, and an invocation seen before is not
-// passed twice. A refusal (4xx) or fn's error ends it.
-func followInvocations(ctx context.Context, c *Client, path string, fn func(api.Invocation) error) error {
+// passed twice; each new reason it failed is told on notes. A refusal
+// (4xx) or fn's error ends it.
+func followInvocations(ctx context.Context, c *Client, path string, fn func(api.Invocation) error, notes io.Writer) error {
 	seen := map[string]bool{}
+	said := ""
 	for {
 		var resp *http.Response
 		err := c.withToken(ctx, func() (err error) {
@@ -661,6 +663,12 @@ func followInvocations(ctx context.Context, c *Client, path string, fn func(api.
 		}
 		if err != nil && strings.Contains(err.Error(), "not an event stream") {
 			return err
+		}
+		// A server error or a dropped connection: say so once, then
+		// open the stream again.
+		if err != nil && err.Error() != said {
+			said = err.Error()
+			fmt.Fprintf(notes, "the logs' stream failed (%s); opening it again\n", termSafeString(said))
 		}
 		select {
 		case <-ctx.Done():

@@ -340,9 +340,9 @@ func TestFnInvokeFailedIsAnError(t *testing.T) {
 
 // TestFnLogsFollow reads invocations from the event stream, prints each
 // once (the stream sends inv1 again after a comment) with its logs made
-// safe for a terminal, and skips other events. The double's stream ends
-// after its events; the command would open it again, so the test ends it
-// through a 404 on the second open: here the stream is served once.
+// safe for a terminal, and skips other events. The double fails the first
+// two opens with the same 500 (told once, then opened again), serves the
+// stream on the third, and ends the command with a 404 on the fourth.
 func TestFnLogsFollow(t *testing.T) {
 	at := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
 	ev := func(inv api.Invocation) string {
@@ -359,7 +359,14 @@ func TestFnLogsFollow(t *testing.T) {
 		opens++
 		n := opens
 		mu.Unlock()
-		if n > 1 || r.URL.Query().Get("follow") != "true" {
+		if n <= 2 {
+			// The server fails twice the same way: said once.
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"status":500,"detail":"internal error"}`)
+			return
+		}
+		if n > 3 || r.URL.Query().Get("follow") != "true" {
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"status":404,"detail":"function not found"}`)
@@ -376,7 +383,8 @@ func TestFnLogsFollow(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `function "hello" not found`) {
 		t.Fatalf("error %v, want the 404 of the second open", err)
 	}
-	want := "2026-12-07T20:00:00.000Z  inv1  v1  succeeded  3ms\n  plain\n  \\u001b]52;c;aGk=\\u0007evil\n" +
+	want := "the logs' stream failed (internal error (HTTP 500)); opening it again\n" +
+		"2026-12-07T20:00:00.000Z  inv1  v1  succeeded  3ms\n  plain\n  \\u001b]52;c;aGk=\\u0007evil\n" +
 		"2026-12-07T20:00:01.000Z  inv2  v2  failed  1.5s  oom  cold\n"
 	if out != want {
 		t.Errorf("output:\n%q\nwant:\n%q", out, want)

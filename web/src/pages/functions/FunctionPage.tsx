@@ -24,6 +24,7 @@ export function FunctionPage() {
   const nav = useNavigate();
   const qc = useQueryClient();
   const { canWrite } = useRole(s);
+  const [invoked, setInvoked] = useState(0);
   const fn = useQuery({ queryKey: fnKey(s, name), queryFn: () => fnCall<Fn>("GET", fnBase(s, name)), refetchInterval: 10_000 });
   const refresh = (next?: Fn) => {
     if (next) qc.setQueryData(fnKey(s, name), next);
@@ -94,7 +95,14 @@ export function FunctionPage() {
           {canWrite && (
             <section aria-labelledby="invoke-h" className="card">
               <h2 id="invoke-h">Test invocation</h2>
-              <InvokePanel s={s} fn={d} onInvoked={() => refresh()} />
+              <InvokePanel
+                s={s}
+                fn={d}
+                onInvoked={() => {
+                  setInvoked((n) => n + 1);
+                  refresh();
+                }}
+              />
             </section>
           )}
 
@@ -104,7 +112,7 @@ export function FunctionPage() {
 
           <section aria-labelledby="logs-h" className="card">
             <h2 id="logs-h">Logs</h2>
-            <LiveLogs s={s} name={name} />
+            <LiveLogs s={s} name={name} refresh={invoked} />
           </section>
         </>
       )}

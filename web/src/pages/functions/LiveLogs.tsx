@@ -15,8 +15,9 @@ const MAX = 200;
  * …/logs) and, while following, each invocation as it finishes (…/logs?
  * follow=true: Server-Sent Events named "invocation", read from the
  * fetch's body like the assistant's turns). Stopping aborts the request.
+ * A change of `refresh` (a test invocation finished) reads the latest again.
  */
-export function LiveLogs({ s, name }: { s: Scope; name: string }) {
+export function LiveLogs({ s, name, refresh = 0 }: { s: Scope; name: string; refresh?: number }) {
   const [items, setItems] = useState<Invocation[]>([]);
   const [following, setFollowing] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -37,7 +38,7 @@ export function LiveLogs({ s, name }: { s: Scope; name: string }) {
       .then((r) => add(Array.isArray(r) ? r : (r?.items ?? [])))
       .catch((e) => setError(problemOf(e)));
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [s.org, s.workspace, s.project, name]);
+  }, [s.org, s.workspace, s.project, name, refresh]);
 
   async function follow() {
     abort.current?.abort();
