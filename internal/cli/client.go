@@ -291,7 +291,7 @@ func (c *Client) withToken(ctx context.Context, call func() error) error {
 
 // collections are the path segments before a reference to each kind the
 // server resolves by id or name.
-var collections = map[string]string{"organization": "organizations", "workspace": "workspaces", "project": "projects", "group": "groups"}
+var collections = map[string]string{"organization": "organizations", "workspace": "workspaces", "project": "projects", "group": "groups", "function": "functions"}
 
 // nameReference rewrites the server's "workspace not found" as
 // `workspace "web" not found`, with the reference path gave for it (an id

@@ -52,7 +52,7 @@ func AddCommands(root *cobra.Command) {
 		}
 		return nil
 	}
-	cmds := []*cobra.Command{loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o), aiCmd(o)}
+	cmds := []*cobra.Command{loginCmd(o), logoutCmd(o), orgCmd(o), workspaceCmd(o), projectCmd(o), groupCmd(o), rolebindingCmd(o), appCmd(o), cronCmd(o), fnCmd(o), kubectlTokenCmd(o), kubeconfigCmd(o), aiCmd(o)}
 	for _, c := range cmds {
 		if c.Annotations == nil {
 			c.Annotations = map[string]string{}

@@ -8,6 +8,7 @@ import { orgRoutes } from "./pages/orgs/routes";
 import { workspaceRoutes } from "./pages/workspaces/routes";
 import { workloadRoutes } from "./pages/workloads/routes";
 import { assistantRoutes } from "./pages/assistant/routes";
+import { functionRoutes } from "./pages/functions/routes";
 
 // The route table: each area of the console exports its routes from
 // pages/<area>/routes.tsx; the signed-in ones share the Layout. Later
@@ -20,6 +21,6 @@ export const routes: RouteObject[] = [
         <Layout />
       </RequireAuth>
     ),
-    children: [...accountRoutes, ...orgRoutes, ...workspaceRoutes, ...workloadRoutes, ...assistantRoutes, { path: "*", element: <NotFound /> }],
+    children: [...accountRoutes, ...orgRoutes, ...workspaceRoutes, ...workloadRoutes, ...assistantRoutes, ...functionRoutes, { path: "*", element: <NotFound /> }],
   },
 ];

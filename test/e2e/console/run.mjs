@@ -13,6 +13,7 @@ import * as workspaces from "./steps/workspaces.mjs";
 import * as workloads from "./steps/workloads.mjs";
 import * as account from "./steps/account.mjs";
 import * as assistant from "./steps/assistant.mjs";
+import * as functions from "./steps/functions.mjs";
 
 const env = {
   url: process.env.CONSOLE_URL,
@@ -53,6 +54,7 @@ const scenario = [
   ["the assistant: a chat streams its reply, a plan confirmed scales the application", assistant, "assistantChat"],
   ["the assistant's Diagnose panel finds a planted fault", assistant, "assistantDiagnose"],
   ["the organization's assistant settings: budget and this month's use", assistant, "assistantSettings"],
+  ["functions: deploy a python function through the form, test-invoke it, live logs, an alias, a second version; the viewer reads", functions, "functions"],
   ["account: sessions, 2FA enrolment with QR and backup codes", account, "twoFactor"],
   ["session expiry keeps what the user typed", auth, "sessionExpiry"],
   ["phone width and dark theme", account, "phoneAndDark"],
