@@ -110,6 +110,10 @@ densitybench: build k8s-bins ## Density run (long, wants a quiet machine): works
 consolebench: console build k8s-bins ## Console figures: JavaScript on first load, navigation to the workspace list, status change to the browser, hks memory per console connection; CONSOLE_FLAGS adds flags
 	$(GO) run ./hack/consolebench -hks $(BIN) $(CONSOLE_FLAGS)
 
+.PHONY: fnbench
+fnbench: ## Functions figures: cold start p50/p95 and warm call per runtime, throughput, deploy to first call, 1,000 idle functions' memory; in-process platform, no workspace clusters; FNBENCH_FLAGS adds flags (e.g. -cold 30 -idle 1000)
+	$(GO) run ./hack/fnbench $(FNBENCH_FLAGS)
+
 .PHONY: aibench
 aibench: k8s-bins ## Assistant figures: the platform's time per agent turn (model time excluded), GET …/diagnose over ~200 objects, first streamed token forwarded; a scripted model in-process; AIBENCH_FLAGS adds flags (e.g. -turns 200 -cpuprofile turn.pprof)
 	$(GO) run ./hack/aibench $(AIBENCH_FLAGS)

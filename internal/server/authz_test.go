@@ -89,6 +89,9 @@ func (ts *testServer) fixture(p people, withWorkspace bool, inviteEmail string) 
 	f.invocation = store.NewID()
 	must(st.CreateInvocation(ctx, store.Invocation{ID: f.invocation, FunctionID: fn.ID, OrgID: f.org, WorkspaceID: f.ws, Version: 1, Alias: "latest", Trigger: "api",
 		Status: store.InvocationSucceeded, StartedAt: now, FinishedAt: now, Logs: "hi\n"}))
+	nextFire := now.Add(time.Hour)
+	must(st.CreateFunctionTrigger(ctx, store.FunctionTrigger{ID: store.NewID(), FunctionID: fn.ID, FunctionName: fn.Name, OrgID: f.org, WorkspaceID: f.ws, ProjectID: f.project,
+		Name: "nightly", Kind: store.FunctionTriggerCron, Schedule: "0 3 * * *", CreatedAt: now, NextFireAt: &nextFire}))
 	return f
 }
 
@@ -189,7 +192,7 @@ func TestAuthorizationTable(t *testing.T) {
 				target := p.extra.ID
 				path := strings.NewReplacer("{org}", f.org, "{workspace}", f.ws, "{project}", f.project, "{group}", f.group,
 					"{binding}", f.binding, "{chat}", f.chat, "{plan}", f.plan, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", target,
-					"{function}", "hello", "{alias}", "stable", "{version}", "1", "{invocation}", f.invocation).Replace(e.path)
+					"{function}", "hello", "{alias}", "stable", "{version}", "1", "{invocation}", f.invocation, "{trigger}", "nightly", "{topic}", "orders.created").Replace(e.path)
 				var body any
 				if e.body != nil {
 					body = e.body(f, p)
@@ -345,6 +348,13 @@ func apiEndpoints(kubeconfigStatus int) []endpoint {
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations", nil, wsRead, false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/invocations/{invocation}", nil, wsRead, false},
 		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/logs", nil, wsRead, false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/triggers", nil, wsRead, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/triggers", func(fixture, people) any {
+			return map[string]any{"name": "hourly", "kind": "cron", "schedule": "@hourly"}
+		}, wsAdmin.with(201), false},
+		{"DELETE", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/triggers/{trigger}", nil, wsAdmin.with(204), false},
+		{"GET", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/deadletters", nil, wsRead, false},
+		{"POST", "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/events/{topic}", func(fixture, people) any { return map[string]any{"order": 1} }, wsAdmin.with(202), false},
 		// Accepting needs the invitation's token and email: the fixture
 		// invites the outsider, so only the outsider may accept.
 		// The live-update WebSocket: every signed-in caller may open it

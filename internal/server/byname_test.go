@@ -103,7 +103,7 @@ func normalize(t *testing.T, body []byte, f fixture, slug string) string {
 func (ts *testServer) callEndpoint(e endpoint, f fixture, p people, refs map[string]string, token string) answer {
 	ts.t.Helper()
 	r := []string{"{binding}", f.binding, "{chat}", f.chat, "{plan}", f.plan, "{app}", "web", "{cronjob}", "tick", "{invitation}", f.invitation, "{task}", f.task, "{user}", p.extra.ID,
-		"{function}", "hello", "{alias}", "stable", "{version}", "1", "{invocation}", f.invocation}
+		"{function}", "hello", "{alias}", "stable", "{version}", "1", "{invocation}", f.invocation, "{trigger}", "nightly", "{topic}", "orders.created"}
 	for _, param := range resolvedParams {
 		r = append(r, "{"+param+"}", refs[param])
 	}

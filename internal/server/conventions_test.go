@@ -24,7 +24,7 @@ var queryAliases = map[string]string{
 // pathConcepts are the path parameters: each named for what it is, the
 // same name on every route.
 var pathConcepts = []string{"org", "workspace", "project", "group", "user", "invitation", "binding", "task",
-	"app", "cronjob", "provider", "session", "chat", "plan", "function", "version", "alias", "invocation"}
+	"app", "cronjob", "provider", "session", "chat", "plan", "function", "version", "alias", "invocation", "trigger", "topic"}
 
 // foreignTypes are answers in formats defined by others: their field names
 // are not ours to choose (the kubeconfig file format of Kubernetes).

@@ -11,6 +11,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/functions"
 	"github.com/hexabase/hexabase-ai/internal/functions/local"
 	"github.com/hexabase/hexabase-ai/internal/functions/sandbox"
+	"github.com/hexabase/hexabase-ai/internal/functions/triggers"
 	"github.com/hexabase/hexabase-ai/internal/functions/wasm"
 )
 
@@ -21,6 +22,7 @@ import (
 func wireFunctions(ctx context.Context, d *deps) error {
 	if d.docsOnly {
 		d.routes = append(d.routes, (&functions.Service{}).Routes()...)
+		d.routes = append(d.routes, (&triggers.Service{}).Routes()...)
 		return nil
 	}
 	fc := d.cfg.Functions
@@ -80,8 +82,16 @@ func wireFunctions(ctx context.Context, d *deps) error {
 	if err != nil {
 		return err
 	}
+	// Cron and event triggers: fires are tasks of the queue (registered
+	// here, before the queue runs), events a JetStream stream.
+	trg, err := triggers.New(ctx, triggers.Config{Store: d.store, JS: d.nats.JetStream(), Tasks: d.queue,
+		Functions: triggers.Adapt(s.FunctionByName, s.InvokeAs), Scopes: d.tenancy, Logger: log.With("part", "triggers"), Now: d.now})
+	if err != nil {
+		return fmt.Errorf("functions triggers: %w", err)
+	}
 	d.routes = append(d.routes, s.Routes()...)
+	d.routes = append(d.routes, trg.Routes()...)
 	d.functions = s
-	d.background = append(d.background, s.Run)
+	d.background = append(d.background, s.Run, trg.Run)
 	return nil
 }

@@ -949,6 +949,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/events/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish an event to a topic of the project: the raw body (at most 256 KiB) is the payload each subscribed function gets; an X-Hks-Event-Id header names the event (a repeat within 2 minutes is dropped) */
+        post: operations["post-organizations-by-org-workspaces-by-workspace-projects-by-project-events-by-topic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions": {
         parameters: {
             query?: never;
@@ -998,6 +1015,23 @@ export interface paths {
         post?: never;
         /** Delete an alias (not latest) */
         delete: operations["delete-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-aliases-by-alias"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/deadletters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Events the function failed to handle after its last attempt, newest first */
+        get: operations["get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-deadletters"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1100,6 +1134,41 @@ export interface paths {
         /** Set or remove secrets: sealed at rest, given to the instances as environment variables, never shown again */
         post: operations["post-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-secrets"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a function's cron and event triggers */
+        get: operations["get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-triggers"];
+        put?: never;
+        /** Create a trigger: kind cron (a schedule and time zone, as a CronJob's) or event (a topic of the project) */
+        post: operations["post-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-triggers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org}/workspaces/{workspace}/projects/{project}/functions/{function}/triggers/{trigger}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a trigger (an event trigger's undelivered events go with it) */
+        delete: operations["delete-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-triggers-by-trigger"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2037,6 +2106,14 @@ export interface components {
             /** @description IANA time zone of the schedule, e.g. Asia/Tokyo (default UTC) */
             time_zone?: string;
         };
+        CreateFunctionTriggerRequest: {
+            alias?: string;
+            kind: string;
+            name: string;
+            schedule?: string;
+            time_zone?: string;
+            topic?: string;
+        };
         CreateGroupRequest: {
             /** @description DNS-1123 label, unique in the workspace */
             name: string;
@@ -2115,6 +2192,22 @@ export interface components {
             last_successful_time?: string;
             /** @description the next 3 runs (none while suspended) */
             next_runs: string[];
+        };
+        DeadLetter: {
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            event_id: string;
+            function: string;
+            id: string;
+            last_error: string;
+            payload: string;
+            topic: string;
+            trigger: string;
+        };
+        DeadLetterList: {
+            items: components["schemas"]["DeadLetter"][];
+            next_cursor?: string;
         };
         DeployFunctionRequest: {
             /** @description private (default: a platform token with access to the project) or public (anyone with the URL) */
@@ -2342,6 +2435,25 @@ export interface components {
             content: string;
             /** @description e.g. handler.py, index.js, main.go, fn.wasm, code.zip, code.tar.gz */
             filename: string;
+        };
+        FunctionTrigger: {
+            /** @description default latest */
+            alias?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description cron or event */
+            kind: string;
+            name: string;
+            /** @description cron: the schedule, as a CronJob's */
+            schedule?: string;
+            /** @description cron: IANA time zone (default UTC) */
+            time_zone?: string;
+            /** @description event: the project's topic it subscribes to */
+            topic?: string;
+        };
+        FunctionTriggerList: {
+            items: components["schemas"]["FunctionTrigger"][];
+            next_cursor?: string;
         };
         FunctionVersion: {
             /** @description time the build or load check took at deploy */
@@ -2779,6 +2891,12 @@ export interface components {
         ProviderInfoList: {
             items: components["schemas"]["ProviderInfo"][];
             next_cursor?: string;
+        };
+        PublishEventResponse: {
+            /** @description functions subscribed to the topic when it was published */
+            handlers: number;
+            id: string;
+            topic: string;
         };
         Quota: {
             /** @description e.g. 2 or 500m; at most 1M cores, in whole millicores */
@@ -10152,6 +10270,85 @@ export interface operations {
             };
         };
     };
+    "post-organizations-by-org-workspaces-by-workspace-projects-by-project-events-by-topic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                project: string;
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishEventResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions": {
         parameters: {
             query?: {
@@ -10668,6 +10865,72 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-deadletters": {
+        parameters: {
+            query?: {
+                /** @description page size, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                project: string;
+                function: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11214,6 +11477,246 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                project: string;
+                function: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunctionTriggerList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "post-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                project: string;
+                function: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFunctionTriggerRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunctionTrigger"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-triggers-by-trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org: string;
+                workspace: string;
+                project: string;
+                function: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
