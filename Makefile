@@ -61,7 +61,7 @@ test-unit: pg-check ## Run every test that needs no Kubernetes binaries and no b
 
 .PHONY: test-e2e
 test-e2e: console k8s-bins ## Run the end-to-end tests of the hks binary (test/e2e) and the other tests that run the Kubernetes binaries (workspace clusters)
-	$(GO) test -count=1 -timeout 20m $(E2E_PKGS)
+	$(GO) test -count=1 -timeout 40m $(E2E_PKGS)
 
 .PHONY: vet
 vet: fmt-check ## Run go vet and the gofmt check
