@@ -111,7 +111,9 @@ type bench struct {
 }
 
 func run(ctx context.Context, o options) error {
-	p, err := platform.Start(ctx, platform.Options{Configure: func(c *config.Config) {
+	// The first go deploy on an empty build cache compiles the standard
+	// library's parts it uses: minutes on a loaded 2-core machine.
+	p, err := platform.Start(ctx, platform.Options{Timeout: 5 * time.Minute, Configure: func(c *config.Config) {
 		platform.Unthrottled(c)
 		c.ControlPlaneProvider = "none"
 		c.Functions.MaxInstancesPerWorkspace = 4 * o.cold
