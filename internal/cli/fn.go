@@ -286,6 +286,61 @@ func (f *fnDeployFlags) request(cmd *cobra.Command, file string, content []byte)
 	return name, req, nil
 }
 
+// carryForward fills what a redeploy's flags leave out from the function as
+// it is: the API's PUT replaces the settings (what a request leaves out
+// returns to its default), a redeploy from the CLI keeps them, as
+// `fission fn update` does: access, description, limits and environment
+// of the latest version, and the time left of a ttl.
+func carryForward(cmd *cobra.Command, p inProject, name string, req *api.DeployFunctionRequest) error {
+	cur, err := callAs[api.Function](cmd.Context(), p, http.MethodGet, url.PathEscape(name), nil)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return nil // a new function
+	}
+	if err != nil {
+		return err
+	}
+	changed := cmd.Flags().Changed
+	if !changed("access") {
+		req.Access = cur.Access
+	}
+	if !changed("description") {
+		req.Description = cur.Description
+	}
+	l := cur.Limits
+	if req.Limits != nil {
+		for _, f := range []struct {
+			flag     string
+			from, to *int
+		}{{"memory", &req.Limits.MemoryMB, &l.MemoryMB}, {"timeout", &req.Limits.TimeoutSeconds, &l.TimeoutSeconds},
+			{"concurrency", &req.Limits.Concurrency, &l.Concurrency}, {"max-instances", &req.Limits.MaxInstances, &l.MaxInstances}} {
+			if changed(f.flag) {
+				*f.to = *f.from
+			}
+		}
+	}
+	req.Limits = &l
+	if !changed("env") && cur.LatestVersion > 0 {
+		vs, err := callAs[api.List[api.FunctionVersion]](cmd.Context(), p, http.MethodGet, url.PathEscape(name)+"/versions?limit=1", nil)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs.Items {
+			if v.Version == cur.LatestVersion {
+				req.Env = v.Env
+			}
+		}
+	}
+	if !changed("ttl") && cur.ExpiresAt != nil {
+		left := time.Until(*cur.ExpiresAt).Round(time.Minute)
+		if left < time.Minute {
+			left = time.Minute
+		}
+		req.TTL = left.String()
+	}
+	return nil
+}
+
 func fnDeployCmd(p inProject) *cobra.Command {
 	f := &fnDeployFlags{}
 	cmd := &cobra.Command{
@@ -320,6 +375,9 @@ to it.`,
 			}
 			if req.Source.Content, err = os.ReadFile(file); err != nil {
 				return fmt.Errorf("read the code: %w", err)
+			}
+			if err := carryForward(cmd, p, name, &req); err != nil {
+				return err
 			}
 			return sendAs(cmd, p, http.MethodPut, url.PathEscape(name), req, fnCols, fnView)
 		},

@@ -132,7 +132,7 @@ func functionsAPI(t *testing.T, logs string) *[]recordedCall {
 	fn := api.Function{Name: "hello", Project: "backend", Runtime: "python", Access: "private", URL: "http://hks.test/fn/acme/web/backend/hello",
 		LatestVersion: 2, Aliases: []api.FunctionAlias{{Name: "latest", Targets: []api.FunctionAliasTarget{{Version: 2, Weight: 100}}},
 			{Name: "prod", Targets: []api.FunctionAliasTarget{{Version: 1, Weight: 90}, {Version: 2, Weight: 10}}}},
-		Limits: api.FunctionLimits{MemoryMB: 128, TimeoutSeconds: 10, Concurrency: 1, MaxInstances: 4}, Secrets: []string{"API_KEY"}}
+		Limits: api.FunctionLimits{MemoryMB: 256, TimeoutSeconds: 30, Concurrency: 2, MaxInstances: 4}, Secrets: []string{"API_KEY"}, Description: "greets"}
 	ok := api.Invocation{ID: "inv1", Function: "hello", Version: 2, Trigger: "api", Status: "succeeded", StartedAt: at, DurationMS: 12.5,
 		Logs: "hi\n", Response: &api.FunctionResponse{Status: 200, Body: `{"hello":"ada"}`}}
 	failed := api.Invocation{ID: "inv2", Function: "hello", Version: 2, Trigger: "api", Status: "failed", ExitReason: "timeout", StartedAt: at.Add(time.Second),
@@ -160,7 +160,7 @@ func functionsAPI(t *testing.T, logs string) *[]recordedCall {
 		switch {
 		case r.Method == http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
-		case path == "/functions/missing":
+		case r.Method == http.MethodGet && (path == "/functions/greet" || path == "/functions/code"), path == "/functions/missing":
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.WriteHeader(http.StatusNotFound)
 			_ = json.NewEncoder(w).Encode(api.Problem{Type: "about:blank", Title: "Not found", Status: 404, Detail: "function not found"})
@@ -180,6 +180,8 @@ func functionsAPI(t *testing.T, logs string) *[]recordedCall {
 			io.WriteString(w, logs)
 		case path == "/functions/hello/logs":
 			answer(200, []api.Invocation{failed, ok})
+		case path == "/functions/hello/versions":
+			answer(200, api.List[api.FunctionVersion]{Items: []api.FunctionVersion{{Version: 2, Env: map[string]string{"MODE": "prod"}}}})
 		case path == "/functions/hello/versions/2/code":
 			answer(200, api.FunctionCode{Version: 2, Filename: "handler.py", Content: []byte("def handle(req):\n    return 'hi'\n")})
 		case path == "/events/uploads":
@@ -222,17 +224,27 @@ func TestFnCommandsSend(t *testing.T) {
 		out   string         // in the output
 		err   string         // in the error
 	}{
+		// hello exists: a redeploy keeps the settings its flags leave out
+		// (access, description, limits, the latest version's env).
 		{name: "deploy defaults", args: []string{"fn", "deploy", code},
-			calls: []recordedCall{{"PUT", fns + "/hello", body(t, api.DeployFunctionRequest{Runtime: "python", Source: src("hello.py", "def handle(req):\n    return 'hi'\n")})}},
-			out:   "hello  python   private  v2"},
+			calls: []recordedCall{{"GET", fns + "/hello", ""}, {"GET", fns + "/hello/versions?limit=1", ""},
+				{"PUT", fns + "/hello", body(t, api.DeployFunctionRequest{Runtime: "python", Source: src("hello.py", "def handle(req):\n    return 'hi'\n"),
+					Access: "private", Description: "greets", Env: map[string]string{"MODE": "prod"},
+					Limits: &api.FunctionLimits{MemoryMB: 256, TimeoutSeconds: 30, Concurrency: 2, MaxInstances: 4}})}},
+			out: "hello  python   private  v2"},
+		{name: "redeploy with one limit", args: []string{"fn", "deploy", code, "--memory", "512", "--env", "MODE=dev"},
+			calls: []recordedCall{{"GET", fns + "/hello", ""},
+				{"PUT", fns + "/hello", body(t, api.DeployFunctionRequest{Runtime: "python", Source: src("hello.py", "def handle(req):\n    return 'hi'\n"),
+					Access: "private", Description: "greets", Env: map[string]string{"MODE": "dev"},
+					Limits: &api.FunctionLimits{MemoryMB: 512, TimeoutSeconds: 30, Concurrency: 2, MaxInstances: 4}})}}},
 		{name: "deploy flags", args: []string{"fn", "deploy", code, "--name", "greet", "--access", "public", "--env", "A=1", "--env", "B=x=y",
 			"--memory", "256", "--timeout", "30s", "--concurrency", "2", "--max-instances", "8", "--ttl", "1h", "--description", "hi"},
-			calls: []recordedCall{{"PUT", fns + "/greet", body(t, api.DeployFunctionRequest{Runtime: "python", Source: src("hello.py", "def handle(req):\n    return 'hi'\n"),
+			calls: []recordedCall{{"GET", fns + "/greet", ""}, {"PUT", fns + "/greet", body(t, api.DeployFunctionRequest{Runtime: "python", Source: src("hello.py", "def handle(req):\n    return 'hi'\n"),
 				Access: "public", Env: map[string]string{"A": "1", "B": "x=y"}, TTL: "1h", Description: "hi",
 				Limits: &api.FunctionLimits{MemoryMB: 256, TimeoutSeconds: 30, Concurrency: 2, MaxInstances: 8}})}}},
 		{name: "deploy archive needs runtime", args: []string{"fn", "deploy", archive}, err: "give its runtime with --runtime"},
 		{name: "deploy archive", args: []string{"fn", "deploy", archive, "--runtime", "node"},
-			calls: []recordedCall{{"PUT", fns + "/code", body(t, api.DeployFunctionRequest{Runtime: "node", Source: src("code.tar.gz", "not really")})}}},
+			calls: []recordedCall{{"GET", fns + "/code", ""}, {"PUT", fns + "/code", body(t, api.DeployFunctionRequest{Runtime: "node", Source: src("code.tar.gz", "not really")})}}},
 		{name: "deploy bad access", args: []string{"fn", "deploy", code, "--access", "open"}, err: `--access "open": want private or public`},
 		{name: "deploy bad timeout", args: []string{"fn", "deploy", code, "--timeout", "1500ms"}, err: "--timeout 1.5s: want whole seconds"},
 		{name: "deploy bad ttl", args: []string{"fn", "deploy", code, "--ttl", "tomorrow"}, err: `--ttl "tomorrow"`},
