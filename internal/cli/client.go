@@ -135,8 +135,8 @@ func (e *APIError) Error() string {
 		if fe.Field != "" {
 			text = fe.Field + ": " + fe.Message
 		}
-		if fe.Message == e.Detail || text == e.Detail {
-			continue
+		if fe.Message == e.Detail || text == e.Detail || (len(fe.Message) >= 20 && strings.Contains(e.Detail, fe.Message)) {
+			continue // a build error's message is already the detail's
 		}
 		parts = append(parts, text)
 	}

@@ -385,6 +385,10 @@ func TestAPIErrorSkipsFieldsThatRepeatTheDetail(t *testing.T) {
 		{"one invalid field", APIError{Status: 422, Detail: "image: is required", Errors: []fe{{"image", "is required"}}}, "image: is required (HTTP 422)"},
 		{"two invalid fields", APIError{Status: 422, Detail: "2 fields are invalid", Errors: []fe{{"image", "is required"}, {"name", "is required"}}},
 			"2 fields are invalid (image: is required; name: is required) (HTTP 422)"},
+		// A function's build error: the detail quotes the runtime's words.
+		{"build error", APIError{Status: 422, Detail: "python: File \"handler.py\", line 1 SyntaxError: expected ':'",
+			Errors: []fe{{"source", "File \"handler.py\", line 1 SyntaxError: expected ':'"}}},
+			"python: File \"handler.py\", line 1 SyntaxError: expected ':' (HTTP 422)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.err.Error(); got != tc.want {
