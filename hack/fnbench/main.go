@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,6 +39,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +57,8 @@ type options struct {
 	duration                           time.Duration
 	runtimes                           string
 	jsonOut                            string
+	cpuProfile                         string
+	logFile                            string
 }
 
 func main() {
@@ -67,6 +71,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of the throughput run")
 	flag.StringVar(&o.runtimes, "runtimes", "python,node,go,wasm", "runtimes measured")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the figures as JSON to this file")
+	flag.StringVar(&o.logFile, "log", "", "write the platform's log to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput runs to this file")
 	flag.Parse()
 	if o.cold < 2 || o.warm < 2 || o.deploys < 1 || o.idle < 0 || o.clients < 1 {
 		fail(errors.New("want -cold, -warm >= 2, -deploys, -clients >= 1, -idle >= 0"))
@@ -113,7 +119,16 @@ type bench struct {
 func run(ctx context.Context, o options) error {
 	// The first go deploy on an empty build cache compiles the standard
 	// library's parts it uses: minutes on a loaded 2-core machine.
-	p, err := platform.Start(ctx, platform.Options{Timeout: 5 * time.Minute, Configure: func(c *config.Config) {
+	var logw io.Writer
+	if o.logFile != "" {
+		f, err := os.Create(o.logFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logw = f
+	}
+	p, err := platform.Start(ctx, platform.Options{Log: logw, Timeout: 5 * time.Minute, Configure: func(c *config.Config) {
 		platform.Unthrottled(c)
 		c.ControlPlaneProvider = "none"
 		c.Functions.MaxInstancesPerWorkspace = 4 * o.cold
@@ -155,7 +170,20 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("%s: %w", rt, err)
 		}
 	}
-	if err := b.throughput(ctx, o); err != nil {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	err = b.throughput(ctx, o)
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		return err
 	}
 	if o.idle > 0 {

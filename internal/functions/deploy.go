@@ -312,6 +312,12 @@ func (s *Service) build(ctx context.Context, fn store.Function, sp deploySpec) (
 		return 0, e
 	case errors.Is(err, engine.ErrUnavailable):
 		return 0, httpapi.Invalid(httpapi.Field("runtime", fmt.Sprintf("runtime %s is not available on this platform: %s", sp.rt.Name, err)))
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		// The engine's own time limit of a build, on a busy machine (the
+		// first go build on an empty cache compiles the standard library).
+		return 0, &httpapi.Error{Status: http.StatusServiceUnavailable, Type: "build-timeout", Title: "The build did not finish in time",
+			Detail: "the build of the code took longer than the platform allows; try again (a first go build also compiles the parts of the standard library it uses)",
+			Header: http.Header{"Retry-After": {"30"}}, Cause: err}
 	case err != nil:
 		return 0, fmt.Errorf("build: %w", err)
 	}
