@@ -41,6 +41,10 @@ type Config struct {
 	// MaxInstancesPerOwner caps the instances of one workspace
 	// (Version.Owner) at once; default 16.
 	MaxInstancesPerOwner int
+	// MaxWasmMemoryBytes bounds the memory of the wasm calls running at
+	// once (the sum of their memory limits, in this process); a call
+	// beyond it gets *engine.ErrBusy. Default 2 GiB.
+	MaxWasmMemoryBytes int64
 	// QueueLength is how many callers wait per version before a call is
 	// refused with *engine.ErrBusy; default 32.
 	QueueLength int
@@ -91,11 +95,14 @@ type Engine struct {
 	slotSeq atomic.Uint64
 	callSeq atomic.Uint64
 
-	mu      sync.Mutex
-	fns     map[string]*fnState
-	owners  map[string]int
-	changed chan struct{}
-	closed  bool
+	mu     sync.Mutex
+	fns    map[string]*fnState
+	owners map[string]int
+	// wasmMemory is the sum of the memory limits of the wasm calls
+	// running (each also counts in owners).
+	wasmMemory int64
+	changed    chan struct{}
+	closed     bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -117,6 +124,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.QueueLength <= 0 {
 		cfg.QueueLength = 32
+	}
+	if cfg.MaxWasmMemoryBytes <= 0 {
+		cfg.MaxWasmMemoryBytes = 2 << 30
 	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -251,6 +261,11 @@ func (e *Engine) Build(ctx context.Context, v engine.Version) error {
 // specialized now (a cold start), else after waiting in its queue.
 func (e *Engine) Invoke(ctx context.Context, v engine.Version, req engine.Request) (engine.Result, error) {
 	if v.Runtime == engine.RuntimeWasm {
+		mem, err := e.enterWasm(v)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		defer e.leaveWasm(v.Owner, mem)
 		return e.wasm.Invoke(ctx, v, req)
 	}
 	rt, err := e.runtime(v.Runtime)
@@ -293,6 +308,44 @@ func (e *Engine) Invoke(ctx context.Context, v engine.Version, req engine.Reques
 	case <-ctx.Done():
 		return engine.Result{}, ctx.Err()
 	}
+}
+
+// enterWasm counts a wasm call as one of its owner's instances and its
+// memory limit against the wasm memory budget, or refuses it with
+// *engine.ErrBusy when either is spent (an idle process instance of the
+// owner is stopped to make room first, as for a cold start). It returns
+// the memory counted, for leaveWasm.
+func (e *Engine) enterWasm(v engine.Version) (int64, error) {
+	mem := v.Limits.MemoryBytes
+	if mem <= 0 {
+		mem = defaultMemory
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return 0, errClosed
+	}
+	if e.owners[v.Owner] >= e.cfg.MaxInstancesPerOwner {
+		e.evictIdleLocked(v.Owner)
+	}
+	if e.owners[v.Owner] >= e.cfg.MaxInstancesPerOwner || e.wasmMemory+mem > e.cfg.MaxWasmMemoryBytes {
+		return 0, &engine.ErrBusy{RetryAfter: time.Second}
+	}
+	e.owners[v.Owner]++
+	e.wasmMemory += mem
+	return mem, nil
+}
+
+// leaveWasm gives back what enterWasm counted.
+func (e *Engine) leaveWasm(owner string, mem int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.wasmMemory -= mem
+	e.owners[owner]--
+	if e.owners[owner] <= 0 {
+		delete(e.owners, owner)
+	}
+	e.broadcastLocked()
 }
 
 // Instances is how many instances of the version are warm.

@@ -1,0 +1,67 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/functions/engine"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
+)
+
+// sleepingWasm is a wasm version of owner that sleeps until its call's
+// context ends.
+func sleepingWasm(t *testing.T, owner string, memory int64) engine.Version {
+	v := version(t, engine.RuntimeWasm, nil, engine.Limits{MemoryBytes: memory, Timeout: time.Hour})
+	v.Owner = owner
+	v.Files["fn.wasm"] = wasmModule(t, "wasmsleep")
+	return v
+}
+
+// startWasm runs v in the background until the test ends.
+func startWasm(t *testing.T, e *Engine, ctx context.Context, wg *sync.WaitGroup, v engine.Version) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.Invoke(ctx, v, engine.Request{})
+	}()
+	testutil.WaitFor(t, 20*time.Second, "a running instance of "+v.Key, func() bool { return e.Instances(v.Key) == 1 })
+}
+
+// TestWasmCapsPerOwnerAndMemory: running wasm calls count against their
+// workspace's MaxInstancesPerOwner and against the engine's wasm memory
+// budget; a call beyond either gets ErrBusy and runs nothing.
+func TestWasmCapsPerOwnerAndMemory(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mod    func(*Config)
+		owners [3]string
+		memory int64
+	}{
+		{"owner cap", func(c *Config) { c.MaxInstancesPerOwner = 2 }, [3]string{"ws-a", "ws-a", "ws-a"}, 16 << 20},
+		{"memory budget", func(c *Config) { c.MaxWasmMemoryBytes = 80 << 20 }, [3]string{"ws-a", "ws-b", "ws-c"}, 32 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t, "", tc.mod)
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer cancel()
+			startWasm(t, e, ctx, &wg, sleepingWasm(t, tc.owners[0], tc.memory))
+			startWasm(t, e, ctx, &wg, sleepingWasm(t, tc.owners[1], tc.memory))
+			third := sleepingWasm(t, tc.owners[2], tc.memory)
+			short, stop := context.WithTimeout(ctx, 10*time.Second)
+			defer stop()
+			_, err := e.Invoke(short, third, engine.Request{})
+			var busy *engine.ErrBusy
+			if !errors.As(err, &busy) {
+				t.Fatalf("third call: err %v, want ErrBusy", err)
+			}
+			if n := e.Instances(third.Key); n != 0 {
+				t.Fatalf("third version has %d instances", n)
+			}
+		})
+	}
+}
