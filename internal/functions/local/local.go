@@ -20,7 +20,9 @@ import (
 // Config is what the local engine needs.
 type Config struct {
 	// DataDir holds the artifacts, the loaders' code and slots and the go
-	// build cache. The sandboxed programs read from it (as Sandbox.HostUID:
+	// build cache. New creates it when absent; an existing one must be a
+	// directory (not a symbolic link) owned by this process's effective
+	// user and not group- or other-writable, else New fails. The sandboxed programs read from it (as Sandbox.HostUID:
 	// nobody when this process is root), so DataDir and every directory
 	// above it must be searchable by that user (o+x, e.g. 0711 or 0755):
 	// New fails naming the directory that is not. What the engine creates
@@ -139,10 +141,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if e.goCache == "" {
 		e.goCache = filepath.Join(dataDir, "gocache")
 	}
-	for _, d := range []string{dataDir, e.loaderDir, filepath.Join(dataDir, "artifacts"), filepath.Join(dataDir, "slots")} {
-		if err := mkdirShared(d); err != nil {
-			return nil, fmt.Errorf("functions engine: %w", err)
-		}
+	if err := ownDataDir(dataDir, []string{"loaders", "artifacts", "slots"}); err != nil {
+		return nil, fmt.Errorf("functions engine: %w", err)
 	}
 	if cfg.Sandbox != nil {
 		if err := reachable(dataDir, cfg.Sandbox.HostUID()); err != nil {

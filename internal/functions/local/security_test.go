@@ -3,11 +3,16 @@ package local
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
+	"github.com/hexabase/hexabase-ai/internal/functions/wasm"
 	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
@@ -63,5 +68,71 @@ func TestWasmCapsPerOwnerAndMemory(t *testing.T) {
 				t.Fatalf("third version has %d instances", n)
 			}
 		})
+	}
+}
+
+// TestDataDirRefusedWhenOthersControlIt: New refuses a data dir another
+// user could have planted or can write into, and a symbolic link in
+// place of its subdirectories (whose target it must not empty).
+func TestDataDirRefusedWhenOthersControlIt(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a directory to another user")
+	}
+	for _, tc := range []struct {
+		name string
+		prep func(t *testing.T, dir string) (survivor string)
+		want string
+	}{
+		{"another user's", func(t *testing.T, dir string) string {
+			must(t, os.Mkdir(dir, 0o755))
+			must(t, os.Chown(dir, 65534, 65534))
+			return ""
+		}, "owned by uid 65534"},
+		{"a symlink", func(t *testing.T, dir string) string {
+			target := newDataDir(t)
+			must(t, os.Symlink(target, dir))
+			return ""
+		}, "symbolic link"},
+		{"group-writable", func(t *testing.T, dir string) string {
+			must(t, os.Mkdir(dir, 0o755))
+			must(t, os.Chmod(dir, 0o775))
+			return ""
+		}, "writable by others"},
+		{"slots a symlink", func(t *testing.T, dir string) string {
+			must(t, os.Mkdir(dir, 0o755))
+			target := t.TempDir()
+			f := filepath.Join(target, "precious")
+			must(t, os.WriteFile(f, []byte("x"), 0o644))
+			must(t, os.Symlink(target, filepath.Join(dir, "slots")))
+			return f
+		}, "slots"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(newDataDir(t), "fn")
+			survivor := tc.prep(t, dir)
+			w, err := wasm.New(context.Background(), wasm.Config{CacheDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+			must(t, err)
+			defer w.Close(context.Background())
+			e, err := New(context.Background(), Config{DataDir: dir, Wasm: w, Logger: slog.New(slog.DiscardHandler), Now: time.Now})
+			if err == nil {
+				e.Close()
+				t.Fatal("New accepted the data dir")
+			}
+			if !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q, want it to name %s and say %q", err, dir, tc.want)
+			}
+			if survivor != "" {
+				if _, err := os.Stat(survivor); err != nil {
+					t.Fatalf("the link's target lost its file: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
