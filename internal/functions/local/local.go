@@ -43,6 +43,10 @@ type Config struct {
 	// MaxInstancesPerOwner caps the instances of one workspace
 	// (Version.Owner) at once; default 16.
 	MaxInstancesPerOwner int
+	// MaxBuilds is how many builds (syntax checks, go compilations) run at
+	// once; a call that needs a build waits for a slot while its context
+	// lives. Default 2.
+	MaxBuilds int
 	// MaxWasmMemoryBytes bounds the memory of the wasm calls running at
 	// once (the sum of their memory limits, in this process); a call
 	// beyond it gets *engine.ErrBusy. Default 2 GiB.
@@ -90,6 +94,12 @@ type Engine struct {
 
 	buildMu sync.Mutex
 	builds  map[string]*buildCall
+	// buildStep builds one version (e.build; a test double in tests that
+	// need a build that lasts); buildsStarted counts its calls.
+	// buildSlots holds a token per build running (MaxBuilds).
+	buildSlots    chan struct{}
+	buildStep     func(ctx context.Context, v engine.Version, rt *procRuntime, entry, dir string) error
+	buildsStarted atomic.Int64
 	// building counts the builds and go preparations under way (added to
 	// under mu while not closed); Close waits for them.
 	building sync.WaitGroup
@@ -127,6 +137,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.QueueLength <= 0 {
 		cfg.QueueLength = 32
 	}
+	if cfg.MaxBuilds <= 0 {
+		cfg.MaxBuilds = 2
+	}
 	if cfg.MaxWasmMemoryBytes <= 0 {
 		cfg.MaxWasmMemoryBytes = 2 << 30
 	}
@@ -138,6 +151,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: cfg.Logger, wasm: cfg.Wasm, procs: map[string]*procRuntime{}, pools: map[string]*pool{},
 		builds: map[string]*buildCall{}, fns: map[string]*fnState{}, owners: map[string]int{}, changed: make(chan struct{}),
 		loaderDir: filepath.Join(dataDir, "loaders"), goCache: cfg.GoCache}
+	e.buildStep = e.build
+	e.buildSlots = make(chan struct{}, cfg.MaxBuilds)
 	if e.goCache == "" {
 		e.goCache = filepath.Join(dataDir, "gocache")
 	}

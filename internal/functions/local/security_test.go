@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
+	"github.com/hexabase/hexabase-ai/internal/functions/sandbox"
 	"github.com/hexabase/hexabase-ai/internal/functions/wasm"
 	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
@@ -135,4 +136,46 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBuildsBoundedAndCancelled: with MaxBuilds=1 a build of other code
+// waits for the slot a running build holds, and gives up with its
+// caller's context without starting; a build whose every caller has left
+// is cancelled, its process killed. The build step is a test double (a
+// sandboxed sleep: no real build lasts long enough to be seen holding the
+// slot); the slot, the waiters and the cancellation are the engine's.
+func TestBuildsBoundedAndCancelled(t *testing.T) {
+	e := newEngine(t, "", func(c *Config) { c.MaxBuilds = 1 })
+	if _, err := e.runtime(engine.RuntimePython); err != nil {
+		t.Skip(err)
+	}
+	e.buildStep = func(ctx context.Context, v engine.Version, rt *procRuntime, entry, dir string) error {
+		spec := sandbox.Spec{Argv: []string{rt.exe, "-c", "import time; time.sleep(3600)", dir}, Env: e.baseEnv(),
+			ReadOnly: rt.bind, Limits: sandbox.Limits{MemoryBytes: 64 << 20, Pids: 8, CPUPercent: 10}}
+		_, _, _, _, err := e.sandboxRun(ctx, spec, time.Hour)
+		return err
+	}
+	a := version(t, engine.RuntimePython, helloCode[engine.RuntimePython], engine.Limits{})
+	marker := filepath.Join(e.cfg.DataDir, "artifacts", "python-"+codeHash(a))
+	ctxA, cancelA := context.WithCancel(context.Background())
+	defer cancelA()
+	errA := make(chan error, 1)
+	go func() { errA <- e.Build(ctxA, a) }()
+	testutil.WaitFor(t, 20*time.Second, "a's build running", func() bool { return len(testutil.ProcsUnder(t, marker)) > 0 })
+
+	b := version(t, engine.RuntimePython, map[string]string{"handler.py": "def handle(req):\n    return 'b'\n"}, engine.Limits{})
+	short, stop := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer stop()
+	if err := e.Build(short, b); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("b's build: err %v, want the context's deadline", err)
+	}
+	if n := e.buildsStarted.Load(); n != 1 {
+		t.Fatalf("%d builds started, want only a's (b must wait for the slot)", n)
+	}
+
+	cancelA()
+	if err := <-errA; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a's build: err %v, want canceled", err)
+	}
+	testutil.WaitFor(t, 20*time.Second, "a's build process killed", func() bool { return len(testutil.ProcsUnder(t, marker)) == 0 })
 }
