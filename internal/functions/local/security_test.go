@@ -179,3 +179,39 @@ func TestBuildsBoundedAndCancelled(t *testing.T) {
 	}
 	testutil.WaitFor(t, 20*time.Second, "a's build process killed", func() bool { return len(testutil.ProcsUnder(t, marker)) == 0 })
 }
+
+// TestForgedFrameKillsInstance: a frame from the loader's pipe that
+// answers no pending call (function code writing to fd 4 itself) ends
+// the instance as a crash; the next call is a cold start.
+func TestForgedFrameKillsInstance(t *testing.T) {
+	e := newEngine(t, "", nil)
+	if _, err := e.runtime(engine.RuntimePython); err != nil {
+		t.Skip(err)
+	}
+	code := map[string]string{"handler.py": `import json, os, struct, threading
+
+def _forge():
+    b = json.dumps({"type": "result", "id": 987654321, "response": {"status": 200, "body": "forged"}}).encode()
+    os.write(4, struct.pack(">I", len(b)) + b)
+
+def handle(req):
+    if req["body"] == "forge":
+        t = threading.Thread(target=_forge)
+        t.start()
+        t.join()
+    return "ok"
+`}
+	v := version(t, engine.RuntimePython, code, engine.Limits{})
+	ctx := context.Background()
+	if res, err := e.Invoke(ctx, v, engine.Request{}); err != nil || string(res.Response.Body) != "ok" || !res.ColdStart {
+		t.Fatalf("first call: %+v, %v", res, err)
+	}
+	res, err := e.Invoke(ctx, v, engine.Request{Body: []byte("forge")})
+	if err != nil || res.ExitReason != engine.ExitCrash {
+		t.Fatalf("forging call: %+v, %v; want exit reason crash", res, err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the instance gone", func() bool { return e.Instances(v.Key) == 0 })
+	if res, err := e.Invoke(ctx, v, engine.Request{}); err != nil || string(res.Response.Body) != "ok" || !res.ColdStart {
+		t.Fatalf("call after the forgery: %+v, %v; want a cold start", res, err)
+	}
+}
