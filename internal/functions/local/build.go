@@ -47,6 +47,12 @@ func codeHash(v engine.Version) string {
 	}
 	sort.Strings(names)
 	fmt.Fprintf(h, "%s\n", v.Runtime)
+	if v.Runtime == engine.RuntimeGo {
+		// The platform's main is compiled in: a binary built with another
+		// one speaks another protocol.
+		fmt.Fprintf(h, "%d\n", len(hksMainSource))
+		h.Write(hksMainSource)
+	}
 	for _, n := range names {
 		fmt.Fprintf(h, "%s\n%d\n", n, len(v.Files[n]))
 		h.Write(v.Files[n])

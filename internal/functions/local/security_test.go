@@ -215,3 +215,40 @@ def handle(req):
 		t.Fatalf("call after the forgery: %+v, %v; want a cold start", res, err)
 	}
 }
+
+// TestLargestResponseFitsAFrame: a 6 MiB body of the bytes JSON escapes
+// most (a control character: 6 bytes each as a JSON string) comes back
+// whole from every process runtime, within maxFrame.
+func TestLargestResponseFitsAFrame(t *testing.T) {
+	e := newEngine(t, "", nil)
+	code := map[string]map[string]string{
+		engine.RuntimeNode:   {"index.js": "module.exports = async () => ({status: 200, body: '\\x01'.repeat(6 << 20)});\n"},
+		engine.RuntimePython: {"handler.py": "def handle(req):\n    return {'status': 200, 'body': '\\x01' * (6 << 20)}\n"},
+		engine.RuntimeGo:     {"main.go": "package main\n\nimport \"bytes\"\n\nfunc Handle(req Request) Response {\n\treturn Response{Status: 200, Body: bytes.Repeat([]byte{1}, 6<<20)}\n}\n"},
+	}
+	for _, rt := range []string{engine.RuntimeNode, engine.RuntimePython, engine.RuntimeGo} {
+		t.Run(rt, func(t *testing.T) {
+			if _, err := e.runtime(rt); err != nil {
+				t.Skip(err)
+			}
+			v := version(t, rt, code[rt], engine.Limits{MemoryBytes: 256 << 20})
+			res := invoke(t, e, v)
+			if res.ExitReason != "" || len(res.Response.Body) != 6<<20 || strings.Trim(string(res.Response.Body), "\x01") != "" {
+				t.Fatalf("exit %q error %q, body of %d bytes", res.ExitReason, res.Error, len(res.Response.Body))
+			}
+		})
+	}
+}
+
+// TestReplyOverMaxFrameEndsInstance: a reply frame larger than maxFrame
+// (an 8 MiB body: 10.7 MiB as base64) ends the instance as a crash.
+func TestReplyOverMaxFrameEndsInstance(t *testing.T) {
+	e := newEngine(t, "", nil)
+	if _, err := e.runtime(engine.RuntimePython); err != nil {
+		t.Skip(err)
+	}
+	v := version(t, engine.RuntimePython, map[string]string{"handler.py": "def handle(req):\n    return 'a' * (8 << 20)\n"}, engine.Limits{MemoryBytes: 256 << 20})
+	if res := invoke(t, e, v); res.ExitReason != engine.ExitCrash {
+		t.Fatalf("exit %q error %q, body of %d bytes; want crash", res.ExitReason, res.Error, len(res.Response.Body))
+	}
+}
