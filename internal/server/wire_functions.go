@@ -39,9 +39,8 @@ func wireFunctions(ctx context.Context, d *deps) error {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "hks-functions-"+id)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("functions: %w", err)
-	}
+	// local.New creates dir (0755 whatever the umask) and refuses one that
+	// another user could have planted or can write into.
 	runner, err := wasm.New(ctx, wasm.Config{CacheDir: filepath.Join(d.cfg.DataDir, "functions", "wasm-cache"), Logger: log.With("runtime", "wasm")})
 	if err != nil {
 		return fmt.Errorf("functions: %w", err)

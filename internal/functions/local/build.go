@@ -47,6 +47,12 @@ func codeHash(v engine.Version) string {
 	}
 	sort.Strings(names)
 	fmt.Fprintf(h, "%s\n", v.Runtime)
+	if v.Runtime == engine.RuntimeGo {
+		// The platform's main is compiled in: a binary built with another
+		// one speaks another protocol.
+		fmt.Fprintf(h, "%d\n", len(hksMainSource))
+		h.Write(hksMainSource)
+	}
 	for _, n := range names {
 		fmt.Fprintf(h, "%s\n%d\n", n, len(v.Files[n]))
 		h.Write(v.Files[n])
@@ -148,17 +154,24 @@ func (e *Engine) artifact(ctx context.Context, v engine.Version, rt *procRuntime
 			e.buildMu.Unlock()
 			return nil, errClosed
 		}
-		call = &buildCall{done: make(chan struct{})}
+		// The build lives while one of its callers waits (and the engine
+		// is open): the last caller to leave cancels it.
+		bctx, cancel := context.WithCancel(e.ctx)
+		call = &buildCall{done: make(chan struct{}), cancel: cancel}
 		e.builds[hash] = call
 		go func() {
 			defer e.building.Done()
 			defer close(call.done)
-			call.err = e.build(e.ctx, v, rt, entry, dir)
+			defer cancel()
+			call.err = e.boundedBuild(bctx, v, rt, entry, dir)
 			e.buildMu.Lock()
-			delete(e.builds, hash)
+			if e.builds[hash] == call {
+				delete(e.builds, hash)
+			}
 			e.buildMu.Unlock()
 		}()
 	}
+	call.waiters++
 	e.buildMu.Unlock()
 	select {
 	case <-call.done:
@@ -167,13 +180,39 @@ func (e *Engine) artifact(ctx context.Context, v engine.Version, rt *procRuntime
 		}
 		return a, nil
 	case <-ctx.Done():
+		e.buildMu.Lock()
+		call.waiters--
+		if call.waiters == 0 {
+			call.cancel()
+			if e.builds[hash] == call {
+				delete(e.builds, hash)
+			}
+		}
+		e.buildMu.Unlock()
 		return nil, ctx.Err()
 	}
 }
 
+// buildCall is one build under way and the callers waiting for it.
 type buildCall struct {
 	done chan struct{}
 	err  error
+	// Guarded by Engine.buildMu.
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// boundedBuild runs the build once one of the MaxBuilds slots is free,
+// unless ctx ends first.
+func (e *Engine) boundedBuild(ctx context.Context, v engine.Version, rt *procRuntime, entry, dir string) error {
+	select {
+	case e.buildSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-e.buildSlots }()
+	e.buildsStarted.Add(1)
+	return e.buildStep(ctx, v, rt, entry, dir)
 }
 
 // build checks or compiles v into dir (atomically: a temporary directory

@@ -70,11 +70,23 @@ func (inst *instance) read() {
 		}
 		inst.mu.Lock()
 		ch := inst.pending[m.ID]
-		delete(inst.pending, m.ID)
-		inst.mu.Unlock()
-		if ch != nil {
-			ch <- m
+		if m.Type != "result" {
+			ch = nil
 		}
+		if ch != nil {
+			delete(inst.pending, m.ID)
+		}
+		inst.mu.Unlock()
+		if ch == nil {
+			// Not the loader's answer to a call: the function's code
+			// writing to the protocol's fd itself. Decoding such frames
+			// would be work without end for the platform: the instance
+			// ends instead.
+			inst.e.log.Warn("functions instance wrote a frame that answers no call: killed", "function", inst.fn.key, "type", m.Type, "id", m.ID)
+			inst.kill(engine.ExitCrash)
+			break
+		}
+		ch <- m
 	}
 	// The pipe ends a moment before the process: give it that moment to
 	// report its own exit (code, signal) before making sure it is gone.

@@ -20,7 +20,9 @@ import (
 // Config is what the local engine needs.
 type Config struct {
 	// DataDir holds the artifacts, the loaders' code and slots and the go
-	// build cache. The sandboxed programs read from it (as Sandbox.HostUID:
+	// build cache. New creates it when absent; an existing one must be a
+	// directory (not a symbolic link) owned by this process's effective
+	// user and not group- or other-writable, else New fails. The sandboxed programs read from it (as Sandbox.HostUID:
 	// nobody when this process is root), so DataDir and every directory
 	// above it must be searchable by that user (o+x, e.g. 0711 or 0755):
 	// New fails naming the directory that is not. What the engine creates
@@ -41,6 +43,14 @@ type Config struct {
 	// MaxInstancesPerOwner caps the instances of one workspace
 	// (Version.Owner) at once; default 16.
 	MaxInstancesPerOwner int
+	// MaxBuilds is how many builds (syntax checks, go compilations) run at
+	// once; a call that needs a build waits for a slot while its context
+	// lives. Default 2.
+	MaxBuilds int
+	// MaxWasmMemoryBytes bounds the memory of the wasm calls running at
+	// once (the sum of their memory limits, in this process); a call
+	// beyond it gets *engine.ErrBusy. Default 2 GiB.
+	MaxWasmMemoryBytes int64
 	// QueueLength is how many callers wait per version before a call is
 	// refused with *engine.ErrBusy; default 32.
 	QueueLength int
@@ -84,6 +94,12 @@ type Engine struct {
 
 	buildMu sync.Mutex
 	builds  map[string]*buildCall
+	// buildStep builds one version (e.build; a test double in tests that
+	// need a build that lasts); buildsStarted counts its calls.
+	// buildSlots holds a token per build running (MaxBuilds).
+	buildSlots    chan struct{}
+	buildStep     func(ctx context.Context, v engine.Version, rt *procRuntime, entry, dir string) error
+	buildsStarted atomic.Int64
 	// building counts the builds and go preparations under way (added to
 	// under mu while not closed); Close waits for them.
 	building sync.WaitGroup
@@ -91,11 +107,14 @@ type Engine struct {
 	slotSeq atomic.Uint64
 	callSeq atomic.Uint64
 
-	mu      sync.Mutex
-	fns     map[string]*fnState
-	owners  map[string]int
-	changed chan struct{}
-	closed  bool
+	mu     sync.Mutex
+	fns    map[string]*fnState
+	owners map[string]int
+	// wasmMemory is the sum of the memory limits of the wasm calls
+	// running (each also counts in owners).
+	wasmMemory int64
+	changed    chan struct{}
+	closed     bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -118,6 +137,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.QueueLength <= 0 {
 		cfg.QueueLength = 32
 	}
+	if cfg.MaxBuilds <= 0 {
+		cfg.MaxBuilds = 2
+	}
+	if cfg.MaxWasmMemoryBytes <= 0 {
+		cfg.MaxWasmMemoryBytes = 2 << 30
+	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("functions engine: data dir: %w", err)
@@ -126,13 +151,13 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: cfg.Logger, wasm: cfg.Wasm, procs: map[string]*procRuntime{}, pools: map[string]*pool{},
 		builds: map[string]*buildCall{}, fns: map[string]*fnState{}, owners: map[string]int{}, changed: make(chan struct{}),
 		loaderDir: filepath.Join(dataDir, "loaders"), goCache: cfg.GoCache}
+	e.buildStep = e.build
+	e.buildSlots = make(chan struct{}, cfg.MaxBuilds)
 	if e.goCache == "" {
 		e.goCache = filepath.Join(dataDir, "gocache")
 	}
-	for _, d := range []string{dataDir, e.loaderDir, filepath.Join(dataDir, "artifacts"), filepath.Join(dataDir, "slots")} {
-		if err := mkdirShared(d); err != nil {
-			return nil, fmt.Errorf("functions engine: %w", err)
-		}
+	if err := ownDataDir(dataDir, []string{"loaders", "artifacts", "slots"}); err != nil {
+		return nil, fmt.Errorf("functions engine: %w", err)
 	}
 	if cfg.Sandbox != nil {
 		if err := reachable(dataDir, cfg.Sandbox.HostUID()); err != nil {
@@ -251,6 +276,11 @@ func (e *Engine) Build(ctx context.Context, v engine.Version) error {
 // specialized now (a cold start), else after waiting in its queue.
 func (e *Engine) Invoke(ctx context.Context, v engine.Version, req engine.Request) (engine.Result, error) {
 	if v.Runtime == engine.RuntimeWasm {
+		mem, err := e.enterWasm(v)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		defer e.leaveWasm(v.Owner, mem)
 		return e.wasm.Invoke(ctx, v, req)
 	}
 	rt, err := e.runtime(v.Runtime)
@@ -293,6 +323,44 @@ func (e *Engine) Invoke(ctx context.Context, v engine.Version, req engine.Reques
 	case <-ctx.Done():
 		return engine.Result{}, ctx.Err()
 	}
+}
+
+// enterWasm counts a wasm call as one of its owner's instances and its
+// memory limit against the wasm memory budget, or refuses it with
+// *engine.ErrBusy when either is spent (an idle process instance of the
+// owner is stopped to make room first, as for a cold start). It returns
+// the memory counted, for leaveWasm.
+func (e *Engine) enterWasm(v engine.Version) (int64, error) {
+	mem := v.Limits.MemoryBytes
+	if mem <= 0 {
+		mem = defaultMemory
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return 0, errClosed
+	}
+	if e.owners[v.Owner] >= e.cfg.MaxInstancesPerOwner {
+		e.evictIdleLocked(v.Owner)
+	}
+	if e.owners[v.Owner] >= e.cfg.MaxInstancesPerOwner || e.wasmMemory+mem > e.cfg.MaxWasmMemoryBytes {
+		return 0, &engine.ErrBusy{RetryAfter: time.Second}
+	}
+	e.owners[v.Owner]++
+	e.wasmMemory += mem
+	return mem, nil
+}
+
+// leaveWasm gives back what enterWasm counted.
+func (e *Engine) leaveWasm(owner string, mem int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.wasmMemory -= mem
+	e.owners[owner]--
+	if e.owners[owner] <= 0 {
+		delete(e.owners, owner)
+	}
+	e.broadcastLocked()
 }
 
 // Instances is how many instances of the version are warm.

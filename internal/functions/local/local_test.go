@@ -95,32 +95,33 @@ func newEngine(tb testing.TB, dataDir string, mod func(*Config)) *Engine {
 }
 
 var (
-	wasmOnce sync.Once
-	wasmMod  []byte
-	wasmErr  error
+	wasmMu   sync.Mutex
+	wasmMods = map[string][]byte{}
 )
 
-func wasmHello(tb testing.TB) []byte {
-	wasmOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "local-test-wasm-")
-		if err != nil {
-			wasmErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", filepath.Join(dir, "fn.wasm"), "./testdata/wasmhello")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			wasmErr = fmt.Errorf("go build: %w: %s", err, out)
-			return
-		}
-		wasmMod, wasmErr = os.ReadFile(filepath.Join(dir, "fn.wasm"))
-	})
-	if wasmErr != nil {
-		tb.Fatal(wasmErr)
+// wasmModule compiles testdata/<name> for wasip1 once per test binary.
+func wasmModule(tb testing.TB, name string) []byte {
+	tb.Helper()
+	wasmMu.Lock()
+	defer wasmMu.Unlock()
+	if b, ok := wasmMods[name]; ok {
+		return b
 	}
-	return wasmMod
+	dir := tb.TempDir()
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", filepath.Join(dir, "fn.wasm"), "./testdata/"+name)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build %s: %v: %s", name, err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "fn.wasm"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	wasmMods[name] = b
+	return b
 }
+
+func wasmHello(tb testing.TB) []byte { return wasmModule(tb, "wasmhello") }
 
 // The hello function of each runtime answers "<method> <path> <body>
 // <GREETING>".

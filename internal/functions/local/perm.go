@@ -1,7 +1,9 @@
 package local
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -87,4 +89,67 @@ func reachable(path string, uid int) error {
 		return may(real, 5, "read")
 	}
 	return may(real, 4, "read")
+}
+
+// ownDataDir makes sure that dir is this process's alone: it creates it
+// (0755) when absent; an existing one must be a real directory (not a
+// symbolic link), owned by this process's effective user and writable by
+// no one else, since the sandboxes of every tenant run the loaders and
+// artifacts kept in it. Its subdirectories (loaders, artifacts, slots),
+// when they exist, must be real directories too. The error names the path
+// and what is wrong with it.
+func ownDataDir(dir string, subdirs []string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err == nil {
+		if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+			return err
+		}
+	} else if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("data dir %s is a symbolic link, not a directory", dir)
+	case !fi.IsDir():
+		return fmt.Errorf("data dir %s is not a directory", dir)
+	case !ok:
+		return fmt.Errorf("data dir %s: cannot read its owner", dir)
+	case int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("data dir %s is owned by uid %d, not by this process's uid %d", dir, st.Uid, os.Geteuid())
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("data dir %s is writable by others (mode %04o): it must not be group- or other-writable", dir, fi.Mode().Perm())
+	}
+	// Searchable by the sandbox's user, as it was created (reachable
+	// checks the way to it).
+	if err := os.Chmod(dir, fi.Mode().Perm()|0o755); err != nil {
+		return err
+	}
+	for _, sub := range subdirs {
+		p := filepath.Join(dir, sub)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := mkdirShared(p); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s in the data dir is a symbolic link, not a directory", p)
+		case !fi.IsDir():
+			return fmt.Errorf("%s in the data dir is not a directory", p)
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -19,11 +18,14 @@ import (
 //	engine → loader  {"type":"specialize","entry","env","concurrency"}
 //	loader → engine  {"type":"ready"} or {"type":"ready","error"}
 //	engine → loader  {"type":"invoke","id","request"}
-//	loader → engine  {"type":"result","id","response"|"error","logs"}
+//	loader → engine  {"type":"result","id","response"|"error","logs"}  (response.body base64)
 
-// maxFrame bounds a loader's reply: a 6 MiB response body escaped as JSON,
-// with 64 KiB of logs.
-const maxFrame = 32 << 20
+// maxFrame bounds a loader's reply to what the largest response needs: a
+// 6 MiB body, base64-encoded (8 MiB); 64 KiB of logs as a JSON string,
+// each byte at worst escaped as \u00XX (384 KiB); and 1 MiB for the
+// status, headers, error text and the JSON around them: 9.375 MiB
+// (9,830,400 bytes). A larger frame ends the instance (crash).
+const maxFrame = 4*(6<<20)/3 + 6*logCap + (1 << 20)
 
 // logCap is the most of an invocation's output kept as its logs.
 const logCap = 64 << 10
@@ -49,10 +51,13 @@ type wireRequest struct {
 	Body    string              `json:"body"`
 }
 
+// wireResponse is a handler's response as the loaders send it: the body
+// base64-encoded (so that a frame's size is bounded whatever the body's
+// bytes, see maxFrame).
 type wireResponse struct {
 	Status  int                 `json:"status"`
 	Headers map[string][]string `json:"headers"`
-	Body    string              `json:"body"`
+	Body    []byte              `json:"body"`
 }
 
 func toWire(r engine.Request) *wireRequest {
@@ -73,7 +78,7 @@ func toWire(r engine.Request) *wireRequest {
 }
 
 func fromWire(w *wireResponse) engine.Response {
-	r := engine.Response{Status: w.Status, Headers: w.Headers, Body: []byte(w.Body)}
+	r := engine.Response{Status: w.Status, Headers: w.Headers, Body: w.Body}
 	if r.Status == 0 {
 		r.Status = 200
 	}
@@ -102,7 +107,7 @@ func (f *frameWriter) send(m *message) error {
 	return nil
 }
 
-var errFrameTooLarge = errors.New("reply larger than 32 MiB")
+var errFrameTooLarge = fmt.Errorf("reply larger than %d bytes", maxFrame)
 
 // readFrame reads one frame from a loader.
 func readFrame(r *bufio.Reader) (*message, error) {

@@ -126,7 +126,7 @@ func TestLoaderProtocolDirect(t *testing.T) {
 				}
 				return
 			}
-			if rep.Response == nil || rep.Response.Body != tc.wantBody || rep.Logs != tc.wantLog {
+			if rep.Response == nil || string(rep.Response.Body) != tc.wantBody || rep.Logs != tc.wantLog {
 				t.Fatalf("reply %+v %+v", rep, rep.Response)
 			}
 		})

@@ -134,6 +134,8 @@ function invoke(msg) {
     const reply = { type: 'result', id: msg.id };
     try {
       reply.response = normalize(await handler(msg.request));
+      // The body travels base64-encoded: a bounded size whatever its bytes.
+      reply.response.body = Buffer.from(reply.response.body, 'utf8').toString('base64');
     } catch (e) {
       delete reply.response;
       reply.error = describe(e);

@@ -6,6 +6,7 @@
 # print() and sys.stderr during an invocation are that invocation's logs
 # (a context variable keeps concurrent calls apart), at most 64 KiB.
 import asyncio
+import base64
 import contextvars
 import importlib.util
 import io
@@ -175,7 +176,10 @@ def _invoke(msg):
         res = _handle(msg["request"])
         if asyncio.iscoroutine(res):
             res = asyncio.run(res)
-        reply["response"] = _normalize(res)
+        resp = _normalize(res)
+        # The body travels base64-encoded: a bounded size whatever its bytes.
+        resp["body"] = base64.b64encode(resp["body"].encode("utf-8", "replace")).decode("ascii")
+        reply["response"] = resp
     except BaseException as e:
         reply.pop("response", None)
         reply["error"] = _describe(e)
