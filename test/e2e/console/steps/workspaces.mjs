@@ -267,7 +267,10 @@ export async function sleepWakeKubeconfig(h) {
  * workspaceMembers: the workspace's Members tab lists the viewer (a
  * group admitted them); an email of no organization member and a
  * second admission are refused under the field; the admin removes the
- * viewer and admits them again by email.
+ * viewer and admits them again by email. Removing a member also takes
+ * them out of the workspace's groups (and a bare member has no role), so
+ * the step ends by putting the viewer back in "viewers": the later steps
+ * (functions) rely on the viewer role grantViewer gave.
  */
 export async function workspaceMembers(h) {
   assert(h.viewer, "no viewer: run inviteViewer and grantViewer first");
@@ -297,4 +300,16 @@ export async function workspaceMembers(h) {
   await table.getByRole("cell", { name: h.env.viewerEmail, exact: true }).waitFor();
   const got = await h.api(page, "GET", `/api/v1/organizations/${h.state.org}/workspaces/${h.state.workspace}/members`);
   assert(got.json.items.some((m) => m.email === h.env.viewerEmail), `members after re-adding: ${got.text}`);
+  const lost = await h.api(h.viewer, "GET", `/api/v1/organizations/${h.state.org}/workspaces/${h.state.workspace}/projects/${h.state.project}`);
+  assert(lost.status === 404, `the viewer, out of the group "viewers", still sees the project: ${lost.status}`);
+
+  // Back into "viewers": the viewer role on the project again.
+  await openGroups(h, page);
+  await page.getByRole("list", { name: "Groups" }).getByRole("button", { name: "viewers", exact: true }).click();
+  const add = page.getByRole("form", { name: "Add a member to viewers" });
+  await add.getByLabel("Email or user id").fill(h.env.viewerEmail);
+  await add.getByRole("button", { name: "Add member" }).click();
+  await page.getByRole("list", { name: "Members of viewers" }).getByText(h.env.viewerEmail, { exact: true }).waitFor();
+  const back = await h.api(h.viewer, "GET", `/api/v1/organizations/${h.state.org}/workspaces/${h.state.workspace}/projects/${h.state.project}`);
+  assert(back.status === 200 && back.json.role === "viewer", `the viewer back in "viewers": ${back.status} ${back.text}`);
 }
