@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -47,36 +48,43 @@ func EventInvocationID(eventID, triggerID string, attempt int) string {
 	return id
 }
 
+// MsgID is the JetStream message id of a project's event: the stream's
+// duplicate window is per stream, so the project is part of it and one
+// project's event ids never shadow another's.
+func MsgID(projectID, eventID string) string { return projectID + "." + eventID }
+
 // Publish puts an event on a project's topic. eventID names it ("" makes
-// one): publishing the same id again within the stream's duplicate window
-// (2 minutes) is dropped. It returns the event id and how many triggers
-// subscribe to the topic.
-func (s *Service) Publish(ctx context.Context, projectID, topic, eventID string, payload []byte) (string, int, error) {
+// one): publishing the same id again in the same project within the
+// stream's duplicate window (2 minutes) is dropped, and the answer says
+// Duplicate. It returns the event id and how many triggers subscribe to
+// the topic.
+func (s *Service) Publish(ctx context.Context, projectID, topic, eventID string, payload []byte) (api.PublishEventResponse, error) {
 	if err := ValidTopic(topic); err != nil {
-		return "", 0, err
+		return api.PublishEventResponse{}, err
 	}
 	if err := messaging.ValidToken(projectID); err != nil {
-		return "", 0, fmt.Errorf("project id: %w", err)
+		return api.PublishEventResponse{}, fmt.Errorf("project id: %w", err)
 	}
 	if eventID == "" {
 		eventID = store.NewID()
 	} else if err := messaging.ValidToken(eventID); err != nil {
-		return "", 0, fmt.Errorf("event id: %w", err)
+		return api.PublishEventResponse{}, fmt.Errorf("event id: %w", err)
 	}
 	if len(payload) > MaxEventBytes {
-		return "", 0, fmt.Errorf("event payload: %d bytes, more than %d", len(payload), MaxEventBytes)
+		return api.PublishEventResponse{}, fmt.Errorf("event payload: %d bytes, more than %d", len(payload), MaxEventBytes)
 	}
 	n, err := s.st.CountEventTriggers(ctx, projectID, topic)
 	if err != nil {
-		return "", 0, fmt.Errorf("count event triggers: %w", err)
+		return api.PublishEventResponse{}, fmt.Errorf("count event triggers: %w", err)
 	}
 	msg := &nats.Msg{Subject: Subject(projectID, topic), Data: payload, Header: nats.Header{}}
 	msg.Header.Set(HeaderTopic, topic)
 	msg.Header.Set(HeaderEventID, eventID)
-	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(eventID), jetstream.WithExpectStream(StreamName)); err != nil {
-		return "", 0, fmt.Errorf("publish event: %w", err)
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(MsgID(projectID, eventID)), jetstream.WithExpectStream(StreamName))
+	if err != nil {
+		return api.PublishEventResponse{}, fmt.Errorf("publish event: %w", err)
 	}
-	return eventID, n, nil
+	return api.PublishEventResponse{ID: eventID, Topic: topic, Handlers: n, Duplicate: ack.Duplicate}, nil
 }
 
 // consumerLoop is the goroutine fetching one trigger's events.

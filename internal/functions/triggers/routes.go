@@ -33,8 +33,8 @@ func (s *Service) Routes() []httpapi.Route {
 			Errors: []int{http.StatusForbidden, http.StatusConflict}, Action: "function.trigger.create", Handle: s.create},
 		{Method: "DELETE", Path: triggersPath + "/{trigger}", Tag: "functions", Summary: "Delete a trigger (an event trigger's undelivered events go with it)",
 			Status: http.StatusNoContent, Errors: []int{http.StatusForbidden}, Action: "function.trigger.delete", Handle: s.delete},
-		{Method: "POST", Path: eventsPath, Tag: "functions", Summary: "Publish an event to a topic of the project: the raw body (at most 256 KiB) is the payload each subscribed function gets; an X-Hks-Event-Id header names the event (a repeat within 2 minutes is dropped)",
-			Response: api.PublishEventResponse{}, Status: http.StatusAccepted, Errors: []int{http.StatusForbidden, http.StatusRequestEntityTooLarge},
+		{Method: "POST", Path: eventsPath, Tag: "functions", Summary: "Publish an event to a topic of the project: the raw body (at most 256 KiB) is the payload each subscribed function gets; an X-Hks-Event-Id header names the event (a repeat in the project within 2 minutes is dropped: 200 with duplicate true)",
+			Response: api.PublishEventResponse{}, Status: http.StatusAccepted, AlsoStatus: http.StatusOK, Errors: []int{http.StatusForbidden, http.StatusRequestEntityTooLarge},
 			Action: "function.event.publish", Handle: s.publish},
 		{Method: "GET", Path: functionPath + "/deadletters", Tag: "functions", Summary: "Events the function failed to handle after its last attempt, newest first",
 			Response: api.List[api.DeadLetter]{}, Query: httpapi.PageQuery, Handle: s.deadLetters},
@@ -187,11 +187,15 @@ func (s *Service) publish(r *http.Request) (any, error) {
 	if len(body) > MaxEventBytes {
 		return nil, tooLarge()
 	}
-	id, n, err := s.Publish(r.Context(), sc.Project.ID, topic, eventID, body)
+	out, err := s.Publish(r.Context(), sc.Project.ID, topic, eventID, body)
 	if err != nil {
 		return nil, err
 	}
-	return api.PublishEventResponse{ID: id, Topic: topic, Handlers: n}, nil
+	if out.Duplicate {
+		// Dropped: the project published this id within the window.
+		return &httpapi.Response{Status: http.StatusOK, Body: out}, nil
+	}
+	return out, nil
 }
 
 func tooLarge() error {

@@ -184,6 +184,7 @@ func TestRoutes(t *testing.T) {
 		{"viewer deletes", "DELETE", triggers + "/on-order", a.viewerTok, nil, nil, 403, "", ""},
 		{"delete missing", "DELETE", triggers + "/nope", a.devTok, nil, nil, 404, "", "trigger not found"},
 		{"publish", "POST", a.base + "/events/orders.created", a.devTok, []byte(`{"order":1}`), map[string]string{HeaderEventID: "ev-1"}, 202, "", `{"id":"ev-1","topic":"orders.created","handlers":1}`},
+		{"publish again", "POST", a.base + "/events/orders.created", a.devTok, []byte(`{"order":1}`), map[string]string{HeaderEventID: "ev-1"}, 200, "", `{"id":"ev-1","topic":"orders.created","handlers":1,"duplicate":true}`},
 		{"publish bad topic", "POST", a.base + "/events/Orders", a.devTok, []byte(`{}`), nil, 422, "topic", ""},
 		{"publish bad event id", "POST", a.base + "/events/orders", a.devTok, []byte(`{}`), map[string]string{HeaderEventID: "a.b"}, 422, HeaderEventID, ""},
 		{"publish too large", "POST", a.base + "/events/orders", a.devTok, big, nil, 413, "", ""},
