@@ -103,6 +103,13 @@ func (s *Service) serveTrigger(w http.ResponseWriter, r *http.Request) error {
 		}
 		ps, err := s.cfg.Tenancy.ResolveProjectRefs(ctx, *principal, org.ID, ws.ID, project.ID)
 		if err != nil {
+			// Whichever of the organization, workspace or project the
+			// caller cannot see, the answer is the one a missing
+			// function gets: nothing tells a private function exists.
+			var he *httpapi.Error
+			if errors.Is(err, store.ErrNotFound) || errors.As(err, &he) && he.Status == http.StatusNotFound {
+				return notFound
+			}
 			return err
 		}
 		if ps.Level < authz.Develop {
