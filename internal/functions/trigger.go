@@ -43,8 +43,8 @@ const FunctionContentSecurityPolicy = "sandbox allow-scripts allow-forms allow-p
 // the segment after the function is an alias when the function has an
 // alias of that name). A private function needs a platform bearer token
 // of a user with at least the developer role in the project; a public one
-// anyone. The caller's Authorization and Cookie headers never reach the
-// function.
+// anyone. The caller's Authorization and Cookie headers, and any X-Hks-*
+// header (the platform's own), never reach the function.
 func (s *Service) Trigger() http.Handler { return http.HandlerFunc(s.trigger) }
 
 func (s *Service) trigger(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +133,9 @@ func (s *Service) serveTrigger(w http.ResponseWriter, r *http.Request) error {
 	}
 	headers := map[string][]string{}
 	for k, vs := range r.Header {
-		if k == "Authorization" || k == "Cookie" || hopByHop[k] {
+		// X-Hks-* are the platform's to set (an event's topic and id):
+		// a caller cannot forge them.
+		if k == "Authorization" || k == "Cookie" || hopByHop[k] || strings.HasPrefix(http.CanonicalHeaderKey(k), "X-Hks-") {
 			continue
 		}
 		headers[k] = vs

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -24,3 +26,19 @@ func TestFunctionTriggerPrivateLooksMissing(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionTriggerStripsPlatformHeaders: X-Hks-* headers of an inbound
+// request (which the event trigger sets: X-Hks-Topic, X-Hks-Event-Id)
+// never reach the function, so a caller cannot forge them. Seen failing
+// before the fix.
+func TestFunctionTriggerStripsPlatformHeaders(t *testing.T) {
+	w := newFnWorld(t, nil)
+	w.deploy("greeter", wasmDeploy(t, nil), 201)
+	a := w.doWith("POST", w.url+"/greeter/headers", w.tok["member"], "{}", http.Header{
+		"X-Hks-Topic": {"orders.created"}, "X-Hks-Event-Id": {"forged"}, "x-hks-anything": {"1"}, "X-Custom": {"v"}})
+	if a.status != 200 || !contains(a.body, "X-Custom") || contains(a.body, "X-Hks") || contains(a.body, "forged") {
+		t.Fatalf("headers the function saw: %d %s", a.status, a.body)
+	}
+}
+
+func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
