@@ -16,6 +16,7 @@ import (
 
 	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -335,7 +336,8 @@ func (s *Service) handleEvent(ctx context.Context, triggerID string, msg jetstre
 				_ = msg.NakWithDelay(delay)
 				return
 			}
-			s.deadLetter(ctx, t, msg, topic, eventID, err.Error(), log)
+			log.Warn("event not handed to the function on its last attempt", "err", err)
+			s.deadLetter(ctx, t, msg, topic, eventID, notRunReason(err), log)
 			return
 		}
 		if inv.Status == "succeeded" {
@@ -374,6 +376,30 @@ func (s *Service) deadLetter(ctx context.Context, t store.FunctionTrigger, msg j
 	log.Warn("event handler failed its last attempt; dead-lettered", "attempts", s.cfg.MaxAttempts, "error", lastErr)
 	if err := msg.Term(); err != nil {
 		log.Warn("terminate event message", "err", err)
+	}
+}
+
+// notRunReason is what a dead letter says of a last attempt that never
+// reached the handler: a sentence per kind of failure, never the error's
+// text (host paths, sandbox messages, a secret's name), which is logged.
+// A build error keeps the runtime's message, the developer's to read.
+func notRunReason(err error) string {
+	var busy *engine.ErrBusy
+	var be *engine.BuildError
+	var he *httpapi.Error
+	switch {
+	case errors.As(err, &busy):
+		return "the call did not run: every instance was busy and the queue full"
+	case errors.Is(err, engine.ErrUnavailable):
+		return "the call did not run: the runtime is not available on this platform"
+	case errors.As(err, &be):
+		return "the call did not run: the code did not build: " + be.Message
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the call did not run: it timed out"
+	case errors.As(err, &he) && he.Status < 500:
+		return "the call did not run: " + he.Detail // such as "alias not found"
+	default:
+		return "the call did not run because of an internal error (the platform's log has the cause)"
 	}
 }
 

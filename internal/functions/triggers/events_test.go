@@ -196,6 +196,28 @@ func TestEventNeverRunDeadLetters(t *testing.T) {
 	}
 }
 
+// TestEventDeadLetterHidesInternalErrors: the dead letter of an event the
+// function never took because of an internal error says so in general
+// words, never the error's text (a host path, a secret's name). Seen
+// failing before the fix: LastError was the error's text.
+func TestEventDeadLetterHidesInternalErrors(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := t.Context()
+	e.fns.outcome = func(call) string { return "internal" }
+	e.trigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created"}, time.Now().UTC())
+	e.runService()
+	_, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{}`))
+	must(t, err)
+	var letters []store.FunctionDeadLetter
+	testutil.WaitFor(t, waitFor, "dead letter", func() bool {
+		letters, _, err = e.st.ListFunctionDeadLetters(ctx, e.ref.ID, store.Page{})
+		return err == nil && len(letters) > 0
+	})
+	if d := letters[0]; !strings.Contains(d.LastError, "internal error") || strings.Contains(d.LastError, "/var/lib") || strings.Contains(d.LastError, "TOKEN") {
+		t.Fatalf("dead letter's last error = %q", d.LastError)
+	}
+}
+
 // TestEventIDsPerProject: two projects publishing the same event id are
 // two events: each project's trigger handles its own (the duplicate window
 // is per project, not per stream). Seen failing with the bare event id as
