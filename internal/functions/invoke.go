@@ -349,6 +349,17 @@ func (s *Service) invoke(r *http.Request) (any, error) {
 		if req.Version != 0 {
 			alias = ""
 		}
+		// Bounded per function: the count and the insert are not one
+		// transaction, so concurrent calls may pass the bound by a few.
+		n, err := s.cfg.Store.CountUnfinishedInvocations(ctx, fn.ID)
+		if err != nil {
+			return nil, err
+		}
+		if n >= s.cfg.MaxQueuedInvocations {
+			return nil, &httpapi.Error{Status: http.StatusTooManyRequests, Type: "function-queue-full", Title: "Too many requests",
+				Detail: fmt.Sprintf("function %s has %d asynchronous invocations queued or running, the most it may have; retry later", fn.Name, n),
+				Header: http.Header{"Retry-After": {"10"}}}
+		}
 		inv := store.Invocation{ID: store.NewID(), FunctionID: fn.ID, OrgID: fn.OrgID, WorkspaceID: fn.WorkspaceID, Version: v.Version, Alias: alias,
 			Trigger: TriggerAsync, Status: store.InvocationQueued, StartedAt: s.cfg.Now().UTC()}
 		if err := s.cfg.Store.CreateInvocation(ctx, inv); err != nil {

@@ -64,7 +64,14 @@ type Config struct {
 	// SweepInterval is how often expired functions and old records are
 	// deleted (1 minute).
 	SweepInterval time.Duration
+	// MaxQueuedInvocations bounds a function's asynchronous invocations
+	// queued or running at once (DefaultMaxQueuedInvocations); beyond it
+	// an async invoke is refused with 429 and Retry-After.
+	MaxQueuedInvocations int
 }
+
+// DefaultMaxQueuedInvocations is Config.MaxQueuedInvocations' default.
+const DefaultMaxQueuedInvocations = 100
 
 // Service serves functions.
 type Service struct {
@@ -88,6 +95,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
+	}
+	if cfg.MaxQueuedInvocations <= 0 {
+		cfg.MaxQueuedInvocations = DefaultMaxQueuedInvocations
 	}
 	s := &Service{cfg: cfg}
 	if err := tasks.Register(cfg.Tasks, TaskInvoke, s.runAsync); err != nil {

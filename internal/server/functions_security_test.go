@@ -1,9 +1,15 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/functions"
+	"github.com/hexabase/hexabase-ai/internal/store"
 )
 
 // TestFunctionTriggerPrivateLooksMissing: a signed-in user of another
@@ -42,3 +48,43 @@ func TestFunctionTriggerStripsPlatformHeaders(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// TestFunctionsAsyncBounded: a function with DefaultMaxQueuedInvocations
+// asynchronous invocations queued or running refuses another with 429 and
+// Retry-After (a synchronous call still runs); once one finishes, async
+// is accepted again. Seen failing before the fix: the 101st was queued.
+func TestFunctionsAsyncBounded(t *testing.T) {
+	w := newFnWorld(t, nil)
+	fn := w.deploy("greeter", wasmDeploy(t, nil), 201)
+	ctx := context.Background()
+	stored, err := w.st.GetFunctionByName(ctx, w.f.project, fn.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first store.Invocation
+	for i := range functions.DefaultMaxQueuedInvocations {
+		inv := store.Invocation{ID: store.NewID(), FunctionID: stored.ID, OrgID: stored.OrgID, WorkspaceID: stored.WorkspaceID, Version: 1,
+			Trigger: functions.TriggerAsync, Status: store.InvocationQueued, StartedAt: time.Now().UTC()}
+		if err := w.st.CreateInvocation(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = inv
+		}
+	}
+	a := w.do("POST", w.base+"/functions/greeter/invoke", w.tok["member"], api.InvokeFunctionRequest{Async: true})
+	wantDetail(t, a, 429, "queued or running")
+	if a.header.Get("Retry-After") == "" {
+		t.Fatalf("no Retry-After: %v", a.header)
+	}
+	if a := w.do("POST", w.base+"/functions/greeter/invoke", w.tok["member"], api.InvokeFunctionRequest{}); a.status != 200 {
+		t.Fatalf("synchronous invoke: %d %s", a.status, a.body)
+	}
+	first.Status, first.ExitReason, first.FinishedAt = store.InvocationFailed, "error", time.Now().UTC()
+	if err := w.st.FinishInvocation(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if a := w.do("POST", w.base+"/functions/greeter/invoke", w.tok["member"], api.InvokeFunctionRequest{Async: true}); a.status != 202 {
+		t.Fatalf("async invoke under the bound: %d %s", a.status, a.body)
+	}
+}

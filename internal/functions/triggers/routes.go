@@ -28,7 +28,7 @@ func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: "GET", Path: triggersPath, Tag: "functions", Summary: "List a function's cron and event triggers",
 			Response: api.List[api.FunctionTrigger]{}, Handle: s.list},
-		{Method: "POST", Path: triggersPath, Tag: "functions", Summary: "Create a trigger: kind cron (a schedule and time zone, as a CronJob's) or event (a topic of the project)",
+		{Method: "POST", Path: triggersPath, Tag: "functions", Summary: "Create a trigger: kind cron (a schedule and time zone, as a CronJob's; at most 10 per function) or event (a topic of the project); at most 20 per function",
 			Request: api.CreateFunctionTriggerRequest{}, Response: api.FunctionTrigger{}, Status: http.StatusCreated,
 			Errors: []int{http.StatusForbidden, http.StatusConflict}, Action: "function.trigger.create", Handle: s.create},
 		{Method: "DELETE", Path: triggersPath + "/{trigger}", Tag: "functions", Summary: "Delete a trigger (an event trigger's undelivered events go with it)",
@@ -108,6 +108,17 @@ func (s *Service) create(r *http.Request) (any, error) {
 	}
 	if len(existing) >= MaxTriggersPerFunction {
 		return nil, httpapi.Conflict("", fmt.Sprintf("a function has at most %d triggers", MaxTriggersPerFunction))
+	}
+	if t.Kind == store.FunctionTriggerCron {
+		crons := 0
+		for _, e := range existing {
+			if e.Kind == store.FunctionTriggerCron {
+				crons++
+			}
+		}
+		if crons >= MaxCronTriggersPerFunction {
+			return nil, httpapi.Invalid(httpapi.Field("kind", fmt.Sprintf("a function has at most %d cron triggers; it has %d", MaxCronTriggersPerFunction, crons)))
+		}
 	}
 	t.ID, t.FunctionID, t.FunctionName = store.NewID(), ref.ID, ref.Name
 	t.OrgID, t.WorkspaceID, t.ProjectID = ref.OrgID, ref.WorkspaceID, ref.ProjectID

@@ -57,6 +57,9 @@ const (
 	MaxEventBytes = 256 << 10
 	// MaxTriggersPerFunction bounds a function's triggers.
 	MaxTriggersPerFunction = 20
+	// MaxCronTriggersPerFunction bounds a function's cron triggers (each
+	// fires on its own schedule: more would multiply its runs).
+	MaxCronTriggersPerFunction = 10
 	// TaskKindCron is the kind of the task that runs one cron fire.
 	TaskKindCron = "function.cron"
 	// StreamName is the JetStream stream of published events.
