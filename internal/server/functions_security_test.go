@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"net/http"
 	"strings"
@@ -8,8 +9,10 @@ import (
 	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/api"
+	"github.com/hexabase/hexabase-ai/internal/config"
 	"github.com/hexabase/hexabase-ai/internal/functions"
 	"github.com/hexabase/hexabase-ai/internal/store"
+	"github.com/hexabase/hexabase-ai/internal/testutil"
 )
 
 // TestFunctionTriggerPrivateLooksMissing: a signed-in user of another
@@ -87,4 +90,47 @@ func TestFunctionsAsyncBounded(t *testing.T) {
 	if a := w.do("POST", w.base+"/functions/greeter/invoke", w.tok["member"], api.InvokeFunctionRequest{Async: true}); a.status != 202 {
 		t.Fatalf("async invoke under the bound: %d %s", a.status, a.body)
 	}
+}
+
+// TestFunctionLogFollowsCountAgainstStreamCaps: a followed function log
+// is a long-lived request of its user: with the per-user cap (here 2)
+// reached, another is refused with 429 and Retry-After, as an
+// application's followed log is; a closed one frees its place. Seen
+// failing before the fix: the third follow was served.
+func TestFunctionLogFollowsCountAgainstStreamCaps(t *testing.T) {
+	w := newFnWorld(t, func(c *config.Config) { c.StreamsPerUser = 2 })
+	w.deploy("greeter", wasmDeploy(t, nil), 201)
+	path := w.base + "/functions/greeter/logs?follow=true"
+	follow := func() (context.CancelFunc, *http.Response) {
+		ctx, cancel := context.WithCancel(context.Background())
+		resp := w.send(ctx, "GET", path, w.tok["member"], nil, nil)
+		if resp.StatusCode != 200 {
+			cancel()
+			resp.Body.Close()
+			t.Fatalf("follow: %d", resp.StatusCode)
+		}
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || line != ": following\n" {
+			t.Fatalf("follow's first line %q, %v", line, err)
+		}
+		return cancel, resp
+	}
+	cancel1, resp1 := follow()
+	cancel2, resp2 := follow()
+	defer func() { cancel2(); resp2.Body.Close() }()
+	a := w.do("GET", path, w.tok["member"], nil)
+	wantDetail(t, a, 429, "at most 2")
+	if a.header.Get("Retry-After") == "" {
+		t.Fatalf("no Retry-After: %v", a.header)
+	}
+	// Another user has places of their own.
+	if a := w.do("GET", w.base+"/functions/greeter/logs", w.tok["viewer"], nil); a.status != 200 {
+		t.Fatalf("viewer's logs: %d %s", a.status, a.body)
+	}
+	cancel1()
+	resp1.Body.Close()
+	testutil.WaitFor(t, 10*time.Second, "the closed follow's place", func() bool { return w.userStreams.Open(w.p.member.ID) < 2 })
+	cancel3, resp3 := follow()
+	cancel3()
+	resp3.Body.Close()
 }

@@ -77,8 +77,8 @@ type deps struct {
 	// gateway applies too.
 	userLimit *ratelimit.Limiter
 	// userStreams caps the long-lived requests open at once per user
-	// (streamsPerUser): the gateway's and the followed application logs
-	// count against one cap (set by wireProtections).
+	// (streamsPerUser): the gateway's and the followed application and
+	// function logs count against one cap (set by wireProtections).
 	userStreams *ratelimit.Concurrency
 	// workspaceStreams caps them per workspace (streamsPerWorkspace):
 	// the gateway's and the live WebSocket's watches (wireProtections).
@@ -134,7 +134,7 @@ func wire(ctx context.Context, d *deps) error {
 		wireLive,         // needs d.clusters, d.tenancy, d.userStreams, d.workspaceStreams
 		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit, d.userStreams, d.workspaceStreams
 		wireAI,           // needs d.gateway, d.issuer, d.tenancy, d.audit
-		wireFunctions,    // needs d.tenancy, d.audit, d.sealer
+		wireFunctions,    // needs d.tenancy, d.audit, d.sealer, d.userStreams
 	} {
 		if err := w(ctx, d); err != nil {
 			return err

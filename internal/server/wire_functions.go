@@ -78,7 +78,8 @@ func wireFunctions(ctx context.Context, d *deps) error {
 		}
 	})
 	s, err := functions.New(functions.Config{Store: d.store, Tenancy: d.tenancy, Auth: d.identity, Engine: eng, Sealer: d.sealer, Tasks: d.queue,
-		NATS: d.nats.NATS(), Audit: d.audit, ExternalURL: d.cfg.ExternalURL, Logger: log, Now: d.now, Retention: fc.Retention.Duration})
+		NATS: d.nats.NATS(), Audit: d.audit, ExternalURL: d.cfg.ExternalURL, Logger: log, Now: d.now, Retention: fc.Retention.Duration,
+		UserStreams: d.userStreams})
 	if err != nil {
 		return err
 	}
