@@ -75,7 +75,16 @@ type Config struct {
 	// logs), so all count against one; beyond it, 429. nil:
 	// DefaultStreamsPerUser, counted by this service alone.
 	UserStreams *ratelimit.Concurrency
+	// TriggerReadTimeout bounds how long the HTTP trigger waits for a
+	// request's body (DefaultTriggerReadTimeout): the trigger is mounted
+	// as a subtree, whose requests have the server's read deadline
+	// lifted, so without it a slow client could hold a connection open
+	// forever.
+	TriggerReadTimeout time.Duration
 }
+
+// DefaultTriggerReadTimeout is Config.TriggerReadTimeout's default.
+const DefaultTriggerReadTimeout = 30 * time.Second
 
 // DefaultStreamsPerUser is Config.UserStreams' cap when it is nil.
 const DefaultStreamsPerUser = 64
@@ -106,6 +115,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
+	}
+	if cfg.TriggerReadTimeout <= 0 {
+		cfg.TriggerReadTimeout = DefaultTriggerReadTimeout
 	}
 	if cfg.MaxQueuedInvocations <= 0 {
 		cfg.MaxQueuedInvocations = DefaultMaxQueuedInvocations

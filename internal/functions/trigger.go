@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
@@ -121,6 +122,11 @@ func (s *Service) serveTrigger(w http.ResponseWriter, r *http.Request) error {
 		if _, ok := fn.Alias(rest[0]); ok {
 			alias, rest = rest[0], rest[1:]
 		}
+	}
+	// The body must arrive within the read timeout (the subtree's
+	// requests have no read deadline of the server's).
+	if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.TriggerReadTimeout)); err != nil {
+		s.cfg.Logger.Warn("set the HTTP trigger's read deadline", "error", err)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err != nil {

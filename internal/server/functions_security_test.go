@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -133,4 +134,35 @@ func TestFunctionLogFollowsCountAgainstStreamCaps(t *testing.T) {
 	cancel3, resp3 := follow()
 	cancel3()
 	resp3.Body.Close()
+}
+
+// TestFunctionTriggerBodyReadDeadline: a request whose body stops coming
+// is answered 400 once the trigger's read timeout (here 1s) passes; the
+// connection is not held forever. Seen failing before the fix: the
+// request hung until the test's safeguard context ended it.
+func TestFunctionTriggerBodyReadDeadline(t *testing.T) {
+	w := newFnWorldOpts(t, nil, func(o *Options) {
+		o.functionsConfig = func(c *functions.Config) { c.TriggerReadTimeout = time.Second }
+	})
+	w.deploy("greeter", wasmDeploy(t, nil), 201)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write([]byte("the start of a body that never ends")) }()
+	// A safeguard only: the answer is expected long before.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", w.URL()+w.url+"/greeter/echo", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+w.tok["member"])
+	resp, err := w.client.Do(req)
+	if err != nil {
+		t.Fatalf("the trigger did not answer a stalled body: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "could not be read") {
+		t.Fatalf("stalled body: %d %s", resp.StatusCode, b)
+	}
 }

@@ -85,6 +85,8 @@ type deps struct {
 	workspaceStreams *ratelimit.Concurrency
 	// liveLimits edits the live WebSocket's limits (tests only).
 	liveLimits func(*live.Limits)
+	// functionsConfig edits the functions service's Config (tests only).
+	functionsConfig func(*functions.Config)
 	// live is the live-update service (set by wireLive).
 	live *live.Service
 
