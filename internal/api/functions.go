@@ -175,6 +175,9 @@ type PublishEventResponse struct {
 	ID       string `json:"id"`
 	Topic    string `json:"topic"`
 	Handlers int    `json:"handlers" doc:"functions subscribed to the topic when it was published"`
+	// Duplicate: the project published an event with this id within the
+	// duplicate window (2 minutes), so this one was dropped (status 200).
+	Duplicate bool `json:"duplicate,omitempty" doc:"true when an event with this id was published in the project within the last 2 minutes: this one was dropped and nothing runs for it (status 200 instead of 202)"`
 }
 
 // DeadLetter is an event a function failed to handle after its last try.

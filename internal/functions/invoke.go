@@ -126,7 +126,8 @@ func (s *Service) outcome(inv *store.Invocation, res engine.Result, err error, k
 		inv.Status, inv.ExitReason, inv.Error = store.InvocationFailed, engine.ExitError, "the runtime is not available on this platform"
 		return
 	case err != nil:
-		inv.Status, inv.ExitReason, inv.Error = store.InvocationFailed, engine.ExitError, "the call did not run: "+err.Error()
+		inv.Status, inv.ExitReason, inv.Error = store.InvocationFailed, engine.ExitError, NotRunReason(err)
+		s.cfg.Logger.Warn("function call did not run", "invocation", inv.ID, "function", inv.FunctionID, "error", err)
 		return
 	}
 	inv.ColdStart = res.ColdStart
@@ -146,6 +147,35 @@ func (s *Service) outcome(inv *store.Invocation, res engine.Result, err error, k
 		if b, err := json.Marshal(r); err == nil {
 			inv.Response = string(b)
 		}
+	}
+}
+
+// NotRunReason is what a record (or a dead letter) says of a call that
+// never reached a handler: a sentence per kind of failure, never the
+// error's own text, which can name host paths, sandbox messages or a
+// secret's name (the caller logs that). A build error keeps the runtime's
+// own message, which is the developer's to read.
+func NotRunReason(err error) string {
+	var busy *engine.ErrBusy
+	var be *engine.BuildError
+	var he *httpapi.Error
+	switch {
+	case errors.As(err, &busy):
+		return "every instance was busy and the queue full"
+	case errors.Is(err, engine.ErrUnavailable):
+		return "the runtime is not available on this platform"
+	case errors.As(err, &be):
+		return "the code did not build: " + be.Message
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the call timed out before the function ran"
+	case errors.Is(err, context.Canceled):
+		return "the call was canceled before the function ran"
+	case errors.Is(err, store.ErrNotFound):
+		return "the function is gone"
+	case errors.As(err, &he) && he.Status < 500:
+		return he.Detail // such as "alias not found"
+	default:
+		return "the call did not run because of an internal error (the platform's log has the cause)"
 	}
 }
 
@@ -318,6 +348,17 @@ func (s *Service) invoke(r *http.Request) (any, error) {
 		}
 		if req.Version != 0 {
 			alias = ""
+		}
+		// Bounded per function: the count and the insert are not one
+		// transaction, so concurrent calls may pass the bound by a few.
+		n, err := s.cfg.Store.CountUnfinishedInvocations(ctx, fn.ID)
+		if err != nil {
+			return nil, err
+		}
+		if n >= s.cfg.MaxQueuedInvocations {
+			return nil, &httpapi.Error{Status: http.StatusTooManyRequests, Type: "function-queue-full", Title: "Too many requests",
+				Detail: fmt.Sprintf("function %s has %d asynchronous invocations queued or running, the most it may have; retry later", fn.Name, n),
+				Header: http.Header{"Retry-After": {"10"}}}
 		}
 		inv := store.Invocation{ID: store.NewID(), FunctionID: fn.ID, OrgID: fn.OrgID, WorkspaceID: fn.WorkspaceID, Version: v.Version, Alias: alias,
 			Trigger: TriggerAsync, Status: store.InvocationQueued, StartedAt: s.cfg.Now().UTC()}

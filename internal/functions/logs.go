@@ -66,6 +66,15 @@ func (s *Service) logs(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(httpapi.NewList(out, ""))
 		return
 	}
+	// A followed log is a long-lived request: it counts against the
+	// caller's cap on those, as an application's followed log does.
+	p, _ := httpapi.PrincipalFrom(r.Context())
+	release, ok := s.streams.Acquire(p.UserID)
+	if !ok {
+		httpapi.WriteError(w, r, s.streams.TooManyOpen(p.UserID, "long-lived requests (followed logs, and watches, exec, attach, port-forward through the workspace gateway) of this user"))
+		return
+	}
+	defer release()
 	ch := make(chan *nats.Msg, 64)
 	sub, err := s.cfg.NATS.ChanSubscribe(logSubject(fn.ID), ch)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
 	"github.com/hexabase/hexabase-ai/internal/httpapi"
+	"github.com/hexabase/hexabase-ai/internal/ratelimit"
 	"github.com/hexabase/hexabase-ai/internal/required"
 	"github.com/hexabase/hexabase-ai/internal/seal"
 	"github.com/hexabase/hexabase-ai/internal/store"
@@ -64,11 +65,37 @@ type Config struct {
 	// SweepInterval is how often expired functions and old records are
 	// deleted (1 minute).
 	SweepInterval time.Duration
+	// MaxQueuedInvocations bounds a function's asynchronous invocations
+	// queued or running at once (DefaultMaxQueuedInvocations); beyond it
+	// an async invoke is refused with 429 and Retry-After.
+	MaxQueuedInvocations int
+	// UserStreams caps the followed logs (?follow=true) open at once per
+	// user, keyed by user id: the server shares its per-user cap on
+	// long-lived requests (the gateway's, the applications' followed
+	// logs), so all count against one; beyond it, 429. nil:
+	// DefaultStreamsPerUser, counted by this service alone.
+	UserStreams *ratelimit.Concurrency
+	// TriggerReadTimeout bounds how long the HTTP trigger waits for a
+	// request's body (DefaultTriggerReadTimeout): the trigger is mounted
+	// as a subtree, whose requests have the server's read deadline
+	// lifted, so without it a slow client could hold a connection open
+	// forever.
+	TriggerReadTimeout time.Duration
 }
+
+// DefaultTriggerReadTimeout is Config.TriggerReadTimeout's default.
+const DefaultTriggerReadTimeout = 30 * time.Second
+
+// DefaultStreamsPerUser is Config.UserStreams' cap when it is nil.
+const DefaultStreamsPerUser = 64
+
+// DefaultMaxQueuedInvocations is Config.MaxQueuedInvocations' default.
+const DefaultMaxQueuedInvocations = 100
 
 // Service serves functions.
 type Service struct {
-	cfg Config
+	cfg     Config
+	streams *ratelimit.Concurrency
 }
 
 // TaskInvoke is the kind of the task that runs an asynchronous invocation.
@@ -89,7 +116,19 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
 	}
-	s := &Service{cfg: cfg}
+	if cfg.TriggerReadTimeout <= 0 {
+		cfg.TriggerReadTimeout = DefaultTriggerReadTimeout
+	}
+	if cfg.MaxQueuedInvocations <= 0 {
+		cfg.MaxQueuedInvocations = DefaultMaxQueuedInvocations
+	}
+	s := &Service{cfg: cfg, streams: cfg.UserStreams}
+	if s.streams == nil {
+		var err error
+		if s.streams, err = ratelimit.NewConcurrency(DefaultStreamsPerUser); err != nil {
+			return nil, err
+		}
+	}
 	if err := tasks.Register(cfg.Tasks, TaskInvoke, s.runAsync); err != nil {
 		return nil, fmt.Errorf("functions: %w", err)
 	}

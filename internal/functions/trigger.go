@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hexabase/hexabase-ai/internal/authz"
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
@@ -43,8 +44,8 @@ const FunctionContentSecurityPolicy = "sandbox allow-scripts allow-forms allow-p
 // the segment after the function is an alias when the function has an
 // alias of that name). A private function needs a platform bearer token
 // of a user with at least the developer role in the project; a public one
-// anyone. The caller's Authorization and Cookie headers never reach the
-// function.
+// anyone. The caller's Authorization and Cookie headers, and any X-Hks-*
+// header (the platform's own), never reach the function.
 func (s *Service) Trigger() http.Handler { return http.HandlerFunc(s.trigger) }
 
 func (s *Service) trigger(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +104,13 @@ func (s *Service) serveTrigger(w http.ResponseWriter, r *http.Request) error {
 		}
 		ps, err := s.cfg.Tenancy.ResolveProjectRefs(ctx, *principal, org.ID, ws.ID, project.ID)
 		if err != nil {
+			// Whichever of the organization, workspace or project the
+			// caller cannot see, the answer is the one a missing
+			// function gets: nothing tells a private function exists.
+			var he *httpapi.Error
+			if errors.Is(err, store.ErrNotFound) || errors.As(err, &he) && he.Status == http.StatusNotFound {
+				return notFound
+			}
 			return err
 		}
 		if ps.Level < authz.Develop {
@@ -115,6 +123,11 @@ func (s *Service) serveTrigger(w http.ResponseWriter, r *http.Request) error {
 			alias, rest = rest[0], rest[1:]
 		}
 	}
+	// The body must arrive within the read timeout (the subtree's
+	// requests have no read deadline of the server's).
+	if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.TriggerReadTimeout)); err != nil {
+		s.cfg.Logger.Warn("set the HTTP trigger's read deadline", "error", err)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -126,7 +139,9 @@ func (s *Service) serveTrigger(w http.ResponseWriter, r *http.Request) error {
 	}
 	headers := map[string][]string{}
 	for k, vs := range r.Header {
-		if k == "Authorization" || k == "Cookie" || hopByHop[k] {
+		// X-Hks-* are the platform's to set (an event's topic and id):
+		// a caller cannot forge them.
+		if k == "Authorization" || k == "Cookie" || hopByHop[k] || strings.HasPrefix(http.CanonicalHeaderKey(k), "X-Hks-") {
 			continue
 		}
 		headers[k] = vs

@@ -120,10 +120,16 @@ type fnWorld struct {
 
 func newFnWorld(t *testing.T, edit func(*config.Config)) *fnWorld {
 	t.Helper()
+	return newFnWorldOpts(t, edit, nil)
+}
+
+// newFnWorldOpts is newFnWorld with the server's options edited too.
+func newFnWorldOpts(t *testing.T, edit func(*config.Config), opts func(*Options)) *fnWorld {
+	t.Helper()
 	if edit == nil {
 		edit = func(*config.Config) {}
 	}
-	ts := startServerWith(t, edit)
+	ts := startServerOpts(t, edit, opts)
 	p, tok := ts.people()
 	f := ts.fixture(p, true, "invitee@example.com")
 	ctx, now := context.Background(), time.Now().UTC().Truncate(time.Microsecond)

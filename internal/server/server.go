@@ -62,6 +62,8 @@ type Options struct {
 	argon2 identity.Argon2Params
 	// liveLimits edits the live WebSocket's limits (tests only).
 	liveLimits func(*live.Limits)
+	// functionsConfig edits the functions service's Config (tests only).
+	functionsConfig func(*functions.Config)
 }
 
 // Server is the assembled platform.
@@ -236,7 +238,8 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, err
 	}
 	d := &deps{cfg: cfg, version: o.Version, log: log, now: now, store: s.st, identity: s.identity, sealer: sealer, nats: s.nats, events: pub, queue: s.queue,
-		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer(), liveLimits: o.liveLimits}
+		authz: az, registry: reg, tls: s.tls, workspaceIssuer: s.WorkspaceIssuer(), liveLimits: o.liveLimits,
+		functionsConfig: o.functionsConfig}
 	if err := wire(ctx, d); err != nil {
 		return nil, err
 	}

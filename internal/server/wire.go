@@ -77,14 +77,16 @@ type deps struct {
 	// gateway applies too.
 	userLimit *ratelimit.Limiter
 	// userStreams caps the long-lived requests open at once per user
-	// (streamsPerUser): the gateway's and the followed application logs
-	// count against one cap (set by wireProtections).
+	// (streamsPerUser): the gateway's and the followed application and
+	// function logs count against one cap (set by wireProtections).
 	userStreams *ratelimit.Concurrency
 	// workspaceStreams caps them per workspace (streamsPerWorkspace):
 	// the gateway's and the live WebSocket's watches (wireProtections).
 	workspaceStreams *ratelimit.Concurrency
 	// liveLimits edits the live WebSocket's limits (tests only).
 	liveLimits func(*live.Limits)
+	// functionsConfig edits the functions service's Config (tests only).
+	functionsConfig func(*functions.Config)
 	// live is the live-update service (set by wireLive).
 	live *live.Service
 
@@ -134,7 +136,7 @@ func wire(ctx context.Context, d *deps) error {
 		wireLive,         // needs d.clusters, d.tenancy, d.userStreams, d.workspaceStreams
 		wireGateway,      // needs d.issuer, d.controlPlane, d.userLimit, d.userStreams, d.workspaceStreams
 		wireAI,           // needs d.gateway, d.issuer, d.tenancy, d.audit
-		wireFunctions,    // needs d.tenancy, d.audit, d.sealer
+		wireFunctions,    // needs d.tenancy, d.audit, d.sealer, d.userStreams
 	} {
 		if err := w(ctx, d); err != nil {
 			return err

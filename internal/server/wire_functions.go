@@ -76,8 +76,13 @@ func wireFunctions(ctx context.Context, d *deps) error {
 			_ = sb.Close()
 		}
 	})
-	s, err := functions.New(functions.Config{Store: d.store, Tenancy: d.tenancy, Auth: d.identity, Engine: eng, Sealer: d.sealer, Tasks: d.queue,
-		NATS: d.nats.NATS(), Audit: d.audit, ExternalURL: d.cfg.ExternalURL, Logger: log, Now: d.now, Retention: fc.Retention.Duration})
+	scfg := functions.Config{Store: d.store, Tenancy: d.tenancy, Auth: d.identity, Engine: eng, Sealer: d.sealer, Tasks: d.queue,
+		NATS: d.nats.NATS(), Audit: d.audit, ExternalURL: d.cfg.ExternalURL, Logger: log, Now: d.now, Retention: fc.Retention.Duration,
+		UserStreams: d.userStreams}
+	if d.functionsConfig != nil {
+		d.functionsConfig(&scfg)
+	}
+	s, err := functions.New(scfg)
 	if err != nil {
 		return err
 	}

@@ -158,6 +158,9 @@ type FunctionStore interface {
 	// ListInvocations lists a function's invocations newest first (by
 	// StartedAt, then id).
 	ListInvocations(ctx context.Context, functionID string, p Page) ([]Invocation, string, error)
+	// CountUnfinishedInvocations counts a function's invocations that are
+	// queued or running (asynchronous ones not finished yet).
+	CountUnfinishedInvocations(ctx context.Context, functionID string) (int, error)
 	// DeleteInvocationsBefore removes every invocation started before
 	// t and answers how many.
 	DeleteInvocationsBefore(ctx context.Context, t time.Time) (int, error)

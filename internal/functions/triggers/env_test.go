@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -50,7 +51,9 @@ type recordingFunctions struct {
 	runs     []call         // calls that ran the handler
 	recorded map[string]api.Invocation
 	// outcome decides a run's status ("succeeded" or "failed"; "busy":
-	// it never runs, InvokeAs returns *engine.ErrBusy); nil: succeeded.
+	// it never runs, InvokeAs returns *engine.ErrBusy; "internal": it
+	// never runs, InvokeAs returns an error naming a host path); nil:
+	// succeeded.
 	outcome func(c call) string
 }
 
@@ -91,6 +94,9 @@ func (f *recordingFunctions) InvokeAs(_ context.Context, ref Ref, alias, trigger
 	}
 	if status == "busy" {
 		return api.Invocation{}, &engine.ErrBusy{RetryAfter: time.Second}
+	}
+	if status == "internal" {
+		return api.Invocation{}, errors.New("invoke " + ref.Name + ": unseal secret TOKEN: open /var/lib/hks/key: permission denied")
 	}
 	f.runs = append(f.runs, c)
 	inv := api.Invocation{ID: invocationID, Function: ref.Name, Trigger: trigger, Status: status, StartedAt: time.Now()}

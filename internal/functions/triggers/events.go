@@ -14,7 +14,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hexabase/hexabase-ai/internal/api"
 	"github.com/hexabase/hexabase-ai/internal/functions/engine"
+	"github.com/hexabase/hexabase-ai/internal/httpapi"
 	"github.com/hexabase/hexabase-ai/internal/messaging"
 	"github.com/hexabase/hexabase-ai/internal/store"
 )
@@ -47,36 +49,43 @@ func EventInvocationID(eventID, triggerID string, attempt int) string {
 	return id
 }
 
+// MsgID is the JetStream message id of a project's event: the stream's
+// duplicate window is per stream, so the project is part of it and one
+// project's event ids never shadow another's.
+func MsgID(projectID, eventID string) string { return projectID + "." + eventID }
+
 // Publish puts an event on a project's topic. eventID names it ("" makes
-// one): publishing the same id again within the stream's duplicate window
-// (2 minutes) is dropped. It returns the event id and how many triggers
-// subscribe to the topic.
-func (s *Service) Publish(ctx context.Context, projectID, topic, eventID string, payload []byte) (string, int, error) {
+// one): publishing the same id again in the same project within the
+// stream's duplicate window (2 minutes) is dropped, and the answer says
+// Duplicate. It returns the event id and how many triggers subscribe to
+// the topic.
+func (s *Service) Publish(ctx context.Context, projectID, topic, eventID string, payload []byte) (api.PublishEventResponse, error) {
 	if err := ValidTopic(topic); err != nil {
-		return "", 0, err
+		return api.PublishEventResponse{}, err
 	}
 	if err := messaging.ValidToken(projectID); err != nil {
-		return "", 0, fmt.Errorf("project id: %w", err)
+		return api.PublishEventResponse{}, fmt.Errorf("project id: %w", err)
 	}
 	if eventID == "" {
 		eventID = store.NewID()
 	} else if err := messaging.ValidToken(eventID); err != nil {
-		return "", 0, fmt.Errorf("event id: %w", err)
+		return api.PublishEventResponse{}, fmt.Errorf("event id: %w", err)
 	}
 	if len(payload) > MaxEventBytes {
-		return "", 0, fmt.Errorf("event payload: %d bytes, more than %d", len(payload), MaxEventBytes)
+		return api.PublishEventResponse{}, fmt.Errorf("event payload: %d bytes, more than %d", len(payload), MaxEventBytes)
 	}
 	n, err := s.st.CountEventTriggers(ctx, projectID, topic)
 	if err != nil {
-		return "", 0, fmt.Errorf("count event triggers: %w", err)
+		return api.PublishEventResponse{}, fmt.Errorf("count event triggers: %w", err)
 	}
 	msg := &nats.Msg{Subject: Subject(projectID, topic), Data: payload, Header: nats.Header{}}
 	msg.Header.Set(HeaderTopic, topic)
 	msg.Header.Set(HeaderEventID, eventID)
-	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(eventID), jetstream.WithExpectStream(StreamName)); err != nil {
-		return "", 0, fmt.Errorf("publish event: %w", err)
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(MsgID(projectID, eventID)), jetstream.WithExpectStream(StreamName))
+	if err != nil {
+		return api.PublishEventResponse{}, fmt.Errorf("publish event: %w", err)
 	}
-	return eventID, n, nil
+	return api.PublishEventResponse{ID: eventID, Topic: topic, Handlers: n, Duplicate: ack.Duplicate}, nil
 }
 
 // consumerLoop is the goroutine fetching one trigger's events.
@@ -327,7 +336,8 @@ func (s *Service) handleEvent(ctx context.Context, triggerID string, msg jetstre
 				_ = msg.NakWithDelay(delay)
 				return
 			}
-			s.deadLetter(ctx, t, msg, topic, eventID, err.Error(), log)
+			log.Warn("event not handed to the function on its last attempt", "err", err)
+			s.deadLetter(ctx, t, msg, topic, eventID, notRunReason(err), log)
 			return
 		}
 		if inv.Status == "succeeded" {
@@ -366,6 +376,30 @@ func (s *Service) deadLetter(ctx context.Context, t store.FunctionTrigger, msg j
 	log.Warn("event handler failed its last attempt; dead-lettered", "attempts", s.cfg.MaxAttempts, "error", lastErr)
 	if err := msg.Term(); err != nil {
 		log.Warn("terminate event message", "err", err)
+	}
+}
+
+// notRunReason is what a dead letter says of a last attempt that never
+// reached the handler: a sentence per kind of failure, never the error's
+// text (host paths, sandbox messages, a secret's name), which is logged.
+// A build error keeps the runtime's message, the developer's to read.
+func notRunReason(err error) string {
+	var busy *engine.ErrBusy
+	var be *engine.BuildError
+	var he *httpapi.Error
+	switch {
+	case errors.As(err, &busy):
+		return "the call did not run: every instance was busy and the queue full"
+	case errors.Is(err, engine.ErrUnavailable):
+		return "the call did not run: the runtime is not available on this platform"
+	case errors.As(err, &be):
+		return "the call did not run: the code did not build: " + be.Message
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the call did not run: it timed out"
+	case errors.As(err, &he) && he.Status < 500:
+		return "the call did not run: " + he.Detail // such as "alias not found"
+	default:
+		return "the call did not run because of an internal error (the platform's log has the cause)"
 	}
 }
 

@@ -23,25 +23,26 @@ func TestEventHandledOnce(t *testing.T) {
 	tr := e.trigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created", Alias: "stable"}, time.Now().UTC())
 	e.runService()
 
-	for range 2 {
-		id, n, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{"order":1}`))
+	for i := range 2 {
+		out, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{"order":1}`))
 		must(t, err)
-		if id != "ev-1" || n != 1 {
-			t.Fatalf("Publish = %q, %d handlers; want ev-1, 1", id, n)
+		if out.ID != "ev-1" || out.Handlers != 1 || out.Duplicate != (i == 1) {
+			t.Fatalf("Publish #%d = %+v; want ev-1, 1 handler, duplicate %v", i+1, out, i == 1)
 		}
 	}
 	// Another topic of the project, and the same topic of another
 	// project, reach nobody.
-	if _, n, err := e.svc.Publish(ctx, e.proj.ID, "orders.shipped", "", []byte(`{}`)); err != nil || n != 0 {
-		t.Fatalf("Publish other topic = %d, %v", n, err)
+	if out, err := e.svc.Publish(ctx, e.proj.ID, "orders.shipped", "", []byte(`{}`)); err != nil || out.Handlers != 0 {
+		t.Fatalf("Publish other topic = %+v, %v", out, err)
 	}
-	if _, n, err := e.svc.Publish(ctx, store.NewID(), "orders.created", "", []byte(`{}`)); err != nil || n != 0 {
-		t.Fatalf("Publish other project = %d, %v", n, err)
+	if out, err := e.svc.Publish(ctx, store.NewID(), "orders.created", "", []byte(`{}`)); err != nil || out.Handlers != 0 {
+		t.Fatalf("Publish other project = %+v, %v", out, err)
 	}
 	// A later event: the consumer delivers in order, so once it ran, any
 	// copy of ev-1 would have run before it.
-	id2, _, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "", []byte(`{"order":2}`))
+	out2, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "", []byte(`{"order":2}`))
 	must(t, err)
+	id2 := out2.ID
 
 	runs := e.waitRuns(2)
 	if got, want := e.fireIDs(), []string{EventInvocationID("ev-1", tr.ID, 1), EventInvocationID(id2, tr.ID, 1)}; !slices.Equal(got, want) {
@@ -72,7 +73,7 @@ func TestEventDeadLetter(t *testing.T) {
 	tr := e.trigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created"}, time.Now().UTC())
 	e.runService()
 	big := strings.Repeat("x", maxDeadLetterPayload+100)
-	_, _, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(big))
+	_, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(big))
 	must(t, err)
 
 	var letters []store.FunctionDeadLetter
@@ -81,7 +82,7 @@ func TestEventDeadLetter(t *testing.T) {
 		return err == nil && len(letters) > 0
 	})
 	// The event is settled: a later one is delivered after it.
-	_, _, err = e.svc.Publish(ctx, e.proj.ID, "orders.created", "sentinel", []byte(`{}`))
+	_, err = e.svc.Publish(ctx, e.proj.ID, "orders.created", "sentinel", []byte(`{}`))
 	must(t, err)
 	e.waitRuns(4)
 
@@ -115,10 +116,10 @@ func TestEventRetrySucceeds(t *testing.T) {
 	}
 	tr := e.trigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created"}, time.Now().UTC())
 	e.runService()
-	_, _, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{}`))
+	_, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{}`))
 	must(t, err)
 	e.waitRuns(2)
-	_, _, err = e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-2", []byte(`{}`))
+	_, err = e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-2", []byte(`{}`))
 	must(t, err)
 	e.waitRuns(4)
 	want := []string{EventInvocationID("ev-1", tr.ID, 1), EventInvocationID("ev-1", tr.ID, 2), EventInvocationID("ev-2", tr.ID, 1), EventInvocationID("ev-2", tr.ID, 2)}
@@ -177,14 +178,14 @@ func TestEventNeverRunDeadLetters(t *testing.T) {
 	}
 	e.trigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created"}, time.Now().UTC())
 	e.runService()
-	_, _, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{}`))
+	_, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{}`))
 	must(t, err)
 	var letters []store.FunctionDeadLetter
 	testutil.WaitFor(t, waitFor, "dead letter", func() bool {
 		letters, _, err = e.st.ListFunctionDeadLetters(ctx, e.ref.ID, store.Page{})
 		return err == nil && len(letters) > 0
 	})
-	_, _, err = e.svc.Publish(ctx, e.proj.ID, "orders.created", "sentinel", []byte(`{}`))
+	_, err = e.svc.Publish(ctx, e.proj.ID, "orders.created", "sentinel", []byte(`{}`))
 	must(t, err)
 	e.waitRuns(1)
 	if n := e.fns.callCount(); n != 4 {
@@ -192,5 +193,64 @@ func TestEventNeverRunDeadLetters(t *testing.T) {
 	}
 	if d := letters[0]; len(letters) != 1 || d.Attempts != 3 || !strings.Contains(d.LastError, "busy") {
 		t.Fatalf("dead letters = %+v", letters)
+	}
+}
+
+// TestEventDeadLetterHidesInternalErrors: the dead letter of an event the
+// function never took because of an internal error says so in general
+// words, never the error's text (a host path, a secret's name). Seen
+// failing before the fix: LastError was the error's text.
+func TestEventDeadLetterHidesInternalErrors(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := t.Context()
+	e.fns.outcome = func(call) string { return "internal" }
+	e.trigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created"}, time.Now().UTC())
+	e.runService()
+	_, err := e.svc.Publish(ctx, e.proj.ID, "orders.created", "ev-1", []byte(`{}`))
+	must(t, err)
+	var letters []store.FunctionDeadLetter
+	testutil.WaitFor(t, waitFor, "dead letter", func() bool {
+		letters, _, err = e.st.ListFunctionDeadLetters(ctx, e.ref.ID, store.Page{})
+		return err == nil && len(letters) > 0
+	})
+	if d := letters[0]; !strings.Contains(d.LastError, "internal error") || strings.Contains(d.LastError, "/var/lib") || strings.Contains(d.LastError, "TOKEN") {
+		t.Fatalf("dead letter's last error = %q", d.LastError)
+	}
+}
+
+// TestEventIDsPerProject: two projects publishing the same event id are
+// two events: each project's trigger handles its own (the duplicate window
+// is per project, not per stream). Seen failing with the bare event id as
+// the message id: project A's publish was a silent duplicate.
+func TestEventIDsPerProject(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := t.Context()
+	trA := e.trigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created"}, time.Now().UTC())
+	projB, refB := e.function("other")
+	now := time.Now().UTC()
+	trB, errs := checkTrigger(api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders.created"}, now)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	trB.ID, trB.FunctionID, trB.FunctionName = store.NewID(), refB.ID, refB.Name
+	trB.OrgID, trB.WorkspaceID, trB.ProjectID, trB.CreatedAt = refB.OrgID, refB.WorkspaceID, refB.ProjectID, now
+	must(t, e.st.CreateFunctionTrigger(ctx, trB))
+	e.runService()
+	must(t, e.svc.reconcile(ctx))
+
+	for _, p := range []string{projB.ID, e.proj.ID} {
+		out, err := e.svc.Publish(ctx, p, "orders.created", "order-42", []byte(`{}`))
+		must(t, err)
+		if out.Duplicate || out.Handlers != 1 {
+			t.Fatalf("Publish in project %s = %+v, want 1 handler and no duplicate", p, out)
+		}
+	}
+	e.waitRuns(2)
+	got := e.fireIDs()
+	slices.Sort(got)
+	want := []string{EventInvocationID("order-42", trA.ID, 1), EventInvocationID("order-42", trB.ID, 1)}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("runs = %v, want %v", got, want)
 	}
 }

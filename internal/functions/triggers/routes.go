@@ -28,13 +28,13 @@ func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: "GET", Path: triggersPath, Tag: "functions", Summary: "List a function's cron and event triggers",
 			Response: api.List[api.FunctionTrigger]{}, Handle: s.list},
-		{Method: "POST", Path: triggersPath, Tag: "functions", Summary: "Create a trigger: kind cron (a schedule and time zone, as a CronJob's) or event (a topic of the project)",
+		{Method: "POST", Path: triggersPath, Tag: "functions", Summary: "Create a trigger: kind cron (a schedule and time zone, as a CronJob's; at most 10 per function) or event (a topic of the project); at most 20 per function",
 			Request: api.CreateFunctionTriggerRequest{}, Response: api.FunctionTrigger{}, Status: http.StatusCreated,
 			Errors: []int{http.StatusForbidden, http.StatusConflict}, Action: "function.trigger.create", Handle: s.create},
 		{Method: "DELETE", Path: triggersPath + "/{trigger}", Tag: "functions", Summary: "Delete a trigger (an event trigger's undelivered events go with it)",
 			Status: http.StatusNoContent, Errors: []int{http.StatusForbidden}, Action: "function.trigger.delete", Handle: s.delete},
-		{Method: "POST", Path: eventsPath, Tag: "functions", Summary: "Publish an event to a topic of the project: the raw body (at most 256 KiB) is the payload each subscribed function gets; an X-Hks-Event-Id header names the event (a repeat within 2 minutes is dropped)",
-			Response: api.PublishEventResponse{}, Status: http.StatusAccepted, Errors: []int{http.StatusForbidden, http.StatusRequestEntityTooLarge},
+		{Method: "POST", Path: eventsPath, Tag: "functions", Summary: "Publish an event to a topic of the project: the raw body (at most 256 KiB) is the payload each subscribed function gets; an X-Hks-Event-Id header names the event (a repeat in the project within 2 minutes is dropped: 200 with duplicate true)",
+			Response: api.PublishEventResponse{}, Status: http.StatusAccepted, AlsoStatus: http.StatusOK, Errors: []int{http.StatusForbidden, http.StatusRequestEntityTooLarge},
 			Action: "function.event.publish", Handle: s.publish},
 		{Method: "GET", Path: functionPath + "/deadletters", Tag: "functions", Summary: "Events the function failed to handle after its last attempt, newest first",
 			Response: api.List[api.DeadLetter]{}, Query: httpapi.PageQuery, Handle: s.deadLetters},
@@ -108,6 +108,17 @@ func (s *Service) create(r *http.Request) (any, error) {
 	}
 	if len(existing) >= MaxTriggersPerFunction {
 		return nil, httpapi.Conflict("", fmt.Sprintf("a function has at most %d triggers", MaxTriggersPerFunction))
+	}
+	if t.Kind == store.FunctionTriggerCron {
+		crons := 0
+		for _, e := range existing {
+			if e.Kind == store.FunctionTriggerCron {
+				crons++
+			}
+		}
+		if crons >= MaxCronTriggersPerFunction {
+			return nil, httpapi.Invalid(httpapi.Field("kind", fmt.Sprintf("a function has at most %d cron triggers; it has %d", MaxCronTriggersPerFunction, crons)))
+		}
 	}
 	t.ID, t.FunctionID, t.FunctionName = store.NewID(), ref.ID, ref.Name
 	t.OrgID, t.WorkspaceID, t.ProjectID = ref.OrgID, ref.WorkspaceID, ref.ProjectID
@@ -187,11 +198,15 @@ func (s *Service) publish(r *http.Request) (any, error) {
 	if len(body) > MaxEventBytes {
 		return nil, tooLarge()
 	}
-	id, n, err := s.Publish(r.Context(), sc.Project.ID, topic, eventID, body)
+	out, err := s.Publish(r.Context(), sc.Project.ID, topic, eventID, body)
 	if err != nil {
 		return nil, err
 	}
-	return api.PublishEventResponse{ID: id, Topic: topic, Handlers: n}, nil
+	if out.Duplicate {
+		// Dropped: the project published this id within the window.
+		return &httpapi.Response{Status: http.StatusOK, Body: out}, nil
+	}
+	return out, nil
 }
 
 func tooLarge() error {

@@ -3,6 +3,7 @@ package triggers
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -184,6 +185,7 @@ func TestRoutes(t *testing.T) {
 		{"viewer deletes", "DELETE", triggers + "/on-order", a.viewerTok, nil, nil, 403, "", ""},
 		{"delete missing", "DELETE", triggers + "/nope", a.devTok, nil, nil, 404, "", "trigger not found"},
 		{"publish", "POST", a.base + "/events/orders.created", a.devTok, []byte(`{"order":1}`), map[string]string{HeaderEventID: "ev-1"}, 202, "", `{"id":"ev-1","topic":"orders.created","handlers":1}`},
+		{"publish again", "POST", a.base + "/events/orders.created", a.devTok, []byte(`{"order":1}`), map[string]string{HeaderEventID: "ev-1"}, 200, "", `{"id":"ev-1","topic":"orders.created","handlers":1,"duplicate":true}`},
 		{"publish bad topic", "POST", a.base + "/events/Orders", a.devTok, []byte(`{}`), nil, 422, "topic", ""},
 		{"publish bad event id", "POST", a.base + "/events/orders", a.devTok, []byte(`{}`), map[string]string{HeaderEventID: "a.b"}, 422, HeaderEventID, ""},
 		{"publish too large", "POST", a.base + "/events/orders", a.devTok, big, nil, 413, "", ""},
@@ -236,5 +238,27 @@ func TestRoutes(t *testing.T) {
 	must(t, err)
 	if at := ts[0].NextFireAt.In(berlin); at.Hour() != 3 || at.Minute() != 0 {
 		t.Fatalf("next fire = %v, want 03:00 in Berlin", ts[0].NextFireAt)
+	}
+}
+
+// TestCronTriggersBounded: a function has at most
+// MaxCronTriggersPerFunction cron triggers (422 naming kind beyond); an
+// event trigger is still accepted. Seen failing before the fix: the 11th
+// cron trigger was created.
+func TestCronTriggersBounded(t *testing.T) {
+	a := newAPIEnv(t)
+	triggers := a.base + "/functions/hello/triggers"
+	for i := range MaxCronTriggersPerFunction {
+		req := api.CreateFunctionTriggerRequest{Name: fmt.Sprintf("cron-%d", i), Kind: "cron", Schedule: "0 3 * * *"}
+		if got := a.do("POST", triggers, a.devTok, jsonBody(t, req), jsonCT); got.status != 201 {
+			t.Fatalf("cron trigger %d: %d %s", i, got.status, got.body)
+		}
+	}
+	got := a.do("POST", triggers, a.devTok, jsonBody(t, api.CreateFunctionTriggerRequest{Name: "one-more", Kind: "cron", Schedule: "0 3 * * *"}), jsonCT)
+	if got.status != 422 || !strings.Contains(string(got.body), `"field":"kind"`) {
+		t.Fatalf("cron trigger beyond the bound: %d %s", got.status, got.body)
+	}
+	if got := a.do("POST", triggers, a.devTok, jsonBody(t, api.CreateFunctionTriggerRequest{Name: "on-order", Kind: "event", Topic: "orders"}), jsonCT); got.status != 201 {
+		t.Fatalf("event trigger: %d %s", got.status, got.body)
 	}
 }

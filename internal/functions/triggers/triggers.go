@@ -51,10 +51,15 @@ const (
 	DefaultEventMaxAge       = 24 * time.Hour
 	DefaultAckWait           = 30 * time.Second
 	DefaultMaxAttempts       = 3
+	// DefaultStreamMaxBytes bounds the event stream's storage.
+	DefaultStreamMaxBytes = 1 << 30
 	// MaxEventBytes bounds a published event's body.
 	MaxEventBytes = 256 << 10
 	// MaxTriggersPerFunction bounds a function's triggers.
 	MaxTriggersPerFunction = 20
+	// MaxCronTriggersPerFunction bounds a function's cron triggers (each
+	// fires on its own schedule: more would multiply its runs).
+	MaxCronTriggersPerFunction = 10
 	// TaskKindCron is the kind of the task that runs one cron fire.
 	TaskKindCron = "function.cron"
 	// StreamName is the JetStream stream of published events.
@@ -110,6 +115,11 @@ type Config struct {
 	Backoff func(attempt int) time.Duration
 	// Replicas of the stream on a NATS cluster (default 1).
 	Replicas int
+	// StreamMaxBytes bounds the storage of the event stream, all projects
+	// together (default 1 GiB). When it is full the oldest events are
+	// dropped (DiscardOld) to make room, delivered or not, as events older
+	// than EventMaxAge are.
+	StreamMaxBytes int64
 }
 
 // Service serves the trigger API and runs the scheduler and the event
@@ -139,8 +149,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if cfg.TickInterval < 0 || cfg.StartingDeadline < 0 || cfg.RecoverAfter < 0 || cfg.ReconcileInterval < 0 ||
-		cfg.EventMaxAge < 0 || cfg.AckWait < 0 || cfg.MaxAttempts < 0 || cfg.Replicas < 0 {
-		return nil, errors.New("triggers: durations, MaxAttempts and Replicas must not be negative")
+		cfg.EventMaxAge < 0 || cfg.AckWait < 0 || cfg.MaxAttempts < 0 || cfg.Replicas < 0 || cfg.StreamMaxBytes < 0 {
+		return nil, errors.New("triggers: durations, MaxAttempts, Replicas and StreamMaxBytes must not be negative")
 	}
 	cfg.TickInterval = orDefault(cfg.TickInterval, DefaultTickInterval)
 	cfg.StartingDeadline = orDefault(cfg.StartingDeadline, DefaultStartingDeadline)
@@ -150,6 +160,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	cfg.AckWait = orDefault(cfg.AckWait, DefaultAckWait)
 	cfg.MaxAttempts = orDefault(cfg.MaxAttempts, DefaultMaxAttempts)
 	cfg.Replicas = orDefault(cfg.Replicas, 1)
+	cfg.StreamMaxBytes = orDefault(cfg.StreamMaxBytes, DefaultStreamMaxBytes)
 	if cfg.Backoff == nil {
 		cfg.Backoff = DefaultBackoff
 	}
@@ -162,10 +173,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		MaxAge:      cfg.EventMaxAge,
-		MaxMsgSize:  MaxEventBytes + 4096,
-		Discard:     jetstream.DiscardOld,
-		Duplicates:  2 * time.Minute,
-		Replicas:    cfg.Replicas,
+		// Full: the oldest events go (delivered or not) to make room.
+		MaxBytes: cfg.StreamMaxBytes,
+		// The payload and its headers (topic, event id, message id).
+		MaxMsgSize: MaxEventBytes + 4096,
+		Discard:    jetstream.DiscardOld,
+		Duplicates: 2 * time.Minute,
+		Replicas:   cfg.Replicas,
 	}); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
 	}

@@ -299,6 +299,11 @@ func (s *Store) ListInvocations(ctx context.Context, functionID string, p store.
 	return items, next, nil
 }
 
+func (s *Store) CountUnfinishedInvocations(ctx context.Context, functionID string) (int, error) {
+	return s.count(ctx, "count unfinished invocations", "SELECT COUNT(*) FROM function_invocations WHERE function_id = ? AND status IN (?, ?)",
+		functionID, store.InvocationQueued, store.InvocationRunning)
+}
+
 func (s *Store) DeleteInvocationsBefore(ctx context.Context, t time.Time) (int, error) {
 	res, err := s.exec(ctx, s.db, "DELETE FROM function_invocations WHERE started_at < ?", t)
 	if err != nil {

@@ -221,12 +221,21 @@ func testFunctionInvocations(t *testing.T, f *fixture) {
 	})
 
 	t.Run("finish once", func(t *testing.T) {
+		n, err := f.s.CountUnfinishedInvocations(f.ctx, fn.ID)
+		ok(t, err)
+		equal(t, n, 0)
 		q := f.invocation(fn, base.Add(time.Hour), store.InvocationQueued)
+		n, err = f.s.CountUnfinishedInvocations(f.ctx, fn.ID)
+		ok(t, err)
+		equal(t, n, 1)
 		done := q
 		done.Status, done.ExitReason, done.ColdStart, done.DurationMS, done.Logs, done.Error, done.Version, done.Alias, done.FinishedAt =
 			store.InvocationFailed, "timeout", true, 10000.25, "partial", "timed out", 1, "stable", q.StartedAt.Add(10*time.Second)
 		ok(t, f.s.FinishInvocation(f.ctx, done))
 		stored(t, f, f.s.GetInvocation, q.ID, done)
+		n, err = f.s.CountUnfinishedInvocations(f.ctx, fn.ID)
+		ok(t, err)
+		equal(t, n, 0)
 		wantErr(t, f.s.FinishInvocation(f.ctx, done), store.ErrConflict)
 		missing := done
 		missing.ID = store.NewID()

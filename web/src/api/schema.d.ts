@@ -958,7 +958,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publish an event to a topic of the project: the raw body (at most 256 KiB) is the payload each subscribed function gets; an X-Hks-Event-Id header names the event (a repeat within 2 minutes is dropped) */
+        /** Publish an event to a topic of the project: the raw body (at most 256 KiB) is the payload each subscribed function gets; an X-Hks-Event-Id header names the event (a repeat in the project within 2 minutes is dropped: 200 with duplicate true) */
         post: operations["post-organizations-by-org-workspaces-by-workspace-projects-by-project-events-by-topic"];
         delete?: never;
         options?: never;
@@ -1149,7 +1149,7 @@ export interface paths {
         /** List a function's cron and event triggers */
         get: operations["get-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-triggers"];
         put?: never;
-        /** Create a trigger: kind cron (a schedule and time zone, as a CronJob's) or event (a topic of the project) */
+        /** Create a trigger: kind cron (a schedule and time zone, as a CronJob's; at most 10 per function) or event (a topic of the project); at most 20 per function */
         post: operations["post-organizations-by-org-workspaces-by-workspace-projects-by-project-functions-by-function-triggers"];
         delete?: never;
         options?: never;
@@ -2893,6 +2893,8 @@ export interface components {
             next_cursor?: string;
         };
         PublishEventResponse: {
+            /** @description true when an event with this id was published in the project within the last 2 minutes: this one was dropped and nothing runs for it (status 200 instead of 202) */
+            duplicate?: boolean;
             /** @description functions subscribed to the topic when it was published */
             handlers: number;
             id: string;
@@ -10284,6 +10286,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishEventResponse"];
+                };
+            };
             /** @description Accepted */
             202: {
                 headers: {
